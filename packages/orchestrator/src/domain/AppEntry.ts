@@ -1,0 +1,165 @@
+/**
+ * What the orchestrator believes is true about one app: its state, the operation in flight, the
+ * fields last observed on the engine, and the last error.
+ *
+ * @since 0.1.0
+ */
+import type { AppId } from "./AppId.js"
+import type { AppState } from "./AppState.js"
+import type { Op } from "./Op.js"
+
+/**
+ * Container health as the engine reports it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Health = "healthy" | "unhealthy" | "starting" | "none"
+
+/**
+ * A published port.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PortBinding {
+  readonly host: number
+  readonly container: number
+  readonly protocol: "tcp" | "udp"
+}
+
+/**
+ * The operation in flight: what it is, when it began, when it must be over, and the state to
+ * restore if it fails. Times are Unix milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Transition {
+  readonly op: Op
+  readonly since: number
+  readonly deadline: number
+  readonly previous: AppState
+}
+
+/**
+ * Fields taken fresh from every observation of the engine.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Observed {
+  readonly containerId?: string
+  readonly containerName?: string
+  readonly image?: string
+  readonly specHash?: string
+  readonly health: Health
+  readonly ports: ReadonlyArray<PortBinding>
+  readonly lanAddress?: string
+  readonly startedAt?: number
+  readonly exitCode?: number
+}
+
+/**
+ * The last failure of an operation, kept until an operation succeeds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LastError {
+  readonly op: Op | "reconcile"
+  readonly message: string
+  readonly at: number
+}
+
+/**
+ * Crash-loop back-off, when the reconciler is holding off restarting an app.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CrashLoop {
+  readonly restarts: number
+  readonly nextAttemptAt: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppEntry {
+  readonly id: AppId
+  readonly state: AppState
+  readonly transition?: Transition
+  readonly observed: Observed
+  readonly lastError?: LastError
+  readonly crashLoop?: CrashLoop
+}
+
+/**
+ * What one scan saw of an app: the state mapped from the container, and the fresh fields.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Observation {
+  readonly state: AppState
+  readonly observed: Observed
+}
+
+/**
+ * Observed fields when no container exists.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const emptyObserved: Observed = { health: "none", ports: [] }
+
+/**
+ * A fresh entry for an app with no container.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (id: AppId, state: AppState = "not-installed", observed: Observed = emptyObserved): AppEntry => ({
+  id,
+  state,
+  observed
+})
+
+/**
+ * The observation of an app with no container.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const absent: Observation = { state: "not-installed", observed: emptyObserved }
+
+/**
+ * Maps a raw container state (as podman prints it) to an app state.
+ * `exited` with a non-zero code stays `exited`; the visual layer shows it as stopped.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stateOfContainer = (raw: string): AppState => {
+  switch (raw.toLowerCase()) {
+    case "running":
+      return "running"
+    case "created":
+    case "configured":
+    case "initialized":
+      return "installed"
+    case "exited":
+      return "exited"
+    case "stopped":
+    case "paused":
+      return "stopped"
+    case "stopping":
+      return "stopping"
+    case "removing":
+      return "removing"
+    default:
+      return "failed"
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The pure lifecycle: begin an operation, then succeed or fail it.
+ *
+ * @since 0.1.0
+ */
+import { Data, Either } from "effect"
+import type { AppEntry, Observed } from "./AppEntry.js"
+import * as AppState from "./AppState.js"
+import * as Op from "./Op.js"
+
+/**
+ * A different operation is already running for the app.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Conflict extends Data.TaggedError("Conflict")<{
+  readonly appId: string
+  readonly running: Op.Op
+  readonly refused: Op.Op
+}> {
+  override get message(): string {
+    return `cannot ${this.refused} ${this.appId}: ${this.running} is already in progress; wait for it to finish`
+  }
+}
+
+/**
+ * The operation makes no sense in the app's current state (e.g. starting an app that is not
+ * installed).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotAllowed extends Data.TaggedError("NotAllowed")<{
+  readonly appId: string
+  readonly op: Op.Op
+  readonly state: AppState.AppState
+}> {
+  override get message(): string {
+    return this.state === "not-installed"
+      ? `cannot ${this.op} ${this.appId}: it is not installed`
+      : `cannot ${this.op} ${this.appId}: it is already installed (state ${this.state})`
+  }
+}
+
+const allowed = (op: Op.Op, state: AppState.AppState): boolean =>
+  op === "install" ? state === "not-installed" || state === "failed" : state !== "not-installed"
+
+/**
+ * Begins an operation: flips the app to the op's transitional state and records the state to
+ * restore. Beginning the op already in flight is idempotent (the entry is returned unchanged);
+ * any other op while one is in flight is a `Conflict`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const begin = (
+  entry: AppEntry,
+  op: Op.Op,
+  now: number,
+  stopTimeoutSec: number
+): Either.Either<AppEntry, Conflict | NotAllowed> => {
+  if (entry.transition !== undefined) {
+    return entry.transition.op === op
+      ? Either.right(entry)
+      : Either.left(new Conflict({ appId: entry.id, running: entry.transition.op, refused: op }))
+  }
+  if (!allowed(op, entry.state)) return Either.left(new NotAllowed({ appId: entry.id, op, state: entry.state }))
+  return Either.right({
+    ...entry,
+    state: Op.transitionalState(op),
+    transition: { op, since: now, deadline: now + Op.deadlineMs(op, stopTimeoutSec), previous: entry.state }
+  })
+}
+
+const withoutTransition = (entry: AppEntry): AppEntry => {
+  const { transition: _t, ...rest } = entry
+  return rest
+}
+
+/**
+ * Ends an operation in its final state, clearing the transition and the last error, and taking
+ * the fields observed at the end of the work when given.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const succeed = (entry: AppEntry, op: Op.Op, observed?: Observed): AppEntry => {
+  const previous = entry.transition?.previous ?? entry.state
+  const { transition: _t, lastError: _e, crashLoop: _c, ...rest } = entry
+  return { ...rest, state: Op.finalState(op, previous), observed: observed ?? entry.observed }
+}
+
+/**
+ * Ends an operation that failed: restores exactly the state before it began and records the error.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const fail = (entry: AppEntry, op: Op.Op, message: string, now: number): AppEntry => {
+  const restored = entry.transition?.previous ?? entry.state
+  return { ...withoutTransition(entry), state: restored, lastError: { op, message, at: now } }
+}
+
+/**
+ * True while the entry's transition has not reached its deadline.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isLive = (entry: AppEntry, now: number): boolean =>
+  entry.transition !== undefined && now < entry.transition.deadline

@@ -1,0 +1,26 @@
+/**
+ * The browser-safe domain of the orchestrator: pure data and pure functions, no I/O.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as AppEntry from "./AppEntry.js"
+/** @since 0.1.0 */
+export * as AppId from "./AppId.js"
+/** @since 0.1.0 */
+export * as AppState from "./AppState.js"
+/** @since 0.1.0 */
+export * as AppView from "./AppView.js"
+/** @since 0.1.0 */
+export * as Intent from "./Intent.js"
+/** @since 0.1.0 */
+export * as Lifecycle from "./Lifecycle.js"
+/** @since 0.1.0 */
+export * as MemoryLimit from "./MemoryLimit.js"
+/** @since 0.1.0 */
+export * as Merge from "./Merge.js"
+/** @since 0.1.0 */
+export * as Op from "./Op.js"
+/** @since 0.1.0 */
+export * as VisualState from "./VisualState.js"

@@ -1,0 +1,19 @@
+/**
+ * `@archipelago/orchestrator`: the pure lifecycle core and the Effect services that keep podman
+ * app containers in the state their owner asked for.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * from "./domain/index.js"
+/** @since 0.1.0 */
+export * as Manifest from "./manifest/Manifest.js"
+/** @since 0.1.0 */
+export * as ContainerRuntime from "./runtime/ContainerRuntime.js"
+/** @since 0.1.0 */
+export * as ContainerSpec from "./runtime/ContainerSpec.js"
+/** @since 0.1.0 */
+export * as RuntimeError from "./runtime/RuntimeError.js"
+/** @since 0.1.0 */
+export * as HookRegistry from "./services/HookRegistry.js"

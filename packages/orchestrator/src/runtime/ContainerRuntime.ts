@@ -1,0 +1,155 @@
+/**
+ * The port through which the orchestrator talks to containers. Implemented by `PodmanRuntime`
+ * (real) and `SimulatedRuntime` (tests); one contract suite proves both.
+ *
+ * @since 0.1.0
+ */
+import { Context } from "effect"
+import type { Effect, Stream } from "effect"
+import type { PortBinding } from "../domain/AppEntry.js"
+import type { ContainerSpec } from "./ContainerSpec.js"
+import type { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } from "./RuntimeError.js"
+
+/**
+ * A container's raw state, normalised to lowercase podman words.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ContainerState =
+  | "created"
+  | "running"
+  | "paused"
+  | "stopping"
+  | "exited"
+  | "stopped"
+  | "removing"
+  | "unknown"
+
+/**
+ * One container as `list()` sees it. Times are Unix milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerSummary {
+  readonly id: string
+  readonly name: string
+  readonly image: string
+  readonly imageId?: string
+  readonly state: ContainerState
+  readonly exitCode?: number
+  readonly startedAt?: number
+  readonly exitedAt?: number
+  readonly labels: Readonly<Record<string, string>>
+  readonly ports: ReadonlyArray<PortBinding>
+  readonly pid?: number
+  readonly health?: "healthy" | "unhealthy" | "starting"
+}
+
+/**
+ * What `inspect` adds to a summary.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerDetails extends ContainerSummary {
+  readonly oomKilled: boolean
+  readonly restartCount: number
+  readonly ipAddress?: string
+  readonly mounts: ReadonlyArray<{ readonly source: string; readonly target: string }>
+}
+
+/**
+ * A typed engine event. Events are reasons to look now, never the truth about state.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RuntimeEvent {
+  readonly kind: "create" | "start" | "stop" | "died" | "kill" | "remove" | "restart" | "oom" | "image-remove" | "other"
+  readonly name: string
+  readonly id: string
+  readonly exitCode?: number
+  /** Unix milliseconds. */
+  readonly at: number
+  readonly raw: string
+}
+
+/**
+ * A local image build.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BuildRequest {
+  readonly tag: string
+  /** Absolute path of the build context. */
+  readonly context: string
+  /** Containerfile path, absolute or relative to the context. */
+  readonly containerfile?: string
+  readonly args: Readonly<Record<string, string>>
+  readonly labels: Readonly<Record<string, string>>
+}
+
+/**
+ * What the engine can do, detected once.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineInfo {
+  readonly name: string
+  readonly version: string
+  /** podman >= 4.4 accepts `--add-host name:host-gateway`. */
+  readonly supportsHostGateway: boolean
+}
+
+/**
+ * Receives progress lines from pulls and builds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Progress = (line: string) => void
+
+type Engine = EngineUnavailable | CommandFailed
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly info: Effect.Effect<EngineInfo, Engine>
+  /** Every container, in ONE engine call. */
+  readonly list: () => Effect.Effect<ReadonlyArray<ContainerSummary>, Engine>
+  /** Many containers in one call; unknown names are left out of the result. */
+  readonly inspect: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ContainerDetails>, Engine>
+  readonly imageExists: (ref: string) => Effect.Effect<boolean, Engine>
+  /** Tries each mirror in order, then docker.io; returns the reference that was pulled. */
+  readonly pull: (
+    ref: string,
+    mirrors: ReadonlyArray<string>,
+    onProgress?: Progress
+  ) => Effect.Effect<string, ImageNotFound | Engine>
+  readonly build: (request: BuildRequest, onProgress?: Progress) => Effect.Effect<void, Engine>
+  readonly removeImage: (ref: string) => Effect.Effect<void, ImageNotFound | Engine>
+  /** Creates (does not start) a container; returns its id. */
+  readonly create: (spec: ContainerSpec) => Effect.Effect<string, ImageNotFound | Engine>
+  readonly start: (name: string) => Effect.Effect<void, ContainerNotFound | Engine>
+  /** SIGTERM, then SIGKILL after `timeoutSec`; awaits the stop. */
+  readonly stop: (name: string, timeoutSec: number) => Effect.Effect<void, ContainerNotFound | Engine>
+  readonly remove: (name: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ContainerNotFound | Engine>
+  readonly logs: (name: string, options?: { readonly tail?: number }) => Effect.Effect<string, ContainerNotFound | Engine>
+  /** Engine events; the stream restarts the underlying watcher when it exits. */
+  readonly events: () => Stream.Stream<RuntimeEvent, EngineUnavailable>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ContainerRuntime extends Context.Tag("@archipelago/orchestrator/ContainerRuntime")<
+  ContainerRuntime,
+  Service
+>() {}

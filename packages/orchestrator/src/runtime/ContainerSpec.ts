@@ -1,0 +1,99 @@
+/**
+ * The full description of a container the runtime creates: derived purely from a manifest and
+ * settings, hashed into the `io.archipelago.spec-hash` label.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Labels the orchestrator stamps on every container it manages.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const Labels = {
+  app: "io.archipelago.app",
+  managedBy: "io.archipelago.managed-by",
+  specHash: "io.archipelago.spec-hash",
+  managedByValue: "archipelago"
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PortSpec {
+  readonly host: number
+  readonly container: number
+  readonly protocol: "tcp" | "udp"
+  /** Host address to bind; default all addresses. */
+  readonly hostIp?: string
+}
+
+/**
+ * A bind mount (absolute `source`) or a named volume (`source` without a slash).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface VolumeSpec {
+  readonly source: string
+  readonly target: string
+  readonly readOnly: boolean
+}
+
+/**
+ * An `/etc/hosts` entry; `address` may be the `host-gateway` literal.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExtraHost {
+  readonly host: string
+  readonly address: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RestartPolicy = "no" | "always" | "on-failure" | "unless-stopped"
+
+/**
+ * A health check the engine runs inside the container.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HealthCheckSpec {
+  readonly command: ReadonlyArray<string>
+  readonly intervalSec: number
+  readonly timeoutSec: number
+  readonly retries: number
+  readonly startPeriodSec: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerSpec {
+  readonly name: string
+  readonly image: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly ports: ReadonlyArray<PortSpec>
+  readonly volumes: ReadonlyArray<VolumeSpec>
+  readonly env: Readonly<Record<string, string>>
+  readonly extraHosts: ReadonlyArray<ExtraHost>
+  /** Bytes; omitted when the manifest has no valid limit (never 0). */
+  readonly memoryBytes?: number
+  readonly stopTimeoutSec: number
+  readonly restart: RestartPolicy
+  /** Retries for `on-failure`. */
+  readonly restartRetries?: number
+  readonly command?: ReadonlyArray<string>
+  readonly entrypoint?: ReadonlyArray<string>
+  readonly user?: string
+  readonly workdir?: string
+  readonly healthCheck?: HealthCheckSpec
+}

@@ -1,0 +1,93 @@
+/**
+ * The port for pre-start hooks: named plugins that render files an app needs before its
+ * container is created or started. Implementations live in `@archipelago/hooks`.
+ *
+ * @since 0.1.0
+ */
+import { Context, Data, Effect, Layer } from "effect"
+import type { AppId } from "../domain/AppId.js"
+import type { Manifest } from "../manifest/Manifest.js"
+
+/**
+ * A hook failed; the message never carries a secret.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HookFailed extends Data.TaggedError("HookFailed")<{
+  readonly hook: string
+  readonly appId: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `pre-start hook ${this.hook} failed for ${this.appId}: ${this.reason}`
+  }
+}
+
+/**
+ * What the orchestrator asks of the registry before it creates or starts an app.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HookRun {
+  readonly appId: AppId
+  readonly manifest: Manifest
+  /** The names from the manifest's `hooks`, in order. */
+  readonly hooks: ReadonlyArray<string>
+}
+
+/**
+ * A file a hook wrote, or found already up to date.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HookFile {
+  readonly hook: string
+  readonly path: string
+  readonly changed: boolean
+  readonly sha256: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface HookResult {
+  /** True when any file changed on disk: the app must restart to pick it up. */
+  readonly changed: boolean
+  readonly files: ReadonlyArray<HookFile>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The names of the registered hooks (manifests may name only these). */
+  readonly names: ReadonlyArray<string>
+  readonly run: (request: HookRun) => Effect.Effect<HookResult, HookFailed>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class HookRegistry extends Context.Tag("@archipelago/orchestrator/HookRegistry")<HookRegistry, Service>() {}
+
+/**
+ * A registry with no hooks; running a named hook fails loudly.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEmpty: Layer.Layer<HookRegistry> = Layer.succeed(HookRegistry, {
+  names: [],
+  run: (request) =>
+    request.hooks.length === 0
+      ? Effect.succeed({ changed: false, files: [] })
+      : Effect.fail(
+        new HookFailed({ hook: request.hooks[0]!, appId: request.appId, reason: "no hook of that name is registered" })
+      )
+})

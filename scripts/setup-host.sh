@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Prepares a Debian/Ubuntu host for Archipelago's tests and demo: installs podman, runc,
+# busybox-static, uidmap, nginx and chromium, then makes podman work on hosts where its
+# defaults fail (cgroups hybrid mode, no systemd, refused rlimits). Idempotent: safe to re-run.
+set -euo pipefail
+
+log() { printf '[setup-host] %s\n' "$*"; }
+
+need=(podman runc busybox-static uidmap nginx chromium)
+
+install_packages() {
+  local missing=()
+  for p in "${need[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    log "packages present: ${need[*]}"
+    return
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing packages: ${missing[*]}; run this script as root to install them"
+    return 1
+  fi
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+podman_works() {
+  timeout 60 podman run --rm --pull=never "$1" /bin/true >/dev/null 2>&1
+}
+
+# A tiny image from the host's static busybox, so the probe needs no registry.
+probe_image() {
+  local ref=localhost/archipelago/setup-probe:latest
+  if ! podman image exists "$ref" 2>/dev/null; then
+    local dir
+    dir=$(mktemp -d)
+    mkdir -p "$dir/bin"
+    cp /bin/busybox "$dir/bin/busybox"
+    ln -s busybox "$dir/bin/true"
+    ln -s busybox "$dir/bin/sh"
+    tar -C "$dir" -cf - . | podman import - "$ref" >/dev/null
+    rm -rf "$dir"
+  fi
+  echo "$ref"
+}
+
+configure_podman() {
+  local conf=/etc/containers/containers.conf
+  local ref
+  ref=$(probe_image)
+  if podman_works "$ref"; then
+    log "podman works with this host's settings"
+    return
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    log "podman fails with the defaults; as root this script would write $conf"
+    return 1
+  fi
+  if [ -f "$conf" ] && ! grep -q 'written by archipelago setup-host' "$conf"; then
+    log "podman fails but $conf is the operator's own; leaving it alone"
+    return 1
+  fi
+  log "podman fails with the defaults; writing $conf (runc, cgroupfs, file events, ulimits)"
+  mkdir -p /etc/containers
+  cat >"$conf" <<'CONF'
+# written by archipelago setup-host: podman's defaults fail on this host
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+  podman system migrate >/dev/null 2>&1 || true
+  if podman_works "$ref"; then
+    log "podman works now"
+  else
+    log "podman still fails after configuration:"
+    podman run --rm --pull=never "$ref" /bin/true || true
+    return 1
+  fi
+}
+
+install_packages
+configure_podman
+log "podman $(podman version --format '{{.Client.Version}}'), chromium: $(command -v chromium || echo missing), nginx: $(command -v nginx || echo missing)"
