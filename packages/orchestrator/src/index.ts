@@ -17,3 +17,9 @@ export * as ContainerSpec from "./runtime/ContainerSpec.js"
 export * as RuntimeError from "./runtime/RuntimeError.js"
 /** @since 0.1.0 */
 export * as HookRegistry from "./services/HookRegistry.js"
+/** @since 0.1.0 */
+export * as AppViews from "./services/AppViews.js"
+/** @since 0.1.0 */
+export * as Lifecycle from "./services/Lifecycle.js"
+/** @since 0.1.0 */
+export * as ServiceError from "./services/ServiceError.js"

@@ -15,7 +15,7 @@ export * as AppView from "./AppView.js"
 /** @since 0.1.0 */
 export * as Intent from "./Intent.js"
 /** @since 0.1.0 */
-export * as Lifecycle from "./Lifecycle.js"
+export * as Transition from "./Transition.js"
 /** @since 0.1.0 */
 export * as MemoryLimit from "./MemoryLimit.js"
 /** @since 0.1.0 */

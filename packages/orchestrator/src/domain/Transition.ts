@@ -1,5 +1,5 @@
 /**
- * The pure lifecycle: begin an operation, then succeed or fail it.
+ * The pure lifecycle transitions: begin an operation, then succeed or fail it.
  *
  * @since 0.1.0
  */
