@@ -1,0 +1,67 @@
+import { execFileSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { createRequire } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import { build } from "esbuild"
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+const pkg = (name: string) => `${root}packages/${name}`
+const domainDist = `${pkg("orchestrator")}/dist/domain/index`
+
+const requireBuilt = () => {
+  if (!existsSync(`${domainDist}.js`)) {
+    throw new Error(`${domainDist}.js is missing: run \`npm run build\` first (npm test does)`)
+  }
+}
+
+describe("packaging", () => {
+  it("the domain subpath bundles for the browser platform with no Node imports", async () => {
+    const out = await build({
+      entryPoints: [`${pkg("orchestrator")}/src/domain/index.ts`],
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      write: false,
+      logLevel: "silent"
+    })
+    const code = out.outputFiles[0]!.text
+    expect(code).not.toMatch(/\bfrom\s*["']node:/)
+    expect(code).not.toMatch(/\brequire\(["'](node:)?(fs|path|child_process|os|crypto)["']\)/)
+    expect(code).toContain("Stopping")
+  })
+
+  it("the built domain imports from plain Node ESM and CJS", async () => {
+    requireBuilt()
+    const esm = await import(pathToFileURL(`${domainDist}.js`).href)
+    expect(esm.VisualState.primaryButton("stopping").label).toBe("Stopping…")
+    const cjs = createRequire(import.meta.url)(`${domainDist}.cjs`)
+    expect(cjs.MemoryLimit.parseMemoryLimit("128Mi")).toBe(134217728)
+    const viaExports = execFileSync(
+      process.execPath,
+      ["-e", "console.log(require('@archipelago/orchestrator/domain').AppState.isTransitional('stopping'))"],
+      { cwd: root, encoding: "utf8" }
+    )
+    expect(viaExports.trim()).toBe("true")
+  })
+
+  it.each(["orchestrator", "hooks", "rpc-adapter", "web-components"])(
+    "npm pack of %s ships dist, README and LICENSE and no tests",
+    (name) => {
+      requireBuilt()
+      const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+        cwd: pkg(name),
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"]
+      })
+      const files: Array<string> = JSON.parse(out)[0].files.map((f: { path: string }) => f.path)
+      expect(files).toContain("README.md")
+      expect(files).toContain("LICENSE")
+      expect(files).toContain("package.json")
+      expect(files.some((f) => f.startsWith("dist/") && f.endsWith(".js"))).toBe(true)
+      expect(files.some((f) => f.startsWith("dist/") && f.endsWith(".d.ts"))).toBe(true)
+      expect(files.filter((f) => /(^|\/)test\/|\.test\.[cm]?[jt]s$/.test(f))).toEqual([])
+      expect(files.filter((f) => f.startsWith("src/"))).toEqual([])
+    }
+  )
+})
