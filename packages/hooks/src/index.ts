@@ -1,4 +1,30 @@
 /**
+ * `@archipelago/hooks`: pre-start hook plugins for Archipelago apps (bitcoin UI nginx.conf,
+ * bitcoin rpcauth, lnd.conf, the demo UI page) with crash-safe atomic writes and file-backed
+ * secrets. `Hooks.layer` implements the orchestrator's `HookRegistry`.
+ *
  * @since 0.1.0
  */
-export {}
+
+/** @since 0.1.0 */
+export * as BitcoinConf from "./BitcoinConf.js"
+/** @since 0.1.0 */
+export * as Builtins from "./Builtins.js"
+/** @since 0.1.0 */
+export * as DemoPage from "./DemoPage.js"
+/** @since 0.1.0 */
+export * as Hooks from "./Hooks.js"
+/** @since 0.1.0 */
+export * as LndConf from "./LndConf.js"
+/** @since 0.1.0 */
+export * as NginxConf from "./NginxConf.js"
+/** @since 0.1.0 */
+export * as PreStartHook from "./PreStartHook.js"
+/** @since 0.1.0 */
+export * as RenderError from "./RenderError.js"
+/** @since 0.1.0 */
+export * as RpcAuth from "./RpcAuth.js"
+/** @since 0.1.0 */
+export * as Secrets from "./Secrets.js"
+/** @since 0.1.0 */
+export * as WriteAtomic from "./WriteAtomic.js"

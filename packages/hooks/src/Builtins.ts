@@ -1,0 +1,136 @@
+/**
+ * The built-in pre-start hooks. Every derived credential is a pure function of the canonical
+ * secret `bitcoin-rpc-password`, so rendering again after drift restores the right file.
+ *
+ * @since 0.1.0
+ */
+import * as NodePath from "node:path"
+import { Effect, Either, Option, Redacted } from "effect"
+import * as BitcoinConf from "./BitcoinConf.js"
+import * as DemoPage from "./DemoPage.js"
+import * as LndConf from "./LndConf.js"
+import * as NginxConf from "./NginxConf.js"
+import type { HookContext, PreStartHook } from "./PreStartHook.js"
+import { make } from "./PreStartHook.js"
+import * as RpcAuth from "./RpcAuth.js"
+import { bitcoinRpcPassword } from "./Secrets.js"
+
+/**
+ * The bitcoind RPC user every derived config uses.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const rpcUser = "archipelago"
+
+const fromEither = <A>(ctx: HookContext, either: Either.Either<A, { readonly message: string }>) =>
+  Either.match(either, {
+    onLeft: (error) => Effect.fail(ctx.fail(error.message)),
+    onRight: Effect.succeed
+  })
+
+/**
+ * `bitcoin-ui-nginx`: `<appDataDir>/nginx.conf` (i.e. `<dataDir>/bitcoin-ui/nginx.conf`, 0600),
+ * the server block of the bitcoin UI companion with the Basic auth header of RPC user
+ * `archipelago`, proxying `/rpc` to `host.containers.internal:8332`. It listens on the manifest's
+ * `ui.port` (80 when absent).
+ *
+ * @since 0.1.0
+ * @category hooks
+ */
+export const bitcoinUiNginx: PreStartHook = make({
+  name: "bitcoin-ui-nginx",
+  render: (ctx) =>
+    Effect.gen(function*() {
+      const password = yield* ctx.secret(bitcoinRpcPassword)
+      const content = yield* fromEither(
+        ctx,
+        NginxConf.render({
+          ...NginxConf.defaults,
+          listenPort: ctx.manifest.ui?.port ?? NginxConf.defaults.listenPort,
+          rpcUser,
+          rpcPassword: Redacted.value(password)
+        })
+      )
+      return [{ path: NodePath.join(ctx.appDataDir, "nginx.conf"), content, secret: true }]
+    })
+})
+
+/**
+ * `bitcoin-rpcauth`: the `rpcauth=archipelago:<salt>$<hmac>` line of `<appDataDir>/bitcoin.conf`
+ * (bitcoin-core or bitcoin-knots), the rest of the file preserved. The salt on disk is kept while
+ * it still verifies the canonical password, so a converged node renders the same bytes.
+ *
+ * @since 0.1.0
+ * @category hooks
+ */
+export const bitcoinRpcAuth: PreStartHook = make({
+  name: "bitcoin-rpcauth",
+  render: (ctx) =>
+    Effect.gen(function*() {
+      const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))
+      const path = NodePath.join(ctx.appDataDir, "bitcoin.conf")
+      const current = Option.getOrElse(yield* ctx.read(path), () => "")
+      const kept = BitcoinConf.findRpcAuth(current, rpcUser).pipe(
+        Option.flatMap(RpcAuth.parse),
+        Option.filter((auth) => auth.user === rpcUser && RpcAuth.verify(auth, password))
+      )
+      const auth = Option.isSome(kept) ? kept.value : RpcAuth.make(rpcUser, yield* RpcAuth.generateSalt, password)
+      const content = BitcoinConf.setRpcAuth(current, rpcUser, RpcAuth.format(auth))
+      return [{ path, content, secret: true }]
+    })
+})
+
+/**
+ * `lnd-conf`: the `[Bitcoind]` section of `<appDataDir>/lnd.conf` (i.e. `<dataDir>/lnd/lnd.conf`,
+ * 0600): RPC host, user and password, ZMQ block and tx endpoints; the rest of the file preserved.
+ *
+ * @since 0.1.0
+ * @category hooks
+ */
+export const lndConf: PreStartHook = make({
+  name: "lnd-conf",
+  render: (ctx) =>
+    Effect.gen(function*() {
+      const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))
+      const path = NodePath.join(ctx.appDataDir, "lnd.conf")
+      const current = Option.getOrElse(yield* ctx.read(path), () => "")
+      const content = yield* fromEither(
+        ctx,
+        LndConf.setBitcoind(current, { ...LndConf.defaults, rpcuser: rpcUser, rpcpass: password })
+      )
+      return [{ path, content, secret: true }]
+    })
+})
+
+/**
+ * `demo-ui-page`: `<appDataDir>/www/index.html` (i.e. `<dataDir>/demo-ui/www/index.html`, 0644
+ * so busybox httpd in the container can read it from its read-only bind mount at `/var/www`).
+ *
+ * @since 0.1.0
+ * @category hooks
+ */
+export const demoUiPage: PreStartHook = make({
+  name: "demo-ui-page",
+  render: (ctx) =>
+    Effect.succeed([
+      {
+        path: NodePath.join(ctx.appDataDir, "www", "index.html"),
+        content: DemoPage.render({
+          id: ctx.appId,
+          name: ctx.manifest.name,
+          version: ctx.manifest.version,
+          ...(ctx.manifest.description !== undefined ? { description: ctx.manifest.description } : {})
+        }),
+        mode: 0o644
+      }
+    ])
+})
+
+/**
+ * All built-in hooks, for `Hooks.layer(Builtins.builtins, { dataDir })`.
+ *
+ * @since 0.1.0
+ * @category hooks
+ */
+export const builtins: ReadonlyArray<PreStartHook> = [bitcoinUiNginx, bitcoinRpcAuth, lndConf, demoUiPage]

@@ -1,0 +1,210 @@
+/**
+ * The hook registry: implements the orchestrator's `HookRegistry` port. It runs the hooks a
+ * manifest names, in order, writes every rendered file atomically under the data dir, and
+ * reports `changed` when any file changed on disk, which makes the orchestrator restart the app.
+ * Rendering on every reconcile is the drift repair: an untouched file is not even rewritten.
+ *
+ * @example
+ * ```ts
+ * import { Builtins, Hooks } from "@archipelago/hooks"
+ * const hooks = Hooks.layer([...Builtins.builtins, myHook], { dataDir: "/var/lib/archipelago" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Fs from "node:fs/promises"
+import * as NodePath from "node:path"
+import { HookRegistry } from "@archipelago/orchestrator"
+import { Effect, Layer, Option } from "effect"
+import type { HookContext, PreStartHook, RenderedFile } from "./PreStartHook.js"
+import { namePattern } from "./PreStartHook.js"
+import * as Secrets from "./Secrets.js"
+import { secretDirMode, secretFileMode, writeAtomic } from "./WriteAtomic.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The node's data dir; every rendered file must lie under it. */
+  readonly dataDir: string
+}
+
+const { HookFailed } = HookRegistry
+
+const codeOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : "unexpected error"
+
+/** True when `path` is `root` itself or lies below it. */
+const isWithin = (root: string, path: string): boolean => {
+  const rel = NodePath.relative(root, path)
+  return rel === "" || (!rel.startsWith("..") && !NodePath.isAbsolute(rel))
+}
+
+/** The real path of the deepest existing ancestor of `path` (symlinks resolved). */
+const realAncestor = async (path: string): Promise<string> => {
+  let current = path
+  for (;;) {
+    try {
+      return await Fs.realpath(current)
+    } catch (error) {
+      const parent = NodePath.dirname(current)
+      if (codeOf(error) !== "ENOENT" || parent === current) throw error
+      current = parent
+    }
+  }
+}
+
+/**
+ * Validates a list of hooks: names must match the pattern and be unique. Returns the refusals.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const validate = (hooks: ReadonlyArray<PreStartHook>): ReadonlyArray<string> => {
+  const problems: Array<string> = []
+  const seen = new Set<string>()
+  for (const hook of hooks) {
+    if (!namePattern.test(hook.name)) problems.push(`invalid hook name ${JSON.stringify(hook.name)}`)
+    if (seen.has(hook.name)) problems.push(`hook ${JSON.stringify(hook.name)} is registered twice`)
+    seen.add(hook.name)
+  }
+  return problems
+}
+
+/**
+ * The registry over the given hooks, using the `Secrets` service. Duplicate or invalid names
+ * are a programming error (a defect).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  hooks: ReadonlyArray<PreStartHook>,
+  options: Options
+): Effect.Effect<HookRegistry.Service, never, Secrets.Secrets> =>
+  Effect.gen(function*() {
+    const problems = validate(hooks)
+    if (problems.length > 0) return yield* Effect.dieMessage(`Hooks.layer: ${problems.join("; ")}`)
+    const secrets = yield* Secrets.Secrets
+    const dataDir = NodePath.resolve(options.dataDir)
+    const byName = new Map(hooks.map((hook) => [hook.name, hook] as const))
+
+    const checkPath = (hook: string, appId: string, path: string) =>
+      Effect.gen(function*() {
+        const fail = (reason: string) => new HookFailed({ hook, appId, reason })
+        if (!NodePath.isAbsolute(path) || NodePath.resolve(path) !== path) {
+          return yield* fail(`refused path ${JSON.stringify(path)}: it must be absolute and normalized`)
+        }
+        if (!isWithin(dataDir, path) || path === dataDir) {
+          return yield* fail(`refused path ${path}: it is outside the data dir ${dataDir}`)
+        }
+        // A symlink inside the data dir must not lead a write outside it.
+        const [realRoot, realParent] = yield* Effect.tryPromise({
+          try: () => Promise.all([realAncestor(dataDir), realAncestor(NodePath.dirname(path))]),
+          catch: (error) => fail(`cannot resolve ${NodePath.dirname(path)} (${codeOf(error)})`)
+        })
+        if (!isWithin(realRoot, realParent)) {
+          return yield* fail(`refused path ${path}: a symlink leads it outside the data dir`)
+        }
+        return path
+      })
+
+    const context = (hook: PreStartHook, request: HookRegistry.HookRun): HookContext => {
+      const fail = (reason: string) => new HookFailed({ hook: hook.name, appId: request.appId, reason })
+      return {
+        appId: request.appId,
+        manifest: request.manifest,
+        dataDir,
+        appDataDir: NodePath.join(dataDir, request.appId),
+        fail,
+        secret: (name) => Effect.mapError(secrets.get(name), (error) => fail(error.message)),
+        read: (path) =>
+          Effect.flatMap(checkPath(hook.name, request.appId, path), (checked) =>
+            Effect.tryPromise({
+              try: () => Fs.readFile(checked, "utf8").then(Option.some, (error: unknown) => {
+                if (codeOf(error) === "ENOENT") return Option.none<string>()
+                throw error
+              }),
+              catch: (error) => fail(`cannot read ${checked} (${codeOf(error)})`)
+            }))
+      }
+    }
+
+    const writeFile = (hook: string, appId: string, file: RenderedFile) =>
+      Effect.gen(function*() {
+        const path = yield* checkPath(hook, appId, file.path)
+        const secret = file.secret ?? false
+        const mode = file.mode ?? (secret ? secretFileMode : 0o644)
+        if (secret && (mode & 0o077) !== 0) {
+          return yield* new HookFailed({
+            hook,
+            appId,
+            reason: `refused mode ${mode.toString(8)} for ${path}: a file holding a secret must be 0600 or narrower`
+          })
+        }
+        const result = yield* Effect.mapError(
+          writeAtomic(path, file.content, { mode, ...(secret ? { dirMode: secretDirMode } : {}) }),
+          (error) => new HookFailed({ hook, appId, reason: error.message })
+        )
+        yield* result.written
+          ? Effect.logInfo("pre-start hook wrote a changed file")
+          : Effect.logDebug("pre-start hook file already up to date")
+        return { hook, path, changed: result.written, sha256: result.sha256 } satisfies HookRegistry.HookFile
+      }).pipe(Effect.annotateLogs({ hook, appId, path: file.path }))
+
+    const runOne = (name: string, request: HookRegistry.HookRun) =>
+      Effect.gen(function*() {
+        const hook = byName.get(name)
+        if (hook === undefined) {
+          return yield* new HookFailed({ hook: name, appId: request.appId, reason: "no hook of that name is registered" })
+        }
+        const rendered = yield* hook.render(context(hook, request)).pipe(
+          Effect.catchAllDefect((defect) =>
+            new HookFailed({
+              hook: name,
+              appId: request.appId,
+              reason: `the hook crashed (${defect instanceof Error ? defect.name : typeof defect})`
+            })
+          )
+        )
+        const paths = rendered.map((f) => f.path)
+        const dup = paths.find((p, i) => paths.indexOf(p) !== i)
+        if (dup !== undefined) {
+          return yield* new HookFailed({ hook: name, appId: request.appId, reason: `rendered ${dup} twice` })
+        }
+        return yield* Effect.forEach(rendered, (file) => writeFile(name, request.appId, file))
+      })
+
+    const run = Effect.fn("Hooks.run")(function*(request: HookRegistry.HookRun) {
+      const files: Array<HookRegistry.HookFile> = []
+      for (const name of request.hooks) files.push(...(yield* runOne(name, request)))
+      return { changed: files.some((f) => f.changed), files } satisfies HookRegistry.HookResult
+    })
+
+    return { names: hooks.map((h) => h.name), run }
+  })
+
+/**
+ * The registry over the given hooks, with secrets read from `<dataDir>/secrets/`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (hooks: ReadonlyArray<PreStartHook>, options: Options): Layer.Layer<HookRegistry.HookRegistry> =>
+  Layer.effect(HookRegistry.HookRegistry, make(hooks, options)).pipe(Layer.provide(Secrets.layer(options)))
+
+/**
+ * The registry over the given hooks, taking the `Secrets` service from the context (e.g.
+ * `Secrets.layerMemory` in tests).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithSecrets = (
+  hooks: ReadonlyArray<PreStartHook>,
+  options: Options
+): Layer.Layer<HookRegistry.HookRegistry, never, Secrets.Secrets> =>
+  Layer.effect(HookRegistry.HookRegistry, make(hooks, options))

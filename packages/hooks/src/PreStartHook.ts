@@ -1,0 +1,95 @@
+/**
+ * The plugin API: a pre-start hook has a name (the one manifests list under `hooks:`) and
+ * renders the files an app needs from a context. It never writes them itself: the registry
+ * writes each file atomically, refuses paths outside the data dir, and restarts the app when a
+ * file changed.
+ *
+ * @example
+ * ```ts
+ * import { PreStartHook } from "@archipelago/hooks"
+ * import { Effect } from "effect"
+ *
+ * export const motd = PreStartHook.make({
+ *   name: "motd",
+ *   render: (ctx) =>
+ *     Effect.succeed([{ path: `${ctx.appDataDir}/motd.txt`, content: `Welcome to ${ctx.manifest.name}\n` }])
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { AppId, HookRegistry, Manifest } from "@archipelago/orchestrator"
+import type { Effect, Option, Redacted } from "effect"
+
+/**
+ * The error of a hook; its message never carries a secret.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type HookFailed = HookRegistry.HookFailed
+
+/**
+ * A file a hook wants on disk.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RenderedFile {
+  /** Absolute path; it must lie under the data dir, anything else is refused. */
+  readonly path: string
+  readonly content: string
+  /** Permission bits; default 0600 for a secret file, 0644 otherwise. */
+  readonly mode?: number
+  /** The content holds a secret: the file gets 0600 and new directories 0700. */
+  readonly secret?: boolean
+}
+
+/**
+ * What a hook renders from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HookContext {
+  readonly appId: AppId.AppId
+  readonly manifest: Manifest.Manifest
+  /** The node's data dir, e.g. `/var/lib/archipelago`. */
+  readonly dataDir: string
+  /** `<dataDir>/<appId>`. */
+  readonly appDataDir: string
+  /** A canonical secret, generated on first use. Unwrap with `Redacted.value` only to render it. */
+  readonly secret: (name: string) => Effect.Effect<Redacted.Redacted<string>, HookFailed>
+  /** The current text of a file under the data dir (to preserve what a hook does not own), if any. */
+  readonly read: (path: string) => Effect.Effect<Option.Option<string>, HookFailed>
+  /** A `HookFailed` naming this hook and app, for `return yield* ctx.fail("why")`. */
+  readonly fail: (reason: string) => HookFailed
+}
+
+/**
+ * A named pre-start hook.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PreStartHook {
+  /** 1-63 lowercase letters, digits or dashes; unique within a registry. */
+  readonly name: string
+  readonly render: (ctx: HookContext) => Effect.Effect<ReadonlyArray<RenderedFile>, HookFailed>
+}
+
+/**
+ * The pattern a hook name matches.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const namePattern = /^[a-z0-9][a-z0-9-]{0,62}$/
+
+/**
+ * Defines a hook. Only an identity with a checked shape: the registry validates the name.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (hook: PreStartHook): PreStartHook => hook

@@ -1,0 +1,204 @@
+/**
+ * The node's canonical secrets, one file each under `<dataDir>/secrets/`. A secret is generated
+ * on first use (32 random bytes, hex) and every derived config file is a pure function of it.
+ * Values travel as `Redacted`, so a log line or an error can never print one by accident.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import * as Fs from "node:fs/promises"
+import * as NodePath from "node:path"
+import { Context, Data, Effect, Layer, Redacted } from "effect"
+import { secretDirMode, secretFileMode } from "./WriteAtomic.js"
+
+/**
+ * Reading or creating a secret failed. Names the secret, never its value.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SecretError extends Data.TaggedError("SecretError")<{
+  readonly name: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `secret ${JSON.stringify(this.name)}: ${this.reason}`
+  }
+}
+
+/**
+ * The names a secret may have: lowercase letters, digits, `-` and `_`, 1-64 characters, so a
+ * name can never climb out of the secrets folder.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const namePattern = /^[a-z0-9][a-z0-9_-]{0,63}$/
+
+/**
+ * The canonical bitcoind RPC password: nginx's auth header, `rpcauth` and lnd.conf derive from it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const bitcoinRpcPassword = "bitcoin-rpc-password"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Reads the secret, generating and persisting a strong random one on first use. */
+  readonly get: (name: string) => Effect.Effect<Redacted.Redacted<string>, SecretError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Secrets extends Context.Tag("@archipelago/hooks/Secrets")<Secrets, Service>() {}
+
+/**
+ * The folder holding the secrets of a data dir.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const secretsDir = (dataDir: string): string => NodePath.join(dataDir, "secrets")
+
+/**
+ * A fresh secret: 32 bytes from the system's CSPRNG, hex encoded (safe in every config syntax).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const generate: Effect.Effect<Redacted.Redacted<string>> = Effect.sync(() =>
+  Redacted.make(randomBytes(32).toString("hex"))
+)
+
+const codeOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : "unexpected error"
+
+const isErrno = (error: unknown, code: string): boolean =>
+  typeof error === "object" && error !== null && "code" in error && error.code === code
+
+const validValue = (value: string): boolean => value.length > 0 && !/[\r\n\0]/.test(value)
+
+/** Reads a secret file; `undefined` when it does not exist. */
+const readSecret = async (file: string): Promise<string | undefined> => {
+  try {
+    const text = await Fs.readFile(file, "utf8")
+    return text.replace(/\r?\n$/, "")
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return undefined
+    throw error
+  }
+}
+
+/**
+ * Creates the secret file without ever replacing one: the value is written and fsynced in a temp
+ * file which is then hard-linked to the final name (`link` fails if the name exists). A racing
+ * creator in another process therefore loses cleanly and reads the winner's value.
+ */
+const createSecret = async (dir: string, file: string, value: string): Promise<string> => {
+  await Fs.mkdir(dir, { recursive: true, mode: secretDirMode })
+  const temp = NodePath.join(dir, `.${NodePath.basename(file)}.new-${process.pid}-${randomBytes(6).toString("hex")}`)
+  try {
+    const handle = await Fs.open(temp, "wx", secretFileMode)
+    try {
+      await handle.chmod(secretFileMode)
+      await handle.writeFile(`${value}\n`)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    try {
+      await Fs.link(temp, file)
+    } catch (error) {
+      if (!isErrno(error, "EEXIST")) throw error
+      const winner = await readSecret(file)
+      if (winner === undefined) throw error
+      return winner
+    }
+    const dirHandle = await Fs.open(dir, "r")
+    try {
+      await dirHandle.sync()
+    } finally {
+      await dirHandle.close()
+    }
+    return value
+  } finally {
+    await Fs.rm(temp, { force: true })
+  }
+}
+
+/**
+ * The file-backed secrets of a data dir.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (dataDir: string): Effect.Effect<Service> =>
+  Effect.gen(function*() {
+    const dir = secretsDir(dataDir)
+    // One creator at a time inside this process; `link` settles races with other processes.
+    const lock = yield* Effect.makeSemaphore(1)
+    const get = Effect.fn("Secrets.get")(function*(name: string) {
+      if (!namePattern.test(name)) {
+        return yield* new SecretError({
+          name,
+          reason: "invalid name: use 1-64 lowercase letters, digits, '-' or '_'"
+        })
+      }
+      const file = NodePath.join(dir, name)
+      const failed = (error: unknown) =>
+        new SecretError({ name, reason: `cannot read or create it (${codeOf(error)})` })
+      const value = yield* lock.withPermits(1)(
+        Effect.gen(function*() {
+          const stored = yield* Effect.tryPromise({ try: () => readSecret(file), catch: failed })
+          if (stored !== undefined) return stored
+          const fresh = yield* generate
+          return yield* Effect.tryPromise({ try: () => createSecret(dir, file, Redacted.value(fresh)), catch: failed })
+        })
+      )
+      if (!validValue(value)) {
+        return yield* new SecretError({ name, reason: "the stored value is empty or spans several lines" })
+      }
+      return Redacted.make(value)
+    })
+    return { get }
+  })
+
+/**
+ * Secrets stored under `<dataDir>/secrets/` (0700), one file per secret (0600).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: { readonly dataDir: string }): Layer.Layer<Secrets> =>
+  Layer.effect(Secrets, make(options.dataDir))
+
+/**
+ * In-memory secrets for tests: known values are served, unknown ones are generated and kept.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (initial: Readonly<Record<string, string>> = {}): Layer.Layer<Secrets> =>
+  Layer.sync(Secrets, () => {
+    const values = new Map(Object.entries(initial))
+    return {
+      get: (name) =>
+        namePattern.test(name)
+          ? Effect.map(
+            values.has(name) ? Effect.succeed(Redacted.make(values.get(name)!)) : generate,
+            (secret) => {
+              values.set(name, Redacted.value(secret))
+              return secret
+            }
+          )
+          : Effect.fail(new SecretError({ name, reason: "invalid name: use 1-64 lowercase letters, digits, '-' or '_'" }))
+    }
+  })
