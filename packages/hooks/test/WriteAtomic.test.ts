@@ -1,0 +1,231 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { build } from "esbuild"
+import { Effect, Exit } from "effect"
+import * as fc from "fast-check"
+import { secretDirMode, secretFileMode, sha256, writeAtomic, WriteFailed } from "../src/WriteAtomic.js"
+import { content, generationOf } from "./fixtures/generation.js"
+
+let root = ""
+beforeAll(async () => {
+  root = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "archy-hooks-atomic-"))
+})
+afterAll(async () => {
+  await Fs.rm(root, { recursive: true, force: true })
+})
+
+const fresh = async (name: string) => {
+  const dir = NodePath.join(root, name)
+  await Fs.mkdir(dir, { recursive: true })
+  return dir
+}
+
+const modeOf = async (path: string) => (await Fs.stat(path)).mode & 0o7777
+
+describe("writeAtomic", () => {
+  it.effect("writes a new file and returns the content's sha256", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("new"))
+      const path = NodePath.join(dir, "a.conf")
+      const result = yield* writeAtomic(path, "hello\n")
+      expect(result).toEqual({
+        written: true,
+        sha256: "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+      })
+      expect(yield* Effect.promise(() => Fs.readFile(path, "utf8"))).toBe("hello\n")
+      expect(yield* Effect.promise(() => modeOf(path))).toBe(0o644)
+      expect(yield* Effect.promise(() => Fs.readdir(dir))).toEqual(["a.conf"])
+    }))
+
+  it.effect("does not touch a file that already holds the content: mtime stays", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("same"))
+      const path = NodePath.join(dir, "a.conf")
+      yield* writeAtomic(path, "same\n")
+      const past = new Date("2020-01-02T03:04:05Z")
+      yield* Effect.promise(() => Fs.utimes(path, past, past))
+      const inode = (yield* Effect.promise(() => Fs.stat(path))).ino
+      const result = yield* writeAtomic(path, "same\n")
+      expect(result.written).toBe(false)
+      expect(result.sha256).toBe(sha256("same\n"))
+      const after = yield* Effect.promise(() => Fs.stat(path))
+      expect(after.mtime.toISOString()).toBe(past.toISOString())
+      expect(after.ino).toBe(inode)
+    }))
+
+  it.effect("replaces changed content through a rename (a new inode)", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("changed"))
+      const path = NodePath.join(dir, "a.conf")
+      yield* writeAtomic(path, "one\n")
+      const before = (yield* Effect.promise(() => Fs.stat(path))).ino
+      const result = yield* writeAtomic(path, "two\n")
+      expect(result).toEqual({ written: true, sha256: sha256("two\n") })
+      expect((yield* Effect.promise(() => Fs.stat(path))).ino).not.toBe(before)
+      expect(yield* Effect.promise(() => Fs.readFile(path, "utf8"))).toBe("two\n")
+    }))
+
+  it.effect("secrets: the file gets exactly 0600 and created directories 0700, whatever the umask", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("secret"))
+      const path = NodePath.join(dir, "x", "y", "secret.conf")
+      const old = process.umask(0o000)
+      try {
+        yield* writeAtomic(path, "s3cret\n", { mode: secretFileMode, dirMode: secretDirMode })
+      } finally {
+        process.umask(old)
+      }
+      expect(yield* Effect.promise(() => modeOf(path))).toBe(0o600)
+      expect(yield* Effect.promise(() => modeOf(NodePath.join(dir, "x", "y")))).toBe(0o700)
+      expect(yield* Effect.promise(() => modeOf(NodePath.join(dir, "x")))).toBe(0o700)
+      expect(yield* Effect.promise(() => modeOf(dir))).toBe(0o755)
+    }))
+
+  it.effect("a mode of 0644 survives a restrictive umask", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("umask"))
+      const path = NodePath.join(dir, "index.html")
+      const old = process.umask(0o077)
+      try {
+        yield* writeAtomic(path, "<p>hi</p>\n", { mode: 0o644 })
+      } finally {
+        process.umask(old)
+      }
+      expect(yield* Effect.promise(() => modeOf(path))).toBe(0o644)
+    }))
+
+  it.effect("repairs a permission drift without rewriting the content", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("chmod"))
+      const path = NodePath.join(dir, "secret.conf")
+      yield* writeAtomic(path, "s\n", { mode: 0o600 })
+      yield* Effect.promise(() => Fs.chmod(path, 0o644))
+      const ino = (yield* Effect.promise(() => Fs.stat(path))).ino
+      const result = yield* writeAtomic(path, "s\n", { mode: 0o600 })
+      expect(result.written).toBe(false)
+      expect(yield* Effect.promise(() => modeOf(path))).toBe(0o600)
+      expect((yield* Effect.promise(() => Fs.stat(path))).ino).toBe(ino)
+    }))
+
+  it.effect("refuses a relative path", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(writeAtomic("relative/a.conf", "x"))
+      expect(exit).toEqual(Exit.fail(new WriteFailed({ path: "relative/a.conf", reason: "the path must be absolute" })))
+    }))
+
+  it.effect("fails with the system's reason, never the content, and leaves no temp file", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("fail"))
+      const path = NodePath.join(dir, "is-a-dir")
+      yield* Effect.promise(() => Fs.mkdir(path))
+      const error = yield* Effect.flip(writeAtomic(path, "TOP-SECRET-CONTENT"))
+      expect(error._tag).toBe("WriteFailed")
+      expect(error.message).toMatch(/^cannot write .*is-a-dir: (EISDIR|EPERM|ENOTEMPTY|EEXIST)/)
+      expect(error.message).not.toContain("TOP-SECRET-CONTENT")
+      expect(yield* Effect.promise(() => Fs.readdir(dir))).toEqual(["is-a-dir"])
+    }))
+
+  it.effect("removes temp files left by writers that died, keeps those of live processes", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("stale"))
+      const path = NodePath.join(dir, "a.conf")
+      // pid 2^22+1 is above Linux's pid_max limit, so it can never be alive.
+      const dead = NodePath.join(dir, `.a.conf.tmp-${4194305}-abcdef`)
+      const alive = NodePath.join(dir, `.a.conf.tmp-${process.ppid}-abcdef`)
+      const other = NodePath.join(dir, `.b.conf.tmp-${4194305}-abcdef`)
+      yield* Effect.promise(() => Promise.all([dead, alive, other].map((p) => Fs.writeFile(p, "partial"))))
+      yield* writeAtomic(path, "new\n")
+      const names = (yield* Effect.promise(() => Fs.readdir(dir))).sort()
+      expect(names).toEqual([".a.conf.tmp-" + process.ppid + "-abcdef", ".b.conf.tmp-4194305-abcdef", "a.conf"])
+    }))
+
+  it.effect("the last of many sequential writes wins and each reports the right hash", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("prop"))
+      const path = NodePath.join(dir, "p.txt")
+      const samples = fc.sample(fc.array(fc.string({ unit: "binary" }), { minLength: 1, maxLength: 8 }), 25)
+      for (const contents of samples) {
+        let previous: string | undefined = yield* Effect.promise(() =>
+          Fs.readFile(path, "utf8").catch(() => undefined)
+        )
+        for (const c of contents) {
+          const r = yield* writeAtomic(path, c)
+          expect(r.sha256).toBe(sha256(c))
+          expect(r.written).toBe(previous === undefined || Buffer.compare(Buffer.from(previous), Buffer.from(c)) !== 0)
+          previous = c
+        }
+        expect(yield* Effect.promise(() => Fs.readFile(path, "utf8"))).toBe(contents[contents.length - 1])
+      }
+    }))
+})
+
+describe("writeAtomic crash safety", () => {
+  let bundle = ""
+  beforeAll(async () => {
+    bundle = NodePath.join(root, "atomic-writer.mjs")
+    await build({
+      entryPoints: [NodePath.join(import.meta.dirname, "fixtures", "atomic-writer.ts")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      outfile: bundle,
+      logLevel: "silent"
+    })
+  })
+
+  const runChild = (mode: "atomic" | "naive", path: string, first: number, delayMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const child: ChildProcess = spawn(process.execPath, [bundle, path, String(first), mode], {
+        stdio: ["ignore", "pipe", "inherit"]
+      })
+      child.once("error", reject)
+      child.once("exit", () => resolve())
+      child.stdout!.once("data", () => {
+        setTimeout(() => child.kill("SIGKILL"), delayMs)
+      })
+    })
+
+  const torture = async (mode: "atomic" | "naive", iterations: number) => {
+    const dir = await fresh(`crash-${mode}`)
+    const path = NodePath.join(dir, "data.txt")
+    await Fs.writeFile(path, content(0))
+    let torn = 0
+    let progressed = 0
+    let last = 0
+    let tempsSeen = 0
+    for (let i = 1; i <= iterations; i++) {
+      await runChild(mode, path, i * 1_000_000, Math.floor(Math.random() * 40))
+      tempsSeen += (await Fs.readdir(dir)).filter((n) => n.startsWith(".data.txt.tmp-")).length
+      const gen = generationOf(await Fs.readFile(path, "utf8").catch(() => ""))
+      if (gen === undefined) {
+        torn++
+        await Fs.writeFile(path, content(0))
+        last = 0
+      } else {
+        if (gen !== last) progressed++
+        last = gen
+      }
+    }
+    return { torn, progressed, tempsSeen }
+  }
+
+  it("a writer SIGKILLed at random moments 200 times always leaves complete old or new content", async () => {
+    const r = await torture("atomic", 200)
+    console.info(
+      `crash test (writeAtomic): 200 kills, torn files ${r.torn}, kills after progress ${r.progressed}, temp files left by killed writers ${r.tempsSeen}`
+    )
+    expect(r.torn).toBe(0)
+    // The kills must land while the writer is busy, or the test proves nothing.
+    expect(r.progressed).toBeGreaterThan(40)
+  }, 240_000)
+
+  it("the same harness catches a naive writer tearing the file (the test is able to fail)", async () => {
+    const r = await torture("naive", 60)
+    console.info(`crash test (fs.writeFile, control): 60 kills, torn files ${r.torn}`)
+    expect(r.torn).toBeGreaterThan(0)
+  }, 240_000)
+})
