@@ -10,6 +10,18 @@ export * from "./domain/index.js"
 /** @since 0.1.0 */
 export * as Manifest from "./manifest/Manifest.js"
 /** @since 0.1.0 */
+export * as Catalog from "./manifest/Catalog.js"
+/** @since 0.1.0 */
+export * as Loader from "./manifest/Loader.js"
+/** @since 0.1.0 */
+export * as ManifestError from "./manifest/ManifestError.js"
+/** @since 0.1.0 */
+export * as Resolve from "./manifest/Resolve.js"
+/** @since 0.1.0 */
+export * as Settings from "./manifest/Settings.js"
+/** @since 0.1.0 */
+export * as Spec from "./manifest/Spec.js"
+/** @since 0.1.0 */
 export * as ContainerRuntime from "./runtime/ContainerRuntime.js"
 /** @since 0.1.0 */
 export * as ContainerSpec from "./runtime/ContainerSpec.js"

@@ -1,23 +1,32 @@
 /**
  * The manifest of an app, `apps/<id>/manifest.yml`: the contract between an app packager and
- * the orchestrator.
+ * the orchestrator. `Loader.parseManifest` reads the YAML with located errors; this schema is
+ * the type and the last word on what a valid manifest is.
  *
  * @since 0.1.0
  */
 import { Schema } from "effect"
 import { AppId } from "../domain/AppId.js"
 
+const PortNumber = Schema.Int.pipe(Schema.between(1, 65535))
+
 /**
+ * A published port: `host` on the host (optionally bound to `hostIp`) forwards to `container`.
+ *
  * @since 0.1.0
  * @category models
  */
 export const Port = Schema.Struct({
-  host: Schema.Int.pipe(Schema.between(1, 65535)),
-  container: Schema.Int.pipe(Schema.between(1, 65535)),
-  protocol: Schema.optionalWith(Schema.Literal("tcp", "udp"), { default: () => "tcp" as const })
+  host: PortNumber,
+  container: PortNumber,
+  protocol: Schema.optionalWith(Schema.Literal("tcp", "udp"), { default: () => "tcp" as const }),
+  hostIp: Schema.optional(Schema.String)
 })
 
 /**
+ * A mount: `source` is `./path` (under the app's data directory), an absolute path (under the
+ * app's data directory or an allowed bind root) or a bare name (a named volume).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -28,6 +37,8 @@ export const Volume = Schema.Struct({
 })
 
 /**
+ * A local image build; `context` is relative to the manifest's folder and never escapes it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -37,17 +48,77 @@ export const Build = Schema.Struct({
   args: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) })
 })
 
+const probeTiming = {
+  interval: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 30 }),
+  timeout: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 5 }),
+  retries: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 100)), { default: () => 3 }),
+  startPeriod: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 3600)), { default: () => 0 })
+}
+
 /**
+ * How the engine checks the app is healthy: an HTTP GET, a TCP connect, or a command, all run
+ * inside the container. Times are seconds.
+ *
  * @since 0.1.0
  * @category models
  */
 export const Health = Schema.Union(
-  Schema.Struct({ type: Schema.Literal("http"), port: Schema.Int, path: Schema.optionalWith(Schema.String, { default: () => "/" }) }),
-  Schema.Struct({ type: Schema.Literal("tcp"), port: Schema.Int }),
-  Schema.Struct({ type: Schema.Literal("cmd"), command: Schema.Array(Schema.String) })
+  Schema.Struct({
+    type: Schema.Literal("http"),
+    port: PortNumber,
+    path: Schema.optionalWith(Schema.String, { default: () => "/" }),
+    ...probeTiming
+  }),
+  Schema.Struct({ type: Schema.Literal("tcp"), port: PortNumber, ...probeTiming }),
+  Schema.Struct({ type: Schema.Literal("cmd"), command: Schema.NonEmptyArray(Schema.String), ...probeTiming })
 )
 
 /**
+ * Container settings. The security fields exist so that a manifest can state the safe value;
+ * the dangerous values (privileged, host namespaces, added capabilities) are refused.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Container = Schema.Struct({
+  name: Schema.optional(Schema.String),
+  command: Schema.optional(Schema.Array(Schema.String)),
+  entrypoint: Schema.optional(Schema.Array(Schema.String)),
+  user: Schema.optional(Schema.String),
+  workdir: Schema.optional(Schema.String),
+  privileged: Schema.optional(Schema.Literal(false)),
+  network: Schema.optional(Schema.Literal("bridge")),
+  pid: Schema.optional(Schema.Literal("private")),
+  ipc: Schema.optional(Schema.Literal("private")),
+  capAdd: Schema.optional(Schema.Tuple())
+})
+
+/**
+ * The app's web UI inside its container, when it has one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Ui = Schema.Struct({
+  port: PortNumber,
+  path: Schema.optionalWith(Schema.String, { default: () => "/" })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const Role = Schema.Literal("backend", "ui", "service")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const Restart = Schema.Literal("no", "always", "on-failure", "unless-stopped")
+
+/**
+ * The schema of a manifest, with defaults applied on decode.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -57,33 +128,26 @@ export const Manifest = Schema.Struct({
   version: Schema.String,
   description: Schema.optional(Schema.String),
   /** `ui` companions get container name `archy-<id>` by default. */
-  role: Schema.optionalWith(Schema.Literal("backend", "ui", "service"), { default: () => "service" as const }),
+  role: Schema.optionalWith(Role, { default: () => "service" as const }),
   image: Schema.optional(Schema.String),
   build: Schema.optional(Build),
-  container: Schema.optionalWith(
-    Schema.Struct({
-      name: Schema.optional(Schema.String),
-      command: Schema.optional(Schema.Array(Schema.String)),
-      entrypoint: Schema.optional(Schema.Array(Schema.String)),
-      user: Schema.optional(Schema.String)
-    }),
-    { default: () => ({}) }
-  ),
+  container: Schema.optionalWith(Container, { default: () => ({}) }),
   ports: Schema.optionalWith(Schema.Array(Port), { default: () => [] }),
   volumes: Schema.optionalWith(Schema.Array(Volume), { default: () => [] }),
   env: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
   extraHosts: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
   memory: Schema.optional(Schema.String),
-  stopTimeout: Schema.optionalWith(Schema.Int, { default: () => 10 }),
-  restart: Schema.optionalWith(Schema.Literal("no", "always", "on-failure", "unless-stopped"), {
-    default: () => "always" as const
-  }),
+  stopTimeout: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 10 }),
+  restart: Schema.optionalWith(Restart, { default: () => "always" as const }),
   dependsOn: Schema.optionalWith(Schema.Array(AppId), { default: () => [] }),
+  /** Apps never installed together with this one (alternatives such as bitcoin-core and bitcoin-knots). */
+  conflicts: Schema.optionalWith(Schema.Array(AppId), { default: () => [] }),
   hooks: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   health: Schema.optional(Health),
-  /** The container port of the app's web UI, when it has one. */
-  ui: Schema.optional(Schema.Struct({ port: Schema.Int, path: Schema.optionalWith(Schema.String, { default: () => "/" }) }))
-})
+  ui: Schema.optional(Ui)
+}).pipe(
+  Schema.filter((m) => (m.image === undefined) !== (m.build === undefined) || "exactly one of image or build")
+)
 
 /**
  * A decoded, validated manifest.
@@ -92,3 +156,37 @@ export const Manifest = Schema.Struct({
  * @category models
  */
 export type Manifest = typeof Manifest.Type
+
+/**
+ * The manifest as written in YAML, before defaults.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Encoded = typeof Manifest.Encoded
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Port = typeof Port.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Volume = typeof Volume.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Health = typeof Health.Type
+
+/**
+ * The manifest's file name inside an app's folder.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const fileName = "manifest.yml"

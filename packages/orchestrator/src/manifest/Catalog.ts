@@ -1,0 +1,272 @@
+/**
+ * The app catalog: every `apps/<id>/manifest.yml` under a folder, checked one by one and
+ * together (dependencies exist and have no cycle, no two apps publish the same host port,
+ * no two apps share a container name), with ALL errors reported at once.
+ *
+ * @since 0.1.0
+ */
+import { FileSystem } from "@effect/platform"
+import { Effect, Either } from "effect"
+import * as NodePath from "node:path"
+import type { AppId } from "../domain/AppId.js"
+import { closest } from "./internal/Suggest.js"
+import type { Located, Position } from "./Loader.js"
+import { parseLocated } from "./Loader.js"
+import { fileName, type Manifest } from "./Manifest.js"
+import { CatalogError, ManifestError } from "./ManifestError.js"
+import type { Settings } from "./Settings.js"
+import { containerName } from "./Spec.js"
+
+/**
+ * One app of the catalog.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CatalogApp {
+  readonly manifest: Manifest
+  /** Absolute path of the app's folder. */
+  readonly dir: string
+  /** Absolute path of its manifest. */
+  readonly file: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Catalog {
+  /** Sorted so every app comes after its dependencies (ties by id). */
+  readonly apps: ReadonlyArray<CatalogApp>
+  readonly get: (id: string) => CatalogApp | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoadOptions {
+  /** The registered pre-start hook names; manifests may name only these. */
+  readonly hookNames?: ReadonlyArray<string>
+  readonly settings?: Settings
+}
+
+/**
+ * A parsed manifest waiting for the catalog-wide checks: `located` points into `shownFile`
+ * (the path used in messages).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Entry {
+  readonly app: CatalogApp
+  readonly located?: Located
+  readonly shownFile?: string
+}
+
+const at = (entry: Entry, path: string): Position => entry.located?.locate(path) ?? { line: 1, column: 1 }
+
+const errorAt = (entry: Entry, path: string, rule: string, detail: string): ManifestError => {
+  const p = at(entry, path)
+  return new ManifestError({
+    file: entry.shownFile ?? entry.app.file,
+    line: p.line,
+    column: p.column,
+    path,
+    rule,
+    detail
+  })
+}
+
+const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/**
+ * The apps that may never be installed together with `id`: its own `conflicts` and every app
+ * naming it in theirs (the relation is symmetric).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const conflictsWith = (catalog: Pick<Catalog, "apps">, id: string): ReadonlyArray<AppId> => {
+  const out = new Set<AppId>()
+  for (const { manifest } of catalog.apps) {
+    if (manifest.id === id) manifest.conflicts.forEach((c) => out.add(c))
+    else if (manifest.conflicts.some((c) => c === id)) out.add(manifest.id)
+  }
+  return [...out].sort(byId)
+}
+
+const conflicting = (a: Manifest, b: Manifest): boolean =>
+  a.conflicts.some((c) => c === b.id) || b.conflicts.some((c) => c === a.id)
+
+const bindsOverlap = (a: string | undefined, b: string | undefined): boolean => {
+  const any = (ip: string | undefined) => ip === undefined || ip === "0.0.0.0" || ip === "::"
+  return any(a) || any(b) || a === b
+}
+
+/**
+ * Runs the catalog-wide checks and sorts the apps. `knownIds` are the ids that exist even if
+ * their manifest failed to load (so a broken dependency is not also reported as missing).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const check = (
+  entries: ReadonlyArray<Entry>,
+  knownIds: ReadonlyArray<string> = []
+): Either.Either<Catalog, ReadonlyArray<ManifestError>> => {
+  const errors: Array<ManifestError> = []
+  const ids = new Map(entries.map((e) => [e.app.manifest.id as string, e]))
+  const allIds = [...new Set([...ids.keys(), ...knownIds])].sort(byId)
+
+  for (const e of entries) {
+    const m = e.app.manifest
+    const refs = (field: "dependsOn" | "conflicts", rule: string) =>
+      m[field].forEach((d, i) => {
+        if (allIds.includes(d)) return
+        const near = closest(d, allIds)
+        errors.push(errorAt(e, `${field}[${i}]`, rule, `unknown app ${JSON.stringify(d)}${near ? `; did you mean ${JSON.stringify(near)}?` : ""}`))
+      })
+    refs("dependsOn", "depends-on")
+    refs("conflicts", "conflicts")
+    m.dependsOn.forEach((d, i) => {
+      const dep = ids.get(d)
+      if (dep !== undefined && conflicting(m, dep.app.manifest)) {
+        errors.push(errorAt(e, `dependsOn[${i}]`, "depends-on", `${JSON.stringify(d)} conflicts with ${m.id}: they are never installed together`))
+      }
+    })
+  }
+
+  // cycles: a DFS that reports each cycle once, starting from its smallest id
+  const state = new Map<string, "visiting" | "done">()
+  const reported = new Set<string>()
+  const visit = (id: string, stack: Array<string>): void => {
+    const s = state.get(id)
+    if (s === "done") return
+    if (s === "visiting") {
+      const cycle = stack.slice(stack.indexOf(id))
+      const start = cycle.reduce((a, b) => (b < a ? b : a))
+      const rotated = [...cycle.slice(cycle.indexOf(start)), ...cycle.slice(0, cycle.indexOf(start))]
+      const key = rotated.join(" ")
+      if (!reported.has(key)) {
+        reported.add(key)
+        const from = ids.get(rotated[0]!)!
+        const to = rotated[1] ?? rotated[0]!
+        const i = from.app.manifest.dependsOn.findIndex((d) => d === to)
+        errors.push(errorAt(from, `dependsOn[${i}]`, "dependency-cycle", `dependency cycle: ${[...rotated, rotated[0]].join(" -> ")}`))
+      }
+      return
+    }
+    const entry = ids.get(id)
+    if (entry === undefined) return
+    state.set(id, "visiting")
+    for (const d of entry.app.manifest.dependsOn) visit(d, [...stack, id])
+    state.set(id, "done")
+  }
+  for (const id of [...ids.keys()].sort(byId)) visit(id, [])
+
+  // shared host ports and container names
+  const sorted = [...entries].sort((a, b) => byId(a.app.manifest.id, b.app.manifest.id))
+  sorted.forEach((b, j) => {
+    const mb = b.app.manifest
+    for (const a of sorted.slice(0, j)) {
+      const ma = a.app.manifest
+      if (conflicting(ma, mb)) continue
+      mb.ports.forEach((pb, k) => {
+        const i = ma.ports.findIndex((pa) => pa.host === pb.host && pa.protocol === pb.protocol && bindsOverlap(pa.hostIp, pb.hostIp))
+        if (i < 0) return
+        const pa = at(a, `ports[${i}].host`)
+        errors.push(errorAt(
+          b,
+          `ports[${k}].host`,
+          "port-collision",
+          `host port ${pb.host}/${pb.protocol} is also published by ${ma.id} (${a.shownFile ?? a.app.file}:${pa.line}:${pa.column}); give one of them another port or declare them in conflicts`
+        ))
+      })
+      if (containerName(ma) === containerName(mb)) {
+        errors.push(errorAt(b, mb.container.name !== undefined ? "container.name" : "id", "container-name", `container name ${JSON.stringify(containerName(mb))} is also used by ${ma.id}`))
+      }
+    }
+  })
+
+  if (errors.length > 0) return Either.left(errors)
+  return Either.right(make(entries.map((e) => e.app)))
+}
+
+/**
+ * A catalog of already validated apps, sorted so dependencies come first (no checks: use
+ * `check` or `load` for those).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (apps: ReadonlyArray<CatalogApp>): Catalog => {
+  const byApp = new Map(apps.map((a) => [a.manifest.id as string, a]))
+  const out: Array<CatalogApp> = []
+  const placed = new Set<string>()
+  const place = (a: CatalogApp, depth: number): void => {
+    if (placed.has(a.manifest.id) || depth > byApp.size) return
+    for (const d of [...a.manifest.dependsOn].sort(byId)) {
+      const dep = byApp.get(d)
+      if (dep !== undefined) place(dep, depth + 1)
+    }
+    if (!placed.has(a.manifest.id)) {
+      placed.add(a.manifest.id)
+      out.push(a)
+    }
+  }
+  for (const a of [...apps].sort((x, y) => byId(x.manifest.id, y.manifest.id))) place(a, 0)
+  return { apps: out, get: (id) => byApp.get(id) }
+}
+
+const sortErrors = (errors: ReadonlyArray<ManifestError>): ReadonlyArray<ManifestError> =>
+  [...errors].sort((a, b) => byId(a.file, b.file) || a.line - b.line || a.column - b.column)
+
+/**
+ * Loads every `<appsDir>/<id>/manifest.yml` (folders starting with `.` or `_` are skipped) and
+ * checks them one by one and together. Fails with every error found, located. Paths in
+ * messages start with `appsDir` as given; `CatalogApp.dir` and `.file` are absolute.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options: LoadOptions = {}) {
+  const fs = yield* FileSystem.FileSystem
+  const names = yield* fs.readDirectory(appsDir).pipe(
+    Effect.mapError((e) =>
+      new CatalogError({
+        errors: [new ManifestError({ file: appsDir, line: 0, column: 0, path: "", rule: "io", detail: `cannot read the app folder: ${e.message}` })]
+      })
+    )
+  )
+  const errors: Array<ManifestError> = []
+  const entries: Array<Entry> = []
+  const known: Array<string> = []
+  for (const name of [...names].sort(byId)) {
+    if (name.startsWith(".") || name.startsWith("_")) continue
+    const dir = NodePath.resolve(appsDir, name)
+    const info = yield* Effect.either(fs.stat(dir))
+    if (Either.isLeft(info) || info.right.type !== "Directory") continue
+    known.push(name)
+    const shownFile = NodePath.join(appsDir, name, fileName)
+    const file = NodePath.join(dir, fileName)
+    const text = yield* Effect.either(fs.readFileString(file))
+    if (Either.isLeft(text)) {
+      errors.push(new ManifestError({ file: shownFile, line: 0, column: 0, path: "", rule: "io", detail: `cannot read the manifest: ${text.left.message}` }))
+      continue
+    }
+    const parsed = parseLocated(text.right, shownFile, {
+      expectedId: name,
+      ...(options.hookNames !== undefined ? { hookNames: options.hookNames } : {}),
+      ...(options.settings !== undefined ? { settings: options.settings } : {})
+    })
+    if (Either.isLeft(parsed)) errors.push(...parsed.left)
+    else entries.push({ app: { manifest: parsed.right.manifest, dir, file }, located: parsed.right, shownFile })
+  }
+  const checked = check(entries, known)
+  if (Either.isLeft(checked)) errors.push(...checked.left)
+  if (errors.length > 0 || Either.isLeft(checked)) {
+    return yield* Effect.fail(new CatalogError({ errors: sortErrors(errors) }))
+  }
+  return checked.right
+})

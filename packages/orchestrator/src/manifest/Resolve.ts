@@ -1,0 +1,105 @@
+/**
+ * Where an app's image comes from: a registry (tried through the operator's mirrors, then
+ * docker.io) or a local build from the app's folder.
+ *
+ * @since 0.1.0
+ */
+import type { CatalogApp } from "./Catalog.js"
+import * as PosixPath from "./internal/PosixPath.js"
+import type { Manifest } from "./Manifest.js"
+import type { Settings } from "./Settings.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ResolvedSource =
+  | {
+    readonly _tag: "Image"
+    /** The fully qualified reference the container is created from (`docker.io/lightninglabs/lnd:v0.18.4-beta`). */
+    readonly ref: string
+    /** Where to pull it from, in order: each mirror, then docker.io (or only the named registry). */
+    readonly candidates: ReadonlyArray<string>
+  }
+  | {
+    readonly _tag: "Build"
+    /** The local tag the build produces: `localhost/archipelago/<id>:<version>`. */
+    readonly tag: string
+    /** Absolute path of the build context (inside the app's folder). */
+    readonly context: string
+    /** Absolute path of the Containerfile. */
+    readonly containerfile: string
+    readonly args: Readonly<Record<string, string>>
+  }
+
+const hasRegistry = (ref: string): boolean => {
+  const slash = ref.indexOf("/")
+  if (slash < 0) return false
+  const first = ref.slice(0, slash)
+  return first.includes(".") || first.includes(":") || first === "localhost"
+}
+
+/**
+ * The fully qualified form of an image reference: Docker Hub names get `docker.io/` (and
+ * `library/` for official images); references naming a registry are kept.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const canonicalImage = (ref: string): string => {
+  if (hasRegistry(ref)) return ref
+  return ref.includes("/") ? `docker.io/${ref}` : `docker.io/library/${ref}`
+}
+
+/**
+ * The pull candidates of an image: Docker Hub images through each mirror then docker.io;
+ * an image naming another registry only from there.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const candidates = (ref: string, mirrors: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (hasRegistry(ref) && !ref.startsWith("docker.io/")) return [ref]
+  const canonical = canonicalImage(ref)
+  const repo = canonical.slice("docker.io/".length)
+  return [...mirrors.map((m) => `${m.replace(/\/+$/, "")}/${repo}`), canonical]
+}
+
+/**
+ * The local tag of a built app: `localhost/archipelago/<id>:<version>` (the version made
+ * tag-safe).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const buildTag = (manifest: Manifest): string => {
+  const version = manifest.version.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/^[.-]+/, "").slice(0, 128) || "latest"
+  return `localhost/archipelago/${manifest.id}:${version}`
+}
+
+/**
+ * The image reference a container of this manifest runs.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const imageRef = (manifest: Manifest): string =>
+  manifest.image !== undefined ? canonicalImage(manifest.image) : buildTag(manifest)
+
+/**
+ * Resolves an app's image source. The build context was checked by the loader never to
+ * escape the app's folder; it is resolved against `app.dir`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resolve = (app: CatalogApp, settings: Settings): ResolvedSource => {
+  const m = app.manifest
+  if (m.build === undefined) {
+    const image = m.image ?? ""
+    return { _tag: "Image", ref: canonicalImage(image), candidates: candidates(image, settings.mirrors) }
+  }
+  const context = PosixPath.join(app.dir, m.build.context) ?? app.dir
+  const containerfile = PosixPath.join(context, m.build.containerfile ?? "Containerfile") ?? `${context}/Containerfile`
+  return { _tag: "Build", tag: buildTag(m), context, containerfile, args: m.build.args }
+}

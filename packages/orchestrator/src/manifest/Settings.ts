@@ -1,0 +1,41 @@
+/**
+ * Operator settings that shape how manifests are checked and turned into containers.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * `dataDir` holds each app's data in `<dataDir>/<id>`; `mirrors` are registries tried before
+ * docker.io; `allowedBindRoots` are extra host folders manifests may bind-mount.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Settings = Schema.Struct({
+  dataDir: Schema.optionalWith(Schema.String, { default: () => "/var/lib/archipelago" }),
+  mirrors: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  allowedBindRoots: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Settings = typeof Settings.Type
+
+/**
+ * The settings of a stock Archipelago node.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults: Settings = { dataDir: "/var/lib/archipelago", mirrors: [], allowedBindRoots: [] }
+
+/**
+ * Settings from a partial object, the rest taken from `defaults`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (partial: Partial<Settings> = {}): Settings => ({ ...defaults, ...partial })
