@@ -1,4 +1,25 @@
 /**
+ * `@archipelago/rpc-adapter`: JSON-RPC 2.0 over HTTP and WebSocket for the Archipelago
+ * orchestrator, with state push, authentication and the dashboard page.
+ *
  * @since 0.1.0
  */
-export {}
+
+/** @since 0.1.0 */
+export * as Auth from "./Auth.js"
+/** @since 0.1.0 */
+export * as Dashboard from "./Dashboard.js"
+/** @since 0.1.0 */
+export * as Dispatch from "./Dispatch.js"
+/** @since 0.1.0 */
+export * as JsonRpc from "./JsonRpc.js"
+/** @since 0.1.0 */
+export * as Methods from "./Methods.js"
+/** @since 0.1.0 */
+export * as Push from "./Push.js"
+/** @since 0.1.0 */
+export * as RpcError from "./RpcError.js"
+/** @since 0.1.0 */
+export * as Server from "./Server.js"
+/** @since 0.1.0 */
+export * as ServerInfo from "./ServerInfo.js"

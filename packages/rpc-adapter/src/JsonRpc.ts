@@ -1,0 +1,218 @@
+/**
+ * The JSON-RPC 2.0 wire format as pure functions: parse a body into single or batch requests,
+ * and build responses. No I/O; the transport (HTTP or WebSocket) and the method table live
+ * elsewhere.
+ *
+ * @since 0.1.0
+ */
+import { Either } from "effect"
+
+/**
+ * The error codes the server answers with.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  Internal: -32603,
+  UnknownApp: -32001,
+  Conflict: -32002,
+  NotAllowed: -32003,
+  Engine: -32004
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
+
+/**
+ * A request id: a string, a number or null. A request without an id is a notification.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Id = string | number | null
+
+/**
+ * A well-formed request. `id` is absent for notifications; `params` is always a named object
+ * (an omitted `params` reads as `{}`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  readonly method: string
+  readonly params: unknown
+  readonly id?: Id
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ErrorObject {
+  readonly code: number
+  readonly message: string
+  readonly data?: unknown
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Response =
+  | { readonly jsonrpc: "2.0"; readonly id: Id; readonly result: unknown }
+  | { readonly jsonrpc: "2.0"; readonly id: Id; readonly error: ErrorObject }
+
+/**
+ * A notification the server pushes (no id).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Notification {
+  readonly jsonrpc: "2.0"
+  readonly method: string
+  readonly params: unknown
+}
+
+/**
+ * One element of a parsed body: a request to dispatch, or an invalid element already answered.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Entry = Either.Either<Request, Response>
+
+/**
+ * A parsed body: a single element, a batch, or a body answered as a whole (parse error, empty or
+ * oversized batch).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Parsed =
+  | { readonly _tag: "Single"; readonly entry: Entry }
+  | { readonly _tag: "Batch"; readonly entries: ReadonlyArray<Entry> }
+  | { readonly _tag: "Rejected"; readonly response: Response }
+
+/**
+ * The default cap on the number of requests in one batch.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxBatch = 50
+
+/**
+ * A success response.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const success = (id: Id, result: unknown): Response => ({ jsonrpc: "2.0", id, result })
+
+/**
+ * An error response; `data` is omitted when undefined.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const failure = (id: Id, code: number, message: string, data?: unknown): Response => ({
+  jsonrpc: "2.0",
+  id,
+  error: data === undefined ? { code, message } : { code, message, data }
+})
+
+/**
+ * A server notification.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const notification = (method: string, params: unknown): Notification => ({ jsonrpc: "2.0", method, params })
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const isId = (u: unknown): u is Id => typeof u === "string" || u === null || (typeof u === "number" && Number.isFinite(u))
+
+const invalid = (why: string, id: Id = null): Response => failure(id, ErrorCode.InvalidRequest, `invalid request: ${why}`)
+
+/**
+ * Validates one decoded JSON value as a request. Answers -32600 for anything that is not a
+ * request object, and -32602 for positional (array) or non-object params.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const validate = (u: unknown): Entry => {
+  if (!isRecord(u)) return Either.left(invalid("expected an object"))
+  const hasId = Object.prototype.hasOwnProperty.call(u, "id")
+  if (hasId && !isId(u.id)) return Either.left(invalid("id must be a string, a number or null"))
+  const id: Id = hasId ? (u.id as Id) : null
+  if (u.jsonrpc !== "2.0") return Either.left(invalid("jsonrpc must be \"2.0\"", id))
+  if (typeof u.method !== "string" || u.method.length === 0) {
+    return Either.left(invalid("method must be a non-empty string", id))
+  }
+  const params = u.params === undefined ? {} : u.params
+  if (!isRecord(params)) {
+    return Either.left(failure(id, ErrorCode.InvalidParams, "invalid params: params: expected a named object"))
+  }
+  return Either.right(hasId ? { method: u.method, params, id } : { method: u.method, params })
+}
+
+/**
+ * Parses a request body. Bodies that are not JSON answer -32700; an empty batch or one longer
+ * than `maxBatch` answers -32600 as a whole.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (text: string, maxBatch: number = defaultMaxBatch): Parsed => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return { _tag: "Rejected", response: failure(null, ErrorCode.ParseError, "parse error: the body is not valid JSON") }
+  }
+  if (Array.isArray(json)) {
+    if (json.length === 0) return { _tag: "Rejected", response: invalid("empty batch") }
+    if (json.length > maxBatch) {
+      return { _tag: "Rejected", response: invalid(`batch of ${json.length} requests exceeds the limit of ${maxBatch}`) }
+    }
+    return { _tag: "Batch", entries: json.map(validate) }
+  }
+  return { _tag: "Single", entry: validate(json) }
+}
+
+/**
+ * True for a request that expects no response.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isNotification = (request: Request): boolean => request.id === undefined
+
+/**
+ * True when a value has the shape of a JSON-RPC 2.0 response (used by tests and clients).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isResponse = (u: unknown): u is Response => {
+  if (!isRecord(u) || u.jsonrpc !== "2.0" || !("id" in u) || !isId(u.id)) return false
+  const hasResult = "result" in u
+  const hasError = "error" in u
+  if (hasResult === hasError) return false
+  if (hasError) {
+    const e = u.error
+    return isRecord(e) && Number.isInteger(e.code) && typeof e.message === "string"
+  }
+  return true
+}

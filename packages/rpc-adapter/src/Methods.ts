@@ -1,0 +1,142 @@
+/**
+ * The method table: each method's params schema and the service call it makes. Lifecycle
+ * methods call `Lifecycle.request` and answer at once with the transitional state; reads go to
+ * `AppViews`. No business logic lives here.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either, ParseResult, Schema } from "effect"
+import { AppId } from "@archipelago/orchestrator/domain"
+import type { Op } from "@archipelago/orchestrator/domain"
+import { AppViews, Lifecycle } from "@archipelago/orchestrator"
+import { InvalidParams } from "./RpcError.js"
+import type { MethodError } from "./RpcError.js"
+import { ServerInfo } from "./ServerInfo.js"
+
+/**
+ * The services the methods call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements = Lifecycle.Lifecycle | AppViews.AppViews | ServerInfo
+
+/**
+ * A method: decodes its params and calls a service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Method = (params: unknown) => Effect.Effect<unknown, MethodError, Requirements>
+
+/**
+ * The default and the maximum of `container-logs`' `tail`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const logTail = { default: 200, max: 10_000 } as const
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const NoParams = Schema.Struct({})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AppParams = Schema.Struct({ appId: AppId.AppId })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RemoveParams = Schema.Struct({ appId: AppId.AppId, purge: Schema.optional(Schema.Boolean) })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LogsParams = Schema.Struct({
+  appId: AppId.AppId,
+  tail: Schema.optional(Schema.Int.pipe(Schema.between(1, logTail.max)))
+})
+
+/**
+ * Decodes params with a schema; unknown fields are refused. The error names the first bad
+ * field by its path.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeParams = <A, I>(schema: Schema.Schema<A, I, never>, params: unknown): Either.Either<A, InvalidParams> =>
+  Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "first" })(params).pipe(
+    Either.mapLeft((error) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      const field = issue === undefined || issue.path.length === 0 ? "params" : issue.path.map(String).join(".")
+      return new InvalidParams({ field, reason: issue?.message ?? "invalid" })
+    })
+  )
+
+const method = <A, I>(schema: Schema.Schema<A, I, never>, run: (params: A) => Effect.Effect<unknown, MethodError, Requirements>): Method =>
+(params) => Either.match(decodeParams(schema, params), { onLeft: Effect.fail, onRight: run })
+
+const lifecycle = (op: Op.Op): Method =>
+  op === "remove"
+    ? method(RemoveParams, ({ appId, purge }) =>
+      Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request(op, appId, purge === undefined ? {} : { purge })))
+    : method(AppParams, ({ appId }) => Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request(op, appId)))
+
+/**
+ * The canonical methods.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const methods: Readonly<Record<string, Method>> = {
+  "container-list": method(NoParams, () => Effect.flatMap(AppViews.AppViews, (v) => v.list)),
+  "container-install": lifecycle("install"),
+  "container-start": lifecycle("start"),
+  "container-stop": lifecycle("stop"),
+  "container-restart": lifecycle("restart"),
+  "container-update": lifecycle("update"),
+  "container-remove": lifecycle("remove"),
+  "install-log": method(AppParams, ({ appId }) => Effect.flatMap(AppViews.AppViews, (v) => v.installLog(appId))),
+  "container-logs": method(LogsParams, ({ appId, tail }) =>
+    Effect.flatMap(AppViews.AppViews, (v) => v.containerLogs(appId, tail ?? logTail.default)).pipe(
+      Effect.map((text) => ({ appId, text }))
+    )),
+  "server.version": method(NoParams, () =>
+    Effect.map(ServerInfo, (i) => ({ version: i.version, engine: i.engine, engineVersion: i.engineVersion })))
+}
+
+/**
+ * Older names kept as aliases of the same asynchronous path.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const aliases: Readonly<Record<string, string>> = {
+  "package.list": "container-list",
+  "package.install": "container-install",
+  "package.start": "container-start",
+  "package.stop": "container-stop",
+  "package.restart": "container-restart",
+  "package.update": "container-update",
+  "package.remove": "container-remove",
+  "bundled-app-start": "container-start",
+  "bundled-app-stop": "container-stop"
+}
+
+/**
+ * The method a name designates, through aliases.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const lookup = (name: string): Method | undefined => {
+  const canonical = Object.prototype.hasOwnProperty.call(aliases, name) ? aliases[name]! : name
+  return Object.prototype.hasOwnProperty.call(methods, canonical) ? methods[canonical] : undefined
+}

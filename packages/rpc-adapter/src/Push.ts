@@ -1,0 +1,137 @@
+/**
+ * State push for WebSocket clients: a snapshot on connect, then every change of the store as
+ * `state.changed` with a sequence number that increases by one. Each client has a bounded
+ * queue; when a slow client overflows it, the queue is dropped and the client gets a fresh
+ * `state.snapshot` instead, so memory stays bounded whatever the client does.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option, Queue, Ref, Stream } from "effect"
+import type { Scope } from "effect"
+import { AppViews } from "@archipelago/orchestrator"
+import type { AppView } from "@archipelago/orchestrator/domain"
+import * as JsonRpc from "./JsonRpc.js"
+
+/**
+ * What the hub queues for a client: a change, or a request to resynchronise with a snapshot.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Message =
+  | { readonly _tag: "Changed"; readonly app: AppView.AppView; readonly seq: number }
+  | { readonly _tag: "Resync" }
+
+/**
+ * A consistent picture: every app, as of change number `seq`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Snapshot {
+  readonly apps: ReadonlyArray<AppView.AppView>
+  readonly seq: number
+}
+
+/**
+ * The default length of a client's queue.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultCapacity = 256
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Registers a client for the scope's lifetime; its queue starts with a `Resync`. */
+  readonly subscribe: (capacity?: number) => Effect.Effect<Queue.Dequeue<Message>, never, Scope.Scope>
+  /** The apps and the sequence number of the last change the hub published. */
+  readonly snapshot: Effect.Effect<Snapshot>
+  /** Number of connected clients. */
+  readonly clients: Effect.Effect<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Push extends Context.Tag("@archipelago/rpc-adapter/Push")<Push, Service>() {}
+
+/**
+ * Builds the hub: one subscription to `AppViews.changes` for all clients.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope> = Effect.gen(function*() {
+  const views = yield* AppViews.AppViews
+  const lock = yield* Effect.makeSemaphore(1)
+  const seq = yield* Ref.make(0)
+  const queues = new Set<Queue.Queue<Message>>()
+
+  const publish = (app: AppView.AppView) =>
+    lock.withPermits(1)(Effect.gen(function*() {
+      const n = yield* Ref.updateAndGet(seq, (s) => s + 1)
+      for (const q of queues) {
+        const accepted = yield* Queue.offer(q, { _tag: "Changed", app, seq: n })
+        if (!accepted) {
+          yield* Queue.takeAll(q)
+          yield* Queue.offer(q, { _tag: "Resync" })
+        }
+      }
+    }))
+
+  yield* views.changes.pipe(Stream.runForEach(publish), Effect.forkScoped)
+
+  const subscribe = (capacity: number = defaultCapacity) =>
+    Effect.acquireRelease(
+      lock.withPermits(1)(Effect.gen(function*() {
+        const q = yield* Queue.dropping<Message>(Math.max(2, capacity))
+        yield* Queue.offer(q, { _tag: "Resync" })
+        queues.add(q)
+        return q
+      })),
+      (q) => Effect.zipRight(Effect.sync(() => queues.delete(q)), Queue.shutdown(q))
+    ).pipe(Effect.map((q): Queue.Dequeue<Message> => q))
+
+  const snapshot = lock.withPermits(1)(
+    Effect.all({ apps: views.list, seq: Ref.get(seq) })
+  )
+
+  return { subscribe, snapshot, clients: Effect.sync(() => queues.size) }
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Push, never, AppViews.AppViews> = Layer.scoped(Push, make)
+
+/**
+ * The notifications of one client, for the scope's lifetime: `state.snapshot` first, then
+ * `state.changed` in order; after an overflow a fresh `state.snapshot`, and changes it already
+ * covers are skipped.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const notifications = (capacity?: number): Stream.Stream<JsonRpc.Notification, never, Push> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const push = yield* Push
+    const q = yield* push.subscribe(capacity)
+    const last = yield* Ref.make(0)
+    const next: Effect.Effect<Option.Option<JsonRpc.Notification>> = Effect.flatMap(Queue.take(q), (m) => {
+      if (m._tag === "Resync") {
+        return Effect.flatMap(push.snapshot, (s) =>
+          Effect.as(Ref.set(last, s.seq), Option.some(JsonRpc.notification("state.snapshot", s))))
+      }
+      return Effect.flatMap(Ref.get(last), (l) =>
+        m.seq <= l
+          ? Effect.succeed(Option.none())
+          : Effect.as(Ref.set(last, m.seq), Option.some(JsonRpc.notification("state.changed", { app: m.app, seq: m.seq }))))
+    })
+    return Stream.repeatEffect(next).pipe(Stream.filterMap((o) => o))
+  }))

@@ -1,0 +1,72 @@
+/**
+ * The mapping from the orchestrator's typed errors to JSON-RPC error objects. Messages are the
+ * errors' human messages; no stack trace ever reaches a client.
+ *
+ * @since 0.1.0
+ */
+import { Data } from "effect"
+import type { Transition } from "@archipelago/orchestrator/domain"
+import type { RuntimeError, ServiceError } from "@archipelago/orchestrator"
+import { ErrorCode } from "./JsonRpc.js"
+import type { ErrorObject } from "./JsonRpc.js"
+
+/**
+ * Params that do not decode: `field` is the dotted path of the first bad field.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidParams extends Data.TaggedError("InvalidParams")<{
+  readonly field: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `invalid params: ${this.field}: ${this.reason}`
+  }
+}
+
+/**
+ * Every error a method can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type MethodError =
+  | InvalidParams
+  | ServiceError.UnknownApp
+  | Transition.Conflict
+  | Transition.NotAllowed
+  | RuntimeError.RuntimeError
+
+/**
+ * The JSON-RPC error object for a method error.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const toErrorObject = (error: MethodError): ErrorObject => {
+  switch (error._tag) {
+    case "InvalidParams":
+      return { code: ErrorCode.InvalidParams, message: error.message, data: { field: error.field } }
+    case "UnknownApp":
+      return { code: ErrorCode.UnknownApp, message: error.message, data: { appId: error.appId } }
+    case "Conflict":
+      return {
+        code: ErrorCode.Conflict,
+        message: error.message,
+        data: { appId: error.appId, running: error.running, refused: error.refused }
+      }
+    case "NotAllowed":
+      return {
+        code: ErrorCode.NotAllowed,
+        message: error.message,
+        data: { appId: error.appId, op: error.op, state: error.state }
+      }
+    case "ContainerNotFound":
+      return { code: ErrorCode.Engine, message: error.message, data: { container: error.name } }
+    case "EngineUnavailable":
+    case "ImageNotFound":
+    case "CommandFailed":
+      return { code: ErrorCode.Engine, message: error.message }
+  }
+}

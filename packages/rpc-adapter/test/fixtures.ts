@@ -1,0 +1,93 @@
+/**
+ * In-memory stand-ins for the orchestrator's Lifecycle and AppViews tags, for tests of the
+ * adapter alone. The test decides when background work finishes (`complete`), so ordering can
+ * be asserted without timing. Anything the fake does not implement dies loudly.
+ */
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Layer, PubSub, Ref, Stream } from "effect"
+import { AppViews, Lifecycle, RuntimeError, ServiceError } from "@archipelago/orchestrator"
+import { AppEntry, AppId, AppState, AppView, Intent, Op, Transition, VisualState } from "@archipelago/orchestrator/domain"
+import * as ServerInfo from "../src/ServerInfo.js"
+
+export const view = (id: string, state: AppState.AppState, extra: Partial<AppView.AppView> = {}): AppView.AppView => ({
+  ...AppView.make(AppEntry.make(AppId.make(id), state), { name: id, version: "1.0.0", containerName: id, dependsOn: [] }, Intent.none),
+  ...extra
+})
+
+export interface Fake {
+  readonly layer: Layer.Layer<Lifecycle.Lifecycle | AppViews.AppViews | ServerInfo.ServerInfo>
+  /** Every accepted or refused request, in order. */
+  readonly requests: Array<{ op: string; appId: string; purge?: boolean }>
+  readonly current: () => ReadonlyArray<AppView.AppView>
+  /** Finishes the operation in flight for the app: final state, a change is published. */
+  readonly complete: (appId: string) => Promise<void>
+  /** Publishes an arbitrary view as a change. */
+  readonly emit: (v: AppView.AppView) => Promise<void>
+}
+
+export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
+  const views = Effect.runSync(Ref.make(initial))
+  const hub = Effect.runSync(PubSub.unbounded<AppView.AppView>())
+  const requests: Fake["requests"] = []
+  const put = (v: AppView.AppView) =>
+    Effect.zipRight(
+      Ref.update(views, (vs) => (vs.some((x) => x.id === v.id) ? vs.map((x) => (x.id === v.id ? v : x)) : [...vs, v])),
+      PubSub.publish(hub, v)
+    )
+  const find = (appId: string) =>
+    Effect.flatMap(Ref.get(views), (vs) => {
+      const v = vs.find((x) => x.id === appId)
+      return v === undefined ? Effect.fail(new ServiceError.UnknownApp({ appId })) : Effect.succeed(v)
+    })
+
+  const lifecycle: Lifecycle.Service = {
+    request: (op, appId, options) =>
+      Effect.gen(function*() {
+        requests.push(options?.purge === undefined ? { op, appId } : { op, appId, purge: options.purge })
+        if (op === "backup" || op === "restore") return yield* Effect.dieMessage(`fake Lifecycle: ${op} is not implemented`)
+        const v = yield* find(appId)
+        const entry: AppEntry.AppEntry = {
+          ...AppEntry.make(AppId.make(appId), v.state),
+          ...(v.transition === null ? {} : { transition: v.transition })
+        }
+        const begun = Transition.begin(entry, op, 1_000, 10)
+        if (begun._tag === "Left") return yield* Effect.fail(begun.left)
+        yield* put({ ...v, state: begun.right.state, visualState: VisualState.ofState(begun.right.state), transition: begun.right.transition ?? null })
+        return { appId, op, status: Op.acceptedStatus(op) }
+      })
+  }
+
+  const appViews: AppViews.Service = {
+    list: Ref.get(views),
+    changes: Stream.fromPubSub(hub),
+    installLog: (appId) =>
+      Effect.as(find(appId), [{ at: 1, level: "info" as const, message: `installed ${appId}` }]),
+    containerLogs: (appId, tail) =>
+      Effect.flatMap(find(appId), (v) =>
+        v.state === "not-installed"
+          ? Effect.fail(new RuntimeError.ContainerNotFound({ name: appId }))
+          : Effect.succeed(`${appId} log, last ${tail} lines\n`))
+  }
+
+  return {
+    layer: Layer.mergeAll(
+      Layer.succeed(Lifecycle.Lifecycle, lifecycle),
+      Layer.succeed(AppViews.AppViews, appViews),
+      ServerInfo.layer({ engine: "simulated", engineVersion: "sim-1" })
+    ),
+    requests,
+    current: () => Effect.runSync(Ref.get(views)),
+    complete: (appId) =>
+      Effect.runPromise(Effect.gen(function*() {
+        const v = yield* Effect.orDie(find(appId))
+        if (v.transition === null) return yield* Effect.dieMessage(`fake: nothing in flight for ${appId}`)
+        const state = Op.finalState(v.transition.op, v.transition.previous)
+        yield* put({ ...v, state, visualState: VisualState.ofState(state), transition: null })
+      })),
+    emit: (v) => Effect.runPromise(Effect.asVoid(put(v)))
+  }
+}
+
+export const tempDir = (prefix = "rpc-test-"): string => mkdtempSync(join(tmpdir(), prefix))
