@@ -57,9 +57,10 @@ const validate = (values: Bitcoind): Either.Either<Bitcoind, RenderError> => {
 }
 
 /**
- * Sets `bitcoind.<key>=<value>` for every owned key in the first `[Bitcoind]` section (creating
- * it at the end when missing): an existing key is replaced in place, a duplicate of it anywhere
- * in a `[Bitcoind]` section dropped, a missing one added after the section's last entry.
+ * Sets `bitcoind.<key>=<value>` for every owned key: the first occurrence of a key in any
+ * `[Bitcoind]` section (lnd merges sections of the same name) is replaced in place, later
+ * duplicates are dropped, and a missing key is added after the first such section's last entry
+ * (a `[Bitcoind]` section is appended when there is none).
  * Idempotent; the result ends with a newline.
  *
  * @since 0.1.0
