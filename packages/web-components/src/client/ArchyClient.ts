@@ -1,0 +1,397 @@
+/**
+ * The browser client of `archipelago serve`: JSON-RPC over `fetch`, live state over a WebSocket
+ * (snapshot, then ordered changes, resync on a gap), reconnect with exponential backoff, and a
+ * polling backstop while the socket is down. Elements follow it through `ArchyController`.
+ *
+ * @since 0.1.0
+ */
+import type { AppView } from "@archipelago/orchestrator/domain"
+import * as AppStore from "./AppStore.js"
+import * as Protocol from "./Protocol.js"
+import { RpcError, TransportError } from "./RpcError.js"
+
+/**
+ * The minimal WebSocket a client needs: the browser's, or `ws` in Node.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SocketLike {
+  readonly readyState: number
+  onopen: ((ev: unknown) => void) | null
+  onmessage: ((ev: { readonly data: unknown }) => void) | null
+  onclose: ((ev: unknown) => void) | null
+  onerror: ((ev: unknown) => void) | null
+  close(code?: number, reason?: string): void
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SocketConstructor = new (url: string, protocols?: string | Array<string>) => SocketLike
+
+/**
+ * Reconnect delays: `initialMs`, multiplied by `factor` after each failed attempt, capped at `maxMs`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Backoff {
+  readonly initialMs: number
+  readonly maxMs: number
+  readonly factor: number
+}
+
+/**
+ * The default reconnect policy: 0.5 s, 1 s, 2 s, … up to 15 s.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBackoff: Backoff = { initialMs: 500, maxMs: 15_000, factor: 2 }
+
+/**
+ * The default interval of the polling backstop while the socket is down.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPollIntervalMs = 5_000
+
+/**
+ * The delay before reconnect attempt number `attempt` (0-based).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const reconnectDelay = (backoff: Backoff, attempt: number): number =>
+  Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.max(0, attempt))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The server's base URL, e.g. `http://127.0.0.1:7420`. Defaults to the page's origin. */
+  readonly url?: string
+  /** A bearer token. Without it the client relies on the same-origin `archy_session` cookie. */
+  readonly token?: string
+  readonly fetch?: typeof globalThis.fetch
+  readonly WebSocket?: SocketConstructor
+  readonly backoff?: Backoff
+  readonly pollIntervalMs?: number
+}
+
+/**
+ * The state of the live connection. `lost` means the socket is down: the client is polling and
+ * reconnecting.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Connection = "idle" | "connecting" | "open" | "lost"
+
+/**
+ * The outcome of a lifecycle request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RequestResult =
+  | { readonly _tag: "Accepted"; readonly accepted: Protocol.Accepted }
+  | { readonly _tag: "Refused"; readonly error: RpcError | TransportError }
+
+const trimSlash = (s: string): string => s.replace(/\/+$/, "")
+
+/**
+ * The client. Dispatches a `change` event whenever its store or connection changes.
+ *
+ * @example
+ * const client = new ArchyClient({ url: "http://127.0.0.1:7420", token })
+ * client.addEventListener("change", () => render(client.apps))
+ * client.start()
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export class ArchyClient extends EventTarget {
+  /** The current store; replaced, never mutated. */
+  store: AppStore.AppStore = AppStore.empty
+  connection: Connection = "idle"
+  /** Why the connection was last lost, for the banner. */
+  connectionError: string | null = null
+
+  readonly baseUrl: string
+  readonly token: string | undefined
+  readonly backoff: Backoff
+  readonly pollIntervalMs: number
+  private readonly fetchImpl: typeof globalThis.fetch
+  private readonly Socket: SocketConstructor | undefined
+  private socket: SocketLike | null = null
+  private users = 0
+  private attempt = 0
+  private nextId = 1
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
+  private pollTimer: ReturnType<typeof setTimeout> | null = null
+  private wasOpen = false
+
+  constructor(options: Options = {}) {
+    super()
+    const origin = (globalThis as { location?: { origin?: string } }).location?.origin ?? "http://127.0.0.1:7420"
+    this.baseUrl = trimSlash(options.url ?? origin)
+    this.token = options.token
+    this.backoff = options.backoff ?? defaultBackoff
+    this.pollIntervalMs = options.pollIntervalMs ?? defaultPollIntervalMs
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
+    this.Socket = options.WebSocket ??
+      (globalThis as { WebSocket?: SocketConstructor }).WebSocket
+  }
+
+  /** Every app as it should be shown, in the server's order. */
+  get apps(): ReadonlyArray<AppStore.DisplayApp> {
+    return AppStore.display(this.store)
+  }
+
+  /** One app as it should be shown. */
+  app(appId: string): AppStore.DisplayApp | undefined {
+    return AppStore.displayOf(this.store, appId)
+  }
+
+  /** Starts the live connection; counted, so every `start` needs one `stop`. */
+  start(): void {
+    this.users += 1
+    if (this.users > 1) return
+    this.attempt = 0
+    this.wasOpen = false
+    this.setConnection("connecting", null)
+    this.openSocket()
+  }
+
+  /** Releases one `start`; the last one closes the socket and stops every timer. */
+  stop(): void {
+    if (this.users === 0) return
+    this.users -= 1
+    if (this.users > 0) return
+    this.clearTimers()
+    const s = this.socket
+    this.socket = null
+    s?.close(1000, "client stopped")
+    this.setConnection("idle", null)
+  }
+
+  /** Calls a JSON-RPC method over HTTP. Rejects with `RpcError` or `TransportError`. */
+  async call<A>(method: string, params: object = {}): Promise<A> {
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" }
+    if (this.token !== undefined) headers["authorization"] = `Bearer ${this.token}`
+    const id = this.nextId++
+    let response: Response
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}/rpc`, {
+        method: "POST",
+        headers,
+        credentials: "same-origin",
+        body: JSON.stringify({ jsonrpc: "2.0", id, method, params })
+      })
+    } catch (e) {
+      throw new TransportError(method, e instanceof Error ? e.message : String(e))
+    }
+    const text = await response.text()
+    let body: { result?: unknown; error?: unknown } | undefined
+    try {
+      body = JSON.parse(text) as typeof body
+    } catch {
+      body = undefined
+    }
+    const error = body?.error as { code?: unknown; message?: unknown; data?: unknown } | undefined
+    if (typeof error === "object" && error !== null && typeof error.code === "number") {
+      const message = typeof error.message === "string" ? error.message : `error ${error.code}`
+      throw new RpcError(method, error.code, message, error.data)
+    }
+    if (!response.ok) {
+      const reason = response.status === 401 ? "not signed in (HTTP 401)" : `HTTP ${response.status}`
+      throw new TransportError(method, reason, response.status)
+    }
+    if (typeof body !== "object" || body === null || !("result" in body)) throw new TransportError(method, "the answer is not JSON-RPC")
+    return body.result as A
+  }
+
+  /**
+   * Requests a lifecycle operation. The app shows the transitional state at once and keeps it
+   * until the server reports a final state; a refusal restores the server's state and records
+   * the error for the app's card. Never rejects.
+   */
+  async request(op: Protocol.LifecycleOp, appId: string): Promise<RequestResult> {
+    this.update(AppStore.begin(this.store, appId, op))
+    try {
+      const accepted = await this.call<Protocol.Accepted>(Protocol.methodOf[op], { appId })
+      this.update(AppStore.accept(this.store, appId, op))
+      return { _tag: "Accepted", accepted }
+    } catch (e) {
+      const error = e instanceof RpcError || e instanceof TransportError
+        ? e
+        : new TransportError(Protocol.methodOf[op], String(e))
+      const code = error instanceof RpcError ? error.code : null
+      this.update(AppStore.refuse(this.store, appId, op, error instanceof RpcError ? error.reason : error.message, code))
+      return { _tag: "Refused", error }
+    }
+  }
+
+  /** Forgets the refusal shown on an app's card. */
+  dismiss(appId: string): void {
+    this.update(AppStore.dismiss(this.store, appId))
+  }
+
+  /** Fetches `container-list` and replaces the store's views with it. */
+  async refresh(): Promise<void> {
+    const issuedAt = this.store.tick
+    const apps = await this.call<ReadonlyArray<AppView.AppView>>("container-list")
+    this.update(AppStore.snapshot(this.store, apps, null, issuedAt))
+  }
+
+  /** The app's install log, oldest first. */
+  installLog(appId: string): Promise<ReadonlyArray<Protocol.LogLine>> {
+    return this.call("install-log", { appId })
+  }
+
+  /** The last `tail` lines of the container's own log. */
+  containerLogs(appId: string, tail = 200): Promise<{ readonly appId: string; readonly text: string }> {
+    return this.call("container-logs", { appId, tail })
+  }
+
+  /** The server's and engine's versions. */
+  version(): Promise<Protocol.ServerVersion> {
+    return this.call("server.version")
+  }
+
+  /** Subscribes to changes; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    const l = (): void => listener()
+    this.addEventListener("change", l)
+    return () => this.removeEventListener("change", l)
+  }
+
+  private update(store: AppStore.AppStore): void {
+    if (store === this.store) return
+    this.store = store
+    this.dispatchEvent(new Event("change"))
+  }
+
+  private setConnection(connection: Connection, error: string | null): void {
+    if (connection === this.connection && error === this.connectionError) return
+    this.connection = connection
+    this.connectionError = error
+    this.dispatchEvent(new Event("change"))
+  }
+
+  private socketUrl(): string {
+    return `${this.baseUrl.replace(/^http/, "ws")}/ws`
+  }
+
+  private openSocket(): void {
+    if (this.Socket === undefined) {
+      this.lost("this browser has no WebSocket")
+      return
+    }
+    let socket: SocketLike
+    try {
+      socket = this.token === undefined
+        ? new this.Socket(this.socketUrl())
+        : new this.Socket(this.socketUrl(), [Protocol.bearerSubprotocol(this.token)])
+    } catch (e) {
+      this.lost(e instanceof Error ? e.message : String(e))
+      return
+    }
+    this.socket = socket
+    let openedAt = this.store.tick
+    socket.onopen = () => {
+      if (this.socket !== socket) return
+      openedAt = this.store.tick
+      this.attempt = 0
+      this.wasOpen = true
+      this.clearPoll()
+      this.setConnection("open", null)
+    }
+    socket.onmessage = (ev) => {
+      if (this.socket !== socket) return
+      this.onMessage(typeof ev.data === "string" ? ev.data : String(ev.data), openedAt)
+    }
+    socket.onerror = () => {}
+    socket.onclose = () => {
+      if (this.socket !== socket) return
+      this.socket = null
+      this.lost(this.wasOpen ? "the live connection closed" : "cannot open the live connection")
+    }
+  }
+
+  private onMessage(data: string, openedAt: number): void {
+    let msg: { method?: unknown; params?: unknown }
+    try {
+      msg = JSON.parse(data) as typeof msg
+    } catch {
+      return
+    }
+    if (msg.method === "state.snapshot") {
+      const p = msg.params as Protocol.Snapshot
+      this.update(AppStore.snapshot(this.store, p.apps, p.seq, openedAt))
+    } else if (msg.method === "state.changed") {
+      const p = msg.params as Protocol.Changed
+      const r = AppStore.change(this.store, p.app, p.seq)
+      if (r._tag === "Gap") this.resync()
+      else this.update(r.store)
+    }
+  }
+
+  /** A change was missed: a fresh socket brings a fresh snapshot. */
+  private resync(): void {
+    const s = this.socket
+    this.socket = null
+    s?.close(4000, "resync")
+    this.openSocket()
+  }
+
+  private lost(reason: string): void {
+    if (this.users === 0) return
+    this.setConnection("lost", reason)
+    this.schedulePoll(0)
+    if (this.reconnectTimer !== null) return
+    const delay = reconnectDelay(this.backoff, this.attempt)
+    this.attempt += 1
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      if (this.users > 0 && this.socket === null) this.openSocket()
+    }, delay)
+  }
+
+  private schedulePoll(delay: number): void {
+    if (this.pollTimer !== null) return
+    const timer = setTimeout(() => {
+      const issuedAt = this.store.tick
+      this.call<ReadonlyArray<AppView.AppView>>("container-list").then(
+        (apps) => {
+          // a list fetched while the socket came back may predate its snapshot
+          if (this.pollTimer === timer && this.connection !== "open") {
+            this.update(AppStore.snapshot(this.store, apps, null, issuedAt))
+          }
+        },
+        () => {}
+      ).finally(() => {
+        if (this.pollTimer !== timer) return
+        this.pollTimer = null
+        if (this.users > 0 && this.connection !== "open") this.schedulePoll(this.pollIntervalMs)
+      })
+    }, delay)
+    this.pollTimer = timer
+  }
+
+  private clearPoll(): void {
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer)
+    this.pollTimer = null
+  }
+
+  private clearTimers(): void {
+    this.clearPoll()
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = null
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * @since 0.1.0
+ */
+import { VisualState } from "@archipelago/orchestrator/domain"
+import { html, LitElement, nothing } from "lit"
+import type { PropertyValues, TemplateResult } from "lit"
+import { property, state } from "lit/decorators.js"
+import type { ArchyClient } from "../../client/ArchyClient.js"
+import { ArchyController } from "../../client/ArchyController.js"
+import type { DisplayApp } from "../../client/AppStore.js"
+import type { Theme } from "../../styles/theme.js"
+import "../install-log/install-log.js"
+import type { LifecycleRequestEvent } from "../lifecycle-button/lifecycle-button.component.js"
+import "../lifecycle-button/lifecycle-button.js"
+import "../status-badge/status-badge.js"
+import { styles } from "./app-card.styles.js"
+
+const opVerb: Readonly<Record<string, string>> = {
+  install: "install",
+  start: "start",
+  stop: "stop",
+  restart: "restart",
+  update: "update",
+  remove: "remove",
+  backup: "back up",
+  restore: "restore",
+  reconcile: "keep running"
+}
+
+const logShown = (d: DisplayApp): boolean =>
+  d.visualState === "installing" || d.visualState === "updating" ||
+  d.view.lastError?.op === "install" || d.view.lastError?.op === "update"
+
+/**
+ * One app: name, status badge, health, ports and a link to its web UI, a notice when a
+ * dependency is not running, the last error, and its lifecycle buttons. With a `client` it
+ * performs the buttons' requests itself (and reads its app from the client when `app` is not
+ * set); state changes are announced politely to screen readers.
+ *
+ * @csspart card - The card's frame.
+ * @csspart header - Name, version and badge.
+ * @csspart name - The app's name (a heading).
+ * @csspart meta - Version and container name.
+ * @csspart details - Health, ports and links.
+ * @csspart notice - The dependency notice.
+ * @csspart error - The last error or a refused request.
+ * @csspart actions - The lifecycle buttons.
+ * @cssproperty --archy-surface - Card background.
+ * @cssproperty --archy-border - Card border.
+ * @cssproperty --archy-radius - Corner radius.
+ * @cssproperty --archy-card-shadow - Card shadow.
+ *
+ * @since 0.1.0
+ * @category components
+ */
+export class ArchyAppCard extends LitElement {
+  static override styles = styles
+
+  /** The app to show when `app` is not given: read from `client`. */
+  @property({ attribute: "app-id" })
+  appId = ""
+
+  /** What to render; when unset the card reads `appId` from `client`. */
+  @property({ attribute: false })
+  app: DisplayApp | undefined
+
+  /** The client that performs requests and supplies dependency states. */
+  @property({ attribute: false })
+  client: ArchyClient | undefined
+
+  /** The host name web UI links point at; defaults to the page's. */
+  @property({ attribute: "link-host" })
+  linkHost = ""
+
+  /** `auto` (the system's choice), `light` or `dark`. */
+  @property({ reflect: true })
+  theme: Theme = "auto"
+
+  /** The heading level of the app's name (1-6). */
+  @property({ type: Number, attribute: "heading-level" })
+  headingLevel = 3
+
+  @state()
+  private announcement = ""
+
+  private readonly archy = new ArchyController(this)
+  private shownState: VisualState.VisualState | undefined
+
+  constructor() {
+    super()
+    this.addEventListener("archy-lifecycle-request", (e) => this.onRequest(e))
+  }
+
+  private get current(): DisplayApp | undefined {
+    return this.app ?? (this.appId === "" ? undefined : this.client?.app(this.appId))
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has("client")) this.archy.client = this.client
+    const d = this.current
+    if (d === undefined) return
+    if (this.shownState !== undefined && this.shownState !== d.visualState) {
+      this.announcement = `${d.view.name}: ${VisualState.statusLabel(d.visualState)}`
+    }
+    this.shownState = d.visualState
+  }
+
+  private onRequest(e: LifecycleRequestEvent): void {
+    const client = this.client
+    if (client === undefined || e.defaultPrevented) return
+    void client.request(e.detail.op, e.detail.appId)
+  }
+
+  private dismiss(): void {
+    const d = this.current
+    if (d !== undefined) this.client?.dismiss(d.view.id)
+  }
+
+  private dependencyNotice(d: DisplayApp): TemplateResult | typeof nothing {
+    if (d.view.dependsOn.length === 0 || d.visualState === "not-installed") return nothing
+    const client = this.client
+    if (client === undefined) return nothing
+    const waiting = d.view.dependsOn.flatMap((id) => {
+      const dep = client.app(id)
+      if (dep === undefined) return [`${id} (not in the catalog)`]
+      return dep.visualState === "running" ? [] : [`${dep.view.name} (${VisualState.statusLabel(dep.visualState).toLowerCase()})`]
+    })
+    if (waiting.length === 0) return nothing
+    return html`<p part="notice">Needs ${waiting.join(", ")}.</p>`
+  }
+
+  private links(d: DisplayApp): TemplateResult | typeof nothing {
+    const host = this.linkHost !== "" ? this.linkHost : (globalThis.location?.hostname ?? "localhost")
+    const ports = d.view.ports
+    if (ports.length === 0 && d.view.uiPort === null) return nothing
+    const open = d.view.uiPort !== null && d.visualState === "running"
+      ? html`<a part="link" href=${`http://${host}:${d.view.uiPort}/`} target="_blank" rel="noopener noreferrer"
+          >Open ${d.view.name}<span class="visually-hidden"> (new tab)</span></a
+        >`
+      : nothing
+    return html`<dt>Ports</dt>
+      <dd>
+        ${ports.length === 0 ? "none" : ports.map((p) => `${p.host}→${p.container}/${p.protocol}`).join(", ")}
+        ${open === nothing ? nothing : html`<br />${open}`}
+      </dd>`
+  }
+
+  private errors(d: DisplayApp): TemplateResult | typeof nothing {
+    if (d.refusal !== null) {
+      return html`<p part="error" role="alert">
+        <span>Could not ${opVerb[d.refusal.op] ?? d.refusal.op} ${d.view.name}: ${d.refusal.message}</span>
+        ${this.client === undefined ? nothing : html`<button type="button" @click=${this.dismiss}>Dismiss</button>`}
+      </p>`
+    }
+    const e = d.view.lastError
+    if (e === null) return nothing
+    return html`<p part="error"><span>Last ${opVerb[e.op] ?? e.op} failed: ${e.message}</span></p>`
+  }
+
+  private heading(name: string): TemplateResult {
+    const level = Math.min(6, Math.max(1, Math.trunc(this.headingLevel)))
+    return html`<div part="name" role="heading" aria-level=${level}>${name}</div>`
+  }
+
+  protected override render(): TemplateResult {
+    const d = this.current
+    if (d === undefined) {
+      return html`<article part="card" aria-busy="true"><p part="meta">Loading ${this.appId}…</p></article>`
+    }
+    const v = d.view
+    const health = v.health !== "none" && d.visualState === "running"
+      ? html`<dt>Health</dt><dd class=${`health-${v.health}`}>${v.health}</dd>`
+      : nothing
+    const crash = v.crashLoop !== null
+      ? html`<p part="notice">Crashed ${v.crashLoop.restarts} times; next attempt at ${
+        new Date(v.crashLoop.nextAttemptAt).toLocaleTimeString([], { hour12: false })
+      }.</p>`
+      : nothing
+    return html`<article part="card" aria-label=${v.name} aria-busy=${VisualState.isBusy(d.visualState) ? "true" : "false"}>
+      <div part="header">
+        <div>
+          ${this.heading(v.name)}
+          <p part="meta">v${v.version} · ${v.containerName}</p>
+        </div>
+        <archy-status-badge state=${d.visualState} theme=${this.theme}></archy-status-badge>
+      </div>
+      ${
+      health === nothing && v.ports.length === 0 && v.uiPort === null
+        ? nothing
+        : html`<dl part="details">${health}${this.links(d)}</dl>`
+    }
+      ${this.dependencyNotice(d)} ${crash} ${this.errors(d)}
+      ${
+      logShown(d)
+        ? html`<archy-install-log
+            app-id=${v.id}
+            .client=${this.client}
+            ?active=${d.visualState === "installing" || d.visualState === "updating"}
+            theme=${this.theme}
+          ></archy-install-log>`
+        : nothing
+    }
+      <div part="actions">
+        <archy-lifecycle-button app-id=${v.id} app-name=${v.name} state=${d.visualState} theme=${this.theme}></archy-lifecycle-button>
+      </div>
+      <div class="visually-hidden" role="status" aria-live="polite">${this.announcement}</div>
+    </article>`
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * @since 0.1.0
+ */
+import { css } from "lit"
+import { theme } from "../../styles/theme.js"
+
+/**
+ * @since 0.1.0
+ * @category styles
+ */
+export const styles = [
+  theme,
+  css`
+    :host {
+      display: block;
+    }
+    [part="card"] {
+      position: relative;
+      display: flex;
+      flex-direction: column;
+      gap: 0.75rem;
+      height: 100%;
+      box-sizing: border-box;
+      padding: 1.1rem 1.2rem;
+      border-radius: var(--_archy-radius);
+      background: var(--_archy-surface);
+      border: 1px solid var(--_archy-border);
+      box-shadow: var(--archy-card-shadow, 0 1px 2px rgb(0 0 0 / 0.05));
+    }
+    [part="header"] {
+      display: flex;
+      align-items: flex-start;
+      justify-content: space-between;
+      gap: 0.75rem;
+    }
+    [part="name"] {
+      margin: 0;
+      font-size: 1.0625rem;
+      font-weight: 650;
+      line-height: 1.3;
+    }
+    [part="meta"] {
+      margin: 0.15rem 0 0;
+      color: var(--_archy-muted);
+      font-size: 0.8125rem;
+    }
+    [part="details"] {
+      display: grid;
+      grid-template-columns: auto 1fr;
+      gap: 0.3rem 0.9rem;
+      margin: 0;
+      font-size: 0.875rem;
+    }
+    dt {
+      color: var(--_archy-muted);
+    }
+    dd {
+      margin: 0;
+      min-width: 0;
+      overflow-wrap: anywhere;
+    }
+    .health-healthy {
+      color: var(--_archy-success);
+    }
+    .health-unhealthy {
+      color: var(--_archy-danger);
+    }
+    a {
+      color: var(--_archy-accent);
+      font-weight: 600;
+    }
+    a:focus-visible,
+    button:focus-visible {
+      outline: 3px solid var(--_archy-focus);
+      outline-offset: 2px;
+    }
+    [part="notice"] {
+      margin: 0;
+      padding: 0.5rem 0.7rem;
+      border-radius: calc(var(--_archy-radius) * 0.6);
+      background: color-mix(in srgb, var(--_archy-warning) 12%, transparent);
+      font-size: 0.8125rem;
+    }
+    [part="error"] {
+      display: flex;
+      gap: 0.5rem;
+      align-items: flex-start;
+      justify-content: space-between;
+      margin: 0;
+      padding: 0.5rem 0.7rem;
+      border-radius: calc(var(--_archy-radius) * 0.6);
+      background: var(--_archy-danger-bg);
+      color: var(--_archy-danger);
+      font-size: 0.8125rem;
+    }
+    [part="error"] button {
+      flex: none;
+      font: inherit;
+      font-size: 0.75rem;
+      background: transparent;
+      color: inherit;
+      border: 1px solid currentColor;
+      border-radius: 6px;
+      padding: 0.1rem 0.5rem;
+      cursor: pointer;
+    }
+    [part="actions"] {
+      margin-top: auto;
+      padding-top: 0.25rem;
+    }
+  `
+]

@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from "@effect/vitest"
+import { WebSocket } from "ws"
+import { ArchyClient, defaultBackoff, reconnectDelay } from "../src/client/ArchyClient.js"
+import type { SocketConstructor } from "../src/client/ArchyClient.js"
+import { RpcError, TransportError } from "../src/client/RpcError.js"
+import { FakeServer, view } from "./support/FakeServer.js"
+import { waitFor } from "./support/waitFor.js"
+
+const Socket = WebSocket as unknown as SocketConstructor
+const fast = { initialMs: 20, maxMs: 100, factor: 2 }
+
+let server: FakeServer | undefined
+let client: ArchyClient | undefined
+afterEach(async () => {
+  client?.stop()
+  client = undefined
+  await server?.close()
+  server = undefined
+})
+
+const setup = async (token?: string, pollIntervalMs = 50) => {
+  server = new FakeServer([view("lnd", "LND", "running"), view("bitcoin-core", "Bitcoin Core", "stopped")], token === undefined ? {} : { token })
+  await server.listen()
+  client = new ArchyClient({ url: server.url, WebSocket: Socket, backoff: fast, pollIntervalMs, ...(token === undefined ? {} : { token }) })
+  return { server, client }
+}
+
+const shown = (c: ArchyClient, id: string) => c.app(id)?.visualState
+
+describe("ArchyClient", () => {
+  it("reconnect delays grow by the factor up to the cap", () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 10].map((n) => reconnectDelay(defaultBackoff, n))).toEqual([500, 1000, 2000, 4000, 8000, 15000, 15000, 15000])
+  })
+
+  it("authenticates the socket and the RPCs with the bearer token", async () => {
+    const { server, client } = await setup("s3cret")
+    client.start()
+    await waitFor("snapshot", () => client.apps.length === 2)
+    expect(client.connection).toBe("open")
+    expect(client.apps.map((a) => a.view.id)).toEqual(["lnd", "bitcoin-core"])
+    expect(await client.version()).toEqual({ version: "0.1.0", engine: "simulated", engineVersion: "test" })
+    expect(server.calls.at(-1)).toEqual({ method: "server.version", params: {}, auth: "bearer" })
+  })
+
+  it("a request without credentials is a TransportError with the HTTP status", async () => {
+    const { server } = await setup("s3cret")
+    const anonymous = new ArchyClient({ url: server.url, WebSocket: Socket })
+    const error = await anonymous.call("container-list").then(() => undefined, (e: unknown) => e)
+    expect(error).toBeInstanceOf(TransportError)
+    expect((error as TransportError).status).toBe(401)
+  })
+
+  it("a JSON-RPC error is an RpcError with the server's code and message", async () => {
+    const { client } = await setup()
+    const error = await client.call("nope").then(() => undefined, (e: unknown) => e)
+    expect(error).toBeInstanceOf(RpcError)
+    expect([(error as RpcError).code, (error as RpcError).message]).toEqual([-32601, "method not found: nope"])
+  })
+
+  it("applies ordered changes and resyncs with a fresh snapshot after a gap", async () => {
+    const { server, client } = await setup()
+    client.start()
+    await waitFor("snapshot", () => client.apps.length === 2)
+    server.set("bitcoin-core", "starting")
+    await waitFor("change", () => shown(client, "bitcoin-core") === "starting")
+    expect(server.socketCount).toBe(1)
+    server.skipSeq()
+    server.set("bitcoin-core", "running")
+    await waitFor("resync", () => shown(client, "bitcoin-core") === "running")
+    expect(server.socketCount).toBe(2)
+    expect(client.store.seq).toBe(server.seq)
+  })
+
+  it("while the socket is down it polls, shows the connection lost, and recovers", async () => {
+    const { server, client } = await setup()
+    client.start()
+    await waitFor("open", () => client.connection === "open")
+    server.refuseSockets = true
+    server.killSockets()
+    await waitFor("lost", () => client.connection === "lost")
+    server.set("lnd", "stopped")
+    await waitFor("polled change", () => shown(client, "lnd") === "stopped")
+    server.refuseSockets = false
+    await waitFor("reconnected", () => client.connection === "open")
+    expect(client.connectionError).toBe(null)
+    const polls = server.calls.filter((c) => c.method === "container-list").length
+    server.set("lnd", "starting")
+    await waitFor("live change", () => shown(client, "lnd") === "starting")
+    await new Promise((r) => setTimeout(r, 200))
+    expect(server.calls.filter((c) => c.method === "container-list").length).toBe(polls)
+  })
+
+  it("a stop shows stopping at once and holds it until the server says stopped", async () => {
+    const { server, client } = await setup()
+    client.start()
+    await waitFor("snapshot", () => client.apps.length === 2)
+    server.scripts.set("lnd:stop", { staleScanFirst: true, hold: true, scans: 4, scanEveryMs: 20 })
+    const seen: Array<string | undefined> = []
+    client.subscribe(() => seen.push(shown(client, "lnd")))
+    const result = client.request("stop", "lnd")
+    expect(shown(client, "lnd")).toBe("stopping")
+    await waitFor("held", () => server.isHeld("lnd"))
+    server.release("lnd")
+    expect(await result).toEqual({ _tag: "Accepted", accepted: { appId: "lnd", op: "stop", status: "stopping" } })
+    await waitFor("stopped", () => shown(client, "lnd") === "stopped")
+    expect(seen.length).toBeGreaterThan(4)
+    expect(seen.slice(0, seen.indexOf("stopped"))).toEqual(Array(seen.indexOf("stopped")).fill("stopping"))
+    expect(server.calls.find((c) => c.method === "container-stop")?.params).toEqual({ appId: "lnd" })
+  })
+
+  it("a refused request restores the previous state and records the error", async () => {
+    const { server, client } = await setup()
+    client.start()
+    await waitFor("snapshot", () => client.apps.length === 2)
+    server.refusals.set("bitcoin-core:start", { code: -32002, message: "cannot start bitcoin-core: update is already in progress" })
+    const result = await client.request("start", "bitcoin-core")
+    expect(result._tag).toBe("Refused")
+    expect(client.app("bitcoin-core")).toMatchObject({
+      visualState: "stopped",
+      pending: null,
+      refusal: { op: "start", code: -32002, message: "cannot start bitcoin-core: update is already in progress" }
+    })
+  })
+})

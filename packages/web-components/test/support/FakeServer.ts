@@ -1,0 +1,276 @@
+/**
+ * A scripted stand-in for `archipelago serve` speaking the agreed protocol: JSON-RPC on
+ * `POST /rpc`, WebSocket `/ws` with `state.snapshot` then ordered `state.changed`, bearer or
+ * cookie auth. Tests drive the app states by hand, hold and release answers, refuse requests,
+ * kill sockets and skip sequence numbers.
+ */
+import { AppState, Op, VisualState } from "@archipelago/orchestrator/domain"
+import type { AppView } from "@archipelago/orchestrator/domain"
+import { readFileSync } from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { WebSocket, WebSocketServer } from "ws"
+
+export interface RpcCall {
+  readonly method: string
+  readonly params: Record<string, unknown>
+  readonly auth: "bearer" | "cookie" | "none"
+}
+
+export interface RpcFailure {
+  readonly code: number
+  readonly message: string
+}
+
+/** What the server does with a lifecycle request. */
+export interface OpScript {
+  /** Broadcast the app's old view (a scan that raced the click) before flipping it. */
+  readonly staleScanFirst?: boolean
+  /** Hold the answer until `release(appId)` is called. */
+  readonly hold?: boolean
+  /** Rebroadcast the transitional view this many times (scans), `scanEveryMs` apart. */
+  readonly scans?: number
+  readonly scanEveryMs?: number
+  /** Then land in the final state (default) or fail back to the previous one with this error. */
+  readonly failWith?: string
+  /** Leave the app transitional; the test finishes it. */
+  readonly manual?: boolean
+}
+
+export const view = (
+  id: string,
+  name: string,
+  state: AppState.AppState,
+  extra: Partial<AppView.AppView> = {}
+): AppView.AppView => ({
+  id,
+  name,
+  version: "1.0.0",
+  state,
+  visualState: VisualState.ofState(state),
+  health: state === "running" ? "healthy" : "none",
+  ports: [],
+  containerName: id,
+  containerId: state === "not-installed" ? null : `c-${id}`,
+  image: `localhost/archipelago/${id}:1.0.0`,
+  lanAddress: null,
+  startedAt: state === "running" ? 1_700_000_000_000 : null,
+  exitCode: null,
+  transition: null,
+  lastError: null,
+  crashLoop: null,
+  dependsOn: [],
+  intent: { installed: state !== "not-installed", wantRunning: state === "running", userStopped: false, updatedAt: 0 },
+  uiPort: null,
+  ...extra
+})
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+export class FakeServer {
+  readonly calls: Array<RpcCall> = []
+  readonly apps = new Map<string, AppView.AppView>()
+  seq = 0
+  /** Served at `/`. */
+  page = "<!doctype html><title>empty</title>"
+  /** Files served at their path, e.g. `/assets/archipelago.js`. */
+  readonly files = new Map<string, { readonly path: string; readonly type: string }>()
+  /** Scripts per `${appId}:${op}`; the default lands in the final state after 3 scans. */
+  readonly scripts = new Map<string, OpScript>()
+  /** One-shot refusals per `${appId}:${op}`. */
+  readonly refusals = new Map<string, RpcFailure>()
+  /** While true, WebSocket upgrades are refused. */
+  refuseSockets = false
+  token: string | undefined
+  socketCount = 0
+  private readonly held = new Map<string, () => void>()
+  private readonly server: http.Server
+  private readonly wss = new WebSocketServer({ noServer: true })
+  private readonly sockets = new Set<WebSocket>()
+  private readonly installLogs = new Map<string, Array<{ at: number; level: "info" | "warn" | "error"; message: string }>>()
+
+  constructor(apps: ReadonlyArray<AppView.AppView>, options: { readonly token?: string } = {}) {
+    for (const a of apps) this.apps.set(a.id, a)
+    this.token = options.token
+    this.server = http.createServer((req, res) => void this.onHttp(req, res))
+    this.server.on("upgrade", (req, socket, head) => {
+      const auth = this.authOf(req)
+      if (this.refuseSockets || req.url !== "/ws" || (this.token !== undefined && auth === "none")) {
+        socket.end("HTTP/1.1 503 Service Unavailable\r\n\r\n")
+        return
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws))
+    })
+    this.wss.on("headers", () => {})
+  }
+
+  get url(): string {
+    const a = this.server.address() as AddressInfo
+    return `http://127.0.0.1:${a.port}`
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve) => this.server.listen(0, "127.0.0.1", () => resolve()))
+  }
+
+  async close(): Promise<void> {
+    this.killSockets()
+    for (const r of this.held.values()) r()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  /** Replaces an app's view and pushes the change to every socket (seq + 1). */
+  set(id: string, state: AppState.AppState, extra: Partial<AppView.AppView> = {}): AppView.AppView {
+    const old = this.apps.get(id)
+    if (old === undefined) throw new Error(`no app ${id}`)
+    const next = { ...old, ...extra, state, visualState: VisualState.ofState(state) }
+    this.apps.set(id, next)
+    this.push(next)
+    return next
+  }
+
+  /** Pushes a view as a change without storing it (a stale scan), or the stored one. */
+  push(app: AppView.AppView): void {
+    this.seq += 1
+    this.broadcast({ jsonrpc: "2.0", method: "state.changed", params: { app, seq: this.seq } })
+  }
+
+  /** Advances `seq` without telling anyone: the next change arrives with a gap. */
+  skipSeq(): void {
+    this.seq += 1
+  }
+
+  killSockets(): void {
+    for (const ws of this.sockets) ws.terminate()
+    this.sockets.clear()
+  }
+
+  release(appId: string): void {
+    const r = this.held.get(appId)
+    this.held.delete(appId)
+    r?.()
+  }
+
+  isHeld(appId: string): boolean {
+    return this.held.has(appId)
+  }
+
+  log(appId: string, message: string, level: "info" | "warn" | "error" = "info"): void {
+    const lines = this.installLogs.get(appId) ?? []
+    lines.push({ at: Date.now(), level, message })
+    this.installLogs.set(appId, lines)
+  }
+
+  private broadcast(msg: unknown): void {
+    const text = JSON.stringify(msg)
+    for (const ws of this.sockets) if (ws.readyState === WebSocket.OPEN) ws.send(text)
+  }
+
+  private onSocket(ws: WebSocket): void {
+    this.socketCount += 1
+    this.sockets.add(ws)
+    ws.on("close", () => this.sockets.delete(ws))
+    ws.send(JSON.stringify({
+      jsonrpc: "2.0",
+      method: "state.snapshot",
+      params: { apps: [...this.apps.values()], seq: this.seq }
+    }))
+  }
+
+  private authOf(req: http.IncomingMessage): RpcCall["auth"] {
+    if (this.token === undefined) return "none"
+    if (req.headers.authorization === `Bearer ${this.token}`) return "bearer"
+    const protocols = String(req.headers["sec-websocket-protocol"] ?? "").split(",").map((s) => s.trim())
+    if (protocols.includes(`archipelago.bearer.${this.token}`)) return "bearer"
+    if ((req.headers.cookie ?? "").split(/;\s*/).includes(`archy_session=${this.token}`)) return "cookie"
+    return "none"
+  }
+
+  private async onHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://x")
+    if (req.method === "GET" && url.pathname === "/") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" })
+      res.end(this.page)
+      return
+    }
+    if (req.method === "GET" && url.pathname === "/login") {
+      res.writeHead(302, { "set-cookie": `archy_session=${url.searchParams.get("token")}; HttpOnly; SameSite=Strict; Path=/`, location: "/" })
+      res.end()
+      return
+    }
+    const file = this.files.get(url.pathname)
+    if (req.method === "GET" && file !== undefined) {
+      res.writeHead(200, { "content-type": file.type, "cache-control": "no-store" })
+      res.end(readFileSync(file.path))
+      return
+    }
+    if (req.method === "POST" && url.pathname === "/rpc") {
+      const chunks: Array<Buffer> = []
+      for await (const c of req) chunks.push(c as Buffer)
+      const auth = this.authOf(req)
+      if (this.token !== undefined && auth === "none") {
+        res.writeHead(401, { "content-type": "application/json" })
+        res.end(JSON.stringify({ error: "unauthorized" }))
+        return
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { id: number; method: string; params?: Record<string, unknown> }
+      const params = body.params ?? {}
+      this.calls.push({ method: body.method, params, auth })
+      const answer = await this.answer(body.method, params)
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end(JSON.stringify({ jsonrpc: "2.0", id: body.id, ...answer }))
+      return
+    }
+    res.writeHead(404)
+    res.end()
+  }
+
+  private async answer(method: string, params: Record<string, unknown>): Promise<{ result: unknown } | { error: RpcFailure }> {
+    if (method === "container-list") return { result: [...this.apps.values()] }
+    if (method === "install-log") return { result: this.installLogs.get(String(params["appId"])) ?? [] }
+    if (method === "server.version") return { result: { version: "0.1.0", engine: "simulated", engineVersion: "test" } }
+    const m = /^container-(install|start|stop|restart|update|remove)$/.exec(method)
+    if (m === null) return { error: { code: -32601, message: `method not found: ${method}` } }
+    const op = m[1] as Op.Op
+    const appId = String(params["appId"])
+    const app = this.apps.get(appId)
+    if (app === undefined) return { error: { code: -32001, message: `unknown app: ${appId}` } }
+    const key = `${appId}:${op}`
+    const script = this.scripts.get(key) ?? {}
+    if (script.staleScanFirst === true) this.push(app)
+    if (script.hold === true) await new Promise<void>((r) => this.held.set(appId, r))
+    const refusal = this.refusals.get(key)
+    if (refusal !== undefined) {
+      this.refusals.delete(key)
+      return { error: refusal }
+    }
+    if (AppState.isTransitional(app.state)) {
+      return { error: { code: -32002, message: `cannot ${op} ${appId}: another operation is in progress` } }
+    }
+    const status = Op.transitionalState(op)
+    const since = Date.now()
+    this.set(appId, status, { transition: { op, since, deadline: since + 60_000, previous: app.state } })
+    if (script.manual !== true) void this.finish(appId, op, app.state, script)
+    return { result: { appId, op, status } }
+  }
+
+  private async finish(appId: string, op: Op.Op, previous: AppState.AppState, script: OpScript): Promise<void> {
+    for (let i = 0; i < (script.scans ?? 3); i++) {
+      await sleep(script.scanEveryMs ?? 50)
+      const current = this.apps.get(appId)
+      if (current !== undefined) this.push({ ...current, health: current.health })
+    }
+    const at = Date.now()
+    if (script.failWith !== undefined) {
+      this.set(appId, previous, { transition: null, lastError: { op, message: script.failWith, at } })
+    } else {
+      const final = Op.finalState(op, previous)
+      this.set(appId, final, {
+        transition: null,
+        lastError: null,
+        health: final === "running" ? "healthy" : "none",
+        startedAt: final === "running" ? at : null
+      })
+    }
+  }
+}
