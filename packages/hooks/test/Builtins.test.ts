@@ -1,0 +1,231 @@
+import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { HookRegistry } from "@archipelago/orchestrator"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Either, Logger, LogLevel, Option } from "effect"
+import * as fc from "fast-check"
+import * as BitcoinConf from "../src/BitcoinConf.js"
+import * as Builtins from "../src/Builtins.js"
+import * as DemoPage from "../src/DemoPage.js"
+import * as Hooks from "../src/Hooks.js"
+import * as NginxConf from "../src/NginxConf.js"
+import * as RpcAuth from "../src/RpcAuth.js"
+import * as Secrets from "../src/Secrets.js"
+import { manifest, run } from "./fixtures/manifest.js"
+
+let root = ""
+let counter = 0
+beforeAll(async () => {
+  root = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "archy-hooks-builtins-"))
+})
+afterAll(async () => {
+  await Fs.rm(root, { recursive: true, force: true })
+})
+
+const password = "5f2b9c0e7a1d4386b0c9e8f7a6d5c4b3a2918070f6e5d4c3b2a1908f7e6d5c4b"
+
+/** A data dir whose canonical RPC password is already `password`. */
+const seeded = async (value = password) => {
+  const dataDir = NodePath.join(root, `data-${++counter}`)
+  await Fs.mkdir(NodePath.join(dataDir, "secrets"), { recursive: true, mode: 0o700 })
+  await Fs.writeFile(NodePath.join(dataDir, "secrets", Secrets.bitcoinRpcPassword), `${value}\n`, { mode: 0o600 })
+  return dataDir
+}
+
+const withDataDir = <A, E>(f: (registry: HookRegistry.Service, dataDir: string) => Effect.Effect<A, E>) =>
+  Effect.flatMap(Effect.promise(() => seeded()), (dataDir) =>
+    Effect.flatMap(HookRegistry.HookRegistry, (registry) => f(registry, dataDir)).pipe(
+      Effect.provide(Hooks.layer(Builtins.builtins, { dataDir }))
+    ))
+
+const read = (path: string) => Effect.promise(() => Fs.readFile(path, "utf8"))
+const modeOf = (path: string) => Effect.promise(async () => (await Fs.stat(path)).mode & 0o777)
+
+const hasPython = (() => {
+  try {
+    execFileSync("python3", ["-c", "import hmac"], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+describe("bitcoin-ui-nginx", () => {
+  it.effect("writes <dataDir>/bitcoin-ui/nginx.conf, 0600 in a 0700 dir, with the canonical password's header", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const result = yield* registry.run(run("bitcoin-ui", ["bitcoin-ui-nginx"], { role: "ui", ui: { port: 8080 } }))
+        const path = NodePath.join(dataDir, "bitcoin-ui", "nginx.conf")
+        expect(result.files.map((f) => f.path)).toEqual([path])
+        expect(yield* read(path)).toBe(
+          Either.getOrThrow(NginxConf.render({ ...NginxConf.defaults, listenPort: 8080, rpcUser: "archipelago", rpcPassword: password }))
+        )
+        expect(yield* modeOf(path)).toBe(0o600)
+        expect(yield* modeOf(NodePath.dirname(path))).toBe(0o700)
+      })))
+
+  it.effect("listens on port 80 when the manifest names no UI port", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        yield* registry.run(run("bitcoin-ui", ["bitcoin-ui-nginx"]))
+        expect(yield* read(NodePath.join(dataDir, "bitcoin-ui", "nginx.conf"))).toContain("    listen 80;\n")
+      })))
+})
+
+describe("bitcoin-rpcauth", () => {
+  const authOf = (text: string) =>
+    Option.getOrThrow(Option.flatMap(BitcoinConf.findRpcAuth(text, "archipelago"), RpcAuth.parse))
+
+  it.effect("writes an rpcauth line that verifies the canonical password, keeping the rest of bitcoin.conf", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const path = NodePath.join(dataDir, "bitcoin-knots", "bitcoin.conf")
+        yield* Effect.promise(async () => {
+          await Fs.mkdir(NodePath.dirname(path), { recursive: true })
+          await Fs.writeFile(path, "# mine\nserver=1\ntxindex=1\n[main]\ndbcache=450\n")
+        })
+        const result = yield* registry.run(run("bitcoin-knots", ["bitcoin-rpcauth"]))
+        expect(result.changed).toBe(true)
+        const text = yield* read(path)
+        const auth = authOf(text)
+        expect(text).toBe(`# mine\nserver=1\ntxindex=1\nrpcauth=${RpcAuth.format(auth)}\n[main]\ndbcache=450\n`)
+        expect(auth.salt).toMatch(/^[0-9a-f]{32}$/)
+        expect(RpcAuth.verify(auth, password)).toBe(true)
+        expect(RpcAuth.verify(auth, `${password}x`)).toBe(false)
+        expect(yield* modeOf(path)).toBe(0o600)
+        if (hasPython) {
+          const hash = execFileSync("python3", ["-c",
+            "import hmac,sys; print(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), 'SHA256').hexdigest())",
+            auth.salt, password]).toString().trim()
+          expect(hash).toBe(auth.hash)
+        }
+      })))
+
+  it.effect("keeps the salt while the password verifies: a converged node writes nothing", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const request = run("bitcoin-core", ["bitcoin-rpcauth"])
+        yield* registry.run(request)
+        const path = NodePath.join(dataDir, "bitcoin-core", "bitcoin.conf")
+        const first = yield* read(path)
+        for (let i = 0; i < 3; i++) expect((yield* registry.run(request)).changed).toBe(false)
+        expect(yield* read(path)).toBe(first)
+      })))
+
+  it.effect("a drifted line (another password's hash) is replaced by one that verifies", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const path = NodePath.join(dataDir, "bitcoin-core", "bitcoin.conf")
+        const stale = RpcAuth.make("archipelago", "00112233445566778899aabbccddeeff", "an-old-password")
+        yield* Effect.promise(async () => {
+          await Fs.mkdir(NodePath.dirname(path), { recursive: true })
+          await Fs.writeFile(path, `server=1\nrpcauth=${RpcAuth.format(stale)}\nrpcauth=alice:ab$${"0".repeat(64)}\n`)
+        })
+        expect((yield* registry.run(run("bitcoin-core", ["bitcoin-rpcauth"]))).changed).toBe(true)
+        const text = yield* read(path)
+        const auth = authOf(text)
+        expect(auth.salt).not.toBe(stale.salt)
+        expect(RpcAuth.verify(auth, password)).toBe(true)
+        expect(text).toBe(`server=1\nrpcauth=${RpcAuth.format(auth)}\nrpcauth=alice:ab$${"0".repeat(64)}\n`)
+      })))
+
+  it.effect("a changed canonical password rewrites the line (and asks for a restart)", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const request = run("bitcoin-core", ["bitcoin-rpcauth"])
+        yield* registry.run(request)
+        yield* Effect.promise(() => Fs.writeFile(NodePath.join(dataDir, "secrets", Secrets.bitcoinRpcPassword), "rotated\n"))
+        expect((yield* registry.run(request)).changed).toBe(true)
+        const auth = authOf(yield* read(NodePath.join(dataDir, "bitcoin-core", "bitcoin.conf")))
+        expect(RpcAuth.verify(auth, "rotated")).toBe(true)
+        expect(RpcAuth.verify(auth, password)).toBe(false)
+      })))
+})
+
+describe("lnd-conf", () => {
+  it.effect("sets the [Bitcoind] section of <dataDir>/lnd/lnd.conf, the rest preserved, 0600", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const path = NodePath.join(dataDir, "lnd", "lnd.conf")
+        yield* Effect.promise(async () => {
+          await Fs.mkdir(NodePath.dirname(path), { recursive: true })
+          await Fs.writeFile(path, "[Application Options]\nalias=home\n\n[Bitcoin]\nbitcoin.node=bitcoind\n")
+        })
+        expect((yield* registry.run(run("lnd", ["lnd-conf"]))).changed).toBe(true)
+        expect(yield* read(path)).toBe([
+          "[Application Options]",
+          "alias=home",
+          "",
+          "[Bitcoin]",
+          "bitcoin.node=bitcoind",
+          "",
+          "[Bitcoind]",
+          "bitcoind.rpchost=host.containers.internal:8332",
+          "bitcoind.rpcuser=archipelago",
+          `bitcoind.rpcpass=${password}`,
+          "bitcoind.zmqpubrawblock=tcp://host.containers.internal:28332",
+          "bitcoind.zmqpubrawtx=tcp://host.containers.internal:28333",
+          ""
+        ].join("\n"))
+        expect(yield* modeOf(path)).toBe(0o600)
+        expect((yield* registry.run(run("lnd", ["lnd-conf"]))).changed).toBe(false)
+      })))
+})
+
+describe("demo-ui-page", () => {
+  it.effect("renders <dataDir>/demo-ui/www/index.html, 0644 so httpd in the container can read it", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const request = run("demo-ui", ["demo-ui-page"], { description: "Offline demo", role: "ui" })
+        yield* registry.run(request)
+        const path = NodePath.join(dataDir, "demo-ui", "www", "index.html")
+        expect(yield* read(path)).toBe(DemoPage.render({ id: "demo-ui", name: "App demo-ui", version: "1.0.0", description: "Offline demo" }))
+        expect(yield* modeOf(path)).toBe(0o644)
+        expect(yield* modeOf(NodePath.dirname(path))).toBe(0o755)
+        expect((yield* registry.run(request)).changed).toBe(false)
+      })))
+})
+
+describe("built-ins as a whole", () => {
+  it("exports the four hooks by name", () => {
+    expect(Builtins.builtins.map((h) => h.name)).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "demo-ui-page"])
+    expect(Builtins.builtins).toEqual([Builtins.bitcoinUiNginx, Builtins.bitcoinRpcAuth, Builtins.lndConf, Builtins.demoUiPage])
+  })
+
+  it("for any password and manifest: renders are complete (no `{{`), and a second run on the result changes nothing", async () => {
+    const arbPassword = fc.oneof(
+      fc.stringMatching(/^[0-9a-f]{64}$/),
+      fc.stringMatching(/^[A-Za-z0-9_-]{1,60}$/)
+    )
+    const arbName = fc.string({ minLength: 1, maxLength: 30 })
+    await fc.assert(
+      fc.asyncProperty(arbPassword, arbName, async (pw, name) => {
+        const dataDir = await seeded(pw)
+        const requests = [
+          run("bitcoin-ui", ["bitcoin-ui-nginx"]),
+          run("bitcoin-core", ["bitcoin-rpcauth"]),
+          run("lnd", ["lnd-conf"]),
+          { ...run("demo-ui", ["demo-ui-page"]), manifest: manifest("demo-ui", { name, hooks: ["demo-ui-page"] }) }
+        ]
+        const program = Effect.gen(function*() {
+          const registry = yield* HookRegistry.HookRegistry
+          const first = yield* Effect.forEach(requests, (r) => registry.run(r))
+          const second = yield* Effect.forEach(requests, (r) => registry.run(r))
+          return { first, second }
+        }).pipe(Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })), Logger.withMinimumLogLevel(LogLevel.None))
+        const { first, second } = await Effect.runPromise(program)
+        expect(first.every((r) => r.changed)).toBe(true)
+        expect(second.map((r) => r.changed)).toEqual([false, false, false, false])
+        expect(second.flatMap((r) => r.files.map((f) => f.sha256))).toEqual(first.flatMap((r) => r.files.map((f) => f.sha256)))
+        for (const file of first.flatMap((r) => r.files)) {
+          const text = await Fs.readFile(file.path, "utf8")
+          expect(text).not.toContain("{{")
+        }
+        await Fs.rm(dataDir, { recursive: true, force: true })
+      }),
+      { numRuns: 40 }
+    )
+  })
+})

@@ -1,0 +1,263 @@
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { HookRegistry } from "@archipelago/orchestrator"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import * as Builtins from "../src/Builtins.js"
+import * as Hooks from "../src/Hooks.js"
+import * as PreStartHook from "../src/PreStartHook.js"
+import { run } from "./fixtures/manifest.js"
+
+let root = ""
+let counter = 0
+beforeAll(async () => {
+  root = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "archy-hooks-registry-"))
+})
+afterAll(async () => {
+  await Fs.rm(root, { recursive: true, force: true })
+})
+
+const freshDataDir = () => NodePath.join(root, `data-${++counter}`)
+const read = (path: string) => Effect.promise(() => Fs.readFile(path, "utf8"))
+const stat = (path: string) => Effect.promise(() => Fs.stat(path))
+const past = new Date("2020-01-02T03:04:05Z")
+
+/** Runs `f` with a registry over `hooks` on a fresh data dir. */
+const withRegistry = <A, E>(
+  hooks: ReadonlyArray<PreStartHook.PreStartHook>,
+  f: (registry: HookRegistry.Service, dataDir: string) => Effect.Effect<A, E>
+) => {
+  const dataDir = freshDataDir()
+  return Effect.flatMap(HookRegistry.HookRegistry, (registry) => f(registry, dataDir)).pipe(
+    Effect.provide(Hooks.layer(hooks, { dataDir }))
+  )
+}
+
+const fileHook = (name: string, path: (ctx: PreStartHook.HookContext) => string, extra: Partial<PreStartHook.RenderedFile> = {}) =>
+  PreStartHook.make({ name, render: (ctx) => Effect.succeed([{ path: path(ctx), content: `${name}\n`, ...extra }]) })
+
+describe("Hooks.layer", () => {
+  it.effect("lists the registered names", () =>
+    withRegistry(Builtins.builtins, (registry) =>
+      Effect.sync(() => expect(registry.names).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "demo-ui-page"]))))
+
+  it.effect("no hooks: nothing to do", () =>
+    withRegistry(Builtins.builtins, (registry) =>
+      Effect.gen(function*() {
+        expect(yield* registry.run(run("plain", []))).toEqual({ changed: false, files: [] })
+      })))
+
+  it.effect("drift repair: the first render writes, a second one writes nothing, a tampered file is rewritten", () =>
+    withRegistry(Builtins.builtins, (registry, dataDir) =>
+      Effect.gen(function*() {
+        const request = run("bitcoin-ui", ["bitcoin-ui-nginx"])
+        const path = NodePath.join(dataDir, "bitcoin-ui", "nginx.conf")
+        const first = yield* registry.run(request)
+        expect(first.changed).toBe(true)
+        expect(first.files).toEqual([{ hook: "bitcoin-ui-nginx", path, changed: true, sha256: first.files[0]!.sha256 }])
+        const original = yield* read(path)
+        yield* Effect.promise(() => Fs.utimes(path, past, past))
+
+        const second = yield* registry.run(request)
+        expect(second).toEqual({ changed: false, files: [{ ...first.files[0]!, changed: false }] })
+        expect((yield* stat(path)).mtime.toISOString()).toBe(past.toISOString())
+
+        yield* Effect.promise(() => Fs.writeFile(path, original.replace("Basic ", "Basic AAAA")))
+        const third = yield* registry.run(request)
+        expect(third).toEqual({ changed: true, files: [{ ...first.files[0]!, changed: true }] })
+        expect(yield* read(path)).toBe(original)
+
+        yield* Effect.promise(() => Fs.rm(path))
+        expect((yield* registry.run(request)).changed).toBe(true)
+        expect(yield* read(path)).toBe(original)
+      })))
+
+  it.effect("a permission drift is repaired without a restart", () =>
+    withRegistry(Builtins.builtins, (registry, dataDir) =>
+      Effect.gen(function*() {
+        const request = run("lnd", ["lnd-conf"])
+        yield* registry.run(request)
+        const path = NodePath.join(dataDir, "lnd", "lnd.conf")
+        yield* Effect.promise(() => Fs.chmod(path, 0o644))
+        expect((yield* registry.run(request)).changed).toBe(false)
+        expect((yield* stat(path)).mode & 0o777).toBe(0o600)
+      })))
+
+  it.effect("runs the named hooks in the manifest's order; changed when any file changed", () =>
+    withRegistry([fileHook("one", (c) => `${c.appDataDir}/one`), fileHook("two", (c) => `${c.appDataDir}/two`)], (registry, dataDir) =>
+      Effect.gen(function*() {
+        const result = yield* registry.run(run("app", ["two", "one"]))
+        expect(result.files.map((f) => [f.hook, f.path, f.changed])).toEqual([
+          ["two", `${dataDir}/app/two`, true],
+          ["one", `${dataDir}/app/one`, true]
+        ])
+        yield* Effect.promise(() => Fs.writeFile(`${dataDir}/app/one`, "drifted\n"))
+        const again = yield* registry.run(run("app", ["two", "one"]))
+        expect(again.changed).toBe(true)
+        expect(again.files.map((f) => f.changed)).toEqual([false, true])
+      })))
+
+  it.effect("an unknown hook name fails the run", () =>
+    withRegistry(Builtins.builtins, (registry) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(registry.run(run("app", ["nope"])))
+        expect(error).toEqual(new HookRegistry.HookFailed({ hook: "nope", appId: "app", reason: "no hook of that name is registered" }))
+      })))
+
+  it.effect("a failing hook stops the run; files of earlier hooks are kept, later hooks do not run", () =>
+    withRegistry([
+      fileHook("first", (c) => `${c.appDataDir}/first`),
+      PreStartHook.make({ name: "broken", render: (ctx) => Effect.fail(ctx.fail("the template is missing")) }),
+      fileHook("last", (c) => `${c.appDataDir}/last`)
+    ], (registry, dataDir) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(registry.run(run("app", ["first", "broken", "last"])))
+        expect(error.message).toBe("pre-start hook broken failed for app: the template is missing")
+        expect(yield* Effect.promise(() => Fs.readdir(`${dataDir}/app`))).toEqual(["first"])
+      })))
+
+  it.effect("a crashing hook becomes HookFailed without its message", () =>
+    withRegistry([PreStartHook.make({ name: "crash", render: () => Effect.sync(() => { throw new TypeError("secret-ish detail") }) })],
+      (registry) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(registry.run(run("app", ["crash"])))
+          expect(error.reason).toBe("the hook crashed (TypeError)")
+          expect(error.message).not.toContain("secret-ish")
+        })))
+
+  it.effect("refuses paths outside the data dir, relative or unnormalized, and writes nothing", () =>
+    Effect.gen(function*() {
+      const outside = NodePath.join(root, `outside-${++counter}`)
+      const cases: ReadonlyArray<[(c: PreStartHook.HookContext) => string, RegExp]> = [
+        [() => `${outside}/evil.conf`, /it is outside the data dir/],
+        [(c) => `${c.dataDir}/../${NodePath.basename(outside)}/evil.conf`, /it must be absolute and normalized/],
+        [() => "relative/evil.conf", /it must be absolute and normalized/],
+        [(c) => c.dataDir, /it is outside the data dir/],
+        [(c) => `${c.dataDir}-sibling/evil.conf`, /it is outside the data dir/]
+      ]
+      for (const [path, reason] of cases) {
+        yield* withRegistry([fileHook("bad", path)], (registry) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(registry.run(run("app", ["bad"])))
+            expect(error.hook).toBe("bad")
+            expect(error.reason).toMatch(reason)
+          }))
+      }
+      expect(yield* Effect.promise(() => Fs.access(outside).then(() => true, () => false))).toBe(false)
+    }))
+
+  it.effect("refuses a write that a symlink inside the data dir would lead outside", () =>
+    Effect.gen(function*() {
+      const outside = NodePath.join(root, `target-${++counter}`)
+      yield* Effect.promise(() => Fs.mkdir(outside))
+      yield* withRegistry([fileHook("sneaky", (c) => `${c.appDataDir}/link/evil.conf`)], (registry, dataDir) =>
+        Effect.gen(function*() {
+          yield* Effect.promise(async () => {
+            await Fs.mkdir(`${dataDir}/app`, { recursive: true })
+            await Fs.symlink(outside, `${dataDir}/app/link`)
+          })
+          const error = yield* Effect.flip(registry.run(run("app", ["sneaky"])))
+          expect(error.reason).toMatch(/a symlink leads it outside the data dir/)
+        }))
+      expect(yield* Effect.promise(() => Fs.readdir(outside))).toEqual([])
+    }))
+
+  it.effect("ctx.read refuses paths outside the data dir and reads none for a missing file", () =>
+    withRegistry([
+      PreStartHook.make({
+        name: "reader",
+        render: (ctx) =>
+          Effect.gen(function*() {
+            const missing = yield* ctx.read(`${ctx.appDataDir}/missing`)
+            const refused = yield* Effect.orDie(Effect.flip(ctx.read("/etc/passwd")))
+            return [{ path: `${ctx.appDataDir}/out`, content: `${missing._tag} ${refused.reason}\n` }]
+          })
+      })
+    ], (registry, dataDir) =>
+      Effect.gen(function*() {
+        yield* registry.run(run("app", ["reader"]))
+        expect(yield* read(`${dataDir}/app/out`)).toBe(`None refused path /etc/passwd: it is outside the data dir ${dataDir}\n`)
+      })))
+
+  it.effect("a secret file may not be readable by others; default modes are 0600 / 0644", () =>
+    withRegistry([
+      fileHook("leaky", (c) => `${c.appDataDir}/leaky`, { secret: true, mode: 0o644 }),
+      fileHook("secret", (c) => `${c.appDataDir}/s/secret`, { secret: true }),
+      fileHook("public", (c) => `${c.appDataDir}/p/public`)
+    ], (registry, dataDir) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(registry.run(run("app", ["leaky"])))
+        expect(error.reason).toBe(`refused mode 644 for ${dataDir}/app/leaky: a file holding a secret must be 0600 or narrower`)
+        yield* registry.run(run("app", ["secret", "public"]))
+        expect((yield* stat(`${dataDir}/app/s/secret`)).mode & 0o777).toBe(0o600)
+        expect((yield* stat(`${dataDir}/app/s`)).mode & 0o777).toBe(0o700)
+        expect((yield* stat(`${dataDir}/app/p/public`)).mode & 0o777).toBe(0o644)
+        expect((yield* stat(`${dataDir}/app/p`)).mode & 0o777).toBe(0o755)
+      })))
+
+  it.effect("refuses a hook rendering the same path twice", () =>
+    withRegistry([
+      PreStartHook.make({
+        name: "twice",
+        render: (ctx) => Effect.succeed([{ path: `${ctx.appDataDir}/x`, content: "a" }, { path: `${ctx.appDataDir}/x`, content: "b" }])
+      })
+    ], (registry, dataDir) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(registry.run(run("app", ["twice"])))
+        expect(error.reason).toBe(`rendered ${dataDir}/app/x twice`)
+      })))
+
+  it.effect("duplicate or invalid hook names are a defect when the layer is built", () =>
+    Effect.gen(function*() {
+      const dup = yield* Effect.exit(Layer.build(Hooks.layer([Builtins.lndConf, Builtins.lndConf], { dataDir: freshDataDir() })).pipe(Effect.scoped))
+      expect(Exit.isFailure(dup) && Exit.causeOption(dup)).toBeTruthy()
+      expect(String(Exit.isFailure(dup) ? dup.cause : "")).toContain(`hook "lnd-conf" is registered twice`)
+      expect(Hooks.validate([fileHook("Bad Name", () => "/x")])).toEqual([`invalid hook name "Bad Name"`])
+      expect(Hooks.validate(Builtins.builtins)).toEqual([])
+    }))
+})
+
+describe("secrets never reach the logs", () => {
+  it.effect("all built-ins, drift, failures: no captured log line or error message holds the password", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const capture = Logger.map(Logger.logfmtLogger, (line) => lines.push(line))
+      const dataDir = freshDataDir()
+      const errors: Array<string> = []
+      const program = Effect.gen(function*() {
+        const registry = yield* HookRegistry.HookRegistry
+        const apps = [run("bitcoin-ui", ["bitcoin-ui-nginx"]), run("bitcoin-core", ["bitcoin-rpcauth"]), run("lnd", ["lnd-conf"]),
+          run("demo-ui", ["demo-ui-page"])]
+        for (const app of apps) yield* registry.run(app)
+        for (const app of apps) yield* registry.run(app)
+        yield* Effect.promise(() => Fs.writeFile(`${dataDir}/lnd/lnd.conf`, "[Bitcoind]\nbitcoind.rpcpass=wrong\n"))
+        yield* registry.run(apps[2]!)
+        // A password the lnd.conf renderer must refuse: the error names the field only.
+        yield* Effect.promise(() => Fs.writeFile(`${dataDir}/secrets/bitcoin-rpc-password`, " spaced-PASSWORD-value \n"))
+        for (const app of apps) {
+          const exit = yield* Effect.exit(registry.run(app))
+          if (Exit.isFailure(exit)) {
+            errors.push(String(exit.cause))
+            yield* Effect.logError("hook run failed", exit.cause)
+          }
+        }
+      }).pipe(
+        Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })),
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      yield* program
+      // The first password is generated inside the run: read it back from the lnd.conf it produced.
+      const password = (yield* read(`${dataDir}/lnd/lnd.conf`)).match(/bitcoind\.rpcpass=(.+)/)?.[1] ?? ""
+      expect(password).toMatch(/^[0-9a-f]{64}$/)
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toContain("cannot render rpcpass: contains a line break or surrounding spaces")
+      expect(lines.length).toBeGreaterThan(8)
+      const all = lines.join("\n") + errors.join("\n")
+      expect(all).toContain("pre-start hook wrote a changed file")
+      expect(all).not.toContain(password)
+      expect(all).not.toContain("spaced-PASSWORD-value")
+      expect(all).not.toContain(Buffer.from(`archipelago:${password}`).toString("base64"))
+    }))
+})
