@@ -28,6 +28,14 @@ export * as ContainerSpec from "./runtime/ContainerSpec.js"
 /** @since 0.1.0 */
 export * as RuntimeError from "./runtime/RuntimeError.js"
 /** @since 0.1.0 */
+export * as PodmanRuntime from "./runtime/PodmanRuntime.js"
+/** @since 0.1.0 */
+export * as PodmanArgv from "./runtime/PodmanArgv.js"
+/** @since 0.1.0 */
+export * as PodmanJson from "./runtime/PodmanJson.js"
+/** @since 0.1.0 */
+export * as BaseImage from "./runtime/BaseImage.js"
+/** @since 0.1.0 */
 export * as HookRegistry from "./services/HookRegistry.js"
 /** @since 0.1.0 */
 export * as AppViews from "./services/AppViews.js"

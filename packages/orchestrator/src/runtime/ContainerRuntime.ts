@@ -103,6 +103,8 @@ export interface EngineInfo {
   readonly version: string
   /** podman >= 4.4 accepts `--add-host name:host-gateway`. */
   readonly supportsHostGateway: boolean
+  /** The default bridge's gateway address (what `host.containers.internal` resolves to), when known. */
+  readonly hostGateway?: string
 }
 
 /**
@@ -139,6 +141,7 @@ export interface Service {
   readonly start: (name: string) => Effect.Effect<void, ContainerNotFound | Engine>
   /** SIGTERM, then SIGKILL after `timeoutSec`; awaits the stop. */
   readonly stop: (name: string, timeoutSec: number) => Effect.Effect<void, ContainerNotFound | Engine>
+  /** `force` removes a running container (stopping it with its stop timeout) and succeeds when it is already gone. */
   readonly remove: (name: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ContainerNotFound | Engine>
   readonly logs: (name: string, options?: { readonly tail?: number }) => Effect.Effect<string, ContainerNotFound | Engine>
   /** Engine events; the stream restarts the underlying watcher when it exits. */

@@ -3,4 +3,8 @@
  *
  * @since 0.1.0
  */
-export {}
+
+/** @since 0.1.0 */
+export * as SimulatedRuntime from "./SimulatedRuntime.js"
+/** @since 0.1.0 */
+export * as Fixtures from "./Fixtures.js"

@@ -1,0 +1,328 @@
+/**
+ * Pure builders of podman argv. Every podman call the runtime makes is built here, so the exact
+ * command line for each `ContainerSpec` option is unit-tested without an engine.
+ *
+ * @since 0.1.0
+ */
+import type { BuildRequest, EngineInfo } from "./ContainerRuntime.js"
+import type { ContainerSpec, ExtraHost, PortSpec, RestartPolicy, VolumeSpec } from "./ContainerSpec.js"
+
+/**
+ * A podman invocation: `argv` (without the `podman` binary) and values to write to a private
+ * env-file, so environment values (which may hold secrets) never appear in argv, `ps` or logs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Command {
+  readonly argv: ReadonlyArray<string>
+  /** Content of the env-file passed as `--env-file`, when the spec has environment variables. */
+  readonly envFile?: string
+}
+
+/**
+ * The address podman resolves to the host from inside a container.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const hostGatewayLiteral = "host-gateway"
+
+/**
+ * The name podman writes into every container's `/etc/hosts` for the host.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const hostContainersInternal = "host.containers.internal"
+
+/**
+ * Where `createCommand` expects the env-file; the adapter replaces it with a real private path.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const envFilePlaceholder = "<env-file>"
+
+const sortedEntries = (record: Readonly<Record<string, string>>): ReadonlyArray<readonly [string, string]> =>
+  Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
+/**
+ * `podman --version` style comparison: true when `version` is at least `major.minor`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const versionAtLeast = (version: string, major: number, minor: number): boolean => {
+  const m = /^v?(\d+)\.(\d+)/.exec(version.trim())
+  if (m === null) return false
+  const [maj, min] = [Number(m[1]), Number(m[2])]
+  return maj > major || (maj === major && min >= minor)
+}
+
+/**
+ * podman 4.4 and later accept `--add-host name:host-gateway`; 4.3 rejects the literal.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const supportsHostGateway = (version: string): boolean => versionAtLeast(version, 4, 4)
+
+/**
+ * `-p` value: `[hostIp:]host:container/protocol`, IPv6 host addresses in brackets.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const portArg = (port: PortSpec): string => {
+  const ip = port.hostIp === undefined || port.hostIp === "" ? "" : port.hostIp.includes(":") ? `[${port.hostIp}]:` : `${port.hostIp}:`
+  return `${ip}${port.host}:${port.container}/${port.protocol}`
+}
+
+/**
+ * `-v` value: `source:target[:ro]`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const volumeArg = (volume: VolumeSpec): string =>
+  `${volume.source}:${volume.target}${volume.readOnly ? ":ro" : ""}`
+
+/**
+ * `--restart` value.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const restartArg = (policy: RestartPolicy, retries: number | undefined): string =>
+  policy === "on-failure" && retries !== undefined && retries > 0 ? `on-failure:${retries}` : policy
+
+/**
+ * The `--add-host` values for an engine. `host-gateway` is passed through when the engine
+ * supports it; otherwise `host.containers.internal` is left to podman (which writes the bridge
+ * gateway itself) and other names get the detected gateway address, or are dropped when none
+ * is known.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const addHostArgs = (hosts: ReadonlyArray<ExtraHost>, engine: EngineInfo): ReadonlyArray<string> =>
+  hosts.flatMap((h): ReadonlyArray<string> => {
+    if (h.address !== hostGatewayLiteral) return [`${h.host}:${h.address}`]
+    if (engine.supportsHostGateway) return [`${h.host}:${hostGatewayLiteral}`]
+    if (h.host === hostContainersInternal) return []
+    return engine.hostGateway === undefined ? [] : [`${h.host}:${engine.hostGateway}`]
+  })
+
+/**
+ * The env-file content for `--env-file`: one `KEY=value` per line, keys sorted. podman reads
+ * values verbatim; entries `invalidEnv` reports cannot be represented.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const envFileContent = (env: Readonly<Record<string, string>>): string =>
+  sortedEntries(env)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join("")
+
+/**
+ * Keys whose entries an env-file cannot carry: a key that is empty, holds `=` or whitespace, or
+ * starts with `#`, or a value holding a line break or NUL.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const invalidEnv = (env: Readonly<Record<string, string>>): ReadonlyArray<string> =>
+  sortedEntries(env)
+    .filter(([k, v]) => !/^[^\s=#][^\s=]*$/.test(k) || /[\r\n\0]/.test(v))
+    .map(([k]) => k)
+
+const seconds = (n: number): string => `${Math.max(0, Math.round(n))}s`
+
+/**
+ * `podman create` for a spec. Never pulls (`--pull=never`: pulls are explicit, with mirrors);
+ * memory is emitted only for a positive whole number of bytes; env values go to the env-file.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const createCommand = (spec: ContainerSpec, engine: EngineInfo): Command => {
+  const argv: Array<string> = ["create", "--pull=never", "--name", spec.name]
+  for (const [k, v] of sortedEntries(spec.labels)) argv.push("--label", `${k}=${v}`)
+  for (const p of spec.ports) argv.push("-p", portArg(p))
+  for (const v of spec.volumes) argv.push("-v", volumeArg(v))
+  const hasEnv = Object.keys(spec.env).length > 0
+  if (hasEnv) argv.push("--env-file", envFilePlaceholder)
+  for (const h of addHostArgs(spec.extraHosts, engine)) argv.push("--add-host", h)
+  if (spec.memoryBytes !== undefined && Number.isSafeInteger(spec.memoryBytes) && spec.memoryBytes > 0) {
+    argv.push("--memory", String(spec.memoryBytes))
+  }
+  argv.push("--restart", restartArg(spec.restart, spec.restartRetries))
+  argv.push("--stop-timeout", String(Math.max(0, Math.round(spec.stopTimeoutSec))))
+  if (spec.user !== undefined) argv.push("--user", spec.user)
+  if (spec.workdir !== undefined) argv.push("--workdir", spec.workdir)
+  if (spec.entrypoint !== undefined) argv.push("--entrypoint", JSON.stringify(spec.entrypoint))
+  if (spec.healthCheck !== undefined) {
+    const hc = spec.healthCheck
+    argv.push(
+      "--health-cmd",
+      JSON.stringify(["CMD", ...hc.command]),
+      "--health-interval",
+      seconds(hc.intervalSec),
+      "--health-timeout",
+      seconds(hc.timeoutSec),
+      "--health-retries",
+      String(hc.retries),
+      "--health-start-period",
+      seconds(hc.startPeriodSec)
+    )
+  }
+  argv.push(spec.image)
+  if (spec.command !== undefined) argv.push(...spec.command)
+  return hasEnv ? { argv, envFile: envFileContent(spec.env) } : { argv }
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const versionArgv: ReadonlyArray<string> = ["version", "--format", "json"]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const networkInspectArgv: ReadonlyArray<string> = ["network", "inspect", "podman", "--format", "json"]
+
+/**
+ * ONE process for every container.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listArgv: ReadonlyArray<string> = ["ps", "-a", "--format", "json"]
+
+/**
+ * ONE process for many containers.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const inspectArgv = (names: ReadonlyArray<string>): ReadonlyArray<string> => [
+  "container",
+  "inspect",
+  "--format",
+  "json",
+  ...names
+]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const startArgv = (name: string): ReadonlyArray<string> => ["start", name]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stopArgv = (name: string, timeoutSec: number): ReadonlyArray<string> => [
+  "stop",
+  "--time",
+  String(Math.max(0, Math.round(timeoutSec))),
+  name
+]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const removeArgv = (name: string, force: boolean): ReadonlyArray<string> =>
+  force ? ["rm", "--force", name] : ["rm", name]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const logsArgv = (name: string, tail: number | undefined): ReadonlyArray<string> =>
+  tail === undefined ? ["logs", name] : ["logs", "--tail", String(Math.max(0, Math.floor(tail))), name]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const killArgv = (name: string, signal: string): ReadonlyArray<string> => ["kill", "--signal", signal, name]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const imageExistsArgv = (ref: string): ReadonlyArray<string> => ["image", "exists", ref]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const removeImageArgv = (ref: string): ReadonlyArray<string> => ["rmi", ref]
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const pullArgv = (ref: string): ReadonlyArray<string> => ["pull", ref]
+
+/**
+ * `podman build` of a local context: never pulls the base (it is local), stamps our labels.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const buildArgv = (request: BuildRequest): ReadonlyArray<string> => {
+  const argv: Array<string> = ["build", "--pull=never", "--tag", request.tag]
+  if (request.containerfile !== undefined) argv.push("--file", request.containerfile)
+  for (const [k, v] of sortedEntries(request.labels)) argv.push("--label", `${k}=${v}`)
+  for (const [k, v] of sortedEntries(request.args)) argv.push("--build-arg", `${k}=${v}`)
+  argv.push(request.context)
+  return argv
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const eventsArgv: ReadonlyArray<string> = ["events", "--format", "json"]
+
+const hasRegistry = (ref: string): boolean => {
+  const slash = ref.indexOf("/")
+  if (slash < 0) return false
+  const first = ref.slice(0, slash)
+  return first === "localhost" || first.includes(".") || first.includes(":")
+}
+
+/**
+ * The references `pull` tries, in order: each mirror, then docker.io. A reference that already
+ * names a registry (`ghcr.io/x`, `localhost/x`) is tried as is. Docker Hub's official images get
+ * their `library/` prefix.
+ *
+ * @example
+ * pullCandidates("nginx:1", ["mirror.local:5000"])
+ * // ["mirror.local:5000/library/nginx:1", "docker.io/library/nginx:1"]
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const pullCandidates = (ref: string, mirrors: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (hasRegistry(ref)) return [ref]
+  const path = ref.includes("/") ? ref : `library/${ref}`
+  const seen = new Set<string>()
+  const out: Array<string> = []
+  for (const m of [...mirrors, "docker.io"]) {
+    const candidate = `${m.replace(/\/+$/, "")}/${path}`
+    if (!seen.has(candidate)) {
+      seen.add(candidate)
+      out.push(candidate)
+    }
+  }
+  return out
+}

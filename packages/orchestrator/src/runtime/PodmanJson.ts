@@ -1,0 +1,379 @@
+/**
+ * Schemas for podman's JSON output (`ps`, `container inspect`, `events`, `version`, `network
+ * inspect`) and pure decoders to the runtime port's models. An engine upgrade that changes a
+ * field we rely on fails here, at the boundary, with a message naming the field.
+ *
+ * @since 0.1.0
+ */
+import { Either, ParseResult, Schema } from "effect"
+import type { PortBinding } from "../domain/AppEntry.js"
+import type { ContainerDetails, ContainerState, ContainerSummary, EngineInfo, RuntimeEvent } from "./ContainerRuntime.js"
+import { supportsHostGateway } from "./PodmanArgv.js"
+
+/**
+ * podman's "never" in Unix seconds (Go's zero time).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const goZeroUnix = -62135596800
+
+const PodmanState = Schema.Literal(
+  "created",
+  "configured",
+  "initialized",
+  "running",
+  "paused",
+  "stopping",
+  "stopped",
+  "exited",
+  "removing",
+  "unknown"
+)
+
+const StringRecord = Schema.Record({ key: Schema.String, value: Schema.String })
+
+/**
+ * One element of `podman ps -a --format json`. `Labels`/`Ports` are null when empty, `Pid` is 0
+ * when stopped, `ExitCode` may be missing (meaning 0), times are Unix seconds.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PsEntry = Schema.Struct({
+  Id: Schema.String,
+  Names: Schema.Array(Schema.String),
+  Image: Schema.String,
+  ImageID: Schema.optional(Schema.String),
+  State: PodmanState,
+  Status: Schema.optional(Schema.String),
+  ExitCode: Schema.optional(Schema.Number),
+  StartedAt: Schema.Number,
+  ExitedAt: Schema.Number,
+  Labels: Schema.NullOr(StringRecord),
+  Ports: Schema.NullOr(
+    Schema.Array(
+      Schema.Struct({
+        host_ip: Schema.optional(Schema.String),
+        container_port: Schema.Number,
+        host_port: Schema.Number,
+        range: Schema.optional(Schema.Number),
+        protocol: Schema.String
+      })
+    )
+  ),
+  Pid: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PsOutput = Schema.Array(PsEntry)
+
+const PortMapEntry = Schema.Struct({ HostIp: Schema.optional(Schema.String), HostPort: Schema.String })
+
+/**
+ * One element of `podman container inspect --format json`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const InspectEntry = Schema.Struct({
+  Id: Schema.String,
+  Name: Schema.String,
+  Image: Schema.String,
+  ImageName: Schema.String,
+  RestartCount: Schema.optional(Schema.Number),
+  State: Schema.Struct({
+    Status: PodmanState,
+    OOMKilled: Schema.Boolean,
+    Pid: Schema.Number,
+    ExitCode: Schema.optional(Schema.Number),
+    StartedAt: Schema.String,
+    FinishedAt: Schema.String,
+    Health: Schema.optional(Schema.NullOr(Schema.Struct({ Status: Schema.String })))
+  }),
+  Config: Schema.Struct({ Labels: Schema.optional(Schema.NullOr(StringRecord)) }),
+  NetworkSettings: Schema.Struct({
+    IPAddress: Schema.optional(Schema.String),
+    Ports: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Array(PortMapEntry)) }))),
+    Networks: Schema.optional(
+      Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Struct({ IPAddress: Schema.optional(Schema.String) }) }))
+    )
+  }),
+  Mounts: Schema.NullOr(Schema.Array(Schema.Struct({ Source: Schema.String, Destination: Schema.String })))
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const InspectOutput = Schema.Array(InspectEntry)
+
+/**
+ * One line of `podman events --format json`. `ContainerExitCode` is omitted for exit code 0.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EventLine = Schema.Struct({
+  ID: Schema.optional(Schema.String),
+  Name: Schema.optional(Schema.String),
+  Status: Schema.String,
+  Type: Schema.String,
+  Time: Schema.optional(Schema.String),
+  timeNano: Schema.optional(Schema.Number),
+  ContainerExitCode: Schema.optional(Schema.Number)
+})
+
+/**
+ * `podman version --format json`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const VersionOutput = Schema.Struct({
+  Client: Schema.Struct({ Version: Schema.String }),
+  Server: Schema.optional(Schema.Struct({ Version: Schema.String }))
+})
+
+/**
+ * `podman network inspect podman --format json`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const NetworkOutput = Schema.Array(
+  Schema.Struct({
+    subnets: Schema.optional(
+      Schema.NullOr(Schema.Array(Schema.Struct({ subnet: Schema.String, gateway: Schema.optional(Schema.String) })))
+    )
+  })
+)
+
+const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string, what: string): Either.Either<A, string> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    return Either.left(`${what}: not JSON (${e instanceof Error ? e.message : String(e)})`)
+  }
+  return Schema.decodeUnknownEither(schema)(json, { errors: "all" }).pipe(
+    Either.mapLeft((err) => `${what}: unexpected shape: ${ParseResult.TreeFormatter.formatErrorSync(err)}`)
+  )
+}
+
+/**
+ * Normalises podman's state words to the port's.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const normaliseState = (state: typeof PodmanState.Type): ContainerState => {
+  switch (state) {
+    case "configured":
+    case "initialized":
+      return "created"
+    default:
+      return state
+  }
+}
+
+const unixSecondsToMillis = (s: number): number | undefined => (s <= 0 || s === goZeroUnix ? undefined : s * 1000)
+
+const isoToMillis = (s: string): number | undefined => {
+  if (s.startsWith("0001-01-01")) return undefined
+  const t = Date.parse(s)
+  return Number.isNaN(t) || t <= 0 ? undefined : t
+}
+
+const protocolOf = (p: string): "tcp" | "udp" => (p.toLowerCase() === "udp" ? "udp" : "tcp")
+
+/**
+ * Health from `ps`'s human status suffix (`Up 5 seconds (healthy)`); podman 4.3's `ps` JSON has
+ * no health field. Used only for health, never for state.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const healthFromStatus = (status: string | undefined): ContainerSummary["health"] => {
+  const m = status === undefined ? null : /\((healthy|unhealthy|starting)\)\s*$/.exec(status)
+  return m === null ? undefined : (m[1] as "healthy" | "unhealthy" | "starting")
+}
+
+const psPorts = (ports: (typeof PsEntry.Type)["Ports"]): ReadonlyArray<PortBinding> =>
+  (ports ?? []).flatMap((p) => {
+    const range = p.range !== undefined && p.range > 1 ? p.range : 1
+    return Array.from({ length: range }, (_, i) => ({
+      host: p.host_port + i,
+      container: p.container_port + i,
+      protocol: protocolOf(p.protocol)
+    }))
+  })
+
+/**
+ * A `ps` entry as the port's summary.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const summaryFromPs = (e: typeof PsEntry.Type): ContainerSummary => {
+  const state = normaliseState(e.State)
+  const startedAt = unixSecondsToMillis(e.StartedAt)
+  const exitedAt = unixSecondsToMillis(e.ExitedAt)
+  const health = healthFromStatus(e.Status)
+  const exited = state === "exited" || state === "stopped"
+  return {
+    id: e.Id,
+    name: e.Names[0] ?? e.Id.slice(0, 12),
+    image: e.Image,
+    ...(e.ImageID !== undefined ? { imageId: e.ImageID } : {}),
+    state,
+    ...(exited ? { exitCode: e.ExitCode ?? 0 } : {}),
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(exitedAt !== undefined ? { exitedAt } : {}),
+    labels: e.Labels ?? {},
+    ports: psPorts(e.Ports),
+    ...(e.Pid > 0 ? { pid: e.Pid } : {}),
+    ...(health !== undefined ? { health } : {})
+  }
+}
+
+/**
+ * Decodes `podman ps -a --format json`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodePs = (stdout: string): Either.Either<ReadonlyArray<ContainerSummary>, string> =>
+  decodeJson(PsOutput, stdout.trim() === "" ? "[]" : stdout, "podman ps").pipe(Either.map((es) => es.map(summaryFromPs)))
+
+const inspectPorts = (ports: (typeof InspectEntry.Type)["NetworkSettings"]["Ports"]): ReadonlyArray<PortBinding> =>
+  Object.entries(ports ?? {})
+    .flatMap(([key, bindings]) => {
+      const [port, proto] = key.split("/")
+      return (bindings ?? []).map((b) => ({ host: Number(b.HostPort), container: Number(port), protocol: protocolOf(proto ?? "tcp") }))
+    })
+    .filter((p) => Number.isInteger(p.host) && p.host > 0 && Number.isInteger(p.container))
+    .sort((a, b) => a.container - b.container || a.host - b.host)
+
+const healthOf = (s: string | undefined): ContainerSummary["health"] =>
+  s === "healthy" || s === "unhealthy" || s === "starting" ? s : undefined
+
+/**
+ * An inspect entry as the port's details.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const detailsFromInspect = (e: typeof InspectEntry.Type): ContainerDetails => {
+  const state = normaliseState(e.State.Status)
+  const startedAt = isoToMillis(e.State.StartedAt)
+  const exitedAt = isoToMillis(e.State.FinishedAt)
+  const health = healthOf(e.State.Health?.Status)
+  const exited = state === "exited" || state === "stopped"
+  const ip =
+    e.NetworkSettings.IPAddress !== undefined && e.NetworkSettings.IPAddress !== ""
+      ? e.NetworkSettings.IPAddress
+      : Object.values(e.NetworkSettings.Networks ?? {})
+          .map((n) => n.IPAddress ?? "")
+          .find((a) => a !== "")
+  return {
+    id: e.Id,
+    name: e.Name,
+    image: e.ImageName,
+    imageId: e.Image,
+    state,
+    ...(exited ? { exitCode: e.State.ExitCode ?? 0 } : {}),
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(exitedAt !== undefined ? { exitedAt } : {}),
+    labels: e.Config.Labels ?? {},
+    ports: inspectPorts(e.NetworkSettings.Ports),
+    ...(e.State.Pid > 0 ? { pid: e.State.Pid } : {}),
+    ...(health !== undefined ? { health } : {}),
+    oomKilled: e.State.OOMKilled,
+    restartCount: e.RestartCount ?? 0,
+    ...(ip !== undefined ? { ipAddress: ip } : {}),
+    mounts: (e.Mounts ?? []).map((m) => ({ source: m.Source, target: m.Destination }))
+  }
+}
+
+/**
+ * Decodes `podman container inspect --format json`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeInspect = (stdout: string): Either.Either<ReadonlyArray<ContainerDetails>, string> =>
+  decodeJson(InspectOutput, stdout.trim() === "" ? "[]" : stdout, "podman container inspect").pipe(
+    Either.map((es) => es.map(detailsFromInspect))
+  )
+
+const containerKinds: Readonly<Record<string, RuntimeEvent["kind"]>> = {
+  create: "create",
+  start: "start",
+  stop: "stop",
+  died: "died",
+  kill: "kill",
+  remove: "remove",
+  restart: "restart",
+  oom: "oom"
+}
+
+/**
+ * Decodes one `podman events` line. Returns `undefined` for blank lines and events of other
+ * types (pods, volumes, networks); a malformed line is a `Left` so the caller can log and skip
+ * it.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEvent = (line: string): Either.Either<RuntimeEvent | undefined, string> => {
+  if (line.trim() === "") return Either.right(undefined)
+  return decodeJson(EventLine, line, "podman event").pipe(
+    Either.map((e): RuntimeEvent | undefined => {
+      let kind: RuntimeEvent["kind"]
+      if (e.Type === "container") kind = containerKinds[e.Status] ?? "other"
+      else if (e.Type === "image") kind = e.Status === "remove" ? "image-remove" : "other"
+      else return undefined
+      const at =
+        e.timeNano !== undefined ? Math.floor(e.timeNano / 1e6) : e.Time !== undefined ? (isoToMillis(e.Time) ?? 0) : 0
+      const exitCode = kind === "died" ? (e.ContainerExitCode ?? 0) : e.ContainerExitCode
+      return {
+        kind,
+        name: e.Name ?? "",
+        id: e.ID ?? "",
+        ...(exitCode !== undefined ? { exitCode } : {}),
+        at,
+        raw: line
+      }
+    })
+  )
+}
+
+/**
+ * Engine info from `podman version --format json` (and the default network's gateway, when
+ * known).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeVersion = (stdout: string): Either.Either<EngineInfo, string> =>
+  decodeJson(VersionOutput, stdout, "podman version").pipe(
+    Either.map((v) => {
+      const version = v.Server?.Version ?? v.Client.Version
+      return { name: "podman", version, supportsHostGateway: supportsHostGateway(version) }
+    })
+  )
+
+/**
+ * The default bridge's gateway from `podman network inspect podman --format json`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeGateway = (stdout: string): Either.Either<string | undefined, string> =>
+  decodeJson(NetworkOutput, stdout, "podman network inspect").pipe(
+    Either.map((nets) => nets.flatMap((n) => n.subnets ?? []).find((s) => s.gateway !== undefined)?.gateway)
+  )

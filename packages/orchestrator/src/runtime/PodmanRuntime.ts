@@ -1,0 +1,340 @@
+/**
+ * The real container runtime: the podman CLI through execa, never a shell. argv comes from the
+ * pure builders in `PodmanArgv`, output is decoded by the schemas in `PodmanJson`, failures are
+ * typed by `PodmanFailure`.
+ *
+ * @since 0.1.0
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Either, Layer, Ref, Schedule, Stream } from "effect"
+import { execa } from "execa"
+import type { BuildRequest, ContainerDetails, EngineInfo, Progress, RuntimeEvent, Service } from "./ContainerRuntime.js"
+import { ContainerRuntime } from "./ContainerRuntime.js"
+import type { ContainerSpec } from "./ContainerSpec.js"
+import * as Argv from "./PodmanArgv.js"
+import * as Failure from "./PodmanFailure.js"
+import * as Json from "./PodmanJson.js"
+import { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } from "./RuntimeError.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The podman binary; default `podman` from PATH. */
+  readonly binary?: string
+}
+
+/**
+ * How soon a `podman events` watcher that exited is started again.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const eventsRestartSchedule = Schedule.spaced("1 second")
+
+interface RunResult {
+  readonly exitCode: number
+  readonly stdout: string
+  readonly stderr: string
+  readonly all: string
+}
+
+interface RunOptions {
+  readonly onLine?: Progress
+  readonly all?: boolean
+}
+
+const splitLines = (onLine: Progress) => {
+  let buffer = ""
+  return {
+    push: (chunk: Buffer | string) => {
+      buffer += chunk.toString()
+      let i: number
+      while ((i = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, i).replace(/\r$/, "")
+        buffer = buffer.slice(i + 1)
+        if (line.trim() !== "") onLine(line)
+      }
+    },
+    flush: () => {
+      if (buffer.trim() !== "") onLine(buffer)
+      buffer = ""
+    }
+  }
+}
+
+const unavailable = (binary: string, reason: string) =>
+  new EngineUnavailable({ reason: `${binary}: ${reason}`, hint: Failure.installHint })
+
+const sinceArg = (at: number): ReadonlyArray<string> => ["--since", new Date(at).toISOString()]
+
+/**
+ * Builds the podman runtime: detects the engine once (`podman version`, and the default
+ * network's gateway), then serves every port method with one podman process per call.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options = {}) {
+  const binary = options.binary ?? "podman"
+
+  const run = (argv: ReadonlyArray<string>, runOptions: RunOptions = {}): Effect.Effect<RunResult, EngineUnavailable> =>
+    Effect.tryPromise({
+      try: async (signal) => {
+        const child = execa(binary, argv, {
+          reject: false,
+          stdin: "ignore",
+          all: runOptions.all === true || runOptions.onLine !== undefined,
+          cancelSignal: signal,
+          maxBuffer: 256 * 1024 * 1024,
+          env: { LC_ALL: "C" }
+        })
+        const splitter = runOptions.onLine !== undefined ? splitLines(runOptions.onLine) : undefined
+        if (splitter !== undefined) child.all?.on("data", splitter.push)
+        const r = await child
+        splitter?.flush()
+        return r
+      },
+      catch: (e) => unavailable(binary, e instanceof Error ? e.message : String(e))
+    }).pipe(
+      Effect.flatMap((r) =>
+        r.exitCode === undefined
+          ? Effect.fail(unavailable(binary, r.code === "ENOENT" ? "not found on PATH" : (r.shortMessage ?? "did not run")))
+          : Effect.succeed({
+              exitCode: r.exitCode,
+              stdout: typeof r.stdout === "string" ? r.stdout : "",
+              stderr: typeof r.stderr === "string" ? r.stderr : "",
+              all: typeof r.all === "string" ? r.all : ""
+            })
+      ),
+      Effect.tap((r) => Effect.logDebug("podman", { argv, exitCode: r.exitCode }))
+    )
+
+  const failed = (argv: ReadonlyArray<string>, r: RunResult, target: Failure.Target) =>
+    Failure.classify(argv, r.exitCode, r.stderr, target)
+
+  const decoded = <A>(argv: ReadonlyArray<string>, result: Either.Either<A, string>) =>
+    Either.match(result, {
+      onLeft: (message) => Effect.fail(new CommandFailed({ argv: [binary, ...argv], exitCode: 0, stderr: message })),
+      onRight: (a) => Effect.succeed(a)
+    })
+
+  const checked = (argv: ReadonlyArray<string>, target: Failure.Target, runOptions?: RunOptions) =>
+    run(argv, runOptions).pipe(
+      Effect.flatMap((r) => (r.exitCode === 0 ? Effect.succeed(r) : Effect.fail(failed(argv, r, target))))
+    )
+
+  // With target None, classify never yields the not-found errors: reaching them is a bug.
+  const engineOnly = <A>(effect: Effect.Effect<A, ContainerNotFound | ImageNotFound | EngineUnavailable | CommandFailed>) =>
+    effect.pipe(Effect.catchTags({ ContainerNotFound: (e) => Effect.die(e), ImageNotFound: (e) => Effect.die(e) }))
+
+  const versionRun = yield* run(Argv.versionArgv)
+  if (versionRun.exitCode !== 0) {
+    return yield* Effect.fail(unavailable(binary, Failure.firstErrorLine(versionRun.stderr) || `exit ${versionRun.exitCode}`))
+  }
+  const detected = yield* Either.match(Json.decodeVersion(versionRun.stdout), {
+    onLeft: (reason) => Effect.fail(unavailable(binary, reason)),
+    onRight: Effect.succeed
+  })
+  const network = yield* run(Argv.networkInspectArgv)
+  const gateway = network.exitCode === 0 ? Either.getOrUndefined(Json.decodeGateway(network.stdout)) : undefined
+  const info: EngineInfo = gateway === undefined ? detected : { ...detected, hostGateway: gateway }
+  yield* Effect.logDebug("podman engine", info)
+
+  const list = Effect.fn("PodmanRuntime.list")(function* () {
+    const r = yield* engineOnly(checked(Argv.listArgv, { _tag: "None" }))
+    return yield* decoded(Argv.listArgv, Json.decodePs(r.stdout))
+  })
+
+  const inspect = Effect.fn("PodmanRuntime.inspect")(function* (names: ReadonlyArray<string>) {
+    if (names.length === 0) return [] as ReadonlyArray<ContainerDetails>
+    const argv = Argv.inspectArgv(names)
+    const r = yield* run(argv)
+    if (r.exitCode !== 0 && !Failure.onlyMissingContainers(r.stderr)) {
+      return yield* engineOnly(Effect.fail(failed(argv, r, { _tag: "None" })))
+    }
+    return yield* decoded(argv, Json.decodeInspect(r.stdout))
+  })
+
+  const imageExists = Effect.fn("PodmanRuntime.imageExists")(function* (ref: string) {
+    const argv = Argv.imageExistsArgv(ref)
+    const r = yield* run(argv)
+    if (r.exitCode === 0) return true
+    if (r.exitCode === 1) return false
+    return yield* engineOnly(Effect.fail(failed(argv, r, { _tag: "None" })))
+  })
+
+  const pull = Effect.fn("PodmanRuntime.pull")(function* (ref: string, mirrors: ReadonlyArray<string>, onProgress?: Progress) {
+    const tried: Array<string> = []
+    for (const candidate of Argv.pullCandidates(ref, mirrors)) {
+      const argv = Argv.pullArgv(candidate)
+      onProgress?.(`pulling ${candidate}`)
+      const r = yield* run(argv, onProgress !== undefined ? { onLine: onProgress } : {})
+      if (r.exitCode === 0) return candidate
+      const error = failed(argv, r, { _tag: "Image", ref: candidate })
+      if (error._tag === "EngineUnavailable") return yield* Effect.fail(error)
+      const why = `${candidate}: ${Failure.firstErrorLine(r.stderr) || `exit ${r.exitCode}`}`
+      tried.push(why)
+      onProgress?.(`failed ${why}`)
+      yield* Effect.logWarning("pull failed", why)
+    }
+    return yield* Effect.fail(new ImageNotFound({ ref, tried }))
+  })
+
+  const build = Effect.fn("PodmanRuntime.build")(function* (request: BuildRequest, onProgress?: Progress) {
+    yield* engineOnly(checked(Argv.buildArgv(request), { _tag: "None" }, onProgress !== undefined ? { onLine: onProgress } : {}))
+  })
+
+  const removeImage = Effect.fn("PodmanRuntime.removeImage")(function* (ref: string) {
+    yield* checked(Argv.removeImageArgv(ref), { _tag: "Image", ref }).pipe(
+      Effect.catchTag("ContainerNotFound", (e) => Effect.die(e))
+    )
+  })
+
+  const withEnvFile = <A, E>(content: string | undefined, use: (path: string | undefined) => Effect.Effect<A, E>) =>
+    content === undefined
+      ? use(undefined)
+      : Effect.acquireUseRelease(
+          Effect.tryPromise({
+            try: async () => {
+              const dir = await mkdtemp(join(tmpdir(), "archipelago-env-"))
+              const file = join(dir, "env")
+              await writeFile(file, content, { mode: 0o600 })
+              return { dir, file }
+            },
+            catch: (e) => new CommandFailed({ argv: [binary, "create"], exitCode: -1, stderr: `cannot write env-file: ${String(e)}` })
+          }),
+          ({ file }) => use(file),
+          ({ dir }) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+        )
+
+  const create = Effect.fn("PodmanRuntime.create")(function* (spec: ContainerSpec) {
+    const bad = Argv.invalidEnv(spec.env)
+    if (bad.length > 0) {
+      return yield* Effect.fail(
+        new CommandFailed({
+          argv: [binary, "create", "--name", spec.name],
+          exitCode: -1,
+          stderr: `environment variables podman's env-file cannot carry (bad name, or a line break in the value): ${bad.join(", ")}`
+        })
+      )
+    }
+    const command = Argv.createCommand(spec, info)
+    const r = yield* withEnvFile(command.envFile, (file) =>
+      checked(
+        command.argv.map((a) => (a === Argv.envFilePlaceholder && file !== undefined ? file : a)),
+        { _tag: "Image", ref: spec.image }
+      ).pipe(Effect.catchTag("ContainerNotFound", (e) => Effect.die(e)))
+    )
+    return r.stdout.trim()
+  })
+
+  const containerCall = (argv: ReadonlyArray<string>, name: string) =>
+    checked(argv, { _tag: "Container", name }).pipe(Effect.catchTag("ImageNotFound", (e) => Effect.die(e)))
+
+  const start = Effect.fn("PodmanRuntime.start")(function* (name: string) {
+    yield* containerCall(Argv.startArgv(name), name)
+  })
+
+  const stop = Effect.fn("PodmanRuntime.stop")(function* (name: string, timeoutSec: number) {
+    yield* containerCall(Argv.stopArgv(name, timeoutSec), name)
+  })
+
+  const remove = Effect.fn("PodmanRuntime.remove")(function* (name: string, removeOptions?: { readonly force?: boolean }) {
+    yield* containerCall(Argv.removeArgv(name, removeOptions?.force === true), name)
+  })
+
+  const logs = Effect.fn("PodmanRuntime.logs")(function* (name: string, logOptions?: { readonly tail?: number }) {
+    const argv = Argv.logsArgv(name, logOptions?.tail)
+    const r = yield* run(argv, { all: true })
+    if (r.exitCode === 0) return r.all
+    return yield* Effect.fail(failed(argv, r, { _tag: "Container", name })).pipe(
+      Effect.catchTag("ImageNotFound", (e) => Effect.die(e))
+    )
+  })
+
+  const watchOnce = (since: number | undefined, lastExit: Ref.Ref<number | undefined>) =>
+    Stream.asyncScoped<string, EngineUnavailable>((emit) =>
+      Effect.gen(function* () {
+        const argv = [...Argv.eventsArgv, ...(since === undefined ? [] : sinceArg(since))]
+        const controller = new AbortController()
+        yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+        const child = execa(binary, argv, {
+          reject: false,
+          stdin: "ignore",
+          cancelSignal: controller.signal,
+          buffer: false,
+          env: { LC_ALL: "C" }
+        })
+        const splitter = splitLines((line) => void emit.single(line))
+        child.stdout?.on("data", splitter.push)
+        void child.then((r) => {
+          splitter.flush()
+          if (r.exitCode === undefined && r.code === "ENOENT") void emit.fail(unavailable(binary, "not found on PATH"))
+          else void emit.end()
+        })
+      })
+    ).pipe(Stream.ensuring(Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (t) => Ref.set(lastExit, t))))
+
+  const events = (): Stream.Stream<RuntimeEvent, EngineUnavailable> =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const lastExit = yield* Ref.make<number | undefined>(undefined)
+        const watcher = Stream.unwrap(
+          Effect.map(Ref.get(lastExit), (since) =>
+            watchOnce(since, lastExit).pipe(
+              Stream.onEnd(Effect.logWarning("podman events exited; restarting"))
+            )
+          )
+        )
+        return watcher.pipe(
+          Stream.repeat(eventsRestartSchedule),
+          Stream.mapEffect((line) =>
+            Either.match(Json.decodeEvent(line), {
+              onLeft: (why) => Effect.as(Effect.logWarning("skipping podman event", why), undefined),
+              onRight: (e) => Effect.succeed(e)
+            })
+          ),
+          Stream.filter((e): e is RuntimeEvent => e !== undefined)
+        )
+      })
+    )
+
+  const service: Service = {
+    info: Effect.succeed(info),
+    list,
+    inspect,
+    imageExists,
+    pull,
+    build,
+    removeImage,
+    create,
+    start,
+    stop,
+    remove,
+    logs,
+    events
+  }
+  return service
+})
+
+/**
+ * The podman runtime as a layer; fails with `EngineUnavailable` (naming the install command)
+ * when podman is missing or broken.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ContainerRuntime, EngineUnavailable> = Layer.effect(ContainerRuntime, make())
+
+/**
+ * The podman runtime with options (another binary path).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (options: Options): Layer.Layer<ContainerRuntime, EngineUnavailable> =>
+  Layer.effect(ContainerRuntime, make(options))

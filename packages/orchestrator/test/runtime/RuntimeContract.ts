@@ -1,0 +1,412 @@
+/**
+ * THE runtime contract: one suite, run against every `ContainerRuntime` implementation (real
+ * podman and the simulator). The simulator is only as good as this suite proves.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import type { Layer } from "effect"
+import { Chunk, Duration, Effect, Fiber, Option, Stream, TestClock } from "effect"
+import { Fixtures } from "../../src/testing/index.js"
+import type { ContainerSummary, RuntimeEvent } from "../../src/runtime/ContainerRuntime.js"
+import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
+
+export interface Contract<R> {
+  /** Shown in the describe block. */
+  readonly name: string
+  /** A fresh runtime per test (the simulator) or a handle on the shared engine (podman). */
+  readonly layer: Layer.Layer<ContainerRuntime | R, unknown>
+  /** Every container and image the suite creates starts with this. */
+  readonly prefix: string
+  /** "test": drive Effect's TestClock forward automatically; "live": real time. */
+  readonly clock: "test" | "live"
+  /** Kill -9 of the container's process from the host (not `podman kill`). */
+  readonly hostKill: (name: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
+  /** Reason to skip, e.g. podman missing. */
+  readonly skip?: string
+}
+
+const virtualBudget = Duration.minutes(30)
+
+/** Runs `body` while moving the TestClock forward in small steps until it is done. */
+const withVirtualTime = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | string, R> =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.fork(body)
+    let elapsed = 0
+    while (true) {
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isSome(done)) return yield* Fiber.join(fiber)
+      if (elapsed > Duration.toMillis(virtualBudget)) {
+        yield* Fiber.interrupt(fiber)
+        return yield* Effect.fail("virtual time budget exhausted: the test never finished")
+      }
+      yield* TestClock.adjust("10 millis")
+      elapsed += 10
+    }
+  })
+
+/** Polls `check` until it returns Some, sleeping `every` in between, at most `times`. */
+const eventually = <A, E, R>(
+  check: Effect.Effect<Option.Option<A>, E, R>,
+  what: string,
+  times = 100,
+  every: Duration.DurationInput = "100 millis"
+) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < times; i++) {
+      const r = yield* check
+      if (Option.isSome(r)) return r.value
+      yield* Effect.sleep(every)
+    }
+    return yield* Effect.fail(`never happened: ${what}`)
+  })
+
+const findIn = (list: ReadonlyArray<ContainerSummary>, name: string) => list.find((c) => c.name === name)
+
+export const runtimeContract = <R>(contract: Contract<R>) => {
+  const { prefix } = contract
+  const n = (suffix: string) => `${prefix}${suffix}`
+
+  const test = (title: string, body: Effect.Effect<void, unknown, ContainerRuntime | R>, names: ReadonlyArray<string> = []) => {
+    const cleanup = Effect.gen(function* () {
+      const rt = yield* ContainerRuntime
+      for (const name of names) yield* Effect.ignore(rt.remove(name, { force: true }))
+    })
+    const wrapped = body.pipe(Effect.ensuring(Effect.ignore(cleanup)), Effect.provide(contract.layer))
+    if (contract.clock === "test") it.effect(title, () => withVirtualTime(wrapped))
+    else it.live(title, () => wrapped)
+  }
+
+  describe.skipIf(contract.skip !== undefined)(`ContainerRuntime contract: ${contract.name}`, () => {
+    test(
+      "info names the engine and its version",
+      Effect.gen(function* () {
+        const info = yield* (yield* ContainerRuntime).info
+        assert.isTrue(info.name.length > 0)
+        assert.match(info.version, /^\d+\.\d+/)
+      })
+    )
+
+    test(
+      "create makes a created container with its labels and ports; list and inspect agree",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("create")
+        const id = yield* rt.create(
+          Fixtures.service(name, {
+            labels: { "io.archipelago.app": "demo", "io.archipelago.managed-by": "archipelago" },
+            ports: [{ host: 28471, container: 80, protocol: "tcp" }],
+            env: { SECRET_TOKEN: "s3cret value" }
+          })
+        )
+        assert.match(id, /^[0-9a-f]{64}$/)
+        const summary = findIn(yield* rt.list(), name)
+        assert.isDefined(summary)
+        assert.strictEqual(summary!.id, id)
+        assert.strictEqual(summary!.state, "created")
+        assert.strictEqual(summary!.image, Fixtures.baseImage)
+        assert.strictEqual(summary!.labels["io.archipelago.app"], "demo")
+        assert.strictEqual(summary!.labels["io.archipelago.managed-by"], "archipelago")
+        assert.deepStrictEqual(summary!.ports, [{ host: 28471, container: 80, protocol: "tcp" }])
+        assert.isUndefined(summary!.pid)
+        assert.isUndefined(summary!.startedAt)
+        const [details] = yield* rt.inspect([name])
+        assert.strictEqual(details!.id, id)
+        assert.strictEqual(details!.state, "created")
+        assert.deepStrictEqual(details!.labels, summary!.labels)
+        assert.deepStrictEqual(details!.ports, summary!.ports)
+        assert.strictEqual(details!.restartCount, 0)
+        assert.isFalse(details!.oomKilled)
+      }),
+      [n("create")]
+    )
+
+    test(
+      "start runs the container; a graceful stop within the window exits 0",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("graceful")
+        yield* rt.create(Fixtures.service(name, { stopDelaySec: 0.3, stopTimeoutSec: 10 }))
+        yield* rt.start(name)
+        const running = findIn(yield* rt.list(), name)!
+        assert.strictEqual(running.state, "running")
+        assert.isTrue((running.pid ?? 0) > 0)
+        assert.isDefined(running.startedAt)
+        assert.isUndefined(running.exitCode)
+        const logs = yield* eventually(
+          Effect.map(rt.logs(name), (text) => (text.includes("started") ? Option.some(text) : Option.none())),
+          "the process logs `started`"
+        )
+        assert.include(logs, "started")
+        yield* rt.stop(name, 10)
+        const stopped = findIn(yield* rt.list(), name)!
+        assert.strictEqual(stopped.state, "exited")
+        assert.strictEqual(stopped.exitCode, 0)
+        assert.isUndefined(stopped.pid)
+        assert.isDefined(stopped.exitedAt)
+        assert.include(yield* rt.logs(name), "stopping")
+        const [details] = yield* rt.inspect([name])
+        assert.strictEqual(details!.exitCode, 0)
+      }),
+      [n("graceful")]
+    )
+
+    test(
+      "a stop past the window ends in SIGKILL: exit 137",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("forced")
+        yield* rt.create(Fixtures.service(name, { stopDelaySec: 30, stopTimeoutSec: 30 }))
+        yield* rt.start(name)
+        yield* rt.stop(name, 1)
+        const [details] = yield* rt.inspect([name])
+        assert.strictEqual(details!.state, "exited")
+        assert.strictEqual(details!.exitCode, 137)
+        assert.isFalse(details!.oomKilled)
+      }),
+      [n("forced")]
+    )
+
+    test(
+      "stop of a stopped container and start of a running one are no-ops",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("idem")
+        yield* rt.create(Fixtures.service(name))
+        yield* rt.stop(name, 1)
+        yield* rt.start(name)
+        const first = findIn(yield* rt.list(), name)!
+        yield* rt.start(name)
+        const second = findIn(yield* rt.list(), name)!
+        assert.strictEqual(second.state, "running")
+        assert.strictEqual(second.pid, first.pid)
+        yield* rt.stop(name, 5)
+        yield* rt.stop(name, 5)
+        assert.strictEqual(findIn(yield* rt.list(), name)!.state, "exited")
+      }),
+      [n("idem")]
+    )
+
+    test(
+      "remove deletes; removing a running container needs force",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("remove")
+        yield* rt.create(Fixtures.service(name, { stopTimeoutSec: 2 }))
+        yield* rt.start(name)
+        const refused = yield* Effect.flip(rt.remove(name))
+        assert.strictEqual(refused._tag, "CommandFailed")
+        assert.strictEqual(findIn(yield* rt.list(), name)?.state, "running")
+        yield* rt.remove(name, { force: true })
+        assert.isUndefined(findIn(yield* rt.list(), name))
+        const again = yield* Effect.flip(rt.remove(name))
+        assert.strictEqual(again._tag, "ContainerNotFound")
+        assert.deepStrictEqual(yield* rt.inspect([name]), [])
+      }),
+      [n("remove")]
+    )
+
+    test(
+      "typed errors: unknown containers, missing images, name clashes",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const ghost = n("ghost")
+        for (const e of [
+          yield* Effect.flip(rt.start(ghost)),
+          yield* Effect.flip(rt.stop(ghost, 1)),
+          yield* Effect.flip(rt.remove(ghost)),
+          yield* Effect.flip(rt.logs(ghost))
+        ]) {
+          assert.strictEqual(e._tag, "ContainerNotFound")
+          if (e._tag === "ContainerNotFound") assert.strictEqual(e.name, ghost)
+        }
+        // Like podman's `rm --force`: forced removal of what is already gone succeeds.
+        yield* rt.remove(ghost, { force: true })
+        const missingImage = `localhost/${prefix}missing:1`
+        assert.isFalse(yield* rt.imageExists(missingImage))
+        const noImage = yield* Effect.flip(rt.create(Fixtures.service(n("noimage"), { image: missingImage })))
+        assert.strictEqual(noImage._tag, "ImageNotFound")
+        const noRmi = yield* Effect.flip(rt.removeImage(missingImage))
+        assert.strictEqual(noRmi._tag, "ImageNotFound")
+        const name = n("clash")
+        yield* rt.create(Fixtures.service(name))
+        const clash = yield* Effect.flip(rt.create(Fixtures.service(name)))
+        assert.strictEqual(clash._tag, "CommandFailed")
+        if (clash._tag === "CommandFailed") {
+          assert.strictEqual(clash.exitCode, 125)
+          assert.include(clash.stderr, "already in use")
+        }
+      }),
+      [n("clash"), n("noimage")]
+    )
+
+    test(
+      "inspect takes many names at once and leaves unknown ones out",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const names = [n("insp-a"), n("insp-b")]
+        for (const name of names) yield* rt.create(Fixtures.service(name))
+        assert.deepStrictEqual(yield* rt.inspect([]), [])
+        const found = yield* rt.inspect([names[0]!, n("insp-ghost"), names[1]!])
+        assert.deepStrictEqual(
+          found.map((d) => d.name).sort(),
+          [...names].sort()
+        )
+      }),
+      [n("insp-a"), n("insp-b")]
+    )
+
+    test(
+      "many containers: one list() sees them all with their labels",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const names = Array.from({ length: 12 }, (_, i) => n(`many-${i}`))
+        yield* Effect.forEach(
+          names,
+          (name, i) => rt.create(Fixtures.service(name, { labels: { "io.archipelago.app": `app-${i}` } })),
+          { concurrency: 4 }
+        )
+        yield* Effect.forEach(names.slice(0, 6), (name) => rt.start(name), { concurrency: 3 })
+        const list = yield* rt.list()
+        for (const [i, name] of names.entries()) {
+          const c = findIn(list, name)
+          assert.isDefined(c, name)
+          assert.strictEqual(c!.labels["io.archipelago.app"], `app-${i}`)
+          assert.strictEqual(c!.state, i < 6 ? "running" : "created")
+        }
+        assert.strictEqual((yield* rt.inspect(names)).length, 12)
+        yield* Effect.forEach(names, (name) => rt.remove(name, { force: true }), { concurrency: 4 })
+        const after = yield* rt.list()
+        assert.deepStrictEqual(names.filter((name) => findIn(after, name) !== undefined), [])
+      }),
+      Array.from({ length: 12 }, (_, i) => n(`many-${i}`))
+    )
+
+    test(
+      "build stamps labels on the image; containers inherit them under the spec's own",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const tag = `localhost/${prefix}built:1`
+        const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "archy-rt-build-")))
+        yield* Effect.promise(() => writeFile(join(dir, "Containerfile"), `FROM ${Fixtures.baseImage}\n`))
+        const lines: Array<string> = []
+        yield* rt
+          .build(
+            { tag, context: dir, containerfile: "Containerfile", args: {}, labels: { "io.archipelago.app": "built", "x.kept": "image" } },
+            (line) => lines.push(line)
+          )
+          .pipe(Effect.ensuring(Effect.promise(() => rm(dir, { recursive: true, force: true }))))
+        assert.isTrue(lines.length > 0)
+        assert.isTrue(yield* rt.imageExists(tag))
+        const name = n("built")
+        yield* rt.create(Fixtures.service(name, { image: tag, labels: { "io.archipelago.app": "spec" } }))
+        const c = findIn(yield* rt.list(), name)!
+        assert.strictEqual(c.labels["io.archipelago.app"], "spec")
+        assert.strictEqual(c.labels["x.kept"], "image")
+        const inUse = yield* Effect.flip(rt.removeImage(tag))
+        assert.strictEqual(inUse._tag, "CommandFailed")
+        yield* rt.remove(name)
+        yield* rt.removeImage(tag)
+        assert.isFalse(yield* rt.imageExists(tag))
+      }).pipe(
+        Effect.ensuring(
+          Effect.flatMap(ContainerRuntime, (rt) =>
+            Effect.ignore(rt.remove(n("built"), { force: true }).pipe(Effect.zipRight(rt.removeImage(`localhost/${prefix}built:1`))))
+          )
+        )
+      ),
+      [n("built")]
+    )
+
+    test(
+      "pull tries each mirror then docker.io and reports every failure",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const lines: Array<string> = []
+        const e = yield* Effect.flip(rt.pull("archipelago-test/does-not-exist:0", ["mirror.invalid"], (l) => lines.push(l)))
+        assert.strictEqual(e._tag, "ImageNotFound")
+        if (e._tag === "ImageNotFound") {
+          assert.strictEqual(e.tried.length, 2)
+          assert.isTrue(e.tried[0]!.startsWith("mirror.invalid/archipelago-test/does-not-exist:0: "))
+          assert.isTrue(e.tried[1]!.startsWith("docker.io/archipelago-test/does-not-exist:0: "))
+        }
+        assert.isTrue(lines.some((l) => l.includes("mirror.invalid/archipelago-test/does-not-exist:0")))
+        assert.isTrue(lines.some((l) => l.includes("docker.io/archipelago-test/does-not-exist:0")))
+      })
+    )
+
+    test(
+      "events: create, start, died (with exit code) and remove arrive for a container",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("events")
+        const seen = yield* rt.events().pipe(
+          Stream.filter((e) => e.name === name),
+          Stream.takeUntil((e) => e.kind === "remove"),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray),
+          Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "no remove event within 20 s" }),
+          Effect.fork
+        )
+        yield* Effect.sleep("1500 millis")
+        yield* rt.create(Fixtures.service(name, { stopDelaySec: 0.2 }))
+        yield* rt.start(name)
+        yield* rt.stop(name, 5)
+        yield* rt.remove(name)
+        const events: ReadonlyArray<RuntimeEvent> = yield* Fiber.join(seen)
+        const kinds = new Set(events.map((e) => e.kind))
+        for (const k of ["create", "start", "died", "remove"] as const) assert.isTrue(kinds.has(k), `missing ${k} in ${[...kinds].join(",")}`)
+        const died = events.find((e) => e.kind === "died")!
+        assert.strictEqual(died.exitCode, 0)
+        assert.isTrue(events.every((e) => e.id.length === 64 && e.at > 0))
+      }),
+      [n("events")]
+    )
+
+    test(
+      "a kill -9 from the host restarts a container whose policy is always",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("restart-always")
+        yield* rt.create(Fixtures.service(name, { restart: "always" }))
+        yield* rt.start(name)
+        yield* contract.hostKill(name)
+        const d = yield* eventually(
+          Effect.map(rt.inspect([name]), ([d]) => (d !== undefined && d.restartCount >= 1 && d.state === "running" ? Option.some(d) : Option.none())),
+          "the container restarted"
+        )
+        assert.strictEqual(d.restartCount, 1)
+        yield* rt.stop(name, 5)
+        const stopped = (yield* rt.inspect([name]))[0]!
+        assert.strictEqual(stopped.state, "exited")
+        yield* Effect.sleep("1 second")
+        assert.strictEqual((yield* rt.inspect([name]))[0]!.state, "exited")
+      }),
+      [n("restart-always")]
+    )
+
+    test(
+      "a kill -9 from the host leaves a restart=no container exited with 137",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("restart-no")
+        yield* rt.create(Fixtures.service(name))
+        yield* rt.start(name)
+        yield* contract.hostKill(name)
+        const d = yield* eventually(
+          Effect.map(rt.inspect([name]), ([d]) => (d !== undefined && d.state === "exited" ? Option.some(d) : Option.none())),
+          "the container exited"
+        )
+        assert.strictEqual(d.exitCode, 137)
+        assert.isFalse(d.oomKilled)
+        yield* Effect.sleep("1 second")
+        const later = (yield* rt.inspect([name]))[0]!
+        assert.strictEqual(later.state, "exited")
+        assert.strictEqual(later.restartCount, 0)
+      }),
+      [n("restart-no")]
+    )
+  })
+}

@@ -1,0 +1,18 @@
+/** Helpers for tests that need the real podman. */
+import { spawnSync } from "node:child_process"
+
+/** True when a working podman is on PATH. */
+export const hasPodman: boolean = (() => {
+  const r = spawnSync("podman", ["version", "--format", "json"], { encoding: "utf8" })
+  return r.status === 0
+})()
+
+/** Removes (forcefully, without waiting) every container and image whose name starts with `prefix`. */
+export const removeByPrefix = (prefix: string): void => {
+  const ps = spawnSync("podman", ["ps", "-a", "--format", "{{.Names}}"], { encoding: "utf8" })
+  const names = ps.stdout.split("\n").filter((n) => n.startsWith(prefix))
+  if (names.length > 0) spawnSync("podman", ["rm", "--force", "--time", "0", ...names], { encoding: "utf8" })
+  const images = spawnSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}"], { encoding: "utf8" })
+  const refs = images.stdout.split("\n").filter((r) => r.startsWith(`localhost/${prefix}`))
+  if (refs.length > 0) spawnSync("podman", ["rmi", "--force", ...refs], { encoding: "utf8" })
+}
