@@ -15,8 +15,8 @@ const light = css`
   --_archy-border: var(--archy-border, #dfe2e8);
   --_archy-accent: var(--archy-accent, #c2410c);
   --_archy-accent-text: var(--archy-accent-text, #ffffff);
-  --_archy-success: var(--archy-success, #15803d);
-  --_archy-warning: var(--archy-warning, #a16207);
+  --_archy-success: var(--archy-success, #166534);
+  --_archy-warning: var(--archy-warning, #854d0e);
   --_archy-danger: var(--archy-danger, #b91c1c);
   --_archy-danger-bg: var(--archy-danger-bg, #fef2f2);
   --_archy-neutral-bg: var(--archy-neutral-bg, #eef0f3);

@@ -1,0 +1,305 @@
+/**
+ * The dashboard in real Chromium against a scripted server speaking the agreed protocol.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { Page } from "playwright-core"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { buildBrowser } from "../scripts/build-browser.js"
+import { hasChromium, launch } from "./support/Browser.js"
+import type { Browser } from "./support/Browser.js"
+import { FakeServer, view } from "./support/FakeServer.js"
+import { axeViolations, dashboardPage, pageHtml, recorded, recordLabels, sel, serveAssets } from "./support/Page.js"
+
+let browser: Browser
+let bundleDir: string
+let bundle: string
+let server: FakeServer | undefined
+let page: Page | undefined
+
+const demoApps = () => [
+  view("bitcoin-core", "Bitcoin Core", "running", { ports: [{ host: 8332, container: 8332, protocol: "tcp" }] }),
+  view("lnd", "LND", "running", { dependsOn: ["bitcoin-core"], ports: [{ host: 9735, container: 9735, protocol: "tcp" }] }),
+  view("electrumx", "ElectrumX", "stopped", { dependsOn: ["bitcoin-core"] }),
+  view("bitcoin-ui", "Bitcoin UI", "not-installed", { containerName: "archy-bitcoin-ui", dependsOn: ["bitcoin-core"], uiPort: 8080 })
+]
+
+const open = async (
+  apps = demoApps(),
+  options: { readonly theme?: string; readonly colorScheme?: "light" | "dark"; readonly head?: string } = {}
+): Promise<{ server: FakeServer; page: Page }> => {
+  server = new FakeServer(apps)
+  serveAssets(server, bundle)
+  server.page = dashboardPage(options)
+  await server.listen()
+  page = await browser.newPage(options.colorScheme === undefined ? {} : { colorScheme: options.colorScheme })
+  await page.goto(server.url)
+  await page.locator(sel(apps[0]!.id).button).waitFor()
+  return { server, page }
+}
+
+describe.skipIf(!hasChromium)("dashboard in Chromium", () => {
+  beforeAll(async () => {
+    bundleDir = mkdtempSync(join(tmpdir(), "archy-bundle-"))
+    bundle = join(bundleDir, "archipelago.js")
+    await buildBrowser(bundle)
+    browser = await launch()
+  })
+
+  afterEach(async () => {
+    await page?.close()
+    page = undefined
+    await server?.close()
+    server = undefined
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    rmSync(bundleDir, { recursive: true, force: true })
+  })
+
+  it("renders the button table of every visual state", async () => {
+    server = new FakeServer([])
+    serveAssets(server, bundle)
+    const states = [
+      "not-installed", "running", "stopped", "starting", "stopping", "restarting", "installing", "updating",
+      "removing", "backing-up", "restoring"
+    ]
+    server.page = pageHtml(`import "/assets/archipelago.js"
+for (const s of ${JSON.stringify(states)}) {
+  const b = document.createElement("archy-lifecycle-button")
+  b.appId = "app"; b.appName = "App"; b.state = s
+  document.querySelector("main").append(b)
+}`)
+    await server.listen()
+    page = await browser.newPage()
+    await page.goto(server.url)
+    await page.locator("archy-lifecycle-button [part=button]").nth(states.length - 1).waitFor()
+    const rows = await page.evaluate(() =>
+      [...document.querySelectorAll("archy-lifecycle-button")].map((el) => {
+        const b = el.shadowRoot!.querySelector("[part=button]")!
+        return [
+          el.getAttribute("state"),
+          b.querySelector("[part=label]")!.textContent,
+          b.querySelector("[part=spinner]") !== null,
+          b.getAttribute("aria-disabled") === "true",
+          b.getAttribute("aria-busy") === "true",
+          el.shadowRoot!.querySelector("[part=restart]") !== null,
+          b.tagName
+        ]
+      })
+    )
+    // CONTEXT.md's table, plus the two backup states of the domain
+    expect(rows).toEqual([
+      ["not-installed", "Install", false, false, false, false, "BUTTON"],
+      ["running", "Stop", false, false, false, true, "BUTTON"],
+      ["stopped", "Start", false, false, false, false, "BUTTON"],
+      ["starting", "Starting…", true, true, true, false, "BUTTON"],
+      ["stopping", "Stopping…", true, true, true, false, "BUTTON"],
+      ["restarting", "Restarting…", true, true, true, false, "BUTTON"],
+      ["installing", "Installing…", true, true, true, false, "BUTTON"],
+      ["updating", "Updating…", true, true, true, false, "BUTTON"],
+      ["removing", "Removing…", true, true, true, false, "BUTTON"],
+      ["backing-up", "Backing up…", true, true, true, false, "BUTTON"],
+      ["restoring", "Restoring…", true, true, true, false, "BUTTON"]
+    ])
+    const names = await page.evaluate(() =>
+      [...document.querySelectorAll("archy-lifecycle-button")].slice(0, 2).flatMap((el) =>
+        [...el.shadowRoot!.querySelectorAll("button")].map((b) => b.getAttribute("aria-label"))
+      )
+    )
+    expect(names).toEqual(["Install App", "Stop App", "Restart App"])
+  })
+
+  it("click Stop: Stopping… with aria-busy at once, held through scans, then Start, never Stop or Running between", async () => {
+    const { server, page } = await open()
+    server.scripts.set("lnd:stop", { staleScanFirst: true, hold: true, scans: 10, scanEveryMs: 100 })
+    await recordLabels(page, "lnd")
+    const s = sel("lnd")
+    await page.locator(s.button).click()
+    // the server holds its answer: what shows now comes from the click alone
+    expect(await page.locator(s.label).textContent()).toBe("Stopping…")
+    expect(await page.locator(s.button).getAttribute("aria-busy")).toBe("true")
+    expect(await page.locator(s.restart).count()).toBe(0)
+    await expect.poll(() => server.isHeld("lnd")).toBe(true)
+    // the stale scan the server pushed before answering arrived, and changed nothing
+    expect(await page.locator(s.label).textContent()).toBe("Stopping…")
+    server.release("lnd")
+    await page.locator(s.label).filter({ hasText: /^Start$/ }).waitFor()
+    const rec = await recorded(page)
+    expect(rec.labels).toEqual(["Stop", "Stopping…", "Start"])
+    expect(rec.badges).toEqual(["Running", "Stopping…", "Stopped"])
+    expect(rec.busy).toEqual(["false", "true", "false"])
+    expect(server.calls.filter((c) => c.method === "container-stop").map((c) => c.params)).toEqual([{ appId: "lnd" }])
+    expect(await page.locator(s.live).textContent()).toBe("LND: Stopped")
+  })
+
+  it("Start, Restart and Install through the UI end in the right state", async () => {
+    const { server, page } = await open()
+    await page.locator(sel("electrumx").button).click()
+    await page.locator(sel("electrumx").label).filter({ hasText: /^Stop$/ }).waitFor()
+    await page.locator(sel("bitcoin-core").restart).click()
+    expect(await page.locator(sel("bitcoin-core").label).textContent()).toBe("Restarting…")
+    await page.locator(sel("bitcoin-core").label).filter({ hasText: /^Stop$/ }).waitFor()
+    server.log("bitcoin-ui", "Pulling localhost/archipelago/bitcoin-ui:1.0.0 42%")
+    server.scripts.set("bitcoin-ui:install", { manual: true })
+    await page.locator(sel("bitcoin-ui").button).click()
+    await page.locator(`${sel("bitcoin-ui").card} archy-install-log li`).first().waitFor()
+    expect(await page.locator(`${sel("bitcoin-ui").card} archy-install-log [part=progress]`).evaluate((p) => (p as HTMLProgressElement).value)).toBe(42)
+    server.set("bitcoin-ui", "running", { transition: null, uiPort: 8080 })
+    await page.locator(sel("bitcoin-ui").label).filter({ hasText: /^Stop$/ }).waitFor()
+    expect(await page.locator(`${sel("bitcoin-ui").card} a[part=link]`).getAttribute("href")).toMatch(/^http:\/\/127\.0\.0\.1:8080\/$/)
+    expect(server.calls.filter((c) => c.method.startsWith("container-")).map((c) => [c.method, c.params["appId"]])).toEqual([
+      ["container-start", "electrumx"],
+      ["container-restart", "bitcoin-core"],
+      ["container-install", "bitcoin-ui"]
+    ])
+    expect(await page.locator(`${sel("lnd").card} [part=notice]`).count()).toBe(0)
+  })
+
+  it("a refused operation shows its error and restores the button", async () => {
+    const { server, page } = await open()
+    server.scripts.set("electrumx:start", { hold: true })
+    server.refusals.set("electrumx:start", { code: -32002, message: "cannot start electrumx: update is already in progress" })
+    await recordLabels(page, "electrumx")
+    const s = sel("electrumx")
+    await page.locator(s.button).click()
+    expect(await page.locator(s.label).textContent()).toBe("Starting…")
+    await expect.poll(() => server.isHeld("electrumx")).toBe(true)
+    server.release("electrumx")
+    await page.locator(s.error).waitFor()
+    expect(await page.locator(s.error).getAttribute("role")).toBe("alert")
+    expect(await page.locator(`${s.error} span`).textContent()).toBe(
+      "Could not start ElectrumX: cannot start electrumx: update is already in progress"
+    )
+    expect((await recorded(page)).labels).toEqual(["Start", "Starting…", "Start"])
+    await page.locator(`${s.error} button`).click()
+    expect(await page.locator(s.error).count()).toBe(0)
+  })
+
+  it("a failed operation reported by the server shows the last error", async () => {
+    const { server, page } = await open()
+    server.scripts.set("bitcoin-core:stop", { failWith: "podman stop: engine unavailable" })
+    await page.locator(sel("bitcoin-core").button).click()
+    await page.locator(sel("bitcoin-core").error).waitFor()
+    expect(await page.locator(`${sel("bitcoin-core").error} span`).textContent()).toBe("Last stop failed: podman stop: engine unavailable")
+    expect(await page.locator(sel("bitcoin-core").label).textContent()).toBe("Stop")
+    server.set("bitcoin-core", "stopped")
+    await page.locator(`${sel("lnd").card} [part=notice]`).filter({ hasText: "Needs Bitcoin Core (stopped)." }).waitFor()
+  })
+
+  it("killing the socket shows the banner, polling keeps the truth, and the UI recovers", async () => {
+    const { server, page } = await open()
+    const banner = page.locator("archy-dashboard [part=banner]")
+    expect(await banner.count()).toBe(0)
+    server.refuseSockets = true
+    server.killSockets()
+    await banner.waitFor()
+    expect(await banner.textContent()).toContain("Connection to the server lost")
+    server.set("lnd", "stopped")
+    await page.locator(sel("lnd").label).filter({ hasText: /^Start$/ }).waitFor()
+    server.refuseSockets = false
+    await banner.waitFor({ state: "detached" })
+    server.set("electrumx", "starting")
+    await page.locator(sel("electrumx").label).filter({ hasText: "Starting…" }).waitFor()
+    await page.locator(sel("lnd").button).click()
+    await page.locator(sel("lnd").label).filter({ hasText: /^Stop$/ }).waitFor()
+  })
+
+  it("is keyboard operable and dispatches requests only on user action", async () => {
+    const { page } = await open()
+    await page.evaluate(() => {
+      ;(window as unknown as { events: Array<unknown> }).events = []
+      document.addEventListener("archy-lifecycle-request", (e) => (window as unknown as { events: Array<unknown> }).events.push(e.detail))
+      const card = document.querySelector("archy-dashboard")!.shadowRoot!.querySelector("archy-app-card")!
+      card.shadowRoot!.querySelector("archy-lifecycle-button")!.state = "stopped"
+    })
+    await page.waitForTimeout(50)
+    expect(await page.evaluate(() => (window as unknown as { events: Array<unknown> }).events)).toEqual([])
+    const deepActive = () =>
+      page.evaluate(() => {
+        let el: Element | null = document.activeElement
+        const path: Array<string> = []
+        while (el !== null) {
+          path.push(el.getAttribute("part") ?? el.tagName.toLowerCase())
+          el = el.shadowRoot?.activeElement ?? null
+        }
+        return path.join(" > ")
+      })
+    let path = ""
+    for (let i = 0; i < 10 && !path.endsWith("> button"); i++) {
+      await page.keyboard.press("Tab")
+      path = await deepActive()
+    }
+    expect(path).toBe("archy-dashboard > archy-app-card > archy-lifecycle-button > button")
+    await page.keyboard.press("Enter")
+    await page.locator(sel("bitcoin-core").label).filter({ hasText: /^Stop$/ }).waitFor()
+    expect(await page.evaluate(() => (window as unknown as { events: Array<unknown> }).events)).toEqual([{ appId: "bitcoin-core", op: "start" }])
+  })
+
+  for (const theme of ["light", "dark"] as const) {
+    it(`has no serious or critical axe violations (${theme})`, async () => {
+      const apps = [
+        ...demoApps(),
+        view("lnd-ui", "LND UI", "stopped", { lastError: { op: "start", message: "exit code 1", at: 1 } }),
+        view("electrs-ui", "Electrs UI", "installing", {})
+      ]
+      const { page } = await open(apps, { colorScheme: theme })
+      const violations = await axeViolations(page)
+      expect(violations).toEqual([])
+    })
+  }
+
+  it("themes through the theme attribute, the system preference, custom properties and parts", async () => {
+    const bg = (p: Page) => p.locator("archy-dashboard").evaluate((el) => getComputedStyle(el).backgroundColor)
+    const light = await open(demoApps(), { theme: "light", colorScheme: "dark" })
+    expect(await bg(light.page)).toBe("rgb(246, 247, 249)")
+    await light.page.locator("archy-dashboard").evaluate((el) => el.setAttribute("theme", "dark"))
+    expect(await bg(light.page)).toBe("rgb(15, 17, 21)")
+    await page!.close()
+    await server!.close()
+    const auto = await open(demoApps(), {
+      colorScheme: "dark",
+      head: `<style>archy-dashboard { --archy-accent: rgb(1, 2, 3); } archy-dashboard::part(title) { color: rgb(9, 8, 7); }</style>`
+    })
+    expect(await bg(auto.page)).toBe("rgb(15, 17, 21)")
+    const install = sel("bitcoin-ui").button
+    expect(await auto.page.locator(install).evaluate((b) => getComputedStyle(b).backgroundColor)).toBe("rgb(1, 2, 3)")
+    expect(await auto.page.locator("archy-dashboard [part=title]").evaluate((h) => getComputedStyle(h).color)).toBe("rgb(9, 8, 7)")
+  })
+
+  it("leaks no CSS into the page", async () => {
+    server = new FakeServer(demoApps())
+    serveAssets(server, bundle)
+    server.page = pageHtml(`window.ready = true`, "")
+    await server.listen()
+    page = await browser.newPage()
+    await page.goto(server.url)
+    const probe = () =>
+      page!.evaluate(() => {
+        const b = document.createElement("button")
+        b.textContent = "probe"
+        document.body.append(b)
+        const s = getComputedStyle(b)
+        const h = getComputedStyle(document.querySelector("h1")!)
+        const out = [
+          s.backgroundColor, s.color, s.fontFamily, s.borderRadius, s.padding, s.minWidth,
+          h.color, h.fontFamily, getComputedStyle(document.body).backgroundColor,
+          document.styleSheets.length, document.adoptedStyleSheets.length, document.querySelectorAll("style, link[rel=stylesheet]").length
+        ]
+        b.remove()
+        return out
+      })
+    const before = await probe()
+    await page.addScriptTag({
+      type: "module",
+      content: `import { ArchyClient } from "/assets/archipelago.js"
+const d = document.createElement("archy-dashboard")
+d.client = new ArchyClient()
+document.querySelector("main").append(d)`
+    })
+    await page.locator(sel("lnd").button).waitFor()
+    expect(await probe()).toEqual(before)
+  })
+})
