@@ -151,10 +151,10 @@ const write = async (path: string, data: Buffer, mode: number, dirMode: number):
   const dir = NodePath.dirname(path)
   const base = NodePath.basename(path)
   const existing = await readIfExists(path)
-  if (existing !== undefined && existing.equals(data)) {
-    const stat = await Fs.stat(path)
+  const previous = existing === undefined ? undefined : await Fs.stat(path)
+  if (existing !== undefined && previous !== undefined && existing.equals(data)) {
     // A permission drift is repaired in place: no new content, so no rename and no new mtime.
-    if ((stat.mode & 0o7777) !== mode) await Fs.chmod(path, mode)
+    if ((previous.mode & 0o7777) !== mode) await Fs.chmod(path, mode)
     return false
   }
   await ensureDir(dir, dirMode)
@@ -163,6 +163,13 @@ const write = async (path: string, data: Buffer, mode: number, dirMode: number):
   try {
     const handle = await Fs.open(temp, "wx", mode)
     try {
+      // The replacement keeps the owner of the file it replaces (a container may have chowned it to
+      // its own user); without the privilege to do so, the writer's ownership stays.
+      if (previous !== undefined && (previous.uid !== process.getuid?.() || previous.gid !== process.getgid?.())) {
+        await handle.chown(previous.uid, previous.gid).catch((error: unknown) => {
+          if (!isErrno(error, "EPERM")) throw error
+        })
+      }
       await handle.chmod(mode)
       await handle.writeFile(data)
       await handle.sync()

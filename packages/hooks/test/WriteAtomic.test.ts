@@ -110,6 +110,21 @@ describe("writeAtomic", () => {
       expect((yield* Effect.promise(() => Fs.stat(path))).ino).toBe(ino)
     }))
 
+  it.effect("a replacement keeps the owner of the file it replaces", () =>
+    Effect.gen(function*() {
+      if (process.getuid?.() !== 0) return console.warn("WriteAtomic: not root, skipping the ownership check")
+      const dir = yield* Effect.promise(() => fresh("owner"))
+      const path = NodePath.join(dir, "bitcoin.conf")
+      yield* writeAtomic(path, "one\n", { mode: 0o600 })
+      yield* Effect.promise(() => Fs.chown(path, 1000, 1001))
+      yield* writeAtomic(path, "two\n", { mode: 0o600 })
+      const after = yield* Effect.promise(() => Fs.stat(path))
+      expect([after.uid, after.gid, after.mode & 0o777]).toEqual([1000, 1001, 0o600])
+      yield* writeAtomic(NodePath.join(dir, "new.conf"), "x")
+      const created = yield* Effect.promise(() => Fs.stat(NodePath.join(dir, "new.conf")))
+      expect([created.uid, created.gid]).toEqual([0, 0])
+    }))
+
   it.effect("refuses a relative path", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(writeAtomic("relative/a.conf", "x"))
