@@ -4,19 +4,26 @@
  * @internal
  */
 
-/** Levenshtein distance between two strings. @internal */
+/**
+ * Edit distance counting insertions, deletions, substitutions and swaps of neighbours
+ * (Levenshtein with transpositions: `hots` is one edit from `host`).
+ *
+ * @internal
+ */
 export const distance = (a: string, b: string): number => {
   if (a === b) return 0
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  const rows: Array<Array<number>> = [Array.from({ length: b.length + 1 }, (_, j) => j)]
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
+    const row = [i]
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost)
+      let d = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1)
+      row[j] = d
     }
-    prev = cur
+    rows.push(row)
   }
-  return prev[b.length]!
+  return rows[a.length]![b.length]!
 }
 
 const fold = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, "")
