@@ -41,7 +41,10 @@ export const logTail = { default: 200, max: 10_000 } as const
  * @since 0.1.0
  * @category schemas
  */
-export const NoParams = Schema.Struct({})
+export const NoParams = Schema.Record({
+  key: Schema.String,
+  value: Schema.Never.annotations({ message: () => "is unexpected: this method takes no params" })
+})
 
 /**
  * @since 0.1.0

@@ -11,10 +11,9 @@ import { readFile } from "node:fs/promises"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
-import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import type { HttpServerError } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Data, Deferred, Effect, FiberSet, Layer, Option, Queue, Schedule, Stream } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
+import { Context, Data, Deferred, Effect, FiberSet, Layer, Queue, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import * as Auth from "./Auth.js"
@@ -130,6 +129,8 @@ const tooLarge = (max: number) =>
 
 class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{}> {}
 
+class BodyUnreadable extends Data.TaggedError("BodyUnreadable")<{}> {}
+
 const header = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined => {
   const v = request.headers[name]
   return typeof v === "string" ? v : undefined
@@ -140,16 +141,41 @@ const credentials = (request: HttpServerRequest.HttpServerRequest): Auth.Credent
   cookie: header(request, "cookie")
 })
 
+// Reads the raw body counting bytes; past the cap it stops reading (without destroying the
+// socket, so the 413 still reaches the client) and fails.
 const readBody = (request: HttpServerRequest.HttpServerRequest, max: number) => {
   const declared = Number(header(request, "content-length") ?? "0")
   if (Number.isFinite(declared) && declared > max) return Effect.fail(new BodyTooLarge())
-  return request.arrayBuffer.pipe(
-    HttpIncomingMessage.withMaxBodySize(Option.some(max)),
-    Effect.map((b) => Buffer.from(b).toString("utf8")),
-    Effect.mapError((e): BodyTooLarge | HttpServerError.RequestError =>
-      e.cause instanceof Error && e.cause.message === "maxBytes exceeded" ? new BodyTooLarge() : e
-    )
-  )
+  const source = NodeHttpServerRequest.toIncomingMessage(request)
+  return Effect.async<string, BodyTooLarge | BodyUnreadable>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > max) {
+        cleanup()
+        source.pause()
+        resume(Effect.fail(new BodyTooLarge()))
+      } else chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
+    }
+    const onError = () => {
+      cleanup()
+      resume(Effect.fail(new BodyUnreadable()))
+    }
+    source.on("data", onData)
+    source.on("end", onEnd)
+    source.on("error", onError)
+    return Effect.sync(cleanup)
+  })
 }
 
 const replyJson = (reply: Dispatch.Reply) =>
@@ -250,7 +276,7 @@ const router = (rt: Runtime) =>
     Effect.catchTags({
       BodyTooLarge: () => Effect.succeed(tooLarge(rt.maxBody)),
       RouteNotFound: () => Effect.succeed(jsonResponse({ error: "not found" }, 404)),
-      RequestError: () => Effect.succeed(jsonResponse({ error: "bad request" }, 400))
+      BodyUnreadable: () => Effect.succeed(jsonResponse({ error: "bad request: the body could not be read" }, 400))
     })
   )
 

@@ -1,0 +1,227 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Stream } from "effect"
+import { AppViews } from "@archipelago/orchestrator"
+import * as Dispatch from "../src/Dispatch.js"
+import { makeFake, view } from "./fixtures.js"
+
+const apps = () => [view("lnd", "running"), view("bitcoin-knots", "stopped"), view("electrumx", "not-installed")]
+
+const call = (fake: ReturnType<typeof makeFake>, method: string, params?: unknown) =>
+  Dispatch.body(JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params === undefined ? {} : { params }) })).pipe(
+    Effect.provide(fake.layer)
+  )
+
+describe("Dispatch.body", () => {
+  it.effect("container-list returns every view with its kebab-case state", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      const r: any = yield* call(fake, "container-list")
+      expect(r.result.map((v: any) => [v.id, v.state, v.visualState])).toStrictEqual([
+        ["lnd", "running", "running"],
+        ["bitcoin-knots", "stopped", "stopped"],
+        ["electrumx", "not-installed", "not-installed"]
+      ])
+      const alias: any = yield* call(fake, "package.list", {})
+      expect(alias.result).toStrictEqual(r.result)
+    }))
+
+  it.effect("lifecycle methods answer at once with the transitional state", () =>
+    Effect.gen(function*() {
+      const cases: Array<[string, string, string, string]> = [
+        ["container-stop", "lnd", "stop", "stopping"],
+        ["container-start", "bitcoin-knots", "start", "starting"],
+        ["container-install", "electrumx", "install", "installing"]
+      ]
+      for (const [method, appId, op, status] of cases) {
+        const fake = makeFake(apps())
+        expect(yield* call(fake, method, { appId })).toStrictEqual({ jsonrpc: "2.0", id: 1, result: { appId, op, status } })
+        expect(fake.current().find((v) => v.id === appId)!.state).toBe(status)
+      }
+      for (const [method, op, status] of [["container-restart", "restart", "restarting"], ["container-update", "update", "updating"]] as const) {
+        const fake = makeFake(apps())
+        expect(yield* call(fake, method, { appId: "lnd" })).toStrictEqual({ jsonrpc: "2.0", id: 1, result: { appId: "lnd", op, status } })
+      }
+    }))
+
+  it.effect("container-remove passes purge through", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      expect(yield* call(fake, "container-remove", { appId: "lnd", purge: true })).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        result: { appId: "lnd", op: "remove", status: "removing" }
+      })
+      expect(fake.requests).toStrictEqual([{ op: "remove", appId: "lnd", purge: true }])
+    }))
+
+  it.effect("aliases take the same asynchronous path", () =>
+    Effect.gen(function*() {
+      const aliases: Array<[string, string, string]> = [
+        ["package.install", "electrumx", "install"],
+        ["package.start", "bitcoin-knots", "start"],
+        ["package.stop", "lnd", "stop"],
+        ["package.restart", "lnd", "restart"],
+        ["package.update", "lnd", "update"],
+        ["package.remove", "lnd", "remove"],
+        ["bundled-app-start", "bitcoin-knots", "start"],
+        ["bundled-app-stop", "lnd", "stop"]
+      ]
+      for (const [method, appId, op] of aliases) {
+        const fake = makeFake(apps())
+        const r: any = yield* call(fake, method, { appId })
+        expect([r.result.op, fake.requests]).toStrictEqual([op, [{ op, appId }]])
+      }
+    }))
+
+  it.effect("install-log, container-logs and server.version", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      expect(yield* call(fake, "install-log", { appId: "lnd" })).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        result: [{ at: 1, level: "info", message: "installed lnd" }]
+      })
+      expect(yield* call(fake, "container-logs", { appId: "lnd" })).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        result: { appId: "lnd", text: "lnd log, last 200 lines\n" }
+      })
+      expect(yield* call(fake, "container-logs", { appId: "lnd", tail: 5 })).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        result: { appId: "lnd", text: "lnd log, last 5 lines\n" }
+      })
+      expect(yield* call(fake, "server.version")).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        result: { version: "0.1.0", engine: "simulated", engineVersion: "sim-1" }
+      })
+    }))
+
+  it.effect("an unknown method answers -32601 naming it", () =>
+    Effect.gen(function*() {
+      expect(yield* call(makeFake(apps()), "container-explode", {})).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        error: { code: -32601, message: "method not found: container-explode", data: { method: "container-explode" } }
+      })
+    }))
+
+  it.effect("bad app ids answer -32602 naming appId and change nothing", () =>
+    Effect.gen(function*() {
+      for (const appId of ["../x", "--privileged", "", "LND", "a/b", "x".repeat(64), 5, null]) {
+        const fake = makeFake(apps())
+        const r: any = yield* call(fake, "container-stop", { appId })
+        expect([r.error.code, r.error.data, r.error.message.startsWith("invalid params: appId: ")]).toStrictEqual([
+          -32602,
+          { field: "appId" },
+          true
+        ])
+        expect(fake.requests).toStrictEqual([])
+        expect(fake.current()).toStrictEqual(apps())
+      }
+    }))
+
+  it.effect("missing, unexpected and ill-typed fields are named", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      const messages = []
+      for (
+        const [method, params] of [
+          ["container-start", {}],
+          ["container-start", { appId: "lnd", force: true }],
+          ["container-remove", { appId: "lnd", purge: "yes" }],
+          ["container-logs", { appId: "lnd", tail: 0 }],
+          ["container-list", { all: true }]
+        ] as const
+      ) {
+        const r: any = yield* call(fake, method, params)
+        messages.push([r.error.code, r.error.data.field])
+      }
+      expect(messages).toStrictEqual([
+        [-32602, "appId"],
+        [-32602, "force"],
+        [-32602, "purge"],
+        [-32602, "tail"],
+        [-32602, "all"]
+      ])
+      expect(fake.requests).toStrictEqual([])
+    }))
+
+  it.effect("application errors: unknown app, conflict, not allowed, engine", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      expect(yield* call(fake, "container-start", { appId: "nope" })).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        error: { code: -32001, message: "unknown app: nope", data: { appId: "nope" } }
+      })
+      yield* call(fake, "container-stop", { appId: "lnd" })
+      expect(yield* call(fake, "container-start", { appId: "lnd" })).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        error: {
+          code: -32002,
+          message: "cannot start lnd: stop is already in progress; wait for it to finish",
+          data: { appId: "lnd", running: "stop", refused: "start" }
+        }
+      })
+      expect(yield* call(fake, "container-start", { appId: "electrumx" })).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        error: {
+          code: -32003,
+          message: "cannot start electrumx: it is not installed",
+          data: { appId: "electrumx", op: "start", state: "not-installed" }
+        }
+      })
+      expect(yield* call(fake, "container-logs", { appId: "electrumx" })).toStrictEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        error: { code: -32004, message: "no such container: electrumx", data: { container: "electrumx" } }
+      })
+    }))
+
+  it.effect("a defect answers -32603 without detail", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      const r = yield* Dispatch.request({ method: "container-list", params: {}, id: 3 }).pipe(
+        Effect.provideService(AppViews.AppViews, {
+          list: Effect.die(new Error("secret stack")),
+          changes: Stream.die("unused"),
+          installLog: () => Effect.die("unused"),
+          containerLogs: () => Effect.die("unused")
+        }),
+        Effect.provide(fake.layer)
+      )
+      expect(r).toStrictEqual({ jsonrpc: "2.0", id: 3, error: { code: -32603, message: "internal error" } })
+    }))
+
+  it.effect("a batch runs in order; notifications get no answer", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      const body = JSON.stringify([
+        { jsonrpc: "2.0", id: "a", method: "container-stop", params: { appId: "lnd" } },
+        { jsonrpc: "2.0", method: "container-start", params: { appId: "bitcoin-knots" } },
+        { jsonrpc: "2.0", id: "b", method: "container-start", params: { appId: "lnd" } },
+        42
+      ])
+      const r = yield* Dispatch.body(body).pipe(Effect.provide(fake.layer))
+      expect(r).toStrictEqual([
+        { jsonrpc: "2.0", id: "a", result: { appId: "lnd", op: "stop", status: "stopping" } },
+        {
+          jsonrpc: "2.0",
+          id: "b",
+          error: {
+            code: -32002,
+            message: "cannot start lnd: stop is already in progress; wait for it to finish",
+            data: { appId: "lnd", running: "stop", refused: "start" }
+          }
+        },
+        { jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: expected an object" } }
+      ])
+      expect(fake.requests.map((q) => q.op)).toStrictEqual(["stop", "start", "start"])
+      const onlyNotifications = JSON.stringify([{ jsonrpc: "2.0", method: "container-list" }])
+      expect(yield* Dispatch.body(onlyNotifications).pipe(Effect.provide(fake.layer))).toBe(undefined)
+    }))
+})

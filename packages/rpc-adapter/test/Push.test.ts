@@ -1,0 +1,87 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Layer, Queue, Stream } from "effect"
+import * as Push from "../src/Push.js"
+import { makeFake, view } from "./fixtures.js"
+
+const setup = () => {
+  const fake = makeFake([view("lnd", "running"), view("bitcoin-knots", "stopped")])
+  return { fake, layer: Push.layer.pipe(Layer.provide(fake.layer)) }
+}
+
+// Lets the hub's forked subscriber reach the PubSub before the test publishes.
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+describe("Push", () => {
+  it.scoped("a client gets the snapshot first, then every change in order with seq + 1", () => {
+    const { fake, layer } = setup()
+    return Effect.gen(function*() {
+      yield* settle
+      const collected = yield* Effect.fork(Stream.runCollect(Stream.take(Push.notifications(), 4)))
+      yield* settle
+      yield* Effect.promise(() => fake.emit(view("lnd", "stopping")))
+      yield* Effect.promise(() => fake.emit(view("lnd", "stopped")))
+      yield* Effect.promise(() => fake.emit(view("bitcoin-knots", "starting")))
+      const out = Chunk.toReadonlyArray(yield* Effect.fromFiber(collected))
+      expect(out.map((n) => [n.method, (n.params as any).seq])).toStrictEqual([
+        ["state.snapshot", 0],
+        ["state.changed", 1],
+        ["state.changed", 2],
+        ["state.changed", 3]
+      ])
+      expect((out[0]!.params as any).apps.map((v: any) => v.state)).toStrictEqual(["running", "stopped"])
+      expect(out.slice(1).map((n) => [(n.params as any).app.id, (n.params as any).app.state])).toStrictEqual([
+        ["lnd", "stopping"],
+        ["lnd", "stopped"],
+        ["bitcoin-knots", "starting"]
+      ])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scoped("an overflowing queue is dropped and replaced by one resync; memory stays bounded", () => {
+    const { fake, layer } = setup()
+    return Effect.gen(function*() {
+      const push = yield* Push.Push
+      yield* settle
+      const q = yield* push.subscribe(4)
+      for (let i = 0; i < 50; i++) yield* Effect.promise(() => fake.emit(view("lnd", i % 2 === 0 ? "stopping" : "running")))
+      yield* settle
+      const size = yield* Queue.size(q)
+      expect(size).toBeLessThanOrEqual(4)
+      const queued = Chunk.toReadonlyArray(yield* Queue.takeAll(q))
+      expect(queued[0]).toStrictEqual({ _tag: "Resync" })
+      expect(queued.slice(1).every((m) => m._tag === "Changed")).toBe(true)
+      expect(yield* push.snapshot).toStrictEqual({ apps: fake.current(), seq: 50 })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scoped("after a resync the client gets a fresh snapshot and numbering continues from it", () => {
+    const { fake, layer } = setup()
+    return Effect.gen(function*() {
+      yield* settle
+      const pull = yield* Stream.toPull(Push.notifications(2))
+      const next = Effect.map(pull, (c) => Chunk.toReadonlyArray(c).map((n) => [n.method, (n.params as any).seq]))
+      expect(yield* next).toStrictEqual([["state.snapshot", 0]])
+      // Capacity 2: two changes fill the queue, the third overflows it.
+      yield* Effect.promise(() => fake.emit(view("lnd", "stopping")))
+      yield* Effect.promise(() => fake.emit(view("lnd", "stopped")))
+      yield* Effect.promise(() => fake.emit(view("bitcoin-knots", "starting")))
+      yield* settle
+      expect(yield* next).toStrictEqual([["state.snapshot", 3]])
+      yield* Effect.promise(() => fake.emit(view("lnd", "starting")))
+      yield* settle
+      expect(yield* next).toStrictEqual([["state.changed", 4]])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scoped("a client's queue is released when its scope closes", () => {
+    const { layer } = setup()
+    return Effect.gen(function*() {
+      const push = yield* Push.Push
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* push.subscribe()
+        expect(yield* push.clients).toBe(1)
+      }))
+      expect(yield* push.clients).toBe(0)
+    }).pipe(Effect.provide(layer))
+  })
+})

@@ -1,0 +1,326 @@
+import * as Http from "node:http"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import fc from "fast-check"
+import * as JsonRpc from "../src/JsonRpc.js"
+import { makeFake, view } from "./fixtures.js"
+import type { Fake } from "./fixtures.js"
+import { connect, start } from "./harness.js"
+import type { Running } from "./harness.js"
+
+const apps = () => [view("lnd", "running"), view("bitcoin-knots", "stopped"), view("electrumx", "not-installed")]
+
+const bearer = (s: Running) => ({ authorization: `Bearer ${s.server.token}` })
+
+describe("Server over HTTP", () => {
+  let fake: Fake
+  let s: Running
+  beforeAll(async () => {
+    fake = makeFake(apps())
+    s = await start(fake.layer, { maxBodyBytes: 64 * 1024, password: "correct horse" })
+  })
+  afterAll(() => s.close())
+
+  it("answers every method on POST /rpc", async () => {
+    const list = await s.call("container-list")
+    expect(list.result.map((v: any) => v.state)).toStrictEqual(["running", "stopped", "not-installed"])
+    expect((await s.call("server.version")).result).toStrictEqual({ version: "0.1.0", engine: "simulated", engineVersion: "sim-1" })
+    expect((await s.call("install-log", { appId: "lnd" })).result).toStrictEqual([{ at: 1, level: "info", message: "installed lnd" }])
+    expect((await s.call("container-logs", { appId: "lnd", tail: 3 })).result).toStrictEqual({ appId: "lnd", text: "lnd log, last 3 lines\n" })
+    expect((await s.call("container-nope")).error).toStrictEqual({ code: -32601, message: "method not found: container-nope", data: { method: "container-nope" } })
+    expect((await s.call("container-start", { appId: "--privileged" })).error.data).toStrictEqual({ field: "appId" })
+    const res = await s.rpc([{ jsonrpc: "2.0", method: "container-list" }])
+    expect(res.status).toBe(204)
+  })
+
+  it("runs lifecycle methods, answering with the transitional state", async () => {
+    const local = makeFake(apps())
+    const t = await start(local.layer)
+    try {
+      for (const [method, appId, status] of [
+        ["container-stop", "lnd", "stopping"],
+        ["container-start", "bitcoin-knots", "starting"],
+        ["container-install", "electrumx", "installing"]
+      ]) {
+        expect((await t.call(method!, { appId })).result).toStrictEqual({ appId, op: method!.slice(10), status })
+      }
+      expect((await t.call("container-start", { appId: "lnd" })).error.code).toBe(-32002)
+      await local.complete("lnd")
+      await local.complete("electrumx")
+      await local.complete("bitcoin-knots")
+      expect((await t.call("container-restart", { appId: "bitcoin-knots" })).result.status).toBe("restarting")
+      await local.complete("bitcoin-knots")
+      expect((await t.call("container-update", { appId: "bitcoin-knots" })).result.status).toBe("updating")
+      await local.complete("bitcoin-knots")
+      expect((await t.call("container-remove", { appId: "bitcoin-knots", purge: false })).result.status).toBe("removing")
+      expect(local.requests.map((r) => r.op)).toStrictEqual(["stop", "start", "install", "start", "restart", "update", "remove"])
+    } finally {
+      await t.close()
+    }
+  })
+
+  it("refuses requests without a valid token with 401 and changes nothing", async () => {
+    const before = fake.current()
+    const requests = fake.requests.length
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { cookie: `archy_session=${s.server.token}` }]) {
+      const res = await s.rpc({ jsonrpc: "2.0", id: 1, method: "container-stop", params: { appId: "lnd" } }, headers)
+      expect(res.status).toBe(401)
+      expect(res.headers.get("www-authenticate")).toBe("Bearer realm=\"archipelago\"")
+    }
+    expect(fake.current()).toStrictEqual(before)
+    expect(fake.requests.length).toBe(requests)
+  })
+
+  it("refuses browser requests from another origin with 403", async () => {
+    const res = await s.rpc({ jsonrpc: "2.0", id: 1, method: "container-list" }, { ...bearer(s), origin: "http://evil.example" })
+    expect(res.status).toBe(403)
+    const same = await s.rpc({ jsonrpc: "2.0", id: 1, method: "container-list" }, { ...bearer(s), origin: s.server.url })
+    expect(same.status).toBe(200)
+  })
+
+  it("answers 413 to a body over the cap, declared or streamed", async () => {
+    const big = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "container-list", params: { pad: "x".repeat(70 * 1024) } })
+    const declared = await s.rpc(big)
+    expect(declared.status).toBe(413)
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const req = Http.request(`${s.server.url}/rpc`, { method: "POST", headers: { ...bearer(s), "transfer-encoding": "chunked" } }, (res) => {
+        res.resume()
+        resolve(res.statusCode!)
+      })
+      req.on("error", reject)
+      for (let i = 0; i < 10; i++) req.write("x".repeat(8 * 1024))
+      req.end()
+    })
+    expect(streamed).toBe(413)
+    expect((await s.call("container-list")).result.length).toBe(3)
+  })
+
+  it("logs a browser in with /login?token= (HttpOnly SameSite=Strict cookie) and the cookie works", async () => {
+    const res = await fetch(`${s.server.loginUrl}`, { redirect: "manual" })
+    expect(res.status).toBe(302)
+    expect(res.headers.get("location")).toBe("/")
+    const cookie = res.headers.get("set-cookie")!
+    expect(cookie).toMatch(/^archy_session=[A-Za-z0-9_-]+; HttpOnly; SameSite=Strict; Path=\/$/)
+    const pair = cookie.split(";")[0]!
+    const rpc = await s.rpc({ jsonrpc: "2.0", id: 1, method: "server.version" }, { cookie: pair })
+    expect(rpc.status).toBe(200)
+    const page = await fetch(`${s.server.url}/`, { headers: { cookie: pair } })
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    expect(html).toContain("Archipelago")
+    const wrong = await fetch(`${s.server.url}/login?token=nope`, { redirect: "manual" })
+    expect([wrong.status, wrong.headers.get("set-cookie")]).toStrictEqual([401, null])
+    const anonymous = await fetch(`${s.server.url}/`)
+    expect(anonymous.status).toBe(401)
+  })
+
+  it("logs in with the password (form and JSON), refuses a wrong one", async () => {
+    const form = await fetch(`${s.server.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "password=correct+horse",
+      redirect: "manual"
+    })
+    expect([form.status, form.headers.get("location")]).toStrictEqual([303, "/"])
+    expect(form.headers.get("set-cookie")).toMatch(/HttpOnly; SameSite=Strict; Path=\//)
+    const json = await fetch(`${s.server.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ password: "correct horse" })
+    })
+    expect(json.status).toBe(204)
+    const wrong = await fetch(`${s.server.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ password: "wrong" })
+    })
+    expect([wrong.status, wrong.headers.get("set-cookie")]).toStrictEqual([401, null])
+  })
+
+  it("unknown paths answer 404", async () => {
+    expect((await fetch(`${s.server.url}/nope`)).status).toBe(404)
+  })
+})
+
+describe("Server over WebSocket", () => {
+  it("pushes a snapshot, answers a stop before the container has stopped, then pushes changes in order", async () => {
+    const fake = makeFake(apps())
+    const s = await start(fake.layer)
+    const c = await connect(s.server.url, { headers: bearer(s) })
+    try {
+      const snapshot = await c.next((m) => m.method === "state.snapshot")
+      expect(snapshot.params.apps.map((v: any) => v.id)).toStrictEqual(["lnd", "bitcoin-knots", "electrumx"])
+      c.send({ jsonrpc: "2.0", id: 1, method: "container-stop", params: { appId: "lnd" } })
+      const reply = await c.next((m) => m.id === 1)
+      expect(reply.result).toStrictEqual({ appId: "lnd", op: "stop", status: "stopping" })
+      // The answer came while the app is still stopping: the work has not finished.
+      expect(fake.current()[0]!.state).toBe("stopping")
+      const stopping = await c.next((m) => m.method === "state.changed")
+      expect([stopping.params.app.state, stopping.params.seq]).toStrictEqual(["stopping", snapshot.params.seq + 1])
+      await fake.complete("lnd")
+      const idx = c.messages.indexOf(stopping) + 1
+      const stopped = await c.next((m) => m.method === "state.changed", idx)
+      expect([stopped.params.app.state, stopped.params.seq]).toStrictEqual(["stopped", snapshot.params.seq + 2])
+      const changes = c.messages.filter((m) => m.method === "state.changed").map((m) => m.params.seq)
+      expect(changes).toStrictEqual([snapshot.params.seq + 1, snapshot.params.seq + 2])
+    } finally {
+      await c.close()
+      await s.close()
+    }
+  })
+
+  it("two clients see the same changes with the same numbers", async () => {
+    const fake = makeFake(apps())
+    const s = await start(fake.layer)
+    const a = await connect(s.server.url, { headers: bearer(s) })
+    const b = await connect(s.server.url, { protocols: [`archipelago.bearer.${s.server.token}`] })
+    try {
+      await a.next((m) => m.method === "state.snapshot")
+      await b.next((m) => m.method === "state.snapshot")
+      for (const st of ["stopping", "stopped", "starting", "running"] as const) await fake.emit(view("lnd", st))
+      const seqs = async (c: typeof a) => {
+        await c.next((m) => m.method === "state.changed" && m.params.app.state === "running")
+        return c.messages.filter((m) => m.method === "state.changed").map((m) => [m.params.seq, m.params.app.state])
+      }
+      const fromA = await seqs(a)
+      expect(fromA.map((x) => x[1])).toStrictEqual(["stopping", "stopped", "starting", "running"])
+      expect(await seqs(b)).toStrictEqual(fromA)
+      expect(b.ws.protocol).toBe(`archipelago.bearer.${s.server.token}`)
+    } finally {
+      await a.close()
+      await b.close()
+      await s.close()
+    }
+  })
+
+  it("refuses a wrong Origin (403) and a missing token (401) before the handshake", async () => {
+    const fake = makeFake(apps())
+    const s = await start(fake.layer)
+    try {
+      await expect(connect(s.server.url, { headers: { ...bearer(s), origin: "http://evil.example" } })).rejects.toMatchObject({ status: 403 })
+      await expect(connect(s.server.url)).rejects.toMatchObject({ status: 401 })
+      await expect(connect(s.server.url, { protocols: ["archipelago.bearer.wrong"] })).rejects.toMatchObject({ status: 401 })
+      const ok = await connect(s.server.url, { headers: { ...bearer(s), origin: s.server.url } })
+      await ok.close()
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("a slow client is resynchronised with a fresh snapshot instead of buffering without bound", async () => {
+    const fake = makeFake(apps())
+    const s = await start(fake.layer, { clientQueue: 4 })
+    const c = await connect(s.server.url, { headers: bearer(s) })
+    try {
+      await c.next((m) => m.method === "state.snapshot")
+      c.ws.pause()
+      const pad = "p".repeat(64 * 1024)
+      const n = 400
+      for (let i = 0; i < n; i++) await fake.emit({ ...view("lnd", i % 2 === 0 ? "stopping" : "running"), name: `${pad}${i}` })
+      await fake.emit(view("lnd", "stopped"))
+      c.ws.resume()
+      await c.next((m) => m.params?.seq === n + 1)
+      const snapshots = c.messages.filter((m) => m.method === "state.snapshot")
+      expect(snapshots.length).toBeGreaterThanOrEqual(2)
+      const changed = c.messages.filter((m) => m.method === "state.changed")
+      expect(changed.length).toBeLessThan(n)
+      // Numbers only go up, and after each snapshot the next change is the one after it.
+      let last = -1
+      for (const m of c.messages) {
+        if (m.method === "state.snapshot") last = m.params.seq
+        else if (m.method === "state.changed") {
+          expect(m.params.seq).toBe(last + 1)
+          last = m.params.seq
+        }
+      }
+      expect(last).toBe(n + 1)
+      const final = c.messages[c.messages.length - 1]
+      const lnd = final.method === "state.snapshot" ? final.params.apps[0] : final.params.app
+      expect([lnd.id, lnd.state]).toStrictEqual(["lnd", "stopped"])
+    } finally {
+      await c.close()
+      await s.close()
+    }
+  })
+
+  it("answers JSON-RPC errors over the socket too", async () => {
+    const fake = makeFake(apps())
+    const s = await start(fake.layer)
+    const c = await connect(s.server.url, { headers: bearer(s) })
+    try {
+      c.ws.send("{not json")
+      const parse = await c.next((m) => "error" in m && m.error.code === -32700)
+      expect(parse).toStrictEqual({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "parse error: the body is not valid JSON" } })
+      c.send({ jsonrpc: "2.0", id: 9, method: "container-stop", params: { appId: "../x" } })
+      const bad = await c.next((m) => m.id === 9)
+      expect([bad.error.code, bad.error.data]).toStrictEqual([-32602, { field: "appId" }])
+      expect(fake.requests).toStrictEqual([])
+    } finally {
+      await c.close()
+      await s.close()
+    }
+  })
+})
+
+const requestArb = fc.record(
+  {
+    jsonrpc: fc.oneof(fc.constant("2.0"), fc.string()),
+    id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.object()),
+    method: fc.oneof(
+      fc.constantFrom("container-list", "container-stop", "container-start", "install-log", "container-logs", "server.version", "package.stop"),
+      fc.string()
+    ),
+    params: fc.oneof(
+      fc.record({ appId: fc.oneof(fc.constantFrom("lnd", "../x", "--privileged", "nope"), fc.string()) }, { requiredKeys: [] }),
+      fc.jsonValue()
+    )
+  },
+  { requiredKeys: [] }
+)
+
+const bodyArb = fc.oneof(
+  fc.string(),
+  fc.jsonValue().map((v) => JSON.stringify(v)),
+  requestArb.map((r) => JSON.stringify(r)),
+  fc.array(requestArb, { maxLength: 60 }).map((rs) => JSON.stringify(rs))
+)
+
+const isValidReply = (status: number, text: string): boolean => {
+  if (status === 204) return text === ""
+  if (status !== 200) return false
+  const body = JSON.parse(text)
+  return Array.isArray(body) ? body.length > 0 && body.every(JsonRpc.isResponse) : JsonRpc.isResponse(body)
+}
+
+describe("Server fuzz", () => {
+  let fake: Fake
+  let s: Running
+  beforeAll(async () => {
+    fake = makeFake([view("lnd", "running")])
+    s = await start(fake.layer)
+  })
+  afterAll(() => s.close())
+
+  it("without auth, any body answers 401 and changes nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyArb, async (body) => {
+        const res = await s.rpc(body, {})
+        await res.text()
+        return res.status === 401
+      }),
+      { numRuns: 150 }
+    )
+    expect(fake.requests).toStrictEqual([])
+    expect(fake.current()).toStrictEqual([view("lnd", "running")])
+  })
+
+  it("with auth, any body or batch gets a valid JSON-RPC answer and the server stays up", async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyArb, async (body) => {
+        const res = await s.rpc(body)
+        return isValidReply(res.status, await res.text())
+      }),
+      { numRuns: 300 }
+    )
+    expect((await s.call("server.version")).result.engine).toBe("simulated")
+  })
+})
