@@ -45,10 +45,10 @@ export const classify = (
 ): ContainerNotFound | ImageNotFound | EngineUnavailable | CommandFailed => {
   if (target._tag === "Container" && containerMissing.test(stderr)) return new ContainerNotFound({ name: target.name })
   if (target._tag === "Image" && imageMissing.test(stderr)) {
-    return new ImageNotFound({ ref: target.ref, tried: [firstErrorLine(stderr)] })
+    return new ImageNotFound({ ref: target.ref, tried: [lastErrorLine(stderr)] })
   }
   if (engineBroken.test(stderr)) {
-    return new EngineUnavailable({ reason: firstErrorLine(stderr), hint: "check `podman info`; see docs/operations.md" })
+    return new EngineUnavailable({ reason: lastErrorLine(stderr), hint: "check `podman info`; see docs/operations.md" })
   }
   return new CommandFailed({ argv: ["podman", ...argv], exitCode, stderr })
 }
@@ -59,7 +59,7 @@ export const classify = (
  * @since 0.1.0
  * @category utils
  */
-export const firstErrorLine = (stderr: string): string => {
+export const lastErrorLine = (stderr: string): string => {
   const lines = stderr
     .split("\n")
     .map((l) => l.trim())

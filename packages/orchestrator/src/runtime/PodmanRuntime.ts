@@ -133,7 +133,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
 
   const versionRun = yield* run(Argv.versionArgv)
   if (versionRun.exitCode !== 0) {
-    return yield* Effect.fail(unavailable(binary, Failure.firstErrorLine(versionRun.stderr) || `exit ${versionRun.exitCode}`))
+    return yield* Effect.fail(unavailable(binary, Failure.lastErrorLine(versionRun.stderr) || `exit ${versionRun.exitCode}`))
   }
   const detected = yield* Either.match(Json.decodeVersion(versionRun.stdout), {
     onLeft: (reason) => Effect.fail(unavailable(binary, reason)),
@@ -176,7 +176,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
       if (r.exitCode === 0) return candidate
       const error = failed(argv, r, { _tag: "Image", ref: candidate })
       if (error._tag === "EngineUnavailable") return yield* Effect.fail(error)
-      const why = `${candidate}: ${Failure.firstErrorLine(r.stderr) || `exit ${r.exitCode}`}`
+      const why = `${candidate}: ${Failure.lastErrorLine(r.stderr) || `exit ${r.exitCode}`}`
       tried.push(why)
       onProgress?.(`failed ${why}`)
       yield* Effect.logWarning("pull failed", why)
