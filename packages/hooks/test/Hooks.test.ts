@@ -4,6 +4,7 @@ import * as NodePath from "node:path"
 import { HookRegistry } from "@archipelago/orchestrator"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import * as fc from "fast-check"
 import * as Builtins from "../src/Builtins.js"
 import * as Hooks from "../src/Hooks.js"
 import * as PreStartHook from "../src/PreStartHook.js"
@@ -145,6 +146,32 @@ describe("Hooks.layer", () => {
           }))
       }
       expect(yield* Effect.promise(() => Fs.access(outside).then(() => true, () => false))).toBe(false)
+    }))
+
+  it.effect("for any path a hook returns: the write lands under the data dir or is refused", () =>
+    Effect.gen(function*() {
+      const segment = fc.oneof(fc.constantFrom("..", ".", "", "app", "x y", "a.conf"), fc.stringMatching(/^[a-z.]{1,5}$/))
+      const arbPath = fc.tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 5 }))
+      const samples = fc.sample(arbPath, 60)
+      const dataDir = freshDataDir()
+      const outsideBefore = yield* Effect.promise(() => Fs.readdir(root))
+      for (const [absolute, segments] of samples) {
+        const path = `${absolute ? `${dataDir}/` : ""}${segments.join("/")}`
+        const hook = fileHook("any", () => path)
+        const exit = yield* HookRegistry.HookRegistry.pipe(
+          Effect.flatMap((registry) => registry.run(run("app", ["any"]))),
+          Effect.provide(Hooks.layer([hook], { dataDir })),
+          Effect.exit
+        )
+        if (Exit.isSuccess(exit)) {
+          const written = exit.value.files[0]!.path
+          expect(written.startsWith(`${dataDir}/`)).toBe(true)
+          expect(NodePath.resolve(written)).toBe(written)
+        }
+      }
+      expect((yield* Effect.promise(() => Fs.readdir(root))).filter((n) => !outsideBefore.includes(n))).toEqual(
+        (yield* Effect.promise(() => Fs.access(dataDir).then(() => [NodePath.basename(dataDir)], () => [])))
+      )
     }))
 
   it.effect("refuses a write that a symlink inside the data dir would lead outside", () =>
