@@ -14,7 +14,7 @@
  */
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { HookRegistry } from "@archipelago/orchestrator"
+import { HookRegistry, Settings } from "@archipelago/orchestrator"
 import { Effect, Layer, Option } from "effect"
 import type { HookContext, PreStartHook, RenderedFile } from "./PreStartHook.js"
 import { namePattern } from "./PreStartHook.js"
@@ -28,6 +28,8 @@ import { secretDirMode, secretFileMode, writeAtomic } from "./WriteAtomic.js"
 export interface Options {
   /** The node's data dir; every rendered file must lie under it. */
   readonly dataDir: string
+  /** The node's settings, handed to hooks (default: the stock settings with this `dataDir`). */
+  readonly settings?: Settings.Settings
 }
 
 const { HookFailed } = HookRegistry
@@ -91,6 +93,7 @@ export const make = (
     const secrets = yield* Secrets.Secrets
     const dataDir = NodePath.resolve(options.dataDir)
     const byName = new Map(hooks.map((hook) => [hook.name, hook] as const))
+    const settings: Settings.Settings = { ...(options.settings ?? Settings.defaults), dataDir }
 
     const checkPath = (hook: string, appId: string, path: string) =>
       Effect.gen(function*() {
@@ -117,6 +120,7 @@ export const make = (
       return {
         appId: request.appId,
         manifest: request.manifest,
+        settings,
         dataDir,
         appDataDir: NodePath.join(dataDir, request.appId),
         fail,

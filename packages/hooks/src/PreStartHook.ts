@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import type { AppId, HookRegistry, Manifest } from "@archipelago/orchestrator"
+import type { AppId, HookRegistry, Manifest, Settings } from "@archipelago/orchestrator"
 import type { Effect, Option, Redacted } from "effect"
 
 /**
@@ -54,6 +54,8 @@ export interface RenderedFile {
 export interface HookContext {
   readonly appId: AppId.AppId
   readonly manifest: Manifest.Manifest
+  /** The node's settings (mirrors, bind roots); `settings.dataDir` equals `dataDir`. */
+  readonly settings: Settings.Settings
   /** The node's data dir, e.g. `/var/lib/archipelago`. */
   readonly dataDir: string
   /** `<dataDir>/<appId>`. */

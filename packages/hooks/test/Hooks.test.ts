@@ -190,6 +190,25 @@ describe("Hooks.layer", () => {
       expect(yield* Effect.promise(() => Fs.readdir(outside))).toEqual([])
     }))
 
+  it.effect("the context carries the app, its manifest, the settings and the data dirs", () =>
+    Effect.gen(function*() {
+      const dataDir = freshDataDir()
+      const seen: Array<unknown> = []
+      const probe = PreStartHook.make({
+        name: "probe",
+        render: (ctx) =>
+          Effect.sync(() => {
+            seen.push([ctx.appId, ctx.manifest.id, ctx.manifest.name, ctx.dataDir, ctx.appDataDir, ctx.settings])
+            return []
+          })
+      })
+      yield* HookRegistry.HookRegistry.pipe(
+        Effect.flatMap((registry) => registry.run(run("app", ["probe"]))),
+        Effect.provide(Hooks.layer([probe], { dataDir, settings: { dataDir: "/ignored", mirrors: ["m.example"], allowedBindRoots: [] } }))
+      )
+      expect(seen).toEqual([["app", "app", "App app", dataDir, `${dataDir}/app`, { dataDir, mirrors: ["m.example"], allowedBindRoots: [] }]])
+    }))
+
   it.effect("ctx.read refuses paths outside the data dir and reads none for a missing file", () =>
     withRegistry([
       PreStartHook.make({
