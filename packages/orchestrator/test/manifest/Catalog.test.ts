@@ -1,0 +1,234 @@
+import { NodeContext } from "@effect/platform-node"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Effect, Either } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Catalog from "../../src/manifest/Catalog.js"
+import { CatalogError } from "../../src/manifest/ManifestError.js"
+import * as Spec from "../../src/manifest/Spec.js"
+
+const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
+const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "demo-ui-page"]
+
+const temps: Array<string> = []
+afterAll(() => {
+  for (const t of temps) Fs.rmSync(t, { recursive: true, force: true })
+})
+
+/** Writes a catalog folder from `{ id: manifestText }`; returns its path. */
+const writeCatalog = (apps: Readonly<Record<string, string | null>>): string => {
+  const dir = Fs.mkdtempSync(NodePath.join(Os.tmpdir(), "t-manifest-catalog-"))
+  temps.push(dir)
+  for (const [id, text] of Object.entries(apps)) {
+    Fs.mkdirSync(NodePath.join(dir, id))
+    if (text !== null) Fs.writeFileSync(NodePath.join(dir, id, "manifest.yml"), text)
+  }
+  return dir
+}
+
+const app = (id: string, extra = "") => `id: ${id}\nname: ${id}\nversion: "1"\nimage: busybox:1.36\n${extra}`
+
+/** Loads a catalog written to a temp folder and returns its error messages, paths made relative. */
+const loadErrors = (apps: Readonly<Record<string, string | null>>) =>
+  Effect.gen(function*() {
+    const dir = writeCatalog(apps)
+    const result = yield* Effect.either(Catalog.load(dir, { hookNames }))
+    return Either.match(result, {
+      onLeft: (e) => e.errors.map((x) => x.message.replaceAll(dir, "apps")),
+      onRight: () => []
+    })
+  }).pipe(Effect.provide(NodeContext.layer))
+
+describe("Catalog.load", () => {
+  it.effect("loads the real apps/ folder", () =>
+    Effect.gen(function*() {
+      const catalog = yield* Catalog.load(appsDir, { hookNames })
+      const ids = catalog.apps.map((a) => a.manifest.id)
+      assert.deepStrictEqual(ids, [
+        "bitcoin-core",
+        "bitcoin-knots",
+        "bitcoin-ui",
+        "demo-node",
+        "demo-indexer",
+        "demo-lightning",
+        "demo-ui",
+        "electrumx",
+        "electrs-ui",
+        "lnd",
+        "lnd-ui"
+      ])
+      const lnd = catalog.get("lnd")!
+      assert.strictEqual(lnd.dir, NodePath.join(appsDir, "lnd"))
+      assert.strictEqual(lnd.file, NodePath.join(appsDir, "lnd", "manifest.yml"))
+      assert.strictEqual(lnd.manifest.stopTimeout, 330)
+      assert.strictEqual(catalog.get("bitcoin-core")!.manifest.stopTimeout, 600)
+      assert.strictEqual(catalog.get("bitcoin-knots")!.manifest.stopTimeout, 600)
+      assert.strictEqual(catalog.get("nope"), undefined)
+      assert.deepStrictEqual(
+        catalog.apps.filter((a) => a.manifest.role === "ui").map((a) => Spec.containerName(a.manifest)),
+        ["archy-bitcoin-ui", "archy-demo-ui", "archy-electrs-ui", "archy-lnd-ui"]
+      )
+      for (const a of catalog.apps) {
+        assert.deepStrictEqual(a.manifest.extraHosts, { "host.containers.internal": "host-gateway" }, a.manifest.id)
+        assert.isDefined(a.manifest.memory, a.manifest.id)
+      }
+      assert.deepStrictEqual(catalog.get("bitcoin-ui")!.manifest.hooks, ["bitcoin-ui-nginx"])
+      assert.deepStrictEqual(catalog.get("bitcoin-core")!.manifest.hooks, ["bitcoin-rpcauth"])
+      assert.deepStrictEqual(catalog.get("bitcoin-knots")!.manifest.hooks, ["bitcoin-rpcauth"])
+      assert.deepStrictEqual(catalog.get("lnd")!.manifest.hooks, ["lnd-conf"])
+      assert.deepStrictEqual(catalog.get("demo-ui")!.manifest.hooks, ["demo-ui-page"])
+      assert.deepStrictEqual<ReadonlyArray<string>>(Catalog.conflictsWith(catalog, "bitcoin-core"), ["bitcoin-knots"])
+      assert.deepStrictEqual<ReadonlyArray<string>>(Catalog.conflictsWith(catalog, "bitcoin-knots"), ["bitcoin-core"])
+      assert.deepStrictEqual<ReadonlyArray<string>>(Catalog.conflictsWith(catalog, "lnd"), [])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("every app comes after its dependencies", () =>
+    Effect.gen(function*() {
+      const catalog = yield* Catalog.load(appsDir, { hookNames })
+      const index = new Map(catalog.apps.map((a, i) => [a.manifest.id as string, i]))
+      for (const a of catalog.apps) {
+        for (const d of a.manifest.dependsOn) assert.isTrue(index.get(d)! < index.get(a.manifest.id)!, `${d} before ${a.manifest.id}`)
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("real manifests pin their images and demo manifests build on the base image", () =>
+    Effect.gen(function*() {
+      const catalog = yield* Catalog.load(appsDir, { hookNames })
+      for (const a of catalog.apps) {
+        if (a.manifest.id.startsWith("demo-")) {
+          assert.isDefined(a.manifest.build, a.manifest.id)
+          const containerfile = Fs.readFileSync(NodePath.join(a.dir, a.manifest.build!.containerfile ?? "Containerfile"), "utf8")
+          assert.match(containerfile, /^FROM localhost\/archipelago\/base:latest$/m)
+        } else {
+          assert.match(a.manifest.image ?? "", /:[^:]+$/, a.manifest.id)
+          assert.notMatch(a.manifest.image ?? "", /:latest$/, a.manifest.id)
+        }
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("golden: a dependency that does not exist", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({ lnd: app("lnd", "dependsOn: [bitcoin-cor]\n"), "bitcoin-core": app("bitcoin-core") })
+      assert.deepStrictEqual(errors, [`apps/lnd/manifest.yml:5:13 dependsOn[0]: unknown app "bitcoin-cor"; did you mean "bitcoin-core"?`])
+    }))
+
+  it.effect("golden: a dependency cycle, printed", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({
+        a: app("a", "dependsOn: [b]\n"),
+        b: app("b", "dependsOn: [c]\n"),
+        c: app("c", "dependsOn: [a]\n"),
+        d: app("d", "dependsOn: [a]\n")
+      })
+      assert.deepStrictEqual(errors, [`apps/a/manifest.yml:5:13 dependsOn[0]: dependency cycle: a -> b -> c -> a`])
+    }))
+
+  it.effect("golden: two apps publishing the same host port, both named", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({
+        "demo-node": app("demo-node", "ports:\n  - host: 18081\n    container: 8080\n"),
+        "demo-copy": app("demo-copy", "ports:\n  - host: 18081\n    container: 80\n")
+      })
+      assert.deepStrictEqual(errors, [
+        `apps/demo-node/manifest.yml:6:11 ports[0].host: host port 18081/tcp is also published by demo-copy (apps/demo-copy/manifest.yml:6:11); give one of them another port or declare them in conflicts`
+      ])
+    }))
+
+  it.effect("apps in conflict may publish the same ports; other bind addresses do not collide", () =>
+    Effect.gen(function*() {
+      const ports = "ports:\n  - {host: 8333, container: 8333}\n"
+      assert.deepStrictEqual(
+        yield* loadErrors({
+          "bitcoin-core": app("bitcoin-core", `${ports}conflicts: [bitcoin-knots]\n`),
+          "bitcoin-knots": app("bitcoin-knots", ports),
+          a: app("a", "ports:\n  - {host: 9000, container: 1, hostIp: 127.0.0.1}\n"),
+          b: app("b", "ports:\n  - {host: 9000, container: 1, hostIp: 127.0.0.2}\n"),
+          c: app("c", "ports:\n  - {host: 9000, container: 1, protocol: udp}\n")
+        }),
+        []
+      )
+    }))
+
+  it.effect("golden: a dependency on a conflicting app", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({
+        "bitcoin-core": app("bitcoin-core", "conflicts: [bitcoin-knots]\n"),
+        "bitcoin-knots": app("bitcoin-knots", "dependsOn: [bitcoin-core]\n")
+      })
+      assert.deepStrictEqual(errors, [
+        `apps/bitcoin-knots/manifest.yml:5:13 dependsOn[0]: "bitcoin-core" conflicts with bitcoin-knots: they are never installed together`
+      ])
+    }))
+
+  it.effect("golden: two apps with one container name", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({
+        "archy-x": app("archy-x"),
+        x: app("x", "role: ui\n")
+      })
+      assert.deepStrictEqual(errors, [`apps/x/manifest.yml:1:5 id: container name "archy-x" is also used by archy-x`])
+    }))
+
+  it.effect("golden: a folder without a manifest, and an unknown conflict", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({ empty: null, x: app("x", "conflicts: [nobody]\n") })
+      assert.strictEqual(errors.length, 2)
+      assert.match(errors[0]!, /^apps\/empty\/manifest\.yml: cannot read the manifest: /)
+      assert.strictEqual(errors[1], `apps/x/manifest.yml:5:13 conflicts[0]: unknown app "nobody"`)
+    }))
+
+  it.effect("reports every error of every manifest at once, by file and line", () =>
+    Effect.gen(function*() {
+      const dir = writeCatalog({
+        a: app("a", "memory: lots\nhooks: [nginx]\n"),
+        b: app("b2"),
+        c: app("c", "dependsOn: [a, zzz]\n")
+      })
+      const error = yield* Effect.flip(Catalog.load(dir, { hookNames }))
+      assert.instanceOf(error, CatalogError)
+      assert.deepStrictEqual(error.errors.map((e) => [NodePath.relative(dir, e.file), e.rule]), [
+        ["a/manifest.yml", "memory"],
+        ["a/manifest.yml", "hook"],
+        ["b/manifest.yml", "id-folder"],
+        ["c/manifest.yml", "depends-on"]
+      ])
+      assert.strictEqual(error.message.split("\n")[0], "4 errors in the app catalog:")
+      assert.strictEqual(error.message.split("\n").length, 5)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("a broken dependency is not also reported as missing", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({ a: app("a", "memory: lots\n"), b: app("b", "dependsOn: [a]\n") })
+      assert.deepStrictEqual(errors, [`apps/a/manifest.yml:5:9 memory: expected a size such as "128Mi", "2Gi" or "512M", got "lots"`])
+    }))
+
+  it.effect("skips hidden and underscore folders and plain files", () =>
+    Effect.gen(function*() {
+      const dir = writeCatalog({ a: app("a"), ".git": null, _shared: null })
+      Fs.writeFileSync(NodePath.join(dir, "README.md"), "# apps\n")
+      const catalog = yield* Catalog.load(dir)
+      assert.deepStrictEqual(catalog.apps.map((x) => x.manifest.id), ["a"])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("fails with one located error when the folder is missing", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Catalog.load("/nonexistent/t-manifest-apps"))
+      assert.strictEqual(error.errors.length, 1)
+      assert.strictEqual(error.errors[0]!.rule, "io")
+      assert.match(error.message, /\/nonexistent\/t-manifest-apps: cannot read the app folder/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("Catalog.make", () => {
+  it("orders dependencies first, ties by id", () => {
+    const m = (id: string, dependsOn: ReadonlyArray<string>) => ({
+      manifest: { id, dependsOn, conflicts: [] } as unknown as Catalog.CatalogApp["manifest"],
+      dir: `/apps/${id}`,
+      file: `/apps/${id}/manifest.yml`
+    })
+    const catalog = Catalog.make([m("z", []), m("a", ["z"]), m("b", ["a", "c"]), m("c", [])])
+    assert.deepStrictEqual(catalog.apps.map((a) => a.manifest.id), ["z", "a", "c", "b"])
+  })
+})

@@ -1,0 +1,171 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Either } from "effect"
+import * as fc from "fast-check"
+import { createHash } from "node:crypto"
+import { Labels } from "../../src/runtime/ContainerSpec.js"
+import type { ContainerSpec } from "../../src/runtime/ContainerSpec.js"
+import type { CatalogApp } from "../../src/manifest/Catalog.js"
+import * as Loader from "../../src/manifest/Loader.js"
+import * as Resolve from "../../src/manifest/Resolve.js"
+import * as Settings from "../../src/manifest/Settings.js"
+import * as Spec from "../../src/manifest/Spec.js"
+
+const settings = Settings.make({ dataDir: "/data", allowedBindRoots: ["/srv/shared"] })
+
+const parse = (text: string, id: string) =>
+  Either.getOrThrow(Loader.parseManifest(text, `apps/${id}/manifest.yml`, { expectedId: id, settings }))
+
+const demoUi = parse(
+  `id: demo-ui
+name: Demo UI
+version: "1.0.0"
+role: ui
+build: {context: .}
+ports: [{host: 18084, container: 8080}]
+volumes:
+  - {source: ./www, target: /var/www, readOnly: true}
+  - {source: demo-cache, target: /cache/}
+  - {source: /srv/shared/../shared/blocks, target: /blocks}
+env: {STOP_DELAY: "1", APP_NAME: demo-ui}
+extraHosts: {host.containers.internal: host-gateway, a.example: 10.0.0.1}
+memory: 32Mi
+stopTimeout: 10
+container: {command: [/bin/sh, /app/serve.sh], user: nobody}
+health: {type: http, port: 8080, path: /status, interval: 10}
+`,
+  "demo-ui"
+)
+
+describe("Spec", () => {
+  it("names containers: archy-<id> for UI companions, <id> otherwise, container.name wins", () => {
+    assert.strictEqual(Spec.containerName(demoUi), "archy-demo-ui")
+    assert.strictEqual(Spec.containerName({ ...demoUi, role: "backend" }), "demo-ui")
+    assert.strictEqual(Spec.containerName({ ...demoUi, container: { name: "legacy-ui" } }), "legacy-ui")
+  })
+
+  it("puts each app's data under <dataDir>/<id>", () => {
+    assert.strictEqual(Spec.appDataDir(Settings.defaults, "lnd"), "/var/lib/archipelago/lnd")
+    assert.strictEqual(Spec.appDataDir(Settings.make({ dataDir: "/tmp/x/" }), "lnd"), "/tmp/x/lnd")
+    assert.strictEqual(Spec.volumeSource(settings, "lnd", "."), "/data/lnd")
+    assert.strictEqual(Spec.volumeSource(settings, "lnd", "./a/./b"), "/data/lnd/a/b")
+    assert.strictEqual(Spec.volumeSource(settings, "lnd", "named"), "named")
+  })
+
+  it("derives the full container spec", () => {
+    const spec = Spec.containerSpec(demoUi, settings)
+    const { [Labels.specHash]: hash, ...labels } = spec.labels
+    assert.deepStrictEqual(labels, { "io.archipelago.app": "demo-ui", "io.archipelago.managed-by": "archipelago" })
+    assert.match(hash!, /^[0-9a-f]{64}$/)
+    assert.deepStrictEqual({ ...spec, labels: {} }, {
+      name: "archy-demo-ui",
+      image: "localhost/archipelago/demo-ui:1.0.0",
+      labels: {},
+      ports: [{ host: 18084, container: 8080, protocol: "tcp" }],
+      volumes: [
+        { source: "/data/demo-ui/www", target: "/var/www", readOnly: true },
+        { source: "demo-cache", target: "/cache", readOnly: false },
+        { source: "/srv/shared/blocks", target: "/blocks", readOnly: false }
+      ],
+      env: { STOP_DELAY: "1", APP_NAME: "demo-ui" },
+      extraHosts: [{ host: "a.example", address: "10.0.0.1" }, { host: "host.containers.internal", address: "host-gateway" }],
+      memoryBytes: 33554432,
+      stopTimeoutSec: 10,
+      restart: "always",
+      command: ["/bin/sh", "/app/serve.sh"],
+      user: "nobody",
+      healthCheck: {
+        command: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/status"],
+        intervalSec: 10,
+        timeoutSec: 5,
+        retries: 3,
+        startPeriodSec: 0
+      }
+    })
+    assert.deepStrictEqual(Spec.bindSources(demoUi, settings), ["/data/demo-ui/www", "/srv/shared/blocks"])
+  })
+
+  it("accepts a catalog app as well as a bare manifest", () => {
+    const app: CatalogApp = { manifest: demoUi, dir: "/apps/demo-ui", file: "/apps/demo-ui/manifest.yml" }
+    assert.deepStrictEqual(Spec.containerSpec(app, settings), Spec.containerSpec(demoUi, settings))
+  })
+
+  it("omits memory when the manifest has none, and derives tcp and cmd health checks", () => {
+    const m = parse(`id: x\nname: X\nversion: "1"\nimage: busybox:1.36\nhealth: {type: tcp, port: 8332}\n`, "x")
+    const spec = Spec.containerSpec(m, Settings.defaults)
+    assert.isFalse("memoryBytes" in spec)
+    assert.isFalse("command" in spec)
+    assert.strictEqual(spec.image, "docker.io/library/busybox:1.36")
+    assert.deepStrictEqual(spec.healthCheck?.command, ["nc", "-z", "127.0.0.1", "8332"])
+    const cmd = parse(`id: x\nname: X\nversion: "1"\nimage: busybox:1.36\nhealth: {type: cmd, command: ["true"]}\n`, "x")
+    assert.deepStrictEqual(Spec.containerSpec(cmd, Settings.defaults).healthCheck?.command, ["true"])
+  })
+
+  it("hashes canonical JSON without the spec-hash label, so a stamped spec hashes to its own label", () => {
+    const spec = Spec.containerSpec(demoUi, settings)
+    assert.strictEqual(Spec.specHash(spec), spec.labels[Labels.specHash])
+    const { [Labels.specHash]: _, ...labels } = spec.labels
+    const expected = createHash("sha256").update(Spec.canonicalJson({ ...spec, labels })).digest("hex")
+    assert.strictEqual(spec.labels[Labels.specHash], expected)
+  })
+
+  it("canonical JSON sorts keys and drops undefined fields", () => {
+    assert.strictEqual(Spec.canonicalJson({ b: 1, a: [{ d: undefined, c: "x" }], e: undefined }), `{"a":[{"c":"x"}],"b":1}`)
+  })
+
+  it.prop("the hash ignores key order and changes with any field", [fc.integer({ min: 1, max: 3600 }), fc.string()], ([timeout, value]) => {
+    const spec = Spec.containerSpec(demoUi, settings)
+    const reordered = Object.fromEntries(Object.entries(spec).reverse()) as unknown as ContainerSpec
+    assert.strictEqual(Spec.specHash(reordered), Spec.specHash(spec))
+    const changed = { ...spec, stopTimeoutSec: timeout, env: { ...spec.env, EXTRA: value } }
+    assert.notStrictEqual(Spec.specHash(changed), Spec.specHash(spec))
+  })
+
+  it("the hash follows the settings (the data dir moves the bind mounts)", () => {
+    assert.notStrictEqual(
+      Spec.containerSpec(demoUi, settings).labels[Labels.specHash],
+      Spec.containerSpec(demoUi, Settings.make({ dataDir: "/elsewhere", allowedBindRoots: ["/srv/shared"] })).labels[Labels.specHash]
+    )
+  })
+})
+
+describe("Resolve", () => {
+  it("qualifies Docker Hub references and keeps other registries", () => {
+    assert.strictEqual(Resolve.canonicalImage("nginx:1.27.3-alpine"), "docker.io/library/nginx:1.27.3-alpine")
+    assert.strictEqual(Resolve.canonicalImage("lightninglabs/lnd:v0.18.4-beta"), "docker.io/lightninglabs/lnd:v0.18.4-beta")
+    assert.strictEqual(Resolve.canonicalImage("ghcr.io/a/b:1"), "ghcr.io/a/b:1")
+    assert.strictEqual(Resolve.canonicalImage("localhost/archipelago/base:latest"), "localhost/archipelago/base:latest")
+  })
+
+  it("tries each mirror, then docker.io", () => {
+    assert.deepStrictEqual(Resolve.candidates("lightninglabs/lnd:v0.18.4-beta", ["mirror.a:5000", "mirror.b/"]), [
+      "mirror.a:5000/lightninglabs/lnd:v0.18.4-beta",
+      "mirror.b/lightninglabs/lnd:v0.18.4-beta",
+      "docker.io/lightninglabs/lnd:v0.18.4-beta"
+    ])
+    assert.deepStrictEqual(Resolve.candidates("docker.io/library/nginx:1", ["m"]), ["m/library/nginx:1", "docker.io/library/nginx:1"])
+    assert.deepStrictEqual(Resolve.candidates("ghcr.io/a/b:1", ["m"]), ["ghcr.io/a/b:1"])
+  })
+
+  it("resolves an image app", () => {
+    const m = parse(`id: lnd\nname: LND\nversion: "0.18"\nimage: lightninglabs/lnd:v0.18.4-beta\n`, "lnd")
+    assert.deepStrictEqual(Resolve.resolve({ manifest: m, dir: "/apps/lnd", file: "/apps/lnd/manifest.yml" }, Settings.make({ mirrors: ["m"] })), {
+      _tag: "Image",
+      ref: "docker.io/lightninglabs/lnd:v0.18.4-beta",
+      candidates: ["m/lightninglabs/lnd:v0.18.4-beta", "docker.io/lightninglabs/lnd:v0.18.4-beta"]
+    })
+  })
+
+  it("resolves a build against the app's folder", () => {
+    const m = parse(`id: demo\nname: D\nversion: "1.0 beta"\nbuild: {context: ./src/.., containerfile: build/Containerfile, args: {A: "1"}}\n`, "demo")
+    assert.deepStrictEqual(Resolve.resolve({ manifest: m, dir: "/apps/demo", file: "/apps/demo/manifest.yml" }, Settings.defaults), {
+      _tag: "Build",
+      tag: "localhost/archipelago/demo:1.0-beta",
+      context: "/apps/demo",
+      containerfile: "/apps/demo/build/Containerfile",
+      args: { A: "1" }
+    })
+    const plain = parse(`id: demo\nname: D\nversion: "1"\nbuild: {context: docker}\n`, "demo")
+    const resolved = Resolve.resolve({ manifest: plain, dir: "/apps/demo", file: "/apps/demo/manifest.yml" }, Settings.defaults)
+    assert.deepStrictEqual(resolved._tag === "Build" ? [resolved.context, resolved.containerfile] : [], ["/apps/demo/docker", "/apps/demo/docker/Containerfile"])
+  })
+})
