@@ -43,3 +43,23 @@ export * as AppViews from "./services/AppViews.js"
 export * as Lifecycle from "./services/Lifecycle.js"
 /** @since 0.1.0 */
 export * as ServiceError from "./services/ServiceError.js"
+/** @since 0.1.0 */
+export * as Plan from "./reconcile/Plan.js"
+/** @since 0.1.0 */
+export * as Apps from "./services/Apps.js"
+/** @since 0.1.0 */
+export * as AppLocks from "./services/AppLocks.js"
+/** @since 0.1.0 */
+export * as InstallLog from "./services/InstallLog.js"
+/** @since 0.1.0 */
+export * as StateStore from "./services/StateStore.js"
+/** @since 0.1.0 */
+export * as Observation from "./services/Observation.js"
+/** @since 0.1.0 */
+export * as Orchestrator from "./services/Orchestrator.js"
+/** @since 0.1.0 */
+export * as Scanner from "./services/Scanner.js"
+/** @since 0.1.0 */
+export * as Reconciler from "./services/Reconciler.js"
+/** @since 0.1.0 */
+export * as Archipelago from "./services/Archipelago.js"

@@ -3,11 +3,19 @@
  *
  * @since 0.1.0
  */
-import { Context } from "effect"
-import type { Effect, Stream } from "effect"
+import { Context, Effect, Layer, Option, Stream } from "effect"
+import * as AppEntry from "../domain/AppEntry.js"
+import * as AppViewModule from "../domain/AppView.js"
 import type { AppView } from "../domain/AppView.js"
+import * as Intent from "../domain/Intent.js"
+import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { CommandFailed, ContainerNotFound, EngineUnavailable } from "../runtime/RuntimeError.js"
-import type { UnknownApp } from "./ServiceError.js"
+import { Apps, meta } from "./Apps.js"
+import type { AppDef } from "./Apps.js"
+import { InstallLog } from "./InstallLog.js"
+import { UnknownApp } from "./ServiceError.js"
+import { StateStore } from "./StateStore.js"
+import type { State } from "./StateStore.js"
 
 /**
  * One line of an app's install log (progress of pulls and builds, errors of operations).
@@ -45,3 +53,55 @@ export interface Service {
  * @category tags
  */
 export class AppViews extends Context.Tag("@archipelago/orchestrator/AppViews")<AppViews, Service>() {}
+
+const viewOf = (def: AppDef, state: State): AppView =>
+  AppViewModule.make(
+    state.entries[def.id] ?? AppEntry.make(def.id),
+    meta(def),
+    state.intents[def.id] ?? Intent.none
+  )
+
+/**
+ * The views over the store: `changes` emits one view per app whose entry or intent changed,
+ * in store order (the current state itself is not emitted: read `list` for it).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.gen(function*() {
+  const apps = yield* Apps
+  const store = yield* StateStore
+  const log = yield* InstallLog
+  const runtime = yield* ContainerRuntime
+  const getDef = (appId: string) =>
+    Option.match(apps.get(appId), { onNone: () => Effect.fail(new UnknownApp({ appId })), onSome: Effect.succeed })
+  const service: Service = {
+    list: Effect.map(store.get, (state) => apps.all.map((def) => viewOf(def, state))),
+    changes: store.changes.pipe(
+      Stream.zipWithPrevious,
+      Stream.mapConcat(([previous, next]) =>
+        Option.match(previous, {
+          onNone: () => [],
+          onSome: (prev) =>
+            apps.all
+              .filter((def) => prev.entries[def.id] !== next.entries[def.id] || prev.intents[def.id] !== next.intents[def.id])
+              .map((def) => viewOf(def, next))
+        })
+      )
+    ),
+    installLog: (appId) => Effect.flatMap(getDef(appId), (def) => log.lines(def.id)),
+    containerLogs: (appId, tail) =>
+      Effect.gen(function*() {
+        const def = yield* getDef(appId)
+        const entry = yield* store.entry(def.id)
+        return yield* runtime.logs(entry.observed.containerName ?? def.containerName, { tail })
+      })
+  }
+  return service
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = Layer.effect(AppViews, make)

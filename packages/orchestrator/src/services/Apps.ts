@@ -1,0 +1,151 @@
+/**
+ * The catalog as the services see it: for every app, its manifest and everything derived from
+ * it once at start-up (container name, container spec, spec hash, image source, data folder).
+ *
+ * @since 0.1.0
+ */
+import { Context, Layer, Option } from "effect"
+import type { AppId } from "../domain/AppId.js"
+import type { AppMeta } from "../domain/AppView.js"
+import type { Catalog } from "../manifest/Catalog.js"
+import type { Manifest } from "../manifest/Manifest.js"
+import { resolve } from "../manifest/Resolve.js"
+import type { Settings } from "../manifest/Settings.js"
+import { appDataDir, containerName, containerSpec } from "../manifest/Spec.js"
+import { order } from "../reconcile/Plan.js"
+import type { ContainerSpec } from "../runtime/ContainerSpec.js"
+import { Labels } from "../runtime/ContainerSpec.js"
+
+/**
+ * Where an app's image comes from: pulled (mirrors first) or built locally.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Source =
+  | { readonly _tag: "Image"; readonly ref: string; readonly candidates: ReadonlyArray<string> }
+  | {
+    readonly _tag: "Build"
+    readonly tag: string
+    readonly context: string
+    readonly containerfile: string
+    readonly args: Readonly<Record<string, string>>
+  }
+
+/**
+ * One app, ready for the services.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppDef {
+  readonly id: AppId
+  readonly manifest: Manifest
+  /** The name a container created now gets. Adopted containers may have another. */
+  readonly containerName: string
+  /** The spec a container created now gets, its spec-hash label included. */
+  readonly spec: ContainerSpec
+  readonly specHash: string
+  readonly source: Source
+  /** `<dataDir>/<id>`: removed only on purge. */
+  readonly dataDir: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Every app, dependencies first. */
+  readonly all: ReadonlyArray<AppDef>
+  readonly get: (id: string) => Option.Option<AppDef>
+  /** Registries tried before docker.io. */
+  readonly mirrors: ReadonlyArray<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Apps extends Context.Tag("@archipelago/orchestrator/Apps")<Apps, Service>() {}
+
+/**
+ * The service over a list of app definitions.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<string> = []): Service => {
+  const all = order(defs.map((d) => ({ ...d, dependsOn: d.manifest.dependsOn }))).map(({ dependsOn: _d, ...d }) => d)
+  const byId = new Map(all.map((d) => [d.id as string, d]))
+  return { all, get: (id) => Option.fromNullable(byId.get(id)), mirrors }
+}
+
+/**
+ * The definition of a catalog app under the given settings.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defOf = (app: Catalog["apps"][number], settings: Settings): AppDef => {
+  const spec = containerSpec(app, settings)
+  return {
+    id: app.manifest.id,
+    manifest: app.manifest,
+    containerName: containerName(app.manifest),
+    spec,
+    specHash: spec.labels[Labels.specHash] ?? "",
+    source: resolve(app, settings),
+    dataDir: appDataDir(settings, app.manifest.id)
+  }
+}
+
+/**
+ * The service over a loaded catalog.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromCatalog = (catalog: Catalog, settings: Settings): Service =>
+  make(catalog.apps.map((app) => defOf(app, settings)), settings.mirrors)
+
+/**
+ * A layer from app definitions (tests, embedders with their own catalog).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<string> = []): Layer.Layer<Apps> =>
+  Layer.succeed(Apps, make(defs, mirrors))
+
+/**
+ * The apps declared as alternatives of `def` (either side may declare it).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const conflictsOf = (apps: Service, def: AppDef): ReadonlyArray<AppId> => {
+  const out = new Set<AppId>(def.manifest.conflicts.filter((c) => c !== def.id))
+  for (const other of apps.all) {
+    if (other.id !== def.id && other.manifest.conflicts.includes(def.id)) out.add(other.id)
+  }
+  return [...out]
+}
+
+/**
+ * The catalog facts an `AppView` needs.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const meta = (def: AppDef): AppMeta => {
+  const ui = def.manifest.ui
+  const uiPort = ui === undefined ? undefined : def.manifest.ports.find((p) => p.container === ui.port)?.host
+  return {
+    name: def.manifest.name,
+    version: def.manifest.version,
+    containerName: def.containerName,
+    dependsOn: def.manifest.dependsOn,
+    ...(uiPort === undefined ? {} : { uiPort })
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The whole orchestrator as one `Layer`: catalog, state store, operations, the async lifecycle
+ * path, views, the scanner and the reconciler, booted (adoption, resumed transitions) while the
+ * layer builds, with loops running in its scope. Closing the scope shuts down cleanly: loops
+ * stop, in-flight operations get a bounded grace, the state is written.
+ *
+ * @since 0.1.0
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { Duration, Effect, Layer } from "effect"
+import * as Catalog from "../manifest/Catalog.js"
+import * as Settings from "../manifest/Settings.js"
+import type { ContainerRuntime } from "../runtime/ContainerRuntime.js"
+import * as AppLocks from "./AppLocks.js"
+import * as Apps from "./Apps.js"
+import * as AppViews from "./AppViews.js"
+import { HookRegistry } from "./HookRegistry.js"
+import * as InstallLog from "./InstallLog.js"
+import * as Lifecycle from "./Lifecycle.js"
+import * as Orchestrator from "./Orchestrator.js"
+import * as Reconciler from "./Reconciler.js"
+import * as Scanner from "./Scanner.js"
+import * as StateStore from "./StateStore.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Config {
+  /** The folder of `<id>/manifest.yml` files. */
+  readonly appsDir: string
+  /** Where `state.json` and each app's data folder live. */
+  readonly dataDir: string
+  /** Mirrors and bind roots; `dataDir` here is ignored in favour of the one above. */
+  readonly settings?: Partial<Settings.Settings>
+  /** Time between scheduled scans; default 30 s. */
+  readonly scanInterval?: Duration.DurationInput
+  /** Time between scheduled reconcile passes; default 30 s. */
+  readonly reconcileInterval?: Duration.DurationInput
+  /** How long shutdown waits for in-flight operations; default 10 s. */
+  readonly shutdownGrace?: Duration.DurationInput
+  /** Quiet time after an engine event before reconciling; default 100 ms. */
+  readonly eventDebounce?: Duration.DurationInput
+}
+
+/**
+ * Everything the orchestrator layer provides.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Services =
+  | Apps.Apps
+  | StateStore.StateStore
+  | InstallLog.InstallLog
+  | AppLocks.AppLocks
+  | Orchestrator.Orchestrator
+  | Lifecycle.Lifecycle
+  | AppViews.AppViews
+  | Scanner.Scanner
+  | Reconciler.Reconciler
+
+/**
+ * The orchestrator over a given set of apps (tests, embedders with their own catalog).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromApps = <E, R>(
+  apps: Layer.Layer<Apps.Apps, E, R>,
+  config: Omit<Config, "appsDir" | "settings">
+): Layer.Layer<Services, E, R | ContainerRuntime | HookRegistry | FileSystem.FileSystem | Path.Path> => {
+  const grace = config.shutdownGrace ?? Lifecycle.defaultShutdownGrace
+  const store = Layer.scoped(
+    StateStore.StateStore,
+    Effect.gen(function*() {
+      const a = yield* Apps.Apps
+      const s = yield* StateStore.make({ dataDir: config.dataDir, apps: a.all.map((d) => d.id) }).pipe(Effect.orDie)
+      yield* Effect.addFinalizer(() => Effect.zipRight(s.flush, Effect.logInfo(`state written to ${s.path}`)))
+      return s
+    })
+  )
+  const base = Layer.mergeAll(InstallLog.layer(), AppLocks.layer, store).pipe(Layer.provideMerge(apps))
+  const orchestrator = Orchestrator.layer.pipe(Layer.provideMerge(base))
+  const views = Layer.merge(AppViews.layer, Scanner.layer).pipe(Layer.provideMerge(orchestrator))
+  const lifecycle = Lifecycle.layer({ shutdownGrace: grace }).pipe(Layer.provideMerge(views))
+  const loops = Layer.scopedDiscard(
+    Effect.forkScoped(Scanner.loop(config.scanInterval ?? Scanner.defaultInterval))
+  )
+  const reconciler = Reconciler.layer({
+    interval: config.reconcileInterval ?? Reconciler.defaultInterval,
+    debounce: config.eventDebounce ?? Reconciler.defaultDebounce,
+    shutdownGrace: grace
+  })
+  return Layer.merge(reconciler, loops).pipe(Layer.provideMerge(lifecycle))
+}
+
+/**
+ * The orchestrator for an apps folder and a data dir: loads and checks the catalog (with the
+ * registered hook names), then wires every service. Fails with the catalog's located errors.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (config: Config) => {
+  const settings = Settings.make({ ...config.settings, dataDir: config.dataDir })
+  const apps = Layer.effect(
+    Apps.Apps,
+    Effect.gen(function*() {
+      const hooks = yield* HookRegistry
+      const catalog = yield* Catalog.load(config.appsDir, { hookNames: hooks.names, settings })
+      return Apps.fromCatalog(catalog, settings)
+    })
+  )
+  return layerFromApps(apps, config)
+}
+
+/**
+ * Reads the default shutdown grace, for adapters that print it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultShutdownGrace: Duration.Duration = Lifecycle.defaultShutdownGrace

@@ -1,0 +1,59 @@
+/**
+ * Per-app install logs: progress lines of pulls and builds, hook runs, and the errors of
+ * operations. Bounded per app, oldest lines dropped first.
+ *
+ * @since 0.1.0
+ */
+import { Chunk, Clock, Context, Effect, Layer, Ref } from "effect"
+import type { LogLine } from "./AppViews.js"
+
+/**
+ * Lines kept per app.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxLines = 500
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly append: (appId: string, level: LogLine["level"], message: string) => Effect.Effect<void>
+  /** Oldest first. */
+  readonly lines: (appId: string) => Effect.Effect<ReadonlyArray<LogLine>>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class InstallLog extends Context.Tag("@archipelago/orchestrator/InstallLog")<InstallLog, Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (maxLines: number = defaultMaxLines): Effect.Effect<Service> =>
+  Effect.gen(function*() {
+    const logs = yield* Ref.make(new Map<string, Chunk.Chunk<LogLine>>())
+    const append = (appId: string, level: LogLine["level"], message: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        Ref.update(logs, (m) => {
+          const next = new Map(m)
+          const lines = Chunk.append(m.get(appId) ?? Chunk.empty<LogLine>(), { at, level, message })
+          next.set(appId, lines.length > maxLines ? Chunk.drop(lines, lines.length - maxLines) : lines)
+          return next
+        }))
+    const lines = (appId: string) =>
+      Effect.map(Ref.get(logs), (m) => Chunk.toReadonlyArray(m.get(appId) ?? Chunk.empty<LogLine>()))
+    return { append, lines }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (maxLines: number = defaultMaxLines): Layer.Layer<InstallLog> =>
+  Layer.effect(InstallLog, make(maxLines))

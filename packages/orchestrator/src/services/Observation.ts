@@ -1,0 +1,89 @@
+/**
+ * Turning what the engine lists into observations of apps: which container is whose, and what
+ * it shows. Pure functions shared by the scanner, the orchestrator and the reconciler.
+ *
+ * @since 0.1.0
+ */
+import type { Observation, Observed } from "../domain/AppEntry.js"
+import { absent, stateOfContainer } from "../domain/AppEntry.js"
+import type { ContainerFacts } from "../reconcile/Plan.js"
+import type { ContainerDetails, ContainerSummary } from "../runtime/ContainerRuntime.js"
+import { Labels } from "../runtime/ContainerSpec.js"
+
+/**
+ * The app's container among all containers: one labelled with the app's id, else one with the
+ * name the app's container has or would get. Adopted containers keep their own names.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const findContainer = <C extends ContainerSummary>(
+  containers: ReadonlyArray<C>,
+  appId: string,
+  names: ReadonlyArray<string>
+): C | undefined => {
+  const labelled = containers.filter((c) => c.labels[Labels.app] === appId)
+  if (labelled.length > 0) return labelled.find((c) => names.includes(c.name)) ?? labelled[0]
+  for (const name of names) {
+    const byName = containers.find((c) => c.name === name)
+    if (byName !== undefined) return byName
+  }
+  return undefined
+}
+
+/**
+ * The observed fields of a container.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const observedOf = (c: ContainerSummary | ContainerDetails): Observed => {
+  const specHash = c.labels[Labels.specHash]
+  const lanAddress = "ipAddress" in c ? c.ipAddress : undefined
+  return {
+    containerId: c.id,
+    containerName: c.name,
+    image: c.image,
+    ...(specHash === undefined ? {} : { specHash }),
+    health: c.health ?? "none",
+    ports: c.ports,
+    ...(lanAddress === undefined || lanAddress === "" ? {} : { lanAddress }),
+    ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt }),
+    ...(c.exitCode === undefined ? {} : { exitCode: c.exitCode })
+  }
+}
+
+/**
+ * What a scan saw of an app: its container's state and fields, or `absent`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const observationOf = (c: ContainerSummary | ContainerDetails | undefined): Observation =>
+  c === undefined ? absent : { state: stateOfContainer(c.state), observed: observedOf(c) }
+
+/**
+ * True when the orchestrator created the container (it carries the managed-by label).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isManaged = (c: ContainerSummary): boolean => c.labels[Labels.managedBy] === Labels.managedByValue
+
+/**
+ * The facts the reconcile plan needs about a container.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const factsOf = (c: ContainerSummary): ContainerFacts => {
+  const specHash = c.labels[Labels.specHash]
+  return {
+    id: c.id,
+    name: c.name,
+    state: stateOfContainer(c.state),
+    managed: isManaged(c),
+    ...(specHash === undefined ? {} : { specHash }),
+    ...(c.exitedAt === undefined ? {} : { exitedAt: c.exitedAt })
+  }
+}

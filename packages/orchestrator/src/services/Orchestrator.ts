@@ -1,0 +1,365 @@
+/**
+ * The operations on apps, awaiting completion: install, start, stop, restart, update, remove.
+ * Each holds the app's lock, records the user's intent and the transition, does the work, and
+ * lands in the final state, or restores the previous one and writes the error to the app's
+ * install log.
+ *
+ * @since 0.1.0
+ */
+import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Runtime } from "effect"
+import type { AppEntry, Observation } from "../domain/AppEntry.js"
+import * as Intent from "../domain/Intent.js"
+import * as Op from "../domain/Op.js"
+import * as Transition from "../domain/Transition.js"
+import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
+import type { ContainerDetails } from "../runtime/ContainerRuntime.js"
+import { Labels } from "../runtime/ContainerSpec.js"
+import type { RuntimeError } from "../runtime/RuntimeError.js"
+import { AppLocks } from "./AppLocks.js"
+import { Apps, conflictsOf } from "./Apps.js"
+import type { AppDef } from "./Apps.js"
+import type { HookFailed } from "./HookRegistry.js"
+import { HookRegistry } from "./HookRegistry.js"
+import { InstallLog } from "./InstallLog.js"
+import type { RequestOptions } from "./Lifecycle.js"
+import { observationOf } from "./Observation.js"
+import { ConflictingApp, OperationFailed, UnknownApp } from "./ServiceError.js"
+import { StateStore } from "./StateStore.js"
+
+/**
+ * The operation is not something this orchestrator can do (backups, restores).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unsupported extends Data.TaggedError("Unsupported")<{ readonly op: string }> {
+  override get message(): string {
+    return `${this.op} is not supported by this orchestrator yet`
+  }
+}
+
+/**
+ * The work ran past the operation's deadline and was interrupted.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DeadlineExceeded extends Data.TaggedError("DeadlineExceeded")<{
+  readonly op: string
+  readonly deadline: number
+}> {
+  override get message(): string {
+    return `${this.op} did not finish by its deadline (${new Date(this.deadline).toISOString()})`
+  }
+}
+
+/**
+ * Everything the work of an operation can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type WorkError = RuntimeError | HookFailed | PlatformError | Unsupported | DeadlineExceeded
+
+/**
+ * The errors a user operation answers with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type OperationError = UnknownApp | Transition.Conflict | Transition.NotAllowed | OperationFailed
+
+/**
+ * The engine-level steps of operations, for the reconciler (which holds the app's lock itself
+ * and records its own transitions). None of them changes the user's intent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Steps {
+  /** Fetch the image if missing, run hooks, create (keeping a container with the same spec hash), start when asked. */
+  readonly install: (def: AppDef, start: boolean) => Effect.Effect<void, WorkError>
+  /** Run hooks, then start the container (creating it if it vanished). */
+  readonly start: (def: AppDef) => Effect.Effect<void, WorkError>
+  readonly stop: (def: AppDef) => Effect.Effect<void, WorkError>
+  /** Replace the container with one of the current spec (volumes kept). */
+  readonly recreate: (def: AppDef, start: boolean) => Effect.Effect<void, WorkError>
+  readonly remove: (def: AppDef, purge: boolean) => Effect.Effect<void, WorkError>
+  /** Run the app's pre-start hooks; true when a file changed. */
+  readonly hooks: (def: AppDef) => Effect.Effect<boolean, HookFailed>
+  /** The app's container now, by one inspect. Engine errors read as "unknown" (None). */
+  readonly observe: (def: AppDef) => Effect.Effect<Option.Option<Observation>>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Runs `op` to completion: intent, transition, work, final state (or revert + install log). */
+  readonly perform: (op: Op.Op, appId: string, options?: RequestOptions) => Effect.Effect<void, OperationError>
+  readonly install: (appId: string) => Effect.Effect<void, OperationError>
+  readonly start: (appId: string) => Effect.Effect<void, OperationError>
+  readonly stop: (appId: string) => Effect.Effect<void, OperationError>
+  readonly restart: (appId: string) => Effect.Effect<void, OperationError>
+  readonly update: (appId: string) => Effect.Effect<void, OperationError>
+  /** Keeps the app's data folder unless `purge`. */
+  readonly remove: (appId: string, options?: RequestOptions) => Effect.Effect<void, OperationError>
+  /** Refuses installing an app while a conflicting alternative is installed. */
+  readonly checkConflicts: (def: AppDef) => Effect.Effect<void, ConflictingApp>
+  readonly steps: Steps
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Orchestrator extends Context.Tag("@archipelago/orchestrator/Orchestrator")<Orchestrator, Service>() {}
+
+const isInside = (dir: string, p: string): boolean => p === dir || p.startsWith(`${dir}/`)
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.gen(function*() {
+  const apps = yield* Apps
+  const store = yield* StateStore
+  const locks = yield* AppLocks
+  const log = yield* InstallLog
+  const runtime = yield* ContainerRuntime
+  const hookRegistry = yield* HookRegistry
+  const fs = yield* FileSystem.FileSystem
+  const rt = yield* Effect.runtime<never>()
+  const runSync = Runtime.runSync(rt)
+
+  const names = (def: AppDef, entry: AppEntry): ReadonlyArray<string> => {
+    const adopted = entry.observed.containerName
+    return adopted === undefined || adopted === def.containerName ? [def.containerName] : [adopted, def.containerName]
+  }
+  const targetName = (def: AppDef) => Effect.map(store.entry(def.id), (e) => names(def, e)[0]!)
+
+  const inspectOwn = (def: AppDef): Effect.Effect<ContainerDetails | undefined, RuntimeError> =>
+    Effect.gen(function*() {
+      const entry = yield* store.entry(def.id)
+      const found = yield* runtime.inspect(names(def, entry))
+      return found[0]
+    })
+
+  const progress = (def: AppDef) => (line: string) => {
+    runSync(log.append(def.id, "info", line))
+  }
+
+  const ensureImage = (def: AppDef, force: boolean): Effect.Effect<string, WorkError> =>
+    Effect.gen(function*() {
+      const source = def.source
+      if (source._tag === "Image") {
+        if (!force && (yield* runtime.imageExists(source.ref))) return source.ref
+        yield* log.append(def.id, "info", `pulling ${source.ref}`)
+        const pulled = yield* runtime.pull(source.ref, apps.mirrors, progress(def))
+        yield* log.append(def.id, "info", `pulled ${pulled}`)
+        return pulled
+      }
+      if (!force && (yield* runtime.imageExists(source.tag))) return source.tag
+      yield* log.append(def.id, "info", `building ${source.tag} from ${source.context}`)
+      yield* runtime.build(
+        { tag: source.tag, context: source.context, containerfile: source.containerfile, args: source.args, labels: {} },
+        progress(def)
+      )
+      yield* log.append(def.id, "info", `built ${source.tag}`)
+      return source.tag
+    })
+
+  const hooks = (def: AppDef): Effect.Effect<boolean, HookFailed> =>
+    def.manifest.hooks.length === 0
+      ? Effect.succeed(false)
+      : Effect.gen(function*() {
+        const result = yield* hookRegistry.run({ appId: def.id, manifest: def.manifest, hooks: def.manifest.hooks })
+        for (const f of result.files) {
+          if (f.changed) yield* log.append(def.id, "info", `hook ${f.hook} wrote ${f.path}`)
+        }
+        return result.changed
+      })
+
+  // Bind sources under the app's data folder must exist before podman mounts them.
+  const prepareDirs = (def: AppDef) =>
+    Effect.forEach(
+      def.spec.volumes.filter((v) => isInside(def.dataDir, v.source)),
+      (v) => Effect.flatMap(fs.exists(v.source), (ok) => ok ? Effect.void : fs.makeDirectory(v.source, { recursive: true })),
+      { discard: true }
+    )
+
+  const removeIfPresent = (name: string) =>
+    runtime.remove(name, { force: true }).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
+
+  const create = (def: AppDef, image: string): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
+      const id = yield* runtime.create({ ...def.spec, image })
+      yield* log.append(def.id, "info", `created container ${def.spec.name} (${id.slice(0, 12)})`)
+    })
+
+  const stopContainer = (def: AppDef): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      const name = yield* targetName(def)
+      yield* runtime.stop(name, def.manifest.stopTimeout).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
+    })
+
+  const install = (def: AppDef, start: boolean): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      const image = yield* ensureImage(def, false)
+      yield* hooks(def)
+      yield* prepareDirs(def)
+      const existing = yield* inspectOwn(def)
+      if (existing === undefined || existing.labels[Labels.specHash] !== def.specHash) {
+        yield* create(def, image)
+      }
+      if (start) yield* runtime.start(existing?.name ?? def.spec.name)
+    })
+
+  const startContainer = (def: AppDef): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      const changed = yield* hooks(def)
+      const existing = yield* inspectOwn(def)
+      if (existing === undefined) return yield* install(def, true)
+      if (existing.state === "running") {
+        if (!changed) return
+        yield* log.append(def.id, "info", "a hook changed a file: restarting to pick it up")
+        yield* runtime.stop(existing.name, def.manifest.stopTimeout)
+      }
+      yield* runtime.start(existing.name)
+    })
+
+  const recreate = (def: AppDef, start: boolean, force = false): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      const image = yield* ensureImage(def, force)
+      yield* hooks(def)
+      yield* prepareDirs(def)
+      yield* stopContainer(def)
+      yield* create(def, image)
+      if (start) yield* runtime.start(def.spec.name)
+    })
+
+  const removeContainer = (def: AppDef, purge: boolean): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      yield* stopContainer(def)
+      for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
+      if (purge && (yield* fs.exists(def.dataDir))) {
+        yield* fs.remove(def.dataDir, { recursive: true })
+        yield* log.append(def.id, "info", `purged ${def.dataDir}`)
+      }
+    })
+
+  const observe = (def: AppDef): Effect.Effect<Option.Option<Observation>> =>
+    inspectOwn(def).pipe(
+      Effect.map((c) => Option.some(observationOf(c))),
+      Effect.catchAll(() => Effect.succeedNone)
+    )
+
+  const work = (op: Op.Op, def: AppDef, options: RequestOptions): Effect.Effect<void, WorkError> => {
+    switch (op) {
+      case "install":
+        return install(def, true)
+      case "start":
+        return startContainer(def)
+      case "stop":
+        return stopContainer(def)
+      case "restart":
+        return Effect.zipRight(stopContainer(def), startContainer(def))
+      case "update":
+        return recreate(def, true, true)
+      case "remove":
+        return removeContainer(def, options.purge === true)
+      case "backup":
+      case "restore":
+        return Effect.fail(new Unsupported({ op }))
+    }
+  }
+
+  const getDef = (appId: string) =>
+    Option.match(apps.get(appId), {
+      onNone: () => Effect.fail(new UnknownApp({ appId })),
+      onSome: Effect.succeed
+    })
+
+  const checkConflicts = (def: AppDef): Effect.Effect<void, ConflictingApp> =>
+    Effect.gen(function*() {
+      const state = yield* store.get
+      for (const other of conflictsOf(apps, def)) {
+        const installed = state.intents[other]?.installed === true ||
+          (state.entries[other] !== undefined && state.entries[other]!.state !== "not-installed")
+        if (installed) return yield* Effect.fail(new ConflictingApp({ appId: def.id, other }))
+      }
+    })
+
+  const perform = Effect.fn("Orchestrator.perform")(function*(op: Op.Op, appId: string, options: RequestOptions = {}) {
+    const def = yield* getDef(appId)
+    return yield* locks.withLock(def.id, Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const inFlight = (yield* store.entry(def.id)).transition?.op === op
+      if (op === "install" && !inFlight) yield* checkConflicts(def)
+      yield* store.modify(def.id, (entry, intent) => {
+        if (entry.transition?.op === op) return Either.right([undefined, {}] as const)
+        return Either.map(
+          Transition.begin(entry, op, now, def.manifest.stopTimeout),
+          (begun) => [undefined, { entry: begun, intent: Intent.request(intent, op, now) }] as const
+        )
+      })
+      const deadline = (yield* store.entry(def.id)).transition?.deadline ?? now + Op.deadlineMs(op, def.manifest.stopTimeout)
+      const outcome = yield* work(op, def, options).pipe(
+        Effect.timeoutFail({
+          duration: Duration.millis(Math.max(0, deadline - now)),
+          onTimeout: () => new DeadlineExceeded({ op, deadline })
+        }),
+        Effect.either
+      )
+      const end = yield* Clock.currentTimeMillis
+      if (Either.isRight(outcome)) {
+        const seen = yield* observe(def)
+        yield* store.update(def.id, (e) => ({
+          entry: Transition.succeed(
+            e,
+            op,
+            Option.match(seen, { onNone: () => undefined, onSome: (o) => o.observed })
+          )
+        }))
+        yield* log.append(def.id, "info", `${op} done`)
+        return
+      }
+      const reason = outcome.left.message
+      yield* log.append(def.id, "error", `${op} failed: ${reason}`)
+      yield* Effect.logWarning(`${op} ${def.id} failed: ${reason}`)
+      yield* store.update(def.id, (e) => ({ entry: Transition.fail(e, op, reason, end) }))
+      return yield* Effect.fail(new OperationFailed({ appId: def.id, op, reason }))
+    }))
+  })
+
+  const service: Service = {
+    perform,
+    install: (id) => perform("install", id),
+    start: (id) => perform("start", id),
+    stop: (id) => perform("stop", id),
+    restart: (id) => perform("restart", id),
+    update: (id) => perform("update", id),
+    remove: (id, options) => perform("remove", id, options),
+    checkConflicts,
+    steps: {
+      install,
+      start: startContainer,
+      stop: stopContainer,
+      recreate: (def, start) => recreate(def, start),
+      remove: removeContainer,
+      hooks,
+      observe
+    }
+  }
+  return service
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = Layer.effect(Orchestrator, make)

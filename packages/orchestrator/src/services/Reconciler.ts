@@ -1,0 +1,403 @@
+/**
+ * The level-triggered reconciler: observe (one scan), decide per app with the pure
+ * `Plan.plan`, apply, record. At boot it adopts existing containers as they are and resumes or
+ * settles persisted transitions; afterwards it converges apps to their intent on a schedule and
+ * whenever the engine reports an event, so damage is repaired within about a second.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Either, FiberSet, Layer, Option, Queue, Schedule, Stream } from "effect"
+import type { AppEntry, Observation } from "../domain/AppEntry.js"
+import type { AppId } from "../domain/AppId.js"
+import * as Intent from "../domain/Intent.js"
+import * as Merge from "../domain/Merge.js"
+import * as Op from "../domain/Op.js"
+import * as Transition from "../domain/Transition.js"
+import * as Plan from "../reconcile/Plan.js"
+import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
+import { AppLocks } from "./AppLocks.js"
+import { Apps } from "./Apps.js"
+import type { AppDef } from "./Apps.js"
+import { InstallLog } from "./InstallLog.js"
+import { factsOf, observationOf } from "./Observation.js"
+import { DeadlineExceeded, Orchestrator } from "./Orchestrator.js"
+import type { WorkError } from "./Orchestrator.js"
+import { Scanner } from "./Scanner.js"
+import type { Scan } from "./Scanner.js"
+import { StateStore } from "./StateStore.js"
+
+/**
+ * The action taken for one app in a pass.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Decision {
+  readonly appId: AppId
+  readonly action: Plan.Action
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * The boot pass: one scan, persisted transitions resumed or settled by observation, existing
+   * containers adopted as they are (no recreation, no restart), one log line per app.
+   */
+  readonly boot: Effect.Effect<ReadonlyArray<Decision>>
+  /** One converging pass: one scan, then plan and apply for every app, dependencies first. */
+  readonly pass: Effect.Effect<ReadonlyArray<Decision>>
+  /** Asks the loop for a pass soon (debounced). */
+  readonly kick: Effect.Effect<void>
+  /** The loop: passes on the schedule, on kicks and engine events, and at back-off/grace ends. */
+  readonly run: Effect.Effect<never>
+  /** Decisions of the last pass. */
+  readonly last: Effect.Effect<ReadonlyArray<Decision>>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Reconciler extends Context.Tag("@archipelago/orchestrator/Reconciler")<Reconciler, Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Time between scheduled passes; default 30 s. */
+  readonly interval?: Duration.DurationInput
+  /** Quiet time after an engine event before the pass; default 100 ms. */
+  readonly debounce?: Duration.DurationInput
+  /** How long shutdown waits for resumed operations; default 10 s. */
+  readonly shutdownGrace?: Duration.DurationInput
+}
+
+/**
+ * The default time between scheduled passes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultInterval: Duration.Duration = Duration.seconds(30)
+
+/**
+ * The default quiet time after an engine event.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultDebounce: Duration.Duration = Duration.millis(100)
+
+/**
+ * How the event watcher is restarted when the engine's event stream fails.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const eventsRetry = Schedule.exponential(Duration.millis(500)).pipe(
+  Schedule.union(Schedule.spaced(Duration.seconds(10)))
+)
+
+const desiredOf = (def: AppDef): Plan.Desired => ({
+  id: def.id,
+  specHash: def.specHash,
+  dependsOn: def.manifest.dependsOn,
+  restartPolicy: def.manifest.restart
+})
+
+/** Whether an observation already shows the outcome a persisted operation was heading for. */
+const settledBy = (op: Op.Op, observation: Observation): boolean => {
+  switch (op) {
+    case "install":
+    case "start":
+    case "restart":
+    case "update":
+      return observation.state === "running"
+    case "stop":
+      return observation.state !== "running"
+    case "remove":
+      return observation.state === "not-installed"
+    case "backup":
+    case "restore":
+      return false
+  }
+}
+
+const withoutTransition = (entry: AppEntry): AppEntry => {
+  const { transition: _t, ...rest } = entry
+  return rest
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}) =>
+  Effect.gen(function*() {
+    const apps = yield* Apps
+    const store = yield* StateStore
+    const locks = yield* AppLocks
+    const scanner = yield* Scanner
+    const orchestrator = yield* Orchestrator
+    const runtime = yield* ContainerRuntime
+    const installLog = yield* InstallLog
+    const steps = orchestrator.steps
+    const interval = Duration.decode(options.interval ?? defaultInterval)
+    const debounce = Duration.decode(options.debounce ?? defaultDebounce)
+    const grace = Duration.decode(options.shutdownGrace ?? Duration.seconds(10))
+    const kicks = yield* Queue.sliding<void>(1)
+    const resumed = yield* FiberSet.make<void, never>()
+    yield* Effect.addFinalizer(() =>
+      Duration.isZero(grace) ? Effect.void : FiberSet.awaitEmpty(resumed).pipe(Effect.timeout(grace), Effect.ignore)
+    )
+    const adopted = new Set<AppId>()
+    let lastDecisions: ReadonlyArray<Decision> = []
+
+    /** Runs engine work for an app under a transition of `op`, without touching the intent. */
+    const transition = (
+      def: AppDef,
+      op: Op.Op,
+      work: Effect.Effect<void, WorkError>,
+      countsAsRestart: boolean
+    ) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const began = yield* store.modify(def.id, (entry) =>
+          Either.map(Transition.begin(entry, op, now, def.manifest.stopTimeout), (begun) =>
+            [
+              begun.transition?.deadline ?? now,
+              {
+                entry: countsAsRestart ? { ...begun, crashLoop: Plan.nextCrashLoop(entry.crashLoop, now) } : begun
+              }
+            ] as const)).pipe(Effect.option)
+        if (Option.isNone(began)) return
+        const deadline = began.value
+        const outcome = yield* work.pipe(
+          Effect.timeoutFail({
+            duration: Duration.millis(Math.max(0, deadline - now)),
+            onTimeout: () => new DeadlineExceeded({ op, deadline })
+          }),
+          Effect.either
+        )
+        const seen = yield* steps.observe(def)
+        const end = yield* Clock.currentTimeMillis
+        if (Either.isRight(outcome)) {
+          yield* store.update(def.id, (entry) => {
+            const { lastError: _e, ...rest } = withoutTransition(entry)
+            return {
+              entry: Option.match(seen, {
+                onNone: () => ({ ...rest, state: Op.finalState(op, entry.transition?.previous ?? entry.state) }),
+                onSome: (o) => ({ ...rest, state: o.state, observed: o.observed })
+              })
+            }
+          })
+          return
+        }
+        const reason = outcome.left.message
+        yield* installLog.append(def.id, "error", `reconcile ${op} failed: ${reason}`)
+        yield* Effect.logWarning(`reconcile ${op} ${def.id} failed: ${reason}`)
+        yield* store.update(def.id, (entry) => ({ entry: Transition.fail(entry, op, reason, end) }))
+      })
+
+    const apply = (def: AppDef, action: Plan.Action, scan: Scan): Effect.Effect<void> =>
+      Plan.Action.$match(action, {
+        NoOp: () => Effect.void,
+        Adopt: ({ running }) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const c = scan.byApp.get(def.id)
+            adopted.add(def.id)
+            yield* store.update(def.id, (entry, intent) => ({
+              entry: Merge.merge(entry, observationOf(c), now).entry,
+              intent: intent.updatedAt === 0 ? Intent.adopted(running, now) : intent
+            }))
+          }),
+        Install: ({ start }) => transition(def, "install", steps.install(def, start), true),
+        Start: () => transition(def, "start", steps.start(def), true),
+        Recreate: ({ start }) => transition(def, "update", steps.recreate(def, start), true),
+        Stop: () => transition(def, "stop", steps.stop(def), false),
+        Remove: () => transition(def, "remove", steps.remove(def, false), false)
+      })
+
+    const describe = (action: Plan.Action): string =>
+      Plan.Action.$match(action, {
+        NoOp: ({ reason }) => `NoOp (${reason})`,
+        Install: ({ start }) => `Install${start ? " and start" : ""}`,
+        Start: () => "Start",
+        Recreate: ({ reason }) => `Recreate (${reason})`,
+        Adopt: ({ running }) => `Adopt (${running ? "running" : "not running"})`,
+        Stop: ({ reason }) => `Stop (${reason})`,
+        Remove: () => "Remove"
+      })
+
+    const decide = (def: AppDef, scan: Scan, boot: boolean) =>
+      locks.withLock(def.id, Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        if (yield* store.changedSince(def.id, scan.mark)) {
+          // An operation wrote after the scan: its observation is stale for this app.
+          yield* kick
+          return Plan.Action.NoOp({ reason: "changed since the scan; looking again" })
+        }
+        const state = yield* store.get
+        const entry = state.entries[def.id]!
+        const intent = state.intents[def.id] ?? Intent.none
+        if (entry.crashLoop !== undefined && Plan.crashLoopExpired(entry.crashLoop, now)) {
+          yield* store.update(def.id, (e) => {
+            const { crashLoop: _c, ...rest } = e
+            return { entry: rest }
+          })
+        }
+        const c = scan.byApp.get(def.id)
+        const waitingFor = def.manifest.dependsOn.filter((d) => state.entries[d]?.state !== "running")
+        const observed: Plan.Observed = {
+          ...(c === undefined ? {} : { container: factsOf(c) }),
+          inTransition: Transition.isLive(entry, now),
+          adopted: boot ? false : adopted.has(def.id),
+          waitingFor,
+          ...(entry.crashLoop === undefined ? {} : { crashLoop: entry.crashLoop })
+        }
+        const action = Plan.plan(desiredOf(def), observed, intent, now)
+        if (boot) {
+          adopted.add(def.id)
+          if (action._tag === "Adopt") {
+            yield* apply(def, action, scan)
+            yield* Effect.logInfo(
+              `boot: adopted ${def.id}: container ${c!.name} (${c!.id.slice(0, 12)}) ${c!.state}, kept as it is`
+            )
+          } else {
+            yield* Effect.logInfo(
+              `boot: ${def.id}: ${c === undefined ? "no container" : "container held by an operation"} (intent: ${
+                intent.installed ? (intent.userStopped ? "stopped by the user" : "installed") : "not installed"
+              })`
+            )
+          }
+          return action
+        }
+        if (action._tag === "NoOp") {
+          yield* Effect.logDebug(`reconcile ${def.id}: ${describe(action)}`)
+          if (action.reason === "running as asked" && def.manifest.hooks.length > 0) yield* refreshHooks(def)
+        } else {
+          yield* Effect.logInfo(`reconcile ${def.id}: ${describe(action)}`)
+          yield* apply(def, action, scan)
+        }
+        return action
+      }))
+
+    // Derived config is re-rendered on every pass; a changed file restarts the app.
+    const refreshHooks = (def: AppDef) =>
+      steps.hooks(def).pipe(
+        Effect.flatMap((changed) =>
+          changed
+            ? transition(def, "restart", Effect.zipRight(steps.stop(def), steps.start(def)), false)
+            : Effect.void
+        ),
+        Effect.catchAll((e) => installLog.append(def.id, "error", e.message))
+      )
+
+    const runPass = (boot: boolean) =>
+      Effect.gen(function*() {
+        const scan = yield* scanner.scan
+        const decisions: Array<Decision> = []
+        for (const def of apps.all) {
+          decisions.push({ appId: def.id, action: yield* decide(def, scan, boot) })
+        }
+        lastDecisions = decisions
+        return decisions as ReadonlyArray<Decision>
+      }).pipe(
+        Effect.catchAll((e) => Effect.as(Effect.logWarning(`reconcile pass skipped: ${e.message}`), [] as ReadonlyArray<Decision>))
+      )
+
+    const resume = Effect.gen(function*() {
+      const scan = yield* scanner.last
+      const state = yield* store.get
+      const now = yield* Clock.currentTimeMillis
+      for (const def of apps.all) {
+        const entry = state.entries[def.id]!
+        const t = entry.transition
+        if (t === undefined) continue
+        const observation = observationOf(Option.getOrUndefined(scan)?.byApp.get(def.id))
+        if (Option.isSome(scan) && settledBy(t.op, observation)) {
+          yield* store.update(def.id, (e) => ({
+            entry: { ...Transition.succeed(e, t.op, observation.observed), state: observation.state }
+          }))
+          yield* Effect.logInfo(`boot: ${t.op} of ${def.id} had finished while we were down; settled by observation`)
+        } else if (t.op === "backup" || t.op === "restore") {
+          yield* store.update(def.id, (e) => ({ entry: Transition.fail(e, t.op, "interrupted by a restart", now) }))
+        } else {
+          yield* Effect.logInfo(`boot: resuming ${t.op} of ${def.id} (deadline ${new Date(t.deadline).toISOString()})`)
+          yield* FiberSet.run(resumed, orchestrator.perform(t.op, def.id).pipe(Effect.ignore))
+        }
+      }
+    })
+
+    const boot = Effect.gen(function*() {
+      const decisions = yield* runPass(true)
+      yield* resume
+      return decisions
+    }).pipe(Effect.withSpan("Reconciler.boot"))
+
+    const pass = runPass(false).pipe(Effect.withSpan("Reconciler.pass"))
+
+    const kick = Queue.offer(kicks, undefined).pipe(Effect.asVoid)
+
+    const nextWake = (decisions: ReadonlyArray<Decision>, now: number): number => {
+      let at = now + Duration.toMillis(interval)
+      for (const d of decisions) {
+        if (d.action._tag === "NoOp" && d.action.recheckAt !== undefined) at = Math.min(at, d.action.recheckAt)
+      }
+      return Math.max(at, now + 1)
+    }
+
+    const events = runtime.events().pipe(
+      Stream.runForEach(() => kick),
+      Effect.tapError((e) => Effect.logWarning(`engine events unavailable: ${e.message}; retrying`)),
+      Effect.retry(eventsRetry),
+      Effect.catchAll(() => Effect.void)
+    )
+
+    const run: Effect.Effect<never> = Effect.gen(function*() {
+      yield* Effect.forkScoped(events)
+      while (true) {
+        const decisions = yield* pass
+        const now = yield* Clock.currentTimeMillis
+        const wake = nextWake(decisions, now)
+        yield* Effect.raceFirst(
+          Effect.sleep(Duration.millis(wake - now)),
+          Queue.take(kicks).pipe(Effect.zipRight(Effect.sleep(debounce)), Effect.zipRight(Queue.takeAll(kicks)))
+        )
+      }
+    }).pipe(Effect.scoped) as Effect.Effect<never>
+
+    const service: Service = { boot, pass, kick, run, last: Effect.sync(() => lastDecisions) }
+    return service
+  })
+
+/**
+ * The reconciler service alone (no loop, no boot): for tests that drive passes by hand.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerManual = (options: Options = {}) => Layer.scoped(Reconciler, make(options))
+
+/**
+ * The reconciler with its boot pass run while the layer builds and its loop running in the
+ * layer's scope (interrupted when the scope closes).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}) =>
+  Layer.scoped(
+    Reconciler,
+    Effect.gen(function*() {
+      const reconciler = yield* make(options)
+      yield* reconciler.boot
+      yield* Effect.forkScoped(reconciler.run)
+      return reconciler
+    })
+  )

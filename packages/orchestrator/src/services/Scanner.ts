@@ -1,0 +1,130 @@
+/**
+ * Observation: one `list()` of the engine per scan, matched to apps and merged into the store
+ * with the pure `Merge.merge` (a live transition keeps its state; fresh fields are taken).
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule } from "effect"
+import type { AppId } from "../domain/AppId.js"
+import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
+import type { ContainerSummary } from "../runtime/ContainerRuntime.js"
+import type { CommandFailed, EngineUnavailable } from "../runtime/RuntimeError.js"
+import { Apps } from "./Apps.js"
+import { findContainer, observationOf } from "./Observation.js"
+import { StateStore } from "./StateStore.js"
+import type { Expired } from "./StateStore.js"
+
+/**
+ * What one scan saw.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Scan {
+  /** The store mark taken before listing (see `StateStore.mark`). */
+  readonly mark: number
+  /** Unix ms when the list came back. */
+  readonly at: number
+  readonly containers: ReadonlyArray<ContainerSummary>
+  /** Each app's container, when it has one. */
+  readonly byApp: ReadonlyMap<AppId, ContainerSummary>
+  readonly expired: ReadonlyArray<Expired>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** One `list()`, merged into the store. Fails (and changes nothing) when the engine fails. */
+  readonly scan: Effect.Effect<Scan, EngineUnavailable | CommandFailed>
+  /** The last successful scan. */
+  readonly last: Effect.Effect<Option.Option<Scan>>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Scanner extends Context.Tag("@archipelago/orchestrator/Scanner")<Scanner, Service>() {}
+
+/**
+ * The default time between scheduled scans.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultInterval: Duration.Duration = Duration.seconds(30)
+
+/**
+ * The schedule of periodic scans.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const scanSchedule = (interval: Duration.DurationInput = defaultInterval) => Schedule.spaced(interval)
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.gen(function*() {
+  const apps = yield* Apps
+  const store = yield* StateStore
+  const runtime = yield* ContainerRuntime
+  const last = yield* Ref.make(Option.none<Scan>())
+
+  const scan = Effect.gen(function*() {
+    const mark = yield* store.mark
+    const containers = yield* runtime.list()
+    const at = yield* Clock.currentTimeMillis
+    const state = yield* store.get
+    const byApp = new Map<AppId, ContainerSummary>()
+    const observations = new Map<string, ReturnType<typeof observationOf>>()
+    for (const def of apps.all) {
+      const adoptedName = state.entries[def.id]?.observed.containerName
+      const names = adoptedName === undefined || adoptedName === def.containerName
+        ? [def.containerName]
+        : [adoptedName, def.containerName]
+      const c = findContainer(containers, def.id, names)
+      if (c !== undefined) byApp.set(def.id, c)
+      observations.set(def.id, observationOf(c))
+    }
+    const expired = yield* store.merge(observations, mark, at)
+    for (const x of expired) {
+      yield* Effect.logWarning(
+        `${x.transition.op} of ${x.appId} ran past its deadline (${new Date(x.transition.deadline).toISOString()}); the engine's view wins`
+      )
+    }
+    const result: Scan = { mark, at, containers, byApp, expired }
+    yield* Ref.set(last, Option.some(result))
+    return result
+  }).pipe(Effect.withSpan("Scanner.scan"))
+
+  const service: Service = { scan, last: Ref.get(last) }
+  return service
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = Layer.effect(Scanner, make)
+
+/**
+ * Scans on the schedule forever; a failed scan is logged and changes nothing.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const loop = (interval: Duration.DurationInput = defaultInterval) =>
+  Effect.flatMap(Scanner, (scanner) =>
+    Effect.sleep(interval).pipe(
+      Effect.zipRight(
+        scanner.scan.pipe(
+          Effect.catchAll((e) => Effect.logWarning(`scan failed: ${e.message}`)),
+          Effect.repeat(scanSchedule(interval))
+        )
+      ),
+      Effect.asVoid
+    ))

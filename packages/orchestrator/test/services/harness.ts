@@ -1,0 +1,71 @@
+import { NodeContext } from "@effect/platform-node"
+import { Duration, Effect, Layer, Schema } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Manifest } from "../../src/manifest/Manifest.js"
+import * as Settings from "../../src/manifest/Settings.js"
+import * as Apps from "../../src/services/Apps.js"
+import * as Archipelago from "../../src/services/Archipelago.js"
+import * as HookRegistry from "../../src/services/HookRegistry.js"
+import { Fixtures } from "../../src/testing/index.js"
+
+export const decodeManifest = Schema.decodeUnknownSync(Manifest)
+
+/** A manifest of a long-running service on the base image. */
+export const serviceManifest = (
+  id: string,
+  extra: Record<string, unknown> = {},
+  options: { readonly prefix?: string; readonly stopDelaySec?: number } = {}
+) =>
+  decodeManifest({
+    id,
+    name: id,
+    version: "1.0.0",
+    image: Fixtures.baseImage,
+    container: { name: `${options.prefix ?? ""}${id}`, command: Fixtures.serviceCommand },
+    env: options.stopDelaySec === undefined ? {} : { STOP_DELAY: String(options.stopDelaySec) },
+    ...extra
+  })
+
+export const defsOf = (manifests: ReadonlyArray<Manifest>, dataDir: string) => {
+  const settings = Settings.make({ dataDir })
+  return manifests.map((manifest) =>
+    Apps.defOf({ manifest, dir: `/apps/${manifest.id}`, file: `/apps/${manifest.id}/manifest.yml` }, settings)
+  )
+}
+
+export const tempDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+
+export interface HarnessConfig {
+  readonly dataDir: string
+  readonly scanInterval?: Duration.DurationInput
+  readonly reconcileInterval?: Duration.DurationInput
+  readonly shutdownGrace?: Duration.DurationInput
+  readonly hooks?: Layer.Layer<HookRegistry.HookRegistry>
+}
+
+/** The orchestrator over app definitions, needing only a container runtime. */
+export const orchestrator = (defs: ReadonlyArray<Apps.AppDef>, config: HarnessConfig) =>
+  Archipelago.layerFromApps(Apps.layer(defs), {
+    dataDir: config.dataDir,
+    ...(config.scanInterval === undefined ? {} : { scanInterval: config.scanInterval }),
+    ...(config.reconcileInterval === undefined ? {} : { reconcileInterval: config.reconcileInterval }),
+    ...(config.shutdownGrace === undefined ? {} : { shutdownGrace: config.shutdownGrace })
+  }).pipe(
+    Layer.provide(config.hooks ?? HookRegistry.layerEmpty),
+    Layer.provide(NodeContext.layer)
+  )
+
+/** Lets real I/O (state file writes) finish while the TestClock stands still. */
+export const settle = (ms = 5) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
+
+/** Polls a condition in real time (not a timed assertion: it only bounds a wait for I/O). */
+export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, tries = 400) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < tries; i++) {
+      if (yield* check) return
+      yield* settle()
+    }
+    return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
+  })
