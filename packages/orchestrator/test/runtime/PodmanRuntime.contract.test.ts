@@ -6,7 +6,7 @@ import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
 import { hasPodman, removeByPrefix } from "./podman.js"
 import { runtimeContract } from "./RuntimeContract.js"
 
-const prefix = "t-rt-"
+const prefix = "t-rt-c-"
 
 if (!hasPodman) console.warn("skipping the podman runtime contract: podman is not installed (run scripts/setup-host.sh)")
 

@@ -1,0 +1,216 @@
+import { spawnSync } from "node:child_process"
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import * as BaseImage from "../../src/runtime/BaseImage.js"
+import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
+import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
+import { Fixtures } from "../../src/testing/index.js"
+import { hasPodman, removeByPrefix } from "./podman.js"
+
+const prefix = "t-rt-p-"
+
+if (!hasPodman) console.warn("skipping PodmanRuntime tests: podman is not installed (run scripts/setup-host.sh)")
+
+const podmanPath = hasPodman ? spawnSync("sh", ["-c", "command -v podman"], { encoding: "utf8" }).stdout.trim() : "podman"
+const work = mkdtempSync(join(tmpdir(), "archy-rt-podman-"))
+const callsFile = join(work, "calls")
+/** A podman that records each invocation and whose `events` exits after 2 s. */
+const wrapper = join(work, "podman")
+writeFileSync(
+  wrapper,
+  `#!/bin/sh
+echo "$*" >> '${callsFile}'
+if [ "$1" = events ]; then timeout 2 '${podmanPath}' "$@"; exit 0; fi
+exec '${podmanPath}' "$@"
+`
+)
+chmodSync(wrapper, 0o755)
+
+const calls = (): ReadonlyArray<string> => {
+  try {
+    return readFileSync(callsFile, "utf8").split("\n").filter((l) => l !== "")
+  } catch {
+    return []
+  }
+}
+const resetCalls = () => writeFileSync(callsFile, "")
+
+/** The host's default-route gateway (the LAN router), from /proc/net/route. */
+const lanRouter = (): string | undefined => {
+  const line = readFileSync("/proc/net/route", "utf8")
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[1] === "00000000" && f[2] !== "00000000")
+  const hex = line?.[2]
+  return hex === undefined ? undefined : [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join(".")
+}
+
+const podmanJson = (args: ReadonlyArray<string>): unknown => JSON.parse(spawnSync(podmanPath, args, { encoding: "utf8" }).stdout)
+
+beforeAll(async () => {
+  if (hasPodman) await Effect.runPromise(BaseImage.ensure())
+})
+afterAll(() => {
+  if (hasPodman) removeByPrefix(prefix)
+  rmSync(work, { recursive: true, force: true })
+})
+
+const wrapped = PodmanRuntime.layerWith({ binary: wrapper })
+
+const waitExited = (name: string) =>
+  Effect.gen(function* () {
+    const rt = yield* ContainerRuntime
+    for (let i = 0; i < 100; i++) {
+      const [d] = yield* rt.inspect([name])
+      if (d?.state === "exited") return d
+      yield* Effect.sleep("100 millis")
+    }
+    return yield* Effect.fail(`${name} never exited`)
+  })
+
+describe.skipIf(!hasPodman)("PodmanRuntime on real podman", () => {
+  it.live("list() is exactly one podman process, inspect(names) one for many names", () =>
+    Effect.gen(function* () {
+      const rt = yield* ContainerRuntime
+      const names = [0, 1, 2, 3].map((i) => `${prefix}count-${i}`)
+      for (const name of names) yield* rt.create(Fixtures.service(name))
+      resetCalls()
+      yield* rt.list()
+      assert.deepStrictEqual(calls(), ["ps -a --format json"])
+      resetCalls()
+      assert.strictEqual((yield* rt.inspect(names)).length, 4)
+      assert.deepStrictEqual(calls(), [`container inspect --format json ${names.join(" ")}`])
+      for (const name of names) yield* rt.remove(name, { force: true })
+    }).pipe(Effect.provide(wrapped))
+  )
+
+  it.live("host.containers.internal resolves to the bridge gateway and reaches the host", () =>
+    Effect.gen(function* () {
+      const token = `archy-${Date.now()}`
+      const server: Server = createServer((_, res) => res.end(token))
+      yield* Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "0.0.0.0", () => resolve())))
+      const port = (server.address() as AddressInfo).port
+      yield* Effect.addFinalizer(() => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve()))))
+      const rt = yield* ContainerRuntime
+      const info = yield* rt.info
+      const name = `${prefix}hostgw`
+      yield* rt.create(
+        Fixtures.service(name, {
+          extraHosts: [{ host: "host.containers.internal", address: "host-gateway" }],
+          // busybox-static's wget crashes here (static glibc: no NSS), so the test resolves the
+          // name through /etc/hosts itself, as any libc resolver would first, and speaks HTTP with nc.
+          command: [
+            "/bin/sh",
+            "-c",
+            `grep host.containers.internal /etc/hosts; ip=$(awk '$2 == "host.containers.internal" { print $1; exit }' /etc/hosts); printf 'GET / HTTP/1.0\r\n\r\n' | nc "$ip" ${port}`
+          ]
+        })
+      )
+      yield* rt.start(name)
+      const d = yield* waitExited(name)
+      const logs = yield* rt.logs(name)
+      yield* rt.remove(name)
+      assert.strictEqual(d.exitCode, 0, logs)
+      const line = logs.split("\n").find((l) => l.includes("host.containers.internal"))
+      assert.isDefined(line, logs)
+      const address = line!.trim().split(/\s+/)[0]
+      if (info.hostGateway !== undefined) assert.strictEqual(address, info.hostGateway)
+      assert.match(address!, /^10\.88\./)
+      const router = lanRouter()
+      if (router !== undefined) assert.notStrictEqual(address, router)
+      assert.include(logs, token)
+    }).pipe(Effect.provide(PodmanRuntime.layer), Effect.scoped)
+  )
+
+  it.live("env values stay out of argv and podman's recorded create command; memory is applied in bytes", () =>
+    Effect.gen(function* () {
+      const rt = yield* ContainerRuntime
+      const name = `${prefix}env`
+      resetCalls()
+      yield* rt.create(Fixtures.service(name, { env: { RPC_PASSWORD: "correct-horse-battery" }, memoryBytes: 134217728 }))
+      assert.notInclude(calls().join("\n"), "correct-horse-battery")
+      const [raw] = podmanJson(["container", "inspect", "--format", "json", name]) as Array<{
+        Config: { Env: Array<string>; CreateCommand: Array<string> }
+        HostConfig: { Memory: number }
+      }>
+      assert.include(raw!.Config.Env, "RPC_PASSWORD=correct-horse-battery")
+      assert.notInclude(raw!.Config.CreateCommand.join(" "), "correct-horse-battery")
+      assert.strictEqual(raw!.HostConfig.Memory, 134217728)
+      yield* rt.remove(name)
+      const noLimit = `${prefix}nomem`
+      yield* rt.create(Fixtures.service(noLimit))
+      const [raw2] = podmanJson(["container", "inspect", "--format", "json", noLimit]) as Array<{ HostConfig: { Memory: number } }>
+      assert.strictEqual(raw2!.HostConfig.Memory, 0)
+      yield* rt.remove(noLimit)
+    }).pipe(Effect.provide(wrapped))
+  )
+
+  it.live("events() keeps flowing after the podman events process exits", () =>
+    Effect.gen(function* () {
+      const rt = yield* ContainerRuntime
+      const name = `${prefix}ev-restart`
+      const collected = yield* rt.events().pipe(
+        Stream.filter((e) => e.name === name && e.kind === "create"),
+        Stream.take(2),
+        Stream.runCollect,
+        Effect.timeout("30 seconds"),
+        Effect.fork
+      )
+      yield* Effect.sleep("1 second")
+      yield* rt.create(Fixtures.service(name))
+      yield* rt.remove(name)
+      // The wrapper's events process lives 2 s; the next create happens after it exited.
+      yield* Effect.sleep("4 seconds")
+      yield* rt.create(Fixtures.service(name))
+      yield* rt.remove(name)
+      const events = yield* Effect.flatMap(Effect.fromFiber(collected), (c) => Effect.succeed(Chunk.size(c)))
+      assert.strictEqual(events, 2)
+      assert.isTrue(calls().filter((c) => c.startsWith("events")).length >= 2)
+    }).pipe(Effect.provide(wrapped))
+  )
+
+  it.live("a missing podman is EngineUnavailable with the install command", () =>
+    Effect.gen(function* () {
+      const e = yield* Effect.flip(Layer.build(PodmanRuntime.layerWith({ binary: join(work, "no-such-podman") })))
+      assert.strictEqual(e._tag, "EngineUnavailable")
+      assert.include(e.message, "apt-get install -y podman")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("BaseImage.ensure builds once, then is a no-op for the same busybox", () =>
+    Effect.gen(function* () {
+      const ref = `localhost/${prefix}base:test`
+      const first = yield* BaseImage.ensure({ ref })
+      assert.isTrue(first.built)
+      const second = yield* BaseImage.ensure({ ref })
+      assert.isFalse(second.built)
+      assert.strictEqual(second.hash, first.hash)
+      assert.strictEqual(yield* BaseImage.currentHash(ref), first.hash)
+      const out = spawnSync(podmanPath, ["run", "--rm", ref, "sh", "-c", "stat -c %a /tmp; id -u nobody; ls -d /var/www; ls /bin | wc -l"], {
+        encoding: "utf8"
+      })
+      spawnSync(podmanPath, ["rmi", ref])
+      const [tmpMode, nobody, www, applets] = out.stdout.trim().split("\n")
+      assert.strictEqual(tmpMode, "1777")
+      assert.strictEqual(nobody, "65534")
+      assert.strictEqual(www, "/var/www")
+      assert.isTrue(Number(applets) > 100)
+    })
+  )
+
+  it.live("the shell script and BaseImage.ensure agree on the hash", () =>
+    Effect.gen(function* () {
+      const script = new URL("../../../../scripts/build-base-image.sh", import.meta.url).pathname
+      const r = spawnSync("bash", [script], { encoding: "utf8" })
+      assert.strictEqual(r.status, 0, r.stderr)
+      const result = yield* BaseImage.ensure()
+      assert.isFalse(result.built)
+      assert.strictEqual(Option.fromNullable(yield* BaseImage.currentHash(BaseImage.ref)).pipe(Option.getOrNull), result.hash)
+    })
+  )
+})
