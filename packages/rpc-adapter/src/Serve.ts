@@ -1,0 +1,117 @@
+/**
+ * `archipelago serve` assembled from the packages: pick the engine, then the hooks, the
+ * orchestrator (`Archipelago.layer`) and the RPC server, and run until interrupted.
+ *
+ * @since 0.1.0
+ */
+import { resolve } from "node:path"
+import { NodeContext } from "@effect/platform-node"
+import { Console, Effect, Layer } from "effect"
+import { Archipelago, BaseImage, ContainerRuntime, PodmanRuntime } from "@archipelago/orchestrator"
+import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
+import { Builtins, Hooks } from "@archipelago/hooks"
+import * as Auth from "./Auth.js"
+import type * as Cli from "./Cli.js"
+import * as Server from "./Server.js"
+import * as ServerInfo from "./ServerInfo.js"
+
+/**
+ * The engine `serve` drives, and what the page and `server.version` say about it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineChoice {
+  readonly layer: Layer.Layer<ContainerRuntime.ContainerRuntime, unknown>
+  readonly engine: "podman" | "simulated"
+  readonly engineVersion: string
+  /** Set when the simulator stands in for podman. */
+  readonly banner?: string
+}
+
+const infoOf = <E>(layer: Layer.Layer<ContainerRuntime.ContainerRuntime, E>) =>
+  Effect.provide(Effect.flatMap(ContainerRuntime.ContainerRuntime, (r) => r.info), layer)
+
+const simulated = (why: string) =>
+  Effect.gen(function*() {
+    const layer = SimulatedRuntime.layer()
+    const info = yield* Effect.orDie(infoOf(layer))
+    const banner = `SIMULATED ENGINE: ${why}. Containers are simulated in memory; nothing runs for real.`
+    return { layer, engine: "simulated" as const, engineVersion: info.version, banner }
+  })
+
+/**
+ * Picks the engine: `podman` must work, `sim` is the simulator, `auto` tries podman and falls
+ * back to the simulator with a banner.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const chooseEngine = Effect.fn("Serve.chooseEngine")(function*(engine: Cli.Engine) {
+  if (engine === "sim") return yield* simulated("started with --engine sim")
+  const probe = yield* Effect.either(infoOf(PodmanRuntime.layer))
+  if (probe._tag === "Right") {
+    const choice: EngineChoice = { layer: PodmanRuntime.layer, engine: "podman", engineVersion: probe.right.version }
+    return choice
+  }
+  if (engine === "podman") return yield* Effect.fail(probe.left)
+  return yield* simulated(`podman is not usable (${probe.left.message})`)
+})
+
+/**
+ * The whole server as one layer: runtime, hooks, orchestrator and RPC server.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Cli.ServeOptions, choice: EngineChoice, password?: string) => {
+  const dataDir = resolve(options.data)
+  const core = Archipelago.layer({
+    appsDir: resolve(options.apps),
+    dataDir,
+    scanInterval: options.scanInterval,
+    reconcileInterval: options.reconcileInterval
+  }).pipe(
+    Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), NodeContext.layer))
+  )
+  const info = ServerInfo.layer({ engine: choice.engine, engineVersion: choice.engineVersion })
+  return Server.layer({
+    host: options.host,
+    port: options.port,
+    dataDir,
+    allowOrigins: options.allowOrigins,
+    ...(password === undefined ? {} : { password }),
+    ...(choice.banner === undefined ? {} : { banner: choice.banner })
+  }).pipe(Layer.provide(Layer.merge(core, info)))
+}
+
+const bannerBox = (text: string): string => {
+  const line = "!".repeat(Math.min(100, text.length + 8))
+  return `\n${line}\n!!! ${text}\n${line}\n`
+}
+
+/**
+ * Runs `archipelago serve` until interrupted (SIGINT/SIGTERM through `NodeRuntime.runMain`),
+ * printing the dashboard URL with the token.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
+  const choice = yield* chooseEngine(options.engine)
+  if (choice.banner !== undefined) yield* Effect.logWarning(bannerBox(choice.banner))
+  if (choice.engine === "podman") {
+    yield* BaseImage.ensure().pipe(
+      Effect.tap((r) => Effect.logInfo(r.built ? `built the base image ${r.ref}` : `base image ${r.ref} is present`)),
+      Effect.catchAll((e) => Effect.logWarning(`cannot prepare the base image: ${e.message}`))
+    )
+  }
+  const password = options.passwordFile === undefined ? undefined : yield* Auth.readPassword(options.passwordFile)
+  yield* Effect.gen(function*() {
+    const server = yield* Server.RpcServer
+    yield* Console.log(`Archipelago ${ServerInfo.version} on ${choice.engine} ${choice.engineVersion}`)
+    yield* Console.log(`Dashboard: ${server.loginUrl}`)
+    yield* Console.log(`API: POST ${server.url}/rpc and ${server.url.replace(/^http/, "ws")}/ws (token in ${Auth.tokenPath(resolve(options.data))})`)
+    return yield* Effect.never
+  }).pipe(Effect.provide(layer(options, choice, password)))
+})
