@@ -3,7 +3,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Page } from "playwright-core"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { buildBrowser } from "../scripts/build-browser.js"
@@ -301,5 +301,25 @@ document.querySelector("main").append(d)`
     })
     await page.locator(sel("lnd").button).waitFor()
     expect(await probe()).toEqual(before)
+  })
+
+  it("the embedding example renders a featured card and the dashboard on one shared client", async () => {
+    server = new FakeServer(demoApps())
+    serveAssets(server, bundle)
+    server.page = readFileSync(new URL("../../../examples/embed-dashboard/index.html", import.meta.url), "utf8")
+    await server.listen()
+    page = await browser.newPage()
+    await page.goto(server.url)
+    const featured = page.locator("section archy-app-card[app-id=lnd] [part=label]")
+    await featured.waitFor()
+    expect(await featured.textContent()).toBe("Stop")
+    await page.locator(sel("electrumx").button).waitFor()
+    await page.locator("section archy-app-card [part=button]").click()
+    await page.locator(`archy-dashboard ${sel("lnd").label}`).filter({ hasText: /^Start$/ }).waitFor()
+    expect(await featured.textContent()).toBe("Start")
+    expect(server.socketCount).toBe(1)
+    await page.selectOption("#theme", "dark")
+    expect(await page.locator("archy-dashboard").getAttribute("theme")).toBe("dark")
+    expect(await axeViolations(page)).toEqual([])
   })
 })

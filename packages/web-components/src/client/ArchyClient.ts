@@ -158,14 +158,20 @@ export class ArchyClient extends EventTarget {
     return AppStore.displayOf(this.store, appId)
   }
 
-  /** Starts the live connection; counted, so every `start` needs one `stop`. */
+  /**
+   * Starts the live connection; counted, so every `start` needs one `stop`. The socket opens in
+   * the next task, so a client started and dropped while a page wires its elements never connects.
+   */
   start(): void {
     this.users += 1
     if (this.users > 1) return
     this.attempt = 0
     this.wasOpen = false
     this.setConnection("connecting", null)
-    this.openSocket()
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      if (this.users > 0 && this.socket === null) this.openSocket()
+    }, 0)
   }
 
   /** Releases one `start`; the last one closes the socket and stops every timer. */
