@@ -239,8 +239,8 @@ describe("writeAtomic crash safety", () => {
   }, 240_000)
 
   it("the same harness catches a naive writer tearing the file (the test is able to fail)", async () => {
-    const r = await torture("naive", 60)
-    console.info(`crash test (fs.writeFile, control): 60 kills, torn files ${r.torn}`)
+    const r = await torture("naive", 40)
+    console.info(`crash test (fs.writeFile, control): 40 kills, torn files ${r.torn}`)
     expect(r.torn).toBeGreaterThan(0)
   }, 240_000)
 })
