@@ -101,6 +101,8 @@ describe("Catalog.load", () => {
           assert.isDefined(a.manifest.build, a.manifest.id)
           const containerfile = Fs.readFileSync(NodePath.join(a.dir, a.manifest.build!.containerfile ?? "Containerfile"), "utf8")
           assert.match(containerfile, /^FROM localhost\/archipelago\/base:latest$/m)
+          const delay = Number(a.manifest.env["STOP_DELAY"])
+          assert.isTrue(delay > 0 && delay < a.manifest.stopTimeout, `${a.manifest.id}: STOP_DELAY ${delay} < stopTimeout`)
         } else {
           assert.match(a.manifest.image ?? "", /:[^:]+$/, a.manifest.id)
           assert.notMatch(a.manifest.image ?? "", /:latest$/, a.manifest.id)
