@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Prepares a Debian/Ubuntu host for Archipelago's tests and demo: installs podman, runc,
-# busybox-static, uidmap, nginx and chromium, then makes podman work on hosts where its
-# defaults fail (cgroups hybrid mode, no systemd, refused rlimits). Idempotent: safe to re-run.
+# Prepares a Debian/Ubuntu host for Archipelago's tests and demo: installs podman (with runc and
+# netavark networking), busybox-static, uidmap, nginx and chromium, makes podman work on hosts
+# where its defaults fail (cgroups hybrid mode, no systemd, refused rlimits), then builds the
+# offline base image localhost/archipelago/base:latest. Idempotent: safe to re-run. CI runs it as
+# root with CI=true on a fresh Debian 12 machine before `npm ci`.
 set -euo pipefail
 
 log() { printf '[setup-host] %s\n' "$*"; }
 
-need=(podman runc busybox-static uidmap nginx chromium)
+# Installed without recommends, so podman's networking (netavark, aardvark-dns, iptables) and
+# init (catatonit) are listed explicitly.
+need=(podman runc netavark aardvark-dns iptables catatonit slirp4netns uidmap busybox-static tar nginx chromium)
 
 install_packages() {
   local missing=()
@@ -85,6 +89,11 @@ CONF
   fi
 }
 
+build_base_image() {
+  bash "$(dirname "${BASH_SOURCE[0]}")/build-base-image.sh"
+}
+
 install_packages
 configure_podman
+build_base_image
 log "podman $(podman version --format '{{.Client.Version}}'), chromium: $(command -v chromium || echo missing), nginx: $(command -v nginx || echo missing)"
