@@ -118,7 +118,8 @@ const settledBy = (op: Op.Op, observation: Observation): boolean => {
     case "update":
       return observation.state === "running"
     case "stop":
-      return observation.state !== "running"
+      return observation.state === "stopped" || observation.state === "exited" || observation.state === "installed" ||
+        observation.state === "not-installed"
     case "remove":
       return observation.state === "not-installed"
     case "backup":
@@ -234,7 +235,7 @@ export const make = (options: Options = {}) =>
         Remove: () => "Remove"
       })
 
-    const decide = (def: AppDef, scan: Scan, boot: boolean) =>
+    const decide = (def: AppDef, scan: Scan, boot: boolean, acted: Set<AppId>) =>
       locks.withLock(def.id, Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         if (yield* store.changedSince(def.id, scan.mark)) {
@@ -252,7 +253,10 @@ export const make = (options: Options = {}) =>
           })
         }
         const c = scan.byApp.get(def.id)
-        const waitingFor = def.manifest.dependsOn.filter((d) => state.entries[d]?.state !== "running")
+        // A dependency acted on in this pass is known by its fresh entry; any other by this scan.
+        const waitingFor = def.manifest.dependsOn.filter((d) =>
+          state.entries[d]?.state !== "running" || (!acted.has(d) && scan.byApp.get(d)?.state !== "running")
+        )
         const observed: Plan.Observed = {
           ...(c === undefined ? {} : { container: factsOf(c) }),
           inTransition: Transition.isLive(entry, now),
@@ -282,6 +286,7 @@ export const make = (options: Options = {}) =>
           if (action.reason === "running as asked" && def.manifest.hooks.length > 0) yield* refreshHooks(def)
         } else {
           yield* Effect.logInfo(`reconcile ${def.id}: ${describe(action)}`)
+          acted.add(def.id)
           yield* apply(def, action, scan)
         }
         return action
@@ -302,8 +307,9 @@ export const make = (options: Options = {}) =>
       Effect.gen(function*() {
         const scan = yield* scanner.scan
         const decisions: Array<Decision> = []
+        const acted = new Set<AppId>()
         for (const def of apps.all) {
-          decisions.push({ appId: def.id, action: yield* decide(def, scan, boot) })
+          decisions.push({ appId: def.id, action: yield* decide(def, scan, boot, acted) })
         }
         lastDecisions = decisions
         return decisions as ReadonlyArray<Decision>

@@ -1,5 +1,5 @@
 import { NodeContext } from "@effect/platform-node"
-import { Duration, Effect, Layer, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -8,7 +8,8 @@ import * as Settings from "../../src/manifest/Settings.js"
 import * as Apps from "../../src/services/Apps.js"
 import * as Archipelago from "../../src/services/Archipelago.js"
 import * as HookRegistry from "../../src/services/HookRegistry.js"
-import { Fixtures } from "../../src/testing/index.js"
+import type { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
+import { Fixtures, SimulatedRuntime } from "../../src/testing/index.js"
 
 export const decodeManifest = Schema.decodeUnknownSync(Manifest)
 
@@ -69,3 +70,33 @@ export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: strin
     }
     return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
   })
+
+/** Provides the orchestrator over an already-built runtime context, so it can be restarted on the same engine. */
+export const withOrchestrator = <A, E, R>(
+  engine: Context.Context<ContainerRuntime | SimulatedRuntime.SimulatedEngine>,
+  defs: ReadonlyArray<Apps.AppDef>,
+  config: HarnessConfig,
+  body: Effect.Effect<A, E, R>
+) =>
+  body.pipe(
+    Effect.provide(
+      orchestrator(defs, { shutdownGrace: 0, ...config }).pipe(Layer.provideMerge(Layer.succeedContext(engine)))
+    )
+  )
+
+/** A fake hook registry: `changed` decides what each run reports; runs are counted. */
+export const countingHooks = (changed: () => boolean) => {
+  let runs = 0
+  const layer = Layer.succeed(HookRegistry.HookRegistry, {
+    names: ["fake"],
+    run: () => Effect.sync(() => {
+      runs++
+      const c = changed()
+      return { changed: c, files: [{ hook: "fake", path: "/tmp/fake.conf", changed: c, sha256: "x" }] }
+    })
+  })
+  return { layer, runs: () => runs }
+}
+
+/** A realistic start time: intents record when the user spoke, and 0 means "never". */
+export const epoch = 1_700_000_000_000

@@ -1,0 +1,242 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, TestClock } from "effect"
+import { AppId } from "../../src/domain/index.js"
+import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { Reconciler } from "../../src/services/Reconciler.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { SimulatedRuntime } from "../../src/testing/index.js"
+import { defsOf, serviceManifest, settle, tempDir, waitUntil, epoch, withOrchestrator } from "./harness.js"
+
+const { SimulatedEngine } = SimulatedRuntime
+const alpha = AppId.make("alpha")
+const beta = AppId.make("beta")
+
+const stateOf = (id: AppId) => Effect.flatMap(StateStore, (s) => Effect.map(s.entry(id), (e) => e.state))
+const containerOf = (name: string) =>
+  Effect.flatMap(SimulatedEngine, (e) => Effect.map(e.containers, (cs) => cs.find((c) => c.name === name)))
+const request = (op: Parameters<Lifecycle["Type"]["request"]>[0], id: string) =>
+  Effect.flatMap(Lifecycle, (l) => l.request(op, id))
+
+describe("Reconciler (simulator)", () => {
+  it.scoped("boot adopts existing containers as they are: no create, no start, ids unchanged", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-adopt-")
+      const defs = defsOf([serviceManifest("alpha"), serviceManifest("beta")], dataDir)
+      const runtime = Layer.succeedContext(engine).pipe(Layer.build)
+      const ctx = yield* runtime
+      const rt = ctx.unsafeMap.get(ContainerRuntime.key) as ContainerRuntime["Type"]
+      const idA = yield* rt.create(defs[0]!.spec)
+      yield* rt.start(defs[0]!.spec.name)
+      const idB = yield* rt.create(defs[1]!.spec)
+      const sim = ctx.unsafeMap.get(SimulatedEngine.key) as SimulatedRuntime.Engine
+      yield* sim.resetCalls
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const store = yield* StateStore
+        const s = yield* store.get
+        assert.strictEqual(s.entries.alpha!.state, "running")
+        assert.strictEqual(s.entries.alpha!.observed.containerId, idA)
+        assert.strictEqual(s.entries.beta!.state, "installed")
+        assert.deepStrictEqual(
+          { installed: s.intents.alpha!.installed, wantRunning: s.intents.alpha!.wantRunning },
+          { installed: true, wantRunning: true }
+        )
+        assert.deepStrictEqual(
+          { installed: s.intents.beta!.installed, wantRunning: s.intents.beta!.wantRunning },
+          { installed: true, wantRunning: false }
+        )
+        const calls = yield* sim.calls
+        assert.strictEqual(calls.create, 0)
+        assert.strictEqual(calls.start, 0)
+        assert.strictEqual(calls.stop, 0)
+        assert.strictEqual(calls.remove, 0)
+        assert.strictEqual((yield* containerOf("beta"))!.id, idB)
+        // a later pass is a converged NoOp for both
+        const decisions = yield* Effect.flatMap(Reconciler, (r) => r.pass)
+        assert.deepStrictEqual(decisions.map((d) => [d.appId, d.action._tag]), [["alpha", "NoOp"], ["beta", "NoOp"]])
+        assert.strictEqual((yield* sim.calls).create, 0)
+      }))
+    }))
+
+  it.scoped("a killed app without restart policy is running again within a second (event-driven)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-kill-")
+      const defs = defsOf([serviceManifest("alpha", { restart: "no" })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
+        const before = (yield* containerOf("alpha"))!.id
+        yield* sim.kill("alpha")
+        yield* settle(20)
+        yield* TestClock.adjust("1 second")
+        yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), "alpha restarted")
+        assert.strictEqual((yield* containerOf("alpha"))!.id, before, "restarted, not recreated")
+        const entry = yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))
+        assert.strictEqual(entry.crashLoop?.restarts, 1)
+      }))
+    }))
+
+  it.scoped("with a restart policy the engine restarts a killed app and the reconciler does not fight it", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer({ restartDelay: "150 millis" }))
+      const dataDir = tempDir("svc-policy-")
+      const defs = defsOf([serviceManifest("alpha", { restart: "always" })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
+        yield* sim.resetCalls
+        yield* sim.kill("alpha")
+        yield* settle(20)
+        yield* TestClock.adjust("120 millis")
+        yield* settle(20)
+        yield* TestClock.adjust("1 second")
+        yield* settle(20)
+        yield* TestClock.adjust("5 seconds")
+        yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), "alpha back")
+        assert.strictEqual((yield* containerOf("alpha"))!.restartCount, 1)
+        assert.strictEqual((yield* sim.calls).start, 0, "the reconciler left the restart to the engine")
+      }))
+    }))
+
+  it.scoped("a removed container is recreated within a second", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-rm-")
+      const defs = defsOf([serviceManifest("alpha")], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
+        const before = (yield* containerOf("alpha"))!.id
+        yield* sim.removeContainer("alpha")
+        yield* settle(20)
+        yield* TestClock.adjust("1 second")
+        yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), "alpha recreated")
+        assert.notStrictEqual((yield* containerOf("alpha"))!.id, before)
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "entry running")
+      }))
+    }))
+
+  it.scoped("crash loops back off exponentially and say so in the entry", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-loop-")
+      const defs = defsOf([serviceManifest("alpha", { restart: "no" })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        const store = yield* StateStore
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
+        const restarts: Array<number> = []
+        for (let i = 0; i < 4; i++) {
+          yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), `running before kill ${i}`)
+          yield* sim.exit("alpha", 1)
+          yield* settle(20)
+          // before the back-off ends nothing restarts it
+          const cl = (yield* store.entry(alpha)).crashLoop
+          if (cl !== undefined) {
+            const now = yield* TestClock.currentTimeMillis
+            if (cl.nextAttemptAt - now > 200) {
+              yield* TestClock.adjust(cl.nextAttemptAt - now - 100)
+              yield* settle(20)
+              assert.strictEqual((yield* containerOf("alpha"))!.state, "exited", `held off during back-off ${i}`)
+            }
+          }
+          yield* TestClock.adjust("10 seconds")
+          yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), `restarted ${i}`)
+          yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.transition === undefined), `settled ${i}`)
+          restarts.push((yield* store.entry(alpha)).crashLoop!.restarts)
+        }
+        assert.deepStrictEqual(restarts, [1, 2, 3, 4])
+      }))
+    }))
+
+  it.scoped("starts dependencies first", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-deps-")
+      const defs = defsOf([serviceManifest("beta", { dependsOn: ["alpha"], restart: "no" }), serviceManifest("alpha", { restart: "no" })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* request("install", "alpha")
+        yield* request("install", "beta")
+        yield* waitUntil(Effect.map(stateOf(beta), (s) => s === "running"), "beta running")
+        yield* sim.kill("beta")
+        yield* sim.kill("alpha")
+        yield* settle(20)
+        yield* TestClock.adjust("1 second")
+        yield* waitUntil(Effect.map(containerOf("beta"), (c) => c?.state === "running"), "beta back")
+        const rt = yield* ContainerRuntime
+        const [a, b] = yield* rt.inspect(["alpha", "beta"])
+        assert.isTrue(a!.startedAt! <= b!.startedAt!)
+        const log = (yield* sim.containers).find((c) => c.name === "alpha")!
+        assert.strictEqual(log.state, "running")
+      }))
+    }))
+
+  it.scoped("a stop holds across an orchestrator restart; a stop in flight is resumed at boot", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-restart-")
+      const defs = defsOf([serviceManifest("alpha", { stopTimeout: 60 }, { stopDelaySec: 40 }), serviceManifest("beta")], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        yield* request("install", "alpha")
+        yield* request("install", "beta")
+        yield* waitUntil(Effect.map(stateOf(beta), (s) => s === "running"), "beta running")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
+        yield* request("stop", "beta")
+        yield* waitUntil(Effect.map(stateOf(beta), (s) => s === "stopped"), "beta stopped")
+        yield* request("stop", "alpha")
+        assert.strictEqual(yield* stateOf(alpha), "stopping")
+      }))
+      // the orchestrator went away mid-stop (grace 0): the transition is on disk
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const store = yield* StateStore
+        assert.strictEqual(store.loadReport._tag, "Loaded")
+        assert.isTrue((yield* store.intent(beta)).userStopped)
+        assert.isTrue((yield* store.intent(alpha)).userStopped)
+        assert.strictEqual(yield* stateOf(alpha), "stopping")
+        yield* TestClock.adjust("45 seconds")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "stopped"), "alpha stopped after resume")
+        yield* TestClock.adjust("5 minutes")
+        yield* settle(20)
+        assert.strictEqual((yield* containerOf("beta"))!.state, "exited")
+        assert.strictEqual((yield* containerOf("alpha"))!.state, "exited")
+      }))
+    }))
+
+  it.scoped("recreates a managed container only when its spec hash changed", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-hash-")
+      const v1 = defsOf([serviceManifest("alpha")], dataDir)
+      const v2 = defsOf([serviceManifest("alpha", { env: { MODE: "two" } })], dataDir)
+      let first = ""
+      yield* withOrchestrator(engine, v1, { dataDir }, Effect.gen(function*() {
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
+        first = (yield* containerOf("alpha"))!.id
+      }))
+      yield* withOrchestrator(engine, v1, { dataDir }, Effect.gen(function*() {
+        yield* Effect.flatMap(Reconciler, (r) => r.pass)
+        assert.strictEqual((yield* containerOf("alpha"))!.id, first, "same spec: kept")
+      }))
+      yield* withOrchestrator(engine, v2, { dataDir }, Effect.gen(function*() {
+        assert.strictEqual((yield* containerOf("alpha"))!.id, first, "boot adopts, never recreates")
+        yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c !== undefined && c.id !== first && c.state === "running"), "recreated")
+        assert.strictEqual((yield* containerOf("alpha"))!.spec.env.MODE, "two")
+      }))
+    }))
+})
