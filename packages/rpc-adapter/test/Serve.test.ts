@@ -1,0 +1,176 @@
+/**
+ * The whole stack behind the server: `Serve.layer` = Archipelago.layer + hooks + a runtime,
+ * driven over real HTTP and WebSocket, on the simulator and on podman.
+ */
+import { execFileSync } from "node:child_process"
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Duration, Effect, ManagedRuntime } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Serve from "../src/Serve.js"
+import * as Server from "../src/Server.js"
+import { tempDir } from "./fixtures.js"
+import { connect } from "./harness.js"
+import type { WsClient } from "./harness.js"
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+const appId = "t-rpc-node"
+
+const hasPodman = (() => {
+  try {
+    execFileSync("podman", ["info", "--format", "json"], { stdio: "ignore", timeout: 30_000 })
+    return true
+  } catch {
+    return false
+  }
+})()
+if (!hasPodman) console.warn("Serve.test: podman is missing or not working; the podman-backed tests are skipped")
+
+/** A catalog with one demo node that takes 2 s to stop gracefully, built on the base image. */
+const catalog = (): string => {
+  const apps = tempDir("rpc-apps-")
+  const dir = join(apps, appId)
+  mkdirSync(dir)
+  copyFileSync(join(root, "apps/demo-node/serve.sh"), join(dir, "serve.sh"))
+  writeFileSync(
+    join(dir, "Containerfile"),
+    "FROM localhost/archipelago/base:latest\nCOPY serve.sh /app/serve.sh\nCMD [\"/bin/sh\", \"/app/serve.sh\"]\n"
+  )
+  writeFileSync(
+    join(dir, "manifest.yml"),
+    [
+      `id: ${appId}`,
+      "name: RPC test node",
+      "version: \"1.0.0\"",
+      "build:",
+      "  context: .",
+      "  containerfile: Containerfile",
+      "env:",
+      `  APP_NAME: ${appId}`,
+      "  STOP_DELAY: \"2\"",
+      "memory: 64Mi",
+      "stopTimeout: 20",
+      ""
+    ].join("\n")
+  )
+  return apps
+}
+
+interface Stack {
+  readonly server: Server.Service
+  readonly rpc: (method: string, params?: unknown) => Promise<any>
+  readonly close: () => Promise<void>
+}
+
+const startStack = async (engine: "sim" | "podman"): Promise<Stack> => {
+  const choice = await Effect.runPromise(Serve.chooseEngine(engine))
+  const runtime = ManagedRuntime.make(Serve.layer({
+    apps: catalog(),
+    data: tempDir("rpc-data-"),
+    host: "127.0.0.1",
+    port: 0,
+    engine,
+    scanInterval: Duration.seconds(30),
+    reconcileInterval: Duration.seconds(30),
+    allowOrigins: []
+  }, choice))
+  const server = await runtime.runPromise(Server.RpcServer)
+  let id = 0
+  const rpc = async (method: string, params?: unknown) => {
+    const res = await fetch(`${server.url}/rpc`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, ...(params === undefined ? {} : { params }) })
+    })
+    return res.json()
+  }
+  return { server, rpc, close: () => runtime.dispose() }
+}
+
+const stateOf = (m: any): string | undefined =>
+  m.method === "state.changed"
+    ? (m.params.app.id === appId ? m.params.app.state : undefined)
+    : m.method === "state.snapshot"
+    ? m.params.apps.find((a: any) => a.id === appId)?.state
+    : undefined
+
+/** Install, then stop: the stop is answered while the app is still stopping, and the pushed
+ * states arrive in order with consecutive numbers. */
+const lifecycleOverTheWire = async (stack: Stack) => {
+  const ws: WsClient = await connect(stack.server.url, { headers: { authorization: `Bearer ${stack.server.token}` } })
+  try {
+    const snapshot = await ws.next((m) => m.method === "state.snapshot")
+    expect(stateOf(snapshot)).toBe("not-installed")
+
+    expect((await stack.rpc("container-install", { appId })).result).toStrictEqual({ appId, op: "install", status: "installing" })
+    await ws.next((m) => stateOf(m) === "running")
+
+    ws.send({ jsonrpc: "2.0", id: "stop", method: "container-stop", params: { appId } })
+    const reply = await ws.next((m) => m.id === "stop")
+    expect(reply.result).toStrictEqual({ appId, op: "stop", status: "stopping" })
+    const replyAt = ws.messages.indexOf(reply)
+    // After the reply, the list still says stopping: the graceful stop (2 s) is running.
+    const listed = (await stack.rpc("container-list")).result.find((a: any) => a.id === appId)
+    expect([listed.state, listed.visualState]).toStrictEqual(["stopping", "stopping"])
+    const stopped = await ws.next((m) => stateOf(m) === "stopped")
+    expect(ws.messages.indexOf(stopped)).toBeGreaterThan(replyAt)
+
+    const states = ws.messages.map(stateOf).filter((s) => s !== undefined)
+    const firstStopping = states.indexOf("stopping")
+    expect(states.slice(firstStopping).filter((s, i, a) => s !== a[i - 1])).toStrictEqual(["stopping", "stopped"])
+    let seq = snapshot.params.seq
+    for (const m of ws.messages) {
+      if (m.method === "state.changed") {
+        expect(m.params.seq).toBe(seq + 1)
+        seq = m.params.seq
+      }
+    }
+    expect((await stack.rpc("install-log", { appId })).result.length).toBeGreaterThan(0)
+    expect((await stack.rpc("container-start", { appId: "--privileged" })).error.data).toStrictEqual({ field: "appId" })
+    expect((await stack.rpc("container-start", { appId: "t-rpc-missing" })).error.code).toBe(-32001)
+  } finally {
+    await ws.close()
+  }
+}
+
+describe("Serve on the simulator", () => {
+  let stack: Stack
+  beforeAll(async () => {
+    stack = await startStack("sim")
+  })
+  afterAll(() => stack.close())
+
+  it("says it is simulated, in server.version and on the page", async () => {
+    expect((await stack.rpc("server.version")).result).toMatchObject({ version: "0.1.0", engine: "simulated" })
+    const login = await fetch(stack.server.loginUrl, { redirect: "manual" })
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!
+    const page = await (await fetch(`${stack.server.url}/`, { headers: { cookie } })).text()
+    expect(page).toContain("SIMULATED ENGINE")
+  })
+
+  it("install, then a stop answered before the container has stopped, pushed in order", () => lifecycleOverTheWire(stack))
+})
+
+describe.skipIf(!hasPodman)("Serve on podman", () => {
+  let stack: Stack
+  beforeAll(async () => {
+    stack = await startStack("podman")
+  })
+  afterAll(async () => {
+    await stack?.close()
+    execFileSync("sh", ["-c", `podman rm -f -t 0 ${appId} >/dev/null 2>&1; podman images --format '{{.Repository}}:{{.Tag}}' | grep '${appId}' | xargs -r podman rmi -f >/dev/null 2>&1; true`])
+  })
+
+  it("reports podman in server.version", async () => {
+    expect((await stack.rpc("server.version")).result).toMatchObject({ version: "0.1.0", engine: "podman" })
+  })
+
+  it("install, then a stop answered before the container has stopped, pushed in order", () => lifecycleOverTheWire(stack), 180_000)
+
+  it("container-logs returns the container's own log", async () => {
+    const r = await stack.rpc("container-logs", { appId, tail: 50 })
+    expect(r.result.appId).toBe(appId)
+    expect(r.result.text).toContain(`${appId}: SIGTERM received`)
+  })
+})
