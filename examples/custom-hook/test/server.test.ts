@@ -1,0 +1,52 @@
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { Server } from "@archipelago/rpc-adapter"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Logger, LogLevel, Schedule } from "effect"
+import { layer } from "../server.js"
+
+let dataDir = ""
+beforeAll(async () => {
+  dataDir = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "archy-example-custom-hook-server-"))
+})
+afterAll(async () => {
+  await Fs.rm(dataDir, { recursive: true, force: true })
+})
+
+const rpc = (server: Server.Service, method: string, params: object) =>
+  Effect.promise(async () => {
+    const response = await fetch(`${server.url}/rpc`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params })
+    })
+    return (await response.json()) as { result?: unknown; error?: { message: string } }
+  })
+
+const pollEvery = Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(200)))
+
+describe("examples/custom-hook server", () => {
+  it.live("installing hello over JSON-RPC runs the custom hook before the container starts (simulator)", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.RpcServer
+      expect(yield* rpc(server, "container-install", { appId: "hello" })).toEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        result: { appId: "hello", op: "install", status: "installing" }
+      })
+      const state = yield* rpc(server, "container-list", {}).pipe(
+        Effect.map((r) => (r.result as ReadonlyArray<{ id: string; state: string }>).find((a) => a.id === "hello")?.state),
+        Effect.filterOrFail((s) => s === "running"),
+        Effect.retry(pollEvery)
+      )
+      expect(state).toBe("running")
+      expect(yield* Effect.promise(() => Fs.readFile(NodePath.join(dataDir, "hello", "www", "index.html"), "utf8"))).toBe(
+        "<!doctype html>\n<h1>Hello from Hello</h1>\n"
+      )
+      expect((yield* Effect.promise(() => Fs.stat(NodePath.join(dataDir, "hello", "api.env")))).mode & 0o777).toBe(0o600)
+    }).pipe(
+      Effect.provide(Layer.suspend(() => layer({ dataDir, port: 0, simulated: true }))),
+      Logger.withMinimumLogLevel(LogLevel.Warning)
+    ))
+})
