@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
 import * as NodePath from "node:path"
 import type { AppId } from "../domain/AppId.js"
 import { closest } from "./internal/Suggest.js"
@@ -14,7 +14,8 @@ import type { Located, Position } from "./Loader.js"
 import { parseLocated } from "./Loader.js"
 import { fileName, type Manifest } from "./Manifest.js"
 import { CatalogError, ManifestError } from "./ManifestError.js"
-import type { Settings } from "./Settings.js"
+import { resolve } from "./Resolve.js"
+import { defaults, type Settings } from "./Settings.js"
 import { containerName } from "./Spec.js"
 
 /**
@@ -222,9 +223,39 @@ export const make = (apps: ReadonlyArray<CatalogApp>): Catalog => {
 const sortErrors = (errors: ReadonlyArray<ManifestError>): ReadonlyArray<ManifestError> =>
   [...errors].sort((a, b) => byId(a.file, b.file) || a.line - b.line || a.column - b.column)
 
+const within = (p: string, root: string): boolean => p === root || p.startsWith(`${root}${NodePath.sep}`)
+
+/**
+ * A build's context and Containerfile must exist and, symlinks followed, stay inside the app's
+ * folder (the loader already refused `..` and absolute paths; only the disk knows symlinks).
+ */
+const checkBuild = (fs: FileSystem.FileSystem, entry: Entry) =>
+  Effect.gen(function*() {
+    const source = resolve(entry.app, defaults)
+    if (source._tag !== "Build") return []
+    const real = (p: string) => Effect.option(fs.realPath(p))
+    const dir = yield* real(entry.app.dir)
+    const context = yield* real(source.context)
+    const m = entry.app.manifest
+    const shown = JSON.stringify(m.build?.context ?? ".")
+    if (Option.isNone(context)) return [errorAt(entry, "build.context", "build-context", `folder ${shown} not found in the app's folder`)]
+    if (Option.isNone(dir) || !within(context.value, dir.value)) {
+      return [errorAt(entry, "build.context", "build-context", `expected a folder inside the app's folder, got ${shown} (a symlink leading to ${context.value})`)]
+    }
+    const containerfile = yield* real(source.containerfile)
+    const name = JSON.stringify(m.build?.containerfile ?? "Containerfile")
+    const path = m.build?.containerfile !== undefined ? "build.containerfile" : "build.context"
+    if (Option.isNone(containerfile)) return [errorAt(entry, path, "build-context", `Containerfile ${name} not found in the build context`)]
+    if (!within(containerfile.value, context.value)) {
+      return [errorAt(entry, path, "build-context", `expected a file inside the build context, got ${name} (a symlink leading to ${containerfile.value})`)]
+    }
+    return []
+  })
+
 /**
  * Loads every `<appsDir>/<id>/manifest.yml` (folders starting with `.` or `_` are skipped) and
- * checks them one by one and together. Fails with every error found, located. Paths in
+ * checks them one by one and together; a build's context and Containerfile must exist inside
+ * the app's folder. Fails with every error found, located. Paths in
  * messages start with `appsDir` as given; `CatalogApp.dir` and `.file` are absolute.
  *
  * @since 0.1.0
@@ -260,8 +291,14 @@ export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options
       ...(options.hookNames !== undefined ? { hookNames: options.hookNames } : {}),
       ...(options.settings !== undefined ? { settings: options.settings } : {})
     })
-    if (Either.isLeft(parsed)) errors.push(...parsed.left)
-    else entries.push({ app: { manifest: parsed.right.manifest, dir, file }, located: parsed.right, shownFile })
+    if (Either.isLeft(parsed)) {
+      errors.push(...parsed.left)
+      continue
+    }
+    const entry: Entry = { app: { manifest: parsed.right.manifest, dir, file }, located: parsed.right, shownFile }
+    const buildErrors = yield* checkBuild(fs, entry)
+    if (buildErrors.length > 0) errors.push(...buildErrors)
+    else entries.push(entry)
   }
   const checked = check(entries, known)
   if (Either.isLeft(checked)) errors.push(...checked.left)

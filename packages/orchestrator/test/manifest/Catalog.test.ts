@@ -206,6 +206,28 @@ describe("Catalog.load", () => {
       assert.deepStrictEqual(errors, [`apps/a/manifest.yml:5:9 memory: expected a size such as "128Mi", "2Gi" or "512M", got "lots"`])
     }))
 
+  it.effect("golden: a build whose context or Containerfile is missing or leaves the folder through a symlink", () =>
+    Effect.gen(function*() {
+      const build = (id: string, b: string) => `id: ${id}\nname: ${id}\nversion: "1"\nbuild: ${b}\n`
+      const dir = writeCatalog({
+        ok: build("ok", "{context: .}"),
+        nodir: build("nodir", "{context: src}"),
+        nofile: build("nofile", "{context: ., containerfile: Dockerfile}"),
+        escape: build("escape", "{context: outside}"),
+        fileescape: build("fileescape", "{context: ., containerfile: Containerfile}")
+      })
+      for (const id of ["ok", "nofile"]) Fs.writeFileSync(NodePath.join(dir, id, "Containerfile"), "FROM scratch\n")
+      Fs.symlinkSync("/etc", NodePath.join(dir, "escape", "outside"))
+      Fs.symlinkSync("/etc/hostname", NodePath.join(dir, "fileescape", "Containerfile"))
+      const error = yield* Effect.flip(Catalog.load(dir))
+      assert.deepStrictEqual(error.errors.map((e) => e.message.replaceAll(dir, "apps")), [
+        `apps/escape/manifest.yml:4:18 build.context: expected a folder inside the app's folder, got "outside" (a symlink leading to /etc)`,
+        `apps/fileescape/manifest.yml:4:36 build.containerfile: expected a file inside the build context, got "Containerfile" (a symlink leading to /etc/hostname)`,
+        `apps/nodir/manifest.yml:4:18 build.context: folder "src" not found in the app's folder`,
+        `apps/nofile/manifest.yml:4:36 build.containerfile: Containerfile "Dockerfile" not found in the build context`
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.effect("skips hidden and underscore folders and plain files", () =>
     Effect.gen(function*() {
       const dir = writeCatalog({ a: app("a"), ".git": null, _shared: null })
