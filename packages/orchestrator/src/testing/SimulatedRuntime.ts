@@ -11,10 +11,14 @@
  *   `restartDelay` when its restart policy says so; a user stop never restarts it;
  * - an OOM kill looks like kill -9 (exit 137, `oomKilled` false) unless `reportOomKilled`;
  * - container labels are the image's labels overlaid with the spec's, like podman's;
- * - a container's log has `started` and `stopping` lines, like `Fixtures.service`'s process.
+ * - a container's log has `started` and `stopping` lines, like `Fixtures.service`'s process;
+ * - `build` reads the Containerfile's `ENV` and `LABEL` lines when it can (so an image's
+ *   `STOP_DELAY` counts); it runs nothing and does not check the context.
  *
  * @since 0.1.0
  */
+import { readFileSync } from "node:fs"
+import { isAbsolute, join } from "node:path"
 import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, PubSub, Stream } from "effect"
 import type { PortBinding } from "../domain/AppEntry.js"
 import type {
@@ -206,6 +210,51 @@ interface Image {
   readonly ref: string
   readonly id: string
   readonly labels: Readonly<Record<string, string>>
+  readonly env: Readonly<Record<string, string>>
+}
+
+const words = (text: string): ReadonlyArray<string> =>
+  [...text.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : (m[2] ?? "")))
+
+const pairs = (rest: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const tokens = [...rest.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/g)]
+  if (tokens.length === 0) {
+    const [key, ...value] = words(rest)
+    if (key !== undefined) out[key] = value.join(" ")
+    return out
+  }
+  for (const m of tokens) out[m[1]!] = words(m[2] ?? "")[0] ?? ""
+  return out
+}
+
+/**
+ * The `ENV` and `LABEL` instructions of a Containerfile (`KEY=value` pairs, quoted values, the
+ * legacy `ENV KEY value` form; line continuations joined).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const parseContainerfile = (
+  text: string
+): { readonly env: Readonly<Record<string, string>>; readonly labels: Readonly<Record<string, string>> } => {
+  const env: Record<string, string> = {}
+  const labels: Record<string, string> = {}
+  for (const line of text.replace(/\\\r?\n/g, " ").split(/\r?\n/)) {
+    const m = /^\s*(ENV|LABEL)\s+(.*)$/i.exec(line)
+    if (m === null) continue
+    Object.assign(m[1]!.toUpperCase() === "ENV" ? env : labels, pairs(m[2]!))
+  }
+  return { env, labels }
+}
+
+const readContainerfile = (request: BuildRequest): string | undefined => {
+  const file = request.containerfile ?? "Containerfile"
+  try {
+    return readFileSync(isAbsolute(file) ? file : join(request.context, file), "utf8")
+  } catch {
+    return undefined
+  }
 }
 
 interface Run {
@@ -293,9 +342,9 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
   let serial = 0
   let pids = 1000
 
-  const addImageSync = (ref: string, labels: Readonly<Record<string, string>> = {}) => {
+  const addImageSync = (ref: string, labels: Readonly<Record<string, string>> = {}, env: Readonly<Record<string, string>> = {}) => {
     const r = normaliseRef(ref)
-    images.set(r, { ref: r, id: fnvHex(`image:${r}:${serial++}`, 64), labels })
+    images.set(r, { ref: r, id: fnvHex(`image:${r}:${serial++}`, 64), labels, env })
   }
   for (const i of options.images ?? [baseImage]) {
     if (typeof i === "string") addImageSync(i)
@@ -347,7 +396,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
     })
 
   const stopDelayOf = (c: Container): Duration.Duration =>
-    stopDelays.get(c.name) ?? stopDelayFromEnv(c.spec.env) ?? defaultStopDelay
+    stopDelays.get(c.name) ?? stopDelayFromEnv(c.spec.env) ?? stopDelayFromEnv(c.image.env) ?? defaultStopDelay
 
   const isUp = (c: Container) => c.state === "running" || c.state === "stopping"
 
@@ -513,7 +562,9 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         "build",
         Effect.sync(() => {
           onProgress?.(`STEP 1/1: simulated build of ${request.tag} from ${request.context}`)
-          addImageSync(request.tag, request.labels)
+          const text = readContainerfile(request)
+          const parsed = text === undefined ? { env: {}, labels: {} } : parseContainerfile(text)
+          addImageSync(request.tag, { ...parsed.labels, ...request.labels }, parsed.env)
           onProgress?.(`Successfully tagged ${normaliseRef(request.tag)}`)
         })
       ),

@@ -290,7 +290,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         const rt = yield* ContainerRuntime
         const tag = `localhost/${prefix}built:1`
         const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "archy-rt-build-")))
-        yield* Effect.promise(() => writeFile(join(dir, "Containerfile"), `FROM ${Fixtures.baseImage}\n`))
+        yield* Effect.promise(() => writeFile(join(dir, "Containerfile"), `FROM ${Fixtures.baseImage}\nLABEL x.file="from the containerfile"\n`))
         const lines: Array<string> = []
         yield* rt
           .build(
@@ -305,6 +305,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         const c = findIn(yield* rt.list(), name)!
         assert.strictEqual(c.labels["io.archipelago.app"], "spec")
         assert.strictEqual(c.labels["x.kept"], "image")
+        assert.strictEqual(c.labels["x.file"], "from the containerfile")
         const inUse = yield* Effect.flip(rt.removeImage(tag))
         assert.strictEqual(inUse._tag, "CommandFailed")
         yield* rt.remove(name)

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -333,5 +336,46 @@ describe("SimulatedRuntime: faults and restart policies", () => {
       })
       assert.deepStrictEqual(yield* sim(scenario), yield* sim(scenario))
     })
+  )
+})
+
+describe("SimulatedRuntime: builds read the Containerfile's ENV and LABEL", () => {
+  it("parseContainerfile: pairs, quotes, the legacy form, continuations", () => {
+    const parsed = SimulatedRuntime.parseContainerfile(
+      [
+        "FROM localhost/archipelago/base:latest",
+        "ENV APP_NAME=demo-node PORT=8080 STOP_DELAY=8",
+        'LABEL org.example.title="Demo node" \\',
+        "  org.example.v=1",
+        "env LEGACY some value",
+        "COPY serve.sh /app/serve.sh"
+      ].join("\n")
+    )
+    assert.deepStrictEqual(parsed.env, { APP_NAME: "demo-node", PORT: "8080", STOP_DELAY: "8", LEGACY: "some value" })
+    assert.deepStrictEqual(parsed.labels, { "org.example.title": "Demo node", "org.example.v": "1" })
+  })
+
+  it.effect("an image's STOP_DELAY is the container's stop delay unless the spec sets one", () =>
+    sim(
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const dir = mkdtempSync(join(tmpdir(), "archy-sim-build-"))
+        writeFileSync(join(dir, "Containerfile"), "FROM localhost/archipelago/base:latest\nENV STOP_DELAY=8\n")
+        yield* rt.build({ tag: "localhost/demo-node:1", context: dir, args: {}, labels: {} })
+        rmSync(dir, { recursive: true, force: true })
+        yield* rt.create(Fixtures.service("from-image", { image: "localhost/demo-node:1" }))
+        yield* rt.create(Fixtures.service("from-spec", { image: "localhost/demo-node:1", stopDelaySec: 2 }))
+        yield* rt.start("from-image")
+        yield* rt.start("from-spec")
+        const a = yield* Effect.fork(rt.stop("from-image", 60))
+        const b = yield* Effect.fork(rt.stop("from-spec", 60))
+        yield* TestClock.adjust("2 seconds")
+        yield* settle
+        assert.isFalse(yield* isDone(a))
+        assert.isTrue(yield* isDone(b))
+        yield* TestClock.adjust("6 seconds")
+        yield* Fiber.join(a)
+      })
+    )
   )
 })
