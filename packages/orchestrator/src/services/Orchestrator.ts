@@ -158,8 +158,16 @@ export const make = Effect.gen(function*() {
       if (source._tag === "Image") {
         if (!force && (yield* runtime.imageExists(source.ref))) return source.ref
         yield* log.append(def.id, "info", `pulling ${source.ref}`)
-        const pulled = yield* runtime.pull(source.ref, apps.mirrors, progress(def))
-        yield* log.append(def.id, "info", `pulled ${pulled}`)
+        const pulled = yield* runtime.pull(source.ref, apps.mirrors, progress(def)).pipe(
+          Effect.catchTag("ImageNotFound", (e) =>
+            force
+              ? Effect.flatMap(runtime.imageExists(source.ref), (present) =>
+                present
+                  ? Effect.as(log.append(def.id, "warn", `no registry has ${source.ref}; keeping the local image`), source.ref)
+                  : Effect.fail(e))
+              : Effect.fail(e))
+        )
+        yield* log.append(def.id, "info", `image ${pulled} ready`)
         return pulled
       }
       if (!force && (yield* runtime.imageExists(source.tag))) return source.tag

@@ -12,7 +12,7 @@ const { SimulatedEngine } = SimulatedRuntime
 const alpha = AppId.make("alpha")
 const beta = AppId.make("beta")
 
-const stateOf = (id: AppId) => Effect.flatMap(StateStore, (s) => Effect.map(s.entry(id), (e) => e.state))
+const stateOf = (id: AppId.AppId) => Effect.flatMap(StateStore, (s) => Effect.map(s.entry(id), (e) => e.state))
 const containerOf = (name: string) =>
   Effect.flatMap(SimulatedEngine, (e) => Effect.map(e.containers, (cs) => cs.find((c) => c.name === name)))
 const request = (op: Parameters<Lifecycle["Type"]["request"]>[0], id: string) =>

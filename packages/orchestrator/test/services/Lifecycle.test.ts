@@ -1,0 +1,172 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Layer, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { AppId } from "../../src/domain/index.js"
+import { CommandFailed } from "../../src/runtime/RuntimeError.js"
+import { AppViews } from "../../src/services/AppViews.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { Orchestrator } from "../../src/services/Orchestrator.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { SimulatedRuntime } from "../../src/testing/index.js"
+import { countingHooks, defsOf, epoch, serviceManifest, settle, tempDir, waitUntil, withOrchestrator } from "./harness.js"
+
+const { SimulatedEngine } = SimulatedRuntime
+const alpha = AppId.make("alpha")
+const stateOf = (id: AppId.AppId) => Effect.flatMap(StateStore, (s) => Effect.map(s.entry(id), (e) => e.state))
+const request = (op: Parameters<Lifecycle["Type"]["request"]>[0], id: string, purge?: boolean) =>
+  Effect.flatMap(Lifecycle, (l) => l.request(op, id, purge === undefined ? {} : { purge }))
+
+const setup = (manifests: Parameters<typeof defsOf>[0], hooks?: ReturnType<typeof countingHooks>) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(epoch)
+    const engine = yield* Layer.build(SimulatedRuntime.layer())
+    const dataDir = tempDir("svc-life-")
+    const defs = defsOf(manifests, dataDir)
+    return {
+      dataDir,
+      run: <A, E, R>(body: Effect.Effect<A, E, R>) =>
+        withOrchestrator(engine, defs, { dataDir, ...(hooks === undefined ? {} : { hooks: hooks.layer }) }, body)
+    }
+  })
+
+describe("Lifecycle.request", () => {
+  it.scoped("answers at once; the same request twice is one operation; another op meanwhile is a Conflict", () =>
+    Effect.gen(function*() {
+      const { run } = yield* setup([serviceManifest("alpha", { stopTimeout: 120 }, { stopDelaySec: 60 })])
+      yield* run(Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        yield* sim.resetCalls
+        const first = yield* request("stop", "alpha")
+        const second = yield* request("stop", "alpha")
+        assert.deepStrictEqual(first, { appId: "alpha", op: "stop", status: "stopping" })
+        assert.deepStrictEqual(second, first)
+        const refused = yield* Effect.either(request("start", "alpha"))
+        assert.isTrue(Either.isLeft(refused) && refused.left._tag === "Conflict")
+        assert.strictEqual(
+          Either.isLeft(refused) ? refused.left.message : "",
+          "cannot start alpha: stop is already in progress; wait for it to finish"
+        )
+        yield* TestClock.adjust("61 seconds")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "stopped"), "stopped")
+        assert.strictEqual((yield* sim.calls).stop, 1)
+      }))
+    }))
+
+  it.scoped("refuses unknown apps and ops that make no sense in the state", () =>
+    Effect.gen(function*() {
+      const { run } = yield* setup([serviceManifest("alpha")])
+      yield* run(Effect.gen(function*() {
+        const unknown = yield* Effect.either(request("start", "nope"))
+        assert.isTrue(Either.isLeft(unknown) && unknown.left._tag === "UnknownApp")
+        const notInstalled = yield* Effect.either(request("start", "alpha"))
+        assert.isTrue(Either.isLeft(notInstalled) && notInstalled.left._tag === "NotAllowed")
+        assert.strictEqual(yield* stateOf(alpha), "not-installed")
+        assert.isFalse((yield* Effect.flatMap(StateStore, (s) => s.intent(alpha))).installed, "no intent written")
+      }))
+    }))
+
+  it.scoped("refuses installing one of two conflicting alternatives while the other is installed", () =>
+    Effect.gen(function*() {
+      const { run } = yield* setup([
+        serviceManifest("bitcoin-core", { conflicts: ["bitcoin-knots"] }),
+        serviceManifest("bitcoin-knots")
+      ])
+      yield* run(Effect.gen(function*() {
+        yield* request("install", "bitcoin-core")
+        const refused = yield* Effect.either(request("install", "bitcoin-knots"))
+        assert.isTrue(Either.isLeft(refused) && refused.left._tag === "NotAllowed")
+        assert.strictEqual(
+          Either.isLeft(refused) ? refused.left.message : "",
+          "cannot install bitcoin-knots: it conflicts with bitcoin-core, which is installed; remove bitcoin-core first"
+        )
+        yield* waitUntil(Effect.map(stateOf(AppId.make("bitcoin-core")), (s) => s === "running"), "core running")
+        yield* request("remove", "bitcoin-core")
+        yield* waitUntil(Effect.map(stateOf(AppId.make("bitcoin-core")), (s) => s === "not-installed"), "core removed")
+        assert.deepStrictEqual(yield* request("install", "bitcoin-knots"), {
+          appId: "bitcoin-knots",
+          op: "install",
+          status: "installing"
+        })
+      }))
+    }))
+
+  it.scoped("a failed operation restores the previous state and writes the install log", () =>
+    Effect.gen(function*() {
+      const { run } = yield* setup([serviceManifest("alpha")])
+      yield* run(Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        yield* request("stop", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "stopped"), "stopped")
+        yield* sim.failNext("start", new CommandFailed({ argv: ["podman", "start", "alpha"], exitCode: 125, stderr: "boom" }))
+        assert.strictEqual((yield* request("start", "alpha")).status, "starting")
+        yield* waitUntil(Effect.map(Effect.flatMap(StateStore, (s) => s.entry(alpha)), (e) => e.lastError !== undefined), "failed")
+        const entry = yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))
+        assert.strictEqual(entry.state, "stopped")
+        assert.isUndefined(entry.transition)
+        assert.strictEqual(entry.lastError?.op, "start")
+        assert.strictEqual(entry.lastError?.message, "podman start alpha exited 125: boom")
+        const log = yield* Effect.flatMap(AppViews, (v) => v.installLog("alpha"))
+        assert.deepStrictEqual(log.at(-1), { at: epoch, level: "error", message: "start failed: podman start alpha exited 125: boom" })
+      }))
+    }))
+
+  it.scoped("start runs hooks first and restarts a running app when a hook changed a file", () =>
+    Effect.gen(function*() {
+      let changed = false
+      const hooks = countingHooks(() => changed)
+      const { run } = yield* setup([serviceManifest("alpha", { hooks: ["fake"] })], hooks)
+      yield* run(Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        assert.isTrue(hooks.runs() >= 1, "hooks ran before the create")
+        yield* sim.resetCalls
+        yield* Effect.flatMap(Orchestrator, (o) => o.start("alpha"))
+        assert.deepStrictEqual([(yield* sim.calls).stop, (yield* sim.calls).start], [0, 0], "unchanged: nothing to do")
+        changed = true
+        yield* Effect.flatMap(Orchestrator, (o) => o.start("alpha"))
+        assert.deepStrictEqual([(yield* sim.calls).stop, (yield* sim.calls).start], [1, 1], "changed: restarted")
+      }))
+    }))
+
+  it.scoped("remove keeps the app's data unless purged", () =>
+    Effect.gen(function*() {
+      const { dataDir, run } = yield* setup([serviceManifest("alpha", { volumes: [{ source: "./data", target: "/data" }] })])
+      yield* run(Effect.gen(function*() {
+        const o = yield* Orchestrator
+        yield* o.install("alpha")
+        const dir = path.join(dataDir, "alpha", "data")
+        assert.isTrue(fs.existsSync(dir), "bind source created")
+        fs.writeFileSync(path.join(dir, "wallet.db"), "precious")
+        yield* o.remove("alpha")
+        assert.strictEqual(yield* stateOf(alpha), "not-installed")
+        assert.strictEqual(fs.readFileSync(path.join(dir, "wallet.db"), "utf8"), "precious")
+        yield* o.install("alpha")
+        yield* o.remove("alpha", { purge: true })
+        assert.isFalse(fs.existsSync(path.join(dataDir, "alpha")))
+        yield* settle()
+      }))
+    }))
+
+  it.scoped("update pulls or builds again and recreates the container, keeping volumes", () =>
+    Effect.gen(function*() {
+      const { run } = yield* setup([serviceManifest("alpha", { volumes: [{ source: "chain", target: "/data" }] })])
+      yield* run(Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        const o = yield* Orchestrator
+        yield* o.install("alpha")
+        const before = (yield* sim.containers).find((c) => c.name === "alpha")!
+        yield* o.update("alpha")
+        const after = (yield* sim.containers).find((c) => c.name === "alpha")!
+        assert.notStrictEqual(after.id, before.id)
+        assert.deepStrictEqual(after.spec.volumes, before.spec.volumes)
+        assert.strictEqual(after.state, "running")
+        assert.strictEqual(yield* stateOf(alpha), "running")
+      }))
+    }))
+})
