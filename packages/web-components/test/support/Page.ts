@@ -2,6 +2,7 @@
  * Pages the browser tests load from a `FakeServer`: the bundle at `/assets/archipelago.js`,
  * axe-core at `/axe.js`, and a dashboard wired to a fast-reconnecting client.
  */
+import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import type { Page } from "playwright-core"
 import type { FakeServer } from "./FakeServer.js"
@@ -89,7 +90,7 @@ export const recorded = (page: Page): Promise<{ labels: Array<string>; badges: A
 
 /** Runs axe-core in the page; returns the serious and critical violations. */
 export const axeViolations = async (page: Page): Promise<Array<{ id: string; impact: string; nodes: Array<string>; help: string }>> => {
-  await page.addScriptTag({ url: "/axe.js" })
+  await page.addScriptTag({ content: readFileSync(axePath, "utf8") })
   return page.evaluate(async () => {
     const axe = (window as unknown as {
       axe: { run: (ctx: Document) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown; failureSummary?: string }> }> }> }

@@ -1,0 +1,143 @@
+/**
+ * The dashboard as `archipelago serve` serves it, on podman with the demo apps (renamed
+ * `t-web-*`, on free ports) and 1 s scans, in real Chromium: Install, Stop, Start and Restart
+ * through the UI, a refused operation, and the server crashing and coming back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { Page } from "playwright-core"
+import { existsSync } from "node:fs"
+import { buildBrowser, defaultOutfile } from "../scripts/build-browser.js"
+import { hasChromium, launch } from "./support/Browser.js"
+import type { Browser } from "./support/Browser.js"
+import { axeViolations, recorded, recordLabels, sel } from "./support/Page.js"
+import { hasPodman, startRealServer } from "./support/RealServer.js"
+import type { RealServer } from "./support/RealServer.js"
+
+const long = { timeout: 240_000 }
+
+describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve on podman", () => {
+  let server: RealServer
+  let browser: Browser
+  let page: Page
+  // server→page socket messages are held while the gate is closed
+  const gate = { closed: false, flush: (): void => {} }
+
+  const node = () => sel(server.id("demo-node"))
+  const label = (s: ReturnType<typeof sel>, text: string) =>
+    page.locator(s.label).filter({ hasText: new RegExp(`^${text}$`) })
+  const rpc = async (method: string, params: object) => {
+    const r = await fetch(`${server.url}/rpc`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params })
+    })
+    return (await r.json()) as { result?: unknown; error?: { code: number; message: string } }
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(defaultOutfile)) await buildBrowser()
+    server = await startRealServer({ stopDelaySec: 4 })
+    browser = await launch()
+    page = await browser.newPage()
+    await page.routeWebSocket(/\/ws$/, (ws) => {
+      const upstream = ws.connectToServer()
+      const queue: Array<string | Buffer> = []
+      gate.flush = () => {
+        for (const m of queue.splice(0)) ws.send(m)
+      }
+      upstream.onMessage((m) => (gate.closed ? queue.push(m) : ws.send(m)))
+      upstream.onClose((code, reason) => ws.close({ code, reason }))
+      ws.onMessage((m) => upstream.send(m))
+      ws.onClose((code, reason) => upstream.close({ code, reason }))
+    })
+    await page.goto(server.loginUrl)
+    await page.locator(node().button).waitFor({ timeout: 60_000 })
+  }, 240_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.cleanup()
+  }, 120_000)
+
+  it("serves the dashboard with every demo app not installed", async () => {
+    expect(new URL(page.url()).pathname).toBe("/")
+    for (const id of ["demo-node", "demo-lightning", "demo-indexer"] as const) {
+      expect(await page.locator(sel(server.id(id)).label).textContent()).toBe("Install")
+    }
+  })
+
+  it("Install through the UI: Installing… at once, then running", long, async () => {
+    await recordLabels(page, server.id("demo-node"))
+    await page.locator(node().button).click()
+    expect(await page.locator(node().label).textContent()).toBe("Installing…")
+    expect(await page.locator(node().button).getAttribute("aria-busy")).toBe("true")
+    await label(node(), "Stop").waitFor({ timeout: 200_000 })
+    expect((await recorded(page)).labels).toEqual(["Install", "Installing…", "Stop"])
+    expect(await page.locator(`${node().card} a[part=link]`).count()).toBe(1)
+  })
+
+  it("click Stop on the slow-stopping app: Stopping… held through 1 s scans, then Start, never Stop or Running between", long, async () => {
+    await recordLabels(page, server.id("demo-node"))
+    await page.locator(node().button).click()
+    expect(await page.locator(node().label).textContent()).toBe("Stopping…")
+    expect(await page.locator(node().button).getAttribute("aria-busy")).toBe("true")
+    await label(node(), "Start").waitFor({ timeout: 120_000 })
+    const rec = await recorded(page)
+    expect(rec.labels).toEqual(["Stop", "Stopping…", "Start"])
+    expect(rec.badges).toEqual(["Running", "Stopping…", "Stopped"])
+    expect(rec.busy).toEqual(["false", "true", "false"])
+    expect(server.output()).not.toMatch(/ERROR/)
+  })
+
+  it("Start and Restart through the UI end running", long, async () => {
+    await recordLabels(page, server.id("demo-node"))
+    await page.locator(node().button).click()
+    expect(await page.locator(node().label).textContent()).toBe("Starting…")
+    await label(node(), "Stop").waitFor({ timeout: 120_000 })
+    const before = await rpc("container-list", {})
+    const startedAt = (before.result as Array<{ id: string; startedAt: number }>).find((a) => a.id === server.id("demo-node"))!.startedAt
+    await page.locator(node().restart).click()
+    expect(await page.locator(node().label).textContent()).toBe("Restarting…")
+    await label(node(), "Stop").waitFor({ timeout: 120_000 })
+    expect((await recorded(page)).labels).toEqual(["Start", "Starting…", "Stop", "Restarting…", "Stop"])
+    const after = await rpc("container-list", {})
+    const view = (after.result as Array<{ id: string; state: string; startedAt: number }>).find((a) => a.id === server.id("demo-node"))!
+    expect(view.state).toBe("running")
+    expect(view.startedAt).toBeGreaterThan(startedAt)
+  })
+
+  it("a refused operation shows the server's error and restores the button", long, async () => {
+    // another client stops the app; this page does not hear of it yet and asks for a restart
+    gate.closed = true
+    const stop = await rpc("container-stop", { appId: server.id("demo-node") })
+    expect(stop.result).toEqual({ appId: server.id("demo-node"), op: "stop", status: "stopping" })
+    await recordLabels(page, server.id("demo-node"))
+    await page.locator(node().restart).click()
+    await page.locator(node().error).waitFor()
+    expect(await page.locator(`${node().error} span`).textContent()).toBe(
+      `Could not restart Demo Node: cannot restart ${server.id("demo-node")}: stop is already in progress; wait for it to finish`
+    )
+    expect((await recorded(page)).labels).toEqual(["Stop", "Restarting…", "Stop"])
+    gate.closed = false
+    gate.flush()
+    await label(node(), "Stopping…").waitFor()
+    await label(node(), "Start").waitFor({ timeout: 120_000 })
+  })
+
+  it("has no serious or critical axe violations", async () => {
+    expect(await axeViolations(page)).toEqual([])
+  })
+
+  it("the server crashing shows the banner; when it comes back the UI recovers and works", long, async () => {
+    const banner = page.locator("archy-dashboard [part=banner]")
+    expect(await banner.count()).toBe(0)
+    await server.kill()
+    await banner.waitFor({ timeout: 30_000 })
+    await server.restart()
+    await banner.waitFor({ state: "detached", timeout: 60_000 })
+    expect(await page.locator(node().label).textContent()).toBe("Start")
+    await page.locator(node().button).click()
+    expect(await page.locator(node().label).textContent()).toBe("Starting…")
+    await label(node(), "Stop").waitFor({ timeout: 120_000 })
+  })
+})
