@@ -90,6 +90,8 @@ const validValue = (value: string): boolean => value.length > 0 && !/[\r\n\0]/.t
 const readSecret = async (file: string): Promise<string | undefined> => {
   try {
     const text = await Fs.readFile(file, "utf8")
+    // A secret someone made readable to others is narrowed back to its owner.
+    if (((await Fs.stat(file)).mode & 0o077) !== 0) await Fs.chmod(file, secretFileMode)
     return text.replace(/\r?\n$/, "")
   } catch (error) {
     if (isErrno(error, "ENOENT")) return undefined

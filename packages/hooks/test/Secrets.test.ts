@@ -40,15 +40,17 @@ describe("Secrets", () => {
       expect(Redacted.value(a)).not.toBe(Redacted.value(b))
     }))
 
-  it.effect("reads an existing secret, without its trailing newline", () =>
+  it.effect("reads an existing secret without its trailing newline, narrowing a drifted mode to 0600", () =>
     Effect.gen(function*() {
       const dir = dataDir("existing")
       yield* Effect.promise(async () => {
         await Fs.mkdir(NodePath.join(dir, "secrets"), { recursive: true })
         await Fs.writeFile(NodePath.join(dir, "secrets", "given"), "correct horse battery staple\n")
       })
+      yield* Effect.promise(() => Fs.chmod(NodePath.join(dir, "secrets", "given"), 0o644))
       const value = yield* (yield* Secrets.make(dir)).get("given")
       expect(Redacted.value(value)).toBe("correct horse battery staple")
+      expect(yield* Effect.promise(() => modeOf(NodePath.join(dir, "secrets", "given")))).toBe(0o600)
     }))
 
   it.effect("many concurrent first uses, from several instances (as from several processes), agree on one value", () =>
