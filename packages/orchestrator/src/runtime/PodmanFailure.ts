@@ -28,8 +28,9 @@ export type Target =
 
 const containerMissing = /no container with name or ID|no such container/i
 const imageMissing = /image not known|no such image|image not found|manifest unknown|repository .* not found/i
+// A transient "database is locked" stays CommandFailed: the next call usually succeeds.
 const engineBroken =
-  /cannot connect to podman|database is locked|could not get runtime|error opening database|invalid internal status|OCI runtime .* not found|no such file or directory: OCI runtime/i
+  /cannot connect to podman|could not get runtime|error opening database|invalid internal status|OCI runtime .* not found|no such file or directory: OCI runtime/i
 
 /**
  * Classifies a failed command.

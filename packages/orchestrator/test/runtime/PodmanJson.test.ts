@@ -243,8 +243,9 @@ describe("PodmanFailure.classify", () => {
   })
 
   it("a broken engine is EngineUnavailable", () => {
-    const e = Failure.classify(["ps"], 125, "Error: database is locked", { _tag: "None" })
+    const e = Failure.classify(["ps"], 125, "Error: could not get runtime: error opening database /var/lib/containers/storage/libpod/bolt_state.db", { _tag: "None" })
     assert.strictEqual(e._tag, "EngineUnavailable")
+    assert.strictEqual(Failure.classify(["ps"], 125, "Error: database is locked", { _tag: "None" })._tag, "CommandFailed")
   })
 
   it("not-found wording for the wrong target stays CommandFailed", () => {
