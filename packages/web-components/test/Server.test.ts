@@ -15,6 +15,11 @@ import type { RealServer } from "./support/RealServer.js"
 
 const long = { timeout: 240_000 }
 
+const closeArgs = (code: number | undefined, reason: string | undefined): { code?: number; reason?: string } => ({
+  ...(code === undefined ? {} : { code }),
+  ...(reason === undefined ? {} : { reason })
+})
+
 describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve on podman", () => {
   let server: RealServer
   let browser: Browser
@@ -46,9 +51,9 @@ describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve
         for (const m of queue.splice(0)) ws.send(m)
       }
       upstream.onMessage((m) => (gate.closed ? queue.push(m) : ws.send(m)))
-      upstream.onClose((code, reason) => ws.close({ code, reason }))
+      upstream.onClose((code, reason) => ws.close(closeArgs(code, reason)))
       ws.onMessage((m) => upstream.send(m))
-      ws.onClose((code, reason) => upstream.close({ code, reason }))
+      ws.onClose((code, reason) => upstream.close(closeArgs(code, reason)))
     })
     await page.goto(server.loginUrl)
     await page.locator(node().button).waitFor({ timeout: 60_000 })
