@@ -10,6 +10,7 @@ import { Archipelago, PodmanRuntime } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { Server, ServerInfo } from "@archipelago/rpc-adapter"
 import { NodeContext } from "@effect/platform-node"
+import type { Duration } from "effect"
 import { Layer } from "effect"
 import * as Hooks from "./hooks.js"
 
@@ -25,6 +26,8 @@ export interface Options {
   readonly port?: number
   /** Run on the in-memory simulator instead of podman. */
   readonly simulated?: boolean
+  /** Time between reconcile passes (each re-renders the hooks); default 30 s. */
+  readonly reconcileInterval?: Duration.DurationInput
 }
 
 /**
@@ -43,7 +46,11 @@ export const appsDir = NodePath.join(import.meta.dirname, "apps")
  */
 export const layer = (options: Options) => {
   const runtime = options.simulated === true ? SimulatedRuntime.layer() : PodmanRuntime.layer
-  const orchestrator = Archipelago.layer({ appsDir: options.appsDir ?? appsDir, dataDir: options.dataDir }).pipe(
+  const orchestrator = Archipelago.layer({
+    appsDir: options.appsDir ?? appsDir,
+    dataDir: options.dataDir,
+    ...(options.reconcileInterval === undefined ? {} : { reconcileInterval: options.reconcileInterval })
+  }).pipe(
     Layer.provide(Hooks.layer(options.dataDir)),
     Layer.provide(runtime),
     Layer.provide(NodeContext.layer)

@@ -27,7 +27,7 @@ const rpc = (server: Server.Service, method: string, params: object) =>
 const pollEvery = Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(200)))
 
 describe("examples/custom-hook server", () => {
-  it.live("installing hello over JSON-RPC runs the custom hook before the container starts (simulator)", () =>
+  it.live("installing hello over JSON-RPC runs the custom hook; a tampered file is rewritten and the app restarted (simulator)", () =>
     Effect.gen(function*() {
       const server = yield* Server.RpcServer
       expect(yield* rpc(server, "container-install", { appId: "hello" })).toEqual({
@@ -45,8 +45,25 @@ describe("examples/custom-hook server", () => {
         "<!doctype html>\n<h1>Hello from Hello</h1>\n"
       )
       expect((yield* Effect.promise(() => Fs.stat(NodePath.join(dataDir, "hello", "api.env")))).mode & 0o777).toBe(0o600)
+
+      // Drift repair: a reconcile pass renders again, rewrites the tampered page and restarts the app.
+      const hello = (r: { result?: unknown }) =>
+        (r.result as ReadonlyArray<{ id: string; state: string; startedAt: number | null }>).find((a) => a.id === "hello")!
+      const before = hello(yield* rpc(server, "container-list", {}))
+      // A converged app is left alone: several passes later it has not been restarted.
+      yield* Effect.sleep("600 millis")
+      expect(hello(yield* rpc(server, "container-list", {})).startedAt).toBe(before.startedAt)
+      const page = NodePath.join(dataDir, "hello", "www", "index.html")
+      yield* Effect.promise(() => Fs.writeFile(page, "<h1>defaced</h1>\n"))
+      const after = yield* rpc(server, "container-list", {}).pipe(
+        Effect.map(hello),
+        Effect.filterOrFail((a) => a.state === "running" && a.startedAt !== before.startedAt),
+        Effect.retry(pollEvery)
+      )
+      expect(after.startedAt).toBeGreaterThan(before.startedAt!)
+      expect(yield* Effect.promise(() => Fs.readFile(page, "utf8"))).toBe("<!doctype html>\n<h1>Hello from Hello</h1>\n")
     }).pipe(
-      Effect.provide(Layer.suspend(() => layer({ dataDir, port: 0, simulated: true }))),
+      Effect.provide(Layer.suspend(() => layer({ dataDir, port: 0, simulated: true, reconcileInterval: "100 millis" }))),
       Logger.withMinimumLogLevel(LogLevel.Warning)
     ))
 })
