@@ -9,7 +9,7 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
-import type { Document, Node as YamlNode } from "yaml"
+import type { Document, Node as YamlNode, YAMLMap } from "yaml"
 import { pattern as appIdPattern } from "../domain/AppId.js"
 import { parseMemoryLimit } from "../domain/MemoryLimit.js"
 import * as PosixPath from "./internal/PosixPath.js"
@@ -321,7 +321,7 @@ const decode = (ctx: Ctx, raw: unknown, shape: Shape, path: string, at: Position
 
 const decodeMap = (
   ctx: Ctx,
-  node: import("yaml").YAMLMap,
+  node: YAMLMap,
   shape: Extract<Shape, { _tag: "Dict" | "Struct" | "Tagged" }>,
   path: string,
   at: Position
