@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process"
 import { afterAll, beforeAll } from "@effect/vitest"
 import { Effect } from "effect"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -7,6 +8,12 @@ import { hasPodman, removeByPrefix } from "./podman.js"
 import { runtimeContract } from "./RuntimeContract.js"
 
 const prefix = "t-rt-c-"
+
+const podman = (args: ReadonlyArray<string>) =>
+  Effect.suspend(() => {
+    const r = spawnSync("podman", args, { encoding: "utf8" })
+    return r.status === 0 ? Effect.void : Effect.fail(`podman ${args.join(" ")}: ${r.stderr}`)
+  })
 
 if (!hasPodman) console.warn("skipping the podman runtime contract: podman is not installed (run scripts/setup-host.sh)")
 
@@ -29,6 +36,8 @@ runtimeContract({
       const pid = d.pid
       yield* Effect.sync(() => process.kill(pid, "SIGKILL"))
     }),
+  hostRemoveContainer: (name) => podman(["rm", "--force", "--time", "0", name]),
+  hostRemoveImage: (ref) => podman(["rmi", "--force", ref]),
   ...(hasPodman ? {} : { skip: "podman is not installed" })
 })
 

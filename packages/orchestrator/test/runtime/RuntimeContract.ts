@@ -23,6 +23,10 @@ export interface Contract<R> {
   readonly clock: "test" | "live"
   /** Kill -9 of the container's process from the host (not `podman kill`). */
   readonly hostKill: (name: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
+  /** Someone else's `podman rm --force --time 0 <name>`. */
+  readonly hostRemoveContainer: (name: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
+  /** Someone else's `podman rmi --force <ref>` (which also removes the image's containers). */
+  readonly hostRemoveImage: (ref: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
   /** Reason to skip, e.g. podman missing. */
   readonly skip?: string
 }
@@ -408,6 +412,44 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         assert.strictEqual(later.restartCount, 0)
       }),
       [n("restart-no")]
+    )
+
+    test(
+      "a container removed behind our back is gone from list and inspect, and remove says not found",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("rm-behind")
+        yield* rt.create(Fixtures.service(name))
+        yield* rt.start(name)
+        yield* contract.hostRemoveContainer(name)
+        assert.isUndefined(findIn(yield* rt.list(), name))
+        assert.deepStrictEqual(yield* rt.inspect([name]), [])
+        assert.strictEqual((yield* Effect.flip(rt.remove(name)))._tag, "ContainerNotFound")
+        assert.strictEqual((yield* Effect.flip(rt.start(name)))._tag, "ContainerNotFound")
+      }),
+      [n("rm-behind")]
+    )
+
+    test(
+      "an image removed behind our back takes its containers; create then reports ImageNotFound",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const tag = `localhost/${prefix}doomed:1`
+        const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "archy-rt-doomed-")))
+        yield* Effect.promise(() => writeFile(join(dir, "Containerfile"), `FROM ${Fixtures.baseImage}\nLABEL x.doomed=yes\n`))
+        yield* rt
+          .build({ tag, context: dir, args: {}, labels: {} })
+          .pipe(Effect.ensuring(Effect.promise(() => rm(dir, { recursive: true, force: true }))))
+        const name = n("doomed")
+        yield* rt.create(Fixtures.service(name, { image: tag }))
+        yield* rt.start(name)
+        yield* contract.hostRemoveImage(tag)
+        assert.isFalse(yield* rt.imageExists(tag))
+        assert.isUndefined(findIn(yield* rt.list(), name))
+        const e = yield* Effect.flip(rt.create(Fixtures.service(name, { image: tag })))
+        assert.strictEqual(e._tag, "ImageNotFound")
+      }),
+      [n("doomed")]
     )
   })
 }

@@ -7,5 +7,7 @@ runtimeContract({
   layer: SimulatedRuntime.layer(),
   prefix: "t-sim-",
   clock: "test",
-  hostKill: (name) => Effect.flatMap(SimulatedRuntime.SimulatedEngine, (engine) => engine.kill(name, "SIGKILL"))
+  hostKill: (name) => Effect.flatMap(SimulatedRuntime.SimulatedEngine, (engine) => engine.kill(name, "SIGKILL")),
+  hostRemoveContainer: (name) => Effect.flatMap(SimulatedRuntime.SimulatedEngine, (engine) => engine.removeContainer(name)),
+  hostRemoveImage: (ref) => Effect.flatMap(SimulatedRuntime.SimulatedEngine, (engine) => engine.removeImage(ref, { force: true }))
 })
