@@ -1,11 +1,13 @@
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
+import * as fc from "fast-check"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Catalog from "../../src/manifest/Catalog.js"
+import * as Loader from "../../src/manifest/Loader.js"
 import { CatalogError } from "../../src/manifest/ManifestError.js"
 import * as Spec from "../../src/manifest/Spec.js"
 
@@ -255,4 +257,68 @@ describe("Catalog.make", () => {
     const catalog = Catalog.make([m("z", []), m("a", ["z"]), m("b", ["a", "c"]), m("c", [])])
     assert.deepStrictEqual(catalog.apps.map((a) => a.manifest.id), ["z", "a", "c", "b"])
   })
+})
+
+describe("Catalog.check properties", () => {
+  const ids = ["a", "b", "c", "d", "e", "f"]
+  const arbGraph = fc.array(
+    fc.record({
+      deps: fc.subarray(ids, { maxLength: 3 }),
+      conflicts: fc.subarray(ids, { maxLength: 1 }),
+      port: fc.option(fc.integer({ min: 9000, max: 9003 }), { nil: undefined })
+    }),
+    { minLength: ids.length, maxLength: ids.length }
+  )
+
+  const entriesOf = (graph: ReadonlyArray<{ deps: ReadonlyArray<string>; conflicts: ReadonlyArray<string>; port: number | undefined }>) =>
+    graph.map((g, i) => {
+      const id = ids[i]!
+      const text = [
+        `id: ${id}`,
+        `name: ${id}`,
+        `version: "1"`,
+        `image: busybox:1.36`,
+        `dependsOn: [${g.deps.filter((d) => d !== id).join(", ")}]`,
+        `conflicts: [${g.conflicts.filter((d) => d !== id && !g.deps.includes(d)).join(", ")}]`,
+        ...(g.port === undefined ? [] : [`ports: [{host: ${g.port}, container: 80}]`]),
+        ""
+      ].join("\n")
+      const located = Either.getOrThrow(Loader.parseLocated(text, `apps/${id}/manifest.yml`, { expectedId: id }))
+      return { app: { manifest: located.manifest, dir: `/apps/${id}`, file: `/apps/${id}/manifest.yml` }, located, shownFile: `apps/${id}/manifest.yml` }
+    })
+
+  const hasCycle = (deps: ReadonlyMap<string, ReadonlyArray<string>>): boolean => {
+    const state = new Map<string, number>()
+    const visit = (n: string): boolean => {
+      if (state.get(n) === 1) return true
+      if (state.get(n) === 2) return false
+      state.set(n, 1)
+      const cyclic = (deps.get(n) ?? []).some(visit)
+      state.set(n, 2)
+      return cyclic
+    }
+    return [...deps.keys()].some(visit)
+  }
+
+  it.prop("a catalog is accepted exactly when it has no cycle, collision or conflicting dependency; then dependencies come first", [arbGraph], ([graph]) => {
+    const entries = entriesOf(graph)
+    const result = Catalog.check(entries)
+    const manifests = entries.map((e) => e.app.manifest)
+    const deps = new Map(manifests.map((m) => [m.id as string, m.dependsOn as ReadonlyArray<string>]))
+    const conflicting = (x: typeof manifests[number], y: typeof manifests[number]) =>
+      x.conflicts.includes(y.id) || y.conflicts.includes(x.id)
+    const collision = manifests.some((x, i) =>
+      manifests.some((y, j) => j > i && !conflicting(x, y) && x.ports.some((p) => y.ports.some((q) => q.host === p.host)))
+    )
+    const badDependency = manifests.some((x) => x.dependsOn.some((d) => conflicting(x, manifests.find((m) => m.id === d)!)))
+    assert.strictEqual(Either.isRight(result), !hasCycle(deps) && !collision && !badDependency)
+    if (Either.isRight(result)) {
+      const order = result.right.apps.map((a) => a.manifest.id as string)
+      assert.deepStrictEqual([...order].sort(), ids)
+      for (const m of manifests) for (const d of m.dependsOn) assert.isTrue(order.indexOf(d) < order.indexOf(m.id), `${d} before ${m.id}`)
+    } else {
+      for (const e of result.left) assert.isTrue(e.line >= 1 && e.column >= 1 && e.message.startsWith(`${e.file}:${e.line}:${e.column} `), e.message)
+      if (hasCycle(deps)) assert.isTrue(result.left.some((e) => e.rule === "dependency-cycle"))
+    }
+  }, { fastCheck: { numRuns: 300 } })
 })

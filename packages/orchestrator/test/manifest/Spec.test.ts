@@ -169,3 +169,9 @@ describe("Resolve", () => {
     assert.deepStrictEqual(resolved._tag === "Build" ? [resolved.context, resolved.containerfile] : [], ["/apps/demo/docker", "/apps/demo/docker/Containerfile"])
   })
 })
+
+describe("Spec hash stability", () => {
+  it("pins the hash of a known spec: a change here makes every node recreate its containers on upgrade", () => {
+    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "eac2f6246e39ab9634bd7e86f950c7e7d42527b310898f2cb52b903d57ddb4aa")
+  })
+})
