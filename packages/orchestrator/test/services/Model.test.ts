@@ -1,0 +1,224 @@
+/**
+ * Model-based test on the simulator: random user requests, engine faults, clock advances and
+ * orchestrator restarts, with the invariants of issue 5 checked after every step.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Either, Exit, Layer, Logger, LogLevel, Scope, TestClock, TestContext } from "effect"
+import * as fc from "fast-check"
+import { AppEntry, AppId, AppState, Op } from "../../src/domain/index.js"
+import type { Intent } from "../../src/domain/Intent.js"
+import * as Archipelago from "../../src/services/Archipelago.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { Scanner } from "../../src/services/Scanner.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { Fixtures, SimulatedRuntime } from "../../src/testing/index.js"
+import { defsOf, epoch, orchestrator, serviceManifest, settle, tempDir, waitUntil } from "./harness.js"
+
+const { SimulatedEngine } = SimulatedRuntime
+const appIds = ["alpha", "beta"] as const
+const ops = ["install", "start", "stop", "restart", "update", "remove"] as const
+
+type Command =
+  | { readonly _tag: "Request"; readonly op: typeof ops[number]; readonly app: string }
+  | { readonly _tag: "Fault"; readonly kind: "kill" | "oom" | "rm" | "rmImage" | "down" | "up"; readonly app: string }
+  | { readonly _tag: "Advance"; readonly ms: number }
+  | { readonly _tag: "Restart" }
+  | { readonly _tag: "Scan" }
+
+const arbCommand: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ _tag: fc.constant("Request" as const), op: fc.constantFrom(...ops), app: fc.constantFrom<string>(...appIds, "ghost") }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      _tag: fc.constant("Fault" as const),
+      kind: fc.constantFrom("kill" as const, "oom" as const, "rm" as const, "rmImage" as const, "down" as const, "up" as const),
+      app: fc.constantFrom<string>(...appIds)
+    })
+  },
+  { weight: 5, arbitrary: fc.record({ _tag: fc.constant("Advance" as const), ms: fc.constantFrom(100, 1_000, 3_000, 30_000, 400_000) }) },
+  { weight: 2, arbitrary: fc.constant({ _tag: "Restart" as const }) },
+  { weight: 1, arbitrary: fc.constant({ _tag: "Scan" as const }) }
+)
+
+const show = (cmds: ReadonlyArray<Command>) =>
+  cmds.map((c) =>
+    c._tag === "Request" ? `${c.op}(${c.app})` : c._tag === "Fault" ? `${c.kind}!(${c.app})` : c._tag === "Advance" ? `+${c.ms}ms` : c._tag
+  ).join(" ")
+
+const runModel = (cmds: ReadonlyArray<Command>) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(epoch)
+    const engine = yield* Layer.build(SimulatedRuntime.layer({ registry: [Fixtures.baseImage] }))
+    const sim = Context.get(engine, SimulatedEngine)
+    const dataDir = tempDir("svc-model-")
+    const defs = defsOf([
+      serviceManifest("alpha", { stopTimeout: 20, restart: "always" }, { stopDelaySec: 5 }),
+      serviceManifest("beta", { dependsOn: ["alpha"], restart: "no" })
+    ], dataDir)
+    const layer = orchestrator(defs, { dataDir, shutdownGrace: 0 }).pipe(Layer.provideMerge(Layer.succeedContext(engine)))
+    const boot = (scope: Scope.Scope) => Layer.buildWithScope(layer, scope)
+
+    let scope = yield* Scope.make()
+    let ctx: Context.Context<Archipelago.Services> = yield* boot(scope)
+    const inCtx = <A, E>(eff: Effect.Effect<A, E, Archipelago.Services>) => Effect.provide(eff, ctx)
+    let engineDown = false
+    const recordedIds = new Map<string, string | undefined>()
+    const mayReplace = new Set<string>()
+
+    const containerOf = (name: string) => Effect.map(sim.containers, (cs) => cs.find((c) => c.name === name))
+
+    const check = (step: number) =>
+      Effect.gen(function*() {
+        const where = `after step ${step}`
+        const store = Context.get(ctx, StateStore)
+        // (2) every transition ends by its deadline
+        yield* waitUntil(
+          Effect.gen(function*() {
+            const now = yield* TestClock.currentTimeMillis
+            const s = yield* store.get
+            return Object.values(s.entries).every((e) => e.transition === undefined || now <= e.transition.deadline)
+          }),
+          `${where}: every transition ends by its deadline`
+        )
+        const state = yield* store.get
+        for (const id of appIds) {
+          const c = yield* containerOf(id)
+          const intent = state.intents[id]!
+          // (1) nothing the user stopped is started afterwards
+          if (intent.userStopped && c !== undefined && c.state === "running") {
+            const started = (yield* Effect.flatMap(Context.get(engine, SimulatedRuntime.SimulatedEngine).containers, () =>
+              Effect.map(Effect.orDie(Context.get(ctx, Scanner).scan), (scan) => scan.byApp.get(AppId.make(id))?.startedAt)))
+            assert.isTrue(started === undefined || started <= intent.updatedAt, `${where}: ${id} was started after the user stopped it`)
+          }
+          // (4) a container is replaced only by an operation that may replace it (specs never change here)
+          const before = recordedIds.get(id)
+          const now = c?.id
+          if (before !== undefined && now !== undefined && before !== now) {
+            assert.isTrue(mayReplace.has(id), `${where}: ${id} was recreated although its spec hash did not change`)
+          }
+          if (now !== before) mayReplace.delete(id)
+          recordedIds.set(id, now)
+        }
+        // (3) with no live transition, entries agree with the engine after a scan
+        if (!engineDown) {
+          const scan = yield* Effect.orDie(Context.get(ctx, Scanner).scan)
+          const after = yield* store.get
+          const now = yield* TestClock.currentTimeMillis
+          for (const id of appIds) {
+            const e = after.entries[id]!
+            if (e.transition !== undefined && now < e.transition.deadline) continue
+            if (yield* store.changedSince(AppId.make(id), scan.mark)) continue
+            const c = yield* containerOf(id)
+            const truth = c === undefined ? "not-installed" : AppEntry.stateOfContainer(c.state)
+            assert.strictEqual(e.state, truth, `${where}: ${id} entry disagrees with the engine`)
+          }
+        }
+      })
+
+    for (const [i, cmd] of cmds.entries()) {
+      switch (cmd._tag) {
+        case "Request": {
+          const answer = yield* inCtx(Effect.flatMap(Lifecycle, (l) => l.request(cmd.op, cmd.app)).pipe(Effect.either))
+          // (5) every request got an answer, of the agreed shapes
+          if (Either.isRight(answer)) {
+            assert.deepStrictEqual(answer.right, { appId: cmd.app, op: cmd.op, status: Op.transitionalState(cmd.op) })
+            if (cmd.op === "install" || cmd.op === "update" || cmd.op === "remove" || cmd.op === "start" || cmd.op === "restart") {
+              mayReplace.add(cmd.app)
+            }
+          } else {
+            assert.include(["UnknownApp", "Conflict", "NotAllowed"], answer.left._tag)
+            if (cmd.app === "ghost") assert.strictEqual(answer.left._tag, "UnknownApp")
+          }
+          break
+        }
+        case "Fault": {
+          const c = yield* containerOf(cmd.app)
+          if (cmd.kind === "down") {
+            yield* sim.engineDown()
+            engineDown = true
+          } else if (cmd.kind === "up") {
+            yield* sim.engineUp
+            engineDown = false
+          } else if (cmd.kind === "rmImage") {
+            if ((yield* sim.images).includes(Fixtures.baseImage)) {
+              yield* sim.removeImage(Fixtures.baseImage, { force: true })
+              for (const id of appIds) mayReplace.add(id)
+            }
+          } else if (c !== undefined) {
+            if (cmd.kind === "rm") {
+              yield* sim.removeContainer(cmd.app)
+              mayReplace.add(cmd.app)
+            } else if (c.state === "running") {
+              yield* (cmd.kind === "kill" ? sim.kill(cmd.app) : sim.oom(cmd.app))
+            }
+          }
+          break
+        }
+        case "Advance":
+          yield* settle(5)
+          yield* TestClock.adjust(cmd.ms)
+          break
+        case "Restart": {
+          const before = yield* Context.get(ctx, StateStore).get
+          yield* Scope.close(scope, Exit.void)
+          scope = yield* Scope.make()
+          ctx = yield* boot(scope)
+          const after = yield* Context.get(ctx, StateStore).get
+          // (6) intents survive restarts
+          for (const id of appIds) {
+            const was: Intent = before.intents[id]!
+            if (was.updatedAt > 0) assert.deepStrictEqual(after.intents[id], was, `intent of ${id} survives a restart`)
+          }
+          break
+        }
+        case "Scan":
+          yield* inCtx(Effect.flatMap(Scanner, (s) => s.scan).pipe(Effect.ignore))
+          break
+      }
+      yield* settle(2)
+      yield* check(i)
+    }
+
+    // Finally the engine comes back and time passes: every app ends where its user asked.
+    yield* sim.engineUp
+    engineDown = false
+    for (let k = 0; k < 12; k++) {
+      yield* TestClock.adjust(100_000)
+      yield* settle(5)
+    }
+    yield* check(cmds.length)
+    const final = yield* Context.get(ctx, StateStore).get
+    for (const id of appIds) {
+      const intent = final.intents[id]!
+      const c = yield* containerOf(id)
+      const deps = id === "beta" ? ["alpha"] : []
+      const depsWanted = deps.every((d) => final.intents[d]!.installed && final.intents[d]!.wantRunning && !final.intents[d]!.userStopped)
+      if (intent.installed && intent.wantRunning && !intent.userStopped && depsWanted) {
+        yield* waitUntil(
+          Effect.map(containerOf(id), (x) => x?.state === "running"),
+          `${id} converges to running (${JSON.stringify(intent)})`
+        )
+      }
+      if (intent.userStopped) assert.notStrictEqual(c?.state, "running", `${id} stays stopped`)
+      if (!intent.installed && intent.updatedAt > 0) assert.isUndefined(c, `${id} stays removed`)
+      assert.isTrue(AppState.is(final.entries[id]!.state))
+    }
+    yield* Scope.close(scope, Exit.void)
+  })
+
+describe("Model (simulator): random requests, faults, clock and restarts", () => {
+  it.effect("keeps the invariants after every step", () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(fc.array(arbCommand, { minLength: 1, maxLength: 24 }), (cmds) =>
+          Effect.runPromise(
+            Effect.scoped(runModel(cmds)).pipe(
+              Effect.provide(TestContext.TestContext),
+              Logger.withMinimumLogLevel(LogLevel.None),
+              Effect.catchAllDefect((d) => Effect.die(new Error(`${show(cmds)}\n${String(d)}`)))
+            )
+          )),
+        { numRuns: 30, endOnFailure: true }
+      )
+    ), { timeout: 240_000 })
+})
