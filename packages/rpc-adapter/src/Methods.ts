@@ -47,23 +47,34 @@ export const NoParams = Schema.Record({
 })
 
 /**
+ * An app id, validated by the domain's `AppId.parse` (so `../x` and `--privileged` are refused
+ * with the domain's explanation).
+ *
  * @since 0.1.0
  * @category schemas
  */
-export const AppParams = Schema.Struct({ appId: AppId.AppId })
+export const AppIdParam = Schema.String.pipe(
+  Schema.filter((s) => Either.match(AppId.parse(s), { onLeft: (why) => why, onRight: () => true }))
+)
 
 /**
  * @since 0.1.0
  * @category schemas
  */
-export const RemoveParams = Schema.Struct({ appId: AppId.AppId, purge: Schema.optional(Schema.Boolean) })
+export const AppParams = Schema.Struct({ appId: AppIdParam })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RemoveParams = Schema.Struct({ appId: AppIdParam, purge: Schema.optional(Schema.Boolean) })
 
 /**
  * @since 0.1.0
  * @category schemas
  */
 export const LogsParams = Schema.Struct({
-  appId: AppId.AppId,
+  appId: AppIdParam,
   tail: Schema.optional(Schema.Int.pipe(Schema.between(1, logTail.max)))
 })
 

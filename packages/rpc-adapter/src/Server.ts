@@ -46,8 +46,11 @@ export interface Config {
   readonly clientQueue?: number
   /** A warning shown on the dashboard page, e.g. that the engine is simulated. */
   readonly banner?: string
-  /** The browser bundle's file; default: resolved from `@archipelago/web-components/browser`. */
-  readonly bundleFile?: string
+  /**
+   * The browser bundle's file; default: resolved from `@archipelago/web-components/browser`.
+   * `false` serves the page that says the bundle is not built.
+   */
+  readonly bundleFile?: string | false
   /** Interval of WebSocket pings; a client that misses one is dropped. Default 30 s. */
   readonly heartbeat?: Schedule.Schedule<unknown>
 }
@@ -381,7 +384,7 @@ export const make = (
       maxBody,
       maxBatch: config.maxBatch ?? JsonRpc.defaultMaxBatch,
       banner: config.banner,
-      bundleFile: config.bundleFile ?? Dashboard.resolveBundle()
+      bundleFile: config.bundleFile === false ? undefined : config.bundleFile ?? Dashboard.resolveBundle()
     }
 
     const handler = yield* NodeHttpServer.makeHandler(router(rt))

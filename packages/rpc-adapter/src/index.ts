@@ -23,3 +23,9 @@ export * as RpcError from "./RpcError.js"
 export * as Server from "./Server.js"
 /** @since 0.1.0 */
 export * as ServerInfo from "./ServerInfo.js"
+/** @since 0.1.0 */
+export * as Cli from "./Cli.js"
+/** @since 0.1.0 */
+export * as Serve from "./Serve.js"
+/** @since 0.1.0 */
+export * as Validate from "./Validate.js"

@@ -1,8 +1,12 @@
+import { existsSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import fc from "fast-check"
+import * as Dashboard from "../src/Dashboard.js"
 import * as JsonRpc from "../src/JsonRpc.js"
-import { makeFake, view } from "./fixtures.js"
+import { makeFake, tempDir, view } from "./fixtures.js"
 import type { Fake } from "./fixtures.js"
 import { connect, start } from "./harness.js"
 import type { Running } from "./harness.js"
@@ -138,6 +142,56 @@ describe("Server over HTTP", () => {
 
   it("unknown paths answer 404", async () => {
     expect((await fetch(`${s.server.url}/nope`)).status).toBe(404)
+  })
+})
+
+describe("Server dashboard", () => {
+  const login = async (s: Running) => {
+    const res = await fetch(s.server.loginUrl, { redirect: "manual" })
+    return res.headers.get("set-cookie")!.split(";")[0]!
+  }
+
+  it("serves <archy-dashboard> with the bundle at /assets/archipelago.js", async () => {
+    const bundle = join(tempDir(), "archipelago.js")
+    writeFileSync(bundle, "export const bundled = 1\n")
+    const s = await start(makeFake(apps()).layer, { bundleFile: bundle, banner: "SIMULATED ENGINE <b>" })
+    try {
+      const page = await fetch(`${s.server.url}/`, { headers: { cookie: await login(s) } })
+      expect([page.status, page.headers.get("content-type"), page.headers.get("x-frame-options")]).toStrictEqual([
+        200,
+        "text/html; charset=utf-8",
+        "DENY"
+      ])
+      const html = await page.text()
+      expect(html).toContain("<archy-dashboard></archy-dashboard>")
+      expect(html).toContain("<script type=\"module\" src=\"/assets/archipelago.js\"></script>")
+      expect(html).toContain("<div role=\"alert\" class=\"banner\">SIMULATED ENGINE &lt;b&gt;</div>")
+      const js = await fetch(`${s.server.url}/assets/archipelago.js`)
+      expect([js.status, js.headers.get("content-type"), await js.text()]).toStrictEqual([
+        200,
+        "text/javascript; charset=utf-8",
+        "export const bundled = 1\n"
+      ])
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("says the bundle is not built when it is missing", async () => {
+    const s = await start(makeFake(apps()).layer, { bundleFile: false })
+    try {
+      const html = await (await fetch(`${s.server.url}/`, { headers: { cookie: await login(s) } })).text()
+      expect(html).toContain("The dashboard bundle is not built.")
+      expect(html).not.toContain("<archy-dashboard>")
+      expect((await fetch(`${s.server.url}/assets/archipelago.js`)).status).toBe(404)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("resolves the web components' bundle when it is built", () => {
+    const expected = fileURLToPath(new URL("../../web-components/dist/browser/archipelago.js", import.meta.url))
+    expect(Dashboard.resolveBundle()).toBe(existsSync(expected) ? expected : undefined)
   })
 })
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// What `npm start` runs after `npm run build`: make sure podman has the offline base image the
+// demo apps build on, then run `archipelago serve` on apps/ with the dashboard.
+//
+//   npm start                      # data in ./.data (or $ARCHIPELAGO_DATA), engine auto
+//   npm start -- --port 8080       # extra arguments go to `archipelago serve`
+//
+// Without a working podman the server falls back to the simulated engine and says so loudly.
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+const cli = join(root, "packages/rpc-adapter/dist/cli.js")
+const dataDir = resolve(root, process.env.ARCHIPELAGO_DATA ?? ".data")
+const log = (line) => process.stderr.write(`[start] ${line}\n`)
+
+if (!existsSync(cli)) {
+  log(`${cli} is missing: run \`npm run build\` first (npm start does it for you)`)
+  process.exit(1)
+}
+
+const podmanWorks = spawnSync("podman", ["info", "--format", "{{.Version.Version}}"], { stdio: "ignore", timeout: 60_000 })
+  .status === 0
+
+if (podmanWorks) {
+  log("ensuring the base image localhost/archipelago/base:latest")
+  try {
+    const { BaseImage } = await import("@archipelago/orchestrator")
+    const { Effect } = await import("effect")
+    const result = await Effect.runPromise(BaseImage.ensure())
+    log(result.built ? `built ${result.ref}` : `${result.ref} is present`)
+  } catch (error) {
+    log(`cannot build the base image (${error instanceof Error ? error.message : String(error)}); the demo apps will fail to install`)
+  }
+} else {
+  log("podman is not usable here: the server will run the simulated engine (see scripts/setup-host.sh)")
+}
+
+const args = [cli, "serve", "--apps", join(root, "apps"), "--data", dataDir, "--engine", "auto", ...process.argv.slice(2)]
+log(`node ${args.map((a) => (a.startsWith(root) ? a.slice(root.length + 1) || "." : a)).join(" ")}`)
+const child = spawn(process.execPath, args, { stdio: "inherit" })
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal))
+child.on("exit", (code, signal) => {
+  process.exitCode = code ?? (signal === null ? 1 : 128 + ({ SIGINT: 2, SIGTERM: 15 }[signal] ?? 1))
+})
