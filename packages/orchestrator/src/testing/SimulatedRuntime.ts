@@ -8,7 +8,8 @@
  *   or `SimulatedEngine.setStopDelay`) and ends with exit code 0; past the stop timeout the
  *   container is SIGKILLed and exits 137;
  * - a process killed from the host (`kill`, `oom`) or exiting by itself restarts after
- *   `restartDelay` when its restart policy says so; a user stop never restarts it;
+ *   `restartDelay` (podman here: ~100 ms, events `died`, `restart`, `start`) when its restart
+ *   policy says so; a user stop never restarts it;
  * - an OOM kill looks like kill -9 (exit 137, `oomKilled` false) unless `reportOomKilled`;
  * - container labels are the image's labels overlaid with the spec's, like podman's;
  * - a container's log has `started` and `stopping` lines, like `Fixtures.service`'s process;
@@ -446,6 +447,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
             yield* Effect.sleep(restartDelay)
             if (c.generation !== generation || containers.get(c.name) !== c || c.state !== "exited") return
             c.restartCount++
+            yield* publish("restart", c)
             yield* startRun(c)
           })
         )

@@ -371,18 +371,37 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
-      "a kill -9 from the host restarts a container whose policy is always",
+      "a kill -9 from the host restarts a container whose policy is always: died 137, restart, start",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
         const name = n("restart-always")
         yield* rt.create(Fixtures.service(name, { restart: "always" }))
         yield* rt.start(name)
+        const seen = yield* rt.events().pipe(
+          Stream.filter((e) => e.name === name),
+          Stream.takeUntil((e) => e.kind === "start"),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray),
+          Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "no start event within 20 s" }),
+          Effect.fork
+        )
+        yield* Effect.sleep("1500 millis")
         yield* contract.hostKill(name)
+        const events = yield* Fiber.join(seen)
+        assert.deepStrictEqual(
+          events.filter((e) => e.kind === "died" || e.kind === "restart" || e.kind === "start").map((e) => [e.kind, e.exitCode]),
+          [
+            ["died", 137],
+            ["restart", undefined],
+            ["start", undefined]
+          ]
+        )
         const d = yield* eventually(
           Effect.map(rt.inspect([name]), ([d]) => (d !== undefined && d.restartCount >= 1 && d.state === "running" ? Option.some(d) : Option.none())),
           "the container restarted"
         )
         assert.strictEqual(d.restartCount, 1)
+        assert.isTrue((d.pid ?? 0) > 0)
         yield* rt.stop(name, 5)
         const stopped = (yield* rt.inspect([name]))[0]!
         assert.strictEqual(stopped.state, "exited")
