@@ -70,7 +70,7 @@ try {
     await page.locator("archy-dashboard archy-app-card archy-lifecycle-button [part=button]").first().waitFor()
     await page.waitForTimeout(800)
     const file = `${values.out}${values.prefix}-${scheme}.png`
-    await page.screenshot({ path: file, fullPage: true, animations: "disabled" })
+    await page.locator("archy-dashboard").screenshot({ path: file, animations: "disabled" })
     console.log(`wrote ${file}`)
     await page.close()
   }

@@ -62,6 +62,9 @@ export const styles = [
     .health-healthy {
       color: var(--_archy-success);
     }
+    .health-starting {
+      color: var(--_archy-warning);
+    }
     .health-unhealthy {
       color: var(--_archy-danger);
     }

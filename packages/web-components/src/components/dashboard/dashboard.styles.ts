@@ -56,6 +56,9 @@ export const styles = [
       padding: 0;
       list-style: none;
     }
+    [part="grid"] > li {
+      display: grid;
+    }
     [part="empty"] {
       color: var(--_archy-muted);
     }
