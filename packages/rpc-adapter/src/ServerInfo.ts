@@ -3,7 +3,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { ContainerRuntime } from "@archipelago/orchestrator"
+import type { RuntimeError } from "@archipelago/orchestrator"
 
 /**
  * The version of this package (checked against package.json by a test).
@@ -36,3 +38,20 @@ export class ServerInfo extends Context.Tag("@archipelago/rpc-adapter/ServerInfo
  */
 export const layer = (info: Omit<Service, "version"> & { readonly version?: string }): Layer.Layer<ServerInfo> =>
   Layer.succeed(ServerInfo, { version: info.version ?? version, engine: info.engine, engineVersion: info.engineVersion })
+
+/**
+ * Asks the container runtime for its version: `fromRuntime("podman")` over `PodmanRuntime.layer`,
+ * `fromRuntime("simulated")` over the simulator.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const fromRuntime = (
+  engine: Service["engine"]
+): Layer.Layer<ServerInfo, RuntimeError.EngineUnavailable | RuntimeError.CommandFailed, ContainerRuntime.ContainerRuntime> =>
+  Layer.effect(
+    ServerInfo,
+    Effect.flatMap(ContainerRuntime.ContainerRuntime, (r) => r.info).pipe(
+      Effect.map((info) => ({ version, engine, engineVersion: info.version }))
+    )
+  )
