@@ -14,11 +14,14 @@
  * - container labels are the image's labels overlaid with the spec's, like podman's;
  * - a container's log has `started` and `stopping` lines, like `Fixtures.service`'s process;
  * - `build` reads the Containerfile's `ENV` and `LABEL` lines when it can (so an image's
- *   `STOP_DELAY` counts); it runs nothing and does not check the context.
+ *   `STOP_DELAY` counts); it runs nothing and does not check the context;
+ * - `create` refuses a bind mount whose source does not exist on this machine, as podman does;
+ * - health checks in a spec are not run (podman without systemd does not run them either):
+ *   health changes only through `SimulatedEngine.setHealth`.
  *
  * @since 0.1.0
  */
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, PubSub, Stream } from "effect"
 import type { PortBinding } from "../domain/AppEntry.js"
@@ -597,6 +600,16 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         Effect.gen(function* () {
           const image = images.get(normaliseRef(spec.image))
           if (image === undefined) return yield* Effect.fail(new ImageNotFound({ ref: spec.image, tried: [`${spec.image}: image not known`] }))
+          const missing = spec.volumes.find((v) => v.source.startsWith("/") && !existsSync(v.source))
+          if (missing !== undefined) {
+            return yield* Effect.fail(
+              new CommandFailed({
+                argv: ["podman", "create", "--name", spec.name],
+                exitCode: 125,
+                stderr: `Error: statfs ${missing.source}: no such file or directory`
+              })
+            )
+          }
           const clash = containers.get(spec.name)
           if (clash !== undefined) {
             return yield* Effect.fail(

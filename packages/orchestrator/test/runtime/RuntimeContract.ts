@@ -247,6 +247,28 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
+      "bind mounts: an existing source is mounted, a missing one is refused at create",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "archy-rt-bind-")))
+        yield* Effect.addFinalizer(() => Effect.promise(() => rm(dir, { recursive: true, force: true })))
+        const name = n("bind")
+        yield* rt.create(Fixtures.service(name, { volumes: [{ source: dir, target: "/data", readOnly: true }] }))
+        const [d] = yield* rt.inspect([name])
+        assert.deepStrictEqual(d!.mounts, [{ source: dir, target: "/data" }])
+        const missing = join(dir, "does-not-exist")
+        const e = yield* Effect.flip(rt.create(Fixtures.service(n("bind-missing"), { volumes: [{ source: missing, target: "/data", readOnly: false }] })))
+        assert.strictEqual(e._tag, "CommandFailed")
+        if (e._tag === "CommandFailed") {
+          assert.strictEqual(e.exitCode, 125)
+          assert.include(e.stderr, missing)
+        }
+        assert.isUndefined(findIn(yield* rt.list(), n("bind-missing")))
+      }).pipe(Effect.scoped),
+      [n("bind"), n("bind-missing")]
+    )
+
+    test(
       "inspect takes many names at once and leaves unknown ones out",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
