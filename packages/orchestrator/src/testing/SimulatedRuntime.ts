@@ -16,6 +16,7 @@
  * - `build` reads the Containerfile's `ENV` and `LABEL` lines when it can (so an image's
  *   `STOP_DELAY` counts); it runs nothing and does not check the context;
  * - `create` refuses a bind mount whose source does not exist on this machine, as podman does;
+ *   `start` refuses a host port another running container publishes;
  * - health checks in a spec are not run (podman without systemd does not run them either):
  *   health changes only through `SimulatedEngine.setHealth`.
  *
@@ -646,6 +647,20 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
           if (c.state === "stopping") {
             return yield* Effect.fail(
               new CommandFailed({ argv: ["podman", "start", name], exitCode: 125, stderr: `Error: container ${c.id} is stopping: container state improper` })
+            )
+          }
+          const taken = c.spec.ports.find((p) =>
+            [...containers.values()].some(
+              (o) => o !== c && isUp(o) && o.spec.ports.some((q) => q.host === p.host && q.protocol === p.protocol)
+            )
+          )
+          if (taken !== undefined) {
+            return yield* Effect.fail(
+              new CommandFailed({
+                argv: ["podman", "start", name],
+                exitCode: 125,
+                stderr: `Error: unable to start container "${c.id}": cannot listen on the ${taken.protocol.toUpperCase()} port: listen ${taken.protocol}4 :${taken.host}: bind: address already in use`
+              })
             )
           }
           c.oomKilled = false

@@ -269,6 +269,28 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
+      "a host port another running container publishes: create succeeds, start fails and leaves it created",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const ports = [{ host: 28473, container: 80, protocol: "tcp" as const }]
+        yield* rt.create(Fixtures.service(n("port-a"), { ports }))
+        yield* rt.create(Fixtures.service(n("port-b"), { ports }))
+        yield* rt.start(n("port-a"))
+        const e = yield* Effect.flip(rt.start(n("port-b")))
+        assert.strictEqual(e._tag, "CommandFailed")
+        if (e._tag === "CommandFailed") {
+          assert.strictEqual(e.exitCode, 125)
+          assert.include(e.stderr, "address already in use")
+        }
+        assert.strictEqual(findIn(yield* rt.list(), n("port-b"))!.state, "created")
+        yield* rt.stop(n("port-a"), 5)
+        yield* rt.start(n("port-b"))
+        assert.strictEqual(findIn(yield* rt.list(), n("port-b"))!.state, "running")
+      }),
+      [n("port-a"), n("port-b")]
+    )
+
+    test(
       "inspect takes many names at once and leaves unknown ones out",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
