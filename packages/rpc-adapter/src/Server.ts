@@ -299,6 +299,11 @@ const send = (ws: WebSocket, data: string) =>
 
 const maxPendingMessages = 32
 
+const closeHandshakePoll = Schedule.spaced("10 millis")
+
+// How long shutdown waits for WebSocket clients to answer the close frame before cutting them.
+const closeHandshakeGrace = "1 second"
+
 const connection = (
   ws: WebSocket,
   rt: Runtime,
@@ -422,11 +427,19 @@ export const make = (
         })
       }),
       () =>
-        Effect.async<void>((resume) => {
-          for (const client of wss.clients) client.terminate()
-          wss.close()
-          server.close(() => resume(Effect.void))
-          server.closeAllConnections()
+        Effect.gen(function*() {
+          for (const client of wss.clients) client.close(1001, "server shutting down")
+          yield* Effect.sync(() => wss.clients.size).pipe(
+            Effect.repeat({ until: (n) => n === 0, schedule: closeHandshakePoll }),
+            Effect.timeout(closeHandshakeGrace),
+            Effect.ignore
+          )
+          yield* Effect.async<void>((resume) => {
+            for (const client of wss.clients) client.terminate()
+            wss.close()
+            server.close(() => resume(Effect.void))
+            server.closeAllConnections()
+          })
         })
     )
     const port = (server.address() as AddressInfo).port

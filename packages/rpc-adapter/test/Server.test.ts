@@ -296,6 +296,27 @@ describe("Server over WebSocket", () => {
     }
   })
 
+  it("closes a socket that sends a message over the cap with 1009", async () => {
+    const s = await start(makeFake(apps()).layer, { maxBodyBytes: 1024 })
+    const c = await connect(s.server.url, { headers: bearer(s) })
+    try {
+      const code = new Promise<number>((resolve) => c.ws.once("close", (code) => resolve(code)))
+      c.ws.send("x".repeat(2048))
+      expect(await code).toBe(1009)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("on shutdown, clients are told the server is going away (1001)", async () => {
+    const s = await start(makeFake(apps()).layer)
+    const c = await connect(s.server.url, { headers: bearer(s) })
+    await c.next((m) => m.method === "state.snapshot")
+    const code = new Promise<number>((resolve) => c.ws.once("close", (code) => resolve(code)))
+    await s.close()
+    expect(await code).toBe(1001)
+  })
+
   it("answers JSON-RPC errors over the socket too", async () => {
     const fake = makeFake(apps())
     const s = await start(fake.layer)
