@@ -3,7 +3,9 @@ import * as Http from "node:http"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Schedule } from "effect"
 import fc from "fast-check"
+import { WebSocket } from "ws"
 import * as Dashboard from "../src/Dashboard.js"
 import * as JsonRpc from "../src/JsonRpc.js"
 import { makeFake, tempDir, view } from "./fixtures.js"
@@ -138,6 +140,20 @@ describe("Server over HTTP", () => {
       body: JSON.stringify({ password: "wrong" })
     })
     expect([wrong.status, wrong.headers.get("set-cookie")]).toStrictEqual([401, null])
+  })
+
+  it("password login is refused when no password is configured", async () => {
+    const t = await start(makeFake(apps()).layer)
+    try {
+      const res = await fetch(`${t.server.url}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ password: "" })
+      })
+      expect([res.status, res.headers.get("set-cookie")]).toStrictEqual([401, null])
+    } finally {
+      await t.close()
+    }
   })
 
   it("unknown paths answer 404", async () => {
@@ -315,6 +331,36 @@ describe("Server over WebSocket", () => {
     const code = new Promise<number>((resolve) => c.ws.once("close", (code) => resolve(code)))
     await s.close()
     expect(await code).toBe(1001)
+  })
+
+  it("accepts the session cookie from /login on the socket", async () => {
+    const s = await start(makeFake(apps()).layer)
+    try {
+      const login = await fetch(s.server.loginUrl, { redirect: "manual" })
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!
+      const c = await connect(s.server.url, { headers: { cookie, origin: s.server.url } })
+      expect((await c.next((m) => m.method === "state.snapshot")).params.apps.length).toBe(3)
+      await c.close()
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("drops a client that stops answering pings", async () => {
+    const s = await start(makeFake(apps()).layer, { heartbeat: Schedule.spaced("20 millis") })
+    try {
+      const ws = new WebSocket(`${s.server.url.replace(/^http/, "ws")}/ws`, {
+        headers: bearer(s),
+        autoPong: false
+      })
+      const code = await new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)))
+      expect(code).toBe(1006)
+      const alive = await connect(s.server.url, { headers: bearer(s) })
+      await alive.next((m) => m.method === "state.snapshot")
+      await alive.close()
+    } finally {
+      await s.close()
+    }
   })
 
   it("answers JSON-RPC errors over the socket too", async () => {
