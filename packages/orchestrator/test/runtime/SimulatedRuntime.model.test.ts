@@ -111,10 +111,13 @@ const run = (commands: ReadonlyArray<Command>) =>
   }).pipe(Effect.provide(SimulatedRuntime.layer()), Effect.provide(TestContext.TestContext))
 
 describe("SimulatedRuntime against a reference model", () => {
+  it("a kill -9 of a restart=no container leaves it exited 137", async () => {
+    await Effect.runPromise(run([{ op: "create", name: "m-no" }, { op: "start", name: "m-no" }, { op: "kill", name: "m-no" }]))
+  })
   it("random call and kill sequences keep the simulator and the model in step", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) => Effect.runPromise(run(commands))),
-      { numRuns: 150 }
+      fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 60 }), (commands) => Effect.runPromise(run(commands))),
+      { numRuns: 100 }
     )
   })
 })
