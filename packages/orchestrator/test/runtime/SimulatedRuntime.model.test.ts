@@ -117,7 +117,7 @@ describe("SimulatedRuntime against a reference model", () => {
   it("random call and kill sequences keep the simulator and the model in step", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 60 }), (commands) => Effect.runPromise(run(commands))),
-      { numRuns: 100 }
+      { numRuns: 60 }
     )
   })
 })
