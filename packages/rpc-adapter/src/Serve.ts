@@ -4,10 +4,11 @@
  *
  * @since 0.1.0
  */
+import { execFile } from "node:child_process"
 import { resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
-import { Archipelago, BaseImage, ContainerRuntime, PodmanRuntime } from "@archipelago/orchestrator"
+import { Archipelago, BaseImage, ContainerRuntime, PodmanRuntime, RuntimeError } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
@@ -41,15 +42,34 @@ const simulated = (why: string) =>
   })
 
 /**
- * Picks the engine: `podman` must work, `sim` is the simulator, `auto` tries podman and falls
- * back to the simulator with a banner.
+ * Runs `podman info`; fails with the last line of its error output.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const podmanInfo: Effect.Effect<void, RuntimeError.EngineUnavailable> = Effect.async((resume) => {
+  execFile("podman", ["info", "--format", "json"], { timeout: 60_000 }, (error, _stdout, stderr) => {
+    if (error === null) return resume(Effect.void)
+    const last = stderr.trim().split("\n").pop()
+    resume(Effect.fail(
+      new RuntimeError.EngineUnavailable({
+        reason: `podman info failed: ${last !== undefined && last !== "" ? last : error.message}`,
+        hint: "run scripts/setup-host.sh as root"
+      })
+    ))
+  })
+})
+
+/**
+ * Picks the engine: `podman` must work, `sim` is the simulator, `auto` uses podman when
+ * `podman info` works and falls back to the simulator with a banner.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const chooseEngine = Effect.fn("Serve.chooseEngine")(function*(engine: Cli.Engine) {
   if (engine === "sim") return yield* simulated("started with --engine sim")
-  const probe = yield* Effect.either(infoOf(PodmanRuntime.layer))
+  const probe = yield* Effect.either(Effect.zipRight(podmanInfo, infoOf(PodmanRuntime.layer)))
   if (probe._tag === "Right") {
     const choice: EngineChoice = { layer: PodmanRuntime.layer, engine: "podman", engineVersion: probe.right.version }
     return choice

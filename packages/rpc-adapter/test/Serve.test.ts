@@ -134,6 +134,34 @@ const lifecycleOverTheWire = async (stack: Stack) => {
   }
 }
 
+describe("Serve.chooseEngine", () => {
+  it("auto falls back to the simulator with a banner when podman is missing; podman then fails", async () => {
+    const path = process.env["PATH"]
+    process.env["PATH"] = tempDir("rpc-empty-path-")
+    try {
+      const auto = await Effect.runPromise(Serve.chooseEngine("auto"))
+      expect([auto.engine, auto.banner?.startsWith("SIMULATED ENGINE: podman is not usable (")]).toStrictEqual(["simulated", true])
+      const podman = await Effect.runPromise(Effect.either(Serve.chooseEngine("podman")))
+      expect(podman._tag === "Left" && podman.left._tag).toBe("EngineUnavailable")
+    } finally {
+      process.env["PATH"] = path
+    }
+  })
+
+  it("sim is the simulator whatever the host has", async () => {
+    const sim = await Effect.runPromise(Serve.chooseEngine("sim"))
+    expect([sim.engine, sim.banner]).toStrictEqual([
+      "simulated",
+      "SIMULATED ENGINE: started with --engine sim. Containers are simulated in memory; nothing runs for real."
+    ])
+  })
+
+  it.skipIf(!hasPodman)("auto picks podman when podman info works", async () => {
+    const auto = await Effect.runPromise(Serve.chooseEngine("auto"))
+    expect([auto.engine, auto.banner]).toStrictEqual(["podman", undefined])
+  })
+})
+
 describe("Serve on the simulator", () => {
   let stack: Stack
   beforeAll(async () => {
