@@ -3,11 +3,13 @@ import * as Http from "node:http"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Schedule } from "effect"
+import { Effect, Logger, Schedule } from "effect"
 import fc from "fast-check"
 import { WebSocket } from "ws"
 import * as Dashboard from "../src/Dashboard.js"
 import * as JsonRpc from "../src/JsonRpc.js"
+import * as Push from "../src/Push.js"
+import * as Server from "../src/Server.js"
 import { makeFake, tempDir, view } from "./fixtures.js"
 import type { Fake } from "./fixtures.js"
 import { connect, start } from "./harness.js"
@@ -158,6 +160,35 @@ describe("Server over HTTP", () => {
 
   it("unknown paths answer 404", async () => {
     expect((await fetch(`${s.server.url}/nope`)).status).toBe(404)
+  })
+})
+
+describe("Server binding", () => {
+  const warnings = async (host: string) => {
+    const logged: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") logged.push(String(Array.isArray(message) ? message.join(" ") : message))
+    })
+    const fake = makeFake(apps())
+    await Effect.runPromise(
+      Effect.scoped(Effect.asVoid(Server.make({ host, port: 0, dataDir: tempDir() }))).pipe(
+        Effect.provide(Push.layer),
+        Effect.provide(fake.layer),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+    )
+    return logged
+  }
+
+  it("binds 127.0.0.1 by default, quietly", async () => {
+    expect(Server.defaults.host).toBe("127.0.0.1")
+    expect(await warnings("127.0.0.1")).toStrictEqual([])
+  })
+
+  it("warns loudly when bound beyond loopback", async () => {
+    const logged = await warnings("0.0.0.0")
+    expect(logged.length).toBe(1)
+    expect(logged[0]).toMatch(/^WARNING: the RPC server listens on 0\.0\.0\.0:\d+, reachable from the network\./)
   })
 })
 
