@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Chunk, Duration, Effect, Fiber, Option, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import { Fixtures } from "../../src/testing/index.js"
 import type { ContainerSummary, RuntimeEvent } from "../../src/runtime/ContainerRuntime.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -68,6 +68,34 @@ const eventually = <A, E, R>(
   })
 
 const findIn = (list: ReadonlyArray<ContainerSummary>, name: string) => list.find((c) => c.name === name)
+
+/**
+ * Collects `name`'s events until `until` holds, in a fiber. Returns once the watcher provably
+ * sees new events (a probe container's create arrived), since podman's starts with a delay.
+ */
+const watchEvents = (name: string, until: (e: RuntimeEvent) => boolean) =>
+  Effect.gen(function* () {
+    const rt = yield* ContainerRuntime
+    const probe = `${name}-probe`
+    const ready = yield* Deferred.make<void>()
+    const fiber = yield* rt.events().pipe(
+      Stream.tap((e) => (e.name === probe && e.kind === "create" ? Deferred.succeed(ready, undefined) : Effect.void)),
+      Stream.filter((e) => e.name === name),
+      Stream.takeUntil(until),
+      Stream.runCollect,
+      Effect.map(Chunk.toReadonlyArray),
+      Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => `the awaited event for ${name} never came` }),
+      Effect.fork
+    )
+    for (let i = 0; i < 20 && !(yield* Deferred.isDone(ready)); i++) {
+      yield* rt.remove(probe, { force: true })
+      yield* rt.create(Fixtures.service(probe))
+      yield* Effect.ignore(Effect.timeout(Deferred.await(ready), "1 second"))
+    }
+    yield* rt.remove(probe, { force: true })
+    if (!(yield* Deferred.isDone(ready))) return yield* Effect.fail("the event watcher never saw the probe container")
+    return fiber
+  })
 
 export const runtimeContract = <R>(contract: Contract<R>) => {
   const { prefix } = contract
@@ -391,15 +419,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
         const name = n("events")
-        const seen = yield* rt.events().pipe(
-          Stream.filter((e) => e.name === name),
-          Stream.takeUntil((e) => e.kind === "remove"),
-          Stream.runCollect,
-          Effect.map(Chunk.toReadonlyArray),
-          Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "no remove event within 20 s" }),
-          Effect.fork
-        )
-        yield* Effect.sleep("1500 millis")
+        const seen = yield* watchEvents(name, (e) => e.kind === "remove")
         yield* rt.create(Fixtures.service(name, { stopDelaySec: 0.2 }))
         yield* rt.start(name)
         yield* rt.stop(name, 5)
@@ -411,7 +431,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         assert.strictEqual(died.exitCode, 0)
         assert.isTrue(events.every((e) => e.id.length === 64 && e.at > 0))
       }),
-      [n("events")]
+      [n("events"), n("events-probe")]
     )
 
     test(
@@ -421,15 +441,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         const name = n("restart-always")
         yield* rt.create(Fixtures.service(name, { restart: "always" }))
         yield* rt.start(name)
-        const seen = yield* rt.events().pipe(
-          Stream.filter((e) => e.name === name),
-          Stream.takeUntil((e) => e.kind === "start"),
-          Stream.runCollect,
-          Effect.map(Chunk.toReadonlyArray),
-          Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "no start event within 20 s" }),
-          Effect.fork
-        )
-        yield* Effect.sleep("1500 millis")
+        const seen = yield* watchEvents(name, (e) => e.kind === "start")
         yield* contract.hostKill(name)
         const events = yield* Fiber.join(seen)
         assert.deepStrictEqual(
@@ -452,7 +464,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         yield* Effect.sleep("1 second")
         assert.strictEqual((yield* rt.inspect([name]))[0]!.state, "exited")
       }),
-      [n("restart-always")]
+      [n("restart-always"), n("restart-always-probe")]
     )
 
     test(
