@@ -67,7 +67,11 @@ export const podmanInfo: Effect.Effect<void, RuntimeError.EngineUnavailable> = E
  * @since 0.1.0
  * @category constructors
  */
-export const chooseEngine = Effect.fn("Serve.chooseEngine")(function*(engine: Cli.Engine) {
+export const chooseEngine: (
+  engine: Cli.Engine
+) => Effect.Effect<EngineChoice, RuntimeError.EngineUnavailable | RuntimeError.CommandFailed> = Effect.fn(
+  "Serve.chooseEngine"
+)(function*(engine: Cli.Engine) {
   if (engine === "sim") return yield* simulated("started with --engine sim")
   const probe = yield* Effect.either(Effect.zipRight(podmanInfo, infoOf(PodmanRuntime.layer)))
   if (probe._tag === "Right") {

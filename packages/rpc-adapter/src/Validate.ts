@@ -4,8 +4,10 @@
  *
  * @since 0.1.0
  */
+import type { FileSystem } from "@effect/platform"
 import { Effect } from "effect"
 import { Catalog } from "@archipelago/orchestrator"
+import type { ManifestError } from "@archipelago/orchestrator"
 import { Builtins } from "@archipelago/hooks"
 
 /**
@@ -14,7 +16,9 @@ import { Builtins } from "@archipelago/hooks"
  * @since 0.1.0
  * @category constructors
  */
-export const run = Effect.fn("Validate.run")(function*(dir: string) {
+export const run: (dir: string) => Effect.Effect<string, ManifestError.CatalogError, FileSystem.FileSystem> = Effect.fn(
+  "Validate.run"
+)(function*(dir: string) {
   const catalog = yield* Catalog.load(dir, { hookNames: Builtins.builtins.map((h) => h.name) })
   const ids = catalog.apps.map((a) => a.manifest.id)
   return `ok: ${ids.length} ${ids.length === 1 ? "app" : "apps"} in ${dir}: ${ids.join(", ")}`
