@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { execFile, spawn } from "node:child_process"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
@@ -136,5 +136,37 @@ describe("archipelago as a child process", () => {
     expect(r.stderr).toContain("one/manifest.yml")
     expect(r.stderr).toContain("two/manifest.yml")
     expect(r.stderr).toMatch(/portz/)
+  })
+
+  it("serve prints the dashboard URL with the token, serves, and exits 0 on SIGTERM", async () => {
+    const data = tempDir("rpc-serve-")
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", main, "serve", "--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0"],
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
+    )
+    let stdout = ""
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+    const loginUrl = await new Promise<string>((resolve) => {
+      child.stdout.on("data", (d) => {
+        stdout += d
+        const m = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/login\?token=[A-Za-z0-9_-]+)\n/.exec(stdout)
+        if (m !== null) resolve(m[1]!)
+      })
+    })
+    const token = new URL(loginUrl).searchParams.get("token")!
+    expect(readFileSync(join(data, "rpc-token"), "utf8").trim()).toBe(token)
+    const res = await fetch(new URL("/rpc", loginUrl), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server.version" })
+    })
+    expect((await res.json()).result.engine).toBe("simulated")
+    expect(stdout).toContain("SIMULATED ENGINE")
+    child.kill("SIGTERM")
+    expect(await exited).toBe(0)
+    expect([stdout, stderr]).toEqual([expect.stringContaining("state written to"), ""])
   })
 })
