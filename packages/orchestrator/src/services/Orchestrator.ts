@@ -326,6 +326,7 @@ export const make = Effect.gen(function*() {
       const end = yield* Clock.currentTimeMillis
       if (Either.isRight(outcome)) {
         const seen = yield* observe(def)
+        yield* log.append(def.id, "info", `${op} done`)
         yield* store.update(def.id, (e) => ({
           entry: Transition.succeed(
             e,
@@ -333,7 +334,6 @@ export const make = Effect.gen(function*() {
             Option.match(seen, { onNone: () => undefined, onSome: (o) => o.observed })
           )
         }))
-        yield* log.append(def.id, "info", `${op} done`)
         return
       }
       const reason = outcome.left.message

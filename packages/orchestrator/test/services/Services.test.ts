@@ -1,0 +1,116 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { AppId } from "../../src/domain/index.js"
+import { AppViews } from "../../src/services/AppViews.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { Reconciler } from "../../src/services/Reconciler.js"
+import { Scanner } from "../../src/services/Scanner.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { SimulatedRuntime } from "../../src/testing/index.js"
+import { countingHooks, defsOf, epoch, orchestrator, serviceManifest, settle, tempDir, waitUntil, withOrchestrator } from "./harness.js"
+
+const { SimulatedEngine } = SimulatedRuntime
+const alpha = AppId.make("alpha")
+const stateOf = (id: AppId.AppId) => Effect.flatMap(StateStore, (s) => Effect.map(s.entry(id), (e) => e.state))
+
+describe("Archipelago services", () => {
+  it.live("shutdown awaits in-flight work up to its grace and leaves the final state on disk", () =>
+    Effect.gen(function*() {
+      const dataDir = tempDir("svc-shutdown-")
+      const defs = defsOf([serviceManifest("alpha", { stopTimeout: 10 }, { stopDelaySec: 1 })], dataDir)
+      const layer = orchestrator(defs, { dataDir, shutdownGrace: "5 seconds" }).pipe(
+        Layer.provideMerge(SimulatedRuntime.layer())
+      )
+      yield* Effect.gen(function*() {
+        const lifecycle = yield* Lifecycle
+        yield* lifecycle.request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        assert.strictEqual((yield* lifecycle.request("stop", "alpha")).status, "stopping")
+      }).pipe(Effect.provide(layer))
+      // the scope closed right after the request: the 1 s stop finished within the grace
+      const onDisk = JSON.parse(fs.readFileSync(path.join(dataDir, "state.json"), "utf8"))
+      assert.strictEqual(onDisk.apps.alpha.state, "stopped")
+      assert.isUndefined(onDisk.apps.alpha.transition)
+      assert.isTrue(onDisk.apps.alpha.intent.userStopped)
+    }))
+
+  it.scoped("while the engine is down scans change nothing and passes are skipped", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-down-")
+      const defs = defsOf([serviceManifest("alpha")], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "alpha"))
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        const before = yield* Effect.flatMap(StateStore, (s) => s.get)
+        yield* sim.engineDown()
+        const scan = yield* Effect.either(Effect.flatMap(Scanner, (s) => s.scan))
+        assert.strictEqual(scan._tag, "Left")
+        assert.deepStrictEqual(yield* Effect.flatMap(Reconciler, (r) => r.pass), [])
+        yield* TestClock.adjust("2 minutes")
+        yield* settle(20)
+        assert.deepStrictEqual(yield* Effect.flatMap(StateStore, (s) => s.get), before)
+        yield* sim.engineUp
+        yield* Effect.flatMap(Scanner, (s) => s.scan)
+        assert.strictEqual(yield* stateOf(alpha), "running")
+      }))
+    }))
+
+  it.scoped("every pass re-renders hooks; a changed file restarts a running app", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      let changed = false
+      const hooks = countingHooks(() => changed)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-hookpass-")
+      const defs = defsOf([serviceManifest("alpha", { hooks: ["fake"] })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir, hooks: hooks.layer }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "alpha"))
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        yield* settle(20)
+        yield* sim.resetCalls
+        const runs = hooks.runs()
+        yield* Effect.flatMap(Reconciler, (r) => r.pass)
+        assert.isAbove(hooks.runs(), runs)
+        assert.strictEqual((yield* sim.calls).stop, 0, "unchanged files: no restart")
+        changed = true
+        yield* Effect.flatMap(Reconciler, (r) => r.pass)
+        changed = false
+        yield* waitUntil(Effect.map(sim.calls, (c) => c.stop === 1 && c.start === 1), "restarted once")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running again")
+      }))
+    }))
+
+  it.scoped("AppViews: one view per change, in order, with the kebab-case state", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-views-")
+      const defs = defsOf([serviceManifest("alpha", { name: "Alpha", ports: [{ host: 18090, container: 80 }], ui: { port: 80 } })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const views = yield* AppViews
+        const collected = yield* Effect.fork(
+          views.changes.pipe(Stream.filter((v) => v.id === "alpha"), Stream.take(2), Stream.runCollect)
+        )
+        yield* settle(10)
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "alpha"))
+        const seen = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+        assert.deepStrictEqual(seen.map((v) => v.state), ["installing", "running"])
+        assert.deepStrictEqual(seen.map((v) => v.visualState), ["installing", "running"])
+        const [view] = yield* views.list
+        assert.strictEqual(view!.name, "Alpha")
+        assert.strictEqual(view!.uiPort, 18090)
+        assert.strictEqual(view!.containerName, "alpha")
+        assert.deepStrictEqual(view!.intent, { installed: true, wantRunning: true, userStopped: false, updatedAt: epoch })
+        const log = yield* views.installLog("alpha")
+        assert.deepStrictEqual(log.map((l) => l.message).slice(-2), ["created container alpha (" + view!.containerId!.slice(0, 12) + ")", "install done"])
+        assert.strictEqual((yield* Effect.either(views.installLog("nope")))._tag, "Left")
+        assert.include(yield* views.containerLogs("alpha", 10), "started")
+      }))
+    }))
+})
