@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Duration, Effect, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { BaseImage } from "@archipelago/orchestrator"
 import * as Serve from "../src/Serve.js"
 import * as Server from "../src/Server.js"
 import { tempDir } from "./fixtures.js"
@@ -183,6 +184,7 @@ describe("Serve on the simulator", () => {
 describe.skipIf(!hasPodman)("Serve on podman", () => {
   let stack: Stack
   beforeAll(async () => {
+    await Effect.runPromise(BaseImage.ensure())
     stack = await startStack("podman")
   })
   afterAll(async () => {
