@@ -109,6 +109,9 @@ ${bannerHtml(options.banner)}<main class="fallback">
 </html>
 `
 
+const loginHint = "<p>Open the link <code>archipelago serve</code> printed (<code>/login?token=…</code>), " +
+  "with the token from <code>&lt;data dir&gt;/rpc-token</code>.</p>"
+
 /**
  * The login page answered to unauthenticated browsers.
  *
@@ -119,7 +122,7 @@ export const loginPage = (options: { readonly password: boolean; readonly failed
   `${head("Archipelago: log in")}<body>
 <main class="fallback">
 <h1>Archipelago</h1>
-${options.failed ? "<p role=\"alert\">That did not work. Try again.</p>\n" : ""}<p>Open the link <code>archipelago serve</code> printed (<code>/login?token=…</code>), with the token from <code>&lt;data dir&gt;/rpc-token</code>.</p>
+${options.failed ? "<p role=\"alert\">That did not work. Try again.</p>\n" : ""}${loginHint}
 ${
     options.password
       ? `<form method="post" action="/login">

@@ -135,7 +135,11 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
     const server = yield* Server.RpcServer
     yield* Console.log(`Archipelago ${ServerInfo.version} on ${choice.engine} ${choice.engineVersion}`)
     yield* Console.log(`Dashboard: ${server.loginUrl}`)
-    yield* Console.log(`API: POST ${server.url}/rpc and ${server.url.replace(/^http/, "ws")}/ws (token in ${Auth.tokenPath(resolve(options.data))})`)
-    return yield* Effect.onInterrupt(Effect.never, () => Effect.logInfo("shutting down: closing clients, letting operations finish"))
+    const ws = `${server.url.replace(/^http/, "ws")}/ws`
+    yield* Console.log(`API: POST ${server.url}/rpc and ${ws} (token in ${Auth.tokenPath(resolve(options.data))})`)
+    return yield* Effect.onInterrupt(
+      Effect.never,
+      () => Effect.logInfo("shutting down: closing clients, letting operations finish")
+    )
   }).pipe(Effect.provide(layer(options, choice, password)))
 })

@@ -321,7 +321,12 @@ const connection = (
       alive = true
     })
     ws.on("message", (data) => {
-      const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.from(new Uint8Array(data)).toString("utf8")
+      const bytes = Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(new Uint8Array(data))
+      const text = bytes.toString("utf8")
       Queue.unsafeOffer(inbox, text)
       pending += 1
       // Stop reading the socket while requests pile up: the client feels TCP back-pressure.
