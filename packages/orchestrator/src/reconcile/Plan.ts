@@ -228,7 +228,8 @@ export const plan = (desired: Desired, observed: Observed, intent: Intent, now: 
   if (observed.waitingFor.length > 0) {
     return Action.NoOp({ reason: `waiting for ${observed.waitingFor.join(", ")}` })
   }
-  if (desired.restartPolicy !== "no" && c.state === "exited" && c.exitedAt !== undefined) {
+  // podman lists a container it is about to restart as exited or stopped
+  if (desired.restartPolicy !== "no" && (c.state === "exited" || c.state === "stopped") && c.exitedAt !== undefined) {
     const graceEnds = c.exitedAt + engineRestartGraceMs
     if (now < graceEnds) {
       return Action.NoOp({ reason: "the engine's restart policy gets the first try", recheckAt: graceEnds })

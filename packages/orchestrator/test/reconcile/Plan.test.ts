@@ -109,6 +109,11 @@ describe("Plan.plan", () => {
       Plan.Action.NoOp({ reason: "the engine's restart policy gets the first try", recheckAt: 3_000 })
     )
     assert.deepStrictEqual(Plan.plan(desired, { ...base, container: dead }, wantRunning, 3_000), Plan.Action.Start())
+    assert.strictEqual(
+      Plan.plan(desired, { ...base, container: { ...dead, state: "stopped" } }, wantRunning, 1_500)._tag,
+      "NoOp",
+      "podman lists a container it is restarting as stopped"
+    )
     assert.deepStrictEqual(
       Plan.plan({ ...desired, restartPolicy: "no" }, { ...base, container: dead }, wantRunning, 1_500),
       Plan.Action.Start()

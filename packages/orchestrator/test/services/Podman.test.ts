@@ -82,7 +82,7 @@ describe.skipIf(!hasPodman)("Orchestrator on podman", () => {
         yield* until(Effect.map(stateOf, (s) => s === "running"), "running", 120_000)
       }).pipe(Effect.provide(podmanOrchestrator(appsDir, first)))
       const before = inspect(node.id)!
-      assert.isTrue(before.running)
+      assert.isTrue(before.running, JSON.stringify(before))
 
       // 2. a new orchestrator with no state adopts it: same id, not restarted
       const dataDir = tmp("svc-podman-b-")
@@ -97,13 +97,15 @@ describe.skipIf(!hasPodman)("Orchestrator on podman", () => {
         assert.strictEqual(adopted.id, before.id)
         assert.strictEqual(adopted.startedAt, before.startedAt, "not restarted")
 
-        // 3. kill -9 of the app's process: running again
+        // 3. kill -9 of the app's process: running again, restarted by podman's policy (not by us)
+        const restarts = Number(podman("inspect", "--format", "{{.RestartCount}}", node.id).stdout)
         process.kill(adopted.pid, "SIGKILL")
         yield* until(Effect.sync(() => {
           const c = inspect(node.id)
           return c !== undefined && c.running && c.pid !== adopted.pid
         }), "running again after kill -9", 30_000)
         assert.strictEqual(inspect(node.id)!.id, before.id, "restarted in place, not recreated")
+        assert.strictEqual(Number(podman("inspect", "--format", "{{.RestartCount}}", node.id).stdout), restarts + 1)
         yield* until(Effect.map(stateOf, (s) => s === "running"), "entry running after kill -9")
 
         // 4. the container removed behind our back: recreated by the reconciler

@@ -62,7 +62,7 @@ export const orchestrator = (defs: ReadonlyArray<Apps.AppDef>, config: HarnessCo
 export const settle = (ms = 5) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
 
 /** Polls a condition in real time (not a timed assertion: it only bounds a wait for I/O). */
-export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, tries = 400) =>
+export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, tries = 2000) =>
   Effect.gen(function*() {
     for (let i = 0; i < tries; i++) {
       if (yield* check) return
