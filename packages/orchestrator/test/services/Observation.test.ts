@@ -1,0 +1,58 @@
+import { assert, describe, it } from "@effect/vitest"
+import type { ContainerSummary } from "../../src/runtime/ContainerRuntime.js"
+import { Labels } from "../../src/runtime/ContainerSpec.js"
+import * as Observation from "../../src/services/Observation.js"
+
+const summary = (name: string, labels: Record<string, string> = {}, extra: Partial<ContainerSummary> = {}): ContainerSummary => ({
+  id: `${name}-id`,
+  name,
+  image: "localhost/archipelago/base:latest",
+  state: "running",
+  labels,
+  ports: [],
+  ...extra
+})
+
+describe("Observation", () => {
+  it("finds an app's container by its app label first, then by name", () => {
+    const labelled = summary("lnd-old", { [Labels.app]: "lnd" })
+    const named = summary("lnd")
+    assert.strictEqual(Observation.findContainer([named, labelled], "lnd", ["lnd"]), labelled)
+    assert.strictEqual(Observation.findContainer([named], "lnd", ["lnd"]), named)
+    assert.strictEqual(Observation.findContainer([named], "lnd", ["archy-lnd"]), undefined)
+    const adopted = summary("my-lnd")
+    assert.strictEqual(Observation.findContainer([adopted], "lnd", ["my-lnd", "lnd"]), adopted)
+  })
+
+  it("maps a container to an observation and the plan's facts", () => {
+    const c = summary("lnd", { [Labels.app]: "lnd", [Labels.managedBy]: "archipelago", [Labels.specHash]: "h" }, {
+      state: "exited",
+      exitCode: 137,
+      exitedAt: 5000,
+      startedAt: 1000
+    })
+    assert.deepStrictEqual(Observation.observationOf(c), {
+      state: "exited",
+      observed: {
+        containerId: "lnd-id",
+        containerName: "lnd",
+        image: "localhost/archipelago/base:latest",
+        specHash: "h",
+        health: "none",
+        ports: [],
+        startedAt: 1000,
+        exitCode: 137
+      }
+    })
+    assert.deepStrictEqual(Observation.factsOf(c), {
+      id: "lnd-id",
+      name: "lnd",
+      state: "exited",
+      managed: true,
+      specHash: "h",
+      exitedAt: 5000
+    })
+    assert.isFalse(Observation.isManaged(summary("x")))
+    assert.deepStrictEqual(Observation.observationOf(undefined), { state: "not-installed", observed: { health: "none", ports: [] } })
+  })
+})
