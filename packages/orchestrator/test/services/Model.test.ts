@@ -3,7 +3,7 @@
  * orchestrator restarts, with the invariants of issue 5 checked after every step.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Either, Exit, Layer, Logger, LogLevel, Scope, TestClock, TestContext } from "effect"
+import { Cause, Context, Effect, Either, Exit, Layer, Logger, LogLevel, Scope, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
 import { AppEntry, AppId, AppState, Op } from "../../src/domain/index.js"
 import type { Intent } from "../../src/domain/Intent.js"
@@ -85,7 +85,7 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
           const c = yield* containerOf(id)
           const intent = state.intents[id]!
           // (1) nothing the user stopped is started afterwards
-          if (intent.userStopped && c !== undefined && c.state === "running") {
+          if (!engineDown && intent.userStopped && c !== undefined && c.state === "running") {
             const started = (yield* Effect.flatMap(Context.get(engine, SimulatedRuntime.SimulatedEngine).containers, () =>
               Effect.map(Effect.orDie(Context.get(ctx, Scanner).scan), (scan) => scan.byApp.get(AppId.make(id))?.startedAt)))
             assert.isTrue(started === undefined || started <= intent.updatedAt, `${where}: ${id} was started after the user stopped it`)
@@ -206,7 +206,15 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
     yield* Scope.close(scope, Exit.void)
   })
 
+const replay = process.env.MODEL_REPLAY
+
 describe("Model (simulator): random requests, faults, clock and restarts", () => {
+  // MODEL_REPLAY='<counterexample JSON>' replays one command sequence with its full error.
+  it.effect.skipIf(replay === undefined)("replays a counterexample", () =>
+    Effect.scoped(runModel(JSON.parse(replay ?? "[]") as ReadonlyArray<Command>)).pipe(
+      Effect.tapErrorCause((cause) => Effect.sync(() => console.error(Cause.pretty(cause))))
+    ), { timeout: 120_000 })
+
   it.effect("keeps the invariants after every step", () =>
     Effect.promise(() =>
       fc.assert(
@@ -218,7 +226,7 @@ describe("Model (simulator): random requests, faults, clock and restarts", () =>
               Effect.catchAllDefect((d) => Effect.die(new Error(`${show(cmds)}\n${String(d)}`)))
             )
           )),
-        { numRuns: 30, endOnFailure: true }
+        { numRuns: Number(process.env.MODEL_RUNS ?? 30), endOnFailure: true }
       )
     ), { timeout: 240_000 })
 })
