@@ -23,6 +23,7 @@ type Command =
   | { readonly _tag: "Fault"; readonly kind: "kill" | "oom" | "rm" | "rmImage" | "down" | "up"; readonly app: string }
   | { readonly _tag: "Advance"; readonly ms: number }
   | { readonly _tag: "Restart" }
+  | { readonly _tag: "Reconfigure" }
   | { readonly _tag: "Scan" }
 
 const arbCommand: fc.Arbitrary<Command> = fc.oneof(
@@ -37,6 +38,7 @@ const arbCommand: fc.Arbitrary<Command> = fc.oneof(
   },
   { weight: 5, arbitrary: fc.record({ _tag: fc.constant("Advance" as const), ms: fc.constantFrom(100, 1_000, 3_000, 30_000, 400_000) }) },
   { weight: 2, arbitrary: fc.constant({ _tag: "Restart" as const }) },
+  { weight: 1, arbitrary: fc.constant({ _tag: "Reconfigure" as const }) },
   { weight: 1, arbitrary: fc.constant({ _tag: "Scan" as const }) }
 )
 
@@ -51,12 +53,19 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
     const engine = yield* Layer.build(SimulatedRuntime.layer({ registry: [Fixtures.baseImage] }))
     const sim = Context.get(engine, SimulatedEngine)
     const dataDir = tempDir("svc-model-")
-    const defs = defsOf([
-      serviceManifest("alpha", { stopTimeout: 20, restart: "always" }, { stopDelaySec: 5 }),
-      serviceManifest("beta", { dependsOn: ["alpha"], restart: "no" })
-    ], dataDir)
-    const layer = orchestrator(defs, { dataDir, shutdownGrace: 0 }).pipe(Layer.provideMerge(Layer.succeedContext(engine)))
-    const boot = (scope: Scope.Scope) => Layer.buildWithScope(layer, scope)
+    // Two versions of the catalog: alpha's spec (and so its spec hash) differs between them.
+    const versions = [0, 1].map((v) =>
+      defsOf([
+        serviceManifest("alpha", { stopTimeout: 20, restart: "always", ...(v === 1 ? { memory: "64Mi" } : {}) }, { stopDelaySec: 5 }),
+        serviceManifest("beta", { dependsOn: ["alpha"], restart: "no" })
+      ], dataDir)
+    )
+    let version = 0
+    const boot = (scope: Scope.Scope) =>
+      Layer.buildWithScope(
+        orchestrator(versions[version]!, { dataDir, shutdownGrace: 0 }).pipe(Layer.provideMerge(Layer.succeedContext(engine))),
+        scope
+      )
 
     let scope = yield* Scope.make()
     let ctx: Context.Context<Archipelago.Services> = yield* boot(scope)
@@ -122,7 +131,7 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
           // (5) every request got an answer, of the agreed shapes
           if (Either.isRight(answer)) {
             assert.deepStrictEqual(answer.right, { appId: cmd.app, op: cmd.op, status: Op.transitionalState(cmd.op) })
-            if (cmd.op === "install" || cmd.op === "update" || cmd.op === "remove" || cmd.op === "start" || cmd.op === "restart") {
+            if (cmd.op === "install" || cmd.op === "update" || cmd.op === "remove") {
               mayReplace.add(cmd.app)
             }
           } else {
@@ -169,6 +178,15 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
             const was: Intent = before.intents[id]!
             if (was.updatedAt > 0) assert.deepStrictEqual(after.intents[id], was, `intent of ${id} survives a restart`)
           }
+          break
+        }
+        case "Reconfigure": {
+          // a new catalog version: alpha's spec hash changes, so recreating alpha is allowed
+          yield* Scope.close(scope, Exit.void)
+          version = 1 - version
+          mayReplace.add("alpha")
+          scope = yield* Scope.make()
+          ctx = yield* boot(scope)
           break
         }
         case "Scan":
