@@ -41,6 +41,8 @@ export interface Snapshot {
  */
 export const defaultCapacity = 256
 
+const subscribeYields = 10
+
 /**
  * @since 0.1.0
  * @category models
@@ -70,10 +72,15 @@ export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope
   const views = yield* AppViews.AppViews
   const lock = yield* Effect.makeSemaphore(1)
   const seq = yield* Ref.make(0)
+  // The hub's own picture: the apps with every change up to `seq` applied. Snapshots read it,
+  // not the store, so a snapshot is never ahead of the changes that follow it (a client never
+  // sees an older view after a newer one).
+  const current = new Map<string, AppView.AppView>()
   const queues = new Set<Queue.Queue<Message>>()
 
   const publish = (app: AppView.AppView) =>
     lock.withPermits(1)(Effect.gen(function*() {
+      current.set(app.id, app)
       const n = yield* Ref.updateAndGet(seq, (s) => s + 1)
       for (const q of queues) {
         const accepted = yield* Queue.offer(q, { _tag: "Changed", app, seq: n })
@@ -85,6 +92,12 @@ export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope
     }))
 
   yield* views.changes.pipe(Stream.runForEach(publish), Effect.forkScoped)
+  // Let the subscriber reach the store's change feed before the picture is seeded, so no change
+  // falls between the two.
+  yield* Effect.repeatN(Effect.yieldNow(), subscribeYields)
+  yield* lock.withPermits(1)(Effect.map(views.list, (apps) => {
+    for (const app of apps) current.set(app.id, app)
+  }))
 
   const subscribe = (capacity: number = defaultCapacity) =>
     Effect.acquireRelease(
@@ -98,7 +111,7 @@ export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope
     ).pipe(Effect.map((q): Queue.Dequeue<Message> => q))
 
   const snapshot = lock.withPermits(1)(
-    Effect.all({ apps: views.list, seq: Ref.get(seq) })
+    Effect.map(Ref.get(seq), (n): Snapshot => ({ apps: [...current.values()], seq: n }))
   )
 
   return { subscribe, snapshot, clients: Effect.sync(() => queues.size) }

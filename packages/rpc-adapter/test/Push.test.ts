@@ -73,6 +73,32 @@ describe("Push", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.scoped("a snapshot is the hub's picture at its seq, never ahead of the changes that follow", () => {
+    const { fake, layer } = setup()
+    return Effect.gen(function*() {
+      const push = yield* Push.Push
+      yield* settle
+      // The store moves on, but its change has not reached the hub yet.
+      fake.setSilently(view("lnd", "stopped"))
+      expect(yield* push.snapshot).toStrictEqual({ apps: [view("lnd", "running"), view("bitcoin-knots", "stopped")], seq: 0 })
+      yield* Effect.promise(() => fake.emit(view("lnd", "stopped")))
+      yield* settle
+      expect(yield* push.snapshot).toStrictEqual({ apps: [view("lnd", "stopped"), view("bitcoin-knots", "stopped")], seq: 1 })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.scoped("the picture takes every change and keeps catalog order", () => {
+    const { fake, layer } = setup()
+    return Effect.gen(function*() {
+      yield* Effect.promise(() => fake.emit(view("bitcoin-knots", "starting")))
+      const push = yield* Push.Push
+      yield* Effect.promise(() => fake.emit(view("lnd", "stopping")))
+      yield* settle
+      const s = yield* push.snapshot
+      expect(s.apps.map((v) => [v.id, v.state])).toStrictEqual([["lnd", "stopping"], ["bitcoin-knots", "starting"]])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.scoped("a client's queue is released when its scope closes", () => {
     const { layer } = setup()
     return Effect.gen(function*() {

@@ -25,6 +25,8 @@ export interface Fake {
   readonly complete: (appId: string) => Promise<void>
   /** Publishes an arbitrary view as a change. */
   readonly emit: (v: AppView.AppView) => Promise<void>
+  /** Changes the store without publishing the change (yet). */
+  readonly setSilently: (v: AppView.AppView) => void
 }
 
 export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
@@ -86,7 +88,8 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
         const state = Op.finalState(v.transition.op, v.transition.previous)
         yield* put({ ...v, state, visualState: VisualState.ofState(state), transition: null })
       })),
-    emit: (v) => Effect.runPromise(Effect.asVoid(put(v)))
+    emit: (v) => Effect.runPromise(Effect.asVoid(put(v))),
+    setSilently: (v) => Effect.runSync(Ref.update(views, (vs) => vs.map((x) => (x.id === v.id ? v : x))))
   }
 }
 
