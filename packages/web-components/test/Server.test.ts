@@ -5,15 +5,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Page } from "playwright-core"
-import { existsSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { buildBrowser, defaultOutfile } from "../scripts/build-browser.js"
 import { hasChromium, launch } from "./support/Browser.js"
 import type { Browser } from "./support/Browser.js"
 import { axeViolations, recorded, recordLabels, sel } from "./support/Page.js"
-import { hasPodman, startRealServer } from "./support/RealServer.js"
+import { freePort, hasPodman, root, startRealServer } from "./support/RealServer.js"
 import type { RealServer } from "./support/RealServer.js"
 
 const long = { timeout: 240_000 }
+const hasNginx = spawnSync("nginx", ["-v"]).status === 0
+if (!hasNginx) console.warn("the embedding example's nginx test is skipped: nginx is missing")
 
 const closeArgs = (code: number | undefined, reason: string | undefined): { code?: number; reason?: string } => ({
   ...(code === undefined ? {} : { code }),
@@ -24,6 +29,7 @@ describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve
   let server: RealServer
   let browser: Browser
   let page: Page
+  let nginxPort: number
   // server→page socket messages are held while the gate is closed
   const gate = { closed: false, flush: (): void => {} }
 
@@ -41,7 +47,8 @@ describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve
 
   beforeAll(async () => {
     if (!existsSync(defaultOutfile)) await buildBrowser()
-    server = await startRealServer({ stopDelaySec: 4 })
+    nginxPort = await freePort()
+    server = await startRealServer({ stopDelaySec: 4, allowOrigins: [`http://127.0.0.1:${nginxPort}`] })
     browser = await launch()
     page = await browser.newPage()
     await page.routeWebSocket(/\/ws$/, (ws) => {
@@ -144,5 +151,44 @@ describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve
     await page.locator(node().button).click()
     expect(await page.locator(node().label).textContent()).toBe("Starting…")
     await label(node(), "Stop").waitFor({ timeout: 120_000 })
+  })
+
+  it.skipIf(!hasNginx)("the embedding example works behind its nginx proxy on another origin", long, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archy-web-nginx-"))
+    chmodSync(dir, 0o755)
+    const example = join(root, "examples/embed-dashboard")
+    cpSync(join(example, "index.html"), join(dir, "index.html"))
+    const conf = readFileSync(join(example, "nginx.conf"), "utf8")
+      .replace("listen 127.0.0.1:8088;", `listen 127.0.0.1:${nginxPort};`)
+      .replaceAll("http://127.0.0.1:7420", server.url)
+    writeFileSync(join(dir, "nginx.conf"), conf)
+    // in the foreground, as our child: a daemonised nginx would keep our pipes open
+    const nginx = spawn("nginx", ["-p", dir, "-c", "nginx.conf", "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] })
+    let nginxLog = ""
+    nginx.stderr!.on("data", (d: Buffer) => (nginxLog += d.toString()))
+    const exited = new Promise((r) => nginx.once("exit", r))
+    const embed = await browser.newPage()
+    try {
+      const origin = `http://127.0.0.1:${nginxPort}`
+      await embed.goto(`${origin}/login?token=${encodeURIComponent(server.token)}`)
+      await embed.goto(`${origin}/?featured=${server.id("demo-node")}`)
+      const featured = embed.locator(`section archy-app-card [part=label]`)
+      await featured.filter({ hasText: /^Stop$/ }).waitFor({ timeout: 30_000 })
+      await embed.locator(`archy-dashboard ${node().label}`).filter({ hasText: /^Stop$/ }).waitFor()
+      await embed.locator(`section archy-app-card [part=button]`).click()
+      expect(await featured.textContent()).toBe("Stopping…")
+      await embed.locator(`archy-dashboard ${node().label}`).filter({ hasText: "Stopping…" }).waitFor()
+      await featured.filter({ hasText: /^Start$/ }).waitFor({ timeout: 120_000 })
+      await embed.locator(`archy-dashboard ${node().label}`).filter({ hasText: /^Start$/ }).waitFor()
+      // the page the server itself serves hears of it too
+      await label(node(), "Start").waitFor()
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\nnginx: ${nginxLog}`)
+    } finally {
+      await embed.close()
+      nginx.kill("SIGTERM")
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,18 +1,20 @@
 /**
- * The real `archipelago serve` on podman with copies of the demo apps, renamed with the
- * `t-web-` prefix and moved to free ports so parallel test files never collide; scans and
+ * The real `archipelago serve` on podman with copies of the demo apps, renamed with a
+ * `t-web-<tag>-` prefix and moved to free ports so parallel test files never collide; scans and
  * reconciles every second. `cleanup` removes every container, volume and image it made.
  */
 import { spawn, spawnSync } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { randomBytes } from "node:crypto"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 export const root = fileURLToPath(new URL("../../../../", import.meta.url))
-export const prefix = "t-web-"
+/** `t-web-` and a random tag: two runs of this file at once (CI, a colleague) never share a name. */
+export const prefix = `t-web-${randomBytes(3).toString("hex")}-`
 
 const podmanWorks = (): boolean => {
   const r = spawnSync("podman", ["info", "--format", "{{.Host.OCIRuntime.Name}}"], { encoding: "utf8", timeout: 30_000 })
@@ -21,7 +23,7 @@ const podmanWorks = (): boolean => {
 export const hasPodman = podmanWorks()
 if (!hasPodman) console.warn("real-server browser tests skipped: podman is missing or not working")
 
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const s = createServer()
     s.once("error", reject)
@@ -52,6 +54,8 @@ export interface RealServer {
 export interface Options {
   /** Seconds demo-node takes to stop gracefully. */
   readonly stopDelaySec?: number
+  /** Extra browser origins the server accepts (`--allow-origin`). */
+  readonly allowOrigins?: ReadonlyArray<string>
 }
 
 export const startRealServer = async (options: Options = {}): Promise<RealServer> => {
@@ -75,7 +79,8 @@ export const startRealServer = async (options: Options = {}): Promise<RealServer
   const args = [
     "--import", "tsx", join(root, "packages/rpc-adapter/src/main.ts"), "serve",
     "--apps", appsDir, "--data", dataDir, "--port", String(port), "--engine", "podman",
-    "--scan-interval", "1s", "--reconcile-interval", "1s"
+    "--scan-interval", "1s", "--reconcile-interval", "1s",
+    ...(options.allowOrigins ?? []).flatMap((o) => ["--allow-origin", o])
   ]
   let child: ChildProcess | undefined
   let log = ""

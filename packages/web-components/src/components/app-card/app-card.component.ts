@@ -165,7 +165,10 @@ export class ArchyAppCard extends LitElement {
   protected override render(): TemplateResult {
     const d = this.current
     if (d === undefined) {
-      return html`<article part="card" aria-busy="true"><p part="meta">Loading ${this.appId}…</p></article>`
+      const loaded = (this.client?.store.order.length ?? 0) > 0
+      return loaded
+        ? html`<article part="card"><p part="meta">No app “${this.appId}” on this node.</p></article>`
+        : html`<article part="card" aria-busy="true"><p part="meta">Loading ${this.appId}…</p></article>`
     }
     const v = d.view
     const health = v.health !== "none" && d.visualState === "running"
