@@ -322,4 +322,27 @@ document.querySelector("main").append(d)`
     expect(await page.locator("archy-dashboard").getAttribute("theme")).toBe("dark")
     expect(await axeViolations(page)).toEqual([])
   })
+
+  it("a dashboard given a token uses it as a bearer on RPCs and the socket", async () => {
+    server = new FakeServer([view("lnd", "LND", "stopped")], { token: "s3cret" })
+    serveAssets(server, bundle)
+    server.page = pageHtml(`import "/assets/archipelago.js"
+const d = document.createElement("archy-dashboard")
+d.setAttribute("token", "s3cret")
+document.querySelector("main").append(d)`)
+    await server.listen()
+    page = await browser.newPage()
+    await page.goto(server.url)
+    await page.locator(sel("lnd").button).click()
+    await page.locator(sel("lnd").label).filter({ hasText: /^Stop$/ }).waitFor()
+    expect(server.socketCount).toBe(1)
+    expect(server.calls.map((c) => [c.method, c.auth])).toEqual([["container-start", "bearer"]])
+    const anonymous = await page.evaluate(async () => (await fetch("/rpc", { method: "POST", body: "{}" })).status)
+    expect(anonymous).toBe(401)
+  })
+
+  it("shows a reconcile failure as an automatic repair", async () => {
+    await open([view("lnd", "LND", "stopped", { lastError: { op: "reconcile", message: "image missing", at: 1 } })])
+    expect(await page!.locator(`${sel("lnd").error} span`).textContent()).toBe("Automatic repair failed: image missing")
+  })
 })

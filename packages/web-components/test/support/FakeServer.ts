@@ -116,7 +116,9 @@ export class FakeServer {
   async close(): Promise<void> {
     this.killSockets()
     for (const r of this.held.values()) r()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    this.server.closeAllConnections()
+    await closed
   }
 
   /** Replaces an app's view and pushes the change to every socket (seq + 1). */

@@ -23,8 +23,7 @@ const opVerb: Readonly<Record<string, string>> = {
   update: "update",
   remove: "remove",
   backup: "back up",
-  restore: "restore",
-  reconcile: "keep running"
+  restore: "restore"
 }
 
 const logShown = (d: DisplayApp): boolean =>
@@ -154,7 +153,8 @@ export class ArchyAppCard extends LitElement {
     }
     const e = d.view.lastError
     if (e === null) return nothing
-    return html`<p part="error"><span>Last ${opVerb[e.op] ?? e.op} failed: ${e.message}</span></p>`
+    const what = e.op === "reconcile" ? "Automatic repair failed" : `Last ${opVerb[e.op] ?? e.op} failed`
+    return html`<p part="error"><span>${what}: ${e.message}</span></p>`
   }
 
   private heading(name: string): TemplateResult {
