@@ -113,6 +113,15 @@ export const Action = Data.taggedEnum<Action>()
 export const engineRestartGraceMs = 2_000
 
 /**
+ * How soon to look again at a container the engine is stopping or removing: its event may
+ * already have been seen, so no further event is guaranteed.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const engineBusyRecheckMs = 1_000
+
+/**
  * First crash-loop delay; each further restart doubles it.
  *
  * @since 0.1.0
@@ -207,7 +216,9 @@ export const plan = (desired: Desired, observed: Observed, intent: Intent, now: 
     }
     return Action.Install({ start: wantsRunning && observed.waitingFor.length === 0 })
   }
-  if (engineBusy(c.state)) return Action.NoOp({ reason: `the engine is ${c.state} the container` })
+  if (engineBusy(c.state)) {
+    return Action.NoOp({ reason: `the engine is ${c.state} the container`, recheckAt: now + engineBusyRecheckMs })
+  }
   if (c.managed && c.specHash !== desired.specHash) {
     if (backingOff) {
       return Action.NoOp({ reason: "crash-loop back-off", recheckAt: observed.crashLoop!.nextAttemptAt })

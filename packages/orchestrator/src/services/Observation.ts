@@ -6,6 +6,8 @@
  */
 import type { Observation, Observed } from "../domain/AppEntry.js"
 import { absent, stateOfContainer } from "../domain/AppEntry.js"
+import type { AppState } from "../domain/AppState.js"
+import type { Intent } from "../domain/Intent.js"
 import type { ContainerFacts } from "../reconcile/Plan.js"
 import type { ContainerDetails, ContainerSummary } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
@@ -54,13 +56,27 @@ export const observedOf = (c: ContainerSummary | ContainerDetails): Observed => 
 }
 
 /**
+ * The app state a container shows. A container that exited after the user stopped the app
+ * reads `stopped` (what the user did), one that exited by itself `exited` (what happened to it).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const stateOf = (c: ContainerSummary | ContainerDetails, intent?: Pick<Intent, "userStopped">): AppState => {
+  const state = stateOfContainer(c.state)
+  return state === "exited" && intent?.userStopped === true ? "stopped" : state
+}
+
+/**
  * What a scan saw of an app: its container's state and fields, or `absent`.
  *
  * @since 0.1.0
  * @category getters
  */
-export const observationOf = (c: ContainerSummary | ContainerDetails | undefined): Observation =>
-  c === undefined ? absent : { state: stateOfContainer(c.state), observed: observedOf(c) }
+export const observationOf = (
+  c: ContainerSummary | ContainerDetails | undefined,
+  intent?: Pick<Intent, "userStopped">
+): Observation => c === undefined ? absent : { state: stateOf(c, intent), observed: observedOf(c) }
 
 /**
  * True when the orchestrator created the container (it carries the managed-by label).

@@ -261,8 +261,8 @@ export const make = Effect.gen(function*() {
     })
 
   const observe = (def: AppDef): Effect.Effect<Option.Option<Observation>> =>
-    inspectOwn(def).pipe(
-      Effect.map((c) => Option.some(observationOf(c))),
+    Effect.zip(inspectOwn(def), store.intent(def.id)).pipe(
+      Effect.map(([c, intent]) => Option.some(observationOf(c, intent))),
       Effect.catchAll(() => Effect.succeedNone)
     )
 

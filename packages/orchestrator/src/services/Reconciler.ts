@@ -93,6 +93,15 @@ export const defaultInterval: Duration.Duration = Duration.seconds(30)
 export const defaultDebounce: Duration.Duration = Duration.millis(100)
 
 /**
+ * After a pass triggered by an engine event, another look this much later: an event can be seen
+ * before the engine's list shows what it announced.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const followUpMs = 2_000
+
+/**
  * How the event watcher is restarted when the engine's event stream fails.
  *
  * @since 0.1.0
@@ -213,7 +222,7 @@ export const make = (options: Options = {}) =>
             const c = scan.byApp.get(def.id)
             adopted.add(def.id)
             yield* store.update(def.id, (entry, intent) => ({
-              entry: Merge.merge(entry, observationOf(c), now).entry,
+              entry: Merge.merge(entry, observationOf(c, intent), now).entry,
               intent: intent.updatedAt === 0 ? Intent.adopted(running, now) : intent
             }))
           }),
@@ -325,10 +334,10 @@ export const make = (options: Options = {}) =>
         const entry = state.entries[def.id]!
         const t = entry.transition
         if (t === undefined) continue
-        const observation = observationOf(Option.getOrUndefined(scan)?.byApp.get(def.id))
+        const observation = observationOf(Option.getOrUndefined(scan)?.byApp.get(def.id), state.intents[def.id])
         if (Option.isSome(scan) && settledBy(t.op, observation)) {
           yield* store.update(def.id, (e) => ({
-            entry: { ...Transition.succeed(e, t.op, observation.observed), state: observation.state }
+            entry: Transition.succeed(e, t.op, observation.observed)
           }))
           yield* Effect.logInfo(`boot: ${t.op} of ${def.id} had finished while we were down; settled by observation`)
         } else if (t.op === "backup" || t.op === "restore") {
@@ -350,15 +359,26 @@ export const make = (options: Options = {}) =>
 
     const kick = Queue.offer(kicks, undefined).pipe(Effect.asVoid)
 
-    const nextWake = (decisions: ReadonlyArray<Decision>, now: number): number => {
+    // The next look: the interval, a NoOp's recheck time, or the end of a crash-loop back-off
+    // (an automatic start that just failed is retried then, not a whole interval later).
+    const nextWake = (decisions: ReadonlyArray<Decision>, entries: ReadonlyArray<AppEntry>, now: number): number => {
       let at = now + Duration.toMillis(interval)
       for (const d of decisions) {
         if (d.action._tag === "NoOp" && d.action.recheckAt !== undefined) at = Math.min(at, d.action.recheckAt)
       }
+      for (const e of entries) {
+        if (e.crashLoop !== undefined && e.crashLoop.nextAttemptAt > now) at = Math.min(at, e.crashLoop.nextAttemptAt)
+      }
       return Math.max(at, now + 1)
     }
 
+    // Only events about our apps' containers (or images) are reasons to look again.
+    const relevant = (e: { readonly kind: string; readonly name: string }) =>
+      Effect.map(store.get, (state) =>
+        e.kind === "image-remove" ||
+        apps.all.some((def) => def.containerName === e.name || state.entries[def.id]?.observed.containerName === e.name))
     const events = runtime.events().pipe(
+      Stream.filterEffect(relevant),
       Stream.runForEach(() => kick),
       Effect.tapError((e) => Effect.logWarning(`engine events unavailable: ${e.message}; retrying`)),
       Effect.retry(eventsRetry),
@@ -367,16 +387,23 @@ export const make = (options: Options = {}) =>
 
     const run: Effect.Effect<never> = Effect.gen(function*() {
       yield* Effect.forkScoped(events)
+      let kicked = false
       while (true) {
         const decisions = yield* pass
         const now = yield* Clock.currentTimeMillis
-        const wake = nextWake(decisions, now)
-        yield* Effect.raceFirst(
-          Effect.sleep(Duration.millis(wake - now)),
-          Queue.take(kicks).pipe(Effect.zipRight(Effect.sleep(debounce)), Effect.zipRight(Queue.takeAll(kicks)))
+        const entries = Object.values((yield* store.get).entries)
+        // An event can arrive before a list() shows its effect: look once more a bit later.
+        const wake = Math.min(nextWake(decisions, entries, now), kicked ? now + followUpMs : Number.POSITIVE_INFINITY)
+        kicked = yield* Effect.raceFirst(
+          Effect.as(Effect.sleep(Duration.millis(wake - now)), false),
+          Queue.take(kicks).pipe(
+            Effect.zipRight(Effect.sleep(debounce)),
+            Effect.zipRight(Queue.takeAll(kicks)),
+            Effect.as(true)
+          )
         )
       }
-    }).pipe(Effect.scoped) as Effect.Effect<never>
+    }).pipe(Effect.scoped)
 
     const service: Service = { boot, pass, kick, run, last: Effect.sync(() => lastDecisions) }
     return service

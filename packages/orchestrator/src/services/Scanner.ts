@@ -88,7 +88,7 @@ export const make = Effect.gen(function*() {
         : [adoptedName, def.containerName]
       const c = findContainer(containers, def.id, names)
       if (c !== undefined) byApp.set(def.id, c)
-      observations.set(def.id, observationOf(c))
+      observations.set(def.id, observationOf(c, state.intents[def.id]))
     }
     const expired = yield* store.merge(observations, mark, at)
     for (const x of expired) {

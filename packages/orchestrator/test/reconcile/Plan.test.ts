@@ -136,6 +136,13 @@ describe("Plan.plan", () => {
     )
   })
 
+  it("looks again soon at a container the engine is stopping or removing", () => {
+    assert.deepStrictEqual(
+      Plan.plan(desired, { ...base, container: { ...running, state: "removing" } }, wantRunning, 100),
+      Plan.Action.NoOp({ reason: "the engine is removing the container", recheckAt: 100 + Plan.engineBusyRecheckMs })
+    )
+  })
+
   it("removes the managed container of a removed app, never a foreign one", () => {
     const removed: Intent.Intent = { installed: false, wantRunning: false, userStopped: false, updatedAt: 3 }
     assert.deepStrictEqual(Plan.plan(desired, base, removed, 0), Plan.Action.Remove())

@@ -118,7 +118,8 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
             if (e.transition !== undefined && now < e.transition.deadline) continue
             if (yield* store.changedSince(AppId.make(id), scan.mark)) continue
             const c = yield* containerOf(id)
-            const truth = c === undefined ? "not-installed" : AppEntry.stateOfContainer(c.state)
+            const raw = c === undefined ? "not-installed" : AppEntry.stateOfContainer(c.state)
+            const truth = raw === "exited" && after.intents[id]!.userStopped ? "stopped" : raw
             assert.strictEqual(e.state, truth, `${where}: ${id} entry disagrees with the engine`)
           }
         }

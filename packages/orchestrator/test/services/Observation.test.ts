@@ -52,6 +52,9 @@ describe("Observation", () => {
       specHash: "h",
       exitedAt: 5000
     })
+    assert.strictEqual(Observation.stateOf(c), "exited", "died by itself")
+    assert.strictEqual(Observation.stateOf(c, { userStopped: true }), "stopped", "stopped by its user")
+    assert.strictEqual(Observation.stateOf(summary("y"), { userStopped: true }), "running")
     assert.isFalse(Observation.isManaged(summary("x")))
     assert.deepStrictEqual(Observation.observationOf(undefined), { state: "not-installed", observed: { health: "none", ports: [] } })
   })

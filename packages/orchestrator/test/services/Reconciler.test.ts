@@ -208,7 +208,12 @@ describe("Reconciler (simulator)", () => {
         assert.isTrue((yield* store.intent(alpha)).userStopped)
         assert.strictEqual(yield* stateOf(alpha), "stopping")
         yield* TestClock.adjust("45 seconds")
-        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "stopped"), "alpha stopped after resume")
+        // the resumed stop lands in `stopped`; a later scan may already read the engine's `exited`
+        yield* waitUntil(
+          Effect.map(Effect.flatMap(StateStore, (s) => s.entry(alpha)), (e) =>
+            e.transition === undefined && e.lastError === undefined && (e.state === "stopped" || e.state === "exited")),
+          "alpha stopped after resume"
+        )
         yield* TestClock.adjust("5 minutes")
         yield* settle(20)
         assert.strictEqual((yield* containerOf("beta"))!.state, "exited")
