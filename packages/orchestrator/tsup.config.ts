@@ -7,7 +7,7 @@ export default defineConfig({
     "testing/index": "src/testing/index.ts"
   },
   format: ["esm", "cjs"],
-  dts: true,
+  dts: false,
   clean: true,
   sourcemap: true,
   target: "node20",

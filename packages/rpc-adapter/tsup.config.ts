@@ -4,7 +4,7 @@ export default defineConfig([
   {
     entry: { index: "src/index.ts" },
     format: ["esm", "cjs"],
-    dts: true,
+    dts: false,
     clean: true,
     sourcemap: true,
     shims: true,

@@ -45,6 +45,22 @@ describe("packaging", () => {
     expect(viaExports.trim()).toBe("true")
   })
 
+  it("the built declarations type-check a consumer's ESM and CommonJS code, namespace values included", () => {
+    requireBuilt()
+    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+    const out = (() => {
+      try {
+        return execFileSync(process.execPath, [tsc, "-p", `${pkg("orchestrator")}/test/fixtures/consumer/tsconfig.json`], {
+          cwd: root,
+          encoding: "utf8"
+        })
+      } catch (e) {
+        return String((e as { stdout?: string }).stdout ?? e)
+      }
+    })()
+    expect(out).toBe("")
+  })
+
   it.each(["orchestrator", "hooks", "rpc-adapter", "web-components"])(
     "npm pack of %s ships dist, README and LICENSE and no tests",
     (name) => {
