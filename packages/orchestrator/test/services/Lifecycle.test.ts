@@ -9,7 +9,9 @@ import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { Orchestrator } from "../../src/services/Orchestrator.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
-import { countingHooks, defsOf, epoch, serviceManifest, settle, tempDir, waitUntil, withOrchestrator } from "./harness.js"
+import * as Settings from "../../src/manifest/Settings.js"
+import * as Apps from "../../src/services/Apps.js"
+import { countingHooks, decodeManifest, defsOf, epoch, serviceManifest, settle, tempDir, waitUntil, withOrchestrator } from "./harness.js"
 
 const { SimulatedEngine } = SimulatedRuntime
 const alpha = AppId.make("alpha")
@@ -169,4 +171,38 @@ describe("Lifecycle.request", () => {
         assert.strictEqual(yield* stateOf(alpha), "running")
       }))
     }))
+
+  it.scoped("install pulls or builds a missing image, with progress in the install log", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer({ registry: ["docker.io/library/nginx:1.27"] }))
+      const dataDir = tempDir("svc-fetch-")
+      const appDir = tempDir("svc-fetch-app-")
+      fs.writeFileSync(path.join(appDir, "Containerfile"), "FROM localhost/archipelago/base:latest\nENV MODE=demo\n")
+      const settings = Settings.make({ dataDir })
+      const built = decodeManifest({ id: "built", name: "Built", version: "2.0.0", build: { context: "." } })
+      const pulled = decodeManifest({ id: "pulled", name: "Pulled", version: "1.27", image: "nginx:1.27" })
+      const defs = [
+        Apps.defOf({ manifest: built, dir: appDir, file: path.join(appDir, "manifest.yml") }, settings),
+        Apps.defOf({ manifest: pulled, dir: "/apps/pulled", file: "/apps/pulled/manifest.yml" }, settings)
+      ]
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const o = yield* Orchestrator
+        const views = yield* AppViews
+        yield* o.install("built")
+        yield* o.install("pulled")
+        const buildLog = (yield* views.installLog("built")).map((l) => l.message)
+        assert.deepStrictEqual(buildLog.slice(0, 4), [
+          `building localhost/archipelago/built:2.0.0 from ${appDir}`,
+          `STEP 1/1: simulated build of localhost/archipelago/built:2.0.0 from ${appDir}`,
+          "Successfully tagged localhost/archipelago/built:2.0.0",
+          "built localhost/archipelago/built:2.0.0"
+        ])
+        const pullLog = (yield* views.installLog("pulled")).map((l) => l.message)
+        assert.strictEqual(pullLog[0], "pulling docker.io/library/nginx:1.27")
+        assert.include(pullLog, "image docker.io/library/nginx:1.27 ready")
+        assert.deepStrictEqual((yield* views.list).map((v) => [v.id, v.state]), [["built", "running"], ["pulled", "running"]])
+      }))
+    }))
 })
+
