@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
 import { AppId } from "../../src/domain/index.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
+import { AppViews as AppViewsTag } from "../../src/services/AppViews.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { Reconciler } from "../../src/services/Reconciler.js"
 import { StateStore } from "../../src/services/StateStore.js"
@@ -244,4 +245,32 @@ describe("Reconciler (simulator)", () => {
         assert.strictEqual((yield* containerOf("alpha"))!.spec.env.MODE, "two")
       }))
     }))
+
+  it.scoped("an adopted container keeps its own name; operations use it; unmanaged means never recreated", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-foreign-")
+      const defs = defsOf([serviceManifest("alpha")], dataDir)
+      const ctx = yield* Layer.build(Layer.succeedContext(engine))
+      const rt = ctx.unsafeMap.get(ContainerRuntime.key) as ContainerRuntime["Type"]
+      // created by the old orchestrator: another name, the app label, no managed-by, no hash
+      const { labels: _l, ...spec } = defs[0]!.spec
+      const id = yield* rt.create({ ...spec, name: "old-alpha", labels: { "io.archipelago.app": "alpha" } })
+      yield* rt.start("old-alpha")
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const store = yield* StateStore
+        assert.strictEqual((yield* store.entry(alpha)).observed.containerName, "old-alpha")
+        const decisions = yield* Effect.flatMap(Reconciler, (r) => r.pass)
+        assert.deepStrictEqual(decisions.map((d) => d.action._tag), ["NoOp"])
+        const views = yield* Effect.flatMap(AppViewsTag, (v) => v.list)
+        assert.strictEqual(views[0]!.containerName, "old-alpha")
+        yield* request("stop", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "stopped"), "stopped")
+        assert.strictEqual((yield* containerOf("old-alpha"))!.state, "exited")
+        assert.strictEqual((yield* containerOf("old-alpha"))!.id, id)
+        assert.isUndefined(yield* containerOf("alpha"), "no second container")
+      }))
+    }))
 })
+
