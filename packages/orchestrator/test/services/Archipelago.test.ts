@@ -1,0 +1,51 @@
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Layer, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as Archipelago from "../../src/services/Archipelago.js"
+import { AppViews } from "../../src/services/AppViews.js"
+import * as HookRegistry from "../../src/services/HookRegistry.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { SimulatedRuntime } from "../../src/testing/index.js"
+import { epoch, tempDir, waitUntil } from "./harness.js"
+import { makeAppsDir } from "./podmanFixture.js"
+
+const layerFor = (appsDir: string, dataDir: string) =>
+  Archipelago.layer({ appsDir, dataDir, shutdownGrace: 0 }).pipe(
+    Layer.provideMerge(SimulatedRuntime.layer()),
+    Layer.provide(HookRegistry.layerEmpty),
+    Layer.provide(NodeContext.layer)
+  )
+
+describe("Archipelago.layer", () => {
+  it.effect("loads the apps folder and runs the orchestrator over it", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const appsDir = makeAppsDir([{ id: "t-svc-sim", stopDelaySec: 1, stopTimeoutSec: 5, port: 28960 }])
+      const dataDir = tempDir("svc-layer-")
+      yield* Effect.gen(function*() {
+        const views = yield* AppViews
+        assert.deepStrictEqual((yield* views.list).map((v) => [v.id, v.state, v.containerName]), [
+          ["t-svc-sim", "not-installed", "t-svc-sim"]
+        ])
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "t-svc-sim"))
+        yield* waitUntil(Effect.map(views.list, (vs) => vs[0]!.state === "running"), "running")
+        const log = (yield* views.installLog("t-svc-sim")).map((l) => l.message)
+        assert.include(log, "built localhost/archipelago/t-svc-sim:1.0.0")
+      }).pipe(Effect.provide(layerFor(appsDir, dataDir)))
+      assert.isTrue(fs.existsSync(path.join(dataDir, "state.json")))
+    }))
+
+  it.effect("fails with the catalog's located errors", () =>
+    Effect.gen(function*() {
+      const appsDir = tempDir("svc-badapps-")
+      fs.mkdirSync(path.join(appsDir, "broken"))
+      fs.writeFileSync(path.join(appsDir, "broken", "manifest.yml"), "id: broken\nname: Broken\nversion: '1'\nimage: x\nstopTimeot: 5\n")
+      const exit = yield* Effect.exit(Effect.provide(Effect.void, layerFor(appsDir, tempDir("svc-baddata-"))))
+      assert.isTrue(Exit.isFailure(exit))
+      const message = Exit.isFailure(exit) ? String(exit.cause) : ""
+      assert.include(message, "stopTimeot")
+      assert.include(message, "manifest.yml")
+    }))
+})
