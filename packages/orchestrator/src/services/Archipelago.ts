@@ -99,6 +99,17 @@ export const layerFromApps = <E, R>(
  * The orchestrator for an apps folder and a data dir: loads and checks the catalog (with the
  * registered hook names), then wires every service. Fails with the catalog's located errors.
  *
+ * @example
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { Archipelago, HookRegistry, Lifecycle, PodmanRuntime } from "@archipelago/orchestrator"
+ *
+ * const node = Archipelago.layer({ appsDir: "./apps", dataDir: "/var/lib/archipelago" }).pipe(
+ *   Layer.provide(Layer.mergeAll(PodmanRuntime.layer, HookRegistry.layerEmpty, NodeContext.layer))
+ * )
+ * const stopLnd = Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request("stop", "lnd")) // { status: "stopping" }
+ * Effect.runPromise(Effect.provide(stopLnd, node))
+ *
  * @since 0.1.0
  * @category layers
  */
