@@ -144,6 +144,13 @@ export interface Service {
   /** `force` removes a running container (stopping it with its stop timeout) and succeeds when it is already gone. */
   readonly remove: (name: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ContainerNotFound | Engine>
   readonly logs: (name: string, options?: { readonly tail?: number }) => Effect.Effect<string, ContainerNotFound | Engine>
+  /**
+   * Runs the container's configured health check once and returns its verdict. The engine
+   * records the result, so the health `list()` reports follows (after the check's retries).
+   * Needed where the engine does not schedule checks itself (podman without systemd).
+   * Fails with `CommandFailed` when the container is not running or has no health check.
+   */
+  readonly healthcheck: (name: string) => Effect.Effect<"healthy" | "unhealthy", ContainerNotFound | Engine>
   /** Engine events; the stream restarts the underlying watcher when it exits. */
   readonly events: () => Stream.Stream<RuntimeEvent, EngineUnavailable>
 }

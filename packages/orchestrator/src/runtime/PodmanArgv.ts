@@ -140,6 +140,25 @@ export const invalidEnv = (env: Readonly<Record<string, string>>): ReadonlyArray
 
 const seconds = (n: number): string => `${Math.max(0, Math.round(n))}s`
 
+const shellSafe = /^[A-Za-z0-9_/.:=@%+,-]+$/
+
+/**
+ * Quotes an argument for `/bin/sh`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const shellQuote = (arg: string): string => (shellSafe.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)
+
+/**
+ * A health command in the shell form podman stores as `CMD-SHELL`. Podman 4.3 does not parse
+ * the JSON exec form (`["CMD", ...]`): it stores the JSON text as words and every check fails.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const shellCommand = (command: ReadonlyArray<string>): string => command.map(shellQuote).join(" ")
+
 /**
  * `podman create` for a spec. Never pulls (`--pull=never`: pulls are explicit, with mirrors);
  * memory is emitted only for a positive whole number of bytes; env values go to the env-file.
@@ -167,7 +186,7 @@ export const createCommand = (spec: ContainerSpec, engine: EngineInfo): Command 
     const hc = spec.healthCheck
     argv.push(
       "--health-cmd",
-      JSON.stringify(["CMD", ...hc.command]),
+      shellCommand(hc.command),
       "--health-interval",
       seconds(hc.intervalSec),
       "--health-timeout",
@@ -240,6 +259,14 @@ export const stopArgv = (name: string, timeoutSec: number): ReadonlyArray<string
  */
 export const removeArgv = (name: string, force: boolean): ReadonlyArray<string> =>
   force ? ["rm", "--force", name] : ["rm", name]
+
+/**
+ * `podman healthcheck run <name>`: exit 0 healthy, 1 unhealthy, 125 an error.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const healthcheckArgv = (name: string): ReadonlyArray<string> => ["healthcheck", "run", name]
 
 /**
  * @since 0.1.0

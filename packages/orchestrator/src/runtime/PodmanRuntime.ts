@@ -256,6 +256,16 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     )
   })
 
+  const healthcheck = Effect.fn("PodmanRuntime.healthcheck")(function* (name: string) {
+    const argv = Argv.healthcheckArgv(name)
+    const r = yield* run(argv)
+    if (r.exitCode === 0) return "healthy" as const
+    if (r.exitCode === 1) return "unhealthy" as const
+    return yield* Effect.fail(failed(argv, r, { _tag: "Container", name })).pipe(
+      Effect.catchTag("ImageNotFound", (e) => Effect.die(e))
+    )
+  })
+
   const watchOnce = (since: number | undefined, lastExit: Ref.Ref<number | undefined>) =>
     Stream.asyncScoped<string, EngineUnavailable>((emit) =>
       Effect.gen(function* () {
@@ -316,6 +326,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     stop,
     remove,
     logs,
+    healthcheck,
     events
   }
   return service

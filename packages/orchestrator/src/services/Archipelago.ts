@@ -39,6 +39,8 @@ export interface Config {
   readonly reconcileInterval?: Duration.DurationInput
   /** How long shutdown waits for in-flight operations; default 10 s. */
   readonly shutdownGrace?: Duration.DurationInput
+  /** Time between rounds of the apps' health checks; default 10 s. */
+  readonly healthInterval?: Duration.DurationInput
   /** Quiet time after an engine event before reconciling; default 100 ms. */
   readonly eventDebounce?: Duration.DurationInput
 }
@@ -85,7 +87,10 @@ export const layerFromApps = <E, R>(
   const views = Layer.merge(AppViews.layer, Scanner.layer).pipe(Layer.provideMerge(orchestrator))
   const lifecycle = Lifecycle.layer({ shutdownGrace: grace }).pipe(Layer.provideMerge(views))
   const loops = Layer.scopedDiscard(
-    Effect.forkScoped(Scanner.loop(config.scanInterval ?? Scanner.defaultInterval))
+    Effect.zipRight(
+      Effect.forkScoped(Scanner.loop(config.scanInterval ?? Scanner.defaultInterval)),
+      Effect.forkScoped(Scanner.healthLoop(config.healthInterval ?? Scanner.defaultHealthInterval))
+    )
   )
   const reconciler = Reconciler.layer({
     interval: config.reconcileInterval ?? Reconciler.defaultInterval,

@@ -40,6 +40,11 @@ export interface Service {
   readonly scan: Effect.Effect<Scan, EngineUnavailable | CommandFailed>
   /** The last successful scan. */
   readonly last: Effect.Effect<Option.Option<Scan>>
+  /**
+   * Runs the health check of every running app that has one (podman without systemd never
+   * schedules them), then scans so the verdicts reach the store. Returns how many ran.
+   */
+  readonly checkHealth: Effect.Effect<number, EngineUnavailable | CommandFailed>
 }
 
 /**
@@ -101,7 +106,28 @@ export const make = Effect.gen(function*() {
     return result
   }).pipe(Effect.withSpan("Scanner.scan"))
 
-  const service: Service = { scan, last: Ref.get(last) }
+  const checkHealth = Effect.gen(function*() {
+    const state = yield* store.get
+    let ran = 0
+    for (const def of apps.all) {
+      const entry = state.entries[def.id]
+      if (def.spec.healthCheck === undefined || entry === undefined) continue
+      if (entry.state !== "running" || entry.transition !== undefined) continue
+      const name = entry.observed.containerName ?? def.containerName
+      ran++
+      yield* runtime.healthcheck(name).pipe(
+        Effect.tap((verdict) => Effect.logDebug(`health check of ${def.id}: ${verdict}`)),
+        Effect.catchTags({
+          ContainerNotFound: (e) => Effect.logInfo(`health check of ${def.id} skipped: ${e.message}`),
+          CommandFailed: (e) => Effect.logWarning(`health check of ${def.id} could not run: ${e.message}`)
+        })
+      )
+    }
+    if (ran > 0) yield* scan
+    return ran
+  }).pipe(Effect.withSpan("Scanner.checkHealth"))
+
+  const service: Service = { scan, last: Ref.get(last), checkHealth }
   return service
 })
 
@@ -110,6 +136,36 @@ export const make = Effect.gen(function*() {
  * @category layers
  */
 export const layer = Layer.effect(Scanner, make)
+
+/**
+ * The default time between health-check rounds.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultHealthInterval: Duration.Duration = Duration.seconds(10)
+
+/**
+ * The schedule of health-check rounds.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const healthSchedule = (interval: Duration.DurationInput = defaultHealthInterval) => Schedule.spaced(interval)
+
+/**
+ * Runs health checks on the schedule forever; a failed round is logged and changes nothing.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const healthLoop = (interval: Duration.DurationInput = defaultHealthInterval) =>
+  Effect.flatMap(Scanner, (scanner) =>
+    scanner.checkHealth.pipe(
+      Effect.catchAll((e) => Effect.logWarning(`health round failed: ${e.message}`)),
+      Effect.repeat(healthSchedule(interval)),
+      Effect.asVoid
+    ))
 
 /**
  * Scans on the schedule forever; a failed scan is logged and changes nothing.

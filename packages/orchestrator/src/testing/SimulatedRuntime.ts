@@ -17,8 +17,9 @@
  *   `STOP_DELAY` counts); it runs nothing and does not check the context;
  * - `create` refuses a bind mount whose source does not exist on this machine, as podman does;
  *   `start` refuses a host port another running container publishes;
- * - health checks in a spec are not run (podman without systemd does not run them either):
- *   health changes only through `SimulatedEngine.setHealth`.
+ * - health checks in a spec are not scheduled (podman without systemd does not schedule them
+ *   either): a container with one reads `starting` until `healthcheck(name)` runs it, which
+ *   reports `healthy` unless `SimulatedEngine.setHealth` said otherwise.
  *
  * @since 0.1.0
  */
@@ -61,6 +62,7 @@ export type Method =
   | "stop"
   | "remove"
   | "logs"
+  | "healthcheck"
   | "events"
 
 /**
@@ -82,6 +84,7 @@ export const methods: ReadonlyArray<Method> = [
   "stop",
   "remove",
   "logs",
+  "healthcheck",
   "events"
 ]
 
@@ -104,6 +107,7 @@ export interface MethodErrors {
   readonly stop: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly remove: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly logs: ContainerNotFound | EngineUnavailable | CommandFailed
+  readonly healthcheck: ContainerNotFound | EngineUnavailable | CommandFailed
 }
 
 /**
@@ -425,6 +429,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
       c.pid = pids++
       c.run = { exited: yield* Deferred.make<void>(), stopRequested: false }
       delete c.exitCode
+      if (c.spec.healthCheck !== undefined) c.health = "starting"
       c.logs.push("started")
       yield* publish("start", c)
     })
@@ -702,6 +707,33 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         Effect.map(mustFind(name), (c) => {
           const lines = logOptions?.tail === undefined ? c.logs : c.logs.slice(Math.max(0, c.logs.length - logOptions.tail))
           return lines.map((l) => `${l}\n`).join("")
+        })
+      ),
+    healthcheck: (name) =>
+      enter(
+        "healthcheck",
+        Effect.flatMap(mustFind(name), (c) => {
+          if (c.spec.healthCheck === undefined) {
+            return Effect.fail(
+              new CommandFailed({
+                argv: ["podman", "healthcheck", "run", name],
+                exitCode: 125,
+                stderr: `Error: container ${c.id} has no defined healthcheck`
+              })
+            )
+          }
+          if (c.state !== "running") {
+            return Effect.fail(
+              new CommandFailed({
+                argv: ["podman", "healthcheck", "run", name],
+                exitCode: 125,
+                stderr: `Error: container ${c.id} is not running`
+              })
+            )
+          }
+          const verdict = c.health === "unhealthy" ? "unhealthy" as const : "healthy" as const
+          c.health = verdict
+          return Effect.succeed(verdict)
         })
       ),
     events: () =>

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process"
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import type { EngineInfo } from "../../src/runtime/ContainerRuntime.js"
@@ -187,12 +188,22 @@ describe("PodmanArgv.createCommand", () => {
     assert.deepStrictEqual(argv.slice(-3), ["localhost/lnd:0.18", "exec lnd", "--x=1"])
   })
 
-  it("health check: exec form and durations in seconds", () => {
+  it("shell quoting keeps words intact", () => {
+    assert.strictEqual(Argv.shellCommand(["sh", "-c", "echo 'hi' && true", "a b"]), `sh -c 'echo '\\''hi'\\'' && true' 'a b'`)
+    assert.strictEqual(Argv.shellCommand(["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/status"]), "wget -q -O /dev/null http://127.0.0.1:8080/status")
+  })
+
+  it.prop("/bin/sh reads a quoted command back word for word", [fc.array(fc.string({ minLength: 1 }).filter((a) => !a.includes("\0")), { minLength: 1, maxLength: 5 })], ([args]) => {
+    const out = spawnSync("/bin/sh", ["-c", `printf '%s\\0' ${Argv.shellCommand(args)}`], { encoding: "utf8" }).stdout
+    assert.deepStrictEqual(out.split("\0").slice(0, -1), args)
+  }, { fastCheck: { numRuns: 60 } })
+
+  it("health check: shell form (podman 4.3 mangles the JSON exec form) and durations in seconds", () => {
     const { argv } = Argv.createCommand(
       { ...minimal, healthCheck: { command: ["wget", "-q", "http://localhost/"], intervalSec: 30, timeoutSec: 5, retries: 3, startPeriodSec: 10 } },
       podman43
     )
-    assert.deepStrictEqual(values(argv, "--health-cmd"), ['["CMD","wget","-q","http://localhost/"]'])
+    assert.deepStrictEqual(values(argv, "--health-cmd"), ["wget -q http://localhost/"])
     assert.deepStrictEqual(values(argv, "--health-interval"), ["30s"])
     assert.deepStrictEqual(values(argv, "--health-timeout"), ["5s"])
     assert.deepStrictEqual(values(argv, "--health-retries"), ["3"])

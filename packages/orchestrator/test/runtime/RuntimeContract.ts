@@ -222,6 +222,31 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
+      "healthcheck runs the configured check once: starting, then healthy; refused without a check or when stopped",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("health")
+        const plain = n("health-none")
+        const healthCheck = { command: ["true"], intervalSec: 30, timeoutSec: 5, retries: 1, startPeriodSec: 0 }
+        yield* rt.create(Fixtures.service(name, { healthCheck }))
+        yield* rt.create(Fixtures.service(plain))
+        const stoppedCheck = yield* Effect.flip(rt.healthcheck(name))
+        assert.strictEqual(stoppedCheck._tag, "CommandFailed")
+        yield* rt.start(name)
+        yield* rt.start(plain)
+        assert.strictEqual(findIn(yield* rt.list(), name)!.health, "starting")
+        assert.strictEqual(yield* rt.healthcheck(name), "healthy")
+        assert.strictEqual(findIn(yield* rt.list(), name)!.health, "healthy")
+        const noCheck = yield* Effect.flip(rt.healthcheck(plain))
+        assert.strictEqual(noCheck._tag, "CommandFailed")
+        assert.include(noCheck.message, "no defined healthcheck")
+        const missing = yield* Effect.flip(rt.healthcheck(n("health-missing")))
+        assert.strictEqual(missing._tag, "ContainerNotFound")
+      }),
+      [n("health"), n("health-none")]
+    )
+
+    test(
       "remove deletes; removing a running container needs force",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime

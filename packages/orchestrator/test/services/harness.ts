@@ -42,6 +42,7 @@ export interface HarnessConfig {
   readonly dataDir: string
   readonly scanInterval?: Duration.DurationInput
   readonly reconcileInterval?: Duration.DurationInput
+  readonly healthInterval?: Duration.DurationInput
   readonly shutdownGrace?: Duration.DurationInput
   readonly hooks?: Layer.Layer<HookRegistry.HookRegistry>
 }
@@ -52,6 +53,7 @@ export const orchestrator = (defs: ReadonlyArray<Apps.AppDef>, config: HarnessCo
     dataDir: config.dataDir,
     ...(config.scanInterval === undefined ? {} : { scanInterval: config.scanInterval }),
     ...(config.reconcileInterval === undefined ? {} : { reconcileInterval: config.reconcileInterval }),
+    ...(config.healthInterval === undefined ? {} : { healthInterval: config.healthInterval }),
     ...(config.shutdownGrace === undefined ? {} : { shutdownGrace: config.shutdownGrace })
   }).pipe(
     Layer.provide(config.hooks ?? HookRegistry.layerEmpty),

@@ -1,0 +1,61 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, TestClock } from "effect"
+import { AppId } from "../../src/domain/index.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { SimulatedRuntime } from "../../src/testing/index.js"
+
+const { SimulatedEngine } = SimulatedRuntime
+import { defsOf, epoch, orchestrator, serviceManifest, settle, tempDir, waitUntil } from "./harness.js"
+
+const web = AppId.make("web")
+const plain = AppId.make("plain")
+
+describe("health checks (simulator, TestClock)", () => {
+  it.effect("the health loop runs each running app's check, so health leaves `starting`; apps without a check are left alone", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-health-")
+      const defs = defsOf([
+        serviceManifest("web", { health: { type: "http", port: 8080, path: "/status" } }),
+        serviceManifest("plain")
+      ], dataDir)
+      const layer = orchestrator(defs, {
+        dataDir,
+        scanInterval: "30 seconds",
+        reconcileInterval: "30 seconds",
+        healthInterval: "10 seconds",
+        shutdownGrace: 0
+      }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
+      yield* Effect.gen(function*() {
+        const lifecycle = yield* Lifecycle
+        const store = yield* StateStore
+        const engine = yield* SimulatedEngine
+        const health = (id: AppId.AppId) => Effect.map(store.entry(id), (e) => e.observed.health)
+        yield* lifecycle.request("install", "web")
+        yield* lifecycle.request("install", "plain")
+        yield* waitUntil(Effect.map(store.entry(web), (e) => e.state === "running"), "web running")
+        yield* waitUntil(Effect.map(store.entry(plain), (e) => e.state === "running"), "plain running")
+        const before = (yield* engine.calls).healthcheck
+        yield* TestClock.adjust("10 seconds")
+        yield* settle()
+        yield* waitUntil(Effect.map(health(web), (h) => h === "healthy"), "web healthy")
+        assert.strictEqual(yield* health(plain), "none")
+        const after = (yield* engine.calls).healthcheck
+        assert.isAbove(after, before)
+
+        yield* engine.setHealth("web", "unhealthy")
+        yield* TestClock.adjust("10 seconds")
+        yield* settle()
+        yield* waitUntil(Effect.map(health(web), (h) => h === "unhealthy"), "web unhealthy")
+
+        // A stopped app is not checked.
+        yield* lifecycle.request("stop", "web")
+        yield* waitUntil(Effect.map(store.entry(web), (e) => e.state === "stopped"), "web stopped")
+        const stoppedCalls = (yield* engine.calls).healthcheck
+        yield* TestClock.adjust("30 seconds")
+        yield* settle()
+        assert.strictEqual((yield* engine.calls).healthcheck, stoppedCalls)
+      }).pipe(Effect.provide(layer))
+    }))
+})
