@@ -31,7 +31,8 @@ const httpLatency = async () => {
     engine: "sim",
     scanInterval: Duration.seconds(30),
     reconcileInterval: Duration.seconds(30),
-    allowOrigins: []
+    allowOrigins: [],
+    install: []
   }, choice))
   const server = await runtime.runPromise(Server.RpcServer)
   const call = async (method: string, params: unknown = {}) => {

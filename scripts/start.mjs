@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // What `npm start` runs after `npm run build`: make sure podman has the offline base image the
-// demo apps build on, then run `archipelago serve` on apps/ with the dashboard.
+// demo apps build on, then run `archipelago serve` on apps/ with the dashboard, installing the
+// demo apps on the first start (later starts respect whatever the owner did with them).
 //
 //   npm start                      # data in ./.data (or $ARCHIPELAGO_DATA), engine auto
 //   npm start -- --port 8080       # extra arguments go to `archipelago serve`
@@ -38,7 +39,20 @@ if (podmanWorks) {
   log("podman is not usable here: the server will run the simulated engine (see scripts/setup-host.sh)")
 }
 
-const args = [cli, "serve", "--apps", join(root, "apps"), "--data", dataDir, "--engine", "auto", ...process.argv.slice(2)]
+const demoApps = ["demo-node", "demo-lightning", "demo-indexer", "demo-ui"]
+const args = [
+  cli,
+  "serve",
+  "--apps",
+  join(root, "apps"),
+  "--data",
+  dataDir,
+  "--engine",
+  "auto",
+  "--install",
+  demoApps.join(","),
+  ...process.argv.slice(2)
+]
 log(`node ${args.map((a) => (a.startsWith(root) ? a.slice(root.length + 1) || "." : a)).join(" ")}`)
 const child = spawn(process.execPath, args, { stdio: "inherit" })
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal))

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Data, Duration, Either } from "effect"
+import { AppId } from "@archipelago/orchestrator/domain"
 import { version } from "./ServerInfo.js"
 
 /**
@@ -29,6 +30,8 @@ export interface ServeOptions {
   readonly reconcileInterval: Duration.Duration
   readonly passwordFile?: string
   readonly allowOrigins: ReadonlyArray<string>
+  /** Apps to install on first start: only those nobody has decided about yet. */
+  readonly install: ReadonlyArray<string>
 }
 
 /**
@@ -94,6 +97,8 @@ serve options:
                              time between reconcile passes (default: ${defaults.interval})
   --password-file FILE       enable password login with the first line of FILE
   --allow-origin URL         also accept browser requests from this origin (repeatable)
+  --install ID[,ID...]       install these apps on first start, unless their owner already
+                             decided about them (removed, stopped...) (repeatable)
 
 Durations: 500ms, 1s, 30s, 5m, 1h.
 The dashboard URL with the login token is printed on start; the token is kept in
@@ -124,7 +129,8 @@ const serveFlags = new Set([
   "scan-interval",
   "reconcile-interval",
   "password-file",
-  "allow-origin"
+  "allow-origin",
+  "install"
 ])
 
 const fail = (reason: string) => Either.left(new UsageError({ reason }))
@@ -152,6 +158,7 @@ export const parse = (
 
   const values = new Map<string, string>()
   const origins: Array<string> = []
+  const install: Array<string> = []
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!
     if (!arg.startsWith("--")) return fail(`unexpected argument: ${arg}`)
@@ -167,6 +174,7 @@ export const parse = (
       i++
     }
     if (name === "allow-origin") origins.push(value)
+    else if (name === "install") install.push(...value.split(",").filter((id) => id !== ""))
     else values.set(name, value)
   }
 
@@ -184,6 +192,9 @@ export const parse = (
   for (const o of origins) {
     if (!/^https?:\/\/[^/\s]+\/?$/.test(o)) return fail(`invalid --allow-origin ${JSON.stringify(o)}: expected e.g. https://node.example`)
   }
+  for (const id of install) {
+    if (!AppId.is(id)) return fail(`invalid --install ${JSON.stringify(id)}: expected app ids like demo-node`)
+  }
   const passwordFile = values.get("password-file")
   const options: ServeOptions = {
     apps: values.get("apps") ?? defaults.apps,
@@ -194,6 +205,7 @@ export const parse = (
     scanInterval: scan.right,
     reconcileInterval: reconcile.right,
     allowOrigins: origins,
+    install,
     ...(passwordFile === undefined ? {} : { passwordFile })
   }
   return Either.right({ _tag: "Serve", options })

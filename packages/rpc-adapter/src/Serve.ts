@@ -8,7 +8,7 @@ import { execFile } from "node:child_process"
 import { resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
-import { Archipelago, BaseImage, ContainerRuntime, PodmanRuntime, RuntimeError } from "@archipelago/orchestrator"
+import { AppViews, Archipelago, BaseImage, ContainerRuntime, Lifecycle, PodmanRuntime, RuntimeError } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
@@ -106,8 +106,35 @@ export const layer = (options: Cli.ServeOptions, choice: EngineChoice, password?
     allowOrigins: options.allowOrigins,
     ...(password === undefined ? {} : { password }),
     ...(choice.banner === undefined ? {} : { banner: choice.banner })
-  }).pipe(Layer.provide(Layer.merge(core, info)))
+  }).pipe(Layer.provideMerge(Layer.merge(core, info)))
 }
+
+/**
+ * Requests an install of each listed app that nobody has decided about yet (no recorded
+ * intent), so a first start brings them up while an owner's later remove or stop is respected.
+ * Returns the ids it requested.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const installFirstStart = Effect.fn("Serve.installFirstStart")(function*(ids: ReadonlyArray<string>) {
+  const views = yield* AppViews.AppViews
+  const lifecycle = yield* Lifecycle.Lifecycle
+  const requested: Array<string> = []
+  for (const id of ids) {
+    const view = (yield* views.list).find((v) => v.id === id)
+    if (view === undefined) {
+      yield* Effect.logWarning(`--install ${id}: no such app in the catalog`)
+      continue
+    }
+    if (view.intent.updatedAt !== 0 || view.state !== "not-installed") continue
+    const accepted = yield* Effect.either(lifecycle.request("install", id))
+    if (accepted._tag === "Left") yield* Effect.logWarning(`--install ${id}: ${accepted.left.message}`)
+    else requested.push(id)
+  }
+  if (requested.length > 0) yield* Effect.logInfo(`first start: installing ${requested.join(", ")}`)
+  return requested
+})
 
 const bannerBox = (text: string): string => {
   const line = "!".repeat(Math.min(100, text.length + 8))
@@ -137,6 +164,7 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
     yield* Console.log(`Dashboard: ${server.loginUrl}`)
     const ws = `${server.url.replace(/^http/, "ws")}/ws`
     yield* Console.log(`API: POST ${server.url}/rpc and ${ws} (token in ${Auth.tokenPath(resolve(options.data))})`)
+    yield* installFirstStart(options.install)
     return yield* Effect.onInterrupt(
       Effect.never,
       () => Effect.logInfo("shutting down: closing clients, letting operations finish")

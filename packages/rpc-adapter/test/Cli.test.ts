@@ -25,6 +25,17 @@ describe("Cli.parse", () => {
     expect(Cli.parse(["serve", "--version"])).toStrictEqual(Either.right({ _tag: "Version" }))
   })
 
+  it("--install takes comma lists, repeats, and refuses ids that are not app ids", () => {
+    const parsed = Cli.parse(["serve", "--install", "demo-node,demo-ui", "--install=demo-indexer"])
+    expect(Either.isRight(parsed) && parsed.right._tag === "Serve" && parsed.right.options.install).toStrictEqual([
+      "demo-node",
+      "demo-ui",
+      "demo-indexer"
+    ])
+    const bad = Cli.parse(["serve", "--install", "../x"])
+    expect(Either.isLeft(bad) && bad.left.reason).toBe('invalid --install "../x": expected app ids like demo-node')
+  })
+
   it("serve takes defaults, then flags in both spellings, and ARCHIPELAGO_DATA", () => {
     expect(Cli.parse(["serve"])).toStrictEqual(Either.right({
       _tag: "Serve",
@@ -36,7 +47,8 @@ describe("Cli.parse", () => {
         engine: "auto",
         scanInterval: Duration.seconds(30),
         reconcileInterval: Duration.seconds(30),
-        allowOrigins: []
+        allowOrigins: [],
+        install: []
       }
     }))
     expect(Cli.parse([

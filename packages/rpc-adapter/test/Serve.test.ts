@@ -62,6 +62,7 @@ interface Stack {
   readonly server: Server.Service
   readonly rpc: (method: string, params?: unknown) => Promise<any>
   readonly close: () => Promise<void>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, any>) => Promise<A>
 }
 
 const startStack = async (engine: "sim" | "podman"): Promise<Stack> => {
@@ -74,7 +75,8 @@ const startStack = async (engine: "sim" | "podman"): Promise<Stack> => {
     engine,
     scanInterval: Duration.seconds(30),
     reconcileInterval: Duration.seconds(30),
-    allowOrigins: []
+    allowOrigins: [],
+    install: []
   }, choice))
   const server = await runtime.runPromise(Server.RpcServer)
   let id = 0
@@ -86,7 +88,7 @@ const startStack = async (engine: "sim" | "podman"): Promise<Stack> => {
     })
     return res.json()
   }
-  return { server, rpc, close: () => runtime.dispose() }
+  return { server, rpc, close: () => runtime.dispose(), run: (effect) => runtime.runPromise(effect) }
 }
 
 const stateOf = (m: any): string | undefined =>
@@ -179,6 +181,25 @@ describe("Serve on the simulator", () => {
   })
 
   it("install, then a stop answered before the container has stopped, pushed in order", () => lifecycleOverTheWire(stack))
+})
+
+describe("--install on first start (simulator)", () => {
+  it("installs only apps nobody decided about: not twice, and not after the owner removed one", async () => {
+    const stack = await startStack("sim")
+    try {
+      expect(await stack.run(Serve.installFirstStart([appId, "t-rpc-absent"]))).toStrictEqual([appId])
+      const view = async () => (await stack.rpc("container-list")).result.find((a: any) => a.id === appId)
+      expect((await view()).intent.installed).toBe(true)
+      expect(await stack.run(Serve.installFirstStart([appId]))).toStrictEqual([])
+      for (let i = 0; i < 100 && (await view()).state !== "running"; i++) await new Promise((r) => setTimeout(r, 50))
+      expect((await stack.rpc("container-remove", { appId })).result.status).toBe("removing")
+      for (let i = 0; i < 100 && (await view()).state !== "not-installed"; i++) await new Promise((r) => setTimeout(r, 50))
+      expect((await view()).state).toBe("not-installed")
+      expect(await stack.run(Serve.installFirstStart([appId]))).toStrictEqual([])
+    } finally {
+      await stack.close()
+    }
+  })
 })
 
 describe.skipIf(!hasPodman)("Serve on podman", () => {
