@@ -3,59 +3,41 @@
  * the dashboard in real Chromium logging in with the printed URL, listing the demo apps, and
  * holding "Stopping…" through demo-node's whole graceful stop.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Server } from "@archipelago/rpc-adapter"
 import { ManagedRuntime } from "effect"
-import { chromium } from "playwright-core"
-import type { BrowserContext } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { hasChromium, launch } from "../../../packages/web-components/test/support/Browser.js"
+import type { Browser } from "../../../packages/web-components/test/support/Browser.js"
 import { layer } from "../server.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const chromiumPath = "/usr/bin/chromium"
-const hasChromium = existsSync(chromiumPath)
 const bundleBuilt = existsSync(join(root, "packages/web-components/dist/browser/archipelago.js"))
-if (!hasChromium) console.warn(`rpc-server example: ${chromiumPath} is missing; the browser test is skipped`)
 if (!bundleBuilt) console.warn("rpc-server example: the dashboard bundle is not built (npm run build); the browser test is skipped")
 
 const label = (appId: string) => `archy-app-card[app-id="${appId}"] archy-lifecycle-button [part="label"]`
 
 describe.skipIf(!hasChromium || !bundleBuilt)("the rpc-server example in Chromium", () => {
-  const profile = mkdtempSync(join(tmpdir(), "t-rpc-chromium-"))
   const dataDir = mkdtempSync(join(tmpdir(), "t-rpc-example-"))
   const runtime = ManagedRuntime.make(layer({ appsDir: join(root, "apps"), dataDir, port: 0, simulated: true }))
-  let context: BrowserContext
+  let browser: Browser
   let server: Server.Service
 
   beforeAll(async () => {
     server = await runtime.runPromise(Server.RpcServer)
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync"
-      ]
-    })
+    browser = await launch()
   })
 
   afterAll(async () => {
-    await context?.close()
+    await browser?.close()
     await runtime.dispose()
-    rmSync(profile, { recursive: true, force: true })
   })
 
   it("logs in with the printed URL, shows every demo app, and holds Stopping… through a graceful stop", async () => {
-    const page = await context.newPage()
+    const page = await browser.context.newPage()
     const errors: Array<string> = []
     page.on("pageerror", (e) => errors.push(e.message))
     await page.goto(server.loginUrl)

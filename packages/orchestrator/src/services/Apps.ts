@@ -10,27 +10,12 @@ import type { AppMeta } from "../domain/AppView.js"
 import type { Catalog } from "../manifest/Catalog.js"
 import type { Manifest } from "../manifest/Manifest.js"
 import { resolve } from "../manifest/Resolve.js"
+import type { ResolvedSource } from "../manifest/Resolve.js"
 import type { Settings } from "../manifest/Settings.js"
 import { appDataDir, containerName, containerSpec } from "../manifest/Spec.js"
 import { order } from "../reconcile/Plan.js"
 import type { ContainerSpec } from "../runtime/ContainerSpec.js"
 import { Labels } from "../runtime/ContainerSpec.js"
-
-/**
- * Where an app's image comes from: pulled (mirrors first) or built locally.
- *
- * @since 0.1.0
- * @category models
- */
-export type Source =
-  | { readonly _tag: "Image"; readonly ref: string; readonly candidates: ReadonlyArray<string> }
-  | {
-    readonly _tag: "Build"
-    readonly tag: string
-    readonly context: string
-    readonly containerfile: string
-    readonly args: Readonly<Record<string, string>>
-  }
 
 /**
  * One app, ready for the services.
@@ -46,7 +31,8 @@ export interface AppDef {
   /** The spec a container created now gets, its spec-hash label included. */
   readonly spec: ContainerSpec
   readonly specHash: string
-  readonly source: Source
+  /** Where the image comes from: pulled (mirrors first) or built locally. */
+  readonly source: ResolvedSource
   /** `<dataDir>/<id>`: removed only on purge. */
   readonly dataDir: string
 }
