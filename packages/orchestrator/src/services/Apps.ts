@@ -38,6 +38,16 @@ export interface AppDef {
 }
 
 /**
+ * The names an app's container may have, most likely first: the adopted container's own name
+ * when it differs from the catalog's, then the catalog's.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const containerNames = (def: AppDef, adoptedName: string | undefined): ReadonlyArray<string> =>
+  adoptedName === undefined || adoptedName === def.containerName ? [def.containerName] : [adoptedName, def.containerName]
+
+/**
  * @since 0.1.0
  * @category models
  */

@@ -18,7 +18,7 @@ import type { ContainerDetails } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
 import type { RuntimeError } from "../runtime/RuntimeError.js"
 import { AppLocks } from "./AppLocks.js"
-import { Apps, conflictsOf } from "./Apps.js"
+import { Apps, conflictsOf, containerNames } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
 import type { HookFailed } from "./HookRegistry.js"
 import { HookRegistry } from "./HookRegistry.js"
@@ -135,10 +135,7 @@ export const make = Effect.gen(function*() {
   const rt = yield* Effect.runtime<never>()
   const runSync = Runtime.runSync(rt)
 
-  const names = (def: AppDef, entry: AppEntry): ReadonlyArray<string> => {
-    const adopted = entry.observed.containerName
-    return adopted === undefined || adopted === def.containerName ? [def.containerName] : [adopted, def.containerName]
-  }
+  const names = (def: AppDef, entry: AppEntry) => containerNames(def, entry.observed.containerName)
   const targetName = (def: AppDef) => Effect.map(store.entry(def.id), (e) => names(def, e)[0]!)
 
   const inspectOwn = (def: AppDef): Effect.Effect<ContainerDetails | undefined, RuntimeError> =>

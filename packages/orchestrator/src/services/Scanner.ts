@@ -9,7 +9,7 @@ import type { AppId } from "../domain/AppId.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { ContainerSummary } from "../runtime/ContainerRuntime.js"
 import type { CommandFailed, EngineUnavailable } from "../runtime/RuntimeError.js"
-import { Apps } from "./Apps.js"
+import { Apps, containerNames } from "./Apps.js"
 import { findContainer, observationOf } from "./Observation.js"
 import { StateStore } from "./StateStore.js"
 import type { Expired } from "./StateStore.js"
@@ -87,10 +87,7 @@ export const make = Effect.gen(function*() {
     const byApp = new Map<AppId, ContainerSummary>()
     const observations = new Map<string, ReturnType<typeof observationOf>>()
     for (const def of apps.all) {
-      const adoptedName = state.entries[def.id]?.observed.containerName
-      const names = adoptedName === undefined || adoptedName === def.containerName
-        ? [def.containerName]
-        : [adoptedName, def.containerName]
+      const names = containerNames(def, state.entries[def.id]?.observed.containerName)
       const c = findContainer(containers, def.id, names)
       if (c !== undefined) byApp.set(def.id, c)
       observations.set(def.id, observationOf(c, state.intents[def.id]))
@@ -113,7 +110,7 @@ export const make = Effect.gen(function*() {
       const entry = state.entries[def.id]
       if (def.spec.healthCheck === undefined || entry === undefined) continue
       if (entry.state !== "running" || entry.transition !== undefined) continue
-      const name = entry.observed.containerName ?? def.containerName
+      const name = containerNames(def, entry.observed.containerName)[0]!
       ran++
       yield* runtime.healthcheck(name).pipe(
         Effect.tap((verdict) => Effect.logDebug(`health check of ${def.id}: ${verdict}`)),
