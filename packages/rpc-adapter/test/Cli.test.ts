@@ -80,6 +80,7 @@ describe("Cli.parse", () => {
         scanInterval: Duration.millis(500),
         reconcileInterval: Duration.minutes(5),
         allowOrigins: ["https://node.example", "http://a.b:8080"],
+        install: [],
         passwordFile: "pw"
       }
     }))
