@@ -1,7 +1,7 @@
 /**
  * Sizes of the dashboard's distributed code, raw and gzip: the self-contained browser bundle
- * (lit and the domain inlined), the ESM build (lit external), and for comparison the bundle
- * built without the effect stand-in. Prints a table, then JSON.
+ * (lit and the domain inlined) and the ESM build (lit external), with the bundle's composition.
+ * Prints a table, then JSON.
  *
  * Run: `node --import tsx bench/bundle-size.ts` (builds into a temp dir; no prior build needed).
  */
@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
-import { buildBrowser, entry } from "../packages/web-components/scripts/build-browser.js"
+import { buildBrowser } from "../packages/web-components/scripts/build-browser.js"
 
 const pkg = (p: string): string => fileURLToPath(new URL(`../packages/${p}`, import.meta.url))
 
@@ -40,20 +40,6 @@ try {
     logLevel: "warning"
   })
   rows.push(measure("ESM build, lit and domain external (minified)", esm))
-
-  const plain = join(dir, "plain.js")
-  await esbuild.build({
-    entryPoints: [entry],
-    outfile: plain,
-    bundle: true,
-    format: "esm",
-    minify: true,
-    target: "es2022",
-    tsconfig: pkg("web-components/tsconfig.json"),
-    alias: { "@archipelago/orchestrator/domain": pkg("orchestrator/src/domain/index.ts") },
-    logLevel: "warning"
-  })
-  rows.push(measure("bundle without the effect stand-in (for comparison)", plain))
 
   const inputs = Object.values(meta.outputs).find((o) => o.entryPoint !== undefined)?.inputs ?? {}
   const share = (match: RegExp) =>

@@ -31,6 +31,32 @@ describe("packaging", () => {
     expect(code).toContain("Stopping")
   })
 
+  it("the namespaces a dashboard uses bundle without effect/Schema (no module-level Schema values)", async () => {
+    const out = await build({
+      stdin: {
+        contents: [
+          `import { AppEntry, AppState, AppView, Intent, MemoryLimit, Merge, Op, VisualState } from "./src/domain/index.ts"`,
+          `console.log(AppEntry, AppState, AppView, Intent, MemoryLimit, Merge, Op, VisualState)`
+        ].join("\n"),
+        resolveDir: pkg("orchestrator"),
+        loader: "ts"
+      },
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      minify: true,
+      write: false,
+      metafile: true,
+      logLevel: "silent"
+    })
+    const bundled = Object.entries(Object.values(out.metafile.outputs)[0]!.inputs)
+      .filter(([, v]) => v.bytesInOutput > 0)
+      .map(([k]) => k)
+    expect(bundled.some((i) => i.includes("src/domain/VisualState.ts"))).toBe(true)
+    expect(bundled.filter((i) => /effect\/dist\/esm\/(Schema|SchemaAST|ParseResult)\.js$/.test(i))).toEqual([])
+    expect(out.outputFiles[0]!.text.length).toBeLessThan(20_000)
+  })
+
   it("the built domain imports from plain Node ESM and CJS", async () => {
     requireBuilt()
     const esm = await import(pathToFileURL(`${domainDist}.js`).href)

@@ -3,7 +3,6 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
 
 /**
  * All app states, in a stable order.
@@ -28,12 +27,6 @@ export const all = [
   "restoring-backup",
   "failed"
 ] as const
-
-/**
- * @since 0.1.0
- * @category models
- */
-export const AppState = Schema.Literal(...all)
 
 /**
  * @since 0.1.0

@@ -3,7 +3,6 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
 import type { AppState } from "./AppState.js"
 
 /**
@@ -13,12 +12,6 @@ import type { AppState } from "./AppState.js"
  * @category models
  */
 export const all = ["install", "start", "stop", "restart", "update", "remove", "backup", "restore"] as const
-
-/**
- * @since 0.1.0
- * @category models
- */
-export const Op = Schema.Literal(...all)
 
 /**
  * @since 0.1.0

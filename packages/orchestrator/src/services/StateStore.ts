@@ -9,10 +9,10 @@ import { FileSystem, Path } from "@effect/platform"
 import { Clock, Context, Effect, Either, Layer, Ref, Schema, Stream, SubscriptionRef } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
-import { AppState } from "../domain/AppState.js"
+import * as AppState from "../domain/AppState.js"
 import * as Intent from "../domain/Intent.js"
 import * as Merge from "../domain/Merge.js"
-import { Op } from "../domain/Op.js"
+import * as Op from "../domain/Op.js"
 
 /**
  * Entries and intents of every app of the catalog, keyed by app id.
@@ -111,11 +111,16 @@ export class StateStore extends Context.Tag("@archipelago/orchestrator/StateStor
  */
 export const fileName = "state.json"
 
+// The persisted format's literals; the domain itself stays free of Schema values so browser
+// bundles of it stay small.
+const StateSchema = Schema.Literal(...AppState.all)
+const OpSchema = Schema.Literal(...Op.all)
+
 const TransitionSchema = Schema.Struct({
-  op: Op,
+  op: OpSchema,
   since: Schema.Number,
   deadline: Schema.Number,
-  previous: AppState
+  previous: StateSchema
 })
 
 const PersistedApp = Schema.Struct({
@@ -125,10 +130,10 @@ const PersistedApp = Schema.Struct({
     userStopped: Schema.Boolean,
     updatedAt: Schema.Number
   }),
-  state: AppState,
+  state: StateSchema,
   transition: Schema.optional(TransitionSchema),
   lastError: Schema.optional(Schema.Struct({
-    op: Schema.Union(Op, Schema.Literal("reconcile")),
+    op: Schema.Union(OpSchema, Schema.Literal("reconcile")),
     message: Schema.String,
     at: Schema.Number
   })),
