@@ -71,13 +71,15 @@ export type Services =
 export const layerFromApps = <E, R>(
   apps: Layer.Layer<Apps.Apps, E, R>,
   config: Omit<Config, "appsDir" | "settings">
-): Layer.Layer<Services, E, R | ContainerRuntime | HookRegistry | FileSystem.FileSystem | Path.Path> => {
+): Layer.Layer<Services, E | StateStore.StateUnavailable, R | ContainerRuntime | HookRegistry | FileSystem.FileSystem | Path.Path> => {
   const grace = config.shutdownGrace ?? Lifecycle.defaultShutdownGrace
   const store = Layer.scoped(
     StateStore.StateStore,
     Effect.gen(function*() {
       const a = yield* Apps.Apps
-      const s = yield* StateStore.make({ dataDir: config.dataDir, apps: a.all.map((d) => d.id) }).pipe(Effect.orDie)
+      const s = yield* StateStore.make({ dataDir: config.dataDir, apps: a.all.map((d) => d.id) }).pipe(
+        Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
+      )
       yield* Effect.addFinalizer(() => Effect.zipRight(s.flush, Effect.logInfo(`state written to ${s.path}`)))
       return s
     })

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Clock, Context, Effect, Either, Layer, Ref, Schema, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Data, Effect, Either, Layer, Ref, Schema, Stream, SubscriptionRef } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as AppState from "../domain/AppState.js"
@@ -204,6 +204,21 @@ export const fromPersisted = (ids: ReadonlyArray<AppId>, persisted: typeof Persi
 }
 
 const sameJson = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * The data dir or its state file cannot be read or written (permissions, a full disk).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StateUnavailable extends Data.TaggedError("StateUnavailable")<{
+  readonly dataDir: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `cannot use the data dir ${this.dataDir}: ${this.reason}`
+  }
+}
 
 /**
  * Builds the store: loads `<dataDir>/state.json` (moving a corrupt one aside), then keeps it

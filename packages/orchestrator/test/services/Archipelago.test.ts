@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, TestClock } from "effect"
+import { Cause, Effect, Exit, Layer, Option, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Archipelago from "../../src/services/Archipelago.js"
@@ -47,5 +47,20 @@ describe("Archipelago.layer", () => {
       const message = Exit.isFailure(exit) ? String(exit.cause) : ""
       assert.include(message, "stopTimeot")
       assert.include(message, "manifest.yml")
+    }))
+
+  it.effect("fails with a typed error naming the data dir when it cannot be used", () =>
+    Effect.gen(function*() {
+      const appsDir = makeAppsDir([{ id: "t-svc-nodata", stopDelaySec: 1, stopTimeoutSec: 5, port: 28961 }])
+      const file = path.join(tempDir("svc-notadir-"), "a-file")
+      fs.writeFileSync(file, "not a directory")
+      const dataDir = path.join(file, "data")
+      const exit = yield* Effect.exit(Effect.provide(Effect.void, layerFor(appsDir, dataDir)))
+      assert.isTrue(Exit.isFailure(exit))
+      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      assert.isTrue(Option.isSome(failure))
+      const e = Option.getOrThrow(failure) as { _tag: string; message: string }
+      assert.strictEqual(e._tag, "StateUnavailable")
+      assert.include(e.message, `cannot use the data dir ${dataDir}`)
     }))
 })
