@@ -8,7 +8,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Runtime } from "effect"
+import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Runtime, Schedule } from "effect"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import * as Intent from "../domain/Intent.js"
 import * as Op from "../domain/Op.js"
@@ -16,7 +16,7 @@ import * as Transition from "../domain/Transition.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { ContainerDetails } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
-import type { RuntimeError } from "../runtime/RuntimeError.js"
+import type { CommandFailed, RuntimeError } from "../runtime/RuntimeError.js"
 import { AppLocks } from "./AppLocks.js"
 import { Apps, conflictsOf, containerNames } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
@@ -118,6 +118,18 @@ export interface Service {
  */
 export class Orchestrator extends Context.Tag("@archipelago/orchestrator/Orchestrator")<Orchestrator, Service>() {}
 
+/**
+ * How long a create waits out a container name still held by a removal in progress (podman
+ * finishes a `rm -f` done behind our back a moment after the container leaves `list()`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const nameReleaseRetry = Schedule.spaced(Duration.millis(250)).pipe(Schedule.intersect(Schedule.recurs(8)))
+
+const nameInUse = (e: RuntimeError): e is CommandFailed =>
+  e._tag === "CommandFailed" && /container name "[^"]*" is already in use/.test(e.stderr)
+
 const isInside = (dir: string, p: string): boolean => p === dir || p.startsWith(`${dir}/`)
 
 /**
@@ -202,7 +214,9 @@ export const make = Effect.gen(function*() {
   const create = (def: AppDef, image: string): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
       for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
-      const id = yield* runtime.create({ ...def.spec, image })
+      const id = yield* runtime.create({ ...def.spec, image }).pipe(
+        Effect.retry({ schedule: nameReleaseRetry, while: nameInUse })
+      )
       yield* log.append(def.id, "info", `created container ${def.spec.name} (${id.slice(0, 12)})`)
     })
 

@@ -1,0 +1,70 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, TestClock } from "effect"
+import { AppId } from "../../src/domain/index.js"
+import { CommandFailed } from "../../src/runtime/RuntimeError.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { SimulatedRuntime } from "../../src/testing/index.js"
+import { defsOf, epoch, orchestrator, serviceManifest, settle, tempDir } from "./harness.js"
+
+const { SimulatedEngine } = SimulatedRuntime
+const app = AppId.make("web")
+
+const nameInUse = () =>
+  new CommandFailed({
+    argv: ["podman", "create", "--name", "web"],
+    exitCode: 125,
+    stderr: `Error: creating container storage: the container name "web" is already in use by 0123456789ab. You have to remove that container to be able to reuse that name: that name is already in use`
+  })
+
+const run = <A, E>(body: Effect.Effect<A, E, Lifecycle | StateStore | SimulatedRuntime.SimulatedEngine>) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(epoch)
+    const dataDir = tempDir("svc-orch-")
+    const layer = orchestrator(defsOf([serviceManifest("web")], dataDir), {
+      dataDir,
+      scanInterval: "30 seconds",
+      reconcileInterval: "30 seconds",
+      shutdownGrace: 0
+    }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
+    return yield* Effect.provide(body, layer)
+  })
+
+/** Moves the TestClock in small steps until `done`, so retry schedules elapse. */
+const driveUntil = <E, R>(done: Effect.Effect<boolean, E, R>, what: string) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 400; i++) {
+      if (yield* done) return
+      yield* TestClock.adjust("50 millis")
+      yield* settle(2)
+    }
+    return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
+  })
+
+describe("Orchestrator create (simulator, TestClock)", () => {
+  it.effect("waits out a container name a removal still holds, without recording an error", () =>
+    run(Effect.gen(function*() {
+      const engine = yield* SimulatedEngine
+      const store = yield* StateStore
+      yield* engine.failNext("create", nameInUse())
+      yield* engine.failNext("create", nameInUse())
+      yield* (yield* Lifecycle).request("install", "web")
+      yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
+      const entry = yield* store.entry(app)
+      assert.isUndefined(entry.lastError)
+      assert.strictEqual((yield* engine.calls).create, 3)
+    })))
+
+  it.effect("a name that stays taken fails the install, restores the state and says why", () =>
+    run(Effect.gen(function*() {
+      const engine = yield* SimulatedEngine
+      const store = yield* StateStore
+      for (let i = 0; i < 9; i++) yield* engine.failNext("create", nameInUse())
+      yield* (yield* Lifecycle).request("install", "web")
+      yield* driveUntil(Effect.map(store.entry(app), (e) => e.lastError !== undefined), "the install failed")
+      const entry = yield* store.entry(app)
+      assert.strictEqual(entry.state, "not-installed")
+      assert.include(entry.lastError!.message, "already in use")
+      assert.strictEqual((yield* engine.calls).create, 9)
+    })))
+})
