@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
@@ -14,6 +13,7 @@ import * as NginxConf from "../src/NginxConf.js"
 import * as RpcAuth from "../src/RpcAuth.js"
 import * as Secrets from "../src/Secrets.js"
 import { manifest, run } from "./fixtures/manifest.js"
+import { hasPython, pythonHmac } from "./fixtures/python.js"
 
 let root = ""
 let counter = 0
@@ -42,15 +42,6 @@ const withDataDir = <A, E>(f: (registry: HookRegistry.Service, dataDir: string) 
 
 const read = (path: string) => Effect.promise(() => Fs.readFile(path, "utf8"))
 const modeOf = (path: string) => Effect.promise(async () => (await Fs.stat(path)).mode & 0o777)
-
-const hasPython = (() => {
-  try {
-    execFileSync("python3", ["-c", "import hmac"], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-})()
 
 describe("bitcoin-ui-nginx", () => {
   it.effect("writes <dataDir>/bitcoin-ui/nginx.conf, 0600 in a 0700 dir, with the canonical password's header", () =>
@@ -95,12 +86,7 @@ describe("bitcoin-rpcauth", () => {
         expect(RpcAuth.verify(auth, password)).toBe(true)
         expect(RpcAuth.verify(auth, `${password}x`)).toBe(false)
         expect(yield* modeOf(path)).toBe(0o600)
-        if (hasPython) {
-          const hash = execFileSync("python3", ["-c",
-            "import hmac,sys; print(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), 'SHA256').hexdigest())",
-            auth.salt, password]).toString().trim()
-          expect(hash).toBe(auth.hash)
-        }
+        if (hasPython) expect(pythonHmac(auth.salt, password)).toBe(auth.hash)
       })))
 
   it.effect("keeps the salt while the password verifies: a converged node writes nothing", () =>

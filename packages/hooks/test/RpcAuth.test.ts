@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as fc from "fast-check"
 import * as RpcAuth from "../src/RpcAuth.js"
+import { hasPython } from "./fixtures/python.js"
 
 /** Bitcoin Core's share/rpcauth/rpcauth.py, reduced to its HMAC: an independent implementation. */
 const python = `
@@ -11,15 +12,6 @@ cases = json.load(sys.stdin)
 print(json.dumps([hmac.new(c["salt"].encode("utf-8"), c["password"].encode("utf-8"), "SHA256").hexdigest() for c in cases]))
 `
 
-const hasPython = (() => {
-  try {
-    execFileSync("python3", ["-c", "import hmac"], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-})()
-if (!hasPython) console.warn("RpcAuth: python3 is missing, skipping the cross-check against Python's hmac")
 
 const arbSalt = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString("hex"))
 const arbPassword = fc.string({ minLength: 1, maxLength: 80, unit: "grapheme" })
