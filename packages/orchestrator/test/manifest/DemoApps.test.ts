@@ -17,27 +17,16 @@ import * as Resolve from "../../src/manifest/Resolve.js"
 import * as Settings from "../../src/manifest/Settings.js"
 import * as Spec from "../../src/manifest/Spec.js"
 import * as BaseImage from "../../src/runtime/BaseImage.js"
+import { hasPodman, removeByPrefix } from "../runtime/podman.js"
 
 const prefix = "t-manifest-"
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
-const hasPodman = spawnSync("podman", ["version", "--format", "json"], { encoding: "utf8" }).status === 0
 if (!hasPodman) console.warn("skipping the demo app tests: podman is not installed (run scripts/setup-host.sh)")
 
 const podman = (...args: ReadonlyArray<string>): string => {
   const r = spawnSync("podman", args, { encoding: "utf8" })
   if (r.status !== 0) throw new Error(`podman ${args.join(" ")} failed (${r.status}): ${r.stderr}`)
   return r.stdout.trim()
-}
-
-const cleanup = (): void => {
-  const names = spawnSync("podman", ["ps", "-a", "--format", "{{.Names}}"], { encoding: "utf8" }).stdout
-    .split("\n")
-    .filter((n) => n.startsWith(prefix))
-  if (names.length > 0) spawnSync("podman", ["rm", "--force", "--time", "0", ...names])
-  const images = spawnSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}"], { encoding: "utf8" }).stdout
-    .split("\n")
-    .filter((r) => r.startsWith(`localhost/${prefix}demo-`))
-  if (images.length > 0) spawnSync("podman", ["rmi", "--force", ...images])
 }
 
 const freePort = (): Promise<number> =>
@@ -71,7 +60,7 @@ let catalog: Catalog.Catalog
 
 beforeAll(async () => {
   if (!hasPodman) return
-  cleanup()
+  removeByPrefix(prefix)
   await Effect.runPromise(BaseImage.ensure())
   catalog = await Effect.runPromise(Catalog.load(appsDir).pipe(Effect.provide(NodeContext.layer)))
   for (const id of ["demo-node", "demo-lightning", "demo-indexer", "demo-ui"]) {
@@ -83,7 +72,7 @@ beforeAll(async () => {
 }, 300_000)
 
 afterAll(() => {
-  if (hasPodman) cleanup()
+  if (hasPodman) removeByPrefix(prefix)
   Fs.rmSync(www, { recursive: true, force: true })
 })
 

@@ -13,7 +13,7 @@ import * as HookRegistry from "../../src/services/HookRegistry.js"
 
 export const prefix = "t-svc-"
 
-export const hasPodman: boolean = spawnSync("podman", ["version", "--format", "json"], { encoding: "utf8" }).status === 0
+export { hasPodman } from "../runtime/podman.js"
 
 const demoNode = fileURLToPath(new URL("../../../../apps/demo-node", import.meta.url))
 
