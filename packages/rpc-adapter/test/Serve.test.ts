@@ -3,6 +3,7 @@
  * driven over real HTTP and WebSocket, on the simulator and on podman.
  */
 import { execFileSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -16,7 +17,7 @@ import { connect } from "./harness.js"
 import type { WsClient } from "./harness.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const appId = "t-rpc-node"
+const appId = `t-rpc-${randomBytes(3).toString("hex")}-node`
 
 const hasPodman = (() => {
   try {

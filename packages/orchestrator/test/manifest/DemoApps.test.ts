@@ -17,9 +17,9 @@ import * as Resolve from "../../src/manifest/Resolve.js"
 import * as Settings from "../../src/manifest/Settings.js"
 import * as Spec from "../../src/manifest/Spec.js"
 import * as BaseImage from "../../src/runtime/BaseImage.js"
-import { hasPodman, removeByPrefix } from "../runtime/podman.js"
+import { hasPodman, removeByPrefix, runTag } from "../runtime/podman.js"
 
-const prefix = "t-manifest-"
+const prefix = `t-manifest-${runTag}-`
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
 if (!hasPodman) console.warn("skipping the demo app tests: podman is not installed (run scripts/setup-host.sh)")
 

@@ -4,10 +4,10 @@ import { Effect } from "effect"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import * as BaseImage from "../../src/runtime/BaseImage.js"
 import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
-import { hasPodman, removeByPrefix } from "./podman.js"
+import { hasPodman, removeByPrefix, runTag } from "./podman.js"
 import { runtimeContract } from "./RuntimeContract.js"
 
-const prefix = "t-rt-c-"
+const prefix = `t-rt-c-${runTag}-`
 
 const podman = (args: ReadonlyArray<string>) =>
   Effect.suspend(() => {

@@ -10,9 +10,9 @@ import * as BaseImage from "../../src/runtime/BaseImage.js"
 import { ContainerRuntime, type RuntimeEvent } from "../../src/runtime/ContainerRuntime.js"
 import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
 import { Fixtures } from "../../src/testing/index.js"
-import { hasPodman, removeByPrefix } from "./podman.js"
+import { hasPodman, removeByPrefix, runTag } from "./podman.js"
 
-const prefix = "t-rt-p-"
+const prefix = `t-rt-p-${runTag}-`
 
 if (!hasPodman) console.warn("skipping PodmanRuntime tests: podman is not installed (run scripts/setup-host.sh)")
 

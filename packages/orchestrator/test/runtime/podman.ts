@@ -1,5 +1,12 @@
 /** Helpers for tests that need the real podman. */
 import { spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+
+/**
+ * A tag unique to this test process, part of every podman-backed test's name prefix, so two runs of
+ * the suite on one machine (or two worktrees) never remove or reuse each other's containers.
+ */
+export const runTag: string = randomBytes(3).toString("hex")
 
 /** True when a working podman is on PATH. */
 export const hasPodman: boolean = (() => {

@@ -11,7 +11,9 @@ import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
 import * as Archipelago from "../../src/services/Archipelago.js"
 import * as HookRegistry from "../../src/services/HookRegistry.js"
 
-export const prefix = "t-svc-"
+import { runTag } from "../runtime/podman.js"
+
+export const prefix = `t-svc-${runTag}-`
 
 export { hasPodman } from "../runtime/podman.js"
 
