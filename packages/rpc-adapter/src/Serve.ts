@@ -8,7 +8,16 @@ import { execFile } from "node:child_process"
 import { resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
-import { AppViews, Archipelago, BaseImage, ContainerRuntime, Lifecycle, PodmanRuntime, RuntimeError } from "@archipelago/orchestrator"
+import {
+  AppViews,
+  Archipelago,
+  BaseImage,
+  ContainerRuntime,
+  Lifecycle,
+  PodmanRuntime,
+  RuntimeError,
+  StateStore
+} from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
@@ -112,7 +121,8 @@ export const layer = (options: Cli.ServeOptions, choice: EngineChoice, password?
 /**
  * Requests an install of each listed app that nobody has decided about yet (no recorded
  * intent), so a first start brings them up while an owner's later remove or stop is respected.
- * Returns the ids it requested.
+ * Does nothing when `state.json` was not read cleanly (salvaged or unreadable): an intent lost
+ * with it may have been a remove or a stop. Returns the ids it requested.
  *
  * @since 0.1.0
  * @category constructors
@@ -120,7 +130,15 @@ export const layer = (options: Cli.ServeOptions, choice: EngineChoice, password?
 export const installFirstStart = Effect.fn("Serve.installFirstStart")(function*(ids: ReadonlyArray<string>) {
   const views = yield* AppViews.AppViews
   const lifecycle = yield* Lifecycle.Lifecycle
+  const store = yield* StateStore.StateStore
   const requested: Array<string> = []
+  if (ids.length > 0 && !StateStore.readCleanly(store.loadReport)) {
+    yield* Effect.logWarning(
+      `--install ${ids.join(", ")}: skipped, ${store.path} was not read cleanly (${store.loadReport._tag}); ` +
+        "an owner's remove or stop may have been lost with it"
+    )
+    return requested
+  }
   for (const id of ids) {
     const view = (yield* views.list).find((v) => v.id === id)
     if (view === undefined) {

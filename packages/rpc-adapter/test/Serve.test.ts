@@ -66,11 +66,11 @@ interface Stack {
   readonly run: <A, E>(effect: Effect.Effect<A, E, any>) => Promise<A>
 }
 
-const startStack = async (engine: "sim" | "podman"): Promise<Stack> => {
+const startStack = async (engine: "sim" | "podman", data: string = tempDir("rpc-data-")): Promise<Stack> => {
   const choice = await Effect.runPromise(Serve.chooseEngine(engine))
   const runtime = ManagedRuntime.make(Serve.layer({
     apps: catalog(),
-    data: tempDir("rpc-data-"),
+    data,
     host: "127.0.0.1",
     port: 0,
     engine,
@@ -201,6 +201,28 @@ describe("--install on first start (simulator)", () => {
       await stack.close()
     }
   })
+})
+
+describe("--install after an unclean state read (simulator)", () => {
+  for (const [what, content] of [
+    ["truncated", "{\"version\":1,\"apps\":{"],
+    ["empty", ""],
+    ["null", "null"],
+    ["an unknown state", JSON.stringify({ version: 1, apps: { [appId]: { intent: { installed: false, wantRunning: false, userStopped: false, updatedAt: 0 }, state: "hibernating" } } })]
+  ] as const) {
+    it(`skips first-start installs when state.json is ${what}`, async () => {
+      const data = tempDir("rpc-data-")
+      writeFileSync(join(data, "state.json"), content)
+      const stack = await startStack("sim", data)
+      try {
+        expect(await stack.run(Serve.installFirstStart([appId]))).toStrictEqual([])
+        const view = (await stack.rpc("container-list")).result.find((a: any) => a.id === appId)
+        expect(view.intent.installed).toBe(false)
+      } finally {
+        await stack.close()
+      }
+    })
+  }
 })
 
 describe.skipIf(!hasPodman)("Serve on podman", () => {

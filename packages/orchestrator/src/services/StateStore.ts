@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Clock, Context, Data, Effect, Either, Layer, Ref, Schema, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Data, Effect, Either, Layer, ParseResult, Ref, Schema, Stream, SubscriptionRef } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as AppState from "../domain/AppState.js"
@@ -33,8 +33,35 @@ export interface State {
  */
 export type LoadReport =
   | { readonly _tag: "Fresh" }
-  | { readonly _tag: "Loaded"; readonly apps: number }
+  | { readonly _tag: "Loaded"; readonly apps: number; readonly migratedFrom?: number }
+  | {
+    readonly _tag: "Salvaged"
+    readonly apps: number
+    readonly movedTo: string
+    readonly problems: ReadonlyArray<Problem>
+  }
   | { readonly _tag: "Corrupt"; readonly movedTo: string; readonly reason: string }
+
+/**
+ * One part of `state.json` that could not be read, by its JSON path (`$.apps.lnd.state`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Problem {
+  readonly path: string
+  readonly message: string
+}
+
+/**
+ * True when the state file was read as written (or there was none): every recorded intent is
+ * known. First-start automation (`serve --install`) acts only then, so a decision lost with a
+ * corrupt file is never undone.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const readCleanly = (report: LoadReport): boolean => report._tag === "Fresh" || report._tag === "Loaded"
 
 /**
  * A transition dropped by a scan because it ran past its deadline.
@@ -151,7 +178,208 @@ export const Persisted = Schema.Struct({
   apps: Schema.Record({ key: Schema.String, value: PersistedApp })
 })
 
-const decodePersisted = Schema.decodeUnknownEither(Schema.parseJson(Persisted))
+/**
+ * The version of `state.json` this program writes. Older files are migrated forward on load.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const currentVersion = 1
+
+/**
+ * One step of the forward migration: `migrations[v]` turns a version `v` document (already
+ * known to be an object) into a version `v + 1` one. Version 1 is the first format, so there is
+ * no step yet; the next format change adds `migrations[1]`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Migration = (doc: Readonly<Record<string, unknown>>) => Record<string, unknown>
+
+/**
+ * The forward migrations, by the version they read.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const migrations: Readonly<Record<number, Migration>> = {}
+
+/**
+ * What `decode` makes of a state file: the persisted state it could read (undefined when
+ * nothing was usable), every part it could not read, and the version it was written in.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Decoded {
+  readonly persisted: typeof Persisted.Type | undefined
+  readonly problems: ReadonlyArray<Problem>
+  readonly version?: number
+}
+
+const decodeApp = Schema.decodeUnknownEither(PersistedApp, { errors: "all" })
+
+// The value a required field gets when its own value is unreadable; optional fields are dropped.
+const requiredFallbacks: Readonly<Record<string, unknown>> = { intent: Intent.none, state: "not-installed" }
+
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const describe = (u: unknown): string => u === null ? "null" : Array.isArray(u) ? "an array" : `a ${typeof u}`
+
+const jsonPath = (segments: ReadonlyArray<PropertyKey>): string =>
+  segments.map((k) => typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][\w$-]*$/.test(String(k)) ? `.${String(k)}` : `[${JSON.stringify(String(k))}]`).join("")
+
+const valueAt = (root: unknown, segments: ReadonlyArray<PropertyKey>): unknown =>
+  segments.reduce<unknown>((u, k) => isRecord(u) || Array.isArray(u) ? (u as Record<PropertyKey, unknown>)[k] : undefined, root)
+
+const shortJson = (u: unknown): string => {
+  const text = JSON.stringify(u) ?? String(u)
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
+
+/** Salvages one app: fields that do not decode are dropped (or reset, when required). */
+const salvageApp = (
+  id: string,
+  raw: unknown,
+  problems: Array<Problem>
+): typeof PersistedApp.Type | undefined => {
+  const at = `$.apps${jsonPath([id])}`
+  if (!isRecord(raw)) {
+    problems.push({ path: at, message: `expected an object, got ${describe(raw)}; entry dropped` })
+    return undefined
+  }
+  let candidate: Record<string, unknown> = raw
+  // Each round drops or resets at least one top-level field, so this ends.
+  for (let round = 0; round <= Object.keys(PersistedApp.fields).length; round++) {
+    const decoded = decodeApp(candidate)
+    if (Either.isRight(decoded)) return decoded.right
+    const next = { ...candidate }
+    // A literal union (the state) reports one issue per allowed value: one per path is enough.
+    const byPath = new Map<string, { path: ReadonlyArray<PropertyKey>; message: string; count: number }>()
+    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
+      const k = jsonPath(issue.path)
+      const seen = byPath.get(k)
+      if (seen === undefined) byPath.set(k, { path: issue.path, message: issue.message, count: 1 })
+      else seen.count++
+    }
+    // An optional field's `| undefined` branch adds an issue at the field above a deeper one.
+    const paths = [...byPath.keys()]
+    for (const k of paths) if (paths.some((o) => o.startsWith(`${k}.`) || o.startsWith(`${k}[`))) byPath.delete(k)
+    for (const issue of byPath.values()) {
+      if (issue.count > 1) issue.message = `unexpected value ${shortJson(valueAt(candidate, issue.path))}`
+      const key = issue.path[0]
+      if (typeof key !== "string") {
+        problems.push({ path: at, message: `${issue.message}; entry dropped` })
+        return undefined
+      }
+      const fallback = requiredFallbacks[key]
+      problems.push({
+        path: `${at}${jsonPath(issue.path)}`,
+        message: `${issue.message}; ${fallback === undefined ? "field dropped" : `reset to ${JSON.stringify(fallback)}`}`
+      })
+      if (fallback === undefined) delete next[key]
+      else next[key] = fallback
+      // A transition belongs to the state it leads from; an unknown state makes it meaningless.
+      if (key === "state") delete next.transition
+    }
+    candidate = next
+  }
+  problems.push({ path: at, message: "entry dropped" })
+  return undefined
+}
+
+/**
+ * Reads a `state.json` text, salvaging everything that decodes: a bad field of one app (an
+ * unknown state written by a newer version, a wrong type) drops or resets only that field and
+ * names its path; a file that is not a JSON object yields nothing. Older versions are migrated
+ * forward through `migrations`; a newer version is read as far as this one understands it.
+ * Pure: no I/O.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const decode = (text: string, steps: Readonly<Record<number, Migration>> = migrations): Decoded => {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (e) {
+    const message = text.trim() === "" ? "the file is empty" : `not JSON (${e instanceof Error ? e.message : String(e)})`
+    return { persisted: undefined, problems: [{ path: "$", message }] }
+  }
+  if (!isRecord(doc)) {
+    return { persisted: undefined, problems: [{ path: "$", message: `expected an object, got ${describe(doc)}` }] }
+  }
+  const problems: Array<Problem> = []
+  let version = doc.version
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
+    problems.push({ path: "$.version", message: `expected a version number, got ${JSON.stringify(version) ?? "nothing"}; read as version 1` })
+    version = 1
+  }
+  const writtenIn = version as number
+  let current: Record<string, unknown> = doc
+  for (let v = writtenIn; v < currentVersion; v++) {
+    const step = steps[v]
+    if (step === undefined) {
+      problems.push({ path: "$.version", message: `no migration from version ${v}` })
+      return { persisted: undefined, problems, version: writtenIn }
+    }
+    current = step(current)
+  }
+  if (writtenIn > currentVersion) {
+    problems.push({
+      path: "$.version",
+      message: `version ${writtenIn} is newer than this program's ${currentVersion}; reading what it understands`
+    })
+  }
+  const apps: Record<string, typeof PersistedApp.Type> = {}
+  if (!isRecord(current.apps)) {
+    problems.push({ path: "$.apps", message: `expected an object, got ${describe(current.apps)}` })
+    return { persisted: undefined, problems, version: writtenIn }
+  }
+  for (const [id, raw] of Object.entries(current.apps)) {
+    const app = salvageApp(id, raw, problems)
+    if (app !== undefined) apps[id] = app
+  }
+  return { persisted: { version: 1, apps }, problems, version: writtenIn }
+}
+
+/**
+ * The name of a temp file a writer of `state.json` uses (its pid tells whose it is).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const tempFileName = (pid: number): string => `${fileName}.tmp-${pid}`
+
+/**
+ * Among the names of a data dir, the temp files of `state.json` writers that are gone: named
+ * `state.json.tmp-<pid>` with a pid that is neither ours nor alive. Nothing else is touched.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const staleTempFiles = (
+  names: ReadonlyArray<string>,
+  ownPid: number,
+  isAlive: (pid: number) => boolean
+): ReadonlyArray<string> =>
+  names.filter((name) => {
+    const m = /^state\.json\.tmp-([1-9][0-9]{0,9})$/.exec(name)
+    if (m === null) return false
+    const pid = Number(m[1])
+    return pid !== ownPid && !isAlive(pid)
+  })
+
+const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
 
 /**
  * The persisted projection of a state: intents, states, transitions, last errors and
@@ -220,6 +448,19 @@ export class StateUnavailable extends Data.TaggedError("StateUnavailable")<{
   }
 }
 
+// Removes the temp files crashed writers left; a failure to list or remove is only logged.
+const cleanTempFiles = (fs: FileSystem.FileSystem, path: Path.Path, dataDir: string) =>
+  Effect.gen(function*() {
+    const stale = staleTempFiles(yield* fs.readDirectory(dataDir), process.pid, pidAlive)
+    for (const name of stale) {
+      const full = path.join(dataDir, name)
+      const info = yield* fs.stat(full)
+      if (info.type !== "File") continue
+      yield* fs.remove(full)
+      yield* Effect.logInfo(`removed ${full}, left by a writer that is gone`)
+    }
+  }).pipe(Effect.catchAll((e) => Effect.logWarning(`cannot clean temp files in ${dataDir}: ${e.message}`)))
+
 /**
  * Builds the store: loads `<dataDir>/state.json` (moving a corrupt one aside), then keeps it
  * written.
@@ -234,33 +475,57 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     const file = path.join(options.dataDir, fileName)
     yield* fs.makeDirectory(options.dataDir, { recursive: true })
 
-    const load = Effect.gen(function*() {
-      if (!(yield* fs.exists(file))) return [undefined, { _tag: "Fresh" }] as const
-      const text = yield* fs.readFileString(file)
-      const decoded = decodePersisted(text)
-      if (Either.isRight(decoded)) {
-        return [decoded.right, { _tag: "Loaded", apps: Object.keys(decoded.right.apps).length }] as const
-      }
+    yield* cleanTempFiles(fs, path, options.dataDir)
+
+    const moveAside = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const movedTo = `${file}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, "-")}`
       yield* fs.rename(file, movedTo)
-      const reason = decoded.left.message.split("\n").slice(0, 3).join(" ")
-      yield* Effect.logWarning(`state file ${file} is corrupt; moved aside to ${movedTo}; starting from observation`).pipe(
-        Effect.annotateLogs({ reason })
-      )
-      return [undefined, { _tag: "Corrupt", movedTo, reason }] as const
+      return movedTo
     })
+
+    const load = Effect.gen(function*() {
+      if (!(yield* fs.exists(file))) return [undefined, { _tag: "Fresh" }] as const
+      const info = yield* fs.stat(file)
+      const decoded: Decoded = info.type === "File"
+        ? decode(yield* fs.readFileString(file))
+        : { persisted: undefined, problems: [{ path: "$", message: `${file} is a ${info.type.toLowerCase()}, not a file` }] }
+      if (decoded.problems.length === 0 && decoded.persisted !== undefined) {
+        const apps = Object.keys(decoded.persisted.apps).length
+        const migratedFrom = decoded.version !== undefined && decoded.version < currentVersion ? decoded.version : undefined
+        return [decoded.persisted, { _tag: "Loaded", apps, ...(migratedFrom === undefined ? {} : { migratedFrom }) }] as const
+      }
+      const movedTo = yield* moveAside
+      const shown = decoded.problems.slice(0, 20).map((p) => `${p.path}: ${p.message}`)
+      const more = decoded.problems.length > shown.length ? [`and ${decoded.problems.length - shown.length} more`] : []
+      const reason = [...shown, ...more].join("; ")
+      if (decoded.persisted === undefined) {
+        yield* Effect.logWarning(
+          `state file ${file} is unreadable (${reason}); moved aside to ${movedTo}; starting from observation`
+        )
+        return [undefined, { _tag: "Corrupt", movedTo, reason }] as const
+      }
+      const apps = Object.keys(decoded.persisted.apps).length
+      yield* Effect.logWarning(
+        `state file ${file} is partly unreadable (${reason}); salvaged ${apps} app(s), kept the original at ${movedTo}`
+      )
+      return [decoded.persisted, { _tag: "Salvaged", apps, movedTo, problems: decoded.problems }] as const
+    }).pipe(
+      Effect.mapError((e) => new StateUnavailable({ dataDir: options.dataDir, reason: e.message }))
+    )
     const [persisted, loadReport] = yield* load
     const initial = fromPersisted(options.apps, persisted)
     const ref = yield* SubscriptionRef.make(initial)
     const lock = yield* Effect.makeSemaphore(1)
-    const written = yield* Ref.make(persisted === undefined ? "" : JSON.stringify(toPersisted(initial)))
+    // A salvaged or migrated state is written at once, in the current format.
+    const asRead = loadReport._tag === "Loaded" && loadReport.migratedFrom === undefined
+    const written = yield* Ref.make(asRead ? JSON.stringify(toPersisted(initial)) : "")
     const epoch = yield* Ref.make(0)
     const touched = new Map<string, number>()
 
     const writeAtomic = (content: string) =>
       Effect.scoped(Effect.gen(function*() {
-        const tmp = `${file}.tmp-${process.pid}`
+        const tmp = path.join(options.dataDir, tempFileName(process.pid))
         const handle = yield* fs.open(tmp, { flag: "w", mode: 0o600 })
         yield* handle.writeAll(new TextEncoder().encode(content))
         yield* handle.sync
@@ -328,6 +593,10 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
         }
         return expired
       }))
+
+    if (loadReport._tag === "Salvaged" || (loadReport._tag === "Loaded" && !asRead)) {
+      yield* lock.withPermits(1)(persist(initial))
+    }
 
     const service: Service = {
       path: file,

@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, TestClock } from "effect"
+import { Effect, Either, Logger, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppEntry, AppId, Intent, Transition } from "../../src/domain/index.js"
@@ -10,6 +10,10 @@ import { epoch, tempDir } from "./harness.js"
 const lnd = AppId.make("lnd")
 const ui = AppId.make("lnd-ui")
 const make = (dataDir: string) => StateStore.make({ dataDir, apps: [lnd, ui] }).pipe(Effect.provide(NodeContext.layer))
+const captureLogs = (into: Array<string>) =>
+  Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => {
+    into.push(Array.isArray(message) ? message.join(" ") : String(message))
+  }))
 const readFile = (dataDir: string) => JSON.parse(fs.readFileSync(path.join(dataDir, "state.json"), "utf8"))
 
 const stop = (store: StateStore.Service, now: number) =>
@@ -43,23 +47,81 @@ describe("StateStore", () => {
       assert.deepStrictEqual(yield* again.intent(ui), Intent.none)
     }))
 
-  it.effect("moves a corrupt file aside, reports it, and starts from scratch", () =>
+  it.effect("moves an unreadable file aside, reports it, and starts from scratch", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const dataDir = tempDir("svc-corrupt-")
       fs.writeFileSync(path.join(dataDir, "state.json"), "{\"version\":1,\"apps\":{\"lnd\":{\"intent\":")
       const store = yield* make(dataDir)
       assert.strictEqual(store.loadReport._tag, "Corrupt")
+      assert.isFalse(StateStore.readCleanly(store.loadReport))
       const movedTo = store.loadReport._tag === "Corrupt" ? store.loadReport.movedTo : ""
       assert.strictEqual(movedTo, path.join(dataDir, "state.json.corrupt-2023-11-14T22-13-20-000Z"))
       assert.strictEqual(fs.readFileSync(movedTo, "utf8"), "{\"version\":1,\"apps\":{\"lnd\":{\"intent\":")
       assert.deepStrictEqual(yield* store.intent(lnd), Intent.none)
-      // a well-formed file with a wrong shape is corrupt too
-      const other = tempDir("svc-corrupt2-")
-      fs.writeFileSync(path.join(other, "state.json"), JSON.stringify({ version: 1, apps: { lnd: { state: "sleeping" } } }))
-      assert.strictEqual((yield* make(other)).loadReport._tag, "Corrupt")
     }))
 
+  it.effect("salvages every app that decodes when one field is bad, names its path, keeps the original", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-salvage-")
+      const stopped = { installed: true, wantRunning: false, userStopped: true, updatedAt: epoch - 5 }
+      const removed = { installed: false, wantRunning: false, userStopped: false, updatedAt: epoch - 9 }
+      // a newer version wrote a state this one does not know
+      const text = JSON.stringify({
+        version: 1,
+        apps: { lnd: { intent: stopped, state: "hibernating" }, "lnd-ui": { intent: removed, state: "not-installed" } }
+      })
+      fs.writeFileSync(path.join(dataDir, "state.json"), text)
+      const logs: Array<string> = []
+      const store = yield* make(dataDir).pipe(Effect.provide(captureLogs(logs)))
+      const report = store.loadReport
+      assert.strictEqual(report._tag, "Salvaged")
+      if (report._tag !== "Salvaged") return
+      assert.strictEqual(report.apps, 2)
+      assert.deepStrictEqual(report.problems.map((p) => p.path), ["$.apps.lnd.state"])
+      assert.isFalse(StateStore.readCleanly(report))
+      assert.deepStrictEqual(yield* store.intent(lnd), stopped, "the stopped intent survives")
+      assert.deepStrictEqual(yield* store.intent(ui), removed, "the removed intent survives")
+      assert.strictEqual(fs.readFileSync(report.movedTo, "utf8"), text, "the original is kept")
+      assert.deepStrictEqual(readFile(dataDir).apps.lnd.intent, stopped, "the salvaged state is written at once")
+      const warning = logs.join("\n")
+      assert.include(warning, "$.apps.lnd.state")
+      assert.notInclude(warning, "readonly", "no schema dump")
+      assert.isBelow(warning.length, 600)
+    }))
+
+  it.effect("a state.json that is a directory is moved aside, not a crash", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-dir-")
+      fs.mkdirSync(path.join(dataDir, "state.json"))
+      const store = yield* make(dataDir)
+      assert.strictEqual(store.loadReport._tag, "Corrupt")
+      assert.include(store.loadReport._tag === "Corrupt" ? store.loadReport.reason : "", "is a directory")
+      yield* store.update(lnd, () => ({ entry: AppEntry.make(lnd, "running") }))
+      assert.strictEqual(readFile(dataDir).apps.lnd.state, "running")
+    }))
+
+  it.effect("removes only the stale temp files of state.json writers at start", () =>
+    Effect.gen(function*() {
+      const dataDir = tempDir("svc-tmp-")
+      const dead = 999_999_999 // above any pid_max
+      const names = [
+        `state.json.tmp-${dead}`,
+        `state.json.tmp-${process.pid}`,
+        `state.json.tmp-${process.ppid}`,
+        "state.json.tmp-abc",
+        "other.tmp-12"
+      ]
+      for (const name of names) fs.writeFileSync(path.join(dataDir, name), "{}")
+      yield* make(dataDir)
+      assert.deepStrictEqual(
+        fs.readdirSync(dataDir).sort(),
+        names.slice(1).sort(),
+        "the dead writer's file is gone; ours, a live one's and foreign names stay"
+      )
+    }))
   it.effect("a scan older than an operation's last write does not overwrite it", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
