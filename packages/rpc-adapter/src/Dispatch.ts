@@ -23,10 +23,14 @@ export type Reply = JsonRpc.Response | ReadonlyArray<JsonRpc.Response> | undefin
  */
 export interface Options {
   readonly maxBatch?: number
+  /** Nesting allowed in `params`; default `JsonRpc.defaultMaxDepth`. */
+  readonly maxDepth?: number
 }
 
 /**
- * Runs one well-formed request. Defects are logged and answered -32603 without detail.
+ * Runs one well-formed request. Every failure becomes this request's error answer: typed
+ * errors their own code, anything unexpected (a defect, even a throw while decoding) `-32603`
+ * without detail. Each error answer is logged with the method and the code, never the params.
  *
  * @since 0.1.0
  * @category dispatch
@@ -35,50 +39,70 @@ export const request = Effect.fn("Dispatch.request")(function*(req: JsonRpc.Requ
   const id = req.id ?? null
   const run = Methods.lookup(req.method)
   if (run === undefined) {
-    return JsonRpc.failure(id, JsonRpc.ErrorCode.MethodNotFound, `method not found: ${req.method}`, {
-      method: req.method
-    })
+    const name = JsonRpc.clip(req.method)
+    return yield* logged(name, JsonRpc.failure(id, JsonRpc.ErrorCode.MethodNotFound, `method not found: ${name}`, { method: name }))
   }
-  return yield* run(req.params).pipe(
-    Effect.map((result) => JsonRpc.success(id, result)),
+  return yield* Effect.suspend(() => run(req.params)).pipe(
+    Effect.map((result): JsonRpc.Response => JsonRpc.success(id, result)),
     Effect.catchAll((error) => {
       const e = toErrorObject(error)
-      return Effect.succeed(JsonRpc.failure(id, e.code, e.message, e.data))
+      return logged(req.method, JsonRpc.failure(id, e.code, e.message, e.data))
     }),
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
         ? Effect.failCause(cause)
         : Effect.as(
-          Effect.logError(`rpc method ${req.method} failed`, cause),
+          Effect.logError(`rpc ${req.method} answered -32603: internal error`, cause),
           JsonRpc.failure(id, JsonRpc.ErrorCode.Internal, "internal error")
         )
     )
   )
 })
 
-const entry = (e: JsonRpc.Entry) =>
+const logged = (method: string | undefined, response: JsonRpc.Response): Effect.Effect<JsonRpc.Response> => {
+  if (!("error" in response)) return Effect.succeed(response)
+  const who = method === undefined ? "rpc request" : `rpc ${method}`
+  const id = response.id === null ? "" : ` (id ${JsonRpc.clip(String(response.id))})`
+  return Effect.as(
+    Effect.logInfo(`${who}${id} answered ${response.error.code}: ${response.error.message}`),
+    response
+  )
+}
+
+const internal = (cause: Cause.Cause<unknown>) =>
+  Effect.as(
+    Effect.logError("rpc body failed unexpectedly; answered -32603", cause),
+    JsonRpc.failure(null, JsonRpc.ErrorCode.Internal, "internal error")
+  )
+
+const entry = (e: JsonRpc.Entry): Effect.Effect<JsonRpc.Response | undefined, never, Methods.Requirements> =>
   e._tag === "Left"
-    ? Effect.succeed<JsonRpc.Response | undefined>(e.left)
+    ? Effect.map(logged(e.left.method, e.left.response), (r) => (e.left.answer ? r : undefined))
     : Effect.map(request(e.right), (r) => (JsonRpc.isNotification(e.right) ? undefined : r))
 
 /**
  * Answers a request body. Batch elements run in order, so a batch reads like the same requests
- * sent one after another.
+ * sent one after another. Nothing a client sends can make this fail: a failure of one element
+ * is that element's error answer, and the elements after it still run.
  *
  * @since 0.1.0
  * @category dispatch
  */
-export const body = (text: string, options: Options = {}): Effect.Effect<Reply, never, Methods.Requirements> => {
-  const parsed = JsonRpc.parse(text, options.maxBatch ?? JsonRpc.defaultMaxBatch)
-  switch (parsed._tag) {
-    case "Rejected":
-      return Effect.succeed(parsed.response)
-    case "Single":
-      return entry(parsed.entry)
-    case "Batch":
-      return Effect.map(Effect.forEach(parsed.entries, entry), (rs) => {
-        const answered = rs.filter((r): r is JsonRpc.Response => r !== undefined)
-        return answered.length === 0 ? undefined : answered
-      })
-  }
-}
+export const body = (text: string, options: Options = {}): Effect.Effect<Reply, never, Methods.Requirements> =>
+  Effect.suspend((): Effect.Effect<Reply, never, Methods.Requirements> => {
+    const parsed = JsonRpc.parse(text, options.maxBatch ?? JsonRpc.defaultMaxBatch, options.maxDepth ?? JsonRpc.defaultMaxDepth)
+    switch (parsed._tag) {
+      case "Rejected":
+        return logged(undefined, parsed.response)
+      case "Single":
+        return entry(parsed.entry)
+      case "Batch":
+        return Effect.map(
+          Effect.forEach(parsed.entries, (e) => Effect.catchAllCause(entry(e), internal)),
+          (rs) => {
+            const answered = rs.filter((r): r is JsonRpc.Response => r !== undefined)
+            return answered.length === 0 ? undefined : answered
+          }
+        )
+    }
+  }).pipe(Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : internal(cause)))

@@ -83,12 +83,26 @@ export interface Notification {
 }
 
 /**
- * One element of a parsed body: a request to dispatch, or an invalid element already answered.
+ * An element refused before dispatch: its error `response`, and whether it is answered at all
+ * (`answer` is false for a notification, which JSON-RPC 2.0 never answers, even when invalid).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Refused {
+  readonly response: Response
+  readonly answer: boolean
+  /** The element's method when it had one (clipped), for logs. */
+  readonly method?: string
+}
+
+/**
+ * One element of a parsed body: a request to dispatch, or an element refused before dispatch.
  *
  * @since 0.1.0
  * @category models
  */
-export type Entry = Either.Either<Request, Response>
+export type Entry = Either.Either<Request, Refused>
 
 /**
  * A parsed body: a single element, a batch, or a body answered as a whole (parse error, empty or
@@ -109,6 +123,54 @@ export type Parsed =
  * @category constants
  */
 export const defaultMaxBatch = 50
+
+/**
+ * The default cap on the nesting of `params` (objects and arrays inside each other). No method
+ * takes more than two levels; anything deeper is refused before any decoding, so a hostile body
+ * cannot exhaust the decoder's stack.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultMaxDepth = 32
+
+/**
+ * How many characters of a client's text (a method name, a reason quoting a value) an answer or
+ * a log line echoes.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const echoLimit = 64
+
+/**
+ * Clips a client's text to `max` characters, saying how long it was: `mmm… (512000 characters)`.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const clip = (text: string, max: number = echoLimit): string =>
+  text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`
+
+/**
+ * True when a decoded JSON value nests objects or arrays deeper than `max` levels (a scalar is
+ * depth 0, `{}` depth 1). Iterative, so it is safe on any value `JSON.parse` returns.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const deeperThan = (value: unknown, max: number): boolean => {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!
+    if (typeof v !== "object" || v === null) continue
+    if (d + 1 > max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === "object" && child !== null) stack.push([child, d + 1])
+    }
+  }
+  return false
+}
 
 /**
  * A success response.
@@ -144,25 +206,35 @@ const isId = (u: unknown): u is Id => typeof u === "string" || u === null || (ty
 
 const invalid = (why: string, id: Id = null): Response => failure(id, ErrorCode.InvalidRequest, `invalid request: ${why}`)
 
+const refused = (response: Response): Entry => Either.left({ response, answer: true })
+
 /**
  * Validates one decoded JSON value as a request. Answers -32600 for anything that is not a
- * request object, and -32602 for positional (array) or non-object params.
+ * request object, and -32602 for positional (array) or non-object params and for params nested
+ * deeper than `maxDepth`. A notification (no `id`) with bad params is refused without an answer.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const validate = (u: unknown): Entry => {
-  if (!isRecord(u)) return Either.left(invalid("expected an object"))
+export const validate = (u: unknown, maxDepth: number = defaultMaxDepth): Entry => {
+  if (!isRecord(u)) return refused(invalid("expected an object"))
   const hasId = Object.prototype.hasOwnProperty.call(u, "id")
-  if (hasId && !isId(u.id)) return Either.left(invalid("id must be a string, a number or null"))
+  if (hasId && !isId(u.id)) return refused(invalid("id must be a string, a number or null"))
   const id: Id = hasId ? (u.id as Id) : null
-  if (u.jsonrpc !== "2.0") return Either.left(invalid("jsonrpc must be \"2.0\"", id))
+  if (u.jsonrpc !== "2.0") return refused(invalid("jsonrpc must be \"2.0\"", id))
   if (typeof u.method !== "string" || u.method.length === 0) {
-    return Either.left(invalid("method must be a non-empty string", id))
+    return refused(invalid("method must be a non-empty string", id))
   }
+  const method = clip(u.method)
   const params = u.params === undefined ? {} : u.params
-  if (!isRecord(params)) {
-    return Either.left(failure(id, ErrorCode.InvalidParams, "invalid params: params: expected a named object"))
+  const badParams = !isRecord(params)
+    ? "expected a named object"
+    : deeperThan(params, maxDepth)
+    ? `nested deeper than ${maxDepth} levels`
+    : undefined
+  if (badParams !== undefined) {
+    const response = failure(id, ErrorCode.InvalidParams, `invalid params: params: ${badParams}`, { field: "params" })
+    return Either.left({ response, answer: hasId, method })
   }
   return Either.right(hasId ? { method: u.method, params, id } : { method: u.method, params })
 }
@@ -174,7 +246,7 @@ export const validate = (u: unknown): Entry => {
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (text: string, maxBatch: number = defaultMaxBatch): Parsed => {
+export const parse = (text: string, maxBatch: number = defaultMaxBatch, maxDepth: number = defaultMaxDepth): Parsed => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -186,9 +258,9 @@ export const parse = (text: string, maxBatch: number = defaultMaxBatch): Parsed 
     if (json.length > maxBatch) {
       return { _tag: "Rejected", response: invalid(`batch of ${json.length} requests exceeds the limit of ${maxBatch}`) }
     }
-    return { _tag: "Batch", entries: json.map(validate) }
+    return { _tag: "Batch", entries: json.map((u) => validate(u, maxDepth)) }
   }
-  return { _tag: "Single", entry: validate(json) }
+  return { _tag: "Single", entry: validate(json, maxDepth) }
 }
 
 /**

@@ -9,6 +9,7 @@ import { Effect, Either, ParseResult, Schema } from "effect"
 import { AppId } from "@archipelago/orchestrator/domain"
 import type { Op } from "@archipelago/orchestrator/domain"
 import { AppViews, Lifecycle } from "@archipelago/orchestrator"
+import { clip } from "./JsonRpc.js"
 import { InvalidParams } from "./RpcError.js"
 import type { MethodError } from "./RpcError.js"
 import { ServerInfo } from "./ServerInfo.js"
@@ -78,9 +79,11 @@ export const LogsParams = Schema.Struct({
   tail: Schema.optional(Schema.Int.pipe(Schema.between(1, logTail.max)))
 })
 
+const reasonLimit = 200
+
 /**
  * Decodes params with a schema; unknown fields are refused. The error names the first bad
- * field by its path.
+ * field by its path; the reason is clipped to 200 characters.
  *
  * @since 0.1.0
  * @category decoding
@@ -90,7 +93,8 @@ export const decodeParams = <A, I>(schema: Schema.Schema<A, I, never>, params: u
     Either.mapLeft((error) => {
       const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
       const field = issue === undefined || issue.path.length === 0 ? "params" : issue.path.map(String).join(".")
-      return new InvalidParams({ field, reason: issue?.message ?? "invalid" })
+      // The reason may quote the client's value: clip it, it is echoed back and logged.
+      return new InvalidParams({ field: clip(field), reason: clip(issue?.message ?? "invalid", reasonLimit) })
     })
   )
 

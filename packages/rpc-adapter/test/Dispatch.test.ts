@@ -197,6 +197,32 @@ describe("Dispatch.body", () => {
       expect(r).toStrictEqual({ jsonrpc: "2.0", id: 3, error: { code: -32603, message: "internal error" } })
     }))
 
+  it.effect("a defect or a throw in one batch element answers -32603 for it alone; the next still runs", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      const body = JSON.stringify([
+        { jsonrpc: "2.0", id: 1, method: "install-log", params: { appId: "lnd" } },
+        { jsonrpc: "2.0", id: 2, method: "container-logs", params: { appId: "lnd" } },
+        { jsonrpc: "2.0", id: 3, method: "container-stop", params: { appId: "lnd" } }
+      ])
+      const r = yield* Dispatch.body(body).pipe(
+        Effect.provideService(AppViews.AppViews, {
+          list: Effect.die("unused"),
+          changes: Stream.die("unused"),
+          installLog: () => Effect.die(new RangeError("Maximum call stack size exceeded")),
+          containerLogs: () => {
+            throw new Error("thrown outside an effect")
+          }
+        }),
+        Effect.provide(fake.layer)
+      )
+      expect(r).toStrictEqual([
+        { jsonrpc: "2.0", id: 1, error: { code: -32603, message: "internal error" } },
+        { jsonrpc: "2.0", id: 2, error: { code: -32603, message: "internal error" } },
+        { jsonrpc: "2.0", id: 3, result: { appId: "lnd", op: "stop", status: "stopping" } }
+      ])
+    }))
+
   it.effect("a batch runs in order; notifications get no answer", () =>
     Effect.gen(function*() {
       const fake = makeFake(apps())

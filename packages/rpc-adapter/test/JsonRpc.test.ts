@@ -47,30 +47,34 @@ describe("JsonRpc.parse", () => {
     expect(parsed).toStrictEqual({
       _tag: "Batch",
       entries: [
-        Either.left({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: expected an object" } }),
+        Either.left({ response: { jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: expected an object" } }, answer: true }),
         Either.right({ method: "m", params: {}, id: "a" }),
-        Either.left({ jsonrpc: "2.0", id: 2, error: { code: -32600, message: "invalid request: jsonrpc must be \"2.0\"" } })
+        Either.left({ response: { jsonrpc: "2.0", id: 2, error: { code: -32600, message: "invalid request: jsonrpc must be \"2.0\"" } }, answer: true })
       ]
     })
   })
 
   it("refuses positional params with -32602 naming params", () => {
     expect(JsonRpc.validate({ jsonrpc: "2.0", id: 1, method: "m", params: ["lnd"] })).toStrictEqual(
-      Either.left({ jsonrpc: "2.0", id: 1, error: { code: -32602, message: "invalid params: params: expected a named object" } })
+      Either.left({
+        response: { jsonrpc: "2.0", id: 1, error: { code: -32602, message: "invalid params: params: expected a named object", data: { field: "params" } } },
+        answer: true,
+        method: "m"
+      })
     )
   })
 
   it("refuses ids that are objects, booleans or non-finite, answering with a null id", () => {
     for (const id of [{}, true, [1]]) {
       expect(JsonRpc.validate({ jsonrpc: "2.0", id, method: "m" })).toStrictEqual(
-        Either.left({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: id must be a string, a number or null" } })
+        Either.left({ response: { jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: id must be a string, a number or null" } }, answer: true })
       )
     }
   })
 
   it("refuses a missing or empty method", () => {
     expect(JsonRpc.validate({ jsonrpc: "2.0", id: 1 })).toStrictEqual(
-      Either.left({ jsonrpc: "2.0", id: 1, error: { code: -32600, message: "invalid request: method must be a non-empty string" } })
+      Either.left({ response: { jsonrpc: "2.0", id: 1, error: { code: -32600, message: "invalid request: method must be a non-empty string" } }, answer: true })
     )
     expect(Either.isLeft(JsonRpc.validate({ jsonrpc: "2.0", id: 1, method: "" }))).toBe(true)
   })
@@ -80,7 +84,7 @@ describe("JsonRpc.parse", () => {
     const entries = parsed._tag === "Batch" ? parsed.entries : parsed._tag === "Single" ? [parsed.entry] : []
     if (parsed._tag === "Rejected") expect(JsonRpc.isResponse(parsed.response)).toBe(true)
     for (const e of entries) {
-      if (Either.isLeft(e)) expect(JsonRpc.isResponse(e.left)).toBe(true)
+      if (Either.isLeft(e)) expect(JsonRpc.isResponse(e.left.response)).toBe(true)
       else expect(typeof e.right.method).toBe("string")
     }
   })
@@ -88,6 +92,45 @@ describe("JsonRpc.parse", () => {
   it.prop("never throws on arbitrary text", [fc.string()], ([text]) => {
     const parsed = JsonRpc.parse(text)
     expect(["Single", "Batch", "Rejected"]).toContain(parsed._tag)
+  })
+})
+
+describe("JsonRpc limits", () => {
+  const nest = (levels: number): unknown => {
+    let v: unknown = 1
+    for (let i = 0; i < levels; i++) v = i % 2 === 0 ? [v] : { a: v }
+    return v
+  }
+
+  it("measures depth iteratively, safe far beyond the stack", () => {
+    expect(JsonRpc.deeperThan(1, 0)).toBe(false)
+    expect(JsonRpc.deeperThan({}, 0)).toBe(true)
+    expect(JsonRpc.deeperThan(nest(32), 32)).toBe(false)
+    expect(JsonRpc.deeperThan(nest(33), 32)).toBe(true)
+    expect(JsonRpc.deeperThan(JSON.parse(`${"[".repeat(200_000)}${"]".repeat(200_000)}`), 32)).toBe(true)
+  })
+
+  it.prop("deeperThan agrees with a recursive depth on small values", [fc.jsonValue({ maxDepth: 6 }), fc.nat(8)], ([v, max]) => {
+    const depth = (u: unknown): number =>
+      typeof u !== "object" || u === null ? 0 : 1 + Math.max(0, ...(Array.isArray(u) ? u : Object.values(u)).map(depth))
+    expect(JsonRpc.deeperThan(v, max)).toBe(depth(v) > max)
+  })
+
+  it("refuses params nested too deep with -32602 naming params, silently for a notification", () => {
+    expect(JsonRpc.validate({ jsonrpc: "2.0", id: 4, method: "m", params: { a: nest(40) } }, 32)).toStrictEqual(
+      Either.left({
+        response: { jsonrpc: "2.0", id: 4, error: { code: -32602, message: "invalid params: params: nested deeper than 32 levels", data: { field: "params" } } },
+        answer: true,
+        method: "m"
+      })
+    )
+    const notification = JsonRpc.validate({ jsonrpc: "2.0", method: "m", params: [1] })
+    expect(Either.isLeft(notification) && notification.left.answer).toBe(false)
+  })
+
+  it("clips echoed text and says how long it was", () => {
+    expect(JsonRpc.clip("short")).toBe("short")
+    expect(JsonRpc.clip("x".repeat(100), 4)).toBe("xxxx… (100 characters)")
   })
 })
 

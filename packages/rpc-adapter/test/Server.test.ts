@@ -476,3 +476,85 @@ describe("Server fuzz", () => {
     expect((await s.call("server.version")).result.engine).toBe("simulated")
   })
 })
+
+// Issue 11, item 3: deep nesting crashed dispatch outside its error handling. The bodies are
+// built as text: the test's own JSON.stringify would overflow on them.
+const deep = (levels: number, open = "{\"a\":", close = "}"): string => `${open.repeat(levels)}"x"${close.repeat(levels)}`
+const stopDeep = (id: unknown, levels = 10_000) =>
+  `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":"container-stop","params":{"appId":${deep(levels)}}}`
+
+describe("Server robustness", () => {
+  it("deeply nested params answer -32602 for that element, logged, on HTTP single and batch", async () => {
+    const fake = makeFake(apps())
+    const s = await start(fake.layer)
+    try {
+      expect(stopDeep(7).length).toBeGreaterThan(15_000)
+      const single = await s.rpc(stopDeep(7))
+      expect(single.status).toBe(200)
+      const one = await single.json()
+      expect([one.id, one.error.code, one.error.data]).toStrictEqual([7, -32602, { field: "params" }])
+      const batch = await s.rpc(`[{"jsonrpc":"2.0","id":1,"method":"container-stop","params":{"appId":"lnd"}},${stopDeep(7)}]`)
+      expect(batch.status).toBe(200)
+      const answers = await batch.json()
+      expect(answers.map((a: any) => [a.id, a.result?.status ?? a.error.code])).toStrictEqual([[1, "stopping"], [7, -32602]])
+      expect(s.logs.some((l) => /container-stop.*-32602/.test(l))).toBe(true)
+      expect((await s.call("server.version")).result.engine).toBe("simulated")
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("a deep element on /ws is answered and the socket keeps serving requests", async () => {
+    const fake = makeFake(apps())
+    const s = await start(fake.layer)
+    const c = await connect(s.server.url, { headers: bearer(s) })
+    try {
+      await c.next((m) => m.method === "state.snapshot")
+      c.ws.send(`{"jsonrpc":"2.0","id":"deep","method":"container-stop","params":{"appId":${deep(10_000, "[", "]")}}}`)
+      c.ws.send(`[${stopDeep("deep2")}]`)
+      c.ws.send(deep(50_000, "[", "]"))
+      expect((await c.next((m) => m.id === "deep")).error.code).toBe(-32602)
+      expect((await c.next((m) => Array.isArray(m)))[0].error.code).toBe(-32602)
+      for (let i = 0; i < 40; i++) c.send({ jsonrpc: "2.0", id: i, method: "server.version" })
+      for (let i = 0; i < 40; i++) expect((await c.next((m) => m.id === i)).result.engine).toBe("simulated")
+    } finally {
+      await c.close()
+      await s.close()
+    }
+  })
+
+  it("notifications get no reply even with bad params or an unknown method", async () => {
+    const fake = makeFake(apps())
+    const s = await start(fake.layer)
+    try {
+      for (const body of [
+        { jsonrpc: "2.0", method: "container-stop", params: ["lnd"] },
+        { jsonrpc: "2.0", method: "container-stop", params: { appId: "../x" } },
+        `{"jsonrpc":"2.0","method":"container-stop","params":{"appId":${deep(10_000)}}}`,
+        { jsonrpc: "2.0", method: "nope" },
+        [{ jsonrpc: "2.0", method: "container-stop", params: 5 }, { jsonrpc: "2.0", method: "x", params: [] }]
+      ]) {
+        const res = await s.rpc(body)
+        expect([res.status, await res.text()]).toStrictEqual([204, ""])
+      }
+      expect(fake.requests).toStrictEqual([])
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("an unknown 500 KB method name is echoed truncated", async () => {
+    const s = await start(makeFake(apps()).layer, { maxBodyBytes: 2 * 1024 * 1024 })
+    try {
+      const name = "m".repeat(500 * 1024)
+      const res = await s.rpc({ jsonrpc: "2.0", id: 1, method: name })
+      const text = await res.text()
+      expect(text.length).toBeLessThan(1_000)
+      const body = JSON.parse(text)
+      expect(body.error.code).toBe(-32601)
+      expect(body.error.message).toMatch(/^method not found: m{64}… \(512000 characters\)$/)
+    } finally {
+      await s.close()
+    }
+  })
+})

@@ -2,7 +2,7 @@
  * Starts the real server on an ephemeral 127.0.0.1 port for tests, and small HTTP/WebSocket
  * clients that wait for messages without timing assertions.
  */
-import { Layer, ManagedRuntime } from "effect"
+import { Layer, Logger, ManagedRuntime } from "effect"
 import { WebSocket } from "ws"
 import type { AppViews, Lifecycle } from "@archipelago/orchestrator"
 import * as Server from "../src/Server.js"
@@ -15,6 +15,8 @@ export interface Running {
   readonly rpc: (body: unknown, headers?: Record<string, string>) => Promise<Response>
   readonly call: (method: string, params?: unknown) => Promise<any>
   readonly close: () => Promise<void>
+  /** Every line the server logged, as `LEVEL message`. */
+  readonly logs: Array<string>
 }
 
 export const start = async (
@@ -22,8 +24,14 @@ export const start = async (
   config: Partial<Server.Config> = {}
 ): Promise<Running> => {
   const dataDir = config.dataDir ?? tempDir()
+  const logs: Array<string> = []
+  const logger = Logger.make(({ logLevel, message }) => {
+    logs.push(`${logLevel.label} ${Array.isArray(message) ? message.map(String).join(" ") : String(message)}`)
+  })
   const runtime = ManagedRuntime.make(
-    Server.layer({ port: 0, ...config, dataDir }).pipe(Layer.provide(services))
+    Server.layer({ port: 0, ...config, dataDir }).pipe(
+      Layer.provide(Layer.merge(services, Logger.replace(Logger.defaultLogger, logger)))
+    )
   )
   const server = await runtime.runPromise(Server.RpcServer)
   const rpc = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${server.token}` }) =>
@@ -37,7 +45,7 @@ export const start = async (
     const res = await rpc({ jsonrpc: "2.0", id: ++id, method, ...(params === undefined ? {} : { params }) })
     return res.json()
   }
-  return { server, dataDir, rpc, call, close: () => runtime.dispose() }
+  return { server, dataDir, rpc, call, close: () => runtime.dispose(), logs }
 }
 
 export interface WsClient {
