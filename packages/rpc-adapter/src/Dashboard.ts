@@ -15,6 +15,27 @@ import { dirname, join } from "node:path"
  */
 export const bundlePath = "/assets/archipelago.js"
 
+/**
+ * The URL path of the page's icon (also answered at `/favicon.ico`, which browsers ask for
+ * when a page names none).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const faviconPath = "/favicon.svg"
+
+/**
+ * The icon: an island on the sea, in the dashboard's accent colour.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const favicon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">` +
+  `<rect width="64" height="64" rx="14" fill="#c2410c"/>` +
+  `<path d="M14 40 L28 18 L36 30 L41 24 L50 40 Z" fill="#fff"/>` +
+  `<path d="M10 47 q5.5 -4 11 0 t11 0 t11 0 t11 0" fill="none" stroke="#fff" stroke-width="3.5" stroke-linecap="round"/>` +
+  `</svg>`
+
 const escapeHtml = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
@@ -75,6 +96,7 @@ const head = (title: string) => `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" type="image/svg+xml" href="${faviconPath}">
 <style>
 body { font-family: system-ui, sans-serif; margin: 0; padding: 1rem; background: #f6f7f9; color: #111; }
 .banner { background: #b45309; color: #fff; padding: .75rem 1rem; border-radius: .5rem; margin-bottom: 1rem; font-weight: 600; }

@@ -121,6 +121,11 @@ const jsonResponse = (body: unknown, status = 200, headers: Record<string, strin
     headers: { "cache-control": "no-store", ...headers }
   })
 
+const faviconResponse = HttpServerResponse.text(Dashboard.favicon, {
+  contentType: "image/svg+xml",
+  headers: { "x-content-type-options": "nosniff", "cache-control": "public, max-age=86400" }
+})
+
 const unauthorized = jsonResponse({ error: "unauthorized: send Authorization: Bearer <token> or log in" }, 401, {
   "www-authenticate": "Bearer realm=\"archipelago\""
 })
@@ -263,6 +268,8 @@ const router = (rt: Runtime) =>
         return replyJson(yield* Dispatch.body(text, { maxBatch: rt.maxBatch }))
       })
     ),
+    HttpRouter.get(Dashboard.faviconPath, Effect.succeed(faviconResponse)),
+    HttpRouter.get("/favicon.ico", Effect.succeed(faviconResponse)),
     HttpRouter.get(
       Dashboard.bundlePath,
       rt.bundleFile === undefined

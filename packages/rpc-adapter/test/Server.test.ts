@@ -224,6 +224,21 @@ describe("Server dashboard", () => {
     }
   })
 
+  it("serves the page's icon without a login, linked from every page", async () => {
+    const s = await start(makeFake(apps()).layer, { bundleFile: false })
+    try {
+      for (const path of [Dashboard.faviconPath, "/favicon.ico"]) {
+        const res = await fetch(`${s.server.url}${path}`)
+        expect([res.status, res.headers.get("content-type"), await res.text()]).toStrictEqual([200, "image/svg+xml", Dashboard.favicon])
+      }
+      for (const path of ["/", "/login"]) {
+        expect(await (await fetch(`${s.server.url}${path}`)).text()).toContain(`<link rel="icon" type="image/svg+xml" href="/favicon.svg">`)
+      }
+    } finally {
+      await s.close()
+    }
+  })
+
   it("says the bundle is not built when it is missing", async () => {
     const s = await start(makeFake(apps()).layer, { bundleFile: false })
     try {

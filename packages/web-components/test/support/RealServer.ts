@@ -56,6 +56,8 @@ export interface Options {
   readonly stopDelaySec?: number
   /** Extra browser origins the server accepts (`--allow-origin`). */
   readonly allowOrigins?: ReadonlyArray<string>
+  /** Rewrites a demo app's manifest text after the renaming (e.g. a long version string). */
+  readonly manifests?: Partial<Record<(typeof demoIds)[number], (text: string) => string>>
 }
 
 export const startRealServer = async (options: Options = {}): Promise<RealServer> => {
@@ -73,7 +75,7 @@ export const startRealServer = async (options: Options = {}): Promise<RealServer
     if (id === "demo-node" && options.stopDelaySec !== undefined) {
       text = text.replace(/STOP_DELAY: "\d+"/, `STOP_DELAY: "${options.stopDelaySec}"`)
     }
-    writeFileSync(file, text)
+    writeFileSync(file, options.manifests?.[id]?.(text) ?? text)
   }
   const port = await freePort()
   const args = [

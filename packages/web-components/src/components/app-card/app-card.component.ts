@@ -181,7 +181,7 @@ export class ArchyAppCard extends LitElement {
       : nothing
     return html`<article part="card" aria-label=${v.name} aria-busy=${VisualState.isBusy(d.visualState) ? "true" : "false"}>
       <div part="header">
-        <div>
+        <div class="title">
           ${this.heading(v.name)}
           <p part="meta">v${v.version} · ${v.containerName}</p>
         </div>

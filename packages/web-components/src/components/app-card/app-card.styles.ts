@@ -13,6 +13,7 @@ export const styles = [
   css`
     :host {
       display: block;
+      min-width: 0;
     }
     [part="card"] {
       position: relative;
@@ -29,20 +30,27 @@ export const styles = [
     }
     [part="header"] {
       display: flex;
+      flex-wrap: wrap;
       align-items: flex-start;
       justify-content: space-between;
-      gap: 0.75rem;
+      gap: 0.5rem 0.75rem;
+    }
+    .title {
+      flex: 1 1 9rem;
+      min-width: 0;
     }
     [part="name"] {
       margin: 0;
       font-size: 1.0625rem;
       font-weight: 650;
       line-height: 1.3;
+      overflow-wrap: anywhere;
     }
     [part="meta"] {
       margin: 0.15rem 0 0;
       color: var(--_archy-muted);
       font-size: 0.8125rem;
+      overflow-wrap: anywhere;
     }
     [part="details"] {
       display: grid;

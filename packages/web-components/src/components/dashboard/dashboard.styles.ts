@@ -50,7 +50,8 @@ export const styles = [
     }
     [part="grid"] {
       display: grid;
-      grid-template-columns: repeat(auto-fill, minmax(var(--archy-card-min-width, 17rem), 1fr));
+      /* min(100%, …): a narrow screen gets one full-width column instead of a scrolling page */
+      grid-template-columns: repeat(auto-fill, minmax(min(100%, var(--archy-card-min-width, 17rem)), 1fr));
       gap: var(--archy-gap, 1rem);
       margin: 0;
       padding: 0;
@@ -58,6 +59,9 @@ export const styles = [
     }
     [part="grid"] > li {
       display: grid;
+      /* a grid item's automatic minimum is its content's width: a long word would push the
+         card past its column into the next one */
+      min-width: 0;
     }
     [part="empty"] {
       color: var(--_archy-muted);
