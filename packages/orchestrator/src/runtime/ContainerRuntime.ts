@@ -77,6 +77,24 @@ export interface RuntimeEvent {
 }
 
 /**
+ * One running container's resource use, as one `stats()` call samples it for all.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerStats {
+  /** The container's id (podman gives the short form). */
+  readonly id: string
+  readonly name: string
+  /** CPU use in percent of one core (may exceed 100 on several cores). */
+  readonly cpuPercent: number
+  /** Memory in use, in bytes. */
+  readonly memoryBytes: number
+  /** The engine's memory limit in bytes (the host's memory when none is set); absent when unknown. */
+  readonly memoryLimitBytes?: number
+}
+
+/**
  * A local image build.
  *
  * @since 0.1.0
@@ -144,6 +162,17 @@ export interface Service {
   /** `force` removes a running container (stopping it with its stop timeout) and succeeds when it is already gone. */
   readonly remove: (name: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ContainerNotFound | Engine>
   readonly logs: (name: string, options?: { readonly tail?: number }) => Effect.Effect<string, ContainerNotFound | Engine>
+  /**
+   * The container's log as lines: the last `tail` (default all), then each new line as it is
+   * written, ending when the container stops (at once when it is not running). Interrupting the
+   * stream ends the engine process behind it.
+   */
+  readonly followLogs: (
+    name: string,
+    options?: { readonly tail?: number }
+  ) => Stream.Stream<string, ContainerNotFound | Engine>
+  /** The resource use of every running container, in ONE engine call. */
+  readonly stats: () => Effect.Effect<ReadonlyArray<ContainerStats>, Engine>
   /**
    * Runs the container's configured health check once and returns its verdict. The engine
    * records the result, so the health `list()` reports follows (after the check's retries).

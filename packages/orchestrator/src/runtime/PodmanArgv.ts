@@ -276,6 +276,23 @@ export const logsArgv = (name: string, tail: number | undefined): ReadonlyArray<
   tail === undefined ? ["logs", name] : ["logs", "--tail", String(Math.max(0, Math.floor(tail))), name]
 
 /**
+ * `podman logs --follow`: the last `tail` lines, then new ones until the container stops.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const followLogsArgv = (name: string, tail: number | undefined): ReadonlyArray<string> =>
+  tail === undefined ? ["logs", "--follow", name] : ["logs", "--follow", "--tail", String(Math.max(0, Math.floor(tail))), name]
+
+/**
+ * ONE process samples every running container once.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const statsArgv: ReadonlyArray<string> = ["stats", "--no-stream", "--format", "json"]
+
+/**
  * @since 0.1.0
  * @category constructors
  */

@@ -7,7 +7,14 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import type { PortBinding } from "../domain/AppEntry.js"
-import type { ContainerDetails, ContainerState, ContainerSummary, EngineInfo, RuntimeEvent } from "./ContainerRuntime.js"
+import type {
+  ContainerDetails,
+  ContainerState,
+  ContainerStats,
+  ContainerSummary,
+  EngineInfo,
+  RuntimeEvent
+} from "./ContainerRuntime.js"
 import { supportsHostGateway } from "./PodmanArgv.js"
 
 /**
@@ -151,6 +158,92 @@ export const NetworkOutput = Schema.Array(
     )
   })
 )
+
+const siUnits: Readonly<Record<string, number>> = {
+  B: 1,
+  kB: 1e3,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  PB: 1e15,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4
+}
+
+/**
+ * A size as podman's stats print it (`720.9kB`, `67.11MB`: decimal units) in bytes; `--`
+ * (not measured yet) is 0.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const parseSize = (text: string): number | undefined => {
+  const t = text.trim()
+  if (t === "--") return 0
+  const m = /^(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([A-Za-z]+)$/.exec(t)
+  const unit = m === null ? undefined : siUnits[m[2]!]
+  return m === null || unit === undefined ? undefined : Math.round(Number(m[1]) * unit)
+}
+
+/**
+ * A percentage as podman's stats print it (`1.77%`) as a number; `--` is 0.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const parsePercent = (text: string): number | undefined => {
+  const t = text.trim()
+  if (t === "--") return 0
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(t)
+  return m === null ? undefined : Number(m[1])
+}
+
+const Percent = Schema.transformOrFail(Schema.String, Schema.Number, {
+  strict: true,
+  decode: (s, _, ast) => {
+    const n = parsePercent(s)
+    return n === undefined ? ParseResult.fail(new ParseResult.Type(ast, s, `not a percentage like "1.5%": ${JSON.stringify(s)}`)) : ParseResult.succeed(n)
+  },
+  encode: (n) => ParseResult.succeed(`${n}%`)
+})
+
+const UsageOfLimit = Schema.transformOrFail(
+  Schema.String,
+  Schema.Struct({ used: Schema.Number, limit: Schema.Number }),
+  {
+    strict: true,
+    decode: (s, _, ast) => {
+      const [used, limit, ...rest] = s.split("/").map(parseSize)
+      return used === undefined || limit === undefined || rest.length > 0
+        ? ParseResult.fail(new ParseResult.Type(ast, s, `not a "used / limit" pair of sizes like "720.9kB / 67.11MB": ${JSON.stringify(s)}`))
+        : ParseResult.succeed({ used, limit })
+    },
+    encode: ({ limit, used }) => ParseResult.succeed(`${used}B / ${limit}B`)
+  }
+)
+
+/**
+ * One element of `podman stats --no-stream --format json` (podman 4.x prints formatted
+ * strings: `"cpu_percent": "1.77%"`, `"mem_usage": "720.9kB / 67.11MB"`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StatsEntry = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  cpu_percent: Percent,
+  mem_usage: UsageOfLimit
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StatsOutput = Schema.Array(StatsEntry)
 
 const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string, what: string): Either.Either<A, string> => {
   let json: unknown
@@ -351,6 +444,29 @@ export const decodeEvent = (line: string): Either.Either<RuntimeEvent | undefine
     })
   )
 }
+
+/**
+ * Decodes `podman stats --no-stream --format json` into the running containers' use. podman 4.3
+ * also lists containers that are created but not running, with `0B / 0B`: a running container
+ * always has a memory limit (its own or the host's), so entries without one are left out.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeStats = (stdout: string): Either.Either<ReadonlyArray<ContainerStats>, string> =>
+  decodeJson(StatsOutput, stdout.trim() === "" ? "[]" : stdout, "podman stats").pipe(
+    Either.map((es) =>
+      es
+        .filter((e) => e.mem_usage.limit > 0)
+        .map((e): ContainerStats => ({
+          id: e.id,
+          name: e.name,
+          cpuPercent: e.cpu_percent,
+          memoryBytes: e.mem_usage.used,
+          memoryLimitBytes: e.mem_usage.limit
+        }))
+    )
+  )
 
 /**
  * Engine info from `podman version --format json` (and the default network's gateway, when

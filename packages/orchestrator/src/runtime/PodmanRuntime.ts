@@ -256,6 +256,46 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     )
   })
 
+  const followLogs = (name: string, logOptions?: { readonly tail?: number }) =>
+    Stream.asyncScoped<string, ContainerNotFound | EngineUnavailable | CommandFailed>((emit) =>
+      Effect.gen(function* () {
+        const argv = Argv.followLogsArgv(name, logOptions?.tail)
+        const controller = new AbortController()
+        // the podman process lives exactly as long as the stream: closing it kills podman
+        yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+        const child = execa(binary, argv, {
+          reject: false,
+          stdin: "ignore",
+          all: true,
+          cancelSignal: controller.signal,
+          buffer: false,
+          env: { LC_ALL: "C" }
+        })
+        let stderr = ""
+        child.stderr?.on("data", (chunk: Buffer) => {
+          if (stderr.length < 64 * 1024) stderr += chunk.toString()
+        })
+        const splitter = splitLines((line) => void emit.single(line))
+        child.all?.on("data", splitter.push)
+        void child.then((r) => {
+          splitter.flush()
+          if (controller.signal.aborted) return
+          if (r.exitCode === undefined) {
+            void emit.fail(unavailable(binary, r.code === "ENOENT" ? "not found on PATH" : (r.shortMessage ?? "did not run")))
+          } else if (r.exitCode !== 0) {
+            const error = failed(argv, { exitCode: r.exitCode, stdout: "", stderr, all: "" }, { _tag: "Container", name })
+            if (error._tag === "ImageNotFound") void emit.die(error)
+            else void emit.fail(error)
+          } else void emit.end()
+        })
+      })
+    )
+
+  const stats = Effect.fn("PodmanRuntime.stats")(function* () {
+    const r = yield* engineOnly(checked(Argv.statsArgv, { _tag: "None" }))
+    return yield* decoded(Argv.statsArgv, Json.decodeStats(r.stdout))
+  })
+
   const healthcheck = Effect.fn("PodmanRuntime.healthcheck")(function* (name: string) {
     const argv = Argv.healthcheckArgv(name)
     const r = yield* run(argv)
@@ -326,6 +366,8 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     stop,
     remove,
     logs,
+    followLogs,
+    stats,
     healthcheck,
     events
   }

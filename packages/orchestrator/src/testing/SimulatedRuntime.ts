@@ -62,6 +62,8 @@ export type Method =
   | "stop"
   | "remove"
   | "logs"
+  | "followLogs"
+  | "stats"
   | "healthcheck"
   | "events"
 
@@ -84,6 +86,8 @@ export const methods: ReadonlyArray<Method> = [
   "stop",
   "remove",
   "logs",
+  "followLogs",
+  "stats",
   "healthcheck",
   "events"
 ]
@@ -107,11 +111,12 @@ export interface MethodErrors {
   readonly stop: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly remove: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly logs: ContainerNotFound | EngineUnavailable | CommandFailed
+  readonly stats: EngineUnavailable | CommandFailed
   readonly healthcheck: ContainerNotFound | EngineUnavailable | CommandFailed
 }
 
 /**
- * Methods that return an effect (all but `events`).
+ * Methods that return an effect (all but the streams `events` and `followLogs`).
  *
  * @since 0.1.0
  * @category models
@@ -143,6 +148,8 @@ export interface Options {
   readonly reportOomKilled?: boolean
   /** What `info` reports. */
   readonly engine?: Partial<EngineInfo>
+  /** The memory `stats` reports as the limit of a container without one (default 8 GiB). */
+  readonly hostMemoryBytes?: number
 }
 
 /**
@@ -201,8 +208,10 @@ export interface Engine {
   /** Calls per method since the start or the last `resetCalls`. */
   readonly calls: Effect.Effect<Readonly<Record<Method, number>>>
   readonly resetCalls: Effect.Effect<void>
-  /** Appends a line to a container's log. */
+  /** Appends a line to a container's log (followers see it at once). */
   readonly log: (name: string, line: string) => Effect.Effect<void>
+  /** What `stats` reports for a running container (default 0 % CPU and 0 bytes). */
+  readonly setUsage: (name: string, usage: { readonly cpuPercent: number; readonly memoryBytes: number }) => Effect.Effect<void>
   readonly containers: Effect.Effect<ReadonlyArray<SimulatedContainer>>
   readonly images: Effect.Effect<ReadonlyArray<string>>
 }
@@ -336,6 +345,11 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
   const fibers = yield* FiberSet.make()
   const pubsub = yield* PubSub.unbounded<RuntimeEvent>()
   yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
+  // every log line of every container, and the end of each run, for `followLogs`
+  const logFeed = yield* PubSub.unbounded<{ readonly id: string; readonly line: string } | { readonly id: string; readonly end: true }>()
+  yield* Effect.addFinalizer(() => PubSub.shutdown(logFeed))
+  const usages = new Map<string, { readonly cpuPercent: number; readonly memoryBytes: number }>()
+  const hostMemoryBytes = options.hostMemoryBytes ?? 8 * 1024 ** 3
 
   const restartDelay = Duration.decode(options.restartDelay ?? "100 millis")
   const defaultStopDelay = Duration.decode(options.defaultStopDelay ?? Duration.zero)
@@ -362,6 +376,11 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
   const registry = new Set((options.registry ?? []).map(normaliseRef))
 
   const now = Clock.currentTimeMillis
+  const appendLog = (c: Container, line: string) =>
+    Effect.suspend(() => {
+      c.logs.push(line)
+      return PubSub.publish(logFeed, { id: c.id, line })
+    })
   const publish = (kind: RuntimeEvent["kind"], c: { readonly name: string; readonly id: string }, exitCode?: number) =>
     Effect.flatMap(now, (at) =>
       PubSub.publish(pubsub, {
@@ -430,7 +449,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
       c.run = { exited: yield* Deferred.make<void>(), stopRequested: false }
       delete c.exitCode
       if (c.spec.healthCheck !== undefined) c.health = "starting"
-      c.logs.push("started")
+      yield* appendLog(c, "started")
       yield* publish("start", c)
     })
 
@@ -447,6 +466,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
       delete c.run
       c.generation++
       yield* publish("died", c, exitCode)
+      yield* PubSub.publish(logFeed, { id: c.id, end: true })
       yield* Deferred.succeed(run.exited, undefined)
       if (!run.stopRequested && shouldRestart(c)) {
         const generation = c.generation
@@ -471,7 +491,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
       if (userStop) run.stopRequested = true
       if (c.state === "stopping") return
       c.state = "stopping"
-      c.logs.push("stopping")
+      yield* appendLog(c, "stopping")
       if (userStop) yield* publish("stop", c)
       const delay = stopDelayOf(c)
       const graceful = timeout === undefined || Duration.lessThanOrEqualTo(delay, timeout)
@@ -709,6 +729,44 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
           return lines.map((l) => `${l}\n`).join("")
         })
       ),
+    followLogs: (name, logOptions) =>
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          counts.set("followLogs", (counts.get("followLogs") ?? 0) + 1)
+          if (down !== undefined) return yield* Effect.fail(new EngineUnavailable({ reason: down, hint: "SimulatedEngine.engineUp" }))
+          const c = yield* mustFind(name)
+          const tailOf = () => (logOptions?.tail === undefined ? [...c.logs] : c.logs.slice(Math.max(0, c.logs.length - logOptions.tail)))
+          if (!isUp(c)) return Stream.fromIterable(tailOf())
+          // subscribe before reading the tail, so no line falls between the two
+          const feed = yield* PubSub.subscribe(logFeed)
+          const id = c.id
+          return Stream.concat(
+            Stream.fromIterable(tailOf()),
+            Stream.fromQueue(feed).pipe(
+              Stream.filter((m) => m.id === id),
+              Stream.takeWhile((m) => !("end" in m)),
+              Stream.map((m) => ("line" in m ? m.line : ""))
+            )
+          )
+        })
+      ),
+    stats: () =>
+      enter(
+        "stats",
+        Effect.sync(() =>
+          [...containers.values()].filter(isUp).map((c) => {
+            const usage = usages.get(c.name)
+            const limit = c.spec.memoryBytes !== undefined && c.spec.memoryBytes > 0 ? c.spec.memoryBytes : hostMemoryBytes
+            return {
+              id: c.id.slice(0, 12),
+              name: c.name,
+              cpuPercent: usage?.cpuPercent ?? 0,
+              memoryBytes: usage?.memoryBytes ?? 0,
+              memoryLimitBytes: limit
+            }
+          })
+        )
+      ),
     healthcheck: (name) =>
       enter(
         "healthcheck",
@@ -807,7 +865,8 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
     resetCalls: Effect.sync(() => {
       for (const m of methods) counts.set(m, 0)
     }),
-    log: (name, line) => Effect.map(controlFind("log", name), (c) => void c.logs.push(line)),
+    log: (name, line) => Effect.flatMap(controlFind("log", name), (c) => appendLog(c, line)),
+    setUsage: (name, usage) => Effect.sync(() => void usages.set(name, usage)),
     containers: Effect.sync(() =>
       [...containers.values()].map((c) => ({
         id: c.id,

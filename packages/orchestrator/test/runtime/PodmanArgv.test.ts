@@ -245,6 +245,12 @@ describe("PodmanArgv: other commands", () => {
     assert.deepStrictEqual(Argv.removeArgv("lnd", true), ["rm", "--force", "lnd"])
     assert.deepStrictEqual(Argv.logsArgv("lnd", undefined), ["logs", "lnd"])
     assert.deepStrictEqual(Argv.logsArgv("lnd", 50), ["logs", "--tail", "50", "lnd"])
+    assert.deepStrictEqual(Argv.followLogsArgv("lnd", undefined), ["logs", "--follow", "lnd"])
+    assert.deepStrictEqual(Argv.followLogsArgv("lnd", 20.7), ["logs", "--follow", "--tail", "20", "lnd"])
+  })
+
+  it("stats: one process for every running container, never streaming", () => {
+    assert.deepStrictEqual(Argv.statsArgv, ["stats", "--no-stream", "--format", "json"])
   })
 
   it("images: exists, rmi, pull", () => {

@@ -15,6 +15,40 @@ const right = <A>(e: Either.Either<A, string>): A => {
   return (e as Either.Right<string, A>).right
 }
 
+describe("PodmanJson.decodeStats (podman 4.3.1)", () => {
+  it("decodes the running containers' use; a created one (0B / 0B) is left out", () => {
+    assert.deepStrictEqual(right(Json.decodeStats(fixture("stats-4.3.1.json"))), [
+      { id: "6fe1d04df14c", name: "t-rt-fx-running", cpuPercent: 1.77, memoryBytes: 720_900, memoryLimitBytes: 67_110_000 }
+    ])
+  })
+
+  it("empty output is an empty list", () => {
+    assert.deepStrictEqual(right(Json.decodeStats("")), [])
+    assert.deepStrictEqual(right(Json.decodeStats("[]")), [])
+  })
+
+  it("an unreadable field fails loudly, naming it", () => {
+    const bad = JSON.stringify([{ id: "a", name: "b", cpu_percent: "lots", mem_usage: "1kB / 2kB" }])
+    const e = Json.decodeStats(bad)
+    assert.isTrue(Either.isLeft(e))
+    if (Either.isLeft(e)) {
+      assert.include(e.left, "cpu_percent")
+      assert.include(e.left, `"lots"`)
+    }
+  })
+
+  it("sizes in podman's decimal units and percentages", () => {
+    assert.strictEqual(Json.parseSize("0B"), 0)
+    assert.strictEqual(Json.parseSize("720.9kB"), 720_900)
+    assert.strictEqual(Json.parseSize("1.5GB"), 1_500_000_000)
+    assert.strictEqual(Json.parseSize("64MiB"), 64 * 1024 * 1024)
+    assert.strictEqual(Json.parseSize("--"), 0)
+    assert.isUndefined(Json.parseSize("12 apples"))
+    assert.strictEqual(Json.parsePercent("103.25%"), 103.25)
+    assert.isUndefined(Json.parsePercent("3"))
+  })
+})
+
 describe("PodmanJson.decodePs (podman 4.3.1)", () => {
   const list = right(Json.decodePs(ps))
   const byName = (n: string) => list.find((c) => c.name === n)!

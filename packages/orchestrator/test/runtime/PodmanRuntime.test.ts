@@ -89,6 +89,27 @@ describe.skipIf(!hasPodman)("PodmanRuntime on real podman", () => {
     }).pipe(Effect.provide(wrapped))
   )
 
+  it.live("stats() is one podman process for every container; closing a followLogs stream kills its podman", () =>
+    Effect.gen(function* () {
+      const rt = yield* ContainerRuntime
+      const names = [0, 1].map((i) => `${prefix}stats-${i}`)
+      for (const name of names) {
+        yield* rt.create(Fixtures.service(name))
+        yield* rt.start(name)
+      }
+      resetCalls()
+      const sample = yield* rt.stats()
+      assert.deepStrictEqual(calls(), ["stats --no-stream --format json"])
+      assert.deepStrictEqual(sample.filter((s) => names.includes(s.name)).map((s) => s.name).sort(), names)
+      const followers = () => spawnSync("pgrep", ["-f", `logs --follow --tail 3 ${names[0]}`], { encoding: "utf8" }).stdout.trim()
+      const first = yield* rt.followLogs(names[0]!, { tail: 3 }).pipe(Stream.take(1), Stream.runCollect)
+      assert.deepStrictEqual([...first], ["started"])
+      for (let i = 0; i < 50 && followers() !== ""; i++) yield* Effect.sleep("100 millis")
+      assert.strictEqual(followers(), "", "the podman logs process outlived its stream")
+      for (const name of names) yield* rt.remove(name, { force: true })
+    }).pipe(Effect.provide(wrapped))
+  )
+
   it.live("host.containers.internal resolves to the bridge gateway and reaches the host", () =>
     Effect.gen(function* () {
       const token = `archy-${Date.now()}`

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Chunk, Deferred, Duration, Effect, Fiber, Option, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Fiber, Option, Ref, Stream, TestClock } from "effect"
 import { Fixtures } from "../../src/testing/index.js"
 import type { ContainerSummary, RuntimeEvent } from "../../src/runtime/ContainerRuntime.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -183,6 +183,71 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         assert.strictEqual(details!.exitCode, 0)
       }),
       [n("graceful")]
+    )
+
+    test(
+      "followLogs gives the tail, then each new line, and ends when the container stops",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("follow")
+        yield* rt.create(Fixtures.service(name, { stopDelaySec: 0.3, stopTimeoutSec: 10 }))
+        yield* rt.start(name)
+        yield* eventually(
+          Effect.map(rt.logs(name), (text) => (text.includes("started") ? Option.some(text) : Option.none())),
+          "the process logs `started`"
+        )
+        const seen = yield* Ref.make<ReadonlyArray<string>>([])
+        const follower = yield* rt.followLogs(name, { tail: 10 }).pipe(
+          Stream.tap((line) => Ref.update(seen, (ls) => [...ls, line])),
+          Stream.runDrain,
+          Effect.fork
+        )
+        yield* eventually(Effect.map(Ref.get(seen), (ls) => (ls.includes("started") ? Option.some(ls) : Option.none())), "the tail arrives")
+        yield* rt.stop(name, 10)
+        yield* Fiber.join(follower).pipe(
+          Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => "the follow never ended after the stop" })
+        )
+        assert.deepStrictEqual(yield* Ref.get(seen), ["started", "stopping"])
+        // a stopped container: its log, then the end
+        const after = yield* rt.followLogs(name, { tail: 1 }).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+        assert.deepStrictEqual(after, ["stopping"])
+        const ghost = yield* Effect.flip(Stream.runDrain(rt.followLogs(n("follow-ghost"))))
+        assert.strictEqual(ghost._tag, "ContainerNotFound")
+      }),
+      [n("follow")]
+    )
+
+    test(
+      "stats samples every running container in one call, with the memory limit",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const limited = n("stats-limited")
+        const unlimited = n("stats-unlimited")
+        const stopped = n("stats-stopped")
+        const limit = 64 * 1024 * 1024
+        yield* rt.create(Fixtures.service(limited, { memoryBytes: limit }))
+        yield* rt.create(Fixtures.service(unlimited))
+        yield* rt.create(Fixtures.service(stopped))
+        yield* rt.start(limited)
+        yield* rt.start(unlimited)
+        const sample = yield* rt.stats()
+        const of = (name: string) => sample.filter((s) => s.name === name)
+        assert.strictEqual(of(limited).length, 1)
+        assert.strictEqual(of(unlimited).length, 1)
+        assert.deepStrictEqual(of(stopped), [])
+        const [l] = of(limited)
+        const [u] = of(unlimited)
+        // podman prints sizes rounded to 4 digits in decimal units
+        assert.isTrue(Math.abs((l!.memoryLimitBytes ?? 0) - limit) / limit < 0.001, `limit ${l!.memoryLimitBytes} is not ${limit}`)
+        assert.isTrue(u!.memoryLimitBytes === undefined || u!.memoryLimitBytes > limit)
+        for (const s of [l!, u!]) {
+          assert.isTrue(s.cpuPercent >= 0 && s.memoryBytes >= 0)
+          assert.isTrue(s.id.length >= 12)
+        }
+        const ids = new Map((yield* rt.list()).map((c) => [c.name, c.id]))
+        assert.isTrue(ids.get(limited)!.startsWith(l!.id))
+      }),
+      [n("stats-limited"), n("stats-unlimited"), n("stats-stopped")]
     )
 
     test(
