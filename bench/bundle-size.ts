@@ -12,6 +12,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
 import { buildBrowser } from "../packages/web-components/scripts/build-browser.js"
+import { emit, summarize } from "./lib/Bench.js"
 
 const pkg = (p: string): string => fileURLToPath(new URL(`../packages/${p}`, import.meta.url))
 
@@ -56,6 +57,13 @@ try {
   for (const r of rows) console.log(`${r.name.padEnd(width)}  ${kb(r.raw).padStart(10)}  ${kb(r.gzip).padStart(10)}`)
   console.log(`\nbundle composition (minified bytes): lit ${kb(parts.lit)}, domain ${kb(parts.domain)}, components + client ${kb(parts.components)}`)
   console.log(JSON.stringify({ rows, parts }))
+  emit({
+    id: "bundle-gzip",
+    measure: "dashboard bundle, Lit included (gzip -9)",
+    ours: summarize([Math.round((rows[0]!.gzip / 1000) * 10) / 10], "KB"),
+    target: { kind: "max", stat: "median", value: 25 },
+    note: `raw ${kb(rows[0]!.raw)}; lit ${kb(parts.lit)}, domain ${kb(parts.domain)}, components + client ${kb(parts.components)} (minified)`
+  })
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

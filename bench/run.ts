@@ -1,25 +1,80 @@
 /**
- * Runs every benchmark of bench/ in turn (`npm run bench`), or the ones named on the command
- * line (`npm run bench -- runtime-list`). Each prints its own table and JSON.
+ * Runs every benchmark of bench/ in turn (`npm run bench`), or the ones named on the command line
+ * (`npm run bench -- lifecycle scale`); `--quick` asks each for fewer, shorter runs. Each bench
+ * prints its own table; the `BENCH_RESULT` / `BENCH_SERIES` lines they print are collected into
+ * `bench/results/<date>.json`, and a run of every bench also rewrites docs/benchmarks.md and the
+ * growth plot docs/images/bench-growth.svg.
  */
-import { spawnSync } from "node:child_process"
-import { readdirSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs"
+import * as os from "node:os"
 import { fileURLToPath } from "node:url"
+import { createInterface } from "node:readline"
+import type { Row, Series } from "./lib/Bench.js"
+import { markdown, svg, type Run } from "./lib/Report.js"
 
 const dir = fileURLToPath(new URL(".", import.meta.url))
-const wanted = process.argv.slice(2)
+const root = fileURLToPath(new URL("..", import.meta.url))
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const wanted = args.filter((a) => !a.startsWith("--"))
 const benches = readdirSync(dir)
   .filter((f) => f.endsWith(".ts") && f !== "run.ts")
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
   .sort()
 
-let failed = 0
+const podmanVersion = spawnSync("podman", ["version", "--format", "{{.Client.Version}}"], { encoding: "utf8" }).stdout?.trim() || "absent"
+const started = new Date().toISOString()
+const rows: Array<Row> = []
+const series: Array<Series> = []
+const failed: Array<string> = []
+
+const runOne = (file: string): Promise<number | null> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", `${dir}${file}`], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...(quick ? { BENCH_QUICK: "1" } : {}) }
+    })
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (line.startsWith("BENCH_RESULT ")) rows.push(JSON.parse(line.slice("BENCH_RESULT ".length)) as Row)
+      else if (line.startsWith("BENCH_SERIES ")) series.push(JSON.parse(line.slice("BENCH_SERIES ".length)) as Series)
+      else console.log(line)
+    })
+    child.on("exit", (code) => resolve(code))
+  })
+
 for (const file of benches) {
   console.log(`\n== bench/${file}`)
-  const r = spawnSync(process.execPath, ["--import", "tsx", `${dir}${file}`], { stdio: "inherit" })
-  if (r.status !== 0) {
-    failed++
-    console.error(`bench/${file} exited ${r.status ?? r.signal}`)
+  const code = await runOne(file)
+  if (code !== 0) {
+    failed.push(file)
+    console.error(`bench/${file} exited ${code}`)
   }
 }
-process.exit(failed === 0 ? 0 : 1)
+
+const run: Run = {
+  environment: {
+    date: started,
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    podman: podmanVersion,
+    loadAverage: os.loadavg(),
+    quick
+  },
+  rows,
+  series,
+  failed
+}
+mkdirSync(`${dir}results`, { recursive: true })
+const resultFile = `${dir}results/${started.slice(0, 19).replace(/:/g, "-")}.json`
+writeFileSync(resultFile, `${JSON.stringify(run, null, 2)}\n`)
+console.log(`\nresults: ${resultFile.slice(root.length)}`)
+if (wanted.length === 0) {
+  const plot = series.length > 0 ? "images/bench-growth.svg" : undefined
+  if (plot !== undefined) writeFileSync(`${root}docs/${plot}`, svg(series[0]!))
+  writeFileSync(`${root}docs/benchmarks.md`, markdown(run, plot, resultFile.slice(root.length)))
+  console.log("docs/benchmarks.md rewritten")
+}
+process.exit(failed.length === 0 ? 0 : 1)

@@ -1,0 +1,156 @@
+/**
+ * What every benchmark shares: summary statistics, the row format `bench/run.ts` collects into
+ * `bench/results/<date>.json` and `docs/benchmarks.md`, and the `--quick` switch.
+ *
+ * A benchmark prints its own table for a person, then one `BENCH_RESULT {...}` line per row
+ * (and `BENCH_SERIES {...}` lines for growth curves) for the runner. Benchmarks are not tests:
+ * a missed target is reported, never thrown.
+ */
+
+/** True under `npm run bench -- --quick` (the runner sets BENCH_QUICK=1): fewer, shorter runs. */
+export const quick: boolean = process.env.BENCH_QUICK === "1" || process.argv.includes("--quick")
+
+/** A summary of repeated measurements, in `unit`. */
+export interface Sample {
+  readonly unit: string
+  readonly n: number
+  readonly median: number
+  readonly p99: number
+  readonly min: number
+  readonly max: number
+  /** Interquartile range: the spread that noise leaves. */
+  readonly iqr: number
+  /** Every measurement, when there are at most 100. */
+  readonly values: ReadonlyArray<number>
+}
+
+const round = (x: number): number => (Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100)
+
+const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
+  if (sorted.length === 0) return Number.NaN
+  const pos = (sorted.length - 1) * q
+  const lo = Math.floor(pos)
+  const hi = Math.ceil(pos)
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo)
+}
+
+/** Summarises measurements (NaN values, failed runs, are dropped and counted out of `n`). */
+export const summarize = (values: ReadonlyArray<number>, unit = "ms"): Sample => {
+  const ok = values.filter((v) => Number.isFinite(v))
+  const s = [...ok].sort((a, b) => a - b)
+  return {
+    unit,
+    n: ok.length,
+    median: round(quantile(s, 0.5)),
+    p99: round(quantile(s, 0.99)),
+    min: round(s[0] ?? Number.NaN),
+    max: round(s[s.length - 1] ?? Number.NaN),
+    iqr: round(quantile(s, 0.75) - quantile(s, 0.25)),
+    // Long series (thousands of answers) keep only their summary.
+    values: ok.length <= 100 ? ok.map(round) : []
+  }
+}
+
+/**
+ * A target: `max` bounds our own figure (a statistic of it); `ratio-max` bounds ours / anchor
+ * (medians); `speedup-min` asks anchor / ours to be at least `value`.
+ */
+export type Target =
+  | { readonly kind: "max"; readonly stat: "median" | "p99" | "max"; readonly value: number }
+  | { readonly kind: "ratio-max"; readonly value: number }
+  | { readonly kind: "speedup-min"; readonly value: number }
+
+/** One row of docs/benchmarks.md. */
+export interface Row {
+  /** Stable key, e.g. `restart-overhead`. */
+  readonly id: string
+  /** What is measured, as the issue's table says it. */
+  readonly measure: string
+  readonly ours: Sample
+  readonly anchor?: { readonly what: string; readonly sample: Sample }
+  readonly target: Target
+  /** Anything a reader needs to interpret the figure (engine, sizes, what "ours" includes). */
+  readonly note?: string
+}
+
+/** ours / anchor (medians), when there is an anchor. */
+export const ratio = (row: Row): number | undefined =>
+  row.anchor === undefined ? undefined : round(row.ours.median / row.anchor.sample.median)
+
+/** Whether the row meets its target; undefined when it could not be measured. */
+export const met = (row: Row): boolean | undefined => {
+  const t = row.target
+  if (row.ours.n === 0) return undefined
+  switch (t.kind) {
+    case "max":
+      return row.ours[t.stat] <= t.value
+    case "ratio-max": {
+      const r = ratio(row)
+      return r === undefined || !Number.isFinite(r) ? undefined : r <= t.value
+    }
+    case "speedup-min": {
+      const r = ratio(row)
+      return r === undefined || !Number.isFinite(r) || r === 0 ? undefined : 1 / r >= t.value
+    }
+  }
+}
+
+/** The target as a person reads it. */
+export const targetText = (t: Target, unit: string): string => {
+  switch (t.kind) {
+    case "max":
+      return `${t.stat} ≤ ${t.value} ${unit}`
+    case "ratio-max":
+      return `≤ ${t.value}×`
+    case "speedup-min":
+      return `≥ ${t.value}× faster`
+  }
+}
+
+/** A growth curve: y (ms) against x (apps), one per named line. */
+export interface Series {
+  readonly id: string
+  readonly title: string
+  readonly x: string
+  readonly y: string
+  readonly lines: ReadonlyArray<{ readonly name: string; readonly points: ReadonlyArray<readonly [number, number]> }>
+}
+
+/** Prints the row for the runner (and a human line). */
+export const emit = (row: Row): void => {
+  const r = ratio(row)
+  const verdict = met(row)
+  console.log(
+    `  ${row.measure}: ${row.ours.median} ${row.ours.unit} (p99 ${row.ours.p99}, n=${row.ours.n})` +
+      (row.anchor ? ` vs ${row.anchor.what} ${row.anchor.sample.median} ${row.anchor.sample.unit} → ${r}×` : "") +
+      ` [${targetText(row.target, row.ours.unit)}: ${verdict === undefined ? "not measured" : verdict ? "met" : "MISSED"}]`
+  )
+  console.log(`BENCH_RESULT ${JSON.stringify(row)}`)
+}
+
+/** Prints a growth series for the runner. */
+export const emitSeries = (series: Series): void => {
+  console.log(`BENCH_SERIES ${JSON.stringify(series)}`)
+}
+
+/** Milliseconds since `t0` (performance.now based). */
+export const since = (t0: number): number => performance.now() - t0
+
+/** Sleeps. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `check` every `everyMs` until it returns a value, or throws after `timeoutMs`. */
+export const until = async <A>(
+  check: () => Promise<A | undefined> | A | undefined,
+  what: string,
+  timeoutMs = 60_000,
+  everyMs = 20
+): Promise<A> => {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${what}`)
+    await sleep(everyMs)
+  }
+}

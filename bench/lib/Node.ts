@@ -1,0 +1,239 @@
+/**
+ * A real node for benchmarks: a generated catalog of tiny apps on the offline base image, the
+ * real `archipelago serve` process on podman, and small RPC / WebSocket clients, the way a user
+ * reaches it. Everything is named `t-bench-<tag>-*` and removed by `cleanup`.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import { createServer } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { WebSocket } from "ws"
+import { sleep, until } from "./Bench.js"
+
+export const root = fileURLToPath(new URL("../..", import.meta.url))
+export const cli = path.join(root, "packages/rpc-adapter/dist/cli.js")
+const offlineBase = "localhost/archipelago/base:latest"
+/** The image every bench app runs: the offline base image under a pinned tag (manifests refuse `latest`). */
+export const baseImage = "localhost/archipelago/bench-base:1.0.0"
+
+/** A prefix unique to this bench process. */
+export const tag = `t-bench-${randomBytes(2).toString("hex")}`
+
+/** The shell an app runs: sleeps forever, and on SIGTERM takes `STOP_DELAY` seconds to exit. */
+export const appScript =
+  "trap 'sleep ${STOP_DELAY:-0}; exit 0' TERM INT; while true; do sleep 1 & wait $!; done"
+
+export interface BenchApp {
+  readonly id: string
+  readonly stopDelaySec?: number
+  readonly restart?: "always" | "no"
+}
+
+/** Writes a catalog folder with one manifest per app (image from local storage, no build). */
+export const writeCatalog = (apps: ReadonlyArray<BenchApp>): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-apps-"))
+  for (const app of apps) {
+    fs.mkdirSync(path.join(dir, app.id))
+    fs.writeFileSync(
+      path.join(dir, app.id, "manifest.yml"),
+      [
+        `id: ${app.id}`,
+        `name: ${app.id}`,
+        `version: "1.0.0"`,
+        `image: ${baseImage}`,
+        `container:`,
+        `  command: ["/bin/sh", "-c", ${JSON.stringify(appScript)}]`,
+        `env:`,
+        `  STOP_DELAY: "${app.stopDelaySec ?? 0}"`,
+        `memory: 32Mi`,
+        `stopTimeout: 30`,
+        `restart: ${app.restart ?? "always"}`,
+        ``
+      ].join("\n")
+    )
+  }
+  return dir
+}
+
+export const podman = (...args: ReadonlyArray<string>) => {
+  const r = spawnSync("podman", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+  return { status: r.status, stdout: (r.stdout ?? "").trim(), stderr: (r.stderr ?? "").trim() }
+}
+
+export const hasPodman = (): boolean => podman("info", "--format", "{{.Version.Version}}").status === 0
+
+/** podman's version string. */
+export const podmanVersion = (): string => podman("version", "--format", "{{.Client.Version}}").stdout || "unknown"
+
+/** Makes sure the offline base image exists (scripts/build-base-image.sh) under the bench tag. */
+export const ensureBaseImage = (): void => {
+  if (podman("image", "exists", baseImage).status === 0) return
+  if (podman("image", "exists", offlineBase).status !== 0) {
+    const r = spawnSync("bash", [path.join(root, "scripts/build-base-image.sh")], { stdio: "inherit" })
+    if (r.status !== 0) throw new Error("cannot build the base image")
+  }
+  const t = podman("tag", offlineBase, baseImage)
+  if (t.status !== 0) throw new Error(`cannot tag ${baseImage}: ${t.stderr}`)
+}
+
+/** Removes every container, volume and pod whose name starts with this process's tag. */
+export const cleanup = (prefix = tag): void => {
+  const names = podman("ps", "-a", "--format", "{{.Names}}").stdout.split("\n").filter((n) => n.startsWith(prefix))
+  if (names.length > 0) podman("rm", "--force", "--time", "0", ...names)
+  const vols = podman("volume", "ls", "--format", "{{.Name}}").stdout.split("\n").filter((n) => n.startsWith(prefix))
+  if (vols.length > 0) podman("volume", "rm", "--force", ...vols)
+}
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+
+export interface Served {
+  readonly url: string
+  readonly token: string
+  readonly pid: number
+  readonly child: ChildProcess
+  readonly dataDir: string
+  readonly call: (method: string, params?: unknown) => Promise<any>
+  readonly stop: () => Promise<void>
+}
+
+export interface ServeOptions {
+  readonly apps: string
+  readonly dataDir?: string
+  readonly scanInterval?: string
+  readonly reconcileInterval?: string
+  readonly extraArgs?: ReadonlyArray<string>
+}
+
+/** Starts `archipelago serve` on podman and waits until its API answers. */
+export const serve = async (options: ServeOptions): Promise<Served> => {
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "bench-data-"))
+  const port = await freePort()
+  const args = [
+    cli, "serve", "--apps", options.apps, "--data", dataDir, "--host", "127.0.0.1", "--port", String(port),
+    "--engine", "podman", "--scan-interval", options.scanInterval ?? "30s",
+    "--reconcile-interval", options.reconcileInterval ?? "30s", ...(options.extraArgs ?? [])
+  ]
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+  let stderr = ""
+  child.stderr!.on("data", (d) => { stderr = (stderr + d.toString()).slice(-8192) })
+  child.stdout!.on("data", (d) => { stderr = (stderr + d.toString()).slice(-8192) })
+  const url = `http://127.0.0.1:${port}`
+  const tokenFile = path.join(dataDir, "rpc-token")
+  const token = await until(async () => {
+    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr}`)
+    if (!fs.existsSync(tokenFile)) return undefined
+    const t = fs.readFileSync(tokenFile, "utf8").trim()
+    try {
+      const r = await fetch(`${url}/rpc`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${t}`, "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "server.version" })
+      })
+      return r.ok ? t : undefined
+    } catch {
+      return undefined
+    }
+  }, "serve answering", 120_000, 50)
+  let id = 0
+  const call = async (method: string, params?: unknown) => {
+    const r = await fetch(`${url}/rpc`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, ...(params === undefined ? {} : { params }) })
+    })
+    const body = await r.json() as any
+    if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`)
+    return body.result
+  }
+  const stop = async () => {
+    if (child.exitCode !== null) return
+    const exited = new Promise<void>((r) => child.once("exit", () => r()))
+    child.kill("SIGTERM")
+    await Promise.race([exited, sleep(20_000)])
+    if (child.exitCode === null) child.kill("SIGKILL")
+  }
+  return { url, token, pid: child.pid!, child, dataDir, call, stop }
+}
+
+/** A view as `container-list` returns it (the fields benchmarks read). */
+export interface View {
+  readonly id: string
+  readonly state: string
+  readonly transition: unknown
+  readonly startedAt?: string | null
+  readonly containerId?: string | null
+}
+
+/** Views of every app, by id (`container-list` may answer an array or a page). */
+export const list = async (node: Served): Promise<Map<string, View>> => {
+  const r = await node.call("container-list")
+  const items: ReadonlyArray<View> = Array.isArray(r) ? r : (r.items ?? r.apps ?? [])
+  return new Map(items.map((v) => [v.id, v]))
+}
+
+/** Waits until every app reads `running` with no transition. */
+export const allRunning = (node: Served, ids: ReadonlyArray<string>, timeoutMs = 300_000) =>
+  until(async () => {
+    const views = await list(node)
+    return ids.every((id) => views.get(id)?.state === "running" && !views.get(id)?.transition) ? true : undefined
+  }, `${ids.length} apps running`, timeoutMs, 100)
+
+/** A WebSocket client recording every `state.changed` app view with its arrival time. */
+export interface Watcher {
+  readonly changes: Array<{ readonly at: number; readonly view: View }>
+  /** Resolves with the arrival time (performance.now) of the first change matching `pred` at or after index `from`. */
+  readonly next: (pred: (v: View) => boolean, from?: number, timeoutMs?: number) => Promise<number>
+  readonly close: () => void
+}
+
+export const watch = (node: Served): Promise<Watcher> =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${node.url.replace(/^http/, "ws")}/ws`, { headers: { authorization: `Bearer ${node.token}` } })
+    const changes: Array<{ at: number; view: View }> = []
+    const waiters = new Set<() => void>()
+    ws.on("message", (data) => {
+      const at = performance.now()
+      const m = JSON.parse(data.toString())
+      if (m.method === "state.changed" && m.params?.app) {
+        changes.push({ at, view: m.params.app })
+        for (const w of [...waiters]) w()
+      }
+      if (m.method === "state.snapshot") resolve(watcher)
+    })
+    ws.once("error", reject)
+    const next = (pred: (v: View) => boolean, from = 0, timeoutMs = 60_000) =>
+      new Promise<number>((res, rej) => {
+        const check = () => {
+          for (let i = from; i < changes.length; i++) {
+            if (pred(changes[i]!.view)) {
+              waiters.delete(check)
+              clearTimeout(timer)
+              res(changes[i]!.at)
+              return
+            }
+          }
+        }
+        const timer = setTimeout(() => { waiters.delete(check); rej(new Error("timed out waiting for a change")) }, timeoutMs)
+        waiters.add(check)
+        check()
+      })
+    const watcher: Watcher = { changes, next, close: () => ws.terminate() }
+  })
+
+/** Resident set size of a process, in MiB (Linux /proc). */
+export const rssMiB = (pid: number): number => {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN)
+  return Math.round((kb / 1024) * 10) / 10
+}
