@@ -102,6 +102,8 @@ export const layer = (options: Cli.ServeOptions, choice: EngineChoice, password?
   const core = Archipelago.layer({
     appsDir: resolve(options.apps),
     dataDir,
+    // no app may publish the port the dashboard and API listen on
+    ...(options.port > 0 ? { settings: { serverPort: options.port } } : {}),
     scanInterval: options.scanInterval,
     reconcileInterval: options.reconcileInterval
   }).pipe(

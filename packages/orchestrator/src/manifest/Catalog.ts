@@ -11,7 +11,7 @@ import * as NodePath from "node:path"
 import type { AppId } from "../domain/AppId.js"
 import { closest } from "./internal/Suggest.js"
 import type { Located, Position } from "./Loader.js"
-import { parseLocated } from "./Loader.js"
+import { maxBytes, parseLocated } from "./Loader.js"
 import { fileName, type Manifest } from "./Manifest.js"
 import { CatalogError, ManifestError } from "./ManifestError.js"
 import { resolve } from "./Resolve.js"
@@ -77,6 +77,20 @@ const errorAt = (entry: Entry, path: string, rule: string, detail: string): Mani
     rule,
     detail
   })
+}
+
+/**
+ * The app a named volume belongs to: the longest id it equals or starts with followed by `-`.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const ownerOf = (volume: string, ids: ReadonlyArray<string>): string | undefined => {
+  let owner: string | undefined
+  for (const id of ids) {
+    if ((volume === id || volume.startsWith(`${id}-`)) && (owner === undefined || id.length > owner.length)) owner = id
+  }
+  return owner
 }
 
 const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
@@ -165,6 +179,19 @@ export const check = (
     state.set(id, "done")
   }
   for (const id of [...ids.keys()].sort(byId)) visit(id, [])
+
+  // a named volume belongs to the app with the longest id it carries: "demo-node-data" is
+  // demo-node's even though it also starts with "demo-"
+  for (const e of entries) {
+    const m = e.app.manifest
+    m.volumes.forEach((v, i) => {
+      if (v.source.startsWith(".") || v.source.startsWith("/")) return
+      const owner = ownerOf(v.source, allIds)
+      if (owner !== undefined && owner !== m.id) {
+        errors.push(errorAt(e, `volumes[${i}].source`, "volume-owner", `named volume ${JSON.stringify(v.source)} belongs to ${owner}; name this app's own volume "${m.id}-<name>"`))
+      }
+    })
+  }
 
   // shared host ports and container names
   const sorted = [...entries].sort((a, b) => byId(a.app.manifest.id, b.app.manifest.id))
@@ -281,6 +308,11 @@ export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options
     known.push(name)
     const shownFile = NodePath.join(appsDir, name, fileName)
     const file = NodePath.join(dir, fileName)
+    const size = yield* Effect.either(fs.stat(file))
+    if (Either.isRight(size) && Number(size.right.size) > maxBytes) {
+      errors.push(new ManifestError({ file: shownFile, line: 1, column: 1, path: "", rule: "size", detail: `the manifest is larger than ${maxBytes / 1024} KiB` }))
+      continue
+    }
     const text = yield* Effect.either(fs.readFileString(file))
     if (Either.isLeft(text)) {
       errors.push(new ManifestError({ file: shownFile, line: 0, column: 0, path: "", rule: "io", detail: `cannot read the manifest: ${text.left.message}` }))
@@ -292,16 +324,17 @@ export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options
       ...(options.settings !== undefined ? { settings: options.settings } : {})
     })
     if (Either.isLeft(parsed)) {
-      errors.push(...parsed.left)
+      for (const e of parsed.left) errors.push(e)
       continue
     }
     const entry: Entry = { app: { manifest: parsed.right.manifest, dir, file }, located: parsed.right, shownFile }
     const buildErrors = yield* checkBuild(fs, entry)
-    if (buildErrors.length > 0) errors.push(...buildErrors)
-    else entries.push(entry)
+    for (const e of buildErrors) errors.push(e)
+    if (buildErrors.length > 0) continue
+    entries.push(entry)
   }
   const checked = check(entries, known)
-  if (Either.isLeft(checked)) errors.push(...checked.left)
+  if (Either.isLeft(checked)) for (const e of checked.left) errors.push(e)
   if (errors.length > 0 || Either.isLeft(checked)) {
     return yield* Effect.fail(new CatalogError({ errors: sortErrors(errors) }))
   }

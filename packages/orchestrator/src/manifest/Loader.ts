@@ -102,6 +102,7 @@ const stringDict = (keyCheck: (k: string) => string | undefined) => dict(keyChec
 
 const appIdWhat = "an app id (lowercase letters, digits and dashes)"
 const appId = str((s) => (appIdPattern.test(s) ? undefined : appIdWhat), appIdWhat)
+const singleLine = (s: string) => (/[\r\n]/.test(s) ? "a single-line value (no newline)" : undefined)
 const printable = (what: string) => (s: string) => (s.trim() === "" || /[\u0000-\u001f]/.test(s) ? what : undefined)
 const port = int(1, 65535)
 const timing = { interval: int(1, 3600), timeout: int(1, 3600), retries: int(1, 100), startPeriod: int(0, 3600) }
@@ -116,7 +117,7 @@ const manifestShape: Struct = struct({
   build: struct({
     context: required(str(printable("a folder"))),
     containerfile: str(printable("a file name")),
-    args: stringDict((k) => (envName.test(k) ? undefined : "a build argument name (letters, digits and _)"))
+    args: dict((k) => (envName.test(k) ? undefined : "a build argument name (letters, digits and _)"), str(singleLine))
   }),
   container: struct({
     name: str((s) => (containerName.test(s) ? undefined : "a container name (letters, digits, _ . -)")),
@@ -134,14 +135,15 @@ const manifestShape: Struct = struct({
     host: required(port),
     container: required(port),
     protocol: oneOf("tcp", "udp"),
-    hostIp: str((s) => (isIp(s) ? undefined : "an IP address"))
+    hostIp: str((s) => (isIp(s) ? undefined : "an IP address")),
+    reason: str(printable("a sentence saying why the app needs this host port"))
   })),
   volumes: list(struct({
     source: required(str(printable("a path or volume name"))),
     target: required(str(printable("a path"))),
     readOnly: bool
   })),
-  env: stringDict((k) => (envName.test(k) ? undefined : "an environment variable name (letters, digits and _)")),
+  env: dict((k) => (envName.test(k) ? undefined : "an environment variable name (letters, digits and _)"), str(singleLine)),
   extraHosts: stringDict((k) => (hostname.test(k) ? undefined : "a host name")),
   memory: str(),
   stopTimeout: int(1, 3600),
@@ -202,12 +204,115 @@ interface Ctx {
   readonly errors: Array<ManifestError>
   readonly positions: Map<string, Position>
   aliases: number
+  /** Problems found past `maxErrors`, counted but not kept. */
+  dropped: number
 }
 
 const Invalid: unique symbol = Symbol("Invalid")
 type Invalid = typeof Invalid
 
 const maxAliases = 200
+
+/**
+ * The largest manifest accepted, in bytes (UTF-16 code units for text already read). A real
+ * manifest is a few KiB; a bigger file is refused before YAML parsing starts.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxBytes = 256 * 1024
+
+/**
+ * At most this many problems are reported per manifest; the rest are counted in a last one.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxErrors = 100
+
+/**
+ * The smallest memory limit accepted: below it no runtime starts a process at all.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const minMemoryBytes = 4 * 1024 * 1024
+
+/**
+ * Host ports no app may publish, with the reason, besides the orchestrator's own
+ * (`Settings.serverPort`).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const reservedHostPorts: Readonly<Record<number, string>> = { 22: "ssh" }
+
+/**
+ * Mount targets refused together with everything below them: kernel interfaces and
+ * runtime-provided trees; shadowing them hides the container's view of itself or lets it
+ * write to the kernel.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const forbiddenTargetTrees: ReadonlyArray<string> = ["/proc", "/sys", "/dev", "/run/secrets", "/run/.containerenv"]
+
+/**
+ * Mount targets refused exactly: whole system folders (mounting over one replaces the image's
+ * programs, libraries or configuration) and the files that decide identity, name resolution and
+ * loading (the runtime manages some of them; replacing one hijacks every process).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const forbiddenTargets: ReadonlyArray<string> = [
+  "/",
+  "/bin",
+  "/boot",
+  "/etc",
+  "/lib",
+  "/lib32",
+  "/lib64",
+  "/libx32",
+  "/sbin",
+  "/usr",
+  "/usr/bin",
+  "/usr/lib",
+  "/usr/lib64",
+  "/usr/libexec",
+  "/usr/sbin",
+  "/usr/local/bin",
+  "/usr/local/sbin",
+  "/var",
+  "/run",
+  "/root",
+  "/etc/passwd",
+  "/etc/shadow",
+  "/etc/group",
+  "/etc/gshadow",
+  "/etc/sudoers",
+  "/etc/sudoers.d",
+  "/etc/hosts",
+  "/etc/hostname",
+  "/etc/resolv.conf",
+  "/etc/ld.so.preload",
+  "/etc/ld.so.conf",
+  "/etc/ld.so.conf.d",
+  "/etc/ld.so.cache"
+]
+
+/**
+ * Why a normalised absolute mount target is refused, or undefined when it is allowed.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const forbiddenTarget = (target: string): string | undefined => {
+  const tree = forbiddenTargetTrees.find((t) => PosixPath.isWithin(target, t))
+  if (tree !== undefined) return `${tree} belongs to the kernel or the runtime; nothing may be mounted on or below it`
+  if (forbiddenTargets.includes(target)) return `mounting over ${target} replaces a system folder or file of the container`
+  return undefined
+}
 
 const position = (ctx: Ctx, node: YamlNode | null | undefined): Position => {
   const offset = node?.range?.[0]
@@ -216,7 +321,13 @@ const position = (ctx: Ctx, node: YamlNode | null | undefined): Position => {
   return { line: p.line, column: p.col }
 }
 
+const full = (ctx: Ctx): boolean => ctx.errors.length >= maxErrors
+
 const report = (ctx: Ctx, at: Position, path: string, rule: string, detail: string): void => {
+  if (full(ctx)) {
+    ctx.dropped++
+    return
+  }
   ctx.errors.push(new ManifestError({ file: ctx.file, line: at.line, column: at.column, path, rule, detail }))
 }
 
@@ -277,7 +388,7 @@ const decode = (ctx: Ctx, raw: unknown, shape: Shape, path: string, at: Position
   switch (shape._tag) {
     case "String": {
       if (!isScalar(node) || typeof node.value !== "string") return mismatch()
-      const bad = shape.check?.(node.value)
+      const bad = node.value.includes("\u0000") ? "a string without NUL characters" : shape.check?.(node.value)
       if (bad !== undefined) {
         report(ctx, at, path, "type", `expected ${bad}, got ${render(ctx, node)}`)
         return Invalid
@@ -369,7 +480,8 @@ const decodeMap = (
       if (v === Invalid) ok = false
       else out[e.key] = v
     }
-    return ok ? out : Invalid
+    // like a struct, a partly invalid map keeps its valid entries for the rules
+    return ok ? out : Object.assign(out, { [Invalid]: true })
   }
 
   let struct: Struct
@@ -394,6 +506,11 @@ const decodeMap = (
     const p = keyPath(path, e.key)
     const field = Object.hasOwn(struct.fields, e.key) ? struct.fields[e.key] : undefined
     if (field === undefined) {
+      ok = false
+      if (full(ctx)) {
+        ctx.dropped++
+        continue
+      }
       const alias = path === "" && Object.hasOwn(topLevelAliases, e.key) ? topLevelAliases[e.key] : undefined
       const near = alias ?? closest(e.key, known)
       report(
@@ -405,7 +522,6 @@ const decodeMap = (
           ? `unknown key; expected one of ${known.join(", ")}`
           : `unknown key; did you mean ${JSON.stringify(near)}?`
       )
-      ok = false
       continue
     }
     const v = decode(ctx, e.value, field.shape, p, e.valueAt)
@@ -540,6 +656,12 @@ const checkRules = (ctx: Ctx, m: Raw, options: Options): void => {
         }
       } else if (!volumeName.test(source)) {
         fail(sp, "volume-source", `expected "./path" (in the app's data directory), an absolute path or a volume name, got ${JSON.stringify(source)}`)
+      } else if (id !== undefined && source !== id && !source.startsWith(`${id}-`)) {
+        fail(
+          sp,
+          "volume-owner",
+          `a named volume must belong to the app: name it ${JSON.stringify(id)} or "${id}-<name>", got ${JSON.stringify(source)}`
+        )
       }
     }
     if (target !== undefined) {
@@ -547,6 +669,8 @@ const checkRules = (ctx: Ctx, m: Raw, options: Options): void => {
       const norm = PosixPath.normalize(target)
       if (!PosixPath.isAbsolute(target) || /[:,]/.test(target) || norm === undefined) {
         fail(tp, "volume-target", `expected an absolute path in the container, got ${JSON.stringify(target)}`)
+      } else if (forbiddenTarget(norm) !== undefined) {
+        fail(tp, "volume-target", `${forbiddenTarget(norm)}, got ${JSON.stringify(target)}`)
       } else {
         const first = targets.get(norm)
         if (first !== undefined) fail(tp, "volume-target", `${norm} is already mounted by volumes[${first}]`)
@@ -562,6 +686,13 @@ const checkRules = (ctx: Ctx, m: Raw, options: Options): void => {
     const host = rec?.host
     if (typeof host !== "number") return
     const proto = asString(rec?.protocol) ?? "tcp"
+    const hp = `ports[${i}].host`
+    const reserved = host === (settings.serverPort ?? Settings.defaultServerPort) ? "the orchestrator's own API and dashboard" : reservedHostPorts[host]
+    if (reserved !== undefined) {
+      fail(hp, "host-port", `host port ${host} is reserved for ${reserved}`)
+    } else if (host < 1024 && asString(rec?.reason) === undefined) {
+      fail(hp, "host-port", `host port ${host} is privileged (below 1024); say why the app needs it in ports[${i}].reason, or publish a port from 1024 up`)
+    }
     const key = `${host}/${proto}`
     const first = published.get(key)
     if (first !== undefined) fail(`ports[${i}].host`, "port-collision", `host port ${key} is already published by ports[${first}]`)
@@ -582,8 +713,13 @@ const checkRules = (ctx: Ctx, m: Raw, options: Options): void => {
   }
 
   const memory = asString(m.memory)
-  if (memory !== undefined && parseMemoryLimit(memory) === undefined) {
-    fail("memory", "memory", `expected a size such as "128Mi", "2Gi" or "512M", got ${JSON.stringify(memory)}`)
+  if (memory !== undefined) {
+    const bytes = parseMemoryLimit(memory)
+    if (bytes === undefined) {
+      fail("memory", "memory", `expected a size such as "128Mi", "2Gi" or "512M", got ${JSON.stringify(memory)}`)
+    } else if (bytes < minMemoryBytes) {
+      fail("memory", "memory", `expected at least 4Mi (no process starts in less), got ${JSON.stringify(memory)}`)
+    }
   }
 
   // references to other apps and hooks
@@ -649,9 +785,14 @@ export const parseLocated = (
   file: string,
   options: Options = {}
 ): Either.Either<Located, ReadonlyArray<ManifestError>> => {
+  if (text.length > maxBytes) {
+    return Either.left([
+      new ManifestError({ file, line: 1, column: 1, path: "", rule: "size", detail: `the manifest is larger than ${maxBytes / 1024} KiB` })
+    ])
+  }
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false })
-  const ctx: Ctx = { file, text, doc, lines, errors: [], positions: new Map(), aliases: 0 }
+  const ctx: Ctx = { file, text, doc, lines, errors: [], positions: new Map(), aliases: 0, dropped: 0 }
   for (const e of doc.errors) {
     const lp = e.linePos?.[0] ?? lines.linePos(e.pos[0])
     report(ctx, { line: lp.line, column: lp.col }, "", "yaml", `YAML syntax: ${yamlDetail(e.message)}`)
@@ -669,6 +810,17 @@ export const parseLocated = (
   const rec = asRecord(raw)
   if (rec !== undefined) checkRules(ctx, rec, options)
   ctx.errors.sort((a, b) => a.line - b.line || a.column - b.column)
+  if (ctx.dropped > 0) {
+    const last = ctx.errors[ctx.errors.length - 1]!
+    ctx.errors.push(new ManifestError({
+      file,
+      line: last.line,
+      column: last.column,
+      path: "",
+      rule: "too-many-errors",
+      detail: `${ctx.dropped} more ${ctx.dropped === 1 ? "problem" : "problems"} not shown (at most ${maxErrors} per manifest)`
+    }))
+  }
   if (ctx.errors.length > 0) return Either.left(ctx.errors)
   const positions = ctx.positions
   const locate = (path: string) => locateIn(positions, path)

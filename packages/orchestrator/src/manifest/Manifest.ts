@@ -20,7 +20,9 @@ export const Port = Schema.Struct({
   host: PortNumber,
   container: PortNumber,
   protocol: Schema.optionalWith(Schema.Literal("tcp", "udp"), { default: () => "tcp" as const }),
-  hostIp: Schema.optional(Schema.String)
+  hostIp: Schema.optional(Schema.String),
+  /** Why the app needs a host port below 1024 (required for those). */
+  reason: Schema.optional(Schema.String)
 })
 
 /**

@@ -7,7 +7,8 @@ import { Schema } from "effect"
 
 /**
  * `dataDir` holds each app's data in `<dataDir>/<id>`; `mirrors` are registries tried before
- * docker.io; `allowedBindRoots` are extra host folders manifests may bind-mount.
+ * docker.io; `allowedBindRoots` are extra host folders manifests may bind-mount; `serverPort` is
+ * the orchestrator's own port, which no app may publish (default `defaultServerPort`).
  *
  * @since 0.1.0
  * @category models
@@ -15,7 +16,9 @@ import { Schema } from "effect"
 export const Settings = Schema.Struct({
   dataDir: Schema.optionalWith(Schema.String, { default: () => "/var/lib/archipelago" }),
   mirrors: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  allowedBindRoots: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+  allowedBindRoots: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** The orchestrator's own port (API and dashboard); no app may publish it. */
+  serverPort: Schema.optional(Schema.Number)
 })
 
 /**
@@ -31,6 +34,14 @@ export type Settings = typeof Settings.Type
  * @category constants
  */
 export const defaults: Settings = { dataDir: "/var/lib/archipelago", mirrors: [], allowedBindRoots: [] }
+
+/**
+ * The orchestrator's port when `serverPort` is not set.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultServerPort = 7420
 
 /**
  * Settings from a partial object, the rest taken from `defaults`.

@@ -140,6 +140,25 @@ describe("Catalog.load", () => {
       ])
     }))
 
+  it.effect("golden: an app mounting another app's named volume that starts with its own id", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({
+        "demo-node": app("demo-node", "volumes:\n  - {source: demo-node-data, target: /data}\n"),
+        demo: app("demo", "volumes:\n  - {source: demo-node-data, target: /data}\n  - {source: demo-data, target: /d}\n")
+      })
+      assert.deepStrictEqual(errors, [
+        `apps/demo/manifest.yml:6:14 volumes[0].source: named volume "demo-node-data" belongs to demo-node; name this app's own volume "demo-<name>"`
+      ])
+      assert.strictEqual(Catalog.ownerOf("demo-node-data", ["demo", "demo-node", "demo-ui"]), "demo-node")
+      assert.strictEqual(Catalog.ownerOf("x-data", ["demo"]), undefined)
+    }))
+
+  it.effect("refuses an oversized manifest by its size before reading it", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({ big: app("big", `description: "${"x".repeat(Loader.maxBytes)}"\n`) })
+      assert.deepStrictEqual(errors, [`apps/big/manifest.yml:1:1: the manifest is larger than 256 KiB`])
+    }))
+
   it.effect("apps in conflict may publish the same ports; other bind addresses do not collide", () =>
     Effect.gen(function*() {
       const ports = "ports:\n  - {host: 8333, container: 8333}\n"

@@ -97,7 +97,7 @@ health: {type: http, port: 8080}
     ],
     [
       "an unknown nested key",
-      `${base}ports:\n  - host: 1\n    container: 2\n    hots: 3\n`,
+      `${base}ports:\n  - host: 1081\n    container: 2\n    hots: 3\n`,
       [`apps/demo/manifest.yml:8:5 ports[0].hots: unknown key; did you mean "host"?`]
     ],
     [
@@ -213,7 +213,7 @@ health: {type: http, port: 8080}
     ],
     [
       "a relative volume target and a target mounted twice",
-      `${base}volumes:\n  - source: a\n    target: data\n  - source: b\n    target: /x\n  - source: c\n    target: /x/\n`,
+      `${base}volumes:\n  - source: demo-a\n    target: data\n  - source: demo-b\n    target: /x\n  - source: demo-c\n    target: /x/\n`,
       [
         `apps/demo/manifest.yml:7:13 volumes[0].target: expected an absolute path in the container, got "data"`,
         `apps/demo/manifest.yml:11:13 volumes[2].target: /x is already mounted by volumes[1]`
@@ -327,7 +327,7 @@ restart: sometimes
   })
 
   it("locates fields for later checks", () => {
-    const located = Either.getOrThrow(Loader.parseLocated(`${base}ports:\n  - host: 1\n    container: 2\n`, file, options))
+    const located = Either.getOrThrow(Loader.parseLocated(`${base}ports:\n  - host: 1081\n    container: 2\n`, file, options))
     assert.deepStrictEqual(located.locate("ports[0].host"), { line: 6, column: 11 })
     assert.deepStrictEqual(located.locate("ports[0].nothing"), { line: 6, column: 5 })
     assert.deepStrictEqual(located.locate("id"), { line: 1, column: 5 })
@@ -348,6 +348,103 @@ restart: sometimes
     assert.deepStrictEqual(messages(many), ["apps/demo/manifest.yml:1:1: more than 200 alias expansions"])
   })
 
+  it("refuses another app's named volume and accepts its own", () => {
+    const text = `${base}volumes:\n  - {source: node-data, target: /a}\n  - {source: demo, target: /b}\n  - {source: demo-data, target: /c}\n  - {source: demonic, target: /d}\n`
+    assert.deepStrictEqual(messages(text), [
+      `apps/demo/manifest.yml:6:14 volumes[0].source: a named volume must belong to the app: name it "demo" or "demo-<name>", got "node-data"`,
+      `apps/demo/manifest.yml:9:14 volumes[3].source: a named volume must belong to the app: name it "demo" or "demo-<name>", got "demonic"`
+    ])
+  })
+
+  it("refuses dangerous mount targets, normalised, and allows files below /etc and /usr", () => {
+    const refused = ["/", "/proc/sys", "/proc", "/sys/fs/cgroup", "/dev/", "/etc", "/etc/passwd", "/usr", "/var/../etc/shadow", "/run/secrets/x", "/etc/resolv.conf"]
+    for (const target of refused) {
+      const out = messages(`${base}volumes:\n  - {source: ./x, target: "${target}"}\n`)
+      assert.lengthOf(out, 1, target)
+      assert.match(out[0]!, /^apps\/demo\/manifest\.yml:6:\d+ volumes\[0\]\.target: /, target)
+    }
+    assert.deepStrictEqual(messages(`${base}volumes:\n  - {source: ./x, target: /proc/sys}\n`), [
+      `apps/demo/manifest.yml:6:27 volumes[0].target: /proc belongs to the kernel or the runtime; nothing may be mounted on or below it, got "/proc/sys"`
+    ])
+    for (const target of ["/etc/nginx/conf.d/default.conf", "/usr/share/nginx/html", "/var/www", "/data", "/process"]) {
+      assert.deepStrictEqual(messages(`${base}volumes:\n  - {source: ./x, target: "${target}"}\n`), [], target)
+    }
+  })
+
+  it("refuses reserved host ports and privileged ones without a reason", () => {
+    const port = (host: number, extra = "") => messages(`${base}ports:\n  - {host: ${host}, container: 80${extra}}\n`)
+    assert.deepStrictEqual(port(22), [`apps/demo/manifest.yml:6:12 ports[0].host: host port 22 is reserved for ssh`])
+    assert.deepStrictEqual(port(22, ", reason: I want it"), [`apps/demo/manifest.yml:6:12 ports[0].host: host port 22 is reserved for ssh`])
+    assert.deepStrictEqual(port(7420), [`apps/demo/manifest.yml:6:12 ports[0].host: host port 7420 is reserved for the orchestrator's own API and dashboard`])
+    assert.deepStrictEqual(port(443), [
+      `apps/demo/manifest.yml:6:12 ports[0].host: host port 443 is privileged (below 1024); say why the app needs it in ports[0].reason, or publish a port from 1024 up`
+    ])
+    assert.deepStrictEqual(port(80), [
+      `apps/demo/manifest.yml:6:12 ports[0].host: host port 80 is privileged (below 1024); say why the app needs it in ports[0].reason, or publish a port from 1024 up`
+    ])
+    assert.deepStrictEqual(port(443, ", reason: \"HTTPS for LAN clients that cannot take a port\""), [])
+    assert.deepStrictEqual(port(1024), [])
+    assert.deepStrictEqual(rules(`${base}ports:\n  - {host: 443, container: 80, reason: "  "}\n`), ["host-port", "type"])
+    // the configured port replaces 7420
+    const moved = { ...options, settings: Settings.make({ serverPort: 8420 }) }
+    assert.deepStrictEqual(rules(`${base}ports:\n  - {host: 8420, container: 80}\n`, moved), ["host-port"])
+    assert.deepStrictEqual(rules(`${base}ports:\n  - {host: 7420, container: 80}\n`, moved), [])
+  })
+
+  it("refuses a memory limit below 4Mi", () => {
+    assert.deepStrictEqual(messages(`${base}memory: "1"\n`), [`apps/demo/manifest.yml:5:9 memory: expected at least 4Mi (no process starts in less), got "1"`])
+    assert.deepStrictEqual(rules(`${base}memory: 4095Ki\n`), ["memory"])
+    assert.deepStrictEqual(rules(`${base}memory: 4Mi\n`), [])
+  })
+
+  it("refuses env values and build args with a newline, and NUL anywhere", () => {
+    assert.deepStrictEqual(messages(`${base}env:\n  A: "x\\ny"\n  B: ok\n`), [`apps/demo/manifest.yml:6:6 env.A: expected a single-line value (no newline), got "x\\ny"`])
+    assert.deepStrictEqual(rules(`${base}env:\n  A: "x\\ry"\n`), ["type"])
+    assert.deepStrictEqual(rules(`${base}env:\n  A: |\n    two\n    lines\n`), ["type"])
+    assert.deepStrictEqual(rules(`id: demo\nname: Demo\nversion: "1"\nbuild:\n  context: .\n  args: {A: "a\\nb"}\n`), ["type"])
+    assert.deepStrictEqual(messages(`${base}container:\n  command: ["a\\0b"]\n`), [`apps/demo/manifest.yml:6:13 container.command[0]: expected a string without NUL characters, got "a\\u0000b"`])
+  })
+
+  it("reports type errors and rule errors of the same file in one pass", () => {
+    const text = `${base}env:
+  1BAD: x
+  OK: "a\\nb"
+extraHosts:
+  "bad host!": 1.2.3.4
+  host.containers.internal: 10.0.0.1
+volumes:
+  - {source: other-app-data, target: /proc/sys, readOnly: maybe}
+ports:
+  - {host: 22, container: 80, protocol: sctp}
+memory: "1"
+stopTimeout: soon
+container: {privileged: true, user: 5}
+`
+    assert.deepStrictEqual(rules(text), [
+      "key", "type", "key", "host-gateway", "volume-owner", "volume-target", "type", "host-port", "type", "memory", "type", "privileged", "type"
+    ])
+  })
+
+  it("refuses an oversized manifest by size, quickly, without parsing it", () => {
+    const huge = `${base}description: "${"x".repeat(100 * 1024 * 1024)}"\n`
+    const started = performance.now()
+    assert.deepStrictEqual(messages(huge), [`apps/demo/manifest.yml:1:1: the manifest is larger than 256 KiB`])
+    // a loose bound against a regression to parsing (59 s before); timing targets live in bench/
+    assert.isBelow(performance.now() - started, 5_000)
+  })
+
+  it("caps the errors of one manifest: 130,000 unknown keys do not crash the loader", () => {
+    const keys = (n: number) => `${base}${Array.from({ length: n }, (_, i) => `k${i}: 1`).join("\n")}\n`
+    const many = Loader.parseManifest(keys(20_000), file, options)
+    assert.isTrue(Either.isLeft(many))
+    if (Either.isLeft(many)) {
+      assert.lengthOf(many.left, Loader.maxErrors + 1)
+      assert.strictEqual(many.left[Loader.maxErrors]!.rule, "too-many-errors")
+      assert.include(many.left[Loader.maxErrors]!.message, "19900 more problems not shown")
+    }
+    assert.deepStrictEqual(rules(keys(130_000)), ["size"])
+  })
+
   it("refuses __proto__ keys rather than dropping them", () => {
     assert.deepStrictEqual(rules(`${base}env:\n  __proto__: x\n`), ["key"])
   })
@@ -364,7 +461,7 @@ const valid = {
   build: { context: ".", containerfile: "Containerfile", args: { A: "1" } },
   container: { command: ["/bin/sh", "-c", "true"], user: "nobody", workdir: "/tmp", privileged: false },
   ports: [{ host: 18081, container: 8080, protocol: "tcp", hostIp: "127.0.0.1" }],
-  volumes: [{ source: "./www", target: "/var/www", readOnly: true }, { source: "cache", target: "/cache" }],
+  volumes: [{ source: "./www", target: "/var/www", readOnly: true }, { source: "demo-cache", target: "/cache" }],
   env: { STOP_DELAY: "8" },
   extraHosts: { "host.containers.internal": "host-gateway" },
   memory: "64Mi",

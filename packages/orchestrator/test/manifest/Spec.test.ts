@@ -24,7 +24,7 @@ build: {context: .}
 ports: [{host: 18084, container: 8080}]
 volumes:
   - {source: ./www, target: /var/www, readOnly: true}
-  - {source: demo-cache, target: /cache/}
+  - {source: demo-ui-cache, target: /cache/}
   - {source: /srv/shared/../shared/blocks, target: /blocks}
 env: {STOP_DELAY: "1", APP_NAME: demo-ui}
 extraHosts: {host.containers.internal: host-gateway, a.example: 10.0.0.1}
@@ -63,7 +63,7 @@ describe("Spec", () => {
       ports: [{ host: 18084, container: 8080, protocol: "tcp" }],
       volumes: [
         { source: "/data/demo-ui/www", target: "/var/www", readOnly: true },
-        { source: "demo-cache", target: "/cache", readOnly: false },
+        { source: "demo-ui-cache", target: "/cache", readOnly: false },
         { source: "/srv/shared/blocks", target: "/blocks", readOnly: false }
       ],
       env: { STOP_DELAY: "1", APP_NAME: "demo-ui" },
@@ -172,6 +172,7 @@ describe("Resolve", () => {
 
 describe("Spec hash stability", () => {
   it("pins the hash of a known spec: a change here makes every node recreate its containers on upgrade", () => {
-    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "eac2f6246e39ab9634bd7e86f950c7e7d42527b310898f2cb52b903d57ddb4aa")
+    // the fixture names its volume demo-ui-cache since named volumes must belong to their app
+    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "a64b200106b80c1154c590c955d6379c3e60721d7ede97db0e67a6db8c5d071f")
   })
 })
