@@ -12,14 +12,12 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { HookRegistry, Settings } from "@archipelago/orchestrator"
-import { Effect, Layer, Option } from "effect"
+import { HookRegistry, SafeFile, Settings } from "@archipelago/orchestrator"
+import { Effect, Layer } from "effect"
 import type { HookContext, PreStartHook, RenderedFile } from "./PreStartHook.js"
 import { namePattern } from "./PreStartHook.js"
 import * as Secrets from "./Secrets.js"
-import { secretDirMode, secretFileMode, writeAtomic } from "./WriteAtomic.js"
 
 /**
  * @since 0.1.0
@@ -33,31 +31,6 @@ export interface Options {
 }
 
 const { HookFailed } = HookRegistry
-
-const codeOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-    ? error.code
-    : "unexpected error"
-
-/** True when `path` is `root` itself or lies below it. */
-const isWithin = (root: string, path: string): boolean => {
-  const rel = NodePath.relative(root, path)
-  return rel === "" || (!rel.startsWith("..") && !NodePath.isAbsolute(rel))
-}
-
-/** The real path of the deepest existing ancestor of `path` (symlinks resolved). */
-const realAncestor = async (path: string): Promise<string> => {
-  let current = path
-  for (;;) {
-    try {
-      return await Fs.realpath(current)
-    } catch (error) {
-      const parent = NodePath.dirname(current)
-      if (codeOf(error) !== "ENOENT" || parent === current) throw error
-      current = parent
-    }
-  }
-}
 
 /**
  * Validates a list of hooks: names must match the pattern and be unique. Returns the refusals.
@@ -95,22 +68,16 @@ export const make = (
     const byName = new Map(hooks.map((hook) => [hook.name, hook] as const))
     const settings: Settings.Settings = { ...(options.settings ?? Settings.defaults), dataDir }
 
+    // Lexical checks here; SafeFile (rooted at the data dir) refuses a symlinked folder on the
+    // way and never follows a symlink planted at the file itself.
     const checkPath = (hook: string, appId: string, path: string) =>
       Effect.gen(function*() {
         const fail = (reason: string) => new HookFailed({ hook, appId, reason })
         if (!NodePath.isAbsolute(path) || NodePath.resolve(path) !== path) {
           return yield* fail(`refused path ${JSON.stringify(path)}: it must be absolute and normalized`)
         }
-        if (!isWithin(dataDir, path) || path === dataDir) {
+        if (!SafeFile.isWithin(dataDir, path) || path === dataDir) {
           return yield* fail(`refused path ${path}: it is outside the data dir ${dataDir}`)
-        }
-        // A symlink inside the data dir must not lead a write outside it.
-        const [realRoot, realParent] = yield* Effect.tryPromise({
-          try: () => Promise.all([realAncestor(dataDir), realAncestor(NodePath.dirname(path))]),
-          catch: (error) => fail(`cannot resolve ${NodePath.dirname(path)} (${codeOf(error)})`)
-        })
-        if (!isWithin(realRoot, realParent)) {
-          return yield* fail(`refused path ${path}: a symlink leads it outside the data dir`)
         }
         return path
       })
@@ -127,13 +94,7 @@ export const make = (
         secret: (name) => Effect.mapError(secrets.get(name), (error) => fail(error.message)),
         read: (path) =>
           Effect.flatMap(checkPath(hook.name, request.appId, path), (checked) =>
-            Effect.tryPromise({
-              try: () => Fs.readFile(checked, "utf8").then(Option.some, (error: unknown) => {
-                if (codeOf(error) === "ENOENT") return Option.none<string>()
-                throw error
-              }),
-              catch: (error) => fail(`cannot read ${checked} (${codeOf(error)})`)
-            }))
+            Effect.mapError(SafeFile.readString(checked, { root: dataDir }), (error) => fail(error.message)))
       }
     }
 
@@ -141,7 +102,7 @@ export const make = (
       Effect.gen(function*() {
         const path = yield* checkPath(hook, appId, file.path)
         const secret = file.secret ?? false
-        const mode = file.mode ?? (secret ? secretFileMode : 0o644)
+        const mode = file.mode ?? (secret ? SafeFile.secretFileMode : 0o644)
         if (secret && (mode & 0o077) !== 0) {
           return yield* new HookFailed({
             hook,
@@ -150,7 +111,7 @@ export const make = (
           })
         }
         const result = yield* Effect.mapError(
-          writeAtomic(path, file.content, { mode, ...(secret ? { dirMode: secretDirMode } : {}) }),
+          SafeFile.write(path, file.content, { root: dataDir, mode, ...(secret ? { dirMode: SafeFile.secretDirMode } : {}) }),
           (error) => new HookFailed({ hook, appId, reason: error.message })
         )
         yield* result.written

@@ -6,10 +6,9 @@
  * @since 0.1.0
  */
 import { randomBytes } from "node:crypto"
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { Context, Data, Effect, Layer, Redacted } from "effect"
-import { secretDirMode, secretFileMode } from "./WriteAtomic.js"
+import { SafeFile } from "@archipelago/orchestrator"
+import { Context, Data, Effect, Layer, Option, Redacted } from "effect"
 
 /**
  * Reading or creating a secret failed. Names the secret, never its value.
@@ -76,65 +75,7 @@ export const generate: Effect.Effect<Redacted.Redacted<string>> = Effect.sync(()
   Redacted.make(randomBytes(32).toString("hex"))
 )
 
-const codeOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-    ? error.code
-    : "unexpected error"
-
-const isErrno = (error: unknown, code: string): boolean =>
-  typeof error === "object" && error !== null && "code" in error && error.code === code
-
 const validValue = (value: string): boolean => value.length > 0 && !/[\r\n\0]/.test(value)
-
-/** Reads a secret file; `undefined` when it does not exist. */
-const readSecret = async (file: string): Promise<string | undefined> => {
-  try {
-    const text = await Fs.readFile(file, "utf8")
-    // A secret someone made readable to others is narrowed back to its owner.
-    if (((await Fs.stat(file)).mode & 0o077) !== 0) await Fs.chmod(file, secretFileMode)
-    return text.replace(/\r?\n$/, "")
-  } catch (error) {
-    if (isErrno(error, "ENOENT")) return undefined
-    throw error
-  }
-}
-
-/**
- * Creates the secret file without ever replacing one: the value is written and fsynced in a temp
- * file which is then hard-linked to the final name (`link` fails if the name exists). A racing
- * creator in another process therefore loses cleanly and reads the winner's value.
- */
-const createSecret = async (dir: string, file: string, value: string): Promise<string> => {
-  await Fs.mkdir(dir, { recursive: true, mode: secretDirMode })
-  const temp = NodePath.join(dir, `.${NodePath.basename(file)}.new-${process.pid}-${randomBytes(6).toString("hex")}`)
-  try {
-    const handle = await Fs.open(temp, "wx", secretFileMode)
-    try {
-      await handle.chmod(secretFileMode)
-      await handle.writeFile(`${value}\n`)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    try {
-      await Fs.link(temp, file)
-    } catch (error) {
-      if (!isErrno(error, "EEXIST")) throw error
-      const winner = await readSecret(file)
-      if (winner === undefined) throw error
-      return winner
-    }
-    const dirHandle = await Fs.open(dir, "r")
-    try {
-      await dirHandle.sync()
-    } finally {
-      await dirHandle.close()
-    }
-    return value
-  } finally {
-    await Fs.rm(temp, { force: true })
-  }
-}
 
 /**
  * The file-backed secrets of a data dir.
@@ -155,14 +96,37 @@ export const make = (dataDir: string): Effect.Effect<Service> =>
         })
       }
       const file = NodePath.join(dir, name)
-      const failed = (error: unknown) =>
-        new SecretError({ name, reason: `cannot read or create it (${codeOf(error)})` })
+      const failed = (error: SafeFile.SafeFileError | SafeFile.UnsafePath) =>
+        new SecretError({
+          name,
+          reason: error._tag === "UnsafePath" ? error.message : `cannot read or create it (${error.reason})`
+        })
+      // Never through a symlink: a linked secret reads as absent and is replaced (with a warning);
+      // one readable by others is narrowed back to its owner on its descriptor.
+      const read = SafeFile.readString(file, { root: dataDir, narrow: true }).pipe(
+        Effect.map(Option.map((text) => text.replace(/\r?\n$/, ""))),
+        Effect.mapError(failed)
+      )
       const value = yield* lock.withPermits(1)(
         Effect.gen(function*() {
-          const stored = yield* Effect.tryPromise({ try: () => readSecret(file), catch: failed })
-          if (stored !== undefined) return stored
+          const stored = yield* read
+          if (Option.isSome(stored)) return stored.value
           const fresh = yield* generate
-          return yield* Effect.tryPromise({ try: () => createSecret(dir, file, Redacted.value(fresh)), catch: failed })
+          // `create` links the file into place, so a racing creator in another process loses
+          // cleanly and both read the winner's value.
+          yield* Effect.mapError(
+            SafeFile.create(file, `${Redacted.value(fresh)}\n`, {
+              root: dataDir,
+              mode: SafeFile.secretFileMode,
+              dirMode: SafeFile.secretDirMode
+            }),
+            failed
+          )
+          const created = yield* read
+          if (Option.isNone(created)) {
+            return yield* new SecretError({ name, reason: "cannot read or create it (not a regular file)" })
+          }
+          return created.value
         })
       )
       if (!validValue(value)) {

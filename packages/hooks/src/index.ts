@@ -1,7 +1,7 @@
 /**
  * `@archipelago/hooks`: pre-start hook plugins for Archipelago apps (bitcoin UI nginx.conf,
- * bitcoin rpcauth, lnd.conf, the demo UI page) with crash-safe atomic writes and file-backed
- * secrets. `Hooks.layer` implements the orchestrator's `HookRegistry`.
+ * bitcoin rpcauth, lnd.conf, the demo UI page) with file-backed secrets; files are written
+ * through the orchestrator's `SafeFile` (atomic, never through a symlink). `Hooks.layer` implements the orchestrator's `HookRegistry`.
  *
  * @since 0.1.0
  */
@@ -26,5 +26,3 @@ export * as RenderError from "./RenderError.js"
 export * as RpcAuth from "./RpcAuth.js"
 /** @since 0.1.0 */
 export * as Secrets from "./Secrets.js"
-/** @since 0.1.0 */
-export * as WriteAtomic from "./WriteAtomic.js"

@@ -90,7 +90,7 @@ describe("Secrets", () => {
       expect(JSON.stringify(error)).not.toContain("SECRET")
     }))
 
-  it.effect("an unreadable secrets folder fails with the system's code only", () =>
+  it.effect("a file where the secrets folder should be fails, naming that path only", () =>
     Effect.gen(function*() {
       const dir = dataDir("not-a-dir")
       yield* Effect.promise(async () => {
@@ -98,7 +98,7 @@ describe("Secrets", () => {
         await Fs.writeFile(NodePath.join(dir, "secrets"), "a file where the folder should be")
       })
       const error = yield* Effect.flip((yield* Secrets.make(dir)).get("x"))
-      expect(error.message).toBe(`secret "x": cannot read or create it (ENOTDIR)`)
+      expect(error.message).toBe(`secret "x": refused ${NodePath.join(dir, "secrets")}: it is not a folder`)
     }))
 
   it.effect("values are Redacted: printing one shows <redacted>", () =>

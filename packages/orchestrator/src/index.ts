@@ -36,6 +36,8 @@ export * as PodmanJson from "./runtime/PodmanJson.js"
 /** @since 0.1.0 */
 export * as BaseImage from "./runtime/BaseImage.js"
 /** @since 0.1.0 */
+export * as SafeFile from "./fs/SafeFile.js"
+/** @since 0.1.0 */
 export * as HookRegistry from "./services/HookRegistry.js"
 /** @since 0.1.0 */
 export * as AppViews from "./services/AppViews.js"

@@ -6,10 +6,11 @@
  * @since 0.1.0
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises"
+import { readFile } from "node:fs/promises"
 import { networkInterfaces } from "node:os"
 import { join } from "node:path"
-import { Data, Effect } from "effect"
+import { SafeFile } from "@archipelago/orchestrator"
+import { Data, Effect, Option } from "effect"
 
 /**
  * The token file could not be read or created.
@@ -51,33 +52,26 @@ const reason = (e: unknown): string => (e instanceof Error ? e.message : String(
 
 /**
  * Reads the token, creating it on first start (32 random bytes, base64url, mode 0600). A token
- * file readable by others is tightened to 0600.
+ * file readable by others is tightened to 0600. A symlink (or anything but a regular file) at
+ * `rpc-token` is never followed nor chmod'ed: it is replaced by a fresh token, with a warning.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const ensureToken = Effect.fn("Auth.ensureToken")(function*(dataDir: string) {
   const path = tokenPath(dataDir)
-  const fail = (e: unknown) => new TokenError({ path, reason: reason(e) })
-  yield* Effect.tryPromise({ try: () => mkdir(dataDir, { recursive: true, mode: 0o700 }), catch: fail })
-  const created = yield* Effect.tryPromise({
-    try: () => writeFile(path, `${randomBytes(32).toString("base64url")}\n`, { flag: "wx", mode: 0o600 }),
-    catch: (e) => e
-  }).pipe(
-    Effect.as(true),
-    Effect.catchAll((e) =>
-      (e as NodeJS.ErrnoException)?.code === "EEXIST" ? Effect.succeed(false) : Effect.fail(fail(e))
-    )
-  )
-  if (!created) {
-    const mode = yield* Effect.tryPromise({ try: () => stat(path), catch: fail }).pipe(Effect.map((s) => s.mode & 0o777))
-    if ((mode & 0o077) !== 0) {
-      yield* Effect.logWarning(`${path} was readable by others (mode ${mode.toString(8)}); tightening it to 0600`)
-      yield* Effect.tryPromise({ try: () => chmod(path, 0o600), catch: fail })
-    }
+  const io = <A>(effect: Effect.Effect<A, SafeFile.SafeFileError | SafeFile.UnsafePath>) =>
+    Effect.mapError(effect, (e) => new TokenError({ path, reason: e._tag === "UnsafePath" ? e.message : e.reason }))
+  const read = io(SafeFile.readString(path, { root: dataDir, narrow: true }))
+  let stored = yield* read
+  if (Option.isNone(stored)) {
+    const fresh = `${randomBytes(32).toString("base64url")}\n`
+    yield* io(SafeFile.create(path, fresh, { root: dataDir, mode: 0o600, dirMode: 0o700 }))
+    stored = yield* read
   }
-  const token = (yield* Effect.tryPromise({ try: () => readFile(path, "utf8"), catch: fail })).trim()
-  if (token.length < 16) return yield* Effect.fail(fail(new Error("the token is shorter than 16 characters")))
+  if (Option.isNone(stored)) return yield* new TokenError({ path, reason: "it is not a regular file" })
+  const token = stored.value.trim()
+  if (token.length < 16) return yield* new TokenError({ path, reason: "the token is shorter than 16 characters" })
   return token
 })
 

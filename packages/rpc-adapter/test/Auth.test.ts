@@ -1,4 +1,4 @@
-import { statSync, writeFileSync, chmodSync } from "node:fs"
+import { chmodSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
@@ -23,6 +23,22 @@ describe("Auth.ensureToken", () => {
       chmodSync(Auth.tokenPath(dir), 0o644)
       expect(yield* Auth.ensureToken(dir)).toBe("a-token-that-is-long-enough")
       expect(statSync(Auth.tokenPath(dir)).mode & 0o777).toBe(0o600)
+    }))
+
+  it.effect("a symlinked rpc-token is neither followed nor its target chmod'ed: a fresh token replaces the link", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const victim = join(tempDir(), "someone-elses-file")
+      writeFileSync(victim, "a-host-file-that-is-long-enough\n")
+      chmodSync(victim, 0o644)
+      symlinkSync(victim, Auth.tokenPath(dir))
+      const token = yield* Auth.ensureToken(dir)
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      expect(lstatSync(Auth.tokenPath(dir)).isFile()).toBe(true)
+      expect(statSync(Auth.tokenPath(dir)).mode & 0o777).toBe(0o600)
+      expect(readFileSync(victim, "utf8")).toBe("a-host-file-that-is-long-enough\n")
+      expect(statSync(victim).mode & 0o777).toBe(0o644)
+      expect(yield* Auth.ensureToken(dir)).toBe(token)
     }))
 
   it.effect("refuses a token too short to be a secret", () =>

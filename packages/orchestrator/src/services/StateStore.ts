@@ -6,13 +6,14 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Clock, Context, Data, Effect, Either, Layer, ParseResult, Ref, Schema, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Data, Effect, Either, Layer, Option, ParseResult, Ref, Schema, Stream, SubscriptionRef } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as AppState from "../domain/AppState.js"
 import * as Intent from "../domain/Intent.js"
 import * as Merge from "../domain/Merge.js"
 import * as Op from "../domain/Op.js"
+import * as SafeFile from "../fs/SafeFile.js"
 
 /**
  * Entries and intents of every app of the catalog, keyed by app id.
@@ -485,11 +486,14 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     })
 
     const load = Effect.gen(function*() {
-      if (!(yield* fs.exists(file))) return [undefined, { _tag: "Fresh" }] as const
-      const info = yield* fs.stat(file)
-      const decoded: Decoded = info.type === "File"
-        ? decode(yield* fs.readFileString(file))
-        : { persisted: undefined, problems: [{ path: "$", message: `${file} is a ${info.type.toLowerCase()}, not a file` }] }
+      // A symlink planted at state.json is never followed: it reads as absent (and is logged).
+      const text = yield* SafeFile.readString(file, { root: options.dataDir })
+      const isDirectory = Option.isNone(text) &&
+        (yield* fs.stat(file).pipe(Effect.map((i) => i.type === "Directory"), Effect.orElseSucceed(() => false)))
+      if (Option.isNone(text) && !isDirectory) return [undefined, { _tag: "Fresh" }] as const
+      const decoded: Decoded = Option.isSome(text)
+        ? decode(text.value)
+        : { persisted: undefined, problems: [{ path: "$", message: `${file} is a directory, not a file` }] }
       if (decoded.problems.length === 0 && decoded.persisted !== undefined) {
         const apps = Object.keys(decoded.persisted.apps).length
         const migratedFrom = decoded.version !== undefined && decoded.version < currentVersion ? decoded.version : undefined
@@ -524,15 +528,7 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     const touched = new Map<string, number>()
 
     const writeAtomic = (content: string) =>
-      Effect.scoped(Effect.gen(function*() {
-        const tmp = path.join(options.dataDir, tempFileName(process.pid))
-        const handle = yield* fs.open(tmp, { flag: "w", mode: 0o600 })
-        yield* handle.writeAll(new TextEncoder().encode(content))
-        yield* handle.sync
-        yield* fs.rename(tmp, file)
-        const dir = yield* fs.open(options.dataDir, { flag: "r" })
-        yield* dir.sync.pipe(Effect.ignore)
-      }))
+      SafeFile.write(file, content, { root: options.dataDir, mode: 0o600, dirMode: 0o700 })
 
     // Runs under `lock`, so the file always holds the latest state, in order.
     const persist = (state: State) =>

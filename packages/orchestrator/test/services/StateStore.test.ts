@@ -122,6 +122,27 @@ describe("StateStore", () => {
         "the dead writer's file is gone; ours, a live one's and foreign names stay"
       )
     }))
+
+  it.effect("a symlinked state.json is not followed: read as absent, replaced by a regular file, its target untouched", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-link-")
+      const victimDir = tempDir("svc-link-victim-")
+      const victim = path.join(victimDir, "shadow")
+      const planted = JSON.stringify({ version: 1, apps: { lnd: { intent: { installed: true, wantRunning: true, userStopped: false, updatedAt: 1 }, state: "running" } } })
+      fs.writeFileSync(victim, planted, { mode: 0o644 })
+      fs.symlinkSync(victim, path.join(dataDir, "state.json"))
+      const store = yield* make(dataDir)
+      assert.deepStrictEqual(store.loadReport, { _tag: "Fresh" })
+      assert.deepStrictEqual(yield* store.intent(lnd), Intent.none, "nothing was read through the link")
+      yield* store.update(lnd, () => ({ entry: AppEntry.make(lnd, "running") }))
+      yield* stop(store, epoch)
+      assert.isTrue(fs.lstatSync(path.join(dataDir, "state.json")).isFile())
+      assert.strictEqual(readFile(dataDir).apps.lnd.state, "stopping")
+      assert.strictEqual(fs.readFileSync(victim, "utf8"), planted, "the link's target was not written")
+      assert.strictEqual(fs.statSync(victim).mode & 0o777, 0o644)
+    }))
+
   it.effect("a scan older than an operation's last write does not overwrite it", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)

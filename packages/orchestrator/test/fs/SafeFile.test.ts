@@ -6,12 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { build } from "esbuild"
 import { Effect, Exit } from "effect"
 import * as fc from "fast-check"
-import { secretDirMode, secretFileMode, sha256, writeAtomic, WriteFailed } from "../src/WriteAtomic.js"
+import { Logger, Option } from "effect"
+import * as SafeFile from "../../src/fs/SafeFile.js"
+import { secretDirMode, secretFileMode, sha256, write as writeAtomic, SafeFileError } from "../../src/fs/SafeFile.js"
 import { content, generationOf } from "./fixtures/generation.js"
 
 let root = ""
 beforeAll(async () => {
-  root = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "archy-hooks-atomic-"))
+  root = await Fs.mkdtemp(NodePath.join(Os.tmpdir(), "archy-safefile-"))
 })
 afterAll(async () => {
   await Fs.rm(root, { recursive: true, force: true })
@@ -128,7 +130,7 @@ describe("writeAtomic", () => {
   it.effect("refuses a relative path", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(writeAtomic("relative/a.conf", "x"))
-      expect(exit).toEqual(Exit.fail(new WriteFailed({ path: "relative/a.conf", reason: "the path must be absolute" })))
+      expect(exit).toEqual(Exit.fail(new SafeFileError({ path: "relative/a.conf", reason: "the path must be absolute" })))
     }))
 
   it.effect("fails with the system's reason, never the content, and leaves no temp file", () =>
@@ -137,8 +139,8 @@ describe("writeAtomic", () => {
       const path = NodePath.join(dir, "is-a-dir")
       yield* Effect.promise(() => Fs.mkdir(path))
       const error = yield* Effect.flip(writeAtomic(path, "TOP-SECRET-CONTENT"))
-      expect(error._tag).toBe("WriteFailed")
-      expect(error.message).toMatch(/^cannot write .*is-a-dir: (EISDIR|EPERM|ENOTEMPTY|EEXIST)/)
+      expect(error._tag).toBe("SafeFileError")
+      expect(error.message).toMatch(/^cannot use .*is-a-dir: (EISDIR|EPERM|ENOTEMPTY|EEXIST)/)
       expect(error.message).not.toContain("TOP-SECRET-CONTENT")
       expect(yield* Effect.promise(() => Fs.readdir(dir))).toEqual(["is-a-dir"])
     }))
@@ -174,6 +176,139 @@ describe("writeAtomic", () => {
         }
         expect(yield* Effect.promise(() => Fs.readFile(path, "utf8"))).toBe(contents[contents.length - 1])
       }
+    }))
+})
+
+/** Runs an effect capturing its log lines. */
+const withLogs = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const lines: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+    })
+    const result = yield* effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+    return [result, lines] as const
+  })
+
+describe("symlinks and other planted entries", () => {
+  it.effect("write: a symlink at the target is replaced by a regular file; its target is neither read, written nor chmod'ed", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("link-write"))
+      const victim = NodePath.join(dir, "victim")
+      yield* Effect.promise(() => Fs.writeFile(victim, "HOST-SECRET\n", { mode: 0o640 }))
+      const app = NodePath.join(dir, "app")
+      yield* Effect.promise(() => Fs.mkdir(app))
+      const path = NodePath.join(app, "lnd.conf")
+      yield* Effect.promise(() => Fs.symlink(victim, path))
+      const [result, logs] = yield* withLogs(writeAtomic(path, "fresh\n", { mode: 0o600, root: dir }))
+      expect(result.written).toBe(true)
+      const stat = yield* Effect.promise(() => Fs.lstat(path))
+      expect(stat.isFile()).toBe(true)
+      expect(yield* Effect.promise(() => Fs.readFile(path, "utf8"))).toBe("fresh\n")
+      expect(yield* Effect.promise(() => Fs.readFile(victim, "utf8"))).toBe("HOST-SECRET\n")
+      expect(yield* Effect.promise(() => modeOf(victim))).toBe(0o640)
+      expect(logs).toEqual([`WARN ${path} is a symlink: not followed, replaced by a regular file`])
+    }))
+
+  it.effect("write: a symlink whose target holds exactly the new content is still replaced", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("link-same"))
+      const victim = NodePath.join(dir, "victim")
+      yield* Effect.promise(() => Fs.writeFile(victim, "same\n", { mode: 0o644 }))
+      const path = NodePath.join(dir, "a.conf")
+      yield* Effect.promise(() => Fs.symlink(victim, path))
+      const result = yield* writeAtomic(path, "same\n", { mode: 0o600 })
+      expect(result.written).toBe(true)
+      expect((yield* Effect.promise(() => Fs.lstat(path))).isFile()).toBe(true)
+      expect(yield* Effect.promise(() => modeOf(victim))).toBe(0o644)
+    }))
+
+  it.effect("read: a symlink or a FIFO is absent (and a FIFO never blocks the reader)", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("link-read"))
+      const victim = NodePath.join(dir, "victim")
+      yield* Effect.promise(() => Fs.writeFile(victim, "HOST-SECRET\n"))
+      const link = NodePath.join(dir, "link")
+      yield* Effect.promise(() => Fs.symlink(victim, link))
+      const [a, logs] = yield* withLogs(SafeFile.readString(link))
+      expect(a).toEqual(Option.none())
+      expect(logs).toEqual([`WARN ${link} is a symlink: not followed, treated as absent`])
+      const fifo = NodePath.join(dir, "fifo")
+      const { execFileSync } = yield* Effect.promise(() => import("node:child_process"))
+      execFileSync("mkfifo", [fifo])
+      expect(yield* SafeFile.readString(fifo)).toEqual(Option.none())
+      expect(yield* SafeFile.readString(victim)).toEqual(Option.some("HOST-SECRET\n"))
+      expect(yield* SafeFile.readString(NodePath.join(dir, "missing"))).toEqual(Option.none())
+      expect(yield* SafeFile.readString(NodePath.join(dir, "no", "such", "file"), { root: dir })).toEqual(Option.none())
+    }))
+
+  it.effect("a symlinked folder under the root is refused, naming it, for reads and writes", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("link-dir"))
+      const outside = yield* Effect.promise(() => fresh("link-dir-outside"))
+      yield* Effect.promise(() => Fs.writeFile(NodePath.join(outside, "rpc-token"), "TOKEN\n"))
+      yield* Effect.promise(() => Fs.mkdir(NodePath.join(dir, "app")))
+      yield* Effect.promise(() => Fs.symlink(outside, NodePath.join(dir, "app", "sub")))
+      const target = NodePath.join(dir, "app", "sub", "rpc-token")
+      const readError = yield* Effect.flip(SafeFile.readString(target, { root: dir }))
+      expect(readError).toEqual(new SafeFile.UnsafePath({ path: NodePath.join(dir, "app", "sub"), reason: "it is a symlink" }))
+      const writeError = yield* Effect.flip(writeAtomic(target, "x", { root: dir }))
+      expect(writeError._tag).toBe("UnsafePath")
+      expect(yield* Effect.promise(() => Fs.readFile(NodePath.join(outside, "rpc-token"), "utf8"))).toBe("TOKEN\n")
+      const outsideRoot = yield* Effect.flip(writeAtomic(NodePath.join(outside, "x"), "x", { root: dir }))
+      expect(outsideRoot._tag).toBe("UnsafePath")
+    }))
+
+  it.effect("the root itself may be a symlink (a data dir on another disk)", () =>
+    Effect.gen(function*() {
+      const real = yield* Effect.promise(() => fresh("root-real"))
+      const alias = NodePath.join(root, "root-alias")
+      yield* Effect.promise(() => Fs.symlink(real, alias))
+      yield* writeAtomic(NodePath.join(alias, "a", "b.conf"), "ok\n", { root: alias })
+      expect(yield* Effect.promise(() => Fs.readFile(NodePath.join(real, "a", "b.conf"), "utf8"))).toBe("ok\n")
+    }))
+
+  it.effect("create: links a new file once, keeps an existing one, replaces a planted symlink without touching its target", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("create"))
+      const path = NodePath.join(dir, "secrets", "token")
+      expect(yield* SafeFile.create(path, "one\n", { root: dir })).toBe(true)
+      expect(yield* SafeFile.create(path, "two\n", { root: dir })).toBe(false)
+      expect(yield* Effect.promise(() => Fs.readFile(path, "utf8"))).toBe("one\n")
+      expect(yield* Effect.promise(() => modeOf(path))).toBe(0o600)
+      expect(yield* Effect.promise(() => modeOf(NodePath.dirname(path)))).toBe(0o700)
+      const victim = NodePath.join(dir, "victim")
+      yield* Effect.promise(() => Fs.writeFile(victim, "HOST\n", { mode: 0o644 }))
+      const linked = NodePath.join(dir, "secrets", "linked")
+      yield* Effect.promise(() => Fs.symlink(victim, linked))
+      const [created, logs] = yield* withLogs(SafeFile.create(linked, "mine\n", { root: dir }))
+      expect(created).toBe(true)
+      expect(logs).toEqual([`WARN ${linked} is a symlink: removed, not followed`])
+      expect(yield* Effect.promise(() => Fs.readFile(linked, "utf8"))).toBe("mine\n")
+      expect(yield* Effect.promise(() => Fs.readFile(victim, "utf8"))).toBe("HOST\n")
+      expect(yield* Effect.promise(() => modeOf(victim))).toBe(0o644)
+      expect((yield* Effect.promise(() => Fs.readdir(NodePath.join(dir, "secrets")))).sort()).toEqual(["linked", "token"])
+    }))
+
+  it.effect("read with narrow: a file open to others is narrowed on its descriptor", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("narrow"))
+      const path = NodePath.join(dir, "token")
+      yield* Effect.promise(() => Fs.writeFile(path, "t\n", { mode: 0o644 }))
+      yield* Effect.promise(() => Fs.chmod(path, 0o644))
+      yield* SafeFile.read(path, { narrow: true })
+      expect(yield* Effect.promise(() => modeOf(path))).toBe(0o600)
+    }))
+
+  it.effect("checkNoSymlinks names the first symlinked component; a missing path passes", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("check"))
+      yield* Effect.promise(() => Fs.mkdir(NodePath.join(dir, "app")))
+      yield* Effect.promise(() => Fs.symlink("/etc/passwd", NodePath.join(dir, "app", "nginx.conf")))
+      const error = yield* Effect.flip(SafeFile.checkNoSymlinks(NodePath.join(dir, "app", "nginx.conf"), dir))
+      expect(error).toEqual(new SafeFile.UnsafePath({ path: NodePath.join(dir, "app", "nginx.conf"), reason: "it is a symlink" }))
+      yield* SafeFile.checkNoSymlinks(NodePath.join(dir, "app", "missing", "x"), dir)
+      yield* SafeFile.checkNoSymlinks(NodePath.join(dir, "app"), dir)
     }))
 })
 

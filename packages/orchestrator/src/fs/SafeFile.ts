@@ -1,0 +1,551 @@
+/**
+ * Safe file I/O under a trusted root: the one module every reader and writer of the node's own
+ * files uses (state.json, rpc-token, secrets, files rendered by pre-start hooks).
+ *
+ * Folders under the data dir are bind-mounted read-write into containers, so a compromised app
+ * can put a symlink, a FIFO or a folder link where the orchestrator expects its file. Here:
+ * - every folder between the root and the file is opened one component at a time with
+ *   `O_NOFOLLOW | O_DIRECTORY` through the previous folder's descriptor (`/proc/self/fd/<fd>/x`,
+ *   Linux's `openat`), so a symlinked folder is refused with `UnsafePath` naming it;
+ * - the file itself is opened with `O_NOFOLLOW | O_NONBLOCK`; a symlink or anything that is not a
+ *   regular file is treated as absent, logged as a warning naming the path, and a write replaces
+ *   it by a regular file through a rename (its target is never read, written or chmod'ed);
+ * - writes are atomic: a temp file in the same folder, fsync, rename, fsync of the folder; nothing
+ *   is written when the content is unchanged (only a drifted mode is repaired, on the descriptor).
+ *
+ * @since 0.1.0
+ */
+import { createHash, randomBytes } from "node:crypto"
+import { constants, existsSync } from "node:fs"
+import * as Fs from "node:fs/promises"
+import * as NodePath from "node:path"
+import { Data, Effect, Option } from "effect"
+
+/**
+ * An I/O failure. Carries the path and the system's error code, never the content.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SafeFileError extends Data.TaggedError("SafeFileError")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `cannot use ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * A path that would leave its root: a folder on the way is a symlink (or not a folder), or the
+ * path lies outside the root. Names the offending path.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsafePath extends Data.TaggedError("UnsafePath")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `refused ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * The trusted folder the path lies under (default: the path's own folder). Folders between
+   * the root and the file must be real folders; the root itself may be reached through a symlink.
+   */
+  readonly root?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WriteOptions extends Options {
+  /** The file's permission bits, applied exactly (umask does not narrow them). Default 0644. */
+  readonly mode?: number
+  /** The permission bits of folders this write creates (existing ones are left alone). Default 0755. */
+  readonly dirMode?: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadOptions extends Options {
+  /** Narrow a file readable or writable by group or others to its owner's bits (on the descriptor). */
+  readonly narrow?: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WriteResult {
+  /** False when the file already held exactly this content: nothing was written, mtime is unchanged. */
+  readonly written: boolean
+  /** Hex SHA-256 of the content. */
+  readonly sha256: string
+}
+
+/**
+ * Permission bits for files holding a secret.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const secretFileMode = 0o600
+
+/**
+ * Permission bits for folders holding a secret.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const secretDirMode = 0o700
+
+/**
+ * Hex SHA-256 of a content.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const sha256 = (content: string | Uint8Array): string => createHash("sha256").update(content).digest("hex")
+
+/**
+ * True when `path` is `root` itself or lies below it (lexically).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isWithin = (root: string, path: string): boolean => {
+  const rel = NodePath.relative(root, path)
+  return rel === "" || (!rel.startsWith("..") && !NodePath.isAbsolute(rel))
+}
+
+// ---------------------------------------------------------------------------------------------
+// internals (Promise based, wrapped once below)
+
+class Unsafe extends Error {
+  constructor(readonly path: string, readonly why: string) {
+    super(why)
+  }
+}
+
+const codeOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined
+
+const reasonOf = (error: unknown): string => {
+  const code = codeOf(error)
+  if (code !== undefined) {
+    const syscall = typeof error === "object" && error !== null && "syscall" in error && typeof error.syscall === "string"
+      ? ` (${error.syscall})`
+      : ""
+    return `${code}${syscall}`
+  }
+  return error instanceof Error ? error.message : String(error)
+}
+
+const hasProcFd = existsSync("/proc/self/fd")
+const dirFlags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
+
+/** A folder opened without following links; `at(name)` names an entry through its descriptor. */
+interface Dir {
+  readonly handle: Fs.FileHandle
+  readonly real: string
+  readonly at: (name: string) => string
+  readonly close: () => Promise<void>
+}
+
+const makeDir = (handle: Fs.FileHandle, real: string): Dir => ({
+  handle,
+  real,
+  // Through the descriptor, a folder swapped for a symlink after the check cannot redirect the call.
+  at: (name) => (hasProcFd ? `/proc/self/fd/${handle.fd}/${name}` : NodePath.join(real, name)),
+  close: () => handle.close()
+})
+
+/** Why a folder component cannot be opened as a real folder. */
+const notAFolder = async (path: string, shown: string): Promise<Unsafe> => {
+  const link = await Fs.lstat(path).then((s) => s.isSymbolicLink(), () => false)
+  return new Unsafe(shown, link ? "it is a symlink" : "it is not a folder")
+}
+
+/**
+ * Opens `dir` (which must lie under `root`) component by component, refusing symlinks. Missing
+ * folders are created with exactly `create` bits when given; otherwise `undefined` is returned.
+ */
+const openDir = async (root: string, dir: string, create?: number): Promise<Dir | undefined> => {
+  if (!isWithin(root, dir)) throw new Unsafe(dir, `it lies outside ${root}`)
+  if (create !== undefined) await Fs.mkdir(root, { recursive: true, mode: create })
+  let real: string
+  try {
+    real = await Fs.realpath(root)
+  } catch (error) {
+    if (codeOf(error) === "ENOENT") return undefined
+    throw error
+  }
+  let current = makeDir(await Fs.open(real, constants.O_RDONLY | constants.O_DIRECTORY), real)
+  let shown = root
+  try {
+    for (const part of NodePath.relative(root, dir).split(NodePath.sep).filter((p) => p.length > 0)) {
+      shown = NodePath.join(shown, part)
+      const target = current.at(part)
+      let next: Fs.FileHandle
+      try {
+        next = await Fs.open(target, dirFlags)
+      } catch (error) {
+        const code = codeOf(error)
+        if (code === "ELOOP" || code === "ENOTDIR") throw await notAFolder(target, shown)
+        if (code !== "ENOENT") throw error
+        if (create === undefined) {
+          await current.close()
+          return undefined
+        }
+        await Fs.mkdir(target, { mode: create }).catch((e: unknown) => {
+          if (codeOf(e) !== "EEXIST") throw e
+        })
+        try {
+          next = await Fs.open(target, dirFlags)
+        } catch (e) {
+          const c = codeOf(e)
+          if (c === "ELOOP" || c === "ENOTDIR") throw await notAFolder(target, shown)
+          throw e
+        }
+        await next.chmod(create)
+      }
+      await current.close()
+      current = makeDir(next, NodePath.join(current.real, part))
+    }
+    return current
+  } catch (error) {
+    await current.close().catch(() => undefined)
+    throw error
+  }
+}
+
+interface Found {
+  readonly data: Buffer
+  readonly uid: number
+  readonly gid: number
+  readonly mode: number
+}
+
+type Warn = (message: string) => void
+
+/** Reads `name` in `dir` without following a link; a link or a non-regular file is absent. */
+const readIn = async (
+  dir: Dir,
+  name: string,
+  shown: string,
+  warn: Warn,
+  fix?: (handle: Fs.FileHandle, mode: number, data: Buffer) => Promise<void>,
+  fate = "treated as absent"
+): Promise<Found | undefined> => {
+  let handle: Fs.FileHandle
+  try {
+    handle = await Fs.open(dir.at(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (error) {
+    const code = codeOf(error)
+    if (code === "ENOENT") return undefined
+    if (code === "ELOOP") {
+      warn(`${shown} is a symlink: not followed, ${fate}`)
+      return undefined
+    }
+    throw error
+  }
+  try {
+    const stat = await handle.stat()
+    if (!stat.isFile()) {
+      warn(`${shown} is not a regular file: not read, ${fate}`)
+      return undefined
+    }
+    const data = await handle.readFile()
+    if (fix !== undefined) await fix(handle, stat.mode & 0o7777, data)
+    return { data, uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 }
+  } finally {
+    await handle.close()
+  }
+}
+
+const tempPrefix = (base: string): string => `.${base}.tmp-`
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return codeOf(error) !== "ESRCH"
+  }
+}
+
+/** Removes temp files left by writers of this file that were killed mid-write. */
+const removeStaleTemps = async (dir: Dir, base: string): Promise<void> => {
+  const prefix = tempPrefix(base)
+  let names: Array<string>
+  try {
+    names = await Fs.readdir(dir.at("."))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const pid = Number(name.slice(prefix.length).split("-")[0])
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
+      await Fs.unlink(dir.at(name)).catch(() => undefined)
+    }
+  }
+}
+
+/** Writes a fresh temp file of `base` in `dir` (O_EXCL, fsynced) and returns its name. */
+const writeTemp = async (dir: Dir, base: string, data: Buffer, mode: number, owner?: Found): Promise<string> => {
+  const name = `${tempPrefix(base)}${process.pid}-${randomBytes(6).toString("hex")}`
+  const handle = await Fs.open(
+    dir.at(name),
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    mode
+  )
+  try {
+    // The replacement keeps the owner of the file it replaces (a container may have chowned it to
+    // its own user); without the privilege to do so, the writer's ownership stays.
+    if (owner !== undefined && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
+      await handle.chown(owner.uid, owner.gid).catch((error: unknown) => {
+        if (codeOf(error) !== "EPERM") throw error
+      })
+    }
+    await handle.chmod(mode)
+    await handle.writeFile(data)
+    await handle.sync()
+  } catch (error) {
+    await handle.close().catch(() => undefined)
+    await Fs.unlink(dir.at(name)).catch(() => undefined)
+    throw error
+  }
+  await handle.close()
+  return name
+}
+
+const split = (path: string, options: Options | undefined) => {
+  const file = NodePath.resolve(path)
+  return { file, dir: NodePath.dirname(file), base: NodePath.basename(file), root: NodePath.resolve(options?.root ?? NodePath.dirname(file)) }
+}
+
+const run = <A>(path: string, f: (warn: Warn) => Promise<A>): Effect.Effect<A, SafeFileError | UnsafePath> =>
+  Effect.gen(function*() {
+    const warnings: Array<string> = []
+    const result = yield* Effect.tryPromise({
+      try: () => f((message) => warnings.push(message)),
+      catch: (error) =>
+        error instanceof Unsafe
+          ? new UnsafePath({ path: error.path, reason: error.why })
+          : new SafeFileError({ path, reason: reasonOf(error) })
+    }).pipe(Effect.ensuring(Effect.forEach(warnings, (w) => Effect.logWarning(w), { discard: true })))
+    return result
+  })
+
+const absolute = (path: string): Effect.Effect<void, SafeFileError> =>
+  NodePath.isAbsolute(path) ? Effect.void : Effect.fail(new SafeFileError({ path, reason: "the path must be absolute" }))
+
+// ---------------------------------------------------------------------------------------------
+// API
+
+/**
+ * Reads a file without following a symlink anywhere under `root`. `None` when it is absent, or
+ * when it is a symlink or not a regular file (logged as a warning naming the path).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const read = (path: string, options?: ReadOptions): Effect.Effect<Option.Option<Uint8Array>, SafeFileError | UnsafePath> =>
+  Effect.zipRight(
+    absolute(path),
+    run(path, async (warn) => {
+      const { base, dir, file, root } = split(path, options)
+      const d = await openDir(root, dir)
+      if (d === undefined) return Option.none()
+      try {
+        const found = await readIn(d, base, file, warn, options?.narrow === true ?
+          async (handle, mode) => {
+            if ((mode & 0o077) === 0) return
+            warn(`${file} was accessible to others (mode ${mode.toString(8)}); narrowed to ${(mode & 0o700).toString(8)}`)
+            await handle.chmod(mode & 0o700)
+          } :
+          undefined)
+        return found === undefined ? Option.none() : Option.some(new Uint8Array(found.data))
+      } finally {
+        await d.close()
+      }
+    })
+  )
+
+/**
+ * `read` as UTF-8 text.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const readString = (path: string, options?: ReadOptions): Effect.Effect<Option.Option<string>, SafeFileError | UnsafePath> =>
+  Effect.map(read(path, options), Option.map((bytes) => Buffer.from(bytes).toString("utf8")))
+
+/**
+ * Writes `content` to `path` atomically: a temp file in the same folder is written, fsynced and
+ * renamed over the target, then the folder is fsynced so the rename survives a power loss. When
+ * the file already holds exactly this content nothing is written (its mtime stays); only its
+ * permission bits are repaired if they drifted. A symlink or a non-regular file at `path` is
+ * replaced (logged as a warning); its target is never touched. Missing folders under `root` are
+ * created with `dirMode`.
+ *
+ * @example
+ * ```ts
+ * import { SafeFile } from "@archipelago/orchestrator"
+ * SafeFile.write("/var/lib/archipelago/lnd/lnd.conf", text, { root: "/var/lib/archipelago", mode: 0o600, dirMode: 0o700 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const write = (
+  path: string,
+  content: string | Uint8Array,
+  options?: WriteOptions
+): Effect.Effect<WriteResult, SafeFileError | UnsafePath> =>
+  Effect.zipRight(
+    absolute(path),
+    Effect.suspend(() => {
+      const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
+      const mode = options?.mode ?? 0o644
+      const dirMode = options?.dirMode ?? 0o755
+      return run(path, async (warn) => {
+        const { base, dir, file, root } = split(path, options)
+        const d = (await openDir(root, dir, dirMode))!
+        try {
+          // A permission drift of identical content is repaired in place, on the descriptor: no
+          // rename and no new mtime.
+          const existing = await readIn(d, base, file, warn, async (handle, current, found) => {
+            if (current !== mode && found.equals(data)) await handle.chmod(mode)
+          }, "replaced by a regular file")
+          if (existing !== undefined && existing.data.equals(data)) return { written: false, sha256: sha256(data) }
+          await removeStaleTemps(d, base)
+          const temp = await writeTemp(d, base, data, mode, existing)
+          try {
+            await Fs.rename(d.at(temp), d.at(base))
+          } catch (error) {
+            await Fs.unlink(d.at(temp)).catch(() => undefined)
+            throw error
+          }
+          await d.handle.sync()
+          return { written: true, sha256: sha256(data) }
+        } finally {
+          await d.close()
+        }
+      })
+    })
+  )
+
+/**
+ * Creates `path` with `content` unless a regular file is already there, never replacing one: the
+ * content is written and fsynced in a temp file which is hard-linked to the final name (`link`
+ * fails if the name exists), so concurrent creators in several processes agree on one winner. A
+ * symlink or non-regular file at `path` is removed first (logged as a warning). Returns true
+ * when this call created the file.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const create = (
+  path: string,
+  content: string | Uint8Array,
+  options?: WriteOptions
+): Effect.Effect<boolean, SafeFileError | UnsafePath> =>
+  Effect.zipRight(
+    absolute(path),
+    Effect.suspend(() => {
+      const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
+      const mode = options?.mode ?? secretFileMode
+      const dirMode = options?.dirMode ?? secretDirMode
+      return run(path, async (warn) => {
+        const { base, dir, file, root } = split(path, options)
+        const d = (await openDir(root, dir, dirMode))!
+        try {
+          const temp = await writeTemp(d, base, data, mode)
+          try {
+            for (let attempt = 0;; attempt++) {
+              try {
+                await Fs.link(d.at(temp), d.at(base))
+                break
+              } catch (error) {
+                if (codeOf(error) !== "EEXIST" || attempt > 0) {
+                  if (codeOf(error) === "EEXIST") return false
+                  throw error
+                }
+                const stat = await Fs.lstat(d.at(base))
+                if (stat.isFile()) return false
+                if (stat.isDirectory()) throw error
+                warn(`${file} is ${stat.isSymbolicLink() ? "a symlink" : "not a regular file"}: removed, not followed`)
+                await Fs.unlink(d.at(base))
+              }
+            }
+          } finally {
+            await Fs.unlink(d.at(temp)).catch(() => undefined)
+          }
+          await d.handle.sync()
+          return true
+        } finally {
+          await d.close()
+        }
+      })
+    })
+  )
+
+/**
+ * Creates the folder `dir` and its missing parents under `root` with exactly `mode`, refusing a
+ * symlink on the way. An existing folder is left as it is.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeDirectory = (
+  dir: string,
+  options: { readonly root: string; readonly mode?: number }
+): Effect.Effect<void, SafeFileError | UnsafePath> =>
+  Effect.zipRight(
+    absolute(dir),
+    run(dir, async () => {
+      const d = await openDir(NodePath.resolve(options.root), NodePath.resolve(dir), options.mode ?? 0o755)
+      await d?.close()
+    })
+  )
+
+/**
+ * Checks that no component of `path` below `root` (the last one included) is a symlink, e.g. a
+ * bind-mount source a container could have swapped for a link to a host file. A missing path
+ * passes (there is nothing to follow).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const checkNoSymlinks = (path: string, root: string): Effect.Effect<void, SafeFileError | UnsafePath> =>
+  run(path, async () => {
+    const file = NodePath.resolve(path)
+    const base = NodePath.resolve(root)
+    if (!isWithin(base, file)) throw new Unsafe(file, `it lies outside ${base}`)
+    let current = base
+    for (const part of NodePath.relative(base, file).split(NodePath.sep).filter((p) => p.length > 0)) {
+      current = NodePath.join(current, part)
+      try {
+        if ((await Fs.lstat(current)).isSymbolicLink()) throw new Unsafe(current, "it is a symlink")
+      } catch (error) {
+        if (codeOf(error) === "ENOENT") return
+        throw error
+      }
+    }
+  })
