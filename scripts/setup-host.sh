@@ -10,7 +10,7 @@ log() { printf '[setup-host] %s\n' "$*"; }
 
 # Installed without recommends, so podman's networking (netavark, aardvark-dns, iptables) and
 # init (catatonit) are listed explicitly.
-need=(podman runc netavark aardvark-dns iptables catatonit slirp4netns uidmap busybox-static tar nginx chromium)
+need=(podman runc netavark aardvark-dns iptables catatonit slirp4netns uidmap busybox-static tar nginx chromium systemd)
 
 install_packages() {
   local missing=()
@@ -93,7 +93,14 @@ build_base_image() {
   bash "$(dirname "${BASH_SOURCE[0]}")/build-base-image.sh"
 }
 
+# Quadlet (podman >= 4.4's systemd generator) for the unit tests: Debian trixie's, unpacked into
+# a scratch folder, never installed. systemd above brings systemd-analyze for `verify`.
+fetch_quadlet() {
+  bash "$(dirname "${BASH_SOURCE[0]}")/fetch-quadlet.sh" >/dev/null || log "could not fetch quadlet; its tests will say so"
+}
+
 install_packages
 configure_podman
 build_base_image
+fetch_quadlet
 log "podman $(podman version --format '{{.Client.Version}}'), chromium: $(command -v chromium || echo missing), nginx: $(command -v nginx || echo missing)"
