@@ -67,3 +67,7 @@ export * as Reconciler from "./services/Reconciler.js"
 export * as Archipelago from "./services/Archipelago.js"
 /** @since 0.2.0 */
 export * as Quadlet from "./systemd/Quadlet.js"
+/** @since 0.2.0 */
+export * as PodmanHealth from "./runtime/PodmanHealth.js"
+/** @since 0.2.0 */
+export * as PodmanSelfHeal from "./runtime/PodmanSelfHeal.js"

@@ -15,6 +15,7 @@ import {
   ContainerRuntime,
   Lifecycle,
   PodmanRuntime,
+  PodmanSelfHeal,
   RuntimeError,
   StateStore
 } from "@archipelago/orchestrator"
@@ -82,6 +83,8 @@ export const chooseEngine: (
   "Serve.chooseEngine"
 )(function*(engine: Cli.Engine) {
   if (engine === "sim") return yield* simulated("started with --engine sim")
+  // The start-up probe: repairs what is safe (logged), leaves the rest to the operator.
+  yield* PodmanSelfHeal.heal()
   const probe = yield* Effect.either(Effect.zipRight(podmanInfo, infoOf(PodmanRuntime.layer)))
   if (probe._tag === "Right") {
     const choice: EngineChoice = { layer: PodmanRuntime.layer, engine: "podman", engineVersion: probe.right.version }
