@@ -71,3 +71,9 @@ export * as Quadlet from "./systemd/Quadlet.js"
 export * as PodmanHealth from "./runtime/PodmanHealth.js"
 /** @since 0.2.0 */
 export * as PodmanSelfHeal from "./runtime/PodmanSelfHeal.js"
+/** @since 0.2.0 */
+export * as Systemctl from "./systemd/Systemctl.js"
+/** @since 0.2.0 */
+export * as UnitOwned from "./systemd/UnitOwned.js"
+/** @since 0.2.0 */
+export * as QuadletInstaller from "./systemd/QuadletInstaller.js"

@@ -230,9 +230,10 @@ export const classify = (probe: Probe): Health => {
 }
 
 /**
- * One recovery step. `argv` steps run podman (without the binary); `ClearRuntimeState` removes
- * podman's `alive` marker so its next call refreshes as after a reboot; `Wait` lets a
- * transient lock go; `Operator` is never run: it tells the operator what only they may do.
+ * One recovery step. `argv` steps run podman (without the binary): `RemoveDeadContainer` clears
+ * one container's stale record and runtime files (`podman rm --force` also deletes the OCI
+ * runtime's state of it), so the reconciler can create it again; `Wait` lets a transient lock
+ * go; `Operator` is never run: it tells the operator what only they may do.
  *
  * @since 0.2.0
  * @category models
@@ -240,7 +241,6 @@ export const classify = (probe: Probe): Health => {
 export type Step = Data.TaggedEnum<{
   Wait: { readonly seconds: number; readonly why: string }
   RemoveDeadContainer: { readonly name: string; readonly argv: ReadonlyArray<string>; readonly why: string }
-  ClearRuntimeState: { readonly why: string }
   Renumber: { readonly argv: ReadonlyArray<string>; readonly why: string }
   Migrate: { readonly argv: ReadonlyArray<string>; readonly why: string }
   Operator: { readonly command: string; readonly why: string }
@@ -306,8 +306,6 @@ export const cost = (step: Step): number => {
       return 0
     case "RemoveDeadContainer":
       return 1
-    case "ClearRuntimeState":
-      return 2
     case "Renumber":
       return 3
     case "Migrate":
@@ -321,6 +319,7 @@ export const cost = (step: Step): number => {
  * The recovery plan for a health verdict, least destructive first. Steps that affect every
  * container (clearing runtime state, renumbering) are planned only when no container process
  * is alive (`liveContainers` 0): with live containers the finding goes to the operator instead.
+ * Stale runtime state is cleared per container: the one named in the runtime's error.
  *
  * @since 0.2.0
  * @category constructors
@@ -351,13 +350,19 @@ export const plan = (health: Health, liveContainers: number): ReadonlyArray<Step
           }))
         }
         break
-      case "RuntimeStateStale":
+      case "RuntimeStateStale": {
+        const id = /container "?([0-9a-f]{12,64})"?/.exec(f.evidence)?.[1]
         steps.push(
-          quiet
-            ? Step.ClearRuntimeState({ why: `the OCI runtime holds stale state (${f.evidence})` })
-            : Step.Operator({ command: "podman container cleanup --all", why: `stale runtime state with live containers (${f.evidence})` })
+          id === undefined
+            ? Step.Operator({ command: "podman rm --force <the container named in the error>", why: f.evidence })
+            : Step.RemoveDeadContainer({
+              name: id,
+              argv: removeDeadArgv(id),
+              why: `the OCI runtime still holds state of ${id.slice(0, 12)} (${f.evidence}); the reconciler recreates it, volumes kept`
+            })
         )
         break
+      }
       case "LocksStale":
       case "LocksExhausted":
         steps.push(
@@ -402,8 +407,6 @@ export const describe = (step: Step): string => {
       return `wait ${step.seconds}s: ${step.why}`
     case "RemoveDeadContainer":
       return `podman ${step.argv.join(" ")}: ${step.why}`
-    case "ClearRuntimeState":
-      return `clear podman's runtime state (as after a reboot): ${step.why}`
     case "Renumber":
     case "Migrate":
       return `podman ${step.argv.join(" ")}: ${step.why}`

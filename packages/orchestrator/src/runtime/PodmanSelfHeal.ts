@@ -7,8 +7,6 @@
  *
  * @since 0.2.0
  */
-import { rm } from "node:fs/promises"
-import { join } from "node:path"
 import { Duration, Effect } from "effect"
 import { execa } from "execa"
 import * as Health from "./PodmanHealth.js"
@@ -20,11 +18,6 @@ import * as Health from "./PodmanHealth.js"
 export interface Options {
   /** The podman binary; default `podman`. */
   readonly binary?: string
-  /**
-   * podman's `tmp_dir` (where its `alive` marker lives): default `/run/libpod` as root,
-   * `$XDG_RUNTIME_DIR/libpod/tmp` otherwise. Clearing runtime state is skipped when unknown.
-   */
-  readonly tmpDir?: string
   /** Probe-and-repair rounds before giving up; default 3. */
   readonly maxRounds?: number
   /** How long a container without its process must stay so before it counts as lost; default 2 s. */
@@ -73,12 +66,6 @@ export const pidAlive = (pid: number): boolean => {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM"
   }
-}
-
-const defaultTmpDir = (): string | undefined => {
-  if (typeof process.getuid === "function" && process.getuid() === 0) return "/run/libpod"
-  const xdg = process.env.XDG_RUNTIME_DIR
-  return xdg === undefined || xdg === "" ? undefined : join(xdg, "libpod", "tmp")
 }
 
 const notFound = "Error: podman is not installed (not found on PATH)"
@@ -142,7 +129,6 @@ const findingsText = (h: Health.Health): string =>
  */
 export const heal = Effect.fn("PodmanSelfHeal.heal")(function*(options: Options = {}) {
   const binary = options.binary ?? "podman"
-  const tmpDir = options.tmpDir ?? defaultTmpDir()
   const maxRounds = options.maxRounds ?? 3
   const first = yield* probe(options)
   const steps: Array<StepOutcome> = []
@@ -174,7 +160,7 @@ export const heal = Effect.fn("PodmanSelfHeal.heal")(function*(options: Options 
       if (tried.has(key) && step._tag !== "Wait") continue
       tried.add(key)
       yield* Effect.logWarning(`podman recovery: ${Health.describe(step)}`)
-      const outcome = yield* runStep(binary, tmpDir, step)
+      const outcome = yield* runStep(binary, step)
       steps.push(outcome)
       if (outcome.outcome === "done") acted = true
       if (outcome.outcome === "failed") yield* Effect.logError(`podman recovery step failed: ${outcome.detail}`)
@@ -195,17 +181,10 @@ export const heal = Effect.fn("PodmanSelfHeal.heal")(function*(options: Options 
   return { before: first.health, after: current.health, steps, operator } satisfies Report
 })
 
-const runStep = (binary: string, tmpDir: string | undefined, step: Health.Step): Effect.Effect<StepOutcome> => {
+const runStep = (binary: string, step: Health.Step): Effect.Effect<StepOutcome> => {
   switch (step._tag) {
     case "Wait":
       return Effect.as(Effect.sleep(Duration.seconds(step.seconds)), { step, outcome: "done" as const, detail: `waited ${step.seconds}s` })
-    case "ClearRuntimeState":
-      if (tmpDir === undefined) {
-        return Effect.succeed({ step, outcome: "skipped" as const, detail: "podman's tmp_dir is unknown (set Options.tmpDir)" })
-      }
-      return Effect.promise(() => rm(join(tmpDir, "alive"), { force: true })).pipe(
-        Effect.as({ step, outcome: "done" as const, detail: `removed ${join(tmpDir, "alive")}; podman refreshes on its next call` })
-      )
     case "RemoveDeadContainer":
     case "Renumber":
     case "Migrate":

@@ -104,12 +104,11 @@ describe("PodmanHealth.plan", () => {
       Health.Finding.DatabaseMalformed({ evidence: "x" }),
       Health.Finding.PauseProcessLost({ evidence: "x" }),
       Health.Finding.LocksStale({ evidence: "x" }),
-      Health.Finding.RuntimeStateStale({ evidence: "x" }),
       Health.Finding.DeadContainers({ containers: [{ id: "1", name: "lnd", state: "stopping", pid: 9, managed: true }] }),
       Health.Finding.DatabaseLocked({ evidence: "x" })
     ])
     const steps = Health.plan(all, 0)
-    expect(steps.map((s) => s._tag)).toEqual(["Wait", "RemoveDeadContainer", "ClearRuntimeState", "Renumber", "Migrate", "Operator"])
+    expect(steps.map((s) => s._tag)).toEqual(["Wait", "RemoveDeadContainer", "Renumber", "Migrate", "Operator"])
     const costs = steps.map(Health.cost)
     expect([...costs].sort((a, b) => a - b)).toEqual(costs)
     const argvs = steps.flatMap((s) => ("argv" in s ? [s.argv.join(" ")] : []))
@@ -128,8 +127,16 @@ describe("PodmanHealth.plan", () => {
   })
 
   it("with live containers, store-wide steps go to the operator instead", () => {
-    const steps = Health.plan(broken([Health.Finding.LocksStale({ evidence: "x" }), Health.Finding.RuntimeStateStale({ evidence: "y" })]), 2)
-    expect(steps.map((s) => s._tag)).toEqual(["Operator", "Operator"])
+    const steps = Health.plan(broken([Health.Finding.LocksStale({ evidence: "x" }), Health.Finding.PauseProcessLost({ evidence: "y" })]), 2)
+    expect(steps.map((s) => s._tag)).toEqual(["Migrate", "Operator"])
+  })
+
+  it("stale runtime state: the container the runtime names is removed (podman rm also clears the runtime's state)", () => {
+    const h = Health.classify({ info: infoOk, ps: fail(fixture("start-runc-already-exists.txt")), isAlive: noneAlive })
+    const steps = Health.plan(h, 3)
+    expect(steps.map((s) => ("argv" in s ? s.argv.join(" ") : s._tag))).toEqual([
+      "rm --force 3809496c682b0c90b781e81e88a7258457d65f61f252339ee499dadc26a7a9f0"
+    ])
   })
 
   it("exhausted locks: renumber, then tell the operator what frees locks", () => {

@@ -109,7 +109,7 @@ afterAll(() => {
 
 describe.skipIf(!hasPodman)("PodmanSelfHeal on the real engine (an isolated store)", () => {
   it("a healthy engine: one probe, no step", async () => {
-    const report = await Effect.runPromise(SelfHeal.heal({ binary: iso!.binary, tmpDir: iso!.tmpDir, confirmDelay: "300 millis" }))
+    const report = await Effect.runPromise(SelfHeal.heal({ binary: iso!.binary, confirmDelay: "300 millis" }))
     expect(report.before._tag).toBe("Healthy")
     expect(report.steps).toEqual([])
     expect(report.operator).toEqual([])
@@ -135,7 +135,7 @@ describe.skipIf(!hasPodman)("PodmanSelfHeal on the real engine (an isolated stor
         expect(before.health._tag).toBe("Broken")
         expect(JSON.stringify(before.health)).toContain(name)
       }
-      const report = await Effect.runPromise(SelfHeal.heal({ binary: iso!.binary, tmpDir: iso!.tmpDir, confirmDelay: "300 millis" }))
+      const report = await Effect.runPromise(SelfHeal.heal({ binary: iso!.binary, confirmDelay: "300 millis" }))
       expect(report.after._tag, JSON.stringify(report, null, 1)).toBe("Healthy")
       expect(report.operator).toEqual([])
       if (/running|stopping/i.test(state)) {
@@ -179,7 +179,7 @@ describe.skipIf(!hasPodman)("PodmanSelfHeal on the real engine (an isolated stor
     const bad = Buffer.alloc(4096, 7)
     Fs.writeFileSync(db, bad)
     try {
-      const report = await Effect.runPromise(SelfHeal.heal({ binary: iso!.binary, tmpDir: iso!.tmpDir, confirmDelay: "300 millis" }))
+      const report = await Effect.runPromise(SelfHeal.heal({ binary: iso!.binary, confirmDelay: "300 millis" }))
       expect(report.before._tag).toBe("Broken")
       expect(JSON.stringify(report.before)).toContain("DatabaseMalformed")
       expect(report.steps.every((s) => s.outcome === "operator")).toBe(true)
