@@ -81,6 +81,16 @@ describe("Transition", () => {
     )
   })
 
+  it("starts an app its user installed whose container is gone; stop and restart stay refused", () => {
+    const gone = AppEntry.make("lnd" as never)
+    const start = Transition.begin(gone, "start", 0, 10, true)
+    expect(Either.isRight(start) && start.right.state).toBe("starting")
+    expect(Either.isRight(start) && start.right.transition?.previous).toBe("not-installed")
+    for (const op of ["stop", "restart", "update", "remove"] as const) {
+      expect(Either.isLeft(Transition.begin(gone, op, 0, 10, true))).toBe(true)
+    }
+  })
+
   it("the conflict message reads as a sentence", () => {
     const entry = AppEntry.make("lnd" as never, "running")
     const stopping = Either.getOrThrow(Transition.begin(entry, "stop", 0, 330))

@@ -43,13 +43,18 @@ export class NotAllowed extends Data.TaggedError("NotAllowed")<{
   }
 }
 
-const allowed = (op: Op.Op, state: AppState.AppState): boolean =>
-  op === "install" ? state === "not-installed" || state === "failed" : state !== "not-installed"
+// A start is allowed for an app its user installed even when its container is gone (removed
+// behind our back, or with its image): starting it recreates the container.
+const allowed = (op: Op.Op, state: AppState.AppState, installed: boolean): boolean =>
+  op === "install"
+    ? state === "not-installed" || state === "failed"
+    : state !== "not-installed" || (op === "start" && installed)
 
 /**
  * Begins an operation: flips the app to the op's transitional state and records the state to
  * restore. Beginning the op already in flight is idempotent (the entry is returned unchanged);
- * any other op while one is in flight is a `Conflict`.
+ * any other op while one is in flight is a `Conflict`. `installed` (the user's intent) lets a
+ * start recreate an installed app whose container is gone.
  *
  * @since 0.1.0
  * @category combinators
@@ -58,14 +63,15 @@ export const begin = (
   entry: AppEntry,
   op: Op.Op,
   now: number,
-  stopTimeoutSec: number
+  stopTimeoutSec: number,
+  installed = false
 ): Either.Either<AppEntry, Conflict | NotAllowed> => {
   if (entry.transition !== undefined) {
     return entry.transition.op === op
       ? Either.right(entry)
       : Either.left(new Conflict({ appId: entry.id, running: entry.transition.op, refused: op }))
   }
-  if (!allowed(op, entry.state)) return Either.left(new NotAllowed({ appId: entry.id, op, state: entry.state }))
+  if (!allowed(op, entry.state, installed)) return Either.left(new NotAllowed({ appId: entry.id, op, state: entry.state }))
   return Either.right({
     ...entry,
     state: Op.transitionalState(op),

@@ -104,7 +104,7 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
       const fresh = yield* store.modify(def.id, (entry, intent) => {
         if (entry.transition?.op === op) return Either.right([false, {}] as const)
         return Either.map(
-          Transition.begin(entry, op, now, def.manifest.stopTimeout),
+          Transition.begin(entry, op, now, def.manifest.stopTimeout, intent.installed),
           (begun) => [true, { entry: begun, intent: Intent.request(intent, op, now) }] as const
         )
       })

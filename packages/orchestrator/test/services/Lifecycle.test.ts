@@ -7,6 +7,7 @@ import { CommandFailed } from "../../src/runtime/RuntimeError.js"
 import { AppViews } from "../../src/services/AppViews.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { Orchestrator } from "../../src/services/Orchestrator.js"
+import { Scanner } from "../../src/services/Scanner.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
 import * as Settings from "../../src/manifest/Settings.js"
@@ -67,6 +68,26 @@ describe("Lifecycle.request", () => {
         assert.isTrue(Either.isLeft(notInstalled) && notInstalled.left._tag === "NotAllowed")
         assert.strictEqual(yield* stateOf(alpha), "not-installed")
         assert.isFalse((yield* Effect.flatMap(StateStore, (s) => s.intent(alpha))).installed, "no intent written")
+      }))
+    }))
+
+  it.scoped("starts an installed app whose container vanished while its user had it stopped (chaos rm-image)", () =>
+    Effect.gen(function*() {
+      const { run } = yield* setup([serviceManifest("alpha")])
+      yield* run(Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        yield* request("stop", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "stopped"), "stopped")
+        yield* sim.removeContainer("alpha")
+        yield* Effect.flatMap(Scanner, (s) => s.scan)
+        assert.strictEqual(yield* stateOf(alpha), "not-installed", "the scan shows the container is gone")
+        const answer = yield* request("start", "alpha")
+        assert.deepStrictEqual(answer, { appId: "alpha", op: "start", status: "starting" })
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running again")
+        const intent = yield* Effect.flatMap(StateStore, (s) => s.intent(alpha))
+        assert.isTrue(intent.installed && intent.wantRunning && !intent.userStopped)
       }))
     }))
 
