@@ -63,8 +63,11 @@ export const observedOf = (c: ContainerSummary | ContainerDetails): Observed => 
  * @category getters
  */
 export const stateOf = (c: ContainerSummary | ContainerDetails, intent?: Pick<Intent, "userStopped">): AppState => {
-  const state = stateOfContainer(c.state)
-  return state === "exited" && intent?.userStopped === true ? "stopped" : state
+  // podman lists a container whose process ended as "stopped" until its cleanup has run, then
+  // "exited": both mean the same, and only the user's stop makes it `stopped`.
+  const ended = c.state.toLowerCase() === "stopped" || stateOfContainer(c.state) === "exited"
+  if (ended) return intent?.userStopped === true ? "stopped" : "exited"
+  return stateOfContainer(c.state)
 }
 
 /**
