@@ -190,7 +190,9 @@ describe("Dispatch.body", () => {
           list: Effect.die(new Error("secret stack")),
           changes: Stream.die("unused"),
           installLog: () => Effect.die("unused"),
-          containerLogs: () => Effect.die("unused")
+          containerLogs: () => Effect.die("unused"),
+          followLogs: () => Stream.die("unused"),
+          resources: Effect.die("unused")
         }),
         Effect.provide(fake.layer)
       )
@@ -212,7 +214,9 @@ describe("Dispatch.body", () => {
           installLog: () => Effect.die(new RangeError("Maximum call stack size exceeded")),
           containerLogs: () => {
             throw new Error("thrown outside an effect")
-          }
+          },
+          followLogs: () => Stream.die("unused"),
+          resources: Effect.die("unused")
         }),
         Effect.provide(fake.layer)
       )

@@ -27,12 +27,23 @@ export interface Fake {
   readonly emit: (v: AppView.AppView) => Promise<void>
   /** Changes the store without publishing the change (yet). */
   readonly setSilently: (v: AppView.AppView) => void
+  /** Writes lines to an app's container log: followers get them. */
+  readonly logLines: (appId: string, lines: ReadonlyArray<string>) => Promise<void>
+  /** The app's container stops: its followers' streams end. */
+  readonly endLogs: (appId: string) => Promise<void>
+  /** Log follows open right now (each is an engine process in the real server). */
+  readonly followers: () => number
+  /** How many times `resources` sampled the engine. */
+  readonly samples: () => number
 }
 
 export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
   const views = Effect.runSync(Ref.make(initial))
   const hub = Effect.runSync(PubSub.unbounded<AppView.AppView>())
   const requests: Fake["requests"] = []
+  const logHub = Effect.runSync(PubSub.unbounded<{ appId: string; line?: string }>())
+  let followers = 0
+  let samples = 0
   const put = (v: AppView.AppView) =>
     Effect.zipRight(
       Ref.update(views, (vs) => (vs.some((x) => x.id === v.id) ? vs.map((x) => (x.id === v.id ? v : x)) : [...vs, v])),
@@ -70,7 +81,35 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
       Effect.flatMap(find(appId), (v) =>
         v.state === "not-installed"
           ? Effect.fail(new RuntimeError.ContainerNotFound({ name: appId }))
-          : Effect.succeed(`${appId} log, last ${tail} lines\n`))
+          : Effect.succeed(`${appId} log, last ${tail} lines\n`)),
+    followLogs: (appId, tail) =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const v = yield* find(appId)
+        if (v.state === "not-installed") return yield* Effect.fail(new RuntimeError.ContainerNotFound({ name: appId }))
+        yield* Effect.acquireRelease(Effect.sync(() => void followers++), () => Effect.sync(() => void followers--))
+        const sub = yield* PubSub.subscribe(logHub)
+        return Stream.concat(
+          Stream.make(`${appId} log, last ${tail} lines`),
+          Stream.fromQueue(sub).pipe(
+            Stream.filter((m) => m.appId === appId),
+            Stream.takeWhile((m) => m.line !== undefined),
+            Stream.map((m) => m.line!)
+          )
+        )
+      })),
+    resources: Effect.gen(function*() {
+      samples++
+      const vs = yield* Ref.get(views)
+      return {
+        at: samples,
+        apps: vs.filter((v) => v.state === "running").map((v) => ({
+          appId: v.id,
+          cpuPercent: 1.5,
+          memoryBytes: 32 * 1024 ** 2,
+          memoryLimitBytes: 64 * 1024 ** 2
+        }))
+      }
+    })
   }
 
   return {
@@ -89,7 +128,11 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
         yield* put({ ...v, state, visualState: VisualState.ofState(state), transition: null })
       })),
     emit: (v) => Effect.runPromise(Effect.asVoid(put(v))),
-    setSilently: (v) => Effect.runSync(Ref.update(views, (vs) => vs.map((x) => (x.id === v.id ? v : x))))
+    setSilently: (v) => Effect.runSync(Ref.update(views, (vs) => vs.map((x) => (x.id === v.id ? v : x)))),
+    logLines: (appId, lines) => Effect.runPromise(Effect.forEach(lines, (line) => PubSub.publish(logHub, { appId, line }), { discard: true })),
+    endLogs: (appId) => Effect.runPromise(Effect.asVoid(PubSub.publish(logHub, { appId }))),
+    followers: () => followers,
+    samples: () => samples
   }
 }
 

@@ -11,6 +11,8 @@ export * as AppId from "./AppId.js"
 /** @since 0.1.0 */
 export * as AppState from "./AppState.js"
 /** @since 0.1.0 */
+export * as AppResources from "./AppResources.js"
+/** @since 0.1.0 */
 export * as AppView from "./AppView.js"
 /** @since 0.1.0 */
 export * as Intent from "./Intent.js"

@@ -3,8 +3,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, Stream } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
+import * as AppResources from "../domain/AppResources.js"
 import * as AppViewModule from "../domain/AppView.js"
 import type { AppView } from "../domain/AppView.js"
 import * as Intent from "../domain/Intent.js"
@@ -46,6 +47,16 @@ export interface Service {
     appId: string,
     tail: number
   ) => Effect.Effect<string, UnknownApp | ContainerNotFound | EngineUnavailable | CommandFailed>
+  /**
+   * The container's log: the last `tail` lines, then each new line, until the container stops.
+   * Closing the stream ends the engine process behind it.
+   */
+  readonly followLogs: (
+    appId: string,
+    tail: number
+  ) => Stream.Stream<string, UnknownApp | ContainerNotFound | EngineUnavailable | CommandFailed>
+  /** CPU % and memory against its limit of every running app, from ONE engine call. */
+  readonly resources: Effect.Effect<AppResources.Sample, EngineUnavailable | CommandFailed>
 }
 
 /**
@@ -95,7 +106,27 @@ export const make = Effect.gen(function*() {
         const def = yield* getDef(appId)
         const entry = yield* store.entry(def.id)
         return yield* runtime.logs(entry.observed.containerName ?? def.containerName, { tail })
+      }),
+    followLogs: (appId, tail) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const def = yield* getDef(appId)
+        const entry = yield* store.entry(def.id)
+        return runtime.followLogs(entry.observed.containerName ?? def.containerName, { tail })
+      })),
+    resources: Effect.gen(function*() {
+      const stats = yield* runtime.stats()
+      const at = yield* Clock.currentTimeMillis
+      const state = yield* store.get
+      const containers = apps.all.map((def): AppResources.AppContainer => {
+        const limit = def.spec.memoryBytes
+        return {
+          appId: def.id,
+          containerName: state.entries[def.id]?.observed.containerName ?? def.containerName,
+          ...(limit === undefined ? {} : { memoryLimitBytes: limit })
+        }
       })
+      return { at, apps: AppResources.fromStats(containers, stats) }
+    })
   }
   return service
 })

@@ -113,4 +113,36 @@ describe("Archipelago services", () => {
         assert.include(yield* views.containerLogs("alpha", 10), "started")
       }))
     }))
+
+  it.scoped("AppViews: resources from one stats call against the manifest's limit; followLogs until the stop", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-resources-")
+      const defs = defsOf([
+        serviceManifest("alpha", { memory: "64Mi" }),
+        serviceManifest("beta")
+      ], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        const views = yield* AppViews
+        const lifecycle = yield* Lifecycle
+        yield* lifecycle.request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        yield* sim.setUsage("alpha", { cpuPercent: 12.5, memoryBytes: 32 * 1024 ** 2 })
+        yield* sim.resetCalls
+        const sample = yield* views.resources
+        assert.strictEqual((yield* sim.calls).stats, 1)
+        assert.deepStrictEqual(sample.apps, [
+          { appId: "alpha", cpuPercent: 12.5, memoryBytes: 32 * 1024 ** 2, memoryLimitBytes: 64 * 1024 ** 2 }
+        ])
+        const follower = yield* views.followLogs("alpha", 5).pipe(Stream.runCollect, Effect.fork)
+        yield* settle(10)
+        yield* sim.log("alpha", "block 1")
+        yield* lifecycle.request("stop", "alpha")
+        const lines = Chunk.toReadonlyArray(yield* Fiber.join(follower))
+        assert.deepStrictEqual(lines, ["started", "block 1", "stopping"])
+        assert.strictEqual((yield* Effect.flip(Stream.runDrain(views.followLogs("nope", 5))))._tag, "UnknownApp")
+      }))
+    }))
 })
