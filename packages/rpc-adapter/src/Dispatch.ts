@@ -23,9 +23,19 @@ export type Reply = JsonRpc.Response | ReadonlyArray<JsonRpc.Response> | undefin
  */
 export interface Options {
   readonly maxBatch?: number
+  /** Methods of one connection (the WebSocket's subscriptions), looked up before the shared ones. */
+  readonly local?: Local
   /** Nesting allowed in `params`; default `JsonRpc.defaultMaxDepth`. */
   readonly maxDepth?: number
 }
+
+/**
+ * A connection's own methods, by name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Local = (method: string) => Methods.Method | undefined
 
 /**
  * Runs one well-formed request. Every failure becomes this request's error answer: typed
@@ -35,9 +45,13 @@ export interface Options {
  * @since 0.1.0
  * @category dispatch
  */
-export const request = Effect.fn("Dispatch.request")(function*(req: JsonRpc.Request) {
+export const request = Effect.fn("Dispatch.request")(function*(req: JsonRpc.Request, local?: Local) {
   const id = req.id ?? null
-  const run = Methods.lookup(req.method)
+  const run = local?.(req.method) ?? Methods.lookup(req.method)
+  if (run === undefined && Methods.socketOnly.includes(req.method)) {
+    const message = `method not found: ${req.method} is only available on the WebSocket /ws`
+    return yield* logged(req.method, JsonRpc.failure(id, JsonRpc.ErrorCode.MethodNotFound, message, { method: req.method }))
+  }
   if (run === undefined) {
     const name = JsonRpc.clip(req.method)
     return yield* logged(name, JsonRpc.failure(id, JsonRpc.ErrorCode.MethodNotFound, `method not found: ${name}`, { method: name }))
@@ -75,10 +89,10 @@ const internal = (cause: Cause.Cause<unknown>) =>
     JsonRpc.failure(null, JsonRpc.ErrorCode.Internal, "internal error")
   )
 
-const entry = (e: JsonRpc.Entry): Effect.Effect<JsonRpc.Response | undefined, never, Methods.Requirements> =>
+const entry = (e: JsonRpc.Entry, local?: Local): Effect.Effect<JsonRpc.Response | undefined, never, Methods.Requirements> =>
   e._tag === "Left"
     ? Effect.map(logged(e.left.method, e.left.response), (r) => (e.left.answer ? r : undefined))
-    : Effect.map(request(e.right), (r) => (JsonRpc.isNotification(e.right) ? undefined : r))
+    : Effect.map(request(e.right, local), (r) => (JsonRpc.isNotification(e.right) ? undefined : r))
 
 /**
  * Answers a request body. Batch elements run in order, so a batch reads like the same requests
@@ -95,10 +109,10 @@ export const body = (text: string, options: Options = {}): Effect.Effect<Reply, 
       case "Rejected":
         return logged(undefined, parsed.response)
       case "Single":
-        return entry(parsed.entry)
+        return entry(parsed.entry, options.local)
       case "Batch":
         return Effect.map(
-          Effect.forEach(parsed.entries, (e) => Effect.catchAllCause(entry(e), internal)),
+          Effect.forEach(parsed.entries, (e) => Effect.catchAllCause(entry(e, options.local), internal)),
           (rs) => {
             const answered = rs.filter((r): r is JsonRpc.Response => r !== undefined)
             return answered.length === 0 ? undefined : answered

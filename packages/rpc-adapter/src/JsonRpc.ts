@@ -22,7 +22,8 @@ export const ErrorCode = {
   UnknownApp: -32001,
   Conflict: -32002,
   NotAllowed: -32003,
-  Engine: -32004
+  Engine: -32004,
+  Limit: -32005
 } as const
 
 /**

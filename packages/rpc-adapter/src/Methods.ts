@@ -126,9 +126,19 @@ export const methods: Readonly<Record<string, Method>> = {
     Effect.flatMap(AppViews.AppViews, (v) => v.containerLogs(appId, tail ?? logTail.default)).pipe(
       Effect.map((text) => ({ appId, text }))
     )),
+  "container-stats": method(NoParams, () => Effect.flatMap(AppViews.AppViews, (v) => v.resources)),
   "server.version": method(NoParams, () =>
     Effect.map(ServerInfo, (i) => ({ version: i.version, engine: i.engine, engineVersion: i.engineVersion })))
 }
+
+/**
+ * Methods that live on a WebSocket connection (subscriptions end with it); over HTTP they
+ * answer "method not found" with a hint.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const socketOnly: ReadonlyArray<string> = ["logs.subscribe", "logs.unsubscribe", "stats.subscribe", "stats.unsubscribe"]
 
 /**
  * Older names kept as aliases of the same asynchronous path.

@@ -26,6 +26,21 @@ export class InvalidParams extends Data.TaggedError("InvalidParams")<{
 }
 
 /**
+ * A per-client limit refused the request (e.g. too many log follows on one socket).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LimitReached extends Data.TaggedError("LimitReached")<{
+  readonly what: string
+  readonly limit: number
+}> {
+  override get message(): string {
+    return `limit reached: at most ${this.limit} ${this.what} per connection; end one first`
+  }
+}
+
+/**
  * Every error a method can fail with.
  *
  * @since 0.1.0
@@ -33,6 +48,7 @@ export class InvalidParams extends Data.TaggedError("InvalidParams")<{
  */
 export type MethodError =
   | InvalidParams
+  | LimitReached
   | ServiceError.UnknownApp
   | Transition.Conflict
   | Transition.NotAllowed
@@ -48,6 +64,8 @@ export const toErrorObject = (error: MethodError): ErrorObject => {
   switch (error._tag) {
     case "InvalidParams":
       return { code: ErrorCode.InvalidParams, message: error.message, data: { field: error.field } }
+    case "LimitReached":
+      return { code: ErrorCode.Limit, message: error.message, data: { limit: error.limit } }
     case "UnknownApp":
       return { code: ErrorCode.UnknownApp, message: error.message, data: { appId: error.appId } }
     case "Conflict":

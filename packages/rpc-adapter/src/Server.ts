@@ -22,6 +22,8 @@ import * as Dispatch from "./Dispatch.js"
 import * as JsonRpc from "./JsonRpc.js"
 import type * as Methods from "./Methods.js"
 import * as Push from "./Push.js"
+import * as Resources from "./Resources.js"
+import * as Subscriptions from "./Subscriptions.js"
 
 /**
  * @since 0.1.0
@@ -53,6 +55,8 @@ export interface Config {
   readonly bundleFile?: string | false
   /** Interval of WebSocket pings; a client that misses one is dropped. Default 30 s. */
   readonly heartbeat?: Schedule.Schedule<unknown>
+  /** How often resources are sampled while a client subscribes to them (`stats.subscribe`). Default 2 s. */
+  readonly statsSchedule?: Schedule.Schedule<unknown>
 }
 
 /**
@@ -316,7 +320,7 @@ const connection = (
   rt: Runtime,
   capacity: number | undefined,
   heartbeat: Schedule.Schedule<unknown>
-): Effect.Effect<void, never, Methods.Requirements | Push.Push> =>
+): Effect.Effect<void, never, Methods.Requirements | Push.Push | Resources.Resources> =>
   Effect.scoped(Effect.gen(function*() {
     const closed = yield* Deferred.make<void>()
     const inbox = yield* Queue.unbounded<string>()
@@ -345,11 +349,13 @@ const connection = (
       })
     )
 
+    // this connection's subscriptions (logs, stats) end with its scope
+    const local = yield* Subscriptions.make((n) => send(ws, JSON.stringify(n)))
     const requests = Effect.forever(Effect.gen(function*() {
       const text = yield* Queue.take(inbox)
       pending -= 1
       if (ws.isPaused && pending < maxPendingMessages / 2) ws.resume()
-      const reply = yield* Dispatch.body(text, { maxBatch: rt.maxBatch })
+      const reply = yield* Dispatch.body(text, { maxBatch: rt.maxBatch, local })
       if (reply !== undefined) yield* send(ws, JSON.stringify(reply))
     }))
     const notifications = Push.notifications(capacity).pipe(
@@ -382,7 +388,11 @@ const connection = (
  */
 export const make = (
   config: Config
-): Effect.Effect<Service, Auth.TokenError | ListenError, Scope.Scope | Methods.Requirements | Push.Push> =>
+): Effect.Effect<
+  Service,
+  Auth.TokenError | ListenError,
+  Scope.Scope | Methods.Requirements | Push.Push | Resources.Resources
+> =>
   Effect.gen(function*() {
     const host = config.host ?? defaults.host
     const token = yield* Auth.ensureToken(config.dataDir)
@@ -415,7 +425,7 @@ export const make = (
         return protocols.values().next().value ?? false
       }
     })
-    const runFork = yield* FiberSet.makeRuntime<Methods.Requirements | Push.Push>()
+    const runFork = yield* FiberSet.makeRuntime<Methods.Requirements | Push.Push | Resources.Resources>()
     const heartbeat = config.heartbeat ?? defaults.heartbeat
     server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => socket.destroy())
@@ -475,4 +485,6 @@ export const make = (
 export const layer = (
   config: Config
 ): Layer.Layer<RpcServer, Auth.TokenError | ListenError, Methods.Requirements> =>
-  Layer.scoped(RpcServer, make(config)).pipe(Layer.provide(Push.layer))
+  Layer.scoped(RpcServer, make(config)).pipe(
+    Layer.provide(Layer.merge(Push.layer, Resources.layer(config.statsSchedule)))
+  )

@@ -18,11 +18,15 @@ export * as Methods from "./Methods.js"
 /** @since 0.1.0 */
 export * as Push from "./Push.js"
 /** @since 0.1.0 */
+export * as Resources from "./Resources.js"
+/** @since 0.1.0 */
 export * as RpcError from "./RpcError.js"
 /** @since 0.1.0 */
 export * as Server from "./Server.js"
 /** @since 0.1.0 */
 export * as ServerInfo from "./ServerInfo.js"
+/** @since 0.1.0 */
+export * as Subscriptions from "./Subscriptions.js"
 /** @since 0.1.0 */
 export * as Cli from "./Cli.js"
 /** @since 0.1.0 */

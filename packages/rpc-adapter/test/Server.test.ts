@@ -9,6 +9,7 @@ import { WebSocket } from "ws"
 import * as Dashboard from "../src/Dashboard.js"
 import * as JsonRpc from "../src/JsonRpc.js"
 import * as Push from "../src/Push.js"
+import * as Resources from "../src/Resources.js"
 import * as Server from "../src/Server.js"
 import { makeFake, tempDir, view } from "./fixtures.js"
 import type { Fake } from "./fixtures.js"
@@ -173,6 +174,7 @@ describe("Server binding", () => {
     await Effect.runPromise(
       Effect.scoped(Effect.asVoid(Server.make({ host, port: 0, dataDir: tempDir() }))).pipe(
         Effect.provide(Push.layer),
+        Effect.provide(Resources.layer()),
         Effect.provide(fake.layer),
         Effect.provide(Logger.replace(Logger.defaultLogger, logger))
       )
