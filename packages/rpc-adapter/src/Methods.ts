@@ -68,7 +68,11 @@ export const AppParams = Schema.Struct({ appId: AppIdParam })
  * @since 0.1.0
  * @category schemas
  */
-export const RemoveParams = Schema.Struct({ appId: AppIdParam, purge: Schema.optional(Schema.Boolean) })
+export const RemoveParams = Schema.Struct({
+  appId: AppIdParam,
+  purge: Schema.optional(Schema.Boolean),
+  cascade: Schema.optional(Schema.Boolean)
+})
 
 /**
  * @since 0.1.0
@@ -103,8 +107,12 @@ const method = <A, I>(schema: Schema.Schema<A, I, never>, run: (params: A) => Ef
 
 const lifecycle = (op: Op.Op): Method =>
   op === "remove"
-    ? method(RemoveParams, ({ appId, purge }) =>
-      Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request(op, appId, purge === undefined ? {} : { purge })))
+    ? method(RemoveParams, ({ appId, cascade, purge }) =>
+      Effect.flatMap(Lifecycle.Lifecycle, (l) =>
+        l.request(op, appId, {
+          ...(purge === undefined ? {} : { purge }),
+          ...(cascade === undefined ? {} : { cascade })
+        })))
     : method(AppParams, ({ appId }) => Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request(op, appId)))
 
 /**

@@ -78,7 +78,13 @@ export const toErrorObject = (error: MethodError): ErrorObject => {
       return {
         code: ErrorCode.NotAllowed,
         message: error.message,
-        data: { appId: error.appId, op: error.op, state: error.state }
+        data: {
+          appId: error.appId,
+          op: error.op,
+          state: error.state,
+          ...("missing" in error ? { missing: error.missing } : {}),
+          ...("dependents" in error ? { dependents: error.dependents } : {})
+        }
       }
     case "ContainerNotFound":
       return { code: ErrorCode.Engine, message: error.message, data: { container: error.name } }

@@ -52,6 +52,8 @@ describe("Dispatch.body", () => {
         result: { appId: "lnd", op: "remove", status: "removing" }
       })
       expect(fake.requests).toStrictEqual([{ op: "remove", appId: "lnd", purge: true }])
+      yield* call(fake, "container-remove", { appId: "lnd", cascade: true })
+      expect(fake.requests[1]).toStrictEqual({ op: "remove", appId: "lnd", cascade: true })
     }))
 
   it.effect("aliases take the same asynchronous path", () =>

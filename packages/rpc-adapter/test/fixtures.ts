@@ -19,7 +19,7 @@ export const view = (id: string, state: AppState.AppState, extra: Partial<AppVie
 export interface Fake {
   readonly layer: Layer.Layer<Lifecycle.Lifecycle | AppViews.AppViews | ServerInfo.ServerInfo>
   /** Every accepted or refused request, in order. */
-  readonly requests: Array<{ op: string; appId: string; purge?: boolean }>
+  readonly requests: Array<{ op: string; appId: string; purge?: boolean; cascade?: boolean }>
   readonly current: () => ReadonlyArray<AppView.AppView>
   /** Finishes the operation in flight for the app: final state, a change is published. */
   readonly complete: (appId: string) => Promise<void>
@@ -58,7 +58,7 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
   const lifecycle: Lifecycle.Service = {
     request: (op, appId, options) =>
       Effect.gen(function*() {
-        requests.push(options?.purge === undefined ? { op, appId } : { op, appId, purge: options.purge })
+        requests.push({ op, appId, ...(options?.purge === undefined ? {} : { purge: options.purge }), ...(options?.cascade === undefined ? {} : { cascade: options.cascade }) })
         if (op === "backup" || op === "restore") return yield* Effect.dieMessage(`fake Lifecycle: ${op} is not implemented`)
         const v = yield* find(appId)
         const entry: AppEntry.AppEntry = {

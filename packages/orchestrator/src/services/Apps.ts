@@ -129,6 +129,29 @@ export const conflictsOf = (apps: Service, def: AppDef): ReadonlyArray<AppId> =>
 }
 
 /**
+ * The apps that depend on `id`, directly or through others, ordered so each comes before the
+ * apps it depends on (the order to remove them in).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const dependentsOf = (apps: Service, id: string): ReadonlyArray<AppId> => {
+  const found = new Set<string>([id])
+  let grew = true
+  while (grew) {
+    grew = false
+    for (const def of apps.all) {
+      if (!found.has(def.id) && def.manifest.dependsOn.some((d) => found.has(d))) {
+        found.add(def.id)
+        grew = true
+      }
+    }
+  }
+  // `apps.all` puts dependencies first; dependents first is its reverse
+  return apps.all.filter((d) => d.id !== id && found.has(d.id)).map((d) => d.id).reverse()
+}
+
+/**
  * The catalog facts an `AppView` needs.
  *
  * @since 0.1.0

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Clock, Context, Duration, Effect, Either, FiberSet, Layer, Option } from "effect"
+import type { AppId } from "../domain/AppId.js"
 import type { AppState } from "../domain/AppState.js"
 import * as Intent from "../domain/Intent.js"
 import type { Op } from "../domain/Op.js"
@@ -13,7 +14,7 @@ import * as Transition from "../domain/Transition.js"
 import type { Conflict, NotAllowed } from "../domain/Transition.js"
 import { Apps } from "./Apps.js"
 import { Orchestrator } from "./Orchestrator.js"
-import { UnknownApp } from "./ServiceError.js"
+import { DependentsInstalled, UnknownApp } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
 
 /**
@@ -27,6 +28,8 @@ export interface Accepted {
   readonly op: Op
   /** e.g. `"stopping"`. */
   readonly status: AppState
+  /** For a cascading remove: the dependents removed first, in order. */
+  readonly cascade?: ReadonlyArray<string>
 }
 
 /**
@@ -34,8 +37,13 @@ export interface Accepted {
  * @category models
  */
 export interface RequestOptions {
-  /** For `remove`: delete the app's data directory too. */
+  /** For `remove`: delete the app's data directory too (and the cascaded apps' ones). */
   readonly purge?: boolean
+  /**
+   * For `remove`: also remove the installed apps that depend on this one, dependents first.
+   * Without it, removing an app others depend on is refused with `DependentsInstalled`.
+   */
+  readonly cascade?: boolean
 }
 
 /**
@@ -67,7 +75,9 @@ export class Lifecycle extends Context.Tag("@archipelago/orchestrator/Lifecycle"
 export const defaultShutdownGrace: Duration.Duration = Duration.seconds(10)
 
 /**
- * The service: validates, refuses conflicts, writes the intent together with the transitional
+ * The service: validates, refuses conflicts and unmet dependencies (installing, starting or
+ * restarting an app whose dependency is not installed; removing one installed apps depend on,
+ * unless `cascade`), writes the intent together with the transitional
  * state in one persisted change, forks the operation into a fiber owned by the service's scope
  * and answers with the transitional state. Requesting the operation already in flight answers
  * the same without starting it twice.
@@ -98,20 +108,48 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
         onSome: Effect.succeed
       })
       const now = yield* Clock.currentTimeMillis
-      if (op === "install" && (yield* store.entry(def.id)).transition?.op !== "install") {
-        yield* orchestrator.checkConflicts(def)
+      const inFlightAlready = (yield* store.entry(def.id)).transition?.op === op
+      if (op === "install" && !inFlightAlready) yield* orchestrator.checkConflicts(def)
+      if ((op === "install" || op === "start" || op === "restart") && !inFlightAlready) {
+        yield* orchestrator.checkDependencies(def, op)
       }
-      const fresh = yield* store.modify(def.id, (entry, intent) => {
-        if (entry.transition?.op === op) return Either.right([false, {}] as const)
-        return Either.map(
-          Transition.begin(entry, op, now, def.manifest.stopTimeout, intent.installed),
-          (begun) => [true, { entry: begun, intent: Intent.request(intent, op, now) }] as const
-        )
-      })
-      if (fresh) {
-        yield* FiberSet.run(inFlight, orchestrator.perform(op, def.id, opts).pipe(Effect.ignore))
+      let cascade: ReadonlyArray<string> = []
+      if (op === "remove" && !inFlightAlready) {
+        const dependents = yield* orchestrator.installedDependents(def)
+        if (dependents.length > 0 && opts.cascade !== true) {
+          const entry = yield* store.entry(def.id)
+          return yield* Effect.fail(new DependentsInstalled({ appId: def.id, state: entry.state, dependents }))
+        }
+        cascade = dependents
       }
-      const accepted: Accepted = { appId: def.id, op, status: transitionalState(op) }
+      const begin = (id: AppId, stopTimeout: number) =>
+        store.modify(id, (entry, intent) => {
+          if (entry.transition?.op === op) return Either.right([false, {}] as const)
+          return Either.map(
+            Transition.begin(entry, op, now, stopTimeout, intent.installed),
+            (begun) => [true, { entry: begun, intent: Intent.request(intent, op, now) }] as const
+          )
+        })
+      // Every intent of a cascade is written before any work starts; the removals then run one
+      // after the other, dependents first, and a failure does not stop the rest (each app's
+      // intent already says removed, which the reconciler would carry out anyway).
+      const order: Array<AppId> = []
+      for (const id of cascade) {
+        const dep = Option.getOrUndefined(apps.get(id))
+        if (dep !== undefined && (yield* begin(dep.id, dep.manifest.stopTimeout))) order.push(dep.id)
+      }
+      const fresh = yield* begin(def.id, def.manifest.stopTimeout)
+      if (fresh) order.push(def.id)
+      if (order.length > 0) {
+        const work = Effect.forEach(order, (id) => orchestrator.perform(op, id, opts).pipe(Effect.ignore), { discard: true })
+        yield* FiberSet.run(inFlight, work)
+      }
+      const accepted: Accepted = {
+        appId: def.id,
+        op,
+        status: transitionalState(op),
+        ...(cascade.length === 0 ? {} : { cascade })
+      }
       return accepted
     })
 

@@ -18,15 +18,16 @@ import type { ContainerDetails } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
 import type { CommandFailed, RuntimeError } from "../runtime/RuntimeError.js"
 import { AppLocks } from "./AppLocks.js"
-import { Apps, conflictsOf, containerNames } from "./Apps.js"
+import { Apps, conflictsOf, containerNames, dependentsOf } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
 import type { HookFailed } from "./HookRegistry.js"
 import { HookRegistry } from "./HookRegistry.js"
 import { InstallLog } from "./InstallLog.js"
 import type { RequestOptions } from "./Lifecycle.js"
 import { observationOf } from "./Observation.js"
-import { ConflictingApp, OperationFailed, UnknownApp } from "./ServiceError.js"
+import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
+import type { State } from "./StateStore.js"
 
 /**
  * The operation is not something this orchestrator can do (backups, restores).
@@ -109,6 +110,10 @@ export interface Service {
   readonly remove: (appId: string, options?: RequestOptions) => Effect.Effect<void, OperationError>
   /** Refuses installing an app while a conflicting alternative is installed. */
   readonly checkConflicts: (def: AppDef) => Effect.Effect<void, ConflictingApp>
+  /** Refuses installing, starting or restarting an app while a dependency is not installed. */
+  readonly checkDependencies: (def: AppDef, op: Op.Op) => Effect.Effect<void, MissingDependency>
+  /** The installed apps depending on `def`, directly or not, each before what it depends on. */
+  readonly installedDependents: (def: AppDef) => Effect.Effect<ReadonlyArray<string>>
   readonly steps: Steps
 }
 
@@ -117,6 +122,14 @@ export interface Service {
  * @category tags
  */
 export class Orchestrator extends Context.Tag("@archipelago/orchestrator/Orchestrator")<Orchestrator, Service>() {}
+
+// Installed, or on its way: the user's intent says so, or a container state other than
+// not-installed that is not already being removed.
+const isInstalled = (state: State, id: string): boolean => {
+  const entry = state.entries[id]
+  return state.intents[id]?.installed === true ||
+    (entry !== undefined && entry.state !== "not-installed" && entry.transition?.op !== "remove")
+}
 
 /**
  * How long a create waits out a container name still held by a removal in progress (podman
@@ -307,11 +320,23 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const state = yield* store.get
       for (const other of conflictsOf(apps, def)) {
-        const installed = state.intents[other]?.installed === true ||
-          (state.entries[other] !== undefined && state.entries[other]!.state !== "not-installed")
-        if (installed) return yield* Effect.fail(new ConflictingApp({ appId: def.id, other }))
+        if (isInstalled(state, other)) return yield* Effect.fail(new ConflictingApp({ appId: def.id, other }))
       }
     })
+
+  const checkDependencies = (def: AppDef, op: Op.Op): Effect.Effect<void, MissingDependency> =>
+    Effect.gen(function*() {
+      const state = yield* store.get
+      const missing = def.manifest.dependsOn.filter((d) => !isInstalled(state, d))
+      if (missing.length === 0) return
+      const entry = state.entries[def.id]
+      return yield* Effect.fail(
+        new MissingDependency({ appId: def.id, op, state: entry?.state ?? "not-installed", missing })
+      )
+    })
+
+  const installedDependents = (def: AppDef): Effect.Effect<ReadonlyArray<string>> =>
+    Effect.map(store.get, (state) => dependentsOf(apps, def.id).filter((d) => isInstalled(state, d)))
 
   const perform = Effect.fn("Orchestrator.perform")(function*(op: Op.Op, appId: string, options: RequestOptions = {}) {
     const def = yield* getDef(appId)
@@ -364,6 +389,8 @@ export const make = Effect.gen(function*() {
     update: (id) => perform("update", id),
     remove: (id, options) => perform("remove", id, options),
     checkConflicts,
+    checkDependencies,
+    installedDependents,
     steps: {
       install,
       start: startContainer,

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { AppId } from "../../src/domain/index.js"
+import { AppEntry, AppId, Intent } from "../../src/domain/index.js"
 import { CommandFailed } from "../../src/runtime/RuntimeError.js"
 import { AppViews } from "../../src/services/AppViews.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
@@ -55,6 +55,84 @@ describe("Lifecycle.request", () => {
         yield* TestClock.adjust("61 seconds")
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "stopped"), "stopped")
         assert.strictEqual((yield* sim.calls).stop, 1)
+      }))
+    }))
+
+  it.scoped("enforces dependsOn: refuses a start without its dependency and a remove under dependents, cascades when asked", () =>
+    Effect.gen(function*() {
+      const { run } = yield* setup([
+        serviceManifest("node"),
+        serviceManifest("lightning", { dependsOn: ["node"] }),
+        serviceManifest("ui", { dependsOn: ["lightning"] }),
+        serviceManifest("other")
+      ])
+      const node = AppId.make("node")
+      const lightning = AppId.make("lightning")
+      const ui = AppId.make("ui")
+      const message = (e: Either.Either<unknown, { readonly message: string; readonly _tag: string }>) =>
+        Either.isLeft(e) ? [e.left._tag, e.left.message] : ["accepted", ""]
+      yield* run(Effect.gen(function*() {
+        assert.deepStrictEqual(message(yield* Effect.either(request("install", "lightning"))), [
+          "NotAllowed",
+          "cannot install lightning: it depends on node, which is not installed; install it first"
+        ])
+        assert.strictEqual(yield* stateOf(lightning), "not-installed", "nothing changed")
+        yield* request("install", "node")
+        yield* request("install", "lightning")
+        yield* request("install", "ui")
+        yield* request("install", "other")
+        for (const id of [node, lightning, ui]) yield* waitUntil(Effect.map(stateOf(id), (s) => s === "running"), `${id} running`)
+        // stop is never refused: the dependents keep running
+        yield* request("stop", "node")
+        yield* waitUntil(Effect.map(stateOf(node), (s) => s === "stopped"), "node stopped")
+        assert.strictEqual(yield* stateOf(lightning), "running")
+        yield* request("start", "node")
+        yield* waitUntil(Effect.map(stateOf(node), (s) => s === "running"), "node running")
+
+        const refused = yield* Effect.either(request("remove", "node"))
+        assert.deepStrictEqual(message(refused), [
+          "NotAllowed",
+          "cannot remove node: ui and lightning depend on it; remove them first, or ask for a cascade to remove them too"
+        ])
+        assert.deepStrictEqual(Either.isLeft(refused) ? (refused.left as { dependents?: unknown }).dependents : [], ["ui", "lightning"])
+        assert.strictEqual(yield* stateOf(node), "running", "a refused remove changes nothing")
+        assert.isTrue((yield* Effect.flatMap(StateStore, (st) => st.intent(node))).installed, "nor the intent")
+
+        const accepted = yield* Effect.flatMap(Lifecycle, (l) => l.request("remove", "node", { cascade: true }))
+        assert.deepStrictEqual(accepted, { appId: "node", op: "remove", status: "removing", cascade: ["ui", "lightning"] })
+        for (const id of [ui, lightning, node]) assert.strictEqual(yield* stateOf(id), "removing", `${id} shows removing at once`)
+        for (const id of [node, lightning, ui]) yield* waitUntil(Effect.map(stateOf(id), (s) => s === "not-installed"), `${id} removed`)
+        assert.strictEqual(yield* stateOf(AppId.make("other")), "running", "unrelated apps untouched")
+
+        // a removed dependency: start of the dependent is refused, naming it
+        yield* request("install", "node")
+        yield* request("install", "lightning")
+        yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "running"), "lightning running")
+        yield* request("stop", "lightning")
+        yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "stopped"), "lightning stopped")
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("remove", "node", { cascade: false })).pipe(Effect.either)
+        assert.strictEqual(yield* stateOf(node), "running", "lightning, though stopped, is installed: refused")
+        // lightning removed by hand leaves node free to go; then starting lightning again needs node
+        yield* request("remove", "lightning")
+        yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "not-installed"), "lightning removed")
+        yield* request("remove", "node")
+        yield* waitUntil(Effect.map(stateOf(node), (s) => s === "not-installed"), "node removed")
+        assert.deepStrictEqual(message(yield* Effect.either(request("install", "ui"))), [
+          "NotAllowed",
+          "cannot install ui: it depends on lightning, which is not installed; install it first"
+        ])
+        // an installed, stopped dependent whose dependency is gone (an older state, a salvaged one)
+        yield* request("install", "node")
+        yield* request("install", "lightning")
+        yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "running"), "lightning running again")
+        yield* request("stop", "lightning")
+        yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "stopped"), "lightning stopped again")
+        yield* Effect.flatMap(StateStore, (st) => st.update(node, () => ({ entry: AppEntry.make(node), intent: Intent.none })))
+        assert.deepStrictEqual(message(yield* Effect.either(request("start", "lightning"))), [
+          "NotAllowed",
+          "cannot start lightning: it depends on node, which is not installed; install it first"
+        ])
+        assert.strictEqual(yield* stateOf(lightning), "stopped")
       }))
     }))
 
