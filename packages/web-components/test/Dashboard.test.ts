@@ -178,6 +178,19 @@ for (const s of ${JSON.stringify(states)}) {
     expect(await page.locator(s.error).count()).toBe(0)
   })
 
+  it("a start refused for a missing dependency explains which app to install", async () => {
+    const apps = demoApps().map((a) => (a.id === "bitcoin-core" ? { ...a, state: "not-installed" as const, visualState: "not-installed" as const } : a))
+    const { server, page } = await open(apps)
+    const message = "cannot start electrumx: it depends on bitcoin-core, which is not installed; install it first"
+    server.refusals.set("electrumx:start", { code: -32003, message })
+    const s = sel("electrumx")
+    await page.locator(s.button).click()
+    await page.locator(s.error).waitFor()
+    expect(await page.locator(s.error).getAttribute("role")).toBe("alert")
+    expect(await page.locator(`${s.error} span`).textContent()).toBe(`Could not start ElectrumX: ${message}`)
+    expect(await page.locator(s.label).textContent()).toBe("Start")
+  })
+
   it("a failed operation reported by the server shows the last error", async () => {
     const { server, page } = await open()
     server.scripts.set("bitcoin-core:stop", { failWith: "podman stop: engine unavailable" })
