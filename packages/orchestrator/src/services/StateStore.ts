@@ -346,7 +346,8 @@ export const decode = (text: string, steps: Readonly<Record<number, Migration>> 
 }
 
 /**
- * The name of a temp file a writer of `state.json` uses (its pid tells whose it is).
+ * The name of the temp file writers of `state.json` used before `SafeFile` (which names and
+ * cleans its own): `state.json.tmp-<pid>`. Nodes that ran them may hold such leftovers.
  *
  * @since 0.2.0
  * @category constants
