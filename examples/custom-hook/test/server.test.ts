@@ -33,7 +33,7 @@ describe("examples/custom-hook server", () => {
       expect(yield* rpc(server, "container-install", { appId: "hello" })).toEqual({
         jsonrpc: "2.0",
         id: 1,
-        result: { appId: "hello", op: "install", status: "installing" }
+        result: { appId: "hello", op: "install", status: "installing", generation: 1 }
       })
       const state = yield* rpc(server, "container-list", {}).pipe(
         Effect.map((r) => (r.result as ReadonlyArray<{ id: string; state: string }>).find((a) => a.id === "hello")?.state),

@@ -34,12 +34,12 @@ describe("Dispatch.body", () => {
       ]
       for (const [method, appId, op, status] of cases) {
         const fake = makeFake(apps())
-        expect(yield* call(fake, method, { appId })).toStrictEqual({ jsonrpc: "2.0", id: 1, result: { appId, op, status } })
+        expect(yield* call(fake, method, { appId })).toStrictEqual({ jsonrpc: "2.0", id: 1, result: { appId, op, status, generation: 1 } })
         expect(fake.current().find((v) => v.id === appId)!.state).toBe(status)
       }
       for (const [method, op, status] of [["container-restart", "restart", "restarting"], ["container-update", "update", "updating"]] as const) {
         const fake = makeFake(apps())
-        expect(yield* call(fake, method, { appId: "lnd" })).toStrictEqual({ jsonrpc: "2.0", id: 1, result: { appId: "lnd", op, status } })
+        expect(yield* call(fake, method, { appId: "lnd" })).toStrictEqual({ jsonrpc: "2.0", id: 1, result: { appId: "lnd", op, status, generation: 1 } })
       }
     }))
 
@@ -49,7 +49,7 @@ describe("Dispatch.body", () => {
       expect(yield* call(fake, "container-remove", { appId: "lnd", purge: true })).toStrictEqual({
         jsonrpc: "2.0",
         id: 1,
-        result: { appId: "lnd", op: "remove", status: "removing" }
+        result: { appId: "lnd", op: "remove", status: "removing", generation: 1 }
       })
       expect(fake.requests).toStrictEqual([{ op: "remove", appId: "lnd", purge: true }])
       yield* call(fake, "container-remove", { appId: "lnd", cascade: true })
@@ -225,7 +225,7 @@ describe("Dispatch.body", () => {
       expect(r).toStrictEqual([
         { jsonrpc: "2.0", id: 1, error: { code: -32603, message: "internal error" } },
         { jsonrpc: "2.0", id: 2, error: { code: -32603, message: "internal error" } },
-        { jsonrpc: "2.0", id: 3, result: { appId: "lnd", op: "stop", status: "stopping" } }
+        { jsonrpc: "2.0", id: 3, result: { appId: "lnd", op: "stop", status: "stopping", generation: 1 } }
       ])
     }))
 
@@ -240,7 +240,7 @@ describe("Dispatch.body", () => {
       ])
       const r = yield* Dispatch.body(body).pipe(Effect.provide(fake.layer))
       expect(r).toStrictEqual([
-        { jsonrpc: "2.0", id: "a", result: { appId: "lnd", op: "stop", status: "stopping" } },
+        { jsonrpc: "2.0", id: "a", result: { appId: "lnd", op: "stop", status: "stopping", generation: 1 } },
         {
           jsonrpc: "2.0",
           id: "b",

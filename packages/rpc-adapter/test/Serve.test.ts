@@ -107,16 +107,17 @@ const lifecycleOverTheWire = async (stack: Stack) => {
     const snapshot = await ws.next((m) => m.method === "state.snapshot")
     expect(stateOf(snapshot)).toBe("not-installed")
 
-    expect((await stack.rpc("container-install", { appId })).result).toStrictEqual({ appId, op: "install", status: "installing" })
+    expect((await stack.rpc("container-install", { appId })).result).toStrictEqual({ appId, op: "install", status: "installing", generation: 1 })
     await ws.next((m) => stateOf(m) === "running")
 
     ws.send({ jsonrpc: "2.0", id: "stop", method: "container-stop", params: { appId } })
     const reply = await ws.next((m) => m.id === "stop")
-    expect(reply.result).toStrictEqual({ appId, op: "stop", status: "stopping" })
+    expect(reply.result).toStrictEqual({ appId, op: "stop", status: "stopping", generation: reply.result.generation })
+    expect(reply.result.generation).toBeGreaterThan(1)
     const replyAt = ws.messages.indexOf(reply)
     // After the reply, the list still says stopping: the graceful stop (2 s) is running.
     const listed = (await stack.rpc("container-list")).result.find((a: any) => a.id === appId)
-    expect([listed.state, listed.visualState]).toStrictEqual(["stopping", "stopping"])
+    expect([listed.state, listed.visualState, listed.generation]).toStrictEqual(["stopping", "stopping", reply.result.generation])
     const stopped = await ws.next((m) => stateOf(m) === "stopped")
     expect(ws.messages.indexOf(stopped)).toBeGreaterThan(replyAt)
 

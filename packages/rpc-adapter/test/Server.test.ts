@@ -50,7 +50,7 @@ describe("Server over HTTP", () => {
         ["container-start", "bitcoin-knots", "starting"],
         ["container-install", "electrumx", "installing"]
       ]) {
-        expect((await t.call(method!, { appId })).result).toStrictEqual({ appId, op: method!.slice(10), status })
+        expect((await t.call(method!, { appId })).result).toStrictEqual({ appId, op: method!.slice(10), status, generation: 1 })
       }
       expect((await t.call("container-start", { appId: "lnd" })).error.code).toBe(-32002)
       await local.complete("lnd")
@@ -269,7 +269,7 @@ describe("Server over WebSocket", () => {
       expect(snapshot.params.apps.map((v: any) => v.id)).toStrictEqual(["lnd", "bitcoin-knots", "electrumx"])
       c.send({ jsonrpc: "2.0", id: 1, method: "container-stop", params: { appId: "lnd" } })
       const reply = await c.next((m) => m.id === 1)
-      expect(reply.result).toStrictEqual({ appId: "lnd", op: "stop", status: "stopping" })
+      expect(reply.result).toStrictEqual({ appId: "lnd", op: "stop", status: "stopping", generation: 1 })
       // The answer came while the app is still stopping: the work has not finished.
       expect(fake.current()[0]!.state).toBe("stopping")
       const stopping = await c.next((m) => m.method === "state.changed")

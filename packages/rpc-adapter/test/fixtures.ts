@@ -67,8 +67,15 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
         }
         const begun = Transition.begin(entry, op, 1_000, 10)
         if (begun._tag === "Left") return yield* Effect.fail(begun.left)
-        yield* put({ ...v, state: begun.right.state, visualState: VisualState.ofState(begun.right.state), transition: begun.right.transition ?? null })
-        return { appId, op, status: Op.acceptedStatus(op) }
+        const generation = v.generation + 1
+        yield* put({
+          ...v,
+          state: begun.right.state,
+          generation,
+          visualState: VisualState.ofState(begun.right.state),
+          transition: begun.right.transition ?? null
+        })
+        return { appId, op, status: Op.acceptedStatus(op), generation }
       })
   }
 

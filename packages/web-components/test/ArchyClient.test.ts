@@ -101,7 +101,7 @@ describe("ArchyClient", () => {
     expect(shown(client, "lnd")).toBe("stopping")
     await waitFor("held", () => server.isHeld("lnd"))
     server.release("lnd")
-    expect(await result).toEqual({ _tag: "Accepted", accepted: { appId: "lnd", op: "stop", status: "stopping" } })
+    expect(await result).toEqual({ _tag: "Accepted", accepted: { appId: "lnd", op: "stop", status: "stopping", generation: 1 } })
     await waitFor("stopped", () => shown(client, "lnd") === "stopped")
     expect(seen.length).toBeGreaterThan(4)
     expect(seen.slice(0, seen.indexOf("stopped"))).toEqual(Array(seen.indexOf("stopped")).fill("stopping"))

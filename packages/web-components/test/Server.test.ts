@@ -122,7 +122,7 @@ describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve
     // another client stops the app; this page does not hear of it yet and asks for a restart
     gate.closed = true
     const stop = await rpc("container-stop", { appId: server.id("demo-node") })
-    expect(stop.result).toEqual({ appId: server.id("demo-node"), op: "stop", status: "stopping" })
+    expect(stop.result).toMatchObject({ appId: server.id("demo-node"), op: "stop", status: "stopping" })
     await recordLabels(page, server.id("demo-node"))
     await page.locator(node().restart).click()
     await page.locator(node().error).waitFor()

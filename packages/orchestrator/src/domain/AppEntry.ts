@@ -90,6 +90,11 @@ export interface CrashLoop {
 export interface AppEntry {
   readonly id: AppId
   readonly state: AppState
+  /**
+   * Grows by one with each change of the app's intent or transition (see `Generation`);
+   * absent means 0.
+   */
+  readonly generation?: number
   readonly transition?: Transition
   readonly observed: Observed
   readonly lastError?: LastError

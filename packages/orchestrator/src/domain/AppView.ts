@@ -18,6 +18,11 @@ export interface AppView {
   readonly name: string
   readonly version: string
   readonly state: AppState
+  /**
+   * The entry's request generation (see `Generation`): a view with a higher one was taken
+   * after every request accepted at a lower or equal one.
+   */
+  readonly generation: number
   readonly visualState: VisualState.VisualState
   readonly health: Health
   readonly ports: ReadonlyArray<PortBinding>
@@ -61,6 +66,7 @@ export const make = (entry: AppEntry, meta: AppMeta, intent: Intent): AppView =>
   name: meta.name,
   version: meta.version,
   state: entry.state,
+  generation: entry.generation ?? 0,
   visualState: VisualState.visualState(entry),
   health: entry.observed.health,
   ports: entry.observed.ports,

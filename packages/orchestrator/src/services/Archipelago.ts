@@ -114,7 +114,7 @@ export const layerFromApps = <E, R>(
  * const node = Archipelago.layer({ appsDir: "./apps", dataDir: "/var/lib/archipelago" }).pipe(
  *   Layer.provide(Layer.mergeAll(PodmanRuntime.layer, HookRegistry.layerEmpty, NodeContext.layer))
  * )
- * const stopLnd = Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request("stop", "lnd")) // { status: "stopping" }
+ * const stopLnd = Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request("stop", "lnd")) // { status: "stopping", generation }
  * Effect.runPromise(Effect.provide(stopLnd, node))
  *
  * @since 0.1.0

@@ -7,6 +7,7 @@
 import { Clock, Context, Duration, Effect, Either, FiberSet, Layer, Option } from "effect"
 import type { AppId } from "../domain/AppId.js"
 import type { AppState } from "../domain/AppState.js"
+import * as Generation from "../domain/Generation.js"
 import * as Intent from "../domain/Intent.js"
 import type { Op } from "../domain/Op.js"
 import { transitionalState } from "../domain/Op.js"
@@ -16,9 +17,12 @@ import { Apps } from "./Apps.js"
 import { Orchestrator } from "./Orchestrator.js"
 import { DependentsInstalled, UnknownApp } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
+import type { Change } from "./StateStore.js"
 
 /**
- * The answer to an accepted request: the transitional state the app is now in.
+ * The answer to an accepted request: the transitional state the app is now in, and the
+ * generation at which that transition was recorded. Every view of the app with this
+ * generation or a higher one was taken after the request; every view with a lower one before.
  *
  * @since 0.1.0
  * @category models
@@ -30,6 +34,8 @@ export interface Accepted {
   readonly status: AppState
   /** For a cascading remove: the dependents removed first, in order. */
   readonly cascade?: ReadonlyArray<string>
+  /** @since 0.2.0 */
+  readonly generation: number
 }
 
 /**
@@ -79,8 +85,8 @@ export const defaultShutdownGrace: Duration.Duration = Duration.seconds(10)
  * restarting an app whose dependency is not installed; removing one installed apps depend on,
  * unless `cascade`), writes the intent together with the transitional
  * state in one persisted change, forks the operation into a fiber owned by the service's scope
- * and answers with the transitional state. Requesting the operation already in flight answers
- * the same without starting it twice.
+ * and answers with the transitional state and the generation it was recorded at. Requesting
+ * the operation already in flight answers the same without starting it twice.
  *
  * @since 0.1.0
  * @category constructors
@@ -122,23 +128,30 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
         }
         cascade = dependents
       }
+      // Answers whether the transition is new, and the generation it is recorded at: computed
+      // here as the store will (it keeps it with `Generation.advance`), inside the same atomic
+      // change, so it is exactly the one the transition is recorded at.
       const begin = (id: AppId, stopTimeout: number) =>
-        store.modify(id, (entry, intent) => {
-          if (entry.transition?.op === op) return Either.right([false, {}] as const)
-          return Either.map(
-            Transition.begin(entry, op, now, stopTimeout, intent.installed),
-            (begun) => [true, { entry: begun, intent: Intent.request(intent, op, now) }] as const
-          )
-        })
+        store.modify(
+          id,
+          (entry, intent): Either.Either<readonly [readonly [boolean, number], Change], Conflict | NotAllowed> => {
+            if (entry.transition?.op === op) return Either.right([[false, Generation.of(entry)], {}])
+            return Either.map(Transition.begin(entry, op, now, stopTimeout, intent.installed), (begun) => {
+              const wanted = Intent.request(intent, op, now)
+              const recorded = Generation.of(Generation.advance(entry, intent, begun, wanted))
+              return [[true, recorded], { entry: begun, intent: wanted }]
+            })
+          }
+        )
       // Every intent of a cascade is written before any work starts; the removals then run one
       // after the other, dependents first, and a failure does not stop the rest (each app's
       // intent already says removed, which the reconciler would carry out anyway).
       const order: Array<AppId> = []
       for (const id of cascade) {
         const dep = Option.getOrUndefined(apps.get(id))
-        if (dep !== undefined && (yield* begin(dep.id, dep.manifest.stopTimeout))) order.push(dep.id)
+        if (dep !== undefined && (yield* begin(dep.id, dep.manifest.stopTimeout))[0]) order.push(dep.id)
       }
-      const fresh = yield* begin(def.id, def.manifest.stopTimeout)
+      const [fresh, generation] = yield* begin(def.id, def.manifest.stopTimeout)
       if (fresh) order.push(def.id)
       if (order.length > 0) {
         const work = Effect.forEach(order, (id) => orchestrator.perform(op, id, opts).pipe(Effect.ignore), { discard: true })
@@ -148,6 +161,7 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
         appId: def.id,
         op,
         status: transitionalState(op),
+        generation,
         ...(cascade.length === 0 ? {} : { cascade })
       }
       return accepted

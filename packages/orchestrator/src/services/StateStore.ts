@@ -10,6 +10,7 @@ import { Clock, Context, Data, Effect, Either, Layer, Option, ParseResult, Ref, 
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as AppState from "../domain/AppState.js"
+import * as Generation from "../domain/Generation.js"
 import * as Intent from "../domain/Intent.js"
 import * as Merge from "../domain/Merge.js"
 import * as Op from "../domain/Op.js"
@@ -101,7 +102,8 @@ export interface Service {
   readonly intent: (appId: AppId) => Effect.Effect<Intent.Intent>
   /**
    * Changes one app atomically and persists before returning. `f` may refuse with `E`; then
-   * nothing changes.
+   * nothing changes. The store keeps the entry's generation itself: one more when the change
+   * touches the intent or the transition (`Generation.advance`), whatever `f` set.
    */
   readonly modify: <A, E>(
     appId: AppId,
@@ -159,6 +161,8 @@ const PersistedApp = Schema.Struct({
     updatedAt: Schema.Number
   }),
   state: StateSchema,
+  /** The request generation (see `Generation`); absent in files written before it existed: 0. */
+  generation: Schema.optional(Schema.NonNegativeInt),
   transition: Schema.optional(TransitionSchema),
   lastError: Schema.optional(Schema.Struct({
     op: Schema.Union(OpSchema, Schema.Literal("reconcile")),
@@ -384,8 +388,8 @@ const pidAlive = (pid: number): boolean => {
 }
 
 /**
- * The persisted projection of a state: intents, states, transitions, last errors and
- * crash-loop records (observed fields are volatile and come back with the first scan).
+ * The persisted projection of a state: intents, states, request generations, transitions, last
+ * errors and crash-loop records (observed fields are volatile and come back with the first scan).
  *
  * @since 0.1.0
  * @category getters
@@ -397,6 +401,7 @@ export const toPersisted = (state: State): typeof Persisted.Type => {
     apps[id] = {
       intent: state.intents[id] ?? Intent.none,
       state: e.state,
+      ...(Generation.of(e) === 0 ? {} : { generation: Generation.of(e) }),
       ...(e.transition === undefined ? {} : { transition: e.transition }),
       ...(e.lastError === undefined ? {} : { lastError: e.lastError }),
       ...(e.crashLoop === undefined ? {} : { crashLoop: e.crashLoop })
@@ -424,6 +429,7 @@ export const fromPersisted = (ids: ReadonlyArray<AppId>, persisted: typeof Persi
     }
     entries[id] = {
       ...AppEntry.make(id, p.state),
+      ...(p.generation === undefined ? {} : { generation: p.generation }),
       ...(p.transition === undefined ? {} : { transition: p.transition }),
       ...(p.lastError === undefined ? {} : { lastError: p.lastError }),
       ...(p.crashLoop === undefined ? {} : { crashLoop: p.crashLoop })
@@ -555,8 +561,9 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
         const result = f(entry, intent)
         if (Either.isLeft(result)) return yield* Effect.fail(result.left)
         const [a, change] = result.right
-        const nextEntry = change.entry === undefined || sameJson(change.entry, entry) ? entry : change.entry
         const nextIntent = change.intent === undefined || sameJson(change.intent, intent) ? intent : change.intent
+        const advanced = Generation.advance(entry, intent, change.entry ?? entry, nextIntent)
+        const nextEntry = sameJson(advanced, entry) ? entry : advanced
         if (nextEntry !== entry || nextIntent !== intent) {
           const n = yield* Ref.updateAndGet(epoch, (x) => x + 1)
           touched.set(appId, n)
@@ -581,7 +588,9 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
           if ((touched.get(appId) ?? 0) > mark) continue
           const merged = Merge.merge(existing, observation, now)
           if (merged.expired !== undefined) expired.push({ appId, transition: merged.expired })
-          if (!sameJson(merged.entry, existing)) entries = { ...entries, [appId]: merged.entry }
+          const intent = state.intents[appId] ?? Intent.none
+          const entry = Generation.advance(existing, intent, merged.entry, intent)
+          if (!sameJson(entry, existing)) entries = { ...entries, [appId]: entry }
         }
         if (entries !== state.entries) {
           const next: State = { entries, intents: state.intents }

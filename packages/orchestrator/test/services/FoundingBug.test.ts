@@ -26,11 +26,14 @@ describe("the founding bug (simulator, TestClock)", () => {
         const views = yield* AppViews
         const state = Effect.map(store.entry(lnd), (e) => e.state)
 
-        assert.deepStrictEqual(yield* lifecycle.request("install", "lnd"), { appId: "lnd", op: "install", status: "installing" })
+        const installed = yield* lifecycle.request("install", "lnd")
+        assert.deepStrictEqual(installed, { appId: "lnd", op: "install", status: "installing", generation: 1 })
         yield* waitUntil(Effect.map(state, (s) => s === "running"), "lnd running")
 
         const accepted = yield* lifecycle.request("stop", "lnd")
-        assert.deepStrictEqual(accepted, { appId: "lnd", op: "stop", status: "stopping" })
+        // the answer's generation is the one the stop was recorded at: the entry's, and newer than the install's
+        assert.deepStrictEqual(accepted, { appId: "lnd", op: "stop", status: "stopping", generation: (yield* store.entry(lnd)).generation! })
+        assert.isAbove(accepted.generation, installed.generation)
         assert.strictEqual(yield* state, "stopping")
         assert.isTrue((yield* store.intent(lnd)).userStopped)
 

@@ -44,7 +44,12 @@ describe("Lifecycle.request", () => {
         yield* sim.resetCalls
         const first = yield* request("stop", "alpha")
         const second = yield* request("stop", "alpha")
-        assert.deepStrictEqual(first, { appId: "alpha", op: "stop", status: "stopping" })
+        assert.deepStrictEqual(first, {
+          appId: "alpha",
+          op: "stop",
+          status: "stopping",
+          generation: (yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))).generation!
+        })
         assert.deepStrictEqual(second, first)
         const refused = yield* Effect.either(request("start", "alpha"))
         assert.isTrue(Either.isLeft(refused) && refused.left._tag === "Conflict")
@@ -99,7 +104,14 @@ describe("Lifecycle.request", () => {
         assert.isTrue((yield* Effect.flatMap(StateStore, (st) => st.intent(node))).installed, "nor the intent")
 
         const accepted = yield* Effect.flatMap(Lifecycle, (l) => l.request("remove", "node", { cascade: true }))
-        assert.deepStrictEqual(accepted, { appId: "node", op: "remove", status: "removing", cascade: ["ui", "lightning"] })
+        assert.deepStrictEqual(accepted, {
+          appId: "node",
+          op: "remove",
+          status: "removing",
+          generation: accepted.generation,
+          cascade: ["ui", "lightning"]
+        })
+        assert.isAtLeast(accepted.generation, 3, "recorded after the install's begin and end")
         for (const id of [ui, lightning, node]) assert.strictEqual(yield* stateOf(id), "removing", `${id} shows removing at once`)
         for (const id of [node, lightning, ui]) yield* waitUntil(Effect.map(stateOf(id), (s) => s === "not-installed"), `${id} removed`)
         assert.strictEqual(yield* stateOf(AppId.make("other")), "running", "unrelated apps untouched")
@@ -162,7 +174,8 @@ describe("Lifecycle.request", () => {
         yield* Effect.flatMap(Scanner, (s) => s.scan)
         assert.strictEqual(yield* stateOf(alpha), "not-installed", "the scan shows the container is gone")
         const answer = yield* request("start", "alpha")
-        assert.deepStrictEqual(answer, { appId: "alpha", op: "start", status: "starting" })
+        assert.deepStrictEqual(answer, { appId: "alpha", op: "start", status: "starting", generation: answer.generation })
+        assert.isAtLeast(answer.generation, 5, "after the install's and the stop's begin and end")
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running again")
         const intent = yield* Effect.flatMap(StateStore, (s) => s.intent(alpha))
         assert.isTrue(intent.installed && intent.wantRunning && !intent.userStopped)
@@ -189,7 +202,8 @@ describe("Lifecycle.request", () => {
         assert.deepStrictEqual(yield* request("install", "bitcoin-knots"), {
           appId: "bitcoin-knots",
           op: "install",
-          status: "installing"
+          status: "installing",
+          generation: 1
         })
       }))
     }))

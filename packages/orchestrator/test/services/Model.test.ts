@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Effect, Either, Exit, Layer, Logger, LogLevel, Scope, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
-import { AppEntry, AppId, AppState, Op } from "../../src/domain/index.js"
+import { AppEntry, AppId, AppState, Generation, Op } from "../../src/domain/index.js"
 import type { Intent } from "../../src/domain/Intent.js"
 import * as Archipelago from "../../src/services/Archipelago.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
@@ -73,6 +73,17 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
     let engineDown = false
     const recordedIds = new Map<string, string | undefined>()
     const mayReplace = new Set<string>()
+    // (6) an app's generation never goes back, across server restarts too (it is persisted)
+    const generations = new Map<string, number>()
+    const noGenerationGoesBack = (where: string) =>
+      Effect.gen(function*() {
+        const state = yield* Context.get(ctx, StateStore).get
+        for (const id of appIds) {
+          const g = Generation.of(state.entries[id]!)
+          assert.isAtLeast(g, generations.get(id) ?? 0, `${where}: ${id}'s generation went back`)
+          generations.set(id, g)
+        }
+      })
 
     const containerOf = (name: string) => Effect.map(sim.containers, (cs) => cs.find((c) => c.name === name))
 
@@ -80,6 +91,7 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
       Effect.gen(function*() {
         const where = `after step ${step}`
         const store = Context.get(ctx, StateStore)
+        yield* noGenerationGoesBack(where)
         // (2) every transition ends by its deadline
         yield* waitUntil(
           Effect.gen(function*() {
@@ -131,7 +143,12 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
           const answer = yield* inCtx(Effect.flatMap(Lifecycle, (l) => l.request(cmd.op, cmd.app)).pipe(Effect.either))
           // (5) every request got an answer, of the agreed shapes
           if (Either.isRight(answer)) {
-            assert.deepStrictEqual(answer.right, { appId: cmd.app, op: cmd.op, status: Op.transitionalState(cmd.op) })
+            const { generation, ...rest } = answer.right
+            assert.deepStrictEqual(rest, { appId: cmd.app, op: cmd.op, status: Op.transitionalState(cmd.op) })
+            // recorded at a generation no older than any seen before, and no newer than the store's
+            assert.isAtLeast(generation, generations.get(cmd.app) ?? 0)
+            const current = Generation.of(yield* inCtx(Effect.flatMap(StateStore, (s) => s.entry(AppId.make(cmd.app)))))
+            assert.isAtMost(generation, current)
             if (cmd.op === "install" || cmd.op === "update" || cmd.op === "remove") {
               mayReplace.add(cmd.app)
             }

@@ -56,7 +56,9 @@ describe.skipIf(!hasPodman)("Orchestrator on podman", () => {
         const scanner = yield* Scanner
         yield* lifecycle.request("install", node.id)
         yield* until(Effect.map(stateOf, (s) => s === "running"), "installed and running", 120_000)
-        assert.deepStrictEqual(yield* lifecycle.request("stop", node.id), { appId: node.id, op: "stop", status: "stopping" })
+        const stop = yield* lifecycle.request("stop", node.id)
+        assert.deepStrictEqual(stop, { appId: node.id, op: "stop", status: "stopping", generation: stop.generation })
+        assert.isAbove(stop.generation, 1)
         let scansWhileRunning = 0
         // podman shows `stopping` while the app flushes; `exited` once it is down
         while (inspect(node.id)?.status === "running" || inspect(node.id)?.status === "stopping") {

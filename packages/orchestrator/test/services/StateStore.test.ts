@@ -34,6 +34,7 @@ describe("StateStore", () => {
       assert.deepStrictEqual(onDisk.apps.lnd, {
         intent: { installed: true, wantRunning: false, userStopped: true, updatedAt: epoch },
         state: "stopping",
+        generation: 1,
         transition: { op: "stop", since: epoch, deadline: epoch + 360_000, previous: "running" }
       })
       assert.strictEqual((fs.statSync(path.join(dataDir, "state.json")).mode & 0o777), 0o600)
@@ -42,9 +43,37 @@ describe("StateStore", () => {
       assert.deepStrictEqual(again.loadReport, { _tag: "Loaded", apps: 2 })
       const entry = yield* again.entry(lnd)
       assert.strictEqual(entry.state, "stopping")
+      assert.strictEqual(entry.generation, 1, "the generation is persisted with the transition")
       assert.deepStrictEqual(entry.transition, { op: "stop", since: epoch, deadline: epoch + 360_000, previous: "running" })
       assert.isTrue((yield* again.intent(lnd)).userStopped)
       assert.deepStrictEqual(yield* again.intent(ui), Intent.none)
+    }))
+
+  it.effect("the generation grows with each intent or transition change, never with observations, and survives a reload", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-gen-")
+      // a file written before generations existed: no field, read as 0
+      fs.writeFileSync(path.join(dataDir, "state.json"), JSON.stringify({
+        version: 1,
+        apps: { lnd: { intent: { installed: true, wantRunning: true, userStopped: false, updatedAt: 1 }, state: "running" } }
+      }))
+      const store = yield* make(dataDir)
+      assert.deepStrictEqual(store.loadReport, { _tag: "Loaded", apps: 1 })
+      const gen = Effect.map(store.entry(lnd), (e) => e.generation ?? 0)
+      assert.strictEqual(yield* gen, 0)
+      const observed = { ...AppEntry.emptyObserved, health: "healthy" as const, startedAt: epoch }
+      yield* store.merge(new Map([[lnd as string, { state: "running" as const, observed }]]), yield* store.mark, epoch)
+      assert.strictEqual(yield* gen, 0, "an observation is not a request change")
+      yield* stop(store, epoch)
+      assert.strictEqual(yield* gen, 1)
+      // the stop's end, written by a function that rebuilds the entry without a generation
+      yield* store.update(lnd, (e) => ({ entry: AppEntry.make(lnd, Transition.succeed(e, "stop").state) }))
+      assert.strictEqual(yield* gen, 2, "the store counts on from the stored generation")
+      assert.strictEqual(readFile(dataDir).apps.lnd.generation, 2)
+      const again = yield* make(dataDir)
+      assert.strictEqual((yield* again.entry(lnd)).generation, 2)
+      assert.strictEqual(readFile(dataDir).apps["lnd-ui"].generation, undefined, "0 is not written")
     }))
 
   it.effect("moves an unreadable file aside, reports it, and starts from scratch", () =>

@@ -141,7 +141,8 @@ describe("UnitOwned: the lifecycle of a unit-owned app goes through systemctl", 
         assert.deepStrictEqual(systemd.calls.filter((c) => c[0] !== "show"), [["start", "alpha.service"]])
 
         const answer = yield* request("stop", "alpha")
-        assert.deepStrictEqual(answer, { appId: "alpha", op: "stop", status: "stopping" })
+        assert.deepStrictEqual(answer, { appId: "alpha", op: "stop", status: "stopping", generation: answer.generation })
+        assert.isAbove(answer.generation, 1, "recorded after the install's begin and end")
         assert.strictEqual(yield* stateOf(alpha), "stopping")
         yield* waitUntil(Effect.sync(() => systemd.calls.some((c) => c[0] === "stop")), "systemctl stop")
         assert.strictEqual(yield* stateOf(alpha), "stopping", "held for the whole graceful stop")

@@ -47,6 +47,7 @@ export const view = (
   name,
   version: "1.0.0",
   state,
+  generation: 0,
   visualState: VisualState.ofState(state),
   health: state === "running" ? "healthy" : "none",
   ports: [],
@@ -121,11 +122,15 @@ export class FakeServer {
     await closed
   }
 
-  /** Replaces an app's view and pushes the change to every socket (seq + 1). */
+  /**
+   * Replaces an app's view and pushes the change to every socket (seq + 1). Like the real
+   * server's intent and transition changes, each one advances the app's generation (unless
+   * `extra` gives one).
+   */
   set(id: string, state: AppState.AppState, extra: Partial<AppView.AppView> = {}): AppView.AppView {
     const old = this.apps.get(id)
     if (old === undefined) throw new Error(`no app ${id}`)
-    const next = { ...old, ...extra, state, visualState: VisualState.ofState(state) }
+    const next = { ...old, generation: old.generation + 1, ...extra, state, visualState: VisualState.ofState(state) }
     this.apps.set(id, next)
     this.push(next)
     return next
@@ -251,9 +256,9 @@ export class FakeServer {
     }
     const status = Op.transitionalState(op)
     const since = Date.now()
-    this.set(appId, status, { transition: { op, since, deadline: since + 60_000, previous: app.state } })
+    const { generation } = this.set(appId, status, { transition: { op, since, deadline: since + 60_000, previous: app.state } })
     if (script.manual !== true) void this.finish(appId, op, app.state, script)
-    return { result: { appId, op, status } }
+    return { result: { appId, op, status, generation } }
   }
 
   private async finish(appId: string, op: Op.Op, previous: AppState.AppState, script: OpScript): Promise<void> {
