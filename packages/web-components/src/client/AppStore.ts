@@ -1,8 +1,10 @@
 /**
  * The dashboard's pure state: the server's app views, the ordered change sequence, and the
- * operations the user requested that the server has not finished yet. The display it derives
- * never lies: a clicked button keeps its transitional label until the server reports a final
- * state, and a refused request shows the server's state again with the error.
+ * operations the user requested that the server has not settled yet. The display it derives
+ * never lies: a clicked button shows its transitional label at once and keeps it until the
+ * store applies a view of the app taken after the server recorded the request (a view whose
+ * `generation` is at least the one the request was answered with), and a refused request shows
+ * the server's state again with the error.
  *
  * @since 0.1.0
  */
@@ -11,22 +13,19 @@ import type { AppView } from "@archipelago/orchestrator/domain"
 import type { LifecycleOp } from "./Protocol.js"
 
 /**
- * A request the user made that the server has not settled yet.
+ * A request the user made that the server has not settled yet. It settles when the store
+ * applies a view of its app whose `generation` is at least the one the server answered with:
+ * that view was taken after the request was recorded. No other field of a view can settle it.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Pending {
   readonly op: LifecycleOp
-  /** The visual state shown when the user clicked. */
-  readonly previous: VisualState.VisualState
-  /** The server accepted the request; `acceptedTick` orders it against snapshots. */
-  readonly acceptedTick: number | null
-  /** The server was seen in a transitional state since the click. */
-  readonly sawTransitional: boolean
-  /** `lastError.at` and `startedAt` when the user clicked: a change of either settles the op. */
-  readonly lastErrorAt: number | null
-  readonly startedAt: number | null
+  /** The generation of the view shown when the user clicked. */
+  readonly clickGeneration: number
+  /** The generation the server recorded the request at; null until it answers. */
+  readonly generation: number | null
 }
 
 /**
@@ -52,8 +51,6 @@ export interface AppStore {
   readonly seq: number | null
   readonly pending: Readonly<Record<string, Pending>>
   readonly refusals: Readonly<Record<string, Refusal>>
-  /** Grows by one per accepted request; snapshots fetched at or after it are newer than the acceptance. */
-  readonly tick: number
 }
 
 /**
@@ -76,7 +73,7 @@ export interface DisplayApp {
  * @since 0.1.0
  * @category constructors
  */
-export const empty: AppStore = { order: [], views: {}, seq: null, pending: {}, refusals: {}, tick: 0 }
+export const empty: AppStore = { order: [], views: {}, seq: null, pending: {}, refusals: {} }
 
 /**
  * The visual state an operation shows while it runs, e.g. `stop` → `stopping`.
@@ -94,34 +91,29 @@ const without = <A>(record: Readonly<Record<string, A>>, key: string): Readonly<
 }
 
 /**
- * Decides what a pending request becomes when a new view of its app arrives: kept, updated, or
- * settled (undefined). `fresh` says the view was fetched after the server accepted the request.
+ * True when `view` settles `p`: the server answered, and the view's generation is at least the
+ * answer's. A generation below the one shown at the click means the server's history started
+ * over (its state file was lost): nothing it says can be ordered against the request any more,
+ * so its view is the truth.
+ *
+ * @since 0.2.0
+ * @category predicates
  */
-const settle = (p: Pending, view: AppView.AppView, fresh: boolean): Pending | undefined => {
-  if (VisualState.isBusy(view.visualState)) return p.sawTransitional ? p : { ...p, sawTransitional: true }
-  if (p.sawTransitional) return undefined
-  if (view.visualState !== p.previous) return undefined
-  if ((view.lastError?.at ?? null) !== p.lastErrorAt) return undefined
-  if (view.startedAt !== p.startedAt) return undefined
-  if (fresh && p.acceptedTick !== null) return undefined
-  return p
-}
+export const settles = (p: Pending, view: AppView.AppView): boolean =>
+  view.generation < p.clickGeneration || (p.generation !== null && view.generation >= p.generation)
 
-const withView = (store: AppStore, view: AppView.AppView, issuedAt: number | null): AppStore => {
+const withView = (store: AppStore, view: AppView.AppView): AppStore => {
   const p = store.pending[view.id]
   const views = { ...store.views, [view.id]: view }
   const order = Object.hasOwn(store.views, view.id) ? store.order : [...store.order, view.id]
-  if (p === undefined) return { ...store, views, order }
-  const fresh = issuedAt !== null && p.acceptedTick !== null && issuedAt >= p.acceptedTick
-  const next = settle(p, view, fresh)
-  const pending = next === undefined ? without(store.pending, view.id) : { ...store.pending, [view.id]: next }
-  return { ...store, views, order, pending }
+  if (p === undefined || !settles(p, view)) return { ...store, views, order }
+  return { ...store, views, order, pending: without(store.pending, view.id) }
 }
 
 /**
  * Replaces every view with a full list: a socket's `state.snapshot` (with its `seq`) or a polled
- * `container-list` (`seq` null keeps the current one). `issuedAt` is the store's `tick` when the
- * list was requested, so a list asked for after a request was accepted can settle it.
+ * `container-list` (`seq` null keeps the current one). Pending requests settle by the same rule
+ * as for a change: only a view of at least the answer's generation settles one.
  *
  * @since 0.1.0
  * @category combinators
@@ -129,8 +121,7 @@ const withView = (store: AppStore, view: AppView.AppView, issuedAt: number | nul
 export const snapshot = (
   store: AppStore,
   apps: ReadonlyArray<AppView.AppView>,
-  seq: number | null,
-  issuedAt: number
+  seq: number | null
 ): AppStore => {
   const ids = new Set(apps.map((a) => a.id))
   let next: AppStore = {
@@ -140,7 +131,7 @@ export const snapshot = (
     seq: seq ?? store.seq,
     pending: Object.fromEntries(Object.entries(store.pending).filter(([id]) => ids.has(id)))
   }
-  for (const app of apps) next = withView(next, app, issuedAt)
+  for (const app of apps) next = withView(next, app)
   return next
 }
 
@@ -167,7 +158,7 @@ export const change = (store: AppStore, app: AppView.AppView, seq: number): Chan
   if (store.seq === null) return { _tag: "Gap", store, expected: seq, got: seq }
   if (seq <= store.seq) return { _tag: "Ignored", store }
   if (seq !== store.seq + 1) return { _tag: "Gap", store, expected: store.seq + 1, got: seq }
-  return { _tag: "Applied", store: { ...withView(store, app, null), seq } }
+  return { _tag: "Applied", store: { ...withView(store, app), seq } }
 }
 
 /**
@@ -180,15 +171,7 @@ export const change = (store: AppStore, app: AppView.AppView, seq: number): Chan
 export const begin = (store: AppStore, appId: string, op: LifecycleOp): AppStore => {
   const view = store.views[appId]
   if (view === undefined) return store
-  const shown = displayOf(store, appId)?.visualState ?? view.visualState
-  const pending: Pending = {
-    op,
-    previous: shown,
-    acceptedTick: null,
-    sawTransitional: false,
-    lastErrorAt: view.lastError?.at ?? null,
-    startedAt: view.startedAt
-  }
+  const pending: Pending = { op, clickGeneration: view.generation, generation: null }
   return {
     ...store,
     pending: { ...store.pending, [appId]: pending },
@@ -197,16 +180,21 @@ export const begin = (store: AppStore, appId: string, op: LifecycleOp): AppStore
 }
 
 /**
- * The server accepted the request.
+ * The server accepted the request and recorded it at `generation`. The app keeps its
+ * transitional state until a view of at least that generation is applied (at once when the
+ * view already held is one).
  *
  * @since 0.1.0
  * @category combinators
  */
-export const accept = (store: AppStore, appId: string, op: LifecycleOp): AppStore => {
+export const accept = (store: AppStore, appId: string, op: LifecycleOp, generation: number): AppStore => {
   const p = store.pending[appId]
-  if (p === undefined || p.op !== op) return store
-  const tick = store.tick + 1
-  return { ...store, tick, pending: { ...store.pending, [appId]: { ...p, acceptedTick: tick } } }
+  const view = store.views[appId]
+  if (p === undefined || p.op !== op || view === undefined) return store
+  const accepted: Pending = { ...p, generation }
+  return settles(accepted, view)
+    ? { ...store, pending: without(store.pending, appId) }
+    : { ...store, pending: { ...store.pending, [appId]: accepted } }
 }
 
 /**
@@ -242,7 +230,8 @@ export const displayOf = (store: AppStore, appId: string): DisplayApp | undefine
   const view = store.views[appId]
   if (view === undefined) return undefined
   const p = store.pending[appId]
-  const visualState = p === undefined || VisualState.isBusy(view.visualState) ? view.visualState : transitionalVisual(p.op)
+  // A view below the answer's generation predates the request, whatever state it shows.
+  const visualState = p === undefined ? view.visualState : transitionalVisual(p.op)
   return { view, visualState, pending: p?.op ?? null, refusal: store.refusals[appId] ?? null }
 }
 

@@ -223,15 +223,18 @@ export class ArchyClient extends EventTarget {
   }
 
   /**
-   * Requests a lifecycle operation. The app shows the transitional state at once and keeps it
-   * until the server reports a final state; a refusal restores the server's state and records
-   * the error for the app's card. Never rejects.
+   * Requests a lifecycle operation. The app shows the transitional state at once (before this
+   * returns its promise) and keeps it until a view of the app at least as new as the server's
+   * answer (by `generation`) arrives; a refusal restores the server's state and records the
+   * error for the app's card. Never rejects.
    */
   async request(op: Protocol.LifecycleOp, appId: string): Promise<RequestResult> {
     this.update(AppStore.begin(this.store, appId, op))
     try {
       const accepted = await this.call<Protocol.Accepted>(Protocol.methodOf[op], { appId })
-      this.update(AppStore.accept(this.store, appId, op))
+      // A server that does not send a generation cannot order its views: show them as they come.
+      const generation = typeof accepted?.generation === "number" ? accepted.generation : 0
+      this.update(AppStore.accept(this.store, appId, op, generation))
       return { _tag: "Accepted", accepted }
     } catch (e) {
       const error = e instanceof RpcError || e instanceof TransportError
@@ -250,9 +253,8 @@ export class ArchyClient extends EventTarget {
 
   /** Fetches `container-list` and replaces the store's views with it. */
   async refresh(): Promise<void> {
-    const issuedAt = this.store.tick
     const apps = await this.call<ReadonlyArray<AppView.AppView>>("container-list")
-    this.update(AppStore.snapshot(this.store, apps, null, issuedAt))
+    this.update(AppStore.snapshot(this.store, apps, null))
   }
 
   /** The app's install log, oldest first. */
@@ -309,10 +311,8 @@ export class ArchyClient extends EventTarget {
       return
     }
     this.socket = socket
-    let openedAt = this.store.tick
     socket.onopen = () => {
       if (this.socket !== socket) return
-      openedAt = this.store.tick
       this.attempt = 0
       this.wasOpen = true
       this.clearPoll()
@@ -320,7 +320,7 @@ export class ArchyClient extends EventTarget {
     }
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return
-      this.onMessage(typeof ev.data === "string" ? ev.data : String(ev.data), openedAt)
+      this.onMessage(typeof ev.data === "string" ? ev.data : String(ev.data))
     }
     socket.onerror = () => {}
     socket.onclose = () => {
@@ -330,7 +330,7 @@ export class ArchyClient extends EventTarget {
     }
   }
 
-  private onMessage(data: string, openedAt: number): void {
+  private onMessage(data: string): void {
     let msg: { method?: unknown; params?: unknown }
     try {
       msg = JSON.parse(data) as typeof msg
@@ -339,7 +339,7 @@ export class ArchyClient extends EventTarget {
     }
     if (msg.method === "state.snapshot") {
       const p = msg.params as Protocol.Snapshot
-      this.update(AppStore.snapshot(this.store, p.apps, p.seq, openedAt))
+      this.update(AppStore.snapshot(this.store, p.apps, p.seq))
     } else if (msg.method === "state.changed") {
       const p = msg.params as Protocol.Changed
       const r = AppStore.change(this.store, p.app, p.seq)
@@ -372,12 +372,11 @@ export class ArchyClient extends EventTarget {
   private schedulePoll(delay: number): void {
     if (this.pollTimer !== null) return
     const timer = setTimeout(() => {
-      const issuedAt = this.store.tick
       this.call<ReadonlyArray<AppView.AppView>>("container-list").then(
         (apps) => {
           // a list fetched while the socket came back may predate its snapshot
           if (this.pollTimer === timer && this.connection !== "open") {
-            this.update(AppStore.snapshot(this.store, apps, null, issuedAt))
+            this.update(AppStore.snapshot(this.store, apps, null))
           }
         },
         () => {}

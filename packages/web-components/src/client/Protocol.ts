@@ -7,7 +7,9 @@
 import type { AppView, Op } from "@archipelago/orchestrator/domain"
 
 /**
- * The answer to an accepted lifecycle request: the transitional state the app is now in.
+ * The answer to an accepted lifecycle request: the transitional state the app is now in, and
+ * the generation the server recorded the request at (views of the app with a lower generation
+ * were taken before it).
  *
  * @since 0.1.0
  * @category models
@@ -16,6 +18,8 @@ export interface Accepted {
   readonly appId: string
   readonly op: LifecycleOp
   readonly status: string
+  /** @since 0.2.0 */
+  readonly generation: number
 }
 
 /**
