@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian/Ubuntu host for Archipelago's tests and demo: installs podman (with runc and
-# netavark networking), busybox-static, uidmap, nginx and chromium, makes podman work on hosts
+# netavark networking), busybox-static, uidmap, nginx, chromium and docker-registry (a loopback
+# registry for tests; its system service is left disabled), makes podman work on hosts
 # where its defaults fail (cgroups hybrid mode, no systemd, refused rlimits), then builds the
 # offline base image localhost/archipelago/base:latest. Idempotent: safe to re-run. CI runs it as
 # root with CI=true on a fresh Debian 12 machine before `npm ci`.
@@ -10,7 +11,7 @@ log() { printf '[setup-host] %s\n' "$*"; }
 
 # Installed without recommends, so podman's networking (netavark, aardvark-dns, iptables) and
 # init (catatonit) are listed explicitly.
-need=(podman runc netavark aardvark-dns iptables catatonit slirp4netns uidmap busybox-static tar nginx chromium systemd)
+need=(podman runc netavark aardvark-dns iptables catatonit slirp4netns uidmap busybox-static tar nginx chromium systemd docker-registry)
 
 install_packages() {
   local missing=()
@@ -27,8 +28,29 @@ install_packages() {
   fi
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # No package may start a service while installing (docker-registry would listen on :5000);
+  # tests start their own registry on loopback (test-support/registry.ts).
+  local policy=/usr/sbin/policy-rc.d own_policy=no
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    own_policy=yes
+  fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  local status=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  if [ "$own_policy" = yes ]; then rm -f "$policy"; fi
+  [ "$status" -eq 0 ] || return "$status"
+  disable_registry_service
+}
+
+# The docker-registry package enables its unit; the tests never use it, so keep it off.
+disable_registry_service() {
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  else
+    rm -f /etc/systemd/system/multi-user.target.wants/docker-registry.service
+  fi
 }
 
 podman_works() {
@@ -103,4 +125,4 @@ install_packages
 configure_podman
 build_base_image
 fetch_quadlet
-log "podman $(podman version --format '{{.Client.Version}}'), chromium: $(command -v chromium || echo missing), nginx: $(command -v nginx || echo missing)"
+log "podman $(podman version --format '{{.Client.Version}}'), chromium: $(command -v chromium || echo missing), nginx: $(command -v nginx || echo missing), docker-registry: $(command -v docker-registry || echo missing)"
