@@ -36,6 +36,15 @@ stop() {
 }
 trap stop TERM INT
 
+# SIGUSR1 makes this main process allocate far past any memory limit, so the kernel OOM-kills
+# the container: how the chaos matrix exercises an out-of-memory crash on demand.
+hog() {
+  echo "$APP: SIGUSR1 received, allocating until the memory limit stops me"
+  HOG="$(head -c 536870912 /dev/zero | tr '\0' x)"
+  echo "$APP: allocated ${#HOG} bytes"
+}
+trap hog USR1
+
 page running
 httpd -f -p "$PORT" -h "$WWW" &
 HTTPD=$!
