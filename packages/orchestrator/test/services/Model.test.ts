@@ -243,6 +243,9 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
   })
 
 const replay = process.env.MODEL_REPLAY
+// `npm test` runs a few short sequences; `npm run chaos` sets thousands of long ones.
+const modelRuns = Number(process.env.MODEL_RUNS ?? 30)
+const modelLength = Number(process.env.MODEL_LENGTH ?? 24)
 
 describe("Model (simulator): random requests, faults, clock and restarts", () => {
   // MODEL_REPLAY='<counterexample JSON>' replays one command sequence with its full error.
@@ -256,7 +259,7 @@ describe("Model (simulator): random requests, faults, clock and restarts", () =>
   it.effect("keeps the invariants after every step", () =>
     Effect.promise(() =>
       fc.assert(
-        fc.asyncProperty(fc.array(arbCommand, { minLength: 1, maxLength: 24 }), (cmds) =>
+        fc.asyncProperty(fc.array(arbCommand, { minLength: 1, maxLength: modelLength }), (cmds) =>
           Effect.runPromise(
             Effect.scoped(runModel(cmds)).pipe(
               Effect.provide(TestContext.TestContext),
@@ -264,7 +267,7 @@ describe("Model (simulator): random requests, faults, clock and restarts", () =>
               Effect.catchAllDefect((d) => Effect.die(new Error(`${show(cmds)}\n${String(d)}`)))
             )
           )),
-        { numRuns: Number(process.env.MODEL_RUNS ?? 30), endOnFailure: true }
+        { numRuns: modelRuns, endOnFailure: true }
       )
-    ), { timeout: 240_000 })
+    ), { timeout: Number(process.env.MODEL_TIMEOUT_MS ?? 240_000) })
 })
