@@ -2,6 +2,13 @@
  * `docs/chaos-report.md` from the results of `npm run chaos`: the 4×8 table per pass (pass/fail
  * and time to converge), the model runs and the environment. Pure: data in, Markdown out.
  */
+export interface Summary {
+  readonly n: number
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+}
+
 export interface CaseRow {
   readonly pass: string
   readonly app: string
@@ -9,7 +16,8 @@ export interface CaseRow {
   readonly ok: boolean
   readonly convergeMs: number | null
   readonly boundMs: number
-  readonly latency: { readonly n: number; readonly p50: number; readonly p99: number; readonly max: number }
+  readonly latency: Summary
+  readonly control?: Summary
   readonly errors: ReadonlyArray<string>
 }
 
@@ -76,7 +84,12 @@ export const render = (rows: ReadonlyArray<CaseRow>, models: ReadonlyArray<Model
       : "## Idle"
     out.push(`${title}\n`)
     out.push(table(mine, apps, scenarios))
-    out.push(`container-list answered ${n} times during the cases: worst per-case p99 ${p99} ms, max ${max} ms.\n`)
+    const controlMax = Math.max(0, ...mine.map((r) => r.control?.max ?? 0))
+    const p50 = Math.max(0, ...lat.map((l) => l.p50))
+    out.push(
+      `container-list answered ${n} times during the cases: worst per-case p50 ${p50} ms, p99 ${p99} ms, max ${max} ms ` +
+        `(a trivial control server polled at the same moments: max ${controlMax} ms).\n`
+    )
   }
   if (failed.length > 0) {
     out.push("## Failures\n")

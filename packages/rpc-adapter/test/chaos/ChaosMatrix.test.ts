@@ -84,7 +84,7 @@ for (const pass of passes) {
             const result = await runCase(lane, scenario)
             record(pass, result)
             const where = `${pass} ${demo} ${scenario}: converged in ${result.convergeMs ?? "-"} ms (bound ${result.boundMs}), ` +
-              `container-list p50 ${result.latency.p50} ms, max ${result.latency.max} ms over ${result.latency.n}`
+              `container-list p50 ${result.latency.p50} ms, max ${result.latency.max} ms over ${result.latency.n} (control max ${result.control.max} ms)`
             console.log(where)
             expect(result.errors, `${where}\n--- server output (tail)\n${lane.serve.output().slice(-3000)}`).toEqual([])
           }, 600_000)
