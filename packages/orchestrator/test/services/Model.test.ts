@@ -246,6 +246,8 @@ const replay = process.env.MODEL_REPLAY
 // `npm test` runs a few short sequences; `npm run chaos` sets thousands of long ones.
 const modelRuns = Number(process.env.MODEL_RUNS ?? 30)
 const modelLength = Number(process.env.MODEL_LENGTH ?? 24)
+// MODEL_SEED lets `npm run chaos` run disjoint shards in parallel processes.
+const modelSeed = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED)
 
 describe("Model (simulator): random requests, faults, clock and restarts", () => {
   // MODEL_REPLAY='<counterexample JSON>' replays one command sequence with its full error.
@@ -267,7 +269,7 @@ describe("Model (simulator): random requests, faults, clock and restarts", () =>
               Effect.catchAllDefect((d) => Effect.die(new Error(`${show(cmds)}\n${String(d)}`)))
             )
           )),
-        { numRuns: modelRuns, endOnFailure: true }
+        { numRuns: modelRuns, endOnFailure: true, ...(modelSeed === undefined ? {} : { seed: modelSeed }) }
       )
     ), { timeout: Number(process.env.MODEL_TIMEOUT_MS ?? 240_000) })
 })
