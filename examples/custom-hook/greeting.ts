@@ -15,6 +15,8 @@ import { Effect, Redacted } from "effect"
  */
 export const greeting = PreStartHook.make({
   name: "greeting",
+  // It renders a secret, so it names the only app allowed to receive it.
+  secretConsumers: ["hello"],
   render: (ctx) =>
     Effect.gen(function*() {
       const token = yield* ctx.secret("hello-api-token")

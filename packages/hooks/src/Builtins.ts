@@ -40,6 +40,7 @@ const fromEither = <A>(ctx: HookContext, either: Either.Either<A, { readonly mes
  */
 export const bitcoinUiNginx: PreStartHook = make({
   name: "bitcoin-ui-nginx",
+  secretConsumers: ["bitcoin-ui"],
   render: (ctx) =>
     Effect.gen(function*() {
       const password = yield* ctx.secret(bitcoinRpcPassword)
@@ -66,6 +67,7 @@ export const bitcoinUiNginx: PreStartHook = make({
  */
 export const bitcoinRpcAuth: PreStartHook = make({
   name: "bitcoin-rpcauth",
+  secretConsumers: ["bitcoin-core", "bitcoin-knots"],
   render: (ctx) =>
     Effect.gen(function*() {
       const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))
@@ -90,6 +92,7 @@ export const bitcoinRpcAuth: PreStartHook = make({
  */
 export const lndConf: PreStartHook = make({
   name: "lnd-conf",
+  secretConsumers: ["lnd"],
   render: (ctx) =>
     Effect.gen(function*() {
       const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))

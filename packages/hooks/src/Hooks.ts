@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
-import { HookRegistry, SafeFile, Settings } from "@archipelago/orchestrator"
+import { AppId, HookRegistry, SafeFile, Settings } from "@archipelago/orchestrator"
 import { Effect, Layer } from "effect"
 import type { HookContext, PreStartHook, RenderedFile } from "./PreStartHook.js"
 import { namePattern } from "./PreStartHook.js"
@@ -44,9 +44,25 @@ export const validate = (hooks: ReadonlyArray<PreStartHook>): ReadonlyArray<stri
   for (const hook of hooks) {
     if (!namePattern.test(hook.name)) problems.push(`invalid hook name ${JSON.stringify(hook.name)}`)
     if (seen.has(hook.name)) problems.push(`hook ${JSON.stringify(hook.name)} is registered twice`)
+    for (const app of hook.secretConsumers ?? []) {
+      if (!AppId.pattern.test(app)) problems.push(`hook ${JSON.stringify(hook.name)}: invalid secret consumer ${JSON.stringify(app)}`)
+    }
     seen.add(hook.name)
   }
   return problems
+}
+
+/**
+ * The secret-bound hooks of a list: hook name → the apps allowed to run it (for
+ * `Catalog.load(dir, { hookConsumers })`).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const consumersOf = (hooks: ReadonlyArray<PreStartHook>): Readonly<Record<string, ReadonlyArray<string>>> => {
+  const out: Record<string, ReadonlyArray<string>> = {}
+  for (const hook of hooks) if (hook.secretConsumers !== undefined) out[hook.name] = [...hook.secretConsumers]
+  return out
 }
 
 /**
@@ -91,17 +107,27 @@ export const make = (
         dataDir,
         appDataDir: NodePath.join(dataDir, request.appId),
         fail,
-        secret: (name) => Effect.mapError(secrets.get(name), (error) => fail(error.message)),
+        secret: (name) =>
+          hook.secretConsumers === undefined
+            ? Effect.fail(fail(`refused secret ${JSON.stringify(name)}: the hook declares no secretConsumers (the apps allowed to receive it)`))
+            : Effect.mapError(secrets.get(name), (error) => fail(error.message)),
         read: (path) =>
           Effect.flatMap(checkPath(hook.name, request.appId, path), (checked) =>
             Effect.mapError(SafeFile.readString(checked, { root: dataDir }), (error) => fail(error.message)))
       }
     }
 
-    const writeFile = (hook: string, appId: string, file: RenderedFile) =>
+    const writeFile = (hook: string, bound: boolean, appId: string, file: RenderedFile) =>
       Effect.gen(function*() {
         const path = yield* checkPath(hook, appId, file.path)
         const secret = file.secret ?? false
+        if (secret && !bound) {
+          return yield* new HookFailed({
+            hook,
+            appId,
+            reason: `refused ${path}: a file holding a secret needs the hook to declare secretConsumers`
+          })
+        }
         const mode = file.mode ?? (secret ? SafeFile.secretFileMode : 0o644)
         if (secret && (mode & 0o077) !== 0) {
           return yield* new HookFailed({
@@ -140,16 +166,23 @@ export const make = (
         if (dup !== undefined) {
           return yield* new HookFailed({ hook: name, appId: request.appId, reason: `rendered ${dup} twice` })
         }
-        return yield* Effect.forEach(rendered, (file) => writeFile(name, request.appId, file))
+        return yield* Effect.forEach(rendered, (file) => writeFile(name, hook.secretConsumers !== undefined, request.appId, file))
       })
 
     const run = Effect.fn("Hooks.run")(function*(request: HookRegistry.HookRun) {
+      // Every binding is checked before any hook renders, so a refused run writes nothing.
+      for (const name of request.hooks) {
+        const allowed = byName.get(name)?.secretConsumers
+        if (allowed !== undefined && !allowed.includes(request.appId)) {
+          return yield* new HookRegistry.HookNotAllowed({ hook: name, appId: request.appId, allowed })
+        }
+      }
       const files: Array<HookRegistry.HookFile> = []
       for (const name of request.hooks) files.push(...(yield* runOne(name, request)))
       return { changed: files.some((f) => f.changed), files } satisfies HookRegistry.HookResult
     })
 
-    return { names: hooks.map((h) => h.name), run }
+    return { names: hooks.map((h) => h.name), consumers: consumersOf(hooks), run }
   })
 
 /**

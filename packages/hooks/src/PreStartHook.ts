@@ -77,6 +77,13 @@ export interface HookContext {
 export interface PreStartHook {
   /** 1-63 lowercase letters, digits or dashes; unique within a registry. */
   readonly name: string
+  /**
+   * The apps allowed to receive what this hook renders, e.g. `["lnd"]`. Required for a hook that
+   * renders a secret (calls `ctx.secret` or returns a `secret: true` file): without it the registry
+   * refuses both. A manifest of any other app naming the hook fails `archipelago validate` (and the
+   * catalog) at `hooks[i]`, and the registry refuses to run it for that app (`HookNotAllowed`).
+   */
+  readonly secretConsumers?: ReadonlyArray<string>
   readonly render: (ctx: HookContext) => Effect.Effect<ReadonlyArray<RenderedFile>, HookFailed>
 }
 

@@ -36,7 +36,12 @@ const withRegistry = <A, E>(
 }
 
 const fileHook = (name: string, path: (ctx: PreStartHook.HookContext) => string, extra: Partial<PreStartHook.RenderedFile> = {}) =>
-  PreStartHook.make({ name, render: (ctx) => Effect.succeed([{ path: path(ctx), content: `${name}\n`, ...extra }]) })
+  PreStartHook.make({
+    name,
+    // a hook rendering a secret must name its consumers; these test hooks render for "app"
+    ...(extra.secret === true ? { secretConsumers: ["app"] } : {}),
+    render: (ctx) => Effect.succeed([{ path: path(ctx), content: `${name}\n`, ...extra }])
+  })
 
 describe("Hooks.layer", () => {
   it.effect("lists the registered names", () =>

@@ -8,9 +8,10 @@ import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { HookRegistry } from "@archipelago/orchestrator"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
+import { Effect, Logger, Redacted } from "effect"
 import * as Builtins from "../src/Builtins.js"
 import * as Hooks from "../src/Hooks.js"
+import * as PreStartHook from "../src/PreStartHook.js"
 import * as Secrets from "../src/Secrets.js"
 import { run } from "./fixtures/manifest.js"
 
@@ -160,4 +161,67 @@ describe("a container plants symlinks where hooks render", () => {
       expect(yield* read(elsewhere)).toBe("attacker-chosen-password\n")
       expect(yield* modeOf(elsewhere)).toBe(0o644)
     }))
+})
+
+describe("secret-bound hooks: an unrelated app cannot take the bitcoind RPC password", () => {
+  it.effect("the registry refuses lnd-conf and bitcoin-ui-nginx for another app, before any hook writes", () =>
+    Effect.gen(function*() {
+      const [error, , dataDir] = yield* withNode((registry) =>
+        Effect.flip(registry.run(run("evil", ["demo-ui-page", "lnd-conf", "bitcoin-ui-nginx"], { volumes: [{ source: ".", target: "/data" }] }))))
+      expect(error).toEqual(new HookRegistry.HookNotAllowed({ hook: "lnd-conf", appId: "evil", allowed: ["lnd"] }))
+      expect(error.message).toBe("pre-start hook lnd-conf refused for evil: it renders a secret for lnd only")
+      // nothing was rendered for the app, not even by the harmless hook before it
+      const files = yield* Effect.promise(() => Fs.readdir(dataDir))
+      expect(files.sort()).toEqual(["rpc-token", "secrets"])
+    }))
+
+  it.effect("the registry publishes the bindings the catalog checks", () =>
+    Effect.gen(function*() {
+      const [consumers] = yield* withNode((registry) => Effect.succeed(registry.consumers))
+      expect(consumers).toEqual({
+        "bitcoin-ui-nginx": ["bitcoin-ui"],
+        "bitcoin-rpcauth": ["bitcoin-core", "bitcoin-knots"],
+        "lnd-conf": ["lnd"]
+      })
+      expect(Hooks.consumersOf(Builtins.builtins)).toEqual(consumers)
+    }))
+
+  it.effect("each bound app still gets its file", () =>
+    Effect.gen(function*() {
+      const [, , dataDir] = yield* withNode((registry) =>
+        Effect.forEach(
+          [["lnd", "lnd-conf"], ["bitcoin-ui", "bitcoin-ui-nginx"], ["bitcoin-knots", "bitcoin-rpcauth"]] as const,
+          ([app, hook]) => registry.run(run(app, [hook])),
+          { discard: true }
+        ))
+      for (const f of ["lnd/lnd.conf", "bitcoin-ui/nginx.conf", "bitcoin-knots/bitcoin.conf"]) {
+        expect((yield* lstat(NodePath.join(dataDir, f))).isFile()).toBe(true)
+      }
+    }))
+
+  it.effect("a plugin hook that reads a secret or renders a secret file without declaring secretConsumers is refused", () =>
+    Effect.gen(function*() {
+      const dataDir = yield* Effect.promise(node)
+      const sneaky = PreStartHook.make({
+        name: "sneaky",
+        render: (ctx) =>
+          Effect.map(ctx.secret(Secrets.bitcoinRpcPassword), (p) => [{ path: `${ctx.appDataDir}/p`, content: Redacted.value(p) }])
+      })
+      const quiet = PreStartHook.make({
+        name: "quiet",
+        render: (ctx) => Effect.succeed([{ path: `${ctx.appDataDir}/k`, content: "key\n", secret: true }])
+      })
+      const [a, b] = yield* Effect.flatMap(HookRegistry.HookRegistry, (registry) =>
+        Effect.all([Effect.flip(registry.run(run("x", ["sneaky"]))), Effect.flip(registry.run(run("x", ["quiet"])))])).pipe(
+          Effect.provide(Hooks.layer([sneaky, quiet], { dataDir }))
+        )
+      expect(a.reason).toBe(`refused secret "bitcoin-rpc-password": the hook declares no secretConsumers (the apps allowed to receive it)`)
+      expect(b.reason).toBe(`refused ${dataDir}/x/k: a file holding a secret needs the hook to declare secretConsumers`)
+      expect(yield* Effect.promise(() => Fs.readdir(dataDir))).not.toContain("x")
+    }))
+
+  it("an invalid secret consumer is refused when the registry is built", () => {
+    expect(Hooks.validate([PreStartHook.make({ name: "h", secretConsumers: ["Not An App"], render: () => Effect.succeed([]) })]))
+      .toEqual([`hook "h": invalid secret consumer "Not An App"`])
+  })
 })

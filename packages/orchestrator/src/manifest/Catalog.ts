@@ -49,6 +49,8 @@ export interface Catalog {
 export interface LoadOptions {
   /** The registered pre-start hook names; manifests may name only these. */
   readonly hookNames?: ReadonlyArray<string>
+  /** Hooks bound to the apps allowed to run them (see `Loader.Options.hookConsumers`). */
+  readonly hookConsumers?: Readonly<Record<string, ReadonlyArray<string>>>
   readonly settings?: Settings
 }
 
@@ -321,6 +323,7 @@ export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options
     const parsed = parseLocated(text.right, shownFile, {
       expectedId: name,
       ...(options.hookNames !== undefined ? { hookNames: options.hookNames } : {}),
+      ...(options.hookConsumers !== undefined ? { hookConsumers: options.hookConsumers } : {}),
       ...(options.settings !== undefined ? { settings: options.settings } : {})
     })
     if (Either.isLeft(parsed)) {

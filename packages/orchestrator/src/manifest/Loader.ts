@@ -27,6 +27,11 @@ export interface Options {
   readonly expectedId?: string
   /** The registered pre-start hook names; when given, `hooks` may name only these. */
   readonly hookNames?: ReadonlyArray<string>
+  /**
+   * Hooks bound to the apps allowed to run them (hooks that render a secret): hook name → app
+   * ids. A manifest of any other app naming such a hook is an error at `hooks[i]`.
+   */
+  readonly hookConsumers?: Readonly<Record<string, ReadonlyArray<string>>>
   readonly settings?: Settings.Settings
 }
 
@@ -752,6 +757,19 @@ const checkRules = (ctx: Ctx, m: Raw, options: Options): void => {
         near !== undefined
           ? `unknown hook ${JSON.stringify(h)}; did you mean ${JSON.stringify(near)}?`
           : `unknown hook ${JSON.stringify(h)}; known hooks: ${names.length === 0 ? "none" : names.join(", ")}`
+      )
+    })
+  }
+  if (options.hookConsumers !== undefined) {
+    const consumers = options.hookConsumers
+    asArray(m.hooks).forEach((h, i) => {
+      if (typeof h !== "string" || !Object.hasOwn(consumers, h)) return
+      const allowed = consumers[h]!
+      if (typeof id === "string" && allowed.includes(id)) return
+      fail(
+        `hooks[${i}]`,
+        "hook-consumer",
+        `hook ${JSON.stringify(h)} renders a secret for ${allowed.length === 0 ? "no app" : allowed.join(", ")} only; ${typeof id === "string" ? JSON.stringify(id) : "this app"} may not run it`
       )
     })
   }

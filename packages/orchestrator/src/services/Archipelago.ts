@@ -126,7 +126,7 @@ export const layer = (config: Config) => {
     Apps.Apps,
     Effect.gen(function*() {
       const hooks = yield* HookRegistry
-      const catalog = yield* Catalog.load(config.appsDir, { hookNames: hooks.names, settings })
+      const catalog = yield* Catalog.load(config.appsDir, { hookNames: hooks.names, hookConsumers: hooks.consumers, settings })
       return Apps.fromCatalog(catalog, settings)
     })
   )

@@ -25,6 +25,36 @@ export class HookFailed extends Data.TaggedError("HookFailed")<{
 }
 
 /**
+ * A hook that renders a secret was asked to run for an app it is not bound to: the hook is not
+ * rendered, nothing is written, and the app is not created or started.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HookNotAllowed extends Data.TaggedError("HookNotAllowed")<{
+  readonly hook: string
+  readonly appId: string
+  /** The apps the hook is bound to. */
+  readonly allowed: ReadonlyArray<string>
+}> {
+  /** Why, in the words of `HookFailed.reason`. */
+  get reason(): string {
+    return `it renders a secret for ${this.allowed.length === 0 ? "no app" : this.allowed.join(", ")} only`
+  }
+  override get message(): string {
+    return `pre-start hook ${this.hook} refused for ${this.appId}: ${this.reason}`
+  }
+}
+
+/**
+ * What a registry's `run` can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type HookError = HookFailed | HookNotAllowed
+
+/**
  * What the orchestrator asks of the registry before it creates or starts an app.
  *
  * @since 0.1.0
@@ -67,7 +97,12 @@ export interface HookResult {
 export interface Service {
   /** The names of the registered hooks (manifests may name only these). */
   readonly names: ReadonlyArray<string>
-  readonly run: (request: HookRun) => Effect.Effect<HookResult, HookFailed>
+  /**
+   * The hooks bound to the apps allowed to run them (those that render a secret): hook name →
+   * app ids. The catalog refuses a manifest of any other app naming one; `run` refuses it again.
+   */
+  readonly consumers: Readonly<Record<string, ReadonlyArray<string>>>
+  readonly run: (request: HookRun) => Effect.Effect<HookResult, HookError>
 }
 
 /**
@@ -84,6 +119,7 @@ export class HookRegistry extends Context.Tag("@archipelago/orchestrator/HookReg
  */
 export const layerEmpty: Layer.Layer<HookRegistry> = Layer.succeed(HookRegistry, {
   names: [],
+  consumers: {},
   run: (request) =>
     request.hooks.length === 0
       ? Effect.succeed({ changed: false, files: [] })

@@ -11,6 +11,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Runtime, Schedule } from "effect"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import * as Intent from "../domain/Intent.js"
+import * as SafeFile from "../fs/SafeFile.js"
 import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
@@ -20,12 +21,12 @@ import type { CommandFailed, RuntimeError } from "../runtime/RuntimeError.js"
 import { AppLocks } from "./AppLocks.js"
 import { Apps, conflictsOf, containerNames, dependentsOf } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
-import type { HookFailed } from "./HookRegistry.js"
+import type { HookError } from "./HookRegistry.js"
 import { HookRegistry } from "./HookRegistry.js"
 import { InstallLog } from "./InstallLog.js"
 import type { RequestOptions } from "./Lifecycle.js"
 import { observationOf } from "./Observation.js"
-import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp } from "./ServiceError.js"
+import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp, UnsafeMount } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
 import type { State } from "./StateStore.js"
 
@@ -62,7 +63,7 @@ export class DeadlineExceeded extends Data.TaggedError("DeadlineExceeded")<{
  * @since 0.1.0
  * @category errors
  */
-export type WorkError = RuntimeError | HookFailed | PlatformError | Unsupported | DeadlineExceeded
+export type WorkError = RuntimeError | HookError | UnsafeMount | PlatformError | Unsupported | DeadlineExceeded
 
 /**
  * The errors a user operation answers with.
@@ -89,7 +90,7 @@ export interface Steps {
   readonly recreate: (def: AppDef, start: boolean) => Effect.Effect<void, WorkError>
   readonly remove: (def: AppDef, purge: boolean) => Effect.Effect<void, WorkError>
   /** Run the app's pre-start hooks; true when a file changed. */
-  readonly hooks: (def: AppDef) => Effect.Effect<boolean, HookFailed>
+  readonly hooks: (def: AppDef) => Effect.Effect<boolean, HookError>
   /** The app's container now, by one inspect. Engine errors read as "unknown" (None). */
   readonly observe: (def: AppDef) => Effect.Effect<Option.Option<Observation>>
 }
@@ -202,7 +203,7 @@ export const make = Effect.gen(function*() {
       return source.tag
     })
 
-  const hooks = (def: AppDef): Effect.Effect<boolean, HookFailed> =>
+  const hooks = (def: AppDef): Effect.Effect<boolean, HookError> =>
     def.manifest.hooks.length === 0
       ? Effect.succeed(false)
       : Effect.gen(function*() {
@@ -213,12 +214,28 @@ export const make = Effect.gen(function*() {
         return result.changed
       })
 
-  // Bind sources under the app's data folder must exist before podman mounts them.
-  const prepareDirs = (def: AppDef) =>
+  // The app's container can write in its data folder, so a bind source there may have been
+  // swapped for a symlink (`www -> /etc`); podman would follow it at create and at every start.
+  const checkMounts = (def: AppDef) =>
     Effect.forEach(
       def.spec.volumes.filter((v) => isInside(def.dataDir, v.source)),
-      (v) => Effect.flatMap(fs.exists(v.source), (ok) => ok ? Effect.void : fs.makeDirectory(v.source, { recursive: true })),
+      (v) =>
+        SafeFile.checkNoSymlinks(v.source, def.dataDir).pipe(
+          Effect.mapError((e) => new UnsafeMount({ appId: def.id, path: e.path, reason: e.reason })),
+          Effect.tapError((e) => Effect.logWarning(e.message))
+        ),
       { discard: true }
+    )
+
+  // Bind sources under the app's data folder must exist before podman mounts them.
+  const prepareDirs = (def: AppDef) =>
+    Effect.zipRight(
+      checkMounts(def),
+      Effect.forEach(
+        def.spec.volumes.filter((v) => isInside(def.dataDir, v.source)),
+        (v) => Effect.flatMap(fs.exists(v.source), (ok) => ok ? Effect.void : fs.makeDirectory(v.source, { recursive: true })),
+        { discard: true }
+      )
     )
 
   const removeIfPresent = (name: string) =>
@@ -261,6 +278,7 @@ export const make = Effect.gen(function*() {
         yield* log.append(def.id, "info", "a hook changed a file: restarting to pick it up")
         yield* runtime.stop(existing.name, def.manifest.stopTimeout)
       }
+      yield* checkMounts(def)
       yield* runtime.start(existing.name)
     })
 

@@ -96,3 +96,21 @@ export class OperationFailed extends Data.TaggedError("OperationFailed")<{
     return `${this.op} ${this.appId} failed: ${this.reason}`
   }
 }
+
+/**
+ * A bind-mount source under the app's data folder is a symlink (or passes through one): podman
+ * would follow it and mount whatever it points to, so the container is not created or started.
+ * The app's container can write in that folder, so such a link is treated as hostile.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsafeMount extends Data.TaggedError("UnsafeMount")<{
+  readonly appId: string
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `refused to mount ${this.path} into ${this.appId}: ${this.reason}`
+  }
+}

@@ -90,6 +90,7 @@ export const withOrchestrator = <A, E, R>(
 export const countingHooks = (changed: () => boolean) => {
   let runs = 0
   const layer = Layer.succeed(HookRegistry.HookRegistry, {
+    consumers: {},
     names: ["fake"],
     run: () => Effect.sync(() => {
       runs++

@@ -1,0 +1,82 @@
+/**
+ * A hostile app (issue 11): its container can write in its data folder, so it can swap a bind
+ * source there for a symlink to a host path. Podman would follow it at create and at every
+ * start; the orchestrator refuses with `UnsafeMount` naming the app and the path.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { AppId } from "../../src/domain/index.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { SimulatedRuntime } from "../../src/testing/index.js"
+import { defsOf, epoch, orchestrator, serviceManifest, settle, tempDir } from "./harness.js"
+
+const { SimulatedEngine } = SimulatedRuntime
+const app = AppId.make("web")
+
+const run = <A, E>(body: (dataDir: string) => Effect.Effect<A, E, Lifecycle | StateStore | SimulatedRuntime.SimulatedEngine>) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(epoch)
+    const dataDir = tempDir("svc-mount-")
+    const manifest = serviceManifest("web", { volumes: [{ source: "./www", target: "/var/www", readOnly: true }] })
+    const layer = orchestrator(defsOf([manifest], dataDir), {
+      dataDir,
+      scanInterval: "30 seconds",
+      reconcileInterval: "30 seconds",
+      shutdownGrace: 0
+    }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
+    return yield* Effect.provide(body(dataDir), layer)
+  })
+
+const driveUntil = <E, R>(done: Effect.Effect<boolean, E, R>, what: string) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 400; i++) {
+      if (yield* done) return
+      yield* TestClock.adjust("50 millis")
+      yield* settle(2)
+    }
+    return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
+  })
+
+describe("bind-mount sources that are symlinks", () => {
+  it.effect("an install whose bind source is a planted symlink is refused, naming the app and the path; nothing is created", () =>
+    run((dataDir) =>
+      Effect.gen(function*() {
+        const engine = yield* SimulatedEngine
+        const store = yield* StateStore
+        const www = path.join(dataDir, "web", "www")
+        fs.mkdirSync(path.dirname(www), { recursive: true })
+        fs.symlinkSync("/etc", www)
+        yield* (yield* Lifecycle).request("install", "web")
+        yield* driveUntil(Effect.map(store.entry(app), (e) => e.lastError !== undefined), "the install failed")
+        const entry = yield* store.entry(app)
+        assert.strictEqual(entry.state, "not-installed")
+        assert.include(entry.lastError!.message, `refused to mount ${www} into web: it is a symlink`)
+        assert.strictEqual((yield* engine.calls).create ?? 0, 0)
+      })))
+
+  it.effect("a start after the container swapped its bind source for a symlink is refused; the app stays stopped", () =>
+    run((dataDir) =>
+      Effect.gen(function*() {
+        const engine = yield* SimulatedEngine
+        const store = yield* StateStore
+        const lifecycle = yield* Lifecycle
+        yield* lifecycle.request("install", "web")
+        yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
+        yield* lifecycle.request("stop", "web")
+        yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "stopped" || e.state === "exited"), "web stopped")
+        const before = (yield* store.entry(app)).state
+        const www = path.join(dataDir, "web", "www")
+        fs.rmSync(www, { recursive: true })
+        fs.symlinkSync("/root", www)
+        const starts = (yield* engine.calls).start
+        yield* lifecycle.request("start", "web")
+        yield* driveUntil(Effect.map(store.entry(app), (e) => e.lastError !== undefined), "the start failed")
+        const entry = yield* store.entry(app)
+        assert.strictEqual(entry.state, before)
+        assert.include(entry.lastError!.message, `refused to mount ${www} into web: it is a symlink`)
+        assert.strictEqual((yield* engine.calls).start, starts)
+      })))
+})

@@ -1,0 +1,59 @@
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Validate from "../src/Validate.js"
+import { tempDir } from "./fixtures.js"
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+
+describe("archipelago validate: secret-bound hooks", () => {
+  it.effect("an unrelated app naming secret hooks (with a '.' volume) is refused at hooks[i], located", () =>
+    Effect.gen(function*() {
+      const dir = tempDir("rpc-validate-secret-")
+      mkdirSync(join(dir, "evil"))
+      writeFileSync(
+        join(dir, "evil", "manifest.yml"),
+        [
+          "id: evil",
+          "name: Evil",
+          "version: \"1.0.0\"",
+          "image: docker.io/library/busybox:1.36",
+          "hooks: [lnd-conf, bitcoin-ui-nginx, demo-ui-page]",
+          "volumes:",
+          "  - source: .",
+          "    target: /data",
+          ""
+        ].join("\n")
+      )
+      const error = yield* Effect.flip(Validate.run(dir))
+      const shown = error.errors.map((e) => ({ file: e.file, line: e.line, column: e.column, path: e.path, rule: e.rule, detail: e.detail }))
+      expect(shown).toEqual([
+        {
+          file: join(dir, "evil", "manifest.yml"),
+          line: 5,
+          column: 9,
+          path: "hooks[0]",
+          rule: "hook-consumer",
+          detail: "hook \"lnd-conf\" renders a secret for lnd only; \"evil\" may not run it"
+        },
+        {
+          file: join(dir, "evil", "manifest.yml"),
+          line: 5,
+          column: 19,
+          path: "hooks[1]",
+          rule: "hook-consumer",
+          detail: "hook \"bitcoin-ui-nginx\" renders a secret for bitcoin-ui only; \"evil\" may not run it"
+        }
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("the repo's catalog, where each secret hook is named by its own app, validates", () =>
+    Effect.gen(function*() {
+      const summary = yield* Validate.run(join(root, "apps"))
+      expect(summary).toMatch(/^ok: /)
+      for (const id of ["bitcoin-core", "bitcoin-knots", "bitcoin-ui", "lnd"]) expect(summary).toContain(id)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
