@@ -2,6 +2,7 @@
  * Screenshots of the dashboard, light and dark, into docs/images/.
  *
  * Against a running server:  tsx scripts/screenshots.ts --url http://127.0.0.1:7420 --token <token>
+ *   (`--logs <app id>` opens that app's Logs disclosure first)
  * Against the scripted test server with demo states:  tsx scripts/screenshots.ts
  * The server must serve the bundle at /assets/archipelago.js (archipelago serve does).
  */
@@ -19,7 +20,8 @@ const { values } = parseArgs({
     token: { type: "string" },
     out: { type: "string", default: fileURLToPath(new URL("../../../docs/images/", import.meta.url)) },
     prefix: { type: "string", default: "dashboard" },
-    width: { type: "string", default: "1200" }
+    width: { type: "string", default: "1200" },
+    logs: { type: "string" }
   }
 })
 
@@ -68,7 +70,12 @@ try {
     const target = values.token === undefined ? base : `${base.replace(/\/+$/, "")}/login?token=${encodeURIComponent(values.token)}`
     await page.goto(target)
     await page.locator("archy-dashboard archy-app-card archy-lifecycle-button [part=button]").first().waitFor()
-    await page.waitForTimeout(800)
+    if (values.logs !== undefined) {
+      const card = `archy-dashboard archy-app-card[app-id="${values.logs}"]`
+      await page.locator(`${card} [part=logs] summary`).click()
+      await page.locator(`${card} archy-container-logs [part=log]`).filter({ hasText: /\S/ }).waitFor()
+    }
+    await page.waitForTimeout(2500)
     const file = `${values.out}${values.prefix}-${scheme}.png`
     await page.locator("archy-dashboard").screenshot({ path: file, animations: "disabled" })
     console.log(`wrote ${file}`)

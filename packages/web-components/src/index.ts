@@ -18,6 +18,8 @@ export * from "./client/RpcError.js"
 /** @since 0.1.0 */
 export * from "./components/app-card/app-card.js"
 /** @since 0.1.0 */
+export * from "./components/container-logs/container-logs.js"
+/** @since 0.1.0 */
 export * from "./components/dashboard/dashboard.js"
 /** @since 0.1.0 */
 export * from "./components/install-log/install-log.js"

@@ -5,10 +5,12 @@
  *
  * @since 0.1.0
  */
-import type { AppView } from "@archipelago/orchestrator/domain"
+import type { AppResources, AppView } from "@archipelago/orchestrator/domain"
 import * as AppStore from "./AppStore.js"
 import * as Protocol from "./Protocol.js"
 import { RpcError, TransportError } from "./RpcError.js"
+import { Subscriptions } from "./Subscriptions.js"
+import type { LogListener } from "./Subscriptions.js"
 
 /**
  * The minimal WebSocket a client needs: the browser's, or `ws` in Node.
@@ -23,6 +25,8 @@ export interface SocketLike {
   onclose: ((ev: unknown) => void) | null
   onerror: ((ev: unknown) => void) | null
   close(code?: number, reason?: string): void
+  /** Needed for subscriptions (logs, resources); requests go over HTTP. */
+  send?(data: string): void
 }
 
 /**
@@ -135,6 +139,10 @@ export class ArchyClient extends EventTarget {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null
   private pollTimer: ReturnType<typeof setTimeout> | null = null
   private wasOpen = false
+  private readonly subscriptions = new Subscriptions(() => this.dispatchEvent(new Event("change")))
+  private readonly onVisibility = (): void => {
+    this.subscriptions.setHidden((globalThis as { document?: { visibilityState?: string } }).document?.visibilityState === "hidden")
+  }
 
   constructor(options: Options = {}) {
     super()
@@ -165,6 +173,9 @@ export class ArchyClient extends EventTarget {
   start(): void {
     this.users += 1
     if (this.users > 1) return
+    const doc = (globalThis as { document?: EventTarget }).document
+    doc?.addEventListener("visibilitychange", this.onVisibility)
+    this.onVisibility()
     this.attempt = 0
     this.wasOpen = false
     this.setConnection("connecting", null)
@@ -179,9 +190,11 @@ export class ArchyClient extends EventTarget {
     if (this.users === 0) return
     this.users -= 1
     if (this.users > 0) return
+    ;(globalThis as { document?: EventTarget }).document?.removeEventListener("visibilitychange", this.onVisibility)
     this.clearTimers()
     const s = this.socket
     this.socket = null
+    this.subscriptions.detach()
     s?.close(1000, "client stopped")
     this.setConnection("idle", null)
   }
@@ -267,6 +280,30 @@ export class ArchyClient extends EventTarget {
     return this.call("container-logs", { appId, tail })
   }
 
+  /**
+   * Follows an app's container log over the live connection: the last `tail` lines, then each
+   * new one, until the container stops (`onEnd`). A new socket follows again from the tail
+   * (`onReset` first). Returns the function that stops following (the server then ends its
+   * engine process).
+   */
+  followLogs(appId: string, listener: LogListener, tail = 200): () => void {
+    return this.subscriptions.followLogs(appId, tail, listener)
+  }
+
+  /**
+   * Asks for resource samples while the returned function is not called. The server samples
+   * the engine only while some client watches; a hidden page stops asking. `change` fires on
+   * each sample.
+   */
+  watchResources(): () => void {
+    return this.subscriptions.watchResources()
+  }
+
+  /** The latest resource sample of an app, while someone watches and the app runs. */
+  resources(appId: string): AppResources.AppResources | undefined {
+    return this.subscriptions.resources.get(appId)
+  }
+
   /** The server's and engine's versions. */
   version(): Promise<Protocol.ServerVersion> {
     return this.call("server.version")
@@ -317,6 +354,7 @@ export class ArchyClient extends EventTarget {
       this.wasOpen = true
       this.clearPoll()
       this.setConnection("open", null)
+      this.subscriptions.attach((text) => socket.send?.(text))
     }
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return
@@ -326,6 +364,7 @@ export class ArchyClient extends EventTarget {
     socket.onclose = () => {
       if (this.socket !== socket) return
       this.socket = null
+      this.subscriptions.detach()
       this.lost(this.wasOpen ? "the live connection closed" : "cannot open the live connection")
     }
   }
@@ -337,6 +376,7 @@ export class ArchyClient extends EventTarget {
     } catch {
       return
     }
+    if (this.subscriptions.handle(msg)) return
     if (msg.method === "state.snapshot") {
       const p = msg.params as Protocol.Snapshot
       this.update(AppStore.snapshot(this.store, p.apps, p.seq))
@@ -352,6 +392,7 @@ export class ArchyClient extends EventTarget {
   private resync(): void {
     const s = this.socket
     this.socket = null
+    this.subscriptions.detach()
     s?.close(4000, "resync")
     this.openSocket()
   }

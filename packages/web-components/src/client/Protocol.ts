@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { AppView, Op } from "@archipelago/orchestrator/domain"
+import type { AppResources, AppView, Op } from "@archipelago/orchestrator/domain"
 
 /**
  * The answer to an accepted lifecycle request: the transitional state the app is now in, and
@@ -107,3 +107,40 @@ export const isLifecycleOp = (u: unknown): u is LifecycleOp => typeof u === "str
  * @category constructors
  */
 export const bearerSubprotocol = (token: string): string => `archipelago.bearer.${token}`
+
+/**
+ * The params of a `logs.lines` notification: the next lines of a followed log; `dropped` counts
+ * lines the server skipped because this client fell behind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogLines {
+  readonly subscription: string
+  readonly appId: string
+  readonly lines: ReadonlyArray<string>
+  readonly dropped: number
+}
+
+/**
+ * The params of a `logs.ended` notification: the followed log ended (`stopped` when the
+ * container stopped, else why it could not be read).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogsEnded {
+  readonly subscription: string
+  readonly appId: string
+  readonly reason: string
+}
+
+/**
+ * The params of a `stats.changed` notification: one sample of every running app.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StatsChanged extends AppResources.Sample {
+  readonly subscription: string
+}

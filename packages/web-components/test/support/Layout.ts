@@ -50,10 +50,14 @@ export const layoutProblems = (page: Page): Promise<ReadonlyArray<LayoutProblem>
       walk(card.shadowRoot!, (el) => {
         const r = el.getBoundingClientRect()
         if (r.width === 0 || r.height === 0 || hidden(el)) return
-        // an element's own box may be wider than its visible text; what is drawn is what counts
-        const range = document.createRange()
-        range.selectNodeContents(el)
-        for (const drawn of [r, ...range.getClientRects()]) {
+        // the element's box and its own text's boxes (text inside a child is checked with the child)
+        const texts = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? "").trim() !== "")
+        const textRects = texts.flatMap((t) => {
+          const range = document.createRange()
+          range.selectNodeContents(t)
+          return [...range.getClientRects()]
+        })
+        for (const drawn of [r, ...textRects]) {
           if (drawn.width === 0 || drawn.height === 0) continue
           if (drawn.left < box.left - tolerance || drawn.right > box.right + tolerance ||
             drawn.top < box.top - tolerance || drawn.bottom > box.bottom + tolerance) {

@@ -9,6 +9,7 @@ import type { ArchyClient } from "../../client/ArchyClient.js"
 import { ArchyController } from "../../client/ArchyController.js"
 import type { DisplayApp } from "../../client/AppStore.js"
 import type { Theme } from "../../styles/theme.js"
+import "../container-logs/container-logs.js"
 import "../install-log/install-log.js"
 import type { LifecycleRequestEvent } from "../lifecycle-button/lifecycle-button.component.js"
 import "../lifecycle-button/lifecycle-button.js"
@@ -26,6 +27,24 @@ const opVerb: Readonly<Record<string, string>> = {
   restore: "restore"
 }
 
+/**
+ * Bytes in binary units, one decimal below 10: `64 MiB`, `3.2 GiB`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const formatBytes = (bytes: number): string => {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"]
+  let n = Math.max(0, bytes)
+  let i = 0
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024
+    i++
+  }
+  const digits = i === 0 || n >= 10 ? 0 : 1
+  return `${n.toFixed(digits)} ${units[i]}`
+}
+
 const logShown = (d: DisplayApp): boolean =>
   d.visualState === "installing" || d.visualState === "updating" ||
   d.view.lastError?.op === "install" || d.view.lastError?.op === "update"
@@ -40,7 +59,9 @@ const logShown = (d: DisplayApp): boolean =>
  * @csspart header - Name, version and badge.
  * @csspart name - The app's name (a heading).
  * @csspart meta - Version and container name.
- * @csspart details - Health, ports and links.
+ * @csspart details - Health, ports, links and resource use.
+ * @csspart memory-bar - The memory in use against the app's limit (a `<meter>`).
+ * @csspart logs - The disclosure holding the live container log.
  * @csspart notice - The dependency notice.
  * @csspart error - The last error or a refused request.
  * @csspart actions - The lifecycle buttons.
@@ -82,6 +103,11 @@ export class ArchyAppCard extends LitElement {
   @state()
   private announcement = ""
 
+  @state()
+  private logsOpen = false
+
+  private stopWatching: (() => void) | undefined
+
   private readonly archy = new ArchyController(this)
   private shownState: VisualState.VisualState | undefined
 
@@ -94,8 +120,28 @@ export class ArchyAppCard extends LitElement {
     return this.app ?? (this.appId === "" ? undefined : this.client?.app(this.appId))
   }
 
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.watch()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.stopWatching?.()
+    this.stopWatching = undefined
+  }
+
+  /** Resource samples are asked for only while a card with a client is in the page. */
+  private watch(): void {
+    this.stopWatching?.()
+    this.stopWatching = this.isConnected ? this.client?.watchResources() : undefined
+  }
+
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has("client")) this.archy.client = this.client
+    if (changed.has("client")) {
+      this.archy.client = this.client
+      this.watch()
+    }
     const d = this.current
     if (d === undefined) return
     if (this.shownState !== undefined && this.shownState !== d.visualState) {
@@ -144,6 +190,41 @@ export class ArchyAppCard extends LitElement {
       </dd>`
   }
 
+  private resources(d: DisplayApp): TemplateResult | typeof nothing {
+    const r = d.visualState === "running" ? this.client?.resources(d.view.id) : undefined
+    if (r === undefined) return nothing
+    const limit = r.memoryLimitBytes
+    return html`<dt>CPU</dt>
+      <dd part="cpu">${r.cpuPercent.toFixed(1)} %</dd>
+      <dt>Memory</dt>
+      <dd>
+        ${
+      limit === null
+        ? nothing
+        : html`<meter part="memory-bar" min="0" max=${limit} value=${Math.min(r.memoryBytes, limit)} low=${limit * 0.7}
+            high=${limit * 0.9} optimum="0" aria-label=${`Memory of ${d.view.name}`}></meter>`
+    }
+        <span part="memory">${formatBytes(r.memoryBytes)}${limit === null ? "" : ` of ${formatBytes(limit)}`}</span>
+      </dd>`
+  }
+
+  private logs(d: DisplayApp): TemplateResult | typeof nothing {
+    if (this.client === undefined || d.visualState === "not-installed") return nothing
+    return html`<details part="logs" @toggle=${(e: Event) => (this.logsOpen = (e.target as HTMLDetailsElement).open)}>
+      <summary>Logs</summary>
+      ${
+      this.logsOpen
+        ? html`<archy-container-logs
+            app-id=${d.view.id}
+            .client=${this.client}
+            .running=${d.visualState === "running"}
+            theme=${this.theme}
+          ></archy-container-logs>`
+        : nothing
+    }
+    </details>`
+  }
+
   private errors(d: DisplayApp): TemplateResult | typeof nothing {
     if (d.refusal !== null) {
       return html`<p part="error" role="alert">
@@ -174,6 +255,7 @@ export class ArchyAppCard extends LitElement {
     const health = v.health !== "none" && d.visualState === "running"
       ? html`<dt>Health</dt><dd class=${`health-${v.health}`}>${v.health}</dd>`
       : nothing
+    const resources = this.resources(d)
     const crash = v.crashLoop !== null
       ? html`<p part="notice">Crashed ${v.crashLoop.restarts} times; next attempt at ${
         new Date(v.crashLoop.nextAttemptAt).toLocaleTimeString([], { hour12: false })
@@ -188,9 +270,9 @@ export class ArchyAppCard extends LitElement {
         <archy-status-badge state=${d.visualState} theme=${this.theme}></archy-status-badge>
       </div>
       ${
-      health === nothing && v.ports.length === 0 && v.uiPort === null
+      health === nothing && resources === nothing && v.ports.length === 0 && v.uiPort === null
         ? nothing
-        : html`<dl part="details">${health}${this.links(d)}</dl>`
+        : html`<dl part="details">${health}${this.links(d)}${resources}</dl>`
     }
       ${this.dependencyNotice(d)} ${crash} ${this.errors(d)}
       ${
@@ -203,6 +285,7 @@ export class ArchyAppCard extends LitElement {
           ></archy-install-log>`
         : nothing
     }
+      ${this.logs(d)}
       <div part="actions">
         <archy-lifecycle-button app-id=${v.id} app-name=${v.name} state=${d.visualState} theme=${this.theme}></archy-lifecycle-button>
       </div>

@@ -115,6 +115,29 @@ export const styles = [
       padding: 0.1rem 0.5rem;
       cursor: pointer;
     }
+    [part="memory-bar"] {
+      display: block;
+      width: 100%;
+      height: 0.5rem;
+      margin: 0.2rem 0 0.15rem;
+    }
+    [part="memory"],
+    [part="cpu"] {
+      font-variant-numeric: tabular-nums;
+    }
+    [part="logs"] summary {
+      cursor: pointer;
+      color: var(--_archy-muted);
+      font-size: 0.8125rem;
+      font-weight: 600;
+    }
+    [part="logs"] summary:focus-visible {
+      outline: 3px solid var(--_archy-focus);
+      outline-offset: 2px;
+    }
+    [part="logs"][open] summary {
+      margin-bottom: 0.4rem;
+    }
     [part="actions"] {
       margin-top: auto;
       padding-top: 0.25rem;

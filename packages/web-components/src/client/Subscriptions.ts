@@ -1,0 +1,199 @@
+/**
+ * The client's side of the WebSocket subscriptions (`logs.subscribe`, `stats.subscribe`):
+ * requests sent on the socket and matched to their answers, notifications routed to their
+ * subscriber, and every subscription made again on a new socket. `ArchyClient` owns one.
+ *
+ * @since 0.1.0
+ */
+import type { AppResources } from "@archipelago/orchestrator/domain"
+import type * as Protocol from "./Protocol.js"
+
+/**
+ * What a log follower hears.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogListener {
+  /** New lines; `dropped` lines were skipped by the server because this client fell behind. */
+  readonly onLines: (lines: ReadonlyArray<string>, dropped: number) => void
+  /** The log ended (`stopped` when the container stopped, else why it could not be read). */
+  readonly onEnd?: (reason: string) => void
+  /** A new socket follows again from the tail: forget the lines shown so far. */
+  readonly onReset?: () => void
+}
+
+interface Sub {
+  readonly method: "logs.subscribe" | "stats.subscribe"
+  readonly params: object
+  readonly listener?: LogListener
+  serverId: string | null
+}
+
+// notifications that arrive before the answer naming their subscription
+const maxEarly = 64
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SocketSend = (text: string) => void
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export class Subscriptions {
+  /** The latest resource sample, by app id. */
+  resources: ReadonlyMap<string, AppResources.AppResources> = new Map()
+  private send: SocketSend | null = null
+  private readonly subs = new Map<number, Sub>()
+  private readonly pending = new Map<number, (result: unknown, error: unknown) => void>()
+  private early: Array<{ method: string; params: { subscription: string } }> = []
+  private nextLocal = 1
+  private nextId = 1
+  private statsSub: number | null = null
+  private statsWatchers = 0
+  private hidden = false
+
+  constructor(private readonly changed: () => void) {}
+
+  /** A socket opened: every subscription is made on it. */
+  attach(send: SocketSend): void {
+    this.send = send
+    for (const [local, sub] of this.subs) this.activate(local, sub, true)
+  }
+
+  /** The socket closed: answers will not come, subscriptions wait for the next socket. */
+  detach(): void {
+    this.send = null
+    for (const sub of this.subs.values()) sub.serverId = null
+    for (const resolve of this.pending.values()) resolve(undefined, "closed")
+    this.pending.clear()
+    this.early = []
+  }
+
+  /** Follows an app's container log; returns the function that stops following. */
+  followLogs(appId: string, tail: number, listener: LogListener): () => void {
+    const local = this.add({ method: "logs.subscribe", params: { appId, tail }, listener, serverId: null })
+    return () => this.remove(local, "logs.unsubscribe")
+  }
+
+  /**
+   * Counts one more watcher of resource samples; the server samples only while some client
+   * watches (and this page is visible). Returns the function that stops watching.
+   */
+  watchResources(): () => void {
+    this.statsWatchers += 1
+    this.syncStats()
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.statsWatchers -= 1
+      this.syncStats()
+    }
+  }
+
+  /** The page was hidden or shown: a hidden page does not ask for samples. */
+  setHidden(hidden: boolean): void {
+    this.hidden = hidden
+    this.syncStats()
+  }
+
+  /** Handles a socket message; false when it is not one of ours. */
+  handle(msg: { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown }): boolean {
+    if (typeof msg.id === "number" && this.pending.has(msg.id) && msg.method === undefined) {
+      const resolve = this.pending.get(msg.id)!
+      this.pending.delete(msg.id)
+      resolve(msg.result, msg.error)
+      return true
+    }
+    if (msg.method === "logs.lines" || msg.method === "logs.ended" || msg.method === "stats.changed") {
+      this.notify(msg.method, msg.params as { subscription: string })
+      return true
+    }
+    return false
+  }
+
+  private syncStats(): void {
+    const want = this.statsWatchers > 0 && !this.hidden
+    if (want && this.statsSub === null) {
+      this.statsSub = this.add({ method: "stats.subscribe", params: {}, serverId: null })
+    } else if (!want && this.statsSub !== null) {
+      this.remove(this.statsSub, "stats.unsubscribe")
+      this.statsSub = null
+      if (this.resources.size > 0) {
+        this.resources = new Map()
+        this.changed()
+      }
+    }
+  }
+
+  private add(sub: Sub): number {
+    const local = this.nextLocal++
+    this.subs.set(local, sub)
+    this.activate(local, sub, false)
+    return local
+  }
+
+  private remove(local: number, method: string): void {
+    const sub = this.subs.get(local)
+    if (sub === undefined) return
+    this.subs.delete(local)
+    if (sub.serverId !== null) this.request(method, { subscription: sub.serverId }, () => {})
+  }
+
+  private activate(local: number, sub: Sub, again: boolean): void {
+    if (this.send === null) return
+    if (again) sub.listener?.onReset?.()
+    this.request(sub.method, sub.params, (result, error) => {
+      const id = (result as { subscription?: unknown } | undefined)?.subscription
+      if (this.subs.get(local) !== sub) {
+        // stopped while the answer travelled: end it on the server too
+        if (typeof id === "string") this.request(sub.method === "logs.subscribe" ? "logs.unsubscribe" : "stats.unsubscribe", { subscription: id }, () => {})
+        return
+      }
+      if (typeof id !== "string") {
+        if (error !== "closed") {
+          this.subs.delete(local)
+          const message = (error as { message?: unknown } | undefined)?.message
+          sub.listener?.onEnd?.(typeof message === "string" ? message : "the server refused to follow this log")
+        }
+        return
+      }
+      sub.serverId = id
+      const early = this.early.filter((n) => n.params.subscription === id)
+      this.early = this.early.filter((n) => n.params.subscription !== id)
+      for (const n of early) this.notify(n.method, n.params)
+    })
+  }
+
+  private request(method: string, params: object, onAnswer: (result: unknown, error: unknown) => void): void {
+    const send = this.send
+    if (send === null) return
+    const id = this.nextId++
+    this.pending.set(id, onAnswer)
+    send(JSON.stringify({ jsonrpc: "2.0", id, method, params }))
+  }
+
+  private notify(method: string, params: { subscription: string }): void {
+    const entry = [...this.subs.entries()].find(([, s]) => s.serverId === params.subscription)
+    if (entry === undefined) {
+      if (this.early.length < maxEarly) this.early.push({ method, params })
+      return
+    }
+    const [local, sub] = entry
+    if (method === "logs.lines") {
+      const p = params as Protocol.LogLines
+      sub.listener?.onLines(p.lines, p.dropped)
+    } else if (method === "logs.ended") {
+      this.subs.delete(local)
+      sub.listener?.onEnd?.((params as Protocol.LogsEnded).reason)
+    } else if (method === "stats.changed") {
+      const p = params as Protocol.StatsChanged
+      this.resources = new Map(p.apps.map((a) => [a.appId, a]))
+      this.changed()
+    }
+  }
+}
