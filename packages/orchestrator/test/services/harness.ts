@@ -63,14 +63,19 @@ export const orchestrator = (defs: ReadonlyArray<Apps.AppDef>, config: HarnessCo
 /** Lets real I/O (state file writes) finish while the TestClock stands still. */
 export const settle = (ms = 5) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
 
-/** Polls a condition in real time (not a timed assertion: it only bounds a wait for I/O). */
-export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, tries = 2000) =>
+/**
+ * Polls a condition in real time (not a timed assertion: it only bounds a wait for I/O). The bound
+ * is wall time, generous enough for a machine under heavy load, where 5 ms timers stretch and
+ * each state.json write takes longer; a wait that is met returns at once whatever the bound.
+ */
+export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, boundMs = 45_000) =>
   Effect.gen(function*() {
-    for (let i = 0; i < tries; i++) {
+    const end = Date.now() + boundMs
+    for (;;) {
       if (yield* check) return
+      if (Date.now() > end) return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
       yield* settle()
     }
-    return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
   })
 
 /** Provides the orchestrator over an already-built runtime context, so it can be restarted on the same engine. */
