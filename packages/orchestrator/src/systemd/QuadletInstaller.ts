@@ -1,6 +1,7 @@
 /**
- * Installs an app's Quadlet units: each file written atomically (temp file in the same folder,
- * fsync, rename, fsync of the folder; no write when the content is unchanged) into the rootful
+ * Installs an app's Quadlet units: each file written with `SafeFile.write` (symlink-safe, atomic:
+ * temp file in the same folder, fsync, rename, fsync of the folder; no write when the content is
+ * unchanged) into the rootful
  * or rootless Quadlet folder, then one `systemctl [--user] daemon-reload` so systemd runs the
  * generator. Uninstall removes the files and reloads.
  *
@@ -8,7 +9,8 @@
  */
 import { FileSystem } from "@effect/platform"
 import { Data, Effect } from "effect"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
+import * as SafeFile from "../fs/SafeFile.js"
 import type { AppUnits, Scope } from "./Quadlet.js"
 import { files } from "./Quadlet.js"
 import * as Systemctl from "./Systemctl.js"
@@ -68,18 +70,6 @@ export interface Outcome {
   readonly reloaded: boolean
 }
 
-const writeAtomic = (fs: FileSystem.FileSystem, dir: string, name: string, content: string) =>
-  Effect.scoped(Effect.gen(function*() {
-    const path = join(dir, name)
-    const tmp = join(dir, `.${name}.tmp-${process.pid}`)
-    const handle = yield* fs.open(tmp, { flag: "w", mode: 0o644 })
-    yield* handle.writeAll(new TextEncoder().encode(content))
-    yield* handle.sync
-    yield* fs.rename(tmp, path)
-    const folder = yield* fs.open(dir, { flag: "r" })
-    yield* folder.sync.pipe(Effect.ignore)
-  })).pipe(Effect.mapError((e) => new InstallFailed({ path: join(dir, name), reason: e.message })))
-
 const reload = (systemctl: Systemctl.Service, scope: Scope, dir: string) =>
   Effect.gen(function*() {
     const argv = Systemctl.daemonReloadArgv(scope)
@@ -98,23 +88,21 @@ const reload = (systemctl: Systemctl.Service, scope: Scope, dir: string) =>
  * @category constructors
  */
 export const install = Effect.fn("QuadletInstaller.install")(function*(units: AppUnits, options: Options = {}) {
-  const fs = yield* FileSystem.FileSystem
   const systemctl = yield* Systemctl.Systemctl
   const scope = options.scope ?? "system"
-  const dir = options.dir ?? quadletDir(scope)
-  yield* fs.makeDirectory(dir, { recursive: true }).pipe(
-    Effect.mapError((e) => new InstallFailed({ path: dir, reason: e.message }))
-  )
+  const dir = resolve(options.dir ?? quadletDir(scope))
   const written: Array<string> = []
   const unchanged: Array<string> = []
   for (const f of files(units)) {
     const path = join(dir, f.fileName)
-    const current = yield* fs.readFileString(path).pipe(Effect.orElseSucceed(() => undefined))
-    if (current === f.content) {
+    // Symlink-safe and atomic (temp file, fsync, rename, fsync of the folder); unchanged content is not rewritten.
+    const result = yield* SafeFile.write(path, f.content, { root: dir, mode: 0o644 }).pipe(
+      Effect.mapError((e) => new InstallFailed({ path, reason: e.message }))
+    )
+    if (!result.written) {
       unchanged.push(path)
       continue
     }
-    yield* writeAtomic(fs, dir, f.fileName, f.content)
     written.push(path)
     yield* Effect.logInfo(`wrote Quadlet unit ${path}`)
   }
