@@ -120,6 +120,25 @@ export const styles = [
       width: 100%;
       height: 0.5rem;
       margin: 0.2rem 0 0.15rem;
+      appearance: none;
+    }
+    [part="memory-bar"]::-webkit-meter-bar {
+      background: var(--_archy-neutral-bg);
+      border: 1px solid var(--_archy-border);
+      border-radius: 999px;
+      height: 0.5rem;
+    }
+    [part="memory-bar"]::-webkit-meter-optimum-value {
+      background: var(--_archy-success);
+      border-radius: 999px;
+    }
+    [part="memory-bar"]::-webkit-meter-suboptimum-value {
+      background: var(--_archy-warning);
+      border-radius: 999px;
+    }
+    [part="memory-bar"]::-webkit-meter-even-less-good-value {
+      background: var(--_archy-danger);
+      border-radius: 999px;
     }
     [part="memory"],
     [part="cpu"] {
