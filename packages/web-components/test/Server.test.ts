@@ -2,13 +2,20 @@
  * The dashboard as `archipelago serve` serves it, on podman with the demo apps (renamed
  * `t-web-*`, on free ports) and 1 s scans, in real Chromium: Install, Stop, Start and Restart
  * through the UI, a refused operation, and the server crashing and coming back.
+ *
+ * The whole scenario runs twice against a fresh server: on the machine as it is, then with CPU
+ * contention (busy processes for the suite's duration: `ARCHY_CONTENTION` of them, one per CPU
+ * when unset), where the races between clicks, answers, scans and pushes widen. Every wait is
+ * on a condition the product shows, never a sleep.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Page } from "playwright-core"
 import { spawn, spawnSync } from "node:child_process"
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
+import { contentionWorkersFromEnv, startContention } from "../../../test-support/contention.js"
+import type { Contention } from "../../../test-support/contention.js"
 import { buildBrowser, defaultOutfile } from "../scripts/build-browser.js"
 import { hasChromium, launch } from "./support/Browser.js"
 import type { Browser } from "./support/Browser.js"
@@ -25,7 +32,13 @@ const closeArgs = (code: number | undefined, reason: string | undefined): { code
   ...(reason === undefined ? {} : { reason })
 })
 
-describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve on podman", () => {
+const loads = [
+  { name: "", workers: 0 },
+  { name: " under CPU contention", workers: contentionWorkersFromEnv() || availableParallelism() }
+] as const
+
+for (const load of loads) describe.skipIf(!hasChromium || !hasPodman)(`dashboard against archipelago serve on podman${load.name}`, () => {
+  let contention: Contention | undefined
   let server: RealServer
   let browser: Browser
   let page: Page
@@ -46,6 +59,7 @@ describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve
   }
 
   beforeAll(async () => {
+    if (load.workers > 0) contention = startContention({ workers: load.workers })
     if (!existsSync(defaultOutfile)) await buildBrowser()
     nginxPort = await freePort()
     server = await startRealServer({ stopDelaySec: 4, allowOrigins: [`http://127.0.0.1:${nginxPort}`] })
@@ -67,6 +81,7 @@ describe.skipIf(!hasChromium || !hasPodman)("dashboard against archipelago serve
   }, 240_000)
 
   afterAll(async () => {
+    await contention?.stop()
     await browser?.close()
     await server?.cleanup()
   }, 120_000)
