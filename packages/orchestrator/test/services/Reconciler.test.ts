@@ -7,7 +7,7 @@ import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { Reconciler } from "../../src/services/Reconciler.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
-import { defsOf, serviceManifest, settle, tempDir, waitUntil, epoch, withOrchestrator } from "./harness.js"
+import { defsOf, serviceManifest, settle, tempDir, waitAdvancing, waitUntil, epoch, withOrchestrator } from "./harness.js"
 
 const { SimulatedEngine } = SimulatedRuntime
 const alpha = AppId.make("alpha")
@@ -73,9 +73,7 @@ describe("Reconciler (simulator)", () => {
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
         const before = (yield* containerOf("alpha"))!.id
         yield* sim.kill("alpha")
-        yield* settle(20)
-        yield* TestClock.adjust("1 second")
-        yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), "alpha restarted")
+        yield* waitAdvancing(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), "alpha restarted", { maxAdvance: "1 second" })
         assert.strictEqual((yield* containerOf("alpha"))!.id, before, "restarted, not recreated")
         const entry = yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))
         assert.strictEqual(entry.crashLoop?.restarts, 1)
@@ -118,9 +116,7 @@ describe("Reconciler (simulator)", () => {
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
         const before = (yield* containerOf("alpha"))!.id
         yield* sim.removeContainer("alpha")
-        yield* settle(20)
-        yield* TestClock.adjust("1 second")
-        yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), "alpha recreated")
+        yield* waitAdvancing(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), "alpha recreated", { maxAdvance: "1 second" })
         assert.notStrictEqual((yield* containerOf("alpha"))!.id, before)
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "entry running")
       }))
@@ -174,9 +170,7 @@ describe("Reconciler (simulator)", () => {
         yield* waitUntil(Effect.map(stateOf(beta), (s) => s === "running"), "beta running")
         yield* sim.kill("beta")
         yield* sim.kill("alpha")
-        yield* settle(20)
-        yield* TestClock.adjust("1 second")
-        yield* waitUntil(Effect.map(containerOf("beta"), (c) => c?.state === "running"), "beta back")
+        yield* waitAdvancing(Effect.map(containerOf("beta"), (c) => c?.state === "running"), "beta back", { maxAdvance: "1 minute" })
         const rt = yield* ContainerRuntime
         const [a, b] = yield* rt.inspect(["alpha", "beta"])
         assert.isTrue(a!.startedAt! <= b!.startedAt!)

@@ -1,5 +1,5 @@
 import { NodeContext } from "@effect/platform-node"
-import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Schema, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -75,6 +75,33 @@ export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: strin
       if (yield* check) return
       if (Date.now() > end) return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
       yield* settle()
+    }
+  })
+
+/**
+ * Waits for a condition while moving the TestClock forward in steps, up to `maxAdvance` of
+ * virtual time in all. Under load the services may reach their clock-driven sleeps (the event
+ * debounce, a back-off) only after a single `TestClock.adjust` has passed them by; stepping lets
+ * them fire whenever they get there, while the virtual bound keeps the test's timing claim.
+ */
+export const waitAdvancing = <E, R>(
+  check: Effect.Effect<boolean, E, R>,
+  what: string,
+  options: { readonly step?: Duration.DurationInput; readonly maxAdvance: Duration.DurationInput; readonly boundMs?: number }
+) =>
+  Effect.gen(function*() {
+    const step = Duration.toMillis(Duration.decode(options.step ?? "100 millis"))
+    let left = Duration.toMillis(Duration.decode(options.maxAdvance))
+    const end = Date.now() + (options.boundMs ?? 45_000)
+    for (;;) {
+      if (yield* check) return
+      if (Date.now() > end) return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
+      if (left > 0) {
+        const by = Math.min(step, left)
+        left -= by
+        yield* TestClock.adjust(Duration.millis(by))
+      }
+      yield* settle(20)
     }
   })
 
