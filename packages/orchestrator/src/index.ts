@@ -64,6 +64,8 @@ export * as Scanner from "./services/Scanner.js"
 /** @since 0.1.0 */
 export * as Reconciler from "./services/Reconciler.js"
 /** @since 0.1.0 */
+export * as Instance from "./services/Instance.js"
+/** @since 0.1.0 */
 export * as Archipelago from "./services/Archipelago.js"
 /** @since 0.2.0 */
 export * as Quadlet from "./systemd/Quadlet.js"

@@ -8,7 +8,8 @@ import { Schema } from "effect"
 /**
  * `dataDir` holds each app's data in `<dataDir>/<id>`; `mirrors` are registries tried before
  * docker.io; `allowedBindRoots` are extra host folders manifests may bind-mount; `serverPort` is
- * the orchestrator's own port, which no app may publish (default `defaultServerPort`).
+ * the orchestrator's own port, which no app may publish (default `defaultServerPort`);
+ * `instanceId` (one per data dir) is stamped on every container as `io.archipelago.instance`.
  *
  * @since 0.1.0
  * @category models
@@ -18,7 +19,8 @@ export const Settings = Schema.Struct({
   mirrors: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   allowedBindRoots: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** The orchestrator's own port (API and dashboard); no app may publish it. */
-  serverPort: Schema.optional(Schema.Number)
+  serverPort: Schema.optional(Schema.Number),
+  instanceId: Schema.optional(Schema.String)
 })
 
 /**

@@ -92,13 +92,14 @@ export const canonicalJson = (value: unknown): string => {
 
 /**
  * The sha256 (hex) of a spec's canonical JSON, ignoring the spec-hash label itself, so a
- * stamped spec hashes to its own label.
+ * stamped spec hashes to its own label, and the instance label, so the same app has the same
+ * hash in every data dir and a container from before instance ids is not recreated.
  *
  * @since 0.1.0
  * @category getters
  */
 export const specHash = (spec: ContainerSpec): string => {
-  const { [Labels.specHash]: _ignored, ...labels } = spec.labels
+  const { [Labels.specHash]: _ignored, [Labels.instance]: _instance, ...labels } = spec.labels
   return createHash("sha256").update(canonicalJson({ ...spec, labels })).digest("hex")
 }
 
@@ -125,7 +126,11 @@ export const containerSpec = (app: CatalogApp | Manifest, settings: Settings): C
   const spec: ContainerSpec = {
     name: containerName(m),
     image: imageRef(m),
-    labels: { [Labels.app]: m.id, [Labels.managedBy]: Labels.managedByValue },
+    labels: {
+      [Labels.app]: m.id,
+      [Labels.managedBy]: Labels.managedByValue,
+      ...(settings.instanceId === undefined ? {} : { [Labels.instance]: settings.instanceId })
+    },
     ports: m.ports.map((p) => ({
       host: p.host,
       container: p.container,

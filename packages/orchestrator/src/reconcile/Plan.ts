@@ -31,6 +31,8 @@ export interface Desired {
   readonly specHash: string
   readonly dependsOn: ReadonlyArray<AppId>
   readonly restartPolicy: RestartPolicy
+  /** This orchestrator's instance id (the `io.archipelago.instance` label it stamps), if it has one. */
+  readonly instance?: string
 }
 
 /**
@@ -48,6 +50,8 @@ export interface ContainerFacts {
   readonly managed: boolean
   /** The `io.archipelago.spec-hash` label, when present. */
   readonly specHash?: string
+  /** The `io.archipelago.instance` label: the orchestrator instance that created it. */
+  readonly instance?: string
   /** When the container last exited, Unix ms. */
   readonly exitedAt?: number
 }
@@ -81,6 +85,8 @@ export interface Observed {
  * - `Adopt`: take an existing container in as it is: no recreation, no restart.
  * - `Stop`: the container runs although the user stopped the app.
  * - `Remove`: the user removed the app but its managed container is still there.
+ * - `Foreign`: the container belongs to another orchestrator instance: touch nothing, show
+ *   `reason` as the app's error.
  *
  * @since 0.1.0
  * @category models
@@ -93,6 +99,7 @@ export type Action = Data.TaggedEnum<{
   Adopt: { readonly running: boolean }
   Stop: { readonly reason: string }
   Remove: {}
+  Foreign: { readonly instance: string; readonly reason: string }
 }>
 
 /**
@@ -181,6 +188,54 @@ export const nextCrashLoop = (previous: CrashLoop | undefined, now: number): Cra
 export const crashLoopExpired = (crashLoop: CrashLoop, now: number): boolean =>
   now >= crashLoop.nextAttemptAt + crashLoopResetMs
 
+/**
+ * Who owns a container, as seen by the orchestrator instance `ours`:
+ *
+ * - `Own`: it carries our instance id;
+ * - `Unclaimed`: no instance label (created by hand, or by an orchestrator from before instance
+ *   ids): adoptable;
+ * - `Foreign`: another instance's id. An instance without an id of its own (an embedded
+ *   orchestrator) treats every labelled container as foreign.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Ownership =
+  | { readonly _tag: "Own" }
+  | { readonly _tag: "Unclaimed" }
+  | { readonly _tag: "Foreign"; readonly instance: string }
+
+/**
+ * The ownership of a container labelled `containerInstance`, for the instance `ours`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const ownership = (containerInstance: string | undefined, ours: string | undefined): Ownership => {
+  if (containerInstance === undefined || containerInstance === "") return { _tag: "Unclaimed" }
+  if (containerInstance === ours) return { _tag: "Own" }
+  return { _tag: "Foreign", instance: containerInstance }
+}
+
+const foreignPrefix = "managed by another orchestrator (instance "
+
+/**
+ * The error an app shows while another instance owns its container, naming the way out.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const foreignReason = (appId: string, instance: string): string =>
+  `${foreignPrefix}${instance}): left alone; stop that orchestrator or run \`archipelago takeover ${appId}\` to take it over`
+
+/**
+ * True for the error `foreignReason` writes, so it is cleared once the container is ours again.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isForeignReason = (message: string): boolean => message.startsWith(foreignPrefix)
+
 const isActive = (state: AppState): boolean => state === "running"
 
 const engineBusy = (state: AppState): boolean => state === "stopping" || state === "removing"
@@ -188,7 +243,8 @@ const engineBusy = (state: AppState): boolean => state === "stopping" || state =
 /**
  * Decides the one action for an app.
  *
- * Rules, in order: an app held by an operation is left alone; an existing container not yet
+ * Rules, in order: an app held by an operation is left alone; a container of another
+ * orchestrator instance is left alone (`Foreign`); an existing container not yet
  * adopted is adopted as it is; a removed app's managed container is removed; an installed app
  * without a container is installed; a managed container whose spec hash differs is recreated; a
  * running app the user stopped is stopped; a stopped app the user wants running is started once
@@ -201,6 +257,12 @@ const engineBusy = (state: AppState): boolean => state === "stopping" || state =
 export const plan = (desired: Desired, observed: Observed, intent: Intent, now: number): Action => {
   if (observed.inTransition) return Action.NoOp({ reason: "an operation is in progress" })
   const c = observed.container
+  if (c !== undefined) {
+    const owner = ownership(c.instance, desired.instance)
+    if (owner._tag === "Foreign") {
+      return Action.Foreign({ instance: owner.instance, reason: foreignReason(desired.id, owner.instance) })
+    }
+  }
   if (c !== undefined && !observed.adopted) return Action.Adopt({ running: isActive(c.state) })
   const wantsRunning = intent.wantRunning && !intent.userStopped
   if (!intent.installed) {

@@ -15,6 +15,8 @@ export const Labels = {
   app: "io.archipelago.app",
   managedBy: "io.archipelago.managed-by",
   specHash: "io.archipelago.spec-hash",
+  /** The id of the orchestrator instance (one per data dir) that created the container. */
+  instance: "io.archipelago.instance",
   managedByValue: "archipelago"
 } as const
 

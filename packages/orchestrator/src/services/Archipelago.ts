@@ -16,6 +16,7 @@ import * as Apps from "./Apps.js"
 import * as AppViews from "./AppViews.js"
 import { HookRegistry } from "./HookRegistry.js"
 import * as InstallLog from "./InstallLog.js"
+import * as Instance from "./Instance.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as Orchestrator from "./Orchestrator.js"
 import * as Reconciler from "./Reconciler.js"
@@ -104,7 +105,8 @@ export const layerFromApps = <E, R>(
 
 /**
  * The orchestrator for an apps folder and a data dir: loads and checks the catalog (with the
- * registered hook names), then wires every service. Fails with the catalog's located errors.
+ * registered hook names), then wires every service. Containers carry the data dir's instance id
+ * (`Instance.id`, or `settings.instanceId`), and containers of other instances are left alone. Fails with the catalog's located errors.
  *
  * @example
  * import { NodeContext } from "@effect/platform-node"
@@ -121,11 +123,14 @@ export const layerFromApps = <E, R>(
  * @category layers
  */
 export const layer = (config: Config) => {
-  const settings = Settings.make({ ...config.settings, dataDir: config.dataDir })
   const apps = Layer.effect(
     Apps.Apps,
     Effect.gen(function*() {
       const hooks = yield* HookRegistry
+      const instanceId = config.settings?.instanceId ?? (yield* Instance.id(config.dataDir).pipe(
+        Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
+      ))
+      const settings = Settings.make({ ...config.settings, dataDir: config.dataDir, instanceId })
       const catalog = yield* Catalog.load(config.appsDir, { hookNames: hooks.names, hookConsumers: hooks.consumers, settings })
       return Apps.fromCatalog(catalog, settings)
     })

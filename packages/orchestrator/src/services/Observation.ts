@@ -97,12 +97,14 @@ export const isManaged = (c: ContainerSummary): boolean => c.labels[Labels.manag
  */
 export const factsOf = (c: ContainerSummary): ContainerFacts => {
   const specHash = c.labels[Labels.specHash]
+  const instance = c.labels[Labels.instance]
   return {
     id: c.id,
     name: c.name,
     state: stateOfContainer(c.state),
     managed: isManaged(c),
     ...(specHash === undefined ? {} : { specHash }),
+    ...(instance === undefined ? {} : { instance }),
     ...(c.exitedAt === undefined ? {} : { exitedAt: c.exitedAt })
   }
 }

@@ -14,6 +14,7 @@ import * as Intent from "../domain/Intent.js"
 import * as SafeFile from "../fs/SafeFile.js"
 import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
+import { foreignReason, ownership } from "../reconcile/Plan.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { ContainerDetails } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
@@ -58,12 +59,28 @@ export class DeadlineExceeded extends Data.TaggedError("DeadlineExceeded")<{
 }
 
 /**
+ * The app's container belongs to another orchestrator instance: nothing was touched.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ForeignContainer extends Data.TaggedError("ForeignContainer")<{
+  readonly appId: string
+  readonly name: string
+  readonly instance: string
+}> {
+  override get message(): string {
+    return `container ${this.name} is ${foreignReason(this.appId, this.instance)}`
+  }
+}
+
+/**
  * Everything the work of an operation can fail with.
  *
  * @since 0.1.0
  * @category errors
  */
-export type WorkError = RuntimeError | HookError | UnsafeMount | PlatformError | Unsupported | DeadlineExceeded
+export type WorkError = RuntimeError | HookError | UnsafeMount | PlatformError | Unsupported | DeadlineExceeded | ForeignContainer
 
 /**
  * The errors a user operation answers with.
@@ -164,10 +181,17 @@ export const make = Effect.gen(function*() {
   const names = (def: AppDef, entry: AppEntry) => containerNames(def, entry.observed.containerName)
   const targetName = (def: AppDef) => Effect.map(store.entry(def.id), (e) => names(def, e)[0]!)
 
-  const inspectOwn = (def: AppDef): Effect.Effect<ContainerDetails | undefined, RuntimeError> =>
+  // Every step that touches a container looks first: another instance's container is refused.
+  const inspectOwn = (def: AppDef): Effect.Effect<ContainerDetails | undefined, RuntimeError | ForeignContainer> =>
     Effect.gen(function*() {
       const entry = yield* store.entry(def.id)
       const found = yield* runtime.inspect(names(def, entry))
+      for (const c of found) {
+        const owner = ownership(c.labels[Labels.instance], def.spec.labels[Labels.instance])
+        if (owner._tag === "Foreign") {
+          return yield* Effect.fail(new ForeignContainer({ appId: def.id, name: c.name, instance: owner.instance }))
+        }
+      }
       return found[0]
     })
 
@@ -243,6 +267,7 @@ export const make = Effect.gen(function*() {
 
   const create = (def: AppDef, image: string): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
+      yield* inspectOwn(def)
       for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
       const id = yield* runtime.create({ ...def.spec, image }).pipe(
         Effect.retry({ schedule: nameReleaseRetry, while: nameInUse })
@@ -253,11 +278,13 @@ export const make = Effect.gen(function*() {
   const stopContainer = (def: AppDef): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
       const name = yield* targetName(def)
+      yield* inspectOwn(def)
       yield* runtime.stop(name, def.manifest.stopTimeout).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
     })
 
   const install = (def: AppDef, start: boolean): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
+      yield* inspectOwn(def)
       const image = yield* ensureImage(def, false)
       yield* hooks(def)
       yield* prepareDirs(def)
@@ -284,6 +311,7 @@ export const make = Effect.gen(function*() {
 
   const recreate = (def: AppDef, start: boolean, force = false): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
+      yield* inspectOwn(def)
       const image = yield* ensureImage(def, force)
       yield* hooks(def)
       yield* prepareDirs(def)

@@ -15,6 +15,7 @@ import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
 import * as Plan from "../reconcile/Plan.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
+import { Labels } from "../runtime/ContainerSpec.js"
 import { AppLocks } from "./AppLocks.js"
 import { Apps } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
@@ -111,12 +112,16 @@ export const eventsRetry = Schedule.exponential(Duration.millis(500)).pipe(
   Schedule.union(Schedule.spaced(Duration.seconds(10)))
 )
 
-const desiredOf = (def: AppDef): Plan.Desired => ({
-  id: def.id,
-  specHash: def.specHash,
-  dependsOn: def.manifest.dependsOn,
-  restartPolicy: def.manifest.restart
-})
+const desiredOf = (def: AppDef): Plan.Desired => {
+  const instance = def.spec.labels[Labels.instance]
+  return {
+    id: def.id,
+    specHash: def.specHash,
+    dependsOn: def.manifest.dependsOn,
+    restartPolicy: def.manifest.restart,
+    ...(instance === undefined ? {} : { instance })
+  }
+}
 
 /** Whether an observation already shows the outcome a persisted operation was heading for. */
 const settledBy = (op: Op.Op, observation: Observation): boolean => {
@@ -230,7 +235,16 @@ export const make = (options: Options = {}) =>
         Start: () => transition(def, "start", steps.start(def), true),
         Recreate: ({ start }) => transition(def, "update", steps.recreate(def, start), true),
         Stop: () => transition(def, "stop", steps.stop(def), false),
-        Remove: () => transition(def, "remove", steps.remove(def, false), false)
+        Remove: () => transition(def, "remove", steps.remove(def, false), false),
+        Foreign: ({ reason }) =>
+          Effect.gen(function*() {
+            const entry = yield* store.entry(def.id)
+            if (entry.lastError?.message === reason) return
+            const now = yield* Clock.currentTimeMillis
+            yield* store.update(def.id, (e) => ({ entry: { ...e, lastError: { op: "reconcile", message: reason, at: now } } }))
+            yield* installLog.append(def.id, "error", reason)
+            yield* Effect.logWarning(`${def.id}: ${reason}`)
+          })
       })
 
     const describe = (action: Plan.Action): string =>
@@ -241,7 +255,8 @@ export const make = (options: Options = {}) =>
         Recreate: ({ reason }) => `Recreate (${reason})`,
         Adopt: ({ running }) => `Adopt (${running ? "running" : "not running"})`,
         Stop: ({ reason }) => `Stop (${reason})`,
-        Remove: () => "Remove"
+        Remove: () => "Remove",
+        Foreign: ({ instance }) => `Foreign (instance ${instance})`
       })
 
     const decide = (def: AppDef, scan: Scan, boot: boolean, acted: Set<AppId>) =>
@@ -274,6 +289,17 @@ export const make = (options: Options = {}) =>
           ...(entry.crashLoop === undefined ? {} : { crashLoop: entry.crashLoop })
         }
         const action = Plan.plan(desiredOf(def), observed, intent, now)
+        if (action._tag !== "Foreign" && entry.lastError !== undefined && Plan.isForeignReason(entry.lastError.message)) {
+          yield* store.update(def.id, (e) => {
+            const { lastError: _e, ...rest } = e
+            return { entry: rest }
+          })
+        }
+        if (action._tag === "Foreign") {
+          if (!boot) adopted.delete(def.id)
+          yield* apply(def, action, scan)
+          return action
+        }
         if (boot) {
           adopted.add(def.id)
           if (action._tag === "Adopt") {

@@ -20,8 +20,9 @@ const arbContainer: fc.Arbitrary<Plan.ContainerFacts | undefined> = fc.option(
     state: arbState,
     managed: fc.boolean(),
     specHash: fc.constantFrom("h1", "h2"),
-    exitedAt: fc.integer({ min: 0, max: 10_000 })
-  }),
+    exitedAt: fc.integer({ min: 0, max: 10_000 }),
+    instance: fc.option(fc.constantFrom("i1", "i2"), { nil: undefined })
+  }).map(({ instance, ...c }) => (instance === undefined ? c : { ...c, instance })),
   { nil: undefined }
 )
 const arbObserved: fc.Arbitrary<Plan.Observed> = fc.record({
@@ -51,8 +52,9 @@ const arbDesired: fc.Arbitrary<Plan.Desired> = fc.record({
   id: fc.constant(id),
   specHash: fc.constantFrom("h1", "h2"),
   dependsOn: fc.constant([]),
-  restartPolicy: fc.constantFrom<Plan.RestartPolicy>("no", "always", "on-failure", "unless-stopped")
-})
+  restartPolicy: fc.constantFrom<Plan.RestartPolicy>("no", "always", "on-failure", "unless-stopped"),
+  instance: fc.option(fc.constantFrom("i1", "i2"), { nil: undefined })
+}).map(({ instance, ...d }) => (instance === undefined ? d : { ...d, instance }))
 const arbNow = fc.integer({ min: 0, max: 30_000 })
 
 describe("Plan.plan", () => {
@@ -181,6 +183,43 @@ describe("Plan.plan", () => {
       if (i.installed) assert.strictEqual(Plan.plan(d, { ...base, container: c }, i, now)._tag, "NoOp")
     }
   )
+})
+
+describe("Plan ownership", () => {
+  const ours: Plan.Desired = { ...desired, instance: "i1" }
+  const foreign: Plan.ContainerFacts = { ...running, instance: "i2" }
+
+  it("classifies a container by its instance label", () => {
+    assert.deepStrictEqual(Plan.ownership("i1", "i1"), { _tag: "Own" })
+    assert.deepStrictEqual(Plan.ownership(undefined, "i1"), { _tag: "Unclaimed" })
+    assert.deepStrictEqual(Plan.ownership("", "i1"), { _tag: "Unclaimed" })
+    assert.deepStrictEqual(Plan.ownership("i2", "i1"), { _tag: "Foreign", instance: "i2" })
+    assert.deepStrictEqual(Plan.ownership("i2", undefined), { _tag: "Foreign", instance: "i2" })
+  })
+
+  it("leaves another instance's container alone, even at boot, and says who owns it", () => {
+    const a = Plan.plan(ours, { ...base, adopted: false, container: foreign }, Intent.none, 0)
+    assert.deepStrictEqual(a, Plan.Action.Foreign({ instance: "i2", reason: Plan.foreignReason("lnd", "i2") }))
+    assert.include(Plan.foreignReason("lnd", "i2"), "managed by another orchestrator (instance i2)")
+    assert.include(Plan.foreignReason("lnd", "i2"), "archipelago takeover lnd")
+    assert.isTrue(Plan.isForeignReason(Plan.foreignReason("lnd", "i2")))
+  })
+
+  it("adopts its own and unlabelled containers as before", () => {
+    assert.strictEqual(Plan.plan(ours, { ...base, adopted: false, container: { ...running, instance: "i1" } }, Intent.none, 0)._tag, "Adopt")
+    assert.strictEqual(Plan.plan(ours, { ...base, adopted: false }, Intent.none, 0)._tag, "Adopt")
+  })
+
+  it.prop("never acts on a container of another instance", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
+    const a = Plan.plan(d, o, i, now)
+    const c = o.container
+    const foreignOwner = c?.instance !== undefined && c.instance !== d.instance
+    if (foreignOwner && !o.inTransition) {
+      assert.deepStrictEqual(a, Plan.Action.Foreign({ instance: c.instance!, reason: Plan.foreignReason(d.id, c.instance!) }))
+    }
+    if (foreignOwner) assert.include(["Foreign", "NoOp"], a._tag)
+    if (a._tag === "Foreign") assert.isTrue(foreignOwner)
+  })
 })
 
 describe("Plan back-off", () => {

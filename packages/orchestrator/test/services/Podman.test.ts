@@ -88,8 +88,9 @@ describe.skipIf(!hasPodman)("Orchestrator on podman", () => {
       yield* until(Effect.sync(() => inspect(node.id)?.running === true), "the container left running", 30_000)
       const before = inspect(node.id)!
 
-      // 2. a new orchestrator with no state adopts it: same id, not restarted
+      // 2. the same instance (its instance id kept) with its state lost adopts it: same id, not restarted
       const dataDir = tmp("svc-podman-b-")
+      fs.copyFileSync(path.join(first, "instance-id"), path.join(dataDir, "instance-id"))
       yield* Effect.gen(function*() {
         const store = yield* StateStore
         const entry = yield* store.entry(id)

@@ -29,8 +29,8 @@ export const serviceManifest = (
     ...extra
   })
 
-export const defsOf = (manifests: ReadonlyArray<Manifest>, dataDir: string) => {
-  const settings = Settings.make({ dataDir })
+export const defsOf = (manifests: ReadonlyArray<Manifest>, dataDir: string, instanceId?: string) => {
+  const settings = Settings.make({ dataDir, ...(instanceId === undefined ? {} : { instanceId }) })
   return manifests.map((manifest) =>
     Apps.defOf({ manifest, dir: `/apps/${manifest.id}`, file: `/apps/${manifest.id}/manifest.yml` }, settings)
   )
