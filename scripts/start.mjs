@@ -6,7 +6,8 @@
 //   npm start                      # data in ./.data (or $ARCHIPELAGO_DATA), engine auto
 //   npm start -- --port 8080       # extra arguments go to `archipelago serve`
 //
-// Without a working podman the server falls back to the simulated engine and says so loudly.
+// Without a working podman the server runs the simulated engine and says so loudly. The login URL
+// (with its token) is printed: this is a developer's demo, not the service (see docs/operations.md).
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
@@ -48,7 +49,8 @@ const args = [
   "--data",
   dataDir,
   "--engine",
-  "auto",
+  podmanWorks ? "podman" : "sim",
+  "--print-login-url",
   "--install",
   demoApps.join(","),
   ...process.argv.slice(2)

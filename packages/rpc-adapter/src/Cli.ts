@@ -1,212 +1,313 @@
 /**
- * The `archipelago` command line as a pure parser: argv (and the environment) in, a command
- * or a usage error out. Running the command is `main.ts`'s job.
+ * The `archipelago` command line on `@effect/cli`: per-command `--help`, shell completions
+ * (`--completions bash`), `--log-level`, `--log-format`, a "did you mean" for misspelt flags,
+ * and every `serve` setting also from an `ARCHIPELAGO_*` variable and the config file
+ * (precedence: flag > environment > file > default; see `Config`).
  *
  * @since 0.1.0
  */
-import { Data, Duration, Either } from "effect"
-import { AppId } from "@archipelago/orchestrator/domain"
+import { readFile } from "node:fs/promises"
+import { resolve } from "node:path"
+import { Args, Command, Options } from "@effect/cli"
+import type { CliApp } from "@effect/cli"
+import { Console, Effect, Either, Logger, LogLevel, Option } from "effect"
+import * as Config from "./Config.js"
 import { version } from "./ServerInfo.js"
 
-/**
- * Which container engine `serve` drives.
- *
- * @since 0.1.0
- * @category models
- */
-export type Engine = "auto" | "podman" | "sim"
+export {
+  /** @since 0.1.0 */
+  type Engine,
+  /** @since 0.1.0 */
+  parseDuration,
+  /** @since 0.1.0 */
+  type ServeOptions,
+  /** @since 0.1.0 */
+  UsageError
+} from "./Config.js"
 
-/**
- * @since 0.1.0
- * @category models
- */
-export interface ServeOptions {
-  readonly apps: string
-  readonly data: string
-  readonly host: string
-  readonly port: number
-  readonly engine: Engine
-  readonly scanInterval: Duration.Duration
-  readonly reconcileInterval: Duration.Duration
-  readonly passwordFile?: string
-  readonly allowOrigins: ReadonlyArray<string>
-  /** Apps to install on first start: only those nobody has decided about yet. */
-  readonly install: ReadonlyArray<string>
+const described = (s: Config.Setting, what: string, fallback?: string) =>
+  `${what}${fallback === undefined ? "" : ` (default: ${fallback})`}; env ${s.env}, config file: ${s.key}`
+
+const byKey = (key: keyof Config.ServeOptions) => Config.settings.find((s) => s.key === key)!
+
+const text = (key: keyof Config.ServeOptions, what: string, fallback?: string) => {
+  const s = byKey(key)
+  return Options.text(s.flag).pipe(Options.withDescription(described(s, what, fallback)), Options.optional)
+}
+const list = (key: keyof Config.ServeOptions, what: string) => {
+  const s = byKey(key)
+  return Options.text(s.flag).pipe(Options.withDescription(described(s, `${what} (repeatable)`)), Options.repeated)
 }
 
-/**
- * @since 0.1.0
- * @category models
- */
-export type Command =
-  | { readonly _tag: "Help" }
-  | { readonly _tag: "Version" }
-  | { readonly _tag: "Validate"; readonly dir: string }
-  | { readonly _tag: "Serve"; readonly options: ServeOptions }
+const configOption = Options.text("config").pipe(
+  Options.withDescription(`the config file (default: $ARCHIPELAGO_CONFIG or ${Config.defaultConfigFile}, if present)`),
+  Options.optional
+)
+const logFormatOption = Options.choice("log-format", ["pretty", "json"]).pipe(
+  Options.withDescription(described(byKey("logFormat"), "pretty for people, json for the journal (one object per line)", "pretty")),
+  Options.optional
+)
+const dataOption = text("data", "state, secrets, app data, rpc-token and instance id", Config.defaults.data)
 
-/**
- * The arguments make no sense; `message` says why.
- *
- * @since 0.1.0
- * @category errors
- */
-export class UsageError extends Data.TaggedError("UsageError")<{ readonly reason: string }> {
-  override get message(): string {
-    return `${this.reason}\nRun \`archipelago --help\` for usage.`
+const serveOptions = {
+  apps: text("apps", "the app catalog, folders of manifest.yml", Config.defaults.apps),
+  data: dataOption,
+  host: text("host", "address to bind; anything but loopback warns", Config.defaults.host),
+  port: text("port", "TCP port; 0 picks a free one", String(Config.defaults.port)),
+  engine: text("engine", "auto, podman or sim; auto falls back to the simulator only when started from a terminal", "auto"),
+  scanInterval: text("scanInterval", "time between scans of the engine: 500ms, 1s, 30s, 5m, 1h", Config.defaults.interval),
+  reconcileInterval: text("reconcileInterval", "time between reconcile passes", Config.defaults.interval),
+  passwordFile: text("passwordFile", "enable password login with the first line of this file"),
+  allowOrigins: list("allowOrigins", "also accept browser requests from this origin"),
+  install: list("install", "install these apps (ID[,ID...]) on first start, unless their owner decided otherwise"),
+  mirrors: list("mirrors", "a registry tried before docker.io"),
+  allowedBindRoots: list("allowedBindRoots", "an extra host folder manifests may bind-mount"),
+  printLoginUrl: Options.boolean("print-login-url").pipe(
+    Options.withDescription(described(byKey("printLoginUrl"), "print the login URL with its token even when stdout is not a terminal"))
+  ),
+  logFormat: logFormatOption,
+  config: configOption
+}
+
+type ServeFlags = {
+  readonly [K in keyof typeof serveOptions]: (typeof serveOptions)[K] extends Options.Options<infer A> ? A : never
+}
+
+const splitLists = (values: ReadonlyArray<string>) => values.flatMap((v) => v.split(",")).filter((v) => v !== "")
+
+/** The flags layer of the settings: `Option`s unwrapped, comma lists split. */
+const flagsLayer = (flags: Partial<ServeFlags>, logLevel: string | undefined): Config.Layer => {
+  const raw: Partial<Record<keyof Config.ServeOptions, Config.Raw | undefined>> = {}
+  for (const [key, value] of Object.entries(flags)) {
+    if (key === "config") continue
+    if (Option.isOption(value)) raw[key as keyof Config.ServeOptions] = Option.getOrUndefined(value) as Config.Raw | undefined
+    else if (Array.isArray(value)) raw[key as keyof Config.ServeOptions] = key === "install" ? splitLists(value) : value
+    else raw[key as keyof Config.ServeOptions] = value as Config.Raw
   }
+  if (logLevel !== undefined) raw.logLevel = logLevel
+  return Config.fromFlags(raw)
 }
 
 /**
- * @since 0.1.0
- * @category constants
- */
-export const defaults = {
-  apps: "apps",
-  data: "/var/lib/archipelago",
-  host: "127.0.0.1",
-  port: 7420,
-  engine: "auto" as Engine,
-  interval: "30s"
-} as const
-
-/**
- * The `--help` text.
- *
- * @since 0.1.0
- * @category constants
- */
-export const usage = `archipelago ${version}: keeps the app containers of a Bitcoin/Lightning home node in the
-state their owner asked for, and serves the dashboard and its JSON-RPC API.
-
-Usage:
-  archipelago serve [options]    run the orchestrator, the RPC server and the dashboard
-  archipelago validate DIR       check every manifest of an app catalog (exit 1 on errors)
-  archipelago --version          print the version and exit
-  archipelago --help             print this help and exit
-
-serve options:
-  --apps DIR                 the app catalog, folders of manifest.yml (default: ${defaults.apps})
-  --data DIR                 state, secrets, app data and rpc-token
-                             (default: $ARCHIPELAGO_DATA or ${defaults.data})
-  --host HOST                address to bind (default: ${defaults.host}; anything else warns)
-  --port PORT                TCP port (default: ${defaults.port}; 0 picks a free one)
-  --engine auto|podman|sim   container engine; auto uses podman when it works, otherwise
-                             the in-memory simulator with a warning (default: auto)
-  --scan-interval DURATION   time between scans of the engine (default: ${defaults.interval})
-  --reconcile-interval DURATION
-                             time between reconcile passes (default: ${defaults.interval})
-  --password-file FILE       enable password login with the first line of FILE
-  --allow-origin URL         also accept browser requests from this origin (repeatable)
-  --install ID[,ID...]       install these apps on first start, unless their owner already
-                             decided about them (removed, stopped...) (repeatable)
-
-Durations: 500ms, 1s, 30s, 5m, 1h.
-The dashboard URL with the login token is printed on start; the token is kept in
-<data>/rpc-token (mode 0600). Send it as \`Authorization: Bearer <token>\` to POST /rpc.
-`
-
-/**
- * Parses `500ms`, `1s`, `30s`, `5m`, `1h`; zero and anything else are refused.
+ * The value of the built-in `--log-level` flag in `argv`, if given (it is handled by
+ * `@effect/cli`, and also counts as a flag in the settings' precedence).
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim())
-  if (m === null) return Either.left(`invalid duration ${JSON.stringify(text)}: expected e.g. 500ms, 1s, 30s, 5m`)
-  const n = Number(m[1])
-  if (n <= 0) return Either.left(`invalid duration ${JSON.stringify(text)}: must be more than zero`)
-  const unit = m[2] === "ms" ? "millis" : m[2] === "s" ? "seconds" : m[2] === "m" ? "minutes" : "hours"
-  return Either.right(Duration.decode(`${n} ${unit}`))
+export const logLevelFlag = (argv: ReadonlyArray<string>): string | undefined => {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === "--log-level") return argv[i + 1]
+    if (a.startsWith("--log-level=")) return a.slice("--log-level=".length)
+  }
+  return undefined
 }
 
-const serveFlags = new Set([
-  "apps",
-  "data",
-  "host",
-  "port",
-  "engine",
-  "scan-interval",
-  "reconcile-interval",
-  "password-file",
-  "allow-origin",
-  "install"
-])
-
-const fail = (reason: string) => Either.left(new UsageError({ reason }))
-
 /**
- * Parses the arguments after the program name. `--help` and `--version` win wherever they
- * appear, so they never start anything.
+ * Reads the config file and resolves the settings: flags, then the environment, then the file.
  *
  * @since 0.1.0
- * @category parsing
+ * @category constructors
  */
-export const parse = (
-  argv: ReadonlyArray<string>,
-  env: Readonly<Record<string, string | undefined>> = {}
-): Either.Either<Command, UsageError> => {
-  if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return Either.right({ _tag: "Help" })
-  if (argv.includes("--version") || argv.includes("-v") || argv[0] === "version") return Either.right({ _tag: "Version" })
-  const [command, ...rest] = argv
-  if (command === undefined) return fail("missing command: serve or validate")
-  if (command === "validate") {
-    if (rest.length !== 1 || rest[0]!.startsWith("-")) return fail("usage: archipelago validate DIR")
-    return Either.right({ _tag: "Validate", dir: rest[0]! })
-  }
-  if (command !== "serve") return fail(`unknown command: ${command}`)
-
-  const values = new Map<string, string>()
-  const origins: Array<string> = []
-  const install: Array<string> = []
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!
-    if (!arg.startsWith("--")) return fail(`unexpected argument: ${arg}`)
-    const eq = arg.indexOf("=")
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
-    if (!serveFlags.has(name)) return fail(`unknown option: --${name}`)
-    let value: string
-    if (eq !== -1) value = arg.slice(eq + 1)
-    else {
-      const next = rest[i + 1]
-      if (next === undefined || next.startsWith("--")) return fail(`--${name} needs a value`)
-      value = next
-      i++
+export const loadOptions = (
+  flags: Config.Layer,
+  configFlag: string | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env
+): Effect.Effect<Config.ServeOptions, Config.UsageError> =>
+  Effect.gen(function*() {
+    const file = Config.configFileOf(configFlag, env)
+    const read = yield* Effect.either(Effect.tryPromise(() => readFile(file.path, "utf8")))
+    let fromFile: Config.Layer = {}
+    if (Either.isLeft(read)) {
+      const code = (read.left.error as NodeJS.ErrnoException | undefined)?.code
+      if (file.required || code !== "ENOENT") {
+        return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.left.error)}` }))
+      }
+    } else {
+      const parsed = Config.parseFile(read.right, file.path)
+      if (Either.isLeft(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: parsed.left.join("\n") }))
+      fromFile = parsed.right
     }
-    if (name === "allow-origin") origins.push(value)
-    else if (name === "install") install.push(...value.split(",").filter((id) => id !== ""))
-    else values.set(name, value)
-  }
+    return yield* Config.resolve(flags, Config.fromEnv(env), fromFile)
+  })
 
-  const engine = values.get("engine") ?? defaults.engine
-  if (engine !== "auto" && engine !== "podman" && engine !== "sim") {
-    return fail(`invalid --engine ${JSON.stringify(engine)}: expected auto, podman or sim`)
+const levelOf = (level: Config.LogLevel): LogLevel.LogLevel =>
+  LogLevel.allLevels.find((l) => l._tag.toLowerCase() === level) ?? LogLevel.Info
+
+/**
+ * Runs `effect` with the log format and minimum level of the settings.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withLogging = (options: Pick<Config.ServeOptions, "logFormat" | "logLevel">) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Logger.withMinimumLogLevel(levelOf(options.logLevel)),
+    Effect.provide(options.logFormat === "json" ? Logger.json : Logger.pretty)
+  )
+
+const withSettings = <A, E, R>(
+  argv: ReadonlyArray<string>,
+  flags: Partial<ServeFlags>,
+  body: (options: Config.ServeOptions) => Effect.Effect<A, E, R>
+) =>
+  Effect.flatMap(
+    loadOptions(flagsLayer(flags, logLevelFlag(argv)), Option.getOrUndefined(flags.config ?? Option.none())),
+    (options) => withLogging(options)(body(options))
+  )
+
+/**
+ * The command tree; `argv` (the arguments after the program name) is needed for the
+ * `--log-level` precedence.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const command = (argv: ReadonlyArray<string>) => {
+  const serve = Command.make("serve", serveOptions, (flags) =>
+    withSettings(argv, flags, (options) => Effect.flatMap(Effect.promise(() => import("./Serve.js")), (S) => S.run(options)))).pipe(
+      Command.withDescription("run the orchestrator, the RPC server and the dashboard")
+    )
+
+  const validate = Command.make("validate", { dir: Args.text({ name: "DIR" }) }, ({ dir }) =>
+    Effect.flatMap(Effect.promise(() => import("./Validate.js")), (V) => V.run(dir)).pipe(Effect.flatMap(Console.log))).pipe(
+      Command.withDescription("check every manifest of an app catalog (exit 1 on errors)")
+    )
+
+  const json = Options.boolean("json").pipe(Options.withDescription("print the server's answer as JSON"))
+  const status = Command.make("status", { data: dataOption, config: configOption, logFormat: logFormatOption, json }, (flags) =>
+    withSettings(argv, flags, (options) =>
+      Effect.flatMap(Effect.promise(() => import("./Status.js")), (S) => S.run(options, { json: flags.json })))).pipe(
+      Command.withDescription("ask the running server for its apps, their states and errors")
+    )
+
+  const loginUrl = Command.make("login-url", { data: dataOption, config: configOption }, (flags) =>
+    withSettings(argv, flags, (options) =>
+      Effect.flatMap(Effect.promise(() => import("./Status.js")), (S) => S.printLoginUrl(options)))).pipe(
+      Command.withDescription("print the dashboard's login URL with its token (keep it secret)")
+    )
+
+  const takeover = Command.make(
+    "takeover",
+    { data: dataOption, config: configOption, logFormat: logFormatOption, app: Args.text({ name: "APP" }) },
+    (flags) =>
+      withSettings(argv, flags, (options) =>
+        Effect.flatMap(Effect.promise(() => import("./Takeover.js")), (T) => T.run(options, flags.app)))
+  ).pipe(
+    Command.withDescription(
+      "stop and remove APP's container left by another orchestrator instance, so this data dir's server installs its own"
+    )
+  )
+
+  const root = Args.text({ name: "ROOT" }).pipe(Args.withDescription("install under this root instead of /"), Args.optional)
+  const unitOptions = {
+    data: dataOption,
+    config: configOption,
+    apps: serveOptions.apps,
+    host: serveOptions.host,
+    port: serveOptions.port,
+    user: Options.text("user").pipe(Options.withDescription("run the service as this user (default: root, as rootful podman needs)"), Options.optional)
   }
-  const portText = values.get("port") ?? String(defaults.port)
-  const port = /^\d+$/.test(portText) ? Number(portText) : NaN
-  if (!(port >= 0 && port <= 65535)) return fail(`invalid --port ${JSON.stringify(portText)}: expected 0-65535`)
-  const scan = parseDuration(values.get("scan-interval") ?? defaults.interval)
-  if (Either.isLeft(scan)) return fail(`--scan-interval: ${scan.left}`)
-  const reconcile = parseDuration(values.get("reconcile-interval") ?? defaults.interval)
-  if (Either.isLeft(reconcile)) return fail(`--reconcile-interval: ${reconcile.left}`)
-  for (const o of origins) {
-    if (!/^https?:\/\/[^/\s]+\/?$/.test(o)) return fail(`invalid --allow-origin ${JSON.stringify(o)}: expected e.g. https://node.example`)
-  }
-  for (const id of install) {
-    if (!AppId.is(id)) return fail(`invalid --install ${JSON.stringify(id)}: expected app ids like demo-node`)
-  }
-  const passwordFile = values.get("password-file")
-  const options: ServeOptions = {
-    apps: values.get("apps") ?? defaults.apps,
-    data: values.get("data") ?? env["ARCHIPELAGO_DATA"] ?? defaults.data,
-    host: values.get("host") ?? defaults.host,
-    port,
-    engine,
-    scanInterval: scan.right,
-    reconcileInterval: reconcile.right,
-    allowOrigins: origins,
-    install,
-    ...(passwordFile === undefined ? {} : { passwordFile })
-  }
-  return Either.right({ _tag: "Serve", options })
+  const unitOf = (flags: { readonly user: Option.Option<string> }, options: Config.ServeOptions, configPath: string) =>
+    Effect.map(Effect.promise(() => import("./Unit.js")), (U) => ({
+      U,
+      unit: U.render({
+        node: process.execPath,
+        cli: U.cliPath(),
+        configFile: configPath,
+        dataDir: resolve(options.data),
+        appsDir: resolve(options.apps),
+        ...(Option.isSome(flags.user) ? { user: flags.user.value } : {})
+      })
+    }))
+  const configPathOf = (flags: { readonly config: Option.Option<string> }) =>
+    Config.configFileOf(Option.getOrUndefined(flags.config), process.env).path
+  const unit = Command.make("unit", unitOptions, (flags) =>
+    withSettings(argv, flags, (options) =>
+      Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit))))).pipe(
+      Command.withDescription("print the systemd unit of the server")
+    )
+  const install = Command.make("install", { ...unitOptions, root }, (flags) =>
+    withSettings(argv, flags, (options) =>
+      Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
+        Effect.flatMap(U.install(unit, Option.getOrElse(flags.root, () => "/")), (written) =>
+          Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`))))).pipe(
+      Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT)`)
+    )
+  const service = Command.make("service").pipe(
+    Command.withDescription("the systemd service"),
+    Command.withSubcommands([unit, install])
+  )
+
+  return Command.make("archipelago").pipe(
+    Command.withDescription("keeps the app containers of a Bitcoin/Lightning home node in the state their owner asked for"),
+    Command.withSubcommands([serve, validate, status, loginUrl, takeover, service])
+  )
 }
+
+const builtInFlags = ["help", "version", "completions", "log-level", "wizard"]
+
+/**
+ * The flags each command takes, for the "did you mean" of misspelt flags.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
+  serve: [...Config.settings.filter((s) => s.key !== "logLevel").map((s) => s.flag), "config"],
+  validate: [],
+  status: ["data", "config", "log-format", "json"],
+  "login-url": ["data", "config"],
+  takeover: ["data", "config", "log-format"],
+  unit: ["data", "config", "apps", "host", "port", "user"],
+  install: ["data", "config", "apps", "host", "port", "user"]
+}
+
+/**
+ * The first unknown `--flag` of the command in `argv`, with the closest known flag.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const unknownFlag = (argv: ReadonlyArray<string>): { readonly flag: string; readonly suggestion?: string } | undefined => {
+  const name = argv.find((a) => !a.startsWith("-") && a in knownFlags && a !== "install") ??
+    (argv.includes("install") ? "install" : undefined)
+  const known = [...(name === undefined ? [] : knownFlags[name]!), ...builtInFlags]
+  for (const a of argv) {
+    if (!a.startsWith("--") || a === "--") continue
+    const flag = a.slice(2).split("=")[0]!
+    if (known.includes(flag)) continue
+    if (name === undefined) return undefined
+    const suggestion = Config.closest(flag, known)
+    return { flag: `--${flag}`, ...(suggestion === undefined ? {} : { suggestion: `--${suggestion}` }) }
+  }
+  return undefined
+}
+
+/**
+ * Runs the command line (arguments after the program name). Usage errors print one message and
+ * fail with a `UsageError`; `@effect/cli`'s own validation errors are printed by it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run = (argv: ReadonlyArray<string>) => {
+  const unknown = unknownFlag(argv)
+  if (unknown !== undefined) {
+    return Effect.fail(
+      new Config.UsageError({
+        reason: `unknown option ${unknown.flag}${unknown.suggestion === undefined ? "" : `: did you mean ${unknown.suggestion}?`}`
+      })
+    )
+  }
+  return Command.run(command(argv), { name: "archipelago", version })(["node", "archipelago", ...argv])
+}
+
+/**
+ * The environment `run` needs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Environment = CliApp.CliApp.Environment

@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import { execFile } from "node:child_process"
-import { resolve } from "node:path"
+import { writeFile } from "node:fs/promises"
+import { join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
 import {
@@ -13,6 +14,7 @@ import {
   Archipelago,
   BaseImage,
   ContainerRuntime,
+  Instance,
   Lifecycle,
   PodmanRuntime,
   PodmanSelfHeal,
@@ -22,7 +24,7 @@ import {
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
-import type * as Cli from "./Cli.js"
+import type * as Cli from "./Config.js"
 import * as Server from "./Server.js"
 import * as ServerInfo from "./ServerInfo.js"
 
@@ -64,24 +66,35 @@ export const podmanInfo: Effect.Effect<void, RuntimeError.EngineUnavailable> = E
     resume(Effect.fail(
       new RuntimeError.EngineUnavailable({
         reason: `podman info failed: ${last !== undefined && last !== "" ? last : error.message}`,
-        hint: "run scripts/setup-host.sh as root"
+        hint: "install podman (apt-get install podman runc) and run scripts/setup-host.sh as root"
       })
     ))
   })
 })
 
 /**
+ * True when the server was started by a person at a terminal (stdin is one, and systemd did not
+ * start it): only then may `--engine auto` fall back to the simulator.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const isInteractive = (): boolean => process.stdin.isTTY === true && process.env["INVOCATION_ID"] === undefined
+
+/**
  * Picks the engine: `podman` must work, `sim` is the simulator, `auto` uses podman when
- * `podman info` works and falls back to the simulator with a banner.
+ * `podman info` works and, only when `interactive`, falls back to the simulator with a banner;
+ * otherwise (a service) podman failing is an error.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const chooseEngine: (
-  engine: Cli.Engine
+  engine: Cli.Engine,
+  interactive?: boolean
 ) => Effect.Effect<EngineChoice, RuntimeError.EngineUnavailable | RuntimeError.CommandFailed> = Effect.fn(
   "Serve.chooseEngine"
-)(function*(engine: Cli.Engine) {
+)(function*(engine: Cli.Engine, interactive = true) {
   if (engine === "sim") return yield* simulated("started with --engine sim")
   // The start-up probe: repairs what is safe (logged), leaves the rest to the operator.
   yield* PodmanSelfHeal.heal()
@@ -90,7 +103,7 @@ export const chooseEngine: (
     const choice: EngineChoice = { layer: PodmanRuntime.layer, engine: "podman", engineVersion: probe.right.version }
     return choice
   }
-  if (engine === "podman") return yield* Effect.fail(probe.left)
+  if (engine === "podman" || !interactive) return yield* Effect.fail(probe.left)
   return yield* simulated(`podman is not usable (${probe.left.message})`)
 })
 
@@ -100,13 +113,22 @@ export const chooseEngine: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Cli.ServeOptions, choice: EngineChoice, password?: string) => {
+export const layer = (
+  options:
+    & Pick<Cli.ServeOptions, "apps" | "data" | "host" | "port" | "scanInterval" | "reconcileInterval" | "allowOrigins">
+    & Partial<Pick<Cli.ServeOptions, "mirrors" | "allowedBindRoots" | "engine" | "install">>,
+  choice: EngineChoice, password?: string, instanceId?: string) => {
   const dataDir = resolve(options.data)
   const core = Archipelago.layer({
     appsDir: resolve(options.apps),
     dataDir,
-    // no app may publish the port the dashboard and API listen on
-    ...(options.port > 0 ? { settings: { serverPort: options.port } } : {}),
+    settings: {
+      mirrors: options.mirrors ?? [],
+      allowedBindRoots: options.allowedBindRoots ?? [],
+      ...(instanceId === undefined ? {} : { instanceId }),
+      // no app may publish the port the dashboard and API listen on
+      ...(options.port > 0 ? { serverPort: options.port } : {})
+    },
     scanInterval: options.scanInterval,
     reconcileInterval: options.reconcileInterval
   }).pipe(
@@ -165,14 +187,40 @@ const bannerBox = (text: string): string => {
 }
 
 /**
- * Runs `archipelago serve` until interrupted (SIGINT/SIGTERM through `NodeRuntime.runMain`),
- * printing the dashboard URL with the token.
+ * What `serve` records in `<dataDir>/server.json` for `archipelago status` and `login-url`:
+ * where it listens (never the token).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const serverFile = "server.json"
+
+/**
+ * The login line: the URL with its token only on a terminal or when asked; otherwise the token
+ * file's path, so logs and the journal never hold the token.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const loginLine = (server: { readonly url: string; readonly loginUrl: string }, tokenFile: string, showToken: boolean): string =>
+  showToken
+    ? `Dashboard: ${server.loginUrl}`
+    : `Dashboard: ${server.url} (login token in ${tokenFile}; \`archipelago login-url\` prints the login URL)`
+
+/**
+ * Runs `archipelago serve` until interrupted (SIGINT/SIGTERM through `NodeRuntime.runMain`):
+ * takes the data dir's lock first (a second server on it exits at once), then the engine, and
+ * prints the dashboard URL (with the token only on a terminal or with `--print-login-url`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
-  const choice = yield* chooseEngine(options.engine)
+  const dataDir = resolve(options.data)
+  const instanceId = yield* Instance.id(dataDir).pipe(Effect.provide(NodeContext.layer))
+  yield* Instance.lock(dataDir, instanceId).pipe(Effect.provide(NodeContext.layer))
+  const interactive = isInteractive()
+  const choice = yield* chooseEngine(options.engine, interactive)
   if (choice.banner !== undefined) yield* Effect.logWarning(bannerBox(choice.banner))
   if (choice.engine === "podman") {
     yield* BaseImage.ensure().pipe(
@@ -181,16 +229,25 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
     )
   }
   const password = options.passwordFile === undefined ? undefined : yield* Auth.readPassword(options.passwordFile)
+  const say = (line: string) => options.logFormat === "json" ? Effect.logInfo(line) : Console.log(line)
   yield* Effect.gen(function*() {
     const server = yield* Server.RpcServer
-    yield* Console.log(`Archipelago ${ServerInfo.version} on ${choice.engine} ${choice.engineVersion}`)
-    yield* Console.log(`Dashboard: ${server.loginUrl}`)
+    const tokenFile = Auth.tokenPath(dataDir)
+    yield* Effect.promise(() =>
+      writeFile(
+        join(dataDir, serverFile),
+        `${JSON.stringify({ url: server.url, pid: process.pid, instance: instanceId })}\n`,
+        { mode: 0o644 }
+      )
+    )
+    yield* say(`Archipelago ${ServerInfo.version} on ${choice.engine} ${choice.engineVersion} (instance ${instanceId}, data ${dataDir})`)
+    yield* say(loginLine(server, tokenFile, options.printLoginUrl || (interactive && process.stdout.isTTY === true)))
     const ws = `${server.url.replace(/^http/, "ws")}/ws`
-    yield* Console.log(`API: POST ${server.url}/rpc and ${ws} (token in ${Auth.tokenPath(resolve(options.data))})`)
+    yield* say(`API: POST ${server.url}/rpc and ${ws} (token in ${tokenFile})`)
     yield* installFirstStart(options.install)
     return yield* Effect.onInterrupt(
       Effect.never,
       () => Effect.logInfo("shutting down: closing clients, letting operations finish")
     )
-  }).pipe(Effect.provide(layer(options, choice, password)))
-})
+  }).pipe(Effect.provide(layer(options, choice, password, instanceId)))
+}, Effect.scoped)

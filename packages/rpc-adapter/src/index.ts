@@ -33,3 +33,11 @@ export * as Cli from "./Cli.js"
 export * as Serve from "./Serve.js"
 /** @since 0.1.0 */
 export * as Validate from "./Validate.js"
+/** @since 0.1.0 */
+export * as Config from "./Config.js"
+/** @since 0.1.0 */
+export * as Status from "./Status.js"
+/** @since 0.1.0 */
+export * as Unit from "./Unit.js"
+/** @since 0.1.0 */
+export * as Takeover from "./Takeover.js"

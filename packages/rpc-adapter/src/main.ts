@@ -1,42 +1,41 @@
 /**
- * The `archipelago` executable.
+ * The `archipelago` executable: runs the command line; any failure is one line on stderr and a
+ * non-zero exit (2 for usage errors), never a stack trace. `--version` prints and exits wherever it
+ * appears, before anything else runs.
  *
  * @since 0.1.0
  */
+import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Either } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import * as Cli from "./Cli.js"
 import { version } from "./ServerInfo.js"
 
-const command = Cli.parse(process.argv.slice(2), process.env)
+const argv = process.argv.slice(2)
 
-if (Either.isLeft(command)) {
-  process.stderr.write(`${command.left.message}\n`)
-  process.exitCode = 2
-} else {
-  const c = command.right
-  switch (c._tag) {
-    case "Help":
-      process.stdout.write(Cli.usage)
-      break
-    case "Version":
-      process.stdout.write(`archipelago ${version}\n`)
-      break
-    case "Validate":
-      NodeRuntime.runMain(
-        Effect.flatMap(Effect.promise(() => import("./Validate.js")), (V) => V.run(c.dir)).pipe(
-          Effect.flatMap(Console.log),
-          Effect.catchTag("CatalogError", (e) =>
-            Effect.zipRight(Console.error(e.message), Effect.sync(() => {
-              process.exitCode = 1
-            }))),
-          Effect.provide(NodeContext.layer)
-        ),
-        { disableErrorReporting: false }
-      )
-      break
-    case "Serve":
-      NodeRuntime.runMain(Effect.flatMap(Effect.promise(() => import("./Serve.js")), (S) => S.run(c.options)))
-      break
-  }
-}
+const program = Cli.run(argv).pipe(
+  Effect.provide(NodeContext.layer),
+  Effect.onExit((exit) =>
+    Effect.sync(() => {
+      if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return
+      const failure = Cause.failureOption(exit.cause)
+      if (failure._tag === "Some") {
+        // @effect/cli prints its own validation errors
+        if (ValidationError.isValidationError(failure.value)) {
+          process.exitCode = 2
+          return
+        }
+        const e = failure.value as { readonly _tag?: string; readonly message?: string }
+        process.stderr.write(`archipelago: ${e.message ?? String(e)}\n`)
+        process.exitCode = e._tag === "UsageError" ? 2 : 1
+      } else {
+        process.stderr.write(`archipelago: unexpected failure: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
+        process.exitCode = 1
+      }
+    })
+  ),
+  Effect.ignore
+)
+
+if (argv.includes("--version") || argv.includes("-v")) process.stdout.write(`archipelago ${version}\n`)
+else NodeRuntime.runMain(program, { disableErrorReporting: true, disablePrettyLogger: true })

@@ -1,141 +1,136 @@
 import { execFile, spawn } from "node:child_process"
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import type { ChildProcessWithoutNullStreams } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "@effect/vitest"
-import { Duration, Either } from "effect"
+import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as Cli from "../src/Cli.js"
 import { tempDir } from "./fixtures.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const main = join(root, "packages/rpc-adapter/src/main.ts")
+// the built CLI (npm test builds first): three times faster to start than through tsx
+const main = join(root, "packages/rpc-adapter/dist/cli.js")
+if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`)
+const golden = (name: string) => join(root, "packages/rpc-adapter/test/golden", name)
+const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "")
+// no config file of the host leaks into the tests
+const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/rpc-adapter/test/golden/empty.yml") }
 
-const run = (args: Array<string>) =>
+const run = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", main, ...args], { cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [main, ...args], { cwd: root, timeout: 60_000, env }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr })
     })
   })
 
-describe("Cli.parse", () => {
-  it("--help and --version win wherever they appear", () => {
-    expect(Cli.parse(["--help"])).toStrictEqual(Either.right({ _tag: "Help" }))
-    expect(Cli.parse(["serve", "--port", "1", "-h"])).toStrictEqual(Either.right({ _tag: "Help" }))
-    expect(Cli.parse(["--version"])).toStrictEqual(Either.right({ _tag: "Version" }))
-    expect(Cli.parse(["serve", "--version"])).toStrictEqual(Either.right({ _tag: "Version" }))
-  })
+interface Running {
+  readonly child: ChildProcessWithoutNullStreams
+  readonly out: () => string
+  readonly err: () => string
+  readonly waitFor: (re: RegExp) => Promise<RegExpExecArray>
+  readonly exited: Promise<number | null>
+}
 
-  it("--install takes comma lists, repeats, and refuses ids that are not app ids", () => {
-    const parsed = Cli.parse(["serve", "--install", "demo-node,demo-ui", "--install=demo-indexer"])
-    expect(Either.isRight(parsed) && parsed.right._tag === "Serve" && parsed.right.options.install).toStrictEqual([
-      "demo-node",
-      "demo-ui",
-      "demo-indexer"
-    ])
-    const bad = Cli.parse(["serve", "--install", "../x"])
-    expect(Either.isLeft(bad) && bad.left.reason).toBe('invalid --install "../x": expected app ids like demo-node')
-  })
-
-  it("serve takes defaults, then flags in both spellings, and ARCHIPELAGO_DATA", () => {
-    expect(Cli.parse(["serve"])).toStrictEqual(Either.right({
-      _tag: "Serve",
-      options: {
-        apps: "apps",
-        data: "/var/lib/archipelago",
-        host: "127.0.0.1",
-        port: 7420,
-        engine: "auto",
-        scanInterval: Duration.seconds(30),
-        reconcileInterval: Duration.seconds(30),
-        allowOrigins: [],
-        install: []
-      }
-    }))
-    expect(Cli.parse([
-      "serve",
-      "--apps=x",
-      "--data",
-      "d",
-      "--host",
-      "0.0.0.0",
-      "--port=0",
-      "--engine",
-      "sim",
-      "--scan-interval",
-      "500ms",
-      "--reconcile-interval=5m",
-      "--password-file",
-      "pw",
-      "--allow-origin",
-      "https://node.example",
-      "--allow-origin=http://a.b:8080"
-    ], { ARCHIPELAGO_DATA: "/env" })).toStrictEqual(Either.right({
-      _tag: "Serve",
-      options: {
-        apps: "x",
-        data: "d",
-        host: "0.0.0.0",
-        port: 0,
-        engine: "sim",
-        scanInterval: Duration.millis(500),
-        reconcileInterval: Duration.minutes(5),
-        allowOrigins: ["https://node.example", "http://a.b:8080"],
-        install: [],
-        passwordFile: "pw"
-      }
-    }))
-    const fromEnv = Cli.parse(["serve"], { ARCHIPELAGO_DATA: "/env" })
-    expect(Either.isRight(fromEnv) && fromEnv.right._tag === "Serve" && fromEnv.right.options.data).toBe("/env")
-  })
-
-  it("refuses what makes no sense, saying what", () => {
-    const reason = (argv: Array<string>) => Either.match(Cli.parse(argv), { onLeft: (e) => e.reason, onRight: () => "ok" })
-    expect(reason([])).toBe("missing command: serve or validate")
-    expect(reason(["launch"])).toBe("unknown command: launch")
-    expect(reason(["serve", "--prot", "1"])).toBe("unknown option: --prot")
-    expect(reason(["serve", "--port"])).toBe("--port needs a value")
-    expect(reason(["serve", "--port", "70000"])).toBe("invalid --port \"70000\": expected 0-65535")
-    expect(reason(["serve", "--engine", "docker"])).toBe("invalid --engine \"docker\": expected auto, podman or sim")
-    expect(reason(["serve", "--scan-interval", "0s"])).toBe("--scan-interval: invalid duration \"0s\": must be more than zero")
-    expect(reason(["serve", "--reconcile-interval", "soon"])).toBe(
-      "--reconcile-interval: invalid duration \"soon\": expected e.g. 500ms, 1s, 30s, 5m"
-    )
-    expect(reason(["serve", "stray"])).toBe("unexpected argument: stray")
-    expect(reason(["validate"])).toBe("usage: archipelago validate DIR")
-    expect(reason(["serve", "--allow-origin", "evil"])).toBe("invalid --allow-origin \"evil\": expected e.g. https://node.example")
-  })
-
-  it("parses durations", () => {
-    expect(Cli.parseDuration("1s")).toStrictEqual(Either.right(Duration.seconds(1)))
-    expect(Cli.parseDuration("1h")).toStrictEqual(Either.right(Duration.hours(1)))
-    expect(Either.isLeft(Cli.parseDuration("1.5s"))).toBe(true)
-  })
+const children: Array<ChildProcessWithoutNullStreams> = []
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL")
 })
 
-describe("archipelago as a child process", () => {
+const serve = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv): Running => {
+  const child = spawn(process.execPath, [main, "serve", ...args], { cwd: root, env })
+  children.push(child)
+  let stdout = ""
+  let stderr = ""
+  const waiters: Array<() => void> = []
+  const poke = () => waiters.splice(0).forEach((w) => w())
+  child.stdout.on("data", (d) => {
+    stdout += d
+    poke()
+  })
+  child.stderr.on("data", (d) => {
+    stderr += d
+    poke()
+  })
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+  const waitFor = (re: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(stdout)
+        if (m !== null) return resolve(m)
+        if (child.exitCode !== null) return reject(new Error(`serve exited ${child.exitCode}: ${stdout}\n${stderr}`))
+        waiters.push(check)
+      }
+      check()
+    })
+  return { child, out: () => stdout, err: () => stderr, waitFor, exited }
+}
+
+describe("archipelago: help, version, usage errors", { timeout: 120_000 }, () => {
   it("--version prints and exits 0 without starting anything", async () => {
     expect(await run(["--version"])).toStrictEqual({ code: 0, stdout: "archipelago 0.1.0\n", stderr: "" })
   })
 
-  it("--help prints usage and exits 0", async () => {
-    const r = await run(["--help"])
-    expect([r.code, r.stdout]).toStrictEqual([0, Cli.usage])
+  for (const [args, file] of [[["--help"], "help.txt"], [["serve", "--help"], "serve-help.txt"], [["status", "--help"], "status-help.txt"], [["service", "unit", "--help"], "service-unit-help.txt"]] as const) {
+    it(`golden: ${args.join(" ")}`, async () => {
+      const r = await run([...args])
+      expect(r.code).toBe(0)
+      const text = stripAnsi(r.stdout)
+      if (process.env["UPDATE_GOLDEN"] === "1") writeFileSync(golden(file), text)
+      expect(text).toBe(readFileSync(golden(file), "utf8"))
+    })
+  }
+
+  it("serve --help lists serve's options only", async () => {
+    const text = stripAnsi((await run(["serve", "--help"])).stdout)
+    expect(text).toContain("--scan-interval")
+    expect(text).toContain("ARCHIPELAGO_PORT")
+    expect(text).not.toContain("--json")
   })
 
-  it("a usage error exits 2 on stderr", async () => {
+  it("a misspelt flag gets a did-you-mean, on stderr, exit 2", async () => {
+    expect(await run(["serve", "--prot", "1"])).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: "archipelago: unknown option --prot: did you mean --port?\n"
+    })
+    expect(Cli.unknownFlag(["status", "--jsn"])).toStrictEqual({ flag: "--jsn", suggestion: "--json" })
+    expect(Cli.unknownFlag(["serve", "--port", "1", "--log-level", "debug"])).toBeUndefined()
+  })
+
+  it("a bad value says where it came from, exit 2", async () => {
     const r = await run(["serve", "--engine", "docker"])
-    expect([r.code, r.stdout, r.stderr]).toStrictEqual([
-      2,
-      "",
-      "invalid --engine \"docker\": expected auto, podman or sim\nRun `archipelago --help` for usage.\n"
-    ])
+    expect([r.code, r.stdout, r.stderr]).toStrictEqual([2, "", "archipelago: --engine: invalid engine \"docker\": expected auto, podman or sim\n"])
+    const env = await run(["serve"], { ...cleanEnv, ARCHIPELAGO_PORT: "http" })
+    expect([env.code, env.stderr]).toStrictEqual([2, "archipelago: ARCHIPELAGO_PORT: invalid port \"http\": expected 0-65535\n"])
+  })
+
+  it("a bad config file is reported located, every problem, exit 2", async () => {
+    const dir = tempDir("rpc-cfg-")
+    writeFileSync(join(dir, "config.yml"), "port: 99999\nhots: 0.0.0.0\n")
+    const r = await run(["serve", "--config", join(dir, "config.yml")])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(
+      `archipelago: ${join(dir, "config.yml")}:1:7 port: Expected a number between 0 and 65535, actual 99999\n` +
+        `${join(dir, "config.yml")}:2:1 hots: unknown setting (did you mean host?)\n`
+    )
+    writeFileSync(join(dir, "config.yml"), "port: 99999\n")
+    const r2 = await run(["serve", "--config", join(dir, "config.yml")])
+    expect(r2.stderr).toMatch(new RegExp(`^archipelago: ${join(dir, "config.yml")}:1:7 port: .*65535`))
+    const missing = await run(["serve", "--config", join(dir, "nope.yml")])
+    expect([missing.code, missing.stderr]).toStrictEqual([2, `archipelago: cannot read the config file ${join(dir, "nope.yml")}: ENOENT\n`])
+  })
+
+  it("shell completions for bash name the commands and serve's flags", async () => {
+    const r = await run(["--completions", "bash"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("complete -F")
+    for (const word of ["serve", "status", "login-url", "takeover", "--scan-interval"]) expect(r.stdout).toContain(word)
   })
 
   it("validate prints a one-line summary for the repo's catalog", async () => {
     const r = await run(["validate", join(root, "apps")])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^ok: \d+ apps in .*apps: [a-z0-9, -]+\n$/)
-    expect(r.stdout).toContain("lnd")
   })
 
   it("validate prints every manifest error and exits 1", async () => {
@@ -151,24 +146,20 @@ describe("archipelago as a child process", () => {
     expect(r.stderr).toMatch(/portz/)
   })
 
-  it("serve prints the dashboard URL with the token, serves, and exits 0 on SIGTERM", async () => {
+  it("without podman, --engine podman is one line saying what to do, never a stack trace", async () => {
+    const r = await run(["serve", "--engine", "podman", "--data", tempDir("rpc-nopod-"), "--port", "0"], { ...cleanEnv, PATH: "/nonexistent" })
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toMatch(/^archipelago: .*podman.*install podman/)
+    expect(r.stderr).not.toMatch(/\s+at /)
+  })
+})
+
+describe("archipelago serve as a child process", { timeout: 240_000 }, () => {
+  it("prints the login URL only when asked (stdout is no terminal here), serves, and exits 0 on SIGTERM", async () => {
     const data = tempDir("rpc-serve-")
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", main, "serve", "--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0"],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
-    )
-    let stdout = ""
-    let stderr = ""
-    child.stderr.on("data", (d) => (stderr += d))
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
-    const loginUrl = await new Promise<string>((resolve) => {
-      child.stdout.on("data", (d) => {
-        stdout += d
-        const m = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/login\?token=[A-Za-z0-9_-]+)\n/.exec(stdout)
-        if (m !== null) resolve(m[1]!)
-      })
-    })
+    const s = serve(["--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0", "--print-login-url"])
+    const loginUrl = (await s.waitFor(/Dashboard: (http:\/\/127\.0\.0\.1:\d+\/login\?token=[A-Za-z0-9_-]+)\n/))[1]!
     const token = new URL(loginUrl).searchParams.get("token")!
     expect(readFileSync(join(data, "rpc-token"), "utf8").trim()).toBe(token)
     const res = await fetch(new URL("/rpc", loginUrl), {
@@ -177,9 +168,53 @@ describe("archipelago as a child process", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server.version" })
     })
     expect((await res.json()).result.engine).toBe("simulated")
-    expect(stdout).toContain("SIMULATED ENGINE")
-    child.kill("SIGTERM")
-    expect(await exited).toBe(0)
-    expect([stdout, stderr]).toEqual([expect.stringContaining("state written to"), ""])
+    expect(s.out()).toContain("SIMULATED ENGINE")
+    s.child.kill("SIGTERM")
+    expect(await s.exited).toBe(0)
+    expect([s.out(), s.err()]).toEqual([expect.stringContaining("state written to"), ""])
+    expect(existsSync(join(data, "serve.lock"))).toBe(false)
+  })
+
+  it("one server per data dir: a second exits at once with one line naming the holder; status and login-url ask the first", async () => {
+    const data = tempDir("rpc-lock-")
+    const s = serve(["--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0"])
+    const dashboard = (await s.waitFor(/Dashboard: (http:\/\/127\.0\.0\.1:\d+) \(login token in (.*?);.*\n/))
+    expect(s.out()).not.toContain("token=")
+    expect(dashboard[2]).toBe(join(data, "rpc-token"))
+    const second = await run(["serve", "--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0"])
+    expect(second.code).toBe(1)
+    expect(second.stderr.trim().split("\n")).toHaveLength(1)
+    expect(second.stderr).toContain(`pid ${s.child.pid}`)
+    expect(second.stderr).toContain(join(data, "serve.lock"))
+
+    const login = await run(["login-url", "--data", data])
+    const token = readFileSync(join(data, "rpc-token"), "utf8").trim()
+    expect([login.code, login.stdout]).toStrictEqual([0, `${dashboard[1]}/login?token=${token}\n`])
+
+    const status = await run(["status", "--data", data])
+    expect(status.code).toBe(0)
+    expect(status.stdout).toMatch(/^server http:\/\/127\.0\.0\.1:\d+ \(instance [0-9a-f]+\)\nAPP +STATE +ERROR\n/)
+    expect(status.stdout).toMatch(/\ndemo-node +not-installed\n/)
+    const asJson = JSON.parse((await run(["status", "--data", data, "--json"])).stdout)
+    expect(asJson.map((v: { id: string }) => v.id)).toContain("lnd")
+    s.child.kill("SIGTERM")
+    expect(await s.exited).toBe(0)
+  })
+
+  it("settings from the environment and the config file; JSON log lines with full timestamps", async () => {
+    const data = tempDir("rpc-json-")
+    writeFileSync(join(data, "config.yml"), `engine: sim\nport: 0\napps: ${join(root, "apps")}\nprintLoginUrl: true\n`)
+    const s = serve([], { ...cleanEnv, ARCHIPELAGO_CONFIG: join(data, "config.yml"), ARCHIPELAGO_DATA: data, ARCHIPELAGO_LOG_FORMAT: "json" })
+    await s.waitFor(/Dashboard: http.*token=/)
+    s.child.kill("SIGTERM")
+    expect(await s.exited).toBe(0)
+    const lines = s.out().trim().split("\n")
+    expect(lines.length).toBeGreaterThan(3)
+    for (const line of lines) {
+      const entry = JSON.parse(line)
+      expect(entry.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+      expect(typeof entry.logLevel).toBe("string")
+    }
+    expect(lines.some((l) => l.includes("SIMULATED ENGINE"))).toBe(true)
   })
 })

@@ -1,0 +1,435 @@
+/**
+ * The operator's settings of `archipelago`, from four sources in this order of precedence:
+ * command-line flag > environment variable (`ARCHIPELAGO_*`) > config file
+ * (`/etc/archipelago/config.yml` or `--config`) > default. Pure: the sources come in as values;
+ * every problem is a `UsageError` naming where the bad value came from (`--port`,
+ * `ARCHIPELAGO_PORT`, `config.yml:3:7 port`).
+ *
+ * @since 0.1.0
+ */
+import { Data, Duration, Either, ParseResult, Schema } from "effect"
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml"
+import type { Node as YamlNode } from "yaml"
+import { AppId } from "@archipelago/orchestrator/domain"
+
+/**
+ * Which container engine `serve` drives.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Engine = "auto" | "podman" | "sim"
+
+/**
+ * How log lines are written: `pretty` for people, `json` (one object per line, ISO timestamps)
+ * for the journal and log shippers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LogFormat = "pretty" | "json"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LogLevel = "all" | "trace" | "debug" | "info" | "warning" | "error" | "fatal" | "none"
+
+/**
+ * Everything `serve` (and the commands that talk to it) runs with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeOptions {
+  readonly apps: string
+  readonly data: string
+  readonly host: string
+  readonly port: number
+  readonly engine: Engine
+  readonly scanInterval: Duration.Duration
+  readonly reconcileInterval: Duration.Duration
+  readonly passwordFile?: string
+  readonly allowOrigins: ReadonlyArray<string>
+  /** Apps to install on first start: only those nobody has decided about yet. */
+  readonly install: ReadonlyArray<string>
+  /** Registries tried before docker.io. */
+  readonly mirrors: ReadonlyArray<string>
+  /** Extra host folders manifests may bind-mount. */
+  readonly allowedBindRoots: ReadonlyArray<string>
+  readonly logLevel: LogLevel
+  readonly logFormat: LogFormat
+  /** Print the login URL with its token even when stdout is not a terminal. */
+  readonly printLoginUrl: boolean
+}
+
+/**
+ * The arguments or settings make no sense; `message` says why and where.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/**
+ * The config file read when neither `--config` nor `ARCHIPELAGO_CONFIG` names one (a missing
+ * default file is fine; a missing named one is an error).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultConfigFile = "/etc/archipelago/config.yml"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults = {
+  apps: "apps",
+  data: "/var/lib/archipelago",
+  host: "127.0.0.1",
+  port: 7420,
+  engine: "auto" as Engine,
+  interval: "30s",
+  logLevel: "info" as LogLevel,
+  logFormat: "pretty" as LogFormat
+} as const
+
+type Kind = "string" | "list" | "bool"
+
+/**
+ * One setting: its field in `ServeOptions` and the config file, its flag, and its variable.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Setting {
+  readonly key: keyof ServeOptions
+  readonly flag: string
+  readonly env: string
+  readonly kind: Kind
+}
+
+const setting = (key: keyof ServeOptions, flag: string, kind: Kind = "string"): Setting => ({
+  key,
+  flag,
+  env: `ARCHIPELAGO_${flag.toUpperCase().replace(/-/g, "_")}`,
+  kind
+})
+
+/**
+ * Every setting, in help order. A list setting's variable holds a comma-separated list.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const settings: ReadonlyArray<Setting> = [
+  setting("apps", "apps"),
+  setting("data", "data"),
+  setting("host", "host"),
+  setting("port", "port"),
+  setting("engine", "engine"),
+  setting("scanInterval", "scan-interval"),
+  setting("reconcileInterval", "reconcile-interval"),
+  setting("passwordFile", "password-file"),
+  setting("allowOrigins", "allow-origin", "list"),
+  setting("install", "install", "list"),
+  setting("mirrors", "mirror", "list"),
+  setting("allowedBindRoots", "allowed-bind-root", "list"),
+  setting("logLevel", "log-level"),
+  setting("logFormat", "log-format"),
+  setting("printLoginUrl", "print-login-url", "bool")
+]
+
+/**
+ * A value as it came from one source, before checking.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Raw = string | ReadonlyArray<string> | boolean | number
+
+/**
+ * Values from one source, by `ServeOptions` key, with where each came from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Layer = Partial<Record<keyof ServeOptions, { readonly value: Raw; readonly where: string }>>
+
+/**
+ * Parses `500ms`, `1s`, `30s`, `5m`, `1h`; zero and anything else are refused.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim())
+  if (m === null) return Either.left(`invalid duration ${JSON.stringify(text)}: expected e.g. 500ms, 1s, 30s, 5m`)
+  const n = Number(m[1])
+  if (n <= 0) return Either.left(`invalid duration ${JSON.stringify(text)}: must be more than zero`)
+  const unit = m[2] === "ms" ? "millis" : m[2] === "s" ? "seconds" : m[2] === "m" ? "minutes" : "hours"
+  return Either.right(Duration.decode(`${n} ${unit}`))
+}
+
+/**
+ * The settings given as flags (`undefined` and empty lists mean "not given").
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromFlags = (flags: Partial<Record<keyof ServeOptions, Raw | undefined>>): Layer => {
+  const out: Record<string, { value: Raw; where: string }> = {}
+  for (const s of settings) {
+    const v = flags[s.key]
+    if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) continue
+    out[s.key] = { value: v, where: `--${s.flag}` }
+  }
+  return out
+}
+
+/**
+ * The settings given as `ARCHIPELAGO_*` variables; empty variables count as unset.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromEnv = (env: Readonly<Record<string, string | undefined>>): Layer => {
+  const out: Record<string, { value: Raw; where: string }> = {}
+  for (const s of settings) {
+    const v = env[s.env]
+    if (v === undefined || v.trim() === "") continue
+    const value: Raw = s.kind === "list"
+      ? v.split(",").map((x) => x.trim()).filter((x) => x !== "")
+      : s.kind === "bool"
+      ? /^(1|true|yes)$/i.test(v.trim())
+      : v
+    out[s.key] = { value, where: s.env }
+  }
+  return out
+}
+
+const asText = (r: Raw): string => (typeof r === "string" ? r : String(r))
+const asList = (r: Raw): ReadonlyArray<string> =>
+  Array.isArray(r) ? r as ReadonlyArray<string> : asText(r).split(",").filter((x) => x !== "")
+
+const levels: ReadonlyArray<LogLevel> = ["all", "trace", "debug", "info", "warning", "error", "fatal", "none"]
+
+/**
+ * The settings from the sources, highest precedence first (flags, environment, file); what
+ * none gives takes its default. Only the value that wins is checked.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOptions, UsageError> => {
+  const pick = (key: keyof ServeOptions) => layers.map((l) => l[key]).find((v) => v !== undefined)
+  const fail = (where: string, reason: string) => Either.left(new UsageError({ reason: `${where}: ${reason}` }))
+  const text = (key: keyof ServeOptions, fallback: string) => {
+    const v = pick(key)
+    return v === undefined ? { value: fallback, where: "default" } : { value: asText(v.value), where: v.where }
+  }
+  const list = (key: keyof ServeOptions) => {
+    const v = pick(key)
+    return v === undefined ? { value: [] as ReadonlyArray<string>, where: "default" } : { value: asList(v.value), where: v.where }
+  }
+
+  const engine = text("engine", defaults.engine)
+  if (engine.value !== "auto" && engine.value !== "podman" && engine.value !== "sim") {
+    return fail(engine.where, `invalid engine ${JSON.stringify(engine.value)}: expected auto, podman or sim`)
+  }
+  const port = text("port", String(defaults.port))
+  const portNumber = /^\d+$/.test(port.value) ? Number(port.value) : NaN
+  if (!(portNumber >= 0 && portNumber <= 65535)) {
+    return fail(port.where, `invalid port ${JSON.stringify(port.value)}: expected 0-65535`)
+  }
+  const scanText = text("scanInterval", defaults.interval)
+  const scan = parseDuration(scanText.value)
+  if (Either.isLeft(scan)) return fail(scanText.where, scan.left)
+  const reconcileText = text("reconcileInterval", defaults.interval)
+  const reconcile = parseDuration(reconcileText.value)
+  if (Either.isLeft(reconcile)) return fail(reconcileText.where, reconcile.left)
+  const origins = list("allowOrigins")
+  for (const o of origins.value) {
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(o)) {
+      return fail(origins.where, `invalid origin ${JSON.stringify(o)}: expected e.g. https://node.example`)
+    }
+  }
+  const install = list("install")
+  for (const id of install.value) {
+    if (!AppId.is(id)) return fail(install.where, `invalid app id ${JSON.stringify(id)}: expected app ids like demo-node`)
+  }
+  const roots = list("allowedBindRoots")
+  for (const r of roots.value) {
+    if (!r.startsWith("/")) return fail(roots.where, `invalid bind root ${JSON.stringify(r)}: expected an absolute path`)
+  }
+  const mirrors = list("mirrors")
+  for (const m of mirrors.value) {
+    if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i.test(m)) {
+      return fail(mirrors.where, `invalid mirror ${JSON.stringify(m)}: expected a registry like registry.local:5000`)
+    }
+  }
+  const level = text("logLevel", defaults.logLevel)
+  if (!levels.includes(level.value as LogLevel)) {
+    return fail(level.where, `invalid log level ${JSON.stringify(level.value)}: expected one of ${levels.join(", ")}`)
+  }
+  const format = text("logFormat", defaults.logFormat)
+  if (format.value !== "pretty" && format.value !== "json") {
+    return fail(format.where, `invalid log format ${JSON.stringify(format.value)}: expected pretty or json`)
+  }
+  const passwordFile = pick("passwordFile")
+  const print = pick("printLoginUrl")
+  return Either.right({
+    apps: text("apps", defaults.apps).value,
+    data: text("data", defaults.data).value,
+    host: text("host", defaults.host).value,
+    port: portNumber,
+    engine: engine.value,
+    scanInterval: scan.right,
+    reconcileInterval: reconcile.right,
+    allowOrigins: origins.value,
+    install: install.value,
+    mirrors: mirrors.value,
+    allowedBindRoots: roots.value,
+    logLevel: level.value as LogLevel,
+    logFormat: format.value,
+    printLoginUrl: print === undefined ? false : print.value === true || /^(1|true|yes)$/i.test(asText(print.value)),
+    ...(passwordFile === undefined ? {} : { passwordFile: asText(passwordFile.value) })
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// the config file
+
+const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/**
+ * The config file's fields: the `ServeOptions` keys, in camelCase, with YAML lists for lists.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FileSchema = Schema.Struct({
+  apps: opt(Schema.String),
+  data: opt(Schema.String),
+  host: opt(Schema.String),
+  port: opt(Schema.Int.pipe(Schema.between(0, 65535))),
+  engine: opt(Schema.Literal("auto", "podman", "sim")),
+  scanInterval: opt(Schema.String),
+  reconcileInterval: opt(Schema.String),
+  passwordFile: opt(Schema.String),
+  allowOrigins: opt(Schema.Array(Schema.String)),
+  install: opt(Schema.Array(Schema.String)),
+  mirrors: opt(Schema.Array(Schema.String)),
+  allowedBindRoots: opt(Schema.Array(Schema.String)),
+  logLevel: opt(Schema.Literal(...levels)),
+  logFormat: opt(Schema.Literal("pretty", "json")),
+  printLoginUrl: opt(Schema.Boolean)
+})
+
+const fileKeys = Object.keys(FileSchema.fields)
+
+const distance = (a: string, b: string): number => {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!
+    d[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j]!
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1))
+      prev = cur
+    }
+  }
+  return d[b.length]!
+}
+
+/**
+ * The closest of `candidates` to a misspelt word, if one is close enough to suggest.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const closest = (word: string, candidates: ReadonlyArray<string>): string | undefined => {
+  let best: string | undefined
+  let bestD = Number.POSITIVE_INFINITY
+  for (const c of candidates) {
+    const dd = distance(word, c)
+    if (dd < bestD) {
+      best = c
+      bestD = dd
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
+}
+
+/**
+ * Reads a config file's text: every problem comes back as one `file:line:column field: detail`
+ * line (unknown keys with a "did you mean").
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const parseFile = (text: string, file: string): Either.Either<Layer, ReadonlyArray<string>> => {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines })
+  const at = (node: YamlNode | null | undefined) => {
+    const offset = node?.range?.[0] ?? 0
+    const lp = lines.linePos(offset)
+    return `${file}:${lp.line}:${lp.col}`
+  }
+  if (doc.errors.length > 0) {
+    return Either.left(doc.errors.map((e) => {
+      const lp = e.linePos?.[0] ?? lines.linePos(e.pos[0])
+      return `${file}:${lp.line}:${lp.col}: YAML syntax: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`
+    }))
+  }
+  if (doc.contents === null) return Either.right({})
+  if (!isMap(doc.contents)) return Either.left([`${at(doc.contents)}: expected a map of settings`])
+  const problems: Array<string> = []
+  for (const pair of doc.contents.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : ""
+    if (!fileKeys.includes(key)) {
+      const hint = closest(key, fileKeys)
+      problems.push(`${at(pair.key as YamlNode)} ${key}: unknown setting${hint === undefined ? "" : ` (did you mean ${hint}?)`}`)
+    }
+  }
+  const decoded = Schema.decodeUnknownEither(FileSchema)(doc.toJS(), { errors: "all", onExcessProperty: "ignore" })
+  if (Either.isLeft(decoded) || problems.length > 0) {
+    const located = Either.isRight(decoded) ? [] : ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => {
+      const path = issue.path.map(String)
+      const node = doc.getIn(path, true) as YamlNode | undefined
+      const where = path.reduce<string>((acc, k) => /^\d+$/.test(k) ? `${acc}[${k}]` : acc === "" ? k : `${acc}.${k}`, "")
+      return `${at(node)} ${where}: ${issue.message}`
+    })
+    const lineOf = (p: string) => Number(/:(\d+):\d+/.exec(p)?.[1] ?? 0)
+    return Either.left([...problems, ...located].sort((x, y) => lineOf(x) - lineOf(y)))
+  }
+  const out: Record<string, { value: Raw; where: string }> = {}
+  for (const [key, value] of Object.entries(decoded.right)) {
+    if (value === undefined) continue
+    const node = doc.get(key, true) as YamlNode | undefined
+    out[key] = { value: value as Raw, where: `${at(node)} ${key}` }
+  }
+  return Either.right(out)
+}
+
+/**
+ * Which config file to read: `--config`, else `ARCHIPELAGO_CONFIG`, else the default (which
+ * may be missing).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const configFileOf = (
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>
+): { readonly path: string; readonly required: boolean } => {
+  if (flag !== undefined && flag !== "") return { path: flag, required: true }
+  const fromEnv = env["ARCHIPELAGO_CONFIG"]
+  if (fromEnv !== undefined && fromEnv !== "") return { path: fromEnv, required: true }
+  return { path: defaultConfigFile, required: false }
+}

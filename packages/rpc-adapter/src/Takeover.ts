@@ -1,0 +1,74 @@
+/**
+ * `archipelago takeover APP`: the operator's way out when another orchestrator instance (another
+ * data dir) left a container of APP behind: stop it gracefully and remove it (its named volumes
+ * and host folders stay), so this data dir's server installs its own on its next pass.
+ *
+ * @since 0.1.0
+ */
+import { resolve } from "node:path"
+import { NodeContext } from "@effect/platform-node"
+import { Console, Data, Effect } from "effect"
+import { ContainerRuntime, ContainerSpec, Instance, Plan, PodmanRuntime } from "@archipelago/orchestrator"
+import type { RuntimeError } from "@archipelago/orchestrator"
+import type * as Config from "./Config.js"
+import * as Status from "./Status.js"
+
+/**
+ * Nothing to take over, or the engine failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TakeoverError extends Data.TaggedError("TakeoverError")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/**
+ * The longest graceful stop any app gets (bitcoin-core's): podman returns as soon as the
+ * container exits.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const stopTimeoutSec = 600
+
+/**
+ * Takes APP's containers of other instances over (stop, remove) and says what it did.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run: (
+  options: Pick<Config.ServeOptions, "data">,
+  app: string
+) => Effect.Effect<void, TakeoverError | Instance.InstanceError | RuntimeError.RuntimeError> = Effect.fn("Takeover.run")(function*(
+  options: Pick<Config.ServeOptions, "data">,
+  app: string
+) {
+  const ours = yield* Instance.id(resolve(options.data)).pipe(Effect.provide(NodeContext.layer))
+  const runtime = yield* ContainerRuntime.ContainerRuntime
+  const all = yield* runtime.list()
+  const foreign = all.filter((c) =>
+    c.labels[ContainerSpec.Labels.app] === app &&
+    Plan.ownership(c.labels[ContainerSpec.Labels.instance], ours)._tag === "Foreign"
+  )
+  if (foreign.length === 0) {
+    return yield* Effect.fail(new TakeoverError({ reason: `no container of ${app} belongs to another orchestrator instance: nothing to take over` }))
+  }
+  for (const c of foreign) {
+    const owner = c.labels[ContainerSpec.Labels.instance]
+    yield* Console.log(`stopping ${c.name} of instance ${owner} (up to ${stopTimeoutSec} s)`)
+    yield* runtime.stop(c.name, stopTimeoutSec).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
+    yield* runtime.remove(c.name, { force: true }).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
+    yield* Console.log(`removed ${c.name} of instance ${owner} (stop that instance's server first, or it will want it back)`)
+  }
+  // this data dir's server, when it runs, installs the app now
+  const asked = yield* Effect.either(Status.call(options.data, "container-install", { appId: app }))
+  yield* Console.log(
+    asked._tag === "Right"
+      ? `asked this data dir's server (instance ${ours}) to install ${app}`
+      : `install ${app} from the dashboard once this data dir's server runs (${asked.left.message})`
+  )
+}, Effect.provide(PodmanRuntime.layer))

@@ -1,0 +1,167 @@
+/**
+ * The systemd unit of the server: `archipelago service unit` prints it, `archipelago service
+ * install` writes it. Rendering is pure; the unit is checked with `systemd-analyze verify`.
+ *
+ * @since 0.1.0
+ */
+import { mkdir, writeFile, access } from "node:fs/promises"
+import { dirname, join, resolve } from "node:path"
+import { Data, Effect } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const unitName = "archipelago.service"
+
+/**
+ * Where `install` writes the unit, under the root.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const unitDir = "/etc/systemd/system"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface UnitOptions {
+  /** The node binary. */
+  readonly node: string
+  /** The `archipelago` CLI script (`dist/cli.js`). */
+  readonly cli: string
+  readonly configFile: string
+  readonly dataDir: string
+  readonly appsDir: string
+  /** Default root: rootful podman. */
+  readonly user?: string
+}
+
+const quote = (arg: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\])/g, "\\$1")}"`)
+
+/**
+ * The command line the unit starts (also run directly by the operations test).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const execStart = (o: UnitOptions): ReadonlyArray<string> => [
+  o.node,
+  o.cli,
+  "serve",
+  "--engine",
+  "podman",
+  "--config",
+  o.configFile,
+  "--data",
+  o.dataDir,
+  "--apps",
+  o.appsDir,
+  "--log-format",
+  "json"
+]
+
+/**
+ * The unit text. Hardening is limited to what rootful podman tolerates: nothing that gives the
+ * service its own mount namespace (`PrivateTmp`, `ProtectSystem`, `ProtectHome`: podman's
+ * overlay mounts would be invisible outside it), no `NoNewPrivileges` (containers inherit it),
+ * no device or SUID restrictions (images carry setuid files and need `/dev/fuse`).
+ * `KillMode=process` stops the server, never the containers it runs: they outlive a restart and
+ * the server adopts them.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const render = (o: UnitOptions): string =>
+  `# Written by \`archipelago service install\`; \`archipelago service unit\` prints it.
+[Unit]
+Description=Archipelago orchestrator: the app containers of a Bitcoin/Lightning home node
+Documentation=man:podman(1)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+${o.user === undefined ? "" : `User=${o.user}\n`}Environment=ARCHIPELAGO_CONFIG=${quote(o.configFile)}
+ExecStart=${execStart(o).map(quote).join(" ")}
+Restart=always
+RestartSec=5
+TimeoutStopSec=90
+KillMode=process
+Delegate=yes
+LimitNOFILE=1048576
+TasksMax=infinity
+UMask=0027
+LockPersonality=yes
+RestrictRealtime=yes
+SystemCallArchitectures=native
+
+[Install]
+WantedBy=multi-user.target
+`
+
+/**
+ * A first config file, every setting commented out at its default.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const configTemplate = `# /etc/archipelago/config.yml: read by \`archipelago serve\` (flags and ARCHIPELAGO_* variables win).
+# host: 127.0.0.1
+# port: 7420
+# scanInterval: 30s
+# reconcileInterval: 30s
+# passwordFile: /etc/archipelago/password
+# allowOrigins: [https://node.example]
+# mirrors: [registry.local:5000]
+# allowedBindRoots: [/srv/bitcoin]
+# install: [bitcoin-core, lnd]
+# logLevel: info
+`
+
+/**
+ * Writing the unit failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnitError extends Data.TaggedError("UnitError")<{ readonly path: string; readonly reason: string }> {
+  override get message(): string {
+    return `cannot write ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * The CLI script this process runs.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const cliPath = (): string => resolve(process.argv[1] ?? "archipelago")
+
+/**
+ * Writes the unit under `root` (and a commented config file when there is none); returns the
+ * unit's path.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const install = (unit: string, root: string, configFile = "/etc/archipelago/config.yml") =>
+  Effect.gen(function*() {
+    const path = join(root, unitDir, unitName)
+    const config = join(root, configFile)
+    yield* Effect.tryPromise({
+      try: async () => {
+        await mkdir(dirname(path), { recursive: true })
+        await writeFile(path, unit, { mode: 0o644 })
+        const exists = await access(config).then(() => true, () => false)
+        if (!exists) {
+          await mkdir(dirname(config), { recursive: true })
+          await writeFile(config, configTemplate, { mode: 0o640 })
+        }
+      },
+      catch: (e) => new UnitError({ path, reason: (e as NodeJS.ErrnoException).code ?? String(e) })
+    })
+    return path
+  })

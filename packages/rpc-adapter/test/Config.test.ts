@@ -1,0 +1,168 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Either } from "effect"
+import * as fc from "fast-check"
+import * as Config from "../src/Config.js"
+
+const resolveRight = (...layers: ReadonlyArray<Config.Layer>) => {
+  const r = Config.resolve(...layers)
+  if (Either.isLeft(r)) throw new Error(r.left.message)
+  return r.right
+}
+
+describe("Config.resolve", () => {
+  it("takes the defaults when nothing is given", () => {
+    expect(resolveRight()).toStrictEqual({
+      apps: "apps",
+      data: "/var/lib/archipelago",
+      host: "127.0.0.1",
+      port: 7420,
+      engine: "auto",
+      scanInterval: Duration.seconds(30),
+      reconcileInterval: Duration.seconds(30),
+      allowOrigins: [],
+      install: [],
+      mirrors: [],
+      allowedBindRoots: [],
+      logLevel: "info",
+      logFormat: "pretty",
+      printLoginUrl: false
+    })
+  })
+
+  it.prop(
+    "flag > environment > file > default, for every setting",
+    [fc.boolean(), fc.boolean(), fc.boolean(), fc.constantFrom(...Config.settings)],
+    ([inFlag, inEnv, inFile, s]) => {
+      const sample = (source: string): string => {
+        switch (s.key) {
+          case "port":
+            return source === "flag" ? "1001" : source === "env" ? "1002" : "1003"
+          case "engine":
+            return source === "flag" ? "sim" : source === "env" ? "podman" : "auto"
+          case "scanInterval":
+          case "reconcileInterval":
+            return source === "flag" ? "1s" : source === "env" ? "2s" : "3s"
+          case "logLevel":
+            return source === "flag" ? "debug" : source === "env" ? "warning" : "error"
+          case "logFormat":
+            return source === "flag" ? "json" : source === "env" ? "pretty" : "json"
+          case "allowOrigins":
+            return `https://${source}.example`
+          case "allowedBindRoots":
+            return `/${source}`
+          case "mirrors":
+            return `${source}.local:5000`
+          case "install":
+            return `app-${source}`
+          case "printLoginUrl":
+            return "true"
+          default:
+            return `/${source}`
+        }
+      }
+      const value = (source: string): Config.Raw => s.kind === "list" ? [sample(source)] : s.kind === "bool" ? true : sample(source)
+      const flags = inFlag ? Config.fromFlags({ [s.key]: value("flag") }) : {}
+      const env = inEnv ? Config.fromEnv({ [s.env]: s.kind === "bool" ? "true" : sample("env") }) : {}
+      const file: Config.Layer = inFile ? { [s.key]: { value: value("file"), where: "config.yml:1:1" } } : {}
+      const resolved = resolveRight(flags, env, file)
+      const defaults = resolveRight()
+      const expected = inFlag ? "flag" : inEnv ? "env" : inFile ? "file" : undefined
+      const got = resolved[s.key]
+      if (expected === undefined) expect(got).toStrictEqual(defaults[s.key])
+      else if (s.kind === "bool") expect(got).toBe(true)
+      else {
+        const want = resolveRight({ [s.key]: { value: value(expected), where: "x" } })[s.key]
+        expect(got).toStrictEqual(want)
+      }
+    }
+  )
+
+  it("names where a bad value came from", () => {
+    const reason = (...layers: ReadonlyArray<Config.Layer>) =>
+      Either.match(Config.resolve(...layers), { onLeft: (e) => e.message, onRight: () => "ok" })
+    expect(reason(Config.fromFlags({ port: "70000" }))).toBe("--port: invalid port \"70000\": expected 0-65535")
+    expect(reason(Config.fromEnv({ ARCHIPELAGO_ENGINE: "docker" }))).toBe("ARCHIPELAGO_ENGINE: invalid engine \"docker\": expected auto, podman or sim")
+    expect(reason(Config.fromFlags({ scanInterval: "0s" }))).toBe("--scan-interval: invalid duration \"0s\": must be more than zero")
+    expect(reason(Config.fromEnv({ ARCHIPELAGO_ALLOW_ORIGIN: "evil" }))).toBe("ARCHIPELAGO_ALLOW_ORIGIN: invalid origin \"evil\": expected e.g. https://node.example")
+    expect(reason(Config.fromFlags({ install: ["../x"] }))).toBe("--install: invalid app id \"../x\": expected app ids like demo-node")
+    expect(reason(Config.fromFlags({ allowedBindRoots: ["srv"] }))).toBe("--allowed-bind-root: invalid bind root \"srv\": expected an absolute path")
+    // a bad value that loses to a better source is never looked at
+    expect(reason(Config.fromFlags({ port: "8080" }), Config.fromEnv({ ARCHIPELAGO_PORT: "http" }))).toBe("ok")
+  })
+
+  it("reads comma lists and booleans from the environment; empty variables are unset", () => {
+    const r = resolveRight(Config.fromEnv({
+      ARCHIPELAGO_MIRROR: "a.local:5000, b.local",
+      ARCHIPELAGO_PRINT_LOGIN_URL: "yes",
+      ARCHIPELAGO_HOST: ""
+    }))
+    expect([r.mirrors, r.printLoginUrl, r.host]).toStrictEqual([["a.local:5000", "b.local"], true, "127.0.0.1"])
+  })
+})
+
+describe("Config.parseFile", () => {
+  it("reads every setting, each located for later errors", () => {
+    const text = [
+      "host: 0.0.0.0",
+      "port: 8080",
+      "mirrors: [registry.local:5000]",
+      "allowedBindRoots:",
+      "  - /srv/bitcoin",
+      "allowOrigins: [https://node.example]",
+      "scanInterval: 10s",
+      "passwordFile: /etc/archipelago/password",
+      ""
+    ].join("\n")
+    const layer = Either.getOrThrow(Config.parseFile(text, "/etc/archipelago/config.yml"))
+    const r = resolveRight(layer)
+    expect([r.host, r.port, r.mirrors, r.allowedBindRoots, r.allowOrigins, r.scanInterval, r.passwordFile]).toStrictEqual([
+      "0.0.0.0",
+      8080,
+      ["registry.local:5000"],
+      ["/srv/bitcoin"],
+      ["https://node.example"],
+      Duration.seconds(10),
+      "/etc/archipelago/password"
+    ])
+    expect(layer.port?.where).toBe("/etc/archipelago/config.yml:2:7 port")
+    const bad = Config.resolve(Either.getOrThrow(Config.parseFile("scanInterval: soon\n", "c.yml")))
+    expect(Either.isLeft(bad) && bad.left.message).toBe("c.yml:1:15 scanInterval: invalid duration \"soon\": expected e.g. 500ms, 1s, 30s, 5m")
+  })
+
+  it("reports every problem located: unknown keys with a suggestion, types, YAML syntax", () => {
+    expect(Config.parseFile("hots: x\nprot: 1\n", "c.yml")).toStrictEqual(Either.left([
+      "c.yml:1:1 hots: unknown setting (did you mean host?)",
+      "c.yml:2:1 prot: unknown setting (did you mean port?)"
+    ]))
+    const types = Config.parseFile("port: high\nmirrors: nope\n", "c.yml")
+    expect(Either.isLeft(types) && types.left.map((l) => l.split(": ")[0])).toStrictEqual(["c.yml:1:7 port", "c.yml:2:10 mirrors"])
+    const syntax = Config.parseFile("port: [1\n", "c.yml")
+    expect(Either.isLeft(syntax) && syntax.left[0]).toMatch(/^c\.yml:\d+:\d+: YAML syntax/)
+    expect(Config.parseFile("", "c.yml")).toStrictEqual(Either.right({}))
+    expect(Config.parseFile("- a\n", "c.yml")).toStrictEqual(Either.left(["c.yml:1:1: expected a map of settings"]))
+  })
+
+  it.prop("never throws on arbitrary text", [fc.string()], ([text]) => {
+    const r = Config.parseFile(text, "c.yml")
+    if (Either.isLeft(r)) for (const line of r.left) expect(line.startsWith("c.yml")).toBe(true)
+  })
+
+  it("picks the config file: --config, ARCHIPELAGO_CONFIG, then the default (optional)", () => {
+    expect(Config.configFileOf("/a.yml", { ARCHIPELAGO_CONFIG: "/b.yml" })).toStrictEqual({ path: "/a.yml", required: true })
+    expect(Config.configFileOf(undefined, { ARCHIPELAGO_CONFIG: "/b.yml" })).toStrictEqual({ path: "/b.yml", required: true })
+    expect(Config.configFileOf(undefined, {})).toStrictEqual({ path: "/etc/archipelago/config.yml", required: false })
+  })
+})
+
+describe("docs/operations.md", () => {
+  it("lists every setting with its flag, variable and config file key", async () => {
+    const { readFileSync } = await import("node:fs")
+    const docs = readFileSync(new URL("../../../docs/operations.md", import.meta.url), "utf8")
+    for (const s of Config.settings) {
+      const row = docs.split("\n").find((l) => l.startsWith(`| \`${s.key}\` |`))
+      expect(row, s.key).toBeDefined()
+      expect(row).toContain(`\`--${s.flag}\``)
+      expect(row).toContain(`\`${s.env}\``)
+    }
+  })
+})
