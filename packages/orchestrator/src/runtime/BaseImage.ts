@@ -75,7 +75,7 @@ const ImageLabels = Schema.Array(
 
 const exec = (file: string, args: ReadonlyArray<string>) =>
   Effect.tryPromise({
-    try: (signal) => execa(file, args, { reject: false, stdin: "ignore", cancelSignal: signal }),
+    try: (signal) => execa(file, args, { reject: false, stdin: "ignore", cleanup: false, cancelSignal: signal }),
     catch: (e) => new EngineUnavailable({ reason: `${file}: ${String(e)}`, hint: installHint })
   }).pipe(
     Effect.flatMap((r) =>

@@ -87,6 +87,9 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const child = execa(binary, argv, {
           reject: false,
           stdin: "ignore",
+          // no signal-exit hook: with two podman children alive it re-raises SIGTERM past
+          // NodeRuntime's handler and kills the server before its clean shutdown
+          cleanup: false,
           all: runOptions.all === true || runOptions.onLine !== undefined,
           cancelSignal: signal,
           maxBuffer: 256 * 1024 * 1024,
@@ -266,6 +269,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const child = execa(binary, argv, {
           reject: false,
           stdin: "ignore",
+          cleanup: false,
           all: true,
           cancelSignal: controller.signal,
           buffer: false,
@@ -315,6 +319,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const child = execa(binary, argv, {
           reject: false,
           stdin: "ignore",
+          cleanup: false,
           cancelSignal: controller.signal,
           buffer: false,
           env: { LC_ALL: "C" }
