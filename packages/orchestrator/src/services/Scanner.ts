@@ -9,6 +9,8 @@ import type { AppId } from "../domain/AppId.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { ContainerSummary } from "../runtime/ContainerRuntime.js"
 import type { CommandFailed, EngineUnavailable } from "../runtime/RuntimeError.js"
+import { ownership } from "../reconcile/Plan.js"
+import { Labels } from "../runtime/ContainerSpec.js"
 import { Apps, containerNames } from "./Apps.js"
 import { findContainer, observationOf } from "./Observation.js"
 import { StateStore } from "./StateStore.js"
@@ -90,7 +92,11 @@ export const make = Effect.gen(function*() {
       const names = containerNames(def, state.entries[def.id]?.observed.containerName)
       const c = findContainer(containers, def.id, names)
       if (c !== undefined) byApp.set(def.id, c)
-      observations.set(def.id, observationOf(c, state.intents[def.id]))
+      // another instance's container is not this app's: the reconciler sees it (and says so),
+      // the app's entry does not take its state
+      const foreign = c !== undefined &&
+        ownership(c.labels[Labels.instance], def.spec.labels[Labels.instance])._tag === "Foreign"
+      observations.set(def.id, observationOf(foreign ? undefined : c, state.intents[def.id]))
     }
     const expired = yield* store.merge(observations, mark, at)
     for (const x of expired) {

@@ -109,14 +109,16 @@ describe("two instances on one engine (simulator)", () => {
         const store = yield* StateStore
         const entry = yield* store.entry(alpha)
         assert.include(entry.lastError?.message ?? "", "managed by another orchestrator (instance inst-aaaa)")
+        assert.strictEqual(entry.state, "not-installed", "another instance's container is not this app's")
         assert.strictEqual((yield* store.intent(alpha)).updatedAt, 0, "not adopted")
         const decisions = yield* Effect.flatMap(Reconciler, (r) => r.pass)
         assert.deepStrictEqual(decisions.map((d) => d.action._tag), ["Foreign"])
         const o = yield* Orchestrator
-        for (const op of ["stop", "remove", "update", "restart"] as const) {
-          const e = yield* Effect.flip(o.perform(op, "alpha"))
-          assert.include(e.message, "managed by another orchestrator (instance inst-aaaa)", op)
-        }
+        const refused = yield* Effect.flip(o.perform("install", "alpha"))
+        assert.include(refused.message, "managed by another orchestrator (instance inst-aaaa)")
+        assert.strictEqual((yield* store.entry(alpha)).state, "not-installed")
+        // the rest are refused before any work: the app is not installed here
+        for (const op of ["stop", "remove", "update", "restart"] as const) yield* Effect.flip(o.perform(op, "alpha"))
       }))
       const calls = yield* sim.calls
       assert.deepStrictEqual([calls.create, calls.start, calls.stop, calls.remove], [0, 0, 0, 0])
