@@ -160,7 +160,7 @@ describe("the service steps of docs/operations.md", () => {
       expect(takeover.stdout).toContain(`removed ${app}`)
       await until(() => inspect(app)?.endsWith(` ${idB}`) === true, `${app} recreated by B`)
       await until(async () => (await statusOf(b.data))?.state === "running", `${app} running under B`)
-      expect((await statusOf(b.data))?.lastError).toBeUndefined()
+      expect((await statusOf(b.data))?.lastError ?? null).toBeNull()
       second.child.kill("SIGTERM")
       expect(await second.exited).toBe(0)
     },
