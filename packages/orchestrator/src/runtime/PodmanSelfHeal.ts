@@ -72,7 +72,7 @@ const notFound = "Error: podman is not installed (not found on PATH)"
 
 const call = (binary: string, argv: ReadonlyArray<string>): Effect.Effect<Health.CallResult> =>
   Effect.promise(async () => {
-    const r = await execa(binary, argv, { reject: false, stdin: "ignore", timeout: 120_000, env: { LC_ALL: "C" } })
+    const r = await execa(binary, argv, { reject: false, stdin: "ignore", cleanup: false, timeout: 120_000, env: { LC_ALL: "C" } })
     return {
       exitCode: r.exitCode ?? (r.code === "ENOENT" ? 127 : 125),
       stdout: typeof r.stdout === "string" ? r.stdout : "",

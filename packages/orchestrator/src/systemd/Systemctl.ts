@@ -160,7 +160,7 @@ export const unitState = (p: Properties): UnitState => {
 export const layer: Layer.Layer<Systemctl> = Layer.succeed(Systemctl, {
   run: (argv) =>
     Effect.promise(async () => {
-      const r = await execa("systemctl", argv, { reject: false, stdin: "ignore", env: { LC_ALL: "C", SYSTEMD_PAGER: "" } })
+      const r = await execa("systemctl", argv, { reject: false, stdin: "ignore", cleanup: false, env: { LC_ALL: "C", SYSTEMD_PAGER: "" } })
       return {
         exitCode: r.exitCode ?? 127,
         stdout: typeof r.stdout === "string" ? r.stdout : "",
