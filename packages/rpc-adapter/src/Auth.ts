@@ -1,11 +1,11 @@
 /**
  * Authentication of RPC clients: the bearer token kept in `<dataDir>/rpc-token` (0600, crypto
- * random, created on first start), the `archy_session` cookie derived from it (or granted by a
- * password login), and the Origin check that keeps other sites' pages off the API.
+ * random, created on first start), the `archy_session` cookie carrying a server-side session
+ * (see `Sessions`), and the Origin and Host checks that keep other sites' pages off the API.
  *
  * @since 0.1.0
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { networkInterfaces } from "node:os"
 import { join } from "node:path"
@@ -39,6 +39,32 @@ export const cookieName = "archy_session"
  * @category constants
  */
 export const bearerProtocolPrefix = "archipelago.bearer."
+
+/**
+ * The WebSocket subprotocol the server selects. A client that sends its token as
+ * `archipelago.bearer.<token>` offers this one too, so the handshake's answer never carries the
+ * token (browsers refuse a handshake that selects none of the offered protocols).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const protocol = "archipelago.v1"
+
+/**
+ * The subprotocol to select among the offered ones: `archipelago.v1` if offered, else the first
+ * that is not a bearer token, else none. Never a token.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const selectProtocol = (offered: Iterable<string>): string | false => {
+  let first: string | false = false
+  for (const p of offered) {
+    if (p === protocol) return p
+    if (first === false && !p.startsWith(bearerProtocolPrefix)) first = p
+  }
+  return first
+}
 
 /**
  * The path of the token file in a data directory.
@@ -101,23 +127,44 @@ export const safeEqual = (a: string, b: string): boolean =>
   timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
 
 /**
- * The session cookie's value: derived from the token, so it survives restarts and a new token
- * revokes every session.
+ * The options of a session cookie.
  *
- * @since 0.1.0
- * @category getters
+ * @since 0.2.0
+ * @category models
  */
-export const sessionValue = (token: string): string =>
-  createHmac("sha256", token).update("archipelago session v1").digest("base64url")
+export interface CookieOptions {
+  /** Lifetime in seconds (`Max-Age`). */
+  readonly maxAge: number
+  /** Adds `Secure`: the browser then sends the cookie over HTTPS only. */
+  readonly secure: boolean
+}
 
 /**
- * The `Set-Cookie` header that logs a browser in.
+ * The `Set-Cookie` header that logs a browser in with a session id (random, kept server-side,
+ * never derived from the token).
  *
  * @since 0.1.0
  * @category getters
  */
-export const sessionCookie = (token: string): string =>
-  `${cookieName}=${sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/`
+export const sessionCookie = (sessionId: string, options: CookieOptions): string =>
+  `${cookieName}=${sessionId}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.max(0, Math.floor(options.maxAge))}` +
+  (options.secure ? "; Secure" : "")
+
+/**
+ * The `Set-Cookie` header that makes a browser forget its session cookie.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const clearedCookie = (secure: boolean): string => sessionCookie("", { maxAge: 0, secure })
+
+/**
+ * The session id a `Cookie` header carries, if any.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const sessionIdOf = (cookieHeader: string | undefined): string | undefined => parseCookies(cookieHeader).get(cookieName)
 
 /**
  * Parses a `Cookie` header.
@@ -148,17 +195,21 @@ export interface CredentialHeaders {
 }
 
 /**
- * True when the headers carry the token (bearer header or WebSocket subprotocol) or a valid
- * session cookie.
+ * True when the headers carry the token (bearer header or WebSocket subprotocol) or a session
+ * cookie that `validSession` accepts (by default none: only the token counts).
  *
  * @since 0.1.0
  * @category guards
  */
-export const isAuthenticated = (token: string, headers: CredentialHeaders): boolean => {
+export const isAuthenticated = (
+  token: string,
+  headers: CredentialHeaders,
+  validSession: (sessionId: string) => boolean = () => false
+): boolean => {
   const auth = headers.authorization
   if (auth !== undefined && /^bearer /i.test(auth) && safeEqual(auth.slice(7).trim(), token)) return true
-  const session = parseCookies(headers.cookie).get(cookieName)
-  if (session !== undefined && safeEqual(session, sessionValue(token))) return true
+  const session = sessionIdOf(headers.cookie)
+  if (session !== undefined && session !== "" && validSession(session)) return true
   for (const p of (headers["sec-websocket-protocol"] ?? "").split(",")) {
     const proto = p.trim()
     if (proto.startsWith(bearerProtocolPrefix) && safeEqual(proto.slice(bearerProtocolPrefix.length), token)) {
@@ -198,6 +249,78 @@ export const allowedOrigins = (host: string, port: number, extra: ReadonlyArray<
   const out = new Set<string>()
   for (const h of hosts) out.add(`http://${h}:${port}`)
   for (const o of extra) out.add(o.replace(/\/+$/, "").toLowerCase())
+  return out
+}
+
+/**
+ * The `Host` header values that name this server: the loopback names (for a loopback or
+ * wildcard bind) and the bound address with the bound port, every local address for a wildcard
+ * bind, the host of each allowed origin, and `extra` (`name` or `name:port`; a bare name is
+ * allowed with the bound port). A DNS-rebinding page reaches the server under its own name and
+ * is refused.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const allowedHosts = (
+  host: string,
+  port: number,
+  origins: ReadonlyArray<string> = [],
+  extra: ReadonlyArray<string> = []
+): ReadonlySet<string> => {
+  const out = new Set<string>()
+  const add = (name: string, p: number) => {
+    out.add(`${name}:${p}`.toLowerCase())
+    if (p === 80) out.add(name.toLowerCase())
+  }
+  for (const origin of allowedOrigins(host, port)) add(origin.slice("http://".length, origin.lastIndexOf(":")), port)
+  for (const o of origins) {
+    try {
+      const url = new URL(o)
+      out.add(url.host.toLowerCase())
+      out.add(`${url.hostname}:${url.port === "" ? (url.protocol === "https:" ? 443 : 80) : url.port}`.toLowerCase())
+    } catch {
+      // Origins are validated where they are configured; an unparsable one allows nothing.
+    }
+  }
+  for (const e of extra) {
+    const name = e.trim().toLowerCase()
+    if (name === "") continue
+    if (/:\d+$/.test(name) && !/^\[[^\]]*\]$/.test(name)) out.add(name)
+    else add(name.includes(":") && !name.startsWith("[") ? `[${name}]` : name, port)
+  }
+  return out
+}
+
+/**
+ * True when a `Host` header names this server. A missing header is refused.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const hostAllowed = (hostHeader: string | undefined, allowed: ReadonlySet<string>): boolean =>
+  hostHeader !== undefined && allowed.has(hostHeader.trim().toLowerCase())
+
+/**
+ * The hosts behind which the server is reached over HTTPS: those of the `https` origins. A
+ * request naming one of them gets `Secure` cookies.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const httpsHosts = (origins: ReadonlyArray<string>): ReadonlySet<string> => {
+  const out = new Set<string>()
+  for (const o of origins) {
+    try {
+      const url = new URL(o)
+      if (url.protocol === "https:") {
+        out.add(url.host.toLowerCase())
+        out.add(`${url.hostname}:${url.port === "" ? 443 : url.port}`.toLowerCase())
+      }
+    } catch {
+      // see allowedHosts
+    }
+  }
   return out
 }
 

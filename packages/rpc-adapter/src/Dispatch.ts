@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect } from "effect"
+import { Cause, Effect, Either } from "effect"
 import * as JsonRpc from "./JsonRpc.js"
 import * as Methods from "./Methods.js"
 import { toErrorObject } from "./RpcError.js"
@@ -27,6 +27,8 @@ export interface Options {
   readonly local?: Local
   /** Nesting allowed in `params`; default `JsonRpc.defaultMaxDepth`. */
   readonly maxDepth?: number
+  /** Total size of the answers to one body; default `defaultMaxResponseBytes`. */
+  readonly maxResponseBytes?: number
 }
 
 /**
@@ -36,6 +38,29 @@ export interface Options {
  * @category models
  */
 export type Local = (method: string) => Methods.Method | undefined
+
+/**
+ * The default budget for the answers to one body (512 KiB). Once spent, the elements still to
+ * run are not run and answer `-32005`; an answer that would overspend it is replaced by that
+ * error too, unless it is small (lifecycle answers always get through: their work has begun).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultMaxResponseBytes = 512 * 1024
+
+const smallAnswer = 1024
+
+const tooLarge = (id: JsonRpc.Id, limit: number, ran: boolean): JsonRpc.Response =>
+  JsonRpc.failure(
+    id,
+    JsonRpc.ErrorCode.Limit,
+    `response too large: the answers to this body exceed ${limit} bytes; ` +
+      (ran ? "ask for a smaller page" : "this request was not run; send it again on its own"),
+    { limit }
+  )
+
+const sizeOf = (r: JsonRpc.Response): number => Buffer.byteLength(JSON.stringify(r))
 
 /**
  * Runs one well-formed request. Every failure becomes this request's error answer: typed
@@ -89,6 +114,14 @@ const internal = (cause: Cause.Cause<unknown>) =>
     JsonRpc.failure(null, JsonRpc.ErrorCode.Internal, "internal error")
   )
 
+// Keeps an answer within the budget, or replaces a large one that would overspend it.
+const budget = (limit: number, used: number, r: JsonRpc.Response): { response: JsonRpc.Response; size: number } => {
+  const size = sizeOf(r)
+  if (used + size <= limit || size <= smallAnswer) return { response: r, size }
+  const replaced = tooLarge(r.id, limit, true)
+  return { response: replaced, size: sizeOf(replaced) }
+}
+
 const entry = (e: JsonRpc.Entry, local?: Local): Effect.Effect<JsonRpc.Response | undefined, never, Methods.Requirements> =>
   e._tag === "Left"
     ? Effect.map(logged(e.left.method, e.left.response), (r) => (e.left.answer ? r : undefined))
@@ -104,19 +137,29 @@ const entry = (e: JsonRpc.Entry, local?: Local): Effect.Effect<JsonRpc.Response 
  */
 export const body = (text: string, options: Options = {}): Effect.Effect<Reply, never, Methods.Requirements> =>
   Effect.suspend((): Effect.Effect<Reply, never, Methods.Requirements> => {
+    const limit = options.maxResponseBytes ?? defaultMaxResponseBytes
     const parsed = JsonRpc.parse(text, options.maxBatch ?? JsonRpc.defaultMaxBatch, options.maxDepth ?? JsonRpc.defaultMaxDepth)
     switch (parsed._tag) {
       case "Rejected":
         return logged(undefined, parsed.response)
       case "Single":
-        return entry(parsed.entry, options.local)
+        return Effect.map(entry(parsed.entry, options.local), (r) => (r === undefined ? r : budget(limit, 0, r).response))
       case "Batch":
-        return Effect.map(
-          Effect.forEach(parsed.entries, (e) => Effect.catchAllCause(entry(e, options.local), internal)),
-          (rs) => {
-            const answered = rs.filter((r): r is JsonRpc.Response => r !== undefined)
-            return answered.length === 0 ? undefined : answered
+        return Effect.gen(function*() {
+          const answered: Array<JsonRpc.Response> = []
+          let used = 0
+          for (const e of parsed.entries) {
+            if (used >= limit && Either.isRight(e) && !JsonRpc.isNotification(e.right)) {
+              answered.push(yield* logged(e.right.method, tooLarge(e.right.id ?? null, limit, false)))
+              continue
+            }
+            const r = yield* Effect.catchAllCause(entry(e, options.local), internal)
+            if (r === undefined) continue
+            const kept = budget(limit, used, r)
+            used += kept.size
+            answered.push(kept.response)
           }
-        )
+          return answered.length === 0 ? undefined : answered
+        })
     }
   }).pipe(Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : internal(cause)))

@@ -75,6 +75,76 @@ export const RemoveParams = Schema.Struct({
 })
 
 /**
+ * Pages of `install-log`: at most `max` lines, `default` when no `limit` is given.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const logPage = { default: 100, max: 500 } as const
+
+/**
+ * The most `container-logs` answers, in bytes of text; older lines are cut first.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxLogText = 128 * 1024
+
+const Seq = Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))
+
+/**
+ * `install-log`'s params: `after` pages forward (lines numbered above it, oldest first), `before`
+ * pages back (the newest lines numbered below it); neither gives the newest page.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const InstallLogParams = Schema.Struct({
+  appId: AppIdParam,
+  after: Schema.optional(Seq),
+  before: Schema.optional(Seq),
+  limit: Schema.optional(Schema.Int.pipe(Schema.between(1, logPage.max)))
+})
+
+/**
+ * One page of a log, oldest first: with `after`, the first `limit` lines numbered above it;
+ * otherwise the last `limit` lines numbered below `before` (or the newest).
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const page = <L extends { readonly seq: number }>(
+  lines: ReadonlyArray<L>,
+  options: { readonly after?: number | undefined; readonly before?: number | undefined; readonly limit?: number | undefined }
+): ReadonlyArray<L> => {
+  const limit = options.limit ?? logPage.default
+  if (options.after !== undefined) {
+    const after = options.after
+    const before = options.before
+    return lines.filter((l) => l.seq > after && (before === undefined || l.seq < before)).slice(0, limit)
+  }
+  const before = options.before
+  const older = before === undefined ? lines : lines.filter((l) => l.seq < before)
+  return older.slice(Math.max(0, older.length - limit))
+}
+
+/**
+ * The end of a text within `max` UTF-8 bytes, cut at a line start when it must be cut.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const tailBytes = (text: string, max: number): { readonly text: string; readonly truncated: boolean } => {
+  const bytes = Buffer.from(text, "utf8")
+  if (bytes.length <= max) return { text, truncated: false }
+  let cut = bytes.subarray(bytes.length - max).toString("utf8")
+  const nl = cut.indexOf("\n")
+  if (nl !== -1 && nl < cut.length - 1) cut = cut.slice(nl + 1)
+  // A cut through a multi-byte character decodes to U+FFFD at the start: drop it.
+  return { text: cut.replace(/^\uFFFD+/, ""), truncated: true }
+}
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -129,10 +199,11 @@ export const methods: Readonly<Record<string, Method>> = {
   "container-restart": lifecycle("restart"),
   "container-update": lifecycle("update"),
   "container-remove": lifecycle("remove"),
-  "install-log": method(AppParams, ({ appId }) => Effect.flatMap(AppViews.AppViews, (v) => v.installLog(appId))),
+  "install-log": method(InstallLogParams, ({ appId, ...options }) =>
+    Effect.flatMap(AppViews.AppViews, (v) => Effect.map(v.installLog(appId), (lines) => page(lines, options)))),
   "container-logs": method(LogsParams, ({ appId, tail }) =>
     Effect.flatMap(AppViews.AppViews, (v) => v.containerLogs(appId, tail ?? logTail.default)).pipe(
-      Effect.map((text) => ({ appId, text }))
+      Effect.map((text) => ({ appId, ...tailBytes(text, maxLogText) }))
     )),
   "container-stats": method(NoParams, () => Effect.flatMap(AppViews.AppViews, (v) => v.resources)),
   "server.version": method(NoParams, () =>

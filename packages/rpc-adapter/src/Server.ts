@@ -1,29 +1,34 @@
 /**
  * The HTTP and WebSocket server: JSON-RPC on `POST /rpc` and `/ws`, state push on `/ws`, the
  * login endpoints and the dashboard page. Routes are an `@effect/platform` `HttpRouter` run by
- * `@effect/platform-node`'s handler on a Node `http.Server`; the WebSocket side is `ws` on the
- * same server, so every frame is sent with back-pressure and a slow client is bounded by its
- * push queue.
+ * `@effect/platform-node`'s handler on a Node `http.Server`, behind one guard (Host, Origin,
+ * credentials) shared with the WebSocket handshake; the WebSocket side is `ws` on the same
+ * server, so every frame is sent with back-pressure and a slow client is bounded by its push
+ * queue. The pieces live in `internal/`: routes, guard, socket, HTTP helpers.
  *
  * @since 0.1.0
  */
-import { readFile } from "node:fs/promises"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
-import { Context, Data, Deferred, Effect, FiberSet, Layer, Queue, Schedule, Stream } from "effect"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Data, Duration, Effect, FiberSet, Layer, Schedule } from "effect"
 import type { Scope } from "effect"
-import { WebSocket, WebSocketServer } from "ws"
+import { WebSocketServer } from "ws"
 import * as Auth from "./Auth.js"
 import * as Dashboard from "./Dashboard.js"
 import * as Dispatch from "./Dispatch.js"
+import { closeHandshakeGrace, closeHandshakePoll, connection, rejectUpgrade } from "./internal/socket.js"
+import * as Guard from "./internal/guard.js"
+import { router } from "./internal/routes.js"
+import * as SessionFile from "./internal/sessionFile.js"
+import * as RuntimeCell from "./internal/runtime.js"
 import * as JsonRpc from "./JsonRpc.js"
 import type * as Methods from "./Methods.js"
 import * as Push from "./Push.js"
+import * as RateLimit from "./RateLimit.js"
 import * as Resources from "./Resources.js"
-import * as Subscriptions from "./Subscriptions.js"
+import * as Sessions from "./Sessions.js"
 
 /**
  * @since 0.1.0
@@ -38,8 +43,22 @@ export interface Config {
   readonly dataDir: string
   /** Enables `POST /login` with this password. */
   readonly password?: string
-  /** Extra origins (e.g. `https://node.example`) allowed to call the API from a browser. */
+  /**
+   * Extra origins (e.g. `https://node.example`) allowed to call the API from a browser. Their
+   * hosts are allowed in the `Host` header too, and an `https` one gets `Secure` cookies.
+   */
   readonly allowOrigins?: ReadonlyArray<string>
+  /**
+   * Extra `Host` header values (`name` or `name:port`) besides the loopback names, the bound
+   * address and the hosts of `allowOrigins`. Any other Host is answered `421`.
+   */
+  readonly allowHosts?: ReadonlyArray<string>
+  /** Lifetime of a browser session from its login. Default 12 hours. */
+  readonly sessionTtl?: Duration.DurationInput
+  /** The login rate limit. Default `RateLimit.defaultPolicies`. */
+  readonly loginRateLimit?: RateLimit.Policies
+  /** Total size of the answers to one body (a batch); past it, answers become errors. Default 512 KiB. */
+  readonly maxResponseBytes?: number
   /** Request bodies and WebSocket messages above this many bytes are refused (413). Default 1 MiB. */
   readonly maxBodyBytes?: number
   /** Default 50. */
@@ -101,283 +120,9 @@ export const defaults = {
   host: "127.0.0.1",
   port: 7420,
   maxBodyBytes: 1024 * 1024,
+  maxResponseBytes: Dispatch.defaultMaxResponseBytes,
   heartbeat: Schedule.spaced("30 seconds")
 } as const
-
-const securityHeaders = {
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
-  "cache-control": "no-store"
-}
-
-const htmlResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
-  HttpServerResponse.text(body, {
-    status,
-    contentType: "text/html; charset=utf-8",
-    headers: { ...securityHeaders, ...headers }
-  })
-
-const jsonResponse = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  HttpServerResponse.text(JSON.stringify(body), {
-    status,
-    contentType: "application/json",
-    headers: { "cache-control": "no-store", ...headers }
-  })
-
-const faviconResponse = HttpServerResponse.text(Dashboard.favicon, {
-  contentType: "image/svg+xml",
-  headers: { "x-content-type-options": "nosniff", "cache-control": "public, max-age=86400" }
-})
-
-const unauthorized = jsonResponse({ error: "unauthorized: send Authorization: Bearer <token> or log in" }, 401, {
-  "www-authenticate": "Bearer realm=\"archipelago\""
-})
-
-const forbiddenOrigin = jsonResponse({ error: "forbidden: origin not allowed" }, 403)
-
-const tooLarge = (max: number) =>
-  jsonResponse({ error: `payload too large: the limit is ${max} bytes` }, 413, { connection: "close" })
-
-class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{}> {}
-
-class BodyUnreadable extends Data.TaggedError("BodyUnreadable")<{}> {}
-
-const header = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined => {
-  const v = request.headers[name]
-  return typeof v === "string" ? v : undefined
-}
-
-const credentials = (request: HttpServerRequest.HttpServerRequest): Auth.CredentialHeaders => ({
-  authorization: header(request, "authorization"),
-  cookie: header(request, "cookie")
-})
-
-// Reads the raw body counting bytes; past the cap it stops reading (without destroying the
-// socket, so the 413 still reaches the client) and fails.
-const readBody = (request: HttpServerRequest.HttpServerRequest, max: number) => {
-  const declared = Number(header(request, "content-length") ?? "0")
-  if (Number.isFinite(declared) && declared > max) return Effect.fail(new BodyTooLarge())
-  const source = NodeHttpServerRequest.toIncomingMessage(request)
-  return Effect.async<string, BodyTooLarge | BodyUnreadable>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const cleanup = () => {
-      source.off("data", onData)
-      source.off("end", onEnd)
-      source.off("error", onError)
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > max) {
-        cleanup()
-        source.pause()
-        resume(Effect.fail(new BodyTooLarge()))
-      } else chunks.push(chunk)
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
-    }
-    const onError = () => {
-      cleanup()
-      resume(Effect.fail(new BodyUnreadable()))
-    }
-    source.on("data", onData)
-    source.on("end", onEnd)
-    source.on("error", onError)
-    return Effect.sync(cleanup)
-  })
-}
-
-const replyJson = (reply: Dispatch.Reply) =>
-  reply === undefined ? HttpServerResponse.empty({ status: 204 }) : jsonResponse(reply)
-
-interface Runtime {
-  readonly token: string
-  readonly password: string | undefined
-  readonly origins: () => ReadonlySet<string>
-  readonly maxBody: number
-  readonly maxBatch: number
-  readonly banner: string | undefined
-  readonly bundleFile: string | undefined
-}
-
-const loginFailed = (rt: Runtime) => htmlResponse(Dashboard.loginPage({ password: rt.password !== undefined, failed: true }), 401)
-
-const router = (rt: Runtime) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.get(
-      "/",
-      Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-        Auth.isAuthenticated(rt.token, credentials(request))
-          ? htmlResponse(Dashboard.page(
-            rt.banner === undefined
-              ? { bundle: rt.bundleFile !== undefined }
-              : { bundle: rt.bundleFile !== undefined, banner: rt.banner }
-          ))
-          : htmlResponse(Dashboard.loginPage({ password: rt.password !== undefined, failed: false }), 401))
-    ),
-    HttpRouter.get(
-      "/login",
-      Effect.map(HttpServerRequest.ParsedSearchParams, (params) => {
-        const token = params["token"]
-        return typeof token === "string" && Auth.safeEqual(token, rt.token)
-          ? HttpServerResponse.empty({
-            status: 302,
-            headers: { ...securityHeaders, location: "/", "set-cookie": Auth.sessionCookie(rt.token) }
-          })
-          : loginFailed(rt)
-      })
-    ),
-    HttpRouter.post(
-      "/login",
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        if (!Auth.originAllowed(header(request, "origin"), rt.origins())) return forbiddenOrigin
-        const text = yield* readBody(request, rt.maxBody)
-        const isJson = (header(request, "content-type") ?? "").includes("application/json")
-        const password = isJson
-          ? (() => {
-            try {
-              const v = (JSON.parse(text) as { password?: unknown }).password
-              return typeof v === "string" ? v : undefined
-            } catch {
-              return undefined
-            }
-          })()
-          : new URLSearchParams(text).get("password") ?? undefined
-        const ok = rt.password !== undefined && password !== undefined && Auth.safeEqual(password, rt.password)
-        if (!ok) return isJson ? unauthorized : loginFailed(rt)
-        const cookie = { "set-cookie": Auth.sessionCookie(rt.token) }
-        return isJson
-          ? HttpServerResponse.empty({ status: 204, headers: cookie })
-          : HttpServerResponse.empty({ status: 303, headers: { ...securityHeaders, ...cookie, location: "/" } })
-      })
-    ),
-    HttpRouter.post(
-      "/logout",
-      Effect.succeed(HttpServerResponse.empty({
-        status: 303,
-        headers: { location: "/", "set-cookie": `${Auth.cookieName}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` }
-      }))
-    ),
-    HttpRouter.post(
-      "/rpc",
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        if (!Auth.originAllowed(header(request, "origin"), rt.origins())) return forbiddenOrigin
-        if (!Auth.isAuthenticated(rt.token, credentials(request))) return unauthorized
-        const text = yield* readBody(request, rt.maxBody)
-        return replyJson(yield* Dispatch.body(text, { maxBatch: rt.maxBatch }))
-      })
-    ),
-    HttpRouter.get(Dashboard.faviconPath, Effect.succeed(faviconResponse)),
-    HttpRouter.get("/favicon.ico", Effect.succeed(faviconResponse)),
-    HttpRouter.get(
-      Dashboard.bundlePath,
-      rt.bundleFile === undefined
-        ? Effect.succeed(jsonResponse({ error: "the dashboard bundle is not built" }, 404))
-        : Effect.map(
-          Effect.promise(() => readFile(rt.bundleFile!)),
-          (bytes) =>
-            HttpServerResponse.uint8Array(bytes, {
-              contentType: "text/javascript; charset=utf-8",
-              headers: { "x-content-type-options": "nosniff", "cache-control": "no-cache" }
-            })
-        )
-    ),
-    Effect.catchTags({
-      BodyTooLarge: () => Effect.succeed(tooLarge(rt.maxBody)),
-      RouteNotFound: () => Effect.succeed(jsonResponse({ error: "not found" }, 404)),
-      BodyUnreadable: () => Effect.succeed(jsonResponse({ error: "bad request: the body could not be read" }, 400))
-    })
-  )
-
-const rejectUpgrade = (socket: Duplex, status: number, text: string) => {
-  const body = JSON.stringify({ error: text })
-  socket.end(
-    `HTTP/1.1 ${status} ${Http.STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  )
-}
-
-const send = (ws: WebSocket, data: string) =>
-  Effect.async<void, Error>((resume) => {
-    if (ws.readyState !== WebSocket.OPEN) return resume(Effect.fail(new Error("closed")))
-    ws.send(data, (err) => resume(err ? Effect.fail(err) : Effect.void))
-  })
-
-const maxPendingMessages = 32
-
-const closeHandshakePoll = Schedule.spaced("10 millis")
-
-// How long shutdown waits for WebSocket clients to answer the close frame before cutting them.
-const closeHandshakeGrace = "1 second"
-
-const connection = (
-  ws: WebSocket,
-  rt: Runtime,
-  capacity: number | undefined,
-  heartbeat: Schedule.Schedule<unknown>
-): Effect.Effect<void, never, Methods.Requirements | Push.Push | Resources.Resources> =>
-  Effect.scoped(Effect.gen(function*() {
-    const closed = yield* Deferred.make<void>()
-    const inbox = yield* Queue.unbounded<string>()
-    let alive = true
-    let pending = 0
-    ws.on("close", () => Deferred.unsafeDone(closed, Effect.void))
-    ws.on("error", () => Deferred.unsafeDone(closed, Effect.void))
-    ws.on("pong", () => {
-      alive = true
-    })
-    ws.on("message", (data) => {
-      const bytes = Array.isArray(data)
-        ? Buffer.concat(data)
-        : Buffer.isBuffer(data)
-        ? data
-        : Buffer.from(new Uint8Array(data))
-      const text = bytes.toString("utf8")
-      Queue.unsafeOffer(inbox, text)
-      pending += 1
-      // Stop reading the socket while requests pile up: the client feels TCP back-pressure.
-      if (pending >= maxPendingMessages) ws.pause()
-    })
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1001, "server closing")
-      })
-    )
-
-    // this connection's subscriptions (logs, stats) end with its scope
-    const local = yield* Subscriptions.make((n) => send(ws, JSON.stringify(n)))
-    const requests = Effect.forever(Effect.gen(function*() {
-      const text = yield* Queue.take(inbox)
-      pending -= 1
-      if (ws.isPaused && pending < maxPendingMessages / 2) ws.resume()
-      const reply = yield* Dispatch.body(text, { maxBatch: rt.maxBatch, local })
-      if (reply !== undefined) yield* send(ws, JSON.stringify(reply))
-    }))
-    const notifications = Push.notifications(capacity).pipe(
-      Stream.runForEach((n) => send(ws, JSON.stringify(n)))
-    )
-    const pings = Effect.repeat(
-      Effect.suspend(() => {
-        if (!alive) return Effect.fail(new Error("missed heartbeat"))
-        alive = false
-        ws.ping()
-        return Effect.void
-      }),
-      heartbeat
-    ).pipe(Effect.tapError(() => Effect.sync(() => ws.terminate())))
-
-    yield* Effect.raceAll([
-      Deferred.await(closed),
-      Effect.ignore(requests),
-      Effect.ignore(notifications),
-      Effect.ignore(pings)
-    ])
-  }))
 
 /**
  * Starts the server for the scope's lifetime: ensures the token, listens, and on close drops
@@ -398,42 +143,56 @@ export const make = (
     const token = yield* Auth.ensureToken(config.dataDir)
     const maxBody = config.maxBodyBytes ?? defaults.maxBodyBytes
     const server = Http.createServer()
+    const boundPort = () => (server.address() as AddressInfo).port
     let origins: ReadonlySet<string> | undefined
-    const rt: Runtime = {
+    let hosts: ReadonlySet<string> | undefined
+    const sessionPolicy: Sessions.Policy = {
+      ...Sessions.defaultPolicy,
+      ...(config.sessionTtl === undefined ? {} : { ttlMs: Duration.toMillis(config.sessionTtl) })
+    }
+    const saved = yield* SessionFile.load(config.dataDir, Date.now(), sessionPolicy)
+    const rt = yield* RuntimeCell.make({
       token,
       password: config.password,
-      origins: () => {
-        if (origins === undefined) {
-          origins = Auth.allowedOrigins(host, (server.address() as AddressInfo).port, config.allowOrigins ?? [])
-        }
-        return origins
-      },
+      origins: () => (origins ??= Auth.allowedOrigins(host, boundPort(), config.allowOrigins ?? [])),
+      hosts: () => (hosts ??= Auth.allowedHosts(host, boundPort(), config.allowOrigins ?? [], config.allowHosts ?? [])),
+      httpsHosts: Auth.httpsHosts(config.allowOrigins ?? []),
       maxBody,
       maxBatch: config.maxBatch ?? JsonRpc.defaultMaxBatch,
+      maxResponseBytes: config.maxResponseBytes ?? defaults.maxResponseBytes,
       banner: config.banner,
-      bundleFile: config.bundleFile === false ? undefined : config.bundleFile ?? Dashboard.resolveBundle()
-    }
+      bundleFile: config.bundleFile === false ? undefined : config.bundleFile ?? Dashboard.resolveBundle(),
+      sessions: sessionPolicy,
+      rateLimit: config.loginRateLimit ?? RateLimit.defaultPolicies,
+      now: () => Date.now(),
+      save: (store) => SessionFile.save(config.dataDir, store)
+    }, saved)
 
-    const handler = yield* NodeHttpServer.makeHandler(router(rt))
+    const handler = yield* NodeHttpServer.makeHandler(Guard.middleware(rt)(router(rt)))
     server.on("request", handler)
 
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: maxBody,
-      handleProtocols: (protocols) => {
-        for (const p of protocols) if (p.startsWith(Auth.bearerProtocolPrefix)) return p
-        return protocols.values().next().value ?? false
-      }
+      // Never select (so never echo) the token-carrying protocol.
+      handleProtocols: (protocols) => Auth.selectProtocol(protocols)
     })
     const runFork = yield* FiberSet.makeRuntime<Methods.Requirements | Push.Push | Resources.Resources>()
     const heartbeat = config.heartbeat ?? defaults.heartbeat
+    const refusals = { misdirected: [421, "misdirected: the Host header does not name this server"], "forbidden-origin": [403, "origin not allowed"], unauthorized: [401, "unauthorized"] } as const
     server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => socket.destroy())
-      const path = (req.url ?? "/").split("?")[0]
-      if (path !== "/ws") return rejectUpgrade(socket, 404, "not found")
-      if (!Auth.originAllowed(req.headers.origin, rt.origins())) return rejectUpgrade(socket, 403, "origin not allowed")
-      if (!Auth.isAuthenticated(token, req.headers)) return rejectUpgrade(socket, 401, "unauthorized")
+      const facts = Guard.factsOfHeaders(req.method ?? "GET", req.url, req.headers)
+      if (facts.path !== "/ws") return rejectUpgrade(socket, 404, "not found")
+      const verdict = Guard.decide(rt, facts)
+      if (verdict !== "ok") return rejectUpgrade(socket, refusals[verdict][0], refusals[verdict][1])
+      const session = Auth.sessionIdOf(facts.credentials.cookie)
       wss.handleUpgrade(req, socket, head, (ws) => {
+        // A socket opened with a session cookie closes when that session is logged out.
+        const untrack = session !== undefined && session !== "" && rt.sessionValid(session)
+          ? rt.track(session, () => ws.close(1008, "logged out"))
+          : () => {}
+        ws.once("close", untrack)
         runFork(connection(ws, rt, config.clientQueue, heartbeat))
       })
     })

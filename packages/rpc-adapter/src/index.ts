@@ -17,6 +17,8 @@ export * as JsonRpc from "./JsonRpc.js"
 export * as Methods from "./Methods.js"
 /** @since 0.1.0 */
 export * as Push from "./Push.js"
+/** @since 0.2.0 */
+export * as RateLimit from "./RateLimit.js"
 /** @since 0.1.0 */
 export * as Resources from "./Resources.js"
 /** @since 0.1.0 */
@@ -25,6 +27,8 @@ export * as RpcError from "./RpcError.js"
 export * as Server from "./Server.js"
 /** @since 0.1.0 */
 export * as ServerInfo from "./ServerInfo.js"
+/** @since 0.2.0 */
+export * as Sessions from "./Sessions.js"
 /** @since 0.1.0 */
 export * as Subscriptions from "./Subscriptions.js"
 /** @since 0.1.0 */

@@ -55,7 +55,7 @@ describe("Auth.isAuthenticated", () => {
   it("accepts the bearer header, the session cookie and the WebSocket subprotocol", () => {
     expect(Auth.isAuthenticated(token, { authorization: `Bearer ${token}` })).toBe(true)
     expect(Auth.isAuthenticated(token, { authorization: `bearer ${token}` })).toBe(true)
-    expect(Auth.isAuthenticated(token, { cookie: `a=b; ${Auth.cookieName}=${Auth.sessionValue(token)}` })).toBe(true)
+    expect(Auth.isAuthenticated(token, { cookie: `a=b; ${Auth.cookieName}=s1` }, (id) => id === "s1")).toBe(true)
     expect(Auth.isAuthenticated(token, { "sec-websocket-protocol": `x, ${Auth.bearerProtocolPrefix}${token}` })).toBe(true)
   })
 
@@ -64,12 +64,45 @@ describe("Auth.isAuthenticated", () => {
     expect(Auth.isAuthenticated(token, { authorization: `Bearer ${token}x` })).toBe(false)
     expect(Auth.isAuthenticated(token, { authorization: token })).toBe(false)
     expect(Auth.isAuthenticated(token, { cookie: `${Auth.cookieName}=${token}` })).toBe(false)
-    expect(Auth.isAuthenticated(token, { cookie: `${Auth.cookieName}=${Auth.sessionValue("other-token-abcdef")}` })).toBe(false)
+    expect(Auth.isAuthenticated(token, { cookie: `${Auth.cookieName}=s2` }, (id) => id === "s1")).toBe(false)
+    expect(Auth.isAuthenticated(token, { cookie: `${Auth.cookieName}=` }, () => true)).toBe(false)
     expect(Auth.isAuthenticated(token, { "sec-websocket-protocol": `${Auth.bearerProtocolPrefix}nope` })).toBe(false)
   })
 
-  it("the session cookie is HttpOnly, SameSite=Strict, Path=/", () => {
-    expect(Auth.sessionCookie(token)).toBe(`archy_session=${Auth.sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/`)
+  it("the session cookie is HttpOnly, SameSite=Strict, Path=/, with a lifetime, Secure when asked", () => {
+    expect(Auth.sessionCookie("abc", { maxAge: 3600, secure: false })).toBe("archy_session=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600")
+    expect(Auth.sessionCookie("abc", { maxAge: 60.5, secure: true })).toBe("archy_session=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=60; Secure")
+    expect(Auth.clearedCookie(false)).toBe("archy_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+  })
+
+  it("never selects the token-carrying WebSocket subprotocol", () => {
+    expect(Auth.selectProtocol([`${Auth.bearerProtocolPrefix}${token}`, Auth.protocol])).toBe(Auth.protocol)
+    expect(Auth.selectProtocol([`${Auth.bearerProtocolPrefix}${token}`])).toBe(false)
+    expect(Auth.selectProtocol([`${Auth.bearerProtocolPrefix}${token}`, "other"])).toBe("other")
+    expect(Auth.selectProtocol([])).toBe(false)
+  })
+})
+
+describe("Auth hosts", () => {
+  it("a loopback bind allows the loopback names with the bound port, nothing else", () => {
+    const allowed = Auth.allowedHosts("127.0.0.1", 7420)
+    expect([...allowed].sort()).toStrictEqual(["127.0.0.1:7420", "[::1]:7420", "localhost:7420"])
+    for (const h of ["localhost:7420", "LOCALHOST:7420", "127.0.0.1:7420"]) expect(Auth.hostAllowed(h, allowed)).toBe(true)
+    for (const h of ["evil.example:7420", "localhost:7421", "localhost", "", undefined]) expect(Auth.hostAllowed(h, allowed)).toBe(false)
+  })
+
+  it("adds the hosts of allowed origins and configured hosts", () => {
+    const allowed = Auth.allowedHosts("127.0.0.1", 7420, ["https://node.example", "http://box.lan:8080"], ["node.local", "other:9000"])
+    for (const h of ["node.example", "node.example:443", "box.lan:8080", "node.local:7420", "other:9000"]) {
+      expect(Auth.hostAllowed(h, allowed)).toBe(true)
+    }
+    expect(Auth.hostAllowed("node.local:80", allowed)).toBe(false)
+    expect([...Auth.httpsHosts(["https://node.example", "http://box.lan:8080"])].sort()).toStrictEqual(["node.example", "node.example:443"])
+  })
+
+  it("a bind to one address allows that address only; port 80 also without a port", () => {
+    const allowed = Auth.allowedHosts("192.168.1.5", 80)
+    expect([...allowed].sort()).toStrictEqual(["192.168.1.5", "192.168.1.5:80"])
   })
 })
 

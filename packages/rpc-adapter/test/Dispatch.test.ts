@@ -81,17 +81,17 @@ describe("Dispatch.body", () => {
       expect(yield* call(fake, "install-log", { appId: "lnd" })).toStrictEqual({
         jsonrpc: "2.0",
         id: 1,
-        result: [{ at: 1, level: "info", message: "installed lnd" }]
+        result: [{ seq: 1, at: 1, level: "info", message: "installed lnd" }]
       })
       expect(yield* call(fake, "container-logs", { appId: "lnd" })).toStrictEqual({
         jsonrpc: "2.0",
         id: 1,
-        result: { appId: "lnd", text: "lnd log, last 200 lines\n" }
+        result: { appId: "lnd", text: "lnd log, last 200 lines\n", truncated: false }
       })
       expect(yield* call(fake, "container-logs", { appId: "lnd", tail: 5 })).toStrictEqual({
         jsonrpc: "2.0",
         id: 1,
-        result: { appId: "lnd", text: "lnd log, last 5 lines\n" }
+        result: { appId: "lnd", text: "lnd log, last 5 lines\n", truncated: false }
       })
       expect(yield* call(fake, "server.version")).toStrictEqual({
         jsonrpc: "2.0",
@@ -227,6 +227,39 @@ describe("Dispatch.body", () => {
         { jsonrpc: "2.0", id: 2, error: { code: -32603, message: "internal error" } },
         { jsonrpc: "2.0", id: 3, result: { appId: "lnd", op: "stop", status: "stopping", generation: 1 } }
       ])
+    }))
+
+  it.effect("amplification: a 4 KB batch of 50 install-log calls answers pages within the response budget", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      const full = Array.from({ length: 500 }, (_, i) => ({ seq: i + 1, at: 1, level: "info" as const, message: `pulling layer ${i} ${"x".repeat(100)}` }))
+      const batch = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "install-log", params: { appId: "lnd" } })))
+      expect(batch.length).toBeLessThan(4_096)
+      const withLog = <A, E, R>(e: Effect.Effect<A, E, R>) =>
+        e.pipe(
+          Effect.provideService(AppViews.AppViews, {
+            list: Effect.die("unused"),
+            changes: Stream.die("unused"),
+            installLog: () => Effect.succeed(full),
+            containerLogs: () => Effect.succeed(`${"y".repeat(200)}\n`.repeat(10_000)),
+            followLogs: () => Stream.die("unused"),
+            resources: Effect.die("unused")
+          }),
+          Effect.provide(fake.layer)
+        )
+      const r = (yield* withLog(Dispatch.body(batch))) as ReadonlyArray<any>
+      const size = Buffer.byteLength(JSON.stringify(r))
+      expect(size).toBeLessThanOrEqual(Dispatch.defaultMaxResponseBytes + 50 * 1024)
+      expect(r.map((x) => x.id)).toStrictEqual(Array.from({ length: 50 }, (_, i) => i))
+      expect(r[0].result.length).toBe(100)
+      expect(r[0].result[99].seq).toBe(500)
+      const refused = r.filter((x) => "error" in x)
+      expect(refused.length).toBeGreaterThan(0)
+      expect(refused[0].error).toMatchObject({ code: -32005, data: { limit: Dispatch.defaultMaxResponseBytes } })
+      // One container-logs answer is capped too.
+      const logs: any = yield* withLog(Dispatch.body(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "container-logs", params: { appId: "lnd", tail: 10000 } })))
+      expect(logs.result.truncated).toBe(true)
+      expect(Buffer.byteLength(logs.result.text)).toBeLessThanOrEqual(128 * 1024)
     }))
 
   it.effect("a batch runs in order; notifications get no answer", () =>

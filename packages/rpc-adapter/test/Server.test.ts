@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs"
+import { existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -33,8 +33,8 @@ describe("Server over HTTP", () => {
     const list = await s.call("container-list")
     expect(list.result.map((v: any) => v.state)).toStrictEqual(["running", "stopped", "not-installed"])
     expect((await s.call("server.version")).result).toStrictEqual({ version: "0.1.0", engine: "simulated", engineVersion: "sim-1" })
-    expect((await s.call("install-log", { appId: "lnd" })).result).toStrictEqual([{ at: 1, level: "info", message: "installed lnd" }])
-    expect((await s.call("container-logs", { appId: "lnd", tail: 3 })).result).toStrictEqual({ appId: "lnd", text: "lnd log, last 3 lines\n" })
+    expect((await s.call("install-log", { appId: "lnd" })).result).toStrictEqual([{ seq: 1, at: 1, level: "info", message: "installed lnd" }])
+    expect((await s.call("container-logs", { appId: "lnd", tail: 3 })).result).toStrictEqual({ appId: "lnd", text: "lnd log, last 3 lines\n", truncated: false })
     expect((await s.call("container-nope")).error).toStrictEqual({ code: -32601, message: "method not found: container-nope", data: { method: "container-nope" } })
     expect((await s.call("container-start", { appId: "--privileged" })).error.data).toStrictEqual({ field: "appId" })
     const res = await s.rpc([{ jsonrpc: "2.0", method: "container-list" }])
@@ -108,7 +108,7 @@ describe("Server over HTTP", () => {
     expect(res.status).toBe(302)
     expect(res.headers.get("location")).toBe("/")
     const cookie = res.headers.get("set-cookie")!
-    expect(cookie).toMatch(/^archy_session=[A-Za-z0-9_-]+; HttpOnly; SameSite=Strict; Path=\/$/)
+    expect(cookie).toMatch(/^archy_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200$/)
     const pair = cookie.split(";")[0]!
     const rpc = await s.rpc({ jsonrpc: "2.0", id: 1, method: "server.version" }, { cookie: pair })
     expect(rpc.status).toBe(200)
@@ -290,7 +290,7 @@ describe("Server over WebSocket", () => {
     const fake = makeFake(apps())
     const s = await start(fake.layer)
     const a = await connect(s.server.url, { headers: bearer(s) })
-    const b = await connect(s.server.url, { protocols: [`archipelago.bearer.${s.server.token}`] })
+    const b = await connect(s.server.url, { protocols: [`archipelago.bearer.${s.server.token}`, "archipelago.v1"] })
     try {
       await a.next((m) => m.method === "state.snapshot")
       await b.next((m) => m.method === "state.snapshot")
@@ -302,7 +302,7 @@ describe("Server over WebSocket", () => {
       const fromA = await seqs(a)
       expect(fromA.map((x) => x[1])).toStrictEqual(["stopping", "stopped", "starting", "running"])
       expect(await seqs(b)).toStrictEqual(fromA)
-      expect(b.ws.protocol).toBe(`archipelago.bearer.${s.server.token}`)
+      expect(b.ws.protocol).toBe("archipelago.v1")
     } finally {
       await a.close()
       await b.close()
@@ -570,6 +570,169 @@ describe("Server robustness", () => {
       const body = JSON.parse(text)
       expect(body.error.code).toBe(-32601)
       expect(body.error.message).toMatch(/^method not found: m{64}… \(512000 characters\)$/)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+// Issue 11, item 9: sessions, login rate limit, Host allow-list, no token in the handshake.
+const raw = (url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+  new Promise<{ status: number; headers: Http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = Http.request(url, { method: options.method ?? "GET", headers: options.headers ?? {} }, (res) => {
+      let body = ""
+      res.setEncoding("utf8")
+      res.on("data", (c) => (body += c))
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+    })
+    req.on("error", reject)
+    req.end(options.body)
+  })
+
+const cookieOf = (res: Response) => res.headers.get("set-cookie")!.split(";")[0]!
+
+describe("Server sessions and logins", () => {
+  it("each login gets its own random session; /logout revokes it server-side and closes its sockets", async () => {
+    const s = await start(makeFake(apps()).layer)
+    try {
+      const a = cookieOf(await fetch(s.server.loginUrl, { redirect: "manual" }))
+      const b = cookieOf(await fetch(s.server.loginUrl, { redirect: "manual" }))
+      expect(a).not.toBe(b)
+      expect(a).not.toContain(s.server.token)
+      const version = { jsonrpc: "2.0", id: 1, method: "server.version" }
+      expect((await s.rpc(version, { cookie: a })).status).toBe(200)
+      const socket = await connect(s.server.url, { headers: { cookie: a } })
+      await socket.next((m) => m.method === "state.snapshot")
+      const closed = new Promise<number>((resolve) => socket.ws.once("close", (code) => resolve(code)))
+      const out = await fetch(`${s.server.url}/logout`, { method: "POST", headers: { cookie: a }, redirect: "manual" })
+      expect([out.status, out.headers.get("set-cookie")]).toStrictEqual([303, "archy_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"])
+      expect(await closed).toBe(1008)
+      // The old cookie, replayed, no longer works; the other session does.
+      expect((await s.rpc(version, { cookie: a })).status).toBe(401)
+      await expect(connect(s.server.url, { headers: { cookie: a } })).rejects.toMatchObject({ status: 401 })
+      expect((await s.rpc(version, { cookie: b })).status).toBe(200)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("sessions survive a restart (saved 0600, ids not stored); a logout does too", async () => {
+    const dataDir = tempDir()
+    const version = { jsonrpc: "2.0", id: 1, method: "server.version" }
+    const first = await start(makeFake(apps()).layer, { dataDir })
+    const kept = cookieOf(await fetch(first.server.loginUrl, { redirect: "manual" }))
+    const dropped = cookieOf(await fetch(first.server.loginUrl, { redirect: "manual" }))
+    await fetch(`${first.server.url}/logout`, { method: "POST", headers: { cookie: dropped }, redirect: "manual" })
+    await first.close()
+    const file = join(dataDir, "sessions.json")
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(readFileSync(file, "utf8")).not.toContain(kept.split("=")[1])
+    const second = await start(makeFake(apps()).layer, { dataDir })
+    try {
+      expect((await second.rpc(version, { cookie: kept })).status).toBe(200)
+      expect((await second.rpc(version, { cookie: dropped })).status).toBe(401)
+    } finally {
+      await second.close()
+    }
+  })
+
+  it("a symlink planted at sessions.json is neither read nor written through", async () => {
+    const dataDir = tempDir()
+    const target = join(tempDir(), "victim")
+    writeFileSync(target, "untouched\n")
+    symlinkSync(target, join(dataDir, "sessions.json"))
+    const s = await start(makeFake(apps()).layer, { dataDir })
+    try {
+      const login = await fetch(s.server.loginUrl, { redirect: "manual" })
+      expect(login.status).toBe(302)
+      expect(readFileSync(target, "utf8")).toBe("untouched\n")
+      expect(lstatSync(join(dataDir, "sessions.json")).isFile()).toBe(true)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("a session past its lifetime is refused", async () => {
+    const s = await start(makeFake(apps()).layer, { sessionTtl: 0 })
+    try {
+      const res = await fetch(s.server.loginUrl, { redirect: "manual" })
+      expect(res.headers.get("set-cookie")).toMatch(/Max-Age=0$/)
+      expect((await s.rpc({ jsonrpc: "2.0", id: 1, method: "server.version" }, { cookie: cookieOf(res) })).status).toBe(401)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("cookies are Secure behind a declared https origin or over TLS, not on plain loopback", async () => {
+    const s = await start(makeFake(apps()).layer, { allowOrigins: ["https://node.example"] })
+    try {
+      const login = `/login?token=${encodeURIComponent(s.server.token)}`
+      const plain = await raw(`${s.server.url}${login}`)
+      expect(String(plain.headers["set-cookie"])).not.toContain("Secure")
+      const proxied = await raw(`${s.server.url}${login}`, { headers: { host: "node.example" } })
+      expect([proxied.status, String(proxied.headers["set-cookie"])]).toStrictEqual([302, expect.stringMatching(/; Secure$/)])
+      const forwarded = await raw(`${s.server.url}${login}`, { headers: { "x-forwarded-proto": "https" } })
+      expect(String(forwarded.headers["set-cookie"])).toMatch(/; Secure$/)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("limits failed logins (429 with Retry-After, even for the right password) and logs each failure without the guess", async () => {
+    const s = await start(makeFake(apps()).layer, { password: "correct horse" })
+    try {
+      const login = (password: string) =>
+        fetch(`${s.server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ password }) })
+      const statuses: Array<number> = []
+      for (let i = 0; i < 8; i++) statuses.push((await login(`guess-${i}`)).status)
+      expect(statuses).toStrictEqual([401, 401, 401, 401, 401, 429, 429, 429])
+      const limited = await login("correct horse")
+      expect([limited.status, limited.headers.get("set-cookie"), Number(limited.headers.get("retry-after")) > 0]).toStrictEqual([429, null, true])
+      const tokenGuess = await fetch(`${s.server.url}/login?token=nope`, { redirect: "manual" })
+      expect(tokenGuess.status).toBe(429)
+      const failures = s.logs.filter((l) => l.includes("login failed"))
+      expect(failures.length).toBe(5)
+      expect(failures[0]).toMatch(/^WARN login failed from [0-9a-f.:]+: wrong password$/)
+      expect(s.logs.join("\n")).not.toMatch(/guess-|correct horse/)
+      // The bearer token still works while logins are limited.
+      expect((await s.call("server.version")).result.engine).toBe("simulated")
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+describe("Server Host allow-list", () => {
+  it("answers 421 to a Host that does not name the server, on every path and on /ws", async () => {
+    const s = await start(makeFake(apps()).layer, { allowHosts: ["node.local"] })
+    try {
+      const port = s.server.port
+      const auth = bearer(s)
+      const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server.version" })
+      for (const host of [`evil.example:${port}`, "evil.example", `127.0.0.2:${port}`]) {
+        for (const [method, path] of [["POST", "/rpc"], ["GET", "/"], ["GET", "/login?token=x"], ["GET", "/assets/archipelago.js"]]) {
+          const res = await raw(`${s.server.url}${path}`, { method: method!, headers: { ...auth, host, "content-type": "application/json" }, body: method === "POST" ? body : "" })
+          expect([host, path, res.status]).toStrictEqual([host, path, 421])
+        }
+      }
+      await expect(connect(s.server.url, { headers: { ...auth, host: `evil.example:${port}` } })).rejects.toMatchObject({ status: 421 })
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `node.local:${port}`]) {
+        const res = await raw(`${s.server.url}/rpc`, { method: "POST", headers: { ...auth, host, "content-type": "application/json" }, body })
+        expect([host, res.status]).toStrictEqual([host, 200])
+      }
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("never echoes the token in Sec-WebSocket-Protocol", async () => {
+    const s = await start(makeFake(apps()).layer)
+    try {
+      const c = await connect(s.server.url, { protocols: [`archipelago.bearer.${s.server.token}`, "archipelago.v1"] })
+      expect(c.ws.protocol).toBe("archipelago.v1")
+      await c.close()
+      // A client offering only the token protocol is not answered with it.
+      await expect(connect(s.server.url, { protocols: [`archipelago.bearer.${s.server.token}`] })).rejects.toThrow(/no subprotocol/)
     } finally {
       await s.close()
     }

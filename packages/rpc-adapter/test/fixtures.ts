@@ -83,7 +83,7 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
     list: Ref.get(views),
     changes: Stream.fromPubSub(hub),
     installLog: (appId) =>
-      Effect.as(find(appId), [{ at: 1, level: "info" as const, message: `installed ${appId}` }]),
+      Effect.as(find(appId), [{ seq: 1, at: 1, level: "info" as const, message: `installed ${appId}` }]),
     containerLogs: (appId, tail) =>
       Effect.flatMap(find(appId), (v) =>
         v.state === "not-installed"

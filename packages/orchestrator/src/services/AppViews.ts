@@ -25,6 +25,8 @@ import type { State } from "./StateStore.js"
  * @category models
  */
 export interface LogLine {
+  /** The line's number in its app's log: 1, 2, ... never reused, also after old lines are dropped. */
+  readonly seq: number
   /** Unix milliseconds. */
   readonly at: number
   readonly level: "info" | "warn" | "error"

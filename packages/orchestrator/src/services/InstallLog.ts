@@ -16,6 +16,19 @@ import type { LogLine } from "./AppViews.js"
 export const defaultMaxLines = 500
 
 /**
+ * Characters kept of one message; a longer one (say, a whole stderr) is cut, saying so.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxMessageLength = 4096
+
+const clipMessage = (message: string): string =>
+  message.length <= maxMessageLength
+    ? message
+    : `${message.slice(0, maxMessageLength)}… (${message.length - maxMessageLength} more characters)`
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -38,11 +51,15 @@ export class InstallLog extends Context.Tag("@archipelago/orchestrator/InstallLo
 export const make = (maxLines: number = defaultMaxLines): Effect.Effect<Service> =>
   Effect.gen(function*() {
     const logs = yield* Ref.make(new Map<string, Chunk.Chunk<LogLine>>())
+    const counters = new Map<string, number>()
     const append = (appId: string, level: LogLine["level"], message: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) =>
         Ref.update(logs, (m) => {
           const next = new Map(m)
-          const lines = Chunk.append(m.get(appId) ?? Chunk.empty<LogLine>(), { at, level, message })
+          const seq = (counters.get(appId) ?? 0) + 1
+          counters.set(appId, seq)
+          const line: LogLine = { seq, at, level, message: clipMessage(message) }
+          const lines = Chunk.append(m.get(appId) ?? Chunk.empty<LogLine>(), line)
           next.set(appId, lines.length > maxLines ? Chunk.drop(lines, lines.length - maxLines) : lines)
           return next
         }))

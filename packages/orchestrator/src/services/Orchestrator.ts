@@ -251,13 +251,16 @@ export const make = Effect.gen(function*() {
       { discard: true }
     )
 
-  // Bind sources under the app's data folder must exist before podman mounts them.
+  // Bind sources under the app's data folder must exist before podman mounts them; they are
+  // created 0700 (the app's folder and everything created under it), no other local user's.
   const prepareDirs = (def: AppDef) =>
     Effect.zipRight(
       checkMounts(def),
       Effect.forEach(
         def.spec.volumes.filter((v) => isInside(def.dataDir, v.source)),
-        (v) => Effect.flatMap(fs.exists(v.source), (ok) => ok ? Effect.void : fs.makeDirectory(v.source, { recursive: true })),
+        (v) =>
+          Effect.flatMap(fs.exists(v.source), (ok) =>
+            ok ? Effect.void : fs.makeDirectory(v.source, { recursive: true, mode: 0o700 })),
         { discard: true }
       )
     )

@@ -481,7 +481,8 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(options.dataDir, fileName)
-    yield* fs.makeDirectory(options.dataDir, { recursive: true })
+    // 0700: the data dir holds the token, the secrets and every app's folder.
+    yield* fs.makeDirectory(options.dataDir, { recursive: true, mode: 0o700 })
 
     yield* cleanTempFiles(fs, path, options.dataDir)
 

@@ -12,11 +12,19 @@ describe("InstallLog", () => {
       }
       yield* log.append("bitcoin-core", "error", "boom")
       assert.deepStrictEqual(yield* log.lines("lnd"), [
-        { at: 3000, level: "info", message: "line 3" },
-        { at: 4000, level: "info", message: "line 4" },
-        { at: 5000, level: "info", message: "line 5" }
+        { seq: 3, at: 3000, level: "info", message: "line 3" },
+        { seq: 4, at: 4000, level: "info", message: "line 4" },
+        { seq: 5, at: 5000, level: "info", message: "line 5" }
       ])
-      assert.deepStrictEqual(yield* log.lines("bitcoin-core"), [{ at: 5000, level: "error", message: "boom" }])
+      assert.deepStrictEqual(yield* log.lines("bitcoin-core"), [{ seq: 1, at: 5000, level: "error", message: "boom" }])
       assert.deepStrictEqual(yield* log.lines("electrumx"), [])
+    }))
+
+  it.effect("cuts a huge message, saying how much was cut", () =>
+    Effect.gen(function*() {
+      const log = yield* InstallLog.make()
+      yield* log.append("lnd", "error", "e".repeat(1_000_000))
+      const [line] = yield* log.lines("lnd")
+      assert.strictEqual(line!.message, `${"e".repeat(InstallLog.maxMessageLength)}… (${1_000_000 - InstallLog.maxMessageLength} more characters)`)
     }))
 })

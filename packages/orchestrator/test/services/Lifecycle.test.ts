@@ -226,7 +226,7 @@ describe("Lifecycle.request", () => {
         assert.strictEqual(entry.lastError?.op, "start")
         assert.strictEqual(entry.lastError?.message, "podman start alpha exited 125: boom")
         const log = yield* Effect.flatMap(AppViews, (v) => v.installLog("alpha"))
-        assert.deepStrictEqual(log.at(-1), { at: epoch, level: "error", message: "start failed: podman start alpha exited 125: boom" })
+        assert.deepStrictEqual(log.at(-1), { seq: log.length, at: epoch, level: "error", message: "start failed: podman start alpha exited 125: boom" })
       }))
     }))
 

@@ -1,3 +1,5 @@
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
 import { AppId } from "../../src/domain/index.js"
@@ -40,6 +42,32 @@ const driveUntil = <E, R>(done: Effect.Effect<boolean, E, R>, what: string) =>
     }
     return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
   })
+
+describe("Orchestrator app folders (simulator, TestClock)", () => {
+  it.effect("creates an app's bind-mount folders 0700", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-orch-mode-")
+      const manifest = serviceManifest("web", { volumes: [{ source: "./www/static", target: "/var/www" }] })
+      const layer = orchestrator(defsOf([manifest], dataDir), {
+        dataDir,
+        scanInterval: "30 seconds",
+        reconcileInterval: "30 seconds",
+        shutdownGrace: 0
+      }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* StateStore
+          yield* (yield* Lifecycle).request("install", "web")
+          yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
+        }),
+        layer
+      )
+      for (const dir of ["web", "web/www", "web/www/static"]) {
+        assert.strictEqual(Fs.statSync(Path.join(dataDir, dir)).mode & 0o777, 0o700, dir)
+      }
+    }))
+})
 
 describe("Orchestrator create (simulator, TestClock)", () => {
   it.effect("waits out a container name a removal still holds, without recording an error", () =>

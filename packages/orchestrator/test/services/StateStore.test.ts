@@ -76,6 +76,14 @@ describe("StateStore", () => {
       assert.strictEqual(readFile(dataDir).apps["lnd-ui"].generation, undefined, "0 is not written")
     }))
 
+  it.effect("creates a fresh data dir 0700", () =>
+    Effect.gen(function*() {
+      const dataDir = path.join(tempDir("svc-mode-"), "data", "dir")
+      yield* make(dataDir)
+      assert.strictEqual(fs.statSync(dataDir).mode & 0o777, 0o700)
+      assert.strictEqual(fs.statSync(path.dirname(dataDir)).mode & 0o777, 0o700)
+    }))
+
   it.effect("moves an unreadable file aside, reports it, and starts from scratch", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)

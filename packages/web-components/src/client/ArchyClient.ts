@@ -342,7 +342,7 @@ export class ArchyClient extends EventTarget {
     try {
       socket = this.token === undefined
         ? new this.Socket(this.socketUrl())
-        : new this.Socket(this.socketUrl(), [Protocol.bearerSubprotocol(this.token)])
+        : new this.Socket(this.socketUrl(), [Protocol.subprotocol, Protocol.bearerSubprotocol(this.token)])
     } catch (e) {
       this.lost(e instanceof Error ? e.message : String(e))
       return

@@ -101,6 +101,15 @@ export const methodOf: Readonly<Record<LifecycleOp, string>> = {
 export const isLifecycleOp = (u: unknown): u is LifecycleOp => typeof u === "string" && Object.hasOwn(methodOf, u)
 
 /**
+ * The WebSocket subprotocol the server selects. A client sending its token as a subprotocol
+ * offers this one too, so the server's answer never carries the token.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const subprotocol = "archipelago.v1"
+
+/**
  * The WebSocket subprotocol that carries a bearer token (browsers cannot set headers on a socket).
  *
  * @since 0.1.0

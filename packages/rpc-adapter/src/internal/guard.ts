@@ -1,0 +1,73 @@
+/**
+ * The one gate every request passes, HTTP or WebSocket handshake: the Host must name this
+ * server, a state-changing request (anything but GET/HEAD) and the socket must come from an
+ * allowed Origin, and the API (`/rpc`, `/ws`) needs credentials.
+ */
+import { HttpServerRequest } from "@effect/platform"
+import type { HttpApp, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import * as Auth from "../Auth.js"
+import { forbiddenOrigin, header, misdirected, unauthorized } from "./http.js"
+import { authenticated } from "./runtime.js"
+import type { Runtime } from "./runtime.js"
+
+export type Verdict = "ok" | "misdirected" | "forbidden-origin" | "unauthorized"
+
+export interface Facts {
+  readonly method: string
+  readonly path: string
+  readonly host: string | undefined
+  readonly origin: string | undefined
+  readonly credentials: Auth.CredentialHeaders
+}
+
+const api = new Set(["/rpc", "/ws"])
+
+export const decide = (rt: Runtime, facts: Facts): Verdict => {
+  if (!Auth.hostAllowed(facts.host, rt.hosts())) return "misdirected"
+  const changes = facts.method !== "GET" && facts.method !== "HEAD"
+  if ((changes || facts.path === "/ws") && !Auth.originAllowed(facts.origin, rt.origins())) return "forbidden-origin"
+  if (api.has(facts.path) && !authenticated(rt, facts.credentials)) return "unauthorized"
+  return "ok"
+}
+
+export const pathOf = (url: string | undefined): string => (url ?? "/").split("?")[0] ?? "/"
+
+const str = (v: string | ReadonlyArray<string> | undefined): string | undefined => (typeof v === "string" ? v : undefined)
+
+/** The facts of a Node request (the WebSocket handshake). */
+export const factsOfHeaders = (
+  method: string,
+  url: string | undefined,
+  headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+): Facts => ({
+  method,
+  path: pathOf(url),
+  host: str(headers["host"]),
+  origin: str(headers["origin"]),
+  credentials: {
+    authorization: str(headers["authorization"]),
+    cookie: str(headers["cookie"]),
+    "sec-websocket-protocol": str(headers["sec-websocket-protocol"])
+  }
+})
+
+const refusal: Record<Exclude<Verdict, "ok">, HttpServerResponse.HttpServerResponse> = {
+  misdirected,
+  "forbidden-origin": forbiddenOrigin,
+  unauthorized
+}
+
+/** The HTTP middleware: answers the refusal, or runs the app. */
+export const middleware = (rt: Runtime) =>
+<E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R | HttpServerRequest.HttpServerRequest> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const verdict = decide(rt, {
+      method: request.method,
+      path: pathOf(request.url),
+      host: header(request, "host"),
+      origin: header(request, "origin"),
+      credentials: { authorization: header(request, "authorization"), cookie: header(request, "cookie") }
+    })
+    return verdict === "ok" ? app : Effect.succeed(refusal[verdict])
+  })

@@ -1,0 +1,169 @@
+/**
+ * The HTTP routes: the dashboard page, login and logout, `POST /rpc` and the bundle. The guard
+ * (Host, Origin, credentials) runs before them.
+ */
+import { readFile } from "node:fs/promises"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { HttpApp } from "@effect/platform"
+import { Effect } from "effect"
+import * as Auth from "../Auth.js"
+import * as Dashboard from "../Dashboard.js"
+import * as Dispatch from "../Dispatch.js"
+import type * as Methods from "../Methods.js"
+import {
+  clientAddress,
+  faviconResponse,
+  header,
+  htmlResponse,
+  jsonResponse,
+  overTls,
+  readBody,
+  securityHeaders,
+  tooLarge,
+  tooManyAttempts,
+  unauthorized
+} from "./http.js"
+import { authenticated } from "./runtime.js"
+import type { Runtime } from "./runtime.js"
+
+type RouterApp = HttpApp.Default<never, Methods.Requirements | HttpServerRequest.HttpServerRequest>
+
+const replyJson = (reply: Dispatch.Reply) =>
+  reply === undefined ? HttpServerResponse.empty({ status: 204 }) : jsonResponse(reply)
+
+const loginFailedPage = (rt: Runtime) =>
+  htmlResponse(Dashboard.loginPage({ password: rt.password !== undefined, failed: true }), 401)
+
+const secure = (rt: Runtime, request: HttpServerRequest.HttpServerRequest): boolean =>
+  overTls(request) || rt.httpsHosts.has((header(request, "host") ?? "").toLowerCase())
+
+const newSession = (rt: Runtime, request: HttpServerRequest.HttpServerRequest) =>
+  Effect.map(rt.login, (id) => Auth.sessionCookie(id, { maxAge: rt.sessionTtlMs / 1000, secure: secure(rt, request) }))
+
+// Checks a login attempt against the rate limit; a failure is counted and logged with the
+// client's address and the kind of credential, never with what was sent.
+const attempt = (
+  rt: Runtime,
+  request: HttpServerRequest.HttpServerRequest,
+  kind: "password" | "token",
+  check: () => boolean,
+  onOk: () => Effect.Effect<HttpServerResponse.HttpServerResponse>,
+  onFail: () => HttpServerResponse.HttpServerResponse
+) =>
+  Effect.suspend(() => {
+    const client = clientAddress(request)
+    const wait = rt.loginRetryAfter(client)
+    if (wait > 0) return Effect.succeed(tooManyAttempts(wait))
+    if (check()) return Effect.zipRight(Effect.logInfo(`login (${kind}) from ${client}`), onOk())
+    rt.loginFailed(client)
+    return Effect.as(Effect.logWarning(`login failed from ${client}: wrong ${kind}`), onFail())
+  })
+
+const parsePassword = (text: string, isJson: boolean): string | undefined => {
+  if (!isJson) return new URLSearchParams(text).get("password") ?? undefined
+  try {
+    const v = (JSON.parse(text) as { password?: unknown }).password
+    return typeof v === "string" ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const router = (rt: Runtime): RouterApp =>
+  HttpRouter.empty.pipe(
+    HttpRouter.get(
+      "/",
+      Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+        authenticated(rt, { authorization: header(request, "authorization"), cookie: header(request, "cookie") })
+          ? htmlResponse(Dashboard.page(
+            rt.banner === undefined
+              ? { bundle: rt.bundleFile !== undefined }
+              : { bundle: rt.bundleFile !== undefined, banner: rt.banner }
+          ))
+          : htmlResponse(Dashboard.loginPage({ password: rt.password !== undefined, failed: false }), 401))
+    ),
+    HttpRouter.get(
+      "/login",
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const token = (yield* HttpServerRequest.ParsedSearchParams)["token"]
+        return yield* attempt(
+          rt,
+          request,
+          "token",
+          () => typeof token === "string" && Auth.safeEqual(token, rt.token),
+          () =>
+            Effect.map(newSession(rt, request), (cookie) =>
+              HttpServerResponse.empty({
+                status: 302,
+                headers: { ...securityHeaders, location: "/", "set-cookie": cookie }
+              })),
+          () => loginFailedPage(rt)
+        )
+      })
+    ),
+    HttpRouter.post(
+      "/login",
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const text = yield* readBody(request, rt.maxBody)
+        const isJson = (header(request, "content-type") ?? "").includes("application/json")
+        const password = parsePassword(text, isJson)
+        return yield* attempt(
+          rt,
+          request,
+          "password",
+          () => rt.password !== undefined && password !== undefined && Auth.safeEqual(password, rt.password),
+          () =>
+            Effect.map(newSession(rt, request), (value) => {
+              const cookie = { "set-cookie": value }
+              return isJson
+                ? HttpServerResponse.empty({ status: 204, headers: cookie })
+                : HttpServerResponse.empty({ status: 303, headers: { ...securityHeaders, ...cookie, location: "/" } })
+            }),
+          () => (isJson ? unauthorized : loginFailedPage(rt))
+        )
+      })
+    ),
+    HttpRouter.post(
+      "/logout",
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const id = Auth.sessionIdOf(header(request, "cookie"))
+        return Effect.as(
+          id !== undefined && id !== "" ? rt.logout(id) : Effect.void,
+          HttpServerResponse.empty({
+            status: 303,
+            headers: { ...securityHeaders, location: "/", "set-cookie": Auth.clearedCookie(secure(rt, request)) }
+          })
+        )
+      })
+    ),
+    HttpRouter.post(
+      "/rpc",
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const text = yield* readBody(request, rt.maxBody)
+        return replyJson(yield* Dispatch.body(text, { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes }))
+      })
+    ),
+    HttpRouter.get(Dashboard.faviconPath, Effect.succeed(faviconResponse(Dashboard.favicon))),
+    HttpRouter.get("/favicon.ico", Effect.succeed(faviconResponse(Dashboard.favicon))),
+    HttpRouter.get(
+      Dashboard.bundlePath,
+      rt.bundleFile === undefined
+        ? Effect.succeed(jsonResponse({ error: "the dashboard bundle is not built" }, 404))
+        : Effect.map(
+          Effect.promise(() => readFile(rt.bundleFile!)),
+          (bytes) =>
+            HttpServerResponse.uint8Array(bytes, {
+              contentType: "text/javascript; charset=utf-8",
+              headers: { "x-content-type-options": "nosniff", "cache-control": "no-cache" }
+            })
+        )
+    ),
+    Effect.catchTags({
+      BodyTooLarge: () => Effect.succeed(tooLarge(rt.maxBody)),
+      RouteNotFound: () => Effect.succeed(jsonResponse({ error: "not found" }, 404)),
+      BodyUnreadable: () => Effect.succeed(jsonResponse({ error: "bad request: the body could not be read" }, 400))
+    })
+  )
