@@ -7,7 +7,8 @@
 import type { CatalogApp } from "./Catalog.js"
 import * as PosixPath from "./internal/PosixPath.js"
 import type { Manifest } from "./Manifest.js"
-import type { Settings } from "./Settings.js"
+import type { PullCandidate } from "../runtime/ContainerRuntime.js"
+import type { Mirror, Settings } from "./Settings.js"
 
 /**
  * @since 0.1.0
@@ -19,7 +20,7 @@ export type ResolvedSource =
     /** The fully qualified reference the container is created from (`docker.io/lightninglabs/lnd:v0.18.4-beta`). */
     readonly ref: string
     /** Where to pull it from, in order: each mirror, then docker.io (or only the named registry). */
-    readonly candidates: ReadonlyArray<string>
+    readonly candidates: ReadonlyArray<PullCandidate>
   }
   | {
     readonly _tag: "Build"
@@ -41,28 +42,52 @@ const hasRegistry = (ref: string): boolean => {
 
 /**
  * The fully qualified form of an image reference: Docker Hub names get `docker.io/` (and
- * `library/` for official images); references naming a registry are kept.
+ * `library/` for official images, also `docker.io/nginx:1`); references naming another
+ * registry are kept.
  *
  * @since 0.1.0
  * @category getters
  */
 export const canonicalImage = (ref: string): string => {
+  if (ref.startsWith("docker.io/") && !ref.slice("docker.io/".length).includes("/")) {
+    return `docker.io/library/${ref.slice("docker.io/".length)}`
+  }
   if (hasRegistry(ref)) return ref
   return ref.includes("/") ? `docker.io/${ref}` : `docker.io/library/${ref}`
 }
 
 /**
- * The pull candidates of an image: Docker Hub images through each mirror then docker.io;
- * an image naming another registry only from there.
+ * The pull candidates of an image, the one source of them: a Docker Hub image (`nginx:1`,
+ * `acme/app:1`, `docker.io/...`) through each mirror in order, then `docker.io` last, without
+ * duplicates; an image naming another registry only from there. Official images get `library/`.
+ *
+ * @example
+ * candidates("nginx:1", [{ location: "127.0.0.1:5000", insecure: true }, "mirror.example"])
+ * // [{ ref: "127.0.0.1:5000/library/nginx:1", insecure: true },
+ * //  { ref: "mirror.example/library/nginx:1", insecure: false },
+ * //  { ref: "docker.io/library/nginx:1", insecure: false }]
  *
  * @since 0.1.0
  * @category getters
  */
-export const candidates = (ref: string, mirrors: ReadonlyArray<string>): ReadonlyArray<string> => {
-  if (hasRegistry(ref) && !ref.startsWith("docker.io/")) return [ref]
+export const candidates = (ref: string, mirrors: ReadonlyArray<Mirror>): ReadonlyArray<PullCandidate> => {
   const canonical = canonicalImage(ref)
+  if (!canonical.startsWith("docker.io/")) return [{ ref: canonical, insecure: false }]
   const repo = canonical.slice("docker.io/".length)
-  return [...mirrors.map((m) => `${m.replace(/\/+$/, "")}/${repo}`), canonical]
+  const seen = new Set<string>()
+  const out: Array<PullCandidate> = []
+  const add = (c: PullCandidate) => {
+    if (seen.has(c.ref)) return
+    seen.add(c.ref)
+    out.push(c)
+  }
+  for (const m of mirrors) {
+    const location = (typeof m === "string" ? m : m.location).trim().replace(/\/+$/, "")
+    if (location === "" || location === "docker.io") continue
+    add({ ref: `${location}/${repo}`, insecure: typeof m === "string" ? false : m.insecure })
+  }
+  add({ ref: canonical, insecure: false })
+  return out
 }
 
 /**

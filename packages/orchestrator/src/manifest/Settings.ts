@@ -6,17 +6,40 @@
 import { Schema } from "effect"
 
 /**
- * `dataDir` holds each app's data in `<dataDir>/<id>`; `mirrors` are registries tried before
- * docker.io; `allowedBindRoots` are extra host folders manifests may bind-mount; `serverPort` is
- * the orchestrator's own port, which no app may publish (default `defaultServerPort`);
- * `instanceId` (one per data dir) is stamped on every container as `io.archipelago.instance`.
+ * A registry mirror of Docker Hub: a host (`mirror.example:5000`), or `{ location, insecure }`
+ * where `insecure: true` pulls from it over plain HTTP without TLS verification
+ * (`--tls-verify=false`; meant for a loopback or LAN mirror).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Mirror = Schema.Union(
+  Schema.String,
+  Schema.Struct({
+    location: Schema.String,
+    insecure: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  })
+)
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type Mirror = typeof Mirror.Type
+
+/**
+ * `dataDir` holds each app's data in `<dataDir>/<id>`; `mirrors` are registries tried, in order,
+ * before docker.io for Docker Hub images; `allowedBindRoots` are extra host folders manifests
+ * may bind-mount; `serverPort` is the orchestrator's own port, which no app may publish (default
+ * `defaultServerPort`); `instanceId` (one per data dir) is stamped on every container as
+ * `io.archipelago.instance`.
  *
  * @since 0.1.0
  * @category models
  */
 export const Settings = Schema.Struct({
   dataDir: Schema.optionalWith(Schema.String, { default: () => "/var/lib/archipelago" }),
-  mirrors: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  mirrors: Schema.optionalWith(Schema.Array(Mirror), { default: () => [] }),
   allowedBindRoots: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** The orchestrator's own port (API and dashboard); no app may publish it. */
   serverPort: Schema.optional(Schema.Number),

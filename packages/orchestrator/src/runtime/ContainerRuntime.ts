@@ -136,6 +136,30 @@ export type Progress = (line: string) => void
 type Engine = EngineUnavailable | CommandFailed
 
 /**
+ * One place to pull an image from: a fully qualified reference, and whether its registry is
+ * reached without TLS verification (an insecure mirror).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PullCandidate {
+  readonly ref: string
+  readonly insecure: boolean
+}
+
+/**
+ * What to pull: the reference containers are created from, and where to fetch it, in order
+ * (computed by `Resolve.candidates`; the runtime tries exactly these).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PullRequest {
+  readonly ref: string
+  readonly candidates: ReadonlyArray<PullCandidate>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -146,12 +170,12 @@ export interface Service {
   /** Many containers in one call; unknown names are left out of the result. */
   readonly inspect: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ContainerDetails>, Engine>
   readonly imageExists: (ref: string) => Effect.Effect<boolean, Engine>
-  /** Tries each mirror in order, then docker.io; returns the reference that was pulled. */
-  readonly pull: (
-    ref: string,
-    mirrors: ReadonlyArray<string>,
-    onProgress?: Progress
-  ) => Effect.Effect<string, ImageNotFound | Engine>
+  /**
+   * Pulls the first candidate that succeeds, in the order given (no other registry is tried),
+   * and tags it as `request.ref`; returns the candidate pulled. Fails with `ImageNotFound`
+   * listing every candidate with its reason when none succeeds.
+   */
+  readonly pull: (request: PullRequest, onProgress?: Progress) => Effect.Effect<PullCandidate, ImageNotFound | Engine>
   readonly build: (request: BuildRequest, onProgress?: Progress) => Effect.Effect<void, Engine>
   readonly removeImage: (ref: string) => Effect.Effect<void, ImageNotFound | Engine>
   /** Creates (does not start) a container; returns its id. */

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { BuildRequest, EngineInfo } from "./ContainerRuntime.js"
+import type { BuildRequest, EngineInfo, PullCandidate } from "./ContainerRuntime.js"
 import type { ContainerSpec, ExtraHost, PortSpec, RestartPolicy, VolumeSpec } from "./ContainerSpec.js"
 
 /**
@@ -311,10 +311,21 @@ export const imageExistsArgv = (ref: string): ReadonlyArray<string> => ["image",
 export const removeImageArgv = (ref: string): ReadonlyArray<string> => ["rmi", ref]
 
 /**
+ * `podman pull` of one candidate; `--tls-verify=false` only for a mirror marked insecure.
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const pullArgv = (ref: string): ReadonlyArray<string> => ["pull", ref]
+export const pullArgv = (candidate: PullCandidate): ReadonlyArray<string> =>
+  candidate.insecure ? ["pull", "--tls-verify=false", candidate.ref] : ["pull", candidate.ref]
+
+/**
+ * `podman tag`: gives a pulled mirror image the reference containers are created from.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const tagArgv = (source: string, target: string): ReadonlyArray<string> => ["tag", source, target]
 
 /**
  * `podman build` of a local context: never pulls the base (it is local), stamps our labels.
@@ -337,36 +348,3 @@ export const buildArgv = (request: BuildRequest): ReadonlyArray<string> => {
  */
 export const eventsArgv: ReadonlyArray<string> = ["events", "--format", "json"]
 
-const hasRegistry = (ref: string): boolean => {
-  const slash = ref.indexOf("/")
-  if (slash < 0) return false
-  const first = ref.slice(0, slash)
-  return first === "localhost" || first.includes(".") || first.includes(":")
-}
-
-/**
- * The references `pull` tries, in order: each mirror, then docker.io. A reference that already
- * names a registry (`ghcr.io/x`, `localhost/x`) is tried as is. Docker Hub's official images get
- * their `library/` prefix.
- *
- * @example
- * pullCandidates("nginx:1", ["mirror.local:5000"])
- * // ["mirror.local:5000/library/nginx:1", "docker.io/library/nginx:1"]
- *
- * @since 0.1.0
- * @category utils
- */
-export const pullCandidates = (ref: string, mirrors: ReadonlyArray<string>): ReadonlyArray<string> => {
-  if (hasRegistry(ref)) return [ref]
-  const path = ref.includes("/") ? ref : `library/${ref}`
-  const seen = new Set<string>()
-  const out: Array<string> = []
-  for (const m of [...mirrors, "docker.io"]) {
-    const candidate = `${m.replace(/\/+$/, "")}/${path}`
-    if (!seen.has(candidate)) {
-      seen.add(candidate)
-      out.push(candidate)
-    }
-  }
-  return out
-}

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Either, Layer, Ref, Schedule, Stream } from "effect"
 import { execa } from "execa"
-import type { BuildRequest, ContainerDetails, EngineInfo, Progress, RuntimeEvent, Service } from "./ContainerRuntime.js"
+import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest, RuntimeEvent, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
 import * as Argv from "./PodmanArgv.js"
@@ -170,21 +170,26 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     return yield* engineOnly(Effect.fail(failed(argv, r, { _tag: "None" })))
   })
 
-  const pull = Effect.fn("PodmanRuntime.pull")(function* (ref: string, mirrors: ReadonlyArray<string>, onProgress?: Progress) {
+  const pull = Effect.fn("PodmanRuntime.pull")(function* (request: PullRequest, onProgress?: Progress) {
     const tried: Array<string> = []
-    for (const candidate of Argv.pullCandidates(ref, mirrors)) {
+    for (const candidate of request.candidates) {
       const argv = Argv.pullArgv(candidate)
-      onProgress?.(`pulling ${candidate}`)
+      onProgress?.(`pulling ${candidate.ref}`)
       const r = yield* run(argv, onProgress !== undefined ? { onLine: onProgress } : {})
-      if (r.exitCode === 0) return candidate
-      const error = failed(argv, r, { _tag: "Image", ref: candidate })
+      if (r.exitCode === 0) {
+        if (candidate.ref !== request.ref) {
+          yield* engineOnly(checked(Argv.tagArgv(candidate.ref, request.ref), { _tag: "None" }))
+        }
+        return candidate
+      }
+      const error = failed(argv, r, { _tag: "Image", ref: candidate.ref })
       if (error._tag === "EngineUnavailable") return yield* Effect.fail(error)
-      const why = `${candidate}: ${Failure.lastErrorLine(r.stderr) || `exit ${r.exitCode}`}`
+      const why = `${candidate.ref}: ${Failure.lastErrorLine(r.stderr) || `exit ${r.exitCode}`}`
       tried.push(why)
       onProgress?.(`failed ${why}`)
       yield* Effect.logWarning("pull failed", why)
     }
-    return yield* Effect.fail(new ImageNotFound({ ref, tried }))
+    return yield* Effect.fail(new ImageNotFound({ ref: request.ref, tried }))
   })
 
   const build = Effect.fn("PodmanRuntime.build")(function* (request: BuildRequest, onProgress?: Progress) {

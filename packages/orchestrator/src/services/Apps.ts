@@ -11,7 +11,7 @@ import type { Catalog } from "../manifest/Catalog.js"
 import type { Manifest } from "../manifest/Manifest.js"
 import { resolve } from "../manifest/Resolve.js"
 import type { ResolvedSource } from "../manifest/Resolve.js"
-import type { Settings } from "../manifest/Settings.js"
+import type { Mirror, Settings } from "../manifest/Settings.js"
 import { appDataDir, containerName, containerSpec } from "../manifest/Spec.js"
 import { order } from "../reconcile/Plan.js"
 import type { ContainerSpec } from "../runtime/ContainerSpec.js"
@@ -55,8 +55,8 @@ export interface Service {
   /** Every app, dependencies first. */
   readonly all: ReadonlyArray<AppDef>
   readonly get: (id: string) => Option.Option<AppDef>
-  /** Registries tried before docker.io. */
-  readonly mirrors: ReadonlyArray<string>
+  /** The configured mirrors (each app's `source.candidates` already lists them: the one source of pulls). */
+  readonly mirrors: ReadonlyArray<Mirror>
 }
 
 /**
@@ -71,7 +71,7 @@ export class Apps extends Context.Tag("@archipelago/orchestrator/Apps")<Apps, Se
  * @since 0.1.0
  * @category constructors
  */
-export const make = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<string> = []): Service => {
+export const make = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<Mirror> = []): Service => {
   const all = order(defs.map((d) => ({ ...d, dependsOn: d.manifest.dependsOn }))).map(({ dependsOn: _d, ...d }) => d)
   const byId = new Map(all.map((d) => [d.id as string, d]))
   return { all, get: (id) => Option.fromNullable(byId.get(id)), mirrors }
@@ -111,7 +111,7 @@ export const fromCatalog = (catalog: Catalog, settings: Settings): Service =>
  * @since 0.1.0
  * @category layers
  */
-export const layer = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<string> = []): Layer.Layer<Apps> =>
+export const layer = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<Mirror> = []): Layer.Layer<Apps> =>
   Layer.succeed(Apps, make(defs, mirrors))
 
 /**

@@ -204,8 +204,9 @@ export const make = Effect.gen(function*() {
       const source = def.source
       if (source._tag === "Image") {
         if (!force && (yield* runtime.imageExists(source.ref))) return source.ref
-        yield* log.append(def.id, "info", `pulling ${source.ref}`)
-        const pulled = yield* runtime.pull(source.ref, apps.mirrors, progress(def)).pipe(
+        yield* log.append(def.id, "info", `fetching ${source.ref} (trying ${source.candidates.map((c) => c.ref).join(", ")})`)
+        const pulled = yield* runtime.pull({ ref: source.ref, candidates: source.candidates }, progress(def)).pipe(
+          Effect.map((candidate) => candidate.ref),
           Effect.catchTag("ImageNotFound", (e) =>
             force
               ? Effect.flatMap(runtime.imageExists(source.ref), (present) =>
@@ -214,8 +215,8 @@ export const make = Effect.gen(function*() {
                   : Effect.fail(e))
               : Effect.fail(e))
         )
-        yield* log.append(def.id, "info", `image ${pulled} ready`)
-        return pulled
+        yield* log.append(def.id, "info", pulled === source.ref ? `image ${pulled} ready` : `image ${source.ref} ready (pulled from ${pulled})`)
+        return source.ref
       }
       if (!force && (yield* runtime.imageExists(source.tag))) return source.tag
       yield* log.append(def.id, "info", `building ${source.tag} from ${source.context}`)

@@ -34,12 +34,12 @@ import type {
   ContainerSummary,
   EngineInfo,
   Progress,
+  PullRequest,
   RuntimeEvent,
   Service
 } from "../runtime/ContainerRuntime.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { ContainerSpec } from "../runtime/ContainerSpec.js"
-import { pullCandidates } from "../runtime/PodmanArgv.js"
 import type { RuntimeError } from "../runtime/RuntimeError.js"
 import { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } from "../runtime/RuntimeError.js"
 
@@ -569,23 +569,24 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         }))
       ),
     imageExists: (ref) => enter("imageExists", Effect.sync(() => images.has(normaliseRef(ref)))),
-    pull: (ref: string, mirrors: ReadonlyArray<string>, onProgress?: Progress) =>
+    pull: (request: PullRequest, onProgress?: Progress) =>
       enter(
         "pull",
         Effect.suspend(() => {
           const tried: Array<string> = []
-          for (const candidate of pullCandidates(ref, mirrors)) {
-            onProgress?.(`pulling ${candidate}`)
-            if (registry.has(normaliseRef(candidate))) {
-              addImageSync(candidate)
-              onProgress?.(`pulled ${candidate}`)
+          for (const candidate of request.candidates) {
+            onProgress?.(`pulling ${candidate.ref}`)
+            if (registry.has(normaliseRef(candidate.ref))) {
+              addImageSync(candidate.ref)
+              if (candidate.ref !== request.ref) addImageSync(request.ref)
+              onProgress?.(`pulled ${candidate.ref}`)
               return Effect.succeed(candidate)
             }
-            const why = `${candidate}: simulated registry has no such image`
+            const why = `${candidate.ref}: simulated registry has no such image`
             tried.push(why)
             onProgress?.(`failed ${why}`)
           }
-          return Effect.fail(new ImageNotFound({ ref, tried }))
+          return Effect.fail(new ImageNotFound({ ref: request.ref, tried }))
         })
       ),
     build: (request: BuildRequest, onProgress?: Progress) =>

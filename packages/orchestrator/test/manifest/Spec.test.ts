@@ -136,14 +136,74 @@ describe("Resolve", () => {
     assert.strictEqual(Resolve.canonicalImage("localhost/archipelago/base:latest"), "localhost/archipelago/base:latest")
   })
 
+  const refs = (cs: ReadonlyArray<{ readonly ref: string }>) => cs.map((c) => c.ref)
+
   it("tries each mirror, then docker.io", () => {
-    assert.deepStrictEqual(Resolve.candidates("lightninglabs/lnd:v0.18.4-beta", ["mirror.a:5000", "mirror.b/"]), [
+    assert.deepStrictEqual(refs(Resolve.candidates("lightninglabs/lnd:v0.18.4-beta", ["mirror.a:5000", "mirror.b/"])), [
       "mirror.a:5000/lightninglabs/lnd:v0.18.4-beta",
       "mirror.b/lightninglabs/lnd:v0.18.4-beta",
       "docker.io/lightninglabs/lnd:v0.18.4-beta"
     ])
-    assert.deepStrictEqual(Resolve.candidates("docker.io/library/nginx:1", ["m"]), ["m/library/nginx:1", "docker.io/library/nginx:1"])
-    assert.deepStrictEqual(Resolve.candidates("ghcr.io/a/b:1", ["m"]), ["ghcr.io/a/b:1"])
+    // the founding bug of issue 14: a fully qualified docker.io reference still goes through the mirrors
+    assert.deepStrictEqual(refs(Resolve.candidates("docker.io/library/nginx:1", ["m"])), ["m/library/nginx:1", "docker.io/library/nginx:1"])
+    assert.deepStrictEqual(refs(Resolve.candidates("docker.io/nginx:1", ["m"])), ["m/library/nginx:1", "docker.io/library/nginx:1"])
+    assert.deepStrictEqual(refs(Resolve.candidates("nginx:1", [])), ["docker.io/library/nginx:1"])
+  })
+
+  it("a reference naming another registry is pulled from there only", () => {
+    assert.deepStrictEqual(Resolve.candidates("ghcr.io/a/b:1", ["m"]), [{ ref: "ghcr.io/a/b:1", insecure: false }])
+    assert.deepStrictEqual(refs(Resolve.candidates("localhost/archipelago/base:latest", ["m"])), ["localhost/archipelago/base:latest"])
+    assert.deepStrictEqual(refs(Resolve.candidates("registry:5000/x:1", ["m"])), ["registry:5000/x:1"])
+  })
+
+  it("marks only the mirrors declared insecure; docker.io as a mirror is not tried twice", () => {
+    assert.deepStrictEqual(Resolve.candidates("a/b:1", [{ location: "127.0.0.1:5000", insecure: true }, "docker.io", "m.example"]), [
+      { ref: "127.0.0.1:5000/a/b:1", insecure: true },
+      { ref: "m.example/a/b:1", insecure: false },
+      { ref: "docker.io/a/b:1", insecure: false }
+    ])
+  })
+
+  const host = fc.stringMatching(/^[a-z]{1,6}(\.example|:[1-9][0-9]{0,3})$/)
+  const mirror = fc.oneof(host, fc.record({ location: host, insecure: fc.boolean() }))
+  const hubRef = fc.tuple(
+    fc.constantFrom("", "docker.io/"),
+    fc.option(fc.stringMatching(/^[a-z][a-z0-9]{0,7}$/), { nil: undefined }),
+    fc.stringMatching(/^[a-z][a-z0-9-]{0,7}$/),
+    fc.stringMatching(/^[0-9a-z][0-9a-z.]{0,5}$/)
+  ).map(([registry, ns, name, tag]) => ({ ref: `${registry}${ns === undefined ? "" : `${ns}/`}${name}:${tag}`, repo: `${ns ?? "library"}/${name}:${tag}` }))
+
+  it("Docker Hub images: each mirror in order, no duplicates, docker.io last, library/ for official images (property)", () => {
+    fc.assert(
+      fc.property(hubRef, fc.array(mirror, { maxLength: 5 }), ({ ref, repo }, mirrors) => {
+        const cs = Resolve.candidates(ref, mirrors)
+        assert.deepStrictEqual(cs[cs.length - 1], { ref: `docker.io/${repo}`, insecure: false })
+        assert.strictEqual(new Set(refs(cs)).size, cs.length)
+        const locations = mirrors.map((m) => (typeof m === "string" ? m : m.location))
+        const firstOf = [...new Set(locations)]
+        assert.deepStrictEqual(refs(cs), [...firstOf.map((l) => `${l}/${repo}`), `docker.io/${repo}`])
+        for (const c of cs.slice(0, -1)) {
+          const first = mirrors.find((m) => `${typeof m === "string" ? m : m.location}/${repo}` === c.ref)!
+          assert.strictEqual(c.insecure, typeof first === "string" ? false : first.insecure)
+        }
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("explicit registries are untouched whatever the mirrors (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("ghcr.io", "quay.io", "localhost", "registry:5000", "127.0.0.1:5000"),
+        fc.stringMatching(/^[a-z][a-z0-9/-]{0,10}[a-z0-9]:[0-9a-z.]{1,5}$/),
+        fc.array(mirror, { maxLength: 4 }),
+        (registry, path, mirrors) => {
+          const ref = `${registry}/${path}`
+          assert.deepStrictEqual(Resolve.candidates(ref, mirrors), [{ ref, insecure: false }])
+        }
+      ),
+      { numRuns: 200 }
+    )
   })
 
   it("resolves an image app", () => {
@@ -151,7 +211,10 @@ describe("Resolve", () => {
     assert.deepStrictEqual(Resolve.resolve({ manifest: m, dir: "/apps/lnd", file: "/apps/lnd/manifest.yml" }, Settings.make({ mirrors: ["m"] })), {
       _tag: "Image",
       ref: "docker.io/lightninglabs/lnd:v0.18.4-beta",
-      candidates: ["m/lightninglabs/lnd:v0.18.4-beta", "docker.io/lightninglabs/lnd:v0.18.4-beta"]
+      candidates: [
+        { ref: "m/lightninglabs/lnd:v0.18.4-beta", insecure: false },
+        { ref: "docker.io/lightninglabs/lnd:v0.18.4-beta", insecure: false }
+      ]
     })
   })
 

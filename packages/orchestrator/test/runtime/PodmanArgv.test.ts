@@ -256,7 +256,13 @@ describe("PodmanArgv: other commands", () => {
   it("images: exists, rmi, pull", () => {
     assert.deepStrictEqual(Argv.imageExistsArgv("x:1"), ["image", "exists", "x:1"])
     assert.deepStrictEqual(Argv.removeImageArgv("x:1"), ["rmi", "x:1"])
-    assert.deepStrictEqual(Argv.pullArgv("docker.io/library/x:1"), ["pull", "docker.io/library/x:1"])
+    assert.deepStrictEqual(Argv.pullArgv({ ref: "docker.io/library/x:1", insecure: false }), ["pull", "docker.io/library/x:1"])
+    assert.deepStrictEqual(Argv.pullArgv({ ref: "127.0.0.1:5000/library/x:1", insecure: true }), [
+      "pull",
+      "--tls-verify=false",
+      "127.0.0.1:5000/library/x:1"
+    ])
+    assert.deepStrictEqual(Argv.tagArgv("m/library/x:1", "docker.io/library/x:1"), ["tag", "m/library/x:1", "docker.io/library/x:1"])
   })
 
   it("build: never pulls the local base, sorted labels and build args, context last", () => {
@@ -292,36 +298,6 @@ describe("PodmanArgv: other commands", () => {
   it("events and version use JSON", () => {
     assert.deepStrictEqual(Argv.eventsArgv, ["events", "--format", "json"])
     assert.deepStrictEqual(Argv.versionArgv, ["version", "--format", "json"])
-  })
-})
-
-describe("PodmanArgv.pullCandidates", () => {
-  it("mirrors in order, then docker.io; official images get library/", () => {
-    assert.deepStrictEqual(Argv.pullCandidates("nginx:1.25", ["mirror.local:5000", "registry.example.org/"]), [
-      "mirror.local:5000/library/nginx:1.25",
-      "registry.example.org/library/nginx:1.25",
-      "docker.io/library/nginx:1.25"
-    ])
-    assert.deepStrictEqual(Argv.pullCandidates("lightninglabs/lnd:v0.18", []), ["docker.io/lightninglabs/lnd:v0.18"])
-  })
-
-  it("a reference naming its registry is tried as is", () => {
-    assert.deepStrictEqual(Argv.pullCandidates("ghcr.io/x/y:1", ["mirror.local"]), ["ghcr.io/x/y:1"])
-    assert.deepStrictEqual(Argv.pullCandidates("localhost/archipelago/base:latest", ["m"]), ["localhost/archipelago/base:latest"])
-    assert.deepStrictEqual(Argv.pullCandidates("registry:5000/x:1", []), ["registry:5000/x:1"])
-  })
-
-  it("docker.io as a mirror is not tried twice", () => {
-    assert.deepStrictEqual(Argv.pullCandidates("a/b:1", ["docker.io"]), ["docker.io/a/b:1"])
-  })
-
-  it("always ends with docker.io and keeps the mirrors' order (property)", () => {
-    fc.assert(
-      fc.property(fc.uniqueArray(fc.stringMatching(/^[a-z]{1,6}\.example$/), { maxLength: 4 }), (mirrors) => {
-        const c = Argv.pullCandidates("acme/app:1", mirrors)
-        assert.deepStrictEqual(c, [...mirrors.map((m) => `${m}/acme/app:1`), "docker.io/acme/app:1"])
-      })
-    )
   })
 })
 

@@ -488,19 +488,27 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
-      "pull tries each mirror then docker.io and reports every failure",
+      "pull tries exactly the candidates given, in order, and reports every failure",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
         const lines: Array<string> = []
-        const e = yield* Effect.flip(rt.pull("archipelago-test/does-not-exist:0", ["mirror.invalid"], (l) => lines.push(l)))
+        // dead loopback registries only: the test never leaves the machine
+        const ref = "docker.io/archipelago-test/does-not-exist:0"
+        const candidates = [
+          { ref: "127.0.0.1:1/archipelago-test/does-not-exist:0", insecure: true },
+          { ref: "127.0.0.1:9/archipelago-test/does-not-exist:0", insecure: false }
+        ]
+        const e = yield* Effect.flip(rt.pull({ ref, candidates }, (l) => lines.push(l)))
         assert.strictEqual(e._tag, "ImageNotFound")
         if (e._tag === "ImageNotFound") {
+          assert.strictEqual(e.ref, ref)
           assert.strictEqual(e.tried.length, 2)
-          assert.isTrue(e.tried[0]!.startsWith("mirror.invalid/archipelago-test/does-not-exist:0: "))
-          assert.isTrue(e.tried[1]!.startsWith("docker.io/archipelago-test/does-not-exist:0: "))
+          assert.isTrue(e.tried[0]!.startsWith(`${candidates[0]!.ref}: `), e.tried[0])
+          assert.isTrue(e.tried[1]!.startsWith(`${candidates[1]!.ref}: `), e.tried[1])
         }
-        assert.isTrue(lines.some((l) => l.includes("mirror.invalid/archipelago-test/does-not-exist:0")))
-        assert.isTrue(lines.some((l) => l.includes("docker.io/archipelago-test/does-not-exist:0")))
+        assert.isTrue(lines.some((l) => l === `pulling ${candidates[0]!.ref}`))
+        assert.isTrue(lines.some((l) => l === `pulling ${candidates[1]!.ref}`))
+        assert.isFalse(lines.some((l) => l.includes(`pulling ${ref}`)), "docker.io was not in the list, so it is not tried")
       })
     )
 

@@ -300,8 +300,17 @@ describe("SimulatedRuntime: faults and restart policies", () => {
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
         const lines: Array<string> = []
-        const pulled = yield* rt.pull("lightninglabs/lnd:v0.18", ["mirror.local"], (l) => lines.push(l))
-        assert.strictEqual(pulled, "docker.io/lightninglabs/lnd:v0.18")
+        const pulled = yield* rt.pull(
+          {
+            ref: "docker.io/lightninglabs/lnd:v0.18",
+            candidates: [
+              { ref: "mirror.local/lightninglabs/lnd:v0.18", insecure: false },
+              { ref: "docker.io/lightninglabs/lnd:v0.18", insecure: false }
+            ]
+          },
+          (l) => lines.push(l)
+        )
+        assert.deepStrictEqual(pulled, { ref: "docker.io/lightninglabs/lnd:v0.18", insecure: false })
         assert.isTrue(yield* rt.imageExists("docker.io/lightninglabs/lnd:v0.18"))
         assert.deepStrictEqual(lines, [
           "pulling mirror.local/lightninglabs/lnd:v0.18",
