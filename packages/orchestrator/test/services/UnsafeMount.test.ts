@@ -67,7 +67,6 @@ describe("bind-mount sources that are symlinks", () => {
         yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
         yield* lifecycle.request("stop", "web")
         yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "stopped" || e.state === "exited"), "web stopped")
-        const before = (yield* store.entry(app)).state
         const www = path.join(dataDir, "web", "www")
         fs.rmSync(www, { recursive: true })
         fs.symlinkSync("/root", www)
@@ -75,7 +74,10 @@ describe("bind-mount sources that are symlinks", () => {
         yield* lifecycle.request("start", "web")
         yield* driveUntil(Effect.map(store.entry(app), (e) => e.lastError !== undefined), "the start failed")
         const entry = yield* store.entry(app)
-        assert.strictEqual(entry.state, before)
+        // Not started: the failed start restores the stopped state; a later scan may read the
+        // container as `exited` instead, since the owner's last word was "start" (both show Start).
+        assert.include(["stopped", "exited"], entry.state)
+        assert.strictEqual(entry.transition, undefined)
         assert.include(entry.lastError!.message, `refused to mount ${www} into web: it is a symlink`)
         assert.strictEqual((yield* engine.calls).start, starts)
       })))
