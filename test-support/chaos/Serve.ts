@@ -6,19 +6,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { freePort } from "../net.js"
 import { join } from "node:path"
 import { WebSocket } from "ws"
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
+export { freePort }
 
 /** The fields of an app view the matrix reads (the rest is kept as is). */
 export interface View {

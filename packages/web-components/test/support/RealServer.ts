@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { randomBytes } from "node:crypto"
-import { createServer } from "node:net"
+import { freePort } from "../../../../test-support/net.js"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -23,15 +23,7 @@ const podmanWorks = (): boolean => {
 export const hasPodman = podmanWorks()
 if (!hasPodman) console.warn("real-server browser tests skipped: podman is missing or not working")
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
+export { freePort }
 
 /** The demo apps a test uses, by original id; each becomes `t-web-<id>`. */
 export const demoIds = ["demo-node", "demo-lightning", "demo-indexer"] as const
