@@ -7,17 +7,12 @@ import * as Auth from "../Auth.js"
 import * as RateLimit from "../RateLimit.js"
 import * as Sessions from "../Sessions.js"
 
-export interface Runtime {
-  readonly token: string
-  readonly password: string | undefined
-  readonly origins: () => ReadonlySet<string>
-  readonly hosts: () => ReadonlySet<string>
-  readonly httpsHosts: ReadonlySet<string>
-  readonly maxBody: number
-  readonly maxBatch: number
-  readonly maxResponseBytes: number
-  readonly banner: string | undefined
-  readonly bundleFile: string | undefined
+/** The settings the routes read as they are, beside the cells' functions. */
+type Shared =
+  | "token" | "password" | "origins" | "hosts" | "httpsHosts" | "maxBody" | "maxBatch"
+  | "maxResponseBytes" | "banner" | "bundleFile"
+
+export interface Runtime extends Pick<Settings, Shared> {
   readonly sessionTtlMs: number
   /** Creates a session (saved) and answers its id. */
   readonly login: Effect.Effect<string>
