@@ -1,4 +1,10 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "tsup"
+
+// The orchestrator's browser-safe domain is bundled into this package (see
+// docs/decisions/0020-package-dependencies.md), so installing the web components pulls none of
+// the orchestrator's Node dependencies; `effect` stays external as a peer dependency.
+const domain = fileURLToPath(new URL("../orchestrator/src/domain/index.ts", import.meta.url))
 
 export default defineConfig({
   entry: { index: "src/index.ts" },
@@ -8,5 +14,9 @@ export default defineConfig({
   sourcemap: true,
   target: "es2022",
   platform: "browser",
-  external: ["lit", /^lit\//, "@archipelago/orchestrator/domain"]
+  external: ["lit", /^lit\//, "effect", /^effect\//],
+  noExternal: ["@archipelago/orchestrator/domain"],
+  esbuildOptions(options) {
+    options.alias = { ...options.alias, "@archipelago/orchestrator/domain": domain }
+  }
 })

@@ -3,17 +3,19 @@
  *
  * @since 0.1.0
  */
+import { createRequire } from "node:module"
 import { Context, Effect, Layer } from "effect"
 import { ContainerRuntime } from "@archipelago/orchestrator"
 import type { RuntimeError } from "@archipelago/orchestrator"
 
 /**
- * The version of this package (checked against package.json by a test).
+ * The version of this package, read from its package.json (one level above both `src/` and
+ * `dist/`), so a release's version bump needs no second edit.
  *
  * @since 0.1.0
  * @category constants
  */
-export const version = "0.1.0"
+export const version: string = (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 
 /**
  * @since 0.1.0

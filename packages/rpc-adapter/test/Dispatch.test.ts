@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { AppViews } from "@archipelago/orchestrator"
+import * as ServerInfo from "../src/ServerInfo.js"
 import * as Dispatch from "../src/Dispatch.js"
 import { makeFake, view } from "./fixtures.js"
 
@@ -96,7 +97,7 @@ describe("Dispatch.body", () => {
       expect(yield* call(fake, "server.version")).toStrictEqual({
         jsonrpc: "2.0",
         id: 1,
-        result: { version: "0.1.0", engine: "simulated", engineVersion: "sim-1" }
+        result: { version: ServerInfo.version, engine: "simulated", engineVersion: "sim-1" }
       })
     }))
 

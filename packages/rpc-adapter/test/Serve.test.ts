@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url"
 import { Duration, Effect, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BaseImage } from "@archipelago/orchestrator"
+import * as ServerInfo from "../src/ServerInfo.js"
 import * as Serve from "../src/Serve.js"
 import * as Server from "../src/Server.js"
 import { tempDir } from "./fixtures.js"
@@ -175,7 +176,7 @@ describe("Serve on the simulator", () => {
   afterAll(() => stack.close())
 
   it("says it is simulated, in server.version and on the page", async () => {
-    expect((await stack.rpc("server.version")).result).toMatchObject({ version: "0.1.0", engine: "simulated" })
+    expect((await stack.rpc("server.version")).result).toMatchObject({ version: ServerInfo.version, engine: "simulated" })
     const login = await fetch(stack.server.loginUrl, { redirect: "manual" })
     const cookie = login.headers.get("set-cookie")!.split(";")[0]!
     const page = await (await fetch(`${stack.server.url}/`, { headers: { cookie } })).text()
@@ -238,7 +239,7 @@ describe.skipIf(!hasPodman)("Serve on podman", () => {
   })
 
   it("reports podman in server.version", async () => {
-    expect((await stack.rpc("server.version")).result).toMatchObject({ version: "0.1.0", engine: "podman" })
+    expect((await stack.rpc("server.version")).result).toMatchObject({ version: ServerInfo.version, engine: "podman" })
   })
 
   it("install, then a stop answered before the container has stopped, pushed in order", () => lifecycleOverTheWire(stack), 180_000)

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Effect, Logger, Schedule } from "effect"
 import fc from "fast-check"
 import { WebSocket } from "ws"
+import * as ServerInfo from "../src/ServerInfo.js"
 import * as Dashboard from "../src/Dashboard.js"
 import * as JsonRpc from "../src/JsonRpc.js"
 import * as Push from "../src/Push.js"
@@ -32,7 +33,7 @@ describe("Server over HTTP", () => {
   it("answers every method on POST /rpc", async () => {
     const list = await s.call("container-list")
     expect(list.result.map((v: any) => v.state)).toStrictEqual(["running", "stopped", "not-installed"])
-    expect((await s.call("server.version")).result).toStrictEqual({ version: "0.1.0", engine: "simulated", engineVersion: "sim-1" })
+    expect((await s.call("server.version")).result).toStrictEqual({ version: ServerInfo.version, engine: "simulated", engineVersion: "sim-1" })
     expect((await s.call("install-log", { appId: "lnd" })).result).toStrictEqual([{ seq: 1, at: 1, level: "info", message: "installed lnd" }])
     expect((await s.call("container-logs", { appId: "lnd", tail: 3 })).result).toStrictEqual({ appId: "lnd", text: "lnd log, last 3 lines\n", truncated: false })
     expect((await s.call("container-nope")).error).toStrictEqual({ code: -32601, message: "method not found: container-nope", data: { method: "container-nope" } })
