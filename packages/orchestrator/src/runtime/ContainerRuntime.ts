@@ -183,6 +183,12 @@ export interface Service {
   readonly start: (name: string) => Effect.Effect<void, ContainerNotFound | Engine>
   /** SIGTERM, then SIGKILL after `timeoutSec`; awaits the stop. */
   readonly stop: (name: string, timeoutSec: number) => Effect.Effect<void, ContainerNotFound | Engine>
+  /**
+   * Stops the container when it runs (SIGTERM, then SIGKILL after `timeoutSec`) and starts it
+   * again, in ONE engine call (`podman restart`); a stopped or created container is started.
+   * Awaits the start. Since 0.2.0.
+   */
+  readonly restart: (name: string, timeoutSec: number) => Effect.Effect<void, ContainerNotFound | Engine>
   /** `force` removes a running container (stopping it with its stop timeout) and succeeds when it is already gone. */
   readonly remove: (name: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ContainerNotFound | Engine>
   readonly logs: (name: string, options?: { readonly tail?: number }) => Effect.Effect<string, ContainerNotFound | Engine>

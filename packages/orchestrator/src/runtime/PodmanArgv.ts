@@ -254,6 +254,19 @@ export const stopArgv = (name: string, timeoutSec: number): ReadonlyArray<string
 ]
 
 /**
+ * One process for a restart: stop with the app's window (when running), then start.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const restartArgv = (name: string, timeoutSec: number): ReadonlyArray<string> => [
+  "restart",
+  "--time",
+  String(Math.max(0, Math.round(timeoutSec))),
+  name
+]
+
+/**
  * @since 0.1.0
  * @category constructors
  */

@@ -251,6 +251,10 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     yield* containerCall(Argv.stopArgv(name, timeoutSec), name)
   })
 
+  const restart = Effect.fn("PodmanRuntime.restart")(function* (name: string, timeoutSec: number) {
+    yield* containerCall(Argv.restartArgv(name, timeoutSec), name)
+  })
+
   const remove = Effect.fn("PodmanRuntime.remove")(function* (name: string, removeOptions?: { readonly force?: boolean }) {
     yield* containerCall(Argv.removeArgv(name, removeOptions?.force === true), name)
   })
@@ -374,6 +378,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     create,
     start,
     stop,
+    restart,
     remove,
     logs,
     followLogs,

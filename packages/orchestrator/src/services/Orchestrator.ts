@@ -103,6 +103,8 @@ export interface Steps {
   /** Run hooks, then start the container (creating it if it vanished). */
   readonly start: (def: AppDef) => Effect.Effect<void, WorkError>
   readonly stop: (def: AppDef) => Effect.Effect<void, WorkError>
+  /** Run hooks, then restart the container in one engine call (creating it if it vanished). */
+  readonly restart: (def: AppDef) => Effect.Effect<void, WorkError>
   /** Replace the container with one of the current spec (volumes kept). */
   readonly recreate: (def: AppDef, start: boolean) => Effect.Effect<void, WorkError>
   readonly remove: (def: AppDef, purge: boolean) => Effect.Effect<void, WorkError>
@@ -307,10 +309,23 @@ export const make = Effect.gen(function*() {
       if (existing.state === "running") {
         if (!changed) return
         yield* log.append(def.id, "info", "a hook changed a file: restarting to pick it up")
-        yield* runtime.stop(existing.name, def.manifest.stopTimeout)
+        yield* checkMounts(def)
+        return yield* runtime.restart(existing.name, def.manifest.stopTimeout)
       }
       yield* checkMounts(def)
       yield* runtime.start(existing.name)
+    })
+
+  // One engine call (`podman restart`), not a stop and a start with their inspects around them.
+  const restartContainer = (def: AppDef): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      yield* hooks(def)
+      const existing = yield* inspectOwn(def)
+      if (existing === undefined) return yield* install(def, true)
+      yield* checkMounts(def)
+      yield* runtime.restart(existing.name, def.manifest.stopTimeout).pipe(
+        Effect.catchTag("ContainerNotFound", () => install(def, true))
+      )
     })
 
   const recreate = (def: AppDef, start: boolean, force = false): Effect.Effect<void, WorkError> =>
@@ -349,7 +364,7 @@ export const make = Effect.gen(function*() {
       case "stop":
         return stopContainer(def)
       case "restart":
-        return Effect.zipRight(stopContainer(def), startContainer(def))
+        return restartContainer(def)
       case "update":
         return recreate(def, true, true)
       case "remove":
@@ -445,6 +460,7 @@ export const make = Effect.gen(function*() {
       install,
       start: startContainer,
       stop: stopContainer,
+      restart: restartContainer,
       recreate: (def, start) => recreate(def, start),
       remove: removeContainer,
       hooks,

@@ -332,7 +332,7 @@ export const make = (options: Options = {}) =>
       steps.hooks(def).pipe(
         Effect.flatMap((changed) =>
           changed
-            ? transition(def, "restart", Effect.zipRight(steps.stop(def), steps.start(def)), false)
+            ? transition(def, "restart", steps.restart(def), false)
             : Effect.void
         ),
         Effect.catchAll((e) => installLog.append(def.id, "error", e.message))

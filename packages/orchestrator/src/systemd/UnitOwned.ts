@@ -177,6 +177,10 @@ export const make = (inner: RuntimeService, systemctl: Systemctl.Service, option
       const owned = byName.get(name)
       return owned === undefined ? inner.stop(name, timeoutSec) : unitCall("stop", owned)
     },
+    restart: (name, timeoutSec) => {
+      const owned = byName.get(name)
+      return owned === undefined ? inner.restart(name, timeoutSec) : unitCall("restart", owned)
+    },
     remove: (name, removeOptions) => {
       const owned = byName.get(name)
       if (owned === undefined) return inner.remove(name, removeOptions)

@@ -60,6 +60,7 @@ export type Method =
   | "create"
   | "start"
   | "stop"
+  | "restart"
   | "remove"
   | "logs"
   | "followLogs"
@@ -84,6 +85,7 @@ export const methods: ReadonlyArray<Method> = [
   "create",
   "start",
   "stop",
+  "restart",
   "remove",
   "logs",
   "followLogs",
@@ -109,6 +111,7 @@ export interface MethodErrors {
   readonly create: ImageNotFound | EngineUnavailable | CommandFailed
   readonly start: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly stop: ContainerNotFound | EngineUnavailable | CommandFailed
+  readonly restart: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly remove: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly logs: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly stats: EngineUnavailable | CommandFailed
@@ -557,6 +560,32 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
       yield* Deferred.await(run.exited)
     })
 
+  /** Starts a container that is not running: refused while it stops or when a host port is taken. */
+  const startStopped = (c: Container, verb: "start" | "restart") =>
+    Effect.gen(function* () {
+      if (c.state === "stopping") {
+        return yield* Effect.fail(
+          new CommandFailed({ argv: ["podman", verb, c.name], exitCode: 125, stderr: `Error: container ${c.id} is stopping: container state improper` })
+        )
+      }
+      const taken = c.spec.ports.find((p) =>
+        [...containers.values()].some(
+          (o) => o !== c && isUp(o) && o.spec.ports.some((q) => q.host === p.host && q.protocol === p.protocol)
+        )
+      )
+      if (taken !== undefined) {
+        return yield* Effect.fail(
+          new CommandFailed({
+            argv: ["podman", verb, c.name],
+            exitCode: 125,
+            stderr: `Error: unable to start container "${c.id}": cannot listen on the ${taken.protocol.toUpperCase()} port: listen ${taken.protocol}4 :${taken.host}: bind: address already in use`
+          })
+        )
+      }
+      c.oomKilled = false
+      yield* startRun(c)
+    })
+
   const service: Service = {
     info: enter("info", Effect.succeed(info)),
     list: () => enter("list", Effect.sync(() => [...containers.values()].map(summary))),
@@ -670,27 +699,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         Effect.gen(function* () {
           const c = yield* mustFind(name)
           if (c.state === "running") return
-          if (c.state === "stopping") {
-            return yield* Effect.fail(
-              new CommandFailed({ argv: ["podman", "start", name], exitCode: 125, stderr: `Error: container ${c.id} is stopping: container state improper` })
-            )
-          }
-          const taken = c.spec.ports.find((p) =>
-            [...containers.values()].some(
-              (o) => o !== c && isUp(o) && o.spec.ports.some((q) => q.host === p.host && q.protocol === p.protocol)
-            )
-          )
-          if (taken !== undefined) {
-            return yield* Effect.fail(
-              new CommandFailed({
-                argv: ["podman", "start", name],
-                exitCode: 125,
-                stderr: `Error: unable to start container "${c.id}": cannot listen on the ${taken.protocol.toUpperCase()} port: listen ${taken.protocol}4 :${taken.host}: bind: address already in use`
-              })
-            )
-          }
-          c.oomKilled = false
-          yield* startRun(c)
+          yield* startStopped(c, "start")
         })
       ),
     stop: (name, timeoutSec) =>
@@ -699,6 +708,17 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         Effect.gen(function* () {
           const c = yield* mustFind(name)
           yield* stopAndWait(c, Duration.seconds(Math.max(0, timeoutSec)))
+        })
+      ),
+    restart: (name, timeoutSec) =>
+      enter(
+        "restart",
+        Effect.gen(function* () {
+          const c = yield* mustFind(name)
+          // podman announces the restart first, then stops (when running) and starts
+          yield* publish("restart", c)
+          yield* stopAndWait(c, Duration.seconds(Math.max(0, timeoutSec)))
+          yield* startStopped(c, "restart")
         })
       ),
     remove: (name, removeOptions) =>

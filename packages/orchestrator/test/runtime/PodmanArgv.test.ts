@@ -237,10 +237,12 @@ describe("PodmanArgv: other commands", () => {
     assert.deepStrictEqual(Argv.inspectArgv(["a", "b", "c"]), ["container", "inspect", "--format", "json", "a", "b", "c"])
   })
 
-  it("start, stop with its window, rm with and without force, logs with tail", () => {
+  it("start, stop and restart with its window, rm with and without force, logs with tail", () => {
     assert.deepStrictEqual(Argv.startArgv("lnd"), ["start", "lnd"])
     assert.deepStrictEqual(Argv.stopArgv("lnd", 330), ["stop", "--time", "330", "lnd"])
     assert.deepStrictEqual(Argv.stopArgv("lnd", 1.6), ["stop", "--time", "2", "lnd"])
+    assert.deepStrictEqual(Argv.restartArgv("lnd", 330), ["restart", "--time", "330", "lnd"])
+    assert.deepStrictEqual(Argv.restartArgv("lnd", -1), ["restart", "--time", "0", "lnd"])
     assert.deepStrictEqual(Argv.removeArgv("lnd", false), ["rm", "lnd"])
     assert.deepStrictEqual(Argv.removeArgv("lnd", true), ["rm", "--force", "lnd"])
     assert.deepStrictEqual(Argv.logsArgv("lnd", undefined), ["logs", "lnd"])

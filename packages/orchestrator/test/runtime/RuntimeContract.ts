@@ -287,6 +287,43 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
+      "restart stops within the window and starts again in one call; a created or stopped container is started",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("restart")
+        const stubborn = n("restart-kill")
+        yield* rt.create(Fixtures.service(name, { stopDelaySec: 0.3, stopTimeoutSec: 10 }))
+        yield* rt.restart(name, 10)
+        const first = findIn(yield* rt.list(), name)!
+        assert.strictEqual(first.state, "running", "a created container is started")
+        yield* eventually(
+          Effect.map(rt.logs(name), (text) => (text.includes("started") ? Option.some(text) : Option.none())),
+          "the process logs `started`"
+        )
+        yield* rt.restart(name, 10)
+        const second = findIn(yield* rt.list(), name)!
+        assert.strictEqual(second.state, "running")
+        assert.isAbove(second.startedAt!, first.startedAt!, "a new run")
+        assert.include(yield* rt.logs(name), "stopping", "the old run got its graceful stop")
+        yield* rt.stop(name, 10)
+        yield* rt.restart(name, 10)
+        assert.strictEqual(findIn(yield* rt.list(), name)!.state, "running", "a stopped container is started")
+        // past the window the old run is SIGKILLed, and the new one starts all the same
+        yield* rt.create(Fixtures.service(stubborn, { stopDelaySec: 30, stopTimeoutSec: 30 }))
+        yield* rt.start(stubborn)
+        const before = findIn(yield* rt.list(), stubborn)!
+        yield* rt.restart(stubborn, 1)
+        const after = findIn(yield* rt.list(), stubborn)!
+        assert.strictEqual(after.state, "running")
+        assert.isAbove(after.startedAt!, before.startedAt!)
+        yield* rt.stop(stubborn, 0)
+        const ghost = yield* Effect.flip(rt.restart(n("restart-ghost"), 1))
+        assert.strictEqual(ghost._tag, "ContainerNotFound")
+      }),
+      [n("restart"), n("restart-kill")]
+    )
+
+    test(
       "healthcheck runs the configured check once: starting, then healthy; refused without a check or when stopped",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime

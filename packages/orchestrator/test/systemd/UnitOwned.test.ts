@@ -97,14 +97,14 @@ const fakeSystemd = (inner: RuntimeService, units: Map<string, ContainerSpec>) =
         if (verb === "daemon-reload") return { exitCode: 0, stdout: "", stderr: "" }
         const spec = units.get(rest[0]!)
         if (spec === undefined) return { exitCode: 5, stdout: "", stderr: `Unit ${rest[0]} not found.` }
-        if (verb === "start") {
+        if (verb === "stop" || verb === "restart") {
+          yield* inner.stop(spec.name, spec.stopTimeoutSec).pipe(Effect.catchAll(() => Effect.void))
+          yield* inner.remove(spec.name, { force: true }).pipe(Effect.catchAll(() => Effect.void))
+        }
+        if (verb === "start" || verb === "restart") {
           yield* Effect.orDie(inner.remove(spec.name, { force: true }).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void)))
           yield* Effect.orDie(inner.create(spec))
           yield* Effect.orDie(inner.start(spec.name))
-        }
-        if (verb === "stop") {
-          yield* inner.stop(spec.name, spec.stopTimeoutSec).pipe(Effect.catchAll(() => Effect.void))
-          yield* inner.remove(spec.name, { force: true }).pipe(Effect.catchAll(() => Effect.void))
         }
         return { exitCode: 0, stdout: "", stderr: "" }
       })
@@ -156,6 +156,17 @@ describe("UnitOwned: the lifecycle of a unit-owned app goes through systemctl", 
         yield* request("start", "alpha")
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running again")
         assert.deepStrictEqual(systemd.calls.filter((c) => c[0] !== "show").at(-1), ["start", "alpha.service"])
+
+        // A restart is one `systemctl restart`, never a podman restart behind the unit's back.
+        const sim = yield* SimulatedRuntime.SimulatedEngine
+        yield* sim.resetCalls
+        yield* request("restart", "alpha")
+        assert.strictEqual(yield* stateOf(alpha), "restarting")
+        yield* waitUntil(Effect.sync(() => systemd.calls.some((c) => c[0] === "restart")), "systemctl restart")
+        yield* TestClock.adjust("21 seconds")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running after the restart")
+        assert.deepStrictEqual(systemd.calls.filter((c) => c[0] !== "show").at(-1), ["restart", "alpha.service"])
+        assert.strictEqual((yield* sim.calls).restart, 0, "no podman restart of a unit-owned container")
       }))
     }))
 
