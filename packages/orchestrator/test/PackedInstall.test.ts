@@ -1,0 +1,47 @@
+/**
+ * The library as a user installs it: an empty project, `npm install` of the packed
+ * `@archipelago/orchestrator` tarball alone, then Node importing it (ESM and CommonJS). Its
+ * peers (`effect`, `@effect/platform`) come along; the Node platform, which only its tests use,
+ * does not.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { install, installedPackages, megabytes, pack, sizeOf, tempProject } from "../../../test-support/packing.js"
+
+describe("a project installing the packed orchestrator alone", { timeout: 300_000 }, () => {
+  const project = tempProject("orchestrator-install")
+  const app = join(project.dir, "app")
+
+  beforeAll(async () => {
+    const tarballs = await pack(["orchestrator"], join(project.dir, "tarballs"))
+    mkdirSync(app)
+    await install(app, { tarballs, dependencies: ["@archipelago/orchestrator"] })
+    console.log(
+      `packed install of @archipelago/orchestrator: ${megabytes(sizeOf(join(app, "node_modules")))} in node_modules, ${installedPackages(app).length} packages`
+    )
+  }, 300_000)
+  afterAll(() => project.remove())
+
+  it("installs its peers and not the Node platform", () => {
+    const packages = installedPackages(app)
+    expect(packages).toEqual(expect.arrayContaining(["effect", "@effect/platform", "execa", "yaml"]))
+    expect(packages.filter((p) => p.startsWith("@effect/platform-node") || p === "ws" || p === "undici")).toEqual([])
+  })
+
+  it("imports from Node as ESM and as CommonJS", () => {
+    const esm = execFileSync(
+      process.execPath,
+      ["--input-type=module", "-e", `import { Manifest } from "@archipelago/orchestrator"; import { VisualState } from "@archipelago/orchestrator/domain"; console.log(typeof Manifest, VisualState.primaryButton("stopping").label)`],
+      { cwd: app, encoding: "utf8" }
+    )
+    expect(esm.trim()).toBe("object Stopping…")
+    const cjs = execFileSync(
+      process.execPath,
+      ["-e", `const o = require("@archipelago/orchestrator"); const t = require("@archipelago/orchestrator/testing"); console.log(typeof o.PodmanRuntime.layerWith, typeof t.SimulatedRuntime.layer)`],
+      { cwd: app, encoding: "utf8" }
+    )
+    expect(cjs.trim()).toBe("function function")
+  })
+})

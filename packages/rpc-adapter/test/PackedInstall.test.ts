@@ -1,0 +1,93 @@
+/**
+ * The server as a user installs it: an empty project, `npm install` of the packed
+ * `@archipelago/rpc-adapter` tarball (its @archipelago dependencies come from their own packed
+ * tarballs, the rest from the npm cache), then the installed `archipelago` binary: `--version`,
+ * and `serve` on the simulated engine with the dashboard loaded in Chromium from that install.
+ * Nothing here reaches into the workspace's sources or node_modules.
+ */
+import { spawn } from "node:child_process"
+import type { ChildProcessWithoutNullStreams } from "node:child_process"
+import { execFileSync } from "node:child_process"
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { install, installedPackages, megabytes, pack, root, sizeOf, tempProject } from "../../../test-support/packing.js"
+import { hasChromium, launch } from "../../web-components/test/support/Browser.js"
+
+describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, () => {
+  const project = tempProject("server-install")
+  const app = join(project.dir, "app")
+  const bin = join(app, "node_modules", ".bin", "archipelago")
+  let child: ChildProcessWithoutNullStreams | undefined
+
+  beforeAll(async () => {
+    const tarballs = await pack(["orchestrator", "hooks", "rpc-adapter", "web-components"], join(project.dir, "tarballs"))
+    mkdirSync(app)
+    await install(app, { tarballs, dependencies: ["@archipelago/rpc-adapter"] })
+    console.log(
+      `packed install of @archipelago/rpc-adapter: ${megabytes(sizeOf(join(app, "node_modules")))} in node_modules, ${installedPackages(app).length} packages`
+    )
+  }, 300_000)
+  afterAll(() => {
+    if (child !== undefined && child.exitCode === null) child.kill("SIGKILL")
+    project.remove()
+  })
+
+  it("brings every package the server imports or serves", () => {
+    const packages = installedPackages(app)
+    for (const name of ["@archipelago/orchestrator", "@archipelago/hooks", "@archipelago/web-components", "effect", "@effect/platform", "@effect/platform-node"]) {
+      expect(packages).toContain(name)
+    }
+  })
+
+  it("archipelago --version prints the package's version", () => {
+    const out = execFileSync(bin, ["--version"], { cwd: app, encoding: "utf8" })
+    const { version } = JSON.parse(execFileSync(process.execPath, ["-p", "JSON.stringify(require('@archipelago/rpc-adapter/package.json'))"], { cwd: app, encoding: "utf8" }))
+    expect(out).toBe(`archipelago ${version}\n`)
+    // the binary is the installed one, not the workspace's
+    expect(realpathSync(bin).startsWith(realpathSync(app))).toBe(true)
+  })
+
+  it.skipIf(!hasChromium)("archipelago serve --engine sim serves the dashboard, and Chromium shows the apps", async () => {
+    const data = join(project.dir, "data")
+    const config = join(project.dir, "empty.yml")
+    writeFileSync(config, "{}\n")
+    child = spawn(bin, ["serve", "--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0", "--print-login-url"], {
+      cwd: app,
+      env: { ...process.env, ARCHIPELAGO_CONFIG: config }
+    })
+    let out = ""
+    child.stderr.on("data", (d) => (out += d))
+    const loginUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no login URL within 60 s:\n${out}`)), 60_000)
+      child!.stdout.on("data", (d) => {
+        out += d
+        const m = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/login\?token=[A-Za-z0-9_-]+)\n/.exec(out)
+        if (m !== null) {
+          clearTimeout(timer)
+          resolve(m[1]!)
+        }
+      })
+      child!.on("exit", (code) => reject(new Error(`serve exited ${code}:\n${out}`)))
+    })
+
+    const browser = await launch()
+    try {
+      const page = await browser.newPage()
+      const errors: Array<string> = []
+      page.on("pageerror", (e) => errors.push(e.message))
+      const bundle = page.waitForResponse((r) => r.url().endsWith(".js") && r.url().includes("archipelago"))
+      await page.goto(loginUrl)
+      expect((await bundle).status()).toBe(200)
+      await page.locator("archy-app-card").first().waitFor({ timeout: 60_000 })
+      await page.getByText("Demo node", { exact: false }).first().waitFor({ timeout: 30_000 })
+      expect(await page.getByText("The dashboard bundle is not built").count()).toBe(0)
+      expect(await page.locator("archy-app-card").count()).toBeGreaterThan(3)
+      expect(errors).toEqual([])
+    } finally {
+      await browser.close()
+    }
+    child.kill("SIGTERM")
+    expect(await new Promise((resolve) => child!.once("close", resolve))).toBe(0)
+  })
+})

@@ -1,0 +1,127 @@
+/**
+ * The packaging tests' helpers: `npm pack` the workspace's packages (built first: `npm test`
+ * builds), and install tarballs into an empty project in a temp folder, as a user would with
+ * `npm install @archipelago/<name>`.
+ *
+ * Offline-friendly: third-party packages are pinned (npm `overrides`) to the versions of the
+ * workspace's package-lock.json and installed with `--prefer-offline`, so an install is served
+ * from the npm cache `npm ci` filled, and goes to the registry only for what it lacks.
+ */
+import { execFile } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const root: string = fileURLToPath(new URL("..", import.meta.url))
+
+export type PackageName = "orchestrator" | "hooks" | "rpc-adapter" | "web-components"
+
+const run = (cmd: string, args: ReadonlyArray<string>, cwd: string, timeoutMs = 300_000): Promise<string> =>
+  new Promise((resolve, reject) =>
+    execFile(cmd, [...args], { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+      error === null
+        ? resolve(stdout)
+        : reject(new Error(`${cmd} ${args.join(" ")} (in ${cwd}) failed: ${error.message}\n${stdout}\n${stderr}`))
+    )
+  )
+
+/** A temp folder removed by the returned function. */
+export const tempProject = (prefix: string): { readonly dir: string; readonly remove: () => void } => {
+  const dir = mkdtempSync(join(tmpdir(), `archy-${prefix}-`))
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * Packs the named workspace packages into `dest` and returns each one's tarball path. Fails
+ * with a clear message when a package is not built.
+ */
+export const pack = async (names: ReadonlyArray<PackageName>, dest: string): Promise<Record<string, string>> => {
+  mkdirSync(dest, { recursive: true })
+  const out: Record<string, string> = {}
+  for (const name of names) {
+    const dir = join(root, "packages", name)
+    if (!existsSync(join(dir, "dist"))) throw new Error(`${dir}/dist is missing: run \`npm run build\` first (npm test does)`)
+    const json = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dest], dir)
+    const [info] = JSON.parse(json) as Array<{ filename: string }>
+    out[`@archipelago/${name}`] = join(dest, info!.filename)
+  }
+  return out
+}
+
+/** Third-party packages with one version in the workspace's lock, pinned to it. */
+export const lockedVersions = (): Record<string, string> => {
+  const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { version?: string; link?: boolean }>
+  }
+  const versions = new Map<string, Set<string>>()
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const at = path.lastIndexOf("node_modules/")
+    if (at < 0 || entry.link === true || entry.version === undefined) continue
+    const name = path.slice(at + "node_modules/".length)
+    if (name.startsWith("@archipelago/")) continue
+    versions.set(name, (versions.get(name) ?? new Set()).add(entry.version))
+  }
+  return Object.fromEntries([...versions].flatMap(([name, v]) => (v.size === 1 ? [[name, [...v][0]!]] : [])))
+}
+
+/**
+ * Writes `package.json` into `dir` depending on `dependencies` (names of packed packages) and
+ * installs. The other packed tarballs are there only as overrides: npm takes them when a
+ * dependency asks for that package, never otherwise, so the install holds exactly what the
+ * dependencies declare.
+ */
+export const install = async (
+  dir: string,
+  options: {
+    readonly tarballs: Record<string, string>
+    readonly dependencies: ReadonlyArray<string>
+  }
+): Promise<void> => {
+  const dependencies = Object.fromEntries(options.dependencies.map((n) => [n, `file:${options.tarballs[n]!}`]))
+  const overrides = {
+    ...lockedVersions(),
+    ...Object.fromEntries(
+      Object.entries(options.tarballs)
+        .filter(([n]) => !options.dependencies.includes(n))
+        .map(([n, file]) => [n, `file:${file}`])
+    )
+  }
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({ name: "archy-packed-install", private: true, type: "module", dependencies, overrides }, null, 2)
+  )
+  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], dir)
+}
+
+/** The bytes under `dir` (as `du -sb` counts: file sizes, symlinks not followed). */
+export const sizeOf = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => {
+    const path = join(dir, e.name)
+    if (e.isSymbolicLink()) return sum
+    return sum + (e.isDirectory() ? sizeOf(path) : statSync(path).size)
+  }, 0)
+
+/** Every installed package's name under `dir/node_modules` (scoped ones as `@scope/name`). */
+export const installedPackages = (dir: string): Array<string> => {
+  const nm = join(dir, "node_modules")
+  return readdirSync(nm)
+    .filter((n) => !n.startsWith("."))
+    .flatMap((n) => (n.startsWith("@") ? readdirSync(join(nm, n)).map((m) => `${n}/${m}`) : [n]))
+    .sort()
+}
+
+/** `12.3 MB` */
+export const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`
+
+/** Packages that only run on Node (native modules, sockets, processes): never in a browser install. */
+export const nodeOnly: ReadonlyArray<string> = [
+  "@archipelago/orchestrator",
+  "@effect/platform-node",
+  "@effect/platform-node-shared",
+  "@parcel/watcher",
+  "execa",
+  "msgpackr-extract",
+  "undici",
+  "ws"
+]
