@@ -8,6 +8,7 @@ import * as fc from "fast-check"
 import { AppEntry, AppId, AppState, Generation, Op } from "../../src/domain/index.js"
 import type { Intent } from "../../src/domain/Intent.js"
 import * as Archipelago from "../../src/services/Archipelago.js"
+import { Labels } from "../../src/runtime/ContainerSpec.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { Scanner } from "../../src/services/Scanner.js"
 import { StateStore } from "../../src/services/StateStore.js"
@@ -71,8 +72,15 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
     let ctx: Context.Context<Archipelago.Services> = yield* boot(scope)
     const inCtx = <A, E>(eff: Effect.Effect<A, E, Archipelago.Services>) => Effect.provide(eff, ctx)
     let engineDown = false
-    const recordedIds = new Map<string, string | undefined>()
+    // (4) a container replaced by another one (two ids, one after the other) is needless unless the
+    // old one's spec hash differs from the catalog in force, or something that may replace it came
+    // since the app's container last changed: an operation (install, update, remove), a fault
+    // (rm, rmImage) or a Reconfigure that made the recorded container stale. A container appearing
+    // where there was none replaces nothing; it consumes the allowance all the same, so a later
+    // replacement needs a new reason.
+    const recorded = new Map<string, { readonly id: string; readonly specHash: string } | undefined>()
     const mayReplace = new Set<string>()
+    const currentSpecHash = (id: string) => versions[version]!.find((d) => d.id === id)!.specHash
     // (6) an app's generation never goes back, across server restarts too (it is persisted)
     const generations = new Map<string, number>()
     const noGenerationGoesBack = (where: string) =>
@@ -111,14 +119,14 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
               Effect.map(Effect.orDie(Context.get(ctx, Scanner).scan), (scan) => scan.byApp.get(AppId.make(id))?.startedAt)))
             assert.isTrue(started === undefined || started <= intent.updatedAt, `${where}: ${id} was started after the user stopped it`)
           }
-          // (4) a container is replaced only by an operation that may replace it (specs never change here)
-          const before = recordedIds.get(id)
+          // (4) no needless replacement (see `recorded`)
+          const before = recorded.get(id)
           const now = c?.id
-          if (before !== undefined && now !== undefined && before !== now) {
+          if (before !== undefined && now !== undefined && before.id !== now && before.specHash === currentSpecHash(id)) {
             assert.isTrue(mayReplace.has(id), `${where}: ${id} was recreated although its spec hash did not change`)
           }
-          if (now !== before) mayReplace.delete(id)
-          recordedIds.set(id, now)
+          if (now !== before?.id) mayReplace.delete(id)
+          recorded.set(id, c === undefined ? undefined : { id: c.id, specHash: c.spec.labels[Labels.specHash] ?? "" })
         }
         // (3) with no live transition, entries agree with the engine after a scan
         if (!engineDown) {
@@ -199,10 +207,15 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
           break
         }
         case "Reconfigure": {
-          // a new catalog version: alpha's spec hash changes, so recreating alpha is allowed
+          // a new catalog version: alpha's spec hash changes, so replacing a container of the old
+          // spec is allowed (and required), one of the new spec is not; the allowance outlives a
+          // second Reconfigure that comes before the replacement was seen
           yield* Scope.close(scope, Exit.void)
           version = 1 - version
-          mayReplace.add("alpha")
+          for (const id of appIds) {
+            const r = recorded.get(id)
+            if (r !== undefined && r.specHash !== currentSpecHash(id)) mayReplace.add(id)
+          }
           scope = yield* Scope.make()
           ctx = yield* boot(scope)
           break
@@ -249,7 +262,30 @@ const modelLength = Number(process.env.MODEL_LENGTH ?? 24)
 // MODEL_SEED lets `npm run chaos` run disjoint shards in parallel processes.
 const modelSeed = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED)
 
+const req = (op: typeof ops[number], app: string): Command => ({ _tag: "Request", op, app })
+const fault = (kind: Extract<Command, { _tag: "Fault" }>["kind"], app: string): Command => ({ _tag: "Fault", kind, app })
+const advance = (ms: number): Command => ({ _tag: "Advance", ms })
+
+/** Counterexamples the model once found, replayed on every run. */
+const regressions: ReadonlyArray<{ readonly name: string; readonly cmds: ReadonlyArray<Command> }> = [
+  {
+    // The reconciler's install after rm! finished under the old catalog just before the
+    // Reconfigure; the new catalog then had to replace that container (its spec hash was stale).
+    // The model had spent the Reconfigure's allowance on the container's appearance.
+    name: "a container created just before a Reconfigure is replaced for its stale spec",
+    cmds: [
+      req("update", "alpha"), advance(400_000), fault("rmImage", "beta"), req("stop", "alpha"), req("install", "alpha"),
+      advance(30_000), fault("oom", "alpha"), fault("rm", "alpha"), advance(1_000), { _tag: "Reconfigure" }, advance(1_000)
+    ]
+  }
+]
+
 describe("Model (simulator): random requests, faults, clock and restarts", () => {
+  for (const r of regressions) {
+    it.effect(`regression: ${r.name}`, () =>
+      Effect.scoped(runModel(r.cmds)).pipe(Logger.withMinimumLogLevel(LogLevel.None)), { timeout: 120_000 })
+  }
+
   // MODEL_REPLAY='<counterexample JSON>' replays one command sequence with its full error.
   if (replay !== undefined) {
     it.effect("replays a counterexample", () =>
