@@ -5,7 +5,7 @@
  * registry image instead of a local build.
  */
 import { spawnSync } from "node:child_process"
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { freePort } from "./Serve.js"
 
@@ -74,6 +74,11 @@ export const makeCatalog = async (options: CatalogOptions): Promise<Catalog> => 
     const id = `${options.prefix}${demo}`
     const target = join(options.dir, id)
     cpSync(join(options.root, "apps", demo), target, { recursive: true })
+    // A label of the lane makes its image its own: an identical build elsewhere on the machine
+    // (another test, another lane) would otherwise share the image id, and \`podman rmi -f\` of the
+    // lane's tag would only untag it (no removal: the rm-image scenario would not happen).
+    const containerfile = join(target, "Containerfile")
+    if (existsSync(containerfile)) appendFileSync(containerfile, `\nLABEL io.archipelago.chaos-lane="${id}"\n`)
     const file = join(target, "manifest.yml")
     let text = readFileSync(file, "utf8").replace(/\bdemo-(node|lightning|indexer|ui)\b(?!-page)/g, `${options.prefix}demo-$1`)
     for (const d of demoApps) text = text.replaceAll(originalPorts[d], String(ports.get(d)))

@@ -79,6 +79,8 @@ interface Inspected {
   readonly pid: number
   readonly startedAt: string
   readonly image: string
+  /** The id of the image the container runs. */
+  readonly imageId: string
   readonly dataDir?: string
 }
 
@@ -104,11 +106,12 @@ export const inspect = async (name: string): Promise<Inspected | undefined> => {
     Id: string
     State: { Status: string; Pid: number; StartedAt: string }
     ImageName: string
+    Image: string
     Mounts: Array<{ Destination: string; Source: string }>
   }>
   if (c === undefined) return undefined
   const data = c.Mounts.find((m) => m.Destination === "/data")?.Source
-  return { id: c.Id, state: c.State.Status, pid: c.State.Pid, startedAt: c.State.StartedAt, image: c.ImageName, ...(data === undefined ? {} : { dataDir: data }) }
+  return { id: c.Id, state: c.State.Status, pid: c.State.Pid, startedAt: c.State.StartedAt, image: c.ImageName, imageId: c.Image, ...(data === undefined ? {} : { dataDir: data }) }
 }
 
 const imageExists = async (ref: string): Promise<boolean> => (await podman(["image", "exists", ref])).status === 0
@@ -349,6 +352,7 @@ export const runCase = async (lane: Lane, scenario: Scenario, options: CaseOptio
       if ("error" in stopped) errors.push(`stop before removing the image: ${stopped.error}`)
       await must(["rmi", "-f", before!.image])
       if (await imageExists(before!.image)) errors.push(`image ${before!.image} still exists after podman rmi -f`)
+      if (await imageExists(before!.imageId)) errors.push(`image ${before!.imageId.slice(0, 12)} of ${before!.image} was only untagged by podman rmi -f`)
       await requestWhenFree(lane, "start", a)
       break
     }
