@@ -26,17 +26,7 @@ const list = (name: string, all: ReadonlyArray<string>) =>
   (process.env[name] ?? all.join(",")).split(",").map((s) => s.trim()).filter((s) => all.includes(s))
 const passes = list("ARCHY_CHAOS_PASSES", ["idle", "contended"]) as Array<"idle" | "contended">
 const apps = list("ARCHY_CHAOS_APPS", demoApps) as Array<DemoApp>
-// Known failing on the integrated main (see issue 12's note): rm-image of a local build and
-// restart-service. `npm test` leaves them to `npm run chaos` (ARCHY_CHAOS_ALL=1), which runs and
-// reports every case, until they are fixed; ARCHY_CHAOS_SCENARIOS still selects any set.
-const knownFailing: ReadonlyArray<string> = ["rm-image", "restart-service"]
-const defaultCases = process.env.ARCHY_CHAOS_ALL === "1" ? scenarios : scenarios.filter((s) => !knownFailing.includes(s))
-const cases = (process.env.ARCHY_CHAOS_SCENARIOS === undefined
-  ? defaultCases
-  : list("ARCHY_CHAOS_SCENARIOS", scenarios)) as Array<Scenario>
-if (cases.length < scenarios.length) {
-  console.warn(`chaos matrix: ${scenarios.filter((s) => !cases.includes(s as Scenario)).join(", ")} not run here (known failing; npm run chaos runs them)`)
-}
+const cases = list("ARCHY_CHAOS_SCENARIOS", scenarios) as Array<Scenario>
 
 if (!hasPodman) console.warn("chaos matrix skipped: podman is missing or not working")
 if (hasPodman && !hasRegistry) console.warn("chaos matrix skipped: docker-registry is missing (run scripts/setup-host.sh)")
