@@ -79,3 +79,5 @@ export * as Systemctl from "./systemd/Systemctl.js"
 export * as UnitOwned from "./systemd/UnitOwned.js"
 /** @since 0.2.0 */
 export * as QuadletInstaller from "./systemd/QuadletInstaller.js"
+/** @since 0.2.0 */
+export * as HealthGate from "./services/HealthGate.js"

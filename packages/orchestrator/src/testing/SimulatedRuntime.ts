@@ -19,7 +19,8 @@
  *   `start` refuses a host port another running container publishes;
  * - health checks in a spec are not scheduled (podman without systemd does not schedule them
  *   either): a container with one reads `starting` until `healthcheck(name)` runs it, which
- *   reports `healthy` unless `SimulatedEngine.setHealth` said otherwise.
+ *   reports `healthy` unless `SimulatedEngine.setHealth` said otherwise or the spec's or the
+ *   image's env has `SIM_HEALTH=unhealthy` (an image whose check never passes).
  *
  * @since 0.1.0
  */
@@ -810,7 +811,8 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
               })
             )
           }
-          const verdict = c.health === "unhealthy" ? "unhealthy" as const : "healthy" as const
+          const forced = c.spec.env["SIM_HEALTH"] ?? c.image.env["SIM_HEALTH"]
+          const verdict = c.health === "unhealthy" || forced === "unhealthy" ? "unhealthy" as const : "healthy" as const
           c.health = verdict
           return Effect.succeed(verdict)
         })
