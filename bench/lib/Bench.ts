@@ -6,6 +6,7 @@
  * (and `BENCH_SERIES {...}` lines for growth curves) for the runner. Benchmarks are not tests:
  * a missed target is reported, never thrown.
  */
+import * as os from "node:os"
 
 /** True under `npm run bench -- --quick` (the runner sets BENCH_QUICK=1): fewer, shorter runs. */
 export const quick: boolean = process.env.BENCH_QUICK === "1" || process.argv.includes("--quick")
@@ -71,6 +72,10 @@ export interface Row {
   readonly target: Target
   /** Anything a reader needs to interpret the figure (engine, sizes, what "ours" includes). */
   readonly note?: string
+  /** The machine's 1-minute load average when the row was emitted (set by `emit`). */
+  readonly load?: number
+  /** Set by the runner on rows of a repeated bench (`--again`): 2 for the second pass. */
+  readonly pass?: number
 }
 
 /** ours / anchor (medians), when there is an anchor. */
@@ -117,13 +122,15 @@ export interface Series {
 }
 
 /** Prints the row for the runner (and a human line). */
-export const emit = (row: Row): void => {
+export const emit = (measured: Row): void => {
+  const row: Row = { ...measured, load: Math.round(os.loadavg()[0]! * 100) / 100 }
   const r = ratio(row)
   const verdict = met(row)
   console.log(
     `  ${row.measure}: ${row.ours.median} ${row.ours.unit} (p99 ${row.ours.p99}, n=${row.ours.n})` +
       (row.anchor ? ` vs ${row.anchor.what} ${row.anchor.sample.median} ${row.anchor.sample.unit} → ${r}×` : "") +
-      ` [${targetText(row.target, row.ours.unit)}: ${verdict === undefined ? "not measured" : verdict ? "met" : "MISSED"}]`
+      ` [${targetText(row.target, row.ours.unit)}: ${verdict === undefined ? "not measured" : verdict ? "met" : "MISSED"}]` +
+      ` (load ${row.load})`
   )
   console.log(`BENCH_RESULT ${JSON.stringify(row)}`)
 }

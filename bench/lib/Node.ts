@@ -105,6 +105,8 @@ export interface ServeOptions {
   readonly scanInterval?: string
   readonly reconcileInterval?: string
   readonly extraArgs?: ReadonlyArray<string>
+  /** Node's own flags for the server process, e.g. `--cpu-prof` to see where its time goes. */
+  readonly nodeArgs?: ReadonlyArray<string>
 }
 
 /** Starts `archipelago serve` on podman and waits until its API answers. */
@@ -116,7 +118,7 @@ export const serve = async (options: ServeOptions): Promise<Served> => {
     "--engine", "podman", "--scan-interval", options.scanInterval ?? "30s",
     "--reconcile-interval", options.reconcileInterval ?? "30s", ...(options.extraArgs ?? [])
   ]
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], { stdio: ["ignore", "pipe", "pipe"] })
   let stderr = ""
   child.stderr!.on("data", (d) => { stderr = (stderr + d.toString()).slice(-8192) })
   child.stdout!.on("data", (d) => { stderr = (stderr + d.toString()).slice(-8192) })
@@ -222,6 +224,12 @@ export const watch = (node: Served): Promise<Watcher> =>
       })
     const watcher: Watcher = { changes, next, close: () => ws.terminate() }
   })
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc, 10 ms ticks). */
+export const cpuMs = (pid: number): number => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * (1000 / 100)
+}
 
 /** Resident set size of a process, in MiB (Linux /proc). */
 export const rssMiB = (pid: number): number => {

@@ -10,7 +10,11 @@ export interface Environment {
   readonly memoryGiB: number
   readonly node: string
   readonly podman: string
+  /** 1, 5 and 15-minute load averages when the run started. */
   readonly loadAverage: ReadonlyArray<number>
+  /** The same when it ended. */
+  readonly loadAverageEnd?: ReadonlyArray<number>
+  readonly benchFinished?: string
   readonly quick: boolean
 }
 
@@ -20,6 +24,8 @@ export interface Run {
   readonly series: ReadonlyArray<Series>
   readonly failed: ReadonlyArray<string>
 }
+
+const loads = (l: ReadonlyArray<number>): string => l.map((x) => x.toFixed(2)).join(" / ")
 
 const fmt = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? "—" : String(n))
 
@@ -33,7 +39,7 @@ export const growthExponent = (points: ReadonlyArray<readonly [number, number]>)
 }
 
 /** docs/benchmarks.md for a run. */
-export const markdown = (run: Run, plotPath: string | undefined, resultFile: string): string => {
+export const markdown = (run: Run, plotPath: string | undefined, resultFile: string, analysis?: string): string => {
   const e = run.environment
   const lines: Array<string> = [
     "# Benchmarks",
@@ -43,26 +49,31 @@ export const markdown = (run: Run, plotPath: string | undefined, resultFile: str
     "the same machine; figures are medians unless the target names another statistic. Benchmarks are",
     "not tests: a missed target is reported here, never asserted.",
     "",
-    `Environment: ${e.cpus} CPUs (${e.cpuModel}), ${e.memoryGiB} GiB, Node ${e.node}, podman ${e.podman},` +
-      ` load average at start ${e.loadAverage.map((l) => l.toFixed(2)).join(" / ")}${e.quick ? ", `--quick` run" : ""}, ${e.date}.`,
+    `Environment: ${e.cpus} CPUs (${e.cpuModel}), ${e.memoryGiB} GiB, Node ${e.node}, podman ${e.podman}` +
+      `${e.quick ? ", `--quick` run" : ""}, from ${e.date}${e.benchFinished === undefined ? "" : ` to ${e.benchFinished}`}.`,
+    `Load average (1 / 5 / 15 min) at the start ${loads(e.loadAverage)}` +
+      `${e.loadAverageEnd === undefined ? "" : `, at the end ${loads(e.loadAverageEnd)}`}` +
+      `; the load column is the 1-minute figure when each row was measured. With a load above the CPU count` +
+      ` every process waits for a core, so absolute times (and the rows without an anchor most) are inflated by it.`,
     "",
-    "| measure | ours | spread (IQR, n) | anchor | anchor figure | ratio | target | met |",
-    "|---|---|---|---|---|---|---|---|"
+    "| measure | ours | spread (IQR, n) | anchor | anchor figure | ratio | target | met | load |",
+    "|---|---|---|---|---|---|---|---|---|"
   ]
   for (const row of run.rows) {
     const m = met(row)
     const stat = row.target.kind === "max" ? row.target.stat : "median"
     lines.push(
-      `| ${row.measure} | ${fmt(row.ours[stat])} ${row.ours.unit}${stat === "median" ? "" : ` (${stat})`} | ${fmt(row.ours.iqr)}, n=${row.ours.n} | ` +
+      `| ${row.measure}${row.pass !== undefined && row.pass > 1 ? ` (again, pass ${row.pass})` : ""} | ${fmt(row.ours[stat])} ${row.ours.unit}${stat === "median" ? "" : ` (${stat})`} | ${fmt(row.ours.iqr)}, n=${row.ours.n} | ` +
         `${row.anchor?.what ?? "—"} | ${row.anchor ? `${fmt(row.anchor.sample.median)} ${row.anchor.sample.unit}` : "—"} | ` +
-        `${row.anchor ? `${fmt(ratio(row))}×` : "—"} | ${targetText(row.target, row.ours.unit)} | ${m === undefined ? "not measured" : m ? "yes" : "**no**"} |`
+        `${row.anchor ? `${fmt(ratio(row))}×` : "—"} | ${targetText(row.target, row.ours.unit)} | ${m === undefined ? "not measured" : m ? "yes" : "**no**"} | ${fmt(row.load)} |`
     )
   }
-  const notes = run.rows.filter((r) => r.note !== undefined)
+  const notes = run.rows.filter((r) => r.note !== undefined && (r.pass === undefined || r.pass === 1))
   if (notes.length > 0) {
     lines.push("", "Notes:", "")
     for (const r of notes) lines.push(`- ${r.measure}: ${r.note}`)
   }
+  if (analysis !== undefined) lines.push("", analysis.trim())
   for (const s of run.series) {
     lines.push("", `## ${s.title}`, "")
     if (plotPath !== undefined) lines.push(`![${s.title}](${plotPath})`, "")

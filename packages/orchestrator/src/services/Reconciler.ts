@@ -71,7 +71,10 @@ export class Reconciler extends Context.Tag("@archipelago/orchestrator/Reconcile
 export interface Options {
   /** Time between scheduled passes; default 30 s. */
   readonly interval?: Duration.DurationInput
-  /** Quiet time after an engine event before the pass; default 100 ms. */
+  /**
+   * Quiet time after an engine event before the pass; default 25 ms: long enough to gather the
+   * lines podman writes together for one change, short against podman's own event lag.
+   */
   readonly debounce?: Duration.DurationInput
   /** How long shutdown waits for resumed operations; default 10 s. */
   readonly shutdownGrace?: Duration.DurationInput
@@ -91,7 +94,7 @@ export const defaultInterval: Duration.Duration = Duration.seconds(30)
  * @since 0.1.0
  * @category constants
  */
-export const defaultDebounce: Duration.Duration = Duration.millis(100)
+export const defaultDebounce: Duration.Duration = Duration.millis(25)
 
 /**
  * After a pass triggered by an engine event, another look this much later: an event can be seen
