@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian/Ubuntu host for Archipelago's tests and demo: installs podman (with runc and
-# netavark networking), busybox-static, uidmap, nginx, chromium and docker-registry (a loopback
-# registry for tests; its system service is left disabled), makes podman work on hosts
+# netavark networking), busybox-static, uidmap, nginx, chromium, docker-registry (a loopback
+# registry for tests; its system service is left disabled) and podman-compose (a benchmark anchor), makes podman work on hosts
 # where its defaults fail (cgroups hybrid mode, no systemd, refused rlimits), then builds the
 # offline base image localhost/archipelago/base:latest. Idempotent: safe to re-run. CI runs it as
 # root with CI=true on a fresh Debian 12 machine before `npm ci`.
@@ -11,7 +11,8 @@ log() { printf '[setup-host] %s\n' "$*"; }
 
 # Installed without recommends, so podman's networking (netavark, aardvark-dns, iptables) and
 # init (catatonit) are listed explicitly.
-need=(podman runc netavark aardvark-dns iptables catatonit slirp4netns uidmap busybox-static tar nginx chromium systemd docker-registry)
+# podman-compose is the anchor of two benchmark rows (bench/scale.ts), never used by the product.
+need=(podman runc netavark aardvark-dns iptables catatonit slirp4netns uidmap busybox-static tar nginx chromium systemd docker-registry podman-compose)
 
 install_packages() {
   local missing=()
@@ -125,4 +126,4 @@ install_packages
 configure_podman
 build_base_image
 fetch_quadlet
-log "podman $(podman version --format '{{.Client.Version}}'), chromium: $(command -v chromium || echo missing), nginx: $(command -v nginx || echo missing), docker-registry: $(command -v docker-registry || echo missing)"
+log "podman $(podman version --format '{{.Client.Version}}'), chromium: $(command -v chromium || echo missing), nginx: $(command -v nginx || echo missing), docker-registry: $(command -v docker-registry || echo missing), podman-compose: $(command -v podman-compose || echo missing)"
