@@ -1,6 +1,8 @@
 /**
  * The built-in pre-start hooks. Every derived credential is a pure function of the canonical
- * secret `bitcoin-rpc-password`, so rendering again after drift restores the right file.
+ * secret `bitcoin-rpc-password`, so rendering again after drift restores the right file. A
+ * consumer's hook takes bitcoind's address from the installed provider of `bitcoin-node` (its
+ * manifest's `provides` endpoints), never from a constant.
  *
  * @since 0.1.0
  */
@@ -8,6 +10,7 @@ import * as NodePath from "node:path"
 import { Effect, Either, Option, Redacted } from "effect"
 import * as BitcoinConf from "./BitcoinConf.js"
 import * as DemoPage from "./DemoPage.js"
+import * as ElectrumxEnv from "./ElectrumxEnv.js"
 import * as LndConf from "./LndConf.js"
 import * as NginxConf from "./NginxConf.js"
 import type { HookContext, PreStartHook } from "./PreStartHook.js"
@@ -23,6 +26,14 @@ import { bitcoinRpcPassword } from "./Secrets.js"
  */
 export const rpcUser = "archipelago"
 
+/**
+ * The capability every bitcoind consumer depends on (`provides` of bitcoin-core and bitcoin-knots).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const bitcoinNode = "bitcoin-node"
+
 const fromEither = <A>(ctx: HookContext, either: Either.Either<A, { readonly message: string }>) =>
   Either.match(either, {
     onLeft: (error) => Effect.fail(ctx.fail(error.message)),
@@ -32,7 +43,8 @@ const fromEither = <A>(ctx: HookContext, either: Either.Either<A, { readonly mes
 /**
  * `bitcoin-ui-nginx`: `<appDataDir>/nginx.conf` (i.e. `<dataDir>/bitcoin-ui/nginx.conf`, 0600),
  * the server block of the bitcoin UI companion with the Basic auth header of RPC user
- * `archipelago`, proxying `/rpc` to `host.containers.internal:8332`. It listens on the manifest's
+ * `archipelago`, proxying `/rpc` to the `rpc` endpoint of the installed `bitcoin-node` provider
+ * (`host.containers.internal:8332` for the stock manifests). It listens on the manifest's
  * `ui.port` (80 when absent).
  *
  * @since 0.1.0
@@ -43,12 +55,15 @@ export const bitcoinUiNginx: PreStartHook = make({
   secretConsumers: ["bitcoin-ui"],
   render: (ctx) =>
     Effect.gen(function*() {
+      const rpc = yield* Effect.flatMap(ctx.provider(bitcoinNode), (node) => node.endpoint("rpc"))
       const password = yield* ctx.secret(bitcoinRpcPassword)
       const content = yield* fromEither(
         ctx,
         NginxConf.render({
           ...NginxConf.defaults,
           listenPort: ctx.manifest.ui?.port ?? NginxConf.defaults.listenPort,
+          rpcHost: rpc.host,
+          rpcPort: rpc.port,
           rpcUser,
           rpcPassword: Redacted.value(password)
         })
@@ -85,7 +100,9 @@ export const bitcoinRpcAuth: PreStartHook = make({
 
 /**
  * `lnd-conf`: the `[Bitcoind]` section of `<appDataDir>/lnd.conf` (i.e. `<dataDir>/lnd/lnd.conf`,
- * 0600): RPC host, user and password, ZMQ block and tx endpoints; the rest of the file preserved.
+ * 0600): RPC host, user and password, ZMQ block and tx endpoints, the addresses taken from the
+ * `rpc`, `zmqpubrawblock` and `zmqpubrawtx` endpoints of the installed `bitcoin-node` provider;
+ * the rest of the file preserved.
  *
  * @since 0.1.0
  * @category hooks
@@ -95,14 +112,48 @@ export const lndConf: PreStartHook = make({
   secretConsumers: ["lnd"],
   render: (ctx) =>
     Effect.gen(function*() {
+      const node = yield* ctx.provider(bitcoinNode)
+      const rpc = yield* node.endpoint("rpc")
+      const block = yield* node.endpoint("zmqpubrawblock")
+      const tx = yield* node.endpoint("zmqpubrawtx")
       const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))
       const path = NodePath.join(ctx.appDataDir, "lnd.conf")
       const current = Option.getOrElse(yield* ctx.read(path), () => "")
       const content = yield* fromEither(
         ctx,
-        LndConf.setBitcoind(current, { ...LndConf.defaults, rpcuser: rpcUser, rpcpass: password })
+        LndConf.setBitcoind(current, {
+          rpchost: `${rpc.host}:${rpc.port}`,
+          rpcuser: rpcUser,
+          rpcpass: password,
+          zmqpubrawblock: `tcp://${block.host}:${block.port}`,
+          zmqpubrawtx: `tcp://${tx.host}:${tx.port}`
+        })
       )
       return [{ path, content, secret: true }]
+    })
+})
+
+/**
+ * `electrumx-daemon`: `<appDataDir>/daemon.env` (i.e. `<dataDir>/electrumx/daemon.env`, 0600),
+ * `export DAEMON_URL='http://archipelago:<password>@<host>:<port>/'` for the `rpc` endpoint of the
+ * installed `bitcoin-node` provider. ElectrumX's manifest mounts it read-only and its command
+ * sources it at every start, so a repaired file takes effect on the restart the registry asks for.
+ *
+ * @since 0.2.0
+ * @category hooks
+ */
+export const electrumxDaemon: PreStartHook = make({
+  name: "electrumx-daemon",
+  secretConsumers: ["electrumx"],
+  render: (ctx) =>
+    Effect.gen(function*() {
+      const rpc = yield* Effect.flatMap(ctx.provider(bitcoinNode), (node) => node.endpoint("rpc"))
+      const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))
+      const content = yield* fromEither(
+        ctx,
+        ElectrumxEnv.render({ rpcUser, rpcPassword: password, rpcHost: rpc.host, rpcPort: rpc.port })
+      )
+      return [{ path: NodePath.join(ctx.appDataDir, "daemon.env"), content, secret: true }]
     })
 })
 
@@ -136,4 +187,4 @@ export const demoUiPage: PreStartHook = make({
  * @since 0.1.0
  * @category hooks
  */
-export const builtins: ReadonlyArray<PreStartHook> = [bitcoinUiNginx, bitcoinRpcAuth, lndConf, demoUiPage]
+export const builtins: ReadonlyArray<PreStartHook> = [bitcoinUiNginx, bitcoinRpcAuth, lndConf, electrumxDaemon, demoUiPage]

@@ -107,6 +107,26 @@ export const make = (
         dataDir,
         appDataDir: NodePath.join(dataDir, request.appId),
         fail,
+        providers: request.providers ?? [],
+        provider: (capability) => {
+          const found = (request.providers ?? []).find((p) => Object.hasOwn(p.capabilities, capability))
+          if (found === undefined) {
+            return Effect.fail(fail(
+              `no installed app provides ${JSON.stringify(capability)} to it: the manifest must name ${JSON.stringify(capability)} in dependsOn, and one of its providers must be installed`
+            ))
+          }
+          const endpoints = found.capabilities[capability]!
+          return Effect.succeed({
+            capability,
+            appId: found.appId,
+            manifest: found.manifest,
+            endpoints,
+            endpoint: (name: string) =>
+              Object.hasOwn(endpoints, name)
+                ? Effect.succeed(endpoints[name]!)
+                : Effect.fail(fail(`${found.appId} provides ${JSON.stringify(capability)} without a published endpoint ${JSON.stringify(name)}`))
+          })
+        },
         secret: (name) =>
           hook.secretConsumers === undefined
             ? Effect.fail(fail(`refused secret ${JSON.stringify(name)}: the hook declares no secretConsumers (the apps allowed to receive it)`))

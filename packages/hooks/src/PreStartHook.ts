@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import type { AppId, HookRegistry, Manifest, Settings } from "@archipelago/orchestrator"
+import type { AppId, Capability, HookRegistry, Manifest, Settings } from "@archipelago/orchestrator"
 import type { Effect, Option, Redacted } from "effect"
 
 /**
@@ -46,6 +46,22 @@ export interface RenderedFile {
 }
 
 /**
+ * The installed app providing a capability the hooked app depends on, with the endpoints of that
+ * capability (from the provider's manifest).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Provided {
+  readonly capability: string
+  readonly appId: AppId.AppId
+  readonly manifest: Manifest.Manifest
+  readonly endpoints: Readonly<Record<string, Capability.Endpoint>>
+  /** One endpoint; fails naming the provider and the endpoint when the provider does not declare it. */
+  readonly endpoint: (name: string) => Effect.Effect<Capability.Endpoint, HookFailed>
+}
+
+/**
  * What a hook renders from.
  *
  * @since 0.1.0
@@ -64,6 +80,13 @@ export interface HookContext {
   readonly secret: (name: string) => Effect.Effect<Redacted.Redacted<string>, HookFailed>
   /** The current text of a file under the data dir (to preserve what a hook does not own), if any. */
   readonly read: (path: string) => Effect.Effect<Option.Option<string>, HookFailed>
+  /** The installed apps the app's `dependsOn` resolves to, with everything they provide. */
+  readonly providers: ReadonlyArray<Capability.Provider>
+  /**
+   * The installed provider of `capability` among the app's dependencies (the manifest names the
+   * capability, or an app providing it, in `dependsOn`). Fails naming the capability otherwise.
+   */
+  readonly provider: (capability: string) => Effect.Effect<Provided, HookFailed>
   /** A `HookFailed` naming this hook and app, for `return yield* ctx.fail("why")`. */
   readonly fail: (reason: string) => HookFailed
 }

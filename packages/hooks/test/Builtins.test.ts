@@ -8,11 +8,12 @@ import * as fc from "fast-check"
 import * as BitcoinConf from "../src/BitcoinConf.js"
 import * as Builtins from "../src/Builtins.js"
 import * as DemoPage from "../src/DemoPage.js"
+import * as ElectrumxEnv from "../src/ElectrumxEnv.js"
 import * as Hooks from "../src/Hooks.js"
 import * as NginxConf from "../src/NginxConf.js"
 import * as RpcAuth from "../src/RpcAuth.js"
 import * as Secrets from "../src/Secrets.js"
-import { manifest, run } from "./fixtures/manifest.js"
+import { bitcoinNode, manifest, run } from "./fixtures/manifest.js"
 import { hasPython, pythonHmac } from "./fixtures/python.js"
 
 let root = ""
@@ -160,6 +161,107 @@ describe("lnd-conf", () => {
       })))
 })
 
+describe("endpoints from the provider's manifest", () => {
+  const knots = bitcoinNode("bitcoin-knots", { rpc: 18443, zmqpubrawblock: 38332, zmqpubrawtx: 38333 })
+
+  it.effect("lnd-conf, bitcoin-ui-nginx and electrumx-daemon render the installed provider's host ports", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        yield* registry.run(run("lnd", ["lnd-conf"], {}, [knots]))
+        const lnd = yield* read(NodePath.join(dataDir, "lnd", "lnd.conf"))
+        expect(lnd).toContain("bitcoind.rpchost=host.containers.internal:18443\n")
+        expect(lnd).toContain("bitcoind.zmqpubrawblock=tcp://host.containers.internal:38332\n")
+        expect(lnd).toContain("bitcoind.zmqpubrawtx=tcp://host.containers.internal:38333\n")
+        yield* registry.run(run("bitcoin-ui", ["bitcoin-ui-nginx"], { role: "ui" }, [knots]))
+        expect(yield* read(NodePath.join(dataDir, "bitcoin-ui", "nginx.conf"))).toContain("proxy_pass http://host.containers.internal:18443/;")
+        yield* registry.run(run("electrumx", ["electrumx-daemon"], {}, [knots]))
+        expect(yield* read(NodePath.join(dataDir, "electrumx", "daemon.env"))).toContain(
+          `export DAEMON_URL='http://archipelago:${password}@host.containers.internal:18443/'\n`
+        )
+      })))
+
+  it.effect("a consumer with no provider of bitcoin-node is refused, naming the capability, and nothing is written", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        for (const [app, hook, file] of [["lnd", "lnd-conf", "lnd.conf"], ["electrumx", "electrumx-daemon", "daemon.env"]] as const) {
+          const failed = yield* Effect.either(registry.run(run(app, [hook], {}, [])))
+          expect(Either.isLeft(failed) ? failed.left.message : "").toBe(
+            `pre-start hook ${hook} failed for ${app}: no installed app provides "bitcoin-node" to it: the manifest must name "bitcoin-node" in dependsOn, and one of its providers must be installed`
+          )
+          expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, app, file)).then(() => true, () => false))).toBe(false)
+        }
+      })))
+
+  it.effect("a provider without the endpoint a hook needs is refused, naming both", () =>
+    withDataDir((registry) =>
+      Effect.gen(function*() {
+        const rpcOnly = { ...knots, capabilities: { "bitcoin-node": { rpc: knots.capabilities["bitcoin-node"]!["rpc"]! } } }
+        const failed = yield* Effect.either(registry.run(run("lnd", ["lnd-conf"], {}, [rpcOnly])))
+        expect(Either.isLeft(failed) ? failed.left.message : "").toBe(
+          `pre-start hook lnd-conf failed for lnd: bitcoin-knots provides "bitcoin-node" without a published endpoint "zmqpubrawblock"`
+        )
+      })))
+})
+
+describe("electrumx-daemon", () => {
+  it.effect("writes <dataDir>/electrumx/daemon.env 0600 with DAEMON_URL, and repairs it after drift", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const path = NodePath.join(dataDir, "electrumx", "daemon.env")
+        const request = run("electrumx", ["electrumx-daemon"])
+        expect((yield* registry.run(request)).changed).toBe(true)
+        const rendered = yield* read(path)
+        expect(rendered).toBe(
+          ElectrumxEnv.render({ rpcUser: "archipelago", rpcPassword: password, rpcHost: "host.containers.internal", rpcPort: 8332 })
+            .pipe(Either.getOrThrow)
+        )
+        expect(rendered).toContain(`export DAEMON_URL='http://archipelago:${password}@host.containers.internal:8332/'\n`)
+        expect(yield* modeOf(path)).toBe(0o600)
+        expect(yield* modeOf(NodePath.dirname(path))).toBe(0o700)
+        expect((yield* registry.run(request)).changed).toBe(false)
+        // drift: the file edited by hand (an old password, the wrong port) is rewritten at the next run
+        yield* Effect.promise(() => Fs.writeFile(path, "export DAEMON_URL='http://archipelago:old@host.containers.internal:18332/'\n"))
+        const repaired = yield* registry.run(request)
+        expect(repaired.changed).toBe(true)
+        expect(repaired.files.map((f) => [f.hook, f.path, f.changed])).toEqual([["electrumx-daemon", path, true]])
+        expect(yield* read(path)).toBe(rendered)
+        // a rotated canonical password reaches it too
+        yield* Effect.promise(() => Fs.writeFile(NodePath.join(dataDir, "secrets", Secrets.bitcoinRpcPassword), "rotated\n"))
+        expect((yield* registry.run(request)).changed).toBe(true)
+        expect(yield* read(path)).toContain("archipelago:rotated@")
+      })))
+
+  it.effect("is bound to electrumx: another app naming it is refused before anything renders", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const refused = yield* Effect.either(registry.run(run("lnd", ["electrumx-daemon"])))
+        expect(Either.isLeft(refused) && refused.left._tag).toBe("HookNotAllowed")
+        expect(Builtins.electrumxDaemon.secretConsumers).toEqual(["electrumx"])
+        expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, "lnd", "daemon.env")).then(() => true, () => false))).toBe(false)
+      })))
+})
+
+describe("ElectrumxEnv.render", () => {
+  it("percent-encodes the credentials so no value leaves its quotes or its line (property)", () => {
+    fc.assert(fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (user, pw) => {
+      const text = Either.getOrThrow(ElectrumxEnv.render({ rpcUser: user, rpcPassword: pw, rpcHost: "host.containers.internal", rpcPort: 8332 }))
+      const lines = text.split("\n")
+      expect(lines.length).toBe(4)
+      const m = /^export DAEMON_URL='http:\/\/([^'\s:@\/]*):([^'\s:@\/]*)@host\.containers\.internal:8332\/'$/.exec(lines[2]!)
+      expect(m).not.toBeNull()
+      expect(decodeURIComponent(m![1]!)).toBe(user)
+      expect(decodeURIComponent(m![2]!)).toBe(pw)
+    }))
+  })
+
+  it("refuses a host or port that is not one", () => {
+    const ok = { rpcUser: "a", rpcPassword: "b", rpcHost: "host.containers.internal", rpcPort: 8332 }
+    expect(Either.isLeft(ElectrumxEnv.render({ ...ok, rpcHost: "x;rm -rf /" }))).toBe(true)
+    expect(Either.isLeft(ElectrumxEnv.render({ ...ok, rpcPort: 0 }))).toBe(true)
+    expect(Either.isLeft(ElectrumxEnv.render({ ...ok, rpcPassword: "" }))).toBe(true)
+  })
+})
+
 describe("demo-ui-page", () => {
   it.effect("renders <dataDir>/demo-ui/www/index.html, 0644 so httpd in the container can read it", () =>
     withDataDir((registry, dataDir) =>
@@ -175,9 +277,15 @@ describe("demo-ui-page", () => {
 })
 
 describe("built-ins as a whole", () => {
-  it("exports the four hooks by name", () => {
-    expect(Builtins.builtins.map((h) => h.name)).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "demo-ui-page"])
-    expect(Builtins.builtins).toEqual([Builtins.bitcoinUiNginx, Builtins.bitcoinRpcAuth, Builtins.lndConf, Builtins.demoUiPage])
+  it("exports the five hooks by name", () => {
+    expect(Builtins.builtins.map((h) => h.name)).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "demo-ui-page"])
+    expect(Builtins.builtins).toEqual([
+      Builtins.bitcoinUiNginx,
+      Builtins.bitcoinRpcAuth,
+      Builtins.lndConf,
+      Builtins.electrumxDaemon,
+      Builtins.demoUiPage
+    ])
   })
 
   it("for any password and manifest: renders are complete (no `{{`), and a second run on the result changes nothing", async () => {
@@ -193,6 +301,7 @@ describe("built-ins as a whole", () => {
           run("bitcoin-ui", ["bitcoin-ui-nginx"]),
           run("bitcoin-core", ["bitcoin-rpcauth"]),
           run("lnd", ["lnd-conf"]),
+          run("electrumx", ["electrumx-daemon"]),
           { ...run("demo-ui", ["demo-ui-page"]), manifest: manifest("demo-ui", { name, hooks: ["demo-ui-page"] }) }
         ]
         const program = Effect.gen(function*() {
@@ -203,7 +312,7 @@ describe("built-ins as a whole", () => {
         }).pipe(Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })), Logger.withMinimumLogLevel(LogLevel.None))
         const { first, second } = await Effect.runPromise(program)
         expect(first.every((r) => r.changed)).toBe(true)
-        expect(second.map((r) => r.changed)).toEqual([false, false, false, false])
+        expect(second.map((r) => r.changed)).toEqual([false, false, false, false, false])
         expect(second.flatMap((r) => r.files.map((f) => f.sha256))).toEqual(first.flatMap((r) => r.files.map((f) => f.sha256)))
         for (const file of first.flatMap((r) => r.files)) {
           const text = await Fs.readFile(file.path, "utf8")

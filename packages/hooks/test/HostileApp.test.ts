@@ -181,7 +181,8 @@ describe("secret-bound hooks: an unrelated app cannot take the bitcoind RPC pass
       expect(consumers).toEqual({
         "bitcoin-ui-nginx": ["bitcoin-ui"],
         "bitcoin-rpcauth": ["bitcoin-core", "bitcoin-knots"],
-        "lnd-conf": ["lnd"]
+        "lnd-conf": ["lnd"],
+        "electrumx-daemon": ["electrumx"]
       })
       expect(Hooks.consumersOf(Builtins.builtins)).toEqual(consumers)
     }))
@@ -190,11 +191,11 @@ describe("secret-bound hooks: an unrelated app cannot take the bitcoind RPC pass
     Effect.gen(function*() {
       const [, , dataDir] = yield* withNode((registry) =>
         Effect.forEach(
-          [["lnd", "lnd-conf"], ["bitcoin-ui", "bitcoin-ui-nginx"], ["bitcoin-knots", "bitcoin-rpcauth"]] as const,
+          [["lnd", "lnd-conf"], ["bitcoin-ui", "bitcoin-ui-nginx"], ["bitcoin-knots", "bitcoin-rpcauth"], ["electrumx", "electrumx-daemon"]] as const,
           ([app, hook]) => registry.run(run(app, [hook])),
           { discard: true }
         ))
-      for (const f of ["lnd/lnd.conf", "bitcoin-ui/nginx.conf", "bitcoin-knots/bitcoin.conf"]) {
+      for (const f of ["lnd/lnd.conf", "bitcoin-ui/nginx.conf", "bitcoin-knots/bitcoin.conf", "electrumx/daemon.env"]) {
         expect((yield* lstat(NodePath.join(dataDir, f))).isFile()).toBe(true)
       }
     }))

@@ -9,6 +9,8 @@
 export * from "./domain/index.js"
 /** @since 0.1.0 */
 export * as Manifest from "./manifest/Manifest.js"
+/** @since 0.2.0 */
+export * as Capability from "./manifest/Capability.js"
 /** @since 0.1.0 */
 export * as Catalog from "./manifest/Catalog.js"
 /** @since 0.1.0 */

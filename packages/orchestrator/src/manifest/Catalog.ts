@@ -9,6 +9,7 @@ import { FileSystem } from "@effect/platform"
 import { Effect, Either, Option } from "effect"
 import * as NodePath from "node:path"
 import type { AppId } from "../domain/AppId.js"
+import * as Capability from "./Capability.js"
 import { closest } from "./internal/Suggest.js"
 import type { Located, Position } from "./Loader.js"
 import { maxBytes, parseLocated } from "./Loader.js"
@@ -135,21 +136,65 @@ export const check = (
   const errors: Array<ManifestError> = []
   const ids = new Map(entries.map((e) => [e.app.manifest.id as string, e]))
   const allIds = [...new Set([...ids.keys(), ...knownIds])].sort(byId)
+  const manifests = entries.map((e) => e.app.manifest)
+  const provided = new Map<string, Array<Entry>>()
+  for (const e of [...entries].sort((a, b) => byId(a.app.manifest.id, b.app.manifest.id))) {
+    for (const p of e.app.manifest.provides) provided.set(p.capability, [...(provided.get(p.capability) ?? []), e])
+  }
 
   for (const e of entries) {
     const m = e.app.manifest
-    const refs = (field: "dependsOn" | "conflicts", rule: string) =>
-      m[field].forEach((d, i) => {
-        if (allIds.includes(d)) return
-        const near = closest(d, allIds)
-        errors.push(errorAt(e, `${field}[${i}]`, rule, `unknown app ${JSON.stringify(d)}${near ? `; did you mean ${JSON.stringify(near)}?` : ""}`))
-      })
-    refs("dependsOn", "depends-on")
-    refs("conflicts", "conflicts")
+    m.conflicts.forEach((d, i) => {
+      if (allIds.includes(d)) return
+      const near = closest(d, allIds)
+      errors.push(errorAt(e, `conflicts[${i}]`, "conflicts", `unknown app ${JSON.stringify(d)}${near ? `; did you mean ${JSON.stringify(near)}?` : ""}`))
+    })
+    m.dependsOn.forEach((d, i) => {
+      if (allIds.includes(d) || provided.has(d)) return
+      const near = closest(d, [...allIds, ...provided.keys()])
+      errors.push(errorAt(
+        e,
+        `dependsOn[${i}]`,
+        "depends-on",
+        `no app is called ${JSON.stringify(d)} and no app provides it as a capability${near ? `; did you mean ${JSON.stringify(near)}?` : ""}`
+      ))
+    })
     m.dependsOn.forEach((d, i) => {
       const dep = ids.get(d)
       if (dep !== undefined && conflicting(m, dep.app.manifest)) {
         errors.push(errorAt(e, `dependsOn[${i}]`, "depends-on", `${JSON.stringify(d)} conflicts with ${m.id}: they are never installed together`))
+      }
+      const providers = (provided.get(d) ?? []).filter((p) => p.app.manifest.id !== m.id)
+      if (dep === undefined && provided.has(d) && providers.every((p) => conflicting(m, p.app.manifest))) {
+        errors.push(errorAt(
+          e,
+          `dependsOn[${i}]`,
+          "depends-on",
+          providers.length === 0
+            ? `only ${m.id} itself provides ${JSON.stringify(d)}: an app cannot depend on itself`
+            : `every provider of ${JSON.stringify(d)} (${providers.map((p) => p.app.manifest.id).join(", ")}) conflicts with ${m.id}`
+        ))
+      }
+    })
+  }
+
+  // capabilities: a name is an app id or a capability, never both; the providers of one
+  // capability conflict pairwise, so exactly one of them can be installed
+  for (const [capability, providers] of provided) {
+    providers.forEach((p, k) => {
+      const i = p.app.manifest.provides.findIndex((x) => x.capability === capability)
+      const path = `provides[${i}].capability`
+      if (allIds.includes(capability)) {
+        errors.push(errorAt(p, path, "provides", `${JSON.stringify(capability)} is the id of an app; name the capability differently`))
+      }
+      for (const q of providers.slice(0, k)) {
+        if (conflicting(p.app.manifest, q.app.manifest)) continue
+        errors.push(errorAt(
+          p,
+          path,
+          "provides",
+          `${q.app.manifest.id} also provides ${JSON.stringify(capability)}; list each other in conflicts so exactly one of them is installed`
+        ))
       }
     })
   }
@@ -169,7 +214,7 @@ export const check = (
         reported.add(key)
         const from = ids.get(rotated[0]!)!
         const to = rotated[1] ?? rotated[0]!
-        const i = from.app.manifest.dependsOn.findIndex((d) => d === to)
+        const i = from.app.manifest.dependsOn.findIndex((d) => Capability.candidates(manifests, d).some((c) => c === to))
         errors.push(errorAt(from, `dependsOn[${i}]`, "dependency-cycle", `dependency cycle: ${[...rotated, rotated[0]].join(" -> ")}`))
       }
       return
@@ -177,7 +222,7 @@ export const check = (
     const entry = ids.get(id)
     if (entry === undefined) return
     state.set(id, "visiting")
-    for (const d of entry.app.manifest.dependsOn) visit(d, [...stack, id])
+    for (const d of Capability.dependencyIds(manifests, entry.app.manifest)) visit(d, [...stack, id])
     state.set(id, "done")
   }
   for (const id of [...ids.keys()].sort(byId)) visit(id, [])
@@ -232,11 +277,12 @@ export const check = (
  */
 export const make = (apps: ReadonlyArray<CatalogApp>): Catalog => {
   const byApp = new Map(apps.map((a) => [a.manifest.id as string, a]))
+  const manifests = apps.map((a) => a.manifest)
   const out: Array<CatalogApp> = []
   const placed = new Set<string>()
   const place = (a: CatalogApp, depth: number): void => {
     if (placed.has(a.manifest.id) || depth > byApp.size) return
-    for (const d of [...a.manifest.dependsOn].sort(byId)) {
+    for (const d of Capability.dependencyIds(manifests, a.manifest)) {
       const dep = byApp.get(d)
       if (dep !== undefined) place(dep, depth + 1)
     }

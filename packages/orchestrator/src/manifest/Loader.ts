@@ -107,6 +107,11 @@ const stringDict = (keyCheck: (k: string) => string | undefined) => dict(keyChec
 
 const appIdWhat = "an app id (lowercase letters, digits and dashes)"
 const appId = str((s) => (appIdPattern.test(s) ? undefined : appIdWhat), appIdWhat)
+const dependencyWhat = "an app id or a capability (lowercase letters, digits and dashes)"
+const dependency = str((s) => (appIdPattern.test(s) ? undefined : dependencyWhat), dependencyWhat)
+const capabilityWhat = "a capability name (lowercase letters, digits and dashes)"
+const capability = str((s) => (appIdPattern.test(s) ? undefined : capabilityWhat), capabilityWhat)
+const endpointName = /^[a-z0-9][a-z0-9-]{0,62}$/
 const singleLine = (s: string) => (/[\r\n]/.test(s) ? "a single-line value (no newline)" : undefined)
 const printable = (what: string) => (s: string) => (s.trim() === "" || /[\u0000-\u001f]/.test(s) ? what : undefined)
 const port = int(1, 65535)
@@ -153,7 +158,11 @@ const manifestShape: Struct = struct({
   memory: str(),
   stopTimeout: int(1, 3600),
   restart: oneOf("no", "always", "on-failure", "unless-stopped"),
-  dependsOn: list(appId),
+  dependsOn: list(dependency),
+  provides: list(struct({
+    capability: required(capability),
+    endpoints: dict((k) => (endpointName.test(k) ? undefined : "an endpoint name (lowercase letters, digits and dashes)"), port)
+  })),
   conflicts: list(appId),
   hooks: list(str(printable("a hook name"))),
   health: {
@@ -366,7 +375,7 @@ const expectedOf = (shape: Shape): string => {
     case "List":
       return shape.nonEmpty ? "a non-empty list" : "a list"
     case "Dict":
-      return "a map of strings"
+      return shape.value._tag === "String" ? "a map of strings" : "a map"
     case "Struct":
     case "Tagged":
       return "a map"
@@ -746,6 +755,31 @@ const checkRules = (ctx: Ctx, m: Raw, options: Options): void => {
     }
   })
   listRule("hooks", "hook")
+
+  // capabilities provided: each once, each endpoint a published container port
+  const capabilitiesSeen = new Map<string, number>()
+  const containerPorts = new Set(asArray(m.ports).map((p) => asRecord(p)?.container).filter((p) => typeof p === "number"))
+  asArray(m.provides).forEach((p, i) => {
+    const rec = asRecord(p)
+    const name = asString(rec?.capability)
+    if (name !== undefined) {
+      const first = capabilitiesSeen.get(name)
+      if (first !== undefined) fail(`provides[${i}].capability`, "provides", `${JSON.stringify(name)} is already provided by provides[${first}]`)
+      else capabilitiesSeen.set(name, i)
+      const dep = depends.indexOf(name)
+      if (dep >= 0 && first === undefined) fail(`dependsOn[${dep}]`, "depends-on", `${JSON.stringify(name)} is provided by this app itself (provides[${i}]): an app cannot depend on itself`)
+    }
+    for (const [endpoint, port] of Object.entries(asRecord(rec?.endpoints) ?? {})) {
+      if (typeof port !== "number" || containerPorts.has(port)) continue
+      fail(
+        keyPath(`provides[${i}].endpoints`, endpoint),
+        "provides",
+        `container port ${port} is not published in ports: consumers reach an endpoint through its host port; publish it or name a published container port (${
+          containerPorts.size === 0 ? "none" : [...containerPorts].join(", ")
+        })`
+      )
+    }
+  })
   if (options.hookNames !== undefined) {
     const names = options.hookNames
     asArray(m.hooks).forEach((h, i) => {

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { AppId } from "../domain/AppId.js"
+import { AppId, pattern as namePattern } from "../domain/AppId.js"
 
 const PortNumber = Schema.Int.pipe(Schema.between(1, 65535))
 
@@ -107,6 +107,41 @@ export const Ui = Schema.Struct({
 })
 
 /**
+ * The name of a capability (`bitcoin-node`): spelled like an app id, and never equal to one in
+ * the same catalog, so a `dependsOn` entry means one thing.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const CapabilityName = Schema.String.pipe(
+  Schema.pattern(namePattern, {
+    message: () => "a capability name: 1-63 lowercase letters, digits or dashes, not starting with a dash"
+  })
+)
+
+/**
+ * What a `dependsOn` entry names: an app id or a capability (resolved to the one installed
+ * provider, see `Capability.resolve`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const DependencyName = CapabilityName
+
+/**
+ * A capability the app provides to others, with the endpoints its consumers reach: endpoint
+ * name → container port (published in `ports`; consumers reach the matching host port through
+ * `host.containers.internal`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Provide = Schema.Struct({
+  capability: CapabilityName,
+  endpoints: Schema.optionalWith(Schema.Record({ key: Schema.String, value: PortNumber }), { default: () => ({}) })
+})
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -141,7 +176,10 @@ export const Manifest = Schema.Struct({
   memory: Schema.optional(Schema.String),
   stopTimeout: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 10 }),
   restart: Schema.optionalWith(Restart, { default: () => "always" as const }),
-  dependsOn: Schema.optionalWith(Schema.Array(AppId), { default: () => [] }),
+  /** Apps or capabilities this one needs installed (and running) first. */
+  dependsOn: Schema.optionalWith(Schema.Array(DependencyName), { default: () => [] }),
+  /** Capabilities this app provides, with their endpoints. */
+  provides: Schema.optionalWith(Schema.Array(Provide), { default: () => [] }),
   /** Apps never installed together with this one (alternatives such as bitcoin-core and bitcoin-knots). */
   conflicts: Schema.optionalWith(Schema.Array(AppId), { default: () => [] }),
   hooks: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
@@ -178,6 +216,12 @@ export type Port = typeof Port.Type
  * @category models
  */
 export type Volume = typeof Volume.Type
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type Provide = typeof Provide.Type
 
 /**
  * @since 0.1.0

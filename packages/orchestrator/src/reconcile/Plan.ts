@@ -29,7 +29,8 @@ export interface Desired {
   readonly id: AppId
   /** The spec hash the orchestrator would stamp on a container created now. */
   readonly specHash: string
-  readonly dependsOn: ReadonlyArray<AppId>
+  /** The manifest's `dependsOn`: app ids and capabilities. */
+  readonly dependsOn: ReadonlyArray<string>
   readonly restartPolicy: RestartPolicy
   /** This orchestrator's instance id (the `io.archipelago.instance` label it stamps), if it has one. */
   readonly instance?: string
@@ -70,7 +71,7 @@ export interface Observed {
   /** This orchestrator instance has already taken the app's existing container in. */
   readonly adopted: boolean
   /** Dependencies that are not running now. */
-  readonly waitingFor: ReadonlyArray<AppId>
+  readonly waitingFor: ReadonlyArray<string>
   readonly crashLoop?: CrashLoop
 }
 

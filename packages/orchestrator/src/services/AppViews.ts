@@ -11,8 +11,9 @@ import type { AppView } from "../domain/AppView.js"
 import * as Intent from "../domain/Intent.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { CommandFailed, ContainerNotFound, EngineUnavailable } from "../runtime/RuntimeError.js"
-import { Apps, meta } from "./Apps.js"
-import type { AppDef } from "./Apps.js"
+import * as Capability from "../manifest/Capability.js"
+import { Apps, meta, resolveDependencies } from "./Apps.js"
+import type { AppDef, Service as AppsService } from "./Apps.js"
 import { InstallLog } from "./InstallLog.js"
 import { UnknownApp } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
@@ -67,10 +68,10 @@ export interface Service {
  */
 export class AppViews extends Context.Tag("@archipelago/orchestrator/AppViews")<AppViews, Service>() {}
 
-const viewOf = (def: AppDef, state: State): AppView =>
+const viewOf = (apps: AppsService, def: AppDef, state: State): AppView =>
   AppViewModule.make(
     state.entries[def.id] ?? AppEntry.make(def.id),
-    meta(def),
+    meta(def, Capability.resolvedNames(resolveDependencies(apps, def, state))),
     state.intents[def.id] ?? Intent.none
   )
 
@@ -89,7 +90,7 @@ export const make = Effect.gen(function*() {
   const getDef = (appId: string) =>
     Option.match(apps.get(appId), { onNone: () => Effect.fail(new UnknownApp({ appId })), onSome: Effect.succeed })
   const service: Service = {
-    list: Effect.map(store.get, (state) => apps.all.map((def) => viewOf(def, state))),
+    list: Effect.map(store.get, (state) => apps.all.map((def) => viewOf(apps, def, state))),
     changes: store.changes.pipe(
       Stream.zipWithPrevious,
       Stream.mapConcat(([previous, next]) =>
@@ -98,7 +99,7 @@ export const make = Effect.gen(function*() {
           onSome: (prev) =>
             apps.all
               .filter((def) => prev.entries[def.id] !== next.entries[def.id] || prev.intents[def.id] !== next.intents[def.id])
-              .map((def) => viewOf(def, next))
+              .map((def) => viewOf(apps, def, next))
         })
       )
     ),

@@ -7,6 +7,7 @@
 import { Context, Layer, Option } from "effect"
 import type { AppId } from "../domain/AppId.js"
 import type { AppMeta } from "../domain/AppView.js"
+import * as Capability from "../manifest/Capability.js"
 import type { Catalog } from "../manifest/Catalog.js"
 import type { Manifest } from "../manifest/Manifest.js"
 import { resolve } from "../manifest/Resolve.js"
@@ -16,6 +17,7 @@ import { appDataDir, containerName, containerSpec } from "../manifest/Spec.js"
 import { order } from "../reconcile/Plan.js"
 import type { ContainerSpec } from "../runtime/ContainerSpec.js"
 import { Labels } from "../runtime/ContainerSpec.js"
+import type { State } from "./StateStore.js"
 
 /**
  * One app, ready for the services.
@@ -72,7 +74,10 @@ export class Apps extends Context.Tag("@archipelago/orchestrator/Apps")<Apps, Se
  * @category constructors
  */
 export const make = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<Mirror> = []): Service => {
-  const all = order(defs.map((d) => ({ ...d, dependsOn: d.manifest.dependsOn }))).map(({ dependsOn: _d, ...d }) => d)
+  const manifests = defs.map((d) => d.manifest)
+  const all = order(defs.map((d) => ({ ...d, dependsOn: Capability.dependencyIds(manifests, d.manifest) }))).map((
+    { dependsOn: _d, ...d }
+  ) => d)
   const byId = new Map(all.map((d) => [d.id as string, d]))
   return { all, get: (id) => Option.fromNullable(byId.get(id)), mirrors }
 }
@@ -136,12 +141,13 @@ export const conflictsOf = (apps: Service, def: AppDef): ReadonlyArray<AppId> =>
  * @category getters
  */
 export const dependentsOf = (apps: Service, id: string): ReadonlyArray<AppId> => {
+  const manifests = apps.all.map((d) => d.manifest)
   const found = new Set<string>([id])
   let grew = true
   while (grew) {
     grew = false
     for (const def of apps.all) {
-      if (!found.has(def.id) && def.manifest.dependsOn.some((d) => found.has(d))) {
+      if (!found.has(def.id) && Capability.dependencyIds(manifests, def.manifest).some((d) => found.has(d))) {
         found.add(def.id)
         grew = true
       }
@@ -152,19 +158,51 @@ export const dependentsOf = (apps: Service, id: string): ReadonlyArray<AppId> =>
 }
 
 /**
- * The catalog facts an `AppView` needs.
+ * True when the store counts the app as installed (asked to be, or present and not being removed).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const isInstalled = (state: State, id: string): boolean => {
+  const entry = state.entries[id]
+  return state.intents[id]?.installed === true ||
+    (entry !== undefined && entry.state !== "not-installed" && entry.transition?.op !== "remove")
+}
+
+/**
+ * How each `dependsOn` entry of an app resolves against the apps installed in `state`: an app
+ * id to itself, a capability to its one installed provider.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const resolveDependencies = (apps: Service, def: AppDef, state: State): ReadonlyArray<Capability.Resolution> =>
+  Capability.resolve(apps.all.map((d) => d.manifest), def.manifest, (id) => isInstalled(state, id))
+
+/**
+ * The installed apps an app's `dependsOn` resolves to, with their endpoints (what hooks render from).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const providersOf = (apps: Service, def: AppDef, state: State): ReadonlyArray<Capability.Provider> =>
+  Capability.providers(apps.all.map((d) => d.manifest), def.manifest, (id) => isInstalled(state, id))
+
+/**
+ * The catalog facts an `AppView` needs. `dependsOn` defaults to the manifest's entries; pass
+ * their resolution (`Capability.resolvedNames`) to show the installed provider of a capability.
  *
  * @since 0.1.0
  * @category getters
  */
-export const meta = (def: AppDef): AppMeta => {
+export const meta = (def: AppDef, dependsOn: ReadonlyArray<string> = def.manifest.dependsOn): AppMeta => {
   const ui = def.manifest.ui
   const uiPort = ui === undefined ? undefined : def.manifest.ports.find((p) => p.container === ui.port)?.host
   return {
     name: def.manifest.name,
     version: def.manifest.version,
     containerName: def.containerName,
-    dependsOn: def.manifest.dependsOn,
+    dependsOn,
     ...(uiPort === undefined ? {} : { uiPort })
   }
 }

@@ -6,6 +6,7 @@
  */
 import { Context, Data, Effect, Layer } from "effect"
 import type { AppId } from "../domain/AppId.js"
+import type { Provider } from "../manifest/Capability.js"
 import type { Manifest } from "../manifest/Manifest.js"
 
 /**
@@ -65,6 +66,12 @@ export interface HookRun {
   readonly manifest: Manifest
   /** The names from the manifest's `hooks`, in order. */
   readonly hooks: ReadonlyArray<string>
+  /**
+   * The installed apps the manifest's `dependsOn` resolves to (a capability to its one installed
+   * provider), with the endpoints they provide: what a hook renders a consumer's config from.
+   * @since 0.2.0
+   */
+  readonly providers?: ReadonlyArray<Provider>
 }
 
 /**

@@ -20,7 +20,8 @@ import type { ContainerDetails } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
 import type { CommandFailed, RuntimeError } from "../runtime/RuntimeError.js"
 import { AppLocks } from "./AppLocks.js"
-import { Apps, conflictsOf, containerNames, dependentsOf } from "./Apps.js"
+import * as Capability from "../manifest/Capability.js"
+import { Apps, conflictsOf, containerNames, dependentsOf, isInstalled, providersOf, resolveDependencies } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
 import type { HookError } from "./HookRegistry.js"
 import { HookRegistry } from "./HookRegistry.js"
@@ -29,7 +30,6 @@ import type { RequestOptions } from "./Lifecycle.js"
 import { observationOf } from "./Observation.js"
 import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp, UnsafeMount } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
-import type { State } from "./StateStore.js"
 
 /**
  * The operation is not something this orchestrator can do (backups, restores).
@@ -143,13 +143,6 @@ export interface Service {
  */
 export class Orchestrator extends Context.Tag("@archipelago/orchestrator/Orchestrator")<Orchestrator, Service>() {}
 
-// Installed, or on its way: the user's intent says so, or a container state other than
-// not-installed that is not already being removed.
-const isInstalled = (state: State, id: string): boolean => {
-  const entry = state.entries[id]
-  return state.intents[id]?.installed === true ||
-    (entry !== undefined && entry.state !== "not-installed" && entry.transition?.op !== "remove")
-}
 
 /**
  * How long a create waits out a container name still held by a removal in progress (podman
@@ -234,7 +227,8 @@ export const make = Effect.gen(function*() {
     def.manifest.hooks.length === 0
       ? Effect.succeed(false)
       : Effect.gen(function*() {
-        const result = yield* hookRegistry.run({ appId: def.id, manifest: def.manifest, hooks: def.manifest.hooks })
+        const providers = providersOf(apps, def, yield* store.get)
+        const result = yield* hookRegistry.run({ appId: def.id, manifest: def.manifest, hooks: def.manifest.hooks, providers })
         for (const f of result.files) {
           if (f.changed) yield* log.append(def.id, "info", `hook ${f.hook} wrote ${f.path}`)
         }
@@ -392,7 +386,7 @@ export const make = Effect.gen(function*() {
   const checkDependencies = (def: AppDef, op: Op.Op): Effect.Effect<void, MissingDependency> =>
     Effect.gen(function*() {
       const state = yield* store.get
-      const missing = def.manifest.dependsOn.filter((d) => !isInstalled(state, d))
+      const missing = resolveDependencies(apps, def, state).filter((r) => r._tag !== "Resolved").map(Capability.describe)
       if (missing.length === 0) return
       const entry = state.entries[def.id]
       return yield* Effect.fail(

@@ -17,7 +17,7 @@ import * as Plan from "../reconcile/Plan.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
 import { AppLocks } from "./AppLocks.js"
-import { Apps } from "./Apps.js"
+import { Apps, resolveDependencies } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
 import { InstallLog } from "./InstallLog.js"
 import { factsOf, observationOf } from "./Observation.js"
@@ -280,9 +280,12 @@ export const make = (options: Options = {}) =>
           })
         }
         const c = scan.byApp.get(def.id)
-        // A dependency acted on in this pass is known by its fresh entry; any other by this scan.
-        const waitingFor = def.manifest.dependsOn.filter((d) =>
+        // A dependency acted on in this pass is known by its fresh entry; any other by this scan. A
+        // capability counts as its one installed provider (unresolved, it is waited for by name).
+        const notRunning = (d: AppId) =>
           state.entries[d]?.state !== "running" || (!acted.has(d) && scan.byApp.get(d)?.state !== "running")
+        const waitingFor = resolveDependencies(apps, def, state).flatMap((r) =>
+          r._tag !== "Resolved" ? [r.name] : notRunning(r.appId) ? [r.appId] : []
         )
         const observed: Plan.Observed = {
           ...(c === undefined ? {} : { container: factsOf(c) }),

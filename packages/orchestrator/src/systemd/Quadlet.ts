@@ -11,6 +11,7 @@
  * @since 0.2.0
  */
 import { Data, Either } from "effect"
+import * as Capability from "../manifest/Capability.js"
 import type { Catalog } from "../manifest/Catalog.js"
 import type { Settings } from "../manifest/Settings.js"
 import { containerName, containerSpec } from "../manifest/Spec.js"
@@ -451,7 +452,7 @@ export const files = (units: AppUnits): ReadonlyArray<{ readonly fileName: strin
  * @category constructors
  */
 export const appUnits = (
-  catalog: Pick<Catalog, "get">,
+  catalog: Pick<Catalog, "get"> & { readonly apps?: Catalog["apps"] },
   id: string,
   settings: Settings,
   engineVersion: EngineVersion | string,
@@ -460,7 +461,12 @@ export const appUnits = (
   const app = catalog.get(id)
   if (app === undefined) return Either.left(new InvalidUnitName({ name: id, field: "app id (not in the catalog)" }))
   const spec = containerSpec(app, settings)
-  const after = app.manifest.dependsOn.flatMap((d) => {
+  // A capability wants and orders after every provider: only the installed provider has a unit,
+  // and systemd ignores Wants=/After= naming a unit that does not exist.
+  const deps = catalog.apps === undefined
+    ? [...app.manifest.dependsOn]
+    : Capability.dependencyIds(catalog.apps.map((a) => a.manifest), app.manifest)
+  const after = deps.flatMap((d) => {
     const dep = catalog.get(d)
     return dep === undefined ? [] : [serviceName({ name: containerName(dep.manifest) })]
   })

@@ -6,13 +6,14 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
+import * as Capability from "../../src/manifest/Capability.js"
 import * as Catalog from "../../src/manifest/Catalog.js"
 import * as Loader from "../../src/manifest/Loader.js"
 import { CatalogError } from "../../src/manifest/ManifestError.js"
 import * as Spec from "../../src/manifest/Spec.js"
 
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
-const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "demo-ui-page"]
+const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "demo-ui-page"]
 
 const temps: Array<string> = []
 afterAll(() => {
@@ -90,8 +91,11 @@ describe("Catalog.load", () => {
     Effect.gen(function*() {
       const catalog = yield* Catalog.load(appsDir, { hookNames })
       const index = new Map(catalog.apps.map((a, i) => [a.manifest.id as string, i]))
+      const manifests = catalog.apps.map((a) => a.manifest)
       for (const a of catalog.apps) {
-        for (const d of a.manifest.dependsOn) assert.isTrue(index.get(d)! < index.get(a.manifest.id)!, `${d} before ${a.manifest.id}`)
+        for (const d of Capability.dependencyIds(manifests, a.manifest)) {
+          assert.isTrue(index.get(d)! < index.get(a.manifest.id)!, `${d} before ${a.manifest.id}`)
+        }
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 
@@ -115,7 +119,73 @@ describe("Catalog.load", () => {
   it.effect("golden: a dependency that does not exist", () =>
     Effect.gen(function*() {
       const errors = yield* loadErrors({ lnd: app("lnd", "dependsOn: [bitcoin-cor]\n"), "bitcoin-core": app("bitcoin-core") })
-      assert.deepStrictEqual(errors, [`apps/lnd/manifest.yml:5:13 dependsOn[0]: unknown app "bitcoin-cor"; did you mean "bitcoin-core"?`])
+      assert.deepStrictEqual(errors, [
+        `apps/lnd/manifest.yml:5:13 dependsOn[0]: no app is called "bitcoin-cor" and no app provides it as a capability; did you mean "bitcoin-core"?`
+      ])
+    }))
+
+  const node = (id: string, other: string | undefined, port = 8332) =>
+    app(
+      id,
+      `ports:\n  - host: ${port}\n    container: 8332\nprovides:\n  - capability: bitcoin-node\n    endpoints: {rpc: 8332}\n${
+        other === undefined ? "" : `conflicts: [${other}]\n`
+      }`
+    )
+
+  it.effect("golden: a capability nobody provides, with a suggestion", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({ lnd: app("lnd", "dependsOn: [bitcoin-nod]\n"), "bitcoin-core": node("bitcoin-core", undefined) })
+      assert.deepStrictEqual(errors, [
+        `apps/lnd/manifest.yml:5:13 dependsOn[0]: no app is called "bitcoin-nod" and no app provides it as a capability; did you mean "bitcoin-node"?`
+      ])
+    }))
+
+  it.effect("golden: two providers of one capability that do not conflict", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({ "bitcoin-core": node("bitcoin-core", undefined), "bitcoin-knots": node("bitcoin-knots", undefined, 18332) })
+      assert.deepStrictEqual(errors, [
+        `apps/bitcoin-knots/manifest.yml:9:17 provides[0].capability: bitcoin-core also provides "bitcoin-node"; list each other in conflicts so exactly one of them is installed`
+      ])
+    }))
+
+  it.effect("golden: a capability named like an app", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({
+        lnd: app("lnd"),
+        node: app("node", "provides:\n  - capability: lnd\n")
+      })
+      assert.deepStrictEqual(errors, [`apps/node/manifest.yml:6:17 provides[0].capability: "lnd" is the id of an app; name the capability differently`])
+    }))
+
+  it.effect("golden: a capability only conflicting apps provide", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({
+        lnd: app("lnd", "dependsOn: [bitcoin-node]\nconflicts: [bitcoin-core]\n"),
+        "bitcoin-core": node("bitcoin-core", undefined)
+      })
+      assert.deepStrictEqual(errors, [
+        `apps/lnd/manifest.yml:5:13 dependsOn[0]: every provider of "bitcoin-node" (bitcoin-core) conflicts with lnd`
+      ])
+    }))
+
+  it.effect("alternatives by capability load: each conflicting provider, one consumer", () =>
+    Effect.gen(function*() {
+      const dir = writeCatalog({
+        "bitcoin-core": node("bitcoin-core", "bitcoin-knots"),
+        "bitcoin-knots": node("bitcoin-knots", undefined),
+        lnd: app("lnd", "dependsOn: [bitcoin-node]\n")
+      })
+      const catalog = yield* Catalog.load(dir, { hookNames }).pipe(Effect.provide(NodeContext.layer))
+      assert.deepStrictEqual(catalog.apps.map((a) => a.manifest.id as string), ["bitcoin-core", "bitcoin-knots", "lnd"])
+    }))
+
+  it.effect("golden: a cycle through a capability", () =>
+    Effect.gen(function*() {
+      const errors = yield* loadErrors({
+        a: app("a", "dependsOn: [cap-b]\n"),
+        b: app("b", "dependsOn: [a]\nprovides:\n  - capability: cap-b\n")
+      })
+      assert.deepStrictEqual(errors, [`apps/a/manifest.yml:5:13 dependsOn[0]: dependency cycle: a -> b -> a`])
     }))
 
   it.effect("golden: a dependency cycle, printed", () =>

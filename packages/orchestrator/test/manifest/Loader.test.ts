@@ -6,7 +6,7 @@ import * as Loader from "../../src/manifest/Loader.js"
 import * as Settings from "../../src/manifest/Settings.js"
 
 const file = "apps/demo/manifest.yml"
-const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "demo-ui-page"]
+const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "demo-ui-page"]
 const options: Loader.Options = { expectedId: "demo", hookNames }
 
 // lines 1-4; the cases below start at line 5
@@ -39,6 +39,7 @@ describe("Loader.parseManifest", () => {
       stopTimeout: 10,
       restart: "always",
       dependsOn: [],
+      provides: [],
       conflicts: [],
       hooks: []
     })
@@ -65,6 +66,29 @@ health: {type: http, port: 8080}
 
   // the message text is part of the API: each rule's exact wording is pinned here
   const golden: ReadonlyArray<readonly [string, string, ReadonlyArray<string>, Loader.Options?]> = [
+    [
+      "a capability endpoint on a port the app does not publish",
+      `${base}ports:\n  - host: 8332\n    container: 8332\nprovides:\n  - capability: bitcoin-node\n    endpoints:\n      rpc: 8332\n      zmqpubrawblock: 28332\n`,
+      [
+        `apps/demo/manifest.yml:12:23 provides[0].endpoints.zmqpubrawblock: container port 28332 is not published in ports: consumers reach an endpoint through its host port; publish it or name a published container port (8332)`
+      ]
+    ],
+    [
+      "a capability provided twice, and depended on by its provider",
+      `${base}dependsOn: [bitcoin-node]\nprovides:\n  - capability: bitcoin-node\n  - capability: bitcoin-node\n`,
+      [
+        `apps/demo/manifest.yml:5:13 dependsOn[0]: "bitcoin-node" is provided by this app itself (provides[0]): an app cannot depend on itself`,
+        `apps/demo/manifest.yml:8:17 provides[1].capability: "bitcoin-node" is already provided by provides[0]`
+      ]
+    ],
+    [
+      "a capability name that is not a name",
+      `${base}provides:\n  - capability: Bitcoin Node\n    endpoints: {RPC: 8332}\n`,
+      [
+        `apps/demo/manifest.yml:6:17 provides[0].capability: expected a capability name (lowercase letters, digits and dashes), got "Bitcoin Node"`,
+        `apps/demo/manifest.yml:7:17 provides[0].endpoints.RPC: expected an endpoint name (lowercase letters, digits and dashes), got "RPC"`
+      ]
+    ],
     [
       "an integer field given a string (the example of the issue)",
       `${base}ports:
@@ -104,7 +128,7 @@ health: {type: http, port: 8080}
       "an unknown key far from every known one",
       `${base}colour: blue\n`,
       [
-        `apps/demo/manifest.yml:5:1 colour: unknown key; expected one of id, name, version, description, role, image, build, container, ports, volumes, env, extraHosts, memory, stopTimeout, restart, dependsOn, conflicts, hooks, health, ui`
+        `apps/demo/manifest.yml:5:1 colour: unknown key; expected one of id, name, version, description, role, image, build, container, ports, volumes, env, extraHosts, memory, stopTimeout, restart, dependsOn, provides, conflicts, hooks, health, ui`
       ]
     ],
     [
@@ -247,7 +271,7 @@ health: {type: http, port: 8080}
     [
       "an unknown hook",
       `${base}hooks: [make-coffee]\n`,
-      [`apps/demo/manifest.yml:5:9 hooks[0]: unknown hook "make-coffee"; known hooks: bitcoin-ui-nginx, bitcoin-rpcauth, lnd-conf, demo-ui-page`]
+      [`apps/demo/manifest.yml:5:9 hooks[0]: unknown hook "make-coffee"; known hooks: bitcoin-ui-nginx, bitcoin-rpcauth, lnd-conf, electrumx-daemon, demo-ui-page`]
     ],
     [
       "an app depending on itself, twice",

@@ -12,6 +12,7 @@ import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
 import * as Settings from "../../src/manifest/Settings.js"
 import * as Apps from "../../src/services/Apps.js"
+import * as HookRegistry from "../../src/services/HookRegistry.js"
 import { countingHooks, decodeManifest, defsOf, epoch, serviceManifest, settle, tempDir, waitUntil, withOrchestrator } from "./harness.js"
 
 const { SimulatedEngine } = SimulatedRuntime
@@ -179,6 +180,58 @@ describe("Lifecycle.request", () => {
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running again")
         const intent = yield* Effect.flatMap(StateStore, (s) => s.intent(alpha))
         assert.isTrue(intent.installed && intent.wantRunning && !intent.userStopped)
+      }))
+    }))
+
+  it.scoped("a capability dependency: refused with no provider, resolved to the installed one, its endpoints handed to hooks", () =>
+    Effect.gen(function*() {
+      const runs: Array<HookRegistry.HookRun> = []
+      const hooks = Layer.succeed(HookRegistry.HookRegistry, {
+        names: ["fake"],
+        consumers: {},
+        run: (request) => Effect.sync(() => {
+          runs.push(request)
+          return { changed: false, files: [] }
+        })
+      })
+      const node = (id: string, port: number, other?: string) =>
+        serviceManifest(id, {
+          ports: [{ host: port, container: 8332 }],
+          provides: [{ capability: "bitcoin-node", endpoints: { rpc: 8332 } }],
+          ...(other === undefined ? {} : { conflicts: [other] })
+        })
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-life-cap-")
+      const defs = defsOf([
+        node("bitcoin-core", 18332, "bitcoin-knots"),
+        node("bitcoin-knots", 19332),
+        serviceManifest("lnd", { dependsOn: ["bitcoin-node"], hooks: ["fake"] })
+      ], dataDir)
+      const lnd = AppId.make("lnd")
+      yield* withOrchestrator(engine, defs, { dataDir, hooks }, Effect.gen(function*() {
+        const refused = yield* Effect.either(request("install", "lnd"))
+        assert.strictEqual(
+          Either.isLeft(refused) ? refused.left.message : "",
+          "cannot install lnd: it depends on bitcoin-node (provided by bitcoin-core or bitcoin-knots), which is not installed; install it first"
+        )
+        yield* request("install", "bitcoin-knots")
+        yield* request("install", "lnd")
+        yield* waitUntil(Effect.map(stateOf(lnd), (s) => s === "running"), "lnd running on knots")
+        const last = runs[runs.length - 1]!
+        assert.strictEqual(last.appId, "lnd")
+        assert.deepStrictEqual(last.providers?.map((p) => [p.name, p.appId, p.capabilities]), [[
+          "bitcoin-node",
+          "bitcoin-knots",
+          { "bitcoin-node": { rpc: { host: "host.containers.internal", port: 19332, containerPort: 8332 } } }
+        ]])
+        const view = (yield* Effect.flatMap(AppViews, (v) => v.list)).find((v) => v.id === "lnd")!
+        assert.deepStrictEqual(view.dependsOn, ["bitcoin-knots"], "the view names the installed provider")
+        const remove = yield* Effect.either(request("remove", "bitcoin-knots"))
+        assert.strictEqual(
+          Either.isLeft(remove) ? remove.left.message : "",
+          "cannot remove bitcoin-knots: lnd depends on it; remove it first, or ask for a cascade to remove it too"
+        )
       }))
     }))
 

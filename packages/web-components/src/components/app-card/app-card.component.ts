@@ -167,7 +167,7 @@ export class ArchyAppCard extends LitElement {
     if (client === undefined) return nothing
     const waiting = d.view.dependsOn.flatMap((id) => {
       const dep = client.app(id)
-      if (dep === undefined) return [`${id} (not in the catalog)`]
+      if (dep === undefined) return [`${id} (no provider installed)`]
       return dep.visualState === "running" ? [] : [`${dep.view.name} (${VisualState.statusLabel(dep.visualState).toLowerCase()})`]
     })
     if (waiting.length === 0) return nothing
