@@ -57,3 +57,41 @@ describe("archipelago validate: secret-bound hooks", () => {
       for (const id of ["bitcoin-core", "bitcoin-knots", "bitcoin-ui", "lnd"]) expect(summary).toContain(id)
     }).pipe(Effect.provide(NodeContext.layer)))
 })
+
+describe("archipelago validate: capabilities", () => {
+  it.effect("a catalog where lnd needs bitcoin-node and no app provides it fails, naming the capability", () =>
+    Effect.gen(function*() {
+      const dir = tempDir("rpc-validate-capability-")
+      for (const id of ["lnd", "bitcoin-knots"]) mkdirSync(join(dir, id))
+      writeFileSync(
+        join(dir, "lnd", "manifest.yml"),
+        ["id: lnd", "name: LND", "version: \"1\"", "image: docker.io/library/busybox:1.36", "dependsOn: [bitcoin-node]", ""].join("\n")
+      )
+      // knots publishes its RPC port but forgot to declare the capability
+      writeFileSync(
+        join(dir, "bitcoin-knots", "manifest.yml"),
+        ["id: bitcoin-knots", "name: Knots", "version: \"1\"", "image: docker.io/library/busybox:1.36", "ports:", "  - {host: 8332, container: 8332}", ""].join("\n")
+      )
+      const error = yield* Effect.flip(Validate.run(dir))
+      expect(error.errors.map((e) => `${e.path} [${e.rule}] ${e.line}:${e.column} ${e.detail}`)).toEqual([
+        "dependsOn[0] [depends-on] 5:13 no app is called \"bitcoin-node\" and no app provides it as a capability"
+      ])
+      // once knots provides it, the same catalog validates
+      writeFileSync(
+        join(dir, "bitcoin-knots", "manifest.yml"),
+        [
+          "id: bitcoin-knots",
+          "name: Knots",
+          "version: \"1\"",
+          "image: docker.io/library/busybox:1.36",
+          "ports:",
+          "  - {host: 8332, container: 8332}",
+          "provides:",
+          "  - capability: bitcoin-node",
+          "    endpoints: {rpc: 8332}",
+          ""
+        ].join("\n")
+      )
+      expect(yield* Validate.run(dir)).toMatch(/^ok: /)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
