@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
@@ -106,4 +106,42 @@ describe("packaging", () => {
       expect(files.filter((f) => f.startsWith("src/"))).toEqual([])
     }
   )
+
+  describe.each(["orchestrator", "hooks", "rpc-adapter", "web-components"])("%s on the registry's page", (name) => {
+    const manifest = JSON.parse(readFileSync(`${pkg(name)}/package.json`, "utf8"))
+    const readme = readFileSync(`${pkg(name)}/README.md`, "utf8")
+    const repo = manifest.repository?.url?.replace(/^git\+/, "").replace(/\.git$/, "")
+
+    it("has complete metadata: repository, homepage, bugs, keywords, license, files, exports, engines", () => {
+      expect(manifest.repository).toStrictEqual({ type: "git", url: expect.stringMatching(/^git\+https:\/\/.+\.git$/), directory: `packages/${name}` })
+      expect(manifest.homepage).toBe(`${repo}/tree/main/packages/${name}#readme`)
+      expect(manifest.bugs).toStrictEqual({ url: `${repo}/issues` })
+      expect(manifest.keywords.length).toBeGreaterThanOrEqual(3)
+      expect(manifest.license).toBe("MIT")
+      expect(manifest.files).toContain("dist")
+      expect(Object.keys(manifest.exports)).toContain(".")
+      expect(manifest.engines.node).toMatch(/^>=\d/)
+      expect(manifest.publishConfig).toStrictEqual({ access: "public" })
+    })
+
+    it("the first release is 0.1.0: the package is at 0.0.0 and its @archipelago dependencies at the same version", () => {
+      expect(manifest.version).toBe("0.0.0")
+      const internal = Object.entries({ ...manifest.dependencies, ...manifest.devDependencies }).filter(([n]) => n.startsWith("@archipelago/"))
+      for (const [, range] of internal) expect(range).toBe(manifest.version)
+    })
+
+    it("effect is a peer dependency, never a dependency (one copy per application)", () => {
+      expect(manifest.peerDependencies.effect).toMatch(/^\^3\./)
+      expect(manifest.dependencies.effect).toBeUndefined()
+      expect(manifest.dependencies["@effect/platform"]).toBeUndefined()
+    })
+
+    it("the README stands alone: an npm install line, and only absolute links", () => {
+      expect(readme).toContain(`npm install @archipelago/${name}`)
+      const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!)
+      expect(links.filter((l) => !/^https:\/\//.test(l))).toEqual([])
+      const toRepo = links.filter((l) => l.includes("github"))
+      expect(toRepo.filter((l) => !l.startsWith(repo) && !l.startsWith(repo.replace("https://github.com/", "https://raw.githubusercontent.com/")))).toEqual([])
+    })
+  })
 })
