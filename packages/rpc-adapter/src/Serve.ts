@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { execFile } from "node:child_process"
 import { writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
@@ -16,6 +15,7 @@ import {
   ContainerRuntime,
   Instance,
   Lifecycle,
+  PodmanCommand,
   PodmanRuntime,
   PodmanSelfHeal,
   RuntimeError,
@@ -59,18 +59,18 @@ const simulated = (why: string) =>
  * @since 0.1.0
  * @category constructors
  */
-export const podmanInfo: Effect.Effect<void, RuntimeError.EngineUnavailable> = Effect.async((resume) => {
-  execFile("podman", ["info", "--format", "json"], { timeout: 60_000 }, (error, _stdout, stderr) => {
-    if (error === null) return resume(Effect.void)
-    const last = stderr.trim().split("\n").pop()
-    resume(Effect.fail(
-      new RuntimeError.EngineUnavailable({
-        reason: `podman info failed: ${last !== undefined && last !== "" ? last : error.message}`,
-        hint: "install podman (apt-get install podman runc) and run scripts/setup-host.sh as root"
-      })
-    ))
-  })
-})
+export const podmanInfo: Effect.Effect<void, RuntimeError.EngineUnavailable> = PodmanCommand.run("podman", ["info", "--format", "json"], {
+  timeoutMs: 60_000
+}).pipe(
+  Effect.mapError((e) => e.reason),
+  Effect.flatMap((r) => (r.exitCode === 0 ? Effect.void : Effect.fail(r.stderr.trim().split("\n").pop() || `exit ${r.exitCode}`))),
+  Effect.mapError((last) =>
+    new RuntimeError.EngineUnavailable({
+      reason: `podman info failed: ${last}`,
+      hint: "install podman (apt-get install podman runc) and run scripts/setup-host.sh as root"
+    })
+  )
+)
 
 /**
  * True when the server was started by a person at a terminal (stdin is one, and systemd did not

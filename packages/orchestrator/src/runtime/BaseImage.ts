@@ -11,8 +11,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Either, Schema } from "effect"
-import { execa } from "execa"
-import { installHint } from "./PodmanFailure.js"
+import * as Command from "./PodmanCommand.js"
 import { CommandFailed, EngineUnavailable } from "./RuntimeError.js"
 
 /**
@@ -73,17 +72,7 @@ const ImageLabels = Schema.Array(
   Schema.Struct({ Config: Schema.optional(Schema.Struct({ Labels: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String }))) })) })
 )
 
-const exec = (file: string, args: ReadonlyArray<string>) =>
-  Effect.tryPromise({
-    try: (signal) => execa(file, args, { reject: false, stdin: "ignore", cleanup: false, cancelSignal: signal }),
-    catch: (e) => new EngineUnavailable({ reason: `${file}: ${String(e)}`, hint: installHint })
-  }).pipe(
-    Effect.flatMap((r) =>
-      r.exitCode === undefined
-        ? Effect.fail(new EngineUnavailable({ reason: `${file}: ${r.code === "ENOENT" ? "not found" : (r.shortMessage ?? "did not run")}`, hint: installHint }))
-        : Effect.succeed({ exitCode: r.exitCode, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") })
-    )
-  )
+const exec = (file: string, args: ReadonlyArray<string>) => Command.run(file, args)
 
 const must = (file: string, args: ReadonlyArray<string>) =>
   exec(file, args).pipe(

@@ -1,5 +1,5 @@
 /**
- * The real container runtime: the podman CLI through execa, never a shell. argv comes from the
+ * The real container runtime: the podman CLI launched by `PodmanCommand` (execa, never a shell). argv comes from the
  * pure builders in `PodmanArgv`, output is decoded by the schemas in `PodmanJson`, failures are
  * typed by `PodmanFailure`.
  *
@@ -9,11 +9,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Either, Layer, Ref, Schedule, Stream } from "effect"
-import { execa } from "execa"
 import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest, RuntimeEvent, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
 import * as Argv from "./PodmanArgv.js"
+import * as Command from "./PodmanCommand.js"
 import * as Failure from "./PodmanFailure.js"
 import * as Json from "./PodmanJson.js"
 import { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } from "./RuntimeError.js"
@@ -35,39 +35,8 @@ export interface Options {
  */
 export const eventsRestartSchedule = Schedule.spaced("1 second")
 
-interface RunResult {
-  readonly exitCode: number
-  readonly stdout: string
-  readonly stderr: string
-  readonly all: string
-}
-
-interface RunOptions {
-  readonly onLine?: Progress
-  readonly all?: boolean
-}
-
-const splitLines = (onLine: Progress) => {
-  let buffer = ""
-  return {
-    push: (chunk: Buffer | string) => {
-      buffer += chunk.toString()
-      let i: number
-      while ((i = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, i).replace(/\r$/, "")
-        buffer = buffer.slice(i + 1)
-        if (line.trim() !== "") onLine(line)
-      }
-    },
-    flush: () => {
-      if (buffer.trim() !== "") onLine(buffer)
-      buffer = ""
-    }
-  }
-}
-
-const unavailable = (binary: string, reason: string) =>
-  new EngineUnavailable({ reason: `${binary}: ${reason}`, hint: Failure.installHint })
+type RunResult = Command.Result
+type RunOptions = Command.RunOptions
 
 const sinceArg = (at: number): ReadonlyArray<string> => ["--since", new Date(at).toISOString()]
 
@@ -82,39 +51,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
   const binary = options.binary ?? "podman"
 
   const run = (argv: ReadonlyArray<string>, runOptions: RunOptions = {}): Effect.Effect<RunResult, EngineUnavailable> =>
-    Effect.tryPromise({
-      try: async (signal) => {
-        const child = execa(binary, argv, {
-          reject: false,
-          stdin: "ignore",
-          // no signal-exit hook: with two podman children alive it re-raises SIGTERM past
-          // NodeRuntime's handler and kills the server before its clean shutdown
-          cleanup: false,
-          all: runOptions.all === true || runOptions.onLine !== undefined,
-          cancelSignal: signal,
-          maxBuffer: 256 * 1024 * 1024,
-          env: { LC_ALL: "C" }
-        })
-        const splitter = runOptions.onLine !== undefined ? splitLines(runOptions.onLine) : undefined
-        if (splitter !== undefined) child.all?.on("data", splitter.push)
-        const r = await child
-        splitter?.flush()
-        return r
-      },
-      catch: (e) => unavailable(binary, e instanceof Error ? e.message : String(e))
-    }).pipe(
-      Effect.flatMap((r) =>
-        r.exitCode === undefined
-          ? Effect.fail(unavailable(binary, r.code === "ENOENT" ? "not found on PATH" : (r.shortMessage ?? "did not run")))
-          : Effect.succeed({
-              exitCode: r.exitCode,
-              stdout: typeof r.stdout === "string" ? r.stdout : "",
-              stderr: typeof r.stderr === "string" ? r.stderr : "",
-              all: typeof r.all === "string" ? r.all : ""
-            })
-      ),
-      Effect.tap((r) => Effect.logDebug("podman", { argv, exitCode: r.exitCode }))
-    )
+    Command.run(binary, argv, runOptions).pipe(Effect.tap((r) => Effect.logDebug("podman", { argv, exitCode: r.exitCode })))
 
   const failed = (argv: ReadonlyArray<string>, r: RunResult, target: Failure.Target) =>
     Failure.classify(argv, r.exitCode, r.stderr, target)
@@ -136,10 +73,10 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
 
   const versionRun = yield* run(Argv.versionArgv)
   if (versionRun.exitCode !== 0) {
-    return yield* Effect.fail(unavailable(binary, Failure.lastErrorLine(versionRun.stderr) || `exit ${versionRun.exitCode}`))
+    return yield* Effect.fail(Command.unavailable(binary, Failure.lastErrorLine(versionRun.stderr) || `exit ${versionRun.exitCode}`))
   }
   const detected = yield* Either.match(Json.decodeVersion(versionRun.stdout), {
-    onLeft: (reason) => Effect.fail(unavailable(binary, reason)),
+    onLeft: (reason) => Effect.fail(Command.unavailable(binary, reason)),
     onRight: Effect.succeed
   })
   const network = yield* run(Argv.networkInspectArgv)
@@ -275,26 +212,18 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const controller = new AbortController()
         // the podman process lives exactly as long as the stream: closing it kills podman
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
-        const child = execa(binary, argv, {
-          reject: false,
-          stdin: "ignore",
-          cleanup: false,
-          all: true,
-          cancelSignal: controller.signal,
-          buffer: false,
-          env: { LC_ALL: "C" }
-        })
+        const child = Command.launch(binary, argv, { all: true, cancelSignal: controller.signal, buffer: false })
         let stderr = ""
         child.stderr?.on("data", (chunk: Buffer) => {
           if (stderr.length < 64 * 1024) stderr += chunk.toString()
         })
-        const splitter = splitLines((line) => void emit.single(line))
+        const splitter = Command.splitLines((line) => void emit.single(line))
         child.all?.on("data", splitter.push)
         void child.then((r) => {
           splitter.flush()
           if (controller.signal.aborted) return
           if (r.exitCode === undefined) {
-            void emit.fail(unavailable(binary, r.code === "ENOENT" ? "not found on PATH" : (r.shortMessage ?? "did not run")))
+            void emit.fail(Command.unavailable(binary, Command.notRunReason(r)))
           } else if (r.exitCode !== 0) {
             const error = failed(argv, { exitCode: r.exitCode, stdout: "", stderr, all: "" }, { _tag: "Container", name })
             if (error._tag === "ImageNotFound") void emit.die(error)
@@ -325,19 +254,12 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const argv = [...Argv.eventsArgv, ...(since === undefined ? [] : sinceArg(since))]
         const controller = new AbortController()
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
-        const child = execa(binary, argv, {
-          reject: false,
-          stdin: "ignore",
-          cleanup: false,
-          cancelSignal: controller.signal,
-          buffer: false,
-          env: { LC_ALL: "C" }
-        })
-        const splitter = splitLines((line) => void emit.single(line))
+        const child = Command.launch(binary, argv, { cancelSignal: controller.signal, buffer: false })
+        const splitter = Command.splitLines((line) => void emit.single(line))
         child.stdout?.on("data", splitter.push)
         void child.then((r) => {
           splitter.flush()
-          if (r.exitCode === undefined && r.code === "ENOENT") void emit.fail(unavailable(binary, "not found on PATH"))
+          if (r.exitCode === undefined && r.code === "ENOENT") void emit.fail(Command.unavailable(binary, "not found on PATH"))
           else void emit.end()
         })
       })

@@ -8,7 +8,7 @@
  * @since 0.2.0
  */
 import { Duration, Effect } from "effect"
-import { execa } from "execa"
+import * as Command from "./PodmanCommand.js"
 import * as Health from "./PodmanHealth.js"
 
 /**
@@ -71,16 +71,15 @@ export const pidAlive = (pid: number): boolean => {
 const notFound = "Error: podman is not installed (not found on PATH)"
 
 const call = (binary: string, argv: ReadonlyArray<string>): Effect.Effect<Health.CallResult> =>
-  Effect.promise(async () => {
-    const r = await execa(binary, argv, { reject: false, stdin: "ignore", cleanup: false, timeout: 120_000, env: { LC_ALL: "C" } })
-    return {
-      exitCode: r.exitCode ?? (r.code === "ENOENT" ? 127 : 125),
-      stdout: typeof r.stdout === "string" ? r.stdout : "",
-      stderr: r.exitCode === undefined && r.code === "ENOENT"
-        ? notFound
-        : typeof r.stderr === "string" ? r.stderr : (r.shortMessage ?? "")
-    }
-  })
+  Command.run(binary, argv, { timeoutMs: 120_000 }).pipe(
+    Effect.map((r) => ({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr })),
+    Effect.catchTag("EngineUnavailable", (e) =>
+      Effect.succeed(
+        e.reason.endsWith("not found on PATH")
+          ? { exitCode: 127, stdout: "", stderr: notFound }
+          : { exitCode: 125, stdout: "", stderr: e.reason }
+      ))
+  )
 
 /**
  * One probe: `podman info --format json`, then (when info answered) `podman ps -a --format json`.

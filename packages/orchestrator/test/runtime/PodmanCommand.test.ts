@@ -1,0 +1,49 @@
+import { readdirSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either } from "effect"
+import * as PodmanCommand from "../../src/runtime/PodmanCommand.js"
+
+const root = fileURLToPath(new URL("../../../..", import.meta.url))
+const sources = (dir: string): Array<string> =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []
+  )
+
+describe("PodmanCommand", () => {
+  it.effect("runs to an exit code with stdout, stderr and interleaved lines", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const r = yield* PodmanCommand.run("sh", ["-c", "printf 'a\\nb\\n'; sleep 0.1; echo oops >&2; exit 3"], { onLine: (l) => lines.push(l) })
+      assert.strictEqual(r.exitCode, 3)
+      assert.strictEqual(r.stdout, "a\nb")
+      assert.strictEqual(r.stderr, "oops")
+      assert.deepStrictEqual([...lines].sort(), ["a", "b", "oops"])
+    }))
+
+  it.effect("a missing binary is EngineUnavailable naming it, with the install hint", () =>
+    Effect.gen(function*() {
+      const r = yield* Effect.either(PodmanCommand.run("archy-no-such-podman", ["version"]))
+      assert.isTrue(Either.isLeft(r))
+      const e = Either.getLeft(r).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+      assert.strictEqual(e.reason, "archy-no-such-podman: not found on PATH")
+      assert.include(e.hint, "apt-get install")
+    }))
+
+  it.effect("a command past its timeout is killed and reported, not awaited forever", () =>
+    Effect.gen(function*() {
+      const r = yield* Effect.either(PodmanCommand.run("sleep", ["30"], { timeoutMs: 200 }))
+      assert.isTrue(Either.isLeft(r))
+    }))
+
+  it("is the only way the packages launch podman: nothing else imports execa or node:child_process", () => {
+    // systemctl is not podman: Systemctl.ts launches it with execa on its own
+    const launchers = ["runtime/PodmanCommand.ts", "systemd/Systemctl.ts"]
+    const offenders = sources(join(root, "packages"))
+      .filter((f) => f.includes("/src/") && !launchers.some((l) => f.endsWith(l)))
+      .filter((f) => /from\s+"(execa|node:child_process|child_process)"/.test(readFileSync(f, "utf8")))
+      .map((f) => relative(root, f))
+    assert.deepStrictEqual(offenders, [])
+  })
+})
