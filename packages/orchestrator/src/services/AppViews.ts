@@ -15,24 +15,18 @@ import * as Capability from "../manifest/Capability.js"
 import { Apps, meta, resolveDependencies } from "./Apps.js"
 import type { AppDef, Service as AppsService } from "./Apps.js"
 import { InstallLog } from "./InstallLog.js"
+import type { LogLine as InstallLogLine } from "./InstallLog.js"
 import { UnknownApp } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
 import type { State } from "./StateStore.js"
 
 /**
- * One line of an app's install log (progress of pulls and builds, errors of operations).
+ * One line of an app's install log, as `InstallLog` keeps it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface LogLine {
-  /** The line's number in its app's log: 1, 2, ... never reused, also after old lines are dropped. */
-  readonly seq: number
-  /** Unix milliseconds. */
-  readonly at: number
-  readonly level: "info" | "warn" | "error"
-  readonly message: string
-}
+export type LogLine = InstallLogLine
 
 /**
  * @since 0.1.0

@@ -5,7 +5,21 @@
  * @since 0.1.0
  */
 import { Chunk, Clock, Context, Effect, Layer, Ref } from "effect"
-import type { LogLine } from "./AppViews.js"
+
+/**
+ * One line of an app's install log (progress of pulls and builds, errors of operations).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogLine {
+  /** The line's number in its app's log: 1, 2, ... never reused, also after old lines are dropped. */
+  readonly seq: number
+  /** Unix milliseconds. */
+  readonly at: number
+  readonly level: "info" | "warn" | "error"
+  readonly message: string
+}
 
 /**
  * Lines kept per app.
