@@ -1,7 +1,7 @@
 /**
  * The modules of every package form no import cycle (type-only imports count: they tie the
  * modules' designs together all the same), except the two recorded in
- * docs/decisions/0023-one-way-deferred.md with the plan that removes them.
+ * docs/decisions/0023-effect-progress-and-cycles.md with the plan that removes them.
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
