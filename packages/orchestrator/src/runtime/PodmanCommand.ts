@@ -7,9 +7,9 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { execa } from "execa"
 import { installHint } from "./PodmanFailure.js"
 import { EngineUnavailable } from "./RuntimeError.js"
+import { launch, notRunReason, splitLines } from "./internal/Launch.js"
 
 /**
  * What a finished command left: its exit code and output (`all` is stdout and stderr
@@ -39,44 +39,6 @@ export interface RunOptions {
 }
 
 /**
- * @since 0.1.0
- * @category models
- */
-export interface LaunchOptions {
-  readonly all?: boolean
-  /** False for long-lived processes read as streams (`podman events`, `logs --follow`). */
-  readonly buffer?: boolean
-  readonly cancelSignal?: AbortSignal
-  readonly timeoutMs?: number
-}
-
-/**
- * Starts `binary argv` with the options every podman call shares; the caller reads or awaits
- * the child. Never rejects: a failure to run shows as an undefined `exitCode` and a `code`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const launch = (binary: string, argv: ReadonlyArray<string>, options: LaunchOptions = {}) => {
-  const shared = {
-    reject: false,
-    stdin: "ignore",
-    // no signal-exit hook: with two podman children alive it re-raises SIGTERM past
-    // NodeRuntime's handler and kills the server before its clean shutdown
-    cleanup: false,
-    all: options.all === true,
-    buffer: options.buffer ?? true,
-    maxBuffer: 256 * 1024 * 1024,
-    env: { LC_ALL: "C" },
-    // 0: no timeout
-    timeout: options.timeoutMs ?? 0
-  } as const
-  return options.cancelSignal === undefined
-    ? execa(binary, argv, shared)
-    : execa(binary, argv, { ...shared, cancelSignal: options.cancelSignal })
-}
-
-/**
  * The engine is unusable: `binary` could not run (missing, killed by the timeout).
  *
  * @since 0.1.0
@@ -84,41 +46,6 @@ export const launch = (binary: string, argv: ReadonlyArray<string>, options: Lau
  */
 export const unavailable = (binary: string, reason: string): EngineUnavailable =>
   new EngineUnavailable({ reason: `${binary}: ${reason}`, hint: installHint })
-
-/**
- * Why a launched process did not run to an exit code.
- *
- * @since 0.1.0
- * @category utils
- */
-export const notRunReason = (r: { readonly code?: string | undefined; readonly shortMessage?: string | undefined }): string =>
-  r.code === "ENOENT" ? "not found on PATH" : (r.shortMessage ?? "did not run")
-
-/**
- * Splits chunks of output into lines (without `\r\n` or `\n`), calling `onLine` for each; `flush`
- * delivers a last line without a newline.
- *
- * @since 0.1.0
- * @category utils
- */
-export const splitLines = (onLine: (line: string) => void) => {
-  let buffer = ""
-  return {
-    push: (chunk: Buffer | string): void => {
-      buffer += chunk.toString()
-      let i: number
-      while ((i = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, i).replace(/\r$/, "")
-        buffer = buffer.slice(i + 1)
-        onLine(line)
-      }
-    },
-    flush: (): void => {
-      if (buffer.trim() !== "") onLine(buffer)
-      buffer = ""
-    }
-  }
-}
 
 /**
  * Runs `binary argv` to completion, interruptibly (interruption kills the process). Any exit

@@ -13,6 +13,7 @@ import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest,
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
 import * as Argv from "./PodmanArgv.js"
+import { launch, notRunReason, splitLines } from "./internal/Launch.js"
 import * as Command from "./PodmanCommand.js"
 import * as Failure from "./PodmanFailure.js"
 import * as Json from "./PodmanJson.js"
@@ -212,18 +213,18 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const controller = new AbortController()
         // the podman process lives exactly as long as the stream: closing it kills podman
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
-        const child = Command.launch(binary, argv, { all: true, cancelSignal: controller.signal, buffer: false })
+        const child = launch(binary, argv, { all: true, cancelSignal: controller.signal, buffer: false })
         let stderr = ""
         child.stderr?.on("data", (chunk: Buffer) => {
           if (stderr.length < 64 * 1024) stderr += chunk.toString()
         })
-        const splitter = Command.splitLines((line) => void emit.single(line))
+        const splitter = splitLines((line) => void emit.single(line))
         child.all?.on("data", splitter.push)
         void child.then((r) => {
           splitter.flush()
           if (controller.signal.aborted) return
           if (r.exitCode === undefined) {
-            void emit.fail(Command.unavailable(binary, Command.notRunReason(r)))
+            void emit.fail(Command.unavailable(binary, notRunReason(r)))
           } else if (r.exitCode !== 0) {
             const error = failed(argv, { exitCode: r.exitCode, stdout: "", stderr, all: "" }, { _tag: "Container", name })
             if (error._tag === "ImageNotFound") void emit.die(error)
@@ -254,8 +255,8 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const argv = [...Argv.eventsArgv, ...(since === undefined ? [] : sinceArg(since))]
         const controller = new AbortController()
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
-        const child = Command.launch(binary, argv, { cancelSignal: controller.signal, buffer: false })
-        const splitter = Command.splitLines((line) => void emit.single(line))
+        const child = launch(binary, argv, { cancelSignal: controller.signal, buffer: false })
+        const splitter = splitLines((line) => void emit.single(line))
         child.stdout?.on("data", splitter.push)
         void child.then((r) => {
           splitter.flush()

@@ -39,7 +39,7 @@ describe("PodmanCommand", () => {
 
   it("is the only way the packages launch podman: nothing else imports execa or node:child_process", () => {
     // systemctl is not podman: Systemctl.ts launches it with execa on its own
-    const launchers = ["runtime/PodmanCommand.ts", "systemd/Systemctl.ts"]
+    const launchers = ["runtime/internal/Launch.ts", "systemd/Systemctl.ts"]
     const offenders = sources(join(root, "packages"))
       .filter((f) => f.includes("/src/") && !launchers.some((l) => f.endsWith(l)))
       .filter((f) => /from\s+"(execa|node:child_process|child_process)"/.test(readFileSync(f, "utf8")))
