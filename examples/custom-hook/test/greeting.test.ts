@@ -20,7 +20,7 @@ describe("examples/custom-hook", () => {
   it.effect("the greeting hook is registered beside the built-ins and renders the hello app's files", () =>
     Effect.gen(function*() {
       const registry = yield* HookRegistry.HookRegistry
-      expect(registry.names).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "demo-ui-page", "greeting"])
+      expect(registry.names).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page", "greeting"])
       const text = yield* Effect.promise(() => Fs.readFile(manifestFile, "utf8"))
       const manifest = Either.getOrThrow(Loader.parseManifest(text, manifestFile, { hookNames: registry.names }))
       const request = { appId: AppId.make("hello"), manifest, hooks: manifest.hooks }

@@ -10,6 +10,7 @@ import * as NodePath from "node:path"
 import { Effect, Either, Option, Redacted } from "effect"
 import * as BitcoinConf from "./BitcoinConf.js"
 import * as DemoPage from "./DemoPage.js"
+import * as ElectrumPage from "./ElectrumPage.js"
 import * as ElectrumxEnv from "./ElectrumxEnv.js"
 import * as LndConf from "./LndConf.js"
 import * as NginxConf from "./NginxConf.js"
@@ -33,6 +34,14 @@ export const rpcUser = "archipelago"
  * @category constants
  */
 export const bitcoinNode = "bitcoin-node"
+
+/**
+ * The capability of an Electrum protocol server (`provides` of electrumx): endpoints `tcp`, `ssl`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const electrumServer = "electrum-server"
 
 const fromEither = <A>(ctx: HookContext, either: Either.Either<A, { readonly message: string }>) =>
   Either.match(either, {
@@ -158,6 +167,36 @@ export const electrumxDaemon: PreStartHook = make({
 })
 
 /**
+ * `electrs-ui-page`: `<appDataDir>/www/index.html` (i.e. `<dataDir>/electrs-ui/www/index.html`,
+ * 0644 so nginx's workers can read it from the read-only bind mount): how a wallet connects, with
+ * the host ports of the installed `electrum-server` provider's `tcp` and `ssl` endpoints. No secret.
+ *
+ * @since 0.2.0
+ * @category hooks
+ */
+export const electrsUiPage: PreStartHook = make({
+  name: "electrs-ui-page",
+  render: (ctx) =>
+    Effect.gen(function*() {
+      const server = yield* ctx.provider(electrumServer)
+      const tcp = server.endpoints["tcp"]
+      const ssl = server.endpoints["ssl"]
+      if (tcp === undefined && ssl === undefined) {
+        return yield* ctx.fail(`${server.appId} provides ${JSON.stringify(electrumServer)} without a published endpoint "tcp" or "ssl"`)
+      }
+      return [{
+        path: NodePath.join(ctx.appDataDir, "www", "index.html"),
+        content: ElectrumPage.render({
+          server: server.manifest.name,
+          ...(tcp === undefined ? {} : { tcp: tcp.port }),
+          ...(ssl === undefined ? {} : { ssl: ssl.port })
+        }),
+        mode: 0o644
+      }]
+    })
+})
+
+/**
  * `demo-ui-page`: `<appDataDir>/www/index.html` (i.e. `<dataDir>/demo-ui/www/index.html`, 0644
  * so busybox httpd in the container can read it from its read-only bind mount at `/var/www`).
  *
@@ -187,4 +226,11 @@ export const demoUiPage: PreStartHook = make({
  * @since 0.1.0
  * @category hooks
  */
-export const builtins: ReadonlyArray<PreStartHook> = [bitcoinUiNginx, bitcoinRpcAuth, lndConf, electrumxDaemon, demoUiPage]
+export const builtins: ReadonlyArray<PreStartHook> = [
+  bitcoinUiNginx,
+  bitcoinRpcAuth,
+  lndConf,
+  electrumxDaemon,
+  electrsUiPage,
+  demoUiPage
+]

@@ -1,6 +1,6 @@
 /**
  * `@archipelago/hooks`: pre-start hook plugins for Archipelago apps (bitcoin UI nginx.conf,
- * bitcoin rpcauth, lnd.conf, ElectrumX's daemon.env, the demo UI page) with file-backed secrets; files are written
+ * bitcoin rpcauth, lnd.conf, ElectrumX's daemon.env, the Electrum UI page, the demo UI page) with file-backed secrets; files are written
  * through the orchestrator's `SafeFile` (atomic, never through a symlink). `Hooks.layer` implements the orchestrator's `HookRegistry`.
  *
  * @since 0.1.0
@@ -12,6 +12,8 @@ export * as BitcoinConf from "./BitcoinConf.js"
 export * as Builtins from "./Builtins.js"
 /** @since 0.1.0 */
 export * as DemoPage from "./DemoPage.js"
+/** @since 0.2.0 */
+export * as ElectrumPage from "./ElectrumPage.js"
 /** @since 0.2.0 */
 export * as ElectrumxEnv from "./ElectrumxEnv.js"
 /** @since 0.1.0 */

@@ -8,12 +8,13 @@ import * as fc from "fast-check"
 import * as BitcoinConf from "../src/BitcoinConf.js"
 import * as Builtins from "../src/Builtins.js"
 import * as DemoPage from "../src/DemoPage.js"
+import * as ElectrumPage from "../src/ElectrumPage.js"
 import * as ElectrumxEnv from "../src/ElectrumxEnv.js"
 import * as Hooks from "../src/Hooks.js"
 import * as NginxConf from "../src/NginxConf.js"
 import * as RpcAuth from "../src/RpcAuth.js"
 import * as Secrets from "../src/Secrets.js"
-import { bitcoinNode, manifest, run } from "./fixtures/manifest.js"
+import { bitcoinNode, electrumServer, manifest, run } from "./fixtures/manifest.js"
 import { hasPython, pythonHmac } from "./fixtures/python.js"
 
 let root = ""
@@ -241,6 +242,41 @@ describe("electrumx-daemon", () => {
       })))
 })
 
+describe("electrs-ui-page", () => {
+  it.effect("renders <dataDir>/electrs-ui/www/index.html 0644 with the electrum-server provider's host ports", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const request = run("electrs-ui", ["electrs-ui-page"], { role: "ui" }, [electrumServer(51001, 51002)])
+        expect((yield* registry.run(request)).changed).toBe(true)
+        const path = NodePath.join(dataDir, "electrs-ui", "www", "index.html")
+        const page = yield* read(path)
+        expect(page).toBe(ElectrumPage.render({ server: "App electrumx", tcp: 51001, ssl: 51002 }))
+        expect(page).toContain(`<span class="host">this-node</span>:51001:t`)
+        expect(page).toContain(`<span class="host">this-node</span>:51002:s`)
+        expect(yield* modeOf(path)).toBe(0o644)
+        expect((yield* registry.run(request)).changed).toBe(false)
+        yield* Effect.promise(() => Fs.writeFile(path, "defaced"))
+        expect((yield* registry.run(request)).changed).toBe(true)
+        expect(yield* read(path)).toBe(page)
+      })))
+
+  it.effect("without an electrum-server provider it fails naming the capability", () =>
+    withDataDir((registry) =>
+      Effect.gen(function*() {
+        const failed = yield* Effect.either(registry.run(run("electrs-ui", ["electrs-ui-page"], {}, [bitcoinNode()])))
+        expect(Either.isLeft(failed) ? failed.left.message : "").toContain(`no installed app provides "electrum-server" to it`)
+      })))
+
+  it("escapes the server's name (property)", () => {
+    fc.assert(fc.property(fc.string(), (name) => {
+      const page = ElectrumPage.render({ server: name, tcp: 50001 })
+      expect(page).toContain(DemoPage.escapeHtml(name))
+      expect(page.includes("{{")).toBe(false)
+      expect(page).not.toContain(":s</code>")
+    }))
+  })
+})
+
 describe("ElectrumxEnv.render", () => {
   it("percent-encodes the credentials so no value leaves its quotes or its line (property)", () => {
     fc.assert(fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (user, pw) => {
@@ -278,12 +314,13 @@ describe("demo-ui-page", () => {
 
 describe("built-ins as a whole", () => {
   it("exports the five hooks by name", () => {
-    expect(Builtins.builtins.map((h) => h.name)).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "demo-ui-page"])
+    expect(Builtins.builtins.map((h) => h.name)).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"])
     expect(Builtins.builtins).toEqual([
       Builtins.bitcoinUiNginx,
       Builtins.bitcoinRpcAuth,
       Builtins.lndConf,
       Builtins.electrumxDaemon,
+      Builtins.electrsUiPage,
       Builtins.demoUiPage
     ])
   })
@@ -302,6 +339,7 @@ describe("built-ins as a whole", () => {
           run("bitcoin-core", ["bitcoin-rpcauth"]),
           run("lnd", ["lnd-conf"]),
           run("electrumx", ["electrumx-daemon"]),
+          run("electrs-ui", ["electrs-ui-page"], {}, [electrumServer()]),
           { ...run("demo-ui", ["demo-ui-page"]), manifest: manifest("demo-ui", { name, hooks: ["demo-ui-page"] }) }
         ]
         const program = Effect.gen(function*() {
@@ -312,7 +350,7 @@ describe("built-ins as a whole", () => {
         }).pipe(Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })), Logger.withMinimumLogLevel(LogLevel.None))
         const { first, second } = await Effect.runPromise(program)
         expect(first.every((r) => r.changed)).toBe(true)
-        expect(second.map((r) => r.changed)).toEqual([false, false, false, false, false])
+        expect(second.map((r) => r.changed)).toEqual([false, false, false, false, false, false])
         expect(second.flatMap((r) => r.files.map((f) => f.sha256))).toEqual(first.flatMap((r) => r.files.map((f) => f.sha256)))
         for (const file of first.flatMap((r) => r.files)) {
           const text = await Fs.readFile(file.path, "utf8")

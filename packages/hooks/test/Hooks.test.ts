@@ -46,7 +46,7 @@ const fileHook = (name: string, path: (ctx: PreStartHook.HookContext) => string,
 describe("Hooks.layer", () => {
   it.effect("lists the registered names", () =>
     withRegistry(Builtins.builtins, (registry) =>
-      Effect.sync(() => expect(registry.names).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "demo-ui-page"]))))
+      Effect.sync(() => expect(registry.names).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"]))))
 
   it.effect("no hooks: nothing to do", () =>
     withRegistry(Builtins.builtins, (registry) =>

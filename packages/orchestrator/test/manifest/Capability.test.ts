@@ -9,7 +9,7 @@ import { Manifest } from "../../src/manifest/Manifest.js"
 
 const decode = Schema.decodeUnknownSync(Manifest)
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
-const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "demo-ui-page"]
+const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"]
 
 const manifest = (id: string, extra: Record<string, unknown> = {}): Manifest =>
   decode({ id, name: id, version: "1", image: "busybox:1.36", ...extra })
@@ -136,6 +136,13 @@ describe("Capability", () => {
         const [missing] = Capability.resolve(manifests, m, () => false)
         assert.strictEqual(Capability.describe(missing!), "bitcoin-node (provided by bitcoin-core or bitcoin-knots)")
       }
+      // electrs-ui shows the installed electrum-server's ports
+      const [electrum] = Capability.providers(manifests, catalog.get("electrs-ui")!.manifest, (id) => id === "electrumx")
+      assert.strictEqual(electrum?.appId, "electrumx")
+      assert.deepStrictEqual(electrum?.capabilities["electrum-server"], {
+        tcp: { host: "host.containers.internal", port: 50001, containerPort: 50001 },
+        ssl: { host: "host.containers.internal", port: 50002, containerPort: 50002 }
+      })
       // both alternatives come before every consumer
       const index = new Map(catalog.apps.map((a, i) => [a.manifest.id as string, i]))
       for (const consumer of ["lnd", "electrumx", "bitcoin-ui"]) {

@@ -6,7 +6,7 @@ import * as Loader from "../../src/manifest/Loader.js"
 import * as Settings from "../../src/manifest/Settings.js"
 
 const file = "apps/demo/manifest.yml"
-const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "demo-ui-page"]
+const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"]
 const options: Loader.Options = { expectedId: "demo", hookNames }
 
 // lines 1-4; the cases below start at line 5
@@ -271,7 +271,7 @@ health: {type: http, port: 8080}
     [
       "an unknown hook",
       `${base}hooks: [make-coffee]\n`,
-      [`apps/demo/manifest.yml:5:9 hooks[0]: unknown hook "make-coffee"; known hooks: bitcoin-ui-nginx, bitcoin-rpcauth, lnd-conf, electrumx-daemon, demo-ui-page`]
+      [`apps/demo/manifest.yml:5:9 hooks[0]: unknown hook "make-coffee"; known hooks: bitcoin-ui-nginx, bitcoin-rpcauth, lnd-conf, electrumx-daemon, electrs-ui-page, demo-ui-page`]
     ],
     [
       "an app depending on itself, twice",
