@@ -85,3 +85,7 @@ export * as UnitOwned from "./systemd/UnitOwned.js"
 export * as QuadletInstaller from "./systemd/QuadletInstaller.js"
 /** @since 0.2.0 */
 export * as HealthGate from "./services/HealthGate.js"
+/** @since 0.3.0 */
+export * as Archive from "./backup/Archive.js"
+/** @since 0.3.0 */
+export * as ArchiveFile from "./backup/ArchiveFile.js"
