@@ -173,7 +173,18 @@ const manifestShape: Struct = struct({
       cmd: struct({ type: required(str()), command: required(list(str(), true)), ...timing })
     }
   },
-  ui: struct({ port: required(port), path: str((s) => (s.startsWith("/") ? undefined : "a path starting with /")) })
+  ui: struct({ port: required(port), path: str((s) => (s.startsWith("/") ? undefined : "a path starting with /")) }),
+  backup: struct({
+    liveHook: str(printable("a pre-backup hook name")),
+    watch: list(struct({
+      path: required(str((s) =>
+        s.startsWith("./") && s.length > 2 && !s.split("/").slice(1).some((x) => x === "" || x === "." || x === "..")
+          ? undefined
+          : "a path ./... under the app's data folder, without . or .. segments"
+      )),
+      keep: int(1, 1000)
+    }))
+  })
 })
 
 /**

@@ -142,6 +142,37 @@ export const Provide = Schema.Struct({
 })
 
 /**
+ * A file the orchestrator copies into the backup target each time it changes (LND's
+ * `channel.backup`): `path` is `./...` under the app's data folder; the newest `keep` copies
+ * are kept.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const WatchedFile = Schema.Struct({
+  path: Schema.String.pipe(
+    Schema.filter((p) =>
+      (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === "..")) ||
+      "a path ./... under the app's data folder, without . or .. segments"
+    )
+  ),
+  keep: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1000)), { default: () => 10 })
+})
+
+/**
+ * How the app is backed up: `liveHook` names a pre-backup hook that makes a copy of the running
+ * app safe (without one the app is stopped for its backup); `watch` lists files copied into the
+ * backup target whenever they change.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const Backup = Schema.Struct({
+  liveHook: Schema.optional(Schema.String),
+  watch: Schema.optionalWith(Schema.Array(WatchedFile), { default: () => [] })
+})
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -184,7 +215,8 @@ export const Manifest = Schema.Struct({
   conflicts: Schema.optionalWith(Schema.Array(AppId), { default: () => [] }),
   hooks: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   health: Schema.optional(Health),
-  ui: Schema.optional(Ui)
+  ui: Schema.optional(Ui),
+  backup: Schema.optional(Backup)
 }).pipe(
   Schema.filter((m) => (m.image === undefined) !== (m.build === undefined) || "exactly one of image or build")
 )
@@ -228,6 +260,12 @@ export type Provide = typeof Provide.Type
  * @category models
  */
 export type Health = typeof Health.Type
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type Watched = typeof WatchedFile.Type
 
 /**
  * The manifest's file name inside an app's folder.

@@ -14,6 +14,7 @@ import type { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import * as AppLocks from "./AppLocks.js"
 import * as Apps from "./Apps.js"
 import * as AppViews from "./AppViews.js"
+import * as Backups from "./Backups.js"
 import { HookRegistry } from "./HookRegistry.js"
 import * as InstallLog from "./InstallLog.js"
 import * as Instance from "./Instance.js"
@@ -44,6 +45,11 @@ export interface Config {
   readonly healthInterval?: Duration.DurationInput
   /** Quiet time after an engine event before reconciling; default 100 ms. */
   readonly eventDebounce?: Duration.DurationInput
+  /**
+   * The backup target: `dir` defaults to `<dataDir>/backups` (point it at another disk),
+   * `keep` to `Archive.defaultKeep` archives per app. @since 0.3.0
+   */
+  readonly backup?: Partial<Omit<Backups.Config, "dataDir">>
 }
 
 /**
@@ -62,6 +68,7 @@ export type Services =
   | AppViews.AppViews
   | Scanner.Scanner
   | Reconciler.Reconciler
+  | Backups.Backups
 
 /**
  * The orchestrator over a given set of apps (tests, embedders with their own catalog).
@@ -85,14 +92,22 @@ export const layerFromApps = <E, R>(
       return s
     })
   )
-  const base = Layer.mergeAll(InstallLog.layer(), AppLocks.layer, store).pipe(Layer.provideMerge(apps))
+  const backups = Backups.layer({
+    ...config.backup,
+    dir: config.backup?.dir ?? `${config.dataDir}/backups`,
+    dataDir: config.dataDir
+  })
+  const base = Layer.mergeAll(InstallLog.layer(), AppLocks.layer, store, backups).pipe(Layer.provideMerge(apps))
   const orchestrator = Orchestrator.layer.pipe(Layer.provideMerge(base))
   const views = Layer.merge(AppViews.layer, Scanner.layer).pipe(Layer.provideMerge(orchestrator))
   const lifecycle = Lifecycle.layer({ shutdownGrace: grace }).pipe(Layer.provideMerge(views))
   const loops = Layer.scopedDiscard(
     Effect.zipRight(
-      Effect.forkScoped(Scanner.loop(config.scanInterval ?? Scanner.defaultInterval)),
-      Effect.forkScoped(Scanner.healthLoop(config.healthInterval ?? Scanner.defaultHealthInterval))
+      Effect.zipRight(
+        Effect.forkScoped(Scanner.loop(config.scanInterval ?? Scanner.defaultInterval)),
+        Effect.forkScoped(Scanner.healthLoop(config.healthInterval ?? Scanner.defaultHealthInterval))
+      ),
+      Effect.forkScoped(Backups.watchLoop())
     )
   )
   const reconciler = Reconciler.layer({

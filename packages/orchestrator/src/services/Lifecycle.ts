@@ -50,6 +50,8 @@ export interface RequestOptions {
    * Without it, removing an app others depend on is refused with `DependentsInstalled`.
    */
   readonly cascade?: boolean
+  /** For `restore`: the archive's file name in the backup target (default: the newest). @since 0.3.0 */
+  readonly archive?: string
 }
 
 /**

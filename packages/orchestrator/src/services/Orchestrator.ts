@@ -22,6 +22,9 @@ import type { CommandFailed, RuntimeError } from "../runtime/RuntimeError.js"
 import { AppLocks } from "./AppLocks.js"
 import * as Capability from "../manifest/Capability.js"
 import { Apps, conflictsOf, containerNames, dependentsOf, isInstalled, providersOf, resolveDependencies } from "./Apps.js"
+import * as BackupWork from "./BackupWork.js"
+import { Backups } from "./Backups.js"
+import { PreBackupHooks } from "./PreBackupHooks.js"
 import type { AppDef } from "./Apps.js"
 import type { HookError } from "./HookRegistry.js"
 import { HookRegistry } from "./HookRegistry.js"
@@ -32,7 +35,8 @@ import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp, UnsafeM
 import { StateStore } from "./StateStore.js"
 
 /**
- * The operation is not something this orchestrator can do (backups, restores).
+ * The operation is not something this orchestrator can do (backups and restores without a
+ * backup target: provide `Backups.layer`).
  *
  * @since 0.1.0
  * @category errors
@@ -80,7 +84,15 @@ export class ForeignContainer extends Data.TaggedError("ForeignContainer")<{
  * @since 0.1.0
  * @category errors
  */
-export type WorkError = RuntimeError | HookError | UnsafeMount | PlatformError | Unsupported | DeadlineExceeded | ForeignContainer
+export type WorkError =
+  | RuntimeError
+  | HookError
+  | UnsafeMount
+  | PlatformError
+  | Unsupported
+  | DeadlineExceeded
+  | ForeignContainer
+  | BackupWork.Error
 
 /**
  * The errors a user operation answers with.
@@ -128,6 +140,10 @@ export interface Service {
   readonly update: (appId: string) => Effect.Effect<void, OperationError>
   /** Keeps the app's data folder unless `purge`. */
   readonly remove: (appId: string, options?: RequestOptions) => Effect.Effect<void, OperationError>
+  /** Archives the app's data into the backup target (`Backups`); see `BackupWork`. @since 0.3.0 */
+  readonly backup: (appId: string) => Effect.Effect<void, OperationError>
+  /** Restores the app from an archive of the target (`options.archive`, else the newest); see `BackupWork`. @since 0.3.0 */
+  readonly restore: (appId: string, options?: RequestOptions) => Effect.Effect<void, OperationError>
   /** Refuses installing an app while a conflicting alternative is installed. */
   readonly checkConflicts: (def: AppDef) => Effect.Effect<void, ConflictingApp>
   /** Refuses installing, starting or restarting an app while a dependency is not installed. */
@@ -170,6 +186,8 @@ export const make = Effect.gen(function*() {
   const runtime = yield* ContainerRuntime
   const hookRegistry = yield* HookRegistry
   const fs = yield* FileSystem.FileSystem
+  const backups = yield* Effect.serviceOption(Backups)
+  const preBackupHooks = yield* Effect.serviceOption(PreBackupHooks)
   const rt = yield* Effect.runtime<never>()
   const runSync = Runtime.runSync(rt)
 
@@ -365,7 +383,22 @@ export const make = Effect.gen(function*() {
         return removeContainer(def, options.purge === true)
       case "backup":
       case "restore":
-        return Effect.fail(new Unsupported({ op }))
+        return Option.match(backups, {
+          onNone: () => Effect.fail(new Unsupported({ op })),
+          onSome: (target) => {
+            const deps: BackupWork.Deps<WorkError> = {
+              steps: { start: startContainer, stop: stopContainer, observe },
+              backups: target,
+              hooks: hookRegistry,
+              log,
+              preBackupHooks,
+              gate: BackupWork.engineGate(runtime)
+            }
+            return op === "backup"
+              ? Effect.asVoid(BackupWork.backup(deps, def))
+              : Effect.flatMap(targetName(def), (name) => Effect.asVoid(BackupWork.restore(deps, def, name, options.archive)))
+          }
+        })
     }
   }
 
@@ -447,6 +480,8 @@ export const make = Effect.gen(function*() {
     restart: (id) => perform("restart", id),
     update: (id) => perform("update", id),
     remove: (id, options) => perform("remove", id, options),
+    backup: (id) => perform("backup", id),
+    restore: (id, options) => perform("restore", id, options),
     checkConflicts,
     checkDependencies,
     installedDependents,

@@ -128,7 +128,7 @@ health: {type: http, port: 8080}
       "an unknown key far from every known one",
       `${base}colour: blue\n`,
       [
-        `apps/demo/manifest.yml:5:1 colour: unknown key; expected one of id, name, version, description, role, image, build, container, ports, volumes, env, extraHosts, memory, stopTimeout, restart, dependsOn, provides, conflicts, hooks, health, ui`
+        `apps/demo/manifest.yml:5:1 colour: unknown key; expected one of id, name, version, description, role, image, build, container, ports, volumes, env, extraHosts, memory, stopTimeout, restart, dependsOn, provides, conflicts, hooks, health, ui, backup`
       ]
     ],
     [

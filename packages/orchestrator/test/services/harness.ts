@@ -45,6 +45,7 @@ export interface HarnessConfig {
   readonly healthInterval?: Duration.DurationInput
   readonly shutdownGrace?: Duration.DurationInput
   readonly hooks?: Layer.Layer<HookRegistry.HookRegistry>
+  readonly backup?: Archipelago.Config["backup"]
 }
 
 /** The orchestrator over app definitions, needing only a container runtime. */
@@ -54,7 +55,8 @@ export const orchestrator = (defs: ReadonlyArray<Apps.AppDef>, config: HarnessCo
     ...(config.scanInterval === undefined ? {} : { scanInterval: config.scanInterval }),
     ...(config.reconcileInterval === undefined ? {} : { reconcileInterval: config.reconcileInterval }),
     ...(config.healthInterval === undefined ? {} : { healthInterval: config.healthInterval }),
-    ...(config.shutdownGrace === undefined ? {} : { shutdownGrace: config.shutdownGrace })
+    ...(config.shutdownGrace === undefined ? {} : { shutdownGrace: config.shutdownGrace }),
+    ...(config.backup === undefined ? {} : { backup: config.backup })
   }).pipe(
     Layer.provide(config.hooks ?? HookRegistry.layerEmpty),
     Layer.provide(NodeContext.layer)

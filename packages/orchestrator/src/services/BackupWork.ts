@@ -1,0 +1,240 @@
+/**
+ * The work of the `backup` and `restore` operations, run by `Orchestrator.perform` under the
+ * app's lock, inside its transition and deadline:
+ *
+ * - backup: a consistent copy. A running app is stopped for it and started again after, unless
+ *   its manifest's `backup.liveHook` names a registered pre-backup hook that makes a live copy
+ *   safe. Files the app's pre-start hooks render (they may hold other apps' secrets) are left
+ *   out; the canonical secrets go once to `<target>/secrets.tar` (0600).
+ * - restore: the archive is verified (checksums, app id) and extracted next to the live folders
+ *   before the app is touched; then the app is stopped, the folders swapped (renames), the app
+ *   started and held to the health gate. Healthy: the previous folders are deleted and the app
+ *   returns to the state it was in. Not healthy: the previous folders are put back and the
+ *   restore fails with `RestoreUnhealthy`.
+ *
+ * @since 0.3.0
+ */
+import { Clock, Data, Duration, Effect, Option } from "effect"
+import type { Observation } from "../domain/AppEntry.js"
+import type { Service as Runtime } from "../runtime/ContainerRuntime.js"
+import type { AppDef } from "./Apps.js"
+import type { BackupError, Service as Backups } from "./Backups.js"
+import type { HookError, Service as HookRegistry } from "./HookRegistry.js"
+import type { Service as InstallLog } from "./InstallLog.js"
+import type { PreBackupFailed, Service as PreBackupHooks } from "./PreBackupHooks.js"
+import { PreBackupFailed as PreBackupFailedError } from "./PreBackupHooks.js"
+
+/**
+ * The restored app did not pass its health gate; its previous data was put back.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class RestoreUnhealthy extends Data.TaggedError("RestoreUnhealthy")<{
+  readonly appId: string
+  readonly archive: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `restore of ${this.appId} from ${this.archive} did not pass the health gate (${this.reason}); the previous data was put back`
+  }
+}
+
+/**
+ * Whether the app proves healthy after a start: `None` when it does, else why not.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Gate = (def: AppDef, containerName: string) => Effect.Effect<Option.Option<string>>
+
+/**
+ * The steps of the orchestrator the work uses (from `Orchestrator.Steps`).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Steps<E> {
+  readonly start: (def: AppDef) => Effect.Effect<void, E>
+  readonly stop: (def: AppDef) => Effect.Effect<void, E>
+  readonly observe: (def: AppDef) => Effect.Effect<Option.Option<Observation>>
+}
+
+/**
+ * What the work needs.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Deps<E> {
+  readonly steps: Steps<E>
+  readonly backups: Backups
+  readonly hooks: HookRegistry
+  readonly log: InstallLog
+  readonly preBackupHooks: Option.Option<PreBackupHooks>
+  readonly gate: Gate
+}
+
+/**
+ * Errors of the work.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export type Error = BackupError | PreBackupFailed | RestoreUnhealthy | HookError
+
+const renderedFiles = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<ReadonlyArray<string>, HookError> =>
+  def.manifest.hooks.length === 0
+    ? Effect.succeed([])
+    : Effect.map(
+      deps.hooks.run({ appId: def.id, manifest: def.manifest, hooks: def.manifest.hooks }),
+      (r) => r.files.map((f) => f.path)
+    )
+
+const isRunning = (seen: Option.Option<Observation>) => Option.exists(seen, (o) => o.state === "running")
+
+const humanBytes = (n: number): string =>
+  n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`
+
+/**
+ * Backs the app up (see the module's description). Answers the archive's path.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E | Error> =>
+  Effect.gen(function*() {
+    const seen = yield* deps.steps.observe(def)
+    const running = isRunning(seen)
+    const ctx = { appId: def.id, manifest: def.manifest, appDataDir: def.dataDir }
+    const hookName = def.manifest.backup?.liveHook
+    const hook = running && hookName !== undefined
+      ? yield* Option.match(Option.flatMap(deps.preBackupHooks, (r) => Option.fromNullable(r.get(hookName))), {
+        onNone: () =>
+          Effect.fail(new PreBackupFailedError({ hook: hookName, appId: def.id, reason: "no pre-backup hook of that name is registered" })),
+        onSome: Effect.succeed
+      })
+      : undefined
+    const exclude = yield* renderedFiles(deps, def)
+    let stopped = false
+    if (hook !== undefined) {
+      yield* deps.log.append(def.id, "info", `backup: pre-backup hook ${hook.name} (the app keeps running)`)
+      yield* hook.prepare(ctx)
+    } else if (running) {
+      yield* deps.log.append(def.id, "info", "backup: stopping the app for a consistent copy")
+      yield* deps.steps.stop(def)
+      stopped = true
+    }
+    const image = Option.flatMap(seen, (o) => Option.fromNullable(o.observed.image))
+    const made = yield* deps.backups.create(def, {
+      live: hook !== undefined,
+      exclude,
+      ...(Option.isSome(image) ? { image: image.value } : {})
+    }).pipe(Effect.exit)
+    if (hook?.release !== undefined) yield* hook.release(ctx)
+    if (stopped) {
+      yield* deps.log.append(def.id, "info", "backup: starting the app again")
+      yield* deps.steps.start(def)
+    }
+    const info = yield* made
+    yield* deps.backups.secrets
+    yield* deps.log.append(
+      def.id,
+      "info",
+      `backup: wrote ${info.path} (${info.manifest.entries.length} entries, ${humanBytes(info.manifest.bytes)} of files, ` +
+        `${humanBytes(info.bytes)} archive; ${info.manifest.excluded.length} left out)`
+    )
+    return info.path
+  })
+
+/**
+ * Restores the app from `archive` (a file name in the target, or its newest when undefined;
+ * see the module's description). Answers the archive's path.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const restore = <E>(deps: Deps<E>, def: AppDef, containerName: string, archive: string | undefined): Effect.Effect<string, E | Error> =>
+  Effect.gen(function*() {
+    const path = yield* deps.backups.locate(def.id, archive)
+    yield* deps.log.append(def.id, "info", `restore: verifying and unpacking ${path}`)
+    const carry = yield* renderedFiles(deps, def)
+    const staged = yield* deps.backups.stage(def, path, carry)
+    const running = isRunning(yield* deps.steps.observe(def))
+    if (running) {
+      yield* deps.log.append(def.id, "info", "restore: stopping the app")
+      yield* deps.steps.stop(def).pipe(Effect.tapError(() => deps.backups.discard(staged)))
+    }
+    yield* deps.backups.swap(staged)
+    yield* deps.log.append(def.id, "info", "restore: data swapped in; starting the app for its health gate")
+    const verdict = yield* deps.steps.start(def).pipe(
+      Effect.matchEffect({
+        onFailure: (e) => Effect.succeed(Option.some(`it did not start: ${(e as { message?: string }).message ?? String(e)}`)),
+        onSuccess: () => deps.gate(def, containerName)
+      })
+    )
+    if (Option.isNone(verdict)) {
+      if (!running) yield* deps.steps.stop(def)
+      yield* deps.backups.commit(staged)
+      yield* deps.log.append(def.id, "info", `restore: healthy; restored ${staged.manifest.entries.length} entries from ${path}`)
+      return path
+    }
+    yield* deps.log.append(def.id, "warn", `restore: not healthy (${verdict.value}); putting the previous data back`)
+    const stopped = yield* Effect.either(deps.steps.stop(def))
+    if (stopped._tag === "Left") {
+      yield* deps.log.append(def.id, "warn", `restore: stopping the restored app failed: ${String((stopped.left as { message?: string }).message ?? stopped.left)}`)
+    }
+    yield* deps.backups.revert(staged)
+    if (running) yield* deps.steps.start(def)
+    return yield* Effect.fail(new RestoreUnhealthy({ appId: def.id, archive: path, reason: verdict.value }))
+  })
+
+/**
+ * How long the interim gate waits for a verdict.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const gateTimeout = Duration.seconds(90)
+
+/**
+ * A gate reading the engine: the container must keep running (no restart) and, when the
+ * manifest has a health check, pass it (run after its start period, every second; `retries`
+ * failures in a row fail) within `gateTimeout`; without one it must stay up for `settle`.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const engineGate = (runtime: Runtime, settle: Duration.DurationInput = Duration.seconds(5)): Gate => (def, name) =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const health = def.manifest.health
+    const settleMs = Duration.toMillis(Duration.decode(settle))
+    let baseline: { id: string; restarts: number } | undefined
+    let lastFailure = "no verdict yet"
+    let failures = 0
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis
+      if (now - start > Duration.toMillis(gateTimeout)) return Option.some(`no healthy verdict within ${Duration.format(gateTimeout)}: ${lastFailure}`)
+      const found = yield* Effect.either(runtime.inspect([name]))
+      if (found._tag === "Right") {
+        const c = found.right[0]
+        if (c === undefined) return Option.some("the container is gone")
+        baseline ??= { id: c.id, restarts: c.restartCount }
+        if (c.id !== baseline.id || c.restartCount > baseline.restarts) return Option.some("the container restarted")
+        if (c.state !== "running") return Option.some(`the container ${c.state}${c.exitCode === undefined ? "" : ` with code ${c.exitCode}`}`)
+        if (health === undefined) {
+          if (now - start >= settleMs) return Option.none()
+        } else if (now - start >= health.startPeriod * 1000) {
+          const r = yield* Effect.either(runtime.healthcheck(name))
+          if (r._tag === "Right" && r.right === "healthy") return Option.none()
+          lastFailure = r._tag === "Right" ? "health check failing" : r.left.message
+          failures++
+          if (failures >= health.retries) return Option.some(`health check failed ${failures} time${failures === 1 ? "" : "s"}: ${lastFailure}`)
+        }
+      } else {
+        lastFailure = found.left.message
+      }
+      yield* Effect.sleep(Duration.seconds(1))
+    }
+  })

@@ -1,0 +1,452 @@
+/**
+ * The backup target: archives of apps (`<dir>/<appId>/<appId>-<time>.tar`, the newest `keep`
+ * kept), the node's canonical secrets (`<dir>/secrets.tar`, 0600, the only place they are
+ * backed up), copies of watched files such as LND's `channel.backup`
+ * (`<dir>/<appId>/watched/<name>/`), and the folder swaps of a restore. The lifecycle around
+ * them (stopping the app, the health gate, putting data back) is `BackupWork`'s.
+ *
+ * @since 0.3.0
+ */
+import * as Fs from "node:fs/promises"
+import * as NodePath from "node:path"
+import { Clock, Context, Data, Duration, Effect, Layer, Option, Schedule } from "effect"
+import * as Archive from "../backup/Archive.js"
+import * as ArchiveFile from "../backup/ArchiveFile.js"
+import type { ArchiveManifest } from "../backup/Archive.js"
+import * as SafeFile from "../fs/SafeFile.js"
+import type { Watched } from "../manifest/Manifest.js"
+import type { CommandFailed, EngineUnavailable } from "../runtime/RuntimeError.js"
+import * as PodmanVolumes from "../runtime/PodmanVolumes.js"
+import { Apps } from "./Apps.js"
+import type { AppDef } from "./Apps.js"
+
+/**
+ * No archive to restore: none made yet, or the named one is not in the target.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class NoBackup extends Data.TaggedError("NoBackup")<{
+  readonly appId: string
+  readonly dir: string
+  readonly archive?: string
+}> {
+  override get message(): string {
+    return this.archive === undefined
+      ? `no backup of ${this.appId} in ${this.dir}`
+      : `${this.archive} is not a backup of ${this.appId} in ${this.dir}`
+  }
+}
+
+/**
+ * Errors of the backup target.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export type BackupError =
+  | ArchiveFile.ReadError
+  | NoBackup
+  | CommandFailed
+  | EngineUnavailable
+  | SafeFile.SafeFileError
+  | SafeFile.UnsafePath
+
+/**
+ * An archive in the target.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ArchiveInfo {
+  readonly appId: string
+  readonly file: string
+  readonly path: string
+  /** Unix milliseconds, from the file name. */
+  readonly createdAt: number
+  /** The archive's size on disk. */
+  readonly bytes: number
+}
+
+/**
+ * The last copy of a watched file.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface WatchedInfo {
+  /** As in the manifest (`./data/.../channel.backup`). */
+  readonly path: string
+  readonly copies: number
+  /** Unix milliseconds of the newest copy, when there is one. */
+  readonly lastCopyAt: number | null
+  readonly lastCopy: string | null
+}
+
+/**
+ * What the dashboard shows of an app's backups.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Summary {
+  readonly appId: string
+  readonly archives: ReadonlyArray<ArchiveInfo>
+  readonly watched: ReadonlyArray<WatchedInfo>
+}
+
+/**
+ * The fresh folders of a restore, extracted and verified, each paired with the live folder it
+ * replaces.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Staged {
+  readonly appId: string
+  readonly archive: string
+  readonly manifest: ArchiveManifest
+  readonly swaps: ReadonlyArray<{ readonly live: string; readonly fresh: string; readonly previous: string }>
+}
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface Service {
+  readonly dir: string
+  readonly keep: number
+  /** The archives of an app, oldest first. */
+  readonly list: (appId: string) => Effect.Effect<ReadonlyArray<ArchiveInfo>, ArchiveFile.ArchiveIoError>
+  readonly summary: (def: AppDef) => Effect.Effect<Summary, ArchiveFile.ArchiveIoError>
+  /** Archives the app's data folder and named volumes (minus `exclude`), then prunes to `keep`. */
+  readonly create: (
+    def: AppDef,
+    options: { readonly live: boolean; readonly exclude: ReadonlyArray<string>; readonly image?: string }
+  ) => Effect.Effect<ArchiveInfo & { readonly manifest: ArchiveManifest }, BackupError>
+  /** Snapshots `<dataDir>/secrets` into `<dir>/secrets.tar` (0600); None when there are none. */
+  readonly secrets: Effect.Effect<Option.Option<string>, BackupError>
+  /** The archive to restore: the named file of the app, or its newest. */
+  readonly locate: (appId: string, file?: string) => Effect.Effect<string, NoBackup | ArchiveFile.ArchiveIoError>
+  /** Verifies and extracts the archive next to the live folders, copying `carry` files over from the live data folder. */
+  readonly stage: (def: AppDef, archive: string, carry: ReadonlyArray<string>) => Effect.Effect<Staged, BackupError>
+  /** Moves the live folders aside and the fresh ones in (each a rename on the same file system). */
+  readonly swap: (staged: Staged) => Effect.Effect<void, ArchiveFile.ArchiveIoError>
+  /** Puts the previous folders back (the restored ones are deleted). */
+  readonly revert: (staged: Staged) => Effect.Effect<void, ArchiveFile.ArchiveIoError>
+  /** Deletes the previous folders (the restore is kept), or the fresh ones of a stage never swapped. */
+  readonly commit: (staged: Staged) => Effect.Effect<void, ArchiveFile.ArchiveIoError>
+  readonly discard: (staged: Staged) => Effect.Effect<void, ArchiveFile.ArchiveIoError>
+  /** Copies a watched file into the target when its content changed since the last copy; answers the copy. */
+  readonly copyWatched: (def: AppDef, watched: Watched) => Effect.Effect<Option.Option<string>, BackupError>
+}
+
+/**
+ * @since 0.3.0
+ * @category tags
+ */
+export class Backups extends Context.Tag("@archipelago/orchestrator/Backups")<Backups, Service>() {}
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface Config {
+  /** The backup target folder (a mounted USB disk, a network share). Created 0700. */
+  readonly dir: string
+  /** Archives kept per app; default `Archive.defaultKeep`. */
+  readonly keep?: number
+  /** The node's data dir, whose `secrets/` folder holds the canonical secrets. */
+  readonly dataDir: string
+  /** The host folder of a named volume; default `podman volume inspect`. */
+  readonly volumePath?: (name: string) => Effect.Effect<string, CommandFailed | EngineUnavailable>
+}
+
+/**
+ * The named volumes an app mounts (sources without a slash).
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const namedVolumes = (def: AppDef): ReadonlyArray<string> =>
+  [...new Set(def.spec.volumes.filter((v) => !v.source.includes("/")).map((v) => v.source))]
+
+const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "file"
+
+/**
+ * The folder copies of a watched file go to, under the app's folder of the target.
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const watchedDir = (dir: string, appId: string, path: string): string =>
+  NodePath.join(dir, appId, "watched", slug(path.replace(/^\.\//, "")))
+
+const io = <A>(path: string, f: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: f,
+    catch: (e) => new ArchiveFile.ArchiveIoError({ path, reason: e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e) })
+  })
+
+const missing = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
+
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:.]/g, "")
+
+/**
+ * The service over a target folder.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const make = (config: Config): Effect.Effect<Service> =>
+  Effect.sync(() => {
+    const dir = NodePath.resolve(config.dir)
+    const keep = Math.max(1, config.keep ?? Archive.defaultKeep)
+    const volumePath = config.volumePath ?? ((name: string) => PodmanVolumes.mountpoint(name))
+    const appDir = (appId: string) => NodePath.join(dir, appId)
+    const ensure = (path: string) => io(path, () => Fs.mkdir(path, { recursive: true, mode: 0o700 }).then(() => undefined))
+
+    const list = (appId: string) =>
+      io(appDir(appId), async () => {
+        const names = await Fs.readdir(appDir(appId)).catch((e) => (missing(e) ? [] : Promise.reject(e)))
+        const out: Array<ArchiveInfo> = []
+        for (const file of names) {
+          const parsed = Archive.parseFileName(file)
+          if (parsed === undefined || parsed.appId !== appId || !file.endsWith(".tar")) continue
+          const path = NodePath.join(appDir(appId), file)
+          const st = await Fs.stat(path)
+          out.push({ appId, file, path, createdAt: parsed.createdAt, bytes: st.size })
+        }
+        return out.sort((a, b) => a.createdAt - b.createdAt)
+      })
+
+    const watchedInfo = (def: AppDef, w: Watched) =>
+      io(dir, async (): Promise<WatchedInfo> => {
+        const folder = watchedDir(dir, def.id, w.path)
+        const names = (await Fs.readdir(folder).catch((e) => (missing(e) ? [] : Promise.reject(e))))
+          .flatMap((n) => {
+            const p = Archive.parseFileName(n)
+            return p === undefined ? [] : [{ n, t: p.createdAt }]
+          })
+          .sort((a, b) => a.t - b.t)
+        const last = names.at(-1)
+        return {
+          path: w.path,
+          copies: names.length,
+          lastCopyAt: last?.t ?? null,
+          lastCopy: last === undefined ? null : NodePath.join(folder, last.n)
+        }
+      })
+
+    const summary = (def: AppDef) =>
+      Effect.map(
+        Effect.zip(list(def.id), Effect.forEach(def.manifest.backup?.watch ?? [], (w) => watchedInfo(def, w))),
+        ([archives, watched]): Summary => ({ appId: def.id, archives, watched })
+      )
+
+    const prune = (folder: string, n: number) =>
+      io(folder, async () => {
+        const names = await Fs.readdir(folder)
+        for (const name of Archive.prune(names, n)) await Fs.rm(NodePath.join(folder, name), { force: true })
+        // temp files of a write that crashed
+        for (const name of names) if (/\.partial-[0-9a-f]+$/.test(name)) await Fs.rm(NodePath.join(folder, name), { force: true })
+      })
+
+    const sources = (def: AppDef) =>
+      Effect.map(
+        Effect.forEach(namedVolumes(def), (name) =>
+          Effect.map(volumePath(name), (path): ArchiveFile.Source => ({
+            root: { kind: "volume", name, prefix: Archive.volumePrefix(name) },
+            dir: path
+          }))),
+        (volumes): ReadonlyArray<ArchiveFile.Source> => [{ root: { kind: "data", prefix: "data" }, dir: def.dataDir }, ...volumes]
+      )
+
+    const create: Service["create"] = (def, options) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* ensure(appDir(def.id))
+        const file = Archive.fileName(def.id, now)
+        const target = NodePath.join(appDir(def.id), file)
+        const manifest = yield* ArchiveFile.write({
+          target,
+          sources: yield* sources(def),
+          exclude: options.exclude,
+          meta: {
+            appId: def.id,
+            version: def.manifest.version,
+            ...(options.image === undefined ? {} : { image: options.image }),
+            createdAt: now,
+            live: options.live
+          }
+        })
+        yield* prune(appDir(def.id), keep)
+        const bytes = yield* io(target, () => Fs.stat(target).then((s) => s.size))
+        return { appId: def.id, file, path: target, createdAt: now, bytes, manifest }
+      })
+
+    const secrets: Service["secrets"] = Effect.gen(function*() {
+      const source = NodePath.join(config.dataDir, "secrets")
+      const present = yield* io(source, () => Fs.stat(source).then(() => true, (e) => (missing(e) ? false : Promise.reject(e))))
+      if (!present) return Option.none()
+      yield* ensure(dir)
+      const target = NodePath.join(dir, "secrets.tar")
+      yield* ArchiveFile.write({
+        target,
+        sources: [{ root: { kind: "data", prefix: "data" }, dir: source }],
+        exclude: [],
+        meta: { appId: "secrets", version: "1", createdAt: yield* Clock.currentTimeMillis, live: true }
+      })
+      return Option.some(target)
+    })
+
+    const locate: Service["locate"] = (appId, file) =>
+      Effect.gen(function*() {
+        const all = yield* list(appId)
+        const found = file === undefined ? all.at(-1) : all.find((a) => a.file === file || a.path === file)
+        if (found === undefined) {
+          return yield* Effect.fail(new NoBackup({ appId, dir: appDir(appId), ...(file === undefined ? {} : { archive: file }) }))
+        }
+        return found.path
+      })
+
+    const stage: Service["stage"] = (def, archive, carry) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const verified = yield* ArchiveFile.verify(archive, def.id)
+        const live = new Map<string, string>()
+        for (const root of verified.roots) {
+          if (root.kind === "data") live.set(root.prefix, def.dataDir)
+          else if (namedVolumes(def).includes(root.name)) live.set(root.prefix, yield* volumePath(root.name))
+        }
+        const swaps = [...live.entries()].map(([prefix, path]) => ({
+          prefix,
+          live: path,
+          fresh: `${path}.restore-${stamp(now)}`,
+          previous: `${path}.previous-${stamp(now)}`
+        }))
+        const staged: Staged = { appId: def.id, archive, manifest: verified, swaps }
+        const extracted = yield* ArchiveFile.extract(archive, def.id, new Map(swaps.map((s) => [s.prefix, s.fresh]))).pipe(
+          Effect.tapError(() => discard(staged))
+        )
+        // Files the app's hooks render are not in archives; the live ones carry over.
+        const data = swaps.find((s) => s.prefix === "data")
+        if (data !== undefined) {
+          yield* io(data.fresh, async () => {
+            for (const path of carry) {
+              if (!SafeFile.isWithin(def.dataDir, path)) continue
+              const st = await Fs.lstat(path).catch((e) => (missing(e) ? undefined : Promise.reject(e)))
+              if (st === undefined || !st.isFile()) continue
+              const to = NodePath.join(data.fresh, NodePath.relative(def.dataDir, path))
+              await Fs.mkdir(NodePath.dirname(to), { recursive: true, mode: 0o700 })
+              await Fs.copyFile(path, to, Fs.constants.COPYFILE_EXCL)
+              await Fs.chmod(to, st.mode & 0o7777)
+            }
+          }).pipe(Effect.tapError(() => discard(staged)))
+        }
+        return { ...staged, manifest: extracted }
+      })
+
+    const swap: Service["swap"] = (staged) =>
+      io(staged.archive, async () => {
+        for (const s of staged.swaps) {
+          await Fs.rename(s.live, s.previous).catch((e) => (missing(e) ? undefined : Promise.reject(e)))
+          await Fs.rename(s.fresh, s.live)
+        }
+      })
+
+    const revert: Service["revert"] = (staged) =>
+      io(staged.archive, async () => {
+        for (const s of staged.swaps) {
+          const hadPrevious = await Fs.lstat(s.previous).then(() => true, (e) => (missing(e) ? false : Promise.reject(e)))
+          if (!hadPrevious) continue
+          await Fs.rm(s.live, { recursive: true, force: true })
+          await Fs.rename(s.previous, s.live)
+        }
+      })
+
+    const commit: Service["commit"] = (staged) =>
+      io(staged.archive, async () => {
+        for (const s of staged.swaps) await Fs.rm(s.previous, { recursive: true, force: true })
+      })
+
+    const discard: Service["discard"] = (staged) =>
+      io(staged.archive, async () => {
+        for (const s of staged.swaps) await Fs.rm(s.fresh, { recursive: true, force: true })
+      })
+
+    const copyWatched: Service["copyWatched"] = (def, w) =>
+      Effect.gen(function*() {
+        const source = NodePath.join(def.dataDir, w.path)
+        const content = yield* SafeFile.read(source, { root: def.dataDir })
+        if (Option.isNone(content)) return Option.none()
+        const info = yield* watchedInfo(def, w)
+        if (info.lastCopy !== null) {
+          const last = yield* io(info.lastCopy, () => Fs.readFile(info.lastCopy!))
+          if (Buffer.from(content.value).equals(last)) return Option.none()
+        }
+        const folder = watchedDir(dir, def.id, w.path)
+        yield* ensure(folder)
+        const now = yield* Clock.currentTimeMillis
+        const target = NodePath.join(folder, `${slug(NodePath.basename(w.path))}-${stamp(now)}.copy`)
+        yield* SafeFile.write(target, content.value, { root: dir, mode: SafeFile.secretFileMode, dirMode: SafeFile.secretDirMode })
+        yield* prune(folder, w.keep)
+        return Option.some(target)
+      })
+
+    const service: Service = {
+      dir,
+      keep,
+      list,
+      summary,
+      create,
+      secrets,
+      locate,
+      stage,
+      swap,
+      revert,
+      commit,
+      discard,
+      copyWatched
+    }
+    return service
+  })
+
+/**
+ * @since 0.3.0
+ * @category layers
+ */
+export const layer = (config: Config): Layer.Layer<Backups> => Layer.effect(Backups, make(config))
+
+/**
+ * How often watched files are looked at.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const watchSchedule = Schedule.spaced(Duration.seconds(2))
+
+/**
+ * Copies every watched file of every app into the target when it changed (see `copyWatched`),
+ * on `watchSchedule`; a failure is logged with the file and the loop goes on. Runs until
+ * interrupted.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const watchLoop = (schedule: Schedule.Schedule<unknown> = watchSchedule) =>
+  Effect.gen(function*() {
+    const apps = yield* Apps
+    const backups = yield* Backups
+    const watched = apps.all.flatMap((def) => (def.manifest.backup?.watch ?? []).map((w) => [def, w] as const))
+    if (watched.length === 0) return
+    const round = Effect.forEach(watched, ([def, w]) =>
+      backups.copyWatched(def, w).pipe(
+        Effect.tap(Option.match({
+          onNone: () => Effect.void,
+          onSome: (copy) => Effect.logInfo(`backup: copied ${def.id} ${w.path} to ${copy}`)
+        })),
+        Effect.catchAll((e) => Effect.logWarning(`backup: cannot copy ${def.id} ${w.path}: ${e.message}`))
+      ), { discard: true })
+    yield* Effect.repeat(round, schedule)
+  }).pipe(Effect.withSpan("Backups.watchLoop"))
