@@ -62,6 +62,8 @@ const serveOptions = {
   install: list("install", "install these apps (ID[,ID...]) on first start, unless their owner decided otherwise"),
   mirrors: list("mirrors", "a registry tried before docker.io"),
   allowedBindRoots: list("allowedBindRoots", "an extra host folder manifests may bind-mount"),
+  backupDir: text("backupDir", "the backup target folder (a mounted disk, a network share)", "<data>/backups"),
+  backupKeep: text("backupKeep", "archives kept per app", "5"),
   printLoginUrl: Options.boolean("print-login-url").pipe(
     Options.withDescription(described(byKey("printLoginUrl"), "print the login URL with its token even when stdout is not a terminal"))
   ),
@@ -200,6 +202,30 @@ export const command = (argv: ReadonlyArray<string>) => {
     )
   )
 
+  const verify = Command.make(
+    "verify",
+    {
+      archive: Args.text({ name: "ARCHIVE" }),
+      app: Options.text("app").pipe(Options.withDescription("also check the archive is a backup of this app"), Options.optional)
+    },
+    ({ app, archive }) =>
+      Effect.flatMap(Effect.promise(() => import("./BackupCli.js")), (B) => B.verify(archive, Option.getOrUndefined(app))).pipe(
+        Effect.flatMap(Console.log)
+      )
+  ).pipe(Command.withDescription("read a backup archive and check every entry against its manifest, restoring nothing (exit 1 when it does not match)"))
+  const backupList = Command.make(
+    "list",
+    { data: dataOption, config: configOption, backupDir: serveOptions.backupDir },
+    (flags) =>
+      withSettings(argv, flags, (options) =>
+        Effect.flatMap(Effect.promise(() => import("./BackupCli.js")), (B) =>
+          B.list(options.backupDir ?? resolve(options.data, "backups"))).pipe(Effect.flatMap(Console.log)))
+  ).pipe(Command.withDescription("list the archives in the backup target"))
+  const backup = Command.make("backup").pipe(
+    Command.withDescription("backup archives: verify one, list them"),
+    Command.withSubcommands([verify, backupList])
+  )
+
   const root = Args.text({ name: "ROOT" }).pipe(Args.withDescription("install under this root instead of /"), Args.optional)
   const unitOptions = {
     data: dataOption,
@@ -242,7 +268,7 @@ export const command = (argv: ReadonlyArray<string>) => {
 
   return Command.make("archipelago").pipe(
     Command.withDescription("keeps the app containers of a Bitcoin/Lightning home node in the state their owner asked for"),
-    Command.withSubcommands([serve, validate, status, loginUrl, takeover, service])
+    Command.withSubcommands([serve, validate, status, loginUrl, takeover, service, backup])
   )
 }
 
@@ -261,7 +287,9 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
   "login-url": ["data", "config"],
   takeover: ["data", "config", "log-format"],
   unit: ["data", "config", "apps", "host", "port", "user"],
-  install: ["data", "config", "apps", "host", "port", "user"]
+  install: ["data", "config", "apps", "host", "port", "user"],
+  verify: ["app"],
+  list: ["data", "config", "backup-dir"]
 }
 
 /**

@@ -61,6 +61,10 @@ export interface ServeOptions {
   readonly logFormat: LogFormat
   /** Print the login URL with its token even when stdout is not a terminal. */
   readonly printLoginUrl: boolean
+  /** The backup target folder (default `<data>/backups`). @since 0.3.0 */
+  readonly backupDir?: string
+  /** Archives kept per app (default 5). @since 0.3.0 */
+  readonly backupKeep?: number
 }
 
 /**
@@ -142,7 +146,9 @@ export const settings: ReadonlyArray<Setting> = [
   setting("allowedBindRoots", "allowed-bind-root", "list"),
   setting("logLevel", "log-level"),
   setting("logFormat", "log-format"),
-  setting("printLoginUrl", "print-login-url", "bool")
+  setting("printLoginUrl", "print-login-url", "bool"),
+  setting("backupDir", "backup-dir"),
+  setting("backupKeep", "backup-keep")
 ]
 
 /**
@@ -283,6 +289,15 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
   }
   const passwordFile = pick("passwordFile")
   const print = pick("printLoginUrl")
+  const backupDir = pick("backupDir")
+  if (backupDir !== undefined && !asText(backupDir.value).startsWith("/")) {
+    return fail(backupDir.where, `invalid backup dir ${JSON.stringify(asText(backupDir.value))}: expected an absolute path`)
+  }
+  const keepRaw = pick("backupKeep")
+  const keep = keepRaw === undefined ? undefined : asText(keepRaw.value)
+  if (keepRaw !== undefined && (keep === undefined || !/^\d+$/.test(keep) || Number(keep) < 1 || Number(keep) > 1000)) {
+    return fail(keepRaw.where, `invalid backup keep ${JSON.stringify(keep)}: expected a number of archives, 1-1000`)
+  }
   return Either.right({
     apps: text("apps", defaults.apps).value,
     data: text("data", defaults.data).value,
@@ -298,7 +313,9 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
     logLevel: level.value as LogLevel,
     logFormat: format.value,
     printLoginUrl: print === undefined ? false : print.value === true || /^(1|true|yes)$/i.test(asText(print.value)),
-    ...(passwordFile === undefined ? {} : { passwordFile: asText(passwordFile.value) })
+    ...(passwordFile === undefined ? {} : { passwordFile: asText(passwordFile.value) }),
+    ...(backupDir === undefined ? {} : { backupDir: asText(backupDir.value) }),
+    ...(keep === undefined ? {} : { backupKeep: Number(keep) })
   })
 }
 
@@ -328,7 +345,9 @@ export const FileSchema = Schema.Struct({
   allowedBindRoots: opt(Schema.Array(Schema.String)),
   logLevel: opt(Schema.Literal(...levels)),
   logFormat: opt(Schema.Literal("pretty", "json")),
-  printLoginUrl: opt(Schema.Boolean)
+  printLoginUrl: opt(Schema.Boolean),
+  backupDir: opt(Schema.String),
+  backupKeep: opt(Schema.Int.pipe(Schema.between(1, 1000)))
 })
 
 const fileKeys = Object.keys(FileSchema.fields)

@@ -8,7 +8,7 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { AppId } from "@archipelago/orchestrator/domain"
 import type { Op } from "@archipelago/orchestrator/domain"
-import { AppViews, Lifecycle } from "@archipelago/orchestrator"
+import { AppViews, Apps, Archive, Backups, Lifecycle, ServiceError } from "@archipelago/orchestrator"
 import { clip } from "./JsonRpc.js"
 import { InvalidParams } from "./RpcError.js"
 import type { MethodError } from "./RpcError.js"
@@ -73,6 +73,28 @@ export const RemoveParams = Schema.Struct({
   purge: Schema.optional(Schema.Boolean),
   cascade: Schema.optional(Schema.Boolean)
 })
+
+/**
+ * `container-restore`'s params: `archive` is the file name of one of the app's archives in the
+ * backup target (`backup-list` lists them); without it the newest is restored.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const RestoreParams = Schema.Struct({
+  appId: AppIdParam,
+  archive: Schema.optional(
+    Schema.String.pipe(Schema.filter((s) => Archive.parseFileName(s) !== undefined || "an archive file name such as lnd-20261129T041800000Z.tar"))
+  )
+})
+
+/**
+ * `backup-list`'s params: one app, or all.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const BackupListParams = Schema.Struct({ appId: Schema.optional(AppIdParam) })
 
 /**
  * Pages of `install-log`: at most `max` lines, `default` when no `limit` is given.
@@ -175,6 +197,47 @@ export const decodeParams = <A, I>(schema: Schema.Schema<A, I, never>, params: u
 const method = <A, I>(schema: Schema.Schema<A, I, never>, run: (params: A) => Effect.Effect<unknown, MethodError, Requirements>): Method =>
 (params) => Either.match(decodeParams(schema, params), { onLeft: Effect.fail, onRight: run })
 
+// The backup target and the catalog come with the orchestrator layer; an embedder's server
+// without them answers that backups are not configured.
+const backupTarget = Effect.flatMap(
+  Effect.zip(Effect.serviceOption(Backups.Backups), Effect.serviceOption(Apps.Apps)),
+  ([b, a]) =>
+    b._tag === "Some" && a._tag === "Some"
+      ? Effect.succeed({ backups: b.value, apps: a.value })
+      : Effect.fail(new InvalidParams({ field: "method", reason: "this server has no backup target" }))
+)
+
+const restore: Method = method(RestoreParams, ({ appId, archive }) =>
+  Effect.gen(function*() {
+    if (archive !== undefined) {
+      const { backups } = yield* backupTarget
+      yield* backups.locate(appId, archive).pipe(
+        Effect.mapError((e) => new InvalidParams({ field: "archive", reason: clip(e.message, reasonLimit) }))
+      )
+    }
+    const lifecycle = yield* Lifecycle.Lifecycle
+    return yield* lifecycle.request("restore", appId, archive === undefined ? {} : { archive })
+  }))
+
+const backupList: Method = method(BackupListParams, ({ appId }) =>
+  Effect.gen(function*() {
+    const { apps, backups } = yield* backupTarget
+    const defs = appId === undefined ? apps.all : apps.all.filter((d) => d.id === appId)
+    if (appId !== undefined && defs.length === 0) return yield* Effect.fail(new ServiceError.UnknownApp({ appId }))
+    const summaries = yield* Effect.forEach(defs, (def) => backups.summary(def)).pipe(
+      Effect.mapError((e) => new InvalidParams({ field: "appId", reason: clip(e.message, reasonLimit) }))
+    )
+    return {
+      dir: backups.dir,
+      keep: backups.keep,
+      apps: summaries.map((s) => ({
+        appId: s.appId,
+        archives: s.archives.map((a) => ({ file: a.file, createdAt: a.createdAt, bytes: a.bytes })),
+        watched: s.watched.map((w) => ({ path: w.path, copies: w.copies, lastCopyAt: w.lastCopyAt }))
+      }))
+    }
+  }))
+
 const lifecycle = (op: Op.Op): Method =>
   op === "remove"
     ? method(RemoveParams, ({ appId, cascade, purge }) =>
@@ -199,6 +262,9 @@ export const methods: Readonly<Record<string, Method>> = {
   "container-restart": lifecycle("restart"),
   "container-update": lifecycle("update"),
   "container-remove": lifecycle("remove"),
+  "container-backup": lifecycle("backup"),
+  "container-restore": restore,
+  "backup-list": backupList,
   "install-log": method(InstallLogParams, ({ appId, ...options }) =>
     Effect.flatMap(AppViews.AppViews, (v) => Effect.map(v.installLog(appId), (lines) => page(lines, options)))),
   "container-logs": method(LogsParams, ({ appId, tail }) =>

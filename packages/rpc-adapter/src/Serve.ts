@@ -116,7 +116,7 @@ export const chooseEngine: (
 export const layer = (
   options:
     & Pick<Cli.ServeOptions, "apps" | "data" | "host" | "port" | "scanInterval" | "reconcileInterval" | "allowOrigins">
-    & Partial<Pick<Cli.ServeOptions, "mirrors" | "allowedBindRoots" | "engine" | "install">>,
+    & Partial<Pick<Cli.ServeOptions, "mirrors" | "allowedBindRoots" | "engine" | "install" | "backupDir" | "backupKeep">>,
   choice: EngineChoice, password?: string, instanceId?: string) => {
   const dataDir = resolve(options.data)
   const core = Archipelago.layer({
@@ -130,7 +130,15 @@ export const layer = (
       ...(options.port > 0 ? { serverPort: options.port } : {})
     },
     scanInterval: options.scanInterval,
-    reconcileInterval: options.reconcileInterval
+    reconcileInterval: options.reconcileInterval,
+    backup: {
+      dir: options.backupDir === undefined ? join(dataDir, "backups") : resolve(options.backupDir),
+      ...(options.backupKeep === undefined ? {} : { keep: options.backupKeep }),
+      // the simulator has no volumes on disk: a folder per volume under the data dir stands in
+      ...(choice.engine === "simulated"
+        ? { volumePath: (name: string) => Effect.succeed(join(dataDir, ".simulated-volumes", name)) }
+        : {})
+    }
   }).pipe(
     Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), NodeContext.layer))
   )

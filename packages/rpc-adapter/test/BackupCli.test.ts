@@ -1,0 +1,67 @@
+import { execFile } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Archive, ArchiveFile } from "@archipelago/orchestrator"
+import { tempDir } from "./fixtures.js"
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+const main = join(root, "packages/rpc-adapter/dist/cli.js")
+if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`)
+const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/rpc-adapter/test/golden/empty.yml") }
+
+const run = (args: Array<string>) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [main, ...args], { cwd: root, timeout: 60_000, env: cleanEnv }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr })
+    })
+  })
+
+const archiveOf = async (target: string) => {
+  const data = tempDir("rpc-backup-data-")
+  mkdirSync(join(data, "db"), { recursive: true })
+  writeFileSync(join(data, "db", "wallet.db"), "balance=21\n", { mode: 0o600 })
+  const createdAt = Date.parse("2026-11-29T04:18:00.000Z")
+  const path = join(target, "lnd", Archive.fileName("lnd", createdAt))
+  mkdirSync(join(target, "lnd"), { recursive: true })
+  await Effect.runPromise(ArchiveFile.write({
+    target: path,
+    sources: [{ root: { kind: "data", prefix: "data" }, dir: data }],
+    exclude: [],
+    meta: { appId: "lnd", version: "0.18.4-beta", createdAt, live: false }
+  }))
+  return path
+}
+
+describe("archipelago backup", () => {
+  it("verify says what a sound archive holds (exit 0) and names the entry of a tampered one (exit 1)", async () => {
+    const target = tempDir("rpc-backup-target-")
+    const path = await archiveOf(target)
+    const ok = await run(["backup", "verify", path])
+    expect(ok.stderr).toBe("")
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toMatch(/^ok: .*lnd-20261129T041800000Z\.tar: lnd 0\.18\.4-beta, made 2026-11-29T04:18:00\.000Z; 3 entries \(1 file, 11 B\) from data folder, every sha256 matches\n$/)
+
+    const wrongApp = await run(["backup", "verify", "--app", "bitcoin-core", path])
+    expect(wrongApp.code).toBe(1)
+    expect(wrongApp.stderr).toBe(`archipelago: ${path} is a backup of lnd, not of bitcoin-core\n`)
+
+    const bytes = readFileSync(path)
+    bytes[bytes.indexOf("balance=21")] = "B".charCodeAt(0)
+    const bad = join(target, "bad.tar")
+    writeFileSync(bad, bytes)
+    const refused = await run(["backup", "verify", bad])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/^archipelago: .*bad\.tar does not match its manifest: data\/db\/wallet\.db: sha256 [0-9a-f]{64} does not match the manifest's [0-9a-f]{64}\n$/)
+  }, 120_000)
+
+  it("list prints the target's archives", async () => {
+    const target = tempDir("rpc-backup-list-")
+    const path = await archiveOf(target)
+    const r = await run(["backup", "list", "--backup-dir", target])
+    expect(r.stderr).toBe("")
+    expect(r.stdout).toBe(`lnd\t2026-11-29T04:18:00.000Z\t${Math.round(readFileSync(path).length / 102.4) / 10} KiB\t${path}\n`)
+  }, 120_000)
+})
