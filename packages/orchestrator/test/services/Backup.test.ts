@@ -225,8 +225,9 @@ describe("backup and restore (simulator)", () => {
         )
         yield* Effect.sleep("5 millis")
       }
+      // a copy is written before the oldest is pruned: wait for the prune
+      yield* waitUntil(Effect.sync(() => copies().length === 2), "pruned to 2 copies")
       const kept = copies()
-      assert.strictEqual(kept.length, 2)
       assert.deepStrictEqual(kept.map((n) => Fs.readFileSync(Path.join(folder, n), "utf8")), ["scb-2", "scb-3"])
       assert.strictEqual(Fs.statSync(Path.join(folder, kept[1]!)).mode & 0o777, 0o600)
       const def = Option.getOrThrow((yield* Apps).get("web"))

@@ -1,0 +1,229 @@
+/**
+ * Backup and restore on real podman: an app's data folder (files, modes) and named volume
+ * round-trip through an archive; a restore whose app fails its health gate is put back; a
+ * stand-in for LND rewriting `channel.backup` gets each version copied into the target.
+ * Containers, images and volumes carry this run's `t-bk-<tag>-` prefix and are removed after.
+ */
+import { NodeContext } from "@effect/platform-node"
+import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { AppId } from "../../src/domain/index.js"
+import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
+import * as Archipelago from "../../src/services/Archipelago.js"
+import { Backups } from "../../src/services/Backups.js"
+import * as HookRegistry from "../../src/services/HookRegistry.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { runTag } from "../runtime/podman.js"
+import { ensureBaseImage, hasPodman, inspect, podman } from "./podmanFixture.js"
+
+const prefix = `t-bk-${runTag}-`
+const app = `${prefix}app`
+const scb = `${prefix}scb`
+const volume = `${app}-vol`
+const demoNode = fileURLToPath(new URL("../../../../apps/demo-node", import.meta.url))
+
+if (!hasPodman) console.warn("services/BackupPodman.test.ts skipped: podman is not available on this host")
+
+const sleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
+const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 120_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (yield* check) return
+      yield* sleep(100)
+    }
+    return yield* Effect.dieMessage(`timed out waiting for: ${what}`)
+  })
+
+const manifest = (id: string, lines: ReadonlyArray<string>) =>
+  [
+    `id: ${id}`,
+    `name: ${id}`,
+    `version: "1.0.0"`,
+    `build:`,
+    `  context: .`,
+    `  containerfile: Containerfile`,
+    `env:`,
+    `  APP_NAME: ${id}`,
+    `  STOP_DELAY: "0"`,
+    `stopTimeout: 10`,
+    `restart: "no"`,
+    ...lines,
+    ``
+  ].join("\n")
+
+const makeApps = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-apps-"))
+  const add = (id: string, lines: ReadonlyArray<string>) => {
+    fs.mkdirSync(path.join(dir, id))
+    fs.copyFileSync(path.join(demoNode, "Containerfile"), path.join(dir, id, "Containerfile"))
+    fs.copyFileSync(path.join(demoNode, "serve.sh"), path.join(dir, id, "serve.sh"))
+    fs.writeFileSync(path.join(dir, id, "manifest.yml"), manifest(id, lines))
+  }
+  add(app, [
+    `volumes:`,
+    `  - source: ./files`,
+    `    target: /files`,
+    `  - source: ${volume}`,
+    `    target: /vol`,
+    // healthy unless the data holds a file marking it broken
+    `health:`,
+    `  type: cmd`,
+    `  command: ["sh", "-c", "test ! -e /files/broken"]`,
+    `  interval: 1`,
+    `  retries: 2`
+  ])
+  add(scb, [
+    `volumes:`,
+    `  - source: ./data`,
+    `    target: /data`,
+    `backup:`,
+    `  watch:`,
+    `    - path: ./data/chain/channel.backup`,
+    `      keep: 3`
+  ])
+  return dir
+}
+
+const cleanup = () => {
+  for (const id of [app, scb]) {
+    podman("rm", "--force", "--time", "0", id)
+    podman("rmi", "--force", `localhost/archipelago/${id}:1.0.0`)
+  }
+  podman("volume", "rm", "--force", volume)
+}
+
+const listing = (dir: string): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const walk = (d: string, rel: string) => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = path.join(d, name)
+      const st = fs.lstatSync(p)
+      out.push(`${rel}/${name} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isFile() ? fs.readFileSync(p, "utf8") : "dir"}`)
+      if (st.isDirectory()) walk(p, `${rel}/${name}`)
+    }
+  }
+  walk(dir, "")
+  return out
+}
+
+describe.skipIf(!hasPodman)("backup and restore on podman", () => {
+  let appsDir = ""
+  beforeAll(async () => {
+    cleanup()
+    await Effect.runPromise(ensureBaseImage)
+    appsDir = makeApps()
+  }, 120_000)
+  afterAll(() => cleanup())
+
+  const layer = (dataDir: string, backupDir: string) =>
+    Archipelago.layer({ appsDir, dataDir, backup: { dir: backupDir, keep: 3 } }).pipe(
+      Layer.provideMerge(PodmanRuntime.layer),
+      Layer.provide(HookRegistry.layerEmpty),
+      Layer.provide(NodeContext.layer)
+    )
+
+  const entry = (id: string) => Effect.flatMap(StateStore, (s) => s.entry(AppId.make(id)))
+  const settled = (id: string) => Effect.map(entry(id), (e) => e.transition === undefined && e.state === "running")
+  const op = (which: "install" | "backup" | "restore", id: string) =>
+    Effect.gen(function*() {
+      yield* Effect.flatMap(Lifecycle, (l) => l.request(which, id))
+      yield* until(Effect.map(entry(id), (e) => e.transition === undefined), `${which} of ${id} over`)
+      return yield* entry(id)
+    })
+
+  it.live("round-trips the data folder (files, modes) and a named volume; an unhealthy restore is put back", () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-data-"))
+    const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-target-"))
+    return Effect.gen(function*() {
+      yield* op("install", app)
+      yield* until(settled(app), "app running")
+      const files = path.join(dataDir, app, "files")
+      const vol = podman("volume", "inspect", "--format", "{{.Mountpoint}}", volume).stdout
+      assert.match(vol, /^\//)
+      fs.mkdirSync(path.join(files, "sub"), { recursive: true })
+      fs.writeFileSync(path.join(files, "ok.txt"), "v1\n", { mode: 0o640 })
+      fs.writeFileSync(path.join(files, "sub", "key"), "k1\n", { mode: 0o600 })
+      fs.chmodSync(path.join(files, "sub"), 0o750)
+      // written by the container: the volume's own owner and modes
+      assert.strictEqual(podman("exec", app, "sh", "-c", "echo vol1 > /vol/a.txt && chmod 604 /vol/a.txt && mkdir -p /vol/d && echo x > /vol/d/x").status, 0)
+      const before = { files: listing(files), vol: listing(vol) }
+      const startedBefore = inspect(app)!.startedAt
+
+      const backedUp = yield* op("backup", app)
+      assert.isUndefined(backedUp.lastError, backedUp.lastError?.message)
+      assert.strictEqual(backedUp.state, "running")
+      assert.notStrictEqual(inspect(app)!.startedAt, startedBefore, "stopped for the copy and started again")
+      const [archive] = yield* Effect.flatMap(Backups, (b) => b.list(app))
+      assert.isDefined(archive)
+      const names = podmanTar(archive!.path)
+      expect(names).toContain(`data/files/sub/key`)
+      expect(names).toContain(`volumes/${volume}/a.txt`)
+
+      // the data changes
+      fs.writeFileSync(path.join(files, "ok.txt"), "v2\n")
+      fs.chmodSync(path.join(files, "ok.txt"), 0o666)
+      fs.rmSync(path.join(files, "sub"), { recursive: true })
+      assert.strictEqual(podman("exec", app, "sh", "-c", "echo vol2 > /vol/a.txt && rm -r /vol/d && echo new > /vol/new").status, 0)
+
+      const restored = yield* op("restore", app)
+      assert.isUndefined(restored.lastError, restored.lastError?.message)
+      assert.strictEqual(restored.state, "running")
+      assert.deepStrictEqual({ files: listing(files), vol: listing(vol) }, before)
+      assert.strictEqual(podman("exec", app, "cat", "/vol/a.txt").stdout, "vol1", "the container sees the restored volume")
+      assert.strictEqual(podman("exec", app, "cat", "/files/ok.txt").stdout, "v1", "the container sees the restored folder")
+
+      // an archive whose data fails the app's health check
+      fs.writeFileSync(path.join(files, "broken"), "yes\n")
+      const second = yield* op("backup", app)
+      assert.isUndefined(second.lastError, second.lastError?.message)
+      fs.rmSync(path.join(files, "broken"))
+      fs.writeFileSync(path.join(files, "ok.txt"), "v3\n")
+      const afterChange = { files: listing(files), vol: listing(vol) }
+      const refused = yield* op("restore", app)
+      assert.strictEqual(refused.lastError?.op, "restore")
+      expect(refused.lastError?.message).toMatch(/did not pass the health gate .*the previous data was put back/)
+      assert.deepStrictEqual({ files: listing(files), vol: listing(vol) }, afterChange)
+      yield* until(settled(app), "app running again on its previous data")
+      assert.strictEqual(podman("exec", app, "cat", "/files/ok.txt").stdout, "v3")
+      assert.deepStrictEqual(fs.readdirSync(dataDir).filter((n) => n.includes(".previous-") || n.includes(".restore-")), [])
+      assert.deepStrictEqual(fs.readdirSync(path.dirname(vol)).filter((n) => n !== "_data"), [])
+    }).pipe(Effect.provide(layer(dataDir, backupDir)))
+  }, 600_000)
+
+  it.live("copies each version a stand-in LND writes to channel.backup into the target", () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-scb-"))
+    const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-scb-target-"))
+    return Effect.gen(function*() {
+      yield* op("install", scb)
+      yield* until(settled(scb), "stand-in running")
+      const folder = path.join(backupDir, scb, "watched", "data-chain-channel-backup")
+      const copies = () => (fs.existsSync(folder) ? fs.readdirSync(folder).sort() : [])
+      for (const version of ["scb-1", "scb-2", "scb-3", "scb-4"]) {
+        // the stand-in rewrites the file the way LND does: a temp file renamed over it
+        const r = podman("exec", scb, "sh", "-c", `mkdir -p /data/chain && printf ${version} > /data/chain/channel.backup.tmp && mv /data/chain/channel.backup.tmp /data/chain/channel.backup`)
+        assert.strictEqual(r.status, 0, r.stderr)
+        yield* until(
+          Effect.sync(() => {
+            const c = copies()
+            return c.length > 0 && fs.readFileSync(path.join(folder, c.at(-1)!), "utf8") === version
+          }),
+          `copy of ${version}`,
+          30_000
+        )
+      }
+      // a copy is written before the oldest is pruned: wait for the prune
+      yield* until(Effect.sync(() => copies().length === 3), "pruned to 3 copies", 30_000)
+      assert.deepStrictEqual(copies().map((n) => fs.readFileSync(path.join(folder, n), "utf8")), ["scb-2", "scb-3", "scb-4"])
+    }).pipe(Effect.provide(layer(dataDir, backupDir)))
+  }, 300_000)
+})
+
+const podmanTar = (archive: string): ReadonlyArray<string> =>
+  spawnSync("tar", ["-tf", archive], { encoding: "utf8" }).stdout.trim().split("\n")
