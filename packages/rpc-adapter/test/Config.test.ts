@@ -56,6 +56,8 @@ describe("Config.resolve", () => {
             return `app-${source}`
           case "printLoginUrl":
             return "true"
+          case "backupKeep":
+            return source === "flag" ? "7" : source === "env" ? "8" : "9"
           default:
             return `/${source}`
         }
@@ -86,6 +88,8 @@ describe("Config.resolve", () => {
     expect(reason(Config.fromEnv({ ARCHIPELAGO_ALLOW_ORIGIN: "evil" }))).toBe("ARCHIPELAGO_ALLOW_ORIGIN: invalid origin \"evil\": expected e.g. https://node.example")
     expect(reason(Config.fromFlags({ install: ["../x"] }))).toBe("--install: invalid app id \"../x\": expected app ids like demo-node")
     expect(reason(Config.fromFlags({ allowedBindRoots: ["srv"] }))).toBe("--allowed-bind-root: invalid bind root \"srv\": expected an absolute path")
+    expect(reason(Config.fromFlags({ backupDir: "usb" }))).toBe("--backup-dir: invalid backup dir \"usb\": expected an absolute path")
+    expect(reason(Config.fromEnv({ ARCHIPELAGO_BACKUP_KEEP: "0" }))).toBe("ARCHIPELAGO_BACKUP_KEEP: invalid backup keep \"0\": expected a number of archives, 1-1000")
     // a bad value that loses to a better source is never looked at
     expect(reason(Config.fromFlags({ port: "8080" }), Config.fromEnv({ ARCHIPELAGO_PORT: "http" }))).toBe("ok")
   })

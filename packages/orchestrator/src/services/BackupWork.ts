@@ -14,11 +14,13 @@
  *
  * @since 0.3.0
  */
-import { Clock, Data, Duration, Effect, Option } from "effect"
+import { Data, Effect, Option } from "effect"
 import type { Observation } from "../domain/AppEntry.js"
+import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { Service as Runtime } from "../runtime/ContainerRuntime.js"
 import type { AppDef } from "./Apps.js"
 import type { BackupError, Service as Backups } from "./Backups.js"
+import * as HealthGate from "./HealthGate.js"
 import type { HookError, Service as HookRegistry } from "./HookRegistry.js"
 import type { Service as InstallLog } from "./InstallLog.js"
 import type { PreBackupFailed, Service as PreBackupHooks } from "./PreBackupHooks.js"
@@ -190,51 +192,15 @@ export const restore = <E>(deps: Deps<E>, def: AppDef, containerName: string, ar
   })
 
 /**
- * How long the interim gate waits for a verdict.
- *
- * @since 0.3.0
- * @category constants
- */
-export const gateTimeout = Duration.seconds(90)
-
-/**
- * A gate reading the engine: the container must keep running (no restart) and, when the
- * manifest has a health check, pass it (run after its start period, every second; `retries`
- * failures in a row fail) within `gateTimeout`; without one it must stay up for `settle`.
+ * The health gate of updates (`HealthGate`) as a restore's gate: the manifest's health check
+ * passing after its start period, or, without one, the container running without a restart for
+ * the settle period.
  *
  * @since 0.3.0
  * @category constructors
  */
-export const engineGate = (runtime: Runtime, settle: Duration.DurationInput = Duration.seconds(5)): Gate => (def, name) =>
-  Effect.gen(function*() {
-    const start = yield* Clock.currentTimeMillis
-    const health = def.manifest.health
-    const settleMs = Duration.toMillis(Duration.decode(settle))
-    let baseline: { id: string; restarts: number } | undefined
-    let lastFailure = "no verdict yet"
-    let failures = 0
-    for (;;) {
-      const now = yield* Clock.currentTimeMillis
-      if (now - start > Duration.toMillis(gateTimeout)) return Option.some(`no healthy verdict within ${Duration.format(gateTimeout)}: ${lastFailure}`)
-      const found = yield* Effect.either(runtime.inspect([name]))
-      if (found._tag === "Right") {
-        const c = found.right[0]
-        if (c === undefined) return Option.some("the container is gone")
-        baseline ??= { id: c.id, restarts: c.restartCount }
-        if (c.id !== baseline.id || c.restartCount > baseline.restarts) return Option.some("the container restarted")
-        if (c.state !== "running") return Option.some(`the container ${c.state}${c.exitCode === undefined ? "" : ` with code ${c.exitCode}`}`)
-        if (health === undefined) {
-          if (now - start >= settleMs) return Option.none()
-        } else if (now - start >= health.startPeriod * 1000) {
-          const r = yield* Effect.either(runtime.healthcheck(name))
-          if (r._tag === "Right" && r.right === "healthy") return Option.none()
-          lastFailure = r._tag === "Right" ? "health check failing" : r.left.message
-          failures++
-          if (failures >= health.retries) return Option.some(`health check failed ${failures} time${failures === 1 ? "" : "s"}: ${lastFailure}`)
-        }
-      } else {
-        lastFailure = found.left.message
-      }
-      yield* Effect.sleep(Duration.seconds(1))
-    }
-  })
+export const healthGate = (runtime: Runtime): Gate => (def, name) =>
+  HealthGate.run({ name, policy: HealthGate.policy(def.manifest.health) }).pipe(
+    Effect.provideService(ContainerRuntime, runtime),
+    Effect.map((verdict) => (verdict._tag === "Healthy" ? Option.none() : Option.some(HealthGate.reason(verdict))))
+  )

@@ -392,7 +392,7 @@ export const make = Effect.gen(function*() {
               hooks: hookRegistry,
               log,
               preBackupHooks,
-              gate: BackupWork.engineGate(runtime)
+              gate: BackupWork.healthGate(runtime)
             }
             return op === "backup"
               ? Effect.asVoid(BackupWork.backup(deps, def))
