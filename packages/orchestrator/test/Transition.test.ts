@@ -35,6 +35,21 @@ describe("Transition", () => {
     }
   )
 
+  it.prop("resume after an outage gives the op a whole deadline from now, never a shorter one, and keeps the rest",
+    [arbIdleEntry, arbOp, arbNow, arbStopTimeout, fc.nat(10_000_000)],
+    ([entry, op, now, stop, outage]) => {
+      const begun = Transition.begin(entry, op, now, stop)
+      if (Either.isLeft(begun)) return
+      const later = now + outage
+      const resumed = Transition.resume(begun.right, later, stop)
+      const before = begun.right.transition!
+      expect(resumed.transition).toEqual({ ...before, deadline: Math.max(before.deadline, later + Op.deadlineMs(op, stop)) })
+      expect({ ...resumed, transition: undefined }).toEqual({ ...begun.right, transition: undefined })
+      expect(Transition.resume(resumed, later, stop)).toEqual(resumed)
+      expect(Transition.resume(entry, later, stop)).toBe(entry)
+    }
+  )
+
   it.prop("a second begin of the same op is idempotent", [arbIdleEntry, arbOp, arbNow, arbStopTimeout, fc.nat(1_000_000)],
     ([entry, op, now, stop, later]) => {
       const begun = Transition.begin(entry, op, now, stop)

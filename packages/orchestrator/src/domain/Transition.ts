@@ -116,3 +116,19 @@ export const fail = (entry: AppEntry, op: Op.Op, message: string, now: number): 
  */
 export const isLive = (entry: AppEntry, now: number): boolean =>
   entry.transition !== undefined && now < entry.transition.deadline
+
+/**
+ * Takes up an operation found in flight when the orchestrator starts: its deadline starts again
+ * from `now` (never earlier than the recorded one), because the time the orchestrator was down
+ * was not time the operation could use. Everything else (op, since, state to restore) is kept;
+ * an entry with no transition is returned unchanged.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const resume = (entry: AppEntry, now: number, stopTimeoutSec: number): AppEntry => {
+  const t = entry.transition
+  if (t === undefined) return entry
+  const deadline = Math.max(t.deadline, now + Op.deadlineMs(t.op, stopTimeoutSec))
+  return deadline === t.deadline ? entry : { ...entry, transition: { ...t, deadline } }
+}

@@ -375,7 +375,9 @@ export const make = (options: Options = {}) =>
         } else if (t.op === "backup" || t.op === "restore") {
           yield* store.update(def.id, (e) => ({ entry: Transition.fail(e, t.op, "interrupted by a restart", now) }))
         } else {
-          yield* Effect.logInfo(`boot: resuming ${t.op} of ${def.id} (deadline ${new Date(t.deadline).toISOString()})`)
+          yield* store.update(def.id, (e) => ({ entry: Transition.resume(e, now, def.manifest.stopTimeout) }))
+          const deadline = (yield* store.entry(def.id)).transition?.deadline ?? t.deadline
+          yield* Effect.logInfo(`boot: resuming ${t.op} of ${def.id} (deadline ${new Date(deadline).toISOString()})`)
           yield* FiberSet.run(resumed, orchestrator.perform(t.op, def.id).pipe(Effect.ignore))
         }
       }

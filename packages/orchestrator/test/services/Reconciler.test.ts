@@ -148,8 +148,10 @@ describe("Reconciler (simulator)", () => {
               assert.strictEqual((yield* containerOf("alpha"))!.state, "exited", `held off during back-off ${i}`)
             }
           }
+          // under load the exit may be seen only after this jump, starting a back-off from here:
+          // keep advancing until the retry comes
           yield* TestClock.adjust("10 seconds")
-          yield* waitUntil(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), `restarted ${i}`)
+          yield* waitAdvancing(Effect.map(containerOf("alpha"), (c) => c?.state === "running"), `restarted ${i}`, { maxAdvance: "1 minute" })
           yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.transition === undefined), `settled ${i}`)
           restarts.push((yield* store.entry(alpha)).crashLoop!.restarts)
         }
@@ -213,6 +215,38 @@ describe("Reconciler (simulator)", () => {
         yield* settle(20)
         assert.strictEqual((yield* containerOf("beta"))!.state, "exited")
         assert.strictEqual((yield* containerOf("alpha"))!.state, "exited")
+      }))
+    }))
+
+  it.scoped("a stop resumed after a long outage gets a fresh deadline instead of failing on the old one", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-outage-")
+      const defs = defsOf([serviceManifest("alpha", { stopTimeout: 60 }, { stopDelaySec: 40 })], dataDir)
+      let oldDeadline = 0
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "alpha running")
+        yield* request("stop", "alpha")
+        oldDeadline = (yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))).transition!.deadline
+      }))
+      // the orchestrator stayed down until 5 s before the stop's deadline, and its stop was lost
+      // meanwhile (the container is running again): the 40 s stop cannot fit in the old deadline
+      yield* TestClock.setTime(oldDeadline - 5_000)
+      yield* Effect.flatMap(ContainerRuntime, (rt) => rt.start("alpha")).pipe(Effect.provide(engine))
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const resumed = (yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))).transition
+        assert.strictEqual(resumed?.op, "stop")
+        assert.isAbove(resumed!.deadline, oldDeadline, "the resumed stop's deadline starts from the resume")
+        yield* TestClock.adjust("45 seconds")
+        yield* waitUntil(
+          Effect.map(Effect.flatMap(StateStore, (s) => s.entry(alpha)), (e) =>
+            e.transition === undefined && (e.state === "stopped" || e.state === "exited")),
+          "alpha stopped after resume"
+        )
+        const entry = yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))
+        assert.isUndefined(entry.lastError, `no deadline failure: ${entry.lastError?.message}`)
       }))
     }))
 
