@@ -67,6 +67,11 @@ export interface CaseResult {
   readonly latency: Checks.LatencySummary
   /** The control server's answer times at the same moments: the machine's own noise. */
   readonly control: Checks.LatencySummary
+  /**
+   * How long after `container-list` first showed the final state the WebSocket push delivered it
+   * (ms; 0 when the push came first, null when it never came).
+   */
+  readonly pushLagMs: number | null
   readonly errors: ReadonlyArray<string>
 }
 
@@ -392,6 +397,7 @@ export const runCase = async (lane: Lane, scenario: Scenario, options: CaseOptio
 
   const done = await converge(lane, a, fault.target, bound)
   const convergeMs = "ms" in done ? Date.now() - t0 : null
+  const listedAt = Date.now()
   if ("error" in done) errors.push(done.error)
 
   // The push may trail container-list a little under load: give the stream up to 5 s to deliver
@@ -404,6 +410,12 @@ export const runCase = async (lane: Lane, scenario: Scenario, options: CaseOptio
   }
   await sleep(300)
   const window: ReadonlyArray<Recorded> = lane.serve.recorded().slice(from)
+  // The push's delivery of the final state, the first of the trailing run of final views, after
+  // the harness saw the convergence through container-list.
+  const pushed = Checks.statesOf(window, a.id)
+  let firstFinal = pushed.length
+  while (firstFinal > 0 && pushed[firstFinal - 1]!.view.state === fault.target && pushed[firstFinal - 1]!.view.transition === null) firstFinal--
+  const pushLagMs = firstFinal === pushed.length ? null : Math.max(0, pushed[firstFinal]!.at - listedAt)
   const latencies = lane.serve.takeLatencies()
   const after = await inspect(name)
 
@@ -484,5 +496,5 @@ export const runCase = async (lane: Lane, scenario: Scenario, options: CaseOptio
     else if ((await inspect(name))?.id !== after?.id) errors.push(`${name} was recreated by a plain start`)
   }
 
-  return { app: lane.demo, scenario, ok: errors.length === 0, convergeMs, boundMs: bound, latency, control, errors }
+  return { app: lane.demo, scenario, ok: errors.length === 0, convergeMs, boundMs: bound, latency, control, pushLagMs, errors }
 }

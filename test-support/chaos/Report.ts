@@ -18,6 +18,7 @@ export interface CaseRow {
   readonly boundMs: number
   readonly latency: Summary
   readonly control?: Summary
+  readonly pushLagMs?: number | null
   readonly errors: ReadonlyArray<string>
 }
 
@@ -88,7 +89,14 @@ export const render = (rows: ReadonlyArray<CaseRow>, models: ReadonlyArray<Model
     const p50 = Math.max(0, ...lat.map((l) => l.p50))
     out.push(
       `container-list answered ${n} times during the cases: worst per-case p50 ${p50} ms, p99 ${p99} ms, max ${max} ms ` +
-        `(a trivial control server polled at the same moments: max ${controlMax} ms).\n`
+        `(a trivial control server polled at the same moments: max ${controlMax} ms).`
+    )
+    const lags = mine.flatMap((r) => (r.pushLagMs === undefined || r.pushLagMs === null ? [] : [r.pushLagMs])).sort((x, y) => x - y)
+    out.push(
+      lags.length === 0
+        ? "\n"
+        : `The WebSocket push delivered the final state at most ${Math.max(...lags)} ms (median ${lags[Math.floor(lags.length / 2)]} ms) ` +
+          `after \`container-list\` first showed it, over ${lags.length} cases.\n`
     )
   }
   if (failed.length > 0) {

@@ -98,8 +98,11 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const interval = options.interval ?? "1s"
+  // ARCHY_CHAOS_SERVE_NODE_ARGS: node flags for the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // (node refuses --cpu-prof in NODE_OPTIONS)
+  const nodeArgs = (process.env.ARCHY_CHAOS_SERVE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
   const args = [
-    cli(options.root), "serve", "--apps", options.appsDir, "--data", options.dataDir, "--port", String(port),
+    ...nodeArgs, cli(options.root), "serve", "--apps", options.appsDir, "--data", options.dataDir, "--port", String(port),
     "--engine", "podman", "--scan-interval", interval, "--reconcile-interval", interval
   ]
   let child: ChildProcess | undefined

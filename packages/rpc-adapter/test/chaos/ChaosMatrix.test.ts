@@ -86,7 +86,7 @@ for (const pass of passes) {
             const result = await runCase(lane, scenario, { assertResponsive: pass === "idle" })
             record(pass, result)
             const where = `${pass} ${demo} ${scenario}: converged in ${result.convergeMs ?? "-"} ms (bound ${result.boundMs}), ` +
-              `container-list p50 ${result.latency.p50} ms, max ${result.latency.max} ms over ${result.latency.n} (control max ${result.control.max} ms)`
+              `container-list p50 ${result.latency.p50} ms, max ${result.latency.max} ms over ${result.latency.n} (control max ${result.control.max} ms), push lag ${result.pushLagMs ?? "-"} ms`
             console.log(where)
             expect(result.errors, `${where}\n--- server output (tail)\n${lane.serve.output().slice(-3000)}`).toEqual([])
           }, 600_000)
