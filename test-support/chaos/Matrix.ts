@@ -427,6 +427,8 @@ export const runCase = async (lane: Lane, scenario: Scenario, options: CaseOptio
   if (before !== undefined && after !== undefined) {
     if (!fault.recreates && after.id !== before.id) errors.push(`${name} was recreated (${before.id.slice(0, 12)} -> ${after.id.slice(0, 12)})`)
     if (scenario === "rm-container" && after.id === before.id) errors.push(`${name} kept its id after podman rm -f`)
+    // podman rmi -f removes the containers of the image with it: the app must have been created again
+    if (scenario === "rm-image" && after.id === before.id) errors.push(`${name} kept its id after podman rmi -f of its image`)
     if ((scenario === "sigkill" || scenario === "oom-kill") && after.startedAt === before.startedAt) {
       errors.push(`${name} was not restarted by the fault (StartedAt unchanged)`)
     }
