@@ -69,7 +69,8 @@ export interface CaseResult {
   readonly control: Checks.LatencySummary
   /**
    * How long after `container-list` first showed the final state the WebSocket push delivered it
-   * (ms; 0 when the push came first, null when it never came).
+   * (ms; 0 when the push came first; null when the push never showed the app leave that state,
+   * or never delivered it).
    */
   readonly pushLagMs: number | null
   readonly errors: ReadonlyArray<string>
@@ -415,7 +416,9 @@ export const runCase = async (lane: Lane, scenario: Scenario, options: CaseOptio
   const pushed = Checks.statesOf(window, a.id)
   let firstFinal = pushed.length
   while (firstFinal > 0 && pushed[firstFinal - 1]!.view.state === fault.target && pushed[firstFinal - 1]!.view.transition === null) firstFinal--
-  const pushLagMs = firstFinal === pushed.length ? null : Math.max(0, pushed[firstFinal]!.at - listedAt)
+  // Only where the push showed the app leave that state first (a partition may push nothing but
+  // later updates of a running app's fields).
+  const pushLagMs = firstFinal === 0 || firstFinal === pushed.length ? null : Math.max(0, pushed[firstFinal]!.at - listedAt)
   const latencies = lane.serve.takeLatencies()
   const after = await inspect(name)
 
