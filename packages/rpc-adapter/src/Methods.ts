@@ -20,7 +20,7 @@ import { ServerInfo } from "./ServerInfo.js"
  * @since 0.1.0
  * @category models
  */
-export type Requirements = Lifecycle.Lifecycle | AppViews.AppViews | ServerInfo
+export type Requirements = Lifecycle.Lifecycle | AppViews.AppViews | Apps.Apps | ServerInfo
 
 /**
  * A method: decodes its params and calls a service.
@@ -272,6 +272,7 @@ export const methods: Readonly<Record<string, Method>> = {
       Effect.map((text) => ({ appId, ...tailBytes(text, maxLogText) }))
     )),
   "container-stats": method(NoParams, () => Effect.flatMap(AppViews.AppViews, (v) => v.resources)),
+  "catalog-reload": method(NoParams, () => Effect.flatMap(Apps.Apps, (a) => a.reload)),
   "server.version": method(NoParams, () =>
     Effect.map(ServerInfo, (i) => ({ version: i.version, engine: i.engine, engineVersion: i.engineVersion })))
 }

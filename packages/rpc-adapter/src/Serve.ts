@@ -7,8 +7,9 @@
 import { writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Runtime } from "effect"
 import {
+  Apps,
   AppViews,
   Archipelago,
   BaseImage,
@@ -253,6 +254,15 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
     const ws = `${server.url.replace(/^http/, "ws")}/ws`
     yield* say(`API: POST ${server.url}/rpc and ${ws} (token in ${tokenFile})`)
     yield* installFirstStart(options.install)
+    // SIGHUP reloads the app catalog (a changed version shows as an update; nothing is touched)
+    const apps = yield* Apps.Apps
+    const rt = yield* Effect.runtime<never>()
+    const onHup = () => {
+      Runtime.runFork(rt)(Effect.flatMap(apps.reload, (r) =>
+        r._tag === "Reloaded" ? Effect.void : Effect.logWarning(`SIGHUP: catalog kept: ${r.errors.join("; ")}`)))
+    }
+    process.on("SIGHUP", onHup)
+    yield* Effect.addFinalizer(() => Effect.sync(() => process.off("SIGHUP", onHup)))
     return yield* Effect.onInterrupt(
       Effect.never,
       () => Effect.logInfo("shutting down: closing clients, letting operations finish")

@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Layer, PubSub, Ref, Stream } from "effect"
-import { AppViews, Lifecycle, RuntimeError, ServiceError } from "@archipelago/orchestrator"
+import { Apps, AppViews, Lifecycle, RuntimeError, ServiceError } from "@archipelago/orchestrator"
 import { AppEntry, AppId, AppState, AppView, Intent, Op, Transition, VisualState } from "@archipelago/orchestrator/domain"
 import * as ServerInfo from "../src/ServerInfo.js"
 
@@ -17,7 +17,7 @@ export const view = (id: string, state: AppState.AppState, extra: Partial<AppVie
 })
 
 export interface Fake {
-  readonly layer: Layer.Layer<Lifecycle.Lifecycle | AppViews.AppViews | ServerInfo.ServerInfo>
+  readonly layer: Layer.Layer<Lifecycle.Lifecycle | AppViews.AppViews | Apps.Apps | ServerInfo.ServerInfo>
   /** Every accepted or refused request, in order. */
   readonly requests: Array<{ op: string; appId: string; purge?: boolean; cascade?: boolean }>
   readonly current: () => ReadonlyArray<AppView.AppView>
@@ -123,6 +123,8 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
     layer: Layer.mergeAll(
       Layer.succeed(Lifecycle.Lifecycle, lifecycle),
       Layer.succeed(AppViews.AppViews, appViews),
+      // a catalog given in code: `catalog-reload` reports there is nothing to reload
+      Apps.layer([]),
       ServerInfo.layer({ engine: "simulated", engineVersion: "sim-1" })
     ),
     requests,

@@ -4,7 +4,7 @@
  */
 import { Layer, Logger, ManagedRuntime } from "effect"
 import { WebSocket } from "ws"
-import type { AppViews, Lifecycle } from "@archipelago/orchestrator"
+import type { Apps, AppViews, Lifecycle } from "@archipelago/orchestrator"
 import * as Server from "../src/Server.js"
 import type * as ServerInfo from "../src/ServerInfo.js"
 import { tempDir } from "./fixtures.js"
@@ -20,7 +20,7 @@ export interface Running {
 }
 
 export const start = async (
-  services: Layer.Layer<Lifecycle.Lifecycle | AppViews.AppViews | ServerInfo.ServerInfo>,
+  services: Layer.Layer<Lifecycle.Lifecycle | AppViews.AppViews | Apps.Apps | ServerInfo.ServerInfo>,
   config: Partial<Server.Config> = {}
 ): Promise<Running> => {
   const dataDir = config.dataDir ?? tempDir()

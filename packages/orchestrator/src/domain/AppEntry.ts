@@ -53,6 +53,20 @@ export interface Observed {
   readonly containerName?: string
   readonly image?: string
   readonly specHash?: string
+  /**
+   * The digest (`sha256:<image id>`) of the image the container was created from.
+   *
+   * @since 0.2.0
+   */
+  readonly digest?: string
+  /**
+   * The app version the container runs, and the image reference it was created for (from its
+   * labels; absent on containers created before they existed, and on adopted ones).
+   *
+   * @since 0.2.0
+   */
+  readonly version?: string
+  readonly imageRef?: string
   readonly health: Health
   readonly ports: ReadonlyArray<PortBinding>
   readonly lanAddress?: string
@@ -84,6 +98,38 @@ export interface CrashLoop {
 }
 
 /**
+ * A release of an app: its version, the image reference it asked for, and the digest of the
+ * image its container was created from.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Release {
+  readonly version: string
+  readonly image: string
+  readonly digest: string
+}
+
+/**
+ * Where a health-gated update stands, persisted before anything changes so an orchestrator
+ * killed in the middle resumes it: `fetching` (the old container may still run), `gating`
+ * (the new container runs, its health is being proved since `since`), `rolling-back`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PendingUpdate {
+  readonly phase: "fetching" | "gating" | "rolling-back"
+  /** What ran before: the rollback target (recreated by digest, never by tag). */
+  readonly from: Release
+  readonly to: { readonly version: string; readonly image: string; readonly digest?: string }
+  /** When the phase began, Unix ms (the gate's deadline counts from it). */
+  readonly since: number
+  /** For `rolling-back`: why. */
+  readonly reason?: string
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -99,6 +145,12 @@ export interface AppEntry {
   readonly observed: Observed
   readonly lastError?: LastError
   readonly crashLoop?: CrashLoop
+  /**
+   * A health-gated update in progress (see `PendingUpdate`).
+   *
+   * @since 0.2.0
+   */
+  readonly update?: PendingUpdate
 }
 
 /**

@@ -39,6 +39,37 @@ export interface AppView {
   readonly intent: Intent
   /** The host port of the app's web UI, when it has one. */
   readonly uiPort: number | null
+  /**
+   * The digest (`sha256:<image id>`) of the image the app's container was created from.
+   *
+   * @since 0.2.0
+   */
+  readonly digest: string | null
+  /**
+   * The version the container runs (its label), which trails `version` (the catalog's) while
+   * an update is available or after one was rolled back.
+   *
+   * @since 0.2.0
+   */
+  readonly runningVersion: string | null
+  /**
+   * Set when the catalog's manifest asks for another version or image than the container
+   * runs: `container-update` moves it from `from` to `to`.
+   *
+   * @since 0.2.0
+   */
+  readonly updateAvailable: UpdateAvailable | null
+}
+
+/**
+ * An update the catalog offers for an installed app.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface UpdateAvailable {
+  readonly from: string
+  readonly to: string
 }
 
 /**
@@ -53,6 +84,29 @@ export interface AppMeta {
   readonly containerName: string
   readonly dependsOn: ReadonlyArray<string>
   readonly uiPort?: number
+  /**
+   * The image reference the catalog's manifest asks for.
+   *
+   * @since 0.2.0
+   */
+  readonly image?: string
+}
+
+/**
+ * The update the catalog offers: the container says (by its labels) which version and image it
+ * was created for; when either differs from the manifest's, `{ from, to }`. A container without
+ * those labels (created before they existed, or adopted) offers none: its spec hash already
+ * tells the reconciler whether it differs.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const updateAvailable = (entry: AppEntry, meta: AppMeta): UpdateAvailable | null => {
+  const o = entry.observed
+  if (entry.state === "not-installed" || o.containerId === undefined || o.version === undefined) return null
+  const versionDiffers = o.version !== meta.version
+  const imageDiffers = meta.image !== undefined && o.imageRef !== undefined && o.imageRef !== meta.image
+  return versionDiffers || imageDiffers ? { from: o.version, to: meta.version } : null
 }
 
 /**
@@ -81,5 +135,8 @@ export const make = (entry: AppEntry, meta: AppMeta, intent: Intent): AppView =>
   crashLoop: entry.crashLoop ?? null,
   dependsOn: meta.dependsOn,
   intent,
-  uiPort: meta.uiPort ?? null
+  uiPort: meta.uiPort ?? null,
+  digest: entry.observed.digest ?? null,
+  runningVersion: entry.observed.version ?? null,
+  updateAvailable: updateAvailable(entry, meta)
 })

@@ -34,6 +34,14 @@ export interface Desired {
   readonly restartPolicy: RestartPolicy
   /** This orchestrator's instance id (the `io.archipelago.instance` label it stamps), if it has one. */
   readonly instance?: string
+  /**
+   * The manifest's version and image reference: a container labelled with others is on
+   * another release, which only a (health-gated) update changes.
+   *
+   * @since 0.2.0
+   */
+  readonly version?: string
+  readonly imageRef?: string
 }
 
 /**
@@ -55,7 +63,26 @@ export interface ContainerFacts {
   readonly instance?: string
   /** When the container last exited, Unix ms. */
   readonly exitedAt?: number
+  /**
+   * The `io.archipelago.version` and `io.archipelago.image` labels: the release it was created for.
+   *
+   * @since 0.2.0
+   */
+  readonly version?: string
+  readonly imageRef?: string
 }
+
+/**
+ * True when the container was created for another release than the manifest asks for (an
+ * update is available, or was rolled back): its labels say so. Containers without the labels
+ * are never on "another release".
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const otherRelease = (desired: Desired, c: ContainerFacts): boolean =>
+  (c.version !== undefined && desired.version !== undefined && c.version !== desired.version) ||
+  (c.imageRef !== undefined && desired.imageRef !== undefined && c.imageRef !== desired.imageRef)
 
 /**
  * What the reconciler knows about an app besides its manifest and intent.
@@ -247,7 +274,8 @@ const engineBusy = (state: AppState): boolean => state === "stopping" || state =
  * Rules, in order: an app held by an operation is left alone; a container of another
  * orchestrator instance is left alone (`Foreign`); an existing container not yet
  * adopted is adopted as it is; a removed app's managed container is removed; an installed app
- * without a container is installed; a managed container whose spec hash differs is recreated; a
+ * without a container is installed; a managed container whose spec hash differs is recreated,
+ * unless it runs another release than the manifest's (only `update` moves it, health-gated); a
  * running app the user stopped is stopped; a stopped app the user wants running is started once
  * its dependencies run, after the engine's own restart policy had its grace and outside a
  * crash-loop back-off. Nothing the user stopped is ever started.
@@ -282,7 +310,7 @@ export const plan = (desired: Desired, observed: Observed, intent: Intent, now: 
   if (engineBusy(c.state)) {
     return Action.NoOp({ reason: `the engine is ${c.state} the container`, recheckAt: now + engineBusyRecheckMs })
   }
-  if (c.managed && c.specHash !== desired.specHash) {
+  if (c.managed && c.specHash !== desired.specHash && !otherRelease(desired, c)) {
     if (backingOff) {
       return Action.NoOp({ reason: "crash-loop back-off", recheckAt: observed.crashLoop!.nextAttemptAt })
     }

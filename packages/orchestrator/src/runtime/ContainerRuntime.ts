@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Context } from "effect"
-import type { Effect, Stream } from "effect"
+import type { Effect, Option, Stream } from "effect"
 import type { PortBinding } from "../domain/AppEntry.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
 import type { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } from "./RuntimeError.js"
@@ -178,6 +178,26 @@ export interface Service {
   readonly pull: (request: PullRequest, onProgress?: Progress) => Effect.Effect<PullCandidate, ImageNotFound | Engine>
   readonly build: (request: BuildRequest, onProgress?: Progress) => Effect.Effect<void, Engine>
   readonly removeImage: (ref: string) => Effect.Effect<void, ImageNotFound | Engine>
+  /**
+   * The content digest of a local image (`sha256:<image id>`), by reference or digest; `None`
+   * when no such image is here. Containers can be created from the digest itself.
+   *
+   * @since 0.2.0
+   */
+  readonly imageDigest: (ref: string) => Effect.Effect<Option.Option<string>, Engine>
+  /**
+   * Gives the image `source` (a reference or a digest) the extra name `target`.
+   *
+   * @since 0.2.0
+   */
+  readonly tagImage: (source: string, target: string) => Effect.Effect<void, ImageNotFound | Engine>
+  /**
+   * Removes the name `ref` from its image and nothing else: the image stays (nameless when it
+   * was its last name) until pruned, so containers on its digest can still be created.
+   *
+   * @since 0.2.0
+   */
+  readonly untagImage: (ref: string) => Effect.Effect<void, ImageNotFound | Engine>
   /** Creates (does not start) a container; returns its id. */
   readonly create: (spec: ContainerSpec) => Effect.Effect<string, ImageNotFound | Engine>
   readonly start: (name: string) => Effect.Effect<void, ContainerNotFound | Engine>

@@ -17,6 +17,14 @@ export const Labels = {
   specHash: "io.archipelago.spec-hash",
   /** The id of the orchestrator instance (one per data dir) that created the container. */
   instance: "io.archipelago.instance",
+  /**
+   * Stamped at create, outside the spec hash: the digest (`sha256:<image id>`) of the image the
+   * container was created from, the app's version and the image reference that release asked
+   * for (a rollback keeps the previous ones while the catalog already asks for the next).
+   */
+  imageDigest: "io.archipelago.image-digest",
+  version: "io.archipelago.version",
+  imageRef: "io.archipelago.image",
   managedByValue: "archipelago"
 } as const
 

@@ -324,6 +324,22 @@ export const imageExistsArgv = (ref: string): ReadonlyArray<string> => ["image",
 export const removeImageArgv = (ref: string): ReadonlyArray<string> => ["rmi", ref]
 
 /**
+ * `podman image inspect` printing the image id alone.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const imageIdArgv = (ref: string): ReadonlyArray<string> => ["image", "inspect", "--format", "{{.Id}}", ref]
+
+/**
+ * `podman untag <ref> <ref>`: removes that one name, never the image.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const untagArgv = (ref: string): ReadonlyArray<string> => ["untag", ref, ref]
+
+/**
  * `podman pull` of one candidate; `--tls-verify=false` only for a mirror marked insecure.
  *
  * @since 0.1.0

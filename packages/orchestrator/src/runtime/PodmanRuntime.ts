@@ -8,7 +8,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Either, Layer, Ref, Schedule, Stream } from "effect"
+import { Effect, Either, Layer, Option, Ref, Schedule, Stream } from "effect"
 import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest, RuntimeEvent, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
@@ -136,6 +136,30 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
 
   const removeImage = Effect.fn("PodmanRuntime.removeImage")(function* (ref: string) {
     yield* checked(Argv.removeImageArgv(ref), { _tag: "Image", ref }).pipe(
+      Effect.catchTag("ContainerNotFound", (e) => Effect.die(e))
+    )
+  })
+
+  const imageDigest = Effect.fn("PodmanRuntime.imageDigest")(function* (ref: string) {
+    const argv = Argv.imageIdArgv(ref)
+    const r = yield* run(argv)
+    if (r.exitCode === 0) {
+      const id = r.stdout.trim()
+      return /^[0-9a-f]{64}$/.test(id) ? Option.some(`sha256:${id}`) : Option.none()
+    }
+    const error = failed(argv, r, { _tag: "Image", ref })
+    if (error._tag === "ImageNotFound") return Option.none<string>()
+    return yield* engineOnly(Effect.fail(error))
+  })
+
+  const tagImage = Effect.fn("PodmanRuntime.tagImage")(function* (source: string, target: string) {
+    yield* checked(Argv.tagArgv(source, target), { _tag: "Image", ref: source }).pipe(
+      Effect.catchTag("ContainerNotFound", (e) => Effect.die(e))
+    )
+  })
+
+  const untagImage = Effect.fn("PodmanRuntime.untagImage")(function* (ref: string) {
+    yield* checked(Argv.untagArgv(ref), { _tag: "Image", ref }).pipe(
       Effect.catchTag("ContainerNotFound", (e) => Effect.die(e))
     )
   })
@@ -298,6 +322,9 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     pull,
     build,
     removeImage,
+    imageDigest,
+    tagImage,
+    untagImage,
     create,
     start,
     stop,

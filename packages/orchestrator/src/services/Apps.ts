@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type { AppId } from "../domain/AppId.js"
 import type { AppMeta } from "../domain/AppView.js"
 import * as Capability from "../manifest/Capability.js"
@@ -12,7 +12,7 @@ import type { Catalog } from "../manifest/Catalog.js"
 import type { Manifest } from "../manifest/Manifest.js"
 import { resolve } from "../manifest/Resolve.js"
 import type { ResolvedSource } from "../manifest/Resolve.js"
-import type { Mirror, Settings } from "../manifest/Settings.js"
+import type { Settings } from "../manifest/Settings.js"
 import { appDataDir, containerName, containerSpec } from "../manifest/Spec.js"
 import { order } from "../reconcile/Plan.js"
 import type { ContainerSpec } from "../runtime/ContainerSpec.js"
@@ -54,12 +54,37 @@ export const containerNames = (def: AppDef, adoptedName: string | undefined): Re
  * @category models
  */
 export interface Service {
-  /** Every app, dependencies first. */
+  /** Every app, dependencies first: the catalog as last loaded (read it anew each time). */
   readonly all: ReadonlyArray<AppDef>
   readonly get: (id: string) => Option.Option<AppDef>
-  /** The configured mirrors (each app's `source.candidates` already lists them: the one source of pulls). */
-  readonly mirrors: ReadonlyArray<Mirror>
+  /**
+   * Replaces the catalog's definitions (a reload). An app missing from `defs` keeps its
+   * current definition (its container is never left without one); new apps are added.
+   * Returns the ids whose manifest changed. Nothing running is touched: a changed version
+   * shows as an available update, applied only by `update`.
+   *
+   * @since 0.2.0
+   */
+  readonly replace: (defs: ReadonlyArray<AppDef>) => ReadonlyArray<AppId>
+  /**
+   * Reads the catalog again from where it came from (the `--apps` folder) and replaces the
+   * definitions when every manifest validates; otherwise reports the errors and keeps the
+   * current catalog whole.
+   *
+   * @since 0.2.0
+   */
+  readonly reload: Effect.Effect<ReloadReport>
 }
+
+/**
+ * What a catalog reload did.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ReloadReport =
+  | { readonly _tag: "Reloaded"; readonly apps: number; readonly changed: ReadonlyArray<AppId> }
+  | { readonly _tag: "Rejected"; readonly errors: ReadonlyArray<string> }
 
 /**
  * @since 0.1.0
@@ -73,13 +98,53 @@ export class Apps extends Context.Tag("@archipelago/orchestrator/Apps")<Apps, Se
  * @since 0.1.0
  * @category constructors
  */
-export const make = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<Mirror> = []): Service => {
-  const manifests = defs.map((d) => d.manifest)
-  const all = order(defs.map((d) => ({ ...d, dependsOn: Capability.dependencyIds(manifests, d.manifest) }))).map((
-    { dependsOn: _d, ...d }
-  ) => d)
-  const byId = new Map(all.map((d) => [d.id as string, d]))
-  return { all, get: (id) => Option.fromNullable(byId.get(id)), mirrors }
+export const make = (
+  defs: ReadonlyArray<AppDef>,
+  load: Effect.Effect<ReadonlyArray<AppDef>, { readonly errors: ReadonlyArray<string> }> = Effect.fail({
+    errors: ["this catalog was given in code, not loaded from a folder: nothing to reload"]
+  })
+): Service => {
+  const ordered = (ds: ReadonlyArray<AppDef>) => {
+    const manifests = ds.map((d) => d.manifest)
+    return order(ds.map((d) => ({ ...d, dependsOn: Capability.dependencyIds(manifests, d.manifest) }))).map((
+      { dependsOn: _d, ...d }
+    ) => d)
+  }
+  let all = ordered(defs)
+  let byId = new Map(all.map((d) => [d.id as string, d]))
+  const replace = (next: ReadonlyArray<AppDef>): ReadonlyArray<AppId> => {
+    const nextIds = new Set(next.map((d) => d.id as string))
+    const kept = all.filter((d) => !nextIds.has(d.id))
+    const changed = next.filter((d) => {
+      const old = byId.get(d.id)
+      return old === undefined || JSON.stringify(old.manifest) !== JSON.stringify(d.manifest) || old.specHash !== d.specHash
+    }).map((d) => d.id)
+    all = ordered([...next, ...kept])
+    byId = new Map(all.map((d) => [d.id as string, d]))
+    return changed
+  }
+  const reload: Effect.Effect<ReloadReport> = Effect.matchEffect(load, {
+    onFailure: (e) =>
+      Effect.as(
+        Effect.logWarning(`catalog reload rejected, the current catalog is kept: ${e.errors.join("; ")}`),
+        { _tag: "Rejected", errors: e.errors } as const
+      ),
+    onSuccess: (next) => {
+      const changed = replace(next)
+      return Effect.as(
+        Effect.logInfo(`catalog reloaded: ${next.length} app(s)${changed.length === 0 ? ", none changed" : `, changed: ${changed.join(", ")}`}`),
+        { _tag: "Reloaded", apps: next.length, changed } as const
+      )
+    }
+  })
+  return {
+    get all() {
+      return all
+    },
+    get: (id) => Option.fromNullable(byId.get(id)),
+    replace,
+    reload
+  }
 }
 
 /**
@@ -107,8 +172,18 @@ export const defOf = (app: Catalog["apps"][number], settings: Settings): AppDef 
  * @since 0.1.0
  * @category constructors
  */
-export const fromCatalog = (catalog: Catalog, settings: Settings): Service =>
-  make(catalog.apps.map((app) => defOf(app, settings)), settings.mirrors)
+export const fromCatalog = (
+  catalog: Catalog,
+  settings: Settings,
+  reload?: Effect.Effect<Catalog, { readonly errors: ReadonlyArray<{ readonly message: string }> }>
+): Service =>
+  make(
+    catalog.apps.map((app) => defOf(app, settings)),
+    reload === undefined ? undefined : reload.pipe(
+      Effect.map((c) => c.apps.map((app) => defOf(app, settings))),
+      Effect.mapError((e) => ({ errors: e.errors.map((x) => x.message) }))
+    )
+  )
 
 /**
  * A layer from app definitions (tests, embedders with their own catalog).
@@ -116,8 +191,7 @@ export const fromCatalog = (catalog: Catalog, settings: Settings): Service =>
  * @since 0.1.0
  * @category layers
  */
-export const layer = (defs: ReadonlyArray<AppDef>, mirrors: ReadonlyArray<Mirror> = []): Layer.Layer<Apps> =>
-  Layer.succeed(Apps, make(defs, mirrors))
+export const layer = (defs: ReadonlyArray<AppDef>): Layer.Layer<Apps> => Layer.sync(Apps, () => make(defs))
 
 /**
  * The apps declared as alternatives of `def` (either side may declare it).
@@ -203,6 +277,7 @@ export const meta = (def: AppDef, dependsOn: ReadonlyArray<string> = def.manifes
     version: def.manifest.version,
     containerName: def.containerName,
     dependsOn,
+    image: def.spec.image,
     ...(uiPort === undefined ? {} : { uiPort })
   }
 }

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Stream } from "effect"
 import * as Catalog from "../manifest/Catalog.js"
 import * as Settings from "../manifest/Settings.js"
 import type { ContainerRuntime } from "../runtime/ContainerRuntime.js"
@@ -50,6 +50,21 @@ export interface Config {
    * `keep` to `Archive.defaultKeep` archives per app. @since 0.3.0
    */
   readonly backup?: Partial<Omit<Backups.Config, "dataDir">>
+  /**
+   * How long an updated app without a health check must stay running before the update counts
+   * as proved; default 30 s.
+   *
+   * @since 0.2.0
+   */
+  readonly settlePeriod?: Duration.DurationInput
+  /**
+   * Quiet time after a change in the apps folder before the catalog is reloaded (`false`: no
+   * watch; reloads then come only from `Apps.reload`, SIGHUP or the `catalog-reload` RPC);
+   * default 500 ms.
+   *
+   * @since 0.2.0
+   */
+  readonly catalogWatch?: Duration.DurationInput | false
 }
 
 /**
@@ -98,7 +113,9 @@ export const layerFromApps = <E, R>(
     dataDir: config.dataDir
   })
   const base = Layer.mergeAll(InstallLog.layer(), AppLocks.layer, store, backups).pipe(Layer.provideMerge(apps))
-  const orchestrator = Orchestrator.layer.pipe(Layer.provideMerge(base))
+  const orchestrator = Orchestrator.layerWith(config.settlePeriod === undefined ? {} : { settlePeriod: config.settlePeriod }).pipe(
+    Layer.provideMerge(base)
+  )
   const views = Layer.merge(AppViews.layer, Scanner.layer).pipe(Layer.provideMerge(orchestrator))
   const lifecycle = Lifecycle.layer({ shutdownGrace: grace }).pipe(Layer.provideMerge(views))
   const loops = Layer.scopedDiscard(
@@ -146,12 +163,46 @@ export const layer = (config: Config) => {
         Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
       ))
       const settings = Settings.make({ ...config.settings, dataDir: config.dataDir, instanceId })
-      const catalog = yield* Catalog.load(config.appsDir, { hookNames: hooks.names, hookConsumers: hooks.consumers, settings })
-      return Apps.fromCatalog(catalog, settings)
+      const load = Catalog.load(config.appsDir, { hookNames: hooks.names, hookConsumers: hooks.consumers, settings })
+      const catalog = yield* load
+      const fs = yield* FileSystem.FileSystem
+      const reload = load.pipe(
+        Effect.catchAll((e) => Effect.fail(e._tag === "CatalogError" ? e : { errors: [{ message: e.message }] })),
+        Effect.provideService(FileSystem.FileSystem, fs)
+      )
+      return Apps.fromCatalog(catalog, settings, reload)
     })
   )
-  return layerFromApps(apps, config)
+  const watch = config.catalogWatch === false ? Layer.empty : Layer.scopedDiscard(
+    Effect.forkScoped(watchCatalog(config.appsDir, config.catalogWatch ?? defaultCatalogDebounce))
+  )
+  return watch.pipe(Layer.provideMerge(layerFromApps(apps, config)))
 }
+
+/**
+ * The default quiet time of the apps-folder watch.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultCatalogDebounce: Duration.Duration = Duration.millis(500)
+
+/**
+ * Reloads the catalog whenever the apps folder changes, once it has been quiet for `debounce`.
+ * A reload never touches what runs: a changed version shows as an update to apply.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const watchCatalog = (appsDir: string, debounce: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const apps = yield* Apps.Apps
+    yield* fs.watch(appsDir, { recursive: true }).pipe(
+      Stream.debounce(debounce),
+      Stream.runForEach(() => Effect.asVoid(apps.reload))
+    )
+  }).pipe(Effect.catchAll((e) => Effect.logWarning(`not watching ${appsDir} for catalog changes: ${e.message}`)))
 
 /**
  * Reads the default shutdown grace, for adapters that print it.

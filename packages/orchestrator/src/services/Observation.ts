@@ -34,6 +34,19 @@ export const findContainer = <C extends ContainerSummary>(
 }
 
 /**
+ * The digest of the image a container was created from: its label, else the engine's image id.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const digestOf = (c: ContainerSummary): string | undefined => {
+  const label = c.labels[Labels.imageDigest]
+  if (label !== undefined && label !== "") return label
+  if (c.imageId === undefined || c.imageId === "") return undefined
+  return c.imageId.startsWith("sha256:") ? c.imageId : `sha256:${c.imageId}`
+}
+
+/**
  * The observed fields of a container.
  *
  * @since 0.1.0
@@ -42,11 +55,17 @@ export const findContainer = <C extends ContainerSummary>(
 export const observedOf = (c: ContainerSummary | ContainerDetails): Observed => {
   const specHash = c.labels[Labels.specHash]
   const lanAddress = "ipAddress" in c ? c.ipAddress : undefined
+  const digest = digestOf(c)
+  const version = c.labels[Labels.version]
+  const imageRef = c.labels[Labels.imageRef]
   return {
     containerId: c.id,
     containerName: c.name,
     image: c.image,
     ...(specHash === undefined ? {} : { specHash }),
+    ...(digest === undefined ? {} : { digest }),
+    ...(version === undefined ? {} : { version }),
+    ...(imageRef === undefined ? {} : { imageRef }),
     health: c.health ?? "none",
     ports: c.ports,
     ...(lanAddress === undefined || lanAddress === "" ? {} : { lanAddress }),
@@ -98,6 +117,8 @@ export const isManaged = (c: ContainerSummary): boolean => c.labels[Labels.manag
 export const factsOf = (c: ContainerSummary): ContainerFacts => {
   const specHash = c.labels[Labels.specHash]
   const instance = c.labels[Labels.instance]
+  const version = c.labels[Labels.version]
+  const imageRef = c.labels[Labels.imageRef]
   return {
     id: c.id,
     name: c.name,
@@ -105,6 +126,8 @@ export const factsOf = (c: ContainerSummary): ContainerFacts => {
     managed: isManaged(c),
     ...(specHash === undefined ? {} : { specHash }),
     ...(instance === undefined ? {} : { instance }),
+    ...(version === undefined ? {} : { version }),
+    ...(imageRef === undefined ? {} : { imageRef }),
     ...(c.exitedAt === undefined ? {} : { exitedAt: c.exitedAt })
   }
 }

@@ -9,7 +9,7 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Runtime, Schedule } from "effect"
-import type { AppEntry, Observation } from "../domain/AppEntry.js"
+import type { AppEntry, Observation, PendingUpdate, Release } from "../domain/AppEntry.js"
 import * as Intent from "../domain/Intent.js"
 import * as SafeFile from "../fs/SafeFile.js"
 import * as Op from "../domain/Op.js"
@@ -30,7 +30,8 @@ import type { HookError } from "./HookRegistry.js"
 import { HookRegistry } from "./HookRegistry.js"
 import { InstallLog } from "./InstallLog.js"
 import type { RequestOptions } from "./Lifecycle.js"
-import { observationOf } from "./Observation.js"
+import * as HealthGate from "./HealthGate.js"
+import { digestOf, observationOf } from "./Observation.js"
 import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp, UnsafeMount } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
 
@@ -79,6 +80,36 @@ export class ForeignContainer extends Data.TaggedError("ForeignContainer")<{
 }
 
 /**
+ * A health-gated update did not prove healthy (or could not finish) and the app was put back on
+ * the release it ran before, by digest.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class RolledBack extends Data.TaggedError("RolledBack")<{
+  readonly to: string
+  readonly from: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `update to ${this.to} rolled back: ${this.reason}`
+  }
+}
+
+/**
+ * An update cannot start: the running container's image digest is unknown, so there would be
+ * nothing certain to roll back to.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class NoRollbackTarget extends Data.TaggedError("NoRollbackTarget")<{ readonly appId: string; readonly name: string }> {
+  override get message(): string {
+    return `cannot update ${this.appId}: the image digest of its container ${this.name} is unknown, so there is nothing to roll back to`
+  }
+}
+
+/**
  * Everything the work of an operation can fail with.
  *
  * @since 0.1.0
@@ -93,6 +124,8 @@ export type WorkError =
   | DeadlineExceeded
   | ForeignContainer
   | BackupWork.Error
+  | RolledBack
+  | NoRollbackTarget
 
 /**
  * The errors a user operation answers with.
@@ -175,10 +208,31 @@ const nameInUse = (e: RuntimeError): e is CommandFailed =>
 const isInside = (dir: string, p: string): boolean => p === dir || p.startsWith(`${dir}/`)
 
 /**
+ * The name that keeps an update's rollback image while the update is not settled (a prune or
+ * a removed tag cannot take it away): `localhost/archipelago/hold/<id>:rollback`.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const holdTag = (appId: string): string => `localhost/archipelago/hold/${appId}:rollback`
+
+/**
+ * Options of the orchestrator service.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** How long an app without a health check must stay running after an update; default 30 s. */
+  readonly settlePeriod?: Duration.DurationInput
+}
+
+/**
  * @since 0.1.0
  * @category constructors
  */
-export const make = Effect.gen(function*() {
+export const make = (options: Options = {}) => Effect.gen(function*() {
+  const settleMs = Duration.toMillis(Duration.decode(options.settlePeriod ?? Duration.millis(HealthGate.defaultSettleMs)))
   const apps = yield* Apps
   const store = yield* StateStore
   const locks = yield* AppLocks
@@ -283,14 +337,31 @@ export const make = Effect.gen(function*() {
   const removeIfPresent = (name: string) =>
     runtime.remove(name, { force: true }).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
 
-  const create = (def: AppDef, image: string): Effect.Effect<void, WorkError> =>
+  // The release a container is created for is stamped on it (outside the spec hash): the
+  // image's digest, the version and the image reference; a rollback passes the previous ones.
+  const create = (
+    def: AppDef,
+    image: string,
+    release: { readonly version: string; readonly image: string } = { version: def.manifest.version, image: def.spec.image }
+  ): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
       yield* inspectOwn(def)
       for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
-      const id = yield* runtime.create({ ...def.spec, image }).pipe(
+      const digest = Option.getOrUndefined(yield* runtime.imageDigest(image))
+      const labels = {
+        ...def.spec.labels,
+        [Labels.version]: release.version,
+        [Labels.imageRef]: release.image,
+        ...(digest === undefined ? {} : { [Labels.imageDigest]: digest })
+      }
+      const id = yield* runtime.create({ ...def.spec, image, labels }).pipe(
         Effect.retry({ schedule: nameReleaseRetry, while: nameInUse })
       )
-      yield* log.append(def.id, "info", `created container ${def.spec.name} (${id.slice(0, 12)})`)
+      yield* log.append(
+        def.id,
+        "info",
+        `created container ${def.spec.name} (${id.slice(0, 12)}) of ${release.version}${digest === undefined ? "" : ` on ${shortDigest(digest)}`}`
+      )
     })
 
   const stopContainer = (def: AppDef): Effect.Effect<void, WorkError> =>
@@ -351,6 +422,128 @@ export const make = Effect.gen(function*() {
       if (start) yield* runtime.start(def.spec.name)
     })
 
+  const setPending = (def: AppDef, pending: PendingUpdate | undefined) =>
+    store.update(def.id, (e) => {
+      const { update: _u, ...rest } = e
+      return { entry: pending === undefined ? rest : { ...rest, update: pending } }
+    })
+
+  const unhold = (def: AppDef) =>
+    runtime.untagImage(holdTag(def.id)).pipe(
+      Effect.catchAll((e) => e._tag === "ImageNotFound" ? Effect.void : Effect.logWarning(`could not drop ${holdTag(def.id)}: ${e.message}`))
+    )
+
+  const gate = (def: AppDef, since: number) =>
+    HealthGate.run({
+      name: def.spec.name,
+      policy: HealthGate.policy(def.manifest.health, { settleMs }),
+      since,
+      onFailure: (failure, count) => log.append(def.id, "warn", `health check failed (${count}): ${failure}`)
+    }).pipe(Effect.provideService(ContainerRuntime, runtime))
+
+  // Puts the app back on `from`, by digest (the hold tag kept the image), volumes untouched.
+  const rollBack = (def: AppDef, pending: PendingUpdate, reason: string): Effect.Effect<never, WorkError> =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      yield* setPending(def, { ...pending, phase: "rolling-back", since: now, reason })
+      yield* log.append(
+        def.id,
+        "error",
+        `update to ${pending.to.version} failed: ${reason}; rolling back to ${pending.from.version} (${shortDigest(pending.from.digest)})`
+      )
+      yield* stopContainer(def)
+      yield* create(def, pending.from.digest, { version: pending.from.version, image: pending.from.image })
+      yield* runtime.start(def.spec.name)
+      yield* log.append(def.id, "info", `rolled back to ${pending.from.version} (${shortDigest(pending.from.digest)})`)
+      yield* setPending(def, undefined)
+      yield* unhold(def)
+      return yield* Effect.fail(new RolledBack({ to: pending.to.version, from: pending.from.version, reason }))
+    })
+
+  const proveOrRollBack = (def: AppDef, pending: PendingUpdate): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      const verdict = yield* gate(def, pending.since)
+      if (verdict._tag !== "Healthy") return yield* rollBack(def, pending, HealthGate.reason(verdict))
+      yield* log.append(def.id, "info", `update to ${pending.to.version} proved: ${HealthGate.reason(verdict)}`)
+      yield* setPending(def, undefined)
+      yield* unhold(def)
+    })
+
+  // The health-gated update: remember what runs (persisted before anything changes), fetch the
+  // new image, run the hooks, recreate, then prove it healthy or roll back by digest.
+  const update = (def: AppDef): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      const pendingNow = (yield* store.entry(def.id)).update
+      if (pendingNow !== undefined) return yield* resumeUpdate(def, pendingNow)
+      const existing = yield* inspectOwn(def)
+      if (existing === undefined) return yield* install(def, true)
+      const digest = digestOf(existing) ?? Option.getOrUndefined(yield* runtime.imageDigest(existing.image))
+      if (digest === undefined) return yield* Effect.fail(new NoRollbackTarget({ appId: def.id, name: existing.name }))
+      const from: Release = {
+        version: existing.labels[Labels.version] ?? "the previous release",
+        image: existing.labels[Labels.imageRef] ?? existing.image,
+        digest
+      }
+      const pending: PendingUpdate = {
+        phase: "fetching",
+        from,
+        to: { version: def.manifest.version, image: def.spec.image },
+        since: yield* Clock.currentTimeMillis
+      }
+      yield* setPending(def, pending)
+      yield* log.append(def.id, "info", `updating from ${from.version} (${shortDigest(from.digest)}) to ${pending.to.version}`)
+      yield* runtime.tagImage(from.digest, holdTag(def.id))
+      // Until the old container is stopped, a failure leaves it running as it was.
+      const prepared = yield* Effect.gen(function*() {
+        const image = yield* ensureImage(def, true)
+        yield* hooks(def)
+        yield* prepareDirs(def)
+        return image
+      }).pipe(Effect.either)
+      if (Either.isLeft(prepared)) {
+        yield* setPending(def, undefined)
+        yield* unhold(def)
+        return yield* Effect.fail(prepared.left)
+      }
+      const started = yield* Effect.gen(function*() {
+        yield* stopContainer(def)
+        yield* create(def, prepared.right)
+        yield* runtime.start(def.spec.name)
+      }).pipe(Effect.either)
+      if (Either.isLeft(started)) return yield* rollBack(def, pending, started.left.message)
+      const [created] = yield* runtime.inspect([def.spec.name])
+      const gating: PendingUpdate = {
+        ...pending,
+        phase: "gating",
+        since: yield* Clock.currentTimeMillis,
+        to: { ...pending.to, ...(created === undefined || digestOf(created) === undefined ? {} : { digest: digestOf(created)! }) }
+      }
+      yield* setPending(def, gating)
+      yield* log.append(def.id, "info", `proving ${pending.to.version} healthy (${describePolicy(def, settleMs)})`)
+      yield* proveOrRollBack(def, gating)
+    })
+
+  // An update found pending (the orchestrator stopped in its middle): finish the gate when the
+  // new release runs, else roll back; never leave the app on an unproved image undecided.
+  const resumeUpdate = (def: AppDef, pending: PendingUpdate): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      yield* log.append(def.id, "info", `resuming the update to ${pending.to.version} (was ${pending.phase})`)
+      const c = yield* inspectOwn(def).pipe(Effect.catchTag("ForeignContainer", (e) => Effect.fail(e)))
+      const digest = c === undefined ? undefined : digestOf(c)
+      if (pending.phase === "gating" && c !== undefined && digest !== pending.from.digest) {
+        if (c.state !== "running") return yield* rollBack(def, pending, `the new container is ${c.state}`)
+        return yield* proveOrRollBack(def, pending)
+      }
+      if (pending.phase === "fetching" && c !== undefined && digest === pending.from.digest && c.state === "running") {
+        yield* setPending(def, undefined)
+        yield* unhold(def)
+        return yield* Effect.fail(
+          new RolledBack({ to: pending.to.version, from: pending.from.version, reason: "interrupted before the new release ran; still on the previous one" })
+        )
+      }
+      return yield* rollBack(def, pending, pending.reason ?? "interrupted by a restart of the orchestrator before it was proved healthy")
+    })
+
   const removeContainer = (def: AppDef, purge: boolean): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
       yield* stopContainer(def)
@@ -378,7 +571,7 @@ export const make = Effect.gen(function*() {
       case "restart":
         return restartContainer(def)
       case "update":
-        return recreate(def, true, true)
+        return update(def)
       case "remove":
         return removeContainer(def, options.purge === true)
       case "backup":
@@ -503,4 +696,21 @@ export const make = Effect.gen(function*() {
  * @since 0.1.0
  * @category layers
  */
-export const layer = Layer.effect(Orchestrator, make)
+export const layer = Layer.effect(Orchestrator, make())
+
+/**
+ * The service with options (the settle period of updates).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWith = (options: Options) => Layer.effect(Orchestrator, make(options))
+
+const shortDigest = (digest: string): string => digest.replace(/^sha256:/, "").slice(0, 12)
+
+const describePolicy = (def: AppDef, settleMs: number): string => {
+  const p = HealthGate.policy(def.manifest.health, { settleMs })
+  return p._tag === "Probe"
+    ? `${p.describe} after ${p.startPeriodMs / 1000}s, up to ${p.retries} failures, within ${p.deadlineMs / 1000}s`
+    : `running without a restart for ${p.settleMs / 1000}s`
+}

@@ -122,6 +122,8 @@ const desiredOf = (def: AppDef): Plan.Desired => {
     specHash: def.specHash,
     dependsOn: def.manifest.dependsOn,
     restartPolicy: def.manifest.restart,
+    version: def.manifest.version,
+    imageRef: def.spec.image,
     ...(instance === undefined ? {} : { instance })
   }
 }
@@ -365,9 +367,16 @@ export const make = (options: Options = {}) =>
       for (const def of apps.all) {
         const entry = state.entries[def.id]!
         const t = entry.transition
+        if (entry.update !== undefined && t?.op !== "update") {
+          // an update was pending when we stopped and its transition is gone (past its
+          // deadline): it is never settled by observation, only proved or rolled back
+          yield* Effect.logInfo(`boot: resuming the update of ${def.id} (${entry.update.phase})`)
+          yield* FiberSet.run(resumed, orchestrator.perform("update", def.id).pipe(Effect.ignore))
+          continue
+        }
         if (t === undefined) continue
         const observation = observationOf(Option.getOrUndefined(scan)?.byApp.get(def.id), state.intents[def.id])
-        if (Option.isSome(scan) && settledBy(t.op, observation)) {
+        if (Option.isSome(scan) && entry.update === undefined && settledBy(t.op, observation)) {
           yield* store.update(def.id, (e) => ({
             entry: Transition.succeed(e, t.op, observation.observed)
           }))

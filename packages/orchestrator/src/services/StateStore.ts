@@ -169,7 +169,15 @@ const PersistedApp = Schema.Struct({
     message: Schema.String,
     at: Schema.Number
   })),
-  crashLoop: Schema.optional(Schema.Struct({ restarts: Schema.Number, nextAttemptAt: Schema.Number }))
+  crashLoop: Schema.optional(Schema.Struct({ restarts: Schema.Number, nextAttemptAt: Schema.Number })),
+  /** A health-gated update in progress (version 2 on). */
+  update: Schema.optional(Schema.Struct({
+    phase: Schema.Literal("fetching", "gating", "rolling-back"),
+    from: Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.String }),
+    to: Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.optionalWith(Schema.String, { exact: true }) }),
+    since: Schema.Number,
+    reason: Schema.optionalWith(Schema.String, { exact: true })
+  }))
 })
 
 /**
@@ -179,7 +187,7 @@ const PersistedApp = Schema.Struct({
  * @category models
  */
 export const Persisted = Schema.Struct({
-  version: Schema.Literal(1),
+  version: Schema.Literal(2),
   apps: Schema.Record({ key: Schema.String, value: PersistedApp })
 })
 
@@ -189,12 +197,12 @@ export const Persisted = Schema.Struct({
  * @since 0.2.0
  * @category constants
  */
-export const currentVersion = 1
+export const currentVersion = 2
 
 /**
  * One step of the forward migration: `migrations[v]` turns a version `v` document (already
- * known to be an object) into a version `v + 1` one. Version 1 is the first format, so there is
- * no step yet; the next format change adds `migrations[1]`.
+ * known to be an object) into a version `v + 1` one. Version 2 added each app's pending
+ * `update` (optional), so version 1 files read as they are.
  *
  * @since 0.2.0
  * @category models
@@ -207,7 +215,9 @@ export type Migration = (doc: Readonly<Record<string, unknown>>) => Record<strin
  * @since 0.2.0
  * @category constants
  */
-export const migrations: Readonly<Record<number, Migration>> = {}
+export const migrations: Readonly<Record<number, Migration>> = {
+  1: (doc) => ({ ...doc, version: 2 })
+}
 
 /**
  * What `decode` makes of a state file: the persisted state it could read (undefined when
@@ -346,7 +356,7 @@ export const decode = (text: string, steps: Readonly<Record<number, Migration>> 
     const app = salvageApp(id, raw, problems)
     if (app !== undefined) apps[id] = app
   }
-  return { persisted: { version: 1, apps }, problems, version: writtenIn }
+  return { persisted: { version: 2, apps }, problems, version: writtenIn }
 }
 
 /**
@@ -389,7 +399,7 @@ const pidAlive = (pid: number): boolean => {
 
 /**
  * The persisted projection of a state: intents, states, request generations, transitions, last
- * errors and crash-loop records (observed fields are volatile and come back with the first scan).
+ * errors, crash-loop records and pending updates (observed fields are volatile and come back with the first scan).
  *
  * @since 0.1.0
  * @category getters
@@ -404,10 +414,11 @@ export const toPersisted = (state: State): typeof Persisted.Type => {
       ...(Generation.of(e) === 0 ? {} : { generation: Generation.of(e) }),
       ...(e.transition === undefined ? {} : { transition: e.transition }),
       ...(e.lastError === undefined ? {} : { lastError: e.lastError }),
-      ...(e.crashLoop === undefined ? {} : { crashLoop: e.crashLoop })
+      ...(e.crashLoop === undefined ? {} : { crashLoop: e.crashLoop }),
+      ...(e.update === undefined ? {} : { update: e.update })
     }
   }
-  return { version: 1, apps }
+  return { version: 2, apps }
 }
 
 /**
@@ -432,7 +443,8 @@ export const fromPersisted = (ids: ReadonlyArray<AppId>, persisted: typeof Persi
       ...(p.generation === undefined ? {} : { generation: p.generation }),
       ...(p.transition === undefined ? {} : { transition: p.transition }),
       ...(p.lastError === undefined ? {} : { lastError: p.lastError }),
-      ...(p.crashLoop === undefined ? {} : { crashLoop: p.crashLoop })
+      ...(p.crashLoop === undefined ? {} : { crashLoop: p.crashLoop }),
+      ...(p.update === undefined ? {} : { update: p.update })
     }
     intents[id] = p.intent
   }

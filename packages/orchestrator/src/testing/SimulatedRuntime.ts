@@ -26,7 +26,7 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
-import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, PubSub, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, Option, PubSub, Stream } from "effect"
 import type { PortBinding } from "../domain/AppEntry.js"
 import type {
   BuildRequest,
@@ -58,6 +58,9 @@ export type Method =
   | "pull"
   | "build"
   | "removeImage"
+  | "imageDigest"
+  | "tagImage"
+  | "untagImage"
   | "create"
   | "start"
   | "stop"
@@ -83,6 +86,9 @@ export const methods: ReadonlyArray<Method> = [
   "pull",
   "build",
   "removeImage",
+  "imageDigest",
+  "tagImage",
+  "untagImage",
   "create",
   "start",
   "stop",
@@ -109,6 +115,9 @@ export interface MethodErrors {
   readonly build: EngineUnavailable | CommandFailed
   readonly pull: ImageNotFound | EngineUnavailable | CommandFailed
   readonly removeImage: ImageNotFound | EngineUnavailable | CommandFailed
+  readonly imageDigest: EngineUnavailable | CommandFailed
+  readonly tagImage: ImageNotFound | EngineUnavailable | CommandFailed
+  readonly untagImage: ImageNotFound | EngineUnavailable | CommandFailed
   readonly create: ImageNotFound | EngineUnavailable | CommandFailed
   readonly start: ContainerNotFound | EngineUnavailable | CommandFailed
   readonly stop: ContainerNotFound | EngineUnavailable | CommandFailed
@@ -143,7 +152,7 @@ export interface Options {
   /** Images present at start (default: the base image). */
   readonly images?: ReadonlyArray<string | { readonly ref: string; readonly labels?: Readonly<Record<string, string>> }>
   /** References a pull can fetch (mirror-qualified, e.g. `docker.io/library/nginx:1`). */
-  readonly registry?: ReadonlyArray<string>
+  readonly registry?: ReadonlyArray<string | { readonly ref: string; readonly env?: Readonly<Record<string, string>> }>
   /** Stop delay of containers with no `STOP_DELAY` env and no `setStopDelay` (default 0). */
   readonly defaultStopDelay?: Duration.DurationInput
   /** How long after an unrequested exit a restart policy restarts the container (default 100 ms). */
@@ -373,11 +382,25 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
     const r = normaliseRef(ref)
     images.set(r, { ref: r, id: fnvHex(`image:${r}:${serial++}`, 64), labels, env })
   }
+  // Images that lost their last name (`untagImage`) stay, as podman keeps them until a prune:
+  // containers can still be created from their digest.
+  const nameless = new Map<string, Image>()
+  const byRefOrDigest = (ref: string): Image | undefined => {
+    if (ref.startsWith("sha256:")) {
+      const id = ref.slice("sha256:".length)
+      return [...images.values()].find((i) => i.id === id) ?? [...containers.values()].find((c) => c.image.id === id)?.image ??
+        nameless.get(id)
+    }
+    return images.get(normaliseRef(ref))
+  }
   for (const i of options.images ?? [baseImage]) {
     if (typeof i === "string") addImageSync(i)
     else addImageSync(i.ref, i.labels)
   }
-  const registry = new Set((options.registry ?? []).map(normaliseRef))
+  // What the registry serves, with each image's ENV (e.g. `SIM_HEALTH=unhealthy` for a broken release).
+  const registry = new Map((options.registry ?? []).map((r) =>
+    typeof r === "string" ? [normaliseRef(r), {}] as const : [normaliseRef(r.ref), r.env ?? {}] as const
+  ))
 
   const now = Clock.currentTimeMillis
   const appendLog = (c: Container, line: string) =>
@@ -606,9 +629,10 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
           const tried: Array<string> = []
           for (const candidate of request.candidates) {
             onProgress?.(`pulling ${candidate.ref}`)
-            if (registry.has(normaliseRef(candidate.ref))) {
-              addImageSync(candidate.ref)
-              if (candidate.ref !== request.ref) addImageSync(request.ref)
+            const served = registry.get(normaliseRef(candidate.ref))
+            if (served !== undefined) {
+              addImageSync(candidate.ref, {}, served)
+              if (candidate.ref !== request.ref) addImageSync(request.ref, {}, served)
               onProgress?.(`pulled ${candidate.ref}`)
               return Effect.succeed(candidate)
             }
@@ -651,11 +675,36 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
           return publish("image-remove", { name: r, id: image.id })
         })
       ),
+    imageDigest: (ref) =>
+      enter("imageDigest", Effect.sync(() => Option.map(Option.fromNullable(byRefOrDigest(ref)), (i) => `sha256:${i.id}`))),
+    tagImage: (source, target) =>
+      enter(
+        "tagImage",
+        Effect.suspend(() => {
+          const image = byRefOrDigest(source)
+          if (image === undefined) return Effect.fail(new ImageNotFound({ ref: source, tried: [`${source}: image not known`] }))
+          images.set(normaliseRef(target), { ...image, ref: normaliseRef(target) })
+          nameless.delete(image.id)
+          return Effect.void
+        })
+      ),
+    untagImage: (ref) =>
+      enter(
+        "untagImage",
+        Effect.suspend(() => {
+          const r = normaliseRef(ref)
+          const image = images.get(r)
+          if (image === undefined) return Effect.fail(new ImageNotFound({ ref, tried: [`${ref}: image not known`] }))
+          images.delete(r)
+          if (![...images.values()].some((i) => i.id === image.id)) nameless.set(image.id, image)
+          return Effect.void
+        })
+      ),
     create: (spec) =>
       enter(
         "create",
         Effect.gen(function* () {
-          const image = images.get(normaliseRef(spec.image))
+          const image = byRefOrDigest(spec.image)
           if (image === undefined) return yield* Effect.fail(new ImageNotFound({ ref: spec.image, tried: [`${spec.image}: image not known`] }))
           const missing = spec.volumes.find((v) => v.source.startsWith("/") && !existsSync(v.source))
           if (missing !== undefined) {

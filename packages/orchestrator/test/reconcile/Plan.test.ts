@@ -88,6 +88,24 @@ describe("Plan.plan", () => {
     )
   })
 
+  it("never moves a container to another release: a changed version or image waits for an update", () => {
+    const next: Plan.Desired = { ...desired, version: "1.1.0", imageRef: "registry.local/lnd:1.1.0" }
+    const onOld = { ...running, specHash: "h0", version: "1.0.0", imageRef: "registry.local/lnd:1.0.0" }
+    assert.deepStrictEqual(Plan.plan(next, { ...base, container: onOld }, wantRunning, 0), Plan.Action.NoOp({ reason: "running as asked" }))
+    assert.isTrue(Plan.otherRelease(next, onOld))
+    assert.isTrue(Plan.otherRelease(next, { ...onOld, version: "1.1.0" }), "same version, other image")
+    // the same release with another spec (an env change) is recreated as before
+    const sameRelease = { ...onOld, version: "1.1.0", imageRef: "registry.local/lnd:1.1.0" }
+    assert.strictEqual(Plan.plan(next, { ...base, container: sameRelease }, wantRunning, 0)._tag, "Recreate")
+    // containers without the labels (older ones) are never on another release
+    assert.isFalse(Plan.otherRelease(next, running))
+    fc.assert(fc.property(arbObserved, arbIntent, (o, intent) => {
+      if (o.container === undefined) return
+      const c = { ...o.container, version: "1.0.0" }
+      assert.notStrictEqual(Plan.plan(next, { ...o, container: c }, intent, 0)._tag, "Recreate")
+    }))
+  })
+
   it("recreates a managed container only when its spec hash differs", () => {
     const stale = { ...running, specHash: "h0" }
     assert.deepStrictEqual(

@@ -525,6 +525,38 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
+      "containers are created from an image digest; tagImage and untagImage add and remove names only",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const tag = `localhost/${prefix}digest:1`
+        const hold = `localhost/${prefix}digest-hold:1`
+        assert.isTrue(Option.isNone(yield* rt.imageDigest(`localhost/${prefix}never-built:1`)))
+        yield* rt.tagImage(Fixtures.baseImage, tag)
+        const digest = Option.getOrThrow(yield* rt.imageDigest(tag))
+        assert.match(digest, /^sha256:[0-9a-f]{64}$/)
+        assert.deepStrictEqual(yield* rt.imageDigest(digest), Option.some(digest))
+        yield* rt.tagImage(digest, hold)
+        yield* rt.untagImage(tag)
+        assert.isFalse(yield* rt.imageExists(tag))
+        assert.deepStrictEqual(yield* rt.imageDigest(hold), Option.some(digest))
+        yield* rt.untagImage(hold)
+        assert.isFalse(yield* rt.imageExists(hold))
+        const name = n("from-digest")
+        yield* rt.create(Fixtures.service(name, { image: digest }))
+        const [c] = yield* rt.inspect([name])
+        assert.strictEqual(`sha256:${c!.imageId}`, digest)
+        assert.strictEqual((yield* Effect.flip(rt.untagImage(tag)))._tag, "ImageNotFound")
+      }).pipe(
+        Effect.ensuring(
+          Effect.flatMap(ContainerRuntime, (rt) =>
+            Effect.all([rt.untagImage(`localhost/${prefix}digest:1`), rt.untagImage(`localhost/${prefix}digest-hold:1`)].map(Effect.ignore))
+          )
+        )
+      ),
+      [n("from-digest")]
+    )
+
+    test(
       "pull tries exactly the candidates given, in order, and reports every failure",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime

@@ -4,6 +4,8 @@ import { Cause, Effect, Exit, Layer, Option, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Archipelago from "../../src/services/Archipelago.js"
+import type { AppId } from "../../src/domain/index.js"
+import { Apps } from "../../src/services/Apps.js"
 import { AppViews } from "../../src/services/AppViews.js"
 import * as HookRegistry from "../../src/services/HookRegistry.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
@@ -35,6 +37,44 @@ describe("Archipelago.layer", () => {
         assert.include(log, "built localhost/archipelago/t-svc-sim:1.0.0")
       }).pipe(Effect.provide(layerFor(appsDir, dataDir)))
       assert.isTrue(fs.existsSync(path.join(dataDir, "state.json")))
+    }))
+
+  it.live("reloads the catalog (by call and by watching the folder): a new version is offered, a broken manifest is reported and the old catalog kept", () =>
+    Effect.gen(function*() {
+      const appsDir = makeAppsDir([{ id: "t-svc-reload", stopDelaySec: 0, stopTimeoutSec: 5, port: 28962 }])
+      const file = path.join(appsDir, "t-svc-reload", "manifest.yml")
+      const original = fs.readFileSync(file, "utf8")
+      const dataDir = tempDir("svc-reload-")
+      yield* Effect.gen(function*() {
+        const apps = yield* Apps
+        const views = yield* AppViews
+        const version = () => Option.getOrThrow(apps.get("t-svc-reload")).manifest.version
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "t-svc-reload"))
+        yield* waitUntil(Effect.map(views.list, (vs) => vs[0]!.state === "running"), "running")
+        const containerId = (yield* views.list)[0]!.containerId
+
+        fs.writeFileSync(file, original.replace(/version: "?1\.0\.0"?/, "version: \"1.1.0\""))
+        const report = yield* apps.reload
+        assert.deepStrictEqual(report, { _tag: "Reloaded", apps: 1, changed: ["t-svc-reload" as AppId.AppId] })
+        assert.strictEqual(version(), "1.1.0")
+        const [view] = yield* views.list
+        assert.deepStrictEqual(view!.updateAvailable, { from: "1.0.0", to: "1.1.0" })
+        assert.strictEqual(view!.containerId, containerId, "nothing running is touched")
+
+        fs.writeFileSync(file, `${original}stopTimeot: 5\n`)
+        const rejected = yield* apps.reload
+        assert.strictEqual(rejected._tag, "Rejected")
+        assert.include(rejected._tag === "Rejected" ? rejected.errors.join("\n") : "", "stopTimeot")
+        assert.strictEqual(version(), "1.1.0", "the old catalog is kept")
+
+        // the watch picks up a fixed manifest by itself
+        fs.writeFileSync(file, original.replace(/version: "?1\.0\.0"?/, "version: \"1.2.0\""))
+        yield* waitUntil(Effect.sync(() => version() === "1.2.0"), "the watch reloads the catalog")
+      }).pipe(Effect.provide(Archipelago.layer({ appsDir, dataDir, shutdownGrace: 0, catalogWatch: "2 seconds" }).pipe(
+        Layer.provideMerge(SimulatedRuntime.layer()),
+        Layer.provide(HookRegistry.layerEmpty),
+        Layer.provide(NodeContext.layer)
+      )))
     }))
 
   it.effect("fails with the catalog's located errors", () =>

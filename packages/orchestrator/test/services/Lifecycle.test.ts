@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Layer, TestClock } from "effect"
+import { Effect, Either, Fiber, Layer, Option, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppEntry, AppId, Intent } from "../../src/domain/index.js"
@@ -330,7 +330,10 @@ describe("Lifecycle.request", () => {
         const o = yield* Orchestrator
         yield* o.install("alpha")
         const before = (yield* sim.containers).find((c) => c.name === "alpha")!
-        yield* o.update("alpha")
+        // the update is proved by a settle period (30 s without a restart) on the TestClock
+        const updating = yield* Effect.fork(o.update("alpha"))
+        for (let i = 0; i < 120 && Option.isNone(yield* Fiber.poll(updating)); i++) yield* TestClock.adjust("1 second")
+        yield* Fiber.join(updating)
         const after = (yield* sim.containers).find((c) => c.name === "alpha")!
         assert.notStrictEqual(after.id, before.id)
         assert.deepStrictEqual(after.spec.volumes, before.spec.volumes)

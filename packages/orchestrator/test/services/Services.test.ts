@@ -109,7 +109,13 @@ describe("Archipelago services", () => {
         assert.strictEqual(view!.containerName, "alpha")
         assert.deepStrictEqual(view!.intent, { installed: true, wantRunning: true, userStopped: false, updatedAt: epoch })
         const log = yield* views.installLog("alpha")
-        assert.deepStrictEqual(log.map((l) => l.message).slice(-2), ["created container alpha (" + view!.containerId!.slice(0, 12) + ")", "install done"])
+        assert.match(view!.digest!, /^sha256:[0-9a-f]{64}$/)
+        assert.strictEqual(view!.runningVersion, "1.0.0")
+        assert.isNull(view!.updateAvailable)
+        assert.deepStrictEqual(log.map((l) => l.message).slice(-2), [
+          `created container alpha (${view!.containerId!.slice(0, 12)}) of 1.0.0 on ${view!.digest!.slice(7, 19)}`,
+          "install done"
+        ])
         assert.strictEqual((yield* Effect.either(views.installLog("nope")))._tag, "Left")
         assert.include(yield* views.containerLogs("alpha", 10), "started")
       }))

@@ -9,8 +9,31 @@ const good = { intent, state: "stopped" as const }
 
 describe("StateStore.decode", () => {
   it("reads today's format without problems", () => {
+    const d = StateStore.decode(JSON.stringify({ version: 2, apps: { lnd: good } }))
+    assert.deepStrictEqual(d, { persisted: { version: 2, apps: { lnd: good } }, problems: [], version: 2 })
+  })
+
+  it("reads a version 1 file (before pending updates) as version 2, unchanged", () => {
     const d = StateStore.decode(JSON.stringify({ version: 1, apps: { lnd: good } }))
-    assert.deepStrictEqual(d, { persisted: { version: 1, apps: { lnd: good } }, problems: [], version: 1 })
+    assert.deepStrictEqual(d, { persisted: { version: 2, apps: { lnd: good } }, problems: [], version: 1 })
+  })
+
+  it("keeps a pending update, and drops only a bad one, naming it", () => {
+    const update = {
+      phase: "gating" as const,
+      from: { version: "1.0.0", image: "localhost/app:1.0.0", digest: `sha256:${"a".repeat(64)}` },
+      to: { version: "1.1.0", image: "localhost/app:1.1.0", digest: `sha256:${"b".repeat(64)}` },
+      since: 5
+    }
+    const state = {
+      entries: { app: { ...AppEntry.make(AppId.make("app"), "updating"), update } },
+      intents: { app: intent }
+    }
+    const text = JSON.stringify(StateStore.toPersisted(state))
+    assert.deepStrictEqual(StateStore.fromPersisted([AppId.make("app")], StateStore.decode(text).persisted), state)
+    const bad = StateStore.decode(JSON.stringify({ version: 2, apps: { app: { ...good, update: { ...update, phase: "dreaming" } } } }))
+    assert.deepStrictEqual(bad.persisted?.apps, { app: good })
+    assert.deepStrictEqual(bad.problems.map((p) => p.path), ["$.apps.app.update.phase"])
   })
 
   it.prop("round-trips every persisted state", [fc.uniqueArray(fc.tuple(arbAppId, arbIdleState), { selector: ([id]) => id })], ([pairs]) => {
@@ -93,9 +116,11 @@ describe("StateStore.decode", () => {
     const v0 = JSON.stringify({ version: 0, apps: { lnd: { state: "stopped" } }, intents: { lnd: intent } })
     // version 0 is below the first version: read as 1 unless a step says otherwise
     assert.deepStrictEqual(StateStore.decode(v0).problems[0]!.path, "$.version")
-    assert.strictEqual(StateStore.currentVersion, 1)
-    assert.deepStrictEqual(StateStore.migrations, {})
-    assert.deepStrictEqual(StateStore.decode(JSON.stringify({ version: 1, apps: { lnd: good } }), steps).problems, [])
+    assert.strictEqual(StateStore.currentVersion, 2)
+    assert.deepStrictEqual(Object.keys(StateStore.migrations), ["1"])
+    const v1 = JSON.stringify({ version: 1, apps: { lnd: good } })
+    assert.deepStrictEqual(StateStore.decode(v1, { ...steps, ...StateStore.migrations }).problems, [])
+    assert.deepStrictEqual(StateStore.decode(v1, steps).problems, [{ path: "$.version", message: "no migration from version 1" }])
     assert.isFunction(steps[0])
     assert.deepStrictEqual(steps[0](JSON.parse(v0)), { version: 1, apps: { lnd: good } })
   })

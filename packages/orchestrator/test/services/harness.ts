@@ -46,6 +46,7 @@ export interface HarnessConfig {
   readonly shutdownGrace?: Duration.DurationInput
   readonly hooks?: Layer.Layer<HookRegistry.HookRegistry>
   readonly backup?: Archipelago.Config["backup"]
+  readonly settlePeriod?: Duration.DurationInput
 }
 
 /** The orchestrator over app definitions, needing only a container runtime. */
@@ -56,7 +57,8 @@ export const orchestrator = (defs: ReadonlyArray<Apps.AppDef>, config: HarnessCo
     ...(config.reconcileInterval === undefined ? {} : { reconcileInterval: config.reconcileInterval }),
     ...(config.healthInterval === undefined ? {} : { healthInterval: config.healthInterval }),
     ...(config.shutdownGrace === undefined ? {} : { shutdownGrace: config.shutdownGrace }),
-    ...(config.backup === undefined ? {} : { backup: config.backup })
+    ...(config.backup === undefined ? {} : { backup: config.backup }),
+    ...(config.settlePeriod === undefined ? {} : { settlePeriod: config.settlePeriod })
   }).pipe(
     Layer.provide(config.hooks ?? HookRegistry.layerEmpty),
     Layer.provide(NodeContext.layer)

@@ -63,6 +63,9 @@ export const view = (
   dependsOn: [],
   intent: { installed: state !== "not-installed", wantRunning: state === "running", userStopped: false, updatedAt: 0 },
   uiPort: null,
+  digest: null,
+  runningVersion: null,
+  updateAvailable: null,
   ...extra
 })
 
