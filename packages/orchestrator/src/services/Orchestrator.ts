@@ -660,7 +660,12 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       const reason = outcome.left.message
       yield* log.append(def.id, "error", `${op} failed: ${reason}`)
       yield* Effect.logWarning(`${op} ${def.id} failed: ${reason}`)
-      yield* store.update(def.id, (e) => ({ entry: Transition.fail(e, op, reason, end) }))
+      // what the engine shows now (a rollback recreated the container): fresh observed fields
+      const seenAfter = yield* observe(def)
+      yield* store.update(def.id, (e) => {
+        const failed = Transition.fail(e, op, reason, end)
+        return { entry: Option.isSome(seenAfter) && seenAfter.value.state !== "not-installed" ? { ...failed, observed: seenAfter.value.observed } : failed }
+      })
       return yield* Effect.fail(new OperationFailed({ appId: def.id, op, reason }))
     }))
   })

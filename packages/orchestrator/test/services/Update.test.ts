@@ -130,6 +130,9 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         assert.strictEqual(entry.state, "running")
         assert.strictEqual(entry.lastError?.message, reason)
         assert.isUndefined(entry.update)
+        // the entry shows the rolled-back container at once, not the failed one
+        assert.strictEqual(entry.observed.digest, before.labels[Labels.imageDigest])
+        assert.strictEqual(entry.observed.version, "1.0.0")
         const log = (yield* (yield* AppViews).installLog("web")).map((l) => l.message)
         assert.isTrue(log.some((l) => l.startsWith("update to 1.1.0 failed: health check failed 3 times")), log.join("\n"))
         assert.isTrue(log.some((l) => l.startsWith("rolled back to 1.0.0")), log.join("\n"))
