@@ -158,6 +158,36 @@ for (const s of ${JSON.stringify(states)}) {
     expect(await page.locator(`${sel("lnd").card} [part=notice]`).count()).toBe(0)
   })
 
+  it("offers \"Update to <version>\" beside the primary button, shows Updating… while it runs, then the outcome", async () => {
+    const apps = demoApps().map((a) =>
+      a.id === "lnd" ? { ...a, version: "1.2.0", runningVersion: "1.0.0", updateAvailable: { from: "1.0.0", to: "1.2.0" } } : a
+    )
+    const { server, page } = await open(apps)
+    const update = `${sel("lnd").card} [part="update"]`
+    await page.locator(update).waitFor()
+    expect(await page.locator(update).textContent()).toBe("Update to 1.2.0")
+    expect(await page.locator(`${sel("bitcoin-core").card} [part="update"]`).count()).toBe(0)
+    server.scripts.set("lnd:update", { manual: true })
+    await page.locator(update).click()
+    await page.locator(sel("lnd").label).filter({ hasText: /^Updating…$/ }).waitFor()
+    expect(await page.locator(update).count()).toBe(0)
+    expect(server.calls.filter((c) => c.method === "container-update").map((c) => c.params["appId"])).toEqual(["lnd"])
+    // the server rolls it back: the offer stays, the reason shows
+    server.set("lnd", "running", {
+      transition: null,
+      lastError: { op: "update", message: "update to 1.2.0 rolled back: health check failed 3 times: http :8080/", at: 1 }
+    })
+    await page.locator(sel("lnd").error).waitFor()
+    expect(await page.locator(`${sel("lnd").error} span`).textContent()).toBe(
+      "Last update failed: update to 1.2.0 rolled back: health check failed 3 times: http :8080/"
+    )
+    expect(await page.locator(update).textContent()).toBe("Update to 1.2.0")
+    // a later update succeeds: the offer is gone
+    server.set("lnd", "running", { transition: null, lastError: null, runningVersion: "1.2.0", updateAvailable: null })
+    await page.locator(update).waitFor({ state: "detached" })
+    expect(await page.locator(sel("lnd").label).textContent()).toBe("Stop")
+  })
+
   it("a refused operation shows its error and restores the button", async () => {
     const { server, page } = await open()
     server.scripts.set("electrumx:start", { hold: true })

@@ -65,6 +65,7 @@ const logShown = (d: DisplayApp): boolean =>
  * @csspart notice - The dependency notice.
  * @csspart error - The last error or a refused request.
  * @csspart actions - The lifecycle buttons.
+ * @csspart update - "Update to <version>", while the catalog offers an update.
  * @cssproperty --archy-surface - Card background.
  * @cssproperty --archy-border - Card border.
  * @cssproperty --archy-radius - Corner radius.
@@ -154,6 +155,24 @@ export class ArchyAppCard extends LitElement {
     const client = this.client
     if (client === undefined || e.defaultPrevented) return
     void client.request(e.detail.op, e.detail.appId)
+  }
+
+  /** "Update to <version>" beside the primary button while an update is on offer and nothing runs. */
+  private updateButton(d: DisplayApp): TemplateResult | typeof nothing {
+    const offer = d.view.updateAvailable
+    if (offer === null || offer === undefined || VisualState.isBusy(d.visualState) || d.visualState === "not-installed") {
+      return nothing
+    }
+    const request = () =>
+      this.dispatchEvent(
+        new CustomEvent("archy-lifecycle-request", {
+          detail: { appId: d.view.id, op: "update" },
+          bubbles: true,
+          composed: true,
+          cancelable: true
+        })
+      )
+    return html`<button part="update" type="button" title=${`${offer.from} → ${offer.to}`} @click=${request}>Update to ${offer.to}</button>`
   }
 
   private dismiss(): void {
@@ -288,6 +307,7 @@ export class ArchyAppCard extends LitElement {
       ${this.logs(d)}
       <div part="actions">
         <archy-lifecycle-button app-id=${v.id} app-name=${v.name} state=${d.visualState} theme=${this.theme}></archy-lifecycle-button>
+        ${this.updateButton(d)}
       </div>
       <div class="visually-hidden" role="status" aria-live="polite">${this.announcement}</div>
     </article>`

@@ -160,6 +160,20 @@ export const styles = [
     [part="actions"] {
       margin-top: auto;
       padding-top: 0.25rem;
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.4rem;
+      align-items: center;
+    }
+    [part="update"] {
+      font: inherit;
+      font-size: 0.8125rem;
+      padding: 0.35rem 0.7rem;
+      border-radius: calc(var(--_archy-radius) * 0.6);
+      border: 1px solid var(--_archy-accent, currentColor);
+      background: transparent;
+      color: inherit;
+      cursor: pointer;
     }
   `
 ]
