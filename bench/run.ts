@@ -21,6 +21,25 @@ const quick = args.includes("--quick")
 // to the machine's load; both passes are reported).
 const again = (args.find((a) => a.startsWith("--again="))?.slice("--again=".length).split(",") ?? []).filter((a) => a !== "")
 const wanted = args.filter((a) => !a.startsWith("--"))
+
+const writeDocs = (run: Run, resultFile: string) => {
+  const plot = run.series.length > 0 ? "images/bench-growth.svg" : undefined
+  if (plot !== undefined) writeFileSync(`${root}docs/${plot}`, svg(run.series[0]!))
+  // The misses explained (where the time goes, what would close them): written by hand in
+  // bench/analysis.md, carried into every regenerated page.
+  const analysis = existsSync(`${dir}analysis.md`) ? readFileSync(`${dir}analysis.md`, "utf8") : undefined
+  writeFileSync(`${root}docs/benchmarks.md`, markdown(run, plot, resultFile, analysis))
+  console.log("docs/benchmarks.md rewritten")
+}
+
+// `--render=bench/results/<date>.json`: rewrite the docs from a recorded run (after editing
+// bench/analysis.md), measuring nothing.
+const render = args.find((a) => a.startsWith("--render="))?.slice("--render=".length)
+if (render !== undefined) {
+  writeDocs(JSON.parse(readFileSync(`${root}${render}`, "utf8")) as Run, render)
+  process.exit(0)
+}
+
 const benches = readdirSync(dir)
   .filter((f) => f.endsWith(".ts") && f !== "run.ts")
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
@@ -84,13 +103,5 @@ mkdirSync(`${dir}results`, { recursive: true })
 const resultFile = `${dir}results/${started.slice(0, 19).replace(/:/g, "-")}.json`
 writeFileSync(resultFile, `${JSON.stringify(run, null, 2)}\n`)
 console.log(`\nresults: ${resultFile.slice(root.length)}`)
-if (wanted.length === 0) {
-  const plot = series.length > 0 ? "images/bench-growth.svg" : undefined
-  if (plot !== undefined) writeFileSync(`${root}docs/${plot}`, svg(series[0]!))
-  // The misses explained (where the time goes, what would close them): written by hand in
-  // bench/analysis.md, carried into every regenerated page.
-  const analysis = existsSync(`${dir}analysis.md`) ? readFileSync(`${dir}analysis.md`, "utf8") : undefined
-  writeFileSync(`${root}docs/benchmarks.md`, markdown(run, plot, resultFile.slice(root.length), analysis))
-  console.log("docs/benchmarks.md rewritten")
-}
+if (wanted.length === 0) writeDocs(run, resultFile.slice(root.length))
 process.exit(failed.length === 0 ? 0 : 1)
