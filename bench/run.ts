@@ -33,10 +33,18 @@ const writeDocs = (run: Run, resultFile: string) => {
 }
 
 // `--render=bench/results/<date>.json`: rewrite the docs from a recorded run (after editing
-// bench/analysis.md), measuring nothing.
-const render = args.find((a) => a.startsWith("--render="))?.slice("--render=".length)
+// bench/analysis.md), measuring nothing. `--render=<full>.json,<partial>.json` adds the rows of
+// benches run again on their own (say one that failed in the full run) to the full run's.
+const render = args.find((a) => a.startsWith("--render="))?.slice("--render=".length).split(",")
 if (render !== undefined) {
-  writeDocs(JSON.parse(readFileSync(`${root}${render}`, "utf8")) as Run, render)
+  const [full, ...partials] = render.map((f) => JSON.parse(readFileSync(`${root}${f}`, "utf8")) as Run)
+  const rerun = new Set(partials.flatMap((p) => p.ran ?? []))
+  const merged: Run = {
+    ...full!,
+    rows: [...full!.rows, ...partials.flatMap((p) => p.rows.map((r) => ({ ...r, note: `${r.note === undefined ? "" : `${r.note}; `}measured on its own at ${p.environment.date}` })))],
+    failed: [...full!.failed.filter((f) => !rerun.has(f)), ...partials.flatMap((p) => p.failed)]
+  }
+  writeDocs(merged, render.join(", "))
   process.exit(0)
 }
 
@@ -97,7 +105,8 @@ const run: Run = {
   },
   rows,
   series,
-  failed
+  failed,
+  ran: benches
 }
 mkdirSync(`${dir}results`, { recursive: true })
 const resultFile = `${dir}results/${started.slice(0, 19).replace(/:/g, "-")}.json`

@@ -1,19 +1,20 @@
 /**
  * `npm start` on a built tree → the dashboard answering: runs `node scripts/start.mjs` (what
  * `npm start` runs after its build step) with a fresh data dir and a free port, and times the
- * first `200` for the dashboard page; then again on the same data dir (a restart of the node).
- * The demo apps it installs in the background are removed afterwards.
+ * first answer of the dashboard page (its login page, `401`, until a session exists); then
+ * again on the same data dir (a restart of the node). The demo apps it installs in the
+ * background are removed afterwards: only the containers of the bench's own instances (another
+ * node's demo apps on this machine are left alone, as the server leaves them).
  *
  * Run: `npm run bench -- startup` (needs `npm run build`; podman for the real engine).
  */
 import { spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { emit, quick, since, sleep, summarize, until } from "./lib/Bench.js"
 import { freePort, podman, root } from "./lib/Node.js"
 
-const demoApps = ["demo-node", "demo-lightning", "demo-indexer", "demo-ui"]
 const runs = quick ? 2 : 4
 
 const startOnce = async (dataDir: string): Promise<number> => {
@@ -29,7 +30,8 @@ const startOnce = async (dataDir: string): Promise<number> => {
       if (child.exitCode !== null) throw new Error(`start.mjs exited ${child.exitCode}`)
       try {
         const r = await fetch(`http://127.0.0.1:${port}/`)
-        return r.status === 200 ? since(t0) : undefined
+        // the page answers: 200 with a session, 401 (the login page) without one
+        return r.status === 200 || r.status === 401 ? since(t0) : undefined
       } catch {
         return undefined
       }
@@ -41,22 +43,26 @@ const startOnce = async (dataDir: string): Promise<number> => {
   }
 }
 
-const removeDemo = () => {
-  podman("rm", "--force", "--time", "0", ...demoApps)
+/** Removes the demo containers the node on `dataDir` created (labelled with its instance id). */
+const removeDemo = (dataDir: string) => {
+  const idFile = join(dataDir, "instance-id")
+  if (!existsSync(idFile)) return
+  const instance = readFileSync(idFile, "utf8").trim()
+  const ours = podman("ps", "-a", "--filter", `label=io.archipelago.instance=${instance}`, "--format", "{{.Names}}").stdout
+    .split("\n").filter((n) => n !== "")
+  if (ours.length > 0) podman("rm", "--force", "--time", "0", ...ours)
 }
 
-removeDemo()
 const first: Array<number> = []
 const again: Array<number> = []
-try {
-  for (let i = 0; i < runs; i++) {
-    const dataDir = mkdtempSync(join(tmpdir(), "bench-start-"))
+for (let i = 0; i < runs; i++) {
+  const dataDir = mkdtempSync(join(tmpdir(), "bench-start-"))
+  try {
     first.push(await startOnce(dataDir))
     again.push(await startOnce(dataDir))
-    removeDemo()
+  } finally {
+    removeDemo(dataDir)
   }
-} finally {
-  removeDemo()
 }
 console.log(`  restart on the same data dir: median ${summarize(again).median} ms`)
 emit({

@@ -78,9 +78,23 @@ export interface Row {
   readonly pass?: number
 }
 
+const rawRatio = (row: Row): number | undefined =>
+  row.anchor === undefined ? undefined : row.ours.median / row.anchor.sample.median
+
+/** Three significant digits: a ratio far below 1 (a speed-up) must not round to 0. */
+const significant = (x: number): number => (Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(3)) : x)
+
 /** ours / anchor (medians), when there is an anchor. */
-export const ratio = (row: Row): number | undefined =>
-  row.anchor === undefined ? undefined : round(row.ours.median / row.anchor.sample.median)
+export const ratio = (row: Row): number | undefined => {
+  const r = rawRatio(row)
+  return r === undefined ? undefined : significant(r)
+}
+
+/** anchor / ours (medians): how many times faster ours is, when there is an anchor. */
+export const speedup = (row: Row): number | undefined => {
+  const r = rawRatio(row)
+  return r === undefined || !Number.isFinite(r) || r === 0 ? undefined : significant(1 / r)
+}
 
 /** Whether the row meets its target; undefined when it could not be measured. */
 export const met = (row: Row): boolean | undefined => {
@@ -90,12 +104,12 @@ export const met = (row: Row): boolean | undefined => {
     case "max":
       return row.ours[t.stat] <= t.value
     case "ratio-max": {
-      const r = ratio(row)
+      const r = rawRatio(row)
       return r === undefined || !Number.isFinite(r) ? undefined : r <= t.value
     }
     case "speedup-min": {
-      const r = ratio(row)
-      return r === undefined || !Number.isFinite(r) || r === 0 ? undefined : 1 / r >= t.value
+      const s = speedup(row)
+      return s === undefined ? undefined : s >= t.value
     }
   }
 }

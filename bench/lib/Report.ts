@@ -1,7 +1,7 @@
 /**
  * Pure rendering of a benchmark run: the markdown of docs/benchmarks.md and the growth plot SVG.
  */
-import { met, ratio, targetText, type Row, type Series } from "./Bench.js"
+import { met, ratio, speedup, targetText, type Row, type Series } from "./Bench.js"
 
 export interface Environment {
   readonly date: string
@@ -23,6 +23,8 @@ export interface Run {
   readonly rows: ReadonlyArray<Row>
   readonly series: ReadonlyArray<Series>
   readonly failed: ReadonlyArray<string>
+  /** The bench files this run ran. */
+  readonly ran?: ReadonlyArray<string>
 }
 
 const loads = (l: ReadonlyArray<number>): string => l.map((x) => x.toFixed(2)).join(" / ")
@@ -65,7 +67,7 @@ export const markdown = (run: Run, plotPath: string | undefined, resultFile: str
     lines.push(
       `| ${row.measure}${row.pass !== undefined && row.pass > 1 ? ` (again, pass ${row.pass})` : ""} | ${fmt(row.ours[stat])} ${row.ours.unit}${stat === "median" ? "" : ` (${stat})`} | ${fmt(row.ours.iqr)}, n=${row.ours.n} | ` +
         `${row.anchor?.what ?? "—"} | ${row.anchor ? `${fmt(row.anchor.sample.median)} ${row.anchor.sample.unit}` : "—"} | ` +
-        `${row.anchor ? `${fmt(ratio(row))}×` : "—"} | ${targetText(row.target, row.ours.unit)} | ${m === undefined ? "not measured" : m ? "yes" : "**no**"} | ${fmt(row.load)} |`
+        `${row.anchor ? `${fmt(ratio(row))}×${row.target.kind === "speedup-min" ? ` (${fmt(speedup(row))}× faster)` : ""}` : "—"} | ${targetText(row.target, row.ours.unit)} | ${m === undefined ? "not measured" : m ? "yes" : "**no**"} | ${fmt(row.load)} |`
     )
   }
   const notes = run.rows.filter((r) => r.note !== undefined && (r.pass === undefined || r.pass === 1))
