@@ -32,6 +32,8 @@ export * as RuntimeError from "./runtime/RuntimeError.js"
 /** @since 0.1.0 */
 export * as PodmanRuntime from "./runtime/PodmanRuntime.js"
 /** @since 0.1.0 */
+export * as SimulatedRuntime from "./runtime/SimulatedRuntime.js"
+/** @since 0.1.0 */
 export * as PodmanCommand from "./runtime/PodmanCommand.js"
 /** @since 0.1.0 */
 export * as PodmanArgv from "./runtime/PodmanArgv.js"

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
@@ -106,6 +106,17 @@ describe("packaging", () => {
       expect(files.filter((f) => f.startsWith("src/"))).toEqual([])
     }
   )
+
+  it("production code takes nothing from the testing subpath (the simulator is in the main entry)", () => {
+    const offenders = ["orchestrator", "hooks", "rpc-adapter", "web-components"].flatMap((name) =>
+      readdirSync(`${pkg(name)}/src`, { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".ts"))
+        .filter((f) => !f.startsWith("testing/"))
+        .filter((f) => /from\s+"(@archipelago\/orchestrator\/testing|(\.\.\/)+testing\/[^"]*)"/.test(readFileSync(`${pkg(name)}/src/${f}`, "utf8")))
+        .map((f) => `${name}/src/${f}`)
+    )
+    expect(offenders).toEqual([])
+  })
 
   describe.each(["orchestrator", "hooks", "rpc-adapter", "web-components"])("%s on the registry's page", (name) => {
     const manifest = JSON.parse(readFileSync(`${pkg(name)}/package.json`, "utf8"))

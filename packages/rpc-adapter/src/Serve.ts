@@ -20,9 +20,9 @@ import {
   PodmanRuntime,
   PodmanSelfHeal,
   RuntimeError,
+  SimulatedRuntime,
   StateStore
 } from "@archipelago/orchestrator"
-import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
 import type * as Cli from "./Config.js"

@@ -1,5 +1,6 @@
 /**
- * An in-memory container engine behind the `ContainerRuntime` port: deterministic, driven by
+ * An in-memory container engine behind the `ContainerRuntime` port (the engine of
+ * `archipelago serve --engine sim`, and the tests' double): deterministic, driven by
  * Effect's `Clock` (so `TestClock` controls every stop delay and restart), with a
  * `SimulatedEngine` control tag for faults. The runtime contract suite runs against it and
  * against real podman, so what it models is what podman was measured to do:
@@ -38,11 +39,11 @@ import type {
   PullRequest,
   RuntimeEvent,
   Service
-} from "../runtime/ContainerRuntime.js"
-import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
-import type { ContainerSpec } from "../runtime/ContainerSpec.js"
-import type { RuntimeError } from "../runtime/RuntimeError.js"
-import { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } from "../runtime/RuntimeError.js"
+} from "./ContainerRuntime.js"
+import { ContainerRuntime } from "./ContainerRuntime.js"
+import type { ContainerSpec } from "./ContainerSpec.js"
+import type { RuntimeError } from "./RuntimeError.js"
+import { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } from "./RuntimeError.js"
 
 /**
  * The port's methods, as counted and as targets of `failNext` / `setLatency`.
