@@ -5,7 +5,8 @@
 # child processes all run on it. Expects `npm test` (or `npm run build`) to have built dist/.
 # The podman- and Chromium-heavy suites (runtime contract on podman, the chaos matrix, the
 # dashboard end-to-end runs) stay on the machine's Node: they test podman and the browser, not
-# the runtime, and would triple CI time; so do the long randomized runs.
+# the runtime, and would triple CI time; so do the long randomized runs. Arguments are passed to
+# vitest (e.g. `bash scripts/node-matrix.sh PackedInstall` runs only the packaging tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 versions=${ARCHY_NODE_VERSIONS:-"22 24"}
@@ -35,7 +36,7 @@ for v in $versions; do
   bin="$prefix/node_modules/.bin"
   echo "node-matrix: Node $("$bin/node" --version) from the npm package node@$v"
   start=$(date +%s)
-  if PATH="$bin:$PATH" "$bin/node" node_modules/vitest/vitest.mjs run "${args[@]}"; then
+  if PATH="$bin:$PATH" "$bin/node" node_modules/vitest/vitest.mjs run "${args[@]}" "$@"; then
     echo "node-matrix: Node $v passed in $(($(date +%s) - start)) s"
   else
     echo "node-matrix: Node $v FAILED after $(($(date +%s) - start)) s"
