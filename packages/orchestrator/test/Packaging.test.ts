@@ -85,7 +85,7 @@ describe("packaging", () => {
       }
     })()
     expect(out).toBe("")
-  })
+  }, 180_000) // tsc over the built declarations takes ~40 s idle, over a minute on a loaded machine
 
   it.each(["orchestrator", "hooks", "rpc-adapter", "web-components"])(
     "npm pack of %s ships dist, README and LICENSE and no tests",
