@@ -75,7 +75,7 @@ export interface Changed {
  * @since 0.1.0
  * @category models
  */
-export type LifecycleOp = Extract<Op.Op, "install" | "start" | "stop" | "restart" | "update" | "remove">
+export type LifecycleOp = Extract<Op.Op, "install" | "start" | "stop" | "restart" | "update" | "remove" | "backup" | "restore">
 
 /**
  * The RPC method of each lifecycle operation.
@@ -89,7 +89,9 @@ export const methodOf: Readonly<Record<LifecycleOp, string>> = {
   stop: "container-stop",
   restart: "container-restart",
   update: "container-update",
-  remove: "container-remove"
+  remove: "container-remove",
+  backup: "container-backup",
+  restore: "container-restore"
 }
 
 /**

@@ -9,6 +9,7 @@ import type { ArchyClient } from "../../client/ArchyClient.js"
 import { ArchyController } from "../../client/ArchyController.js"
 import type { DisplayApp } from "../../client/AppStore.js"
 import type { Theme } from "../../styles/theme.js"
+import "../backup-panel/backup-panel.js"
 import "../container-logs/container-logs.js"
 import "../install-log/install-log.js"
 import type { LifecycleRequestEvent } from "../lifecycle-button/lifecycle-button.component.js"
@@ -66,6 +67,7 @@ const logShown = (d: DisplayApp): boolean =>
  * @csspart error - The last error or a refused request.
  * @csspart actions - The lifecycle buttons.
  * @csspart update - "Update to <version>", while the catalog offers an update.
+ * @csspart backups - The disclosure holding the backup panel (last backup, watched files, Back up and Restore).
  * @cssproperty --archy-surface - Card background.
  * @cssproperty --archy-border - Card border.
  * @cssproperty --archy-radius - Corner radius.
@@ -106,6 +108,9 @@ export class ArchyAppCard extends LitElement {
 
   @state()
   private logsOpen = false
+
+  @state()
+  private backupsOpen = false
 
   private stopWatching: (() => void) | undefined
 
@@ -244,6 +249,18 @@ export class ArchyAppCard extends LitElement {
     </details>`
   }
 
+  private backups(d: DisplayApp): TemplateResult | typeof nothing {
+    if (this.client === undefined || d.visualState === "not-installed") return nothing
+    return html`<details part="backups" @toggle=${(e: Event) => (this.backupsOpen = (e.target as HTMLDetailsElement).open)}>
+      <summary>Backups</summary>
+      ${
+      this.backupsOpen
+        ? html`<archy-backup-panel app-id=${d.view.id} app-name=${d.view.name} state=${d.visualState} .client=${this.client}></archy-backup-panel>`
+        : nothing
+    }
+    </details>`
+  }
+
   private errors(d: DisplayApp): TemplateResult | typeof nothing {
     if (d.refusal !== null) {
       return html`<p part="error" role="alert">
@@ -305,6 +322,7 @@ export class ArchyAppCard extends LitElement {
         : nothing
     }
       ${this.logs(d)}
+      ${this.backups(d)}
       <div part="actions">
         <archy-lifecycle-button app-id=${v.id} app-name=${v.name} state=${d.visualState} theme=${this.theme}></archy-lifecycle-button>
         ${this.updateButton(d)}

@@ -144,17 +144,20 @@ export const styles = [
     [part="cpu"] {
       font-variant-numeric: tabular-nums;
     }
-    [part="logs"] summary {
+    [part="logs"] summary,
+    [part="backups"] summary {
       cursor: pointer;
       color: var(--_archy-muted);
       font-size: 0.8125rem;
       font-weight: 600;
     }
-    [part="logs"] summary:focus-visible {
+    [part="logs"] summary:focus-visible,
+    [part="backups"] summary:focus-visible {
       outline: 3px solid var(--_archy-focus);
       outline-offset: 2px;
     }
-    [part="logs"][open] summary {
+    [part="logs"][open] summary,
+    [part="backups"][open] summary {
       margin-bottom: 0.4rem;
     }
     [part="actions"] {
