@@ -275,8 +275,8 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
   }
   const mirrors = list("mirrors")
   for (const m of mirrors.value) {
-    if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i.test(m)) {
-      return fail(mirrors.where, `invalid mirror ${JSON.stringify(m)}: expected a registry like registry.local:5000`)
+    if (!/^(http:\/\/)?[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i.test(m)) {
+      return fail(mirrors.where, `invalid mirror ${JSON.stringify(m)}: expected a registry like registry.local:5000 (http://registry.local:5000 for one without TLS)`)
     }
   }
   const level = text("logLevel", defaults.logLevel)
@@ -452,3 +452,13 @@ export const configFileOf = (
   if (fromEnv !== undefined && fromEnv !== "") return { path: fromEnv, required: true }
   return { path: defaultConfigFile, required: false }
 }
+
+/**
+ * A configured mirror as the orchestrator's settings take it: `http://host[:port]` is a mirror
+ * reached without TLS (pulled with `--tls-verify=false`), anything else is pulled with TLS.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const mirrorOf = (text: string): string | { readonly location: string; readonly insecure: boolean } =>
+  text.startsWith("http://") ? { location: text.slice("http://".length), insecure: true } : text

@@ -25,7 +25,7 @@ import {
 } from "@archipelago/orchestrator"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
-import type * as Cli from "./Config.js"
+import * as Cli from "./Config.js"
 import * as Server from "./Server.js"
 import * as ServerInfo from "./ServerInfo.js"
 
@@ -124,7 +124,7 @@ export const layer = (
     appsDir: resolve(options.apps),
     dataDir,
     settings: {
-      mirrors: options.mirrors ?? [],
+      mirrors: (options.mirrors ?? []).map(Cli.mirrorOf),
       allowedBindRoots: options.allowedBindRoots ?? [],
       ...(instanceId === undefined ? {} : { instanceId }),
       // no app may publish the port the dashboard and API listen on

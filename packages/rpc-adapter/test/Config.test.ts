@@ -158,6 +158,16 @@ describe("Config.parseFile", () => {
   })
 })
 
+describe("Config.mirrorOf", () => {
+  it("an http:// mirror is insecure (no TLS); others are pulled with TLS", () => {
+    expect(Config.mirrorOf("http://127.0.0.1:5000")).toStrictEqual({ location: "127.0.0.1:5000", insecure: true })
+    expect(Config.mirrorOf("registry.local:5000")).toBe("registry.local:5000")
+    const r = resolveRight(Config.fromEnv({ ARCHIPELAGO_MIRROR: "http://127.0.0.1:5000, registry.local" }))
+    expect(r.mirrors.map(Config.mirrorOf)).toStrictEqual([{ location: "127.0.0.1:5000", insecure: true }, "registry.local"])
+    expect(Either.isLeft(Config.resolve(Config.fromEnv({ ARCHIPELAGO_MIRROR: "ftp://x" })))).toBe(true)
+  })
+})
+
 describe("docs/operations.md", () => {
   it("lists every setting with its flag, variable and config file key", async () => {
     const { readFileSync } = await import("node:fs")
