@@ -110,8 +110,9 @@ describe.skipIf(!hasChromium || !hasPodman || !hasRegistry)("update flow on the 
     await page.locator(update).waitFor({ timeout: 30_000 })
     expect(await page.locator(update).textContent()).toBe("Update to 1.2.0")
     expect(await page.locator(update).getAttribute("title")).toBe("1.0.0 → 1.2.0")
-    // the reload touched nothing: still 1.0.0 running
+    // the reload touched nothing: still 1.0.0 running, and the card says so
     expect((await view()).runningVersion).toBe("1.0.0")
+    expect(await page.locator(`${app.card} [part=meta]`).textContent()).toContain("v1.0.0")
 
     await page.locator(update).click()
     await page.locator(app.label).filter({ hasText: /^Updating…$/ }).waitFor({ timeout: 10_000 })

@@ -59,7 +59,7 @@ const logShown = (d: DisplayApp): boolean =>
  * @csspart card - The card's frame.
  * @csspart header - Name, version and badge.
  * @csspart name - The app's name (a heading).
- * @csspart meta - Version and container name.
+ * @csspart meta - The running version (the catalog's before the first start) and container name.
  * @csspart details - Health, ports, links and resource use.
  * @csspart memory-bar - The memory in use against the app's limit (a `<meter>`).
  * @csspart logs - The disclosure holding the live container log.
@@ -301,7 +301,7 @@ export class ArchyAppCard extends LitElement {
       <div part="header">
         <div class="title">
           ${this.heading(v.name)}
-          <p part="meta">v${v.version} · ${v.containerName}</p>
+          <p part="meta">v${v.runningVersion ?? v.version} · ${v.containerName}</p>
         </div>
         <archy-status-badge state=${d.visualState} theme=${this.theme}></archy-status-badge>
       </div>
