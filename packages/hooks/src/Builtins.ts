@@ -30,7 +30,7 @@ export const rpcUser = "archipelago"
 /**
  * The capability every bitcoind consumer depends on (`provides` of bitcoin-core and bitcoin-knots).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const bitcoinNode = "bitcoin-node"
@@ -38,7 +38,7 @@ export const bitcoinNode = "bitcoin-node"
 /**
  * The capability of an Electrum protocol server (`provides` of electrumx): endpoints `tcp`, `ssl`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const electrumServer = "electrum-server"
@@ -148,7 +148,7 @@ export const lndConf: PreStartHook = make({
  * installed `bitcoin-node` provider. ElectrumX's manifest mounts it read-only and its command
  * sources it at every start, so a repaired file takes effect on the restart the registry asks for.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category hooks
  */
 export const electrumxDaemon: PreStartHook = make({
@@ -171,7 +171,7 @@ export const electrumxDaemon: PreStartHook = make({
  * 0644 so nginx's workers can read it from the read-only bind mount): how a wallet connects, with
  * the host ports of the installed `electrum-server` provider's `tcp` and `ssl` endpoints. No secret.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category hooks
  */
 export const electrsUiPage: PreStartHook = make({

@@ -4,7 +4,7 @@
  * is the address the browser used to reach the page (filled in by a line of script), since a
  * wallet on the LAN reaches the node there. Pure and deterministic; holds no secret.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import Mustache from "mustache"
 import { escapeHtml } from "./DemoPage.js"
@@ -12,7 +12,7 @@ import { escapeHtml } from "./DemoPage.js"
 /**
  * The template.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const template = `<!doctype html>
@@ -45,7 +45,7 @@ for (const e of document.querySelectorAll(".host")) e.textContent = location.hos
 `
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Params {
@@ -60,7 +60,7 @@ export interface Params {
 /**
  * Renders the page.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const render = (params: Params): string =>

@@ -4,13 +4,13 @@
  * command sources at every start (`. /etc/archipelago/daemon.env && exec init`), so a repaired
  * file reaches the next start without recreating the container. Pure and deterministic.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Either } from "effect"
 import { RenderError } from "./RenderError.js"
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Params {
@@ -25,7 +25,7 @@ const hostPattern = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/
 /**
  * Percent-encodes a URL userinfo part; `'` too, so the value can sit in single quotes.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const encodeUserinfo = (s: string): string =>
@@ -34,7 +34,7 @@ export const encodeUserinfo = (s: string): string =>
 /**
  * The `DAEMON_URL` value.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const daemonUrl = (p: Params): string =>
@@ -43,7 +43,7 @@ export const daemonUrl = (p: Params): string =>
 /**
  * Renders the file, refusing any value that could break out of its line or quotes.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const render = (p: Params): Either.Either<string, RenderError> => {

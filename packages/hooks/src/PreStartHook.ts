@@ -49,7 +49,7 @@ export interface RenderedFile {
  * The installed app providing a capability the hooked app depends on, with the endpoints of that
  * capability (from the provider's manifest).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Provided {

@@ -12,9 +12,9 @@ export * as BitcoinConf from "./BitcoinConf.js"
 export * as Builtins from "./Builtins.js"
 /** @since 0.1.0 */
 export * as DemoPage from "./DemoPage.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as ElectrumPage from "./ElectrumPage.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as ElectrumxEnv from "./ElectrumxEnv.js"
 /** @since 0.1.0 */
 export * as Hooks from "./Hooks.js"

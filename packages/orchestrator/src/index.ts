@@ -9,7 +9,7 @@
 export * from "./domain/index.js"
 /** @since 0.1.0 */
 export * as Manifest from "./manifest/Manifest.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as Capability from "./manifest/Capability.js"
 /** @since 0.1.0 */
 export * as Catalog from "./manifest/Catalog.js"
@@ -73,19 +73,19 @@ export * as Reconciler from "./services/Reconciler.js"
 export * as Instance from "./services/Instance.js"
 /** @since 0.1.0 */
 export * as Archipelago from "./services/Archipelago.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as Quadlet from "./systemd/Quadlet.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as PodmanHealth from "./runtime/PodmanHealth.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as PodmanSelfHeal from "./runtime/PodmanSelfHeal.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as Systemctl from "./systemd/Systemctl.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as UnitOwned from "./systemd/UnitOwned.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as QuadletInstaller from "./systemd/QuadletInstaller.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as HealthGate from "./services/HealthGate.js"
 /** @since 0.3.0 */
 export * as Archive from "./backup/Archive.js"

@@ -45,7 +45,7 @@ export const bearerProtocolPrefix = "archipelago.bearer."
  * `archipelago.bearer.<token>` offers this one too, so the handshake's answer never carries the
  * token (browsers refuse a handshake that selects none of the offered protocols).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const protocol = "archipelago.v1"
@@ -54,7 +54,7 @@ export const protocol = "archipelago.v1"
  * The subprotocol to select among the offered ones: `archipelago.v1` if offered, else the first
  * that is not a bearer token, else none. Never a token.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const selectProtocol = (offered: Iterable<string>): string | false => {
@@ -129,7 +129,7 @@ export const safeEqual = (a: string, b: string): boolean =>
 /**
  * The options of a session cookie.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface CookieOptions {
@@ -153,7 +153,7 @@ export const sessionCookie = (sessionId: string, options: CookieOptions): string
 /**
  * The `Set-Cookie` header that makes a browser forget its session cookie.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const clearedCookie = (secure: boolean): string => sessionCookie("", { maxAge: 0, secure })
@@ -161,7 +161,7 @@ export const clearedCookie = (secure: boolean): string => sessionCookie("", { ma
 /**
  * The session id a `Cookie` header carries, if any.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const sessionIdOf = (cookieHeader: string | undefined): string | undefined => parseCookies(cookieHeader).get(cookieName)
@@ -259,7 +259,7 @@ export const allowedOrigins = (host: string, port: number, extra: ReadonlyArray<
  * allowed with the bound port). A DNS-rebinding page reaches the server under its own name and
  * is refused.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const allowedHosts = (
@@ -295,7 +295,7 @@ export const allowedHosts = (
 /**
  * True when a `Host` header names this server. A missing header is refused.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category guards
  */
 export const hostAllowed = (hostHeader: string | undefined, allowed: ReadonlySet<string>): boolean =>
@@ -305,7 +305,7 @@ export const hostAllowed = (hostHeader: string | undefined, allowed: ReadonlySet
  * The hosts behind which the server is reached over HTTPS: those of the `https` origins. A
  * request naming one of them gets `Secure` cookies.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const httpsHosts = (origins: ReadonlyArray<string>): ReadonlySet<string> => {

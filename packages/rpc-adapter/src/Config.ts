@@ -457,7 +457,7 @@ export const configFileOf = (
  * A configured mirror as the orchestrator's settings take it: `http://host[:port]` is a mirror
  * reached without TLS (pulled with `--tls-verify=false`), anything else is pulled with TLS.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const mirrorOf = (text: string): string | { readonly location: string; readonly insecure: boolean } =>

@@ -44,7 +44,7 @@ export type Local = (method: string) => Methods.Method | undefined
  * run are not run and answer `-32005`; an answer that would overspend it is replaced by that
  * error too, unless it is small (lifecycle answers always get through: their work has begun).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultMaxResponseBytes = 512 * 1024

@@ -87,7 +87,7 @@ export interface Notification {
  * An element refused before dispatch: its error `response`, and whether it is answered at all
  * (`answer` is false for a notification, which JSON-RPC 2.0 never answers, even when invalid).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Refused {
@@ -130,7 +130,7 @@ export const defaultMaxBatch = 50
  * takes more than two levels; anything deeper is refused before any decoding, so a hostile body
  * cannot exhaust the decoder's stack.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultMaxDepth = 32
@@ -139,7 +139,7 @@ export const defaultMaxDepth = 32
  * How many characters of a client's text (a method name, a reason quoting a value) an answer or
  * a log line echoes.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const echoLimit = 64
@@ -147,7 +147,7 @@ export const echoLimit = 64
 /**
  * Clips a client's text to `max` characters, saying how long it was: `mmm… (512000 characters)`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const clip = (text: string, max: number = echoLimit): string =>
@@ -157,7 +157,7 @@ export const clip = (text: string, max: number = echoLimit): string =>
  * True when a decoded JSON value nests objects or arrays deeper than `max` levels (a scalar is
  * depth 0, `{}` depth 1). Iterative, so it is safe on any value `JSON.parse` returns.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category guards
  */
 export const deeperThan = (value: unknown, max: number): boolean => {

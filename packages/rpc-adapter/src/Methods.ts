@@ -99,7 +99,7 @@ export const BackupListParams = Schema.Struct({ appId: Schema.optional(AppIdPara
 /**
  * Pages of `install-log`: at most `max` lines, `default` when no `limit` is given.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const logPage = { default: 100, max: 500 } as const
@@ -107,7 +107,7 @@ export const logPage = { default: 100, max: 500 } as const
 /**
  * The most `container-logs` answers, in bytes of text; older lines are cut first.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const maxLogText = 128 * 1024
@@ -118,7 +118,7 @@ const Seq = Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))
  * `install-log`'s params: `after` pages forward (lines numbered above it, oldest first), `before`
  * pages back (the newest lines numbered below it); neither gives the newest page.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category schemas
  */
 export const InstallLogParams = Schema.Struct({
@@ -132,7 +132,7 @@ export const InstallLogParams = Schema.Struct({
  * One page of a log, oldest first: with `after`, the first `limit` lines numbered above it;
  * otherwise the last `limit` lines numbered below `before` (or the newest).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const page = <L extends { readonly seq: number }>(
@@ -153,7 +153,7 @@ export const page = <L extends { readonly seq: number }>(
 /**
  * The end of a text within `max` UTF-8 bytes, cut at a line start when it must be cut.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const tailBytes = (text: string, max: number): { readonly text: string; readonly truncated: boolean } => {

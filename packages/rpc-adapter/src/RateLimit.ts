@@ -3,13 +3,13 @@
  * by all, drained by failed logins and refilled with time. While a bucket is empty, a login is
  * refused before its guess is even checked.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 
 /**
  * A bucket holds at most `burst` failures and gets one back every `refillMs`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Policy {
@@ -18,7 +18,7 @@ export interface Policy {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Policies {
@@ -34,7 +34,7 @@ export interface Policies {
  * 5 failures per address then one a minute; 30 overall then one every 10 seconds. 5,000 guesses
  * take about 14 hours.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultPolicies: Policies = {
@@ -44,7 +44,7 @@ export const defaultPolicies: Policies = {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Bucket {
@@ -53,7 +53,7 @@ export interface Bucket {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface State {
@@ -62,7 +62,7 @@ export interface State {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const empty: State = { global: undefined, clients: new Map() }
@@ -70,7 +70,7 @@ export const empty: State = { global: undefined, clients: new Map() }
 /**
  * The bucket refilled up to `now`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const refill = (bucket: Bucket | undefined, policy: Policy, now: number): Bucket => {
@@ -88,7 +88,7 @@ const waitFor = (bucket: Bucket, policy: Policy, now: number): number =>
  * Whether `client` may try to log in at `now`: 0 when it may, otherwise the milliseconds to
  * wait.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const retryAfter = (state: State, client: string, now: number, policies: Policies = defaultPolicies): number =>
@@ -100,7 +100,7 @@ export const retryAfter = (state: State, client: string, now: number, policies: 
 /**
  * Records a failed login of `client` at `now`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const fail = (state: State, client: string, now: number, policies: Policies = defaultPolicies): State => {

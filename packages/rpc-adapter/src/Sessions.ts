@@ -5,12 +5,12 @@
  * Pure data and functions; the server keeps one `Store` and saves it (hashes and expiry times
  * only) to `<dataDir>/sessions.json`, so a restart keeps the owner logged in.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Policy {
@@ -21,7 +21,7 @@ export interface Policy {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultPolicy: Policy = { ttlMs: 12 * 60 * 60 * 1000, max: 256 }
@@ -30,13 +30,13 @@ export const defaultPolicy: Policy = { ttlMs: 12 * 60 * 60 * 1000, max: 256 }
  * The live sessions, by the SHA-256 of their id (the ids themselves are not kept), with their
  * expiry time; insertion order is login order.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Store = ReadonlyMap<string, number>
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const empty: Store = new Map()
@@ -46,7 +46,7 @@ const digest = (id: string): string => createHash("sha256").update(id).digest("b
 /**
  * A fresh random session id (32 bytes, base64url).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const newId = (): string => randomBytes(32).toString("base64url")
@@ -54,7 +54,7 @@ export const newId = (): string => randomBytes(32).toString("base64url")
 /**
  * Records a session created at `now`; expired sessions are dropped, and the oldest past `max`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const add = (store: Store, id: string, now: number, policy: Policy = defaultPolicy): Store => {
@@ -68,7 +68,7 @@ export const add = (store: Store, id: string, now: number, policy: Policy = defa
 /**
  * True when `id` is a live session at `now`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category guards
  */
 export const isValid = (store: Store, id: string, now: number): boolean => {
@@ -79,7 +79,7 @@ export const isValid = (store: Store, id: string, now: number): boolean => {
 /**
  * Forgets a session (logout). Unknown ids change nothing.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const revoke = (store: Store, id: string): Store => {
@@ -93,7 +93,7 @@ export const revoke = (store: Store, id: string): Store => {
 /**
  * The store as the JSON the server saves.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category conversions
  */
 export const encode = (store: Store): string =>
@@ -103,7 +103,7 @@ export const encode = (store: Store): string =>
  * The store a saved JSON holds, without the sessions expired at `now`; undefined when the text
  * is not such a JSON.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category conversions
  */
 export const decode = (text: string, now: number, policy: Policy = defaultPolicy): Store | undefined => {

@@ -17,7 +17,7 @@ export * as JsonRpc from "./JsonRpc.js"
 export * as Methods from "./Methods.js"
 /** @since 0.1.0 */
 export * as Push from "./Push.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as RateLimit from "./RateLimit.js"
 /** @since 0.1.0 */
 export * as Resources from "./Resources.js"
@@ -27,7 +27,7 @@ export * as RpcError from "./RpcError.js"
 export * as Server from "./Server.js"
 /** @since 0.1.0 */
 export * as ServerInfo from "./ServerInfo.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as Sessions from "./Sessions.js"
 /** @since 0.1.0 */
 export * as Subscriptions from "./Subscriptions.js"

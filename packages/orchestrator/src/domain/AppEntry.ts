@@ -56,14 +56,14 @@ export interface Observed {
   /**
    * The digest (`sha256:<image id>`) of the image the container was created from.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly digest?: string
   /**
    * The app version the container runs, and the image reference it was created for (from its
    * labels; absent on containers created before they existed, and on adopted ones).
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly version?: string
   readonly imageRef?: string
@@ -101,7 +101,7 @@ export interface CrashLoop {
  * A release of an app: its version, the image reference it asked for, and the digest of the
  * image its container was created from.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Release {
@@ -115,7 +115,7 @@ export interface Release {
  * killed in the middle resumes it: `fetching` (the old container may still run), `gating`
  * (the new container runs, its health is being proved since `since`), `rolling-back`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface PendingUpdate {
@@ -148,7 +148,7 @@ export interface AppEntry {
   /**
    * A health-gated update in progress (see `PendingUpdate`).
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly update?: PendingUpdate
 }

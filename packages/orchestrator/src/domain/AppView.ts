@@ -42,21 +42,21 @@ export interface AppView {
   /**
    * The digest (`sha256:<image id>`) of the image the app's container was created from.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly digest: string | null
   /**
    * The version the container runs (its label), which trails `version` (the catalog's) while
    * an update is available or after one was rolled back.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly runningVersion: string | null
   /**
    * Set when the catalog's manifest asks for another version or image than the container
    * runs: `container-update` moves it from `from` to `to`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly updateAvailable: UpdateAvailable | null
 }
@@ -64,7 +64,7 @@ export interface AppView {
 /**
  * An update the catalog offers for an installed app.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface UpdateAvailable {
@@ -87,7 +87,7 @@ export interface AppMeta {
   /**
    * The image reference the catalog's manifest asks for.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly image?: string
 }
@@ -98,7 +98,7 @@ export interface AppMeta {
  * those labels (created before they existed, or adopted) offers none: its spec hash already
  * tells the reconciler whether it differs.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const updateAvailable = (entry: AppEntry, meta: AppMeta): UpdateAvailable | null => {

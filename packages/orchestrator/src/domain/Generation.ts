@@ -6,7 +6,7 @@
  * client can tell a view taken before the request from one taken after it by a number instead
  * of guessing from fields.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { AppEntry, Transition } from "./AppEntry.js"
 import type { Intent } from "./Intent.js"
@@ -15,7 +15,7 @@ import type { Intent } from "./Intent.js"
  * The entry's generation; 0 for an entry that never had one (a state written before
  * generations existed).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const of = (entry: AppEntry): number => entry.generation ?? 0
@@ -34,7 +34,7 @@ const sameIntent = (a: Intent, b: Intent): boolean =>
  * True when going from `before` to `after` changes the app's intent or its transition: the
  * changes that advance the generation. Observed fields, health and crash-loop records do not.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category predicates
  */
 export const isRequestChange = (
@@ -54,7 +54,7 @@ export const isRequestChange = (
  * Generation.advance(entry, intent, begun.right, Intent.request(intent, "stop", now)).generation
  * // Generation.of(entry) + 1
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const advance = (

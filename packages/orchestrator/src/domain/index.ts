@@ -14,7 +14,7 @@ export * as AppState from "./AppState.js"
 export * as AppResources from "./AppResources.js"
 /** @since 0.1.0 */
 export * as AppView from "./AppView.js"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as Generation from "./Generation.js"
 /** @since 0.1.0 */
 export * as Intent from "./Intent.js"

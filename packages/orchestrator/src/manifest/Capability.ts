@@ -6,7 +6,7 @@
  *
  * Pure: functions of manifests and of which apps are installed, nothing else.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type { AppId } from "../domain/AppId.js"
 import type { Manifest } from "./Manifest.js"
@@ -14,7 +14,7 @@ import type { Manifest } from "./Manifest.js"
 /**
  * The host name a container reaches a provider's published ports through.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const gatewayHost = "host.containers.internal"
@@ -22,7 +22,7 @@ export const gatewayHost = "host.containers.internal"
 /**
  * Where a consumer's container reaches one endpoint of a provider.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Endpoint {
@@ -37,7 +37,7 @@ export interface Endpoint {
 /**
  * The app that satisfies one `dependsOn` entry, with the endpoints of everything it provides.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Provider {
@@ -57,7 +57,7 @@ export interface Provider {
  * - `Ambiguous`: several installed apps provide the capability (only possible when the catalog
  *   check was skipped: providers of one capability conflict).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Resolution =
@@ -70,7 +70,7 @@ const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 /**
  * The apps providing a capability, sorted by id.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const providersOf = (manifests: ReadonlyArray<Manifest>, capability: string): ReadonlyArray<AppId> =>
@@ -79,7 +79,7 @@ export const providersOf = (manifests: ReadonlyArray<Manifest>, capability: stri
 /**
  * Every capability provided in the catalog, sorted.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const capabilities = (manifests: ReadonlyArray<Manifest>): ReadonlyArray<string> =>
@@ -89,7 +89,7 @@ export const capabilities = (manifests: ReadonlyArray<Manifest>): ReadonlyArray<
  * The apps that could satisfy a `dependsOn` entry: the app of that id, else the providers of
  * that capability (empty when the name is neither).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const candidates = (manifests: ReadonlyArray<Manifest>, name: string): ReadonlyArray<AppId> => {
@@ -102,7 +102,7 @@ export const candidates = (manifests: ReadonlyArray<Manifest>, name: string): Re
  * of its capability dependencies, sorted by id. What start order, cycle checks, dependents and
  * systemd's `After=` use.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const dependencyIds = (manifests: ReadonlyArray<Manifest>, manifest: Manifest): ReadonlyArray<AppId> =>
@@ -111,7 +111,7 @@ export const dependencyIds = (manifests: ReadonlyArray<Manifest>, manifest: Mani
 /**
  * Resolves every `dependsOn` entry of `manifest` against the installed apps.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const resolve = (
@@ -131,7 +131,7 @@ export const resolve = (
  * The endpoints of a capability an app provides, each with the host port publishing it; an
  * endpoint whose container port is not published is left out (the loader refuses those).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const endpointsOf = (manifest: Manifest, capability: string): Readonly<Record<string, Endpoint>> => {
@@ -149,7 +149,7 @@ export const endpointsOf = (manifest: Manifest, capability: string): Readonly<Re
 /**
  * The provider view of an app: every capability it provides with its endpoints.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const provider = (name: string, manifest: Manifest): Provider => ({
@@ -163,7 +163,7 @@ export const provider = (name: string, manifest: Manifest): Provider => ({
  * The providers of an app's resolved dependencies, in `dependsOn` order (unresolved entries are
  * left out: the orchestrator refuses to start an app with one).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const providers = (
@@ -181,7 +181,7 @@ export const providers = (
  * The ids the resolutions settle on, and for each unresolved entry its name (so a caller can
  * say what it waits for).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const resolvedNames = (resolutions: ReadonlyArray<Resolution>): ReadonlyArray<string> =>
@@ -191,7 +191,7 @@ export const resolvedNames = (resolutions: ReadonlyArray<Resolution>): ReadonlyA
  * How an unresolved entry reads in a message: `bitcoin-node (provided by bitcoin-core or
  * bitcoin-knots)`, or the app id.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const describe = (r: Resolution): string => {

@@ -85,7 +85,7 @@ const errorAt = (entry: Entry, path: string, rule: string, detail: string): Mani
 /**
  * The app a named volume belongs to: the longest id it equals or starts with followed by `-`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const ownerOf = (volume: string, ids: ReadonlyArray<string>): string | undefined => {

@@ -242,7 +242,7 @@ const maxAliases = 200
  * The largest manifest accepted, in bytes (UTF-16 code units for text already read). A real
  * manifest is a few KiB; a bigger file is refused before YAML parsing starts.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const maxBytes = 256 * 1024
@@ -250,7 +250,7 @@ export const maxBytes = 256 * 1024
 /**
  * At most this many problems are reported per manifest; the rest are counted in a last one.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const maxErrors = 100
@@ -258,7 +258,7 @@ export const maxErrors = 100
 /**
  * The smallest memory limit accepted: below it no runtime starts a process at all.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const minMemoryBytes = 4 * 1024 * 1024
@@ -267,7 +267,7 @@ export const minMemoryBytes = 4 * 1024 * 1024
  * Host ports no app may publish, with the reason, besides the orchestrator's own
  * (`Settings.serverPort`).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const reservedHostPorts: Readonly<Record<number, string>> = { 22: "ssh" }
@@ -277,7 +277,7 @@ export const reservedHostPorts: Readonly<Record<number, string>> = { 22: "ssh" }
  * runtime-provided trees; shadowing them hides the container's view of itself or lets it
  * write to the kernel.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const forbiddenTargetTrees: ReadonlyArray<string> = ["/proc", "/sys", "/dev", "/run/secrets", "/run/.containerenv"]
@@ -287,7 +287,7 @@ export const forbiddenTargetTrees: ReadonlyArray<string> = ["/proc", "/sys", "/d
  * programs, libraries or configuration) and the files that decide identity, name resolution and
  * loading (the runtime manages some of them; replacing one hijacks every process).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const forbiddenTargets: ReadonlyArray<string> = [
@@ -329,7 +329,7 @@ export const forbiddenTargets: ReadonlyArray<string> = [
 /**
  * Why a normalised absolute mount target is refused, or undefined when it is allowed.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const forbiddenTarget = (target: string): string | undefined => {

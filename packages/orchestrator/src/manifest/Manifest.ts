@@ -110,7 +110,7 @@ export const Ui = Schema.Struct({
  * The name of a capability (`bitcoin-node`): spelled like an app id, and never equal to one in
  * the same catalog, so a `dependsOn` entry means one thing.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export const CapabilityName = Schema.String.pipe(
@@ -123,7 +123,7 @@ export const CapabilityName = Schema.String.pipe(
  * What a `dependsOn` entry names: an app id or a capability (resolved to the one installed
  * provider, see `Capability.resolve`).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export const DependencyName = CapabilityName
@@ -133,7 +133,7 @@ export const DependencyName = CapabilityName
  * name → container port (published in `ports`; consumers reach the matching host port through
  * `host.containers.internal`).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export const Provide = Schema.Struct({
@@ -250,7 +250,7 @@ export type Port = typeof Port.Type
 export type Volume = typeof Volume.Type
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Provide = typeof Provide.Type

@@ -10,7 +10,7 @@ import { Schema } from "effect"
  * where `insecure: true` pulls from it over plain HTTP without TLS verification
  * (`--tls-verify=false`; meant for a loopback or LAN mirror).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export const Mirror = Schema.Union(
@@ -22,7 +22,7 @@ export const Mirror = Schema.Union(
 )
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Mirror = typeof Mirror.Type
@@ -63,7 +63,7 @@ export const defaults: Settings = { dataDir: "/var/lib/archipelago", mirrors: []
 /**
  * The orchestrator's port when `serverPort` is not set.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultServerPort = 7420

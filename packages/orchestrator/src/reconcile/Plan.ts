@@ -38,7 +38,7 @@ export interface Desired {
    * The manifest's version and image reference: a container labelled with others is on
    * another release, which only a (health-gated) update changes.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly version?: string
   readonly imageRef?: string
@@ -66,7 +66,7 @@ export interface ContainerFacts {
   /**
    * The `io.archipelago.version` and `io.archipelago.image` labels: the release it was created for.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly version?: string
   readonly imageRef?: string
@@ -77,7 +77,7 @@ export interface ContainerFacts {
  * update is available, or was rolled back): its labels say so. Containers without the labels
  * are never on "another release".
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category guards
  */
 export const otherRelease = (desired: Desired, c: ContainerFacts): boolean =>

@@ -139,7 +139,7 @@ type Engine = EngineUnavailable | CommandFailed
  * One place to pull an image from: a fully qualified reference, and whether its registry is
  * reached without TLS verification (an insecure mirror).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface PullCandidate {
@@ -151,7 +151,7 @@ export interface PullCandidate {
  * What to pull: the reference containers are created from, and where to fetch it, in order
  * (computed by `Resolve.candidates`; the runtime tries exactly these).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface PullRequest {
@@ -182,20 +182,20 @@ export interface Service {
    * The content digest of a local image (`sha256:<image id>`), by reference or digest; `None`
    * when no such image is here. Containers can be created from the digest itself.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly imageDigest: (ref: string) => Effect.Effect<Option.Option<string>, Engine>
   /**
    * Gives the image `source` (a reference or a digest) the extra name `target`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly tagImage: (source: string, target: string) => Effect.Effect<void, ImageNotFound | Engine>
   /**
    * Removes the name `ref` from its image and nothing else: the image stays (nameless when it
    * was its last name) until pruned, so containers on its digest can still be created.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly untagImage: (ref: string) => Effect.Effect<void, ImageNotFound | Engine>
   /** Creates (does not start) a container; returns its id. */

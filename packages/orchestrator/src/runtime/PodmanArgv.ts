@@ -256,7 +256,7 @@ export const stopArgv = (name: string, timeoutSec: number): ReadonlyArray<string
 /**
  * One process for a restart: stop with the app's window (when running), then start.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const restartArgv = (name: string, timeoutSec: number): ReadonlyArray<string> => [
@@ -326,7 +326,7 @@ export const removeImageArgv = (ref: string): ReadonlyArray<string> => ["rmi", r
 /**
  * `podman image inspect` printing the image id alone.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const imageIdArgv = (ref: string): ReadonlyArray<string> => ["image", "inspect", "--format", "{{.Id}}", ref]
@@ -334,7 +334,7 @@ export const imageIdArgv = (ref: string): ReadonlyArray<string> => ["image", "in
 /**
  * `podman untag <ref> <ref>`: removes that one name, never the image.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const untagArgv = (ref: string): ReadonlyArray<string> => ["untag", ref, ref]
@@ -351,7 +351,7 @@ export const pullArgv = (candidate: PullCandidate): ReadonlyArray<string> =>
 /**
  * `podman tag`: gives a pulled mirror image the reference containers are created from.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const tagArgv = (source: string, target: string): ReadonlyArray<string> => ["tag", source, target]

@@ -4,14 +4,14 @@
  * plans the recovery, least destructive first. `podman system reset` is never planned: a
  * malformed database is reported to the operator.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Data } from "effect"
 
 /**
  * What one podman call returned.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface CallResult {
@@ -24,7 +24,7 @@ export interface CallResult {
  * The probe's observations: `info` and `ps` results (`ps` absent when `info` already failed
  * hard) and the process ids alive on the host (to tell a live container from a stale record).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Probe {
@@ -41,7 +41,7 @@ export interface Probe {
 /**
  * A known broken state, with the line of podman's output that proves it.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Finding = Data.TaggedEnum<{
@@ -64,7 +64,7 @@ export type Finding = Data.TaggedEnum<{
 }>
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const Finding = Data.taggedEnum<Finding>()
@@ -72,7 +72,7 @@ export const Finding = Data.taggedEnum<Finding>()
 /**
  * A container podman believes is running (or stopping) with no live process.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface DeadContainer {
@@ -87,7 +87,7 @@ export interface DeadContainer {
 /**
  * The engine's health: `Healthy`, or the findings (none of them empty).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Health =
@@ -98,7 +98,7 @@ export type Health =
  * The recorded wording of each state, from podman's source and real runs (see the fixtures in
  * test/runtime/fixtures/health). Matched narrowly, case-insensitive.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const patterns = {
@@ -136,7 +136,7 @@ const parseArray = (json: string): ReadonlyArray<unknown> => {
 /**
  * The ids whose conmon is alive, from `podman container inspect --format json`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const liveConmons = (inspectJson: string, isAlive: (pid: number) => boolean): ReadonlySet<string> =>
@@ -152,7 +152,7 @@ export const liveConmons = (inspectJson: string, isAlive: (pid: number) => boole
  * The containers `ps -a --format json` records as running or stopping whose pid is not alive
  * (pid 0 counts as dead). Unparsable output yields none.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const deadContainers = (psJson: string, isAlive: (pid: number) => boolean): ReadonlyArray<DeadContainer> =>
@@ -200,7 +200,7 @@ const textFindings = (text: string): ReadonlyArray<Finding> => {
  * with unknown wording is `Unrecognised`; records of running or stopping containers without a
  * live process are `DeadContainers`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const classify = (probe: Probe): Health => {
@@ -235,7 +235,7 @@ export const classify = (probe: Probe): Health => {
  * runtime's state of it), so the reconciler can create it again; `Wait` lets a transient lock
  * go; `Operator` is never run: it tells the operator what only they may do.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Step = Data.TaggedEnum<{
@@ -247,13 +247,13 @@ export type Step = Data.TaggedEnum<{
 }>
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const Step = Data.taggedEnum<Step>()
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const psArgv: ReadonlyArray<string> = ["ps", "-a", "--format", "json"]
@@ -261,7 +261,7 @@ export const psArgv: ReadonlyArray<string> = ["ps", "-a", "--format", "json"]
 /**
  * `podman container inspect` of suspects, for their conmon pids.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const inspectArgv = (ids: ReadonlyArray<string>): ReadonlyArray<string> => ["container", "inspect", "--format", "json", ...ids]
@@ -269,19 +269,19 @@ export const inspectArgv = (ids: ReadonlyArray<string>): ReadonlyArray<string> =
 /**
  * `podman rm --force <name>`: never `-v`, so no volume (named or anonymous) is removed.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const removeDeadArgv = (name: string): ReadonlyArray<string> => ["rm", "--force", name]
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const renumberArgv: ReadonlyArray<string> = ["system", "renumber"]
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const migrateArgv: ReadonlyArray<string> = ["system", "migrate"]
@@ -289,7 +289,7 @@ export const migrateArgv: ReadonlyArray<string> = ["system", "migrate"]
 /**
  * What only the operator may run (it deletes every container, image and volume).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const resetCommand = "podman system reset"
@@ -297,7 +297,7 @@ export const resetCommand = "podman system reset"
 /**
  * How much a step can disturb, lowest first; the plan is sorted by it.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const cost = (step: Step): number => {
@@ -321,7 +321,7 @@ export const cost = (step: Step): number => {
  * is alive (`liveContainers` 0): with live containers the finding goes to the operator instead.
  * Stale runtime state is cleared per container: the one named in the runtime's error.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const plan = (health: Health, liveContainers: number): ReadonlyArray<Step> => {
@@ -398,7 +398,7 @@ export const plan = (health: Health, liveContainers: number): ReadonlyArray<Step
 /**
  * A one-line description of a step, for the log.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const describe = (step: Step): string => {

@@ -5,14 +5,14 @@
  * operator may do is reported. After a recovery the orchestrator's boot adopts the containers
  * that survived and the reconciler recreates the ones removed; no volume is touched.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Duration, Effect } from "effect"
 import * as Command from "./PodmanCommand.js"
 import * as Health from "./PodmanHealth.js"
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Options {
@@ -29,7 +29,7 @@ export interface Options {
 /**
  * What happened to one step.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface StepOutcome {
@@ -41,7 +41,7 @@ export interface StepOutcome {
 /**
  * The probe's verdict before and after recovery, and every step taken or left to the operator.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Report {
@@ -55,7 +55,7 @@ export interface Report {
 /**
  * Whether a host pid is alive: `kill(pid, 0)` succeeds or is refused (EPERM: alive, not ours).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const pidAlive = (pid: number): boolean => {
@@ -84,7 +84,7 @@ const call = (binary: string, argv: ReadonlyArray<string>): Effect.Effect<Health
 /**
  * One probe: `podman info --format json`, then (when info answered) `podman ps -a --format json`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const probe = (options: Options = {}): Effect.Effect<{ readonly health: Health.Health; readonly live: number }> =>
@@ -123,7 +123,7 @@ const findingsText = (h: Health.Health): string =>
  * Probes podman and repairs what it safely can, logging every finding and step. Never fails:
  * the report says what is left, and the engine check that follows decides whether to serve.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const heal = Effect.fn("PodmanSelfHeal.heal")(function*(options: Options = {}) {

@@ -63,7 +63,7 @@ export interface Service {
    * Returns the ids whose manifest changed. Nothing running is touched: a changed version
    * shows as an available update, applied only by `update`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly replace: (defs: ReadonlyArray<AppDef>) => ReadonlyArray<AppId>
   /**
@@ -71,7 +71,7 @@ export interface Service {
    * definitions when every manifest validates; otherwise reports the errors and keeps the
    * current catalog whole.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly reload: Effect.Effect<ReloadReport>
 }
@@ -79,7 +79,7 @@ export interface Service {
 /**
  * What a catalog reload did.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type ReloadReport =
@@ -211,7 +211,7 @@ export const conflictsOf = (apps: Service, def: AppDef): ReadonlyArray<AppId> =>
  * The apps that depend on `id`, directly or through others, ordered so each comes before the
  * apps it depends on (the order to remove them in).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const dependentsOf = (apps: Service, id: string): ReadonlyArray<AppId> => {
@@ -234,7 +234,7 @@ export const dependentsOf = (apps: Service, id: string): ReadonlyArray<AppId> =>
 /**
  * True when the store counts the app as installed (asked to be, or present and not being removed).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const isInstalled = (state: State, id: string): boolean => {
@@ -247,7 +247,7 @@ export const isInstalled = (state: State, id: string): boolean => {
  * How each `dependsOn` entry of an app resolves against the apps installed in `state`: an app
  * id to itself, a capability to its one installed provider.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const resolveDependencies = (apps: Service, def: AppDef, state: State): ReadonlyArray<Capability.Resolution> =>
@@ -256,7 +256,7 @@ export const resolveDependencies = (apps: Service, def: AppDef, state: State): R
 /**
  * The installed apps an app's `dependsOn` resolves to, with their endpoints (what hooks render from).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const providersOf = (apps: Service, def: AppDef, state: State): ReadonlyArray<Capability.Provider> =>

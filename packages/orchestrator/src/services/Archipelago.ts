@@ -54,7 +54,7 @@ export interface Config {
    * How long an updated app without a health check must stay running before the update counts
    * as proved; default 30 s.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly settlePeriod?: Duration.DurationInput
   /**
@@ -62,7 +62,7 @@ export interface Config {
    * watch; reloads then come only from `Apps.reload`, SIGHUP or the `catalog-reload` RPC);
    * default 500 ms.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly catalogWatch?: Duration.DurationInput | false
 }
@@ -182,7 +182,7 @@ export const layer = (config: Config) => {
 /**
  * The default quiet time of the apps-folder watch.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultCatalogDebounce: Duration.Duration = Duration.millis(500)
@@ -191,7 +191,7 @@ export const defaultCatalogDebounce: Duration.Duration = Duration.millis(500)
  * Reloads the catalog whenever the apps folder changes, once it has been quiet for `debounce`.
  * A reload never touches what runs: a changed version shows as an update to apply.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const watchCatalog = (appsDir: string, debounce: Duration.DurationInput) =>

@@ -20,7 +20,7 @@
  * `policy` and `step` are pure (time is an argument); `run` is the loop around them, driven by
  * Effect's `Clock` (so `TestClock` steps it), needing only the `ContainerRuntime`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Clock, Data, Duration, Effect } from "effect"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
@@ -29,7 +29,7 @@ import type { ContainerDetails } from "../runtime/ContainerRuntime.js"
 /**
  * A manifest's health check, as far as the gate needs it (seconds, like the manifest).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Check {
@@ -46,7 +46,7 @@ export interface Check {
 /**
  * How the gate decides, in milliseconds. `deadlineMs` counts from the gate's start.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Policy =
@@ -65,7 +65,7 @@ export type Policy =
 /**
  * The settle period of an app without a health check.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultSettleMs = 30_000
@@ -73,7 +73,7 @@ export const defaultSettleMs = 30_000
 /**
  * A short description of a check: `http :8080/status`, `tcp :9735`, `cmd test -f /ready`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const describeCheck = (check: Check): string =>
@@ -89,7 +89,7 @@ export const describeCheck = (check: Check): string =>
  * interval plus timeout (so `retries` failures can be seen before it); the deadline of a settle
  * period is twice the period (a slow start of the container gets as long again).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const policy = (health: Check | undefined, options: { readonly settleMs?: number } = {}): Policy => {
@@ -114,7 +114,7 @@ export const policy = (health: Check | undefined, options: { readonly settleMs?:
 /**
  * The gate's outcome.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Verdict = Data.TaggedEnum<{
@@ -124,7 +124,7 @@ export type Verdict = Data.TaggedEnum<{
 }>
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const Verdict = Data.taggedEnum<Verdict>()
@@ -133,7 +133,7 @@ export const Verdict = Data.taggedEnum<Verdict>()
  * A verdict in words, for `lastError` and the install log: `health check failed 3 times: http
  * :8080/status`, `crash-looping: restarted 2 times (last exit code 1)`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const reason = (verdict: Verdict): string =>
@@ -148,7 +148,7 @@ export const reason = (verdict: Verdict): string =>
  * What the gate saw at one moment: the container (absent when gone) and, when a check ran, its
  * result (`error` when the engine could not run it).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Sample {
@@ -160,7 +160,7 @@ export interface Sample {
 /**
  * The gate's memory between samples.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface GateState {
@@ -176,7 +176,7 @@ export interface GateState {
 /**
  * The state of a gate beginning at `since`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const initial = (since: number): GateState => ({ since, failures: 0 })
@@ -185,7 +185,7 @@ export const initial = (since: number): GateState => ({ since, failures: 0 })
  * What `step` decides: a verdict, or to look again at `nextAt` (running the check then when
  * `check` is true).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Decision =
@@ -195,7 +195,7 @@ export type Decision =
 /**
  * Whether the next sample should run the check: a probe policy past its start period.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const checkDue = (p: Policy, state: GateState, at: number): boolean =>
@@ -207,7 +207,7 @@ export const checkDue = (p: Policy, state: GateState, at: number): boolean =>
  * running fails with its exit code; a passing check is healthy; `retries` failed checks in a
  * row fail; a settle period run through is healthy; past the deadline fails; else wait.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const step = (p: Policy, state: GateState, sample: Sample): Decision => {
@@ -267,7 +267,7 @@ export const step = (p: Policy, state: GateState, sample: Sample): Decision => {
  * What `run` needs: the container's name, the policy, and optionally when the gate began (a
  * resumed gate keeps its original deadline).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Options {
@@ -283,7 +283,7 @@ export interface Options {
  * sleeps until the next look. Engine errors while inspecting count as a failed look only when
  * they persist to the deadline; a check the engine cannot run counts as a failed check.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  */
 export const run = Effect.fn("HealthGate.run")(function*(options: Options) {

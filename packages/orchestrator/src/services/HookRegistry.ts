@@ -69,7 +69,7 @@ export interface HookRun {
   /**
    * The installed apps the manifest's `dependsOn` resolves to (a capability to its one installed
    * provider), with the endpoints they provide: what a hook renders a consumer's config from.
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly providers?: ReadonlyArray<Provider>
 }

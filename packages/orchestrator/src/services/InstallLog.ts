@@ -32,7 +32,7 @@ export const defaultMaxLines = 500
 /**
  * Characters kept of one message; a longer one (say, a whole stderr) is cut, saying so.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const maxMessageLength = 4096

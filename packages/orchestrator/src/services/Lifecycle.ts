@@ -34,7 +34,7 @@ export interface Accepted {
   readonly status: AppState
   /** For a cascading remove: the dependents removed first, in order. */
   readonly cascade?: ReadonlyArray<string>
-  /** @since 0.2.0 */
+  /** @since 0.1.0 */
   readonly generation: number
 }
 

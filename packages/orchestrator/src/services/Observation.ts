@@ -36,7 +36,7 @@ export const findContainer = <C extends ContainerSummary>(
 /**
  * The digest of the image a container was created from: its label, else the engine's image id.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const digestOf = (c: ContainerSummary): string | undefined => {

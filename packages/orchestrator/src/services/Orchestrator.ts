@@ -83,7 +83,7 @@ export class ForeignContainer extends Data.TaggedError("ForeignContainer")<{
  * A health-gated update did not prove healthy (or could not finish) and the app was put back on
  * the release it ran before, by digest.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class RolledBack extends Data.TaggedError("RolledBack")<{
@@ -100,7 +100,7 @@ export class RolledBack extends Data.TaggedError("RolledBack")<{
  * An update cannot start: the running container's image digest is unknown, so there would be
  * nothing certain to roll back to.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class NoRollbackTarget extends Data.TaggedError("NoRollbackTarget")<{ readonly appId: string; readonly name: string }> {
@@ -211,7 +211,7 @@ const isInside = (dir: string, p: string): boolean => p === dir || p.startsWith(
  * The name that keeps an update's rollback image while the update is not settled (a prune or
  * a removed tag cannot take it away): `localhost/archipelago/hold/<id>:rollback`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const holdTag = (appId: string): string => `localhost/archipelago/hold/${appId}:rollback`
@@ -219,7 +219,7 @@ export const holdTag = (appId: string): string => `localhost/archipelago/hold/${
 /**
  * Options of the orchestrator service.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Options {
@@ -706,7 +706,7 @@ export const layer = Layer.effect(Orchestrator, make())
 /**
  * The service with options (the settle period of updates).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category layers
  */
 export const layerWith = (options: Options) => Layer.effect(Orchestrator, make(options))

@@ -46,7 +46,7 @@ const listed = (ids: ReadonlyArray<string>): string =>
  * Starting (or installing) the app is refused because apps it depends on are not installed.
  * A `NotAllowed` (same tag, so adapters answer it as "not allowed") naming the missing apps.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class MissingDependency extends NotAllowed {
@@ -65,7 +65,7 @@ export class MissingDependency extends NotAllowed {
  * Removing the app is refused because installed apps depend on it; a cascade (`{ cascade: true }`)
  * removes them first. A `NotAllowed` naming the dependents.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class DependentsInstalled extends NotAllowed {

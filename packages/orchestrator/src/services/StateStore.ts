@@ -47,7 +47,7 @@ export type LoadReport =
 /**
  * One part of `state.json` that could not be read, by its JSON path (`$.apps.lnd.state`).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Problem {
@@ -60,7 +60,7 @@ export interface Problem {
  * known. First-start automation (`serve --install`) acts only then, so a decision lost with a
  * corrupt file is never undone.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category guards
  */
 export const readCleanly = (report: LoadReport): boolean => report._tag === "Fresh" || report._tag === "Loaded"
@@ -194,7 +194,7 @@ export const Persisted = Schema.Struct({
 /**
  * The version of `state.json` this program writes. Older files are migrated forward on load.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const currentVersion = 2
@@ -204,7 +204,7 @@ export const currentVersion = 2
  * known to be an object) into a version `v + 1` one. Version 2 added each app's pending
  * `update` (optional), so version 1 files read as they are.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Migration = (doc: Readonly<Record<string, unknown>>) => Record<string, unknown>
@@ -212,7 +212,7 @@ export type Migration = (doc: Readonly<Record<string, unknown>>) => Record<strin
 /**
  * The forward migrations, by the version they read.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const migrations: Readonly<Record<number, Migration>> = {
@@ -223,7 +223,7 @@ export const migrations: Readonly<Record<number, Migration>> = {
  * What `decode` makes of a state file: the persisted state it could read (undefined when
  * nothing was usable), every part it could not read, and the version it was written in.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Decoded {
@@ -311,7 +311,7 @@ const salvageApp = (
  * forward through `migrations`; a newer version is read as far as this one understands it.
  * Pure: no I/O.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const decode = (text: string, steps: Readonly<Record<number, Migration>> = migrations): Decoded => {
@@ -363,7 +363,7 @@ export const decode = (text: string, steps: Readonly<Record<number, Migration>> 
  * The name of the temp file writers of `state.json` used before `SafeFile` (which names and
  * cleans its own): `state.json.tmp-<pid>`. Nodes that ran them may hold such leftovers.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const tempFileName = (pid: number): string => `${fileName}.tmp-${pid}`
@@ -372,7 +372,7 @@ export const tempFileName = (pid: number): string => `${fileName}.tmp-${pid}`
  * Among the names of a data dir, the temp files of `state.json` writers that are gone: named
  * `state.json.tmp-<pid>` with a pid that is neither ours nor alive. Nothing else is touched.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category getters
  */
 export const staleTempFiles = (

@@ -8,7 +8,7 @@
  * than the engine, the documented fallback is used (`PodmanArgs=` with the equivalent `podman
  * run` option, or the label the key stands for).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Data, Either } from "effect"
 import * as Capability from "../manifest/Capability.js"
@@ -22,7 +22,7 @@ import { portArg, shellCommand } from "../runtime/PodmanArgv.js"
 /**
  * A podman version, `major.minor.patch`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface EngineVersion {
@@ -34,7 +34,7 @@ export interface EngineVersion {
 /**
  * Parses `4.3.1`, `v5.4.2`, `5.0.0-rc1`; `undefined` for anything else.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const parseVersion = (text: string): EngineVersion | undefined => {
@@ -43,7 +43,7 @@ export const parseVersion = (text: string): EngineVersion | undefined => {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const formatVersion = (v: EngineVersion): string => `${v.major}.${v.minor}.${v.patch}`
@@ -51,7 +51,7 @@ export const formatVersion = (v: EngineVersion): string => `${v.major}.${v.minor
 /**
  * True when `v` is at least `major.minor`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const atLeast = (v: EngineVersion, [major, minor]: readonly [number, number]): boolean =>
@@ -60,7 +60,7 @@ export const atLeast = (v: EngineVersion, [major, minor]: readonly [number, numb
 /**
  * The first podman with Quadlet.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const quadletSince: readonly [number, number] = [4, 4]
@@ -70,7 +70,7 @@ export const quadletSince: readonly [number, number] = [4, 4]
  * it (podman-systemd.unit(5) and the release notes of each version). Nothing outside this table
  * is ever emitted.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const containerKeys = {
@@ -102,7 +102,7 @@ export const containerKeys = {
  * orchestrator uses instead of `systemd-<unit>`) is 4.6; before it no `.volume` file is written
  * and the container names the volume directly (podman creates it on first use).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const volumeKeys = {
@@ -113,13 +113,13 @@ export const volumeKeys = {
 /**
  * One `Key=value` line of a section (the value already escaped for the unit file).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Entry = readonly [key: string, value: string]
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Section {
@@ -130,7 +130,7 @@ export interface Section {
 /**
  * A Quadlet source file: its name (`archy-demo-ui.container`) and its sections in order.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface UnitFile {
@@ -141,7 +141,7 @@ export interface UnitFile {
 /**
  * What `quadletUnit` renders for one app.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface AppUnits {
@@ -154,13 +154,13 @@ export interface AppUnits {
 /**
  * Whether the units run under the system manager (rootful) or a user's manager (rootless).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Scope = "system" | "user"
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Options {
@@ -179,7 +179,7 @@ export interface Options {
 /**
  * The default `TimeoutStartSec`: 15 minutes, enough to pull a multi-GB image on a home line.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const startTimeoutSec = 900
@@ -187,7 +187,7 @@ export const startTimeoutSec = 900
 /**
  * How much longer systemd waits than the container's own stop timeout before it kills.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const stopMarginSec = 30
@@ -195,7 +195,7 @@ export const stopMarginSec = 30
 /**
  * The engine has no Quadlet (before 4.4): unit-owned mode cannot be used on it.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class QuadletUnsupported extends Data.TaggedError("QuadletUnsupported")<{
@@ -210,7 +210,7 @@ export class QuadletUnsupported extends Data.TaggedError("QuadletUnsupported")<{
 /**
  * A name that cannot become a unit file name.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class InvalidUnitName extends Data.TaggedError("InvalidUnitName")<{
@@ -228,7 +228,7 @@ const unitNameSyntax = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$/
  * Escapes a value for a systemd unit line: `%` (specifiers) and `$` (variable expansion in the
  * `ExecStart=` Quadlet generates) are doubled; a line break cannot appear (callers quote).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const escapeValue = (s: string): string => s.replaceAll("%", "%%").replaceAll("$", () => "$$")
@@ -240,7 +240,7 @@ const bareWord = /^[A-Za-z0-9_/.:=@+,-]+$/
  * `Label=`): bare when safe, else double-quoted with `\\`, `"` and control characters escaped
  * C-style, then `%`/`$` escaped for systemd.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const quoteWord = (s: string): string => {
@@ -295,7 +295,7 @@ const healthEntries = (hc: HealthCheckSpec, version: EngineVersion): ReadonlyArr
  * systemd's `Restart=` for the spec's policy: `always` and `unless-stopped` are both `always`
  * (a `systemctl stop` is never undone by systemd), `on-failure` stays, `no` stays.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const systemdRestart = (policy: ContainerSpec["restart"]): "always" | "on-failure" | "no" =>
@@ -304,7 +304,7 @@ export const systemdRestart = (policy: ContainerSpec["restart"]): "always" | "on
 /**
  * The service name Quadlet generates for a container unit.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const serviceName = (spec: Pick<ContainerSpec, "name">): string => `${spec.name}.service`
@@ -313,7 +313,7 @@ export const serviceName = (spec: Pick<ContainerSpec, "name">): string => `${spe
  * Renders an app's Quadlet units for a podman version. Refuses engines without Quadlet and names
  * that cannot be unit file names; otherwise total.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const quadletUnit = (
@@ -424,7 +424,7 @@ export const quadletUnit = (
 /**
  * The text of a unit file: a header comment, then `[Section]` blocks of `Key=value` lines.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const render = (file: UnitFile): string =>
@@ -436,7 +436,7 @@ export const render = (file: UnitFile): string =>
 /**
  * Every file of an app's units, by file name, rendered.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const files = (units: AppUnits): ReadonlyArray<{ readonly fileName: string; readonly content: string }> =>
@@ -448,7 +448,7 @@ export const files = (units: AppUnits): ReadonlyArray<{ readonly fileName: strin
  * its name as the description. `image` overrides the spec's image with the reference actually
  * pulled or built.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const appUnits = (

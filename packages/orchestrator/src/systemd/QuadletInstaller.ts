@@ -5,7 +5,7 @@
  * or rootless Quadlet folder, then one `systemctl [--user] daemon-reload` so systemd runs the
  * generator. Uninstall removes the files and reloads.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
 import { Data, Effect } from "effect"
@@ -18,7 +18,7 @@ import * as Systemctl from "./Systemctl.js"
 /**
  * Writing a unit file or reloading systemd failed.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class InstallFailed extends Data.TaggedError("InstallFailed")<{
@@ -34,7 +34,7 @@ export class InstallFailed extends Data.TaggedError("InstallFailed")<{
  * Where Quadlet reads units: `/etc/containers/systemd` for the system manager,
  * `$XDG_CONFIG_HOME/containers/systemd` (or `~/.config/containers/systemd`) for a user's.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const quadletDir = (scope: Scope, env: Readonly<Record<string, string | undefined>> = process.env): string => {
@@ -46,7 +46,7 @@ export const quadletDir = (scope: Scope, env: Readonly<Record<string, string | u
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Options {
@@ -59,7 +59,7 @@ export interface Options {
 /**
  * What an install or uninstall changed.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Outcome {
@@ -84,7 +84,7 @@ const reload = (systemctl: Systemctl.Service, scope: Scope, dir: string) =>
 /**
  * Writes the units that changed and reloads systemd when any did.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const install = Effect.fn("QuadletInstaller.install")(function*(units: AppUnits, options: Options = {}) {
@@ -114,7 +114,7 @@ export const install = Effect.fn("QuadletInstaller.install")(function*(units: Ap
  * Removes an app's unit files (the running service is left to `systemctl stop` first) and
  * reloads systemd when any was there.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const uninstall = Effect.fn("QuadletInstaller.uninstall")(function*(units: AppUnits, options: Options = {}) {

@@ -2,7 +2,7 @@
  * `systemctl` for unit-owned apps: pure argv builders, the pure mapping of a unit's `systemctl
  * show` properties to a container state, and the effectful port (execa, never a shell).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
 import { execa } from "execa"
@@ -12,7 +12,7 @@ import type { Scope } from "./Quadlet.js"
 /**
  * What one `systemctl` call returned.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Result {
@@ -22,7 +22,7 @@ export interface Result {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Service {
@@ -31,7 +31,7 @@ export interface Service {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category tags
  */
 export class Systemctl extends Context.Tag("@archipelago/orchestrator/Systemctl")<Systemctl, Service>() {}
@@ -42,7 +42,7 @@ const scopeArgs = (scope: Scope): ReadonlyArray<string> => (scope === "user" ? [
  * `systemctl [--user] start|stop|restart <unit>`. `--no-block` is never used: the call returns
  * when systemd has finished (the lifecycle above is already asynchronous).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const unitArgv = (scope: Scope, verb: "start" | "stop" | "restart", unit: string): ReadonlyArray<string> => [
@@ -52,7 +52,7 @@ export const unitArgv = (scope: Scope, verb: "start" | "stop" | "restart", unit:
 ]
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const daemonReloadArgv = (scope: Scope): ReadonlyArray<string> => [...scopeArgs(scope), "daemon-reload"]
@@ -60,7 +60,7 @@ export const daemonReloadArgv = (scope: Scope): ReadonlyArray<string> => [...sco
 /**
  * The properties `showArgv` asks for.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const showProperties = ["Id", "LoadState", "ActiveState", "SubState", "Result", "ExecMainStatus", "ExecMainPID"] as const
@@ -69,7 +69,7 @@ export const showProperties = ["Id", "LoadState", "ActiveState", "SubState", "Re
  * ONE `systemctl show` for many units; systemd prints one block per unit, in order, separated
  * by a blank line.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const showArgv = (scope: Scope, units: ReadonlyArray<string>): ReadonlyArray<string> => [
@@ -82,7 +82,7 @@ export const showArgv = (scope: Scope, units: ReadonlyArray<string>): ReadonlyAr
 /**
  * A unit's properties as `systemctl show` prints them.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Properties = Readonly<Record<string, string>>
@@ -90,7 +90,7 @@ export type Properties = Readonly<Record<string, string>>
 /**
  * Splits `systemctl show` output into one property map per unit.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const parseShow = (stdout: string): ReadonlyArray<Properties> =>
@@ -110,7 +110,7 @@ export const parseShow = (stdout: string): ReadonlyArray<Properties> =>
 /**
  * What a unit's state says about its container.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface UnitState {
@@ -126,7 +126,7 @@ export interface UnitState {
  * inactive → exited (code 0 unless the main process said otherwise); failed → exited with
  * the main process's status (1 when systemd gives none); anything else → unknown.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category utils
  */
 export const unitState = (p: Properties): UnitState => {
@@ -154,7 +154,7 @@ export const unitState = (p: Properties): UnitState => {
 /**
  * The real `systemctl` through execa.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category layers
  */
 export const layer: Layer.Layer<Systemctl> = Layer.succeed(Systemctl, {

@@ -7,7 +7,7 @@
  * unchanged. While the unit is inactive its container does not exist (Quadlet runs it with
  * `--rm`), so `list`/`inspect` report the unit's state under the container's name and labels.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
 import type { Catalog } from "../manifest/Catalog.js"
@@ -24,7 +24,7 @@ import * as Systemctl from "./Systemctl.js"
 /**
  * An app whose container a systemd unit owns.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface OwnedUnit {
@@ -36,7 +36,7 @@ export interface OwnedUnit {
 }
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Options {
@@ -53,7 +53,7 @@ export interface Options {
 /**
  * The owned units of some apps of a catalog (their specs as the runtime would create them).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const ownedUnits = (
@@ -74,7 +74,7 @@ const failed = (argv: ReadonlyArray<string>, r: Systemctl.Result) =>
 /**
  * Wraps a runtime: owned containers go through systemd, the rest through `inner`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const make = (inner: RuntimeService, systemctl: Systemctl.Service, options: Options): RuntimeService => {
@@ -201,7 +201,7 @@ export const make = (inner: RuntimeService, systemctl: Systemctl.Service, option
  * @example
  * UnitOwned.layer({ units }).pipe(Layer.provide(PodmanRuntime.layer), Layer.provide(Systemctl.layer))
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category layers
  */
 export const layer = (

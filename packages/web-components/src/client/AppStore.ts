@@ -96,7 +96,7 @@ const without = <A>(record: Readonly<Record<string, A>>, key: string): Readonly<
  * over (its state file was lost): nothing it says can be ordered against the request any more,
  * so its view is the truth.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category predicates
  */
 export const settles = (p: Pending, view: AppView.AppView): boolean =>

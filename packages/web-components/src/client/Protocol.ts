@@ -18,7 +18,7 @@ export interface Accepted {
   readonly appId: string
   readonly op: LifecycleOp
   readonly status: string
-  /** @since 0.2.0 */
+  /** @since 0.1.0 */
   readonly generation: number
 }
 
@@ -106,7 +106,7 @@ export const isLifecycleOp = (u: unknown): u is LifecycleOp => typeof u === "str
  * The WebSocket subprotocol the server selects. A client sending its token as a subprotocol
  * offers this one too, so the server's answer never carries the token.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const subprotocol = "archipelago.v1"
