@@ -35,7 +35,10 @@ export type LogLine = InstallLogLine
 export interface Service {
   /** Every app of the catalog, in catalog order, each with its kebab-case state. */
   readonly list: Effect.Effect<ReadonlyArray<AppView>>
-  /** One view per change of an app, in the order the store changed. Never ends. */
+  /**
+   * One view per change of an app, in the order the store changed, and one per app whose
+   * definition a catalog reload changed (an update now on offer). Never ends.
+   */
   readonly changes: Stream.Stream<AppView>
   /** The app's bounded install log, oldest first. */
   readonly installLog: (appId: string) => Effect.Effect<ReadonlyArray<LogLine>, UnknownApp>
@@ -85,16 +88,25 @@ export const make = Effect.gen(function*() {
     Option.match(apps.get(appId), { onNone: () => Effect.fail(new UnknownApp({ appId })), onSome: Effect.succeed })
   const service: Service = {
     list: Effect.map(store.get, (state) => apps.all.map((def) => viewOf(apps, def, state))),
-    changes: store.changes.pipe(
-      Stream.zipWithPrevious,
-      Stream.mapConcat(([previous, next]) =>
-        Option.match(previous, {
-          onNone: () => [],
-          onSome: (prev) =>
-            apps.all
-              .filter((def) => prev.entries[def.id] !== next.entries[def.id] || prev.intents[def.id] !== next.intents[def.id])
-              .map((def) => viewOf(apps, def, next))
-        })
+    changes: Stream.merge(
+      store.changes.pipe(
+        Stream.zipWithPrevious,
+        Stream.mapConcat(([previous, next]) =>
+          Option.match(previous, {
+            onNone: () => [],
+            onSome: (prev) =>
+              apps.all
+                .filter((def) => prev.entries[def.id] !== next.entries[def.id] || prev.intents[def.id] !== next.intents[def.id])
+                .map((def) => viewOf(apps, def, next))
+          })
+        )
+      ),
+      apps.replaced.pipe(
+        Stream.mapEffect((ids) =>
+          Effect.map(store.get, (state) =>
+            ids.flatMap((id) => Option.match(apps.get(id), { onNone: () => [], onSome: (def) => [viewOf(apps, def, state)] })))
+        ),
+        Stream.flattenIterables
       )
     ),
     installLog: (appId) => Effect.flatMap(getDef(appId), (def) => log.lines(def.id)),

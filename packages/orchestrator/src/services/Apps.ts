@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option, Stream } from "effect"
 import type { AppId } from "../domain/AppId.js"
 import type { AppMeta } from "../domain/AppView.js"
 import * as Capability from "../manifest/Capability.js"
@@ -74,6 +74,13 @@ export interface Service {
    * @since 0.1.0
    */
   readonly reload: Effect.Effect<ReloadReport>
+  /**
+   * The ids whose definition a `replace` or `reload` changed, once per change that changed any.
+   * Never ends; a subscriber sees the changes made after it subscribed.
+   *
+   * @since 0.1.0
+   */
+  readonly replaced: Stream.Stream<ReadonlyArray<AppId>>
 }
 
 /**
@@ -112,6 +119,12 @@ export const make = (
   }
   let all = ordered(defs)
   let byId = new Map(all.map((d) => [d.id as string, d]))
+  const listeners = new Set<(ids: ReadonlyArray<AppId>) => void>()
+  const replaced = Stream.async<ReadonlyArray<AppId>>((emit) => {
+    const listener = (ids: ReadonlyArray<AppId>) => void emit.single(ids)
+    listeners.add(listener)
+    return Effect.sync(() => listeners.delete(listener))
+  })
   const replace = (next: ReadonlyArray<AppDef>): ReadonlyArray<AppId> => {
     const nextIds = new Set(next.map((d) => d.id as string))
     const kept = all.filter((d) => !nextIds.has(d.id))
@@ -121,6 +134,7 @@ export const make = (
     }).map((d) => d.id)
     all = ordered([...next, ...kept])
     byId = new Map(all.map((d) => [d.id as string, d]))
+    if (changed.length > 0) for (const listener of listeners) listener(changed)
     return changed
   }
   const reload: Effect.Effect<ReloadReport> = Effect.matchEffect(load, {
@@ -143,7 +157,8 @@ export const make = (
     },
     get: (id) => Option.fromNullable(byId.get(id)),
     replace,
-    reload
+    reload,
+    replaced
   }
 }
 

@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Option, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Archipelago from "../../src/services/Archipelago.js"
@@ -53,8 +53,17 @@ describe("Archipelago.layer", () => {
         yield* waitUntil(Effect.map(views.list, (vs) => vs[0]!.state === "running"), "running")
         const containerId = (yield* views.list)[0]!.containerId
 
+        // a subscriber (the dashboard's push) hears of the offer at once, not at the next scan
+        const offered = yield* views.changes.pipe(
+          Stream.filter((v) => v.id === "t-svc-reload" && v.updateAvailable !== null),
+          Stream.runHead,
+          Effect.fork
+        )
+        yield* Effect.sleep("50 millis")
         fs.writeFileSync(file, original.replace(/version: "?1\.0\.0"?/, "version: \"1.1.0\""))
         const report = yield* apps.reload
+        const pushed = yield* Fiber.join(offered).pipe(Effect.timeout("10 seconds"))
+        assert.deepStrictEqual(Option.map(pushed, (v) => v.updateAvailable), Option.some({ from: "1.0.0", to: "1.1.0" }))
         assert.deepStrictEqual(report, { _tag: "Reloaded", apps: 1, changed: ["t-svc-reload" as AppId.AppId] })
         assert.strictEqual(version(), "1.1.0")
         const [view] = yield* views.list
