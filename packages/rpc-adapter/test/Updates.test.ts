@@ -154,6 +154,8 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
     const lines = await log()
     expect(lines.some((l) => l.startsWith("update to 1.1.0 failed: health check failed 3 times"))).toBe(true)
     expect(lines.some((l) => l.startsWith("rolled back to 1.0.0"))).toBe(true)
+    // the pull's progress (podman's layer by layer lines) reached the install log
+    expect(lines.some((l) => /^Copying (blob|config) /.test(l)), lines.join("\n")).toBe(true)
   }, 300_000)
 
   it("a server SIGKILLed during 1.1.0's health gate comes back and rolls back", async () => {
