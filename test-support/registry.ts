@@ -28,6 +28,12 @@ export interface Registry {
   readonly env: (env?: NodeJS.ProcessEnv) => NodeJS.ProcessEnv
   /** Pushes a local image to `<host>/<name>`; returns the pushed reference. */
   readonly push: (localRef: string, name: string) => string
+  /**
+   * Publishes one image per release as `<host>/<repo>:<version>`: each built locally from the
+   * Containerfile text `containerfile(version)` gives, pushed, then its local tags removed (so a
+   * pull really fetches it). Returns the pushed references, in the order of `versions`.
+   */
+  readonly publish: (repo: string, versions: ReadonlyArray<string>, containerfile: (version: string) => string) => Array<string>
   /** The registry's own output so far. */
   readonly output: () => string
   /** Stops the registry and removes its storage. */
@@ -87,15 +93,31 @@ export const startRegistry = async (): Promise<Registry> => {
     }
     rmSync(dir, { recursive: true, force: true })
   }
+  const push = (localRef: string, name: string): string => {
+    const ref = `${host}/${name}`
+    podman(["tag", localRef, ref])
+    podman(["push", "--tls-verify=false", "--quiet", ref])
+    return ref
+  }
   return {
     host,
     registriesConf,
     env: (env = process.env) => ({ ...env, CONTAINERS_REGISTRIES_CONF: registriesConf }),
-    push: (localRef, name) => {
-      const ref = `${host}/${name}`
-      podman(["tag", localRef, ref])
-      podman(["push", "--tls-verify=false", "--quiet", ref])
-      return ref
+    push,
+    publish: (repo, versions, containerfile) => {
+      const ctx = mkdtempSync(join(tmpdir(), "archy-registry-ctx-"))
+      try {
+        return versions.map((version) => {
+          writeFileSync(join(ctx, "Containerfile"), containerfile(version))
+          const local = `localhost/${repo}-build:${version}`
+          podman(["build", "--pull=never", "-q", "-t", local, "-f", join(ctx, "Containerfile"), ctx])
+          const ref = push(local, `${repo}:${version}`)
+          podman(["rmi", local, ref])
+          return ref
+        })
+      } finally {
+        rmSync(ctx, { recursive: true, force: true })
+      }
     },
     output: () => log,
     stop

@@ -7,7 +7,7 @@
  * written under 1.0.0 survives each. Needs podman, docker-registry and `npm run build`.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -85,16 +85,9 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
   beforeAll(async () => {
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`)
     registry = await startRegistry()
-    const ctx = mkdtempSync(join(tmpdir(), "archy-upd-ctx-"))
-    for (const version of ["1.0.0", "1.1.0", "1.2.0"]) {
-      // 1.1.0 is the broken release: its health check never passes
-      writeFileSync(join(ctx, "Containerfile"), `FROM ${base}\nENV RELEASE_OK=${version === "1.1.0" ? "no" : "yes"}\nLABEL x.release=${version}\n`)
-      const local = `localhost/archy-upd-${runTag}-build:${version}`
-      must("build", "--pull=never", "-q", "-t", local, "-f", join(ctx, "Containerfile"), ctx)
-      refs.push(registry.push(local, `${repo}:${version}`))
-      must("rmi", local, `${registry.host}/${repo}:${version}`)
-    }
-    rmSync(ctx, { recursive: true, force: true })
+    // 1.1.0 is the broken release: its health check never passes
+    refs.push(...registry.publish(repo, ["1.0.0", "1.1.0", "1.2.0"], (version) =>
+      `FROM ${base}\nENV RELEASE_OK=${version === "1.1.0" ? "no" : "yes"}\nLABEL x.release=${version}\n`))
     appsDir = mkdtempSync(join(tmpdir(), "archy-upd-apps-"))
     dataDir = mkdtempSync(join(tmpdir(), "archy-upd-data-"))
     mkdirSync(join(appsDir, id))

@@ -62,15 +62,7 @@ describe.skipIf(!hasChromium || !hasPodman || !hasRegistry)("update flow on the 
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`)
     if (!existsSync(defaultOutfile)) await buildBrowser()
     registry = await startRegistry()
-    const ctx = mkdtempSync(join(tmpdir(), "archy-wupd-ctx-"))
-    for (const version of ["1.0.0", "1.2.0"]) {
-      writeFileSync(join(ctx, "Containerfile"), `FROM ${base}\nLABEL x.release=${version}\n`)
-      const local = `localhost/archy-wupd-${tag}-build:${version}`
-      must("build", "--pull=never", "-q", "-t", local, "-f", join(ctx, "Containerfile"), ctx)
-      refs.push(registry.push(local, `${repo}:${version}`))
-      must("rmi", local, `${registry.host}/${repo}:${version}`)
-    }
-    rmSync(ctx, { recursive: true, force: true })
+    refs.push(...registry.publish(repo, ["1.0.0", "1.2.0"], (version) => `FROM ${base}\nLABEL x.release=${version}\n`))
     appsDir = mkdtempSync(join(tmpdir(), "archy-wupd-apps-"))
     dataDir = mkdtempSync(join(tmpdir(), "archy-wupd-data-"))
     mkdirSync(join(appsDir, id))
