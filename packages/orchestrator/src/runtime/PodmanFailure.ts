@@ -54,6 +54,18 @@ export const classify = (
   return new CommandFailed({ argv: ["podman", ...argv], exitCode, stderr })
 }
 
+const containerLeftMidCall =
+  /cannot get cgroup path unless container .* is running|container .* is not running|no container with name or ID|no such container/i
+
+/**
+ * `podman stats` lists the running containers, then reads each one's cgroup: a container that
+ * stops or goes in between fails the whole call. True for that race, so the caller samples again.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const isContainerLeftMidSample = (stderr: string): boolean => containerLeftMidCall.test(stderr)
+
 /**
  * The most telling line of podman's stderr: the last `Error:` line, else the last line.
  *

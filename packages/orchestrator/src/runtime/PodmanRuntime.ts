@@ -258,8 +258,15 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
       })
     )
 
+  // A container stopping between podman's listing and its cgroup read fails the whole sample:
+  // sample again (the set of running containers has changed), a few times at most.
   const stats = Effect.fn("PodmanRuntime.stats")(function* () {
-    const r = yield* engineOnly(checked(Argv.statsArgv, { _tag: "None" }))
+    const r = yield* engineOnly(checked(Argv.statsArgv, { _tag: "None" })).pipe(
+      Effect.retry({
+        times: 4,
+        while: (e) => e._tag === "CommandFailed" && Failure.isContainerLeftMidSample(e.stderr)
+      })
+    )
     return yield* decoded(Argv.statsArgv, Json.decodeStats(r.stdout))
   })
 

@@ -292,6 +292,17 @@ describe("PodmanFailure.classify", () => {
     assert.isFalse(Failure.onlyMissingContainers("Error: no such container a\nError: database is locked"))
   })
 
+  it("isContainerLeftMidSample knows podman stats' race with a stopping container, and nothing else", () => {
+    assert.isTrue(
+      Failure.isContainerLeftMidSample(
+        "Error: cannot get cgroup path unless container 03bacd71763b is running: container is stopped\n"
+      )
+    )
+    assert.isTrue(Failure.isContainerLeftMidSample('Error: no container with name or ID "03bacd71763b" found: no such container'))
+    assert.isFalse(Failure.isContainerLeftMidSample("Error: database is locked"))
+    assert.isFalse(Failure.isContainerLeftMidSample("Error: could not get runtime: error opening database"))
+  })
+
   it("lastErrorLine picks the last Error: line", () => {
     assert.strictEqual(Failure.lastErrorLine("Trying to pull x...\nError: initializing source: no such host\n"), "initializing source: no such host")
     assert.strictEqual(Failure.lastErrorLine("just text\n"), "just text")

@@ -19,12 +19,21 @@ if (!hasPodman) console.warn("skipping PodmanRuntime tests: podman is not instal
 const podmanPath = hasPodman ? spawnSync("sh", ["-c", "command -v podman"], { encoding: "utf8" }).stdout.trim() : "podman"
 const work = mkdtempSync(join(tmpdir(), "archy-rt-podman-"))
 const callsFile = join(work, "calls")
+const raceFile = join(work, "stats-race")
+const brokenFile = join(work, "stats-broken")
 /** A podman that records each invocation and whose `events` exits after 2 s. */
 const wrapper = join(work, "podman")
 writeFileSync(
   wrapper,
   `#!/bin/sh
 echo "$*" >> '${callsFile}'
+if [ "$1" = stats ] && [ -e '${raceFile}' ]; then
+  rm -f '${raceFile}'
+  echo "Error: cannot get cgroup path unless container 03bacd71763b is running: container is stopped" >&2; exit 125
+fi
+if [ "$1" = stats ] && [ -e '${brokenFile}' ]; then
+  rm -f '${brokenFile}'; echo "Error: database is locked" >&2; exit 125
+fi
 if [ "$1" = events ]; then timeout 2 '${podmanPath}' "$@"; exit 0; fi
 exec '${podmanPath}' "$@"
 `
@@ -107,6 +116,29 @@ describe.skipIf(!hasPodman)("PodmanRuntime on real podman", () => {
       for (let i = 0; i < 50 && followers() !== ""; i++) yield* Effect.sleep("100 millis")
       assert.strictEqual(followers(), "", "the podman logs process outlived its stream")
       for (const name of names) yield* rt.remove(name, { force: true })
+    }).pipe(Effect.provide(wrapped))
+  )
+
+  it.live("stats() samples again when a container stops between podman's listing and its cgroup read", () =>
+    Effect.gen(function* () {
+      const rt = yield* ContainerRuntime
+      const name = `${prefix}stats-race`
+      yield* rt.create(Fixtures.service(name))
+      yield* rt.start(name)
+      // the wrapper fails the next `stats` exactly as podman 4.3.1 did in CI when another
+      // container stopped mid-sample
+      writeFileSync(raceFile, "")
+      resetCalls()
+      const sample = yield* rt.stats()
+      assert.deepStrictEqual(calls(), ["stats --no-stream --format json", "stats --no-stream --format json"])
+      assert.include(sample.map((s) => s.name), name)
+      // any other failure is not retried
+      writeFileSync(brokenFile, "")
+      resetCalls()
+      const error = yield* Effect.flip(rt.stats())
+      assert.strictEqual(error._tag, "CommandFailed")
+      assert.deepStrictEqual(calls(), ["stats --no-stream --format json"])
+      yield* rt.remove(name, { force: true })
     }).pipe(Effect.provide(wrapped))
   )
 
