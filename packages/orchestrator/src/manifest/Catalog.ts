@@ -10,6 +10,7 @@ import { Effect, Either, Option } from "effect"
 import * as NodePath from "node:path"
 import type { AppId } from "../domain/AppId.js"
 import * as Capability from "./Capability.js"
+import type { CatalogApp } from "./CatalogApp.js"
 import { closest } from "./internal/Suggest.js"
 import type { Located, Position } from "./Loader.js"
 import { maxBytes, parseLocated } from "./Loader.js"
@@ -20,18 +21,12 @@ import { defaults, type Settings } from "./Settings.js"
 import { containerName } from "./Spec.js"
 
 /**
- * One app of the catalog.
+ * One app of the catalog (defined in `CatalogApp.ts`, re-exported here).
  *
  * @since 0.1.0
  * @category models
  */
-export interface CatalogApp {
-  readonly manifest: Manifest
-  /** Absolute path of the app's folder. */
-  readonly dir: string
-  /** Absolute path of its manifest. */
-  readonly file: string
-}
+export type { CatalogApp } from "./CatalogApp.js"
 
 /**
  * @since 0.1.0

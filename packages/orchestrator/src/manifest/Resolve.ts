@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { CatalogApp } from "./Catalog.js"
+import type { CatalogApp } from "./CatalogApp.js"
 import * as PosixPath from "./internal/PosixPath.js"
 import type { Manifest } from "./Manifest.js"
 import type { PullCandidate } from "../runtime/ContainerRuntime.js"
