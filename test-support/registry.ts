@@ -7,9 +7,10 @@
  *
  * `scripts/setup-host.sh` installs the package without enabling its system service.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { spawn, type ChildProcess } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { freePort } from "./net.js"
+import { must } from "./podman.js"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -57,12 +58,6 @@ http:
   addr: 127.0.0.1:${port}
 `
 
-const podman = (args: ReadonlyArray<string>): string => {
-  const r = spawnSync("podman", args, { encoding: "utf8", timeout: 120_000 })
-  if (r.status !== 0) throw new Error(`podman ${args.join(" ")} failed (${r.status}): ${r.stderr}`)
-  return r.stdout
-}
-
 /** Starts a registry and waits until it answers `GET /v2/`. */
 export const startRegistry = async (): Promise<Registry> => {
   if (!hasRegistry) throw new Error(`${registryBinary} is missing: run scripts/setup-host.sh as root`)
@@ -95,8 +90,8 @@ export const startRegistry = async (): Promise<Registry> => {
   }
   const push = (localRef: string, name: string): string => {
     const ref = `${host}/${name}`
-    podman(["tag", localRef, ref])
-    podman(["push", "--tls-verify=false", "--quiet", ref])
+    must("tag", localRef, ref)
+    must("push", "--tls-verify=false", "--quiet", ref)
     return ref
   }
   return {
@@ -110,9 +105,9 @@ export const startRegistry = async (): Promise<Registry> => {
         return versions.map((version) => {
           writeFileSync(join(ctx, "Containerfile"), containerfile(version))
           const local = `localhost/${repo}-build:${version}`
-          podman(["build", "--pull=never", "-q", "-t", local, "-f", join(ctx, "Containerfile"), ctx])
+          must("build", "--pull=never", "-q", "-t", local, "-f", join(ctx, "Containerfile"), ctx)
           const ref = push(local, `${repo}:${version}`)
-          podman(["rmi", local, ref])
+          must("rmi", local, ref)
           return ref
         })
       } finally {

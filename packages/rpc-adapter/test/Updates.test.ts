@@ -6,13 +6,13 @@
  * during 1.1.0's health gate comes back and rolls back; the update to 1.2.0 succeeds; the data
  * written under 1.0.0 survives each. Needs podman, docker-registry and `npm run build`.
  */
-import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Serve, startServe, type View } from "../../../test-support/chaos/Serve.js"
+import { must, podman } from "../../../test-support/podman.js"
 import { hasRegistry, type Registry, startRegistry } from "../../../test-support/registry.js"
 import { hasPodman, runTag } from "../../orchestrator/test/runtime/podman.js"
 
@@ -25,12 +25,6 @@ const base = "localhost/archipelago/base:latest"
 if (!hasPodman) console.warn("Updates.test.ts skipped: podman is missing or not working")
 else if (!hasRegistry) console.warn("Updates.test.ts skipped: /usr/bin/docker-registry is missing (scripts/setup-host.sh installs it)")
 
-const podman = (...args: ReadonlyArray<string>) => spawnSync("podman", args, { encoding: "utf8", timeout: 180_000 })
-const must = (...args: ReadonlyArray<string>) => {
-  const r = podman(...args)
-  if (r.status !== 0) throw new Error(`podman ${args.join(" ")} failed (${r.status}): ${r.stderr}`)
-  return r.stdout.trim()
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 // The service loop of the test fixtures: answers SIGTERM at once.

@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Page } from "playwright-core"
-import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Serve, startServe, type View } from "../../../test-support/chaos/Serve.js"
+import { must, podman } from "../../../test-support/podman.js"
 import { hasRegistry, type Registry, startRegistry } from "../../../test-support/registry.js"
 import { buildBrowser, defaultOutfile } from "../scripts/build-browser.js"
 import { hasChromium, launch } from "./support/Browser.js"
@@ -27,12 +27,6 @@ const base = "localhost/archipelago/base:latest"
 const cli = join(root, "packages/rpc-adapter/dist/cli.js")
 
 if (!hasRegistry) console.warn("ServerUpdate.test.ts skipped: /usr/bin/docker-registry is missing (scripts/setup-host.sh installs it)")
-
-const must = (...args: ReadonlyArray<string>) => {
-  const r = spawnSync("podman", args, { encoding: "utf8", timeout: 180_000 })
-  if (r.status !== 0) throw new Error(`podman ${args.join(" ")} failed (${r.status}): ${r.stderr}`)
-  return r.stdout.trim()
-}
 
 /** One release's manifest (JSON is YAML); short health timings keep the wall time small. */
 const manifest = (host: string, version: string) =>
@@ -81,9 +75,9 @@ describe.skipIf(!hasChromium || !hasPodman || !hasRegistry)("update flow on the 
   afterAll(async () => {
     await browser?.close()
     await serve?.close()
-    spawnSync("podman", ["rm", "--force", "--time", "0", "--ignore", id])
-    for (const ref of refs) spawnSync("podman", ["rmi", "--force", ref])
-    spawnSync("podman", ["untag", `localhost/archipelago/hold/${id}:rollback`])
+    podman("rm", "--force", "--time", "0", "--ignore", id)
+    for (const ref of refs) podman("rmi", "--force", ref)
+    podman("untag", `localhost/archipelago/hold/${id}:rollback`)
     await registry?.stop()
     for (const dir of [appsDir, dataDir]) if (dir !== "") rmSync(dir, { recursive: true, force: true })
   }, 120_000)
