@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Serve, startServe, type View } from "../../../test-support/chaos/Serve.js"
 import { must, podman } from "../../../test-support/podman.js"
 import { hasRegistry, type Registry, startRegistry } from "../../../test-support/registry.js"
+import { releaseContainerfile, releaseManifest, releaseOkCheck } from "../../../test-support/releases.js"
 import { hasPodman, runTag } from "../../orchestrator/test/runtime/podman.js"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
@@ -27,22 +28,16 @@ else if (!hasRegistry) console.warn("Updates.test.ts skipped: /usr/bin/docker-re
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-// The service loop of the test fixtures: answers SIGTERM at once.
-const command = ["/bin/sh", "-c", "trap 'exit 0' TERM; echo started; while :; do sleep 1 & wait $!; done"]
-
-/** The manifest of one release (JSON is YAML). Short health timings keep the test's wall time small. */
+// Short health timings keep the test's wall time small; 1.1.0's image fails the check (RELEASE_OK=no).
 const manifest = (host: string, version: string) =>
-  JSON.stringify({
+  releaseManifest({
     id,
-    name: "Update proof",
+    host,
+    repo,
     version,
-    image: `${host}/${repo}:${version}`,
-    container: { command },
     volumes: [{ source: "./data", target: "/data" }],
-    health: { type: "cmd", command: ["sh", "-c", "test \"$RELEASE_OK\" = yes"], interval: 2, timeout: 2, retries: 3, startPeriod: 2 },
-    stopTimeout: 2,
-    restart: "no"
-  }, null, 2)
+    health: { command: releaseOkCheck, interval: 2, timeout: 2, retries: 3, startPeriod: 2 }
+  })
 
 describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on podman (loopback registry, real serve)", () => {
   let registry: Registry | undefined
@@ -81,7 +76,7 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
     registry = await startRegistry()
     // 1.1.0 is the broken release: its health check never passes
     refs.push(...registry.publish(repo, ["1.0.0", "1.1.0", "1.2.0"], (version) =>
-      `FROM ${base}\nENV RELEASE_OK=${version === "1.1.0" ? "no" : "yes"}\nLABEL x.release=${version}\n`))
+      releaseContainerfile(base, version, { RELEASE_OK: version === "1.1.0" ? "no" : "yes" })))
     appsDir = mkdtempSync(join(tmpdir(), "archy-upd-apps-"))
     dataDir = mkdtempSync(join(tmpdir(), "archy-upd-data-"))
     mkdirSync(join(appsDir, id))

@@ -14,6 +14,7 @@ import { join } from "node:path"
 import { type Serve, startServe, type View } from "../../../test-support/chaos/Serve.js"
 import { must, podman } from "../../../test-support/podman.js"
 import { hasRegistry, type Registry, startRegistry } from "../../../test-support/registry.js"
+import { releaseContainerfile, releaseManifest } from "../../../test-support/releases.js"
 import { buildBrowser, defaultOutfile } from "../scripts/build-browser.js"
 import { hasChromium, launch } from "./support/Browser.js"
 import type { Browser } from "./support/Browser.js"
@@ -28,18 +29,9 @@ const cli = join(root, "packages/rpc-adapter/dist/cli.js")
 
 if (!hasRegistry) console.warn("ServerUpdate.test.ts skipped: /usr/bin/docker-registry is missing (scripts/setup-host.sh installs it)")
 
-/** One release's manifest (JSON is YAML); short health timings keep the wall time small. */
+// Short health timings keep the wall time small.
 const manifest = (host: string, version: string) =>
-  JSON.stringify({
-    id,
-    name: "Update proof",
-    version,
-    image: `${host}/${repo}:${version}`,
-    container: { command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"] },
-    health: { type: "cmd", command: ["true"], interval: 1, timeout: 2, retries: 3, startPeriod: 1 },
-    stopTimeout: 2,
-    restart: "no"
-  }, null, 2)
+  releaseManifest({ id, host, repo, version, health: { command: ["true"], interval: 1, timeout: 2, retries: 3, startPeriod: 1 } })
 
 describe.skipIf(!hasChromium || !hasPodman || !hasRegistry)("update flow on the dashboard against archipelago serve on podman", () => {
   let registry: Registry | undefined
@@ -56,7 +48,7 @@ describe.skipIf(!hasChromium || !hasPodman || !hasRegistry)("update flow on the 
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`)
     if (!existsSync(defaultOutfile)) await buildBrowser()
     registry = await startRegistry()
-    refs.push(...registry.publish(repo, ["1.0.0", "1.2.0"], (version) => `FROM ${base}\nLABEL x.release=${version}\n`))
+    refs.push(...registry.publish(repo, ["1.0.0", "1.2.0"], (version) => releaseContainerfile(base, version)))
     appsDir = mkdtempSync(join(tmpdir(), "archy-wupd-apps-"))
     dataDir = mkdtempSync(join(tmpdir(), "archy-wupd-data-"))
     mkdirSync(join(appsDir, id))
