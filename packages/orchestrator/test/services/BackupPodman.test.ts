@@ -4,69 +4,29 @@
  * stand-in for LND rewriting `channel.backup` gets each version copied into the target.
  * Containers, images and volumes carry this run's `t-bk-<tag>-` prefix and are removed after.
  */
-import { NodeContext } from "@effect/platform-node"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { AppId } from "../../src/domain/index.js"
-import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
-import * as Archipelago from "../../src/services/Archipelago.js"
 import { Backups } from "../../src/services/Backups.js"
-import * as HookRegistry from "../../src/services/HookRegistry.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { runTag } from "../runtime/podman.js"
-import { ensureBaseImage, hasPodman, inspect, podman } from "./podmanFixture.js"
+import { addDemoApp, demoManifest, ensureBaseImage, hasPodman, inspect, podman, podmanOrchestrator, removeDemoApp, until } from "./podmanFixture.js"
 
 const prefix = `t-bk-${runTag}-`
 const app = `${prefix}app`
 const scb = `${prefix}scb`
 const volume = `${app}-vol`
-const demoNode = fileURLToPath(new URL("../../../../apps/demo-node", import.meta.url))
 
 if (!hasPodman) console.warn("services/BackupPodman.test.ts skipped: podman is not available on this host")
 
-const sleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
-const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 120_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      if (yield* check) return
-      yield* sleep(100)
-    }
-    return yield* Effect.dieMessage(`timed out waiting for: ${what}`)
-  })
-
-const manifest = (id: string, lines: ReadonlyArray<string>) =>
-  [
-    `id: ${id}`,
-    `name: ${id}`,
-    `version: "1.0.0"`,
-    `build:`,
-    `  context: .`,
-    `  containerfile: Containerfile`,
-    `env:`,
-    `  APP_NAME: ${id}`,
-    `  STOP_DELAY: "0"`,
-    `stopTimeout: 10`,
-    `restart: "no"`,
-    ...lines,
-    ``
-  ].join("\n")
-
 const makeApps = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-apps-"))
-  const add = (id: string, lines: ReadonlyArray<string>) => {
-    fs.mkdirSync(path.join(dir, id))
-    fs.copyFileSync(path.join(demoNode, "Containerfile"), path.join(dir, id, "Containerfile"))
-    fs.copyFileSync(path.join(demoNode, "serve.sh"), path.join(dir, id, "serve.sh"))
-    fs.writeFileSync(path.join(dir, id, "manifest.yml"), manifest(id, lines))
-  }
-  add(app, [
+  addDemoApp(dir, app, demoManifest(app, {}, [
     `volumes:`,
     `  - source: ./files`,
     `    target: /files`,
@@ -78,8 +38,8 @@ const makeApps = () => {
     `  command: ["sh", "-c", "test ! -e /files/broken"]`,
     `  interval: 1`,
     `  retries: 2`
-  ])
-  add(scb, [
+  ]))
+  addDemoApp(dir, scb, demoManifest(scb, {}, [
     `volumes:`,
     `  - source: ./data`,
     `    target: /data`,
@@ -87,15 +47,12 @@ const makeApps = () => {
     `  watch:`,
     `    - path: ./data/chain/channel.backup`,
     `      keep: 3`
-  ])
+  ]))
   return dir
 }
 
 const cleanup = () => {
-  for (const id of [app, scb]) {
-    podman("rm", "--force", "--time", "0", id)
-    podman("rmi", "--force", `localhost/archipelago/${id}:1.0.0`)
-  }
+  for (const id of [app, scb]) removeDemoApp(id)
   podman("volume", "rm", "--force", volume)
 }
 
@@ -122,19 +79,14 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
   }, 120_000)
   afterAll(() => cleanup())
 
-  const layer = (dataDir: string, backupDir: string) =>
-    Archipelago.layer({ appsDir, dataDir, backup: { dir: backupDir, keep: 3 } }).pipe(
-      Layer.provideMerge(PodmanRuntime.layer),
-      Layer.provide(HookRegistry.layerEmpty),
-      Layer.provide(NodeContext.layer)
-    )
+  const layer = (dataDir: string, backupDir: string) => podmanOrchestrator(appsDir, dataDir, { backup: { dir: backupDir, keep: 3 } })
 
   const entry = (id: string) => Effect.flatMap(StateStore, (s) => s.entry(AppId.make(id)))
   const settled = (id: string) => Effect.map(entry(id), (e) => e.transition === undefined && e.state === "running")
   const op = (which: "install" | "backup" | "restore", id: string) =>
     Effect.gen(function*() {
       yield* Effect.flatMap(Lifecycle, (l) => l.request(which, id))
-      yield* until(Effect.map(entry(id), (e) => e.transition === undefined), `${which} of ${id} over`)
+      yield* until(Effect.map(entry(id), (e) => e.transition === undefined), `${which} of ${id} over`, 120_000)
       return yield* entry(id)
     })
 
@@ -143,7 +95,7 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
     const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-target-"))
     return Effect.gen(function*() {
       yield* op("install", app)
-      yield* until(settled(app), "app running")
+      yield* until(settled(app), "app running", 120_000)
       const files = path.join(dataDir, app, "files")
       const vol = podman("volume", "inspect", "--format", "{{.Mountpoint}}", volume).stdout
       assert.match(vol, /^\//)
@@ -190,7 +142,7 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
       assert.strictEqual(refused.lastError?.op, "restore")
       expect(refused.lastError?.message).toMatch(/did not pass the health gate .*the previous data was put back/)
       assert.deepStrictEqual({ files: listing(files), vol: listing(vol) }, afterChange)
-      yield* until(settled(app), "app running again on its previous data")
+      yield* until(settled(app), "app running again on its previous data", 120_000)
       assert.strictEqual(podman("exec", app, "cat", "/files/ok.txt").stdout, "v3")
       assert.deepStrictEqual(fs.readdirSync(dataDir).filter((n) => n.includes(".previous-") || n.includes(".restore-")), [])
       assert.deepStrictEqual(fs.readdirSync(path.dirname(vol)).filter((n) => n !== "_data"), [])
@@ -202,7 +154,7 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
     const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-scb-target-"))
     return Effect.gen(function*() {
       yield* op("install", scb)
-      yield* until(settled(scb), "stand-in running")
+      yield* until(settled(scb), "stand-in running", 120_000)
       const folder = path.join(backupDir, scb, "watched", "data-chain-channel-backup")
       const copies = () => (fs.existsSync(folder) ? fs.readdirSync(folder).sort() : [])
       for (const version of ["scb-1", "scb-2", "scb-3", "scb-4"]) {

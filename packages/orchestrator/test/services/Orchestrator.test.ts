@@ -1,13 +1,13 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect } from "effect"
 import { AppId } from "../../src/domain/index.js"
 import { CommandFailed } from "../../src/runtime/RuntimeError.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
-import { defsOf, epoch, orchestrator, serviceManifest, settle, tempDir } from "./harness.js"
+import { driveUntil, serviceManifest, withSimulated } from "./harness.js"
 
 const { SimulatedEngine } = SimulatedRuntime
 const app = AppId.make("web")
@@ -20,53 +20,19 @@ const nameInUse = () =>
   })
 
 const run = <A, E>(body: Effect.Effect<A, E, Lifecycle | StateStore | SimulatedRuntime.SimulatedEngine>) =>
-  Effect.gen(function*() {
-    yield* TestClock.setTime(epoch)
-    const dataDir = tempDir("svc-orch-")
-    const layer = orchestrator(defsOf([serviceManifest("web")], dataDir), {
-      dataDir,
-      scanInterval: "30 seconds",
-      reconcileInterval: "30 seconds",
-      shutdownGrace: 0
-    }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
-    return yield* Effect.provide(body, layer)
-  })
-
-/** Moves the TestClock in small steps until `done`, so retry schedules elapse. */
-const driveUntil = <E, R>(done: Effect.Effect<boolean, E, R>, what: string) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 400; i++) {
-      if (yield* done) return
-      yield* TestClock.adjust("50 millis")
-      yield* settle(2)
-    }
-    return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
-  })
+  withSimulated([serviceManifest("web")], () => body, { tempPrefix: "svc-orch-" })
 
 describe("Orchestrator app folders (simulator, TestClock)", () => {
   it.effect("creates an app's bind-mount folders 0700", () =>
-    Effect.gen(function*() {
-      yield* TestClock.setTime(epoch)
-      const dataDir = tempDir("svc-orch-mode-")
-      const manifest = serviceManifest("web", { volumes: [{ source: "./www/static", target: "/var/www" }] })
-      const layer = orchestrator(defsOf([manifest], dataDir), {
-        dataDir,
-        scanInterval: "30 seconds",
-        reconcileInterval: "30 seconds",
-        shutdownGrace: 0
-      }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
-      yield* Effect.provide(
-        Effect.gen(function*() {
-          const store = yield* StateStore
-          yield* (yield* Lifecycle).request("install", "web")
-          yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
-        }),
-        layer
-      )
-      for (const dir of ["web", "web/www", "web/www/static"]) {
-        assert.strictEqual(Fs.statSync(Path.join(dataDir, dir)).mode & 0o777, 0o700, dir)
-      }
-    }))
+    withSimulated([serviceManifest("web", { volumes: [{ source: "./www/static", target: "/var/www" }] })], (dataDir) =>
+      Effect.gen(function*() {
+        const store = yield* StateStore
+        yield* (yield* Lifecycle).request("install", "web")
+        yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
+        for (const dir of ["web", "web/www", "web/www/static"]) {
+          assert.strictEqual(Fs.statSync(Path.join(dataDir, dir)).mode & 0o777, 0o700, dir)
+        }
+      }), { tempPrefix: "svc-orch-mode-" }))
 })
 
 describe("Orchestrator create (simulator, TestClock)", () => {

@@ -13,7 +13,7 @@ import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { Reconciler } from "../../src/services/Reconciler.js"
 import { Scanner } from "../../src/services/Scanner.js"
 import { StateStore } from "../../src/services/StateStore.js"
-import { cleanup, ensureBaseImage, hasPodman, inspect, makeAppsDir, podman, podmanOrchestrator, prefix } from "./podmanFixture.js"
+import { cleanup, ensureBaseImage, hasPodman, inspect, makeAppsDir, podman, podmanOrchestrator, prefix, until } from "./podmanFixture.js"
 
 const node = { id: `${prefix}node`, stopDelaySec: 3, stopTimeoutSec: 15, port: 28931 }
 const apps = [node]
@@ -22,17 +22,6 @@ const id = AppId.make(node.id)
 if (!hasPodman) console.warn("services/Podman.test.ts skipped: podman is not available on this host")
 
 const sleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
-// Bounds on waits, not timings (speed is measured by bench/recovery.ts): long enough for the
-// 30 s scheduled pass to repair what a missed engine event did not.
-const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 90_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      if (yield* check) return
-      yield* sleep(100)
-    }
-    return yield* Effect.dieMessage(`timed out waiting for: ${what}`)
-  })
 const stateOf = Effect.flatMap(StateStore, (s) => Effect.map(s.entry(id), (e) => e.state))
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p))
 

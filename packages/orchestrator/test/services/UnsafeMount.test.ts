@@ -4,41 +4,20 @@
  * start; the orchestrator refuses with `UnsafeMount` naming the app and the path.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppId } from "../../src/domain/index.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
-import { defsOf, epoch, orchestrator, serviceManifest, settle, tempDir } from "./harness.js"
+import { driveUntil, serviceManifest, withSimulated } from "./harness.js"
 
 const { SimulatedEngine } = SimulatedRuntime
 const app = AppId.make("web")
 
 const run = <A, E>(body: (dataDir: string) => Effect.Effect<A, E, Lifecycle | StateStore | SimulatedRuntime.SimulatedEngine>) =>
-  Effect.gen(function*() {
-    yield* TestClock.setTime(epoch)
-    const dataDir = tempDir("svc-mount-")
-    const manifest = serviceManifest("web", { volumes: [{ source: "./www", target: "/var/www", readOnly: true }] })
-    const layer = orchestrator(defsOf([manifest], dataDir), {
-      dataDir,
-      scanInterval: "30 seconds",
-      reconcileInterval: "30 seconds",
-      shutdownGrace: 0
-    }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
-    return yield* Effect.provide(body(dataDir), layer)
-  })
-
-const driveUntil = <E, R>(done: Effect.Effect<boolean, E, R>, what: string) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 400; i++) {
-      if (yield* done) return
-      yield* TestClock.adjust("50 millis")
-      yield* settle(2)
-    }
-    return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
-  })
+  withSimulated([serviceManifest("web", { volumes: [{ source: "./www", target: "/var/www", readOnly: true }] })], body, { tempPrefix: "svc-mount-" })
 
 describe("bind-mount sources that are symlinks", () => {
   it.effect("an install whose bind source is a planted symlink is refused, naming the app and the path; nothing is created", () =>

@@ -72,13 +72,13 @@ export const settle = (ms = 5) => Effect.promise(() => new Promise<void>((r) => 
  * is wall time, generous enough for a machine under heavy load, where 5 ms timers stretch and
  * each state.json write takes longer; a wait that is met returns at once whatever the bound.
  */
-export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, boundMs = 45_000) =>
+export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, boundMs = 45_000, everyMs = 5) =>
   Effect.gen(function*() {
     const end = Date.now() + boundMs
     for (;;) {
       if (yield* check) return
       if (Date.now() > end) return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
-      yield* settle()
+      yield* settle(everyMs)
     }
   })
 
@@ -107,6 +107,39 @@ export const waitAdvancing = <E, R>(
       }
       yield* settle(20)
     }
+  })
+
+/**
+ * Runs `body` against the orchestrator over `manifests` on a fresh simulator, with the TestClock
+ * at `epoch`, a new data dir (handed to `body`), both loops every 30 s and no shutdown grace:
+ * the setup of the simulator tests that drive one app with `driveUntil`.
+ */
+export const withSimulated = <A, E, R>(
+  manifests: ReadonlyArray<Manifest>,
+  body: (dataDir: string) => Effect.Effect<A, E, R>,
+  options: { readonly tempPrefix?: string } = {}
+) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(epoch)
+    const dataDir = tempDir(options.tempPrefix ?? "svc-sim-")
+    const layer = orchestrator(defsOf(manifests, dataDir), {
+      dataDir,
+      scanInterval: "30 seconds",
+      reconcileInterval: "30 seconds",
+      shutdownGrace: 0
+    }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
+    return yield* Effect.provide(body(dataDir), layer)
+  })
+
+/** Moves the TestClock in 50 ms steps (letting real I/O settle between them) until `done`, so retry schedules elapse. */
+export const driveUntil = <E, R>(done: Effect.Effect<boolean, E, R>, what: string) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 400; i++) {
+      if (yield* done) return
+      yield* TestClock.adjust("50 millis")
+      yield* settle(2)
+    }
+    return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
   })
 
 /** Provides the orchestrator over an already-built runtime context, so it can be restarted on the same engine. */

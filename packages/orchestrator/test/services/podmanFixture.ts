@@ -1,4 +1,8 @@
-/** A demo app of our own (a copy of apps/demo-node under the `t-svc-` prefix) for podman runs. */
+/**
+ * The podman orchestrator fixture of the service tests: demo apps of our own (copies of
+ * apps/demo-node under a per-run prefix), the orchestrator on real podman over their folder, a
+ * wall-time `until` for podman's pace, and removal of what a test created.
+ */
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
@@ -12,6 +16,7 @@ import * as Archipelago from "../../src/services/Archipelago.js"
 import * as HookRegistry from "../../src/services/HookRegistry.js"
 
 import { runTag } from "../runtime/podman.js"
+import { waitUntil } from "./harness.js"
 
 export const prefix = `t-svc-${runTag}-`
 
@@ -27,44 +32,68 @@ export interface DemoApp {
   readonly restart?: "no" | "always"
 }
 
-/** An apps folder holding one demo app per entry, each a copy of apps/demo-node. */
+/** Adds app `id` to the apps folder `dir`: apps/demo-node's Containerfile and serve.sh, and `manifest` as its manifest.yml. */
+export const addDemoApp = (dir: string, id: string, manifest: string): void => {
+  const appDir = path.join(dir, id)
+  fs.mkdirSync(appDir)
+  fs.copyFileSync(path.join(demoNode, "Containerfile"), path.join(appDir, "Containerfile"))
+  fs.copyFileSync(path.join(demoNode, "serve.sh"), path.join(appDir, "serve.sh"))
+  fs.writeFileSync(path.join(appDir, "manifest.yml"), manifest)
+}
+
+/**
+ * A demo app's manifest: built from its folder, `APP_NAME` and `STOP_DELAY` (how long it takes to
+ * answer SIGTERM) in its env, then `lines` (ports, volumes, health, backup: YAML at top level).
+ */
+export const demoManifest = (
+  id: string,
+  options: { readonly stopDelaySec?: number; readonly stopTimeoutSec?: number; readonly restart?: "no" | "always" } = {},
+  lines: ReadonlyArray<string> = []
+): string =>
+  [
+    `id: ${id}`,
+    `name: ${id}`,
+    `version: "1.0.0"`,
+    `build:`,
+    `  context: .`,
+    `  containerfile: Containerfile`,
+    `env:`,
+    `  APP_NAME: ${id}`,
+    `  STOP_DELAY: "${options.stopDelaySec ?? 0}"`,
+    `stopTimeout: ${options.stopTimeoutSec ?? 10}`,
+    `restart: "${options.restart ?? "no"}"`,
+    ...lines,
+    ``
+  ].join("\n")
+
+/** An apps folder holding one demo app per entry (port 8080 published, a `<id>-data` volume), each a copy of apps/demo-node. */
 export const makeAppsDir = (apps: ReadonlyArray<DemoApp>): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "svc-apps-"))
   for (const app of apps) {
-    const appDir = path.join(dir, app.id)
-    fs.mkdirSync(appDir)
-    fs.copyFileSync(path.join(demoNode, "Containerfile"), path.join(appDir, "Containerfile"))
-    fs.copyFileSync(path.join(demoNode, "serve.sh"), path.join(appDir, "serve.sh"))
-    fs.writeFileSync(
-      path.join(appDir, "manifest.yml"),
-      [
-        `id: ${app.id}`,
-        `name: ${app.id}`,
-        `version: "1.0.0"`,
-        `build:`,
-        `  context: .`,
-        `  containerfile: Containerfile`,
-        `ports:`,
-        `  - host: ${app.port}`,
-        `    container: 8080`,
-        `volumes:`,
-        `  - source: ${app.id}-data`,
-        `    target: /data`,
-        `env:`,
-        `  APP_NAME: ${app.id}`,
-        `  STOP_DELAY: "${app.stopDelaySec}"`,
-        `stopTimeout: ${app.stopTimeoutSec}`,
-        `restart: ${app.restart ?? "always"}`,
-        ``
-      ].join("\n")
-    )
+    addDemoApp(dir, app.id, demoManifest(app.id, { ...app, restart: app.restart ?? "always" }, [
+      `ports:`,
+      `  - host: ${app.port}`,
+      `    container: 8080`,
+      `volumes:`,
+      `  - source: ${app.id}-data`,
+      `    target: /data`
+    ]))
   }
   return dir
 }
 
-/** The orchestrator on real podman. */
-export const podmanOrchestrator = (appsDir: string, dataDir: string, options: { readonly shutdownGrace?: Duration.DurationInput } = {}) =>
-  Archipelago.layer({ appsDir, dataDir, shutdownGrace: options.shutdownGrace ?? Duration.seconds(30) }).pipe(
+/** The orchestrator on real podman over `appsDir` (shutdown grace 30 s unless given; no hooks). */
+export const podmanOrchestrator = (
+  appsDir: string,
+  dataDir: string,
+  options: { readonly shutdownGrace?: Duration.DurationInput; readonly backup?: Archipelago.Config["backup"] } = {}
+) =>
+  Archipelago.layer({
+    appsDir,
+    dataDir,
+    shutdownGrace: options.shutdownGrace ?? Duration.seconds(30),
+    ...(options.backup === undefined ? {} : { backup: options.backup })
+  }).pipe(
     Layer.provideMerge(PodmanRuntime.layer),
     Layer.provide(HookRegistry.layerEmpty),
     Layer.provide(NodeContext.layer)
@@ -86,11 +115,24 @@ export const inspect = (
   return { id: id!, status: status!, running: status === "running", pid: Number(pid), startedAt: started.join(" ") }
 }
 
+/**
+ * Polls a check in wall time every 100 ms (podman's pace; not a timed assertion: it only bounds
+ * a wait, generous for a loaded machine and for the 30 s scheduled pass that repairs what a
+ * missed engine event did not).
+ */
+export const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, boundMs = 90_000) =>
+  waitUntil(check, what, boundMs, 100)
+
+/** Removes a demo app's container and the image the orchestrator built for it. */
+export const removeDemoApp = (id: string): void => {
+  podman("rm", "--force", "--time", "0", id)
+  podman("rmi", "--force", `localhost/archipelago/${id}:1.0.0`)
+}
+
 /** Removes our containers, images and volumes. */
 export const cleanup = (apps: ReadonlyArray<DemoApp>) => {
   for (const app of apps) {
-    podman("rm", "--force", "--time", "0", app.id)
-    podman("rmi", "--force", `localhost/archipelago/${app.id}:1.0.0`)
+    removeDemoApp(app.id)
     podman("volume", "rm", "--force", `${app.id}-data`)
   }
 }
