@@ -7,6 +7,7 @@
  * workspace's package-lock.json and installed with `--prefer-offline`, so an install is served
  * from the npm cache `npm ci` filled, and goes to the registry only for what it lacks.
  */
+import { build, type BuildOptions, type BuildResult } from "esbuild"
 import { execFile } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -16,6 +17,17 @@ import { fileURLToPath } from "node:url"
 export const root: string = fileURLToPath(new URL("..", import.meta.url))
 
 export type PackageName = "orchestrator" | "hooks" | "rpc-adapter" | "web-components"
+
+/** The workspace's published packages. */
+export const packageNames: ReadonlyArray<PackageName> = ["orchestrator", "hooks", "rpc-adapter", "web-components"]
+
+/** The folder of a workspace package: `<root>/packages/<name>`. */
+export const packageDir = (name: PackageName): string => join(root, "packages", name)
+
+/** Fails with a clear message when `path` (something `npm run build` writes) is missing. */
+export const requireBuilt = (path: string): void => {
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first (npm test does)`)
+}
 
 const run = (cmd: string, args: ReadonlyArray<string>, cwd: string, timeoutMs = 300_000): Promise<string> =>
   new Promise((resolve, reject) =>
@@ -40,8 +52,8 @@ export const pack = async (names: ReadonlyArray<PackageName>, dest: string): Pro
   mkdirSync(dest, { recursive: true })
   const out: Record<string, string> = {}
   for (const name of names) {
-    const dir = join(root, "packages", name)
-    if (!existsSync(join(dir, "dist"))) throw new Error(`${dir}/dist is missing: run \`npm run build\` first (npm test does)`)
+    const dir = packageDir(name)
+    requireBuilt(join(dir, "dist"))
     const json = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dest], dir)
     const [info] = JSON.parse(json) as Array<{ filename: string }>
     out[`@archipelago/${name}`] = join(dest, info!.filename)
@@ -64,6 +76,45 @@ export const lockedVersions = (): Record<string, string> => {
   }
   return Object.fromEntries([...versions].flatMap(([name, v]) => (v.size === 1 ? [[name, [...v][0]!]] : [])))
 }
+
+/**
+ * Packs `packed` into `<project>/tarballs`, installs `dependency` into a fresh `<project>/app` (the
+ * other tarballs only as overrides, see `install`), and logs the install's size. Returns the
+ * app folder and its installed packages.
+ */
+export const installPacked = async (
+  project: string,
+  packed: ReadonlyArray<PackageName>,
+  dependency: PackageName
+): Promise<{ readonly app: string; readonly packages: Array<string> }> => {
+  const tarballs = await pack(packed, join(project, "tarballs"))
+  const app = join(project, "app")
+  mkdirSync(app)
+  await install(app, { tarballs, dependencies: [`@archipelago/${dependency}`] })
+  const packages = installedPackages(app)
+  console.log(`packed install of @archipelago/${dependency}: ${megabytes(sizeOf(join(app, "node_modules")))} in node_modules, ${packages.length} packages`)
+  return { app, packages }
+}
+
+/**
+ * Bundles for the browser as a dashboard's build would (esbuild, ESM, in memory, with a
+ * metafile to read what went in); `options` says what to bundle and may override the rest.
+ */
+export const bundleForBrowser = (options: BuildOptions): Promise<BuildResult<{ write: false; metafile: true }>> =>
+  build({
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    minify: true,
+    logLevel: "silent",
+    ...options,
+    write: false,
+    metafile: true
+  }) as Promise<BuildResult<{ write: false; metafile: true }>>
+
+/** The Node-only imports in bundled code: `from "node:…"` specifiers and `require("…")` calls. */
+export const nodeImportsIn = (code: string): Array<string> =>
+  [...code.matchAll(/\bfrom\s*["'](node:[^"']+)["']|\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? `require(${m[2]})`)
 
 /**
  * Writes `package.json` into `dir` depending on `dependencies` (names of packed packages) and

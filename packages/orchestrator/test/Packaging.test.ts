@@ -1,38 +1,24 @@
 import { execFileSync } from "node:child_process"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { pathToFileURL } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { build } from "esbuild"
+import { bundleForBrowser, nodeImportsIn, packageDir, packageNames, requireBuilt, root } from "../../../test-support/packing.js"
 
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-const pkg = (name: string) => `${root}packages/${name}`
+const pkg = packageDir
 const domainDist = `${pkg("orchestrator")}/dist/domain/index`
-
-const requireBuilt = () => {
-  if (!existsSync(`${domainDist}.js`)) {
-    throw new Error(`${domainDist}.js is missing: run \`npm run build\` first (npm test does)`)
-  }
-}
+const requireDomain = () => requireBuilt(`${domainDist}.js`)
 
 describe("packaging", () => {
   it("the domain subpath bundles for the browser platform with no Node imports", async () => {
-    const out = await build({
-      entryPoints: [`${pkg("orchestrator")}/src/domain/index.ts`],
-      bundle: true,
-      platform: "browser",
-      format: "esm",
-      write: false,
-      logLevel: "silent"
-    })
+    const out = await bundleForBrowser({ entryPoints: [`${pkg("orchestrator")}/src/domain/index.ts`], minify: false })
     const code = out.outputFiles[0]!.text
-    expect(code).not.toMatch(/\bfrom\s*["']node:/)
-    expect(code).not.toMatch(/\brequire\(["'](node:)?(fs|path|child_process|os|crypto)["']\)/)
+    expect(nodeImportsIn(code)).toEqual([])
     expect(code).toContain("Stopping")
   })
 
   it("the namespaces a dashboard uses bundle without effect/Schema (no module-level Schema values)", async () => {
-    const out = await build({
+    const out = await bundleForBrowser({
       stdin: {
         contents: [
           `import { AppEntry, AppState, AppView, Intent, MemoryLimit, Merge, Op, VisualState } from "./src/domain/index.ts"`,
@@ -40,14 +26,7 @@ describe("packaging", () => {
         ].join("\n"),
         resolveDir: pkg("orchestrator"),
         loader: "ts"
-      },
-      bundle: true,
-      platform: "browser",
-      format: "esm",
-      minify: true,
-      write: false,
-      metafile: true,
-      logLevel: "silent"
+      }
     })
     const bundled = Object.entries(Object.values(out.metafile.outputs)[0]!.inputs)
       .filter(([, v]) => v.bytesInOutput > 0)
@@ -58,7 +37,7 @@ describe("packaging", () => {
   })
 
   it("the built domain imports from plain Node ESM and CJS", async () => {
-    requireBuilt()
+    requireDomain()
     const esm = await import(pathToFileURL(`${domainDist}.js`).href)
     expect(esm.VisualState.primaryButton("stopping").label).toBe("Stopping…")
     const cjs = createRequire(import.meta.url)(`${domainDist}.cjs`)
@@ -72,7 +51,7 @@ describe("packaging", () => {
   })
 
   it("the built declarations type-check a consumer's ESM and CommonJS code, namespace values included", () => {
-    requireBuilt()
+    requireDomain()
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
     const out = (() => {
       try {
@@ -87,10 +66,10 @@ describe("packaging", () => {
     expect(out).toBe("")
   }, 180_000) // tsc over the built declarations takes ~40 s idle, over a minute on a loaded machine
 
-  it.each(["orchestrator", "hooks", "rpc-adapter", "web-components"])(
+  it.each(packageNames)(
     "npm pack of %s ships dist, README and LICENSE and no tests",
     (name) => {
-      requireBuilt()
+      requireDomain()
       const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
         cwd: pkg(name),
         encoding: "utf8",
@@ -108,7 +87,7 @@ describe("packaging", () => {
   )
 
   it("production code takes nothing from the testing subpath (the simulator is in the main entry)", () => {
-    const offenders = ["orchestrator", "hooks", "rpc-adapter", "web-components"].flatMap((name) =>
+    const offenders = packageNames.flatMap((name) =>
       readdirSync(`${pkg(name)}/src`, { recursive: true, encoding: "utf8" })
         .filter((f) => f.endsWith(".ts"))
         .filter((f) => !f.startsWith("testing/"))
@@ -118,7 +97,7 @@ describe("packaging", () => {
     expect(offenders).toEqual([])
   })
 
-  describe.each(["orchestrator", "hooks", "rpc-adapter", "web-components"])("%s on the registry's page", (name) => {
+  describe.each(packageNames)("%s on the registry's page", (name) => {
     const manifest = JSON.parse(readFileSync(`${pkg(name)}/package.json`, "utf8"))
     const readme = readFileSync(`${pkg(name)}/README.md`, "utf8")
     const repo = manifest.repository?.url?.replace(/^git\+/, "").replace(/\.git$/, "")

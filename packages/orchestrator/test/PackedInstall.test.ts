@@ -5,27 +5,20 @@
  * does not.
  */
 import { execFileSync } from "node:child_process"
-import { mkdirSync } from "node:fs"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { install, installedPackages, megabytes, pack, sizeOf, tempProject } from "../../../test-support/packing.js"
+import { installPacked, tempProject } from "../../../test-support/packing.js"
 
 describe("a project installing the packed orchestrator alone", { timeout: 300_000 }, () => {
   const project = tempProject("orchestrator-install")
-  const app = join(project.dir, "app")
+  let app = ""
+  let packages: Array<string> = []
 
   beforeAll(async () => {
-    const tarballs = await pack(["orchestrator"], join(project.dir, "tarballs"))
-    mkdirSync(app)
-    await install(app, { tarballs, dependencies: ["@archipelago/orchestrator"] })
-    console.log(
-      `packed install of @archipelago/orchestrator: ${megabytes(sizeOf(join(app, "node_modules")))} in node_modules, ${installedPackages(app).length} packages`
-    )
+    ;({ app, packages } = await installPacked(project.dir, ["orchestrator"], "orchestrator"))
   }, 300_000)
   afterAll(() => project.remove())
 
   it("installs its peers and not the Node platform", () => {
-    const packages = installedPackages(app)
     expect(packages).toEqual(expect.arrayContaining(["effect", "@effect/platform", "execa", "yaml"]))
     expect(packages.filter((p) => p.startsWith("@effect/platform-node") || p === "ws" || p === "undici")).toEqual([])
   })

@@ -8,25 +8,22 @@
 import { spawn } from "node:child_process"
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { execFileSync } from "node:child_process"
-import { mkdirSync, realpathSync, writeFileSync } from "node:fs"
+import { realpathSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { install, installedPackages, megabytes, pack, root, sizeOf, tempProject } from "../../../test-support/packing.js"
+import { installPacked, packageNames, root, tempProject } from "../../../test-support/packing.js"
 import { hasChromium, launch } from "../../web-components/test/support/Browser.js"
 
 describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, () => {
   const project = tempProject("server-install")
-  const app = join(project.dir, "app")
-  const bin = join(app, "node_modules", ".bin", "archipelago")
+  let app = ""
+  let bin = ""
+  let packages: Array<string> = []
   let child: ChildProcessWithoutNullStreams | undefined
 
   beforeAll(async () => {
-    const tarballs = await pack(["orchestrator", "hooks", "rpc-adapter", "web-components"], join(project.dir, "tarballs"))
-    mkdirSync(app)
-    await install(app, { tarballs, dependencies: ["@archipelago/rpc-adapter"] })
-    console.log(
-      `packed install of @archipelago/rpc-adapter: ${megabytes(sizeOf(join(app, "node_modules")))} in node_modules, ${installedPackages(app).length} packages`
-    )
+    ;({ app, packages } = await installPacked(project.dir, packageNames, "rpc-adapter"))
+    bin = join(app, "node_modules", ".bin", "archipelago")
   }, 300_000)
   afterAll(() => {
     if (child !== undefined && child.exitCode === null) child.kill("SIGKILL")
@@ -34,7 +31,6 @@ describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, ()
   })
 
   it("brings every package the server imports or serves", () => {
-    const packages = installedPackages(app)
     for (const name of ["@archipelago/orchestrator", "@archipelago/hooks", "@archipelago/web-components", "effect", "@effect/platform", "@effect/platform-node"]) {
       expect(packages).toContain(name)
     }

@@ -4,23 +4,18 @@
  * components and the client. The install holds nothing Node-only and the bundle imports no Node
  * builtin (docs/decisions/0020-package-dependencies.md).
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { build } from "esbuild"
-import { install, installedPackages, megabytes, nodeOnly, pack, sizeOf, tempProject } from "../../../test-support/packing.js"
+import { bundleForBrowser, installPacked, nodeImportsIn, nodeOnly, tempProject } from "../../../test-support/packing.js"
 
 describe("a browser project installing the packed web components", { timeout: 300_000 }, () => {
   const project = tempProject("browser-install")
+  let app = ""
   let packages: Array<string> = []
 
   beforeAll(async () => {
-    const tarballs = await pack(["web-components"], join(project.dir, "tarballs"))
-    const app = join(project.dir, "app")
-    mkdirSync(app)
-    await install(app, { tarballs, dependencies: ["@archipelago/web-components"] })
-    packages = installedPackages(app)
-    console.log(`packed install of @archipelago/web-components: ${megabytes(sizeOf(join(app, "node_modules")))} in node_modules, ${packages.length} packages`)
+    ;({ app, packages } = await installPacked(project.dir, ["web-components"], "web-components"))
   }, 300_000)
   afterAll(() => project.remove())
 
@@ -32,7 +27,6 @@ describe("a browser project installing the packed web components", { timeout: 30
   })
 
   it("bundles for the browser with esbuild: no Node builtin, no orchestrator, the domain inlined", async () => {
-    const app = join(project.dir, "app")
     writeFileSync(
       join(app, "main.js"),
       [
@@ -42,22 +36,12 @@ describe("a browser project installing the packed web components", { timeout: 30
         `console.log(AppStore)`
       ].join("\n")
     )
-    const out = await build({
-      absWorkingDir: app,
-      entryPoints: ["main.js"],
-      bundle: true,
-      platform: "browser",
-      format: "esm",
-      minify: true,
-      write: false,
-      metafile: true,
-      logLevel: "silent"
-    })
+    const out = await bundleForBrowser({ absWorkingDir: app, entryPoints: ["main.js"] })
     const inputs = Object.keys(out.metafile.inputs)
     expect(inputs.filter((i) => /^node:|(^|\/)node_modules\/(@archipelago\/orchestrator|execa|ws|undici|@effect\/platform)/.test(i))).toEqual([])
     expect(inputs.some((i) => i.startsWith("node_modules/@archipelago/web-components/dist/"))).toBe(true)
     const code = out.outputFiles[0]!.text
-    expect(code).not.toMatch(/\bfrom\s*["']node:|\brequire\(["']/)
+    expect(nodeImportsIn(code)).toEqual([])
     // the domain's dashboard table travels inside the package's bundle
     expect(code).toContain("Stopping")
   })
