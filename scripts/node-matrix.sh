@@ -3,31 +3,22 @@
 # default; ARCHY_NODE_VERSIONS="22 24"), each taken from the npm registry's `node` package into a
 # temp prefix and put first on PATH, so npm, the installed `archipelago` binary and the tests'
 # child processes all run on it. Expects `npm test` (or `npm run build`) to have built dist/.
-# The podman- and Chromium-heavy suites (runtime contract on podman, the chaos matrix, the
-# dashboard end-to-end runs) stay on the machine's Node: they test podman and the browser, not
-# the runtime, and would triple CI time; so do the long randomized runs. Arguments are passed to
-# vitest (e.g. `bash scripts/node-matrix.sh PackedInstall` runs only the packaging tests).
+# Which files run is a rule, not a list (test-support/selection.ts, `--list` shows the outcome):
+# the published packages' tests (packages/*/test; not examples/), minus every file that reaches,
+# through its imports, a module spawning podman or driving Chromium (they test podman and the
+# browser, not the runtime, and would triple CI time; packaging tests keep their Chromium check),
+# minus the long randomized runs (*Fuzz.test.ts, Model.test.ts, *.model.test.ts: logic, not
+# runtime; they run on Node 20 in npm test). Arguments are passed to vitest (e.g.
+# `bash scripts/node-matrix.sh PackedInstall` runs only the packaging tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--list" ]; then
+  exec node --import tsx scripts/node-matrix-select.ts
+fi
 versions=${ARCHY_NODE_VERSIONS:-"22 24"}
-excluded=(
-  "**/node_modules/**"
-  "**/dist/**"
-  "packages/orchestrator/test/runtime/Podman{Runtime,Runtime.contract,SelfHeal}.test.ts"
-  "packages/orchestrator/test/manifest/DemoApps.test.ts"
-  "packages/orchestrator/test/services/{Mirror,Podman}.test.ts"
-  "packages/orchestrator/test/support/Contention.test.ts"
-  "packages/rpc-adapter/test/{Operations,Serve}.test.ts"
-  "packages/rpc-adapter/test/chaos/**"
-  "packages/web-components/test/{Bundle,Dashboard,Server,ServerPanels}.test.ts"
-  "examples/**"
-  # long randomized runs (model-based, fuzz): logic, not runtime; they run on Node 20 in npm test
-  "**/*Fuzz.test.ts"
-  "**/Model.test.ts"
-  "**/*.model.test.ts"
-)
-args=()
-for e in "${excluded[@]}"; do args+=(--exclude "$e"); done
+excluded=$(node --import tsx scripts/node-matrix-select.ts --excluded)
+args=(--exclude "**/node_modules/**" --exclude "**/dist/**" --exclude "examples/**")
+while IFS= read -r f; do [ -n "$f" ] && args+=(--exclude "$f"); done <<<"$excluded"
 status=0
 for v in $versions; do
   prefix=$(mktemp -d "${TMPDIR:-/tmp}/archy-node$v-XXXXXX")

@@ -11,7 +11,7 @@ import * as HookRegistry from "../../src/services/HookRegistry.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
 import { epoch, tempDir, waitUntil } from "./harness.js"
-import { makeAppsDir } from "./podmanFixture.js"
+import { makeAppsDir } from "./demoApps.js"
 
 const layerFor = (appsDir: string, dataDir: string) =>
   Archipelago.layer({ appsDir, dataDir, shutdownGrace: 0 }).pipe(

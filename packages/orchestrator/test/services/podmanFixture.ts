@@ -1,20 +1,15 @@
 /**
- * The podman orchestrator fixture of the service tests: demo apps of our own (copies of
- * apps/demo-node under a per-run prefix), the orchestrator on real podman over their folder, a
- * wall-time `until` for podman's pace, and removal of what a test created.
+ * The podman orchestrator fixture of the service tests: demo apps of our own (demoApps.ts, named
+ * under a per-run prefix), the orchestrator on real podman over their folder, a wall-time `until`
+ * for podman's pace, and removal of what a test created.
  */
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as BaseImage from "../../src/runtime/BaseImage.js"
 import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
 import * as Archipelago from "../../src/services/Archipelago.js"
 import * as HookRegistry from "../../src/services/HookRegistry.js"
-
 import { runTag } from "../runtime/podman.js"
 import { waitUntil } from "./harness.js"
 
@@ -22,65 +17,9 @@ export const prefix = `t-svc-${runTag}-`
 
 export { hasPodman } from "../runtime/podman.js"
 
-const demoNode = fileURLToPath(new URL("../../../../apps/demo-node", import.meta.url))
+import type { DemoApp } from "./demoApps.js"
 
-export interface DemoApp {
-  readonly id: string
-  readonly stopDelaySec: number
-  readonly stopTimeoutSec: number
-  readonly port: number
-  readonly restart?: "no" | "always"
-}
-
-/** Adds app `id` to the apps folder `dir`: apps/demo-node's Containerfile and serve.sh, and `manifest` as its manifest.yml. */
-export const addDemoApp = (dir: string, id: string, manifest: string): void => {
-  const appDir = path.join(dir, id)
-  fs.mkdirSync(appDir)
-  fs.copyFileSync(path.join(demoNode, "Containerfile"), path.join(appDir, "Containerfile"))
-  fs.copyFileSync(path.join(demoNode, "serve.sh"), path.join(appDir, "serve.sh"))
-  fs.writeFileSync(path.join(appDir, "manifest.yml"), manifest)
-}
-
-/**
- * A demo app's manifest: built from its folder, `APP_NAME` and `STOP_DELAY` (how long it takes to
- * answer SIGTERM) in its env, then `lines` (ports, volumes, health, backup: YAML at top level).
- */
-export const demoManifest = (
-  id: string,
-  options: { readonly stopDelaySec?: number; readonly stopTimeoutSec?: number; readonly restart?: "no" | "always" } = {},
-  lines: ReadonlyArray<string> = []
-): string =>
-  [
-    `id: ${id}`,
-    `name: ${id}`,
-    `version: "1.0.0"`,
-    `build:`,
-    `  context: .`,
-    `  containerfile: Containerfile`,
-    `env:`,
-    `  APP_NAME: ${id}`,
-    `  STOP_DELAY: "${options.stopDelaySec ?? 0}"`,
-    `stopTimeout: ${options.stopTimeoutSec ?? 10}`,
-    `restart: "${options.restart ?? "no"}"`,
-    ...lines,
-    ``
-  ].join("\n")
-
-/** An apps folder holding one demo app per entry (port 8080 published, a `<id>-data` volume), each a copy of apps/demo-node. */
-export const makeAppsDir = (apps: ReadonlyArray<DemoApp>): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "svc-apps-"))
-  for (const app of apps) {
-    addDemoApp(dir, app.id, demoManifest(app.id, { ...app, restart: app.restart ?? "always" }, [
-      `ports:`,
-      `  - host: ${app.port}`,
-      `    container: 8080`,
-      `volumes:`,
-      `  - source: ${app.id}-data`,
-      `    target: /data`
-    ]))
-  }
-  return dir
-}
+export { addDemoApp, type DemoApp, demoManifest, makeAppsDir } from "./demoApps.js"
 
 /** The orchestrator on real podman over `appsDir` (shutdown grace 30 s unless given; no hooks). */
 export const podmanOrchestrator = (
