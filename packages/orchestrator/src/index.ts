@@ -50,6 +50,8 @@ export * as AppViews from "./services/AppViews.js"
 /** @since 0.1.0 */
 export * as Lifecycle from "./services/Lifecycle.js"
 /** @since 0.1.0 */
+export * as Request from "./services/Request.js"
+/** @since 0.1.0 */
 export * as ServiceError from "./services/ServiceError.js"
 /** @since 0.1.0 */
 export * as Plan from "./reconcile/Plan.js"

@@ -1,7 +1,7 @@
 /**
  * The modules of every package form no import cycle (type-only imports count: they tie the
- * modules' designs together all the same), except the one recorded in
- * docs/decisions/0023-effect-progress-and-cycles.md with the plan that removes them.
+ * modules' designs together all the same); docs/decisions/0023-effect-progress-and-cycles.md
+ * records how the last ones were removed.
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
@@ -68,9 +68,7 @@ describe("import cycles", () => {
     expect(cycles(g)).toEqual([["a", "b", "c"]])
   })
 
-  it("the packages have none but the one recorded (Lifecycle-Orchestrator)", () => {
-    expect(cycles(graph())).toEqual([
-      ["packages/orchestrator/src/services/Lifecycle.ts", "packages/orchestrator/src/services/Orchestrator.ts"]
-    ])
+  it("the packages have no import cycle", () => {
+    expect(cycles(graph())).toEqual([])
   })
 })

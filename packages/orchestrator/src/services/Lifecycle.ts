@@ -15,6 +15,7 @@ import * as Transition from "../domain/Transition.js"
 import type { Conflict, NotAllowed } from "../domain/Transition.js"
 import { Apps } from "./Apps.js"
 import { Orchestrator } from "./Orchestrator.js"
+import type { RequestOptions } from "./Request.js"
 import { DependentsInstalled, UnknownApp } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
 import type { Change } from "./StateStore.js"
@@ -39,20 +40,12 @@ export interface Accepted {
 }
 
 /**
+ * Options of a request (re-exported from `Request`, where the orchestrator takes them too).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface RequestOptions {
-  /** For `remove`: delete the app's data directory too (and the cascaded apps' ones). */
-  readonly purge?: boolean
-  /**
-   * For `remove`: also remove the installed apps that depend on this one, dependents first.
-   * Without it, removing an app others depend on is refused with `DependentsInstalled`.
-   */
-  readonly cascade?: boolean
-  /** For `restore`: the archive's file name in the backup target (default: the newest). @since 0.3.0 */
-  readonly archive?: string
-}
+export type { RequestOptions } from "./Request.js"
 
 /**
  * @since 0.1.0
