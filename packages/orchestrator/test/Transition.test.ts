@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import * as fc from "fast-check"
 import { AppEntry, AppState, Op, Transition } from "../src/domain/index.js"
-import { arbEntry, arbIdleEntry, arbNow, arbOp, arbStopTimeout } from "./arbitraries.js"
+import { arbEntry, arbIdleEntry, arbNow, arbObservation, arbObserved, arbOp, arbStopTimeout } from "./arbitraries.js"
 
 describe("Transition", () => {
   it.prop("begin then succeed lands in the op's final state and clears the transition", [arbIdleEntry, arbOp, arbNow, arbStopTimeout],
@@ -116,5 +116,80 @@ describe("Transition", () => {
   it("a restart's deadline covers a stop and a start", () => {
     expect(Op.deadlineMs("restart", 330)).toBe(Op.deadlineMs("stop", 330) + Op.deadlineMs("start", 330))
     expect(Op.deadlineMs("stop", 600)).toBe((600 + Op.stopSlackSec) * 1000)
+  })
+
+  describe("settle", () => {
+    const arbOutcome = fc.oneof(fc.constant(Transition.succeeded), fc.string().map(Transition.failed))
+    const arbSeen = fc.option(arbObservation, { nil: undefined })
+    // an entry as it may look mid-operation: anything, plus the records settle must leave alone
+    const arbHeld = fc.record({
+      e: arbEntry,
+      generation: fc.option(fc.nat(1_000), { nil: undefined }),
+      crashLoop: fc.option(fc.record({ restarts: fc.nat(20), nextAttemptAt: arbNow }), { nil: undefined }),
+      update: fc.option(
+        fc.record({
+          phase: fc.constantFrom("fetching" as const, "gating" as const, "rolling-back" as const),
+          from: fc.record({ version: fc.string(), image: fc.string(), digest: fc.string() }),
+          to: fc.record({ version: fc.string(), image: fc.string() }),
+          since: arbNow
+        }),
+        { nil: undefined }
+      )
+    }).map(({ crashLoop, e, generation, update }): AppEntry.AppEntry => ({
+      ...e,
+      ...(generation === undefined ? {} : { generation }),
+      ...(crashLoop === undefined ? {} : { crashLoop }),
+      ...(update === undefined ? {} : { update })
+    }))
+
+    it.prop("is total: any entry, op, outcome and observation settle to an entry with no transition", [arbHeld, arbOp, arbOutcome, arbSeen, arbNow],
+      ([entry, op, outcome, seen, now]) => {
+        const settled = Transition.settle(entry, op, outcome, seen, now)
+        expect(settled.transition).toBeUndefined()
+        expect(settled.id).toBe(entry.id)
+        expect(AppState.all).toContain(settled.state)
+        if (outcome._tag === "Succeeded") expect(settled.lastError).toBeUndefined()
+        else expect(settled.lastError).toEqual({ op, message: outcome.message, at: now })
+      }
+    )
+
+    it.prop("is idempotent on an entry it settled", [arbHeld, arbOp, arbOutcome, arbSeen, arbNow], ([entry, op, outcome, seen, now]) => {
+      const once = Transition.settle(entry, op, outcome, seen, now)
+      expect(Transition.settle(once, op, outcome, seen, now)).toEqual(once)
+    })
+
+    it.prop("never drops intent: the generation, the pending update and the crash-loop record are kept", [arbHeld, arbOp, arbOutcome, arbSeen, arbNow],
+      ([entry, op, outcome, seen, now]) => {
+        const settled = Transition.settle(entry, op, outcome, seen, now)
+        expect(settled.generation).toBe(entry.generation)
+        expect(settled.update).toEqual(entry.update)
+        expect(settled.crashLoop).toEqual(entry.crashLoop)
+      }
+    )
+
+    it.prop("agrees with succeed when the engine shows the op's final state", [arbIdleEntry, arbOp, arbNow, arbStopTimeout, arbObserved],
+      ([entry, op, now, stop, observed]) => {
+        const begun = Transition.begin(entry, op, now, stop, true)
+        if (Either.isLeft(begun)) return
+        const final = Op.finalState(op, entry.state)
+        expect(Transition.settle(begun.right, op, Transition.succeeded, { state: final, observed }, now + 1))
+          .toEqual(Transition.succeed(begun.right, op, observed))
+        expect(Transition.settle(begun.right, op, Transition.succeeded, undefined, now + 1)).toEqual(Transition.succeed(begun.right, op))
+      }
+    )
+
+    it.prop("a success takes what the engine shows; a failure restores the previous state with the fresh fields", [arbIdleEntry, arbOp, arbNow, arbStopTimeout, arbObservation, fc.string()],
+      ([entry, op, now, stop, seen, message]) => {
+        const begun = Transition.begin(entry, op, now, stop, true)
+        if (Either.isLeft(begun)) return
+        const ok = Transition.settle(begun.right, op, Transition.succeeded, seen, now + 1)
+        expect([ok.state, ok.observed]).toEqual([seen.state, seen.observed])
+        const ko = Transition.settle(begun.right, op, Transition.failed(message), seen, now + 1)
+        expect(ko.state).toBe(entry.state)
+        expect(ko.observed).toEqual(seen.state === "not-installed" ? entry.observed : seen.observed)
+        expect(Transition.settle(begun.right, op, Transition.failed(message), undefined, now + 1))
+          .toEqual(Transition.fail(begun.right, op, message, now + 1))
+      }
+    )
   })
 })

@@ -1,10 +1,10 @@
 /**
- * The pure lifecycle transitions: begin an operation, then succeed or fail it.
+ * The pure lifecycle transitions: begin an operation, then settle it (succeed or fail).
  *
  * @since 0.1.0
  */
 import { Data, Either } from "effect"
-import type { AppEntry, Observed } from "./AppEntry.js"
+import type { AppEntry, Observation, Observed } from "./AppEntry.js"
 import * as AppState from "./AppState.js"
 import * as Op from "./Op.js"
 
@@ -86,14 +86,15 @@ const withoutTransition = (entry: AppEntry): AppEntry => {
 
 /**
  * Ends an operation in its final state, clearing the transition and the last error, and taking
- * the fields observed at the end of the work when given.
+ * the fields observed at the end of the work when given. A crash-loop record is kept: only the
+ * reconciler's back-off decides when it is over (a user's request clears it when it begins).
  *
  * @since 0.1.0
  * @category combinators
  */
 export const succeed = (entry: AppEntry, op: Op.Op, observed?: Observed): AppEntry => {
   const previous = entry.transition?.previous ?? entry.state
-  const { transition: _t, lastError: _e, crashLoop: _c, ...rest } = entry
+  const { transition: _t, lastError: _e, ...rest } = entry
   return { ...rest, state: Op.finalState(op, previous), observed: observed ?? entry.observed }
 }
 
@@ -106,6 +107,55 @@ export const succeed = (entry: AppEntry, op: Op.Op, observed?: Observed): AppEnt
 export const fail = (entry: AppEntry, op: Op.Op, message: string, now: number): AppEntry => {
   const restored = entry.transition?.previous ?? entry.state
   return { ...withoutTransition(entry), state: restored, lastError: { op, message, at: now } }
+}
+
+/**
+ * How the work of an operation ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome =
+  | { readonly _tag: "Succeeded" }
+  | { readonly _tag: "Failed"; readonly message: string }
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const succeeded: Outcome = { _tag: "Succeeded" }
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const failed = (message: string): Outcome => ({ _tag: "Failed", message })
+
+/**
+ * Ends an operation, whoever ran it, by the one rule: a success takes what the engine shows at
+ * the end of the work when it was seen (state and fields: a start whose container died at once
+ * shows `exited`, not `running`), else the op's final state; a failure restores the state
+ * before it began, records the error, and takes the fresh fields when a container is there (a
+ * rollback recreated it). Total, and idempotent on an entry it settled.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const settle = (
+  entry: AppEntry,
+  op: Op.Op,
+  outcome: Outcome,
+  observation: Observation | undefined,
+  now: number
+): AppEntry => {
+  if (outcome._tag === "Succeeded") {
+    const done = succeed(entry, op, observation?.observed)
+    return observation === undefined ? done : { ...done, state: observation.state }
+  }
+  const restored = fail(entry, op, outcome.message, now)
+  return observation === undefined || observation.state === "not-installed"
+    ? restored
+    : { ...restored, observed: observation.observed }
 }
 
 /**

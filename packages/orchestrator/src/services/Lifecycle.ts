@@ -1,6 +1,6 @@
 /**
  * The asynchronous lifecycle path of CONTEXT.md: validate, write the user's intent, flip the app
- * to its transitional state, fork the work, and return at once.
+ * to its transitional state, fork `Orchestrator.perform` (the one runner), and return at once.
  *
  * @since 0.1.0
  */
@@ -8,12 +8,11 @@ import { Clock, Context, Duration, Effect, Either, FiberSet, Layer, Option } fro
 import type { AppId } from "../domain/AppId.js"
 import type { AppState } from "../domain/AppState.js"
 import * as Generation from "../domain/Generation.js"
-import * as Intent from "../domain/Intent.js"
 import type { Op } from "../domain/Op.js"
 import { transitionalState } from "../domain/Op.js"
-import * as Transition from "../domain/Transition.js"
 import type { Conflict, NotAllowed } from "../domain/Transition.js"
 import { Apps } from "./Apps.js"
+import * as Operation from "./Operation.js"
 import { Orchestrator } from "./Orchestrator.js"
 import type { RequestOptions } from "./Request.js"
 import { DependentsInstalled, UnknownApp } from "./ServiceError.js"
@@ -123,20 +122,18 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
         }
         cascade = dependents
       }
-      // Answers whether the transition is new, and the generation it is recorded at: computed
-      // here as the store will (it keeps it with `Generation.advance`), inside the same atomic
-      // change, so it is exactly the one the transition is recorded at.
+      // Records the intent and the transition with the runner's own begin (`Operation.requested`,
+      // which `perform` then finds in flight and takes up), and answers whether the transition is
+      // new and the generation it is recorded at: computed here as the store will (it keeps it
+      // with `Generation.advance`), inside the same atomic change.
       const begin = (id: AppId, stopTimeout: number) =>
         store.modify(
           id,
-          (entry, intent): Either.Either<readonly [readonly [boolean, number], Change], Conflict | NotAllowed> => {
-            if (entry.transition?.op === op) return Either.right([[false, Generation.of(entry)], {}])
-            return Either.map(Transition.begin(entry, op, now, stopTimeout, intent.installed), (begun) => {
-              const wanted = Intent.request(intent, op, now)
-              const recorded = Generation.of(Generation.advance(entry, intent, begun, wanted))
-              return [[true, recorded], { entry: begun, intent: wanted }]
-            })
-          }
+          (entry, intent): Either.Either<readonly [readonly [boolean, number], Change], Conflict | NotAllowed> =>
+            Either.map(Operation.requested(op, stopTimeout)(entry, intent, now), (change) =>
+              change.entry === undefined
+                ? [[false, Generation.of(entry)], {}]
+                : [[true, Generation.of(Generation.advance(entry, intent, change.entry, change.intent ?? intent))], change])
         )
       // Every intent of a cascade is written before any work starts; the removals then run one
       // after the other, dependents first, and a failure does not stop the rest (each app's

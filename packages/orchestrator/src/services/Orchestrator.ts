@@ -1,8 +1,9 @@
 /**
- * The operations on apps, awaiting completion: install, start, stop, restart, update, remove.
- * Each holds the app's lock, records the user's intent and the transition, does the work, and
- * lands in the final state, or restores the previous one and writes the error to the app's
- * install log.
+ * The operations on apps, awaiting completion: install, start, stop, restart, update, remove,
+ * backup, restore. Each holds the app's lock and runs its work through the one runner,
+ * `Operation`: the user's intent and the transition are recorded, the work runs, and the app
+ * lands in what the engine then shows, or the previous state is restored and the error written
+ * to the app's install log.
  *
  * @since 0.1.0
  */
@@ -10,7 +11,6 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Runtime, Schedule } from "effect"
 import type { AppEntry, Observation, PendingUpdate, Release } from "../domain/AppEntry.js"
-import * as Intent from "../domain/Intent.js"
 import * as SafeFile from "../fs/SafeFile.js"
 import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
@@ -29,6 +29,8 @@ import type { AppDef } from "./Apps.js"
 import type { HookError } from "./HookRegistry.js"
 import { HookRegistry } from "./HookRegistry.js"
 import { InstallLog } from "./InstallLog.js"
+import * as Operation from "./Operation.js"
+import type { DeadlineExceeded } from "./Operation.js"
 import type { RequestOptions } from "./Request.js"
 import * as HealthGate from "./HealthGate.js"
 import { digestOf, observationOf } from "./Observation.js"
@@ -49,19 +51,13 @@ export class Unsupported extends Data.TaggedError("Unsupported")<{ readonly op: 
 }
 
 /**
- * The work ran past the operation's deadline and was interrupted.
+ * The work ran past the operation's deadline and was interrupted (defined with the runner,
+ * `Operation`).
  *
  * @since 0.1.0
  * @category errors
  */
-export class DeadlineExceeded extends Data.TaggedError("DeadlineExceeded")<{
-  readonly op: string
-  readonly deadline: number
-}> {
-  override get message(): string {
-    return `${this.op} did not finish by its deadline (${new Date(this.deadline).toISOString()})`
-  }
-}
+export { DeadlineExceeded } from "./Operation.js"
 
 /**
  * The app's container belongs to another orchestrator instance: nothing was touched.
@@ -237,6 +233,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const store = yield* StateStore
   const locks = yield* AppLocks
   const log = yield* InstallLog
+  const operation = yield* Operation.make
   const runtime = yield* ContainerRuntime
   const hookRegistry = yield* HookRegistry
   const fs = yield* FileSystem.FileSystem
@@ -623,50 +620,20 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const installedDependents = (def: AppDef): Effect.Effect<ReadonlyArray<string>> =>
     Effect.map(store.get, (state) => dependentsOf(apps, def.id).filter((d) => isInstalled(state, d)))
 
+  // lock + the one runner; the begin records the user's intent with the transition, and takes
+  // up the op Lifecycle.request already recorded
   const perform = Effect.fn("Orchestrator.perform")(function*(op: Op.Op, appId: string, options: RequestOptions = {}) {
     const def = yield* getDef(appId)
     return yield* locks.withLock(def.id, Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
       const inFlight = (yield* store.entry(def.id)).transition?.op === op
       if (op === "install" && !inFlight) yield* checkConflicts(def)
-      yield* store.modify(def.id, (entry, intent) => {
-        if (entry.transition?.op === op) return Either.right([undefined, {}] as const)
-        return Either.map(
-          Transition.begin(entry, op, now, def.manifest.stopTimeout),
-          (begun) => [undefined, { entry: begun, intent: Intent.request(intent, op, now) }] as const
-        )
+      yield* operation.run({
+        def,
+        op,
+        begin: Operation.requested(op, def.manifest.stopTimeout),
+        work: work(op, def, options),
+        observe: observe(def)
       })
-      const deadline = (yield* store.entry(def.id)).transition?.deadline ?? now + Op.deadlineMs(op, def.manifest.stopTimeout)
-      const outcome = yield* work(op, def, options).pipe(
-        Effect.timeoutFail({
-          duration: Duration.millis(Math.max(0, deadline - now)),
-          onTimeout: () => new DeadlineExceeded({ op, deadline })
-        }),
-        Effect.either
-      )
-      const end = yield* Clock.currentTimeMillis
-      if (Either.isRight(outcome)) {
-        const seen = yield* observe(def)
-        yield* log.append(def.id, "info", `${op} done`)
-        yield* store.update(def.id, (e) => ({
-          entry: Transition.succeed(
-            e,
-            op,
-            Option.match(seen, { onNone: () => undefined, onSome: (o) => o.observed })
-          )
-        }))
-        return
-      }
-      const reason = outcome.left.message
-      yield* log.append(def.id, "error", `${op} failed: ${reason}`)
-      yield* Effect.logWarning(`${op} ${def.id} failed: ${reason}`)
-      // what the engine shows now (a rollback recreated the container): fresh observed fields
-      const seenAfter = yield* observe(def)
-      yield* store.update(def.id, (e) => {
-        const failed = Transition.fail(e, op, reason, end)
-        return { entry: Option.isSome(seenAfter) && seenAfter.value.state !== "not-installed" ? { ...failed, observed: seenAfter.value.observed } : failed }
-      })
-      return yield* Effect.fail(new OperationFailed({ appId: def.id, op, reason }))
     }))
   })
 

@@ -21,7 +21,8 @@ import { Apps, resolveDependencies } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
 import { InstallLog } from "./InstallLog.js"
 import { factsOf, observationOf } from "./Observation.js"
-import { DeadlineExceeded, Orchestrator } from "./Orchestrator.js"
+import * as Operation from "./Operation.js"
+import { Orchestrator } from "./Orchestrator.js"
 import type { WorkError } from "./Orchestrator.js"
 import { Scanner } from "./Scanner.js"
 import type { Scan } from "./Scanner.js"
@@ -147,11 +148,6 @@ const settledBy = (op: Op.Op, observation: Observation): boolean => {
   }
 }
 
-const withoutTransition = (entry: AppEntry): AppEntry => {
-  const { transition: _t, ...rest } = entry
-  return rest
-}
-
 /**
  * @since 0.1.0
  * @category constructors
@@ -165,6 +161,7 @@ export const make = (options: Options = {}) =>
     const orchestrator = yield* Orchestrator
     const runtime = yield* ContainerRuntime
     const installLog = yield* InstallLog
+    const operation = yield* Operation.make
     const steps = orchestrator.steps
     const interval = Duration.decode(options.interval ?? defaultInterval)
     const debounce = Duration.decode(options.debounce ?? defaultDebounce)
@@ -177,51 +174,35 @@ export const make = (options: Options = {}) =>
     const adopted = new Set<AppId>()
     let lastDecisions: ReadonlyArray<Decision> = []
 
-    /** Runs engine work for an app under a transition of `op`, without touching the intent. */
+    /**
+     * Runs engine work for an app under a transition of `op` through the one runner, without
+     * touching the intent; an automatic (re)start counts toward the crash-loop back-off. A
+     * refusal (another operation holds the app) is left for the next pass; a failure is already
+     * in the install log and the app's last error, and logged as a warning by the runner.
+     */
     const transition = (
       def: AppDef,
       op: Op.Op,
       work: Effect.Effect<void, WorkError>,
       countsAsRestart: boolean
     ) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const began = yield* store.modify(def.id, (entry) =>
-          Either.map(Transition.begin(entry, op, now, def.manifest.stopTimeout), (begun) =>
-            [
-              begun.transition?.deadline ?? now,
-              {
-                entry: countsAsRestart ? { ...begun, crashLoop: Plan.nextCrashLoop(entry.crashLoop, now) } : begun
-              }
-            ] as const)).pipe(Effect.option)
-        if (Option.isNone(began)) return
-        const deadline = began.value
-        const outcome = yield* work.pipe(
-          Effect.timeoutFail({
-            duration: Duration.millis(Math.max(0, deadline - now)),
-            onTimeout: () => new DeadlineExceeded({ op, deadline })
-          }),
-          Effect.either
-        )
-        const seen = yield* steps.observe(def)
-        const end = yield* Clock.currentTimeMillis
-        if (Either.isRight(outcome)) {
-          yield* store.update(def.id, (entry) => {
-            const { lastError: _e, ...rest } = withoutTransition(entry)
-            return {
-              entry: Option.match(seen, {
-                onNone: () => ({ ...rest, state: Op.finalState(op, entry.transition?.previous ?? entry.state) }),
-                onSome: (o) => ({ ...rest, state: o.state, observed: o.observed })
-              })
-            }
-          })
-          return
-        }
-        const reason = outcome.left.message
-        yield* installLog.append(def.id, "error", `reconcile ${op} failed: ${reason}`)
-        yield* Effect.logWarning(`reconcile ${op} ${def.id} failed: ${reason}`)
-        yield* store.update(def.id, (entry) => ({ entry: Transition.fail(entry, op, reason, end) }))
-      })
+      operation.run({
+        def,
+        op,
+        label: `reconcile ${op}`,
+        begin: (entry, _intent, now) =>
+          Either.map(Transition.begin(entry, op, now, def.manifest.stopTimeout), (begun) => ({
+            entry: countsAsRestart ? { ...begun, crashLoop: Plan.nextCrashLoop(entry.crashLoop, now) } : begun
+          })),
+        work,
+        observe: steps.observe(def)
+      }).pipe(
+        Effect.catchTags({
+          Conflict: () => Effect.void,
+          NotAllowed: () => Effect.void,
+          OperationFailed: () => Effect.void
+        })
+      )
 
     const apply = (def: AppDef, action: Plan.Action, scan: Scan): Effect.Effect<void> =>
       Plan.Action.$match(action, {

@@ -1,0 +1,135 @@
+/**
+ * The one runner of an operation under a transition, whoever asked for it (a user through the
+ * orchestrator, or the reconciler repairing an app): begin (a function of the app's entry and
+ * intent, written in one atomic change), run the work under the transition's deadline, look at
+ * the engine, settle by `Transition.settle`, and write the outcome to the app's install log. A
+ * failure is a typed `OperationFailed`. The caller holds the app's lock.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Data, Duration, Effect, Either, Option } from "effect"
+import type { AppEntry, Observation } from "../domain/AppEntry.js"
+import * as Intent from "../domain/Intent.js"
+import * as Op from "../domain/Op.js"
+import * as Transition from "../domain/Transition.js"
+import type { AppDef } from "./Apps.js"
+import { InstallLog } from "./InstallLog.js"
+import { OperationFailed } from "./ServiceError.js"
+import { StateStore } from "./StateStore.js"
+import type { Change } from "./StateStore.js"
+
+/**
+ * The work ran past the operation's deadline and was interrupted.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DeadlineExceeded extends Data.TaggedError("DeadlineExceeded")<{
+  readonly op: string
+  readonly deadline: number
+}> {
+  override get message(): string {
+    return `${this.op} did not finish by its deadline (${new Date(this.deadline).toISOString()})`
+  }
+}
+
+/**
+ * How an operation begins: the change to the app's entry (its transition) and intent, or a
+ * refusal. Returning no entry change means the op is already in flight and is taken up as it is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Begin = (
+  entry: AppEntry,
+  intent: Intent.Intent,
+  now: number
+) => Either.Either<Change, Transition.Conflict | Transition.NotAllowed>
+
+/**
+ * The begin of an operation a user asked for: the op already in flight is taken up unchanged
+ * (the request recorded it); otherwise the transition begins (a start may recreate an installed
+ * app whose container is gone), the user's intent is recorded with it, and a crash-loop back-off
+ * starts over (the user asked).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const requested = (op: Op.Op, stopTimeoutSec: number): Begin => (entry, intent, now) => {
+  if (entry.transition?.op === op) return Either.right({})
+  return Either.map(Transition.begin(entry, op, now, stopTimeoutSec, intent.installed), (begun) => {
+    const { crashLoop: _c, ...rest } = begun
+    return { entry: rest, intent: Intent.request(intent, op, now) }
+  })
+}
+
+/**
+ * What `run` is given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Spec<E extends { readonly message: string }> {
+  readonly def: AppDef
+  readonly op: Op.Op
+  readonly begin: Begin
+  readonly work: Effect.Effect<void, E>
+  /** The app's container as the engine shows it after the work; None when it could not be seen. */
+  readonly observe: Effect.Effect<Option.Option<Observation>>
+  /** How the install log names the operation; default the op (`"install done"`). */
+  readonly label?: string
+}
+
+/**
+ * The runner, over the state store and the install log.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Runner {
+  /** Runs one operation to its settled end; see the module's description. */
+  readonly run: <E extends { readonly message: string }>(
+    spec: Spec<E>
+  ) => Effect.Effect<void, Transition.Conflict | Transition.NotAllowed | OperationFailed>
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effect.gen(function*() {
+  const store = yield* StateStore
+  const log = yield* InstallLog
+
+  const run = Effect.fn("Operation.run")(function*<E extends { readonly message: string }>(spec: Spec<E>) {
+    const { def, op } = spec
+    const label = spec.label ?? op
+    const now = yield* Clock.currentTimeMillis
+    const deadline = yield* store.modify(def.id, (entry, intent) =>
+      Either.map(spec.begin(entry, intent, now), (change) => {
+        const begun = change.entry ?? entry
+        return [begun.transition?.deadline ?? now + Op.deadlineMs(op, def.manifest.stopTimeout), change] as const
+      }))
+    const outcome = yield* spec.work.pipe(
+      Effect.timeoutFail({
+        duration: Duration.millis(Math.max(0, deadline - now)),
+        onTimeout: () => new DeadlineExceeded({ op, deadline })
+      }),
+      Effect.either
+    )
+    const end = yield* Clock.currentTimeMillis
+    const seen = Option.getOrUndefined(yield* spec.observe)
+    if (Either.isRight(outcome)) {
+      yield* log.append(def.id, "info", `${label} done`)
+      yield* store.update(def.id, (e) => ({ entry: Transition.settle(e, op, Transition.succeeded, seen, end) }))
+      return
+    }
+    const reason = outcome.left.message
+    yield* log.append(def.id, "error", `${label} failed: ${reason}`)
+    yield* Effect.logWarning(`${label} ${def.id} failed: ${reason}`)
+    yield* store.update(def.id, (e) => ({ entry: Transition.settle(e, op, Transition.failed(reason), seen, end) }))
+    return yield* Effect.fail(new OperationFailed({ appId: def.id, op, reason }))
+  })
+
+  return { run } satisfies Runner
+})
