@@ -30,9 +30,19 @@ describe("Merge", () => {
   it.prop("without a transition observation wins", [arbEntry, arbObservation, arbNow], ([entry, obs, now]) => {
     fc.pre(entry.transition === undefined)
     const { entry: merged, expired } = Merge.merge(entry, obs, now)
-    expect(merged).toEqual({ ...entry, state: obs.state, observed: obs.observed })
+    expect(merged).toEqual(AppEntry.recordRelease({ ...entry, state: obs.state, observed: obs.observed }, obs.observed))
     expect(expired).toBeUndefined()
   })
+
+  it.prop("records the release a container shows and keeps it while the container is gone", [arbEntry, arbObservation, arbNow],
+    ([entry, obs, now]) => {
+      const seen = Merge.merge(entry, obs, now).entry
+      expect(seen.release).toEqual(AppEntry.releaseOf(obs.observed) ?? entry.release)
+      const gone = Merge.merge(seen, AppEntry.absent, now).entry
+      expect(gone.release).toEqual(seen.release)
+      expect(gone.observed).toEqual(AppEntry.emptyObserved)
+    }
+  )
 
   it.prop("is idempotent", [arbEntry, arbObservation, arbNow], ([entry, obs, now]) => {
     const once = Merge.merge(entry, obs, now).entry

@@ -24,7 +24,10 @@ export const arbObserved: fc.Arbitrary<Observed> = fc.record(
       { maxLength: 3 }
     ),
     startedAt: arbNow,
-    exitCode: fc.integer({ min: 0, max: 255 })
+    exitCode: fc.integer({ min: 0, max: 255 }),
+    digest: fc.constantFrom(`sha256:${"a".repeat(64)}`, `sha256:${"b".repeat(64)}`),
+    version: fc.constantFrom("1.0.0", "1.1.0"),
+    imageRef: fc.constantFrom("registry.test/web:1.0.0", "registry.test/web:1.1.0")
   },
   { requiredKeys: ["health", "ports"] }
 )

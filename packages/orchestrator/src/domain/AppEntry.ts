@@ -151,6 +151,42 @@ export interface AppEntry {
    * @since 0.1.0
    */
   readonly update?: PendingUpdate
+  /**
+   * The release the app's container was last seen on (from its labels), kept while the
+   * container is gone: a repair recreates this release, by digest, and only an explicit update
+   * moves the app to another. Absent for containers without the labels (adopted ones).
+   *
+   * @since 0.1.0
+   */
+  readonly release?: Release
+}
+
+/**
+ * The release a container is on, from its observed labels: its version, image reference and
+ * digest; undefined when a label is missing.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const releaseOf = (observed: Observed): Release | undefined =>
+  observed.digest === undefined || observed.version === undefined
+    ? undefined
+    : { version: observed.version, image: observed.imageRef ?? observed.image ?? "", digest: observed.digest }
+
+/**
+ * Records the release observed fields show, when they show one; otherwise the entry keeps the
+ * release it had (the container is gone, or its labels say nothing). Idempotent.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const recordRelease = (entry: AppEntry, observed: Observed): AppEntry => {
+  const seen = releaseOf(observed)
+  if (seen === undefined) return entry
+  const r = entry.release
+  return r !== undefined && r.version === seen.version && r.image === seen.image && r.digest === seen.digest
+    ? entry
+    : { ...entry, release: seen }
 }
 
 /**

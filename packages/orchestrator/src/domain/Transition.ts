@@ -5,6 +5,7 @@
  */
 import { Data, Either } from "effect"
 import type { AppEntry, Observation, Observed } from "./AppEntry.js"
+import { recordRelease } from "./AppEntry.js"
 import * as AppState from "./AppState.js"
 import * as Op from "./Op.js"
 
@@ -86,7 +87,8 @@ const withoutTransition = (entry: AppEntry): AppEntry => {
 
 /**
  * Ends an operation in its final state, clearing the transition and the last error, and taking
- * the fields observed at the end of the work when given. A crash-loop record is kept: only the
+ * the fields observed at the end of the work when given (and the release they show; a removed
+ * app forgets its release). A crash-loop record is kept: only the
  * reconciler's back-off decides when it is over (a user's request clears it when it begins).
  *
  * @since 0.1.0
@@ -94,8 +96,11 @@ const withoutTransition = (entry: AppEntry): AppEntry => {
  */
 export const succeed = (entry: AppEntry, op: Op.Op, observed?: Observed): AppEntry => {
   const previous = entry.transition?.previous ?? entry.state
-  const { transition: _t, lastError: _e, ...rest } = entry
-  return { ...rest, state: Op.finalState(op, previous), observed: observed ?? entry.observed }
+  const { transition: _t, lastError: _e, release: _r, ...rest } = entry
+  const done: AppEntry = { ...rest, state: Op.finalState(op, previous), observed: observed ?? entry.observed }
+  if (op === "remove") return done
+  const kept = _r === undefined ? done : { ...done, release: _r }
+  return observed === undefined ? kept : recordRelease(kept, observed)
 }
 
 /**
@@ -136,7 +141,8 @@ export const failed = (message: string): Outcome => ({ _tag: "Failed", message }
  * the end of the work when it was seen (state and fields: a start whose container died at once
  * shows `exited`, not `running`), else the op's final state; a failure restores the state
  * before it began, records the error, and takes the fresh fields when a container is there (a
- * rollback recreated it). Total, and idempotent on an entry it settled.
+ * rollback recreated it). The release the engine shows is recorded (`AppEntry.release`); a
+ * removed app forgets it. Total, and idempotent on an entry it settled.
  *
  * @since 0.1.0
  * @category combinators
@@ -155,7 +161,7 @@ export const settle = (
   const restored = fail(entry, op, outcome.message, now)
   return observation === undefined || observation.state === "not-installed"
     ? restored
-    : { ...restored, observed: observation.observed }
+    : recordRelease({ ...restored, observed: observation.observed }, observation.observed)
 }
 
 /**

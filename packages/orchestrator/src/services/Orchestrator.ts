@@ -106,6 +106,24 @@ export class NoRollbackTarget extends Data.TaggedError("NoRollbackTarget")<{ rea
 }
 
 /**
+ * A repair cannot bring back the release the app ran: its image (by digest) is gone from this
+ * machine. Only an explicit update moves the app to the release its manifest now asks for.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ReleaseUnavailable extends Data.TaggedError("ReleaseUnavailable")<{
+  readonly appId: string
+  readonly version: string
+  readonly digest: string
+  readonly offered: string
+}> {
+  override get message(): string {
+    return `cannot recreate ${this.appId} on ${this.version}, the release it ran: its image ${this.digest} is gone; update it to move to ${this.offered}`
+  }
+}
+
+/**
  * Everything the work of an operation can fail with.
  *
  * @since 0.1.0
@@ -122,6 +140,7 @@ export type WorkError =
   | BackupWork.Error
   | RolledBack
   | NoRollbackTarget
+  | ReleaseUnavailable
 
 /**
  * The errors a user operation answers with.
@@ -139,7 +158,11 @@ export type OperationError = UnknownApp | Transition.Conflict | Transition.NotAl
  * @category models
  */
 export interface Steps {
-  /** Fetch the image if missing, run hooks, create (keeping a container with the same spec hash), start when asked. */
+  /**
+   * Fetch the image if missing, run hooks, create (keeping a container with the same spec hash),
+   * start when asked. A container that vanished comes back on the release it ran (by digest)
+   * while the manifest offers another: only `update` moves versions.
+   */
   readonly install: (def: AppDef, start: boolean) => Effect.Effect<void, WorkError>
   /** Run hooks, then start the container (creating it if it vanished). */
   readonly start: (def: AppDef) => Effect.Effect<void, WorkError>
@@ -368,9 +391,41 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       yield* runtime.stop(name, def.manifest.stopTimeout).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
     })
 
-  const install = (def: AppDef, start: boolean): Effect.Effect<void, WorkError> =>
+  // The release the app ran, when it is another than the manifest's (an update is on offer): a
+  // repair of a vanished container brings that one back; only an explicit update moves on.
+  const recordedRelease = (def: AppDef): Effect.Effect<Release | undefined> =>
+    Effect.map(store.entry(def.id), (e) =>
+      e.release !== undefined && (e.release.version !== def.manifest.version || e.release.image !== def.spec.image)
+        ? e.release
+        : undefined)
+
+  const reinstate = (def: AppDef, release: Release, start: boolean): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
-      yield* inspectOwn(def)
+      yield* log.append(
+        def.id,
+        "info",
+        `recreating ${def.spec.name} on ${release.version} (${shortDigest(release.digest)}), the release it ran; ${def.manifest.version} stays on offer as an update`
+      )
+      if (Option.isNone(yield* runtime.imageDigest(release.digest))) {
+        return yield* Effect.fail(
+          new ReleaseUnavailable({ appId: def.id, version: release.version, digest: release.digest, offered: def.manifest.version })
+        )
+      }
+      yield* hooks(def)
+      yield* prepareDirs(def)
+      yield* create(def, release.digest, { version: release.version, image: release.image })
+      if (start) yield* runtime.start(def.spec.name)
+    })
+
+  // `repair`: the container vanished behind our back (a start, a restart, the reconciler), so it
+  // comes back on the release it ran; an explicit install or update creates the manifest's.
+  const install = (def: AppDef, start: boolean, repair = false): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      const found = yield* inspectOwn(def)
+      if (repair && found === undefined) {
+        const release = yield* recordedRelease(def)
+        if (release !== undefined) return yield* reinstate(def, release, start)
+      }
       const image = yield* ensureImage(def, false)
       yield* hooks(def)
       yield* prepareDirs(def)
@@ -385,7 +440,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     Effect.gen(function*() {
       const changed = yield* hooks(def)
       const existing = yield* inspectOwn(def)
-      if (existing === undefined) return yield* install(def, true)
+      if (existing === undefined) return yield* install(def, true, true)
       if (existing.state === "running") {
         if (!changed) return
         yield* log.append(def.id, "info", "a hook changed a file: restarting to pick it up")
@@ -401,10 +456,10 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     Effect.gen(function*() {
       yield* hooks(def)
       const existing = yield* inspectOwn(def)
-      if (existing === undefined) return yield* install(def, true)
+      if (existing === undefined) return yield* install(def, true, true)
       yield* checkMounts(def)
       yield* runtime.restart(existing.name, def.manifest.stopTimeout).pipe(
-        Effect.catchTag("ContainerNotFound", () => install(def, true))
+        Effect.catchTag("ContainerNotFound", () => install(def, true, true))
       )
     })
 
@@ -651,7 +706,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     checkDependencies,
     installedDependents,
     steps: {
-      install,
+      install: (def, start) => install(def, start, true),
       start: startContainer,
       stop: stopContainer,
       restart: restartContainer,

@@ -177,7 +177,9 @@ const PersistedApp = Schema.Struct({
     to: Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.optionalWith(Schema.String, { exact: true }) }),
     since: Schema.Number,
     reason: Schema.optionalWith(Schema.String, { exact: true })
-  }))
+  })),
+  /** The release the app's container was last seen on, kept while it is gone (optional, version 2). */
+  release: Schema.optional(Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.String }))
 })
 
 /**
@@ -399,7 +401,8 @@ const pidAlive = (pid: number): boolean => {
 
 /**
  * The persisted projection of a state: intents, states, request generations, transitions, last
- * errors, crash-loop records and pending updates (observed fields are volatile and come back with the first scan).
+ * errors, crash-loop records, pending updates and the release each app's container was last seen
+ * on (observed fields are volatile and come back with the first scan).
  *
  * @since 0.1.0
  * @category getters
@@ -415,7 +418,8 @@ export const toPersisted = (state: State): typeof Persisted.Type => {
       ...(e.transition === undefined ? {} : { transition: e.transition }),
       ...(e.lastError === undefined ? {} : { lastError: e.lastError }),
       ...(e.crashLoop === undefined ? {} : { crashLoop: e.crashLoop }),
-      ...(e.update === undefined ? {} : { update: e.update })
+      ...(e.update === undefined ? {} : { update: e.update }),
+      ...(e.release === undefined ? {} : { release: e.release })
     }
   }
   return { version: 2, apps }
@@ -444,7 +448,8 @@ export const fromPersisted = (ids: ReadonlyArray<AppId>, persisted: typeof Persi
       ...(p.transition === undefined ? {} : { transition: p.transition }),
       ...(p.lastError === undefined ? {} : { lastError: p.lastError }),
       ...(p.crashLoop === undefined ? {} : { crashLoop: p.crashLoop }),
-      ...(p.update === undefined ? {} : { update: p.update })
+      ...(p.update === undefined ? {} : { update: p.update }),
+      ...(p.release === undefined ? {} : { release: p.release })
     }
     intents[id] = p.intent
   }

@@ -191,4 +191,87 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
       )
       void SimulatedEngine
     }).pipe(Effect.scoped))
+
+  // issue 14: only an explicit update moves versions; repairs recreate what ran, by digest.
+  it.effect("a container removed behind our back while an update is on offer comes back on the release it ran, by digest", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-update-vanish-")
+      const layer = orchestrator(defsOf([release("1.0.0")], dataDir), config(dataDir)).pipe(
+        Layer.provideMerge(SimulatedRuntime.layer({ registry }))
+      )
+      yield* Effect.gen(function*() {
+        const before = yield* installV1(dataDir)
+        const rt = yield* ContainerRuntime
+        const engine = yield* SimulatedEngine
+        yield* rt.untagImage(`${repo}:1.0.0`)
+        ;(yield* Apps).replace(defsOf([release("1.2.0")], dataDir))
+        yield* engine.removeContainer("web")
+        const reconciler = yield* Reconciler
+        const store = yield* StateStore
+        yield* waitAdvancing(
+          Effect.gen(function*() {
+            yield* reconciler.pass
+            const [c] = yield* rt.inspect(["web"])
+            const e = yield* store.entry(web)
+            return c !== undefined && c.state === "running" && e.state === "running" && e.transition === undefined
+          }),
+          "web recreated and running",
+          { step: "1 second", maxAdvance: "1 minute" }
+        )
+        const after = yield* container
+        assert.notStrictEqual(after.id, before.id, "recreated")
+        assert.strictEqual(after.labels[Labels.version], "1.0.0", "on the version it ran, not the one on offer")
+        assert.strictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest], "on the recorded digest")
+        assert.strictEqual(`sha256:${after.imageId}`, before.labels[Labels.imageDigest])
+        const view = (yield* (yield* AppViews).list).find((v) => v.id === "web")!
+        assert.deepStrictEqual(view.updateAvailable, { from: "1.0.0", to: "1.2.0" }, "the update stays on offer")
+        assert.strictEqual(fs.readFileSync(path.join(dataDir, "web", "data", "wallet.dat"), "utf8"), "written under 1.0.0")
+
+        // a user's start of the vanished app brings back the same release
+        yield* engine.removeContainer("web")
+        yield* (yield* Orchestrator.Orchestrator).start("web")
+        const started = yield* container
+        assert.strictEqual(started.labels[Labels.version], "1.0.0")
+        assert.strictEqual(started.labels[Labels.imageDigest], before.labels[Labels.imageDigest])
+
+        // with its image gone too, nothing else is put in its place: the app says why and how out
+        yield* engine.removeContainer("web")
+        yield* rt.tagImage(before.labels[Labels.imageDigest]!, `${repo}:1.0.0`)
+        yield* engine.removeImage(`${repo}:1.0.0`, { force: true })
+        assert.isTrue(Option.isNone(yield* rt.imageDigest(before.labels[Labels.imageDigest]!)), "the image is gone")
+        yield* reconciler.pass
+        const failed = yield* store.entry(web)
+        assert.deepStrictEqual(yield* rt.inspect(["web"]), [])
+        assert.strictEqual(
+          failed.lastError?.message,
+          `cannot recreate web on 1.0.0, the release it ran: its image ${before.labels[Labels.imageDigest]} is gone; update it to move to 1.2.0`
+        )
+      }).pipe(Effect.provide(layer))
+    }))
+
+  it.effect("the recorded release survives a restart of the orchestrator while the container is gone", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-update-vanish-restart-")
+      const engine = yield* Layer.build(SimulatedRuntime.layer({ registry }))
+      const before = yield* withOrchestrator(engine, defsOf([release("1.0.0")], dataDir), config(dataDir), installV1(dataDir))
+      yield* Effect.flatMap(SimulatedEngine, (e) => e.removeContainer("web")).pipe(Effect.provide(engine))
+      yield* withOrchestrator(
+        engine,
+        defsOf([release("1.2.0")], dataDir),
+        config(dataDir),
+        Effect.gen(function*() {
+          const store = yield* StateStore
+          yield* waitAdvancing(
+            Effect.map(store.entry(web), (e) => e.state === "running" && e.transition === undefined),
+            "web recreated and running",
+            { step: "1 second", maxAdvance: "2 minutes" }
+          )
+          const after = yield* container
+          assert.strictEqual(after.labels[Labels.version], "1.0.0")
+          assert.strictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest])
+        })
+      )
+    }).pipe(Effect.scoped))
 })
