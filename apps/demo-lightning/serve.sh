@@ -6,6 +6,8 @@ PORT="${PORT:-8080}"
 STOP_DELAY="${STOP_DELAY:-5}"
 NODE_HOST="${NODE_HOST:-host.containers.internal}"
 NODE_PORT="${NODE_PORT:-18081}"
+# the path polled on the node; its response's last line is shown as the node's state
+NODE_PATH="${NODE_PATH:-/status}"
 WWW=/var/www
 STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 NODE=unknown
@@ -50,7 +52,7 @@ echo "$APP: serving on :$PORT (pid $HTTPD), graceful stop takes ${STOP_DELAY}s"
 
 while kill -0 "$HTTPD" 2>/dev/null; do
   # nc, not wget: the static busybox wget crashes on some non-local connections
-  NODE="$(printf 'GET /status HTTP/1.0\r\nHost: %s\r\n\r\n' "$NODE_HOST" | nc -w 2 "$NODE_HOST" "$NODE_PORT" 2>/dev/null | tail -n 1)"
+  NODE="$(printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$NODE_PATH" "$NODE_HOST" | nc -w 2 "$NODE_HOST" "$NODE_PORT" 2>/dev/null | tail -n 1)"
   [ -n "$NODE" ] || NODE=unreachable
   page running
   sleep 5 &

@@ -8,6 +8,7 @@
  */
 import * as NodePath from "node:path"
 import { Effect, Either, Option, Redacted } from "effect"
+import * as Bcrypt from "./Bcrypt.js"
 import * as BitcoinConf from "./BitcoinConf.js"
 import * as DemoPage from "./DemoPage.js"
 import * as ElectrumPage from "./ElectrumPage.js"
@@ -17,7 +18,8 @@ import * as NginxConf from "./NginxConf.js"
 import type { HookContext, PreStartHook } from "./PreStartHook.js"
 import { make } from "./PreStartHook.js"
 import * as RpcAuth from "./RpcAuth.js"
-import { bitcoinRpcPassword } from "./Secrets.js"
+import { bitcoinRpcPassword, lndUiPassword } from "./Secrets.js"
+import * as ThunderHubConf from "./ThunderHubConf.js"
 
 /**
  * The bitcoind RPC user every derived config uses.
@@ -42,6 +44,25 @@ export const bitcoinNode = "bitcoin-node"
  * @category constants
  */
 export const electrumServer = "electrum-server"
+
+/**
+ * The capability of a Lightning node (`provides` of lnd): endpoints `grpc`, `rest`, `p2p`.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const lightningNode = "lightning-node"
+
+/**
+ * Where LND keeps what a client needs, relative to its data folder (LND's `~/.lnd`).
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const lndFiles = {
+  tlsCert: "tls.cert",
+  adminMacaroon: (network: string) => `data/chain/bitcoin/${network}/admin.macaroon`
+} as const
 
 const fromEither = <A>(ctx: HookContext, either: Either.Either<A, { readonly message: string }>) =>
   Either.match(either, {
@@ -196,6 +217,64 @@ export const electrsUiPage: PreStartHook = make({
     })
 })
 
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
+
+/**
+ * A `lnd-ui-thunderhub` hook (see `lndUiThunderhub`) for the given network and bcrypt cost.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const makeLndUiThunderhub = (options: { readonly network?: string; readonly cost?: number } = {}): PreStartHook => {
+  const network = options.network ?? "mainnet"
+  const verify = Bcrypt.verifier()
+  return make({
+    name: "lnd-ui-thunderhub",
+    secretConsumers: ["lnd-ui"],
+    render: (ctx) =>
+      Effect.gen(function*() {
+        const lnd = yield* ctx.provider(lightningNode)
+        const grpc = yield* lnd.endpoint("grpc")
+        const macaroon = yield* lnd.readFile(lndFiles.adminMacaroon(network), { maxBytes: 64 * 1024 })
+        const certificate = yield* lnd.readFile(lndFiles.tlsCert, { maxBytes: 64 * 1024 })
+        const password = Redacted.value(yield* ctx.secret(lndUiPassword))
+        const params: ThunderHubConf.Params = {
+          serverUrl: `${grpc.host}:${grpc.port}`,
+          macaroon: hex(macaroon),
+          certificate: hex(certificate),
+          network
+        }
+        const path = NodePath.join(ctx.appDataDir, "data", "thubConfig.yaml")
+        const current = Option.getOrElse(yield* ctx.read(path), () => "")
+        const verifies = (stored: string) =>
+          stored.startsWith(ThunderHubConf.hashPrefix) && verify(password, stored.slice(ThunderHubConf.hashPrefix.length))
+        // ThunderHub rewrites this file itself: when it still means the same, it is left as it is
+        if (ThunderHubConf.inSync(current, params, verifies)) return [{ path, content: current, secret: true }]
+        const kept = Option.filter(ThunderHubConf.masterPassword(current), verifies)
+        const masterPassword = Option.isSome(kept)
+          ? kept.value
+          : `${ThunderHubConf.hashPrefix}${Bcrypt.hash(password, yield* Bcrypt.generateSalt(options.cost ?? Bcrypt.defaultCost))}`
+        const content = yield* fromEither(ctx, ThunderHubConf.render(current, { ...params, masterPassword }))
+        return [{ path, content, secret: true }]
+      })
+  })
+}
+
+/**
+ * `lnd-ui-thunderhub`: `<appDataDir>/data/thubConfig.yaml` (i.e. `<dataDir>/lnd-ui/data/thubConfig.yaml`,
+ * 0600), ThunderHub's account config: the account `LND` at the `grpc` endpoint of the installed
+ * `lightning-node` provider, with its admin macaroon (`data/chain/bitcoin/mainnet/admin.macaroon`)
+ * and TLS certificate (`tls.cert`) read from the provider's data folder and inlined as hex, and
+ * `masterPassword` as `thunderhub-<bcrypt hash>` of the canonical secret `lnd-ui-password`. The
+ * file counts as drifted only when its meaning differs (ThunderHub re-dumps it and adds keys of its
+ * own); a hash that still verifies is kept. Fails naming the file while LND has not written its
+ * macaroon yet (its wallet is not created), so ThunderHub starts on a later pass.
+ *
+ * @since 0.3.0
+ * @category hooks
+ */
+export const lndUiThunderhub: PreStartHook = makeLndUiThunderhub()
+
 /**
  * `demo-ui-page`: `<appDataDir>/www/index.html` (i.e. `<dataDir>/demo-ui/www/index.html`, 0644
  * so busybox httpd in the container can read it from its read-only bind mount at `/var/www`).
@@ -232,5 +311,6 @@ export const builtins: ReadonlyArray<PreStartHook> = [
   lndConf,
   electrumxDaemon,
   electrsUiPage,
+  lndUiThunderhub,
   demoUiPage
 ]

@@ -14,9 +14,9 @@
  */
 import * as NodePath from "node:path"
 import { AppId, HookRegistry, SafeFile, Settings } from "@archipelago/orchestrator"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import type { HookContext, PreStartHook, RenderedFile } from "./PreStartHook.js"
-import { namePattern } from "./PreStartHook.js"
+import { defaultMaxFileBytes, namePattern, ProviderFileError } from "./PreStartHook.js"
 import * as Secrets from "./Secrets.js"
 
 /**
@@ -116,6 +116,26 @@ export const make = (
             ))
           }
           const endpoints = found.capabilities[capability]!
+          const providerDir = NodePath.join(dataDir, found.appId)
+          const readFile = (path: string, options?: { readonly maxBytes?: number }) => {
+            const refuse = (reason: string) =>
+              new ProviderFileError({ hook: hook.name, appId: request.appId, provider: found.appId, path, reason })
+            if (hook.secretConsumers === undefined) {
+              return Effect.fail(fail(`refused to read ${JSON.stringify(path)} of ${found.appId}: the hook declares no secretConsumers (the apps allowed to receive it)`))
+            }
+            const full = NodePath.resolve(providerDir, path)
+            if (path.length === 0 || NodePath.isAbsolute(path) || path.split(/[\\/]/).includes("..") || !SafeFile.isWithin(providerDir, full) || full === providerDir) {
+              return Effect.fail(refuse(`the path must be relative and stay inside ${providerDir}`))
+            }
+            const maxBytes = options?.maxBytes ?? defaultMaxFileBytes
+            return SafeFile.read(full, { root: dataDir, maxBytes }).pipe(
+              Effect.mapError((error) => refuse(error._tag === "UnsafePath" ? error.message : error.reason)),
+              Effect.flatMap(Option.match({
+                onNone: () => Effect.fail(refuse(`absent (or not a regular file) at ${full}`)),
+                onSome: Effect.succeed
+              }))
+            )
+          }
           return Effect.succeed({
             capability,
             appId: found.appId,
@@ -124,7 +144,8 @@ export const make = (
             endpoint: (name: string) =>
               Object.hasOwn(endpoints, name)
                 ? Effect.succeed(endpoints[name]!)
-                : Effect.fail(fail(`${found.appId} provides ${JSON.stringify(capability)} without a published endpoint ${JSON.stringify(name)}`))
+                : Effect.fail(fail(`${found.appId} provides ${JSON.stringify(capability)} without a published endpoint ${JSON.stringify(name)}`)),
+            readFile
           })
         },
         secret: (name) =>
@@ -173,6 +194,7 @@ export const make = (
           return yield* new HookFailed({ hook: name, appId: request.appId, reason: "no hook of that name is registered" })
         }
         const rendered = yield* hook.render(context(hook, request)).pipe(
+          Effect.catchTag("ProviderFileError", (error) => new HookFailed({ hook: name, appId: request.appId, reason: error.message })),
           Effect.catchAllDefect((defect) =>
             new HookFailed({
               hook: name,

@@ -20,6 +20,7 @@
  */
 import type { AppId, Capability, HookRegistry, Manifest, Settings } from "@archipelago/orchestrator"
 import type { Effect, Option, Redacted } from "effect"
+import { Data } from "effect"
 
 /**
  * The error of a hook; its message never carries a secret.
@@ -28,6 +29,37 @@ import type { Effect, Option, Redacted } from "effect"
  * @category errors
  */
 export type HookFailed = HookRegistry.HookFailed
+
+/**
+ * A file of a provider's data folder could not be read for a hook: absent (not yet written by the
+ * provider), not a regular file (a symlink is never followed), larger than the limit, outside the
+ * provider's folder, or an I/O error. Names the file, the provider and the app; never the content.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class ProviderFileError extends Data.TaggedError("ProviderFileError")<{
+  readonly hook: string
+  /** The app whose hook asked (the consumer). */
+  readonly appId: string
+  /** The provider whose data folder holds the file. */
+  readonly provider: string
+  /** The file, as asked (relative to the provider's data folder). */
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `cannot read ${this.path} of ${this.provider} for ${this.appId} (hook ${this.hook}): ${this.reason}`
+  }
+}
+
+/**
+ * The default bound of `Provided.readFile`: 1 MiB.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const defaultMaxFileBytes = 1024 * 1024
 
 /**
  * A file a hook wants on disk.
@@ -59,6 +91,17 @@ export interface Provided {
   readonly endpoints: Readonly<Record<string, Capability.Endpoint>>
   /** One endpoint; fails naming the provider and the endpoint when the provider does not declare it. */
   readonly endpoint: (name: string) => Effect.Effect<Capability.Endpoint, HookFailed>
+  /**
+   * The bytes of a file in the provider's data folder (`<dataDir>/<provider>/<path>`), e.g. LND's
+   * `tls.cert` or its admin macaroon. `path` is relative and may not leave that folder (`..`, an
+   * absolute path, a symlinked folder on the way are refused); a symlink or non-regular file at the
+   * file is never followed; more than `maxBytes` (default 1 MiB) is refused without reading it. Only
+   * a hook with `secretConsumers` may read (what it reads is treated as a secret). Since 0.3.0.
+   */
+  readonly readFile: (
+    path: string,
+    options?: { readonly maxBytes?: number }
+  ) => Effect.Effect<Uint8Array, ProviderFileError | HookFailed>
 }
 
 /**
@@ -107,7 +150,8 @@ export interface PreStartHook {
    * catalog) at `hooks[i]`, and the registry refuses to run it for that app (`HookNotAllowed`).
    */
   readonly secretConsumers?: ReadonlyArray<string>
-  readonly render: (ctx: HookContext) => Effect.Effect<ReadonlyArray<RenderedFile>, HookFailed>
+  /** Renders the files; a `ProviderFileError` fails the run as a `HookFailed` carrying its message. */
+  readonly render: (ctx: HookContext) => Effect.Effect<ReadonlyArray<RenderedFile>, HookFailed | ProviderFileError>
 }
 
 /**

@@ -43,6 +43,14 @@ export const namePattern = /^[a-z0-9][a-z0-9_-]{0,63}$/
 export const bitcoinRpcPassword = "bitcoin-rpc-password"
 
 /**
+ * The canonical password of the LND UI (ThunderHub's login): its config keeps only a bcrypt hash of it.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const lndUiPassword = "lnd-ui-password"
+
+/**
  * @since 0.1.0
  * @category models
  */

@@ -1,11 +1,13 @@
 /**
  * `@archipelago/hooks`: pre-start hook plugins for Archipelago apps (bitcoin UI nginx.conf,
- * bitcoin rpcauth, lnd.conf, ElectrumX's daemon.env, the Electrum UI page, the demo UI page) with file-backed secrets; files are written
+ * bitcoin rpcauth, lnd.conf, ElectrumX's daemon.env, ThunderHub's account config, the Electrum UI page, the demo UI page) with file-backed secrets; files are written
  * through the orchestrator's `SafeFile` (atomic, never through a symlink). `Hooks.layer` implements the orchestrator's `HookRegistry`.
  *
  * @since 0.1.0
  */
 
+/** @since 0.3.0 */
+export * as Bcrypt from "./Bcrypt.js"
 /** @since 0.1.0 */
 export * as BitcoinConf from "./BitcoinConf.js"
 /** @since 0.1.0 */
@@ -30,3 +32,5 @@ export * as RenderError from "./RenderError.js"
 export * as RpcAuth from "./RpcAuth.js"
 /** @since 0.1.0 */
 export * as Secrets from "./Secrets.js"
+/** @since 0.3.0 */
+export * as ThunderHubConf from "./ThunderHubConf.js"

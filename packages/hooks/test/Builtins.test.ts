@@ -5,6 +5,8 @@ import { HookRegistry } from "@archipelago/orchestrator"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Logger, LogLevel, Option } from "effect"
 import * as fc from "fast-check"
+import * as Yaml from "yaml"
+import * as Bcrypt from "../src/Bcrypt.js"
 import * as BitcoinConf from "../src/BitcoinConf.js"
 import * as Builtins from "../src/Builtins.js"
 import * as DemoPage from "../src/DemoPage.js"
@@ -14,8 +16,8 @@ import * as Hooks from "../src/Hooks.js"
 import * as NginxConf from "../src/NginxConf.js"
 import * as RpcAuth from "../src/RpcAuth.js"
 import * as Secrets from "../src/Secrets.js"
-import { bitcoinNode, electrumServer, manifest, run } from "./fixtures/manifest.js"
-import { hasPython, pythonHmac } from "./fixtures/python.js"
+import { bitcoinNode, electrumServer, lightningNode, manifest, run } from "./fixtures/manifest.js"
+import { hasPython, hasPythonBcrypt, pythonBcrypt, pythonHmac } from "./fixtures/python.js"
 
 let root = ""
 let counter = 0
@@ -313,14 +315,15 @@ describe("demo-ui-page", () => {
 })
 
 describe("built-ins as a whole", () => {
-  it("exports the five hooks by name", () => {
-    expect(Builtins.builtins.map((h) => h.name)).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"])
+  it("exports the built-in hooks by name", () => {
+    expect(Builtins.builtins.map((h) => h.name)).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "lnd-ui-thunderhub", "demo-ui-page"])
     expect(Builtins.builtins).toEqual([
       Builtins.bitcoinUiNginx,
       Builtins.bitcoinRpcAuth,
       Builtins.lndConf,
       Builtins.electrumxDaemon,
       Builtins.electrsUiPage,
+      Builtins.lndUiThunderhub,
       Builtins.demoUiPage
     ])
   })
@@ -361,4 +364,96 @@ describe("built-ins as a whole", () => {
       { numRuns: 40 }
     )
   })
+})
+
+describe("lnd-ui-thunderhub", () => {
+  const macaroon = Buffer.from([0x02, 0x01, 0x03, 0x6c, 0x6e, 0x64, 0x00, 0xff, 0x10])
+  const cert = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+  const lndFiles = (dataDir: string, mac: Uint8Array = macaroon, tls: Uint8Array = cert) =>
+    Effect.promise(async () => {
+      const lnd = NodePath.join(dataDir, "lnd")
+      await Fs.mkdir(NodePath.join(lnd, "data", "chain", "bitcoin", "mainnet"), { recursive: true })
+      await Fs.writeFile(NodePath.join(lnd, Builtins.lndFiles.adminMacaroon("mainnet")), mac, { mode: 0o600 })
+      await Fs.writeFile(NodePath.join(lnd, Builtins.lndFiles.tlsCert), tls, { mode: 0o644 })
+    })
+  const request = run("lnd-ui", ["lnd-ui-thunderhub"], { role: "ui" }, [lightningNode("lnd", 10019)])
+  const configOf = (dataDir: string) => NodePath.join(dataDir, "lnd-ui", "data", "thubConfig.yaml")
+  const secretOf = (dataDir: string) =>
+    Effect.map(read(NodePath.join(dataDir, "secrets", Secrets.lndUiPassword)), (s) => s.trim())
+  const parsed = (dataDir: string) => Effect.map(read(configOf(dataDir)), (text) => Yaml.parse(text))
+
+  it.effect("renders ThunderHub's account config from the provider's endpoint, macaroon and cert, with a bcrypt'd password (0600)", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        yield* lndFiles(dataDir)
+        const first = yield* registry.run(request)
+        expect(first.changed).toBe(true)
+        const config = yield* parsed(dataDir)
+        expect(config.defaultNetwork).toBe("mainnet")
+        expect(config.accounts).toEqual([{
+          name: "LND",
+          serverUrl: "host.containers.internal:10019",
+          macaroon: macaroon.toString("hex"),
+          certificate: cert.toString("hex")
+        }])
+        const password = yield* secretOf(dataDir)
+        expect(password).toMatch(/^[0-9a-f]{64}$/)
+        expect(config.masterPassword).toMatch(/^thunderhub-\$2b\$10\$/)
+        const stored = config.masterPassword.slice("thunderhub-".length)
+        expect(Bcrypt.verify(password, stored)).toBe(true)
+        if (hasPythonBcrypt) expect(pythonBcrypt(password, stored)).toBe(stored)
+        expect(yield* read(configOf(dataDir))).not.toContain(password)
+        expect(yield* modeOf(configOf(dataDir))).toBe(0o600)
+        // converged: a second pass writes nothing
+        const again = yield* registry.run(request)
+        expect(again.changed).toBe(false)
+      })))
+
+  it.effect("drift is judged on meaning: ThunderHub's own re-dump is kept; a new macaroon or password is repaired, keeping ThunderHub's keys", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        yield* lndFiles(dataDir)
+        yield* registry.run(request)
+        const rendered = yield* parsed(dataDir)
+        // what ThunderHub writes back: its own layout, no comments, a 2FA secret added
+        const redump = Yaml.stringify(
+          { ...rendered, accounts: [{ ...rendered.accounts[0], twofaSecret: "JBSWY3DPEHPK3PXP" }] },
+          { defaultStringType: "QUOTE_SINGLE", indent: 4 }
+        )
+        yield* Effect.promise(() => Fs.writeFile(configOf(dataDir), redump))
+        for (let i = 0; i < 3; i++) expect((yield* registry.run(request)).changed).toBe(false)
+        expect(yield* read(configOf(dataDir))).toBe(redump)
+
+        // LND rotates its macaroon: rewritten, the hash (it still verifies) and the 2FA secret kept
+        const rotated = Buffer.from("0201ab", "hex")
+        yield* lndFiles(dataDir, rotated)
+        expect((yield* registry.run(request)).changed).toBe(true)
+        const repaired = yield* parsed(dataDir)
+        expect(repaired.accounts[0].macaroon).toBe("0201ab")
+        expect(repaired.accounts[0].twofaSecret).toBe("JBSWY3DPEHPK3PXP")
+        expect(repaired.masterPassword).toBe(rendered.masterPassword)
+
+        // the canonical password rotates: a new hash that verifies it
+        const next = "0f".repeat(32)
+        yield* Effect.promise(() => Fs.writeFile(NodePath.join(dataDir, "secrets", Secrets.lndUiPassword), `${next}\n`))
+        expect((yield* registry.run(request)).changed).toBe(true)
+        const rehashed = (yield* parsed(dataDir)).masterPassword as string
+        expect(rehashed).not.toBe(rendered.masterPassword)
+        expect(Bcrypt.verify(next, rehashed.slice("thunderhub-".length))).toBe(true)
+      })))
+
+  it.effect("fails naming the file while LND has not written its macaroon, and never renders for another app", () =>
+    withDataDir((registry, dataDir) =>
+      Effect.gen(function*() {
+        const missing = yield* Effect.flip(registry.run(request))
+        expect(missing.message).toContain(
+          "cannot read data/chain/bitcoin/mainnet/admin.macaroon of lnd for lnd-ui (hook lnd-ui-thunderhub): absent"
+        )
+        yield* lndFiles(dataDir)
+        const evil = yield* Effect.flip(registry.run(run("evil", ["lnd-ui-thunderhub"], {}, [lightningNode()])))
+        expect(evil._tag).toBe("HookNotAllowed")
+        expect(yield* Effect.promise(() => Fs.stat(NodePath.join(dataDir, "evil")).then(() => true, () => false))).toBe(false)
+        const noLnd = yield* Effect.flip(registry.run(run("lnd-ui", ["lnd-ui-thunderhub"], {}, [])))
+        expect(noLnd.message).toContain(`no installed app provides "lightning-node"`)
+      })))
 })

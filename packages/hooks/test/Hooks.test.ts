@@ -8,7 +8,7 @@ import * as fc from "fast-check"
 import * as Builtins from "../src/Builtins.js"
 import * as Hooks from "../src/Hooks.js"
 import * as PreStartHook from "../src/PreStartHook.js"
-import { run } from "./fixtures/manifest.js"
+import { lightningNode, run } from "./fixtures/manifest.js"
 
 let root = ""
 let counter = 0
@@ -46,7 +46,7 @@ const fileHook = (name: string, path: (ctx: PreStartHook.HookContext) => string,
 describe("Hooks.layer", () => {
   it.effect("lists the registered names", () =>
     withRegistry(Builtins.builtins, (registry) =>
-      Effect.sync(() => expect(registry.names).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"]))))
+      Effect.sync(() => expect(registry.names).toEqual(["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "lnd-ui-thunderhub", "demo-ui-page"]))))
 
   it.effect("no hooks: nothing to do", () =>
     withRegistry(Builtins.builtins, (registry) =>
@@ -311,4 +311,82 @@ describe("secrets never reach the logs", () => {
       expect(all).not.toContain("spaced-PASSWORD-value")
       expect(all).not.toContain(Buffer.from(`archipelago:${password}`).toString("base64"))
     }))
+})
+
+describe("Provided.readFile: a provider's binary files", () => {
+  /** A hook for "app" reading `path` of the `lightning-node` provider "lnd"; renders its hex. */
+  const reader = (path: string, options?: { readonly maxBytes?: number }, bound = true) =>
+    PreStartHook.make({
+      name: "reader",
+      ...(bound ? { secretConsumers: ["app"] } : {}),
+      render: (ctx) =>
+        Effect.gen(function*() {
+          const lnd = yield* ctx.provider("lightning-node")
+          const bytes = yield* lnd.readFile(path, options)
+          return [{ path: `${ctx.appDataDir}/out.hex`, content: Buffer.from(bytes).toString("hex"), secret: true }]
+        })
+    })
+  const request = run("app", ["reader"], {}, [lightningNode()])
+  const setup = (dataDir: string, f: (lndDir: string) => Promise<void>) =>
+    Effect.promise(async () => {
+      const lndDir = NodePath.join(dataDir, "lnd")
+      await Fs.mkdir(NodePath.join(lndDir, "data"), { recursive: true })
+      await f(lndDir)
+    })
+  const reason = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E>) =>
+    Effect.map(Effect.flip(effect), (e) => e.message)
+
+  it.effect("reads bytes (NUL, 0xff) of a file in the provider's data folder, exactly", () =>
+    withRegistry([reader("data/admin.macaroon")], (registry, dataDir) =>
+      Effect.gen(function*() {
+        const bytes = Buffer.from([0x02, 0x01, 0x00, 0xff, 0x0a, 0x80, 0x00])
+        yield* setup(dataDir, (lnd) => Fs.writeFile(NodePath.join(lnd, "data", "admin.macaroon"), bytes, { mode: 0o600 }))
+        yield* registry.run(request)
+        expect(yield* read(NodePath.join(dataDir, "app", "out.hex"))).toBe(bytes.toString("hex"))
+      })))
+
+  it.effect("a missing file, a symlink, a FIFO-like non-file and a file past the bound fail naming the file and the provider", () =>
+    Effect.gen(function*() {
+      const cases: Array<[string, (lnd: string) => Promise<void>, string, { readonly maxBytes?: number }?]> = [
+        ["data/admin.macaroon", async () => {}, "absent (or not a regular file)"],
+        ["tls.cert", (lnd) => Fs.symlink("/etc/shadow", NodePath.join(lnd, "tls.cert")), "absent (or not a regular file)"],
+        ["data", async () => {}, "absent (or not a regular file)"],
+        ["big.cert", (lnd) => Fs.writeFile(NodePath.join(lnd, "big.cert"), Buffer.alloc(4097)), "larger than 4096 bytes", { maxBytes: 4096 }],
+        ["big.cert", (lnd) => Fs.writeFile(NodePath.join(lnd, "big.cert"), Buffer.alloc(1024 * 1024 + 1)), "larger than 1048576 bytes"]
+      ]
+      for (const [path, prepare, why, options] of cases) {
+        const message = yield* withRegistry([reader(path, options)], (registry, dataDir) =>
+          Effect.zipRight(setup(dataDir, prepare), reason(registry.run(request))))
+        expect(message).toContain(`cannot read ${path} of lnd for app (hook reader): ${why}`)
+      }
+    }))
+
+  it.effect("refuses a path leaving the provider's folder (.., absolute, another app, a symlinked folder on the way)", () =>
+    Effect.gen(function*() {
+      for (const path of ["../secrets/bitcoin-rpc-password", "/etc/passwd", "data/../../app/x", "", "."]) {
+        const message = yield* withRegistry([reader(path)], (registry, dataDir) =>
+          Effect.zipRight(setup(dataDir, async () => {}), reason(registry.run(request))))
+        expect(message, path).toContain(`cannot read ${path} of lnd for app (hook reader): the path must be relative and stay inside`)
+      }
+      const message = yield* withRegistry([reader("linked/admin.macaroon")], (registry, dataDir) =>
+        Effect.zipRight(
+          setup(dataDir, async (lnd) => {
+            await Fs.mkdir(NodePath.join(dataDir, "secrets"), { recursive: true })
+            await Fs.writeFile(NodePath.join(dataDir, "secrets", "admin.macaroon"), "stolen")
+            await Fs.symlink(NodePath.join(dataDir, "secrets"), NodePath.join(lnd, "linked"))
+          }),
+          reason(registry.run(request))
+        ))
+      expect(message).toContain("cannot read linked/admin.macaroon of lnd for app (hook reader): refused")
+      expect(message).toContain("it is a symlink")
+    }))
+
+  it.effect("only a hook bound to its consumers (secretConsumers) may read a provider's files", () =>
+    withRegistry([reader("tls.cert", undefined, false)], (registry, dataDir) =>
+      Effect.gen(function*() {
+        yield* setup(dataDir, (lnd) => Fs.writeFile(NodePath.join(lnd, "tls.cert"), "cert"))
+        expect(yield* reason(registry.run(request))).toContain(
+          `refused to read "tls.cert" of lnd: the hook declares no secretConsumers`
+        )
+      })))
 })

@@ -182,7 +182,8 @@ describe("secret-bound hooks: an unrelated app cannot take the bitcoind RPC pass
         "bitcoin-ui-nginx": ["bitcoin-ui"],
         "bitcoin-rpcauth": ["bitcoin-core", "bitcoin-knots"],
         "lnd-conf": ["lnd"],
-        "electrumx-daemon": ["electrumx"]
+        "electrumx-daemon": ["electrumx"],
+        "lnd-ui-thunderhub": ["lnd-ui"]
       })
       expect(Hooks.consumersOf(Builtins.builtins)).toEqual(consumers)
     }))

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { NodeContext } from "@effect/platform-node"
@@ -92,6 +92,24 @@ describe("archipelago validate: capabilities", () => {
           ""
         ].join("\n")
       )
+      expect(yield* Validate.run(dir)).toMatch(/^ok: /)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("the real lnd-ui needs lightning-node: without an app providing it, validate names the capability and where", () =>
+    Effect.gen(function*() {
+      const dir = tempDir("rpc-validate-lightning-")
+      for (const id of ["lnd-ui", "lnd"]) mkdirSync(join(dir, id))
+      writeFileSync(join(dir, "lnd-ui", "manifest.yml"), readFileSync(join(root, "apps", "lnd-ui", "manifest.yml")))
+      // an lnd that forgot its provides: (and has no bitcoin node to depend on here)
+      const lnd = readFileSync(join(root, "apps", "lnd", "manifest.yml"), "utf8")
+      const withoutProvides = lnd.replace(/\nprovides:\n(?: {2}.*\n)+/, "\n").replace("dependsOn: [bitcoin-node]\n", "")
+      expect(withoutProvides).not.toContain("lightning-node\n")
+      writeFileSync(join(dir, "lnd", "manifest.yml"), withoutProvides)
+      const error = yield* Effect.flip(Validate.run(dir))
+      expect(error.errors.map((e) => `${e.file.replace(dir, "apps")} ${e.path} [${e.rule}] ${e.detail}`)).toEqual([
+        "apps/lnd-ui/manifest.yml dependsOn[0] [depends-on] no app is called \"lightning-node\" and no app provides it as a capability"
+      ])
+      writeFileSync(join(dir, "lnd", "manifest.yml"), lnd.replace("dependsOn: [bitcoin-node]\n", ""))
       expect(yield* Validate.run(dir)).toMatch(/^ok: /)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -82,6 +82,11 @@ export interface WriteOptions extends Options {
 export interface ReadOptions extends Options {
   /** Narrow a file readable or writable by group or others to its owner's bits (on the descriptor). */
   readonly narrow?: boolean
+  /**
+   * Refuse a file larger than this many bytes (`SafeFileError`, reason "larger than N bytes")
+   * without reading more than one byte past it. Default: no limit. Since 0.3.0.
+   */
+  readonly maxBytes?: number
 }
 
 /**
@@ -249,7 +254,8 @@ const readIn = async (
   shown: string,
   warn: Warn,
   fix?: (handle: Fs.FileHandle, mode: number, data: Buffer) => Promise<void>,
-  fate = "treated as absent"
+  fate = "treated as absent",
+  maxBytes?: number
 ): Promise<Found | undefined> => {
   let handle: Fs.FileHandle
   try {
@@ -269,12 +275,32 @@ const readIn = async (
       warn(`${shown} is not a regular file: not read, ${fate}`)
       return undefined
     }
-    const data = await handle.readFile()
+    const data = maxBytes === undefined ? await handle.readFile() : await readBounded(handle, stat.size, maxBytes)
     if (fix !== undefined) await fix(handle, stat.mode & 0o7777, data)
     return { data, uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 }
   } finally {
     await handle.close()
   }
+}
+
+class TooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`larger than ${limit} bytes`)
+  }
+}
+
+/** Reads at most `limit` bytes; a file holding more (also one grown since its stat) is refused. */
+const readBounded = async (handle: Fs.FileHandle, size: number, limit: number): Promise<Buffer> => {
+  if (size > limit) throw new TooLarge(limit)
+  const buffer = Buffer.alloc(limit + 1)
+  let filled = 0
+  while (filled < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled)
+    if (bytesRead === 0) break
+    filled += bytesRead
+  }
+  if (filled > limit) throw new TooLarge(limit)
+  return buffer.subarray(0, filled)
 }
 
 const tempPrefix = (base: string): string => `.${base}.tmp-`
@@ -379,7 +405,7 @@ export const read = (path: string, options?: ReadOptions): Effect.Effect<Option.
             warn(`${file} was accessible to others (mode ${mode.toString(8)}); narrowed to ${(mode & 0o700).toString(8)}`)
             await handle.chmod(mode & 0o700)
           } :
-          undefined)
+          undefined, undefined, options?.maxBytes)
         return found === undefined ? Option.none() : Option.some(new Uint8Array(found.data))
       } finally {
         await d.close()

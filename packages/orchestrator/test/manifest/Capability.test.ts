@@ -9,7 +9,7 @@ import { Manifest } from "../../src/manifest/Manifest.js"
 
 const decode = Schema.decodeUnknownSync(Manifest)
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
-const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"]
+const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "lnd-ui-thunderhub", "demo-ui-page"]
 
 const manifest = (id: string, extra: Record<string, unknown> = {}): Manifest =>
   decode({ id, name: id, version: "1", image: "busybox:1.36", ...extra })

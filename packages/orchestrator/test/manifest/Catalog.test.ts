@@ -13,7 +13,7 @@ import { CatalogError } from "../../src/manifest/ManifestError.js"
 import * as Spec from "../../src/manifest/Spec.js"
 
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
-const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"]
+const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "lnd-ui-thunderhub", "demo-ui-page"]
 
 const temps: Array<string> = []
 afterAll(() => {

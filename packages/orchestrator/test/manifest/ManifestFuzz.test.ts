@@ -30,7 +30,7 @@ const catalog: ReadonlyArray<{ readonly id: string; readonly text: string }> = F
   .sort()
   .map((id) => ({ id, text: Fs.readFileSync(NodePath.join(appsDir, id, "manifest.yml"), "utf8") }))
 
-const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"]
+const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "lnd-ui-thunderhub", "demo-ui-page"]
 const file = "apps/fuzz/manifest.yml"
 
 let checked = 0
