@@ -3,15 +3,16 @@
  * real `archipelago serve` process on podman, and small RPC / WebSocket clients, the way a user
  * reaches it. Everything is named `t-bench-<tag>-*` and removed by `cleanup`.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import { startServe } from "../../test-support/chaos/Serve.js"
 import { freePort } from "../../test-support/net.js"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { WebSocket } from "ws"
-import { sleep, until } from "./Bench.js"
+import { until } from "./Bench.js"
 
 export const root = fileURLToPath(new URL("../..", import.meta.url))
 export const cli = path.join(root, "packages/rpc-adapter/dist/cli.js")
@@ -93,7 +94,6 @@ export interface Served {
   readonly url: string
   readonly token: string
   readonly pid: number
-  readonly child: ChildProcess
   readonly dataDir: string
   readonly call: (method: string, params?: unknown) => Promise<any>
   readonly stop: () => Promise<void>
@@ -109,55 +109,25 @@ export interface ServeOptions {
   readonly nodeArgs?: ReadonlyArray<string>
 }
 
-/** Starts `archipelago serve` on podman and waits until its API answers. */
+/**
+ * Starts `archipelago serve` on podman (test-support/chaos/Serve.ts's `startServe`, not
+ * observing: no WebSocket recorder, no latency poller, so the server carries only the
+ * benchmark's load) and waits until it is up.
+ */
 export const serve = async (options: ServeOptions): Promise<Served> => {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "bench-data-"))
-  const port = await freePort()
-  const args = [
-    cli, "serve", "--apps", options.apps, "--data", dataDir, "--host", "127.0.0.1", "--port", String(port),
-    "--engine", "podman", "--scan-interval", options.scanInterval ?? "30s",
-    "--reconcile-interval", options.reconcileInterval ?? "30s", ...(options.extraArgs ?? [])
-  ]
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], { stdio: ["ignore", "pipe", "pipe"] })
-  let stderr = ""
-  child.stderr!.on("data", (d) => { stderr = (stderr + d.toString()).slice(-8192) })
-  child.stdout!.on("data", (d) => { stderr = (stderr + d.toString()).slice(-8192) })
-  const url = `http://127.0.0.1:${port}`
-  const tokenFile = path.join(dataDir, "rpc-token")
-  const token = await until(async () => {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr}`)
-    if (!fs.existsSync(tokenFile)) return undefined
-    const t = fs.readFileSync(tokenFile, "utf8").trim()
-    try {
-      const r = await fetch(`${url}/rpc`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${t}`, "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "server.version" })
-      })
-      return r.ok ? t : undefined
-    } catch {
-      return undefined
-    }
-  }, "serve answering", 120_000, 50)
-  let id = 0
-  const call = async (method: string, params?: unknown) => {
-    const r = await fetch(`${url}/rpc`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, ...(params === undefined ? {} : { params }) })
-    })
-    const body = await r.json() as any
-    if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`)
-    return body.result
-  }
-  const stop = async () => {
-    if (child.exitCode !== null) return
-    const exited = new Promise<void>((r) => child.once("exit", () => r()))
-    child.kill("SIGTERM")
-    await Promise.race([exited, sleep(20_000)])
-    if (child.exitCode === null) child.kill("SIGKILL")
-  }
-  return { url, token, pid: child.pid!, child, dataDir, call, stop }
+  const server = await startServe({
+    root,
+    appsDir: options.apps,
+    dataDir,
+    scanInterval: options.scanInterval ?? "30s",
+    reconcileInterval: options.reconcileInterval ?? "30s",
+    args: ["--host", "127.0.0.1", ...(options.extraArgs ?? [])],
+    ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
+    observe: false
+  })
+  const call = (method: string, params?: unknown) => server.rpc<any>(method, params as Record<string, unknown> | undefined)
+  return { url: server.url, token: server.token(), pid: server.pid(), dataDir, call, stop: server.close }
 }
 
 /** A view as `container-list` returns it (the fields benchmarks read). */

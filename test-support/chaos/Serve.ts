@@ -1,8 +1,10 @@
 /**
- * The chaos matrix's handle on a real `archipelago serve` process (the built CLI,
- * `packages/rpc-adapter/dist/cli.js`): start it, SIGKILL it, start it again on the same port and
- * data dir, call its JSON-RPC API, record its WebSocket `state.changed` stream and measure how
- * fast `container-list` answers. Nothing here calls the orchestrator's library functions.
+ * The one handle on a real `archipelago serve` process (the built CLI,
+ * `packages/rpc-adapter/dist/cli.js`) on podman, for the chaos matrix, the real-server tests and
+ * the benchmarks (bench/lib/Node.ts): start it, SIGKILL it, start it again on the same port and
+ * data dir, call its JSON-RPC API and, when observing (the matrix's checks), record its WebSocket
+ * `state.changed` stream and measure how fast `container-list` answers. Nothing here calls the
+ * orchestrator's library functions.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -43,6 +45,20 @@ export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv
   /** Scan and reconcile interval (default 1s). */
   readonly interval?: string
+  /** The scan interval alone (default `interval`). */
+  readonly scanInterval?: string
+  /** The reconcile interval alone (default `interval`). */
+  readonly reconcileInterval?: string
+  /** More `serve` arguments (e.g. `--host 127.0.0.1`). */
+  readonly args?: ReadonlyArray<string>
+  /** Node's own flags for the server process, e.g. `--cpu-prof` (added to ARCHY_CHAOS_SERVE_NODE_ARGS's). */
+  readonly nodeArgs?: ReadonlyArray<string>
+  /**
+   * Record the WebSocket stream and poll `container-list`'s latency beside a control server
+   * (default true: the matrix's checks); false leaves the server with no load but the test's own,
+   * as a benchmark needs (`recorded` and `takeLatencies` then stay empty).
+   */
+  readonly observe?: boolean
 }
 
 export class RpcFailure extends Error {
@@ -54,6 +70,11 @@ export class RpcFailure extends Error {
 export interface Serve {
   readonly port: number
   readonly url: string
+  readonly dataDir: string
+  /** The server process's pid (a restart changes it). */
+  readonly pid: () => number
+  /** The RPC token the server wrote to `<dataDir>/rpc-token`. */
+  readonly token: () => string
   readonly output: () => string
   readonly running: () => boolean
   /** Calls a method; rejects with `RpcFailure` on a JSON-RPC error. */
@@ -98,12 +119,14 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const interval = options.interval ?? "1s"
+  const observe = options.observe ?? true
   // ARCHY_CHAOS_SERVE_NODE_ARGS: node flags for the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   // (node refuses --cpu-prof in NODE_OPTIONS)
-  const nodeArgs = (process.env.ARCHY_CHAOS_SERVE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+  const nodeArgs = [...(process.env.ARCHY_CHAOS_SERVE_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""), ...(options.nodeArgs ?? [])]
   const args = [
     ...nodeArgs, cli(options.root), "serve", "--apps", options.appsDir, "--data", options.dataDir, "--port", String(port),
-    "--engine", "podman", "--scan-interval", interval, "--reconcile-interval", interval
+    "--engine", "podman", "--scan-interval", options.scanInterval ?? interval, "--reconcile-interval", options.reconcileInterval ?? interval,
+    ...(options.args ?? [])
   ]
   let child: ChildProcess | undefined
   let log = ""
@@ -150,7 +173,7 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
       await new Promise((r) => setTimeout(r, 50))
     }
     token = readFileSync(join(options.dataDir, "rpc-token"), "utf8").trim()
-    await connectWs()
+    if (observe) await connectWs()
   }
 
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null
@@ -169,8 +192,8 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
   // The poller: container-list every pollEveryMs while the server runs, timing each answer, and
   // at the same moment a trivial request to a control server in its own process: what the
   // machine's scheduling alone costs at that moment.
-  const control = await startControl()
-  let polling = true
+  const control = observe ? await startControl() : undefined
+  let polling = observe
   const timed = async (f: () => Promise<unknown>): Promise<number> => {
     const t0 = performance.now()
     await f()
@@ -182,7 +205,7 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
         try {
           const [server, base] = await Promise.all([
             timed(() => rpc("container-list")),
-            timed(() => fetch(control.url).then((r) => r.text()))
+            timed(() => fetch(control!.url).then((r) => r.text()))
           ])
           latencies.push({ server, control: base })
         } catch {
@@ -208,6 +231,9 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
   return {
     port,
     url,
+    dataDir: options.dataDir,
+    pid: () => child?.pid ?? -1,
+    token: () => token,
     output: () => log,
     running,
     rpc,
@@ -225,7 +251,7 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
       closing = true
       polling = false
       await poller
-      control.stop()
+      control?.stop()
       ws?.removeAllListeners("close")
       ws?.terminate()
       const c = child
