@@ -39,6 +39,17 @@ const open = async (
   return { server, page }
 }
 
+/** A page of the host's own, no element in it yet, with the bundle at /assets/archipelago.js. */
+const openBlank = async (): Promise<Page> => {
+  server = new FakeServer(demoApps())
+  serveAssets(server, bundle)
+  server.page = pageHtml(`window.ready = true`, "")
+  await server.listen()
+  page = await browser.newPage()
+  await page.goto(server.url)
+  return page
+}
+
 describe.skipIf(!hasChromium)("dashboard in Chromium", () => {
   beforeAll(async () => {
     bundleDir = mkdtempSync(join(tmpdir(), "archy-bundle-"))
@@ -313,14 +324,9 @@ for (const s of ${JSON.stringify(states)}) {
   })
 
   it("leaks no CSS into the page", async () => {
-    server = new FakeServer(demoApps())
-    serveAssets(server, bundle)
-    server.page = pageHtml(`window.ready = true`, "")
-    await server.listen()
-    page = await browser.newPage()
-    await page.goto(server.url)
+    const blank = await openBlank()
     const probe = () =>
-      page!.evaluate(() => {
+      blank.evaluate(() => {
         const b = document.createElement("button")
         b.textContent = "probe"
         document.body.append(b)
@@ -335,15 +341,44 @@ for (const s of ${JSON.stringify(states)}) {
         return out
       })
     const before = await probe()
-    await page.addScriptTag({
+    await blank.addScriptTag({
       type: "module",
       content: `import { ArchyClient } from "/assets/archipelago.js"
 const d = document.createElement("archy-dashboard")
 d.client = new ArchyClient()
 document.querySelector("main").append(d)`
     })
-    await page.locator(sel("lnd").button).waitFor()
+    await blank.locator(sel("lnd").button).waitFor()
     expect(await probe()).toEqual(before)
+  })
+
+  it("both log views scroll in one panel look: monospace, bordered, bounded by --archy-log-max-height, each with its own lines", async () => {
+    const blank = await openBlank()
+    await blank.addScriptTag({
+      type: "module",
+      content: `import "/assets/archipelago.js"
+const logs = document.createElement("archy-container-logs")
+const lines = [{ at: 0, level: "info", message: "pulled" }]
+const install = Object.assign(document.createElement("archy-install-log"), { lines })
+const small = Object.assign(document.createElement("archy-install-log"), { lines })
+small.style.setProperty("--archy-log-max-height", "5rem")
+document.querySelector("main").append(logs, install, small)`
+    })
+    const look = async (selector: string) => {
+      await blank.locator(selector).waitFor()
+      return blank.locator(selector).evaluate((el) => {
+        const s = getComputedStyle(el)
+        return {
+          maxHeight: s.maxHeight, overflow: s.overflowY, font: s.fontFamily.split(",")[0], border: `${s.borderTopWidth} ${s.borderTopStyle}`,
+          padding: `${s.paddingTop} ${s.paddingLeft}`, margin: s.marginTop, radius: s.borderTopLeftRadius === "0px" ? "none" : "rounded",
+          lineHeight: s.lineHeight, whiteSpace: s.whiteSpace, listStyle: s.listStyleType
+        }
+      })
+    }
+    const panel = { overflow: "auto", font: "ui-monospace", border: "1px solid", padding: "8px 10.4px", margin: "0px", radius: "rounded" }
+    expect(await look("archy-container-logs [part=log]")).toEqual({ ...panel, maxHeight: "192px", lineHeight: "17.4px", whiteSpace: "pre-wrap", listStyle: "disc" })
+    expect(await look("archy-install-log >> nth=0 >> [part=lines]")).toEqual({ ...panel, maxHeight: "160px", lineHeight: "19.5px", whiteSpace: "normal", listStyle: "none" })
+    expect(await look("archy-install-log >> nth=1 >> [part=lines]")).toMatchObject({ ...panel, maxHeight: "80px" })
   })
 
   it("the embedding example renders a featured card and the dashboard on one shared client", async () => {

@@ -140,7 +140,7 @@ export class ArchyContainerLogs extends LitElement {
   protected override render(): TemplateResult {
     const text = this.statusText()
     return html`
-      <pre part="log" role="log" aria-label="Container log" tabindex="0">${
+      <pre part="log" class="log-panel" role="log" aria-label="Container log" tabindex="0">${
       this.lines.length === 0 ? html`<span class="empty">${this.status === "following" ? "Waiting for log lines…" : "No log lines."}</span>` : this.lines.join("\n")
     }</pre>
       ${text === "" ? nothing : html`<p part="status">${text}</p>`}

@@ -130,7 +130,7 @@ export class ArchyInstallLog extends LitElement {
       ${
       this.lines.length === 0
         ? html`<p part="empty">${this.error ?? "No log lines yet."}</p>`
-        : html`<ol part="lines" role="log" aria-live="polite" aria-label="Install log" tabindex="0">
+        : html`<ol part="lines" class="log-panel" role="log" aria-live="polite" aria-label="Install log" tabindex="0">
             ${
           this.lines.map(
             (l) =>

@@ -2,18 +2,18 @@
  * @since 0.1.0
  */
 import { css } from "lit"
-import { theme } from "../../styles/theme.js"
+import { logView } from "../../styles/log.js"
 
 /**
  * @since 0.1.0
  * @category styles
  */
 export const styles = [
-  theme,
+  ...logView,
   css`
     :host {
-      display: block;
       font-size: 0.8125rem;
+      --_archy-log-default-height: 10rem;
     }
     [part="progress"] {
       display: block;
@@ -24,19 +24,7 @@ export const styles = [
     }
     [part="lines"] {
       list-style: none;
-      margin: 0;
-      padding: 0.5rem 0.65rem;
-      max-height: var(--archy-log-max-height, 10rem);
-      overflow: auto;
-      border-radius: calc(var(--_archy-radius) * 0.6);
-      background: var(--_archy-bg);
-      border: 1px solid var(--_archy-border);
-      font-family: var(--archy-mono-font, ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace);
       line-height: 1.5;
-    }
-    [part="lines"]:focus-visible {
-      outline: 3px solid var(--_archy-focus);
-      outline-offset: 2px;
     }
     li {
       white-space: pre-wrap;
