@@ -8,6 +8,7 @@
  * from the npm cache `npm ci` filled, and goes to the registry only for what it lacks.
  */
 import { build, type BuildOptions, type BuildResult } from "esbuild"
+import { afterAll, beforeAll } from "vitest"
 import { execFile } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -94,6 +95,30 @@ export const installPacked = async (
   const packages = installedPackages(app)
   console.log(`packed install of @archipelago/${dependency}: ${megabytes(sizeOf(join(app, "node_modules")))} in node_modules, ${packages.length} packages`)
   return { app, packages }
+}
+
+/** A packed install as a describe block's tests see it (filled in before they run). */
+export interface PackedInstall {
+  /** The temp project: `tarballs/`, `app/`, and room for a test's own files. */
+  readonly project: string
+  /** The installed app folder (`<project>/app`). */
+  readonly app: string
+  /** Its installed packages (`installedPackages`). */
+  readonly packages: ReadonlyArray<string>
+}
+
+/**
+ * Registers, in the calling describe block, an `installPacked` of `packed` installing
+ * `dependency` into a fresh temp project before its tests, and the project's removal after them.
+ */
+export const usePackedInstall = (label: string, packed: ReadonlyArray<PackageName>, dependency: PackageName): PackedInstall => {
+  const project = tempProject(label)
+  const installed = { project: project.dir, app: "", packages: [] as ReadonlyArray<string> }
+  beforeAll(async () => {
+    Object.assign(installed, await installPacked(project.dir, packed, dependency))
+  }, 300_000)
+  afterAll(() => project.remove())
+  return installed
 }
 
 /**

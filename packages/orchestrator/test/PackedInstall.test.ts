@@ -5,35 +5,28 @@
  * does not.
  */
 import { execFileSync } from "node:child_process"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { installPacked, tempProject } from "../../../test-support/packing.js"
+import { describe, expect, it } from "@effect/vitest"
+import { usePackedInstall } from "../../../test-support/packing.js"
 
 describe("a project installing the packed orchestrator alone", { timeout: 300_000 }, () => {
-  const project = tempProject("orchestrator-install")
-  let app = ""
-  let packages: Array<string> = []
-
-  beforeAll(async () => {
-    ;({ app, packages } = await installPacked(project.dir, ["orchestrator"], "orchestrator"))
-  }, 300_000)
-  afterAll(() => project.remove())
+  const installed = usePackedInstall("orchestrator-install", ["orchestrator"], "orchestrator")
 
   it("installs its peers and not the Node platform", () => {
-    expect(packages).toEqual(expect.arrayContaining(["effect", "@effect/platform", "execa", "yaml"]))
-    expect(packages.filter((p) => p.startsWith("@effect/platform-node") || p === "ws" || p === "undici")).toEqual([])
+    expect(installed.packages).toEqual(expect.arrayContaining(["effect", "@effect/platform", "execa", "yaml"]))
+    expect(installed.packages.filter((p) => p.startsWith("@effect/platform-node") || p === "ws" || p === "undici")).toEqual([])
   })
 
   it("imports from Node as ESM and as CommonJS", () => {
     const esm = execFileSync(
       process.execPath,
       ["--input-type=module", "-e", `import { Manifest } from "@archipelago/orchestrator"; import { VisualState } from "@archipelago/orchestrator/domain"; console.log(typeof Manifest, VisualState.primaryButton("stopping").label)`],
-      { cwd: app, encoding: "utf8" }
+      { cwd: installed.app, encoding: "utf8" }
     )
     expect(esm.trim()).toBe("object Stopping…")
     const cjs = execFileSync(
       process.execPath,
       ["-e", `const o = require("@archipelago/orchestrator"); const t = require("@archipelago/orchestrator/testing"); console.log(typeof o.PodmanRuntime.layerWith, typeof t.SimulatedRuntime.layer)`],
-      { cwd: app, encoding: "utf8" }
+      { cwd: installed.app, encoding: "utf8" }
     )
     expect(cjs.trim()).toBe("function function")
   })

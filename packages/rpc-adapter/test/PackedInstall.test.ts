@@ -10,46 +10,38 @@ import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { execFileSync } from "node:child_process"
 import { realpathSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { installPacked, packageNames, root, tempProject } from "../../../test-support/packing.js"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { packageNames, root, usePackedInstall } from "../../../test-support/packing.js"
 import { hasChromium, launch } from "../../web-components/test/support/Browser.js"
 
 describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, () => {
-  const project = tempProject("server-install")
-  let app = ""
-  let bin = ""
-  let packages: Array<string> = []
+  const installed = usePackedInstall("server-install", packageNames, "rpc-adapter")
+  const bin = () => join(installed.app, "node_modules", ".bin", "archipelago")
   let child: ChildProcessWithoutNullStreams | undefined
-
-  beforeAll(async () => {
-    ;({ app, packages } = await installPacked(project.dir, packageNames, "rpc-adapter"))
-    bin = join(app, "node_modules", ".bin", "archipelago")
-  }, 300_000)
   afterAll(() => {
     if (child !== undefined && child.exitCode === null) child.kill("SIGKILL")
-    project.remove()
   })
 
   it("brings every package the server imports or serves", () => {
     for (const name of ["@archipelago/orchestrator", "@archipelago/hooks", "@archipelago/web-components", "effect", "@effect/platform", "@effect/platform-node"]) {
-      expect(packages).toContain(name)
+      expect(installed.packages).toContain(name)
     }
   })
 
   it("archipelago --version prints the package's version", () => {
-    const out = execFileSync(bin, ["--version"], { cwd: app, encoding: "utf8" })
-    const { version } = JSON.parse(execFileSync(process.execPath, ["-p", "JSON.stringify(require('@archipelago/rpc-adapter/package.json'))"], { cwd: app, encoding: "utf8" }))
+    const out = execFileSync(bin(), ["--version"], { cwd: installed.app, encoding: "utf8" })
+    const { version } = JSON.parse(execFileSync(process.execPath, ["-p", "JSON.stringify(require('@archipelago/rpc-adapter/package.json'))"], { cwd: installed.app, encoding: "utf8" }))
     expect(out).toBe(`archipelago ${version}\n`)
     // the binary is the installed one, not the workspace's
-    expect(realpathSync(bin).startsWith(realpathSync(app))).toBe(true)
+    expect(realpathSync(bin()).startsWith(realpathSync(installed.app))).toBe(true)
   })
 
   it.skipIf(!hasChromium)("archipelago serve --engine sim serves the dashboard, and Chromium shows the apps", async () => {
-    const data = join(project.dir, "data")
-    const config = join(project.dir, "empty.yml")
+    const data = join(installed.project, "data")
+    const config = join(installed.project, "empty.yml")
     writeFileSync(config, "{}\n")
-    child = spawn(bin, ["serve", "--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0", "--print-login-url"], {
-      cwd: app,
+    child = spawn(bin(), ["serve", "--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0", "--print-login-url"], {
+      cwd: installed.app,
       env: { ...process.env, ARCHIPELAGO_CONFIG: config }
     })
     let out = ""

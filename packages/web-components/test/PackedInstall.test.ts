@@ -6,29 +6,22 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { bundleForBrowser, installPacked, nodeImportsIn, nodeOnly, tempProject } from "../../../test-support/packing.js"
+import { describe, expect, it } from "@effect/vitest"
+import { bundleForBrowser, nodeImportsIn, nodeOnly, usePackedInstall } from "../../../test-support/packing.js"
 
 describe("a browser project installing the packed web components", { timeout: 300_000 }, () => {
-  const project = tempProject("browser-install")
-  let app = ""
-  let packages: Array<string> = []
-
-  beforeAll(async () => {
-    ;({ app, packages } = await installPacked(project.dir, ["web-components"], "web-components"))
-  }, 300_000)
-  afterAll(() => project.remove())
+  const installed = usePackedInstall("browser-install", ["web-components"], "web-components")
 
   it("installs lit and effect (its peer) and nothing Node-only", () => {
-    expect(packages).toContain("@archipelago/web-components")
-    expect(packages).toContain("lit")
-    expect(packages).toContain("effect")
-    expect(packages.filter((p) => nodeOnly.includes(p))).toEqual([])
+    expect(installed.packages).toContain("@archipelago/web-components")
+    expect(installed.packages).toContain("lit")
+    expect(installed.packages).toContain("effect")
+    expect(installed.packages.filter((p) => nodeOnly.includes(p))).toEqual([])
   })
 
   it("bundles for the browser with esbuild: no Node builtin, no orchestrator, the domain inlined", async () => {
     writeFileSync(
-      join(app, "main.js"),
+      join(installed.app, "main.js"),
       [
         `import { ArchyClient, AppStore } from "@archipelago/web-components"`,
         `const client = new ArchyClient({ url: location.origin })`,
@@ -36,7 +29,7 @@ describe("a browser project installing the packed web components", { timeout: 30
         `console.log(AppStore)`
       ].join("\n")
     )
-    const out = await bundleForBrowser({ absWorkingDir: app, entryPoints: ["main.js"] })
+    const out = await bundleForBrowser({ absWorkingDir: installed.app, entryPoints: ["main.js"] })
     const inputs = Object.keys(out.metafile.inputs)
     expect(inputs.filter((i) => /^node:|(^|\/)node_modules\/(@archipelago\/orchestrator|execa|ws|undici|@effect\/platform)/.test(i))).toEqual([])
     expect(inputs.some((i) => i.startsWith("node_modules/@archipelago/web-components/dist/"))).toBe(true)
