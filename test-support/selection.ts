@@ -38,8 +38,8 @@ export interface Selected {
 export type Read = (file: string) => string | undefined
 
 const podmanSpawn = /\b(?:spawn|spawnSync|execFile|execFileSync|execa|execaSync)\(\s*["']podman["']/
-const podmanEngine = /["']--engine["']\s*,\s*["']podman["']|--engine[ =]podman\b/
-const playwrightValue = /^\s*import\s+(?!type\b)[^;]*?\bfrom\s+["']playwright-core["']/m
+const podmanEngine = /["']--engine["']\s*,\s*["']podman["']/
+const playwrightValue = /^[ \t]*import\s+(?!type\b)[\w$*{}\s,]+?\s+from\s+["']playwright-core["']/m
 const randomizedName = /(?:Fuzz|(?:^|\/)Model|\.model)\.test\.ts$/
 
 /**
@@ -54,9 +54,10 @@ export const usesDirectly = (file: string, text: string): ReadonlyArray<"podman"
 /** True when the name marks a randomized test. */
 export const hasRandomizedName = (file: string): boolean => randomizedName.test(file)
 
-// `import x, { y } from "…"`, `export * from "…"`, `import "…"` and `import("…")`; group 1 marks `import type`
+// `import x, { y } from "…"`, `export * from "…"`, `import "…"` (each at the start of a line, so
+// code quoted in a string is no import) and `import("…")`; group 1 marks `import type`
 const importSpecifiers =
-  /\b(?:import|export)\s+(type\s+)?(?:[\w$*{}\s,]+?\s+from\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g
+  /^[ \t]*(?:import|export)\s+(type\s+)?(?:[\w$*{}\s,]+?\s+from\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm
 
 /** `from` modules' relative imports that are test-side: repo-relative `.ts` paths, `src/` left out. */
 export const testSideImports = (from: string, text: string): Array<string> => {
