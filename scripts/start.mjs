@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// What `npm start` runs after `npm run build`: make sure podman has the offline base image the
-// demo apps build on, then run `archipelago serve` on apps/ with the dashboard, installing the
-// demo apps on the first start (later starts respect whatever the owner did with them).
+// What `npm start` runs after `npm run build`: `archipelago serve` on apps/ with the dashboard,
+// installing the demo apps on the first start (later starts respect whatever the owner did with
+// them); the server makes sure podman has the offline base image the demo apps build on.
 //
 //   npm start                      # data in ./.data (or $ARCHIPELAGO_DATA), engine auto
 //   npm start -- --port 8080       # extra arguments go to `archipelago serve`
 //
-// Without a working podman the server runs the simulated engine and says so loudly. The login URL
+// Without a working podman the server runs the simulated engine and says so loudly (started from
+// a terminal; a non-interactive start with a broken podman exits naming the fix). The login URL
 // (with its token) is printed: this is a developer's demo, not the service (see docs/operations.md).
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
-import { dirname, join, resolve } from "node:path"
+import { delimiter, dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -23,22 +24,13 @@ if (!existsSync(cli)) {
   process.exit(1)
 }
 
-const podmanWorks = spawnSync("podman", ["info", "--format", "{{.Version.Version}}"], { stdio: "ignore", timeout: 60_000 })
-  .status === 0
-
-if (podmanWorks) {
-  log("ensuring the base image localhost/archipelago/base:latest")
-  try {
-    const { BaseImage } = await import("@archipelago/orchestrator")
-    const { Effect } = await import("effect")
-    const result = await Effect.runPromise(BaseImage.ensure())
-    log(result.built ? `built ${result.ref}` : `${result.ref} is present`)
-  } catch (error) {
-    log(`cannot build the base image (${error instanceof Error ? error.message : String(error)}); the demo apps will fail to install`)
-  }
-} else {
-  log("podman is not usable here: the server will run the simulated engine (see scripts/setup-host.sh)")
-}
+// No podman process here: `archipelago serve` probes (and heals) podman itself and checks the
+// base image the demo apps build on while its dashboard already answers. With podman on the
+// PATH it runs `--engine auto`: podman when it works, else (from a terminal) the simulator.
+const onPath = (name) =>
+  (process.env.PATH ?? "").split(delimiter).some((dir) => dir !== "" && existsSync(join(dir, name)))
+const hasPodman = onPath("podman")
+if (!hasPodman) log("podman is not installed here: the server will run the simulated engine (see scripts/setup-host.sh)")
 
 const demoApps = ["demo-node", "demo-lightning", "demo-indexer", "demo-ui"]
 const args = [
@@ -49,7 +41,7 @@ const args = [
   "--data",
   dataDir,
   "--engine",
-  podmanWorks ? "podman" : "sim",
+  hasPodman ? "auto" : "sim",
   "--print-login-url",
   "--install",
   demoApps.join(","),

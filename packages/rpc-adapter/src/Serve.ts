@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
-import { Console, Effect, Layer, Runtime } from "effect"
+import { Console, Effect, Fiber, Layer, Runtime, Scope } from "effect"
 import {
   Apps,
   AppViews,
@@ -26,6 +26,8 @@ import {
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
 import * as Cli from "./Config.js"
+import * as Push from "./Push.js"
+import * as Resources from "./Resources.js"
 import * as Server from "./Server.js"
 import * as ServerInfo from "./ServerInfo.js"
 
@@ -97,28 +99,43 @@ export const chooseEngine: (
   "Serve.chooseEngine"
 )(function*(engine: Cli.Engine, interactive = true) {
   if (engine === "sim") return yield* simulated("started with --engine sim")
-  // The start-up probe: repairs what is safe (logged), leaves the rest to the operator.
-  yield* PodmanSelfHeal.heal()
-  const probe = yield* Effect.either(Effect.zipRight(podmanInfo, infoOf(PodmanRuntime.layer)))
+  // The start-up probe (repairs what is safe, logged; leaves the rest to the operator) and the
+  // runtime's engine detection run side by side; the detection is repeated only when the probe
+  // repaired something, and `podman info` asked again only when the probe found podman broken.
+  const [report, detected] = yield* Effect.all([PodmanSelfHeal.heal(), Effect.either(podmanRuntime)], { concurrency: 2 })
+  const probe = report.after._tag === "Healthy" && report.steps.length === 0 && detected._tag === "Right"
+    ? detected
+    : yield* Effect.either(Effect.zipRight(podmanInfo, podmanRuntime))
   if (probe._tag === "Right") {
-    const choice: EngineChoice = { layer: PodmanRuntime.layer, engine: "podman", engineVersion: probe.right.version }
+    const runtime = probe.right
+    const info = yield* runtime.info
+    const choice: EngineChoice = {
+      layer: Layer.succeed(ContainerRuntime.ContainerRuntime, runtime),
+      engine: "podman",
+      engineVersion: info.version
+    }
     return choice
   }
   if (engine === "podman" || !interactive) return yield* Effect.fail(probe.left)
   return yield* simulated(`podman is not usable (${probe.left.message})`)
 })
 
+// The podman runtime, built once: its engine detection (`podman version`, the default network)
+// is what `chooseEngine` reports, and the same instance serves the orchestrator.
+const podmanRuntime = Effect.provide(ContainerRuntime.ContainerRuntime, PodmanRuntime.layer)
+
+type LayerOptions =
+  & Pick<Cli.ServeOptions, "apps" | "data" | "host" | "port" | "scanInterval" | "reconcileInterval" | "allowOrigins">
+  & Partial<Pick<Cli.ServeOptions, "mirrors" | "allowedBindRoots" | "engine" | "install" | "backupDir" | "backupKeep">>
+
 /**
- * The whole server as one layer: runtime, hooks, orchestrator and RPC server.
+ * The orchestrator and what `server.version` says, without the HTTP server: runtime, hooks,
+ * `Archipelago.layer` (catalog, state, boot pass, loops) and `ServerInfo`.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options:
-    & Pick<Cli.ServeOptions, "apps" | "data" | "host" | "port" | "scanInterval" | "reconcileInterval" | "allowOrigins">
-    & Partial<Pick<Cli.ServeOptions, "mirrors" | "allowedBindRoots" | "engine" | "install" | "backupDir" | "backupKeep">>,
-  choice: EngineChoice, password?: string, instanceId?: string) => {
+export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceId?: string) => {
   const dataDir = resolve(options.data)
   const core = Archipelago.layer({
     appsDir: resolve(options.apps),
@@ -144,15 +161,26 @@ export const layer = (
     Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), NodeContext.layer))
   )
   const info = ServerInfo.layer({ engine: choice.engine, engineVersion: choice.engineVersion })
-  return Server.layer({
-    host: options.host,
-    port: options.port,
-    dataDir,
-    allowOrigins: options.allowOrigins,
-    ...(password === undefined ? {} : { password }),
-    ...(choice.banner === undefined ? {} : { banner: choice.banner })
-  }).pipe(Layer.provideMerge(Layer.merge(core, info)))
+  return Layer.merge(core, info)
 }
+
+const serverConfig = (options: LayerOptions, choice: EngineChoice, password?: string): Server.Config => ({
+  host: options.host,
+  port: options.port,
+  dataDir: resolve(options.data),
+  allowOrigins: options.allowOrigins,
+  ...(password === undefined ? {} : { password }),
+  ...(choice.banner === undefined ? {} : { banner: choice.banner })
+})
+
+/**
+ * The whole server as one layer: runtime, hooks, orchestrator and RPC server.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: LayerOptions, choice: EngineChoice, password?: string, instanceId?: string) =>
+  Server.layer(serverConfig(options, choice, password)).pipe(Layer.provideMerge(coreLayer(options, choice, instanceId)))
 
 /**
  * Requests an install of each listed app that nobody has decided about yet (no recorded
@@ -220,6 +248,10 @@ export const loginLine = (server: { readonly url: string; readonly loginUrl: str
  * Runs `archipelago serve` until interrupted (SIGINT/SIGTERM through `NodeRuntime.runMain`):
  * takes the data dir's lock first (a second server on it exits at once), then the engine, and
  * prints the dashboard URL (with the token only on a terminal or with `--print-login-url`).
+ * The dashboard answers as soon as the engine is known; RPC and WebSocket clients are held
+ * until the orchestrator has started (catalog, state, the boot pass's first look at the
+ * containers), so no client is ever told a state nobody has observed. The base image is
+ * checked meanwhile, before the first-start installs that build on it.
  *
  * @since 0.1.0
  * @category constructors
@@ -231,28 +263,41 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   const interactive = isInteractive()
   const choice = yield* chooseEngine(options.engine, interactive)
   if (choice.banner !== undefined) yield* Effect.logWarning(bannerBox(choice.banner))
-  if (choice.engine === "podman") {
-    yield* BaseImage.ensure().pipe(
-      Effect.tap((r) => Effect.logInfo(r.built ? `built the base image ${r.ref}` : `base image ${r.ref} is present`)),
-      Effect.catchAll((e) => Effect.logWarning(`cannot prepare the base image: ${e.message}`))
-    )
-  }
   const password = options.passwordFile === undefined ? undefined : yield* Auth.readPassword(options.passwordFile)
   const say = (line: string) => options.logFormat === "json" ? Effect.logInfo(line) : Console.log(line)
-  yield* Effect.gen(function*() {
-    const server = yield* Server.RpcServer
-    const tokenFile = Auth.tokenPath(dataDir)
-    yield* Effect.promise(() =>
-      writeFile(
-        join(dataDir, serverFile),
-        `${JSON.stringify({ url: server.url, pid: process.pid, instance: instanceId })}\n`,
-        { mode: 0o644 }
-      )
+  // The server lives in its own scope, closed before the orchestrator's (it was built later):
+  // clients go first, then operations get their grace, as when the server was a layer on top.
+  const serverScope = yield* Scope.make()
+  yield* Effect.addFinalizer((exit) => Scope.close(serverScope, exit))
+  const listening = yield* Scope.extend(Server.listen(serverConfig(options, choice, password)), serverScope)
+  const server = listening.service
+  const tokenFile = Auth.tokenPath(dataDir)
+  yield* Effect.promise(() =>
+    writeFile(
+      join(dataDir, serverFile),
+      `${JSON.stringify({ url: server.url, pid: process.pid, instance: instanceId })}\n`,
+      { mode: 0o644 }
     )
-    yield* say(`Archipelago ${ServerInfo.version} on ${choice.engine} ${choice.engineVersion} (instance ${instanceId}, data ${dataDir})`)
-    yield* say(loginLine(server, tokenFile, options.printLoginUrl || (interactive && process.stdout.isTTY === true)))
-    const ws = `${server.url.replace(/^http/, "ws")}/ws`
-    yield* say(`API: POST ${server.url}/rpc and ${ws} (token in ${tokenFile})`)
+  )
+  yield* say(`Archipelago ${ServerInfo.version} on ${choice.engine} ${choice.engineVersion} (instance ${instanceId}, data ${dataDir})`)
+  yield* say(loginLine(server, tokenFile, options.printLoginUrl || (interactive && process.stdout.isTTY === true)))
+  const ws = `${server.url.replace(/^http/, "ws")}/ws`
+  yield* say(`API: POST ${server.url}/rpc and ${ws} (token in ${tokenFile})`)
+  const baseImage = yield* Effect.fork(
+    choice.engine === "podman"
+      ? BaseImage.ensure().pipe(
+        Effect.tap((r) => Effect.logInfo(r.built ? `built the base image ${r.ref}` : `base image ${r.ref} is present`)),
+        Effect.catchAll((e) => Effect.logWarning(`cannot prepare the base image: ${e.message}`))
+      )
+      : Effect.void
+  )
+  const context = yield* Layer.build(
+    Layer.merge(Push.layer, Resources.layer()).pipe(Layer.provideMerge(coreLayer(options, choice, instanceId)))
+  )
+  yield* Effect.addFinalizer((exit) => Scope.close(serverScope, exit))
+  yield* listening.attach(context)
+  yield* Fiber.join(baseImage)
+  yield* Effect.gen(function*() {
     yield* installFirstStart(options.install)
     // SIGHUP reloads the app catalog (a changed version shows as an update; nothing is touched)
     const apps = yield* Apps.Apps
@@ -267,5 +312,5 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
       Effect.never,
       () => Effect.logInfo("shutting down: closing clients, letting operations finish")
     )
-  }).pipe(Effect.provide(layer(options, choice, password, instanceId)))
+  }).pipe(Effect.provide(context))
 }, Effect.scoped)

@@ -12,7 +12,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Data, Duration, Effect, FiberSet, Layer, Schedule } from "effect"
+import { Context, Data, Deferred, Duration, Effect, FiberSet, Layer, Schedule } from "effect"
 import type { Scope } from "effect"
 import { WebSocketServer } from "ws"
 import * as Auth from "./Auth.js"
@@ -125,19 +125,40 @@ export const defaults = {
 } as const
 
 /**
+ * What the RPC side of the server answers with: the orchestrator's services, the push hub and
+ * the resource sampler.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Services = Methods.Requirements | Push.Push | Resources.Resources
+
+/**
+ * A server that listens and serves its pages (dashboard, login, bundle) but holds `POST /rpc`
+ * and WebSocket clients until `attach` hands it the services: so a node can answer its
+ * dashboard while its first look at the engine (the boot pass) is still running, and no client
+ * sees an app state nobody has observed yet.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Listening {
+  readonly service: Service
+  /** Gives the server its services; the held requests and sockets proceed. Idempotent. */
+  readonly attach: (services: Context.Context<Services>) => Effect.Effect<void>
+}
+
+/**
  * Starts the server for the scope's lifetime: ensures the token, listens, and on close drops
- * every WebSocket client (1001) and every connection.
+ * every WebSocket client (1001) and every connection. RPC requests and WebSocket upgrades that
+ * pass the guard wait for `attach`; the pages answer at once.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
+export const listen = (
   config: Config
-): Effect.Effect<
-  Service,
-  Auth.TokenError | ListenError,
-  Scope.Scope | Methods.Requirements | Push.Push | Resources.Resources
-> =>
+): Effect.Effect<Listening, Auth.TokenError | ListenError, Scope.Scope> =>
   Effect.gen(function*() {
     const host = config.host ?? defaults.host
     const token = yield* Auth.ensureToken(config.dataDir)
@@ -168,7 +189,10 @@ export const make = (
       save: (store) => SessionFile.save(config.dataDir, store)
     }, saved)
 
-    const handler = yield* NodeHttpServer.makeHandler(Guard.middleware(rt)(router(rt)))
+    const ready = yield* Deferred.make<Context.Context<Services>>()
+    const services = Deferred.await(ready)
+    let attached: Context.Context<Services> | undefined
+    const handler = yield* NodeHttpServer.makeHandler(Guard.middleware(rt)(router(rt, services)))
     server.on("request", handler)
 
     const wss = new WebSocketServer({
@@ -177,7 +201,7 @@ export const make = (
       // Never select (so never echo) the token-carrying protocol.
       handleProtocols: (protocols) => Auth.selectProtocol(protocols)
     })
-    const runFork = yield* FiberSet.makeRuntime<Methods.Requirements | Push.Push | Resources.Resources>()
+    const runFork = yield* FiberSet.makeRuntime<never>()
     const heartbeat = config.heartbeat ?? defaults.heartbeat
     const refusals = { misdirected: [421, "misdirected: the Host header does not name this server"], "forbidden-origin": [403, "origin not allowed"], unauthorized: [401, "unauthorized"] } as const
     server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -187,14 +211,26 @@ export const make = (
       const verdict = Guard.decide(rt, facts)
       if (verdict !== "ok") return rejectUpgrade(socket, refusals[verdict][0], refusals[verdict][1])
       const session = Auth.sessionIdOf(facts.credentials.cookie)
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        // A socket opened with a session cookie closes when that session is logged out.
-        const untrack = session !== undefined && session !== "" && rt.sessionValid(session)
-          ? rt.track(session, () => ws.close(1008, "logged out"))
-          : () => {}
-        ws.once("close", untrack)
-        runFork(connection(ws, rt, config.clientQueue, heartbeat))
-      })
+      // The upgrade completes once the services are there: the socket's first message then
+      // already has a reader (a message to a socket without one would be lost).
+      const upgrade = (context: Context.Context<Services>) =>
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          // A socket opened with a session cookie closes when that session is logged out.
+          const untrack = session !== undefined && session !== "" && rt.sessionValid(session)
+            ? rt.track(session, () => ws.close(1008, "logged out"))
+            : () => {}
+          ws.once("close", untrack)
+          runFork(Effect.provide(connection(ws, rt, config.clientQueue, heartbeat), context))
+        })
+      if (attached !== undefined) upgrade(attached)
+      else {
+        // held while the node starts: the credentials are checked again when it is ready
+        runFork(Effect.map(services, (context) => {
+          const again = Guard.decide(rt, facts)
+          if (again === "ok") upgrade(context)
+          else rejectUpgrade(socket, refusals[again][0], refusals[again][1])
+        }))
+      }
     })
 
     const address = `${host}:${config.port ?? defaults.port}`
@@ -232,8 +268,32 @@ export const make = (
     }
     const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host
     const url = `http://${urlHost}:${port}`
-    return { host, port, url, token, loginUrl: `${url}/login?token=${encodeURIComponent(token)}` }
+    return {
+      service: { host, port, url, token, loginUrl: `${url}/login?token=${encodeURIComponent(token)}` },
+      attach: (context) =>
+        Effect.suspend(() => {
+          attached ??= context
+          return Effect.asVoid(Deferred.succeed(ready, context))
+        })
+    } satisfies Listening
   })
+
+/**
+ * Starts the server for the scope's lifetime with the services of its context (`listen`, then
+ * `attach` at once).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  config: Config
+): Effect.Effect<Service, Auth.TokenError | ListenError, Scope.Scope | Services> =>
+  Effect.gen(function*() {
+    const listening = yield* listen(config)
+    yield* listening.attach(yield* Effect.context<Services>())
+    return listening.service
+  })
+
 
 /**
  * The server as a layer, with its push hub.

@@ -3,7 +3,7 @@ import * as Http from "node:http"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Effect, Logger, Schedule } from "effect"
+import { Effect, Exit, Layer, Logger, Schedule, Scope } from "effect"
 import fc from "fast-check"
 import { WebSocket } from "ws"
 import * as ServerInfo from "../src/ServerInfo.js"
@@ -192,6 +192,60 @@ describe("Server binding", () => {
     const logged = await warnings("0.0.0.0")
     expect(logged.length).toBe(1)
     expect(logged[0]).toMatch(/^WARNING: the RPC server listens on 0\.0\.0\.0:\d+, reachable from the network\./)
+  })
+})
+
+describe("Server.listen before its services (a node still starting)", () => {
+  it("answers the dashboard at once and holds RPC and WebSocket clients until attach, then answers them with the observed states", async () => {
+    const fake = makeFake(apps())
+    const scope = Effect.runSync(Scope.make())
+    const listening = await Effect.runPromise(Scope.extend(Server.listen({ port: 0, dataDir: tempDir() }), scope))
+    try {
+      const { url, token } = listening.service
+      const auth = { authorization: `Bearer ${token}` }
+      // the page answers while nothing has been observed yet
+      expect((await fetch(`${url}/`)).status).toBe(401)
+      expect((await fetch(`${url}/`, { headers: auth })).status).toBe(200)
+      // credentials are still checked at once
+      const refused = await fetch(`${url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "container-list" }) })
+      expect(refused.status).toBe(401)
+      // an RPC and a WebSocket client wait: no answer, no snapshot, before attach
+      let answered = false
+      const held = fetch(`${url}/rpc`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...auth },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "container-list" })
+      }).then(async (r) => {
+        answered = true
+        return r.json()
+      })
+      let opened = false
+      const socket = connect(url, { headers: auth }).then((c) => {
+        opened = true
+        return c
+      })
+      await new Promise((r) => setTimeout(r, 300))
+      expect([answered, opened]).toStrictEqual([false, false])
+      // the services arrive: both proceed, with what the services say
+      const context = await Effect.runPromise(
+        Layer.build(Layer.merge(Push.layer, Resources.layer()).pipe(Layer.provideMerge(fake.layer))).pipe(Scope.extend(scope))
+      )
+      await Effect.runPromise(listening.attach(context))
+      expect((await held).result.map((v: any) => v.state)).toStrictEqual(["running", "stopped", "not-installed"])
+      const c = await socket
+      const snapshot = await c.next((m) => m.method === "state.snapshot")
+      expect(snapshot.params.apps.map((v: any) => v.id)).toStrictEqual(["lnd", "bitcoin-knots", "electrumx"])
+      // later clients are answered at once
+      const after = await fetch(`${url}/rpc`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...auth },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "server.version" })
+      })
+      expect((await after.json()).result.engine).toBe("simulated")
+      await c.close()
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
   })
 })
 

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
 import { Effect } from "effect"
+import type { Context } from "effect"
 import * as Auth from "../Auth.js"
 import * as Dashboard from "../Dashboard.js"
 import * as Dispatch from "../Dispatch.js"
@@ -26,7 +27,7 @@ import {
 import { authenticated } from "./runtime.js"
 import type { Runtime } from "./runtime.js"
 
-type RouterApp = HttpApp.Default<never, Methods.Requirements | HttpServerRequest.HttpServerRequest>
+type RouterApp = HttpApp.Default<never, HttpServerRequest.HttpServerRequest>
 
 const replyJson = (reply: Dispatch.Reply) =>
   reply === undefined ? HttpServerResponse.empty({ status: 204 }) : jsonResponse(reply)
@@ -69,7 +70,11 @@ const parsePassword = (text: string, isJson: boolean): string | undefined => {
   }
 }
 
-export const router = (rt: Runtime): RouterApp =>
+/**
+ * The routes; `services` gives `POST /rpc` what its methods need (it waits while the node is
+ * still starting; every other route answers without it).
+ */
+export const router = (rt: Runtime, services: Effect.Effect<Context.Context<Methods.Requirements>>): RouterApp =>
   HttpRouter.empty.pipe(
     HttpRouter.get(
       "/",
@@ -143,7 +148,10 @@ export const router = (rt: Runtime): RouterApp =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         const text = yield* readBody(request, rt.maxBody)
-        return replyJson(yield* Dispatch.body(text, { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes }))
+        const context = yield* services
+        return replyJson(
+          yield* Effect.provide(Dispatch.body(text, { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes }), context)
+        )
       })
     ),
     HttpRouter.get(Dashboard.faviconPath, Effect.succeed(faviconResponse(Dashboard.favicon))),
