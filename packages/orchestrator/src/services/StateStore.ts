@@ -568,7 +568,38 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
 
     const emptyFor = (id: AppId) => AppEntry.make(id)
 
+    // What `f` decides on `state`: its answer, or the next entry and intent when they change.
+    const decide = <A, E>(
+      state: State,
+      appId: AppId,
+      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+    ) => {
+      const entry = state.entries[appId] ?? emptyFor(appId)
+      const intent = state.intents[appId] ?? Intent.none
+      return Either.map(f(entry, intent), ([a, change]) => {
+        const nextIntent = change.intent === undefined || sameJson(change.intent, intent) ? intent : change.intent
+        const advanced = Generation.advance(entry, intent, change.entry ?? entry, nextIntent)
+        const nextEntry = sameJson(advanced, entry) ? entry : advanced
+        return { a, unchanged: nextEntry === entry && nextIntent === intent }
+      })
+    }
+
+    // A change that changes nothing (an operation asked for again while in flight) or is
+    // refused is answered from the state as it is, without queueing behind a write of
+    // state.json in progress (an fsync can take a second on a busy disk); `f` is pure, so
+    // asking it twice is safe. A real change takes the lock and is written before it returns.
     const modify = <A, E>(
+      appId: AppId,
+      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+    ): Effect.Effect<A, E> =>
+      Effect.flatMap(SubscriptionRef.get(ref), (state) => {
+        const quick = decide(state, appId, f)
+        if (Either.isLeft(quick)) return Effect.fail(quick.left)
+        if (quick.right.unchanged) return Effect.succeed(quick.right.a)
+        return modifyLocked(appId, f)
+      })
+
+    const modifyLocked = <A, E>(
       appId: AppId,
       f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
     ): Effect.Effect<A, E> =>

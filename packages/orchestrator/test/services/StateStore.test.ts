@@ -1,10 +1,23 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Logger, TestClock } from "effect"
+import { Effect, Either, Fiber, Logger, Option, Schedule, TestClock } from "effect"
+import { vi } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppEntry, AppId, Intent, Transition } from "../../src/domain/index.js"
+import * as SafeFile from "../../src/fs/SafeFile.js"
 import * as StateStore from "../../src/services/StateStore.js"
+
+// A gate a test can close to hold every state.json write in progress (a slow fsync); open by default.
+const writes = vi.hoisted(() => ({ gate: undefined as undefined | Promise<void> }))
+vi.mock("../../src/fs/SafeFile.js", async (original) => {
+  const actual = await original<typeof import("../../src/fs/SafeFile.js")>()
+  return {
+    ...actual,
+    write: (...args: Parameters<typeof actual.write>) =>
+      Effect.zipRight(Effect.promise(() => writes.gate ?? Promise.resolve()), actual.write(...args))
+  }
+})
 import { epoch, tempDir } from "./harness.js"
 
 const lnd = AppId.make("lnd")
@@ -47,6 +60,44 @@ describe("StateStore", () => {
       assert.deepStrictEqual(entry.transition, { op: "stop", since: epoch, deadline: epoch + 360_000, previous: "running" })
       assert.isTrue((yield* again.intent(lnd)).userStopped)
       assert.deepStrictEqual(yield* again.intent(ui), Intent.none)
+    }))
+
+  it.live("a change that changes nothing (the same operation again) answers without waiting for a write in progress; a real change waits for its own", () =>
+    Effect.gen(function*() {
+      const dataDir = tempDir("svc-nowait-")
+      const store = yield* make(dataDir)
+      yield* store.update(lnd, () => ({ entry: AppEntry.make(lnd, "running") }))
+      let release!: () => void
+      writes.gate = new Promise<void>((r) => (release = r))
+      try {
+        // the first stop is recorded and its write held (a slow fsync)
+        const first = yield* Effect.fork(stop(store, 1))
+        yield* Effect.flatMap(store.entry(lnd), (e) => e.state === "stopping" ? Effect.void : Effect.fail("not yet")).pipe(
+          Effect.retry({ schedule: Schedule.spaced("5 millis"), times: 2000 }),
+          Effect.ignore
+        )
+        assert.strictEqual((yield* store.entry(lnd)).state, "stopping")
+        // the same stop again changes nothing (as Lifecycle asks it): answered now, not after the write
+        const stopAgain = store.modify(lnd, (entry) =>
+          entry.transition?.op === "stop" ? Either.right([entry.transition.since, {}] as const) : Either.left("not stopping"))
+        const again = yield* Effect.timeoutOption(stopAgain, "5 seconds")
+        assert.deepStrictEqual(again, Option.some(1), "a no-op change must not queue behind a write in progress")
+        // a refusal too (start while stopping is a conflict)
+        const refused = yield* Effect.timeoutOption(
+          Effect.either(store.modify(lnd, (entry) => Transition.begin(entry, "start", 3, 330).pipe(Either.map(() => [undefined, {}] as const)))),
+          "5 seconds"
+        )
+        assert.isTrue(Option.isSome(refused) && Either.isLeft(refused.value))
+        // the first is still waiting for its write: it answers only once that is done
+        assert.isNull(yield* Fiber.poll(first).pipe(Effect.map(Option.getOrNull)))
+        release()
+        writes.gate = undefined
+        yield* Fiber.join(first)
+        assert.strictEqual(readFile(dataDir).apps.lnd.state, "stopping")
+      } finally {
+        release()
+        writes.gate = undefined
+      }
     }))
 
   it.effect("the generation grows with each intent or transition change, never with observations, and survives a reload", () =>
