@@ -5,7 +5,6 @@ import { vi } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppEntry, AppId, Intent, Transition } from "../../src/domain/index.js"
-import * as SafeFile from "../../src/fs/SafeFile.js"
 import * as StateStore from "../../src/services/StateStore.js"
 
 // A gate a test can close to hold every state.json write in progress (a slow fsync); open by default.
