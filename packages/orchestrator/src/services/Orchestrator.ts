@@ -365,8 +365,10 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     release: { readonly version: string; readonly image: string } = { version: def.manifest.version, image: def.spec.image }
   ): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
-      yield* inspectOwn(def)
-      for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
+      // no `rm` when the inspect found none of the app's names (a fresh install)
+      if ((yield* inspectOwn(def)) !== undefined) {
+        for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
+      }
       const digest = Option.getOrUndefined(yield* runtime.imageDigest(image))
       const labels = {
         ...def.spec.labels,

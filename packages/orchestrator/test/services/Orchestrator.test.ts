@@ -49,6 +49,17 @@ describe("Orchestrator create (simulator, TestClock)", () => {
       assert.strictEqual((yield* engine.calls).create, 3)
     })))
 
+  it.effect("a fresh install removes nothing: no `rm` of a container that is not there", () =>
+    run(Effect.gen(function*() {
+      const engine = yield* SimulatedEngine
+      const store = yield* StateStore
+      yield* (yield* Lifecycle).request("install", "web")
+      yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
+      const calls = yield* engine.calls
+      assert.strictEqual(calls.create, 1)
+      assert.strictEqual(calls.remove, 0)
+    })))
+
   it.effect("a name that stays taken fails the install, restores the state and says why", () =>
     run(Effect.gen(function*() {
       const engine = yield* SimulatedEngine
