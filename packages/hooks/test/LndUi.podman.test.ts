@@ -27,6 +27,7 @@ import { freePort } from "../../../test-support/net.js"
 import { hasPodman, removeByPrefix, runTag } from "../../orchestrator/test/runtime/podman.js"
 import * as Builtins from "../src/Builtins.js"
 import * as Hooks from "../src/Hooks.js"
+import { waitUntil } from "../../orchestrator/test/services/harness.js"
 
 const prefix = `t-lndui-${runTag}-`
 const lnd = `${prefix}lnd`
@@ -119,15 +120,7 @@ const cleanup = () => {
 }
 
 const sleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
-const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 180_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      if (yield* check) return
-      yield* sleep(250)
-    }
-    return yield* Effect.dieMessage(`timed out waiting for: ${what}`)
-  })
+const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, boundMs = 180_000) => waitUntil(check, what, boundMs, 250)
 const entry = (id: string) => Effect.flatMap(StateStore.StateStore, (s) => s.entry(id as AppId.AppId))
 const request = (op: "install", id: string) => Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request(op, id))
 const page = (port: number) =>

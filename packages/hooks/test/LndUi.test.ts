@@ -21,21 +21,14 @@ import * as Yaml from "yaml"
 import * as Bcrypt from "../src/Bcrypt.js"
 import * as Builtins from "../src/Builtins.js"
 import * as Hooks from "../src/Hooks.js"
+import { waitUntil } from "../../orchestrator/test/services/harness.js"
 
 const appsDir = fileURLToPath(new URL("../../../apps", import.meta.url))
 const dataDir = Fs.mkdtempSync(NodePath.join(Os.tmpdir(), "archy-hooks-lnd-ui-"))
 afterAll(() => Fs.rmSync(dataDir, { recursive: true, force: true }))
 
 const sleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
-const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 45_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      if (yield* check) return
-      yield* sleep(50)
-    }
-    return yield* Effect.dieMessage(`timed out waiting for: ${what}`)
-  })
+const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, boundMs = 45_000) => waitUntil(check, what, boundMs, 50)
 const entry = (id: string) => Effect.flatMap(StateStore.StateStore, (s) => s.entry(id as AppId.AppId))
 const running = (id: string) => Effect.map(entry(id), (e) => e.state === "running")
 const request = (op: "install", id: string) => Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request(op, id))
