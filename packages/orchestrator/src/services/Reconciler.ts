@@ -358,12 +358,15 @@ export const make = (options: Options = {}) =>
         if (t === undefined) continue
         const observation = observationOf(Option.getOrUndefined(scan)?.byApp.get(def.id), state.intents[def.id])
         if (Option.isSome(scan) && entry.update === undefined && settledBy(t.op, observation)) {
+          // the same settle rule as the runner's, as if the op had just finished
           yield* store.update(def.id, (e) => ({
-            entry: Transition.succeed(e, t.op, observation.observed)
+            entry: Transition.settle(e, t.op, Transition.succeeded, observation, now)
           }))
           yield* Effect.logInfo(`boot: ${t.op} of ${def.id} had finished while we were down; settled by observation`)
         } else if (t.op === "backup" || t.op === "restore") {
-          yield* store.update(def.id, (e) => ({ entry: Transition.fail(e, t.op, "interrupted by a restart", now) }))
+          yield* store.update(def.id, (e) => ({
+            entry: Transition.settle(e, t.op, Transition.failed("interrupted by a restart"), undefined, now)
+          }))
         } else {
           yield* store.update(def.id, (e) => ({ entry: Transition.resume(e, now, def.manifest.stopTimeout) }))
           const deadline = (yield* store.entry(def.id)).transition?.deadline ?? t.deadline
