@@ -19,6 +19,7 @@ import {
   PodmanCommand,
   PodmanRuntime,
   PodmanSelfHeal,
+  PreBackupHooks,
   RuntimeError,
   SimulatedRuntime,
   StateStore
@@ -129,6 +130,20 @@ type LayerOptions =
   & Partial<Pick<Cli.ServeOptions, "mirrors" | "allowedBindRoots" | "engine" | "install" | "backupDir" | "backupKeep">>
 
 /**
+ * The built-in pre-backup hooks: `freeze` pauses the app's container for a live backup (on the
+ * simulator, where no process writes an app's files, it has nothing to pause).
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const preBackupHooks = (choice: Pick<EngineChoice, "engine">): Layer.Layer<PreBackupHooks.PreBackupHooks> =>
+  PreBackupHooks.layer([
+    choice.engine === "podman"
+      ? PreBackupHooks.podmanFreeze()
+      : PreBackupHooks.freeze({ pause: () => Effect.void, resume: () => Effect.void })
+  ])
+
+/**
  * The orchestrator and what `server.version` says, without the HTTP server: runtime, hooks,
  * `Archipelago.layer` (catalog, state, boot pass, loops) and `ServerInfo`.
  *
@@ -158,7 +173,7 @@ export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceI
         : {})
     }
   }).pipe(
-    Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), NodeContext.layer))
+    Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), preBackupHooks(choice), NodeContext.layer))
   )
   const info = ServerInfo.layer({ engine: choice.engine, engineVersion: choice.engineVersion })
   return Layer.merge(core, info)

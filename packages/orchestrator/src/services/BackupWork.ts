@@ -108,7 +108,8 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
   Effect.gen(function*() {
     const seen = yield* deps.steps.observe(def)
     const running = isRunning(seen)
-    const ctx = { appId: def.id, manifest: def.manifest, appDataDir: def.dataDir }
+    const containerName = Option.getOrElse(Option.flatMap(seen, (o) => Option.fromNullable(o.observed.containerName)), () => def.containerName)
+    const ctx = { appId: def.id, manifest: def.manifest, appDataDir: def.dataDir, containerName }
     const hookName = def.manifest.backup?.liveHook
     const hook = running && hookName !== undefined
       ? yield* Option.match(Option.flatMap(deps.preBackupHooks, (r) => Option.fromNullable(r.get(hookName))), {

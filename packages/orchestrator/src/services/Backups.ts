@@ -5,6 +5,10 @@
  * (`<dir>/<appId>/watched/<name>/`), and the folder swaps of a restore. The lifecycle around
  * them (stopping the app, the health gate, putting data back) is `BackupWork`'s.
  *
+ * A named volume is read and swapped through its host folder when it has one (`local` driver, no
+ * options); any other volume goes through `podman volume export` / `import` tar streams, unpacked
+ * into (or packed from) a staging folder in the target (see `PodmanVolumes`).
+ *
  * @since 0.3.0
  */
 import * as Fs from "node:fs/promises"
@@ -15,7 +19,9 @@ import * as ArchiveFile from "../backup/ArchiveFile.js"
 import type { ArchiveManifest } from "../backup/Archive.js"
 import * as SafeFile from "../fs/SafeFile.js"
 import type { Watched } from "../manifest/Manifest.js"
-import type { CommandFailed, EngineUnavailable } from "../runtime/RuntimeError.js"
+import * as PodmanCommand from "../runtime/PodmanCommand.js"
+import { CommandFailed } from "../runtime/RuntimeError.js"
+import type { EngineUnavailable } from "../runtime/RuntimeError.js"
 import * as PodmanVolumes from "../runtime/PodmanVolumes.js"
 import { Apps } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
@@ -106,8 +112,50 @@ export interface Staged {
   readonly appId: string
   readonly archive: string
   readonly manifest: ArchiveManifest
-  readonly swaps: ReadonlyArray<{ readonly live: string; readonly fresh: string; readonly previous: string }>
+  readonly swaps: ReadonlyArray<Swap>
 }
+
+/**
+ * One folder of a restore: `fresh` (extracted) replaces `live`, which is kept at `previous` until
+ * the restore is committed. For a volume without a host folder (`volume` set), `live` is unused,
+ * `previous` is a tar stream of its content (`podman volume export`) and the swap replaces the
+ * volume's content from `fresh` (`podman volume import`).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Swap {
+  readonly live: string
+  readonly fresh: string
+  readonly previous: string
+  readonly volume?: string
+}
+
+/**
+ * How the target reaches named volumes (default: podman, see `PodmanVolumes`).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface VolumeAccess {
+  readonly access: (name: string) => Effect.Effect<PodmanVolumes.Access, CommandFailed | EngineUnavailable>
+  /** Writes the volume's content as a tar stream to a file. */
+  readonly exportTo: (name: string, file: string) => Effect.Effect<void, CommandFailed | EngineUnavailable>
+  /** Replaces the volume's content by the tar stream in a file. */
+  readonly replaceFrom: (name: string, file: string) => Effect.Effect<void, CommandFailed | EngineUnavailable>
+}
+
+/**
+ * Named volumes through podman: a folder for a plain `local` volume, tar streams otherwise.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const podmanVolumes = (binary = "podman"): VolumeAccess => ({
+  access: (name) => Effect.map(PodmanVolumes.inspect(name, binary), PodmanVolumes.access),
+  exportTo: (name, file) => PodmanVolumes.exportTo(name, file, binary),
+  replaceFrom: (name, file) => PodmanVolumes.replaceFrom(name, file, binary)
+})
 
 /**
  * @since 0.3.0
@@ -130,13 +178,13 @@ export interface Service {
   readonly locate: (appId: string, file?: string) => Effect.Effect<string, NoBackup | ArchiveFile.ArchiveIoError>
   /** Verifies and extracts the archive next to the live folders, copying `carry` files over from the live data folder. */
   readonly stage: (def: AppDef, archive: string, carry: ReadonlyArray<string>) => Effect.Effect<Staged, BackupError>
-  /** Moves the live folders aside and the fresh ones in (each a rename on the same file system). */
-  readonly swap: (staged: Staged) => Effect.Effect<void, ArchiveFile.ArchiveIoError>
+  /** Moves the live folders aside and the fresh ones in (each a rename on the same file system; a stream volume is exported, then replaced). */
+  readonly swap: (staged: Staged) => Effect.Effect<void, BackupError>
   /** Puts the previous folders back (the restored ones are deleted). */
-  readonly revert: (staged: Staged) => Effect.Effect<void, ArchiveFile.ArchiveIoError>
+  readonly revert: (staged: Staged) => Effect.Effect<void, BackupError>
   /** Deletes the previous folders (the restore is kept), or the fresh ones of a stage never swapped. */
-  readonly commit: (staged: Staged) => Effect.Effect<void, ArchiveFile.ArchiveIoError>
-  readonly discard: (staged: Staged) => Effect.Effect<void, ArchiveFile.ArchiveIoError>
+  readonly commit: (staged: Staged) => Effect.Effect<void, BackupError>
+  readonly discard: (staged: Staged) => Effect.Effect<void, BackupError>
   /** Copies a watched file into the target when its content changed since the last copy; answers the copy. */
   readonly copyWatched: (def: AppDef, watched: Watched) => Effect.Effect<Option.Option<string>, BackupError>
 }
@@ -158,8 +206,10 @@ export interface Config {
   readonly keep?: number
   /** The node's data dir, whose `secrets/` folder holds the canonical secrets. */
   readonly dataDir: string
-  /** The host folder of a named volume; default `podman volume inspect`. */
+  /** The host folder of every named volume (the simulator's stand-in folders); when absent, `volumes`. */
   readonly volumePath?: (name: string) => Effect.Effect<string, CommandFailed | EngineUnavailable>
+  /** How named volumes are reached; default `podmanVolumes()`. */
+  readonly volumes?: VolumeAccess
 }
 
 /**
@@ -192,6 +242,14 @@ const missing = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:.]/g, "")
 
+/** GNU tar, keeping modes and numeric owners (as root, owners too). */
+const tar = (argv: ReadonlyArray<string>): Effect.Effect<void, CommandFailed | EngineUnavailable> =>
+  PodmanCommand.run("tar", argv, { timeoutMs: 3_600_000 }).pipe(
+    Effect.flatMap((r) =>
+      r.exitCode === 0 ? Effect.void : Effect.fail(new CommandFailed({ argv: ["tar", ...argv], exitCode: r.exitCode, stderr: r.stderr.slice(-2000) }))
+    )
+  )
+
 /**
  * The service over a target folder.
  *
@@ -202,7 +260,13 @@ export const make = (config: Config): Effect.Effect<Service> =>
   Effect.sync(() => {
     const dir = NodePath.resolve(config.dir)
     const keep = Math.max(1, config.keep ?? Archive.defaultKeep)
-    const volumePath = config.volumePath ?? ((name: string) => PodmanVolumes.mountpoint(name))
+    const podman = config.volumes ?? podmanVolumes()
+    const volumes: VolumeAccess = config.volumePath === undefined ? podman : {
+      ...podman,
+      access: (name) => Effect.map(config.volumePath!(name), (path): PodmanVolumes.Access => ({ _tag: "Folder", path }))
+    }
+    const volumePath = (name: string) =>
+      Effect.map(volumes.access(name), (a) => (a._tag === "Folder" ? a.path : undefined))
     const appDir = (appId: string) => NodePath.join(dir, appId)
     const ensure = (path: string) => io(path, () => Fs.mkdir(path, { recursive: true, mode: 0o700 }).then(() => undefined))
 
@@ -252,14 +316,23 @@ export const make = (config: Config): Effect.Effect<Service> =>
         for (const name of names) if (/\.partial-[0-9a-f]+$/.test(name)) await Fs.rm(NodePath.join(folder, name), { force: true })
       })
 
-    const sources = (def: AppDef) =>
+    /** The folders to archive; a stream volume is exported and unpacked into a staging folder of the target, removed by `release`. */
+    const sources = (def: AppDef, staging: string) =>
       Effect.map(
         Effect.forEach(namedVolumes(def), (name) =>
-          Effect.map(volumePath(name), (path): ArchiveFile.Source => ({
-            root: { kind: "volume", name, prefix: Archive.volumePrefix(name) },
-            dir: path
-          }))),
-        (volumes): ReadonlyArray<ArchiveFile.Source> => [{ root: { kind: "data", prefix: "data" }, dir: def.dataDir }, ...volumes]
+          Effect.gen(function*() {
+            const root = { kind: "volume" as const, name, prefix: Archive.volumePrefix(name) }
+            const path = yield* volumePath(name)
+            if (path !== undefined) return { root, dir: path } satisfies ArchiveFile.Source
+            const dir = NodePath.join(staging, `volume-${slug(name)}`)
+            const stream = `${dir}.tar`
+            yield* ensure(dir)
+            yield* volumes.exportTo(name, stream)
+            yield* tar(["-x", "-p", "--numeric-owner", "-f", stream, "-C", dir])
+            yield* io(stream, () => Fs.rm(stream, { force: true }))
+            return { root, dir } satisfies ArchiveFile.Source
+          })),
+        (vols): ReadonlyArray<ArchiveFile.Source> => [{ root: { kind: "data", prefix: "data" }, dir: def.dataDir }, ...vols]
       )
 
     const create: Service["create"] = (def, options) =>
@@ -268,9 +341,10 @@ export const make = (config: Config): Effect.Effect<Service> =>
         yield* ensure(appDir(def.id))
         const file = Archive.fileName(def.id, now)
         const target = NodePath.join(appDir(def.id), file)
-        const manifest = yield* ArchiveFile.write({
+        const staging = NodePath.join(appDir(def.id), `.staging-${stamp(now)}`)
+        const manifest = yield* Effect.flatMap(sources(def, staging), (sourcesOf) => ArchiveFile.write({
           target,
-          sources: yield* sources(def),
+          sources: sourcesOf,
           exclude: options.exclude,
           meta: {
             appId: def.id,
@@ -279,7 +353,7 @@ export const make = (config: Config): Effect.Effect<Service> =>
             createdAt: now,
             live: options.live
           }
-        })
+        })).pipe(Effect.ensuring(Effect.ignoreLogged(io(staging, () => Fs.rm(staging, { recursive: true, force: true })))))
         yield* prune(appDir(def.id), keep)
         const bytes = yield* io(target, () => Fs.stat(target).then((s) => s.size))
         return { appId: def.id, file, path: target, createdAt: now, bytes, manifest }
@@ -314,17 +388,21 @@ export const make = (config: Config): Effect.Effect<Service> =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const verified = yield* ArchiveFile.verify(archive, def.id)
-        const live = new Map<string, string>()
+        const swaps: Array<Swap & { readonly prefix: string }> = []
         for (const root of verified.roots) {
-          if (root.kind === "data") live.set(root.prefix, def.dataDir)
-          else if (namedVolumes(def).includes(root.name)) live.set(root.prefix, yield* volumePath(root.name))
+          const at = (path: string) => ({ prefix: root.prefix, live: path, fresh: `${path}.restore-${stamp(now)}`, previous: `${path}.previous-${stamp(now)}` })
+          if (root.kind === "data") swaps.push(at(def.dataDir))
+          else if (namedVolumes(def).includes(root.name)) {
+            const path = yield* volumePath(root.name)
+            if (path !== undefined) swaps.push(at(path))
+            else {
+              // no host folder: unpacked beside the archives, streamed into the volume by the swap
+              yield* ensure(appDir(def.id))
+              const base = NodePath.join(appDir(def.id), `.volume-${slug(root.name)}`)
+              swaps.push({ prefix: root.prefix, volume: root.name, live: "", fresh: `${base}.restore-${stamp(now)}`, previous: `${base}.previous-${stamp(now)}.tar` })
+            }
+          }
         }
-        const swaps = [...live.entries()].map(([prefix, path]) => ({
-          prefix,
-          live: path,
-          fresh: `${path}.restore-${stamp(now)}`,
-          previous: `${path}.previous-${stamp(now)}`
-        }))
         const staged: Staged = { appId: def.id, archive, manifest: verified, swaps }
         const extracted = yield* ArchiveFile.extract(archive, def.id, new Map(swaps.map((s) => [s.prefix, s.fresh]))).pipe(
           Effect.tapError(() => discard(staged))
@@ -347,33 +425,52 @@ export const make = (config: Config): Effect.Effect<Service> =>
         return { ...staged, manifest: extracted }
       })
 
+    const streamOf = (s: Swap) => `${s.fresh}.tar`
+
     const swap: Service["swap"] = (staged) =>
-      io(staged.archive, async () => {
-        for (const s of staged.swaps) {
-          await Fs.rename(s.live, s.previous).catch((e) => (missing(e) ? undefined : Promise.reject(e)))
-          await Fs.rename(s.fresh, s.live)
-        }
-      })
+      Effect.forEach(staged.swaps, (s): Effect.Effect<void, BackupError> =>
+        s.volume === undefined
+          ? io(staged.archive, async () => {
+            await Fs.rename(s.live, s.previous).catch((e) => (missing(e) ? undefined : Promise.reject(e)))
+            await Fs.rename(s.fresh, s.live)
+          })
+          : Effect.gen(function*() {
+            yield* volumes.exportTo(s.volume!, s.previous)
+            yield* tar(["-c", "--numeric-owner", "-f", streamOf(s), "-C", s.fresh, "."])
+            yield* volumes.replaceFrom(s.volume!, streamOf(s))
+          }), { discard: true })
 
     const revert: Service["revert"] = (staged) =>
-      io(staged.archive, async () => {
-        for (const s of staged.swaps) {
-          const hadPrevious = await Fs.lstat(s.previous).then(() => true, (e) => (missing(e) ? false : Promise.reject(e)))
-          if (!hadPrevious) continue
-          await Fs.rm(s.live, { recursive: true, force: true })
-          await Fs.rename(s.previous, s.live)
+      Effect.forEach(staged.swaps, (s): Effect.Effect<void, BackupError> =>
+        s.volume === undefined
+          ? io(staged.archive, async () => {
+            const hadPrevious = await Fs.lstat(s.previous).then(() => true, (e) => (missing(e) ? false : Promise.reject(e)))
+            if (!hadPrevious) return
+            await Fs.rm(s.live, { recursive: true, force: true })
+            await Fs.rename(s.previous, s.live)
+          })
+          : Effect.gen(function*() {
+            const hadPrevious = yield* io(s.previous, () => Fs.lstat(s.previous).then(() => true, (e) => (missing(e) ? false : Promise.reject(e))))
+            if (hadPrevious) yield* volumes.replaceFrom(s.volume!, s.previous)
+            yield* removeStaged(s)
+          }), { discard: true })
+
+    const removeStaged = (s: Swap) =>
+      io(s.fresh, async () => {
+        await Fs.rm(s.fresh, { recursive: true, force: true })
+        if (s.volume !== undefined) {
+          await Fs.rm(streamOf(s), { force: true })
+          await Fs.rm(s.previous, { force: true })
         }
       })
 
     const commit: Service["commit"] = (staged) =>
-      io(staged.archive, async () => {
-        for (const s of staged.swaps) await Fs.rm(s.previous, { recursive: true, force: true })
-      })
+      Effect.forEach(staged.swaps, (s): Effect.Effect<void, BackupError> =>
+        s.volume === undefined ? io(staged.archive, () => Fs.rm(s.previous, { recursive: true, force: true })) : removeStaged(s), { discard: true })
 
     const discard: Service["discard"] = (staged) =>
-      io(staged.archive, async () => {
-        for (const s of staged.swaps) await Fs.rm(s.fresh, { recursive: true, force: true })
-      })
+      Effect.forEach(staged.swaps, (s): Effect.Effect<void, BackupError> =>
+        s.volume === undefined ? io(staged.archive, () => Fs.rm(s.fresh, { recursive: true, force: true })) : removeStaged(s), { discard: true })
 
     const copyWatched: Service["copyWatched"] = (def, w) =>
       Effect.gen(function*() {

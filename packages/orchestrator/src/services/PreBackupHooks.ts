@@ -4,11 +4,18 @@
  * `backup.liveHook`; without one, or when no registry is provided, the app is stopped for its
  * backup and started again after.
  *
+ * Built in: `freeze` (`podmanFreeze()`), which pauses the app's container (the cgroup freezer)
+ * for the copy and resumes it after. Its processes keep their memory, connections and open
+ * files, and the copy is the exact on-disk state at one instant, what a power cut would leave,
+ * which the stock backends' databases are built to recover from (LND's bbolt, bitcoind's
+ * LevelDB); without a freeze a copy taken while the app writes can mix two states.
+ *
  * @since 0.3.0
  */
 import { Context, Data, Effect, Layer } from "effect"
 import type { AppId } from "../domain/AppId.js"
 import type { Manifest } from "../manifest/Manifest.js"
+import * as PodmanCommand from "../runtime/PodmanCommand.js"
 
 /**
  * A pre-backup hook failed, or none of that name is registered; the backup is not made.
@@ -37,6 +44,8 @@ export interface HookContext {
   readonly manifest: Manifest
   /** `<dataDir>/<appId>`. */
   readonly appDataDir: string
+  /** The app's container (its adopted name when it has one). Since 0.3.0. */
+  readonly containerName: string
 }
 
 /**
@@ -75,4 +84,48 @@ export class PreBackupHooks extends Context.Tag("@archipelago/orchestrator/PreBa
 export const layer = (hooks: ReadonlyArray<PreBackupHook>): Layer.Layer<PreBackupHooks> => {
   const byName = new Map(hooks.map((h) => [h.name, h]))
   return Layer.succeed(PreBackupHooks, { get: (name) => byName.get(name) })
+}
+
+/**
+ * The name of the built-in freezing hook, for `backup.liveHook: freeze`.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const freezeName = "freeze"
+
+/**
+ * The `freeze` hook over the given pause and resume steps: `prepare` pauses the container,
+ * `release` resumes it (also after a failed copy). A failure names the container.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const freeze = (steps: {
+  readonly pause: (containerName: string) => Effect.Effect<void, string>
+  readonly resume: (containerName: string) => Effect.Effect<void, string>
+}): PreBackupHook => {
+  const step = (what: "pause" | "resume") => (ctx: HookContext) =>
+    steps[what](ctx.containerName).pipe(
+      Effect.mapError((reason) =>
+        new PreBackupFailed({ hook: freezeName, appId: ctx.appId, reason: `cannot ${what} container ${ctx.containerName}: ${reason}` })
+      ),
+      Effect.tap(() => Effect.logInfo(`backup: container ${ctx.containerName} ${what === "pause" ? "frozen for the copy" : "resumed"}`))
+    )
+  return { name: freezeName, prepare: step("pause"), release: step("resume") }
+}
+
+/**
+ * `freeze` through podman: `podman pause` and `podman unpause`.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const podmanFreeze = (binary = "podman"): PreBackupHook => {
+  const run = (verb: "pause" | "unpause") => (name: string) =>
+    PodmanCommand.run(binary, [verb, name], { timeoutMs: 60_000 }).pipe(
+      Effect.mapError((e) => e.message),
+      Effect.flatMap((r) => (r.exitCode === 0 ? Effect.void : Effect.fail(`${binary} ${verb} exited ${r.exitCode}: ${r.stderr.trim().slice(-500)}`)))
+    )
+  return freeze({ pause: run("pause"), resume: run("unpause") })
 }

@@ -1,17 +1,23 @@
 /**
  * Backup and restore on real podman: an app's data folder (files, modes) and named volume
  * round-trip through an archive; a restore whose app fails its health gate is put back; a
- * stand-in for LND rewriting `channel.backup` gets each version copied into the target.
+ * stand-in for LND rewriting `channel.backup` gets each version copied into the target; a volume
+ * without a host folder of its own (`local` with bind options: its `_data` is empty while no
+ * container runs) round-trips through `podman volume export` / `import` tar streams; an app whose
+ * manifest names the built-in `freeze` pre-backup hook is backed up without stopping (paused for
+ * the copy, the same process after) and its archive verifies.
  * Containers, images and volumes carry this run's `t-bk-<tag>-` prefix and are removed after.
  */
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { AppId } from "../../src/domain/index.js"
+import * as ArchiveFile from "../../src/backup/ArchiveFile.js"
 import { Backups } from "../../src/services/Backups.js"
+import * as PreBackupHooks from "../../src/services/PreBackupHooks.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { runTag } from "../runtime/podman.js"
@@ -21,6 +27,9 @@ const prefix = `t-bk-${runTag}-`
 const app = `${prefix}app`
 const scb = `${prefix}scb`
 const volume = `${app}-vol`
+const streamed = `${prefix}streamed`
+const boundVolume = `${streamed}-vol`
+const live = `${prefix}live`
 
 if (!hasPodman) console.warn("services/BackupPodman.test.ts skipped: podman is not available on this host")
 
@@ -48,12 +57,25 @@ const makeApps = () => {
     `    - path: ./data/chain/channel.backup`,
     `      keep: 3`
   ]))
+  addDemoApp(dir, streamed, demoManifest(streamed, {}, [
+    `volumes:`,
+    `  - source: ${boundVolume}`,
+    `    target: /vol`
+  ]))
+  addDemoApp(dir, live, demoManifest(live, {}, [
+    `volumes:`,
+    `  - source: ./files`,
+    `    target: /files`,
+    `backup:`,
+    `  liveHook: freeze`
+  ]))
   return dir
 }
 
 const cleanup = () => {
-  for (const id of [app, scb]) removeDemoApp(id)
+  for (const id of [app, scb, streamed, live]) removeDemoApp(id)
   podman("volume", "rm", "--force", volume)
+  podman("volume", "rm", "--force", boundVolume)
 }
 
 const listing = (dir: string): ReadonlyArray<string> => {
@@ -147,6 +169,80 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
       assert.deepStrictEqual(fs.readdirSync(dataDir).filter((n) => n.includes(".previous-") || n.includes(".restore-")), [])
       assert.deepStrictEqual(fs.readdirSync(path.dirname(vol)).filter((n) => n !== "_data"), [])
     }).pipe(Effect.provide(layer(dataDir, backupDir)))
+  }, 600_000)
+
+  it.live("a volume whose content is only there while mounted round-trips through podman volume export/import (files, modes)", () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-stream-"))
+    const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-stream-target-"))
+    // a local volume bound to a folder elsewhere (a disk, a share): podman mounts it only while in use
+    const device = fs.mkdtempSync(path.join(os.tmpdir(), "bk-stream-device-"))
+    const created = podman("volume", "create", "--driver", "local", "-o", "type=none", "-o", "o=bind", "-o", `device=${device}`, boundVolume)
+    assert.strictEqual(created.status, 0, created.stderr)
+    return Effect.gen(function*() {
+      yield* op("install", streamed)
+      yield* until(settled(streamed), "app running", 120_000)
+      const r = podman("exec", streamed, "sh", "-c", "echo one > /vol/a.txt && chmod 640 /vol/a.txt && mkdir -p /vol/d && chmod 710 /vol/d && echo two > /vol/d/b && chmod 600 /vol/d/b")
+      assert.strictEqual(r.status, 0, r.stderr)
+      const before = listing(device)
+      assert.deepStrictEqual(before, ["/a.txt 640 0:0 one\n", "/d 710 0:0 dir", "/d/b 600 0:0 two\n"])
+
+      const backedUp = yield* op("backup", streamed)
+      assert.isUndefined(backedUp.lastError, backedUp.lastError?.message)
+      const [archive] = yield* Effect.flatMap(Backups, (b) => b.list(streamed))
+      const names = podmanTar(archive!.path)
+      expect(names).toContain(`volumes/${boundVolume}/a.txt`)
+      expect(names).toContain(`volumes/${boundVolume}/d/b`)
+      const verified = spawnSync("tar", ["-xOf", archive!.path, "archive.json"], { encoding: "utf8" }).stdout
+      const entry = (JSON.parse(verified) as { entries: Array<{ path: string; mode: number }> }).entries
+        .find((e) => e.path === `volumes/${boundVolume}/d/b`)
+      assert.strictEqual(entry?.mode, 0o600)
+
+      assert.strictEqual(podman("exec", streamed, "sh", "-c", "echo changed > /vol/a.txt && rm -r /vol/d && echo new > /vol/new").status, 0)
+      const restored = yield* op("restore", streamed)
+      assert.isUndefined(restored.lastError, restored.lastError?.message)
+      assert.strictEqual(restored.state, "running")
+      assert.deepStrictEqual(listing(device), before)
+      assert.strictEqual(podman("exec", streamed, "cat", "/vol/a.txt").stdout, "one", "the container sees the restored volume")
+      // staging folders and streams are gone from the target
+      assert.deepStrictEqual(fs.readdirSync(path.join(backupDir, streamed)).filter((n) => n.startsWith(".")), [])
+    }).pipe(
+      Effect.provide(layer(dataDir, backupDir)),
+      Effect.ensuring(Effect.sync(() => fs.rmSync(device, { recursive: true, force: true })))
+    )
+  }, 600_000)
+
+  it.live("with the built-in freeze hook the app is paused for the copy, never stopped, and its archive verifies", () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-live-"))
+    const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-live-target-"))
+    const seen: Array<string> = []
+    const status = (name: string) => Effect.sync(() => seen.push(podman("inspect", "--format", "{{.State.Status}}", name).stdout))
+    const freeze = PreBackupHooks.podmanFreeze()
+    const recording: PreBackupHooks.PreBackupHook = {
+      name: freeze.name,
+      prepare: (ctx) => Effect.zipRight(freeze.prepare(ctx), status(ctx.containerName)),
+      release: (ctx) => Effect.zipRight(freeze.release!(ctx), status(ctx.containerName))
+    }
+    return Effect.gen(function*() {
+      yield* op("install", live)
+      yield* until(settled(live), "app running", 120_000)
+      const files = path.join(dataDir, live, "files")
+      fs.mkdirSync(files, { recursive: true })
+      fs.writeFileSync(path.join(files, "wallet.db"), "state-1\n", { mode: 0o600 })
+      const before = inspect(live)!
+
+      const backedUp = yield* op("backup", live)
+      assert.isUndefined(backedUp.lastError, backedUp.lastError?.message)
+      assert.strictEqual(backedUp.state, "running")
+      assert.deepStrictEqual(seen, ["paused", "running"], "frozen during the copy, resumed after")
+      const after = inspect(live)!
+      assert.strictEqual(after.startedAt, before.startedAt, "never stopped")
+      assert.strictEqual(after.pid, before.pid, "the same process")
+      const [archive] = yield* Effect.flatMap(Backups, (b) => b.list(live))
+      const manifest = yield* ArchiveFile.verify(archive!.path, live)
+      assert.strictEqual(manifest.live, true)
+      expect(manifest.entries.map((e) => e.path)).toContain("data/files/wallet.db")
+      assert.strictEqual(podman("exec", live, "cat", "/files/wallet.db").stdout, "state-1")
+    }).pipe(Effect.provide(layer(dataDir, backupDir).pipe(Layer.provide(PreBackupHooks.layer([recording])))))
   }, 600_000)
 
   it.live("copies each version a stand-in LND writes to channel.backup into the target", () => {
