@@ -11,3 +11,45 @@ export const freePort = (): Promise<number> =>
       s.close(() => resolve(port))
     })
   })
+
+/**
+ * A loopback TCP server that accepts every connection and never answers (a registry that
+ * hangs): a pull or a build's `FROM` from `host` starts and never finishes.
+ */
+export interface HangingServer {
+  /** `127.0.0.1:<port>` */
+  readonly host: string
+  /** Connections accepted so far. */
+  readonly accepted: () => number
+  /** Accepted connections the client has not closed. */
+  readonly open: () => number
+  readonly close: () => Promise<void>
+}
+
+export const hangingServer = (): Promise<HangingServer> =>
+  new Promise((resolve, reject) => {
+    let accepted = 0
+    const sockets = new Set<import("node:net").Socket>()
+    const server = createServer((socket) => {
+      accepted++
+      sockets.add(socket)
+      socket.on("error", () => {})
+      // read (and drop) what the client sends, so its close is seen
+      socket.resume()
+      socket.on("close", () => sockets.delete(socket))
+    })
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port
+      resolve({
+        host: `127.0.0.1:${port}`,
+        accepted: () => accepted,
+        open: () => sockets.size,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.destroy()
+            server.close(() => done())
+          })
+      })
+    })
+  })

@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
-import { Console, Effect, Fiber, Layer, Runtime, Scope } from "effect"
+import { Console, Effect, Fiber, Layer, Queue, Scope } from "effect"
 import {
   Apps,
   AppViews,
@@ -314,15 +314,18 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   yield* Fiber.join(baseImage)
   yield* Effect.gen(function*() {
     yield* installFirstStart(options.install)
-    // SIGHUP reloads the app catalog (a changed version shows as an update; nothing is touched)
+    // SIGHUP reloads the app catalog (a changed version shows as an update; nothing is touched):
+    // the handler only queues the signal; one fiber of this scope reloads, one reload at a time
     const apps = yield* Apps.Apps
-    const rt = yield* Effect.runtime<never>()
-    const onHup = () => {
-      Runtime.runFork(rt)(Effect.flatMap(apps.reload, (r) =>
-        r._tag === "Reloaded" ? Effect.void : Effect.logWarning(`SIGHUP: catalog kept: ${r.errors.join("; ")}`)))
-    }
-    process.on("SIGHUP", onHup)
-    yield* Effect.addFinalizer(() => Effect.sync(() => process.off("SIGHUP", onHup)))
+    const hups = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
+    const onHup = () => void Queue.unsafeOffer(hups, undefined)
+    yield* Effect.acquireRelease(Effect.sync(() => process.on("SIGHUP", onHup)), () => Effect.sync(() => process.off("SIGHUP", onHup)))
+    yield* Queue.take(hups).pipe(
+      Effect.zipRight(apps.reload),
+      Effect.flatMap((r) => r._tag === "Reloaded" ? Effect.void : Effect.logWarning(`SIGHUP: catalog kept: ${r.errors.join("; ")}`)),
+      Effect.forever,
+      Effect.forkScoped
+    )
     return yield* Effect.onInterrupt(
       Effect.never,
       () => Effect.logInfo("shutting down: closing clients, letting operations finish")

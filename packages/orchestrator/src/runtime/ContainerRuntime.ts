@@ -126,12 +126,17 @@ export interface EngineInfo {
 }
 
 /**
- * Receives progress lines from pulls and builds.
+ * Receives the progress lines of a pull or build, one effect per line, in the order the engine
+ * wrote them. The operation returns only after its last line was received, and interrupting
+ * the operation stops the lines with it.
+ *
+ * @example
+ * runtime.build(request, (line) => log.append(appId, "info", line))
  *
  * @since 0.1.0
  * @category models
  */
-export type Progress = (line: string) => void
+export type Progress = (line: string) => Effect.Effect<void>
 
 type Engine = EngineUnavailable | CommandFailed
 

@@ -8,7 +8,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Either, Layer, Option, Ref, Schedule, Stream } from "effect"
+import { Effect, Either, Fiber, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
 import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest, RuntimeEvent, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
@@ -40,6 +40,34 @@ type RunResult = Command.Result
 type RunOptions = Command.RunOptions
 
 const sinceArg = (at: number): ReadonlyArray<string> => ["--since", new Date(at).toISOString()]
+
+/**
+ * Runs `body` with `emit`, which podman's output callbacks call synchronously: each line goes
+ * to a queue that one fiber, in this operation's scope, drains into `onProgress` in order.
+ * The result waits until the last line was received; interrupting the operation interrupts
+ * the drain with it. Without a sink, `emit` is undefined and nothing is queued.
+ */
+const withProgress = <A, E>(
+  onProgress: Progress | undefined,
+  body: (emit: ((line: string) => void) | undefined) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  onProgress === undefined
+    ? body(undefined)
+    : Effect.scoped(
+        Effect.gen(function* () {
+          // None ends the drain
+          const queue = yield* Effect.acquireRelease(Queue.unbounded<Option.Option<string>>(), Queue.shutdown)
+          const drain = yield* Stream.fromQueue(queue).pipe(
+            Stream.takeWhile(Option.isSome),
+            Stream.runForEach((line) => onProgress(line.value)),
+            Effect.forkScoped
+          )
+          const exit = yield* Effect.exit(body((line) => void Queue.unsafeOffer(queue, Option.some(line))))
+          yield* Queue.offer(queue, Option.none())
+          yield* Fiber.join(drain)
+          return yield* exit
+        })
+      )
 
 /**
  * Builds the podman runtime: detects the engine once (`podman version`, and the default
@@ -109,29 +137,36 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
   })
 
   const pull = Effect.fn("PodmanRuntime.pull")(function* (request: PullRequest, onProgress?: Progress) {
-    const tried: Array<string> = []
-    for (const candidate of request.candidates) {
-      const argv = Argv.pullArgv(candidate)
-      onProgress?.(`pulling ${candidate.ref}`)
-      const r = yield* run(argv, onProgress !== undefined ? { onLine: onProgress } : {})
-      if (r.exitCode === 0) {
-        if (candidate.ref !== request.ref) {
-          yield* engineOnly(checked(Argv.tagArgv(candidate.ref, request.ref), { _tag: "None" }))
+    return yield* withProgress(onProgress, (emit) =>
+      Effect.gen(function* () {
+        const say = (line: string) => Effect.sync(() => emit?.(line))
+        const tried: Array<string> = []
+        for (const candidate of request.candidates) {
+          const argv = Argv.pullArgv(candidate)
+          yield* say(`pulling ${candidate.ref}`)
+          const r = yield* run(argv, emit !== undefined ? { onLine: emit } : {})
+          if (r.exitCode === 0) {
+            if (candidate.ref !== request.ref) {
+              yield* engineOnly(checked(Argv.tagArgv(candidate.ref, request.ref), { _tag: "None" }))
+            }
+            return candidate
+          }
+          const error = failed(argv, r, { _tag: "Image", ref: candidate.ref })
+          if (error._tag === "EngineUnavailable") return yield* Effect.fail(error)
+          const why = `${candidate.ref}: ${Failure.lastErrorLine(r.stderr) || `exit ${r.exitCode}`}`
+          tried.push(why)
+          yield* say(`failed ${why}`)
+          yield* Effect.logWarning("pull failed", why)
         }
-        return candidate
-      }
-      const error = failed(argv, r, { _tag: "Image", ref: candidate.ref })
-      if (error._tag === "EngineUnavailable") return yield* Effect.fail(error)
-      const why = `${candidate.ref}: ${Failure.lastErrorLine(r.stderr) || `exit ${r.exitCode}`}`
-      tried.push(why)
-      onProgress?.(`failed ${why}`)
-      yield* Effect.logWarning("pull failed", why)
-    }
-    return yield* Effect.fail(new ImageNotFound({ ref: request.ref, tried }))
+        return yield* Effect.fail(new ImageNotFound({ ref: request.ref, tried }))
+      })
+    )
   })
 
   const build = Effect.fn("PodmanRuntime.build")(function* (request: BuildRequest, onProgress?: Progress) {
-    yield* engineOnly(checked(Argv.buildArgv(request), { _tag: "None" }, onProgress !== undefined ? { onLine: onProgress } : {}))
+    yield* withProgress(onProgress, (emit) =>
+      engineOnly(checked(Argv.buildArgv(request), { _tag: "None" }, emit !== undefined ? { onLine: emit } : {}))
+    )
   })
 
   const removeImage = Effect.fn("PodmanRuntime.removeImage")(function* (ref: string) {

@@ -15,7 +15,10 @@
  * - container labels are the image's labels overlaid with the spec's, like podman's;
  * - a container's log has `started` and `stopping` lines, like `Fixtures.service`'s process;
  * - `build` reads the Containerfile's `ENV` and `LABEL` lines when it can (so an image's
- *   `STOP_DELAY` counts); it runs nothing and does not check the context;
+ *   `STOP_DELAY` counts); it runs nothing and does not check the context, but its `RUN sleep N`
+ *   steps take N seconds (a slow build); a registry image's `pullTime` makes a slow pull;
+ * - pull and build progress goes to the sink line by line, in order, before they return;
+ *   interrupting them stops them (no image, no further line);
  * - `create` refuses a bind mount whose source does not exist on this machine, as podman does;
  *   `start` refuses a host port another running container publishes;
  * - health checks in a spec are not scheduled (podman without systemd does not schedule them
@@ -152,8 +155,17 @@ export const baseImage = "localhost/archipelago/base:latest"
 export interface Options {
   /** Images present at start (default: the base image). */
   readonly images?: ReadonlyArray<string | { readonly ref: string; readonly labels?: Readonly<Record<string, string>> }>
-  /** References a pull can fetch (mirror-qualified, e.g. `docker.io/library/nginx:1`). */
-  readonly registry?: ReadonlyArray<string | { readonly ref: string; readonly env?: Readonly<Record<string, string>> }>
+  /**
+   * References a pull can fetch (mirror-qualified, e.g. `docker.io/library/nginx:1`), with the
+   * image's env and how long its pull takes (default no time).
+   */
+  readonly registry?: ReadonlyArray<
+    string | {
+      readonly ref: string
+      readonly env?: Readonly<Record<string, string>>
+      readonly pullTime?: Duration.DurationInput
+    }
+  >
   /** Stop delay of containers with no `STOP_DELAY` env and no `setStopDelay` (default 0). */
   readonly defaultStopDelay?: Duration.DurationInput
   /** How long after an unrequested exit a restart policy restarts the container (default 100 ms). */
@@ -280,6 +292,22 @@ export const parseContainerfile = (
   return { env, labels }
 }
 
+/**
+ * How long a Containerfile's build takes in the simulator: the sum of its `RUN sleep N` steps
+ * (seconds, decimals allowed); other steps take no time.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const buildTime = (text: string): Duration.Duration =>
+  Duration.millis(
+    text
+      .replace(/\\\r?\n/g, " ")
+      .split(/\r?\n/)
+      .map((line) => /^\s*RUN\s+sleep\s+(\d+(?:\.\d+)?)\s*$/i.exec(line))
+      .reduce((sum, m) => sum + (m === null ? 0 : Math.round(Number(m[1]) * 1000)), 0)
+  )
+
 const readContainerfile = (request: BuildRequest): string | undefined => {
   const file = request.containerfile ?? "Containerfile"
   try {
@@ -400,7 +428,9 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
   }
   // What the registry serves, with each image's ENV (e.g. `SIM_HEALTH=unhealthy` for a broken release).
   const registry = new Map((options.registry ?? []).map((r) =>
-    typeof r === "string" ? [normaliseRef(r), {}] as const : [normaliseRef(r.ref), r.env ?? {}] as const
+    typeof r === "string"
+      ? [normaliseRef(r), { env: {}, pullTime: Duration.zero }] as const
+      : [normaliseRef(r.ref), { env: r.env ?? {}, pullTime: Duration.decode(r.pullTime ?? Duration.zero) }] as const
   ))
 
   const now = Clock.currentTimeMillis
@@ -626,33 +656,38 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
     pull: (request: PullRequest, onProgress?: Progress) =>
       enter(
         "pull",
-        Effect.suspend(() => {
+        Effect.gen(function* () {
+          const say = (line: string) => (onProgress === undefined ? Effect.void : onProgress(line))
           const tried: Array<string> = []
           for (const candidate of request.candidates) {
-            onProgress?.(`pulling ${candidate.ref}`)
+            yield* say(`pulling ${candidate.ref}`)
             const served = registry.get(normaliseRef(candidate.ref))
             if (served !== undefined) {
-              addImageSync(candidate.ref, {}, served)
-              if (candidate.ref !== request.ref) addImageSync(request.ref, {}, served)
-              onProgress?.(`pulled ${candidate.ref}`)
-              return Effect.succeed(candidate)
+              if (Duration.greaterThan(served.pullTime, Duration.zero)) yield* Effect.sleep(served.pullTime)
+              addImageSync(candidate.ref, {}, served.env)
+              if (candidate.ref !== request.ref) addImageSync(request.ref, {}, served.env)
+              yield* say(`pulled ${candidate.ref}`)
+              return candidate
             }
             const why = `${candidate.ref}: simulated registry has no such image`
             tried.push(why)
-            onProgress?.(`failed ${why}`)
+            yield* say(`failed ${why}`)
           }
-          return Effect.fail(new ImageNotFound({ ref: request.ref, tried }))
+          return yield* Effect.fail(new ImageNotFound({ ref: request.ref, tried }))
         })
       ),
     build: (request: BuildRequest, onProgress?: Progress) =>
       enter(
         "build",
-        Effect.sync(() => {
-          onProgress?.(`STEP 1/1: simulated build of ${request.tag} from ${request.context}`)
+        Effect.gen(function* () {
+          const say = (line: string) => (onProgress === undefined ? Effect.void : onProgress(line))
+          yield* say(`STEP 1/1: simulated build of ${request.tag} from ${request.context}`)
           const text = readContainerfile(request)
           const parsed = text === undefined ? { env: {}, labels: {} } : parseContainerfile(text)
+          const time = text === undefined ? Duration.zero : buildTime(text)
+          if (Duration.greaterThan(time, Duration.zero)) yield* Effect.sleep(time)
           addImageSync(request.tag, { ...parsed.labels, ...request.labels }, parsed.env)
-          onProgress?.(`Successfully tagged ${normaliseRef(request.tag)}`)
+          yield* say(`Successfully tagged ${normaliseRef(request.tag)}`)
         })
       ),
     removeImage: (ref) =>

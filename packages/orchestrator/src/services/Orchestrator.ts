@@ -9,7 +9,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Runtime, Schedule } from "effect"
+import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
 import type { AppEntry, Observation, PendingUpdate, Release } from "../domain/AppEntry.js"
 import * as SafeFile from "../fs/SafeFile.js"
 import * as Op from "../domain/Op.js"
@@ -262,8 +262,6 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const backups = yield* Effect.serviceOption(Backups)
   const preBackupHooks = yield* Effect.serviceOption(PreBackupHooks)
-  const rt = yield* Effect.runtime<never>()
-  const runSync = Runtime.runSync(rt)
 
   const names = (def: AppDef, entry: AppEntry) => containerNames(def, entry.observed.containerName)
   const targetName = (def: AppDef) => Effect.map(store.entry(def.id), (e) => names(def, e)[0]!)
@@ -282,9 +280,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       return found[0]
     })
 
-  const progress = (def: AppDef) => (line: string) => {
-    runSync(log.append(def.id, "info", line))
-  }
+  const progress = (def: AppDef) => (line: string) => log.append(def.id, "info", line)
 
   const ensureImage = (def: AppDef, force: boolean): Effect.Effect<string, WorkError> =>
     Effect.gen(function*() {

@@ -1,6 +1,8 @@
 import { spawnSync } from "node:child_process"
 import { afterAll, beforeAll } from "@effect/vitest"
 import { Effect } from "effect"
+import type { HangingServer } from "../../../../test-support/net.js"
+import { hangingServer } from "../../../../test-support/net.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import * as BaseImage from "../../src/runtime/BaseImage.js"
 import * as PodmanRuntime from "../../src/runtime/PodmanRuntime.js"
@@ -14,6 +16,21 @@ const podman = (args: ReadonlyArray<string>) =>
     const r = spawnSync("podman", args, { encoding: "utf8" })
     return r.status === 0 ? Effect.void : Effect.fail(`podman ${args.join(" ")}: ${r.stderr}`)
   })
+
+/** A registry that accepts and never answers, closed with the test's scope. */
+const hanging = Effect.acquireRelease(
+  Effect.promise(() => hangingServer()),
+  (server) => Effect.promise(() => server.close())
+)
+
+/** podman works on it once it connected; it stopped once every connection it made is closed (podman is gone). */
+const stoppedWhenClosed = (server: HangingServer) => ({
+  started: Effect.gen(function* () {
+    for (let i = 0; i < 300 && server.accepted() === 0; i++) yield* Effect.sleep("100 millis")
+    if (server.accepted() === 0) return yield* Effect.fail("podman never connected to the hanging registry")
+  }),
+  stopped: Effect.sync(() => server.accepted() > 0 && server.open() === 0)
+})
 
 if (!hasPodman) console.warn("skipping the podman runtime contract: podman is not installed (run scripts/setup-host.sh)")
 
@@ -38,6 +55,27 @@ runtimeContract({
     }),
   hostRemoveContainer: (name) => podman(["rm", "--force", "--time", "0", name]),
   hostRemoveImage: (ref) => podman(["rmi", "--force", ref]),
+  slowPull: () =>
+    Effect.map(hanging, (server) => ({
+      candidate: { ref: `${server.host}/archipelago-test/hangs:1`, insecure: true },
+      ...stoppedWhenClosed(server)
+    })),
+  // A killed `podman build` leaves its RUN step's process running to its end and its working
+  // container in storage (podman 4.3): FROM a tag of our own, the working container has our name.
+  slowBuild: (tag) =>
+    Effect.gen(function* () {
+      const rt = yield* ContainerRuntime
+      const from = `localhost/${prefix}slowbase:1`
+      yield* Effect.acquireRelease(rt.tagImage(BaseImage.ref, from), () =>
+        Effect.all([Effect.ignore(podman(["rm", "--force", `${prefix}slowbase-working-container`])), Effect.ignore(rt.untagImage(from))])
+      )
+      return {
+        containerfile: `FROM ${from}\nRUN sleep 2\n`,
+        started: Effect.void,
+        // past the step's time, an uninterrupted build would have its image
+        stopped: Effect.zipRight(Effect.sleep("3 seconds"), Effect.map(rt.imageExists(tag), (exists) => !exists))
+      }
+    }),
   ...(hasPodman ? {} : { skip: "podman is not installed" })
 })
 

@@ -6,11 +6,22 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import type { Layer } from "effect"
-import { Chunk, Deferred, Duration, Effect, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import type { Layer, Scope } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
 import { Fixtures } from "../../src/testing/index.js"
-import type { ContainerSummary, RuntimeEvent } from "../../src/runtime/ContainerRuntime.js"
+import type { ContainerSummary, Progress, PullCandidate, RuntimeEvent } from "../../src/runtime/ContainerRuntime.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
+
+/**
+ * Work an engine starts and does not finish on its own for a long while (a registry that
+ * hangs, a long build step), to be interrupted.
+ */
+export interface SlowWork {
+  /** Returns once the engine provably works on it. */
+  readonly started: Effect.Effect<void, unknown>
+  /** Whether the engine has stopped working on it (polled after the interruption). */
+  readonly stopped: Effect.Effect<boolean, unknown>
+}
 
 export interface Contract<R> {
   /** Shown in the describe block. */
@@ -27,6 +38,10 @@ export interface Contract<R> {
   readonly hostRemoveContainer: (name: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
   /** Someone else's `podman rmi --force <ref>` (which also removes the image's containers). */
   readonly hostRemoveImage: (ref: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
+  /** A pull candidate whose pull hangs; the pull tags it as `ref`. */
+  readonly slowPull: (ref: string) => Effect.Effect<SlowWork & { readonly candidate: PullCandidate }, unknown, Scope.Scope | ContainerRuntime | R>
+  /** A Containerfile whose build (tagged `tag`) hangs. */
+  readonly slowBuild: (tag: string) => Effect.Effect<SlowWork & { readonly containerfile: string }, unknown, Scope.Scope | ContainerRuntime | R>
   /** Reason to skip, e.g. podman missing. */
   readonly skip?: string
 }
@@ -66,6 +81,19 @@ const eventually = <A, E, R>(
     }
     return yield* Effect.fail(`never happened: ${what}`)
   })
+
+/**
+ * A sink that records lines and takes less time for each later line, so lines delivered
+ * concurrently (or after the operation returned) would show out of order (or missing).
+ */
+const recorder = Effect.map(Ref.make<ReadonlyArray<string>>([]), (lines) => {
+  let k = 0
+  const sink: Progress = (line) =>
+    Effect.suspend(() => Effect.sleep(Duration.millis(20 + Math.max(0, 50 - 10 * k++)))).pipe(
+      Effect.zipRight(Ref.update(lines, (ls) => [...ls, line]))
+    )
+  return { sink, lines: Ref.get(lines) }
+})
 
 const findIn = (list: ReadonlyArray<ContainerSummary>, name: string) => list.find((c) => c.name === name)
 
@@ -498,14 +526,14 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         const tag = `localhost/${prefix}built:1`
         const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "archy-rt-build-")))
         yield* Effect.promise(() => writeFile(join(dir, "Containerfile"), `FROM ${Fixtures.baseImage}\nLABEL x.file="from the containerfile"\n`))
-        const lines: Array<string> = []
+        const progress = yield* recorder
         yield* rt
           .build(
             { tag, context: dir, containerfile: "Containerfile", args: {}, labels: { "io.archipelago.app": "built", "x.kept": "image" } },
-            (line) => lines.push(line)
+            progress.sink
           )
           .pipe(Effect.ensuring(Effect.promise(() => rm(dir, { recursive: true, force: true }))))
-        assert.isTrue(lines.length > 0)
+        assert.isTrue((yield* progress.lines).length > 0)
         assert.isTrue(yield* rt.imageExists(tag))
         const name = n("built")
         yield* rt.create(Fixtures.service(name, { image: tag, labels: { "io.archipelago.app": "spec" } }))
@@ -564,14 +592,15 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
       "pull tries exactly the candidates given, in order, and reports every failure",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
-        const lines: Array<string> = []
+        const progress = yield* recorder
         // dead loopback registries only: the test never leaves the machine
         const ref = "docker.io/archipelago-test/does-not-exist:0"
         const candidates = [
           { ref: "127.0.0.1:1/archipelago-test/does-not-exist:0", insecure: true },
           { ref: "127.0.0.1:9/archipelago-test/does-not-exist:0", insecure: false }
         ]
-        const e = yield* Effect.flip(rt.pull({ ref, candidates }, (l) => lines.push(l)))
+        const e = yield* Effect.flip(rt.pull({ ref, candidates }, progress.sink))
+        const lines = yield* progress.lines
         assert.strictEqual(e._tag, "ImageNotFound")
         if (e._tag === "ImageNotFound") {
           assert.strictEqual(e.ref, ref)
@@ -582,7 +611,93 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         assert.isTrue(lines.some((l) => l === `pulling ${candidates[0]!.ref}`))
         assert.isTrue(lines.some((l) => l === `pulling ${candidates[1]!.ref}`))
         assert.isFalse(lines.some((l) => l.includes(`pulling ${ref}`)), "docker.io was not in the list, so it is not tried")
+        // in order, every line received before the pull returned
+        assert.deepStrictEqual(
+          lines.filter((l) => /^(pulling|failed) /.test(l)).map((l) => l.replace(/^(failed [^ ]+): .*$/, "$1")),
+          candidates.flatMap((c) => [`pulling ${c.ref}`, `failed ${c.ref}`])
+        )
       })
+    )
+
+    test(
+      "build progress reaches an effectful sink in order, all of it before build returns",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const tag = `localhost/${prefix}progress:1`
+        const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "archy-rt-progress-")))
+        yield* Effect.promise(() =>
+          writeFile(join(dir, "Containerfile"), `FROM ${Fixtures.baseImage}\nLABEL x.one=1\nENV X_TWO=2\nLABEL x.three=3\n`)
+        )
+        const progress = yield* recorder
+        yield* rt
+          .build({ tag, context: dir, args: {}, labels: {} }, progress.sink)
+          .pipe(Effect.ensuring(Effect.promise(() => rm(dir, { recursive: true, force: true }))))
+        const lines = yield* progress.lines
+        const steps = lines.flatMap((l) => {
+          const m = /^STEP (\d+)\/(\d+): /.exec(l)
+          return m === null ? [] : [[Number(m[1]), Number(m[2])] as const]
+        })
+        assert.isTrue(steps.length > 0, lines.join("\n"))
+        assert.deepStrictEqual(steps.map(([i]) => i), steps.map((_, i) => i + 1), lines.join("\n"))
+        assert.strictEqual(steps.at(-1)![0], steps.at(-1)![1])
+        const tagged = lines.indexOf(`Successfully tagged ${tag}`)
+        const lastStep = lines.map((l, i) => (l.startsWith("STEP ") ? i : -1)).reduce((a, b) => Math.max(a, b), -1)
+        assert.isTrue(tagged > lastStep, lines.join("\n"))
+        yield* rt.removeImage(tag)
+      }).pipe(
+        Effect.ensuring(Effect.flatMap(ContainerRuntime, (rt) => Effect.ignore(rt.removeImage(`localhost/${prefix}progress:1`))))
+      )
+    )
+
+    test(
+      "interrupting a pull stops it: no line after the interruption, no image",
+      Effect.scoped(
+        Effect.gen(function* () {
+          const rt = yield* ContainerRuntime
+          const ref = `localhost/${prefix}slow-pull:1`
+          const slow = yield* contract.slowPull(ref)
+          const progress = yield* recorder
+          const fiber = yield* Effect.fork(rt.pull({ ref, candidates: [slow.candidate] }, progress.sink))
+          yield* eventually(
+            Effect.map(progress.lines, (ls) => (ls.includes(`pulling ${slow.candidate.ref}`) ? Option.some(ls) : Option.none())),
+            "the pull's first line"
+          )
+          yield* slow.started
+          assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(fiber)))
+          const seen = (yield* progress.lines).length
+          yield* eventually(Effect.map(slow.stopped, (done) => (done ? Option.some(done) : Option.none())), "the engine stopped the pull")
+          assert.strictEqual((yield* progress.lines).length, seen, "no line after the interruption")
+          assert.isFalse(yield* rt.imageExists(ref))
+        })
+      )
+    )
+
+    test(
+      "interrupting a build stops it: no line after the interruption, no image",
+      Effect.scoped(
+        Effect.gen(function* () {
+          const rt = yield* ContainerRuntime
+          const tag = `localhost/${prefix}slow-build:1`
+          const slow = yield* contract.slowBuild(tag)
+          const dir = yield* Effect.acquireRelease(
+            Effect.promise(() => mkdtemp(join(tmpdir(), "archy-rt-slow-build-"))),
+            (d) => Effect.promise(() => rm(d, { recursive: true, force: true }))
+          )
+          yield* Effect.promise(() => writeFile(join(dir, "Containerfile"), slow.containerfile))
+          const progress = yield* recorder
+          const fiber = yield* Effect.fork(rt.build({ tag, context: dir, args: {}, labels: {} }, progress.sink))
+          yield* eventually(
+            Effect.map(progress.lines, (ls) => (ls.some((l) => l.startsWith("STEP 1/")) ? Option.some(ls) : Option.none())),
+            "the build's first step"
+          )
+          yield* slow.started
+          assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(fiber)))
+          const seen = (yield* progress.lines).length
+          yield* eventually(Effect.map(slow.stopped, (done) => (done ? Option.some(done) : Option.none())), "the engine stopped the build")
+          assert.strictEqual((yield* progress.lines).length, seen, "no line after the interruption")
+          assert.isFalse(yield* rt.imageExists(tag))
+        })
+      )
     )
 
     test(

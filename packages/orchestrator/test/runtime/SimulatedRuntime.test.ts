@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import { CommandFailed, EngineUnavailable } from "../../src/runtime/RuntimeError.js"
 import { Fixtures, SimulatedRuntime } from "../../src/testing/index.js"
@@ -308,7 +308,7 @@ describe("SimulatedRuntime: faults and restart policies", () => {
               { ref: "docker.io/lightninglabs/lnd:v0.18", insecure: false }
             ]
           },
-          (l) => lines.push(l)
+          (l) => Effect.sync(() => void lines.push(l))
         )
         assert.deepStrictEqual(pulled, { ref: "docker.io/lightninglabs/lnd:v0.18", insecure: false })
         assert.isTrue(yield* rt.imageExists("docker.io/lightninglabs/lnd:v0.18"))
@@ -349,6 +349,13 @@ describe("SimulatedRuntime: faults and restart policies", () => {
 })
 
 describe("SimulatedRuntime: builds read the Containerfile's ENV and LABEL", () => {
+  it("buildTime: the sum of the RUN sleep steps, nothing for other steps", () => {
+    const ms = (text: string) => Duration.toMillis(SimulatedRuntime.buildTime(text))
+    assert.strictEqual(ms("FROM base\nRUN sleep 2\nENV A=1\nrun sleep 0.5\nRUN sleep 3 && echo no\n"), 2500)
+    assert.strictEqual(ms("FROM base\nRUN \\\n  sleep 1\n"), 1000)
+    assert.strictEqual(ms("FROM base\nCOPY . /app\n"), 0)
+  })
+
   it("parseContainerfile: pairs, quotes, the legacy form, continuations", () => {
     const parsed = SimulatedRuntime.parseContainerfile(
       [
