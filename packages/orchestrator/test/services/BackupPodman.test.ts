@@ -60,7 +60,12 @@ const makeApps = () => {
   addDemoApp(dir, streamed, demoManifest(streamed, {}, [
     `volumes:`,
     `  - source: ${boundVolume}`,
-    `    target: /vol`
+    `    target: /vol`,
+    `health:`,
+    `  type: cmd`,
+    `  command: ["sh", "-c", "test ! -e /vol/broken"]`,
+    `  interval: 1`,
+    `  retries: 2`
   ]))
   addDemoApp(dir, live, demoManifest(live, {}, [
     `volumes:`,
@@ -171,7 +176,7 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
     }).pipe(Effect.provide(layer(dataDir, backupDir)))
   }, 600_000)
 
-  it.live("a volume whose content is only there while mounted round-trips through podman volume export/import (files, modes)", () => {
+  it.live("a volume whose content is only there while mounted round-trips through podman volume export/import (files, modes); an unhealthy restore imports the previous content back", () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-stream-"))
     const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "bk-stream-target-"))
     // a local volume bound to a folder elsewhere (a disk, a share): podman mounts it only while in use
@@ -204,7 +209,22 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
       assert.deepStrictEqual(listing(device), before)
       assert.strictEqual(podman("exec", streamed, "cat", "/vol/a.txt").stdout, "one", "the container sees the restored volume")
       // staging folders and streams are gone from the target
-      assert.deepStrictEqual(fs.readdirSync(path.join(backupDir, streamed)).filter((n) => n.startsWith(".")), [])
+      const staged = () => fs.readdirSync(path.join(backupDir, streamed)).filter((n) => n.startsWith("."))
+      assert.deepStrictEqual(staged(), [])
+
+      // an archive whose volume fails the health check: the previous stream is imported back
+      assert.strictEqual(podman("exec", streamed, "sh", "-c", "touch /vol/broken").status, 0)
+      const second = yield* op("backup", streamed)
+      assert.isUndefined(second.lastError, second.lastError?.message)
+      assert.strictEqual(podman("exec", streamed, "sh", "-c", "rm /vol/broken && echo three > /vol/a.txt").status, 0)
+      const afterChange = listing(device)
+      const refused = yield* op("restore", streamed)
+      assert.strictEqual(refused.lastError?.op, "restore")
+      expect(refused.lastError?.message).toMatch(/did not pass the health gate .*the previous data was put back/)
+      assert.deepStrictEqual(listing(device), afterChange)
+      yield* until(settled(streamed), "app running again on its previous volume", 120_000)
+      assert.strictEqual(podman("exec", streamed, "cat", "/vol/a.txt").stdout, "three")
+      assert.deepStrictEqual(staged(), [])
     }).pipe(
       Effect.provide(layer(dataDir, backupDir)),
       Effect.ensuring(Effect.sync(() => fs.rmSync(device, { recursive: true, force: true })))
