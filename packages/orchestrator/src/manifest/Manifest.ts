@@ -7,8 +7,162 @@
  */
 import { Schema } from "effect"
 import { AppId, pattern as namePattern } from "../domain/AppId.js"
+import { parseMemoryLimit } from "../domain/MemoryLimit.js"
+import * as PosixPath from "./internal/PosixPath.js"
 
-const PortNumber = Schema.Int.pipe(Schema.between(1, 65535))
+// ---------------------------------------------------------------------------------------------
+// the packager's words, as annotations
+
+/**
+ * Annotation: the words that follow "expected" when a field holds the wrong kind of value
+ * (`an integer 1-65535`). Without it the words come from the schema's type (`a string`,
+ * `a list`, `one of "tcp", "udp"`).
+ *
+ * @since 0.1.0
+ * @category annotations
+ */
+export const ExpectedId: unique symbol = Symbol.for("@archipelago/orchestrator/Manifest/Expected")
+
+/**
+ * Annotation on a refinement: the rule its failures are reported under and how its message
+ * reads: `expected` gives "expected <message>, got <value>", `got` gives "<message>, got
+ * <value>", `plain` gives the message alone. Without it: rule `type`, format `expected`.
+ *
+ * @since 0.1.0
+ * @category annotations
+ */
+export const ProblemId: unique symbol = Symbol.for("@archipelago/orchestrator/Manifest/Problem")
+
+/**
+ * The value of a `ProblemId` annotation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Problem {
+  readonly rule: string
+  readonly format: "expected" | "got" | "plain"
+}
+
+/**
+ * Annotation on the manifest: top-level keys other tools use (compose's `depends_on`,
+ * `privileged`) and the field a packager means by them, for "did you mean".
+ *
+ * @since 0.1.0
+ * @category annotations
+ */
+export const KeyAliasesId: unique symbol = Symbol.for("@archipelago/orchestrator/Manifest/KeyAliases")
+
+const expected = (words: string) => ({ [ExpectedId]: words })
+const problem = (rule: string, format: Problem["format"] = "expected") => ({ [ProblemId]: { rule, format } satisfies Problem })
+
+/** A string without NUL characters: every string of a manifest is one. */
+const Text = Schema.String.pipe(Schema.filter((s) => !s.includes("\u0000") || "a string without NUL characters"))
+
+/** A string that is not blank and holds no control characters; `what` names it in errors. */
+const printable = (what: string) =>
+  Text.pipe(Schema.filter((s) => !(s.trim() === "" || /[\u0000-\u001f]/.test(s)) || what))
+
+const singleLine = Text.pipe(Schema.filter((s) => !/[\r\n]/.test(s) || "a single-line value (no newline)"))
+
+const matching = (re: RegExp, what: string) => Text.pipe(Schema.filter((s) => re.test(s) || what))
+
+const int = (min: number, max: number) =>
+  Schema.Int.pipe(Schema.between(min, max), Schema.annotations(expected(`an integer ${min}-${max}`)))
+
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
+const hostname =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+const ipv4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
+const ipv6 = /^[0-9A-Fa-f:.]+$/
+
+/**
+ * Whether `s` is an IPv4 or IPv6 address.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const isIp = (s: string): boolean => ipv4.test(s) || (s.includes(":") && ipv6.test(s))
+
+const absolutePath = Text.pipe(Schema.filter((s) => s.startsWith("/") || "an absolute path"))
+const urlPath = Text.pipe(Schema.filter((s) => s.startsWith("/") || "a path starting with /"))
+
+/**
+ * The smallest memory limit accepted: below it no runtime starts a process at all.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const minMemoryBytes = 4 * 1024 * 1024
+
+/**
+ * Mount targets refused together with everything below them: kernel interfaces and
+ * runtime-provided trees; shadowing them hides the container's view of itself or lets it
+ * write to the kernel.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const forbiddenTargetTrees: ReadonlyArray<string> = ["/proc", "/sys", "/dev", "/run/secrets", "/run/.containerenv"]
+
+/**
+ * Mount targets refused exactly: whole system folders (mounting over one replaces the image's
+ * programs, libraries or configuration) and the files that decide identity, name resolution and
+ * loading (the runtime manages some of them; replacing one hijacks every process).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const forbiddenTargets: ReadonlyArray<string> = [
+  "/",
+  "/bin",
+  "/boot",
+  "/etc",
+  "/lib",
+  "/lib32",
+  "/lib64",
+  "/libx32",
+  "/sbin",
+  "/usr",
+  "/usr/bin",
+  "/usr/lib",
+  "/usr/lib64",
+  "/usr/libexec",
+  "/usr/sbin",
+  "/usr/local/bin",
+  "/usr/local/sbin",
+  "/var",
+  "/run",
+  "/root",
+  "/etc/passwd",
+  "/etc/shadow",
+  "/etc/group",
+  "/etc/gshadow",
+  "/etc/sudoers",
+  "/etc/sudoers.d",
+  "/etc/hosts",
+  "/etc/hostname",
+  "/etc/resolv.conf",
+  "/etc/ld.so.preload",
+  "/etc/ld.so.conf",
+  "/etc/ld.so.conf.d",
+  "/etc/ld.so.cache"
+]
+
+/**
+ * Why a normalised absolute mount target is refused, or undefined when it is allowed.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const forbiddenTarget = (target: string): string | undefined => {
+  const tree = forbiddenTargetTrees.find((t) => PosixPath.isWithin(target, t))
+  if (tree !== undefined) return `${tree} belongs to the kernel or the runtime; nothing may be mounted on or below it`
+  if (forbiddenTargets.includes(target)) return `mounting over ${target} replaces a system folder or file of the container`
+  return undefined
+}
+
+const PortNumber = int(1, 65535)
 
 /**
  * A published port: `host` on the host (optionally bound to `hostIp`) forwards to `container`.
@@ -20,10 +174,12 @@ export const Port = Schema.Struct({
   host: PortNumber,
   container: PortNumber,
   protocol: Schema.optionalWith(Schema.Literal("tcp", "udp"), { default: () => "tcp" as const }),
-  hostIp: Schema.optional(Schema.String),
+  hostIp: Schema.optional(Text.pipe(Schema.filter((s) => isIp(s) || "an IP address"))),
   /** Why the app needs a host port below 1024 (required for those). */
-  reason: Schema.optional(Schema.String)
+  reason: Schema.optional(printable("a sentence saying why the app needs this host port"))
 })
+
+const volumeName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 
 /**
  * A mount: `source` is `./path` (under the app's data directory), an absolute path (under the
@@ -33,8 +189,22 @@ export const Port = Schema.Struct({
  * @category models
  */
 export const Volume = Schema.Struct({
-  source: Schema.String,
-  target: Schema.String,
+  source: printable("a path or volume name").pipe(
+    Schema.filter((s) => !/[:,]/.test(s) || `a path without ":" or ","`, problem("volume-source")),
+    Schema.filter(
+      (s) =>
+        s === "." || s.startsWith("./") || PosixPath.isAbsolute(s) || volumeName.test(s) ||
+        `"./path" (in the app's data directory), an absolute path or a volume name`,
+      problem("volume-source")
+    )
+  ),
+  target: printable("a path").pipe(
+    Schema.filter(
+      (s) => (PosixPath.isAbsolute(s) && !/[:,]/.test(s) && PosixPath.normalize(s) !== undefined) || "an absolute path in the container",
+      problem("volume-target")
+    ),
+    Schema.filter((s) => forbiddenTarget(PosixPath.normalize(s)!) ?? true, problem("volume-target", "got"))
+  ),
   readOnly: Schema.optionalWith(Schema.Boolean, { default: () => false })
 })
 
@@ -45,16 +215,29 @@ export const Volume = Schema.Struct({
  * @category models
  */
 export const Build = Schema.Struct({
-  context: Schema.String,
-  containerfile: Schema.optional(Schema.String),
-  args: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) })
+  context: printable("a folder").pipe(
+    Schema.filter(
+      (s) => (!PosixPath.isAbsolute(s) && PosixPath.normalize(s) !== undefined) || "a folder inside the app's folder",
+      problem("build-context")
+    )
+  ),
+  containerfile: Schema.optional(printable("a file name").pipe(
+    Schema.filter(
+      (s) => (!PosixPath.isAbsolute(s) && PosixPath.normalize(s) !== undefined) || "a file inside the build context",
+      problem("build-context")
+    )
+  )),
+  args: Schema.optionalWith(
+    Schema.Record({ key: matching(envName, "a build argument name (letters, digits and _)"), value: singleLine }),
+    { default: () => ({}) }
+  )
 })
 
 const probeTiming = {
-  interval: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 30 }),
-  timeout: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 5 }),
-  retries: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 100)), { default: () => 3 }),
-  startPeriod: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 3600)), { default: () => 0 })
+  interval: Schema.optionalWith(int(1, 3600), { default: () => 30 }),
+  timeout: Schema.optionalWith(int(1, 3600), { default: () => 5 }),
+  retries: Schema.optionalWith(int(1, 100), { default: () => 3 }),
+  startPeriod: Schema.optionalWith(int(0, 3600), { default: () => 0 })
 }
 
 /**
@@ -68,12 +251,18 @@ export const Health = Schema.Union(
   Schema.Struct({
     type: Schema.Literal("http"),
     port: PortNumber,
-    path: Schema.optionalWith(Schema.String, { default: () => "/" }),
+    path: Schema.optionalWith(urlPath, { default: () => "/" }),
     ...probeTiming
   }),
   Schema.Struct({ type: Schema.Literal("tcp"), port: PortNumber, ...probeTiming }),
-  Schema.Struct({ type: Schema.Literal("cmd"), command: Schema.NonEmptyArray(Schema.String), ...probeTiming })
+  Schema.Struct({ type: Schema.Literal("cmd"), command: Schema.NonEmptyArray(Text), ...probeTiming })
 )
+
+/** The namespace setting a packager may write (`private`); `message` says why `host` is refused. */
+const privateNamespace = (rule: string, message: string) =>
+  Schema.Literal("private", "host").pipe(
+    Schema.filter((v): v is "private" => v === "private", { ...problem(rule, "plain"), message: () => message })
+  )
 
 /**
  * Container settings. The security fields exist so that a manifest can state the safe value;
@@ -83,16 +272,29 @@ export const Health = Schema.Union(
  * @category models
  */
 export const Container = Schema.Struct({
-  name: Schema.optional(Schema.String),
-  command: Schema.optional(Schema.Array(Schema.String)),
-  entrypoint: Schema.optional(Schema.Array(Schema.String)),
-  user: Schema.optional(Schema.String),
-  workdir: Schema.optional(Schema.String),
-  privileged: Schema.optional(Schema.Literal(false)),
-  network: Schema.optional(Schema.Literal("bridge")),
-  pid: Schema.optional(Schema.Literal("private")),
-  ipc: Schema.optional(Schema.Literal("private")),
-  capAdd: Schema.optional(Schema.Tuple())
+  name: Schema.optional(matching(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, "a container name (letters, digits, _ . -)")),
+  command: Schema.optional(Schema.Array(Text)),
+  entrypoint: Schema.optional(Schema.Array(Text)),
+  user: Schema.optional(printable("a user")),
+  workdir: Schema.optional(absolutePath),
+  privileged: Schema.optional(
+    Schema.Boolean.pipe(Schema.filter((b): b is false => b === false, {
+      ...problem("privileged", "plain"),
+      message: () => "privileged mode is not allowed: it gives the app full control of the host"
+    }))
+  ),
+  network: Schema.optional(
+    Schema.Literal("bridge", "host").pipe(Schema.filter((v): v is "bridge" => v === "bridge", {
+      ...problem("host-network", "plain"),
+      message: () => "host networking is not allowed: publish ports instead"
+    }))
+  ),
+  pid: Schema.optional(privateNamespace("host-pid", "the host PID namespace is not allowed")),
+  ipc: Schema.optional(privateNamespace("host-ipc", "the host IPC namespace is not allowed")),
+  /** Always empty: each item is reported as refused. */
+  capAdd: Schema.optional(
+    Schema.Tuple().annotations({ ...problem("cap-add", "got"), message: () => "added capabilities are not allowed" })
+  )
 })
 
 /**
@@ -103,7 +305,7 @@ export const Container = Schema.Struct({
  */
 export const Ui = Schema.Struct({
   port: PortNumber,
-  path: Schema.optionalWith(Schema.String, { default: () => "/" })
+  path: Schema.optionalWith(urlPath, { default: () => "/" })
 })
 
 /**
@@ -113,10 +315,11 @@ export const Ui = Schema.Struct({
  * @since 0.1.0
  * @category models
  */
-export const CapabilityName = Schema.String.pipe(
+export const CapabilityName = Text.pipe(
   Schema.pattern(namePattern, {
     message: () => "a capability name: 1-63 lowercase letters, digits or dashes, not starting with a dash"
-  })
+  }),
+  Schema.annotations(expected("a capability name (lowercase letters, digits and dashes)"))
 )
 
 /**
@@ -126,7 +329,10 @@ export const CapabilityName = Schema.String.pipe(
  * @since 0.1.0
  * @category models
  */
-export const DependencyName = CapabilityName
+export const DependencyName = CapabilityName.annotations(expected("an app id or a capability (lowercase letters, digits and dashes)"))
+
+/** An app id in a manifest: the domain's `AppId`, in a packager's words. */
+const ManifestAppId = AppId.annotations(expected("an app id (lowercase letters, digits and dashes)"))
 
 /**
  * A capability the app provides to others, with the endpoints its consumers reach: endpoint
@@ -138,7 +344,10 @@ export const DependencyName = CapabilityName
  */
 export const Provide = Schema.Struct({
   capability: CapabilityName,
-  endpoints: Schema.optionalWith(Schema.Record({ key: Schema.String, value: PortNumber }), { default: () => ({}) })
+  endpoints: Schema.optionalWith(
+    Schema.Record({ key: matching(namePattern, "an endpoint name (lowercase letters, digits and dashes)"), value: PortNumber }),
+    { default: () => ({}) }
+  )
 })
 
 /**
@@ -150,13 +359,13 @@ export const Provide = Schema.Struct({
  * @category models
  */
 export const WatchedFile = Schema.Struct({
-  path: Schema.String.pipe(
+  path: Text.pipe(
     Schema.filter((p) =>
       (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === "..")) ||
       "a path ./... under the app's data folder, without . or .. segments"
     )
   ),
-  keep: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1000)), { default: () => 10 })
+  keep: Schema.optionalWith(int(1, 1000), { default: () => 10 })
 })
 
 /**
@@ -168,7 +377,7 @@ export const WatchedFile = Schema.Struct({
  * @category models
  */
 export const Backup = Schema.Struct({
-  liveHook: Schema.optional(Schema.String),
+  liveHook: Schema.optional(printable("a pre-backup hook name")),
   watch: Schema.optionalWith(Schema.Array(WatchedFile), { default: () => [] })
 })
 
@@ -184,41 +393,98 @@ export const Role = Schema.Literal("backend", "ui", "service")
  */
 export const Restart = Schema.Literal("no", "always", "on-failure", "unless-stopped")
 
+const imageRef =
+  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/
+
+/** A registry reference, pinned to a tag other than `latest` or to a digest. */
+const Image = Text.pipe(
+  Schema.filter((s) => imageRef.test(s) || `an image reference such as "lightninglabs/lnd:v0.18.4-beta"`, problem("image")),
+  Schema.filter((s) => {
+    const match = imageRef.exec(s)!
+    return !((match[1] === undefined || match[1] === "latest") && match[2] === undefined) || `a pinned tag or digest (not "latest")`
+  }, problem("image-pinned"))
+)
+
+const Memory = Text.pipe(Schema.filter((s) => {
+  const bytes = parseMemoryLimit(s)
+  if (bytes === undefined) return `a size such as "128Mi", "2Gi" or "512M"`
+  return bytes >= minMemoryBytes || "at least 4Mi (no process starts in less)"
+}, problem("memory")))
+
 /**
- * The schema of a manifest, with defaults applied on decode.
+ * Keys other tools use for a manifest field, mapped to the field (see `KeyAliasesId`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const keyAliases: Readonly<Record<string, string>> = {
+  privileged: "container.privileged",
+  network: "container.network",
+  network_mode: "container.network",
+  networkMode: "container.network",
+  pid: "container.pid",
+  ipc: "container.ipc",
+  cap_add: "container.capAdd",
+  capAdd: "container.capAdd",
+  command: "container.command",
+  entrypoint: "container.entrypoint",
+  user: "container.user",
+  container_name: "container.name",
+  depends_on: "dependsOn",
+  extra_hosts: "extraHosts",
+  environment: "env",
+  mem_limit: "memory",
+  stop_grace_period: "stopTimeout",
+  healthcheck: "health"
+}
+
+/**
+ * The schema of a manifest, with defaults applied on decode. Its annotations hold the words a
+ * packager reads in `Loader`'s located errors.
  *
  * @since 0.1.0
  * @category models
  */
 export const Manifest = Schema.Struct({
-  id: AppId,
-  name: Schema.String,
-  version: Schema.String,
-  description: Schema.optional(Schema.String),
+  id: ManifestAppId,
+  name: printable("a non-empty name"),
+  version: printable("a non-empty version"),
+  description: Schema.optional(Text),
   /** `ui` companions get container name `archy-<id>` by default. */
   role: Schema.optionalWith(Role, { default: () => "service" as const }),
-  image: Schema.optional(Schema.String),
+  image: Schema.optional(Image),
   build: Schema.optional(Build),
   container: Schema.optionalWith(Container, { default: () => ({}) }),
   ports: Schema.optionalWith(Schema.Array(Port), { default: () => [] }),
   volumes: Schema.optionalWith(Schema.Array(Volume), { default: () => [] }),
-  env: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
-  extraHosts: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
-  memory: Schema.optional(Schema.String),
-  stopTimeout: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 10 }),
+  env: Schema.optionalWith(
+    Schema.Record({ key: matching(envName, "an environment variable name (letters, digits and _)"), value: singleLine }),
+    { default: () => ({}) }
+  ),
+  extraHosts: Schema.optionalWith(Schema.Record({ key: matching(hostname, "a host name"), value: Text }), { default: () => ({}) }),
+  memory: Schema.optional(Memory),
+  stopTimeout: Schema.optionalWith(int(1, 3600), { default: () => 10 }),
   restart: Schema.optionalWith(Restart, { default: () => "always" as const }),
   /** Apps or capabilities this one needs installed (and running) first. */
   dependsOn: Schema.optionalWith(Schema.Array(DependencyName), { default: () => [] }),
   /** Capabilities this app provides, with their endpoints. */
   provides: Schema.optionalWith(Schema.Array(Provide), { default: () => [] }),
   /** Apps never installed together with this one (alternatives such as bitcoin-core and bitcoin-knots). */
-  conflicts: Schema.optionalWith(Schema.Array(AppId), { default: () => [] }),
-  hooks: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  conflicts: Schema.optionalWith(Schema.Array(ManifestAppId), { default: () => [] }),
+  hooks: Schema.optionalWith(Schema.Array(printable("a hook name")), { default: () => [] }),
   health: Schema.optional(Health),
   ui: Schema.optional(Ui),
   backup: Schema.optional(Backup)
 }).pipe(
-  Schema.filter((m) => (m.image === undefined) !== (m.build === undefined) || "exactly one of image or build")
+  Schema.filter(
+    (m) =>
+      m.image !== undefined && m.build !== undefined
+        ? { path: ["build"], message: `give either "image" or "build", not both` }
+        : m.image === undefined && m.build === undefined
+        ? { path: ["image"], message: `required field missing; give either "image" (a pinned reference) or "build" (a local build)` }
+        : true,
+    { ...problem("image-xor-build", "plain"), [KeyAliasesId]: keyAliases }
+  )
 )
 
 /**
