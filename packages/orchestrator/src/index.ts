@@ -20,6 +20,8 @@ export * as ManifestError from "./manifest/ManifestError.js"
 /** @since 0.1.0 */
 export * as Resolve from "./manifest/Resolve.js"
 /** @since 0.1.0 */
+export * as Rules from "./manifest/Rules.js"
+/** @since 0.1.0 */
 export * as Settings from "./manifest/Settings.js"
 /** @since 0.1.0 */
 export * as Spec from "./manifest/Spec.js"

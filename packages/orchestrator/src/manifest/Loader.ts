@@ -3,37 +3,29 @@
  * file, line, column and field path:
  * `apps/lnd/manifest.yml:12:9 ports[1].host: expected an integer 1-65535, got "80a"`.
  *
+ * The loader does only the YAML work: it parses with positions, decodes the plain value with
+ * the `Manifest` schema (every issue at once, unknown keys refused) and turns each issue into a
+ * located `ManifestError` in the words the schema's annotations give; `Rules` adds the rules
+ * that look at more than one field.
+ *
  * Pure: no file system, no clock.
  *
  * @since 0.1.0
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Either, Option, ParseResult, Schema, SchemaAST } from "effect"
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
-import type { Document, Node as YamlNode, YAMLMap } from "yaml"
-import { pattern as appIdPattern } from "../domain/AppId.js"
-import { parseMemoryLimit } from "../domain/MemoryLimit.js"
-import * as PosixPath from "./internal/PosixPath.js"
+import type { Document } from "yaml"
+import { salvage, type Salvaged } from "./internal/Salvage.js"
 import { closest } from "./internal/Suggest.js"
-import { Manifest } from "./Manifest.js"
+import { ExpectedId, KeyAliasesId, Manifest, type Problem, ProblemId } from "./Manifest.js"
 import { ManifestError } from "./ManifestError.js"
-import * as Settings from "./Settings.js"
+import * as Rules from "./Rules.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** The folder name the manifest lives in; `id` must equal it. */
-  readonly expectedId?: string
-  /** The registered pre-start hook names; when given, `hooks` may name only these. */
-  readonly hookNames?: ReadonlyArray<string>
-  /**
-   * Hooks bound to the apps allowed to run them (hooks that render a secret): hook name → app
-   * ids. A manifest of any other app naming such a hook is an error at `hooks[i]`.
-   */
-  readonly hookConsumers?: Readonly<Record<string, ReadonlyArray<string>>>
-  readonly settings?: Settings.Settings
-}
+export type Options = Rules.Options
 
 /**
  * A 1-based line and column.
@@ -60,184 +52,6 @@ export interface Located {
   readonly locate: (path: string) => Position
 }
 
-// ---------------------------------------------------------------------------------------------
-// shapes: what each field may hold, with the words used in "expected ..."
-
-type Shape =
-  | { readonly _tag: "String"; readonly check?: (s: string) => string | undefined; readonly what?: string }
-  | { readonly _tag: "Int"; readonly min: number; readonly max: number }
-  | { readonly _tag: "Bool" }
-  | { readonly _tag: "Enum"; readonly values: ReadonlyArray<string> }
-  | { readonly _tag: "List"; readonly of: Shape; readonly nonEmpty?: boolean }
-  | { readonly _tag: "Dict"; readonly key: (k: string) => string | undefined; readonly value: Shape }
-  | { readonly _tag: "Struct"; readonly fields: Readonly<Record<string, Field>> }
-  | { readonly _tag: "Tagged"; readonly variants: Readonly<Record<string, Struct>> }
-
-type Struct = Extract<Shape, { _tag: "Struct" }>
-
-interface Field {
-  readonly shape: Shape
-  readonly required?: boolean
-}
-
-const str = (check?: (s: string) => string | undefined, what?: string): Shape => ({
-  _tag: "String",
-  ...(check ? { check } : {}),
-  ...(what ? { what } : {})
-})
-const int = (min: number, max: number): Shape => ({ _tag: "Int", min, max })
-const bool: Shape = { _tag: "Bool" }
-const oneOf = (...values: ReadonlyArray<string>): Shape => ({ _tag: "Enum", values })
-const list = (of: Shape, nonEmpty = false): Shape => ({ _tag: "List", of, nonEmpty })
-const struct = (fields: Record<string, Field | Shape>): Struct => ({
-  _tag: "Struct",
-  fields: Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, "shape" in f ? f : { shape: f }]))
-})
-const required = (shape: Shape): Field => ({ shape, required: true })
-
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
-const containerName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/
-const hostname = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
-const ipv4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
-const ipv6 = /^[0-9A-Fa-f:.]+$/
-const isIp = (s: string): boolean => ipv4.test(s) || (s.includes(":") && ipv6.test(s))
-
-const dict = (key: (k: string) => string | undefined, value: Shape): Shape => ({ _tag: "Dict", key, value })
-const stringDict = (keyCheck: (k: string) => string | undefined) => dict(keyCheck, str())
-
-const appIdWhat = "an app id (lowercase letters, digits and dashes)"
-const appId = str((s) => (appIdPattern.test(s) ? undefined : appIdWhat), appIdWhat)
-const dependencyWhat = "an app id or a capability (lowercase letters, digits and dashes)"
-const dependency = str((s) => (appIdPattern.test(s) ? undefined : dependencyWhat), dependencyWhat)
-const capabilityWhat = "a capability name (lowercase letters, digits and dashes)"
-const capability = str((s) => (appIdPattern.test(s) ? undefined : capabilityWhat), capabilityWhat)
-const endpointName = /^[a-z0-9][a-z0-9-]{0,62}$/
-const singleLine = (s: string) => (/[\r\n]/.test(s) ? "a single-line value (no newline)" : undefined)
-const printable = (what: string) => (s: string) => (s.trim() === "" || /[\u0000-\u001f]/.test(s) ? what : undefined)
-const port = int(1, 65535)
-const timing = { interval: int(1, 3600), timeout: int(1, 3600), retries: int(1, 100), startPeriod: int(0, 3600) }
-
-const manifestShape: Struct = struct({
-  id: required(appId),
-  name: required(str(printable("a non-empty name"))),
-  version: required(str(printable("a non-empty version"))),
-  description: str(),
-  role: oneOf("backend", "ui", "service"),
-  image: str(),
-  build: struct({
-    context: required(str(printable("a folder"))),
-    containerfile: str(printable("a file name")),
-    args: dict((k) => (envName.test(k) ? undefined : "a build argument name (letters, digits and _)"), str(singleLine))
-  }),
-  container: struct({
-    name: str((s) => (containerName.test(s) ? undefined : "a container name (letters, digits, _ . -)")),
-    command: list(str()),
-    entrypoint: list(str()),
-    user: str(printable("a user")),
-    workdir: str((s) => (s.startsWith("/") ? undefined : "an absolute path")),
-    privileged: bool,
-    network: oneOf("bridge", "host"),
-    pid: oneOf("private", "host"),
-    ipc: oneOf("private", "host"),
-    capAdd: list(str())
-  }),
-  ports: list(struct({
-    host: required(port),
-    container: required(port),
-    protocol: oneOf("tcp", "udp"),
-    hostIp: str((s) => (isIp(s) ? undefined : "an IP address")),
-    reason: str(printable("a sentence saying why the app needs this host port"))
-  })),
-  volumes: list(struct({
-    source: required(str(printable("a path or volume name"))),
-    target: required(str(printable("a path"))),
-    readOnly: bool
-  })),
-  env: dict((k) => (envName.test(k) ? undefined : "an environment variable name (letters, digits and _)"), str(singleLine)),
-  extraHosts: stringDict((k) => (hostname.test(k) ? undefined : "a host name")),
-  memory: str(),
-  stopTimeout: int(1, 3600),
-  restart: oneOf("no", "always", "on-failure", "unless-stopped"),
-  dependsOn: list(dependency),
-  provides: list(struct({
-    capability: required(capability),
-    endpoints: dict((k) => (endpointName.test(k) ? undefined : "an endpoint name (lowercase letters, digits and dashes)"), port)
-  })),
-  conflicts: list(appId),
-  hooks: list(str(printable("a hook name"))),
-  health: {
-    _tag: "Tagged",
-    variants: {
-      http: struct({ type: required(str()), port: required(port), path: str((s) => (s.startsWith("/") ? undefined : "a path starting with /")), ...timing }),
-      tcp: struct({ type: required(str()), port: required(port), ...timing }),
-      cmd: struct({ type: required(str()), command: required(list(str(), true)), ...timing })
-    }
-  },
-  ui: struct({ port: required(port), path: str((s) => (s.startsWith("/") ? undefined : "a path starting with /")) }),
-  backup: struct({
-    liveHook: str(printable("a pre-backup hook name")),
-    watch: list(struct({
-      path: required(str((s) =>
-        s.startsWith("./") && s.length > 2 && !s.split("/").slice(1).some((x) => x === "" || x === "." || x === "..")
-          ? undefined
-          : "a path ./... under the app's data folder, without . or .. segments"
-      )),
-      keep: int(1, 1000)
-    }))
-  })
-})
-
-/**
- * Every field path the loader knows, e.g. `ports[].host`, `health.command` (for documentation
- * and the docs sync test).
- *
- * @since 0.1.0
- * @category getters
- */
-export const fieldPaths: ReadonlyArray<string> = (() => {
-  const out = new Set<string>()
-  const walk = (shape: Shape, prefix: string): void => {
-    switch (shape._tag) {
-      case "Struct":
-        for (const [k, f] of Object.entries(shape.fields)) {
-          const p = prefix === "" ? k : `${prefix}.${k}`
-          out.add(p)
-          walk(f.shape, p)
-        }
-        return
-      case "Tagged":
-        for (const v of Object.values(shape.variants)) walk(v, prefix)
-        return
-      case "List":
-        return walk(shape.of, `${prefix}[]`)
-      default:
-        return
-    }
-  }
-  walk(manifestShape, "")
-  return [...out].sort()
-})()
-
-// ---------------------------------------------------------------------------------------------
-// the walk
-
-interface Ctx {
-  readonly file: string
-  readonly text: string
-  readonly doc: Document.Parsed
-  readonly lines: LineCounter
-  readonly errors: Array<ManifestError>
-  readonly positions: Map<string, Position>
-  aliases: number
-  /** Problems found past `maxErrors`, counted but not kept. */
-  dropped: number
-}
-
-const Invalid: unique symbol = Symbol("Invalid")
-type Invalid = typeof Invalid
-
-const maxAliases = 200
-
 /**
  * The largest manifest accepted, in bytes (UTF-16 code units for text already read). A real
  * manifest is a few KiB; a bigger file is refused before YAML parsing starts.
@@ -255,111 +69,278 @@ export const maxBytes = 256 * 1024
  */
 export const maxErrors = 100
 
+const maxAliases = 200
+
 /**
- * The smallest memory limit accepted: below it no runtime starts a process at all.
+ * The limits on mounts and memory live with the schema (`Manifest.ts`), the reserved host ports
+ * with the rules (`Rules.ts`); re-exported here where they used to be.
  *
  * @since 0.1.0
  * @category constants
  */
-export const minMemoryBytes = 4 * 1024 * 1024
+export { forbiddenTarget, forbiddenTargets, forbiddenTargetTrees, minMemoryBytes } from "./Manifest.js"
+export { reservedHostPorts } from "./Rules.js"
+
+// ---------------------------------------------------------------------------------------------
+// the schema's shape, read from its AST
+
+const expectedOf = (ast: SchemaAST.AST): string | undefined => {
+  const own = ast.annotations[ExpectedId]
+  if (typeof own === "string") return own
+  return ast._tag === "Refinement" ? expectedOf(ast.from) : undefined
+}
+
+const literals = (ast: SchemaAST.AST): ReadonlyArray<string> | undefined => {
+  switch (ast._tag) {
+    case "Refinement":
+      return literals(ast.from)
+    case "Literal":
+      return typeof ast.literal === "string" ? [ast.literal] : undefined
+    case "Union": {
+      const each = ast.types.filter((t) => t._tag !== "UndefinedKeyword").map(literals)
+      return each.every((l) => l !== undefined) ? each.flat() : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+const typeLiteral = (ast: SchemaAST.AST): SchemaAST.TypeLiteral | undefined =>
+  ast._tag === "TypeLiteral"
+    ? ast
+    : ast._tag === "Transformation" || ast._tag === "Refinement"
+    ? typeLiteral(ast.from)
+    : undefined
+
+/** The words after "expected" for a value of `ast`: its annotation, else its type's. */
+const words = (ast: SchemaAST.AST): string => {
+  const annotated = expectedOf(ast)
+  if (annotated !== undefined) return annotated
+  const choices = literals(ast)
+  if (choices !== undefined) return `one of ${choices.map((v) => JSON.stringify(v)).join(", ")}`
+  switch (ast._tag) {
+    case "Refinement":
+    case "Transformation":
+      return words(ast.from)
+    case "StringKeyword":
+      return "a string"
+    case "NumberKeyword":
+      return "a number"
+    case "BooleanKeyword":
+      return "true or false"
+    case "TupleType":
+      return ast.elements.length > 0 ? "a non-empty list" : "a list"
+    case "TypeLiteral": {
+      const values = ast.indexSignatures.map((s) => s.type)
+      return ast.propertySignatures.length === 0 && values.length > 0 && values.every((v) => isString(v)) ? "a map of strings" : "a map"
+    }
+    case "Union": {
+      const members = ast.types.filter((t) => t._tag !== "UndefinedKeyword")
+      if (members.length === 1) return words(members[0]!)
+      return members.every((m) => typeLiteral(m) !== undefined) ? "a map" : members.map(words).join(" or ")
+    }
+    default:
+      return "a valid value"
+  }
+}
+
+const isString = (ast: SchemaAST.AST): boolean =>
+  ast._tag === "StringKeyword" || (ast._tag === "Refinement" && isString(ast.from))
+
+const problemOf = (ast: SchemaAST.AST): Problem => {
+  const p = ast.annotations[ProblemId] as Problem | undefined
+  return p ?? { rule: "type", format: "expected" }
+}
+
+const messageOf = (ast: SchemaAST.AST, issue: ParseResult.ParseIssue): string | undefined => {
+  const m = SchemaAST.getMessageAnnotation(ast).pipe(Option.map((f) => f(issue)), Option.getOrUndefined)
+  return typeof m === "string" ? m : undefined
+}
 
 /**
- * Host ports no app may publish, with the reason, besides the orchestrator's own
- * (`Settings.serverPort`).
- *
- * @since 0.1.0
- * @category constants
- */
-export const reservedHostPorts: Readonly<Record<number, string>> = { 22: "ssh" }
-
-/**
- * Mount targets refused together with everything below them: kernel interfaces and
- * runtime-provided trees; shadowing them hides the container's view of itself or lets it
- * write to the kernel.
- *
- * @since 0.1.0
- * @category constants
- */
-export const forbiddenTargetTrees: ReadonlyArray<string> = ["/proc", "/sys", "/dev", "/run/secrets", "/run/.containerenv"]
-
-/**
- * Mount targets refused exactly: whole system folders (mounting over one replaces the image's
- * programs, libraries or configuration) and the files that decide identity, name resolution and
- * loading (the runtime manages some of them; replacing one hijacks every process).
- *
- * @since 0.1.0
- * @category constants
- */
-export const forbiddenTargets: ReadonlyArray<string> = [
-  "/",
-  "/bin",
-  "/boot",
-  "/etc",
-  "/lib",
-  "/lib32",
-  "/lib64",
-  "/libx32",
-  "/sbin",
-  "/usr",
-  "/usr/bin",
-  "/usr/lib",
-  "/usr/lib64",
-  "/usr/libexec",
-  "/usr/sbin",
-  "/usr/local/bin",
-  "/usr/local/sbin",
-  "/var",
-  "/run",
-  "/root",
-  "/etc/passwd",
-  "/etc/shadow",
-  "/etc/group",
-  "/etc/gshadow",
-  "/etc/sudoers",
-  "/etc/sudoers.d",
-  "/etc/hosts",
-  "/etc/hostname",
-  "/etc/resolv.conf",
-  "/etc/ld.so.preload",
-  "/etc/ld.so.conf",
-  "/etc/ld.so.conf.d",
-  "/etc/ld.so.cache"
-]
-
-/**
- * Why a normalised absolute mount target is refused, or undefined when it is allowed.
+ * Every field path of the manifest, e.g. `ports[].host`, `health.command`, read from the
+ * schema (for documentation and the docs sync test).
  *
  * @since 0.1.0
  * @category getters
  */
-export const forbiddenTarget = (target: string): string | undefined => {
-  const tree = forbiddenTargetTrees.find((t) => PosixPath.isWithin(target, t))
-  if (tree !== undefined) return `${tree} belongs to the kernel or the runtime; nothing may be mounted on or below it`
-  if (forbiddenTargets.includes(target)) return `mounting over ${target} replaces a system folder or file of the container`
-  return undefined
+export const fieldPaths: ReadonlyArray<string> = (() => {
+  const out = new Set<string>()
+  const walk = (ast: SchemaAST.AST, prefix: string): void => {
+    switch (ast._tag) {
+      case "TypeLiteral":
+        for (const ps of ast.propertySignatures) {
+          const p = prefix === "" ? String(ps.name) : `${prefix}.${String(ps.name)}`
+          out.add(p)
+          walk(ps.type, p)
+        }
+        return
+      case "Union":
+        for (const t of ast.types) walk(t, prefix)
+        return
+      case "TupleType":
+        for (const e of [...ast.elements, ...ast.rest]) walk(e.type, `${prefix}[]`)
+        return
+      case "Refinement":
+      case "Transformation":
+        return walk(ast.from, prefix)
+      default:
+        return
+    }
+  }
+  walk(SchemaAST.encodedAST(Manifest.ast), "")
+  return [...out].sort()
+})()
+
+// ---------------------------------------------------------------------------------------------
+// issues: each ParseResult issue becomes a finding at a field path
+
+type Path = ReadonlyArray<PropertyKey>
+
+interface Finding {
+  readonly path: Path
+  /** Where it points: the field's value, its key, or the map holding it (a missing field). */
+  readonly anchor: "value" | "key" | "parent"
+  readonly rule: string
+  readonly format: Problem["format"] | "required" | "unknown-key" | "key"
+  readonly text: string
+  readonly actual?: unknown
+  /** A string field given another scalar: "quote it". */
+  readonly quote?: boolean
+  /** The values of an enum, for "did you mean". */
+  readonly choices?: ReadonlyArray<string>
+  /** The keys of the struct, for an unknown key. */
+  readonly known?: ReadonlyArray<string>
 }
 
-const position = (ctx: Ctx, node: YamlNode | null | undefined): Position => {
-  const offset = node?.range?.[0]
+interface WalkCtx {
+  /** The struct or list the current pointer is in (for missing and unexpected keys). */
+  readonly container?: SchemaAST.AST
+  /** The union the container is a member of (a discriminated `health`). */
+  readonly union?: SchemaAST.Union
+  /** The outermost schema of the field: its annotation gives the words. */
+  readonly outer?: SchemaAST.AST
+  /** The refinement whose predicate failed. */
+  readonly refinement?: SchemaAST.AST
+}
+
+const fieldType = (container: SchemaAST.AST, union: SchemaAST.Union | undefined, key: PropertyKey): SchemaAST.AST | undefined => {
+  const of = (ast: SchemaAST.AST) => typeLiteral(ast)?.propertySignatures.find((ps) => ps.name === key)?.type
+  if (union !== undefined) {
+    const each = union.types.map(of).filter((t): t is SchemaAST.AST => t !== undefined)
+    return each.length > 0 ? SchemaAST.Union.make(each) : undefined
+  }
+  return of(container)
+}
+
+const walk = (issue: ParseResult.ParseIssue, path: Path, ctx: WalkCtx, out: Array<Finding>): void => {
+  switch (issue._tag) {
+    case "Pointer": {
+      const inner = [...path, ...(Array.isArray(issue.path) ? issue.path : [issue.path])]
+      const child = issue.issue
+      if (child._tag === "Missing") return missing(inner, ctx, out)
+      if (child._tag === "Unexpected") return unexpected(child, inner, ctx, out)
+      return walk(child, inner, ctx.refinement !== undefined ? { refinement: ctx.refinement, ...(ctx.outer ? { outer: ctx.outer } : {}) } : {}, out)
+    }
+    case "Composite": {
+      const ast = issue.ast
+      const issues = Array.isArray(issue.issues) ? issue.issues : [issue.issues as ParseResult.ParseIssue]
+      if (ast._tag === "Union") {
+        const members = issues.filter((i) => !(i._tag === "Type" && i.ast._tag === "UndefinedKeyword"))
+        const outer = ctx.outer ?? ast
+        if (members.length === 1) return walk(members[0]!, path, { ...ctx, outer, union: ast }, out)
+        return void out.push(mismatch(path, outer, issue.actual, false))
+      }
+      const container = ast._tag === "TypeLiteral" || ast._tag === "TupleType" ? ast : ctx.container
+      for (const i of issues) {
+        walk(i, path, { ...ctx, ...(container ? { container } : {}), ...(ast._tag === "TypeLiteral" && ctx.union ? { union: ctx.union } : {}) }, out)
+      }
+      return
+    }
+    case "Refinement":
+      return walk(issue.issue, path, {
+        ...ctx,
+        outer: ctx.outer ?? issue.ast,
+        ...(issue.kind === "Predicate" ? { refinement: issue.ast } : {})
+      }, out)
+    case "Transformation":
+      return walk(issue.issue, path, { ...ctx, outer: ctx.outer ?? issue.ast }, out)
+    case "Type": {
+      const outer = ctx.outer ?? issue.ast
+      if (ctx.refinement === undefined) return void out.push(mismatch(path, outer, issue.actual, isString(issue.ast) && issue.ast._tag === "StringKeyword"))
+      const problem = problemOf(ctx.refinement)
+      const text = issue.message ?? expectedOf(outer) ?? messageOf(ctx.refinement, issue) ?? words(outer)
+      return void out.push({ path, anchor: "value", rule: problem.rule, format: problem.format, text, actual: issue.actual })
+    }
+    case "Missing":
+      return missing(path, ctx, out)
+    case "Unexpected":
+      return unexpected(issue, path, ctx, out)
+    case "Forbidden":
+      return void out.push(mismatch(path, ctx.outer ?? issue.ast, issue.actual, false))
+  }
+}
+
+const mismatch = (path: Path, ast: SchemaAST.AST, actual: unknown, quote: boolean): Finding => {
+  const choices = literals(ast)
+  return { path, anchor: "value", rule: "type", format: "expected", text: words(ast), actual, quote, ...(choices ? { choices } : {}) }
+}
+
+const missing = (path: Path, ctx: WalkCtx, out: Array<Finding>): void => {
+  const container = ctx.container
+  if (container?._tag === "TupleType") {
+    // a required item missing: the list is too short
+    out.push(mismatch(path.slice(0, -1), container, undefined, false))
+    return
+  }
+  const type = container === undefined ? undefined : fieldType(container, ctx.union, path[path.length - 1]!)
+  out.push({ path, anchor: "parent", rule: "required", format: "required", text: type === undefined ? "a value" : words(type) })
+}
+
+const unexpected = (issue: ParseResult.Unexpected, path: Path, ctx: WalkCtx, out: Array<Finding>): void => {
+  const container = ctx.container
+  if (container?._tag === "TupleType") {
+    const problem = problemOf(container)
+    out.push({ path, anchor: "value", rule: problem.rule, format: problem.format, text: messageOf(container, issue) ?? "no more items", actual: issue.actual })
+    return
+  }
+  const struct = container === undefined ? undefined : typeLiteral(container)
+  const key = String(path[path.length - 1])
+  const signature = struct?.indexSignatures[0]
+  if (signature !== undefined && !struct!.propertySignatures.some((ps) => ps.name === key)) {
+    out.push({ path, anchor: "key", rule: "key", format: "key", text: words(signature.parameter) })
+    return
+  }
+  const known = (struct?.propertySignatures ?? []).map((ps) => String(ps.name))
+  out.push({ path, anchor: "key", rule: "unknown-key", format: "unknown-key", text: "", known })
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML: the plain value and where each of its parts is written
+
+interface Tree {
+  readonly text: string
+  readonly doc: Document.Parsed
+  readonly lines: LineCounter
+  /** Field path → where its value is written, and the YAML node (aliases resolved). */
+  readonly values: Map<string, { readonly at: Position; readonly node: unknown }>
+  /** Field path → where its key is written. */
+  readonly keys: Map<string, Position>
+  readonly problems: Array<ManifestError>
+  /** Each YAML node converted once: an alias shares its anchor's value, so alias bombs stay small. */
+  readonly converted: Map<unknown, unknown>
+  readonly converting: Set<unknown>
+  aliases: number
+}
+
+const position = (tree: Tree, node: unknown): Position => {
+  const offset = (node as { range?: [number, number, number] } | null | undefined)?.range?.[0]
   if (offset === undefined) return { line: 1, column: 1 }
-  const p = ctx.lines.linePos(offset)
+  const p = tree.lines.linePos(offset)
   return { line: p.line, column: p.col }
 }
 
-const full = (ctx: Ctx): boolean => ctx.errors.length >= maxErrors
-
-const report = (ctx: Ctx, at: Position, path: string, rule: string, detail: string): void => {
-  if (full(ctx)) {
-    ctx.dropped++
-    return
-  }
-  ctx.errors.push(new ManifestError({ file: ctx.file, line: at.line, column: at.column, path, rule, detail }))
-}
-
-const keyPath = (prefix: string, key: string): string =>
-  /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? (prefix === "" ? key : `${prefix}.${key}`) : `${prefix}[${JSON.stringify(key)}]`
-
-const render = (ctx: Ctx, node: unknown): string => {
+const render = (text: string, node: unknown): string => {
   if (node === null || node === undefined) return "nothing"
   if (isMap(node)) return "a map"
   if (isSeq(node)) return "a list"
@@ -367,464 +348,89 @@ const render = (ctx: Ctx, node: unknown): string => {
     const v = node.value
     if (typeof v === "string") return JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v)
     if (v === null) return "nothing"
-    const src = node.range ? ctx.text.slice(node.range[0], node.range[1]).trim() : String(v)
+    const src = node.range ? text.slice(node.range[0], node.range[1]).trim() : String(v)
     return src.length > 80 ? `${src.slice(0, 77)}...` : src
   }
   return "an unsupported value"
 }
 
-const expectedOf = (shape: Shape): string => {
-  switch (shape._tag) {
-    case "String":
-      return shape.what ?? "a string"
-    case "Int":
-      return `an integer ${shape.min}-${shape.max}`
-    case "Bool":
-      return "true or false"
-    case "Enum":
-      return `one of ${shape.values.map((v) => JSON.stringify(v)).join(", ")}`
-    case "List":
-      return shape.nonEmpty ? "a non-empty list" : "a list"
-    case "Dict":
-      return shape.value._tag === "String" ? "a map of strings" : "a map"
-    case "Struct":
-    case "Tagged":
-      return "a map"
-  }
+const renderValue = (u: unknown): string =>
+  u === null || u === undefined
+    ? "nothing"
+    : Array.isArray(u)
+    ? "a list"
+    : typeof u === "object"
+    ? "a map"
+    : typeof u === "string"
+    ? JSON.stringify(u.length > 80 ? `${u.slice(0, 77)}...` : u)
+    : String(u)
+
+const problemAt = (tree: Tree, file: string, at: Position, path: string, rule: string, detail: string): void => {
+  tree.problems.push(new ManifestError({ file, line: at.line, column: at.column, path, rule, detail }))
 }
 
-const resolveAlias = (ctx: Ctx, node: unknown): unknown => {
-  let n = node
-  while (isAlias(n)) {
-    if (++ctx.aliases > maxAliases) return undefined
-    n = n.resolve(ctx.doc)
+const toPlain = (tree: Tree, file: string, raw: unknown, path: string, at: Position): unknown => {
+  let node = raw
+  while (isAlias(node)) {
+    if (++tree.aliases > maxAliases) return null
+    node = node.resolve(tree.doc)
   }
-  return n
-}
-
-const decode = (ctx: Ctx, raw: unknown, shape: Shape, path: string, at: Position): unknown => {
-  const node = resolveAlias(ctx, raw)
-  ctx.positions.set(path, at)
-  const mismatch = (): Invalid => {
-    const hint = shape._tag === "String" && isScalar(node) && node.value !== null ? " (quote it)" : ""
-    report(ctx, at, path, "type", `expected ${expectedOf(shape)}${hint}, got ${render(ctx, node)}`)
-    return Invalid
+  tree.values.set(path, { at, node })
+  if (tree.converting.has(node)) {
+    // an alias inside its own anchor: a value without end
+    tree.aliases = maxAliases + 1
+    return null
   }
-  switch (shape._tag) {
-    case "String": {
-      if (!isScalar(node) || typeof node.value !== "string") return mismatch()
-      const bad = node.value.includes("\u0000") ? "a string without NUL characters" : shape.check?.(node.value)
-      if (bad !== undefined) {
-        report(ctx, at, path, "type", `expected ${bad}, got ${render(ctx, node)}`)
-        return Invalid
-      }
-      return node.value
-    }
-    case "Int": {
-      if (!isScalar(node)) return mismatch()
-      const v = node.value
-      if (typeof v !== "number" || !Number.isInteger(v) || v < shape.min || v > shape.max) return mismatch()
-      return v
-    }
-    case "Bool":
-      return isScalar(node) && typeof node.value === "boolean" ? node.value : mismatch()
-    case "Enum": {
-      if (!isScalar(node) || typeof node.value !== "string" || !shape.values.includes(node.value)) {
-        const near = isScalar(node) && typeof node.value === "string" ? closest(node.value, shape.values) : undefined
-        if (near === undefined) return mismatch()
-        report(ctx, at, path, "type", `expected ${expectedOf(shape)}, got ${render(ctx, node)}; did you mean ${JSON.stringify(near)}?`)
-        return Invalid
-      }
-      return node.value
-    }
-    case "List": {
-      if (!isSeq(node)) return mismatch()
-      if (shape.nonEmpty && node.items.length === 0) return mismatch()
-      const out: Array<unknown> = []
-      node.items.forEach((item, i) => {
-        const itemNode = item as YamlNode | null
-        out.push(decode(ctx, itemNode, shape.of, `${path}[${i}]`, position(ctx, itemNode)))
-      })
-      // invalid items stay as placeholders so later checks keep the right indices
-      return out
-    }
-    case "Dict":
-    case "Struct":
-    case "Tagged":
-      return isMap(node) ? decodeMap(ctx, node, shape, path, at) : mismatch()
+  if (tree.converted.has(node)) return tree.converted.get(node)
+  if (isScalar(node)) return node.value
+  if (isSeq(node)) {
+    const out: Array<unknown> = []
+    tree.converted.set(node, out)
+    tree.converting.add(node)
+    node.items.forEach((item, i) => out.push(toPlain(tree, file, item, `${path}[${i}]`, position(tree, item))))
+    tree.converting.delete(node)
+    return out
   }
-}
-
-const decodeMap = (
-  ctx: Ctx,
-  node: YAMLMap,
-  shape: Extract<Shape, { _tag: "Dict" | "Struct" | "Tagged" }>,
-  path: string,
-  at: Position
-): unknown => {
-  const seen = new Map<string, Position>()
-  const entries: Array<{ key: string; keyAt: Position; value: unknown; valueAt: Position }> = []
-  let ok = true
-  for (const pair of node.items) {
-    if (!isPair(pair)) continue
-    const keyNode = resolveAlias(ctx, pair.key) as YamlNode | null
-    const keyAt = position(ctx, pair.key as YamlNode | null)
-    if (!isScalar(keyNode) || (typeof keyNode.value !== "string" && typeof keyNode.value !== "number")) {
-      report(ctx, keyAt, path, "key", `expected a plain key, got ${render(ctx, keyNode)}`)
-      ok = false
-      continue
-    }
-    const key = String(keyNode.value)
-    if (key === "__proto__") {
-      report(ctx, keyAt, path, "key", `expected a plain key, got "__proto__"`)
-      ok = false
-      continue
-    }
-    const first = seen.get(key)
-    if (first !== undefined) {
-      report(ctx, keyAt, keyPath(path, key), "duplicate-key", `duplicate key (first at line ${first.line})`)
-      ok = false
-      continue
-    }
-    seen.set(key, keyAt)
-    const valueNode = pair.value as YamlNode | null
-    entries.push({ key, keyAt, value: valueNode, valueAt: valueNode ? position(ctx, valueNode) : keyAt })
-  }
-
-  if (shape._tag === "Dict") {
+  if (isMap(node)) {
     const out: Record<string, unknown> = {}
-    for (const e of entries) {
-      const p = keyPath(path, e.key)
-      const bad = shape.key(e.key)
-      if (bad !== undefined) {
-        report(ctx, e.keyAt, p, "key", `expected ${bad}, got ${JSON.stringify(e.key)}`)
-        ok = false
+    tree.converted.set(node, out)
+    tree.converting.add(node)
+    const seen = new Map<string, Position>()
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue
+      let keyNode: unknown = pair.key
+      while (isAlias(keyNode) && tree.aliases++ <= maxAliases) keyNode = keyNode.resolve(tree.doc)
+      const keyAt = position(tree, pair.key)
+      if (!isScalar(keyNode) || (typeof keyNode.value !== "string" && typeof keyNode.value !== "number")) {
+        problemAt(tree, file, keyAt, path, "key", `expected a plain key, got ${render(tree.text, keyNode)}`)
         continue
       }
-      const v = decode(ctx, e.value, shape.value, p, e.valueAt)
-      if (v === Invalid) ok = false
-      else out[e.key] = v
-    }
-    // like a struct, a partly invalid map keeps its valid entries for the rules
-    return ok ? out : Object.assign(out, { [Invalid]: true })
-  }
-
-  let struct: Struct
-  if (shape._tag === "Tagged") {
-    const tags = Object.keys(shape.variants)
-    const typeEntry = entries.find((e) => e.key === "type")
-    const typeNode = typeEntry ? resolveAlias(ctx, typeEntry.value) : undefined
-    const tag = isScalar(typeNode) && typeof typeNode.value === "string" ? typeNode.value : undefined
-    const variant = tag !== undefined && Object.hasOwn(shape.variants, tag) ? shape.variants[tag] : undefined
-    if (variant === undefined) {
-      const tagShape: Shape = { _tag: "Enum", values: tags }
-      if (typeEntry === undefined) report(ctx, at, keyPath(path, "type"), "required", `required field missing; expected ${expectedOf(tagShape)}`)
-      else decode(ctx, typeEntry.value, tagShape, keyPath(path, "type"), typeEntry.valueAt)
-      return Invalid
-    }
-    struct = variant
-  } else struct = shape
-
-  const known = Object.keys(struct.fields)
-  const out: Record<string, unknown> = {}
-  for (const e of entries) {
-    const p = keyPath(path, e.key)
-    const field = Object.hasOwn(struct.fields, e.key) ? struct.fields[e.key] : undefined
-    if (field === undefined) {
-      ok = false
-      if (full(ctx)) {
-        ctx.dropped++
+      const key = String(keyNode.value)
+      if (key === "__proto__") {
+        problemAt(tree, file, keyAt, path, "key", `expected a plain key, got "__proto__"`)
         continue
       }
-      const alias = path === "" && Object.hasOwn(topLevelAliases, e.key) ? topLevelAliases[e.key] : undefined
-      const near = alias ?? closest(e.key, known)
-      report(
-        ctx,
-        e.keyAt,
-        p,
-        "unknown-key",
-        near === undefined
-          ? `unknown key; expected one of ${known.join(", ")}`
-          : `unknown key; did you mean ${JSON.stringify(near)}?`
-      )
-      continue
+      const p = Rules.keyPath(path, key)
+      const first = seen.get(key)
+      if (first !== undefined) {
+        problemAt(tree, file, keyAt, p, "duplicate-key", `duplicate key (first at line ${first.line})`)
+        continue
+      }
+      seen.set(key, keyAt)
+      tree.keys.set(p, keyAt)
+      out[key] = toPlain(tree, file, pair.value, p, pair.value ? position(tree, pair.value) : keyAt)
     }
-    const v = decode(ctx, e.value, field.shape, p, e.valueAt)
-    if (v === Invalid) ok = false
-    else out[e.key] = v
+    tree.converting.delete(node)
+    return out
   }
-  for (const [k, f] of Object.entries(struct.fields)) {
-    if (f.required && !seen.has(k)) {
-      report(ctx, at, keyPath(path, k), "required", `required field missing; expected ${expectedOf(f.shape)}`)
-      ok = false
-    }
-  }
-  // a partly invalid struct keeps its valid fields, so the semantic checks still see them
-  return ok ? out : Object.assign(out, { [Invalid]: true })
+  return null
 }
 
-const topLevelAliases: Readonly<Record<string, string>> = {
-  privileged: "container.privileged",
-  network: "container.network",
-  network_mode: "container.network",
-  networkMode: "container.network",
-  pid: "container.pid",
-  ipc: "container.ipc",
-  cap_add: "container.capAdd",
-  capAdd: "container.capAdd",
-  command: "container.command",
-  entrypoint: "container.entrypoint",
-  user: "container.user",
-  container_name: "container.name",
-  depends_on: "dependsOn",
-  extra_hosts: "extraHosts",
-  environment: "env",
-  mem_limit: "memory",
-  stop_grace_period: "stopTimeout",
-  healthcheck: "health"
-}
-
-// ---------------------------------------------------------------------------------------------
-// rules that look at more than one field
-
-type Raw = Record<string, unknown>
-
-const asRecord = (u: unknown): Raw | undefined => (typeof u === "object" && u !== null && !Array.isArray(u) ? (u as Raw) : undefined)
-const asArray = (u: unknown): ReadonlyArray<unknown> => (Array.isArray(u) ? u : [])
-const asString = (u: unknown): string | undefined => (typeof u === "string" ? u : undefined)
-
-const imageRef =
-  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/
-const volumeName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
-
-const checkRules = (ctx: Ctx, m: Raw, options: Options): void => {
-  const settings = options.settings ?? Settings.defaults
-  const at = (p: string): Position => locateIn(ctx.positions, p)
-  const fail = (p: string, rule: string, detail: string): void => report(ctx, at(p), p, rule, detail)
-  const id = asString(m.id)
-
-  if (options.expectedId !== undefined && id !== undefined && id !== options.expectedId) {
-    fail("id", "id-folder", `expected ${JSON.stringify(options.expectedId)} (the name of the manifest's folder), got ${JSON.stringify(id)}`)
-  }
-
-  // image XOR build
-  const hasImage = "image" in m
-  const hasBuild = "build" in m
-  if (hasImage && hasBuild) fail("build", "image-xor-build", `give either "image" or "build", not both`)
-  if (!hasImage && !hasBuild && ctx.errors.every((e) => e.path !== "image" && e.path !== "build")) {
-    fail("image", "image-xor-build", `required field missing; give either "image" (a pinned reference) or "build" (a local build)`)
-  }
-  const image = asString(m.image)
-  if (image !== undefined) {
-    const match = imageRef.exec(image)
-    if (match === null) {
-      fail("image", "image", `expected an image reference such as "lightninglabs/lnd:v0.18.4-beta", got ${JSON.stringify(image)}`)
-    } else if ((match[1] === undefined || match[1] === "latest") && match[2] === undefined) {
-      fail("image", "image-pinned", `expected a pinned tag or digest (not "latest"), got ${JSON.stringify(image)}`)
-    }
-  }
-  const build = asRecord(m.build)
-  const context = asString(build?.context)
-  if (context !== undefined) {
-    const norm = PosixPath.isAbsolute(context) ? undefined : PosixPath.normalize(context)
-    if (norm === undefined) {
-      fail("build.context", "build-context", `expected a folder inside the app's folder, got ${JSON.stringify(context)}`)
-    }
-    const containerfile = asString(build?.containerfile)
-    if (containerfile !== undefined && (PosixPath.isAbsolute(containerfile) || PosixPath.normalize(containerfile) === undefined)) {
-      fail("build.containerfile", "build-context", `expected a file inside the build context, got ${JSON.stringify(containerfile)}`)
-    }
-  }
-
-  // security
-  const container = asRecord(m.container) ?? {}
-  if (container.privileged === true) {
-    fail("container.privileged", "privileged", "privileged mode is not allowed: it gives the app full control of the host")
-  }
-  if (container.network === "host") {
-    fail("container.network", "host-network", "host networking is not allowed: publish ports instead")
-  }
-  if (container.pid === "host") fail("container.pid", "host-pid", "the host PID namespace is not allowed")
-  if (container.ipc === "host") fail("container.ipc", "host-ipc", "the host IPC namespace is not allowed")
-  asArray(container.capAdd).forEach((cap, i) => {
-    fail(`container.capAdd[${i}]`, "cap-add", `added capabilities are not allowed, got ${JSON.stringify(cap)}`)
-  })
-
-  // volumes
-  const dataDir = id === undefined ? undefined : PosixPath.join(settings.dataDir, id)
-  const roots = settings.allowedBindRoots.flatMap((r) => {
-    const n = PosixPath.normalize(r)
-    return n !== undefined && PosixPath.isAbsolute(n) ? [n] : []
-  })
-  const targets = new Map<string, number>()
-  asArray(m.volumes).forEach((v, i) => {
-    const vol = asRecord(v)
-    const source = asString(vol?.source)
-    const target = asString(vol?.target)
-    const sp = `volumes[${i}].source`
-    if (source !== undefined) {
-      if (/[:,]/.test(source)) {
-        fail(sp, "volume-source", `expected a path without ":" or ",", got ${JSON.stringify(source)}`)
-      } else if (source === "." || source.startsWith("./")) {
-        if (dataDir !== undefined && PosixPath.normalize(source) === undefined) {
-          fail(sp, "bind-mount", `expected a path inside the app's data directory ${dataDir}, got ${JSON.stringify(source)}`)
-        }
-      } else if (PosixPath.isAbsolute(source)) {
-        const norm = PosixPath.normalize(source) ?? source
-        const allowed = (dataDir !== undefined && PosixPath.isWithin(norm, dataDir)) || roots.some((r) => PosixPath.isWithin(norm, r))
-        if (!allowed && dataDir !== undefined) {
-          fail(
-            sp,
-            "bind-mount",
-            `bind mounts must lie under ${dataDir}${roots.length > 0 ? ` or an allowed bind root (${roots.join(", ")})` : ""}, got ${JSON.stringify(source)}`
-          )
-        }
-      } else if (!volumeName.test(source)) {
-        fail(sp, "volume-source", `expected "./path" (in the app's data directory), an absolute path or a volume name, got ${JSON.stringify(source)}`)
-      } else if (id !== undefined && source !== id && !source.startsWith(`${id}-`)) {
-        fail(
-          sp,
-          "volume-owner",
-          `a named volume must belong to the app: name it ${JSON.stringify(id)} or "${id}-<name>", got ${JSON.stringify(source)}`
-        )
-      }
-    }
-    if (target !== undefined) {
-      const tp = `volumes[${i}].target`
-      const norm = PosixPath.normalize(target)
-      if (!PosixPath.isAbsolute(target) || /[:,]/.test(target) || norm === undefined) {
-        fail(tp, "volume-target", `expected an absolute path in the container, got ${JSON.stringify(target)}`)
-      } else if (forbiddenTarget(norm) !== undefined) {
-        fail(tp, "volume-target", `${forbiddenTarget(norm)}, got ${JSON.stringify(target)}`)
-      } else {
-        const first = targets.get(norm)
-        if (first !== undefined) fail(tp, "volume-target", `${norm} is already mounted by volumes[${first}]`)
-        else targets.set(norm, i)
-      }
-    }
-  })
-
-  // ports
-  const published = new Map<string, number>()
-  asArray(m.ports).forEach((p, i) => {
-    const rec = asRecord(p)
-    const host = rec?.host
-    if (typeof host !== "number") return
-    const proto = asString(rec?.protocol) ?? "tcp"
-    const hp = `ports[${i}].host`
-    const reserved = host === (settings.serverPort ?? Settings.defaultServerPort) ? "the orchestrator's own API and dashboard" : reservedHostPorts[host]
-    if (reserved !== undefined) {
-      fail(hp, "host-port", `host port ${host} is reserved for ${reserved}`)
-    } else if (host < 1024 && asString(rec?.reason) === undefined) {
-      fail(hp, "host-port", `host port ${host} is privileged (below 1024); say why the app needs it in ports[${i}].reason, or publish a port from 1024 up`)
-    }
-    const key = `${host}/${proto}`
-    const first = published.get(key)
-    if (first !== undefined) fail(`ports[${i}].host`, "port-collision", `host port ${key} is already published by ports[${first}]`)
-    else published.set(key, i)
-  })
-
-  // extra hosts
-  for (const [host, address] of Object.entries(asRecord(m.extraHosts) ?? {})) {
-    if (typeof address !== "string") continue
-    const p = keyPath("extraHosts", host)
-    if (host === "host.containers.internal") {
-      if (address !== "host-gateway") {
-        fail(p, "host-gateway", `host.containers.internal must be "host-gateway" (the host itself, never the LAN router), got ${JSON.stringify(address)}`)
-      }
-    } else if (address !== "host-gateway" && !isIp(address)) {
-      fail(p, "extra-host", `expected an IP address or "host-gateway", got ${JSON.stringify(address)}`)
-    }
-  }
-
-  const memory = asString(m.memory)
-  if (memory !== undefined) {
-    const bytes = parseMemoryLimit(memory)
-    if (bytes === undefined) {
-      fail("memory", "memory", `expected a size such as "128Mi", "2Gi" or "512M", got ${JSON.stringify(memory)}`)
-    } else if (bytes < minMemoryBytes) {
-      fail("memory", "memory", `expected at least 4Mi (no process starts in less), got ${JSON.stringify(memory)}`)
-    }
-  }
-
-  // references to other apps and hooks
-  const depends = asArray(m.dependsOn)
-  const listRule = (field: string, rule: string, self?: string) => {
-    const seen = new Set<unknown>()
-    asArray(m[field]).forEach((d, i) => {
-      if (typeof d !== "string") return
-      if (self !== undefined && d === id) fail(`${field}[${i}]`, rule, self)
-      else if (seen.has(d)) fail(`${field}[${i}]`, rule, `${JSON.stringify(d)} is listed twice`)
-      seen.add(d)
-    })
-  }
-  listRule("dependsOn", "depends-on", "an app cannot depend on itself")
-  listRule("conflicts", "conflicts", "an app cannot conflict with itself")
-  asArray(m.conflicts).forEach((c, i) => {
-    if (typeof c === "string" && depends.includes(c) && c !== id) {
-      fail(`conflicts[${i}]`, "conflicts", `${JSON.stringify(c)} is also in dependsOn: an app cannot need what it excludes`)
-    }
-  })
-  listRule("hooks", "hook")
-
-  // capabilities provided: each once, each endpoint a published container port
-  const capabilitiesSeen = new Map<string, number>()
-  const containerPorts = new Set(asArray(m.ports).map((p) => asRecord(p)?.container).filter((p) => typeof p === "number"))
-  asArray(m.provides).forEach((p, i) => {
-    const rec = asRecord(p)
-    const name = asString(rec?.capability)
-    if (name !== undefined) {
-      const first = capabilitiesSeen.get(name)
-      if (first !== undefined) fail(`provides[${i}].capability`, "provides", `${JSON.stringify(name)} is already provided by provides[${first}]`)
-      else capabilitiesSeen.set(name, i)
-      const dep = depends.indexOf(name)
-      if (dep >= 0 && first === undefined) fail(`dependsOn[${dep}]`, "depends-on", `${JSON.stringify(name)} is provided by this app itself (provides[${i}]): an app cannot depend on itself`)
-    }
-    for (const [endpoint, port] of Object.entries(asRecord(rec?.endpoints) ?? {})) {
-      if (typeof port !== "number" || containerPorts.has(port)) continue
-      fail(
-        keyPath(`provides[${i}].endpoints`, endpoint),
-        "provides",
-        `container port ${port} is not published in ports: consumers reach an endpoint through its host port; publish it or name a published container port (${
-          containerPorts.size === 0 ? "none" : [...containerPorts].join(", ")
-        })`
-      )
-    }
-  })
-  if (options.hookNames !== undefined) {
-    const names = options.hookNames
-    asArray(m.hooks).forEach((h, i) => {
-      if (typeof h !== "string" || names.includes(h)) return
-      const near = closest(h, names)
-      fail(
-        `hooks[${i}]`,
-        "hook",
-        near !== undefined
-          ? `unknown hook ${JSON.stringify(h)}; did you mean ${JSON.stringify(near)}?`
-          : `unknown hook ${JSON.stringify(h)}; known hooks: ${names.length === 0 ? "none" : names.join(", ")}`
-      )
-    })
-  }
-  if (options.hookConsumers !== undefined) {
-    const consumers = options.hookConsumers
-    asArray(m.hooks).forEach((h, i) => {
-      if (typeof h !== "string" || !Object.hasOwn(consumers, h)) return
-      const allowed = consumers[h]!
-      if (typeof id === "string" && allowed.includes(id)) return
-      fail(
-        `hooks[${i}]`,
-        "hook-consumer",
-        `hook ${JSON.stringify(h)} renders a secret for ${allowed.length === 0 ? "no app" : allowed.join(", ")} only; ${typeof id === "string" ? JSON.stringify(id) : "this app"} may not run it`
-      )
-    })
-  }
-}
-
-const locateIn = (positions: ReadonlyMap<string, Position>, path: string): Position => {
+const locateIn = (values: Tree["values"], path: string): Position => {
   let p = path
   for (;;) {
-    const hit = positions.get(p)
-    if (hit !== undefined) return hit
+    const hit = values.get(p)
+    if (hit !== undefined) return hit.at
     if (p === "") return { line: 1, column: 1 }
     const cut = Math.max(p.lastIndexOf("."), p.lastIndexOf("["))
     p = cut <= 0 ? "" : p.slice(0, cut)
@@ -834,8 +440,44 @@ const locateIn = (positions: ReadonlyMap<string, Position>, path: string): Posit
 const yamlDetail = (message: string): string =>
   (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "").trim()
 
-const issuePath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : keyPath(acc, String(k))), "")
+const issuePath = (path: Path): string =>
+  path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : Rules.keyPath(acc, String(k))), "")
+
+const parentPath = (path: Path): string => issuePath(path.slice(0, -1))
+
+const keyAliases = (SchemaAST.getAnnotation<Readonly<Record<string, string>>>(KeyAliasesId)(Manifest.ast).pipe(Option.getOrUndefined)) ?? {}
+
+/** The detail a packager reads for a finding. */
+const detailOf = (tree: Tree, f: Finding, path: string): string => {
+  const node = tree.values.get(path)
+  const got = node !== undefined ? render(tree.text, node.node) : renderValue(f.actual)
+  switch (f.format) {
+    case "expected": {
+      const actual = node !== undefined && isScalar(node.node) ? node.node.value : f.actual
+      const near = f.choices !== undefined && typeof actual === "string" ? closest(actual, f.choices) : undefined
+      if (near !== undefined) return `expected ${f.text}, got ${got}; did you mean ${JSON.stringify(near)}?`
+      const scalar = node !== undefined ? isScalar(node.node) && node.node.value !== null : f.actual !== null && typeof f.actual !== "object"
+      return `expected ${f.text}${f.quote === true && scalar ? " (quote it)" : ""}, got ${got}`
+    }
+    case "got":
+      return `${f.text}, got ${got}`
+    case "plain":
+      return f.text
+    case "required":
+      return `required field missing; expected ${f.text}`
+    case "key":
+      return `expected ${f.text}, got ${JSON.stringify(String(f.path[f.path.length - 1]))}`
+    case "unknown-key": {
+      const key = String(f.path[f.path.length - 1])
+      const known = f.known ?? []
+      const alias = f.path.length === 1 && Object.hasOwn(keyAliases, key) ? keyAliases[key] : undefined
+      const near = alias ?? closest(key, known)
+      return near === undefined ? `unknown key; expected one of ${known.join(", ")}` : `unknown key; did you mean ${JSON.stringify(near)}?`
+    }
+  }
+}
+
+const decodeManifest = Schema.decodeUnknownEither(Manifest)
 
 /**
  * Parses a manifest and keeps the positions of its fields.
@@ -855,48 +497,84 @@ export const parseLocated = (
   }
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false })
-  const ctx: Ctx = { file, text, doc, lines, errors: [], positions: new Map(), aliases: 0, dropped: 0 }
+  const tree: Tree = { text, doc, lines, values: new Map(), keys: new Map(), problems: [], converted: new Map(), converting: new Set(), aliases: 0 }
   for (const e of doc.errors) {
     const lp = e.linePos?.[0] ?? lines.linePos(e.pos[0])
-    report(ctx, { line: lp.line, column: lp.col }, "", "yaml", `YAML syntax: ${yamlDetail(e.message)}`)
+    problemAt(tree, file, { line: lp.line, column: lp.col }, "", "yaml", `YAML syntax: ${yamlDetail(e.message)}`)
   }
-  if (ctx.errors.length > 0) return Either.left(ctx.errors)
-  const root = resolveAlias(ctx, doc.contents)
+  if (tree.problems.length > 0) return Either.left(tree.problems.slice(0, maxErrors))
+  let root: unknown = doc.contents
+  while (isAlias(root) && tree.aliases++ <= maxAliases) root = root.resolve(doc)
   if (!isMap(root)) {
-    report(ctx, position(ctx, root as YamlNode | null), "", "type", `expected a map of manifest fields, got ${render(ctx, root)}`)
-    return Either.left(ctx.errors)
+    problemAt(tree, file, position(tree, root), "", "type", `expected a map of manifest fields, got ${render(text, root)}`)
+    return Either.left(tree.problems)
   }
-  const raw = decode(ctx, root, manifestShape, "", position(ctx, root))
-  if (ctx.aliases > maxAliases) {
+  const value = toPlain(tree, file, root, "", position(tree, root))
+  if (tree.aliases > maxAliases) {
     return Either.left([new ManifestError({ file, line: 1, column: 1, path: "", rule: "yaml", detail: `more than ${maxAliases} alias expansions` })])
   }
-  const rec = asRecord(raw)
-  if (rec !== undefined) checkRules(ctx, rec, options)
-  ctx.errors.sort((a, b) => a.line - b.line || a.column - b.column)
-  if (ctx.dropped > 0) {
-    const last = ctx.errors[ctx.errors.length - 1]!
-    ctx.errors.push(new ManifestError({
+
+  const decoded = decodeManifest(value, { errors: "all", onExcessProperty: "error" })
+  const findings: Array<Finding> = []
+  if (Either.isLeft(decoded)) {
+    walk(decoded.left.issue, [], {}, findings)
+    if (findings.length === 0) {
+      // an issue of a kind the walk does not know: say it in Effect's words rather than nothing
+      for (const i of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
+        findings.push({ path: i.path, anchor: "value", rule: "schema", format: "plain", text: i.message })
+      }
+    }
+  }
+  const located = findings.map((f) => {
+    const path = issuePath(f.path)
+    const at = f.anchor === "key"
+      ? tree.keys.get(path) ?? locateIn(tree.values, path)
+      : f.anchor === "parent"
+      ? locateIn(tree.values, parentPath(f.path))
+      : locateIn(tree.values, path)
+    return { f, path, at }
+  })
+  const reported = new Set(located.map((l) => l.path))
+  const partial = Either.isRight(decoded) ? decoded.right : Option.getOrElse(salvage(Manifest.ast, value), () => ({}))
+  const rules = Rules.check(partial as Salvaged<Manifest>, options, (p) => reported.has(p))
+
+  type Pending = { readonly at: Position; readonly path: string; readonly rule: string; readonly detail: () => string }
+  const pending: Array<Pending> = [
+    ...tree.problems.map((e): Pending => ({ at: e, path: e.path, rule: e.rule, detail: () => e.detail })),
+    ...located.map(({ at, f, path }): Pending => ({ at, path, rule: f.rule, detail: () => detailOf(tree, f, path) })),
+    ...rules.map((r): Pending => ({ at: locateIn(tree.values, r.path), path: r.path, rule: r.rule, detail: () => r.detail }))
+  ]
+  if (pending.length === 0 && Either.isRight(decoded)) {
+    return Either.right({ manifest: decoded.right, file, locate: (path: string) => locateIn(tree.values, path) })
+  }
+  pending.sort((a, b) => a.at.line - b.at.line || a.at.column - b.at.column)
+  const errors: Array<ManifestError> = []
+  const said = new Set<string>()
+  let dropped = 0
+  for (const p of pending) {
+    if (errors.length >= maxErrors) {
+      dropped++
+      continue
+    }
+    const detail = p.detail()
+    // the schema's image-or-build and the rule that also says it on a partly valid manifest
+    const key = `${p.path}\n${detail}`
+    if (said.has(key)) continue
+    said.add(key)
+    errors.push(new ManifestError({ file, line: p.at.line, column: p.at.column, path: p.path, rule: p.rule, detail }))
+  }
+  if (dropped > 0) {
+    const last = errors[errors.length - 1]!
+    errors.push(new ManifestError({
       file,
       line: last.line,
       column: last.column,
       path: "",
       rule: "too-many-errors",
-      detail: `${ctx.dropped} more ${ctx.dropped === 1 ? "problem" : "problems"} not shown (at most ${maxErrors} per manifest)`
+      detail: `${dropped} more ${dropped === 1 ? "problem" : "problems"} not shown (at most ${maxErrors} per manifest)`
     }))
   }
-  if (ctx.errors.length > 0) return Either.left(ctx.errors)
-  const positions = ctx.positions
-  const locate = (path: string) => locateIn(positions, path)
-  return Schema.decodeUnknownEither(Manifest)(raw, { errors: "all", onExcessProperty: "error" }).pipe(
-    Either.map((manifest): Located => ({ manifest, file, locate })),
-    Either.mapLeft((error) =>
-      ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
-        const path = issuePath(issue.path)
-        const at = locate(path)
-        return new ManifestError({ file, line: at.line, column: at.column, path, rule: "schema", detail: issue.message })
-      })
-    )
-  )
+  return Either.left(errors)
 }
 
 /**

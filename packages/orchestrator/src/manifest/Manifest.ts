@@ -65,7 +65,8 @@ const printable = (what: string) =>
 
 const singleLine = Text.pipe(Schema.filter((s) => !/[\r\n]/.test(s) || "a single-line value (no newline)"))
 
-const matching = (re: RegExp, what: string) => Text.pipe(Schema.filter((s) => re.test(s) || what))
+const matching = (re: RegExp, what: string) =>
+  Text.pipe(Schema.filter((s) => re.test(s) || what), Schema.annotations(expected(what)))
 
 const int = (min: number, max: number) =>
   Schema.Int.pipe(Schema.between(min, max), Schema.annotations(expected(`an integer ${min}-${max}`)))
@@ -439,6 +440,24 @@ export const keyAliases: Readonly<Record<string, string>> = {
 }
 
 /**
+ * The rule that a manifest gives exactly one of `image` and `build`: the problem at its path,
+ * or undefined. The schema checks it on a whole manifest, the loader's rules on a partly
+ * valid one (so it is reported together with other problems).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const imageOrBuild = (m: {
+  readonly image?: unknown
+  readonly build?: unknown
+}): { readonly path: readonly [string]; readonly message: string } | undefined =>
+  m.image !== undefined && m.build !== undefined
+    ? { path: ["build"], message: `give either "image" or "build", not both` }
+    : m.image === undefined && m.build === undefined
+    ? { path: ["image"], message: `required field missing; give either "image" (a pinned reference) or "build" (a local build)` }
+    : undefined
+
+/**
  * The schema of a manifest, with defaults applied on decode. Its annotations hold the words a
  * packager reads in `Loader`'s located errors.
  *
@@ -476,15 +495,7 @@ export const Manifest = Schema.Struct({
   ui: Schema.optional(Ui),
   backup: Schema.optional(Backup)
 }).pipe(
-  Schema.filter(
-    (m) =>
-      m.image !== undefined && m.build !== undefined
-        ? { path: ["build"], message: `give either "image" or "build", not both` }
-        : m.image === undefined && m.build === undefined
-        ? { path: ["image"], message: `required field missing; give either "image" (a pinned reference) or "build" (a local build)` }
-        : true,
-    { ...problem("image-xor-build", "plain"), [KeyAliasesId]: keyAliases }
-  )
+  Schema.filter((m) => imageOrBuild(m) ?? true, { ...problem("image-xor-build", "plain"), [KeyAliasesId]: keyAliases })
 )
 
 /**

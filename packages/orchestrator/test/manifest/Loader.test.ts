@@ -366,7 +366,8 @@ restart: sometimes
       "hooks: *a9",
       ""
     ].join("\n")
-    // the walk stops at the first type mismatch, so nested aliases never expand exponentially
+    // an alias shares its anchor's value and decoding stops at the first type mismatch, so
+    // nested aliases never expand exponentially
     assert.deepStrictEqual(rules(bomb), [...Array(9).fill("unknown-key"), ...Array(9).fill("type")])
     const many = `${base}env:\n  K: &v "1"\n${Array.from({ length: 201 }, (_, i) => `  K${i}: *v`).join("\n")}\n`
     assert.deepStrictEqual(messages(many), ["apps/demo/manifest.yml:1:1: more than 200 alias expansions"])
@@ -549,7 +550,7 @@ const assertLocated = (text: string): void => {
       assert.strictEqual(e.file, file)
       assert.isTrue(e.line >= 1 && e.column >= 1, e.message)
       assert.isTrue(e.message.startsWith(`${file}:${e.line}:${e.column}`), e.message)
-      // "schema" means the loader let through what the Effect Schema refuses: the two disagree
+      // "schema" means an issue of the Effect Schema the loader could not put in a packager's words
       assert.notStrictEqual(e.rule, "schema", e.message)
     }
   } else {

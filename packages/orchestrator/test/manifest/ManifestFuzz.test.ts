@@ -2,19 +2,23 @@
  * Fuzzing the manifest loader: mutations of every catalog app in apps/, YAML features (anchors,
  * aliases, tags, merge keys, directives, several documents) and sizes. Whatever the input,
  * `parseManifest` returns a manifest or errors, never throws, and every error is located
- * (`file:line:column`), names a rule and stays within the error cap.
+ * (`file:line:column`, inside the text), names a rule and stays within the error cap. The loader
+ * holds no schema of its own: what it accepts, the `Manifest` schema decodes from the same YAML
+ * to the same value, and each issue of the schema comes back as a located error at its path.
  *
  * Runs per property: `ARCHY_FUZZ_RUNS` (default 25, so `npm test` stays fast; `npm run fuzz`
  * sets a large count).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import * as fc from "fast-check"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { parse, stringify } from "yaml"
 import * as Loader from "../../src/manifest/Loader.js"
+import { Manifest } from "../../src/manifest/Manifest.js"
+import { keyPath } from "../../src/manifest/Rules.js"
 
 const runs = (() => {
   const n = Number(process.env["ARCHY_FUZZ_RUNS"] ?? "")
@@ -35,6 +39,45 @@ const file = "apps/fuzz/manifest.yml"
 
 let checked = 0
 let refused = 0
+let compared = 0
+
+const decode = Schema.decodeUnknownEither(Manifest)
+
+/** The YAML as the `yaml` package reads it on its own, or undefined when it refuses it. */
+const plainOf = (text: string): { readonly value: unknown } | undefined => {
+  try {
+    return { value: parse(text, { uniqueKeys: false, logLevel: "silent" }) }
+  } catch {
+    return undefined
+  }
+}
+
+const pathOf = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : keyPath(acc, String(k))), "")
+
+/** One schema: the loader's verdict agrees with the schema's on the same YAML. */
+const assertOneSchema = (text: string, result: ReturnType<typeof Loader.parseManifest>): void => {
+  const plain = plainOf(text)
+  if (plain === undefined) return
+  const direct = decode(plain.value, { errors: "all", onExcessProperty: "error" })
+  if (Either.isRight(result)) {
+    compared++
+    assert.isTrue(Either.isRight(direct), `the loader accepted what the schema refuses: ${text.slice(0, 200)}`)
+    if (Either.isRight(direct)) assert.deepStrictEqual(result.right, direct.right)
+    return
+  }
+  // YAML-level problems (duplicate or odd keys, aliases, syntax) change the value itself
+  if (Either.isRight(direct) || result.left.length > Loader.maxErrors || result.left.some((e) => ["yaml", "key", "duplicate-key"].includes(e.rule))) return
+  compared++
+  const paths = result.left.map((e) => e.path)
+  const within = (a: string, b: string) => a === b || a.startsWith(`${b}[`) || a.startsWith(`${b}.`)
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(direct.left)) {
+    const at = pathOf(issue.path)
+    // a missing list item is reported on its list; an optional field's "expected undefined"
+    // stands above the issue of its value, which is checked on its own
+    assert.isTrue(paths.some((p) => within(at, p) || within(p, at)), `${at}: ${issue.message} not among ${paths.join(", ")}`)
+  }
+}
 
 /** The property every input must satisfy. */
 const assertLocated = (text: string, expectedId: string): void => {
@@ -45,6 +88,7 @@ const assertLocated = (text: string, expectedId: string): void => {
     assert.fail(`parseManifest threw ${String(e)} on ${JSON.stringify(text.slice(0, 200))}`)
   }
   checked++
+  assertOneSchema(text, result)
   if (Either.isRight(result)) {
     assert.strictEqual(result.right.id, expectedId)
     return
@@ -52,13 +96,14 @@ const assertLocated = (text: string, expectedId: string): void => {
   refused++
   assert.isAbove(result.left.length, 0)
   assert.isAtMost(result.left.length, Loader.maxErrors + 1)
+  const lines = text.split(/\r\n|\r|\n/).length
   for (const e of result.left) {
     assert.strictEqual(e._tag, "ManifestError")
     assert.strictEqual(e.file, file)
-    assert.isTrue(e.line >= 1 && e.column >= 1, e.message)
+    assert.isTrue(e.line >= 1 && e.column >= 1 && e.line <= lines + 1, e.message)
     assert.isTrue(e.message.startsWith(`${file}:${e.line}:${e.column}`), e.message)
     assert.isTrue(e.rule.length > 0, e.message)
-    // "schema" means the loader let through what the Effect Schema refuses: the two disagree
+    // "schema" means an issue the loader could not put in a packager's words
     assert.notStrictEqual(e.rule, "schema", e.message)
   }
 }
@@ -235,7 +280,10 @@ describe("manifest fuzz", () => {
 
   it("reports what it checked", () => {
     // the counts of the properties above, for the test log
-    console.info(`manifest fuzz: ${checked} inputs checked, ${refused} refused with located errors (ARCHY_FUZZ_RUNS=${runs})`)
+    console.info(
+      `manifest fuzz: ${checked} inputs checked, ${refused} refused with located errors, ${compared} compared with the schema (ARCHY_FUZZ_RUNS=${runs})`
+    )
     assert.isAbove(checked, 0)
+    assert.isAbove(compared, 0)
   })
 })
