@@ -333,7 +333,8 @@ describe("built-ins as a whole", () => {
       fc.stringMatching(/^[0-9a-f]{64}$/),
       fc.stringMatching(/^[A-Za-z0-9_-]{1,60}$/)
     )
-    const arbName = fc.string({ minLength: 1, maxLength: 30 })
+    // any name a manifest may hold: not blank, no control characters (the schema refuses those)
+    const arbName = fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() !== "" && !/[\u0000-\u001f]/.test(s))
     await fc.assert(
       fc.asyncProperty(arbPassword, arbName, async (pw, name) => {
         const dataDir = await seeded(pw)

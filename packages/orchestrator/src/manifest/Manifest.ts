@@ -397,14 +397,22 @@ export const Restart = Schema.Literal("no", "always", "on-failure", "unless-stop
 const imageRef =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/
 
-/** A registry reference, pinned to a tag other than `latest` or to a digest. */
+/** A registry reference (`lightninglabs/lnd:v0.18.4-beta`). */
 const Image = Text.pipe(
-  Schema.filter((s) => imageRef.test(s) || `an image reference such as "lightninglabs/lnd:v0.18.4-beta"`, problem("image")),
-  Schema.filter((s) => {
-    const match = imageRef.exec(s)!
-    return !((match[1] === undefined || match[1] === "latest") && match[2] === undefined) || `a pinned tag or digest (not "latest")`
-  }, problem("image-pinned"))
+  Schema.filter((s) => imageRef.test(s) || `an image reference such as "lightninglabs/lnd:v0.18.4-beta"`, problem("image"))
 )
+
+/**
+ * Whether an image reference is pinned: a tag other than `latest`, or a digest. A catalog's
+ * manifests must pin theirs (`Rules`); code building a manifest may name a local `:latest`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const isPinnedImage = (ref: string): boolean => {
+  const match = imageRef.exec(ref)
+  return match !== null && !((match[1] === undefined || match[1] === "latest") && match[2] === undefined)
+}
 
 const Memory = Text.pipe(Schema.filter((s) => {
   const bytes = parseMemoryLimit(s)

@@ -1,7 +1,8 @@
 /**
  * The rules of one manifest that look at more than one field, or at the loader's options (the
- * folder's name, the registered hooks, the settings): image or build, bind mounts and named
- * volumes, host ports, extra hosts, dependencies, conflicts, capabilities and hooks. The
+ * folder's name, the registered hooks, the settings), or that are the catalog's policy rather
+ * than a manifest's validity (a pinned image): image or build, bind mounts and named volumes,
+ * host ports, extra hosts, dependencies, conflicts, capabilities and hooks. The
  * schema (`Manifest.ts`) checks every field on its own; these run on what of the manifest is
  * valid, so a file with a type error still gets all its other problems in one pass.
  *
@@ -12,7 +13,7 @@
 import * as PosixPath from "./internal/PosixPath.js"
 import type { Salvaged } from "./internal/Salvage.js"
 import { closest } from "./internal/Suggest.js"
-import { imageOrBuild, isIp, type Manifest } from "./Manifest.js"
+import { imageOrBuild, isIp, isPinnedImage, type Manifest } from "./Manifest.js"
 import * as Settings from "./Settings.js"
 
 /**
@@ -92,6 +93,10 @@ export const check = (
   const xor = imageOrBuild(m)
   if (xor !== undefined && !(xor.path[0] === "image" && (reported("image") || reported("build")))) {
     fail(xor.path[0], "image-xor-build", xor.message)
+  }
+
+  if (m.image !== undefined && !isPinnedImage(m.image)) {
+    fail("image", "image-pinned", `expected a pinned tag or digest (not "latest"), got ${JSON.stringify(m.image)}`)
   }
 
   // volumes: bind mounts stay under the app's data directory or an allowed root, named volumes
