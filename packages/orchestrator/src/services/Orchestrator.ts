@@ -525,7 +525,15 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     Effect.gen(function*() {
       const pendingNow = (yield* store.entry(def.id)).update
       if (pendingNow !== undefined) return yield* resumeUpdate(def, pendingNow)
-      const existing = yield* inspectOwn(def)
+      const found = yield* inspectOwn(def)
+      // a vanished container is brought back on the release it ran first, so the update is
+      // gated and has something to roll back to; with no release recorded (or its image gone
+      // too) there is nothing to roll back to, and the update is an install
+      const kept = found === undefined ? yield* recordedRelease(def) : undefined
+      const recorded = kept !== undefined && Option.isSome(yield* runtime.imageDigest(kept.digest)) ? kept : undefined
+      if (found === undefined && recorded === undefined) return yield* install(def, true)
+      if (recorded !== undefined) yield* reinstate(def, recorded, true)
+      const existing = found ?? (yield* inspectOwn(def))
       if (existing === undefined) return yield* install(def, true)
       const digest = digestOf(existing) ?? Option.getOrUndefined(yield* runtime.imageDigest(existing.image))
       if (digest === undefined) return yield* Effect.fail(new NoRollbackTarget({ appId: def.id, name: existing.name }))

@@ -250,6 +250,27 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
       }).pipe(Effect.provide(layer))
     }))
 
+  it.effect("an update of an app whose container vanished brings back the release it ran, then updates it through the health gate", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-update-vanish-gate-")
+      const layer = orchestrator(defsOf([release("1.0.0")], dataDir), config(dataDir)).pipe(
+        Layer.provideMerge(SimulatedRuntime.layer({ registry }))
+      )
+      yield* Effect.gen(function*() {
+        const before = yield* installV1(dataDir)
+        ;(yield* Apps).replace(defsOf([release("1.1.0")], dataDir))
+        yield* (yield* SimulatedEngine).removeContainer("web")
+        const outcome = yield* runUpdate
+        assert.isTrue(outcome._tag === "Left" && outcome.left._tag === "OperationFailed", "1.1.0 never proves healthy")
+        const after = yield* container
+        assert.strictEqual(after.labels[Labels.version], "1.0.0", "rolled back, not left on an unproved release")
+        assert.strictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest])
+        const entry = yield* (yield* StateStore).entry(web)
+        assert.match(entry.lastError?.message ?? "", /^update to 1\.1\.0 rolled back: health check failed 3 times/)
+      }).pipe(Effect.provide(layer))
+    }))
+
   it.effect("the recorded release survives a restart of the orchestrator while the container is gone", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
