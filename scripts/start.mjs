@@ -33,7 +33,10 @@ const hasPodman = onPath("podman")
 if (!hasPodman) log("podman is not installed here: the server will run the simulated engine (see scripts/setup-host.sh)")
 
 const demoApps = ["demo-node", "demo-lightning", "demo-indexer", "demo-ui"]
+// Node's flags for the server, as its systemd unit runs it (Unit.nodeFlags in packages/rpc-adapter)
+const nodeFlags = ["--max-semi-space-size=1", "--optimize-for-size"]
 const args = [
+  ...nodeFlags,
   cli,
   "serve",
   "--apps",

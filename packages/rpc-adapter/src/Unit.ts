@@ -38,6 +38,17 @@ export interface UnitOptions {
   readonly user?: string
 }
 
+/**
+ * Node's flags for the long-running server (the unit's command line, `npm start`): a 1 MiB
+ * young generation and V8's memory-saving heuristics. The server's live heap is about 26 MB;
+ * without them V8 sizes its heap for throughput and let a node with 50 apps and 1 s scans sit
+ * at 115-175 MiB resident, with them 90-100 MiB, for about 0.25 % of a core more GC work.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const nodeFlags: ReadonlyArray<string> = ["--max-semi-space-size=1", "--optimize-for-size"]
+
 const quote = (arg: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\])/g, "\\$1")}"`)
 
 /**
@@ -48,6 +59,7 @@ const quote = (arg: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? a
  */
 export const execStart = (o: UnitOptions): ReadonlyArray<string> => [
   o.node,
+  ...nodeFlags,
   o.cli,
   "serve",
   "--engine",

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { makeAppsDir } from "../../orchestrator/test/services/podmanFixture.js"
 import { hasPodman, removeByPrefix, runTag } from "../../orchestrator/test/runtime/podman.js"
+import * as Unit from "../src/Unit.js"
 import { tempDir } from "./fixtures.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
@@ -105,6 +106,8 @@ describe("the service steps of docs/operations.md", () => {
   it.skipIf(!hasAnalyze)("the unit passes systemd-analyze verify (skipped only without systemd-analyze)", async () => {
     const base = tempDir("ops-unit-")
     const { unitFile, unit } = await installUnder(base, join(root, "apps"), "port: 7420\n")
+    // node runs the server with the memory-saving flags (the server's RSS target)
+    expect(execStartOf(unit).slice(1, 1 + Unit.nodeFlags.length)).toStrictEqual(Unit.nodeFlags)
     for (const line of ["Type=simple", "Restart=always", "KillMode=process", "--engine podman", "--log-format json", `--config ${join(base, "etc/archipelago/config.yml")}`]) {
       expect(unit).toContain(line)
     }

@@ -358,11 +358,14 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const create = (
     def: AppDef,
     image: string,
-    release: { readonly version: string; readonly image: string } = { version: def.manifest.version, image: def.spec.image }
+    release: { readonly version: string; readonly image: string } = { version: def.manifest.version, image: def.spec.image },
+    // what the caller's `inspectOwn` found a moment ago under the app's lock: not asked again
+    inspected?: { readonly found: ContainerDetails | undefined }
   ): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
       // no `rm` when the inspect found none of the app's names (a fresh install)
-      if ((yield* inspectOwn(def)) !== undefined) {
+      const found = inspected === undefined ? yield* inspectOwn(def) : inspected.found
+      if (found !== undefined) {
         for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
       }
       const digest = Option.getOrUndefined(yield* runtime.imageDigest(image))
@@ -429,7 +432,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       yield* prepareDirs(def)
       const existing = yield* inspectOwn(def)
       if (existing === undefined || existing.labels[Labels.specHash] !== def.specHash) {
-        yield* create(def, image)
+        yield* create(def, image, undefined, { found: existing })
       }
       if (start) yield* runtime.start(existing?.name ?? def.spec.name)
     })

@@ -49,7 +49,7 @@ describe("Orchestrator create (simulator, TestClock)", () => {
       assert.strictEqual((yield* engine.calls).create, 3)
     })))
 
-  it.effect("a fresh install removes nothing: no `rm` of a container that is not there", () =>
+  it.effect("a fresh install removes nothing and inspects once before its create: no `rm` of a container that is not there", () =>
     run(Effect.gen(function*() {
       const engine = yield* SimulatedEngine
       const store = yield* StateStore
@@ -58,6 +58,9 @@ describe("Orchestrator create (simulator, TestClock)", () => {
       const calls = yield* engine.calls
       assert.strictEqual(calls.create, 1)
       assert.strictEqual(calls.remove, 0)
+      // one inspect refusing another instance's container before any work, one just before the
+      // create (not asked again inside it), one observing the result
+      assert.isAtMost(calls.inspect, 3)
     })))
 
   it.effect("a name that stays taken fails the install, restores the state and says why", () =>
