@@ -39,9 +39,20 @@ const render = args.find((a) => a.startsWith("--render="))?.slice("--render=".le
 if (render !== undefined) {
   const [full, ...partials] = render.map((f) => JSON.parse(readFileSync(`${root}${f}`, "utf8")) as Run)
   const rerun = new Set(partials.flatMap((p) => p.ran ?? []))
+  // A row measured again on its own (after a fix) replaces the full run's row of the same id and
+  // pass, where it stood; the later partial wins. bench/analysis.md keeps the figures before.
+  const key = (r: Row) => `${r.id}#${r.pass ?? 1}`
+  const later = new Map<string, Row>()
+  for (const p of partials) {
+    for (const r of p.rows) {
+      later.set(key(r), { ...r, note: `${r.note === undefined ? "" : `${r.note}; `}measured on its own at ${p.environment.date}` })
+    }
+  }
+  const kept = full!.rows.map((r) => later.get(key(r)) ?? r)
+  const added = [...later.values()].filter((r) => !full!.rows.some((f) => key(f) === key(r)))
   const merged: Run = {
     ...full!,
-    rows: [...full!.rows, ...partials.flatMap((p) => p.rows.map((r) => ({ ...r, note: `${r.note === undefined ? "" : `${r.note}; `}measured on its own at ${p.environment.date}` })))],
+    rows: [...kept, ...added],
     failed: [...full!.failed.filter((f) => !rerun.has(f)), ...partials.flatMap((p) => p.failed)]
   }
   writeDocs(merged, render.join(", "))

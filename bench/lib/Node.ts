@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import { nodeFlags } from "../../packages/rpc-adapter/src/Unit.js"
 import { startServe } from "../../test-support/chaos/Serve.js"
 import { freePort } from "../../test-support/net.js"
 import * as os from "node:os"
@@ -105,7 +106,10 @@ export interface ServeOptions {
   readonly scanInterval?: string
   readonly reconcileInterval?: string
   readonly extraArgs?: ReadonlyArray<string>
-  /** Node's own flags for the server process, e.g. `--cpu-prof` to see where its time goes. */
+  /**
+   * Node's own flags for the server process besides the service's (`Unit.nodeFlags`, always
+   * given, so the bench runs the server as its unit does), e.g. `--cpu-prof`.
+   */
   readonly nodeArgs?: ReadonlyArray<string>
 }
 
@@ -123,7 +127,7 @@ export const serve = async (options: ServeOptions): Promise<Served> => {
     scanInterval: options.scanInterval ?? "30s",
     reconcileInterval: options.reconcileInterval ?? "30s",
     args: ["--host", "127.0.0.1", ...(options.extraArgs ?? [])],
-    ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
+    nodeArgs: [...nodeFlags, ...(options.nodeArgs ?? [])],
     observe: false
   })
   const call = (method: string, params?: unknown) => server.rpc<any>(method, params as Record<string, unknown> | undefined)
