@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@archipelago\/orchestrator\/domain$/, replacement: src("orchestrator/src/domain/index.ts") },
+      { find: /^@archipelago\/orchestrator\/wire$/, replacement: src("orchestrator/src/domain/Wire.ts") },
       { find: /^@archipelago\/orchestrator\/testing$/, replacement: src("orchestrator/src/testing/index.ts") },
       { find: /^@archipelago\/orchestrator$/, replacement: src("orchestrator/src/index.ts") },
       { find: /^@archipelago\/hooks$/, replacement: src("hooks/src/index.ts") },

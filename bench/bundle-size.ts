@@ -37,7 +37,7 @@ try {
     minify: true,
     target: "es2022",
     tsconfig: pkg("web-components/tsconfig.json"),
-    external: ["lit", "lit/*", "@archipelago/orchestrator/domain"],
+    external: ["lit", "lit/*", "@archipelago/orchestrator/domain", "@archipelago/orchestrator/wire"],
     logLevel: "warning"
   })
   rows.push(measure("ESM build, lit and domain external (minified)", esm))

@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: "src/index.ts",
     "domain/index": "src/domain/index.ts",
+    wire: "src/domain/Wire.ts",
     "testing/index": "src/testing/index.ts"
   },
   format: ["esm", "cjs"],

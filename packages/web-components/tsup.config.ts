@@ -5,6 +5,9 @@ import { defineConfig } from "tsup"
 // docs/decisions/0020-package-dependencies.md), so installing the web components pulls none of
 // the orchestrator's Node dependencies; `effect` stays external as a peer dependency.
 const domain = fileURLToPath(new URL("../orchestrator/src/domain/index.ts", import.meta.url))
+// The wire protocol is imported by its own subpath: through the domain's `Wire` namespace a
+// bundler keeps every export, the Schemas the client never reads included.
+const wire = fileURLToPath(new URL("../orchestrator/src/domain/Wire.ts", import.meta.url))
 
 export default defineConfig({
   entry: { index: "src/index.ts" },
@@ -15,8 +18,8 @@ export default defineConfig({
   target: "es2022",
   platform: "browser",
   external: ["lit", /^lit\//, "effect", /^effect\//],
-  noExternal: ["@archipelago/orchestrator/domain"],
+  noExternal: ["@archipelago/orchestrator/domain", "@archipelago/orchestrator/wire"],
   esbuildOptions(options) {
-    options.alias = { ...options.alias, "@archipelago/orchestrator/domain": domain }
+    options.alias = { ...options.alias, "@archipelago/orchestrator/domain": domain, "@archipelago/orchestrator/wire": wire }
   }
 })

@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises"
 import { networkInterfaces } from "node:os"
 import { join } from "node:path"
 import { SafeFile } from "@archipelago/orchestrator"
+import { Wire } from "@archipelago/orchestrator/domain"
 import { Data, Effect, Option } from "effect"
 
 /**
@@ -38,7 +39,7 @@ export const cookieName = "archy_session"
  * @since 0.1.0
  * @category constants
  */
-export const bearerProtocolPrefix = "archipelago.bearer."
+export const bearerProtocolPrefix = Wire.bearerPrefix
 
 /**
  * The WebSocket subprotocol the server selects. A client that sends its token as
@@ -48,7 +49,7 @@ export const bearerProtocolPrefix = "archipelago.bearer."
  * @since 0.1.0
  * @category constants
  */
-export const protocol = "archipelago.v1"
+export const protocol = Wire.subprotocol
 
 /**
  * The subprotocol to select among the offered ones: `archipelago.v1` if offered, else the first

@@ -6,31 +6,21 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
+import { Wire } from "@archipelago/orchestrator/domain"
 
 /**
- * The error codes the server answers with.
+ * The error codes the server answers with (the protocol's, `Wire.ErrorCode`).
  *
  * @since 0.1.0
  * @category constants
  */
-export const ErrorCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  Internal: -32603,
-  UnknownApp: -32001,
-  Conflict: -32002,
-  NotAllowed: -32003,
-  Engine: -32004,
-  Limit: -32005
-} as const
+export const ErrorCode = Wire.ErrorCode
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
+export type ErrorCode = Wire.ErrorCode
 
 /**
  * A request id: a string, a number or null. A request without an id is a notification.
@@ -72,16 +62,19 @@ export type Response =
   | { readonly jsonrpc: "2.0"; readonly id: Id; readonly error: ErrorObject }
 
 /**
- * A notification the server pushes (no id).
+ * A notification the server pushes (no id): one of the protocol's (`Wire.Notification`), with
+ * the params its schema describes.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Notification {
-  readonly jsonrpc: "2.0"
-  readonly method: string
-  readonly params: unknown
-}
+export type Notification = {
+  readonly [K in Wire.Notification]: {
+    readonly jsonrpc: "2.0"
+    readonly method: K
+    readonly params: Wire.NotificationParams[K]
+  }
+}[Wire.Notification]
 
 /**
  * An element refused before dispatch: its error `response`, and whether it is answered at all
@@ -194,12 +187,16 @@ export const failure = (id: Id, code: number, message: string, data?: unknown): 
 })
 
 /**
- * A server notification.
+ * A server notification, typed by the protocol's notification map: `params` must be what the
+ * schema of `method` describes.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const notification = (method: string, params: unknown): Notification => ({ jsonrpc: "2.0", method, params })
+export const notification = <K extends Wire.Notification>(
+  method: K,
+  params: Wire.NotificationParams[K]
+): Notification => ({ jsonrpc: "2.0", method, params }) as Notification
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 

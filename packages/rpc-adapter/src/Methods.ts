@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Effect, Either, ParseResult, Schema } from "effect"
-import { AppId } from "@archipelago/orchestrator/domain"
+import { AppId, Wire } from "@archipelago/orchestrator/domain"
 import type { Op } from "@archipelago/orchestrator/domain"
 import { AppViews, Apps, Archive, Backups, Lifecycle, ServiceError } from "@archipelago/orchestrator"
 import { clip } from "./JsonRpc.js"
@@ -254,7 +254,7 @@ const lifecycle = (op: Op.Op): Method =>
  * @since 0.1.0
  * @category models
  */
-export const methods: Readonly<Record<string, Method>> = {
+export const methods: { readonly [K in Wire.Method]: Method } = {
   "container-list": method(NoParams, () => Effect.flatMap(AppViews.AppViews, (v) => v.list)),
   "container-install": lifecycle("install"),
   "container-start": lifecycle("start"),
@@ -284,7 +284,7 @@ export const methods: Readonly<Record<string, Method>> = {
  * @since 0.1.0
  * @category constants
  */
-export const socketOnly: ReadonlyArray<string> = ["logs.subscribe", "logs.unsubscribe", "stats.subscribe", "stats.unsubscribe"]
+export const socketOnly: ReadonlyArray<string> = Object.values(Wire.SocketMethod)
 
 /**
  * Older names kept as aliases of the same asynchronous path.
@@ -312,5 +312,5 @@ export const aliases: Readonly<Record<string, string>> = {
  */
 export const lookup = (name: string): Method | undefined => {
   const canonical = Object.prototype.hasOwnProperty.call(aliases, name) ? aliases[name]! : name
-  return Object.prototype.hasOwnProperty.call(methods, canonical) ? methods[canonical] : undefined
+  return Object.prototype.hasOwnProperty.call(methods, canonical) ? methods[canonical as Wire.Method] : undefined
 }

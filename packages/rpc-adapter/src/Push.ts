@@ -9,6 +9,7 @@
 import { Context, Effect, Layer, Option, Queue, Ref, Stream } from "effect"
 import type { Scope } from "effect"
 import { AppViews } from "@archipelago/orchestrator"
+import { Wire } from "@archipelago/orchestrator/domain"
 import type { AppView } from "@archipelago/orchestrator/domain"
 import * as JsonRpc from "./JsonRpc.js"
 
@@ -139,12 +140,12 @@ export const notifications = (capacity?: number): Stream.Stream<JsonRpc.Notifica
     const next: Effect.Effect<Option.Option<JsonRpc.Notification>> = Effect.flatMap(Queue.take(q), (m) => {
       if (m._tag === "Resync") {
         return Effect.flatMap(push.snapshot, (s) =>
-          Effect.as(Ref.set(last, s.seq), Option.some(JsonRpc.notification("state.snapshot", s))))
+          Effect.as(Ref.set(last, s.seq), Option.some(JsonRpc.notification(Wire.Notification.StateSnapshot, s))))
       }
       return Effect.flatMap(Ref.get(last), (l) =>
         m.seq <= l
           ? Effect.succeed(Option.none())
-          : Effect.as(Ref.set(last, m.seq), Option.some(JsonRpc.notification("state.changed", { app: m.app, seq: m.seq }))))
+          : Effect.as(Ref.set(last, m.seq), Option.some(JsonRpc.notification(Wire.Notification.StateChanged, { app: m.app, seq: m.seq }))))
     })
     return Stream.repeatEffect(next).pipe(Stream.filterMap((o) => o))
   }))

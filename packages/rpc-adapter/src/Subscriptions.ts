@@ -11,6 +11,7 @@
 import { Cause, Deferred, Effect, Either, FiberMap, Option, Queue, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { AppViews } from "@archipelago/orchestrator"
+import { Wire } from "@archipelago/orchestrator/domain"
 import * as JsonRpc from "./JsonRpc.js"
 import type { Local } from "./Dispatch.js"
 import * as Methods from "./Methods.js"
@@ -110,12 +111,12 @@ export const make = (send: Send): Effect.Effect<Local, never, Scope.Scope | AppV
           if (lines.length > 0 || dropped > 0) {
             const n = dropped
             dropped = 0
-            yield* send(JsonRpc.notification("logs.lines", { subscription, appId, lines, dropped: n }))
+            yield* send(JsonRpc.notification(Wire.Notification.LogsLines, { subscription, appId, lines, dropped: n }))
           }
           if (Option.isNone(first) && (yield* Queue.size(queue)) === 0) break
           yield* Effect.sleep(limits.batchEvery)
         }
-        yield* send(JsonRpc.notification("logs.ended", { subscription, appId, reason: yield* Deferred.await(ended) }))
+        yield* send(JsonRpc.notification(Wire.Notification.LogsEnded, { subscription, appId, reason: yield* Deferred.await(ended) }))
       }).pipe(Effect.scoped)
 
     const logsSubscribe: Methods.Method = (params) =>
@@ -152,7 +153,7 @@ export const make = (send: Send): Effect.Effect<Local, never, Scope.Scope | AppV
             const q = yield* resources.watch
             while (true) {
               const sample = yield* Queue.take(q)
-              yield* send(JsonRpc.notification("stats.changed", { subscription: statsId, ...sample }))
+              yield* send(JsonRpc.notification(Wire.Notification.StatsChanged, { subscription: statsId, ...sample }))
             }
           })).pipe(Effect.ignore),
           { onlyIfMissing: true }
@@ -160,13 +161,13 @@ export const make = (send: Send): Effect.Effect<Local, never, Scope.Scope | AppV
         return { subscription: statsId }
       })
 
-    const table: Readonly<Record<string, Methods.Method>> = {
-      "logs.subscribe": logsSubscribe,
-      "logs.unsubscribe": unsubscribe("logs-"),
-      "stats.subscribe": statsSubscribe,
-      "stats.unsubscribe": unsubscribe(statsId)
+    const table: { readonly [K in Wire.SocketMethod]: Methods.Method } = {
+      [Wire.SocketMethod.LogsSubscribe]: logsSubscribe,
+      [Wire.SocketMethod.LogsUnsubscribe]: unsubscribe("logs-"),
+      [Wire.SocketMethod.StatsSubscribe]: statsSubscribe,
+      [Wire.SocketMethod.StatsUnsubscribe]: unsubscribe(statsId)
     }
-    return (method) => (Object.prototype.hasOwnProperty.call(table, method) ? table[method] : undefined)
+    return (method) => (Object.prototype.hasOwnProperty.call(table, method) ? table[method as Wire.SocketMethod] : undefined)
   })
 
 const statsId = "stats"

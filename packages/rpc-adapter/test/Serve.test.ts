@@ -7,9 +7,10 @@ import { randomBytes } from "node:crypto"
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Duration, Effect, ManagedRuntime } from "effect"
+import { Duration, Effect, Either, ManagedRuntime, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BaseImage } from "@archipelago/orchestrator"
+import { Wire } from "@archipelago/orchestrator/domain"
 import * as ServerInfo from "../src/ServerInfo.js"
 import * as Serve from "../src/Serve.js"
 import * as Server from "../src/Server.js"
@@ -184,6 +185,74 @@ describe("Serve on the simulator", () => {
   })
 
   it("install, then a stop answered before the container has stopped, pushed in order", () => lifecycleOverTheWire(stack))
+
+  it("every message the server sends decodes with the protocol's schemas (Wire): answers, results and notifications", async () => {
+    const problems: Array<string> = []
+    const decodes = (what: string, schema: Schema.Schema<any, any, never>, u: unknown) => {
+      const r = Schema.decodeUnknownEither(schema)(u)
+      if (Either.isLeft(r)) problems.push(`${what}: ${r.left.message}`)
+    }
+    const answered = (method: string, body: any) => {
+      decodes(`${method} (response)`, Wire.Response, body)
+      if (body?.result !== undefined && Object.hasOwn(Wire.results, method)) {
+        decodes(`${method} (result)`, Wire.results[method as keyof typeof Wire.results], body.result)
+      }
+    }
+    const http = async (method: string, params?: unknown) => {
+      const body = await stack.rpc(method, params)
+      answered(method, body)
+      return body
+    }
+    const ws: WsClient = await connect(stack.server.url, { headers: { authorization: `Bearer ${stack.server.token}` } })
+    const sent = new Map<string, string>()
+    const socketCall = async (method: string, params: unknown) => {
+      const id = `w${sent.size}`
+      sent.set(id, method)
+      ws.send({ jsonrpc: "2.0", id, method, params })
+      return ws.next((m) => m.id === id)
+    }
+    const stateNow = async () => (await http("container-list")).result.find((a: any) => a.id === appId).state
+    try {
+      await ws.next((m) => m.method === "state.snapshot")
+      for (const method of [Wire.Method.ContainerList, Wire.Method.ServerVersion, Wire.Method.ContainerStats, Wire.Method.BackupList, Wire.Method.CatalogReload]) {
+        await http(method)
+      }
+      await http(Wire.Method.InstallLog, { appId })
+      await http(Wire.Method.InstallLog, { appId: "t-rpc-missing" })
+      await http(Wire.Method.ContainerStart, { appId: "--privileged" })
+      await http(await stateNow() === "not-installed" ? Wire.Method.ContainerInstall : Wire.Method.ContainerStart, { appId })
+      await ws.next((m) => m.method === "state.changed" && m.params.app.id === appId && m.params.app.state === "running")
+      await http(Wire.Method.ContainerLogs, { appId, tail: 5 })
+      await socketCall(Wire.SocketMethod.LogsSubscribe, { appId, tail: 5 })
+      const second = await socketCall(Wire.SocketMethod.LogsSubscribe, { appId, tail: 1 })
+      await socketCall(Wire.SocketMethod.StatsSubscribe, {})
+      await ws.next((m) => m.method === "stats.changed")
+      await ws.next((m) => m.method === "logs.lines")
+      await socketCall(Wire.SocketMethod.LogsUnsubscribe, { subscription: second.result?.subscription ?? "logs-0" })
+      await socketCall(Wire.SocketMethod.StatsUnsubscribe, { subscription: "stats" })
+      await http(Wire.Method.ContainerBackup, { appId })
+      await ws.next((m) => m.method === "state.changed" && m.params.app.id === appId && m.params.app.state === "running", ws.messages.length)
+      await http(Wire.Method.BackupList, { appId })
+      await http(Wire.Method.ContainerStop, { appId })
+      await ws.next((m) => m.method === "state.changed" && m.params.app.id === appId && m.params.app.state === "stopped")
+      await ws.next((m) => m.method === "logs.ended")
+    } finally {
+      await ws.close()
+    }
+    const seen = new Set<string>()
+    for (const m of ws.messages) {
+      if (typeof m.method === "string") {
+        decodes(`${m.method} (notification)`, Wire.NotificationMessage, m)
+        seen.add(m.method)
+        if (!Wire.isNotification(m.method)) problems.push(`${m.method}: not a notification of the protocol`)
+        else decodes(`${m.method} (params)`, Wire.notifications[m.method as Wire.Notification], m.params)
+      } else {
+        answered(sent.get(m.id) ?? "?", m)
+      }
+    }
+    expect(problems).toStrictEqual([])
+    expect([...seen].sort()).toStrictEqual(Object.values(Wire.Notification).filter((n) => n !== Wire.Notification.BackupsChanged).sort())
+  }, 60_000)
 })
 
 describe("--install on first start (simulator)", () => {

@@ -32,7 +32,10 @@ export const buildBrowser = async (
     metafile: true,
     legalComments: "eof",
     tsconfig: here("../tsconfig.json"),
-    alias: { "@archipelago/orchestrator/domain": here("../../orchestrator/src/domain/index.ts") },
+    alias: {
+      "@archipelago/orchestrator/domain": here("../../orchestrator/src/domain/index.ts"),
+      "@archipelago/orchestrator/wire": here("../../orchestrator/src/domain/Wire.ts")
+    },
     logLevel: "warning"
   })
   return result.metafile

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Ships the orchestrator's domain declarations inside this package (run after emit-dts): copies
 // `../orchestrator/dist/domain/*.d.ts` to `dist/domain/` and points every
-// `@archipelago/orchestrator/domain` import of our declarations at that copy. The JavaScript is
+// `@archipelago/orchestrator/domain` (and `/wire`) import of our declarations at that copy. The JavaScript is
 // bundled by tsup; with this the package's types need no @archipelago/orchestrator either.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, sep } from "node:path"
@@ -21,14 +21,18 @@ const walk = (dir) =>
     const path = join(dir, name)
     return statSync(path).isDirectory() ? walk(path) : [path]
   })
-const specifier = /(["'])@archipelago\/orchestrator\/domain\1/g
+const specifier = /(["'])@archipelago\/orchestrator\/(domain|wire)\1/g
+const target = { domain: "index.js", wire: "Wire.js" }
 let rewritten = 0
 for (const file of walk("dist").filter((f) => f.endsWith(".d.ts") && !f.startsWith(to + sep))) {
+  specifier.lastIndex = 0
   const text = readFileSync(file, "utf8")
   if (!specifier.test(text)) continue
-  let rel = relative(dirname(file), join(to, "index.js")).split(sep).join("/")
-  if (!rel.startsWith(".")) rel = `./${rel}`
-  writeFileSync(file, text.replace(specifier, (_m, q) => `${q}${rel}${q}`))
+  const rel = (which) => {
+    const r = relative(dirname(file), join(to, target[which])).split(sep).join("/")
+    return r.startsWith(".") ? r : `./${r}`
+  }
+  writeFileSync(file, text.replace(specifier, (_m, q, which) => `${q}${rel(which)}${q}`))
   rewritten++
 }
 console.log(`inline-domain-types: ${copied.length} domain declarations copied, ${rewritten} files rewritten`)

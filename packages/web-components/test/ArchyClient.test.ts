@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "@effect/vitest"
 import { WebSocket } from "ws"
 import { ArchyClient, defaultBackoff, reconnectDelay } from "../src/client/ArchyClient.js"
 import type { SocketConstructor } from "../src/client/ArchyClient.js"
-import { RpcError, TransportError } from "../src/client/RpcError.js"
+import { ProtocolError, RpcError, TransportError } from "../src/client/RpcError.js"
 import { FakeServer, view } from "./support/FakeServer.js"
 import { waitFor } from "./support/waitFor.js"
 
@@ -55,6 +55,41 @@ describe("ArchyClient", () => {
     const error = await client.call("nope").then(() => undefined, (e: unknown) => e)
     expect(error).toBeInstanceOf(RpcError)
     expect([(error as RpcError).code, (error as RpcError).message]).toEqual([-32601, "method not found: nope"])
+  })
+
+  it("a result that is not what the protocol says is a ProtocolError naming the method and the field, not a cast", async () => {
+    const { server, client } = await setup()
+    server.rawResults.set("container-list", [view("lnd", "LND", "running"), { ...view("x", "X", "running"), state: "sleeping" }])
+    const error = await client.refresh().then(() => undefined, (e: unknown) => e)
+    expect(error).toBeInstanceOf(ProtocolError)
+    expect(error).toBeInstanceOf(TransportError)
+    expect([(error as ProtocolError).method, (error as ProtocolError).field]).toEqual(["container-list", "result[1].state"])
+    expect((error as ProtocolError).message).toMatch(/^container-list: .*result\[1\]\.state: expected one of not-installed, /)
+    expect(client.apps).toEqual([])
+
+    server.rawResults.set("container-stop", { appId: "lnd", op: "stop", status: "stopping" })
+    await client.refresh().catch(() => {})
+    server.rawResults.delete("container-list")
+    await client.refresh()
+    const refused = await client.request("stop", "lnd")
+    expect(refused._tag).toBe("Refused")
+    expect(refused._tag === "Refused" && refused.error instanceof ProtocolError ? refused.error.field : null).toBe("result.generation")
+    expect(shown(client, "lnd")).toBe("running")
+  })
+
+  it("a notification that is not what the protocol says is not applied: the socket is dropped and the connection says why", async () => {
+    const { server, client } = await setup()
+    client.start()
+    await waitFor("snapshot", () => client.apps.length === 2 && client.connection === "open")
+    server.sendRaw({ jsonrpc: "2.0", method: "state.changed", params: { app: { ...view("lnd", "LND", "stopped"), ports: [{ host: "9735" }] }, seq: server.seq + 1 } })
+    await waitFor("refused", () => client.connection === "lost")
+    expect(client.connectionError).toBe("state.changed: the server sent a message this dashboard does not understand: params.app.ports[0].host: expected a number")
+    expect(client.protocolError?.field).toBe("params.app.ports[0].host")
+    expect(shown(client, "lnd")).toBe("running")
+    // a server that speaks the protocol again is followed again
+    await waitFor("reconnected", () => client.connection === "open")
+    server.set("lnd", "stopping")
+    await waitFor("change", () => shown(client, "lnd") === "stopping")
   })
 
   it("applies ordered changes and resyncs with a fresh snapshot after a gap", async () => {

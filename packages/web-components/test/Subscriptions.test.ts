@@ -4,6 +4,7 @@
  * counted so the server is asked once and let go when nobody (visible) watches.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { codes, ProtocolError } from "../src/client/RpcError.js"
 import { Subscriptions } from "../src/client/Subscriptions.js"
 
 const socket = () => {
@@ -49,13 +50,32 @@ describe("client Subscriptions", () => {
     expect(second.sent.at(-1)).toMatchObject({ method: "logs.unsubscribe", params: { subscription: "logs-1" } })
   })
 
+  it("a notification whose params are not what the protocol says throws a ProtocolError naming it, and nothing is applied", () => {
+    const subs = new Subscriptions(() => {})
+    const s = socket()
+    subs.attach(s.send)
+    const seen: Array<string> = []
+    subs.followLogs("lnd", 10, { onLines: (lines) => seen.push(...lines) })
+    subs.handle({ id: 1, result: { subscription: "logs-1", appId: "lnd" } })
+    let error: unknown
+    try {
+      subs.handle({ method: "logs.lines", params: { subscription: "logs-1", appId: "lnd", lines: ["a", 2], dropped: 0 } })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ProtocolError)
+    expect([(error as ProtocolError).method, (error as ProtocolError).field]).toStrictEqual(["logs.lines", "params.lines[1]"])
+    expect(seen).toStrictEqual([])
+    expect(() => subs.handle({ method: "stats.changed", params: { subscription: "stats", at: 1 } })).toThrow(/params\.apps: expected a value/)
+  })
+
   it("a refused follow ends with the server's message", () => {
     const subs = new Subscriptions(() => {})
     const s = socket()
     subs.attach(s.send)
     let ended = ""
     subs.followLogs("lnd", 10, { onLines: () => {}, onEnd: (r) => (ended = r) })
-    subs.handle({ id: 1, error: { code: -32005, message: "limit reached: at most 4 log follows per connection; end one first" } })
+    subs.handle({ id: 1, error: { code: codes.limit, message: "limit reached: at most 4 log follows per connection; end one first" } })
     expect(ended).toBe("limit reached: at most 4 log follows per connection; end one first")
   })
 

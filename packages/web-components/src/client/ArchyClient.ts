@@ -5,10 +5,11 @@
  *
  * @since 0.1.0
  */
-import type { AppResources, AppView } from "@archipelago/orchestrator/domain"
+import type { AppResources } from "@archipelago/orchestrator/domain"
+import * as Wire from "@archipelago/orchestrator/wire"
 import * as AppStore from "./AppStore.js"
 import * as Protocol from "./Protocol.js"
-import { RpcError, TransportError } from "./RpcError.js"
+import { ProtocolError, RpcError, TransportError } from "./RpcError.js"
 import { Subscriptions } from "./Subscriptions.js"
 import type { LogListener } from "./Subscriptions.js"
 
@@ -125,6 +126,8 @@ export class ArchyClient extends EventTarget {
   connection: Connection = "idle"
   /** Why the connection was last lost, for the banner. */
   connectionError: string | null = null
+  /** The last message from the server this client could not decode, if any. */
+  protocolError: ProtocolError | null = null
 
   readonly baseUrl: string
   readonly token: string | undefined
@@ -199,8 +202,28 @@ export class ArchyClient extends EventTarget {
     this.setConnection("idle", null)
   }
 
-  /** Calls a JSON-RPC method over HTTP. Rejects with `RpcError` or `TransportError`. */
+  /**
+   * Calls a JSON-RPC method over HTTP. Rejects with `RpcError` or `TransportError`. The result
+   * is not checked: the client's own reads (`refresh`, `installLog`, ...) decode theirs with
+   * `callChecked`.
+   */
   async call<A>(method: string, params: object = {}): Promise<A> {
+    return (await this.send(method, params)) as A
+  }
+
+  /**
+   * Calls a JSON-RPC method over HTTP and decodes its result as the protocol's message `name`
+   * (`Wire.checks`). Rejects with `RpcError`, `TransportError`, or `ProtocolError` naming the
+   * method and the first field that is not what the protocol says.
+   */
+  async callChecked<K extends keyof Wire.Checked>(method: string, params: object, name: K): Promise<Wire.Checked[K]> {
+    const result = await this.send(method, params)
+    const decoded = Wire.decode(name, result, "result")
+    if (decoded._tag === "Invalid") throw new ProtocolError(method, decoded.issue)
+    return decoded.value
+  }
+
+  private async send(method: string, params: object): Promise<unknown> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" }
     if (this.token !== undefined) headers["authorization"] = `Bearer ${this.token}`
     const id = this.nextId++
@@ -232,7 +255,7 @@ export class ArchyClient extends EventTarget {
       throw new TransportError(method, reason, response.status)
     }
     if (typeof body !== "object" || body === null || !("result" in body)) throw new TransportError(method, "the answer is not JSON-RPC")
-    return body.result as A
+    return body.result
   }
 
   /**
@@ -244,10 +267,8 @@ export class ArchyClient extends EventTarget {
   async request(op: Protocol.LifecycleOp, appId: string): Promise<RequestResult> {
     this.update(AppStore.begin(this.store, appId, op))
     try {
-      const accepted = await this.call<Protocol.Accepted>(Protocol.methodOf[op], { appId })
-      // A server that does not send a generation cannot order its views: show them as they come.
-      const generation = typeof accepted?.generation === "number" ? accepted.generation : 0
-      this.update(AppStore.accept(this.store, appId, op, generation))
+      const accepted = await this.callChecked(Protocol.methodOf[op], { appId }, "Accepted")
+      this.update(AppStore.accept(this.store, appId, op, accepted.generation))
       return { _tag: "Accepted", accepted }
     } catch (e) {
       const error = e instanceof RpcError || e instanceof TransportError
@@ -266,18 +287,23 @@ export class ArchyClient extends EventTarget {
 
   /** Fetches `container-list` and replaces the store's views with it. */
   async refresh(): Promise<void> {
-    const apps = await this.call<ReadonlyArray<AppView.AppView>>("container-list")
+    const apps = await this.callChecked(Wire.Method.ContainerList, {}, "AppList")
     this.update(AppStore.snapshot(this.store, apps, null))
   }
 
   /** The app's install log, oldest first. */
   installLog(appId: string): Promise<ReadonlyArray<Protocol.LogLine>> {
-    return this.call("install-log", { appId })
+    return this.callChecked(Wire.Method.InstallLog, { appId }, "InstallLog")
   }
 
   /** The last `tail` lines of the container's own log. */
-  containerLogs(appId: string, tail = 200): Promise<{ readonly appId: string; readonly text: string }> {
-    return this.call("container-logs", { appId, tail })
+  containerLogs(appId: string, tail = 200): Promise<Wire.ContainerLogs> {
+    return this.callChecked(Wire.Method.ContainerLogs, { appId, tail }, "ContainerLogs")
+  }
+
+  /** What the backup target holds for one app, or for all. */
+  backupList(appId?: string): Promise<Protocol.BackupList> {
+    return this.callChecked(Wire.Method.BackupList, appId === undefined ? {} : { appId }, "BackupList")
   }
 
   /**
@@ -306,7 +332,7 @@ export class ArchyClient extends EventTarget {
 
   /** The server's and engine's versions. */
   version(): Promise<Protocol.ServerVersion> {
-    return this.call("server.version")
+    return this.callChecked(Wire.Method.ServerVersion, {}, "ServerVersion")
   }
 
   /** Subscribes to changes; returns the unsubscribe function. */
@@ -370,22 +396,47 @@ export class ArchyClient extends EventTarget {
   }
 
   private onMessage(data: string): void {
-    let msg: { method?: unknown; params?: unknown }
+    let msg: unknown
     try {
-      msg = JSON.parse(data) as typeof msg
+      msg = JSON.parse(data)
     } catch {
-      return
+      return this.refuse(new ProtocolError("/ws", { field: "", expected: "JSON" }))
     }
-    if (this.subscriptions.handle(msg)) return
-    if (msg.method === "state.snapshot") {
-      const p = msg.params as Protocol.Snapshot
-      this.update(AppStore.snapshot(this.store, p.apps, p.seq))
-    } else if (msg.method === "state.changed") {
-      const p = msg.params as Protocol.Changed
-      const r = AppStore.change(this.store, p.app, p.seq)
+    if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
+      return this.refuse(new ProtocolError("/ws", { field: "", expected: "a JSON-RPC message (an object)" }))
+    }
+    const m = msg as { readonly method?: unknown; readonly params?: unknown }
+    try {
+      if (this.subscriptions.handle(m)) return
+    } catch (e) {
+      if (e instanceof ProtocolError) return this.refuse(e)
+      throw e
+    }
+    if (m.method === Wire.Notification.StateSnapshot) {
+      const p = Wire.decodeParams(Wire.Notification.StateSnapshot, m.params)
+      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Wire.Notification.StateSnapshot, p.issue))
+      this.update(AppStore.snapshot(this.store, p.value.apps, p.value.seq))
+    } else if (m.method === Wire.Notification.StateChanged) {
+      const p = Wire.decodeParams(Wire.Notification.StateChanged, m.params)
+      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Wire.Notification.StateChanged, p.issue))
+      const r = AppStore.change(this.store, p.value.app, p.value.seq)
       if (r._tag === "Gap") this.resync()
       else this.update(r.store)
     }
+  }
+
+  /**
+   * The server sent something this client does not understand: nothing of it is applied, the
+   * socket is closed, and the connection shows the error (the polling backstop and reconnects
+   * go on, so a fixed server is picked up again).
+   */
+  private refuse(error: ProtocolError): void {
+    this.protocolError = error
+    const s = this.socket
+    this.socket = null
+    this.subscriptions.detach()
+    s?.close(4002, "protocol error")
+    this.lost(error.message)
   }
 
   /** A change was missed: a fresh socket brings a fresh snapshot. */
@@ -413,7 +464,7 @@ export class ArchyClient extends EventTarget {
   private schedulePoll(delay: number): void {
     if (this.pollTimer !== null) return
     const timer = setTimeout(() => {
-      this.call<ReadonlyArray<AppView.AppView>>("container-list").then(
+      this.callChecked(Wire.Method.ContainerList, {}, "AppList").then(
         (apps) => {
           // a list fetched while the socket came back may predate its snapshot
           if (this.pollTimer === timer && this.connection !== "open") {

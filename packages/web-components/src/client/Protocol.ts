@@ -1,10 +1,13 @@
 /**
  * The wire protocol the dashboard speaks with `archipelago serve`: JSON-RPC 2.0 on `POST /rpc`
  * and on the WebSocket `/ws`, which pushes a snapshot on connect and then ordered changes.
+ * Every name here is the orchestrator's `Wire` module's (one description of the protocol for
+ * the server and this client); this module keeps the names the web components always had.
  *
  * @since 0.1.0
  */
-import type { AppResources, AppView, Op } from "@archipelago/orchestrator/domain"
+import type { Op } from "@archipelago/orchestrator/domain"
+import * as Wire from "@archipelago/orchestrator/wire"
 
 /**
  * The answer to an accepted lifecycle request: the transitional state the app is now in, and
@@ -14,13 +17,7 @@ import type { AppResources, AppView, Op } from "@archipelago/orchestrator/domain
  * @since 0.1.0
  * @category models
  */
-export interface Accepted {
-  readonly appId: string
-  readonly op: LifecycleOp
-  readonly status: string
-  /** @since 0.1.0 */
-  readonly generation: number
-}
+export type Accepted = Wire.Accepted
 
 /**
  * One line of an app's install log.
@@ -28,12 +25,7 @@ export interface Accepted {
  * @since 0.1.0
  * @category models
  */
-export interface LogLine {
-  /** Unix milliseconds. */
-  readonly at: number
-  readonly level: "info" | "warn" | "error"
-  readonly message: string
-}
+export type LogLine = Wire.LogLine
 
 /**
  * The answer of `server.version`.
@@ -41,11 +33,7 @@ export interface LogLine {
  * @since 0.1.0
  * @category models
  */
-export interface ServerVersion {
-  readonly version: string
-  readonly engine: "podman" | "simulated"
-  readonly engineVersion: string
-}
+export type ServerVersion = Wire.ServerVersion
 
 /**
  * The params of the `state.snapshot` notification sent when a socket connects.
@@ -53,10 +41,7 @@ export interface ServerVersion {
  * @since 0.1.0
  * @category models
  */
-export interface Snapshot {
-  readonly apps: ReadonlyArray<AppView.AppView>
-  readonly seq: number
-}
+export type Snapshot = Wire.Snapshot
 
 /**
  * The params of a `state.changed` notification; `seq` grows by one per change.
@@ -64,10 +49,50 @@ export interface Snapshot {
  * @since 0.1.0
  * @category models
  */
-export interface Changed {
-  readonly app: AppView.AppView
-  readonly seq: number
-}
+export type Changed = Wire.Changed
+
+/**
+ * The params of a `logs.lines` notification: the next lines of a followed log; `dropped` counts
+ * lines the server skipped because this client fell behind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LogLines = Wire.LogLines
+
+/**
+ * The params of a `logs.ended` notification: the followed log ended (`stopped` when the
+ * container stopped, else why it could not be read).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LogsEnded = Wire.LogsEnded
+
+/**
+ * The params of a `stats.changed` notification: one sample of every running app.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StatsChanged = Wire.StatsChanged
+
+/**
+ * The params of a `backups.changed` notification: what the backup target holds for the app
+ * changed; `backup-list` tells what it holds now.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BackupsChanged = Wire.BackupsChanged
+
+/**
+ * The answer of `backup-list`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BackupList = Wire.BackupList
 
 /**
  * The lifecycle operations the dashboard can request.
@@ -75,7 +100,7 @@ export interface Changed {
  * @since 0.1.0
  * @category models
  */
-export type LifecycleOp = Extract<Op.Op, "install" | "start" | "stop" | "restart" | "update" | "remove" | "backup" | "restore">
+export type LifecycleOp = Op.Op
 
 /**
  * The RPC method of each lifecycle operation.
@@ -83,16 +108,7 @@ export type LifecycleOp = Extract<Op.Op, "install" | "start" | "stop" | "restart
  * @since 0.1.0
  * @category constants
  */
-export const methodOf: Readonly<Record<LifecycleOp, string>> = {
-  install: "container-install",
-  start: "container-start",
-  stop: "container-stop",
-  restart: "container-restart",
-  update: "container-update",
-  remove: "container-remove",
-  backup: "container-backup",
-  restore: "container-restore"
-}
+export const methodOf: Readonly<Record<LifecycleOp, string>> = Wire.methodOf
 
 /**
  * True for the operations the dashboard can request.
@@ -109,7 +125,7 @@ export const isLifecycleOp = (u: unknown): u is LifecycleOp => typeof u === "str
  * @since 0.1.0
  * @category constants
  */
-export const subprotocol = "archipelago.v1"
+export const subprotocol = Wire.subprotocol
 
 /**
  * The WebSocket subprotocol that carries a bearer token (browsers cannot set headers on a socket).
@@ -117,41 +133,4 @@ export const subprotocol = "archipelago.v1"
  * @since 0.1.0
  * @category constructors
  */
-export const bearerSubprotocol = (token: string): string => `archipelago.bearer.${token}`
-
-/**
- * The params of a `logs.lines` notification: the next lines of a followed log; `dropped` counts
- * lines the server skipped because this client fell behind.
- *
- * @since 0.1.0
- * @category models
- */
-export interface LogLines {
-  readonly subscription: string
-  readonly appId: string
-  readonly lines: ReadonlyArray<string>
-  readonly dropped: number
-}
-
-/**
- * The params of a `logs.ended` notification: the followed log ended (`stopped` when the
- * container stopped, else why it could not be read).
- *
- * @since 0.1.0
- * @category models
- */
-export interface LogsEnded {
-  readonly subscription: string
-  readonly appId: string
-  readonly reason: string
-}
-
-/**
- * The params of a `stats.changed` notification: one sample of every running app.
- *
- * @since 0.1.0
- * @category models
- */
-export interface StatsChanged extends AppResources.Sample {
-  readonly subscription: string
-}
+export const bearerSubprotocol = Wire.bearerSubprotocol

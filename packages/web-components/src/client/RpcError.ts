@@ -3,24 +3,15 @@
  *
  * @since 0.1.0
  */
+import * as Wire from "@archipelago/orchestrator/wire"
 
 /**
- * The error codes of the Archipelago RPC protocol.
+ * The error codes of the Archipelago RPC protocol (the orchestrator's `Wire.codes`).
  *
  * @since 0.1.0
  * @category constants
  */
-export const codes = {
-  parseError: -32700,
-  invalidRequest: -32600,
-  methodNotFound: -32601,
-  invalidParams: -32602,
-  internal: -32603,
-  unknownApp: -32001,
-  conflict: -32002,
-  notAllowed: -32003,
-  engine: -32004
-} as const
+export const codes = Wire.codes
 
 /**
  * The server answered a JSON-RPC error.
@@ -29,7 +20,7 @@ export const codes = {
  * @category errors
  */
 export class RpcError extends Error {
-  override readonly name = "RpcError"
+  override readonly name: string = "RpcError"
   constructor(
     readonly method: string,
     readonly code: number,
@@ -47,12 +38,32 @@ export class RpcError extends Error {
  * @category errors
  */
 export class TransportError extends Error {
-  override readonly name = "TransportError"
+  override readonly name: string = "TransportError"
   constructor(
     readonly method: string,
     readonly reason: string,
     readonly status?: number
   ) {
     super(`${method}: ${reason}`)
+  }
+}
+
+/**
+ * The server sent a message this client does not understand: `method` names it (the method
+ * whose answer it is, or the notification), `field` the first field that is not what the
+ * protocol says (`result.generation`, `params.app.state`), and `expected` what it should be. A
+ * transport error, so whatever shows those shows this too.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProtocolError extends TransportError {
+  override readonly name: string = "ProtocolError"
+  readonly field: string
+  readonly expected: string
+  constructor(method: string, issue: Wire.Issue) {
+    super(method, `the server sent a message this dashboard does not understand: ${Wire.describe(issue)}`)
+    this.field = issue.field
+    this.expected = issue.expected
   }
 }

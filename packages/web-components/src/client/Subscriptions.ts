@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import type { AppResources } from "@archipelago/orchestrator/domain"
-import type * as Protocol from "./Protocol.js"
+import * as Wire from "@archipelago/orchestrator/wire"
+import { ProtocolError } from "./RpcError.js"
 
 /**
  * What a log follower hears.
@@ -23,8 +24,17 @@ export interface LogListener {
   readonly onReset?: () => void
 }
 
+type Followed = typeof Wire.Notification.LogsLines | typeof Wire.Notification.LogsEnded | typeof Wire.Notification.StatsChanged
+type Note = { readonly [K in Followed]: { readonly method: K; readonly params: Wire.NotificationParams[K] } }[Followed]
+
+const followed: ReadonlySet<unknown> = new Set<Followed>([
+  Wire.Notification.LogsLines,
+  Wire.Notification.LogsEnded,
+  Wire.Notification.StatsChanged
+])
+
 interface Sub {
-  readonly method: "logs.subscribe" | "stats.subscribe"
+  readonly method: typeof Wire.SocketMethod.LogsSubscribe | typeof Wire.SocketMethod.StatsSubscribe
   readonly params: object
   readonly listener?: LogListener
   serverId: string | null
@@ -49,7 +59,7 @@ export class Subscriptions {
   private send: SocketSend | null = null
   private readonly subs = new Map<number, Sub>()
   private readonly pending = new Map<number, (result: unknown, error: unknown) => void>()
-  private early: Array<{ method: string; params: { subscription: string } }> = []
+  private early: Array<Note> = []
   private nextLocal = 1
   private nextId = 1
   private statsSub: number | null = null
@@ -75,8 +85,8 @@ export class Subscriptions {
 
   /** Follows an app's container log; returns the function that stops following. */
   followLogs(appId: string, tail: number, listener: LogListener): () => void {
-    const local = this.add({ method: "logs.subscribe", params: { appId, tail }, listener, serverId: null })
-    return () => this.remove(local, "logs.unsubscribe")
+    const local = this.add({ method: Wire.SocketMethod.LogsSubscribe, params: { appId, tail }, listener, serverId: null })
+    return () => this.remove(local, Wire.SocketMethod.LogsUnsubscribe)
   }
 
   /**
@@ -101,7 +111,10 @@ export class Subscriptions {
     this.syncStats()
   }
 
-  /** Handles a socket message; false when it is not one of ours. */
+  /**
+   * Handles a socket message; false when it is not one of ours. Throws `ProtocolError` for a
+   * notification of ours whose params are not what the protocol says (nothing of it is applied).
+   */
   handle(msg: { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown }): boolean {
     if (typeof msg.id === "number" && this.pending.has(msg.id) && msg.method === undefined) {
       const resolve = this.pending.get(msg.id)!
@@ -109,8 +122,11 @@ export class Subscriptions {
       resolve(msg.result, msg.error)
       return true
     }
-    if (msg.method === "logs.lines" || msg.method === "logs.ended" || msg.method === "stats.changed") {
-      this.notify(msg.method, msg.params as { subscription: string })
+    if (followed.has(msg.method)) {
+      const method = msg.method as Followed
+      const decoded = Wire.decodeParams(method, msg.params)
+      if (decoded._tag === "Invalid") throw new ProtocolError(method, decoded.issue)
+      this.notify({ method, params: decoded.value } as Note)
       return true
     }
     return false
@@ -119,9 +135,9 @@ export class Subscriptions {
   private syncStats(): void {
     const want = this.statsWatchers > 0 && !this.hidden
     if (want && this.statsSub === null) {
-      this.statsSub = this.add({ method: "stats.subscribe", params: {}, serverId: null })
+      this.statsSub = this.add({ method: Wire.SocketMethod.StatsSubscribe, params: {}, serverId: null })
     } else if (!want && this.statsSub !== null) {
-      this.remove(this.statsSub, "stats.unsubscribe")
+      this.remove(this.statsSub, Wire.SocketMethod.StatsUnsubscribe)
       this.statsSub = null
       if (this.resources.size > 0) {
         this.resources = new Map()
@@ -148,13 +164,20 @@ export class Subscriptions {
     if (this.send === null) return
     if (again) sub.listener?.onReset?.()
     this.request(sub.method, sub.params, (result, error) => {
-      const id = (result as { subscription?: unknown } | undefined)?.subscription
+      const answer = Wire.decode("Subscribed", result)
+      const id = answer._tag === "Valid" ? answer.value.subscription : undefined
       if (this.subs.get(local) !== sub) {
         // stopped while the answer travelled: end it on the server too
-        if (typeof id === "string") this.request(sub.method === "logs.subscribe" ? "logs.unsubscribe" : "stats.unsubscribe", { subscription: id }, () => {})
+        if (id !== undefined) {
+          this.request(
+            sub.method === Wire.SocketMethod.LogsSubscribe ? Wire.SocketMethod.LogsUnsubscribe : Wire.SocketMethod.StatsUnsubscribe,
+            { subscription: id },
+            () => {}
+          )
+        }
         return
       }
-      if (typeof id !== "string") {
+      if (id === undefined) {
         if (error !== "closed") {
           this.subs.delete(local)
           const message = (error as { message?: unknown } | undefined)?.message
@@ -165,7 +188,7 @@ export class Subscriptions {
       sub.serverId = id
       const early = this.early.filter((n) => n.params.subscription === id)
       this.early = this.early.filter((n) => n.params.subscription !== id)
-      for (const n of early) this.notify(n.method, n.params)
+      for (const n of early) this.notify(n)
     })
   }
 
@@ -177,23 +200,25 @@ export class Subscriptions {
     send(JSON.stringify({ jsonrpc: "2.0", id, method, params }))
   }
 
-  private notify(method: string, params: { subscription: string }): void {
-    const entry = [...this.subs.entries()].find(([, s]) => s.serverId === params.subscription)
+  private notify(note: Note): void {
+    const entry = [...this.subs.entries()].find(([, s]) => s.serverId === note.params.subscription)
     if (entry === undefined) {
-      if (this.early.length < maxEarly) this.early.push({ method, params })
+      if (this.early.length < maxEarly) this.early.push(note)
       return
     }
     const [local, sub] = entry
-    if (method === "logs.lines") {
-      const p = params as Protocol.LogLines
-      sub.listener?.onLines(p.lines, p.dropped)
-    } else if (method === "logs.ended") {
-      this.subs.delete(local)
-      sub.listener?.onEnd?.((params as Protocol.LogsEnded).reason)
-    } else if (method === "stats.changed") {
-      const p = params as Protocol.StatsChanged
-      this.resources = new Map(p.apps.map((a) => [a.appId, a]))
-      this.changed()
+    switch (note.method) {
+      case Wire.Notification.LogsLines:
+        sub.listener?.onLines(note.params.lines, note.params.dropped)
+        break
+      case Wire.Notification.LogsEnded:
+        this.subs.delete(local)
+        sub.listener?.onEnd?.(note.params.reason)
+        break
+      case Wire.Notification.StatsChanged:
+        this.resources = new Map(note.params.apps.map((a) => [a.appId, a]))
+        this.changed()
+        break
     }
   }
 }

@@ -1,10 +1,11 @@
 /**
  * A scripted stand-in for `archipelago serve` speaking the agreed protocol: JSON-RPC on
  * `POST /rpc`, WebSocket `/ws` with `state.snapshot` then ordered `state.changed`, bearer or
- * cookie auth. Tests drive the app states by hand, hold and release answers, refuse requests,
- * kill sockets and skip sequence numbers.
+ * cookie auth. Its notifications are typed by the orchestrator's `Wire` module, the protocol's
+ * one description. Tests drive the app states by hand, hold and release answers, refuse
+ * requests, kill sockets, skip sequence numbers and send raw (malformed) messages.
  */
-import { AppState, Op, VisualState } from "@archipelago/orchestrator/domain"
+import { AppState, Op, VisualState, Wire } from "@archipelago/orchestrator/domain"
 import type { AppView } from "@archipelago/orchestrator/domain"
 import { readFileSync } from "node:fs"
 import * as http from "node:http"
@@ -91,7 +92,11 @@ export class FakeServer {
   private readonly server: http.Server
   private readonly wss = new WebSocketServer({ noServer: true })
   private readonly sockets = new Set<WebSocket>()
-  private readonly installLogs = new Map<string, Array<{ at: number; level: "info" | "warn" | "error"; message: string }>>()
+  private readonly installLogs = new Map<string, Array<Wire.LogLine>>()
+  /** What `backup-list` answers, by app id; an app without an entry has no backup yet. */
+  readonly backups = new Map<string, Wire.BackupList["apps"][number]>()
+  /** Results answered as they are for a method (a server that drifted from the protocol). */
+  readonly rawResults = new Map<string, unknown>()
 
   constructor(apps: ReadonlyArray<AppView.AppView>, options: { readonly token?: string } = {}) {
     for (const a of apps) this.apps.set(a.id, a)
@@ -142,7 +147,24 @@ export class FakeServer {
   /** Pushes a view as a change without storing it (a stale scan), or the stored one. */
   push(app: AppView.AppView): void {
     this.seq += 1
-    this.broadcast({ jsonrpc: "2.0", method: "state.changed", params: { app, seq: this.seq } })
+    this.notify(Wire.Notification.StateChanged, { app, seq: this.seq })
+  }
+
+  /** Pushes a notification of the protocol to every socket. */
+  notify<K extends Wire.Notification>(method: K, params: Wire.NotificationParams[K]): void {
+    this.broadcast({ jsonrpc: "2.0", method, params })
+  }
+
+  /** Sends anything to every socket, e.g. a notification that does not match its schema. */
+  sendRaw(msg: unknown): void {
+    this.broadcast(msg)
+  }
+
+  /** Records a backup of the app and pushes `backups.changed`, as the server does. */
+  addBackup(appId: string, archive: { readonly file: string; readonly createdAt: number; readonly bytes: number }): void {
+    const old = this.backups.get(appId) ?? { appId, archives: [], watched: [] }
+    this.backups.set(appId, { ...old, archives: [...old.archives, archive] })
+    this.notify(Wire.Notification.BackupsChanged, { appId })
   }
 
   /** Advances `seq` without telling anyone: the next change arrives with a gap. */
@@ -167,7 +189,7 @@ export class FakeServer {
 
   log(appId: string, message: string, level: "info" | "warn" | "error" = "info"): void {
     const lines = this.installLogs.get(appId) ?? []
-    lines.push({ at: Date.now(), level, message })
+    lines.push({ seq: lines.length + 1, at: Date.now(), level, message })
     this.installLogs.set(appId, lines)
   }
 
@@ -180,11 +202,8 @@ export class FakeServer {
     this.socketCount += 1
     this.sockets.add(ws)
     ws.on("close", () => this.sockets.delete(ws))
-    ws.send(JSON.stringify({
-      jsonrpc: "2.0",
-      method: "state.snapshot",
-      params: { apps: [...this.apps.values()], seq: this.seq }
-    }))
+    const snapshot: Wire.Snapshot = { apps: [...this.apps.values()], seq: this.seq }
+    ws.send(JSON.stringify({ jsonrpc: "2.0", method: Wire.Notification.StateSnapshot, params: snapshot }))
   }
 
   private authOf(req: http.IncomingMessage): RpcCall["auth"] {
@@ -236,7 +255,15 @@ export class FakeServer {
   }
 
   private async answer(method: string, params: Record<string, unknown>): Promise<{ result: unknown } | { error: RpcFailure }> {
+    if (this.rawResults.has(method)) return { result: this.rawResults.get(method) }
     if (method === "container-list") return { result: [...this.apps.values()] }
+    if (method === "backup-list") {
+      const appId = params["appId"]
+      const apps = [...this.apps.keys()].filter((id) => appId === undefined || id === appId)
+        .map((id) => this.backups.get(id) ?? { appId: id, archives: [], watched: [] })
+      const list: Wire.BackupList = { dir: "/backups", keep: 5, apps }
+      return { result: list }
+    }
     if (method === "install-log") return { result: this.installLogs.get(String(params["appId"])) ?? [] }
     if (method === "server.version") return { result: { version: "0.1.0", engine: "simulated", engineVersion: "test" } }
     const m = /^container-(install|start|stop|restart|update|remove)$/.exec(method)

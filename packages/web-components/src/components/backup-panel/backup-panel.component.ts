@@ -6,6 +6,7 @@ import { html, LitElement, nothing } from "lit"
 import type { PropertyValues, TemplateResult } from "lit"
 import { property, state } from "lit/decorators.js"
 import type { ArchyClient } from "../../client/ArchyClient.js"
+import type { BackupList } from "../../client/Protocol.js"
 import { styles } from "./backup-panel.styles.js"
 
 /**
@@ -25,14 +26,6 @@ export const formatAge = (ms: number): string => {
 
 const formatBytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(1)} GiB`
-
-interface BackupList {
-  readonly apps: ReadonlyArray<{
-    readonly appId: string
-    readonly archives: ReadonlyArray<{ readonly file: string; readonly createdAt: number; readonly bytes: number }>
-    readonly watched: ReadonlyArray<{ readonly path: string; readonly copies: number; readonly lastCopyAt: number | null }>
-  }>
-}
 
 type Summary = BackupList["apps"][number]
 
@@ -102,7 +95,7 @@ export class ArchyBackupPanel extends LitElement {
   private async load(): Promise<void> {
     if (this.client === undefined || this.appId === "") return
     try {
-      const list = await this.client.call<BackupList>("backup-list", { appId: this.appId })
+      const list = await this.client.backupList(this.appId)
       this.summary = list.apps.find((a) => a.appId === this.appId)
       this.now = Date.now()
     } catch {
