@@ -125,6 +125,7 @@ const program = Effect.gen(function*() {
       yield* Queue.takeAll(events)
       const entry = yield* Effect.fork(
         views.changes.pipe(
+          Stream.flattenIterables,
           Stream.filter((v) =>
             v.id === target.id && v.state === "running" && v.transition === null &&
             (v.containerId !== (before.containerId ?? null) || v.startedAt !== (before.startedAt ?? null))

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Queue, Ref, Stream } from "effect"
+import { Context, Deferred, Effect, Layer, Option, Queue, Ref, Stream } from "effect"
 import type { Scope } from "effect"
 import { AppViews } from "@archipelago/orchestrator"
 import { Wire } from "@archipelago/orchestrator/domain"
@@ -42,8 +42,6 @@ export interface Snapshot {
  */
 export const defaultCapacity = 256
 
-const subscribeYields = 10
-
 /**
  * @since 0.1.0
  * @category models
@@ -64,7 +62,8 @@ export interface Service {
 export class Push extends Context.Tag("@archipelago/rpc-adapter/Push")<Push, Service>() {}
 
 /**
- * Builds the hub: one subscription to `AppViews.changes` for all clients.
+ * Builds the hub: one subscription to `AppViews.changes` for all clients; ready once it holds
+ * the picture the feed starts with.
  *
  * @since 0.1.0
  * @category constructors
@@ -92,13 +91,23 @@ export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope
       }
     }))
 
-  yield* views.changes.pipe(Stream.runForEach(publish), Effect.forkScoped)
-  // Let the subscriber reach the store's change feed before the picture is seeded, so no change
-  // falls between the two.
-  yield* Effect.repeatN(Effect.yieldNow(), subscribeYields)
-  yield* lock.withPermits(1)(Effect.map(views.list, (apps) => {
-    for (const app of apps) current.set(app.id, app)
-  }))
+  // `changes` starts with the picture: it seeds the hub (no change number), and every later
+  // batch is published in order. The hub is ready once it holds the picture, so its first
+  // snapshot is never empty and no change falls between the picture and the feed.
+  const seeded = yield* Deferred.make<void>()
+  yield* views.changes.pipe(
+    Stream.runForEach((batch) =>
+      Effect.flatMap(Deferred.isDone(seeded), (done) =>
+        done
+          ? Effect.forEach(batch, publish, { discard: true })
+          : lock.withPermits(1)(Effect.sync(() => {
+            for (const app of batch) current.set(app.id, app)
+          })).pipe(Effect.zipRight(Deferred.succeed(seeded, undefined)))
+      )
+    ),
+    Effect.forkScoped
+  )
+  yield* Deferred.await(seeded)
 
   const subscribe = (capacity: number = defaultCapacity) =>
     Effect.acquireRelease(

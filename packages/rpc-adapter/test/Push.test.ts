@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Queue, Stream } from "effect"
+import { AppViews } from "@archipelago/orchestrator"
 import * as Push from "../src/Push.js"
 import { makeFake, view } from "./fixtures.js"
 
@@ -12,6 +13,31 @@ const setup = () => {
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
 
 describe("Push", () => {
+  it.scoped("the hub is built from the picture AppViews.changes starts with: it never reads list, and no change falls between", () => {
+    // A feed whose picture already holds a change the store made while the hub subscribed, then
+    // one more: the hub's first snapshot is that picture, and the next change is number 1.
+    const picture = [view("lnd", "stopping"), view("bitcoin-knots", "stopped")]
+    const views = Layer.succeed(AppViews.AppViews, {
+      list: Effect.dieMessage("Push must not read list: the feed's picture is the snapshot"),
+      changes: Stream.concat(Stream.make(picture, [view("lnd", "stopped")]), Stream.never),
+      installLog: () => Effect.dieMessage("not used"),
+      containerLogs: () => Effect.dieMessage("not used"),
+      followLogs: () => Stream.dieMessage("not used"),
+      resources: Effect.dieMessage("not used")
+    })
+    return Effect.gen(function*() {
+      const push = yield* Push.Push
+      const first = yield* push.snapshot
+      expect(first.apps.map((v) => [v.id, v.state]).concat([["seq", String(first.seq)]])).toStrictEqual(
+        first.seq === 0
+          ? [["lnd", "stopping"], ["bitcoin-knots", "stopped"], ["seq", "0"]]
+          : [["lnd", "stopped"], ["bitcoin-knots", "stopped"], ["seq", "1"]]
+      )
+      yield* settle
+      expect(yield* push.snapshot).toStrictEqual({ apps: [view("lnd", "stopped"), view("bitcoin-knots", "stopped")], seq: 1 })
+    }).pipe(Effect.provide(Push.layer.pipe(Layer.provide(views))))
+  })
+
   it.scoped("a client gets the snapshot first, then every change in order with seq + 1", () => {
     const { fake, layer } = setup()
     return Effect.gen(function*() {

@@ -81,7 +81,13 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
 
   const appViews: AppViews.Service = {
     list: Ref.get(views),
-    changes: Stream.fromPubSub(hub),
+    // the picture, then each published view: subscribed before the picture is read, so a view
+    // published in between arrives (at worst twice, which views allow)
+    changes: Stream.unwrapScoped(Effect.gen(function*() {
+      const sub = yield* PubSub.subscribe(hub)
+      const picture = yield* Ref.get(views)
+      return Stream.concat(Stream.make(picture), Stream.fromQueue(sub).pipe(Stream.map((v) => [v])))
+    })),
     installLog: (appId) =>
       Effect.as(find(appId), [{ seq: 1, at: 1, level: "info" as const, message: `installed ${appId}` }]),
     containerLogs: (appId, tail) =>

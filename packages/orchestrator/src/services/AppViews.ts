@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Option, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, Sink, Stream } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import * as AppResources from "../domain/AppResources.js"
 import * as AppViewModule from "../domain/AppView.js"
@@ -36,10 +36,15 @@ export interface Service {
   /** Every app of the catalog, in catalog order, each with its kebab-case state. */
   readonly list: Effect.Effect<ReadonlyArray<AppView>>
   /**
-   * One view per change of an app, in the order the store changed, and one per app whose
-   * definition a catalog reload changed (an update now on offer). Never ends.
+   * The current picture, then its changes, with no gap between them (as
+   * `SubscriptionRef.changes`): the first element is every app of the catalog, in catalog
+   * order; each later one holds the views that changed together, in the order the store changed
+   * (the apps whose entry or intent changed), or the apps whose definition a catalog reload
+   * changed (an update now on offer). Never ends.
+   *
+   * @since 0.1.0
    */
-  readonly changes: Stream.Stream<AppView>
+  readonly changes: Stream.Stream<ReadonlyArray<AppView>>
   /** The app's bounded install log, oldest first. */
   readonly installLog: (appId: string) => Effect.Effect<ReadonlyArray<LogLine>, UnknownApp>
   /** The container's own log, the last `tail` lines. */
@@ -73,8 +78,8 @@ const viewOf = (apps: AppsService, def: AppDef, state: State): AppView =>
   )
 
 /**
- * The views over the store: `changes` emits one view per app whose entry or intent changed,
- * in store order (the current state itself is not emitted: read `list` for it).
+ * The views over the store: `changes` emits the picture (every app), then the views of the
+ * apps whose entry or intent changed, in store order.
  *
  * @since 0.1.0
  * @category constructors
@@ -88,27 +93,37 @@ export const make = Effect.gen(function*() {
     Option.match(apps.get(appId), { onNone: () => Effect.fail(new UnknownApp({ appId })), onSome: Effect.succeed })
   const service: Service = {
     list: Effect.map(store.get, (state) => apps.all.map((def) => viewOf(apps, def, state))),
-    changes: Stream.merge(
-      store.changes.pipe(
-        Stream.zipWithPrevious,
-        Stream.mapConcat(([previous, next]) =>
-          Option.match(previous, {
-            onNone: () => [],
-            onSome: (prev) =>
-              apps.all
-                .filter((def) => prev.entries[def.id] !== next.entries[def.id] || prev.intents[def.id] !== next.intents[def.id])
-                .map((def) => viewOf(apps, def, next))
-          })
-        )
-      ),
-      apps.replaced.pipe(
+    changes: Stream.unwrapScoped(Effect.gen(function*() {
+      // Reloads are heard from before the picture is taken, so none falls between the two.
+      const reloads = yield* apps.subscribeReplaced
+      // The store's change feed starts with its current state: that state is the picture, and
+      // every later state is compared with the one before it.
+      const [picture, rest] = yield* Stream.peel(
+        store.changes.pipe(
+          Stream.zipWithPrevious,
+          Stream.filterMap(([previous, next]) =>
+            Option.match(previous, {
+              onNone: () => Option.some(apps.all.map((def) => viewOf(apps, def, next))),
+              onSome: (prev) => {
+                const changed = apps.all
+                  .filter((def) => prev.entries[def.id] !== next.entries[def.id] || prev.intents[def.id] !== next.intents[def.id])
+                  .map((def) => viewOf(apps, def, next))
+                return changed.length === 0 ? Option.none() : Option.some(changed)
+              }
+            })
+          )
+        ),
+        Sink.head()
+      )
+      const reloaded = Stream.fromQueue(reloads).pipe(
         Stream.mapEffect((ids) =>
           Effect.map(store.get, (state) =>
             ids.flatMap((id) => Option.match(apps.get(id), { onNone: () => [], onSome: (def) => [viewOf(apps, def, state)] })))
         ),
-        Stream.flattenIterables
+        Stream.filter((views) => views.length > 0)
       )
-    ),
+      return Stream.concat(Stream.fromIterable(Option.toArray(picture)), Stream.merge(rest, reloaded))
+    })),
     installLog: (appId) => Effect.flatMap(getDef(appId), (def) => log.lines(def.id)),
     containerLogs: (appId, tail) =>
       Effect.gen(function*() {

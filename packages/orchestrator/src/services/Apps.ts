@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Context, Effect, Layer, Option, Queue, Stream } from "effect"
+import type { Scope } from "effect"
 import type { AppId } from "../domain/AppId.js"
 import type { AppMeta } from "../domain/AppView.js"
 import * as Capability from "../manifest/Capability.js"
@@ -81,6 +82,13 @@ export interface Service {
    * @since 0.1.0
    */
   readonly replaced: Stream.Stream<ReadonlyArray<AppId>>
+  /**
+   * Like `replaced`, as a queue for the scope's lifetime, subscribed when this effect completes
+   * (a stream subscribes only when first pulled): what runs after it cannot miss a change.
+   *
+   * @since 0.1.0
+   */
+  readonly subscribeReplaced: Effect.Effect<Queue.Dequeue<ReadonlyArray<AppId>>, never, Scope.Scope>
 }
 
 /**
@@ -120,11 +128,16 @@ export const make = (
   let all = ordered(defs)
   let byId = new Map(all.map((d) => [d.id as string, d]))
   const listeners = new Set<(ids: ReadonlyArray<AppId>) => void>()
-  const replaced = Stream.async<ReadonlyArray<AppId>>((emit) => {
-    const listener = (ids: ReadonlyArray<AppId>) => void emit.single(ids)
-    listeners.add(listener)
-    return Effect.sync(() => listeners.delete(listener))
-  })
+  const subscribeReplaced = Effect.flatMap(Queue.unbounded<ReadonlyArray<AppId>>(), (q) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const listener = (ids: ReadonlyArray<AppId>) => void Queue.unsafeOffer(q, ids)
+        listeners.add(listener)
+        return listener
+      }),
+      (listener) => Effect.zipRight(Effect.sync(() => listeners.delete(listener)), Queue.shutdown(q))
+    ).pipe(Effect.as(q as Queue.Dequeue<ReadonlyArray<AppId>>)))
+  const replaced = Stream.unwrapScoped(Effect.map(subscribeReplaced, (q) => Stream.fromQueue(q)))
   const replace = (next: ReadonlyArray<AppDef>): ReadonlyArray<AppId> => {
     const nextIds = new Set(next.map((d) => d.id as string))
     const kept = all.filter((d) => !nextIds.has(d.id))
@@ -158,7 +171,8 @@ export const make = (
     get: (id) => Option.fromNullable(byId.get(id)),
     replace,
     reload,
-    replaced
+    replaced,
+    subscribeReplaced
   }
 }
 

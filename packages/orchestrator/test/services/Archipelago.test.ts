@@ -55,6 +55,7 @@ describe("Archipelago.layer", () => {
 
         // a subscriber (the dashboard's push) hears of the offer at once, not at the next scan
         const offered = yield* views.changes.pipe(
+          Stream.flattenIterables,
           Stream.filter((v) => v.id === "t-svc-reload" && v.updateAvailable !== null),
           Stream.runHead,
           Effect.fork

@@ -87,7 +87,46 @@ describe("Archipelago services", () => {
       }))
     }))
 
-  it.scoped("AppViews: one view per change, in order, with the kebab-case state", () =>
+  it.scoped("AppViews.changes: the picture, then every change after it, with no gap: subscribers racing the store hold what list says", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-views-gap-")
+      const defs = defsOf([serviceManifest("alpha", {}), serviceManifest("beta", {})], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const views = yield* AppViews
+        const store = yield* StateStore
+        const bump = (id: string, n: number) =>
+          store.update(AppId.make(id), (entry) => ({ entry: { ...entry, observed: { ...entry.observed, exitCode: n } } }))
+        const held: Array<Map<string, { readonly exitCode: number | null }>> = []
+        const firsts: Array<ReadonlyArray<string>> = []
+        for (let k = 0; k < 24; k++) {
+          const seen = new Map<string, { readonly exitCode: number | null }>()
+          held.push(seen)
+          let first = true
+          yield* Effect.forkScoped(views.changes.pipe(Stream.runForEach((batch) =>
+            Effect.sync(() => {
+              if (first) firsts.push(batch.map((v) => v.id))
+              first = false
+              for (const v of batch) seen.set(v.id, v)
+            })
+          )))
+          // the store changes right as the subscriber starts, after 0, 1 or 2 yields
+          for (let y = 0; y < k % 3; y++) yield* Effect.yieldNow()
+          yield* bump(k % 2 === 0 ? "alpha" : "beta", k)
+        }
+        const listed = yield* views.list
+        yield* waitUntil(
+          Effect.sync(() => held.every((seen) => listed.every((v) => seen.get(v.id)?.exitCode === v.exitCode))),
+          "every subscriber holds the store's picture"
+        )
+        assert.deepStrictEqual(listed.map((v) => v.exitCode), [22, 23])
+        // each subscriber's first element was the whole picture, in catalog order
+        assert.deepStrictEqual(firsts, held.map(() => ["alpha", "beta"]))
+      }))
+    }))
+
+  it.scoped("AppViews: the picture, then one view per change, in order, with the kebab-case state", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -96,13 +135,13 @@ describe("Archipelago services", () => {
       yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
         const views = yield* AppViews
         const collected = yield* Effect.fork(
-          views.changes.pipe(Stream.filter((v) => v.id === "alpha"), Stream.take(2), Stream.runCollect)
+          views.changes.pipe(Stream.flattenIterables, Stream.filter((v) => v.id === "alpha"), Stream.take(3), Stream.runCollect)
         )
         yield* settle(10)
         yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "alpha"))
         const seen = Chunk.toReadonlyArray(yield* Fiber.join(collected))
-        assert.deepStrictEqual(seen.map((v) => v.state), ["installing", "running"])
-        assert.deepStrictEqual(seen.map((v) => v.visualState), ["installing", "running"])
+        assert.deepStrictEqual(seen.map((v) => v.state), ["not-installed", "installing", "running"])
+        assert.deepStrictEqual(seen.map((v) => v.visualState), ["not-installed", "installing", "running"])
         const [view] = yield* views.list
         assert.strictEqual(view!.name, "Alpha")
         assert.strictEqual(view!.uiPort, 18090)
