@@ -8,7 +8,7 @@
  */
 import { Context, Deferred, Effect, Layer, Option, Queue, Ref, Stream } from "effect"
 import type { Scope } from "effect"
-import { AppViews } from "@archipelago/orchestrator"
+import { AppViews, Backups } from "@archipelago/orchestrator"
 import { Wire } from "@archipelago/orchestrator/domain"
 import type { AppView } from "@archipelago/orchestrator/domain"
 import * as JsonRpc from "./JsonRpc.js"
@@ -158,3 +158,25 @@ export const notifications = (capacity?: number): Stream.Stream<JsonRpc.Notifica
     })
     return Stream.repeatEffect(next).pipe(Stream.filterMap((o) => o))
   }))
+
+/**
+ * `backups.changed` for each app whose backups changed (an archive written, a watched file such
+ * as LND's `channel.backup` copied), for every client alike; nothing on a server without a
+ * backup target. A notice says only which app: the client reads `backup-list` for what it holds.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const backupNotifications: Stream.Stream<JsonRpc.Notification> = Stream.unwrapScoped(
+  Effect.map(
+    Effect.serviceOption(Backups.Backups),
+    Option.match({
+      onNone: () => Stream.never,
+      onSome: (backups) =>
+        Stream.unwrapScoped(Effect.map(backups.subscribeChanges, (q) =>
+          Stream.fromQueue(q).pipe(
+            Stream.map((appId) => JsonRpc.notification(Wire.Notification.BackupsChanged, { appId }))
+          )))
+    })
+  )
+)

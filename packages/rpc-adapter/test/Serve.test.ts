@@ -230,8 +230,11 @@ describe("Serve on the simulator", () => {
       await ws.next((m) => m.method === "logs.lines")
       await socketCall(Wire.SocketMethod.LogsUnsubscribe, { subscription: second.result?.subscription ?? "logs-0" })
       await socketCall(Wire.SocketMethod.StatsUnsubscribe, { subscription: "stats" })
+      const beforeBackup = ws.messages.length
       await http(Wire.Method.ContainerBackup, { appId })
-      await ws.next((m) => m.method === "state.changed" && m.params.app.id === appId && m.params.app.state === "running", ws.messages.length)
+      await ws.next((m) => m.method === "backups.changed", beforeBackup)
+      const backingUp = await ws.next((m) => m.method === "state.changed" && m.params.app.id === appId && m.params.app.state === "backing-up", beforeBackup)
+      await ws.next((m) => m.method === "state.changed" && m.params.app.id === appId && m.params.app.state === "running", ws.messages.indexOf(backingUp))
       await http(Wire.Method.BackupList, { appId })
       await http(Wire.Method.ContainerStop, { appId })
       await ws.next((m) => m.method === "state.changed" && m.params.app.id === appId && m.params.app.state === "stopped")
@@ -251,7 +254,9 @@ describe("Serve on the simulator", () => {
       }
     }
     expect(problems).toStrictEqual([])
-    expect([...seen].sort()).toStrictEqual(Object.values(Wire.Notification).filter((n) => n !== Wire.Notification.BackupsChanged).sort())
+    expect([...seen].sort()).toStrictEqual(Object.values(Wire.Notification).sort())
+    // the backup was pushed (backups.changed) for the app it archived
+    expect(ws.messages.filter((m) => m.method === "backups.changed").map((m) => m.params)).toContainEqual({ appId })
   }, 60_000)
 })
 

@@ -92,6 +92,26 @@ describe("ArchyClient", () => {
     await waitFor("change", () => shown(client, "lnd") === "stopping")
   })
 
+  it("watchBackups: told when the socket opens and on each backups.changed of its app; a malformed notice is refused", async () => {
+    const { server, client } = await setup()
+    const heard: Array<string> = []
+    const stop = client.watchBackups("lnd", () => heard.push("lnd"))
+    client.watchBackups("bitcoin-core", () => heard.push("bitcoin-core"))
+    client.start()
+    await waitFor("told on open", () => heard.length === 2)
+    server.addBackup("lnd", { file: "lnd-1.tar", createdAt: 1, bytes: 1 })
+    await waitFor("the notice", () => heard.length === 3)
+    expect(heard).toEqual(["lnd", "bitcoin-core", "lnd"])
+    stop()
+    server.addBackup("lnd", { file: "lnd-2.tar", createdAt: 2, bytes: 1 })
+    server.addBackup("bitcoin-core", { file: "bitcoin-core-1.tar", createdAt: 3, bytes: 1 })
+    await waitFor("the other app's notice", () => heard.length === 4)
+    expect(heard.at(-1)).toBe("bitcoin-core")
+    server.sendRaw({ jsonrpc: "2.0", method: "backups.changed", params: { app: "lnd" } })
+    await waitFor("refused", () => client.connection === "lost")
+    expect(client.protocolError?.field).toBe("params.appId")
+  })
+
   it("applies ordered changes and resyncs with a fresh snapshot after a gap", async () => {
     const { server, client } = await setup()
     client.start()

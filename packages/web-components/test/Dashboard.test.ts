@@ -261,6 +261,39 @@ for (const s of ${JSON.stringify(states)}) {
     await page.locator(sel("lnd").label).filter({ hasText: /^Stop$/ }).waitFor()
   })
 
+  it("the Backups panel shows a new backup when the server pushes backups.changed, and never polls backup-list", async () => {
+    server = new FakeServer(demoApps())
+    serveAssets(server, bundle)
+    server.page = dashboardPage()
+    await server.listen()
+    page = await browser.newPage()
+    // the page's clock can be moved on: a poll, had the panel one, would show up as calls
+    await page.clock.install()
+    await page.goto(server.url)
+    const lnd = sel("lnd")
+    const panel = `${lnd.card} archy-backup-panel`
+    await page.locator(lnd.button).waitFor()
+    await page.locator(`${lnd.card} [part=backups] summary`).click()
+    await page.locator(`${panel} [part=summary]`).filter({ hasText: "No backup yet" }).waitFor()
+    const asked = () => server!.calls.filter((c) => c.method === "backup-list" && c.params["appId"] === "lnd").length
+    const before = asked()
+    expect(before).toBeGreaterThanOrEqual(1)
+
+    server.addBackup("lnd", { file: "lnd-20261129T080000000Z.tar", createdAt: Date.now(), bytes: 2048 })
+    await page.locator(`${panel} [part=summary]`).filter({ hasText: "Last backup just now (2.0 KiB)" }).waitFor()
+    expect(asked()).toBe(before + 1)
+
+    // two minutes later the age reads so, and nothing asked the server again
+    await page.clock.fastForward("02:00")
+    await page.locator(`${panel} [part=summary]`).filter({ hasText: "Last backup 2 min ago (2.0 KiB)" }).waitFor()
+    expect(asked()).toBe(before + 1)
+    // a notice for another app is not this panel's business
+    server.notify("backups.changed", { appId: "bitcoin-core" })
+    server.addBackup("lnd", { file: "lnd-20261129T080500000Z.tar", createdAt: Date.now() + 120_000, bytes: 4096 })
+    await page.locator(`${panel} [part=summary]`).filter({ hasText: "Last backup just now (4.0 KiB)" }).waitFor()
+    expect(asked()).toBe(before + 2)
+  })
+
   it("is keyboard operable and dispatches requests only on user action", async () => {
     const { page } = await open()
     await page.evaluate(() => {

@@ -13,7 +13,8 @@
  */
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { Clock, Context, Data, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Clock, Context, Data, Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
+import type { Scope } from "effect"
 import * as Archive from "../backup/Archive.js"
 import * as ArchiveFile from "../backup/ArchiveFile.js"
 import type { ArchiveManifest } from "../backup/Archive.js"
@@ -187,7 +188,29 @@ export interface Service {
   readonly discard: (staged: Staged) => Effect.Effect<void, BackupError>
   /** Copies a watched file into the target when its content changed since the last copy; answers the copy. */
   readonly copyWatched: (def: AppDef, watched: Watched) => Effect.Effect<Option.Option<string>, BackupError>
+  /**
+   * The id of each app whose `summary` changed (an archive written and the old ones pruned, a
+   * watched file copied), for the scope's lifetime; subscribed when this effect completes. Each
+   * subscriber keeps the latest `changesCapacity` ids.
+   *
+   * @since 0.1.0
+   */
+  readonly subscribeChanges: Effect.Effect<Queue.Dequeue<string>, never, Scope.Scope>
+  /**
+   * `subscribeChanges` as a stream (subscribed when first pulled).
+   *
+   * @since 0.1.0
+   */
+  readonly changes: Stream.Stream<string>
 }
+
+/**
+ * How many unread change notices a subscriber of `Backups.changes` keeps (the oldest go first).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const changesCapacity = 64
 
 /**
  * @since 0.3.0
@@ -269,6 +292,20 @@ export const make = (config: Config): Effect.Effect<Service> =>
       Effect.map(volumes.access(name), (a) => (a._tag === "Folder" ? a.path : undefined))
     const appDir = (appId: string) => NodePath.join(dir, appId)
     const ensure = (path: string) => io(path, () => Fs.mkdir(path, { recursive: true, mode: 0o700 }).then(() => undefined))
+    const listeners = new Set<(appId: string) => void>()
+    const changed = (appId: string) =>
+      Effect.sync(() => {
+        for (const listener of listeners) listener(appId)
+      })
+    const subscribeChanges = Effect.flatMap(Queue.sliding<string>(changesCapacity), (q) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const listener = (appId: string) => void Queue.unsafeOffer(q, appId)
+          listeners.add(listener)
+          return listener
+        }),
+        (listener) => Effect.zipRight(Effect.sync(() => listeners.delete(listener)), Queue.shutdown(q))
+      ).pipe(Effect.as(q as Queue.Dequeue<string>)))
 
     const list = (appId: string) =>
       io(appDir(appId), async () => {
@@ -356,6 +393,7 @@ export const make = (config: Config): Effect.Effect<Service> =>
         })).pipe(Effect.ensuring(Effect.ignoreLogged(io(staging, () => Fs.rm(staging, { recursive: true, force: true })))))
         yield* prune(appDir(def.id), keep)
         const bytes = yield* io(target, () => Fs.stat(target).then((s) => s.size))
+        yield* changed(def.id)
         return { appId: def.id, file, path: target, createdAt: now, bytes, manifest }
       })
 
@@ -488,6 +526,7 @@ export const make = (config: Config): Effect.Effect<Service> =>
         const target = NodePath.join(folder, `${slug(NodePath.basename(w.path))}-${stamp(now)}.copy`)
         yield* SafeFile.write(target, content.value, { root: dir, mode: SafeFile.secretFileMode, dirMode: SafeFile.secretDirMode })
         yield* prune(folder, w.keep)
+        yield* changed(def.id)
         return Option.some(target)
       })
 
@@ -504,7 +543,9 @@ export const make = (config: Config): Effect.Effect<Service> =>
       revert,
       commit,
       discard,
-      copyWatched
+      copyWatched,
+      subscribeChanges,
+      changes: Stream.unwrapScoped(Effect.map(subscribeChanges, (q) => Stream.fromQueue(q)))
     }
     return service
   })

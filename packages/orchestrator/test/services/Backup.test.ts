@@ -1,7 +1,7 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Chunk, Effect, Layer, Option, Queue } from "effect"
 import * as Archive from "../../src/backup/Archive.js"
 import { AppId } from "../../src/domain/index.js"
 import { CommandFailed } from "../../src/runtime/RuntimeError.js"
@@ -145,17 +145,19 @@ describe("backup and restore (simulator)", () => {
     }).pipe(Effect.provide(layer))
   }, 120_000)
 
-  it.live("keeps the newest archives only", () => {
+  it.live("keeps the newest archives only, and tells its subscribers of each change", () => {
     const { layer } = setup()
-    return Effect.gen(function*() {
+    return Effect.scoped(Effect.gen(function*() {
       yield* install("web")
+      const notices = yield* Effect.flatMap(Backups, (b) => b.subscribeChanges)
       for (let i = 0; i < 3; i++) {
         yield* op("backup", "web")
         yield* Effect.sleep("5 millis")
       }
       const archives = yield* Effect.flatMap(Backups, (b) => b.list("web"))
       assert.strictEqual(archives.length, 2)
-    }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Queue.takeAll(notices)), ["web", "web", "web"])
+    })).pipe(Effect.provide(layer))
   }, 120_000)
 
   it.live("a restore that fails its health gate puts the previous data back", () => {
@@ -233,6 +235,12 @@ describe("backup and restore (simulator)", () => {
       const def = Option.getOrThrow((yield* Apps).get("web"))
       const summary = yield* Effect.flatMap(Backups, (b) => b.summary(def))
       assert.strictEqual(summary.watched[0]?.copies, 2)
-    }).pipe(Effect.provide(layer))
+      // a subscriber hears of the next copy, and of nothing while the file stays the same
+      const notices = yield* Effect.flatMap(Backups, (b) => b.subscribeChanges)
+      Fs.writeFileSync(`${file}.tmp`, "scb-4")
+      Fs.renameSync(`${file}.tmp`, file)
+      assert.strictEqual(yield* Queue.take(notices).pipe(Effect.timeout("30 seconds")), "web")
+      assert.strictEqual(yield* Queue.size(notices), 0)
+    }).pipe(Effect.scoped, Effect.provide(layer))
   }, 120_000)
 })

@@ -77,7 +77,7 @@ export const connection = (
       const reply = yield* Dispatch.body(text, { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes, local })
       if (reply !== undefined) yield* send(ws, JSON.stringify(reply))
     }))
-    const notifications = Push.notifications(capacity).pipe(
+    const notifications = Stream.merge(Push.notifications(capacity), Push.backupNotifications).pipe(
       Stream.runForEach((n) => send(ws, JSON.stringify(n)))
     )
     const pings = Effect.repeat(

@@ -143,6 +143,7 @@ export class ArchyClient extends EventTarget {
   private pollTimer: ReturnType<typeof setTimeout> | null = null
   private wasOpen = false
   private readonly subscriptions = new Subscriptions(() => this.dispatchEvent(new Event("change")))
+  private readonly backupWatchers = new Set<{ readonly appId: string; readonly listener: () => void }>()
   private readonly onVisibility = (): void => {
     this.subscriptions.setHidden((globalThis as { document?: { visibilityState?: string } }).document?.visibilityState === "hidden")
   }
@@ -325,6 +326,18 @@ export class ArchyClient extends EventTarget {
     return this.subscriptions.watchResources()
   }
 
+  /**
+   * Calls `listener` whenever the server says what its backup target holds for the app changed
+   * (`backups.changed`: an archive written, a watched file such as LND's `channel.backup`
+   * copied), and whenever the live connection (re)opens, since notices sent while it was down
+   * are lost. The listener reads `backupList` for what changed. Returns the function that stops.
+   */
+  watchBackups(appId: string, listener: () => void): () => void {
+    const watcher = { appId, listener }
+    this.backupWatchers.add(watcher)
+    return () => void this.backupWatchers.delete(watcher)
+  }
+
   /** The latest resource sample of an app, while someone watches and the app runs. */
   resources(appId: string): AppResources.AppResources | undefined {
     return this.subscriptions.resources.get(appId)
@@ -381,6 +394,7 @@ export class ArchyClient extends EventTarget {
       this.clearPoll()
       this.setConnection("open", null)
       this.subscriptions.attach((text) => socket.send?.(text))
+      for (const w of [...this.backupWatchers]) w.listener()
     }
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return
@@ -422,6 +436,10 @@ export class ArchyClient extends EventTarget {
       const r = AppStore.change(this.store, p.value.app, p.value.seq)
       if (r._tag === "Gap") this.resync()
       else this.update(r.store)
+    } else if (m.method === Wire.Notification.BackupsChanged) {
+      const p = Wire.decodeParams(Wire.Notification.BackupsChanged, m.params)
+      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Wire.Notification.BackupsChanged, p.issue))
+      for (const w of [...this.backupWatchers]) if (w.appId === p.value.appId) w.listener()
     }
   }
 

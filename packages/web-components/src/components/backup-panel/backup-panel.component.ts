@@ -32,8 +32,9 @@ type Summary = BackupList["apps"][number]
 /**
  * An app's backups: the last archive's age and size, the age of the newest copy of each watched
  * file (LND's `channel.backup`), and Back up / Restore buttons that request the operations
- * through the client. Refreshes from `backup-list` when an operation of the app ends and every
- * `refresh` seconds.
+ * through the client. Reads `backup-list` when it appears, when the server pushes that the app's
+ * backups changed (`backups.changed`, e.g. a new copy of LND's `channel.backup`), when the live
+ * connection reopens and when an operation of the app ends; it never polls.
  *
  * @csspart panel - The row.
  * @csspart summary - The last backup and watched files, in words.
@@ -59,7 +60,7 @@ export class ArchyBackupPanel extends LitElement {
   @property({ attribute: false })
   client: ArchyClient | undefined
 
-  /** Seconds between refreshes of the ages. */
+  /** Seconds between updates of the ages shown ("3 min ago"); no request is made for them. */
   @property({ type: Number })
   refresh = 15
 
@@ -70,37 +71,55 @@ export class ArchyBackupPanel extends LitElement {
   private now = Date.now()
 
   private timer: ReturnType<typeof setInterval> | undefined
+  private watching: { readonly client: ArchyClient; readonly appId: string; readonly stop: () => void } | undefined
 
   override connectedCallback(): void {
     super.connectedCallback()
     this.timer = setInterval(() => {
       this.now = Date.now()
-      void this.load()
     }, Math.max(1, this.refresh) * 1000)
-    void this.load()
+    this.watch()
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     clearInterval(this.timer)
     this.timer = undefined
+    this.watching?.stop()
+    this.watching = undefined
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     const was = changed.get("state") as VisualState.VisualState | undefined
     if ((was === "backing-up" || was === "restoring") && this.state !== was) void this.load()
-    if (changed.has("client") && changed.get("client") === undefined) void this.load()
+    if (this.isConnected) this.watch()
   }
+
+  /** Follows the backups of the app on the client (once per client and app), reading them at once. */
+  private watch(): void {
+    const w = this.watching
+    if (w !== undefined && w.client === this.client && w.appId === this.appId) return
+    w?.stop()
+    this.watching = undefined
+    if (this.client === undefined || this.appId === "") return
+    this.watching = { client: this.client, appId: this.appId, stop: this.client.watchBackups(this.appId, () => void this.load()) }
+    void this.load()
+  }
+
+  private loads = 0
 
   private async load(): Promise<void> {
     if (this.client === undefined || this.appId === "") return
+    // answers may come back out of order: only the latest request's is shown
+    const n = ++this.loads
     try {
       const list = await this.client.backupList(this.appId)
+      if (n !== this.loads) return
       this.summary = list.apps.find((a) => a.appId === this.appId)
       this.now = Date.now()
     } catch {
       // a server without a backup target: the panel shows nothing
-      this.summary = undefined
+      if (n === this.loads) this.summary = undefined
     }
   }
 
