@@ -15,7 +15,9 @@ import { Scanner } from "../../src/services/Scanner.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { cleanup, ensureBaseImage, hasPodman, inspect, makeAppsDir, podman, podmanOrchestrator, prefix, until } from "./podmanFixture.js"
 
-const node = { id: `${prefix}node`, stopDelaySec: 3, stopTimeoutSec: 15, port: 28931 }
+// a 5 s graceful stop: long enough for three scans even when a loaded machine makes each scan
+// take a second, short beside a real node's minutes
+const node = { id: `${prefix}node`, stopDelaySec: 5, stopTimeoutSec: 15, port: 28931 }
 const apps = [node]
 const id = AppId.make(node.id)
 
@@ -55,7 +57,7 @@ describe.skipIf(!hasPodman)("Orchestrator on podman", () => {
           const engineSays = scan.byApp.get(id)?.state
           assert.strictEqual(yield* stateOf, "stopping", `entry while the engine says ${engineSays}`)
           if (engineSays === "running" || engineSays === "stopping") scansWhileRunning++
-          yield* sleep(300)
+          yield* sleep(100)
         }
         assert.isAtLeast(scansWhileRunning, 3, "scans saw the container still running during the graceful stop")
         yield* until(Effect.map(stateOf, (s) => s === "stopped"), "stopped")
