@@ -4,7 +4,7 @@
  * only `generateSalt` draws randomness. `verifier` memoizes verdicts, because a hook runs on every
  * reconcile and one bcrypt comparison costs tens to hundreds of milliseconds by design.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import bcrypt from "bcryptjs"
 import { createHash } from "node:crypto"
@@ -13,7 +13,7 @@ import { Effect } from "effect"
 /**
  * The work factor of hashes this package makes (2^10 rounds, bcrypt's usual default).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultCost = 10
@@ -23,7 +23,7 @@ const hashPattern = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/
 /**
  * True for a well-formed bcrypt hash (`$2a$`, `$2b$` or `$2y$`, cost 04-31, 53 characters of salt and digest).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category guards
  */
 export const isHash = (s: string): boolean => {
@@ -34,7 +34,7 @@ export const isHash = (s: string): boolean => {
 /**
  * A fresh salt of the given cost (`$2b$10$<22 characters>`), from the system CSPRNG.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const generateSalt = (cost: number = defaultCost): Effect.Effect<string> =>
@@ -44,7 +44,7 @@ export const generateSalt = (cost: number = defaultCost): Effect.Effect<string> 
  * The hash of `password` with `salt` (a salt or a whole hash, whose salt is used). Deterministic.
  * bcrypt reads at most 72 bytes of the password.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const hash = (password: string, salt: string): string => bcrypt.hashSync(password, salt)
@@ -52,7 +52,7 @@ export const hash = (password: string, salt: string): string => bcrypt.hashSync(
 /**
  * True when `stored` is a bcrypt hash of `password`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category utils
  */
 export const verify = (password: string, stored: string): boolean => isHash(stored) && bcrypt.compareSync(password, stored)
@@ -61,7 +61,7 @@ export const verify = (password: string, stored: string): boolean => isHash(stor
  * `verify` with its last verdicts remembered (keyed by the hash and a SHA-256 of the password, so
  * no password is kept in memory), at most `size` of them; `check` is the comparison (default `verify`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const verifier = (

@@ -48,7 +48,7 @@ export const electrumServer = "electrum-server"
 /**
  * The capability of a Lightning node (`provides` of lnd): endpoints `grpc`, `rest`, `p2p`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const lightningNode = "lightning-node"
@@ -56,7 +56,7 @@ export const lightningNode = "lightning-node"
 /**
  * Where LND keeps what a client needs, relative to its data folder (LND's `~/.lnd`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const lndFiles = {
@@ -222,7 +222,7 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")
 /**
  * A `lnd-ui-thunderhub` hook (see `lndUiThunderhub`) for the given network and bcrypt cost.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const makeLndUiThunderhub = (options: { readonly network?: string; readonly cost?: number } = {}): PreStartHook => {
@@ -270,7 +270,7 @@ export const makeLndUiThunderhub = (options: { readonly network?: string; readon
  * own); a hash that still verifies is kept. Fails naming the file while LND has not written its
  * macaroon yet (its wallet is not created), so ThunderHub starts on a later pass.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category hooks
  */
 export const lndUiThunderhub: PreStartHook = makeLndUiThunderhub()

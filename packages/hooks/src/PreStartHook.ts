@@ -35,7 +35,7 @@ export type HookFailed = HookRegistry.HookFailed
  * provider), not a regular file (a symlink is never followed), larger than the limit, outside the
  * provider's folder, or an I/O error. Names the file, the provider and the app; never the content.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export class ProviderFileError extends Data.TaggedError("ProviderFileError")<{
@@ -56,7 +56,7 @@ export class ProviderFileError extends Data.TaggedError("ProviderFileError")<{
 /**
  * The default bound of `Provided.readFile`: 1 MiB.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultMaxFileBytes = 1024 * 1024

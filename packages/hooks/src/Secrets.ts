@@ -45,7 +45,7 @@ export const bitcoinRpcPassword = "bitcoin-rpc-password"
 /**
  * The canonical password of the LND UI (ThunderHub's login): its config keeps only a bcrypt hash of it.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const lndUiPassword = "lnd-ui-password"

@@ -10,7 +10,7 @@
  * verifies the canonical password. `render` edits only the owned keys (the rest of the file,
  * comments included, stays) and is deterministic; randomness (a bcrypt salt) comes from the caller.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { Either, Option } from "effect"
 import * as Yaml from "yaml"
@@ -19,7 +19,7 @@ import { RenderError } from "./RenderError.js"
 /**
  * The prefix ThunderHub puts before a password it has hashed (it leaves such a value alone).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const hashPrefix = "thunderhub-"
@@ -27,13 +27,13 @@ export const hashPrefix = "thunderhub-"
 /**
  * The name of the account this config owns.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const accountName = "LND"
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Params {
@@ -50,7 +50,7 @@ export interface Params {
 /**
  * Whether a stored `masterPassword` (`thunderhub-<bcrypt hash>`) verifies the canonical password.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type Verifies = (stored: string) => boolean
@@ -71,7 +71,7 @@ const overriding = ["password", "encrypted", "macaroonPath", "lndDir"] as const
 /**
  * Checks the inputs: a `host:port` server, hex credentials, a known network.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category utils
  */
 export const check = (p: Params): Either.Either<Params, RenderError> => {
@@ -101,7 +101,7 @@ const ownAccount = (doc: Yaml.Document): Option.Option<Yaml.YAMLMap> => {
 /**
  * The stored `masterPassword` of a config, if it is a string.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category getters
  */
 export const masterPassword = (text: string): Option.Option<string> =>
@@ -116,7 +116,7 @@ export const masterPassword = (text: string): Option.Option<string> =>
  * network matches, and `masterPassword` is a `thunderhub-` hash that `verifies` accepts. Layout,
  * quoting, comments, key order and other keys do not matter.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category utils
  */
 export const inSync = (text: string, p: Params, verifies: Verifies): boolean =>
@@ -142,7 +142,7 @@ export const inSync = (text: string, p: Params, verifies: Verifies): boolean =>
  * would override them removed). Everything else in `current` is kept, comments included; an
  * unparsable or empty `current` is replaced by a fresh file. Deterministic.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const render = (current: string, p: Params & { readonly masterPassword: string }): Either.Either<string, RenderError> =>

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * as Bcrypt from "./Bcrypt.js"
 /** @since 0.1.0 */
 export * as BitcoinConf from "./BitcoinConf.js"
@@ -32,5 +32,5 @@ export * as RenderError from "./RenderError.js"
 export * as RpcAuth from "./RpcAuth.js"
 /** @since 0.1.0 */
 export * as Secrets from "./Secrets.js"
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * as ThunderHubConf from "./ThunderHubConf.js"

@@ -91,15 +91,15 @@ export * as UnitOwned from "./systemd/UnitOwned.js"
 export * as QuadletInstaller from "./systemd/QuadletInstaller.js"
 /** @since 0.1.0 */
 export * as HealthGate from "./services/HealthGate.js"
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * as Archive from "./backup/Archive.js"
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * as ArchiveFile from "./backup/ArchiveFile.js"
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * as Backups from "./services/Backups.js"
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * as BackupWork from "./services/BackupWork.js"
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * as PreBackupHooks from "./services/PreBackupHooks.js"
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * as PodmanVolumes from "./runtime/PodmanVolumes.js"

@@ -2,7 +2,7 @@
  * `archipelago backup verify ARCHIVE` (read a whole archive, check every entry against its
  * manifest, restore nothing) and `archipelago backup list` (the archives in the backup target).
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
@@ -16,7 +16,7 @@ const bytes = (n: number): string =>
  * Verifies an archive; answers one line saying what it holds, or fails naming the archive and
  * the entry that differs.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const verify = (archive: string, appId?: string): Effect.Effect<string, ArchiveFile.ReadError> =>
@@ -32,7 +32,7 @@ export const verify = (archive: string, appId?: string): Effect.Effect<string, A
  * Lists the archives of the backup target, one line each (newest last per app), from the
  * file names alone (run `verify` to check one).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const list = (dir: string): Effect.Effect<string, ArchiveFile.ArchiveIoError> =>

@@ -61,9 +61,9 @@ export interface ServeOptions {
   readonly logFormat: LogFormat
   /** Print the login URL with its token even when stdout is not a terminal. */
   readonly printLoginUrl: boolean
-  /** The backup target folder (default `<data>/backups`). @since 0.3.0 */
+  /** The backup target folder (default `<data>/backups`). @since 0.1.0 */
   readonly backupDir?: string
-  /** Archives kept per app (default 5). @since 0.3.0 */
+  /** Archives kept per app (default 5). @since 0.1.0 */
   readonly backupKeep?: number
 }
 

@@ -78,7 +78,7 @@ export const RemoveParams = Schema.Struct({
  * `container-restore`'s params: `archive` is the file name of one of the app's archives in the
  * backup target (`backup-list` lists them); without it the newest is restored.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const RestoreParams = Schema.Struct({
@@ -91,7 +91,7 @@ export const RestoreParams = Schema.Struct({
 /**
  * `backup-list`'s params: one app, or all.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const BackupListParams = Schema.Struct({ appId: Schema.optional(AppIdParam) })

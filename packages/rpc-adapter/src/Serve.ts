@@ -133,7 +133,7 @@ type LayerOptions =
  * The built-in pre-backup hooks: `freeze` pauses the app's container for a live backup (on the
  * simulator, where no process writes an app's files, it has nothing to pause).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category layers
  */
 export const preBackupHooks = (choice: Pick<EngineChoice, "engine">): Layer.Layer<PreBackupHooks.PreBackupHooks> =>

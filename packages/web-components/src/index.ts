@@ -23,7 +23,7 @@ export * from "./components/container-logs/container-logs.js"
 export * from "./components/dashboard/dashboard.js"
 /** @since 0.1.0 */
 export * from "./components/install-log/install-log.js"
-/** @since 0.3.0 */
+/** @since 0.1.0 */
 export * from "./components/backup-panel/backup-panel.js"
 /** @since 0.1.0 */
 export * from "./components/lifecycle-button/lifecycle-button.js"

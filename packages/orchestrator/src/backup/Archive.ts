@@ -4,14 +4,14 @@
  * archive's manifest `archive.json` (app id, version, image, time, sizes, and the mode, owner
  * and sha256 of every entry). Any `tar` can list or extract it; `verify` checks it.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { Data, Either, Schema } from "effect"
 
 /**
  * The size of a tar block.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const blockSize = 512
@@ -19,7 +19,7 @@ export const blockSize = 512
 /**
  * The name of the manifest entry, the archive's last.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const manifestName = "archive.json"
@@ -27,7 +27,7 @@ export const manifestName = "archive.json"
 /**
  * The archive format version written in every manifest.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const formatVersion = 1
@@ -35,7 +35,7 @@ export const formatVersion = 1
 /**
  * An archive that cannot be read as one of ours: names the archive, and the entry or field.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export class ArchiveCorrupt extends Data.TaggedError("ArchiveCorrupt")<{
@@ -49,7 +49,7 @@ export class ArchiveCorrupt extends Data.TaggedError("ArchiveCorrupt")<{
 }
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type EntryType = "file" | "dir" | "symlink"
@@ -57,7 +57,7 @@ export type EntryType = "file" | "dir" | "symlink"
 /**
  * One tar entry's header.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Header {
@@ -77,7 +77,7 @@ export interface Header {
 /**
  * One entry of the manifest.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const ManifestEntry = Schema.Struct({
@@ -94,7 +94,7 @@ export const ManifestEntry = Schema.Struct({
 })
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type ManifestEntry = typeof ManifestEntry.Type
@@ -102,7 +102,7 @@ export type ManifestEntry = typeof ManifestEntry.Type
 /**
  * What the archive holds: `data` is the app's data folder, `volume` a named volume.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const Root = Schema.Union(
@@ -111,7 +111,7 @@ export const Root = Schema.Union(
 )
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type Root = typeof Root.Type
@@ -119,7 +119,7 @@ export type Root = typeof Root.Type
 /**
  * The archive's manifest.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const ArchiveManifest = Schema.Struct({
@@ -141,7 +141,7 @@ export const ArchiveManifest = Schema.Struct({
 })
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type ArchiveManifest = typeof ArchiveManifest.Type
@@ -149,7 +149,7 @@ export type ArchiveManifest = typeof ArchiveManifest.Type
 /**
  * The archive prefix of a named volume.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category getters
  */
 export const volumePrefix = (name: string): string => `volumes/${name}`
@@ -229,7 +229,7 @@ const paxRecord = (key: string, value: string): string => {
  * The blocks announcing an entry: its ustar header, preceded by a PAX header (and its record
  * blocks) when the path or link target does not fit ustar's fields.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const headerBlocks = (h: Header): Uint8Array => {
@@ -256,7 +256,7 @@ export const headerBlocks = (h: Header): Uint8Array => {
 /**
  * `size` rounded up to whole blocks.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category getters
  */
 export const padded = (size: number): number => Math.ceil(size / blockSize) * blockSize
@@ -264,7 +264,7 @@ export const padded = (size: number): number => Math.ceil(size / blockSize) * bl
 /**
  * The two zero blocks ending an archive.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const endBlocks = (): Uint8Array => new Uint8Array(blockSize * 2)
@@ -285,7 +285,7 @@ const getOctal = (block: Uint8Array, offset: number, length: number): number | u
  * Reads one header block: `undefined` for a zero block (the end), else the header, or why it is
  * not one (a bad checksum, a field that is not octal, a type we never write).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category parsers
  */
 export const parseHeader = (block: Uint8Array): Either.Either<Header | undefined, string> => {
@@ -321,7 +321,7 @@ export const parseHeader = (block: Uint8Array): Either.Either<Header | undefined
 /**
  * The `path` and `linkpath` records of a PAX header's body.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category parsers
  */
 export const parsePax = (body: Uint8Array): Either.Either<{ path?: string; linkpath?: string }, string> => {
@@ -351,7 +351,7 @@ export const parsePax = (body: Uint8Array): Either.Either<{ path?: string; linkp
  * Checks an entry path read from an archive: relative, no `.`/`..`/empty segments, under
  * `data` or `volumes/<name>` (or the manifest itself). Answers why not.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category guards
  */
 export const checkPath = (path: string): Either.Either<string, string> => {
@@ -369,7 +369,7 @@ export const checkPath = (path: string): Either.Either<string, string> => {
 /**
  * The root an archive path belongs to and the path inside it (`""` for the root itself).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category getters
  */
 export const splitRoot = (path: string): { readonly prefix: string; readonly rest: string } => {
@@ -384,7 +384,7 @@ export const splitRoot = (path: string): { readonly prefix: string; readonly res
 /**
  * What `verify` found wrong, each naming the entry.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Problem {
@@ -395,7 +395,7 @@ export interface Problem {
 /**
  * An entry as read back from the archive, with the sha256 of its content for files.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Seen {
@@ -412,7 +412,7 @@ export interface Seen {
  * mode, size, sha256 and link target; nothing present that is not listed; no entry below a
  * symlink (extracting it would write through the link).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category combinators
  */
 export const verify = (manifest: ArchiveManifest, seen: ReadonlyArray<Seen>): ReadonlyArray<Problem> => {
@@ -468,7 +468,7 @@ const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g
  * The file name of an app's archive made at `ms`: `<appId>-<yyyymmddThhmmssSSSZ>.tar`, so names
  * sort by time.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category getters
  */
 export const fileName = (appId: string, ms: number): string => `${appId}-${stamp(ms)}.tar`
@@ -478,7 +478,7 @@ const namePattern = /^([a-z0-9][a-z0-9-]{0,62})-(\d{8}T\d{9}Z)\.(tar|[a-z0-9.]+)
 /**
  * The app id and time of an archive's file name, if it is one of ours.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category parsers
  */
 export const parseFileName = (name: string): { readonly appId: string; readonly createdAt: number } | undefined => {
@@ -494,7 +494,7 @@ export const parseFileName = (name: string): { readonly appId: string; readonly 
  * Retention: of the given file names, those to delete so the newest `keep` stay (oldest first).
  * Names that are not ours are never returned.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category combinators
  */
 export const prune = (names: ReadonlyArray<string>, keep: number): ReadonlyArray<string> => {
@@ -510,7 +510,7 @@ export const prune = (names: ReadonlyArray<string>, keep: number): ReadonlyArray
 /**
  * The default number of archives kept per app.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const defaultKeep = 5

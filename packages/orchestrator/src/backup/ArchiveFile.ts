@@ -4,7 +4,7 @@
  * format is `Archive`'s; an archive is written to a temp file, fsynced and renamed, so a crash
  * never leaves a half archive under an archive's name.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
 import { constants } from "node:fs"
@@ -18,7 +18,7 @@ import type { ArchiveManifest, ManifestEntry, Root, Seen } from "./Archive.js"
 /**
  * An I/O failure while writing, reading or extracting an archive: names the path.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export class ArchiveIoError extends Data.TaggedError("ArchiveIoError")<{
@@ -34,7 +34,7 @@ export class ArchiveIoError extends Data.TaggedError("ArchiveIoError")<{
  * The archive's content does not match its manifest (a flipped bit, a truncated copy, an edited
  * file): lists the entries that differ.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export class ArchiveChecksumMismatch extends Data.TaggedError("ArchiveChecksumMismatch")<{
@@ -51,7 +51,7 @@ export class ArchiveChecksumMismatch extends Data.TaggedError("ArchiveChecksumMi
 /**
  * The archive is another app's.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export class ArchiveWrongApp extends Data.TaggedError("ArchiveWrongApp")<{
@@ -67,7 +67,7 @@ export class ArchiveWrongApp extends Data.TaggedError("ArchiveWrongApp")<{
 /**
  * Everything reading an archive can fail with.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export type ReadError = ArchiveIoError | Archive.ArchiveCorrupt | ArchiveChecksumMismatch | ArchiveWrongApp
@@ -75,7 +75,7 @@ export type ReadError = ArchiveIoError | Archive.ArchiveCorrupt | ArchiveChecksu
 /**
  * One folder to archive under a root.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Source {
@@ -85,7 +85,7 @@ export interface Source {
 }
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface WriteInput {
@@ -100,7 +100,7 @@ export interface WriteInput {
 /**
  * The largest file ustar's size field holds (8 GiB - 1).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const maxFileSize = 8 ** 11 - 1
@@ -224,7 +224,7 @@ const writeArchive = async (input: WriteInput): Promise<ArchiveManifest> => {
  * 0600. Folders are walked without following symlinks (a link is archived as a link); sockets,
  * FIFOs and devices are left out and listed in `excluded`, as are the `exclude` paths.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const write = (input: WriteInput): Effect.Effect<ArchiveManifest, ArchiveIoError> =>
@@ -236,7 +236,7 @@ export const write = (input: WriteInput): Effect.Effect<ArchiveManifest, Archive
 /**
  * Where `scan` puts the content of the entries it reads.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Sink {
@@ -369,7 +369,7 @@ const check = (archive: string, result: ScanResult, appId: string | undefined) =
  * Reads a whole archive without extracting it: every header, every file's sha256 against the
  * manifest, and (when given) the app id. Answers the manifest.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category combinators
  */
 export const verify = (archive: string, appId?: string): Effect.Effect<ArchiveManifest, ReadError> =>
@@ -378,7 +378,7 @@ export const verify = (archive: string, appId?: string): Effect.Effect<ArchiveMa
 /**
  * Reads only the manifest's facts of an archive (for listings); checks nothing but its form.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category combinators
  */
 export const readManifest = (archive: string): Effect.Effect<ArchiveManifest, ArchiveIoError | Archive.ArchiveCorrupt> =>
@@ -393,7 +393,7 @@ const isRoot = process.getuid?.() === 0
  * root) are restored. Checks the content against the manifest again while
  * writing; on any failure the caller removes the fresh folders.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category combinators
  */
 export const extract = (

@@ -356,7 +356,7 @@ export const Provide = Schema.Struct({
  * `channel.backup`): `path` is `./...` under the app's data folder; the newest `keep` copies
  * are kept.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export const WatchedFile = Schema.Struct({
@@ -374,7 +374,7 @@ export const WatchedFile = Schema.Struct({
  * app safe (without one the app is stopped for its backup); `watch` lists files copied into the
  * backup target whenever they change.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export const Backup = Schema.Struct({
@@ -547,7 +547,7 @@ export type Provide = typeof Provide.Type
 export type Health = typeof Health.Type
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type Watched = typeof WatchedFile.Type

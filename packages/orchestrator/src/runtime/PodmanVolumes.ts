@@ -8,7 +8,7 @@
  * (`podman volume mount`, reference counted, unmounted after) because podman 4.3 refuses to export
  * or import an unmounted one.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
@@ -20,7 +20,7 @@ import type { EngineUnavailable } from "./RuntimeError.js"
 /**
  * What `podman volume inspect` tells of a volume.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Info {
@@ -33,7 +33,7 @@ export interface Info {
 /**
  * How a volume's content is reached: its host folder, or a tar stream through podman.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type Access =
@@ -44,7 +44,7 @@ export type Access =
  * The access a volume needs: a folder only for the `local` driver without options (whose
  * content always lies in its `Mountpoint`), a stream otherwise.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category utils
  */
 export const access = (info: Info): Access =>
@@ -53,7 +53,7 @@ export const access = (info: Info): Access =>
     : { _tag: "Stream" }
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type Error = CommandFailed | EngineUnavailable
@@ -70,7 +70,7 @@ const podman = (binary: string, argv: ReadonlyArray<string>, timeoutMs = 60_000)
 /**
  * `podman volume inspect` of one volume.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const inspect = (name: string, binary = "podman"): Effect.Effect<Info, Error> =>
@@ -87,7 +87,7 @@ export const inspect = (name: string, binary = "podman"): Effect.Effect<Info, Er
 /**
  * The host folder of a named volume (`Mountpoint`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const mountpoint = (name: string, binary = "podman"): Effect.Effect<string, Error> =>
@@ -100,7 +100,7 @@ export const mountpoint = (name: string, binary = "podman"): Effect.Effect<strin
  * Runs `f` with the volume mounted (`podman volume mount`, its mountpoint given) and unmounts it
  * after, also on failure. Mounts are counted by podman, so a container using the volume keeps it.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category combinators
  */
 export const withMounted = <A, E, R>(
@@ -117,7 +117,7 @@ export const withMounted = <A, E, R>(
 /**
  * Writes the volume's content as a tar stream to `file` (`podman volume export --output`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const exportTo = (name: string, file: string, binary = "podman"): Effect.Effect<void, Error> =>
@@ -127,7 +127,7 @@ export const exportTo = (name: string, file: string, binary = "podman"): Effect.
  * Replaces the volume's content by the tar stream in `file`: the volume is emptied, then
  * `podman volume import` unpacks the stream into it (modes and owners as archived).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const replaceFrom = (name: string, file: string, binary = "podman"): Effect.Effect<void, Error> =>

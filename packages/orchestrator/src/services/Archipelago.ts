@@ -47,7 +47,7 @@ export interface Config {
   readonly eventDebounce?: Duration.DurationInput
   /**
    * The backup target: `dir` defaults to `<dataDir>/backups` (point it at another disk),
-   * `keep` to `Archive.defaultKeep` archives per app. @since 0.3.0
+   * `keep` to `Archive.defaultKeep` archives per app. @since 0.1.0
    */
   readonly backup?: Partial<Omit<Backups.Config, "dataDir">>
   /**

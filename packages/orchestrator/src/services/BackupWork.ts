@@ -12,7 +12,7 @@
  *   returns to the state it was in. Not healthy: the previous folders are put back and the
  *   restore fails with `RestoreUnhealthy`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { Data, Effect, Option } from "effect"
 import type { Observation } from "../domain/AppEntry.js"
@@ -29,7 +29,7 @@ import { PreBackupFailed as PreBackupFailedError } from "./PreBackupHooks.js"
 /**
  * The restored app did not pass its health gate; its previous data was put back.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export class RestoreUnhealthy extends Data.TaggedError("RestoreUnhealthy")<{
@@ -45,7 +45,7 @@ export class RestoreUnhealthy extends Data.TaggedError("RestoreUnhealthy")<{
 /**
  * Whether the app proves healthy after a start: `None` when it does, else why not.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type Gate = (def: AppDef, containerName: string) => Effect.Effect<Option.Option<string>>
@@ -53,7 +53,7 @@ export type Gate = (def: AppDef, containerName: string) => Effect.Effect<Option.
 /**
  * The steps of the orchestrator the work uses (from `Orchestrator.Steps`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Steps<E> {
@@ -65,7 +65,7 @@ export interface Steps<E> {
 /**
  * What the work needs.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Deps<E> {
@@ -80,7 +80,7 @@ export interface Deps<E> {
 /**
  * Errors of the work.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export type Error = BackupError | PreBackupFailed | RestoreUnhealthy | HookError
@@ -101,7 +101,7 @@ const humanBytes = (n: number): string =>
 /**
  * Backs the app up (see the module's description). Answers the archive's path.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E | Error> =>
@@ -154,7 +154,7 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
  * Restores the app from `archive` (a file name in the target, or its newest when undefined;
  * see the module's description). Answers the archive's path.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const restore = <E>(deps: Deps<E>, def: AppDef, containerName: string, archive: string | undefined): Effect.Effect<string, E | Error> =>
@@ -197,7 +197,7 @@ export const restore = <E>(deps: Deps<E>, def: AppDef, containerName: string, ar
  * passing after its start period, or, without one, the container running without a restart for
  * the settle period.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const healthGate = (runtime: Runtime): Gate => (def, name) =>

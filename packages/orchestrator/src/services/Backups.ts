@@ -9,7 +9,7 @@
  * options); any other volume goes through `podman volume export` / `import` tar streams, unpacked
  * into (or packed from) a staging folder in the target (see `PodmanVolumes`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
@@ -30,7 +30,7 @@ import type { AppDef } from "./Apps.js"
 /**
  * No archive to restore: none made yet, or the named one is not in the target.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export class NoBackup extends Data.TaggedError("NoBackup")<{
@@ -48,7 +48,7 @@ export class NoBackup extends Data.TaggedError("NoBackup")<{
 /**
  * Errors of the backup target.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export type BackupError =
@@ -62,7 +62,7 @@ export type BackupError =
 /**
  * An archive in the target.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface ArchiveInfo {
@@ -78,7 +78,7 @@ export interface ArchiveInfo {
 /**
  * The last copy of a watched file.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface WatchedInfo {
@@ -93,7 +93,7 @@ export interface WatchedInfo {
 /**
  * What the dashboard shows of an app's backups.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Summary {
@@ -106,7 +106,7 @@ export interface Summary {
  * The fresh folders of a restore, extracted and verified, each paired with the live folder it
  * replaces.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Staged {
@@ -122,7 +122,7 @@ export interface Staged {
  * `previous` is a tar stream of its content (`podman volume export`) and the swap replaces the
  * volume's content from `fresh` (`podman volume import`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Swap {
@@ -135,7 +135,7 @@ export interface Swap {
 /**
  * How the target reaches named volumes (default: podman, see `PodmanVolumes`).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface VolumeAccess {
@@ -149,7 +149,7 @@ export interface VolumeAccess {
 /**
  * Named volumes through podman: a folder for a plain `local` volume, tar streams otherwise.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const podmanVolumes = (binary = "podman"): VolumeAccess => ({
@@ -159,7 +159,7 @@ export const podmanVolumes = (binary = "podman"): VolumeAccess => ({
 })
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Service {
@@ -213,13 +213,13 @@ export interface Service {
 export const changesCapacity = 64
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category tags
  */
 export class Backups extends Context.Tag("@archipelago/orchestrator/Backups")<Backups, Service>() {}
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Config {
@@ -238,7 +238,7 @@ export interface Config {
 /**
  * The named volumes an app mounts (sources without a slash).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category getters
  */
 export const namedVolumes = (def: AppDef): ReadonlyArray<string> =>
@@ -249,7 +249,7 @@ const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-")
 /**
  * The folder copies of a watched file go to, under the app's folder of the target.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category getters
  */
 export const watchedDir = (dir: string, appId: string, path: string): string =>
@@ -276,7 +276,7 @@ const tar = (argv: ReadonlyArray<string>): Effect.Effect<void, CommandFailed | E
 /**
  * The service over a target folder.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const make = (config: Config): Effect.Effect<Service> =>
@@ -551,7 +551,7 @@ export const make = (config: Config): Effect.Effect<Service> =>
   })
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category layers
  */
 export const layer = (config: Config): Layer.Layer<Backups> => Layer.effect(Backups, make(config))
@@ -559,7 +559,7 @@ export const layer = (config: Config): Layer.Layer<Backups> => Layer.effect(Back
 /**
  * How often watched files are looked at.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const watchSchedule = Schedule.spaced(Duration.seconds(2))
@@ -569,7 +569,7 @@ export const watchSchedule = Schedule.spaced(Duration.seconds(2))
  * on `watchSchedule`; a failure is logged with the file and the loop goes on. Runs until
  * interrupted.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const watchLoop = (schedule: Schedule.Schedule<unknown> = watchSchedule) =>

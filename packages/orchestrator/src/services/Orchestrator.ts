@@ -192,9 +192,9 @@ export interface Service {
   readonly update: (appId: string) => Effect.Effect<void, OperationError>
   /** Keeps the app's data folder unless `purge`. */
   readonly remove: (appId: string, options?: RequestOptions) => Effect.Effect<void, OperationError>
-  /** Archives the app's data into the backup target (`Backups`); see `BackupWork`. @since 0.3.0 */
+  /** Archives the app's data into the backup target (`Backups`); see `BackupWork`. @since 0.1.0 */
   readonly backup: (appId: string) => Effect.Effect<void, OperationError>
-  /** Restores the app from an archive of the target (`options.archive`, else the newest); see `BackupWork`. @since 0.3.0 */
+  /** Restores the app from an archive of the target (`options.archive`, else the newest); see `BackupWork`. @since 0.1.0 */
   readonly restore: (appId: string, options?: RequestOptions) => Effect.Effect<void, OperationError>
   /** Refuses installing an app while a conflicting alternative is installed. */
   readonly checkConflicts: (def: AppDef) => Effect.Effect<void, ConflictingApp>

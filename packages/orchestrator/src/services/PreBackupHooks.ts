@@ -10,7 +10,7 @@
  * which the stock backends' databases are built to recover from (LND's bbolt, bitcoind's
  * LevelDB); without a freeze a copy taken while the app writes can mix two states.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { Context, Data, Effect, Layer } from "effect"
 import type { AppId } from "../domain/AppId.js"
@@ -20,7 +20,7 @@ import * as PodmanCommand from "../runtime/PodmanCommand.js"
 /**
  * A pre-backup hook failed, or none of that name is registered; the backup is not made.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category errors
  */
 export class PreBackupFailed extends Data.TaggedError("PreBackupFailed")<{
@@ -36,7 +36,7 @@ export class PreBackupFailed extends Data.TaggedError("PreBackupFailed")<{
 /**
  * What a pre-backup hook is given.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface HookContext {
@@ -52,7 +52,7 @@ export interface HookContext {
  * A named pre-backup hook. `prepare` runs before the copy; `release` (if any) after it, also
  * when the copy failed.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface PreBackupHook {
@@ -62,7 +62,7 @@ export interface PreBackupHook {
 }
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export interface Service {
@@ -70,7 +70,7 @@ export interface Service {
 }
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category tags
  */
 export class PreBackupHooks extends Context.Tag("@archipelago/orchestrator/PreBackupHooks")<PreBackupHooks, Service>() {}
@@ -78,7 +78,7 @@ export class PreBackupHooks extends Context.Tag("@archipelago/orchestrator/PreBa
 /**
  * A registry of the given hooks.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category layers
  */
 export const layer = (hooks: ReadonlyArray<PreBackupHook>): Layer.Layer<PreBackupHooks> => {
@@ -89,7 +89,7 @@ export const layer = (hooks: ReadonlyArray<PreBackupHook>): Layer.Layer<PreBacku
 /**
  * The name of the built-in freezing hook, for `backup.liveHook: freeze`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const freezeName = "freeze"
@@ -98,7 +98,7 @@ export const freezeName = "freeze"
  * The `freeze` hook over the given pause and resume steps: `prepare` pauses the container,
  * `release` resumes it (also after a failed copy). A failure names the container.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const freeze = (steps: {
@@ -118,7 +118,7 @@ export const freeze = (steps: {
 /**
  * `freeze` through podman: `podman pause` and `podman unpause`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constructors
  */
 export const podmanFreeze = (binary = "podman"): PreBackupHook => {

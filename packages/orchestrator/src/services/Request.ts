@@ -18,6 +18,6 @@ export interface RequestOptions {
    * Without it, removing an app others depend on is refused with `DependentsInstalled`.
    */
   readonly cascade?: boolean
-  /** For `restore`: the archive's file name in the backup target (default: the newest). @since 0.3.0 */
+  /** For `restore`: the archive's file name in the backup target (default: the newest). @since 0.1.0 */
   readonly archive?: string
 }

@@ -1,5 +1,5 @@
 /**
- * @since 0.3.0
+ * @since 0.1.0
  */
 import type { VisualState } from "@archipelago/orchestrator/domain"
 import { html, LitElement, nothing } from "lit"
@@ -12,7 +12,7 @@ import { styles } from "./backup-panel.styles.js"
 /**
  * An age in words, from milliseconds: `just now`, `42 s`, `5 min`, `3 h`, `2 d`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category utils
  */
 export const formatAge = (ms: number): string => {
@@ -41,7 +41,7 @@ type Summary = BackupList["apps"][number]
  * @csspart backup - The Back up button.
  * @csspart restore - The Restore button.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category components
  */
 export class ArchyBackupPanel extends LitElement {

@@ -1,10 +1,10 @@
 /**
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { css } from "lit"
 
 /**
- * @since 0.3.0
+ * @since 0.1.0
  * @category styles
  */
 export const styles = css`

@@ -1,7 +1,7 @@
 /**
  * Defines `<archy-backup-panel>`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import { ArchyBackupPanel } from "./backup-panel.component.js"
 
