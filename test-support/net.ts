@@ -1,5 +1,5 @@
 /** Network helpers shared by the real-server tests, the chaos matrix and the benchmarks. */
-import { createServer } from "node:net"
+import { connect, createServer } from "node:net"
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export const freePort = (): Promise<number> =>
@@ -11,6 +11,33 @@ export const freePort = (): Promise<number> =>
       s.close(() => resolve(port))
     })
   })
+
+/**
+ * Resolves once something accepts TCP connections on 127.0.0.1:`port` (a server just spawned as
+ * a child process listens some time later, longer on a loaded machine); rejects after `boundMs`,
+ * naming `what`, or at once when `gone()` says the process has exited.
+ */
+export const waitListening = async (
+  port: number,
+  what: string,
+  options: { readonly boundMs?: number; readonly gone?: () => boolean } = {}
+): Promise<void> => {
+  const deadline = Date.now() + (options.boundMs ?? 30_000)
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1")
+      socket.once("connect", () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once("error", () => resolve(false))
+    })
+    if (open) return
+    if (options.gone?.() === true) throw new Error(`${what} exited before listening on 127.0.0.1:${port}`)
+    if (Date.now() > deadline) throw new Error(`${what} was not listening on 127.0.0.1:${port} within ${options.boundMs ?? 30_000} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
 
 /**
  * A loopback TCP server that accepts every connection and never answers (a registry that

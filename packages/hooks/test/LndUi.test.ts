@@ -69,7 +69,10 @@ describe("LND UI's credentials (simulator, real catalog, built-in hooks)", () =>
         { backupsEnabled: false, ...config, accounts: [{ ...config.accounts[0], twofaSecret: "JBSWY3DPEHPK3PXP" }] },
         { defaultStringType: "QUOTE_SINGLE", indent: 4 }
       )
-      Fs.writeFileSync(configFile, redump)
+      // written whole, then renamed over the config, as a careful writer does: reconcile passes
+      // every 100 ms would otherwise read the file truncated mid-write, which is a drift
+      Fs.writeFileSync(`${configFile}.tmp`, redump)
+      Fs.renameSync(`${configFile}.tmp`, configFile)
       const mtime = Fs.statSync(configFile).mtimeMs
       yield* sleep(1_500) // many reconcile passes at 100 ms
       expect(text(configFile)).toBe(redump)

@@ -15,6 +15,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, write
 import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { contentionWorkersFromEnv, startContention } from "../../../test-support/contention.js"
+import { waitListening } from "../../../test-support/net.js"
 import type { Contention } from "../../../test-support/contention.js"
 import { buildBrowser, defaultOutfile } from "../scripts/build-browser.js"
 import { hasChromium, launch } from "./support/Browser.js"
@@ -181,9 +182,14 @@ for (const load of loads) describe.skipIf(!hasChromium || !hasPodman)(`dashboard
     const nginx = spawn("nginx", ["-p", dir, "-c", "nginx.conf", "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] })
     let nginxLog = ""
     nginx.stderr!.on("data", (d: Buffer) => (nginxLog += d.toString()))
-    const exited = new Promise((r) => nginx.once("exit", r))
+    let nginxExited = false
+    const exited = new Promise((r) => nginx.once("exit", (code) => {
+      nginxExited = true
+      r(code)
+    }))
     const embed = await browser.newPage()
     try {
+      await waitListening(nginxPort, "nginx", { gone: () => nginxExited })
       const origin = `http://127.0.0.1:${nginxPort}`
       await embed.goto(`${origin}/login?token=${encodeURIComponent(server.token)}`)
       await embed.goto(`${origin}/?featured=${server.id("demo-node")}`)
