@@ -153,6 +153,9 @@ const TransitionSchema = Schema.Struct({
   previous: StateSchema
 })
 
+// A release an app ran (`AppEntry.Release`): an update's `from`, and the last one seen.
+const PersistedRelease = Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.String })
+
 const PersistedApp = Schema.Struct({
   intent: Schema.Struct({
     installed: Schema.Boolean,
@@ -173,13 +176,13 @@ const PersistedApp = Schema.Struct({
   /** A health-gated update in progress (version 2 on). */
   update: Schema.optional(Schema.Struct({
     phase: Schema.Literal("fetching", "gating", "rolling-back"),
-    from: Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.String }),
+    from: PersistedRelease,
     to: Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.optionalWith(Schema.String, { exact: true }) }),
     since: Schema.Number,
     reason: Schema.optionalWith(Schema.String, { exact: true })
   })),
   /** The release the app's container was last seen on, kept while it is gone (optional, version 2). */
-  release: Schema.optional(Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.String }))
+  release: Schema.optional(PersistedRelease)
 })
 
 /**
@@ -580,7 +583,7 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
         const nextIntent = change.intent === undefined || sameJson(change.intent, intent) ? intent : change.intent
         const advanced = Generation.advance(entry, intent, change.entry ?? entry, nextIntent)
         const nextEntry = sameJson(advanced, entry) ? entry : advanced
-        return { a, unchanged: nextEntry === entry && nextIntent === intent }
+        return { a, entry, intent, nextEntry, nextIntent, unchanged: nextEntry === entry && nextIntent === intent }
       })
     }
 
@@ -605,15 +608,10 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     ): Effect.Effect<A, E> =>
       lock.withPermits(1)(Effect.gen(function*() {
         const state = yield* SubscriptionRef.get(ref)
-        const entry = state.entries[appId] ?? emptyFor(appId)
-        const intent = state.intents[appId] ?? Intent.none
-        const result = f(entry, intent)
-        if (Either.isLeft(result)) return yield* Effect.fail(result.left)
-        const [a, change] = result.right
-        const nextIntent = change.intent === undefined || sameJson(change.intent, intent) ? intent : change.intent
-        const advanced = Generation.advance(entry, intent, change.entry ?? entry, nextIntent)
-        const nextEntry = sameJson(advanced, entry) ? entry : advanced
-        if (nextEntry !== entry || nextIntent !== intent) {
+        const decided = decide(state, appId, f)
+        if (Either.isLeft(decided)) return yield* Effect.fail(decided.left)
+        const { a, entry, intent, nextEntry, nextIntent, unchanged } = decided.right
+        if (!unchanged) {
           const n = yield* Ref.updateAndGet(epoch, (x) => x + 1)
           touched.set(appId, n)
           const next: State = {
