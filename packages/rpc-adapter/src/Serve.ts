@@ -283,6 +283,8 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   // The server lives in its own scope, closed before the orchestrator's (it was built later):
   // clients go first, then operations get their grace, as when the server was a layer on top.
   const serverScope = yield* Scope.make()
+  // closes the server when anything below fails before the orchestrator is built; once it is,
+  // the finalizer added after it closes the server first (closing twice is a no-op)
   yield* Effect.addFinalizer((exit) => Scope.close(serverScope, exit))
   const listening = yield* Scope.extend(Server.listen(serverConfig(options, choice, password)), serverScope)
   const server = listening.service
@@ -309,7 +311,7 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   const context = yield* Layer.build(
     Layer.merge(Push.layer, Resources.layer()).pipe(Layer.provideMerge(coreLayer(options, choice, instanceId)))
   )
-  yield* Effect.addFinalizer((exit) => Scope.close(serverScope, exit))
+  yield* Effect.addFinalizer((exit) => Scope.close(serverScope, exit)) // before the orchestrator's
   yield* listening.attach(context)
   yield* Fiber.join(baseImage)
   yield* Effect.gen(function*() {
