@@ -117,14 +117,15 @@ export const bitcoinRpcAuth: PreStartHook = make({
     Effect.gen(function*() {
       const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))
       const path = NodePath.join(ctx.appDataDir, "bitcoin.conf")
-      const current = Option.getOrElse(yield* ctx.read(path), () => "")
+      const read = yield* ctx.read(path)
+      const current = Option.getOrElse(read, () => "")
       const kept = BitcoinConf.findRpcAuth(current, rpcUser).pipe(
         Option.flatMap(RpcAuth.parse),
         Option.filter((auth) => auth.user === rpcUser && RpcAuth.verify(auth, password))
       )
       const auth = Option.isSome(kept) ? kept.value : RpcAuth.make(rpcUser, yield* RpcAuth.generateSalt, password)
       const content = BitcoinConf.setRpcAuth(current, rpcUser, RpcAuth.format(auth))
-      return [{ path, content, secret: true }]
+      return [{ path, content, secret: true, basedOn: Option.getOrNull(read) }]
     })
 })
 
@@ -148,7 +149,8 @@ export const lndConf: PreStartHook = make({
       const tx = yield* node.endpoint("zmqpubrawtx")
       const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))
       const path = NodePath.join(ctx.appDataDir, "lnd.conf")
-      const current = Option.getOrElse(yield* ctx.read(path), () => "")
+      const read = yield* ctx.read(path)
+      const current = Option.getOrElse(read, () => "")
       const content = yield* fromEither(
         ctx,
         LndConf.setBitcoind(current, {
@@ -159,7 +161,7 @@ export const lndConf: PreStartHook = make({
           zmqpubrawtx: `tcp://${tx.host}:${tx.port}`
         })
       )
-      return [{ path, content, secret: true }]
+      return [{ path, content, secret: true, basedOn: Option.getOrNull(read) }]
     })
 })
 
@@ -245,17 +247,18 @@ export const makeLndUiThunderhub = (options: { readonly network?: string; readon
           network
         }
         const path = NodePath.join(ctx.appDataDir, "data", "thubConfig.yaml")
-        const current = Option.getOrElse(yield* ctx.read(path), () => "")
+        const read = yield* ctx.read(path)
+        const current = Option.getOrElse(read, () => "")
         const verifies = (stored: string) =>
           stored.startsWith(ThunderHubConf.hashPrefix) && verify(password, stored.slice(ThunderHubConf.hashPrefix.length))
         // ThunderHub rewrites this file itself: when it still means the same, it is left as it is
-        if (ThunderHubConf.inSync(current, params, verifies)) return [{ path, content: current, secret: true }]
+        if (ThunderHubConf.inSync(current, params, verifies)) return [{ path, content: current, secret: true, basedOn: Option.getOrNull(read) }]
         const kept = Option.filter(ThunderHubConf.masterPassword(current), verifies)
         const masterPassword = Option.isSome(kept)
           ? kept.value
           : `${ThunderHubConf.hashPrefix}${Bcrypt.hash(password, yield* Bcrypt.generateSalt(options.cost ?? Bcrypt.defaultCost))}`
         const content = yield* fromEither(ctx, ThunderHubConf.render(current, { ...params, masterPassword }))
-        return [{ path, content, secret: true }]
+        return [{ path, content, secret: true, basedOn: Option.getOrNull(read) }]
       })
   })
 }

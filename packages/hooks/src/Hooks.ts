@@ -158,6 +158,8 @@ export const make = (
       }
     }
 
+    const changedRetries = 4
+
     const writeFile = (hook: string, bound: boolean, appId: string, file: RenderedFile) =>
       Effect.gen(function*() {
         const path = yield* checkPath(hook, appId, file.path)
@@ -177,10 +179,15 @@ export const make = (
             reason: `refused mode ${mode.toString(8)} for ${path}: a file holding a secret must be 0600 or narrower`
           })
         }
-        const result = yield* Effect.mapError(
-          SafeFile.write(path, file.content, { root: dataDir, mode, ...(secret ? { dirMode: SafeFile.secretDirMode } : {}) }),
-          (error) => new HookFailed({ hook, appId, reason: error.message })
-        )
+        const options = { root: dataDir, mode, ...(secret ? { dirMode: SafeFile.secretDirMode } : {}) }
+        const result = yield* (file.basedOn === undefined
+          ? SafeFile.write(path, file.content, options)
+          : SafeFile.writeIfUnchanged(path, file.content, { ...options, expected: file.basedOn })).pipe(
+            Effect.catchIf(
+              (error) => error._tag !== "FileChanged",
+              (error) => new HookFailed({ hook, appId, reason: error.message })
+            )
+          )
         yield* result.written
           ? Effect.logInfo("pre-start hook wrote a changed file")
           : Effect.logDebug("pre-start hook file already up to date")
@@ -193,7 +200,7 @@ export const make = (
         if (hook === undefined) {
           return yield* new HookFailed({ hook: name, appId: request.appId, reason: "no hook of that name is registered" })
         }
-        const rendered = yield* hook.render(context(hook, request)).pipe(
+        const render = hook.render(context(hook, request)).pipe(
           Effect.catchTag("ProviderFileError", (error) => new HookFailed({ hook: name, appId: request.appId, reason: error.message })),
           Effect.catchAllDefect((defect) =>
             new HookFailed({
@@ -203,12 +210,28 @@ export const make = (
             })
           )
         )
-        const paths = rendered.map((f) => f.path)
-        const dup = paths.find((p, i) => paths.indexOf(p) !== i)
-        if (dup !== undefined) {
-          return yield* new HookFailed({ hook: name, appId: request.appId, reason: `rendered ${dup} twice` })
-        }
-        return yield* Effect.forEach(rendered, (file) => writeFile(name, hook.secretConsumers !== undefined, request.appId, file))
+        // A file the app rewrote between the render's read and its write (`basedOn` no longer
+        // holds) is rendered again from what is there now, a few times, never overwritten.
+        const attempt = Effect.gen(function*() {
+          const rendered = yield* render
+          const paths = rendered.map((f) => f.path)
+          const dup = paths.find((p, i) => paths.indexOf(p) !== i)
+          if (dup !== undefined) {
+            return yield* new HookFailed({ hook: name, appId: request.appId, reason: `rendered ${dup} twice` })
+          }
+          return yield* Effect.forEach(rendered, (file) => writeFile(name, hook.secretConsumers !== undefined, request.appId, file))
+        })
+        return yield* attempt.pipe(
+          Effect.tapErrorTag("FileChanged", (error) =>
+            Effect.logDebug("a rendered file changed under its hook: rendering again").pipe(Effect.annotateLogs({ path: error.path }))),
+          Effect.retry({ times: changedRetries - 1, while: (error) => error._tag === "FileChanged" }),
+          Effect.catchTag("FileChanged", (error) =>
+            new HookFailed({
+              hook: name,
+              appId: request.appId,
+              reason: `${error.path} kept changing while the hook rendered it (${changedRetries} attempts); the next pass tries again`
+            }))
+        )
       })
 
     const run = Effect.fn("Hooks.run")(function*(request: HookRegistry.HookRun) {

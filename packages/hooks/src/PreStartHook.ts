@@ -75,6 +75,14 @@ export interface RenderedFile {
   readonly mode?: number
   /** The content holds a secret: the file gets 0600 and new directories 0700. */
   readonly secret?: boolean
+  /**
+   * What the render read at `path` and merged into `content` (`null`: the file was absent), as
+   * `ctx.read` returned it. Given, the file is written only if it still holds exactly that: when
+   * the app rewrote it in between (ThunderHub re-dumps its config, a user edits bitcoin.conf), the
+   * hook renders again from the new content instead of overwriting it. Omit it for a file rendered
+   * from scratch.
+   */
+  readonly basedOn?: string | null
 }
 
 /**

@@ -390,3 +390,74 @@ describe("Provided.readFile: a provider's binary files", () => {
         )
       })))
 })
+
+describe("a file the app rewrites while its hook renders (basedOn)", () => {
+  /** A read-modify-write hook appending its line to what it read; `between` runs after the read. */
+  const mergeHook = (between: (path: string, attempt: number) => Promise<void>) => {
+    let attempts = 0
+    const hook = PreStartHook.make({
+      name: "merge",
+      render: (ctx) =>
+        Effect.gen(function*() {
+          const path = NodePath.join(ctx.appDataDir, "app.yaml")
+          const current = yield* ctx.read(path)
+          yield* Effect.promise(() => between(path, ++attempts))
+          const base = current._tag === "Some" ? current.value : ""
+          const content = base.includes("ours: 1\n") ? base : `${base}ours: 1\n`
+          return [{ path, content, basedOn: current._tag === "Some" ? current.value : null }]
+        })
+    })
+    return { hook, attempts: () => attempts }
+  }
+
+  it.effect("is rendered again from the rewrite, never overwritten by what was read before it", () =>
+    Effect.gen(function*() {
+      const { attempts, hook } = mergeHook(async (path, attempt) => {
+        if (attempt === 1) {
+          await Fs.mkdir(NodePath.dirname(path), { recursive: true })
+          await Fs.writeFile(path, "theirs: 2fa\n")
+        }
+      })
+      const [result, content] = yield* withRegistry([hook], (registry, dataDir) =>
+        Effect.gen(function*() {
+          const result = yield* registry.run(run("app", ["merge"]))
+          return [result, yield* read(NodePath.join(dataDir, "app", "app.yaml"))] as const
+        }))
+      expect(content).toBe("theirs: 2fa\nours: 1\n")
+      expect(result.changed).toBe(true)
+      expect(attempts()).toBe(2)
+    }))
+
+  it.effect("an in-sync file the app re-dumps meanwhile keeps the app's version", () =>
+    Effect.gen(function*() {
+      const { attempts, hook } = mergeHook(async (path, attempt) => {
+        if (attempt === 1) await Fs.writeFile(path, "ours: 1\ntheirs: re-dumped\n")
+      })
+      const content = yield* withRegistry([hook], (registry, dataDir) =>
+        Effect.gen(function*() {
+          const path = NodePath.join(dataDir, "app", "app.yaml")
+          yield* Effect.promise(() => Fs.mkdir(NodePath.dirname(path), { recursive: true }))
+          yield* Effect.promise(() => Fs.writeFile(path, "ours: 1\n"))
+          expect((yield* registry.run(run("app", ["merge"]))).changed).toBe(false)
+          return yield* read(path)
+        }))
+      expect(content).toBe("ours: 1\ntheirs: re-dumped\n")
+      expect(attempts()).toBe(2)
+    }))
+
+  it.effect("a file that keeps changing fails the run naming it, and keeps the app's last content", () =>
+    Effect.gen(function*() {
+      const { attempts, hook } = mergeHook(async (path, attempt) => {
+        await Fs.mkdir(NodePath.dirname(path), { recursive: true })
+        await Fs.writeFile(path, `theirs: ${attempt}\n`)
+      })
+      const [exit, content] = yield* withRegistry([hook], (registry, dataDir) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(registry.run(run("app", ["merge"])))
+          return [exit, yield* read(NodePath.join(dataDir, "app", "app.yaml"))] as const
+        }))
+      expect(Exit.isFailure(exit) && String(exit.cause)).toContain("kept changing while the hook rendered it (4 attempts)")
+      expect(content).toBe("theirs: 4\n")
+      expect(attempts()).toBe(4)
+    }))
+})

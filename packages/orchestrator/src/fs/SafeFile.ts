@@ -65,6 +65,21 @@ export interface Options {
 }
 
 /**
+ * A compare-and-swap write found the file changed since it was read (see `writeIfUnchanged`):
+ * nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FileChanged extends Data.TaggedError("FileChanged")<{
+  readonly path: string
+}> {
+  override get message(): string {
+    return `${this.path} changed since it was read: not overwritten`
+  }
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -84,7 +99,7 @@ export interface ReadOptions extends Options {
   readonly narrow?: boolean
   /**
    * Refuse a file larger than this many bytes (`SafeFileError`, reason "larger than N bytes")
-   * without reading more than one byte past it. Default: no limit. Since 0.3.0.
+   * without reading more than one byte past it. Default: no limit.
    */
   readonly maxBytes?: number
 }
@@ -444,13 +459,51 @@ export const write = (
   content: string | Uint8Array,
   options?: WriteOptions
 ): Effect.Effect<WriteResult, SafeFileError | UnsafePath> =>
+  Effect.flatMap(replace(path, content, options, undefined), (result) =>
+    // without an expectation a write never conflicts
+    result === conflict ? Effect.die("unreachable: a write without an expectation conflicted") : Effect.succeed(result))
+
+/**
+ * Like `write`, but only when the file still holds `expected` (`null`: it must be absent, or be
+ * a symlink or non-regular file, which reads as absent): the compare-and-swap of a
+ * read-modify-write. A renderer that read a file, merged its own keys into it and writes it back
+ * would otherwise overwrite a rewrite made in between by the app that owns the file; here it
+ * gets `FileChanged` and reads again. The check and the rename are as close as one process can
+ * make them (the content is compared under the folder's descriptor just before the temp file is
+ * written and renamed), not a lock another process honours.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const writeIfUnchanged = (
+  path: string,
+  content: string | Uint8Array,
+  options: WriteOptions & { readonly expected: string | Uint8Array | null }
+): Effect.Effect<WriteResult, SafeFileError | UnsafePath | FileChanged> =>
+  Effect.flatMap(
+    replace(path, content, options, options.expected === null ? null : bufferOf(options.expected)),
+    (result) => result === conflict ? Effect.fail(new FileChanged({ path })) : Effect.succeed(result)
+  )
+
+const bufferOf = (content: string | Uint8Array): Buffer =>
+  typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
+
+const conflict = Symbol("conflict")
+
+const replace = (
+  path: string,
+  content: string | Uint8Array,
+  options: WriteOptions | undefined,
+  // undefined: no expectation; null: the file must read as absent
+  expected: Buffer | null | undefined
+): Effect.Effect<WriteResult | typeof conflict, SafeFileError | UnsafePath> =>
   Effect.zipRight(
     absolute(path),
     Effect.suspend(() => {
-      const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
+      const data = bufferOf(content)
       const mode = options?.mode ?? 0o644
       const dirMode = options?.dirMode ?? 0o755
-      return run(path, async (warn) => {
+      return run(path, async (warn): Promise<WriteResult | typeof conflict> => {
         const { base, dir, file, root } = split(path, options)
         const d = (await openDir(root, dir, dirMode))!
         try {
@@ -459,6 +512,9 @@ export const write = (
           const existing = await readIn(d, base, file, warn, async (handle, current, found) => {
             if (current !== mode && found.equals(data)) await handle.chmod(mode)
           }, "replaced by a regular file")
+          if (expected !== undefined && !(expected === null ? existing === undefined : existing?.data.equals(expected) === true)) {
+            return conflict
+          }
           if (existing !== undefined && existing.data.equals(data)) return { written: false, sha256: sha256(data) }
           await removeStaleTemps(d, base)
           const temp = await writeTemp(d, base, data, mode, existing)

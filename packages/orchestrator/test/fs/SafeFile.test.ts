@@ -179,6 +179,52 @@ describe("writeAtomic", () => {
     }))
 })
 
+describe("writeIfUnchanged (the compare-and-swap of a read-modify-write)", () => {
+  it.effect("writes when the file still holds what was read; an absent file is expected as null", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("cas-ok"))
+      const path = NodePath.join(dir, "thubConfig.yaml")
+      expect((yield* SafeFile.writeIfUnchanged(path, "one\n", { expected: null })).written).toBe(true)
+      expect((yield* SafeFile.writeIfUnchanged(path, "two\n", { expected: "one\n" })).written).toBe(true)
+      expect((yield* SafeFile.writeIfUnchanged(path, "two\n", { expected: "two\n" })).written).toBe(false)
+      expect(yield* Effect.promise(() => Fs.readFile(path, "utf8"))).toBe("two\n")
+    }))
+
+  it.effect("a file rewritten since it was read is not overwritten: FileChanged, content and inode kept", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("cas-changed"))
+      const path = NodePath.join(dir, "thubConfig.yaml")
+      yield* Effect.promise(() => Fs.writeFile(path, "the app's rewrite\n"))
+      const inode = (yield* Effect.promise(() => Fs.stat(path))).ino
+      // read as "ours" before the app rewrote it; even the same content as the rewrite is refused
+      for (const content of ["ours, merged\n", "the app's rewrite\n"]) {
+        const exit = yield* Effect.exit(SafeFile.writeIfUnchanged(path, content, { expected: "ours\n" }))
+        expect(exit).toEqual(Exit.fail(new SafeFile.FileChanged({ path })))
+      }
+      // expected absent, but the app created it meanwhile
+      const created = yield* Effect.exit(SafeFile.writeIfUnchanged(path, "ours\n", { expected: null }))
+      expect(created).toEqual(Exit.fail(new SafeFile.FileChanged({ path })))
+      expect(yield* Effect.promise(() => Fs.readFile(path, "utf8"))).toBe("the app's rewrite\n")
+      expect((yield* Effect.promise(() => Fs.stat(path))).ino).toBe(inode)
+      expect(yield* Effect.promise(() => Fs.readdir(dir))).toEqual(["thubConfig.yaml"])
+    }))
+
+  it.effect("a symlink planted at the path reads as absent: expected null replaces it, its target untouched", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("cas-link"))
+      const victim = NodePath.join(dir, "victim")
+      yield* Effect.promise(() => Fs.writeFile(victim, "HOST-SECRET\n"))
+      const path = NodePath.join(dir, "app.conf")
+      yield* Effect.promise(() => Fs.symlink(victim, path))
+      const refused = yield* Effect.exit(SafeFile.writeIfUnchanged(path, "x\n", { expected: "HOST-SECRET\n" }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
+      expect(refused).toEqual(Exit.fail(new SafeFile.FileChanged({ path })))
+      const result = yield* SafeFile.writeIfUnchanged(path, "x\n", { expected: null }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
+      expect(result.written).toBe(true)
+      expect((yield* Effect.promise(() => Fs.lstat(path))).isFile()).toBe(true)
+      expect(yield* Effect.promise(() => Fs.readFile(victim, "utf8"))).toBe("HOST-SECRET\n")
+    }))
+})
+
 /** Runs an effect capturing its log lines. */
 const withLogs = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
