@@ -96,14 +96,17 @@ describe("Transition", () => {
     )
   })
 
-  it("starts an app its user installed whose container is gone; stop and restart stay refused", () => {
+  it("an app its user installed whose container is gone can be started, restarted, updated and removed; a stop is refused", () => {
     const gone = AppEntry.make("lnd" as never)
-    const start = Transition.begin(gone, "start", 0, 10, true)
-    expect(Either.isRight(start) && start.right.state).toBe("starting")
-    expect(Either.isRight(start) && start.right.transition?.previous).toBe("not-installed")
-    for (const op of ["stop", "restart", "update", "remove"] as const) {
-      expect(Either.isLeft(Transition.begin(gone, op, 0, 10, true))).toBe(true)
+    for (const [op, state] of [["start", "starting"], ["restart", "restarting"], ["update", "updating"], ["remove", "removing"]] as const) {
+      const begun = Transition.begin(gone, op, 0, 10, true)
+      expect(Either.isRight(begun) && begun.right.state).toBe(state)
+      expect(Either.isRight(begun) && begun.right.transition?.previous).toBe("not-installed")
+      // never installed by its user: nothing to act on
+      expect(Either.isLeft(Transition.begin(gone, op, 0, 10, false))).toBe(true)
     }
+    const stop = Transition.begin(gone, "stop", 0, 10, true)
+    expect(Either.isLeft(stop) && stop.left.message).toBe("cannot stop lnd: it is not installed")
   })
 
   it("the conflict message reads as a sentence", () => {
@@ -178,14 +181,14 @@ describe("Transition", () => {
       }
     )
 
-    it.prop("a success takes what the engine shows; a failure restores the previous state with the fresh fields", [arbIdleEntry, arbOp, arbNow, arbStopTimeout, arbObservation, fc.string()],
+    it.prop("a success takes what the engine shows; a failure restores the previous state with the fresh fields (a container found for a gone app shows its state)", [arbIdleEntry, arbOp, arbNow, arbStopTimeout, arbObservation, fc.string()],
       ([entry, op, now, stop, seen, message]) => {
         const begun = Transition.begin(entry, op, now, stop, true)
         if (Either.isLeft(begun)) return
         const ok = Transition.settle(begun.right, op, Transition.succeeded, seen, now + 1)
         expect([ok.state, ok.observed]).toEqual([seen.state, seen.observed])
         const ko = Transition.settle(begun.right, op, Transition.failed(message), seen, now + 1)
-        expect(ko.state).toBe(entry.state)
+        expect(ko.state).toBe(entry.state === "not-installed" && seen.state !== "not-installed" ? seen.state : entry.state)
         expect(ko.observed).toEqual(seen.state === "not-installed" ? entry.observed : seen.observed)
         expect(Transition.settle(begun.right, op, Transition.failed(message), undefined, now + 1))
           .toEqual(Transition.fail(begun.right, op, message, now + 1))

@@ -44,18 +44,22 @@ export class NotAllowed extends Data.TaggedError("NotAllowed")<{
   }
 }
 
-// A start is allowed for an app its user installed even when its container is gone (removed
-// behind our back, or with its image): starting it recreates the container.
+// An app its user installed whose container is gone (removed behind our back, or with its
+// image) is still theirs: a start, a restart or an update recreates the container (an update on
+// the release it ran, then through the health gate), and a remove carries out the removal. Only a
+// stop has nothing to act on.
+const recreatable: ReadonlySet<Op.Op> = new Set<Op.Op>(["start", "restart", "update", "remove"])
 const allowed = (op: Op.Op, state: AppState.AppState, installed: boolean): boolean =>
   op === "install"
     ? state === "not-installed" || state === "failed"
-    : state !== "not-installed" || (op === "start" && installed)
+    : state !== "not-installed" || (installed && recreatable.has(op))
 
 /**
  * Begins an operation: flips the app to the op's transitional state and records the state to
  * restore. Beginning the op already in flight is idempotent (the entry is returned unchanged);
  * any other op while one is in flight is a `Conflict`. `installed` (the user's intent) lets a
- * start recreate an installed app whose container is gone.
+ * start, restart or update recreate an installed app whose container is gone, and a remove
+ * remove it.
  *
  * @since 0.1.0
  * @category combinators
@@ -141,7 +145,7 @@ export const failed = (message: string): Outcome => ({ _tag: "Failed", message }
  * the end of the work when it was seen (state and fields: a start whose container died at once
  * shows `exited`, not `running`), else the op's final state; a failure restores the state
  * before it began, records the error, and takes the fresh fields when a container is there (a
- * rollback recreated it). The release the engine shows is recorded (`AppEntry.release`); a
+ * rollback recreated it; an app whose container was gone takes the engine's state too). The release the engine shows is recorded (`AppEntry.release`); a
  * removed app forgets it. Total, and idempotent on an entry it settled.
  *
  * @since 0.1.0
@@ -159,9 +163,11 @@ export const settle = (
     return observation === undefined ? done : { ...done, state: observation.state }
   }
   const restored = fail(entry, op, outcome.message, now)
-  return observation === undefined || observation.state === "not-installed"
-    ? restored
-    : recordRelease({ ...restored, observed: observation.observed }, observation.observed)
+  if (observation === undefined || observation.state === "not-installed") return restored
+  // an app whose container was gone when the op began has one now (a rollback, or the work got
+  // as far as creating it): it shows what the engine shows, never "not installed"
+  const state = restored.state === "not-installed" ? observation.state : restored.state
+  return recordRelease({ ...restored, state, observed: observation.observed }, observation.observed)
 }
 
 /**

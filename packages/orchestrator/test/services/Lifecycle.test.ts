@@ -183,6 +183,31 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
+  it.scoped("an installed app whose container vanished, as a scan shows it: a restart recreates it, a remove removes it, a stop is refused", () =>
+    Effect.gen(function*() {
+      const { run } = yield* setup([serviceManifest("alpha")])
+      yield* run(Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        const store = yield* StateStore
+        const vanish = Effect.gen(function*() {
+          yield* sim.removeContainer("alpha")
+          yield* Effect.flatMap(Scanner, (s) => s.scan)
+          assert.strictEqual(yield* stateOf(alpha), "not-installed", "the scan shows the container is gone")
+        })
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
+        yield* vanish
+        const stop = yield* Effect.either(request("stop", "alpha"))
+        assert.isTrue(Either.isLeft(stop) && stop.left._tag === "NotAllowed", "nothing to stop")
+        assert.strictEqual((yield* request("restart", "alpha")).status, "restarting")
+        yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "recreated by the restart")
+        yield* vanish
+        assert.strictEqual((yield* request("remove", "alpha")).status, "removing")
+        yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.state === "not-installed" && e.transition === undefined), "removed")
+        assert.isFalse((yield* store.intent(alpha)).installed, "the user's removal is carried out, not refused")
+      }))
+    }))
+
   it.scoped("a capability dependency: refused with no provider, resolved to the installed one, its endpoints handed to hooks", () =>
     Effect.gen(function*() {
       const runs: Array<HookRegistry.HookRun> = []
