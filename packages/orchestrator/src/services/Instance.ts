@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import { FileSystem } from "@effect/platform"
-import { Clock, Data, Effect, Schema } from "effect"
+import { Clock, Data, Effect, Either, Option, Schema } from "effect"
 import type { Scope } from "effect"
 
 /**
@@ -123,25 +123,37 @@ export const id = Effect.fn("Instance.id")(function*(dataDir: string) {
   const fs = yield* FileSystem.FileSystem
   const path = join(dataDir, idFile)
   const fail = (reason: string) => new InstanceError({ path, reason })
-  if (yield* Effect.mapError(fs.exists(path), (e) => fail(e.message))) {
+  const readId = Effect.gen(function*() {
     const text = (yield* Effect.mapError(fs.readFileString(path), (e) => fail(e.message))).trim()
     if (!isInstanceId(text)) {
       return yield* Effect.fail(fail(`malformed instance id ${JSON.stringify(text.slice(0, 80))}: expected 4-64 of a-z, 0-9, -`))
     }
     return text
-  }
+  })
+  if (yield* Effect.mapError(fs.exists(path), (e) => fail(e.message))) return yield* readId
   const created = randomBytes(8).toString("hex")
-  const tmp = `${path}.tmp-${process.pid}`
-  yield* Effect.mapError(
-    Effect.zipRight(
-      fs.makeDirectory(dataDir, { recursive: true }),
-      Effect.zipRight(fs.writeFileString(tmp, `${created}\n`), fs.rename(tmp, path))
-    ),
-    (e) => fail(e.message)
-  )
+  yield* Effect.mapError(fs.makeDirectory(dataDir, { recursive: true }), (e) => fail(e.message))
+  // Two first starts at once agree on one id: the loser reads the winner's.
+  const linked = yield* Effect.mapError(createWhole(fs, path, `${created}\n`, 0o644), (e) => fail(e.message))
+  if (!linked) return yield* readId
   yield* Effect.logInfo(`new instance id ${created} in ${path}`)
   return created
 })
+
+/**
+ * Creates `path` holding `content` unless it exists (false then), never showing it half-written:
+ * the content goes to a fresh temp file that is then hard-linked to `path` (`link` fails when the
+ * name exists). A reader racing the creator sees no file or the whole file, never an empty one.
+ */
+const createWhole = (fs: FileSystem.FileSystem, path: string, content: string, mode: number) =>
+  Effect.gen(function*() {
+    const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`
+    yield* fs.writeFileString(tmp, content, { flag: "wx", mode })
+    const linked = yield* Effect.either(fs.link(tmp, path)).pipe(Effect.ensuring(Effect.ignore(fs.remove(tmp))))
+    if (linked._tag === "Right") return true
+    if (linked.left._tag === "SystemError" && linked.left.reason === "AlreadyExists") return false
+    return yield* Effect.fail(linked.left)
+  })
 
 /**
  * Holds `<dataDir>/serve.lock` for the scope's life: fails with `InstanceLocked` while another
@@ -168,19 +180,17 @@ export const lock = (
       host: hostname()
     }
     const content = `${JSON.stringify(mine)}\n`
-    const readHolder = Effect.map(
-      Effect.either(fs.readFileString(path)),
-      (r) => r._tag === "Left" ? undefined : Schema.decodeUnknownOption(Schema.parseJson(LockInfo))(r.right).pipe((o) => o._tag === "Some" ? o.value : undefined)
-    )
-    const create = fs.writeFileString(path, content, { flag: "wx", mode: 0o644 })
+    const decodeHolder = (text: string | undefined) =>
+      text === undefined ? undefined : Option.getOrUndefined(Schema.decodeUnknownOption(Schema.parseJson(LockInfo))(text))
+    const readText = (file: string) => Effect.map(Effect.either(fs.readFileString(file)), Either.getOrUndefined)
+    // Created whole (temp file + link): a starter racing this one never reads it empty and
+    // takes it over as "unreadable".
+    const create = Effect.mapError(createWhole(fs, path, content, 0o644), (e) => fail(e.message))
     yield* Effect.mapError(fs.makeDirectory(dataDir, { recursive: true }), (e) => fail(e.message))
     for (let attempt = 0;; attempt++) {
-      const created = yield* Effect.either(create)
-      if (created._tag === "Right") break
-      if (created.left._tag !== "SystemError" || created.left.reason !== "AlreadyExists") {
-        return yield* Effect.fail(fail(created.left.message))
-      }
-      const holder = yield* readHolder
+      if (yield* create) break
+      const text = yield* readText(path)
+      const holder = decodeHolder(text)
       if (attempt > 0 || decideLock(holder, holder !== undefined && alive(holder.pid)) === "refuse") {
         if (holder !== undefined) return yield* Effect.fail(new InstanceLocked({ path, holder }))
         return yield* Effect.fail(fail("another process is taking the lock at the same time"))
@@ -190,13 +200,32 @@ export const lock = (
           ? `${path} was unreadable: taking it over`
           : `taking over the stale lock ${path} of pid ${holder.pid} (instance ${holder.instance}), which is gone`
       )
-      yield* Effect.mapError(fs.remove(path), (e) => fail(e.message))
+      // The stale lock is moved aside (atomic), then checked to be the one judged stale: a
+      // starter that judged it stale too may have taken it over meanwhile, and its fresh lock is
+      // put back, not removed (removing it would let two serves share the data dir).
+      const aside = `${path}.stale-${mine.pid}-${randomBytes(6).toString("hex")}`
+      const moved = yield* Effect.either(fs.rename(path, aside))
+      if (Either.isLeft(moved)) {
+        if (moved.left._tag === "SystemError" && moved.left.reason === "NotFound") continue
+        return yield* Effect.fail(fail(moved.left.message))
+      }
+      const movedText = yield* readText(aside)
+      if (movedText !== text) {
+        const back = yield* Effect.either(fs.link(aside, path))
+        yield* Effect.ignore(fs.remove(aside))
+        const taker = decodeHolder(movedText)
+        if (Either.isRight(back) && taker !== undefined) return yield* Effect.fail(new InstanceLocked({ path, holder: taker }))
+        return yield* Effect.fail(fail("another process is taking the lock at the same time"))
+      }
+      yield* Effect.mapError(fs.remove(aside), (e) => fail(e.message))
     }
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(readHolder, (holder) =>
-        holder !== undefined && holder.pid === mine.pid && holder.startedAt === mine.startedAt
+      Effect.flatMap(readText(path), (text) => {
+        const holder = decodeHolder(text)
+        return holder !== undefined && holder.pid === mine.pid && holder.startedAt === mine.startedAt
           ? Effect.ignore(fs.remove(path))
-          : Effect.void)
+          : Effect.void
+      })
     )
     return mine
   })

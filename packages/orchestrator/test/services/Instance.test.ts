@@ -1,3 +1,4 @@
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Logger, Scope, TestClock } from "effect"
@@ -22,6 +23,36 @@ const captureLogs = () => {
   return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
 
+// The real file system, with every write of a new file split in its two steps 30 ms apart:
+// created empty, then filled.
+const slowWrites = Layer.effect(
+  FileSystem.FileSystem,
+  Effect.map(FileSystem.FileSystem, (real): FileSystem.FileSystem => ({
+    ...real,
+    writeFileString: (file, data, options) =>
+      real.writeFileString(file, "", options).pipe(
+        Effect.zipRight(Effect.sleep("30 millis")),
+        Effect.zipRight(real.writeFileString(file, data, { ...options, flag: "w" }))
+      )
+  }))
+).pipe(Layer.provideMerge(NodeContext.layer))
+
+// The real file system where the second removal or rename of a lock file waits 100 ms: the
+// second of two starters that judged a lock stale acts after the first has taken it.
+const lateSecondMove = Layer.effect(
+  FileSystem.FileSystem,
+  Effect.map(FileSystem.FileSystem, (real): FileSystem.FileSystem => {
+    let moves = 0
+    const late = <A, E>(file: string, op: Effect.Effect<A, E>) =>
+      path.basename(file) === Instance.lockFile && ++moves === 2 ? Effect.zipRight(Effect.sleep("100 millis"), op) : op
+    return {
+      ...real,
+      remove: (file, options) => late(file, real.remove(file, options)),
+      rename: (from, to) => late(from, real.rename(from, to))
+    }
+  })
+).pipe(Layer.provideMerge(NodeContext.layer))
+
 describe("Instance.id", () => {
   it.effect("is created once per data dir and read back afterwards", () =>
     Effect.gen(function*() {
@@ -32,6 +63,15 @@ describe("Instance.id", () => {
       assert.strictEqual(yield* Instance.id(dir), first)
       assert.notStrictEqual(yield* Instance.id(tempDir("inst-id-")), first)
     }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("first starts at once agree on one id, the one on disk", () =>
+    Effect.gen(function*() {
+      const dir = tempDir("inst-id-race-")
+      const ids = yield* Effect.all(Array.from({ length: 4 }, () => Instance.id(dir)), { concurrency: "unbounded" })
+      const onDisk = fs.readFileSync(path.join(dir, Instance.idFile), "utf8").trim()
+      assert.deepStrictEqual(ids, ids.map(() => onDisk))
+      assert.deepStrictEqual(fs.readdirSync(dir), [Instance.idFile])
+    }).pipe(Effect.provide(slowWrites)))
 
   it.effect("a malformed id is an error naming the file", () =>
     Effect.gen(function*() {
@@ -77,6 +117,43 @@ describe("Instance.lock", () => {
       fs.writeFileSync(file, "{")
       yield* Effect.scoped(Instance.lock(dir, "new0"))
     }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("starters racing for a free lock: exactly one holds it, the others are refused naming it", () =>
+    // node writes a file in two steps (open O_EXCL, then write); the file system below makes the
+    // moment between them last 30 ms. A lock file created empty and filled afterwards let a
+    // starter reading it in between see no holder, take the "unreadable" lock over and run too.
+    Effect.gen(function*() {
+      const dir = tempDir("inst-race-")
+      const results = yield* Effect.all(
+        Array.from({ length: 4 }, (_, i) =>
+          Effect.either(Instance.lock(dir, "race0", { pid: 50_000 + i, alive: () => true }))),
+        { concurrency: "unbounded" }
+      )
+      const held = results.filter((r) => r._tag === "Right")
+      assert.strictEqual(held.length, 1, `${held.length} holders`)
+      for (const r of results) if (r._tag === "Left") assert.strictEqual(r.left._tag, "InstanceLocked", r.left.message)
+      const onDisk = JSON.parse(fs.readFileSync(path.join(dir, Instance.lockFile), "utf8"))
+      assert.strictEqual(onDisk.pid, held[0]!.right.pid)
+    }).pipe(Effect.scoped, Effect.provide(slowWrites)))
+
+  it.live("starters taking over one stale lock at once: exactly one holds it", () =>
+    // Both judged the lock stale; the second's removal came after the first had taken the lock
+    // and removed the first's fresh lock instead: two serves on one data dir.
+    Effect.gen(function*() {
+      const dir = tempDir("inst-stale-race-")
+      const file = path.join(dir, Instance.lockFile)
+      fs.writeFileSync(file, JSON.stringify({ pid: 999_999_999, instance: "old0", startedAt: 1 }))
+      const alive = (pid: number) => pid !== 999_999_999
+      const results = yield* Effect.all(
+        Array.from({ length: 2 }, (_, i) => Effect.either(Instance.lock(dir, "race0", { pid: 60_000 + i, alive }))),
+        { concurrency: "unbounded" }
+      )
+      const held = results.filter((r) => r._tag === "Right")
+      assert.strictEqual(held.length, 1, `${held.length} holders`)
+      for (const r of results) if (r._tag === "Left") assert.strictEqual(r.left._tag, "InstanceLocked", r.left.message)
+      assert.strictEqual(JSON.parse(fs.readFileSync(file, "utf8")).pid, held[0]!.right.pid)
+      assert.deepStrictEqual(fs.readdirSync(dir), [Instance.lockFile])
+    }).pipe(Effect.scoped, Effect.provide(lateSecondMove)))
 
   it("decides: refuse only a live holder", () => {
     const holder = { pid: 1, instance: "x", startedAt: 0 }
