@@ -409,15 +409,20 @@ describe("writeAtomic crash safety", () => {
     return { torn, progressed, tempsSeen }
   }
 
-  it("a writer SIGKILLed at random moments 200 times always leaves complete old or new content", async () => {
-    const r = await torture("atomic", 200)
+  it("a writer SIGKILLed at random moments 120 times always leaves complete old or new content", async () => {
+    const r = await torture("atomic", 120)
     console.info(
-      `crash test (writeAtomic): 200 kills, torn files ${r.torn}, kills after progress ${r.progressed}, temp files left by killed writers ${r.tempsSeen}`
+      `crash test (writeAtomic): 120 kills, torn files ${r.torn}, kills after progress ${r.progressed}, temp files left by killed writers ${r.tempsSeen}`
     )
     expect(r.torn).toBe(0)
-    // The kills must land while the writer is busy, or the test proves nothing.
-    expect(r.progressed).toBeGreaterThan(40)
-  }, 240_000)
+    // The kills must land while a write is in progress, or the test proves nothing: a temp file
+    // left behind is a kill between its creation and its rename (a fifth to a quarter of the kills
+    // on a loaded machine). This used to count writes done before the kill, with the kill timed from
+    // the writer's start: on a loaded machine most kills landed before its first write and the
+    // count fell below its bound. The writer now signals after its first write (slower per kill,
+    // hence 120 kills, all inside the stream of writes, rather than 200 of which many were not).
+    expect(r.tempsSeen).toBeGreaterThan(10)
+  }, 360_000) // a bound on a loaded machine's process starts and fsyncs, not a timing claim
 
   it("the same harness catches a naive writer tearing the file (the test is able to fail)", async () => {
     const r = await torture("naive", 40)
