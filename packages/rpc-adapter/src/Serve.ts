@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Console, Effect, Fiber, Layer, Queue, Scope } from "effect"
@@ -31,6 +30,7 @@ import * as Push from "./Push.js"
 import * as Resources from "./Resources.js"
 import * as Server from "./Server.js"
 import * as ServerInfo from "./ServerInfo.js"
+import * as Status from "./Status.js"
 
 /**
  * The engine `serve` drives, and what the page and `server.version` say about it.
@@ -245,7 +245,7 @@ const bannerBox = (text: string): string => {
  * @since 0.1.0
  * @category constants
  */
-export const serverFile = "server.json"
+export const serverFile: string = Status.serverFile
 
 /**
  * The login line: the URL with its token only on a terminal or when asked; otherwise the token
@@ -289,13 +289,7 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   const listening = yield* Scope.extend(Server.listen(serverConfig(options, choice, password)), serverScope)
   const server = listening.service
   const tokenFile = Auth.tokenPath(dataDir)
-  yield* Effect.promise(() =>
-    writeFile(
-      join(dataDir, serverFile),
-      `${JSON.stringify({ url: server.url, pid: process.pid, instance: instanceId })}\n`,
-      { mode: 0o644 }
-    )
-  )
+  yield* Effect.orDie(Status.record(dataDir, { url: server.url, pid: process.pid, instance: instanceId }))
   yield* say(`Archipelago ${ServerInfo.version} on ${choice.engine} ${choice.engineVersion} (instance ${instanceId}, data ${dataDir})`)
   yield* say(loginLine(server, tokenFile, options.printLoginUrl || (interactive && process.stdout.isTTY === true)))
   const ws = `${server.url.replace(/^http/, "ws")}/ws`

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { Console, Data, Effect, Schema } from "effect"
+import { SafeFile } from "@archipelago/orchestrator"
 import type { AppView } from "@archipelago/orchestrator/domain"
 import * as Auth from "./Auth.js"
 import type * as Config from "./Config.js"
@@ -26,6 +27,39 @@ export class StatusError extends Data.TaggedError("StatusError")<{ readonly reas
 const ServerFile = Schema.parseJson(Schema.Struct({ url: Schema.String, pid: Schema.Number, instance: Schema.optional(Schema.String) }))
 
 /**
+ * The file under the data dir where `serve` records where it listens (never the token).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const serverFile = "server.json"
+
+/**
+ * What `serve` records in `<dataDir>/server.json`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServerRecord {
+  readonly url: string
+  readonly pid: number
+  readonly instance: string
+}
+
+/**
+ * Records where the server of a data dir listens, for `status` and `login-url`: written whole
+ * (temp file, rename; `SafeFile.write`), so a `status` reading it meanwhile finds the old or the
+ * new record, never an empty or partial file it would call malformed.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const record = (dataDir: string, server: ServerRecord): Effect.Effect<void, SafeFile.SafeFileError | SafeFile.UnsafePath> => {
+  const dir = resolve(dataDir)
+  return Effect.asVoid(SafeFile.write(join(dir, serverFile), `${JSON.stringify(server)}\n`, { root: dir, mode: 0o644 }))
+}
+
+/**
  * Where the server of a data dir listens, and its token.
  *
  * @since 0.1.0
@@ -33,7 +67,7 @@ const ServerFile = Schema.parseJson(Schema.Struct({ url: Schema.String, pid: Sch
  */
 export const locate = Effect.fn("Status.locate")(function*(dataDir: string) {
   const dir = resolve(dataDir)
-  const file = join(dir, "server.json")
+  const file = join(dir, serverFile)
   const text = yield* Effect.tryPromise({
     try: () => readFile(file, "utf8"),
     catch: () => new StatusError({ reason: `no server has run on ${dir} (${file} is missing): start \`archipelago serve --data ${dir}\`` })
