@@ -131,3 +131,36 @@ export const factsOf = (c: ContainerSummary): ContainerFacts => {
     ...(c.exitedAt === undefined ? {} : { exitedAt: c.exitedAt })
   }
 }
+
+/**
+ * What the engine's own answer tells of a container the work held the details of (from a
+ * listing or an inspect taken under the app's lock), after a command that changed only its run
+ * state: `start`/`restart` answered `running`, `create` answered `created` (the container's id).
+ * The state is the engine's word; the fields a start renews and only the engine knows (start
+ * time, exit code, address, health verdict) are left out, or `starting` for an app with a
+ * health check, until the next scan. Nothing in it is guessed: the observation the runner takes instead of
+ * asking again.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const answeredOf = (
+  c: ContainerSummary,
+  state: "running" | "created",
+  hasHealthCheck: boolean
+): Observation => {
+  // a summary's fields only: an inspect's address may change with the start
+  const kept: ContainerSummary = {
+    id: c.id,
+    name: c.name,
+    image: c.image,
+    ...(c.imageId === undefined ? {} : { imageId: c.imageId }),
+    state,
+    labels: c.labels,
+    ports: c.ports
+  }
+  return {
+    state: stateOfContainer(state),
+    observed: observedOf(state === "running" && hasHealthCheck ? { ...kept, health: "starting" } : kept)
+  }
+}

@@ -2,8 +2,9 @@
  * The one runner of an operation under a transition, whoever asked for it (a user through the
  * orchestrator, or the reconciler repairing an app): begin (a function of the app's entry and
  * intent, written in one atomic change), run the work under the transition's deadline, look at
- * the engine, settle by `Transition.settle`, and write the outcome to the app's install log. A
- * failure is a typed `OperationFailed`. The caller holds the app's lock.
+ * the engine (or take what the engine's own answer to the work's last command showed, `Answered`,
+ * without asking again), settle by `Transition.settle`, and write the outcome to the app's install
+ * log. A failure is a typed `OperationFailed`. The caller holds the app's lock.
  *
  * @since 0.1.0
  */
@@ -64,6 +65,25 @@ export const requested = (op: Op.Op, stopTimeoutSec: number): Begin => (entry, i
 }
 
 /**
+ * What a work's last engine command answered about the app's container (a `start` answered
+ * `running` for a container whose details the work held: see `Observation.answeredOf`). A work
+ * returning it is settled on it, with no `observe` after it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Answered {
+  readonly _tag: "Answered"
+  readonly observation: Observation
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const answered = (observation: Observation): Answered => ({ _tag: "Answered", observation })
+
+/**
  * What `run` is given.
  *
  * @since 0.1.0
@@ -73,8 +93,12 @@ export interface Spec<E extends { readonly message: string }> {
   readonly def: AppDef
   readonly op: Op.Op
   readonly begin: Begin
-  readonly work: Effect.Effect<void, E>
-  /** The app's container as the engine shows it after the work; None when it could not be seen. */
+  /** The engine work; it may return what the engine's answer to its last command showed. */
+  readonly work: Effect.Effect<void | Answered, E>
+  /**
+   * The app's container as the engine shows it after the work; None when it could not be seen.
+   * Not run when the work succeeded with an `Answered`.
+   */
   readonly observe: Effect.Effect<Option.Option<Observation>>
   /** How the install log names the operation; default the op (`"install done"`). */
   readonly label?: string
@@ -118,7 +142,9 @@ export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effec
       Effect.either
     )
     const end = yield* Clock.currentTimeMillis
-    const seen = Option.getOrUndefined(yield* spec.observe)
+    const seen = Either.isRight(outcome) && outcome.right !== undefined
+      ? outcome.right.observation
+      : Option.getOrUndefined(yield* spec.observe)
     if (Either.isRight(outcome)) {
       yield* log.append(def.id, "info", `${label} done`)
       yield* store.update(def.id, (e) => ({ entry: Transition.settle(e, op, Transition.succeeded, seen, end) }))

@@ -16,7 +16,7 @@ import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
 import { foreignReason, ownership } from "../reconcile/Plan.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
-import type { ContainerDetails } from "../runtime/ContainerRuntime.js"
+import type { ContainerDetails, ContainerSummary } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
 import type { CommandFailed, RuntimeError } from "../runtime/RuntimeError.js"
 import { AppLocks } from "./AppLocks.js"
@@ -29,11 +29,12 @@ import type { AppDef } from "./Apps.js"
 import type { HookError } from "./HookRegistry.js"
 import { HookRegistry } from "./HookRegistry.js"
 import { InstallLog } from "./InstallLog.js"
+import * as GroupCommit from "./internal/GroupCommit.js"
 import * as Operation from "./Operation.js"
 import type { DeadlineExceeded } from "./Operation.js"
 import type { RequestOptions } from "./Request.js"
 import * as HealthGate from "./HealthGate.js"
-import { digestOf, observationOf } from "./Observation.js"
+import { answeredOf, digestOf, observationOf } from "./Observation.js"
 import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp, UnsafeMount } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
 
@@ -159,16 +160,25 @@ export type OperationError = UnknownApp | Transition.Conflict | Transition.NotAl
  */
 export interface Steps {
   /**
-   * Fetch the image if missing, run hooks, create (keeping a container with the same spec hash),
-   * start when asked. A container that vanished comes back on the release it ran (by digest)
-   * while the manifest offers another: only `update` moves versions.
+   * Run hooks, create (keeping a container with the same spec hash; the image fetched when the
+   * create finds it missing), start when asked. A container that vanished comes back on the
+   * release it ran (by digest) while the manifest offers another: only `update` moves versions.
+   * Answers with what the engine's create and start showed (`Operation.Answered`).
    */
-  readonly install: (def: AppDef, start: boolean) => Effect.Effect<void, WorkError>
+  readonly install: (def: AppDef, start: boolean) => Effect.Effect<void | Operation.Answered, WorkError>
   /** Run hooks, then start the container (creating it if it vanished). */
-  readonly start: (def: AppDef) => Effect.Effect<void, WorkError>
+  readonly start: (def: AppDef) => Effect.Effect<void | Operation.Answered, WorkError>
+  /**
+   * Start the container a reconcile pass has just listed, trusting the listing (taken under the
+   * app's lock, seconds old) for its ownership and id: hooks, then ONE `start` by its id, no
+   * inspect before or after. A container gone since the listing takes the full `start`.
+   *
+   * @since 0.1.0
+   */
+  readonly startListed: (def: AppDef, listed: ContainerSummary) => Effect.Effect<void | Operation.Answered, WorkError>
   readonly stop: (def: AppDef) => Effect.Effect<void, WorkError>
   /** Run hooks, then restart the container in one engine call (creating it if it vanished). */
-  readonly restart: (def: AppDef) => Effect.Effect<void, WorkError>
+  readonly restart: (def: AppDef) => Effect.Effect<void | Operation.Answered, WorkError>
   /** Replace the container with one of the current spec (volumes kept). */
   readonly recreate: (def: AppDef, start: boolean) => Effect.Effect<void, WorkError>
   readonly remove: (def: AppDef, purge: boolean) => Effect.Effect<void, WorkError>
@@ -266,11 +276,24 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const names = (def: AppDef, entry: AppEntry) => containerNames(def, entry.observed.containerName)
   const targetName = (def: AppDef) => Effect.map(store.entry(def.id), (e) => names(def, e)[0]!)
 
+  // Concurrent operations share their reads (installs of many apps at once ask podman twice,
+  // not once each): a read is never older than its request (see `GroupCommit`).
+  const inspectShared = GroupCommit.make((wanted: ReadonlyArray<string>) => runtime.inspect(wanted))
+  const digestShared = GroupCommit.make((refs: ReadonlyArray<string>) =>
+    Effect.forEach(refs, (ref) => Effect.map(runtime.imageDigest(ref), (digest) => [ref, digest] as const), {
+      concurrency: "unbounded"
+    }))
+  const imageDigestOf = (ref: string) =>
+    Effect.map(digestShared([ref]), (answers) => answers.find(([r]) => r === ref)?.[1] ?? Option.none<string>())
+
   // Every step that touches a container looks first: another instance's container is refused.
   const inspectOwn = (def: AppDef): Effect.Effect<ContainerDetails | undefined, RuntimeError | ForeignContainer> =>
     Effect.gen(function*() {
       const entry = yield* store.entry(def.id)
-      const found = yield* runtime.inspect(names(def, entry))
+      const wanted = names(def, entry)
+      // in the order of the app's names, and only those (the call may have asked for others')
+      const all = yield* inspectShared(wanted)
+      const found = wanted.flatMap((name) => all.filter((c) => c.name === name))
       for (const c of found) {
         const owner = ownership(c.labels[Labels.instance], def.spec.labels[Labels.instance])
         if (owner._tag === "Foreign") {
@@ -282,11 +305,14 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
 
   const progress = (def: AppDef) => (line: string) => log.append(def.id, "info", line)
 
-  const ensureImage = (def: AppDef, force: boolean): Effect.Effect<string, WorkError> =>
+  // The reference containers of the app are created from (a pull is tagged so, a build too).
+  const imageOf = (def: AppDef): string => def.source._tag === "Image" ? def.source.ref : def.source.tag
+
+  // Pulls (mirrors first) or builds the app's image; `force` keeps a local image no registry has.
+  const fetchImage = (def: AppDef, force: boolean): Effect.Effect<string, WorkError> =>
     Effect.gen(function*() {
       const source = def.source
       if (source._tag === "Image") {
-        if (!force && (yield* runtime.imageExists(source.ref))) return source.ref
         yield* log.append(def.id, "info", `fetching ${source.ref} (trying ${source.candidates.map((c) => c.ref).join(", ")})`)
         const pulled = yield* runtime.pull({ ref: source.ref, candidates: source.candidates }, progress(def)).pipe(
           Effect.map((candidate) => candidate.ref),
@@ -301,7 +327,6 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         yield* log.append(def.id, "info", pulled === source.ref ? `image ${pulled} ready` : `image ${source.ref} ready (pulled from ${pulled})`)
         return source.ref
       }
-      if (!force && (yield* runtime.imageExists(source.tag))) return source.tag
       yield* log.append(def.id, "info", `building ${source.tag} from ${source.context}`)
       yield* runtime.build(
         { tag: source.tag, context: source.context, containerfile: source.containerfile, args: source.args, labels: {} },
@@ -310,6 +335,11 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       yield* log.append(def.id, "info", `built ${source.tag}`)
       return source.tag
     })
+
+  const ensureImage = (def: AppDef, force: boolean): Effect.Effect<string, WorkError> =>
+    !force
+      ? Effect.flatMap(runtime.imageExists(imageOf(def)), (present) => present ? Effect.succeed(imageOf(def)) : fetchImage(def, false))
+      : fetchImage(def, true)
 
   const hooks = (def: AppDef): Effect.Effect<boolean, HookError> =>
     def.manifest.hooks.length === 0
@@ -355,20 +385,27 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
 
   // The release a container is created for is stamped on it (outside the spec hash): the
   // image's digest, the version and the image reference; a rollback passes the previous ones.
+  // `digest`: the caller's answer when it asked already (or the image is named by its digest).
+  // Returns the container as created (see `Observation.answeredOf`).
   const create = (
     def: AppDef,
     image: string,
     release: { readonly version: string; readonly image: string } = { version: def.manifest.version, image: def.spec.image },
     // what the caller's `inspectOwn` found a moment ago under the app's lock: not asked again
-    inspected?: { readonly found: ContainerDetails | undefined }
-  ): Effect.Effect<void, WorkError> =>
+    inspected?: { readonly found: ContainerDetails | undefined },
+    known?: { readonly digest: string | undefined }
+  ): Effect.Effect<ContainerSummary, WorkError> =>
     Effect.gen(function*() {
       // no `rm` when the inspect found none of the app's names (a fresh install)
       const found = inspected === undefined ? yield* inspectOwn(def) : inspected.found
       if (found !== undefined) {
         for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
       }
-      const digest = Option.getOrUndefined(yield* runtime.imageDigest(image))
+      const digest = known !== undefined
+        ? known.digest
+        : image.startsWith("sha256:")
+        ? image
+        : Option.getOrUndefined(yield* runtime.imageDigest(image))
       const labels = {
         ...def.spec.labels,
         [Labels.version]: release.version,
@@ -383,7 +420,33 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         "info",
         `created container ${def.spec.name} (${id.slice(0, 12)}) of ${release.version}${digest === undefined ? "" : ` on ${shortDigest(digest)}`}`
       )
+      return {
+        id,
+        name: def.spec.name,
+        image,
+        state: "created",
+        labels,
+        ports: def.spec.ports.map((p) => ({ host: p.host, container: p.container, protocol: p.protocol }))
+      } satisfies ContainerSummary
     })
+
+  // Creates the app's container from its image. ONE `image inspect` answers both whether the
+  // image is here (podman's "image not known" is the answer no) and its digest, which the
+  // container is labelled with so the release it runs is recorded when the install settles (a
+  // repair brings back that release by digest, issue 14): no `image exists` first.
+  const createFetching = (def: AppDef, found: ContainerDetails | undefined): Effect.Effect<ContainerSummary, WorkError> =>
+    Effect.gen(function*() {
+      const image = imageOf(def)
+      const here = yield* imageDigestOf(image)
+      const digest = Option.isSome(here)
+        ? here.value
+        : Option.getOrUndefined(yield* Effect.zipRight(fetchImage(def, false), imageDigestOf(image)))
+      return yield* create(def, image, undefined, { found }, { digest })
+    })
+
+  // The observation a successful start (or create) answered, for a container the work held.
+  const answered = (def: AppDef, c: ContainerSummary, state: "running" | "created") =>
+    Operation.answered(answeredOf(c, state, def.spec.healthCheck !== undefined))
 
   const stopContainer = (def: AppDef): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
@@ -400,44 +463,53 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         ? e.release
         : undefined)
 
-  const reinstate = (def: AppDef, release: Release, start: boolean): Effect.Effect<void, WorkError> =>
+  const reinstate = (def: AppDef, release: Release, start: boolean): Effect.Effect<Operation.Answered, WorkError> =>
     Effect.gen(function*() {
       yield* log.append(
         def.id,
         "info",
         `recreating ${def.spec.name} on ${release.version} (${shortDigest(release.digest)}), the release it ran; ${def.manifest.version} stays on offer as an update`
       )
-      if (Option.isNone(yield* runtime.imageDigest(release.digest))) {
-        return yield* Effect.fail(
-          new ReleaseUnavailable({ appId: def.id, version: release.version, digest: release.digest, offered: def.manifest.version })
-        )
-      }
       yield* hooks(def)
       yield* prepareDirs(def)
-      yield* create(def, release.digest, { version: release.version, image: release.image })
-      if (start) yield* runtime.start(def.spec.name)
+      // created from the digest itself: podman's "image not known" says the release is gone
+      const made = yield* create(def, release.digest, { version: release.version, image: release.image }, { found: undefined }, {
+        digest: release.digest
+      }).pipe(
+        Effect.catchTag("ImageNotFound", () =>
+          Effect.fail(
+            new ReleaseUnavailable({ appId: def.id, version: release.version, digest: release.digest, offered: def.manifest.version })
+          ))
+      )
+      if (!start) return answered(def, made, "created")
+      yield* runtime.start(made.id)
+      return answered(def, made, "running")
     })
 
   // `repair`: the container vanished behind our back (a start, a restart, the reconciler), so it
   // comes back on the release it ran; an explicit install or update creates the manifest's.
-  const install = (def: AppDef, start: boolean, repair = false): Effect.Effect<void, WorkError> =>
+  const install = (def: AppDef, start: boolean, repair = false): Effect.Effect<void | Operation.Answered, WorkError> =>
     Effect.gen(function*() {
+      // this inspect, under the app's lock, is what the whole install decides on: not asked again
       const found = yield* inspectOwn(def)
       if (repair && found === undefined) {
         const release = yield* recordedRelease(def)
         if (release !== undefined) return yield* reinstate(def, release, start)
       }
-      const image = yield* ensureImage(def, false)
       yield* hooks(def)
       yield* prepareDirs(def)
-      const existing = yield* inspectOwn(def)
-      if (existing === undefined || existing.labels[Labels.specHash] !== def.specHash) {
-        yield* create(def, image, undefined, { found: existing })
+      if (found !== undefined && found.labels[Labels.specHash] === def.specHash) {
+        if (!start) return
+        yield* runtime.start(found.id)
+        return answered(def, found, "running")
       }
-      if (start) yield* runtime.start(existing?.name ?? def.spec.name)
+      const made = yield* createFetching(def, found)
+      if (!start) return answered(def, made, "created")
+      yield* runtime.start(made.id)
+      return answered(def, made, "running")
     })
 
-  const startContainer = (def: AppDef): Effect.Effect<void, WorkError> =>
+  const startContainer = (def: AppDef): Effect.Effect<void | Operation.Answered, WorkError> =>
     Effect.gen(function*() {
       const changed = yield* hooks(def)
       const existing = yield* inspectOwn(def)
@@ -446,20 +518,41 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         if (!changed) return
         yield* log.append(def.id, "info", "a hook changed a file: restarting to pick it up")
         yield* checkMounts(def)
-        return yield* runtime.restart(existing.name, def.manifest.stopTimeout)
+        yield* runtime.restart(existing.id, def.manifest.stopTimeout)
+        return answered(def, existing, "running")
       }
       yield* checkMounts(def)
-      yield* runtime.start(existing.name)
+      yield* runtime.start(existing.id)
+      return answered(def, existing, "running")
     })
 
+  // The reconciler's repair of a container its pass has just listed (seconds old, under the
+  // app's lock, owned: the plan refuses another instance's): no inspect, started by its id, so
+  // a container replaced since the listing is never the one started; one gone since is looked
+  // for again (and re-created) by the full start.
+  const startListed = (def: AppDef, listed: ContainerSummary): Effect.Effect<void | Operation.Answered, WorkError> =>
+    listed.state === "running"
+      ? startContainer(def)
+      : Effect.gen(function*() {
+        yield* hooks(def)
+        yield* checkMounts(def)
+        const started = yield* runtime.start(listed.id).pipe(
+          Effect.as(true),
+          Effect.catchTag("ContainerNotFound", () => Effect.succeed(false))
+        )
+        if (!started) return yield* startContainer(def)
+        return answered(def, listed, "running")
+      })
+
   // One engine call (`podman restart`), not a stop and a start with their inspects around them.
-  const restartContainer = (def: AppDef): Effect.Effect<void, WorkError> =>
+  const restartContainer = (def: AppDef): Effect.Effect<void | Operation.Answered, WorkError> =>
     Effect.gen(function*() {
       yield* hooks(def)
       const existing = yield* inspectOwn(def)
       if (existing === undefined) return yield* install(def, true, true)
       yield* checkMounts(def)
-      yield* runtime.restart(existing.name, def.manifest.stopTimeout).pipe(
+      return yield* runtime.restart(existing.id, def.manifest.stopTimeout).pipe(
+        Effect.as<void | Operation.Answered>(answered(def, existing, "running")),
         Effect.catchTag("ContainerNotFound", () => install(def, true, true))
       )
     })
@@ -621,7 +714,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       Effect.catchAll(() => Effect.succeedNone)
     )
 
-  const work = (op: Op.Op, def: AppDef, options: RequestOptions): Effect.Effect<void, WorkError> => {
+  const work = (op: Op.Op, def: AppDef, options: RequestOptions): Effect.Effect<void | Operation.Answered, WorkError> => {
     switch (op) {
       case "install":
         return install(def, true)
@@ -641,7 +734,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
           onNone: () => Effect.fail(new Unsupported({ op })),
           onSome: (target) => {
             const deps: BackupWork.Deps<WorkError> = {
-              steps: { start: startContainer, stop: stopContainer, observe },
+              steps: { start: (d) => Effect.asVoid(startContainer(d)), stop: stopContainer, observe },
               backups: target,
               hooks: hookRegistry,
               log,
@@ -717,6 +810,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     steps: {
       install: (def, start) => install(def, start, true),
       start: startContainer,
+      startListed,
       stop: stopContainer,
       restart: restartContainer,
       recreate: (def, start) => recreate(def, start),

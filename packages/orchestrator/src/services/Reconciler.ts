@@ -107,6 +107,16 @@ export const defaultDebounce: Duration.Duration = Duration.millis(25)
 export const followUpMs = 2_000
 
 /**
+ * How old a pass's listing may be for a repair to trust it (the container's ownership and id)
+ * instead of inspecting it again; the pass holds the app's lock and has checked that no
+ * operation wrote since the listing. Older (earlier apps' work took long), the start looks again.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const trustListingMs = 5_000
+
+/**
  * How the event watcher is restarted when the engine's event stream fails.
  *
  * @since 0.1.0
@@ -183,7 +193,7 @@ export const make = (options: Options = {}) =>
     const transition = (
       def: AppDef,
       op: Op.Op,
-      work: Effect.Effect<void, WorkError>,
+      work: Effect.Effect<void | Operation.Answered, WorkError>,
       countsAsRestart: boolean
     ) =>
       operation.run({
@@ -218,7 +228,13 @@ export const make = (options: Options = {}) =>
             }))
           }),
         Install: ({ start }) => transition(def, "install", steps.install(def, start), true),
-        Start: () => transition(def, "start", steps.start(def), true),
+        Start: () =>
+          Effect.gen(function*() {
+            // the pass's own listing, when seconds old, is trusted for the container to start
+            const listed = scan.byApp.get(def.id)
+            const fresh = listed !== undefined && (yield* Clock.currentTimeMillis) - scan.at <= trustListingMs
+            yield* transition(def, "start", fresh ? steps.startListed(def, listed) : steps.start(def), true)
+          }),
         Recreate: ({ start }) => transition(def, "update", steps.recreate(def, start), true),
         Stop: () => transition(def, "stop", steps.stop(def), false),
         Remove: () => transition(def, "remove", steps.remove(def, false), false),

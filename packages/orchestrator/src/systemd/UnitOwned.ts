@@ -117,6 +117,18 @@ export const make = (inner: RuntimeService, systemctl: Systemctl.Service, option
     mounts: []
   })
 
+  // A unit-owned container listed by its id (the reconciler starts what its pass listed by id):
+  // the ids this wrapper has reported for owned names, so such a start still goes to systemd.
+  const byId = new Map<string, OwnedUnit>([...byName.values()].map((u) => [`unit:${u.unit}`, u] as const))
+  const remember = <C extends { readonly id: string; readonly name: string }>(cs: ReadonlyArray<C>): ReadonlyArray<C> => {
+    for (const c of cs) {
+      const owned = byName.get(c.name)
+      if (owned !== undefined) byId.set(c.id, owned)
+    }
+    return cs
+  }
+  const ownerOf = (nameOrId: string): OwnedUnit | undefined => byName.get(nameOrId) ?? byId.get(nameOrId)
+
   const absentOwned = (present: ReadonlyArray<{ readonly name: string }>, names?: ReadonlyArray<string>) => {
     const seen = new Set(present.map((c) => c.name))
     return [...byName.values()].filter((u) => !seen.has(u.containerName) && (names === undefined || names.includes(u.containerName)))
@@ -129,26 +141,26 @@ export const make = (inner: RuntimeService, systemctl: Systemctl.Service, option
         const present = yield* inner.list()
         const absent = absentOwned(present)
         const states = yield* unitStates(absent)
-        return [
+        return remember([
           ...present,
           ...absent.flatMap((u) => {
             const s = states.get(u.containerName)
             return s === undefined || s.missing ? [] : [summaryOf(u, s)]
           })
-        ]
+        ])
       }),
     inspect: (names) =>
       Effect.gen(function*() {
         const present = yield* inner.inspect(names)
         const absent = absentOwned(present, names)
         const states = yield* unitStates(absent)
-        return [
+        return remember([
           ...present,
           ...absent.flatMap((u) => {
             const s = states.get(u.containerName)
             return s === undefined || s.missing ? [] : [detailsOf(u, s)]
           })
-        ]
+        ])
       }),
     create: (spec) => {
       const owned = byName.get(spec.name)
@@ -170,7 +182,7 @@ export const make = (inner: RuntimeService, systemctl: Systemctl.Service, option
       })
     },
     start: (name) => {
-      const owned = byName.get(name)
+      const owned = ownerOf(name)
       return owned === undefined ? inner.start(name) : unitCall("start", owned)
     },
     stop: (name, timeoutSec) => {
@@ -178,7 +190,7 @@ export const make = (inner: RuntimeService, systemctl: Systemctl.Service, option
       return owned === undefined ? inner.stop(name, timeoutSec) : unitCall("stop", owned)
     },
     restart: (name, timeoutSec) => {
-      const owned = byName.get(name)
+      const owned = ownerOf(name)
       return owned === undefined ? inner.restart(name, timeoutSec) : unitCall("restart", owned)
     },
     remove: (name, removeOptions) => {

@@ -184,6 +184,23 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
+      "start and restart take the container's id as well as its name; a removed container's id is ContainerNotFound",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const name = n("byid")
+        const id = yield* rt.create(Fixtures.service(name))
+        yield* rt.start(id)
+        assert.strictEqual(findIn(yield* rt.list(), name)!.state, "running")
+        yield* rt.restart(id, 0)
+        assert.strictEqual(findIn(yield* rt.list(), name)!.state, "running")
+        yield* rt.remove(name, { force: true })
+        const gone = yield* Effect.flip(rt.start(id))
+        assert.strictEqual(gone._tag, "ContainerNotFound")
+      }),
+      [n("byid")]
+    )
+
+    test(
       "start runs the container; a graceful stop within the window exits 0",
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
@@ -419,6 +436,10 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         assert.isFalse(yield* rt.imageExists(missingImage))
         const noImage = yield* Effect.flip(rt.create(Fixtures.service(n("noimage"), { image: missingImage })))
         assert.strictEqual(noImage._tag, "ImageNotFound")
+        // the orchestrator creates first and fetches on this answer: nothing is left behind, so
+        // the create after the fetch takes the name
+        if (noImage._tag === "ImageNotFound") assert.strictEqual(noImage.ref, missingImage)
+        assert.isUndefined(findIn(yield* rt.list(), n("noimage")))
         const noRmi = yield* Effect.flip(rt.removeImage(missingImage))
         assert.strictEqual(noRmi._tag, "ImageNotFound")
         const name = n("clash")

@@ -400,6 +400,13 @@ describe("Lifecycle.request", () => {
         ])
         assert.include(pullLog, "image docker.io/library/nginx:1.27 ready")
         assert.deepStrictEqual((yield* views.list).map((v) => [v.id, v.state]), [["built", "running"], ["pulled", "running"]])
+        // no `image exists`: one `image inspect` said the image was missing, it was built or
+        // pulled, and one more gave the digest the container is labelled with
+        const calls = yield* (yield* SimulatedEngine).calls
+        assert.deepStrictEqual(
+          [calls.imageExists, calls.imageDigest, calls.create, calls.build, calls.pull, calls.start],
+          [0, 4, 2, 1, 1, 2]
+        )
       }))
     }))
 })

@@ -62,4 +62,33 @@ describe("Observation", () => {
     assert.isFalse(Observation.isManaged(summary("x")))
     assert.deepStrictEqual(Observation.observationOf(undefined), { state: "not-installed", observed: { health: "none", ports: [] } })
   })
+
+  it("answeredOf: what a start or a create answered, with nothing the engine did not say", () => {
+    const exited = {
+      ...summary("lnd", { [Labels.specHash]: "h", [Labels.version]: "1.0.0" }, {
+        state: "exited",
+        exitCode: 137,
+        exitedAt: 5000,
+        startedAt: 1000,
+        pid: 42,
+        health: "unhealthy",
+        imageId: "abc",
+        ports: [{ host: 8080, container: 80, protocol: "tcp" }]
+      }),
+      // an inspect's address, which a start may change
+      ipAddress: "10.88.0.5"
+    }
+    const fields = {
+      containerId: "lnd-id",
+      containerName: "lnd",
+      image: "localhost/archipelago/base:latest",
+      specHash: "h",
+      digest: "sha256:abc",
+      version: "1.0.0",
+      ports: [{ host: 8080, container: 80, protocol: "tcp" as const }]
+    }
+    assert.deepStrictEqual(Observation.answeredOf(exited, "running", false), { state: "running", observed: { ...fields, health: "none" } })
+    assert.deepStrictEqual(Observation.answeredOf(exited, "running", true), { state: "running", observed: { ...fields, health: "starting" } })
+    assert.deepStrictEqual(Observation.answeredOf(exited, "created", true), { state: "installed", observed: { ...fields, health: "none" } })
+  })
 })

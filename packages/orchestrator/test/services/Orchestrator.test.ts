@@ -7,7 +7,7 @@ import { CommandFailed } from "../../src/runtime/RuntimeError.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
-import { driveUntil, serviceManifest, withSimulated } from "./harness.js"
+import { driveUntil, serviceManifest, settle, withSimulated } from "./harness.js"
 
 const { SimulatedEngine } = SimulatedRuntime
 const app = AppId.make("web")
@@ -49,19 +49,54 @@ describe("Orchestrator create (simulator, TestClock)", () => {
       assert.strictEqual((yield* engine.calls).create, 3)
     })))
 
-  it.effect("a fresh install removes nothing and inspects once before its create: no `rm` of a container that is not there", () =>
+  it.effect("a fresh install from a local image is four engine calls: the ownership inspect, image inspect, create, start", () =>
     run(Effect.gen(function*() {
       const engine = yield* SimulatedEngine
       const store = yield* StateStore
+      yield* engine.resetCalls
       yield* (yield* Lifecycle).request("install", "web")
-      yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
+      yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running" && e.transition === undefined), "web running")
       const calls = yield* engine.calls
-      assert.strictEqual(calls.create, 1)
-      assert.strictEqual(calls.remove, 0)
-      // one inspect refusing another instance's container before any work, one just before the
-      // create (not asked again inside it), one observing the result
-      assert.isAtMost(calls.inspect, 3)
+      // one inspect refusing another instance's container (and deciding the rest), one `image
+      // inspect` saying the image is here and its digest (no `image exists` first), no `rm` of a
+      // container that is not there, and no inspect after the start (its answer, with the
+      // create's, is the observation)
+      assert.deepStrictEqual(
+        [calls.inspect, calls.imageExists, calls.imageDigest, calls.remove, calls.create, calls.start],
+        [1, 0, 1, 0, 1, 1]
+      )
+      const entry = yield* store.entry(app)
+      const [container] = (yield* engine.containers).filter((c) => c.name === "web")
+      assert.strictEqual(entry.observed.containerId, container!.id)
+      assert.strictEqual(container!.state, "running")
+      // the release is recorded as the install settles (a repair brings back this one, by digest)
+      assert.match(entry.release?.digest ?? "", /^sha256:[0-9a-f]{64}$/)
     })))
+
+  it.effect("ten installs at once share their reads: the ownership inspects and the image inspects are a few engine calls, not ten each", () =>
+    withSimulated(Array.from({ length: 10 }, (_, i) => serviceManifest(`app${i}`)), () =>
+      Effect.gen(function*() {
+        const engine = yield* SimulatedEngine
+        const store = yield* StateStore
+        const lifecycle = yield* Lifecycle
+        // every read takes a while, so the installs' reads overlap
+        yield* engine.setLatency("inspect", "200 millis")
+        yield* engine.setLatency("imageDigest", "200 millis")
+        yield* engine.resetCalls
+        for (let i = 0; i < 10; i++) yield* lifecycle.request("install", `app${i}`)
+        // the clock stands still while the installs reach their first read (the first inspect
+        // waits on the clock meanwhile): not a timed assertion, a wait in real time
+        yield* settle(300)
+        const all = Effect.map(store.get, (s) =>
+          Array.from({ length: 10 }, (_, i) => s.entries[`app${i}`]).every((e) => e?.state === "running" && e.transition === undefined))
+        yield* driveUntil(all, "ten apps running")
+        const calls = yield* engine.calls
+        assert.deepStrictEqual([calls.create, calls.start, calls.imageExists], [10, 10, 0])
+        assert.isAtMost(calls.inspect, 3, `inspects: ${calls.inspect}`)
+        assert.isAtMost(calls.imageDigest, 3, `image inspects: ${calls.imageDigest}`)
+        const s = yield* store.get
+        for (let i = 0; i < 10; i++) assert.match(s.entries[`app${i}`]!.release?.digest ?? "", /^sha256:/)
+      }), { tempPrefix: "svc-orch-ten-" }))
 
   it.effect("a name that stays taken fails the install, restores the state and says why", () =>
     run(Effect.gen(function*() {

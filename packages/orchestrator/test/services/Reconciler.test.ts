@@ -3,8 +3,11 @@ import { Effect, Layer, TestClock } from "effect"
 import { AppId } from "../../src/domain/index.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import { AppViews as AppViewsTag } from "../../src/services/AppViews.js"
+import { Apps } from "../../src/services/Apps.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { Orchestrator } from "../../src/services/Orchestrator.js"
 import { Reconciler } from "../../src/services/Reconciler.js"
+import { Scanner } from "../../src/services/Scanner.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
 import { defsOf, serviceManifest, settle, tempDir, waitAdvancing, waitUntil, epoch, withOrchestrator } from "./harness.js"
@@ -77,6 +80,69 @@ describe("Reconciler (simulator)", () => {
         assert.strictEqual((yield* containerOf("alpha"))!.id, before, "restarted, not recreated")
         const entry = yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))
         assert.strictEqual(entry.crashLoop?.restarts, 1)
+      }))
+    }))
+
+  it.scoped("a repair of a container its pass just listed is one engine call after the listing: start, no inspect before or after", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-repair-calls-")
+      const defs = defsOf([serviceManifest("alpha", { restart: "no" })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir, reconcileInterval: "1 hour", scanInterval: "1 hour" }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        const store = yield* StateStore
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.state === "running" && e.transition === undefined), "alpha running")
+        const before = (yield* containerOf("alpha"))!
+        yield* sim.exit("alpha", 1)
+        yield* sim.resetCalls
+        const decisions = yield* Effect.flatMap(Reconciler, (r) => r.pass)
+        assert.deepStrictEqual(decisions.map((d) => d.action._tag), ["Start"])
+        const calls = yield* sim.calls
+        const used = Object.entries(calls).filter(([, n]) => n > 0)
+        assert.deepStrictEqual(Object.fromEntries(used), { list: 1, start: 1 }, "the pass's list, then one start")
+        const after = (yield* containerOf("alpha"))!
+        assert.strictEqual(after.id, before.id)
+        assert.strictEqual(after.state, "running")
+        // shown running on the engine's answer to the start; the start time comes with the next scan
+        const entry = yield* store.entry(alpha)
+        assert.strictEqual(entry.state, "running")
+        assert.isUndefined(entry.transition)
+        assert.strictEqual(entry.observed.containerId, before.id)
+        assert.isUndefined(entry.observed.startedAt)
+        yield* Effect.flatMap(Scanner, (s) => s.scan)
+        assert.strictEqual((yield* store.entry(alpha)).observed.startedAt, epoch, "started at the TestClock's time")
+      }))
+    }))
+
+  it.scoped("a repair starts what its pass listed by id: a container replaced since the listing is looked for again", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-repair-stale-")
+      const defs = defsOf([serviceManifest("alpha", { restart: "no" })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir, reconcileInterval: "1 hour", scanInterval: "1 hour" }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        const store = yield* StateStore
+        const rt = yield* ContainerRuntime
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.state === "running" && e.transition === undefined), "alpha running")
+        yield* sim.exit("alpha", 1)
+        const listed = (yield* Effect.flatMap(Scanner, (s) => s.scan)).byApp.get(alpha)!
+        assert.strictEqual(listed.state, "exited")
+        // replaced behind our back under the same name (same spec and labels)
+        yield* sim.removeContainer("alpha")
+        const replacement = yield* rt.create(defs[0]!.spec)
+        yield* sim.resetCalls
+        const def = (yield* Apps).get("alpha").pipe((o) => o._tag === "Some" ? o.value : assert.fail("no def"))
+        yield* (yield* Orchestrator).steps.startListed(def, listed)
+        const calls = yield* sim.calls
+        assert.strictEqual(calls.start, 2, "the listed id, then the container found again")
+        assert.strictEqual(calls.inspect, 1, "looked for again")
+        const now = (yield* containerOf("alpha"))!
+        assert.strictEqual(now.id, replacement)
+        assert.strictEqual(now.state, "running")
       }))
     }))
 

@@ -186,6 +186,32 @@ describe("UnitOwned: the lifecycle of a unit-owned app goes through systemctl", 
     }).pipe(Effect.scoped))
 })
 
+describe("UnitOwned: a unit-owned container started by id", () => {
+  it.effect("a start by the id a list or a create gave goes to systemctl, never to podman directly", () =>
+    Effect.gen(function*() {
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const inner = Context.get(engine, ContainerRuntime)
+      const spec = defsOf([serviceManifest("beta")], tempDir("unit-owned-id-"))[0]!.spec
+      const installed = new Map<string, ContainerSpec>([["beta.service", spec]])
+      const systemd = fakeSystemd(inner, installed)
+      const rt = UnitOwned.make(inner, systemd.service, { units: [{ containerName: spec.name, unit: "beta.service", labels: spec.labels }] })
+      const created = yield* rt.create(spec)
+      assert.strictEqual(created, "unit:beta.service")
+      yield* rt.start(created)
+      const [listed] = (yield* rt.list()).filter((c) => c.name === spec.name)
+      assert.strictEqual(listed!.state, "running")
+      assert.notStrictEqual(listed!.id, created, "podman's own id while Quadlet's container exists")
+      yield* inner.stop(spec.name, 0)
+      yield* rt.start(listed!.id)
+      yield* rt.restart(listed!.id, 0).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
+      assert.deepStrictEqual(systemd.calls.filter((c) => c[0] !== "show"), [
+        ["start", "beta.service"],
+        ["start", "beta.service"],
+        ["restart", "beta.service"]
+      ])
+    }).pipe(Effect.scoped))
+})
+
 describe("QuadletInstaller", () => {
   const units = Either.getOrThrow(Quadlet.quadletUnit({
     name: "demo",
