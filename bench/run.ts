@@ -1,6 +1,7 @@
 /**
  * Runs every benchmark of bench/ in turn (`npm run bench`), or the ones named on the command line
- * (`npm run bench -- lifecycle scale`); `--quick` asks each for fewer, shorter runs. Each bench
+ * (`npm run bench -- lifecycle scale`); `--quick` asks each for fewer, shorter runs; `--only=<row>`
+ * asks a bench for one row alone (`npm run bench -- scale --only=install-10`). Each bench
  * prints its own table; the `BENCH_RESULT` / `BENCH_SERIES` lines they print are collected into
  * `bench/results/<date>.json`, and a run of every bench also rewrites docs/benchmarks.md and the
  * growth plot docs/images/bench-growth.svg.
@@ -21,6 +22,8 @@ const quick = args.includes("--quick")
 // to the machine's load; both passes are reported).
 const again = (args.find((a) => a.startsWith("--again="))?.slice("--again=".length).split(",") ?? []).filter((a) => a !== "")
 const wanted = args.filter((a) => !a.startsWith("--"))
+// `--only=<row id>`: a bench that can measure one of its rows alone (scale: `install-10`) does.
+const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length)
 
 const writeDocs = (run: Run, resultFile: string) => {
   const plot = run.series.length > 0 ? "images/bench-growth.svg" : undefined
@@ -75,7 +78,7 @@ const runOne = (file: string, pass = 1): Promise<number | null> =>
   new Promise((resolve) => {
     const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", `${dir}${file}`], {
       stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, ...(quick ? { BENCH_QUICK: "1" } : {}) }
+      env: { ...process.env, ...(quick ? { BENCH_QUICK: "1" } : {}), ...(only === undefined ? {} : { BENCH_ONLY: only }) }
     })
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (line.startsWith("BENCH_RESULT ")) {

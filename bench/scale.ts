@@ -10,6 +10,8 @@
  * - growth: scan and reconcile with 10, 50 and 200 apps (10, 30, 50 with --quick), plotted.
  *
  * Run: `npm run bench -- scale` (needs podman, podman-compose for the anchors, and `npm run build`).
+ * `npm run bench -- scale --only=install-10` measures the fresh install alone, repeated (each on
+ * an empty node and a fresh data dir) against the compose anchor: a few minutes.
  */
 import { NodeContext } from "@effect/platform-node"
 import { spawnSync } from "node:child_process"
@@ -30,8 +32,11 @@ if (!hasPodman()) {
 const hasCompose = spawnSync("podman-compose", ["version"], { encoding: "utf8" }).status === 0
 if (!hasCompose) console.error("podman-compose is missing (apt-get install podman-compose): the compose anchors are skipped")
 
-const sizes = quick ? [10, 30, 50] : [10, 30, 50, 200]
-const runs = quick ? 7 : 15
+// `BENCH_ONLY=install-10` (the runner's `--only=install-10`): the fresh install row alone.
+const installOnly = process.env.BENCH_ONLY === "install-10"
+const sizes = installOnly ? [10] : quick ? [10, 30, 50] : [10, 30, 50, 200]
+const runs = quick || installOnly ? 7 : 15
+const installRuns = installOnly ? (quick ? 3 : 5) : 1
 const appId = (i: number) => `${tag}-a${String(i).padStart(3, "0")}`
 
 const work = mkdtempSync(join(tmpdir(), "bench-scale-"))
@@ -67,10 +72,11 @@ interface SizeResult {
   readonly processesPerScan: number
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), "bench-scale-data-"))
+const freshDataDir = () => mkdtempSync(join(tmpdir(), "bench-scale-data-"))
+const dataDir = freshDataDir()
 
 /** One orchestrator over the first `size` apps (the same data dir each time, so earlier apps are adopted). */
-const measureSize = (size: number, installedBefore: number) => {
+const measureSize = (size: number, installedBefore: number, dataDir: string) => {
   const appsDir = writeCatalog(Array.from({ length: size }, (_, i) => ({ id: appId(i) })))
   const node = Archipelago.layer({
     appsDir,
@@ -151,18 +157,25 @@ ensureBaseImage()
 cleanup()
 try {
   const results: Array<SizeResult> = []
+  const installs: Array<number> = []
+  for (let i = 1; i < installRuns; i++) {
+    // each on an empty node with a fresh data dir (no intent to resume), then removed
+    console.log(`  installing 10 apps (${i} of ${installRuns})...`)
+    installs.push((await measureSize(10, 0, freshDataDir())).installMs ?? Number.NaN)
+    cleanup()
+  }
   let installed = 0
   for (const size of sizes) {
     console.log(`  measuring ${size} apps...`)
-    results.push(await measureSize(size, installed))
+    results.push(await measureSize(size, installed, dataDir))
     installed = size
   }
 
   for (const r of results) {
     console.log(`  ${r.size} apps: scan ${r.scan.median} ms, bare podman ps ${r.bare.median} ms, reconcile pass ${r.reconcile.median} ms, ${r.processesPerScan} podman process(es) per scan`)
   }
-  const at50 = results.find((r) => r.size === 50)!
-  emit({
+  const at50 = results.find((r) => r.size === 50)
+  if (at50 !== undefined) emit({
     id: "scan-50",
     measure: "one scan (list + merge + publish) of 50 containers",
     ours: at50.scan,
@@ -174,7 +187,8 @@ try {
   if (hasCompose) {
     // Fresh install of 10: ours was timed when the 10 apps were installed on an empty node.
     const ten = results.find((r) => r.size === 10)!
-    const freshRuns = quick ? 2 : 3
+    installs.push(ten.installMs ?? Number.NaN)
+    const freshRuns = installOnly ? installRuns : quick ? 2 : 3
     const theirs: Array<number> = []
     for (let i = 0; i < freshRuns; i++) {
       const project = `${tag}-c10-${i}`
@@ -185,29 +199,31 @@ try {
     emit({
       id: "install-10",
       measure: "fresh install of 10 apps from local images",
-      ours: summarize([ten.installMs ?? Number.NaN]),
+      ours: summarize(installs),
       anchor: { what: "`podman-compose up -d` of the same 10 services", sample: summarize(theirs) },
       target: { kind: "speedup-min", value: 5 },
       note: "ours: Orchestrator.install of the 10 apps, concurrently, each awaited to running"
     })
 
-    const thirty = results.find((r) => r.size === 30)!
-    const project = `${tag}-c30`
-    const file = composeFile(30, project)
-    compose(file, project, "up", "-d")
-    const noop: Array<number> = []
-    for (let i = 0; i < (quick ? 1 : 3); i++) noop.push(compose(file, project, "up", "-d"))
-    compose(file, project, "down", "-t", "0")
-    emit({
-      id: "noop-reconcile-30",
-      measure: "a no-op reconcile pass over 30 installed apps",
-      ours: thirty.reconcile,
-      anchor: { what: "`podman-compose up -d` again on the same 30 services", sample: summarize(noop) },
-      target: { kind: "speedup-min", value: 100 }
-    })
+    const thirty = results.find((r) => r.size === 30)
+    if (thirty !== undefined) {
+      const project = `${tag}-c30`
+      const file = composeFile(30, project)
+      compose(file, project, "up", "-d")
+      const noop: Array<number> = []
+      for (let i = 0; i < (quick ? 1 : 3); i++) noop.push(compose(file, project, "up", "-d"))
+      compose(file, project, "down", "-t", "0")
+      emit({
+        id: "noop-reconcile-30",
+        measure: "a no-op reconcile pass over 30 installed apps",
+        ours: thirty.reconcile,
+        anchor: { what: "`podman-compose up -d` again on the same 30 services", sample: summarize(noop) },
+        target: { kind: "speedup-min", value: 100 }
+      })
+    }
   }
 
-  emitSeries({
+  if (!installOnly) emitSeries({
     id: "growth",
     title: "Cost of one pass as the node grows (median ms, real podman)",
     x: "installed apps",
