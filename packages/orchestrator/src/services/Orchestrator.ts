@@ -160,8 +160,8 @@ export type OperationError = UnknownApp | Transition.Conflict | Transition.NotAl
  */
 export interface Steps {
   /**
-   * Run hooks, create (keeping a container with the same spec hash; the image fetched when the
-   * create finds it missing), start when asked. A container that vanished comes back on the
+   * Run hooks, create (keeping a container with the same spec hash; the image fetched when its
+   * one `image inspect` finds it missing), start when asked. A container that vanished comes back on the
    * release it ran (by digest) while the manifest offers another: only `update` moves versions.
    * Answers with what the engine's create and start showed (`Operation.Answered`).
    */
