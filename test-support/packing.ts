@@ -39,6 +39,24 @@ const run = (cmd: string, args: ReadonlyArray<string>, cwd: string, timeoutMs = 
     )
   )
 
+/**
+ * Runs a command to its end without blocking the test worker, answering its exit code and
+ * output whatever the code. Use it, not `execFileSync`, for anything that may take long: a
+ * worker blocked past 60 s lets its RPC to vitest's main process time out ("Timeout calling
+ * onTaskUpdate"), and the run fails though every test passed (tsc over the declarations took
+ * 70-75 s on a loaded machine).
+ */
+export const exec = (
+  cmd: string,
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly timeoutMs?: number }
+): Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }> =>
+  new Promise((resolve) =>
+    execFile(cmd, [...args], { cwd: options.cwd, timeout: options.timeoutMs ?? 600_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr: error === null ? stderr : `${stderr}${error.message}` })
+    )
+  )
+
 /** A temp folder removed by the returned function. */
 export const tempProject = (prefix: string): { readonly dir: string; readonly remove: () => void } => {
   const dir = mkdtempSync(join(tmpdir(), `archy-${prefix}-`))

@@ -1,9 +1,8 @@
-import { execFileSync } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { bundleForBrowser, nodeImportsIn, packageDir, packageNames, requireBuilt, root } from "../../../test-support/packing.js"
+import { bundleForBrowser, exec, nodeImportsIn, packageDir, packageNames, requireBuilt, root } from "../../../test-support/packing.js"
 
 const pkg = packageDir
 const domainDist = `${pkg("orchestrator")}/dist/domain/index`
@@ -42,39 +41,30 @@ describe("packaging", () => {
     expect(esm.VisualState.primaryButton("stopping").label).toBe("Stopping…")
     const cjs = createRequire(import.meta.url)(`${domainDist}.cjs`)
     expect(cjs.MemoryLimit.parseMemoryLimit("128Mi")).toBe(134217728)
-    const viaExports = execFileSync(
+    const viaExports = await exec(
       process.execPath,
       ["-e", "console.log(require('@archipelago/orchestrator/domain').AppState.isTransitional('stopping'))"],
-      { cwd: root, encoding: "utf8" }
+      { cwd: root }
     )
-    expect(viaExports.trim()).toBe("true")
+    expect(viaExports.stdout.trim()).toBe("true")
   })
 
-  it("the built declarations type-check a consumer's ESM and CommonJS code, namespace values included", () => {
+  it("the built declarations type-check a consumer's ESM and CommonJS code, namespace values included", async () => {
     requireDomain()
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
-    const out = (() => {
-      try {
-        return execFileSync(process.execPath, [tsc, "-p", `${pkg("orchestrator")}/test/fixtures/consumer/tsconfig.json`], {
-          cwd: root,
-          encoding: "utf8"
-        })
-      } catch (e) {
-        return String((e as { stdout?: string }).stdout ?? e)
-      }
-    })()
-    expect(out).toBe("")
+    // asynchronously: a synchronous tsc of over 60 s failed the run (see `exec`)
+    const out = await exec(process.execPath, [tsc, "-p", `${pkg("orchestrator")}/test/fixtures/consumer/tsconfig.json`], { cwd: root })
+    expect(out.stdout).toBe("")
+    expect(out.code).toBe(0)
   }, 180_000) // tsc over the built declarations takes ~40 s idle, over a minute on a loaded machine
 
   it.each(packageNames)(
     "npm pack of %s ships dist, README and LICENSE and no tests",
-    (name) => {
+    async (name) => {
       requireDomain()
-      const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
-        cwd: pkg(name),
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"]
-      })
+      const packed = await exec("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: pkg(name) })
+      expect(packed.code, packed.stderr).toBe(0)
+      const out = packed.stdout
       const files: Array<string> = JSON.parse(out)[0].files.map((f: { path: string }) => f.path)
       expect(files).toContain("README.md")
       expect(files).toContain("LICENSE")

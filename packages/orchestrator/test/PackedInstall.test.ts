@@ -4,9 +4,8 @@
  * peers (`effect`, `@effect/platform`) come along; the Node platform, which only its tests use,
  * does not.
  */
-import { execFileSync } from "node:child_process"
 import { describe, expect, it } from "@effect/vitest"
-import { usePackedInstall } from "../../../test-support/packing.js"
+import { exec, usePackedInstall } from "../../../test-support/packing.js"
 
 describe("a project installing the packed orchestrator alone", { timeout: 300_000 }, () => {
   const installed = usePackedInstall("orchestrator-install", ["orchestrator"], "orchestrator")
@@ -16,18 +15,18 @@ describe("a project installing the packed orchestrator alone", { timeout: 300_00
     expect(installed.packages.filter((p) => p.startsWith("@effect/platform-node") || p === "ws" || p === "undici")).toEqual([])
   })
 
-  it("imports from Node as ESM and as CommonJS", () => {
-    const esm = execFileSync(
+  it("imports from Node as ESM and as CommonJS", async () => {
+    const esm = await exec(
       process.execPath,
       ["--input-type=module", "-e", `import { Manifest } from "@archipelago/orchestrator"; import { VisualState } from "@archipelago/orchestrator/domain"; console.log(typeof Manifest, VisualState.primaryButton("stopping").label)`],
-      { cwd: installed.app, encoding: "utf8" }
+      { cwd: installed.app }
     )
-    expect(esm.trim()).toBe("object Stopping…")
-    const cjs = execFileSync(
+    expect(esm.stdout.trim(), esm.stderr).toBe("object Stopping…")
+    const cjs = await exec(
       process.execPath,
       ["-e", `const o = require("@archipelago/orchestrator"); const t = require("@archipelago/orchestrator/testing"); console.log(typeof o.PodmanRuntime.layerWith, typeof t.SimulatedRuntime.layer)`],
-      { cwd: installed.app, encoding: "utf8" }
+      { cwd: installed.app }
     )
-    expect(cjs.trim()).toBe("function function")
+    expect(cjs.stdout.trim(), cjs.stderr).toBe("function function")
   })
 })

@@ -7,11 +7,10 @@
  */
 import { spawn } from "node:child_process"
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { execFileSync } from "node:child_process"
 import { realpathSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { packageNames, root, usePackedInstall } from "../../../test-support/packing.js"
+import { exec, packageNames, root, usePackedInstall } from "../../../test-support/packing.js"
 import { hasChromium, launch } from "../../web-components/test/support/Browser.js"
 
 describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, () => {
@@ -28,10 +27,10 @@ describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, ()
     }
   })
 
-  it("archipelago --version prints the package's version", () => {
-    const out = execFileSync(bin(), ["--version"], { cwd: installed.app, encoding: "utf8" })
-    const { version } = JSON.parse(execFileSync(process.execPath, ["-p", "JSON.stringify(require('@archipelago/rpc-adapter/package.json'))"], { cwd: installed.app, encoding: "utf8" }))
-    expect(out).toBe(`archipelago ${version}\n`)
+  it("archipelago --version prints the package's version", async () => {
+    const out = await exec(bin(), ["--version"], { cwd: installed.app })
+    const { version } = JSON.parse((await exec(process.execPath, ["-p", "JSON.stringify(require('@archipelago/rpc-adapter/package.json'))"], { cwd: installed.app })).stdout)
+    expect(out.stdout, out.stderr).toBe(`archipelago ${version}\n`)
     // the binary is the installed one, not the workspace's
     expect(realpathSync(bin()).startsWith(realpathSync(installed.app))).toBe(true)
   })
