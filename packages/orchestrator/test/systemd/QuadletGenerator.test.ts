@@ -6,7 +6,7 @@
  * generates, which must pass without a single warning. Skips only when the generator cannot be
  * fetched or systemd-analyze is missing, and never under CI=true.
  */
-import { spawnSync } from "node:child_process"
+import { execFile, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
@@ -17,17 +17,21 @@ const root = fileURLToPath(new URL("../../../../", import.meta.url))
 const goldenDir = fileURLToPath(new URL("./golden", import.meta.url))
 const versions = ["4.4.0", "5.4.2"]
 
-const findQuadlet = (): string | undefined => {
+// Asynchronous: a first fetch (apt lists and a download) can take minutes, and a test worker
+// blocked past 60 s fails the run ("Timeout calling onTaskUpdate") whatever its tests say.
+const findQuadlet = (): Promise<string | undefined> => {
   const given = process.env.QUADLET_BIN
-  if (given !== undefined && given !== "") return given
-  const r = spawnSync("bash", [NodePath.join(root, "scripts/fetch-quadlet.sh")], { encoding: "utf8", timeout: 300_000 })
-  const last = r.stdout.trim().split("\n").pop() ?? ""
-  if (r.status === 0 && Fs.existsSync(last)) return last
-  console.warn(`fetch-quadlet.sh failed (${r.status}): ${r.stderr.slice(-2000)}`)
-  return undefined
+  if (given !== undefined && given !== "") return Promise.resolve(given)
+  return new Promise((resolve) =>
+    execFile("bash", [NodePath.join(root, "scripts/fetch-quadlet.sh")], { encoding: "utf8", timeout: 300_000 }, (error, stdout, stderr) => {
+      const last = stdout.trim().split("\n").pop() ?? ""
+      if (error === null && Fs.existsSync(last)) return resolve(last)
+      console.warn(`fetch-quadlet.sh failed (${error?.code ?? "?"}): ${stderr.slice(-2000)}`)
+      resolve(undefined)
+    }))
 }
 
-const quadlet = findQuadlet()
+const quadlet = await findQuadlet()
 const analyze = spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" }).status === 0 ? "systemd-analyze" : undefined
 const inCi = process.env.CI === "true"
 if (quadlet === undefined) console.warn("skipping the Quadlet generator tests: the generator could not be fetched (scripts/fetch-quadlet.sh)")
