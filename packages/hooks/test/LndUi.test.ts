@@ -52,7 +52,13 @@ describe("LND UI's credentials (simulator, real catalog, built-in hooks)", () =>
       const cert = Buffer.from("-----BEGIN CERTIFICATE-----\nMIICJ\n-----END CERTIFICATE-----\n")
       writeLndFiles(macaroon, cert)
       yield* request("install", "lnd-ui")
-      yield* until(running("lnd-ui"), "lnd-ui running")
+      // running, and seen running by a scan: the start time a restart would change is known (the
+      // install's end sets the state; the next scan, 100 ms later or more under load, the start
+      // time: read before it, an undefined start time made the later comparisons meaningless)
+      yield* until(
+        Effect.map(entry("lnd-ui"), (e) => e.state === "running" && e.observed.startedAt !== undefined),
+        "lnd-ui running and scanned"
+      )
 
       const configFile = NodePath.join(dataDir, "lnd-ui", "data", "thubConfig.yaml")
       const config = Yaml.parse(text(configFile))
@@ -65,6 +71,7 @@ describe("LND UI's credentials (simulator, real catalog, built-in hooks)", () =>
 
       // ThunderHub's rewrite: same meaning, another layout, its 2FA secret added
       const startedAt = (yield* entry("lnd-ui")).observed.startedAt
+      expect(startedAt).toBeDefined()
       const redump = Yaml.stringify(
         { backupsEnabled: false, ...config, accounts: [{ ...config.accounts[0], twofaSecret: "JBSWY3DPEHPK3PXP" }] },
         { defaultStringType: "QUOTE_SINGLE", indent: 4 }
