@@ -50,6 +50,10 @@ describe("ElectrumX's credentials (simulator, real catalog, built-in hooks)", ()
       )
       expect(RpcAuth.verify(auth, password)).toBe(true)
 
+      // the start time a restart changes, once a scan has seen it (an operation settles on
+      // podman's answer to `start`, which carries none): read before, it would be undefined and
+      // any later value would pass for a restart
+      yield* until(Effect.map(entry("electrumx"), (e) => e.observed.startedAt !== undefined), "electrumx's start time scanned")
       const before = (yield* entry("electrumx")).observed.startedAt
       Fs.writeFileSync(envFile, "export DAEMON_URL='http://archipelago:stale@host.containers.internal:18332/'\n")
       yield* until(Effect.sync(() => text(envFile) === rendered), "daemon.env rewritten by a reconcile pass")

@@ -58,6 +58,17 @@ for (const load of loads) describe.skipIf(!hasChromium || !hasPodman)(`dashboard
     })
     return (await r.json()) as { result?: unknown; error?: { code: number; message: string } }
   }
+  // demo-node's view once a scan has seen it running: an operation settles on podman's answer
+  // to `start`, which carries no start time, and the next scan brings it
+  const scannedRunning = async (): Promise<{ state: string; startedAt: number }> => {
+    for (const end = Date.now() + 30_000;;) {
+      const list = (await rpc("container-list", {})).result as Array<{ id: string; state: string; startedAt: number | null }>
+      const view = list.find((a) => a.id === server.id("demo-node"))!
+      if (view.state === "running" && view.startedAt !== null) return { state: view.state, startedAt: view.startedAt }
+      if (Date.now() > end) throw new Error(`demo-node never shown running with a start time: ${JSON.stringify(view)}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
 
   beforeAll(async () => {
     if (load.workers > 0) contention = startContention({ workers: load.workers })
@@ -122,14 +133,12 @@ for (const load of loads) describe.skipIf(!hasChromium || !hasPodman)(`dashboard
     await page.locator(node().button).click()
     expect(await page.locator(node().label).textContent()).toBe("Starting…")
     await label(node(), "Stop").waitFor({ timeout: 120_000 })
-    const before = await rpc("container-list", {})
-    const startedAt = (before.result as Array<{ id: string; startedAt: number }>).find((a) => a.id === server.id("demo-node"))!.startedAt
+    const { startedAt } = await scannedRunning()
     await page.locator(node().restart).click()
     expect(await page.locator(node().label).textContent()).toBe("Restarting…")
     await label(node(), "Stop").waitFor({ timeout: 120_000 })
     expect((await recorded(page)).labels).toEqual(["Start", "Starting…", "Stop", "Restarting…", "Stop"])
-    const after = await rpc("container-list", {})
-    const view = (after.result as Array<{ id: string; state: string; startedAt: number }>).find((a) => a.id === server.id("demo-node"))!
+    const view = await scannedRunning()
     expect(view.state).toBe("running")
     expect(view.startedAt).toBeGreaterThan(startedAt)
   })
