@@ -58,7 +58,7 @@ describe("ElectrumX's credentials (simulator, real catalog, built-in hooks)", ()
       Fs.writeFileSync(envFile, "export DAEMON_URL='http://archipelago:stale@host.containers.internal:18332/'\n")
       yield* until(Effect.sync(() => text(envFile) === rendered), "daemon.env rewritten by a reconcile pass")
       yield* until(
-        Effect.map(entry("electrumx"), (e) => e.state === "running" && e.observed.startedAt !== before),
+        Effect.map(entry("electrumx"), (e) => e.state === "running" && e.observed.startedAt !== undefined && e.observed.startedAt !== before),
         "electrumx restarted to pick up the repaired file"
       )
       expect(text(envFile)).toBe(rendered)

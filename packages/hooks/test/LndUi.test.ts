@@ -93,7 +93,7 @@ describe("LND UI's credentials (simulator, real catalog, built-in hooks)", () =>
       expect(repaired.accounts[0].twofaSecret).toBe("JBSWY3DPEHPK3PXP")
       expect(repaired.masterPassword).toBe(config.masterPassword)
       yield* until(
-        Effect.map(entry("lnd-ui"), (e) => e.state === "running" && e.observed.startedAt !== startedAt),
+        Effect.map(entry("lnd-ui"), (e) => e.state === "running" && e.observed.startedAt !== undefined && e.observed.startedAt !== startedAt),
         "lnd-ui restarted to pick up the repaired config"
       )
     }).pipe(
