@@ -1,8 +1,7 @@
 /** Network helpers shared by the real-server tests, the chaos matrix and the benchmarks. */
 import { connect, createServer } from "node:net"
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export const freePort = (): Promise<number> =>
+const osPort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const s = createServer()
     s.once("error", reject)
@@ -11,6 +10,25 @@ export const freePort = (): Promise<number> =>
       s.close(() => resolve(port))
     })
   })
+
+// Every port this process has handed out: the OS offers a port it offered a moment ago (nothing
+// holds it once the probe closes), so a server port and its apps' ports picked in a row collide.
+const given = new Set<number>()
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it) and that this process has
+ * never handed out before: ports picked one after another for a server and its apps are distinct.
+ */
+export const freePort = async (): Promise<number> => {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = await osPort()
+    if (!given.has(port)) {
+      given.add(port)
+      return port
+    }
+  }
+  throw new Error(`freePort: the OS offered only ports already handed out (${given.size} so far) in 1000 tries`)
+}
 
 /**
  * Resolves once something accepts TCP connections on 127.0.0.1:`port` (a server just spawned as

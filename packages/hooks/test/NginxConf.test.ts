@@ -10,6 +10,7 @@ import * as fc from "fast-check"
 import Mustache from "mustache"
 import * as NginxConf from "../src/NginxConf.js"
 import { RenderError } from "../src/RenderError.js"
+import { freePort } from "../../../test-support/net.js"
 
 const nginxBin = ["nginx", "/usr/sbin/nginx"].find((bin) => {
   try {
@@ -65,16 +66,6 @@ const nginxTest = async (name: string, serverBlock: string) => {
     : spawnSync(nginxBin!, args)
   return { status: result.status, output: `${result.stdout}${result.stderr}` }
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 const waitForPort = async (port: number, tries = 100): Promise<void> => {
   for (let i = 0; i < tries; i++) {

@@ -8,7 +8,6 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
@@ -18,6 +17,7 @@ import * as Settings from "../../src/manifest/Settings.js"
 import * as Spec from "../../src/manifest/Spec.js"
 import * as BaseImage from "../../src/runtime/BaseImage.js"
 import { hasPodman, removeByPrefix, runTag } from "../runtime/podman.js"
+import { freePort } from "../../../../test-support/net.js"
 
 const prefix = `t-manifest-${runTag}-`
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
@@ -28,16 +28,6 @@ const podman = (...args: ReadonlyArray<string>): string => {
   if (r.status !== 0) throw new Error(`podman ${args.join(" ")} failed (${r.status}): ${r.stderr}`)
   return r.stdout.trim()
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "0.0.0.0", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 /** Polls a URL until `ready(body)` holds; fails after `attempts` tries. */
 const fetchUntil = async (url: string, ready: (body: string) => boolean, attempts = 100): Promise<string> => {

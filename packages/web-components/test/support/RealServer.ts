@@ -78,6 +78,7 @@ export const startRealServer = async (options: Options = {}): Promise<RealServer
   ]
   let child: ChildProcess | undefined
   let log = ""
+  const stopping = new WeakSet<ChildProcess>()
   const url = `http://127.0.0.1:${port}`
 
   const launch = async (): Promise<void> => {
@@ -85,6 +86,11 @@ export const startRealServer = async (options: Options = {}): Promise<RealServer
     child = c
     c.stdout!.on("data", (d: Buffer) => (log += d.toString()))
     c.stderr!.on("data", (d: Buffer) => (log += d.toString()))
+    // a server that ends without being asked says so with everything it printed: a test that
+    // then fails on a refused connection names the cause instead of only the symptom
+    c.once("exit", (code, signal) => {
+      if (!stopping.has(c)) console.error(`archipelago serve (pid ${c.pid}) exited unasked: code ${code}, signal ${signal}\n${log}`)
+    })
     const from = log.length
     const end = Date.now() + 120_000
     while (!/Dashboard: /.test(log.slice(from))) {
@@ -98,6 +104,7 @@ export const startRealServer = async (options: Options = {}): Promise<RealServer
     const c = child
     if (c === undefined || c.exitCode !== null || c.signalCode !== null) return
     const exited = new Promise((r) => c.once("exit", r))
+    stopping.add(c)
     c.kill("SIGKILL")
     await exited
   }
