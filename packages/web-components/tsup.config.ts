@@ -19,6 +19,10 @@ export default defineConfig({
   platform: "browser",
   external: ["lit", /^lit\//, "effect", /^effect\//],
   noExternal: ["@archipelago/orchestrator/domain", "@archipelago/orchestrator/wire"],
+  // effect is external and free of side effects (its package.json says so, but an external
+  // package's is not read): an import nothing uses (the wire module's Schemas, which the client
+  // never reads) is dropped instead of loading effect/Schema at run time
+  treeshake: { moduleSideEffects: (id, external) => !(external && /^effect(\/|$)/.test(id)) },
   esbuildOptions(options) {
     options.alias = { ...options.alias, "@archipelago/orchestrator/domain": domain, "@archipelago/orchestrator/wire": wire }
   }

@@ -4,7 +4,7 @@
  * components and the client. The install holds nothing Node-only and the bundle imports no Node
  * builtin (docs/decisions/0020-package-dependencies.md).
  */
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { bundleForBrowser, nodeImportsIn, nodeOnly, usePackedInstall } from "../../../test-support/packing.js"
@@ -37,5 +37,13 @@ describe("a browser project installing the packed web components", { timeout: 30
     expect(nodeImportsIn(code)).toEqual([])
     // the domain's dashboard table travels inside the package's bundle
     expect(code).toContain("Stopping")
+  })
+
+  it("its module imports lit alone at run time: effect (a peer, for types) is never loaded", () => {
+    const dist = readFileSync(join(installed.app, "node_modules/@archipelago/web-components/dist/index.js"), "utf8")
+    const imported = [...dist.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm)]
+      .map((m) => m[1] ?? m[2]!)
+    expect(imported.length).toBeGreaterThan(0)
+    expect(imported.filter((spec) => !/^lit(\/|$)/.test(spec))).toEqual([])
   })
 })
