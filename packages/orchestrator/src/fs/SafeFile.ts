@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
-import { constants, existsSync } from "node:fs"
+import { type BigIntStats, constants, existsSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Data, Effect, Option } from "effect"
@@ -103,6 +103,48 @@ export interface ReadOptions extends Options {
    */
   readonly maxBytes?: number
 }
+
+/**
+ * A file that kept changing while it was read (see `readSettled`): every attempt saw it modified
+ * within the quiet window, or saw its size, times or inode change during the read. Nothing read
+ * from it is returned.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FileUnsettled extends Data.TaggedError("FileUnsettled")<{
+  readonly path: string
+  readonly attempts: number
+  /** What the last attempt saw change. */
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.path} kept changing while it was read (${this.attempts} attempts, last: ${this.reason}): not used`
+  }
+}
+
+/**
+ * When a file counts as settled for `readSettled`, and how long to wait for it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Settle {
+  /** The file must have gone unchanged (size, mtime, ctime, inode) for this long before it is read. */
+  readonly quietMs: number
+  /** Reads tried before giving up with `FileUnsettled`. */
+  readonly attempts: number
+  /** The pause after an attempt that saw the file change. */
+  readonly waitMs: number
+}
+
+/**
+ * The default of `readSettled`: 100 ms of quiet, 10 attempts 50 ms apart (about 2 s at most).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultSettle: Settle = { quietMs: 100, attempts: 10, waitMs: 50 }
 
 /**
  * @since 0.1.0
@@ -329,22 +371,38 @@ const isAlive = (pid: number): boolean => {
   }
 }
 
-/** Removes temp files left by writers of this file that were killed mid-write. */
-const removeStaleTemps = async (dir: Dir, base: string): Promise<void> => {
-  const prefix = tempPrefix(base)
+const tempPattern = /^\.(.+)\.tmp-(\d+)-[0-9a-f]+$/
+
+/**
+ * The writer's pid of a temp file name of this module (`.<base>.tmp-<pid>-<hex>`), when it is one.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const tempOwner = (name: string): { readonly base: string; readonly pid: number } | undefined => {
+  const m = tempPattern.exec(name)
+  if (m === null) return undefined
+  const pid = Number(m[2])
+  return Number.isSafeInteger(pid) && pid > 0 ? { base: m[1]!, pid } : undefined
+}
+
+/** Removes temp files left by writers (of `base` only, when given) that were killed mid-write. */
+const removeStaleTemps = async (dir: Dir, base?: string): Promise<ReadonlyArray<string>> => {
   let names: Array<string>
   try {
     names = await Fs.readdir(dir.at("."))
   } catch {
-    return
+    return []
   }
+  const removed: Array<string> = []
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue
-    const pid = Number(name.slice(prefix.length).split("-")[0])
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
-      await Fs.unlink(dir.at(name)).catch(() => undefined)
+    const owner = tempOwner(name)
+    if (owner === undefined || (base !== undefined && owner.base !== base)) continue
+    if (owner.pid !== process.pid && !isAlive(owner.pid)) {
+      await Fs.unlink(dir.at(name)).then(() => removed.push(name), () => undefined)
     }
   }
+  return removed
 }
 
 /** Writes a fresh temp file of `base` in `dir` (O_EXCL, fsynced) and returns its name. */
@@ -380,18 +438,161 @@ const split = (path: string, options: Options | undefined) => {
   return { file, dir: NodePath.dirname(file), base: NodePath.basename(file), root: NodePath.resolve(options?.root ?? NodePath.dirname(file)) }
 }
 
-const run = <A>(path: string, f: (warn: Warn) => Promise<A>): Effect.Effect<A, SafeFileError | UnsafePath> =>
+const basicError = (path: string, error: unknown): SafeFileError | UnsafePath =>
+  error instanceof Unsafe
+    ? new UnsafePath({ path: error.path, reason: error.why })
+    : new SafeFileError({ path, reason: reasonOf(error) })
+
+const runAs = <A, E>(f: (warn: Warn) => Promise<A>, toError: (error: unknown) => E): Effect.Effect<A, E> =>
   Effect.gen(function*() {
     const warnings: Array<string> = []
     const result = yield* Effect.tryPromise({
       try: () => f((message) => warnings.push(message)),
-      catch: (error) =>
-        error instanceof Unsafe
-          ? new UnsafePath({ path: error.path, reason: error.why })
-          : new SafeFileError({ path, reason: reasonOf(error) })
+      catch: toError
     }).pipe(Effect.ensuring(Effect.forEach(warnings, (w) => Effect.logWarning(w), { discard: true })))
     return result
   })
+
+const run = <A>(path: string, f: (warn: Warn) => Promise<A>): Effect.Effect<A, SafeFileError | UnsafePath> =>
+  runAs(f, (error) => basicError(path, error))
+
+/** What tells one state of a file from another: a write in place changes mtime and ctime. */
+interface Stamp {
+  readonly dev: bigint
+  readonly ino: bigint
+  readonly size: bigint
+  readonly mtimeNs: bigint
+  readonly ctimeNs: bigint
+}
+
+const stampOf = (s: BigIntStats): Stamp => ({ dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs })
+
+/** What changed between two stamps, or undefined when nothing did. */
+const changeOf = (a: Stamp, b: Stamp): string | undefined =>
+  a.dev !== b.dev || a.ino !== b.ino
+    ? "it was replaced (a new inode)"
+    : a.size !== b.size
+    ? `its size changed (${a.size} to ${b.size} bytes)`
+    : a.mtimeNs !== b.mtimeNs || a.ctimeNs !== b.ctimeNs
+    ? "it was modified (mtime or ctime moved)"
+    : undefined
+
+// Stability is judged against the file system's own (real) clock, so these waits are real time,
+// never an Effect clock a test may have frozen.
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
+
+/** A file changed longer ago than this is not looked for among the open files of processes. */
+const writerCheckWindowMs = 60_000
+
+/**
+ * The pids of the processes holding the file `dev`/`ino` open for writing (`O_WRONLY` or
+ * `O_RDWR`, from `/proc/<pid>/fdinfo`): a writer that stalls in the middle of an in-place write
+ * (a loaded machine descheduling it) leaves a file that looks quiet but is torn. Processes whose
+ * `/proc/<pid>/fd` this process may not read (another user's) are not seen.
+ */
+const openWriters = async (dev: bigint, ino: bigint): Promise<ReadonlyArray<number>> => {
+  if (!hasProcFd) return []
+  const pids = (await Fs.readdir("/proc").catch(() => [] as Array<string>)).filter((n) => /^\d+$/.test(n))
+  const found = await Promise.all(pids.map(async (pid) => {
+    const fds = await Fs.readdir(`/proc/${pid}/fd`).catch(() => [] as Array<string>)
+    const writing = await Promise.all(fds.map(async (fd) => {
+      const st = await Fs.stat(`/proc/${pid}/fd/${fd}`, { bigint: true }).catch(() => undefined)
+      if (st === undefined || st.ino !== ino || st.dev !== dev) return false
+      const info = await Fs.readFile(`/proc/${pid}/fdinfo/${fd}`, "utf8").catch(() => "")
+      const flags = /^flags:\s*([0-7]+)/m.exec(info)
+      // O_ACCMODE is 3 on Linux (not exported by node:fs)
+      return flags !== null && (parseInt(flags[1]!, 8) & 3) !== constants.O_RDONLY
+    }))
+    return writing.some((w) => w) ? [Number(pid)] : []
+  }))
+  return found.flat()
+}
+
+class Unsettled extends Error {
+  constructor(readonly attempts: number, readonly why: string) {
+    super(why)
+  }
+}
+
+/**
+ * `readIn` for a file another process may be writing in place: an attempt reads only a file
+ * whose ctime is at least `quietMs` old (or that stayed unchanged while waiting that long), and
+ * keeps what it read only when size, times and inode (also of the name) are the same after the
+ * read and the bytes read match the size. Throws `Unsettled` when no attempt succeeds.
+ */
+const readSettledIn = async (
+  dir: Dir,
+  name: string,
+  shown: string,
+  warn: Warn,
+  settle: Settle,
+  maxBytes?: number
+): Promise<Found | undefined> => {
+  let last = "never read"
+  const attempts = Math.max(1, settle.attempts)
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (attempt > 1) await sleep(settle.waitMs)
+    let handle: Fs.FileHandle
+    try {
+      handle = await Fs.open(dir.at(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+    } catch (error) {
+      const code = codeOf(error)
+      if (code === "ENOENT") return undefined
+      if (code === "ELOOP") {
+        warn(`${shown} is a symlink: not followed, treated as absent`)
+        return undefined
+      }
+      throw error
+    }
+    try {
+      const stat = await handle.stat({ bigint: true })
+      if (!stat.isFile()) {
+        warn(`${shown} is not a regular file: not read, treated as absent`)
+        return undefined
+      }
+      const before = stampOf(stat)
+      // A ctime in the future (the clock went back) is not trusted: the file is watched instead.
+      const age = Date.now() - Number(stat.ctimeNs / 1_000_000n)
+      if (age < settle.quietMs) {
+        await sleep(settle.quietMs - Math.max(0, age))
+        const change = changeOf(before, stampOf(await handle.stat({ bigint: true })))
+        if (change !== undefined) {
+          last = change
+          continue
+        }
+      }
+      const data = maxBytes === undefined ? await handle.readFile() : await readBounded(handle, Number(before.size), maxBytes)
+      // Looked for between the read and the second stat: a writer that finishes after this
+      // look moves the times the second stat sees.
+      if (Date.now() - Number(stat.ctimeNs / 1_000_000n) < writerCheckWindowMs) {
+        const writers = await openWriters(before.dev, before.ino)
+        if (writers.length > 0) {
+          last = `it is open for writing by pid ${writers.join(", ")}`
+          continue
+        }
+      }
+      const after = stampOf(await handle.stat({ bigint: true }))
+      const change = changeOf(before, after) ??
+        (BigInt(data.length) !== after.size ? `${data.length} bytes read of ${after.size}` : undefined)
+      if (change !== undefined) {
+        last = change
+        continue
+      }
+      const named = await Fs.lstat(dir.at(name), { bigint: true }).catch((error: unknown) => {
+        if (codeOf(error) === "ENOENT") return undefined
+        throw error
+      })
+      if (named === undefined || named.dev !== before.dev || named.ino !== before.ino) {
+        last = named === undefined ? "it was removed while read" : "it was replaced (a new inode)"
+        continue
+      }
+      return { data, uid: Number(stat.uid), gid: Number(stat.gid), mode: Number(stat.mode) & 0o7777 }
+    } finally {
+      await handle.close()
+    }
+  }
+  throw new Unsettled(attempts, last)
+}
 
 const absolute = (path: string): Effect.Effect<void, SafeFileError> =>
   NodePath.isAbsolute(path) ? Effect.void : Effect.fail(new SafeFileError({ path, reason: "the path must be absolute" }))
@@ -436,6 +637,44 @@ export const read = (path: string, options?: ReadOptions): Effect.Effect<Option.
  */
 export const readString = (path: string, options?: ReadOptions): Effect.Effect<Option.Option<string>, SafeFileError | UnsafePath> =>
   Effect.map(read(path, options), Option.map((bytes) => Buffer.from(bytes).toString("utf8")))
+
+/**
+ * `read` for a file another process may be rewriting in place (an app's `channel.backup`, LND's
+ * macaroon or `tls.cert` while LND writes them): the bytes are returned only when the file had
+ * been left alone for `settle.quietMs` and its size, mtime, ctime and inode were the same before
+ * and after the read. Otherwise it waits `settle.waitMs` and tries again, up to
+ * `settle.attempts` times, then fails with `FileUnsettled` naming the file: a torn read is never
+ * returned. A file written by a temp file and a rename is always whole; the check is for writers
+ * that truncate and write in place. A writer pausing longer than `quietMs` in the middle of a
+ * write is caught while it holds the file open for writing: a file changed within the last
+ * minute is also refused while any process this one can see (`/proc/<pid>/fdinfo`) holds it open
+ * for writing, so a file an app keeps open read-write for good never settles (copying it would
+ * not be safe either).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const readSettled = (
+  path: string,
+  options?: ReadOptions & { readonly settle?: Settle }
+): Effect.Effect<Option.Option<Uint8Array>, SafeFileError | UnsafePath | FileUnsettled> =>
+  Effect.zipRight(
+    absolute(path),
+    runAs(async (warn) => {
+      const { base, dir, file, root } = split(path, options)
+      const d = await openDir(root, dir)
+      if (d === undefined) return Option.none()
+      try {
+        const found = await readSettledIn(d, base, file, warn, options?.settle ?? defaultSettle, options?.maxBytes)
+        return found === undefined ? Option.none() : Option.some(new Uint8Array(found.data))
+      } finally {
+        await d.close()
+      }
+    }, (error) =>
+      error instanceof Unsettled
+        ? new FileUnsettled({ path: NodePath.resolve(path), attempts: error.attempts, reason: error.why })
+        : basicError(path, error))
+  )
 
 /**
  * Writes `content` to `path` atomically: a temp file in the same folder is written, fsynced and
@@ -585,6 +824,32 @@ export const create = (
           await d.close()
         }
       })
+    })
+  )
+
+/**
+ * Removes the temp files this module's writers left in `dir` when they were killed mid-write
+ * (`.<name>.tmp-<pid>-<hex>` of a pid no longer alive; those of live writers stay). Answers the
+ * names removed. A write cleans up after earlier writers of its own file; this is for folders
+ * whose files get new names (timestamped copies), which no later write of the same name visits.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const removeDeadTemps = (
+  dir: string,
+  options?: Options
+): Effect.Effect<ReadonlyArray<string>, SafeFileError | UnsafePath> =>
+  Effect.zipRight(
+    absolute(dir),
+    run(dir, async () => {
+      const d = await openDir(NodePath.resolve(options?.root ?? dir), NodePath.resolve(dir))
+      if (d === undefined) return []
+      try {
+        return await removeStaleTemps(d)
+      } finally {
+        await d.close()
+      }
     })
   )
 

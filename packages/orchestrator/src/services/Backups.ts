@@ -58,6 +58,7 @@ export type BackupError =
   | EngineUnavailable
   | SafeFile.SafeFileError
   | SafeFile.UnsafePath
+  | SafeFile.FileUnsettled
 
 /**
  * An archive in the target.
@@ -186,7 +187,12 @@ export interface Service {
   /** Deletes the previous folders (the restore is kept), or the fresh ones of a stage never swapped. */
   readonly commit: (staged: Staged) => Effect.Effect<void, BackupError>
   readonly discard: (staged: Staged) => Effect.Effect<void, BackupError>
-  /** Copies a watched file into the target when its content changed since the last copy; answers the copy. */
+  /**
+   * Copies a watched file into the target when its content changed since the last copy; answers
+   * the copy. Only a settled read is copied (`SafeFile.readSettled`): a file the app keeps
+   * rewriting in place fails with `FileUnsettled` and the existing copies stay; the copy itself
+   * is written atomically (temp file, fsync, rename).
+   */
   readonly copyWatched: (def: AppDef, watched: Watched) => Effect.Effect<Option.Option<string>, BackupError>
   /**
    * The id of each app whose `summary` changed (an archive written and the old ones pruned, a
@@ -513,7 +519,9 @@ export const make = (config: Config): Effect.Effect<Service> =>
     const copyWatched: Service["copyWatched"] = (def, w) =>
       Effect.gen(function*() {
         const source = NodePath.join(def.dataDir, w.path)
-        const content = yield* SafeFile.read(source, { root: def.dataDir })
+        // An app may rewrite the file in place: only a settled read is copied (a torn one fails
+        // with FileUnsettled, and the copies made so far stay as they are).
+        const content = yield* SafeFile.readSettled(source, { root: def.dataDir })
         if (Option.isNone(content)) return Option.none()
         const info = yield* watchedInfo(def, w)
         if (info.lastCopy !== null) {
@@ -526,6 +534,8 @@ export const make = (config: Config): Effect.Effect<Service> =>
         const target = NodePath.join(folder, `${slug(NodePath.basename(w.path))}-${stamp(now)}.copy`)
         yield* SafeFile.write(target, content.value, { root: dir, mode: SafeFile.secretFileMode, dirMode: SafeFile.secretDirMode })
         yield* prune(folder, w.keep)
+        // each copy has a new name, so no later write cleans the temp file of a killed one
+        yield* SafeFile.removeDeadTemps(folder, { root: dir })
         yield* changed(def.id)
         return Option.some(target)
       })
@@ -566,7 +576,8 @@ export const watchSchedule = Schedule.spaced(Duration.seconds(2))
 
 /**
  * Copies every watched file of every app into the target when it changed (see `copyWatched`),
- * on `watchSchedule`; a failure is logged with the file and the loop goes on. Runs until
+ * on `watchSchedule`; a failure (a file that kept changing while read among them) is logged with
+ * the file and the loop goes on: the next round tries again. Runs until
  * interrupted.
  *
  * @since 0.1.0

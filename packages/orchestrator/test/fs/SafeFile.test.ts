@@ -2,13 +2,14 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
 import { build } from "esbuild"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import * as fc from "fast-check"
 import { Logger, Option } from "effect"
 import * as SafeFile from "../../src/fs/SafeFile.js"
 import { secretDirMode, secretFileMode, sha256, write as writeAtomic, SafeFileError } from "../../src/fs/SafeFile.js"
+import { startInPlaceWriter } from "../../../../test-support/inplace.js"
 import { content, generationOf } from "./fixtures/generation.js"
 
 let root = ""
@@ -158,6 +159,32 @@ describe("writeAtomic", () => {
       const names = (yield* Effect.promise(() => Fs.readdir(dir))).sort()
       expect(names).toEqual([".a.conf.tmp-" + process.ppid + "-abcdef", ".b.conf.tmp-4194305-abcdef", "a.conf"])
     }))
+
+  it("removeDeadTemps: removes the temp files of writers killed mid-write (any file name), keeps a live writer's", async () => {
+    const dir = await fresh("dead-temps")
+    const spawnIdle = () => spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })
+    const killed = spawnIdle()
+    const live = spawnIdle()
+    try {
+      await new Promise((resolve) => {
+        killed.once("exit", resolve)
+        killed.kill("SIGKILL")
+      })
+      const names = [
+        `.lnd-20261129T100000000Z.copy.tmp-${killed.pid}-0a1b2c`,
+        `.state.json.tmp-${killed.pid}-abcdef`,
+        `.lnd-20261129T100001000Z.copy.tmp-${live.pid}-abcdef`,
+        "lnd-20261129T100000000Z.copy",
+        `notours.tmp-${killed.pid}-abcdef`
+      ]
+      await Promise.all(names.map((n) => Fs.writeFile(NodePath.join(dir, n), "partial")))
+      const removed = await Effect.runPromise(SafeFile.removeDeadTemps(dir))
+      expect([...removed].sort()).toEqual([names[0], names[1]].sort())
+      expect((await Fs.readdir(dir)).sort()).toEqual([names[2], names[3], names[4]].sort())
+    } finally {
+      live.kill("SIGKILL")
+    }
+  })
 
   it.effect("the last of many sequential writes wins and each reports the right hash", () =>
     Effect.gen(function*() {
@@ -429,4 +456,73 @@ describe("writeAtomic crash safety", () => {
     console.info(`crash test (fs.writeFile, control): 40 kills, torn files ${r.torn}`)
     expect(r.torn).toBeGreaterThan(0)
   }, 240_000)
+})
+
+describe("readSettled (a file rewritten in place by another process)", () => {
+  const versions = [content(1), content(2), content(3)]
+  // 4 KiB chunks 15 ms apart: a rewrite takes 0.1-1.2 s and a reader often lands in a pause,
+  // where the file is short and does not change.
+  const torn = { chunkBytes: 4096, pauseMs: 15, idleMs: 400 }
+
+  const readsDuring = async (seconds: number, read: () => Promise<Option.Option<Uint8Array>>) => {
+    const seen: Array<number | undefined> = []
+    const until = Date.now() + seconds * 1000
+    while (Date.now() < until) {
+      const got = await read()
+      if (Option.isSome(got)) seen.push(generationOf(Buffer.from(got.value).toString("utf8")))
+    }
+    return seen
+  }
+
+  it("the plain read returns torn content from such a writer (the test is able to fail)", async () => {
+    const path = NodePath.join(await fresh("settle-control"), "channel.backup")
+    const writer = await startInPlaceWriter(path, versions, torn)
+    try {
+      const seen = await readsDuring(3, () => Effect.runPromise(SafeFile.read(path)))
+      expect(seen.filter((g) => g === undefined).length).toBeGreaterThan(0)
+    } finally {
+      await writer.stop()
+    }
+  }, 60_000)
+
+  it("never returns a torn read, and returns complete content once the file is left alone", async () => {
+    const path = NodePath.join(await fresh("settle-read"), "channel.backup")
+    const writer = await startInPlaceWriter(path, versions, torn)
+    const outcomes = { whole: new Set<number>(), unsettled: 0 }
+    try {
+      const seen = await readsDuring(6, () =>
+        Effect.runPromise(SafeFile.readSettled(path).pipe(
+          Effect.catchTag("FileUnsettled", (e) => {
+            outcomes.unsettled++
+            expect(e.path).toBe(path)
+            return Effect.succeedNone
+          })
+        )))
+      expect(seen.filter((g) => g === undefined)).toEqual([])
+      for (const g of seen) outcomes.whole.add(g!)
+      console.info(`readSettled under an in-place writer: ${seen.length} whole reads of ${outcomes.whole.size} versions, ${outcomes.unsettled} unsettled`)
+      expect(outcomes.whole.size).toBeGreaterThan(1)
+    } finally {
+      await writer.stop()
+    }
+  }, 60_000)
+
+  it("a file that never settles fails with FileUnsettled naming it; an absent one is None", async () => {
+    const dir = await fresh("settle-never")
+    const path = NodePath.join(dir, "tls.cert")
+    const writer = await startInPlaceWriter(path, versions, { chunkBytes: 4096, pauseMs: 5, idleMs: 0 })
+    try {
+      const exit = await Effect.runPromiseExit(SafeFile.readSettled(path, { settle: { quietMs: 100, attempts: 3, waitMs: 10 } }))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      expect(error).toBeInstanceOf(SafeFile.FileUnsettled)
+      expect((error as SafeFile.FileUnsettled).message).toContain(`${path} kept changing while it was read (3 attempts`)
+    } finally {
+      await writer.stop()
+    }
+    assert.deepStrictEqual(await Effect.runPromise(SafeFile.readSettled(NodePath.join(dir, "absent"))), Option.none())
+    // left alone, it settles
+    const settled = await Effect.runPromise(SafeFile.readSettled(path))
+    expect(Option.isSome(settled)).toBe(true)
+  }, 60_000)
 })

@@ -6,11 +6,13 @@ import * as Archive from "../../src/backup/Archive.js"
 import { AppId } from "../../src/domain/index.js"
 import { CommandFailed } from "../../src/runtime/RuntimeError.js"
 import { Apps } from "../../src/services/Apps.js"
-import { Backups } from "../../src/services/Backups.js"
+import { Backups, make as makeBackups } from "../../src/services/Backups.js"
 import * as HookRegistry from "../../src/services/HookRegistry.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
+import { startInPlaceWriter } from "../../../../test-support/inplace.js"
+import { content, generationOf } from "../fs/fixtures/generation.js"
 import { defsOf, orchestrator, serviceManifest, tempDir, waitUntil } from "./harness.js"
 
 const { SimulatedEngine } = SimulatedRuntime
@@ -243,4 +245,63 @@ describe("backup and restore (simulator)", () => {
       assert.strictEqual(yield* Queue.size(notices), 0)
     }).pipe(Effect.scoped, Effect.provide(layer))
   }, 120_000)
+})
+
+describe("watched files rewritten in place by the app", () => {
+  const versions = [content(1), content(2), content(3)]
+  const watchedSetup = () => {
+    const dataDir = tempDir("svc-watch-")
+    const backupDir = tempDir("svc-watch-target-")
+    const [def] = defsOf([serviceManifest("lnd", { backup: { watch: [{ path: "./data/channel.backup", keep: 1000 }] } })], dataDir)
+    const w = def!.manifest.backup!.watch[0]!
+    const file = Path.join(dataDir, "lnd", "data", "channel.backup")
+    Fs.mkdirSync(Path.dirname(file), { recursive: true })
+    const folder = Path.join(backupDir, "lnd", "watched", "data-channel-backup")
+    const copies = () => (Fs.existsSync(folder) ? Fs.readdirSync(folder).sort() : [])
+    return { def: def!, w, file, folder, copies, backups: Effect.runSync(makeBackups({ dir: backupDir, dataDir })) }
+  }
+
+  it("never keeps a torn copy: every copy is a whole version, and later versions are copied", async () => {
+    const { backups, copies, def, file, folder, w } = watchedSetup()
+    // truncate, then 4 KiB chunks 15 ms apart: a copy taken mid-rewrite would be short
+    const writer = await startInPlaceWriter(file, versions, { chunkBytes: 4096, pauseMs: 15, idleMs: 400 })
+    let unsettled = 0
+    try {
+      const until = Date.now() + 6_000
+      while (Date.now() < until) {
+        await Effect.runPromise(backups.copyWatched(def, w).pipe(
+          Effect.catchTag("FileUnsettled", () => Effect.sync(() => void unsettled++))
+        ))
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    } finally {
+      await writer.stop()
+    }
+    const kept = copies().filter((n) => !n.startsWith("."))
+    const generations = kept.map((n) => generationOf(Fs.readFileSync(Path.join(folder, n), "utf8")))
+    console.info(`watched copies under an in-place writer: ${kept.length} copies, ${generations.filter((g) => g === undefined).length} torn, ${unsettled} unsettled`)
+    assert.deepStrictEqual(generations.filter((g) => g === undefined), [])
+    expect(new Set(generations).size).toBeGreaterThan(1)
+    // no half-written copy either: nothing but whole copies in the folder
+    assert.deepStrictEqual(copies().filter((n) => n.startsWith(".")), [])
+  }, 60_000)
+
+  it("a file that never settles is not copied: a FileUnsettled error names it and the last good copy stays the newest", async () => {
+    const { backups, copies, def, file, folder, w } = watchedSetup()
+    Fs.writeFileSync(file, content(7))
+    assert.isTrue(Option.isSome(await Effect.runPromise(backups.copyWatched(def, w))))
+    const before = copies()
+    const writer = await startInPlaceWriter(file, versions, { chunkBytes: 4096, pauseMs: 5, idleMs: 0 })
+    try {
+      for (let i = 0; i < 3; i++) {
+        const error = await Effect.runPromise(Effect.flip(backups.copyWatched(def, w)))
+        assert.strictEqual(error._tag, "FileUnsettled")
+        expect(error.message).toContain(`${file} kept changing while it was read`)
+      }
+    } finally {
+      await writer.stop()
+    }
+    assert.deepStrictEqual(copies(), before)
+    assert.strictEqual(generationOf(Fs.readFileSync(Path.join(folder, before.at(-1)!), "utf8")), 7)
+  }, 60_000)
 })
