@@ -128,8 +128,10 @@ export const make = (
               return Effect.fail(refuse(`the path must be relative and stay inside ${providerDir}`))
             }
             const maxBytes = options?.maxBytes ?? defaultMaxFileBytes
-            return SafeFile.read(full, { root: dataDir, maxBytes }).pipe(
-              Effect.mapError((error) => refuse(error._tag === "UnsafePath" ? error.message : error.reason)),
+            // The provider may be writing it (LND creates its macaroons and tls.cert at start):
+            // only a settled read is used, never a torn one.
+            return SafeFile.readSettled(full, { root: dataDir, maxBytes }).pipe(
+              Effect.mapError((error) => refuse(error._tag === "SafeFileError" ? error.reason : error.message)),
               Effect.flatMap(Option.match({
                 onNone: () => Effect.fail(refuse(`absent (or not a regular file) at ${full}`)),
                 onSome: Effect.succeed
@@ -154,7 +156,10 @@ export const make = (
             : Effect.mapError(secrets.get(name), (error) => fail(error.message)),
         read: (path) =>
           Effect.flatMap(checkPath(hook.name, request.appId, path), (checked) =>
-            Effect.mapError(SafeFile.readString(checked, { root: dataDir }), (error) => fail(error.message)))
+            SafeFile.readSettled(checked, { root: dataDir }).pipe(
+              Effect.map(Option.map((bytes) => Buffer.from(bytes).toString("utf8"))),
+              Effect.mapError((error) => fail(error.message))
+            ))
       }
     }
 

@@ -104,7 +104,10 @@ export interface Provided {
    * `tls.cert` or its admin macaroon. `path` is relative and may not leave that folder (`..`, an
    * absolute path, a symlinked folder on the way are refused); a symlink or non-regular file at the
    * file is never followed; more than `maxBytes` (default 1 MiB) is refused without reading it. Only
-   * a hook with `secretConsumers` may read (what it reads is treated as a secret). Since 0.3.0.
+   * a hook with `secretConsumers` may read (what it reads is treated as a secret). The provider may
+   * be writing the file: only a settled read is returned (`SafeFile.readSettled`); one that keeps
+   * changing for about 2 s fails with `ProviderFileError` ("... kept changing while it was read").
+   * Since 0.3.0.
    */
   readonly readFile: (
     path: string,
@@ -129,7 +132,10 @@ export interface HookContext {
   readonly appDataDir: string
   /** A canonical secret, generated on first use. Unwrap with `Redacted.value` only to render it. */
   readonly secret: (name: string) => Effect.Effect<Redacted.Redacted<string>, HookFailed>
-  /** The current text of a file under the data dir (to preserve what a hook does not own), if any. */
+  /**
+   * The current text of a file under the data dir (to preserve what a hook does not own), if any;
+   * a settled read (`SafeFile.readSettled`), never one torn by the app rewriting it in place.
+   */
   readonly read: (path: string) => Effect.Effect<Option.Option<string>, HookFailed>
   /** The installed apps the app's `dependsOn` resolves to, with everything they provide. */
   readonly providers: ReadonlyArray<Capability.Provider>

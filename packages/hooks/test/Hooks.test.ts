@@ -8,6 +8,7 @@ import * as fc from "fast-check"
 import * as Builtins from "../src/Builtins.js"
 import * as Hooks from "../src/Hooks.js"
 import * as PreStartHook from "../src/PreStartHook.js"
+import { startInPlaceWriter } from "../../../test-support/inplace.js"
 import { lightningNode, run } from "./fixtures/manifest.js"
 
 let root = ""
@@ -389,6 +390,56 @@ describe("Provided.readFile: a provider's binary files", () => {
           `refused to read "tls.cert" of lnd: the hook declares no secretConsumers`
         )
       })))
+})
+
+describe("a provider's file rewritten in place while a hook reads it", () => {
+  const reader = PreStartHook.make({
+    name: "reader",
+    secretConsumers: ["app"],
+    render: (ctx) =>
+      Effect.gen(function*() {
+        const lnd = yield* ctx.provider("lightning-node")
+        const bytes = yield* lnd.readFile("data/admin.macaroon")
+        return [{ path: `${ctx.appDataDir}/out.bin`, content: Buffer.from(bytes).toString("latin1"), secret: true }]
+      })
+  })
+  const request = run("app", ["reader"], {}, [lightningNode()])
+  // whole versions of 300 KB: anything else rendered is a torn read
+  const versions = ["a", "b", "c"].map((c) => c.repeat(300_000))
+
+  it.live("the hook never renders from a torn read; a file that never settles fails naming it", () =>
+    withRegistry([reader], (registry, dataDir) =>
+      Effect.gen(function*() {
+        const file = NodePath.join(dataDir, "lnd", "data", "admin.macaroon")
+        const out = NodePath.join(dataDir, "app", "out.bin")
+        yield* Effect.promise(() => Fs.mkdir(NodePath.dirname(file), { recursive: true }))
+        const rendered: Array<string> = []
+        const failures: Array<string> = []
+        // truncate, then 4 KiB chunks 15 ms apart, then 400 ms left alone
+        const writer = yield* Effect.promise(() => startInPlaceWriter(file, versions, { chunkBytes: 4096, pauseMs: 15, idleMs: 400 }))
+        yield* Effect.gen(function*() {
+          const until = Date.now() + 5_000
+          while (Date.now() < until) {
+            const result = yield* Effect.either(registry.run(request))
+            if (result._tag === "Left") failures.push(result.left.message)
+            else rendered.push(yield* Effect.promise(() => Fs.readFile(out, "latin1")))
+          }
+        }).pipe(Effect.ensuring(Effect.promise(() => writer.stop())))
+        const torn = rendered.filter((r) => !versions.includes(r))
+        console.info(`hook reads under an in-place writer: ${rendered.length} renders, ${torn.length} torn, ${failures.length} unsettled`)
+        expect(torn.map((t) => t.length)).toEqual([])
+        expect(new Set(rendered).size).toBeGreaterThan(1)
+        for (const f of failures) expect(f).toContain(`cannot read data/admin.macaroon of lnd for app (hook reader): ${file} kept changing`)
+        // a writer that never leaves it alone: the run fails naming the file, nothing torn is written
+        const before = yield* Effect.promise(() => Fs.readFile(out, "latin1"))
+        const busy = yield* Effect.promise(() => startInPlaceWriter(file, versions, { chunkBytes: 4096, pauseMs: 5, idleMs: 0 }))
+        const message = yield* Effect.flip(registry.run(request)).pipe(
+          Effect.map((e) => e.message),
+          Effect.ensuring(Effect.promise(() => busy.stop()))
+        )
+        expect(message).toContain(`cannot read data/admin.macaroon of lnd for app (hook reader): ${file} kept changing while it was read`)
+        expect(yield* Effect.promise(() => Fs.readFile(out, "latin1"))).toBe(before)
+      }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))), 60_000)
 })
 
 describe("a file the app rewrites while its hook renders (basedOn)", () => {
