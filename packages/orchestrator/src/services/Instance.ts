@@ -113,6 +113,26 @@ export const processAlive = (pid: number): boolean => {
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`
 
+const leftoverPattern = /^(?:(?:serve\.lock|instance-id)\.(?:tmp|stale)|\..+\.tmp)-(\d+)-[0-9a-f]+$/
+
+/**
+ * Of a data dir's file names, the leftovers of processes that died mid-step (kill -9, power
+ * loss): the temp files of `serve.lock` and `instance-id` (`<name>.tmp-<pid>-<hex>`), stale
+ * locks moved aside (`serve.lock.stale-<pid>-<hex>`) and `SafeFile`'s temp files
+ * (`.<name>.tmp-<pid>-<hex>`), each named after the pid that made it. Only names whose pid is
+ * not alive and is not this process's are returned: a live starter's files in flight are kept.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const leftovers = (names: ReadonlyArray<string>, alive: (pid: number) => boolean): ReadonlyArray<string> =>
+  names.filter((name) => {
+    const m = leftoverPattern.exec(name)
+    if (m === null) return false
+    const pid = Number(m[1])
+    return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)
+  })
+
 /**
  * The data dir's instance id, created (random, persisted) on first use.
  *
@@ -157,8 +177,9 @@ const createWhole = (fs: FileSystem.FileSystem, path: string, content: string, m
 
 /**
  * Holds `<dataDir>/serve.lock` for the scope's life: fails with `InstanceLocked` while another
- * live process holds it; takes over (and logs) a lock whose holder is gone. The file is removed
- * when the scope closes, if it is still ours.
+ * live process holds it; takes over (and logs) a lock whose holder is gone. Once held, removes
+ * (and logs) the `leftovers` of dead processes in the data dir. The file is removed when the
+ * scope closes, if it is still ours.
  *
  * @since 0.1.0
  * @category constructors
@@ -219,6 +240,17 @@ export const lock = (
       }
       yield* Effect.mapError(fs.remove(aside), (e) => fail(e.message))
     }
+    // Held: leftovers of serves killed mid-start are removed (a live starter's are kept).
+    const names = yield* Effect.orElseSucceed(fs.readDirectory(dataDir), () => [] as Array<string>)
+    const removed: Array<string> = []
+    for (const name of leftovers(names, alive)) {
+      const gone = yield* Effect.either(fs.remove(join(dataDir, name)))
+      if (Either.isRight(gone)) removed.push(name)
+      else if (!(gone.left._tag === "SystemError" && gone.left.reason === "NotFound")) {
+        yield* Effect.logWarning(`cannot remove the leftover ${join(dataDir, name)}: ${gone.left.message}`)
+      }
+    }
+    if (removed.length > 0) yield* Effect.logInfo(`removed leftovers of dead processes in ${dataDir}: ${removed.join(", ")}`)
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(readText(path), (text) => {
         const holder = decodeHolder(text)

@@ -1,6 +1,9 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { build } from "esbuild"
+import * as fc from "fast-check"
 import { Effect, Exit, Layer, Logger, Scope, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -154,6 +157,104 @@ describe("Instance.lock", () => {
       assert.strictEqual(JSON.parse(fs.readFileSync(file, "utf8")).pid, held[0]!.right.pid)
       assert.deepStrictEqual(fs.readdirSync(dir), [Instance.lockFile])
     }).pipe(Effect.scoped, Effect.provide(lateSecondMove)))
+
+  describe("leftovers of serves killed mid-start (real processes, kill -9)", () => {
+    let bundle = ""
+    beforeAll(async () => {
+      bundle = path.join(tempDir("inst-churn-bundle-"), "lock-churn.mjs")
+      await build({
+        entryPoints: [path.join(import.meta.dirname, "fixtures", "lock-churn.ts")],
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        outfile: bundle,
+        logLevel: "silent",
+        // @effect/platform-node's dependencies require() node built-ins
+        banner: { js: `import { createRequire } from "node:module"; const require = createRequire(import.meta.url);` }
+      })
+    })
+
+    const leftover = (name: string) => /^(serve\.lock|instance-id)\.(tmp|stale)-\d+-[0-9a-f]+$/.test(name) || /^\..+\.tmp-\d+-[0-9a-f]+$/.test(name)
+
+    const churnThenKill = () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(process.execPath, [bundle, churnDir], { stdio: ["ignore", "pipe", "inherit"] })
+        let ready = false
+        child.once("error", reject)
+        child.once("exit", (code) => (ready ? resolve() : reject(new Error(`the churning child exited ${code} before it was ready`))))
+        child.stdout!.once("data", () => {
+          ready = true
+          setTimeout(() => child.kill("SIGKILL"), Math.random() * 30)
+        })
+      })
+    let churnDir = ""
+
+    /**
+     * Three serves at a time start and stop in `dir` (racing for its lock, taking over the stale
+     * locks of killed ones), each SIGKILLed at a random moment, until leftovers are there.
+     */
+    const killUntilLeftovers = async (dir: string) => {
+      churnDir = dir
+      for (let round = 1; round <= 100; round++) {
+        await Promise.all([churnThenKill(), churnThenKill(), churnThenKill()])
+        const names = fs.readdirSync(dir).filter(leftover)
+        if (names.length >= 1) return { kills: round * 3, names }
+      }
+      throw new Error(`no leftovers after 300 kills in ${dir}`)
+    }
+
+    it("the next start removes the temp and stale files of dead serves, never a live process's", async () => {
+      const dir = tempDir("inst-leftovers-")
+      const { kills, names } = await killUntilLeftovers(dir)
+      // a live process's files in flight (a starter between its steps) must stay
+      const live = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })
+      // the other kinds a killed serve can leave, named after a process killed for real
+      const dead = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })
+      await new Promise((resolve) => {
+        dead.once("exit", resolve)
+        dead.kill("SIGKILL")
+      })
+      try {
+        const ofLive = [`serve.lock.tmp-${live.pid}-0a0b0c`, `serve.lock.stale-${live.pid}-0d0e0f`, `.rpc-token.tmp-${live.pid}-abcdef`]
+        const ofDead = [`serve.lock.stale-${dead.pid}-0d0e0f`, `instance-id.tmp-${dead.pid}-0a0b0c`, `.rpc-token.tmp-${dead.pid}-abcdef`]
+        for (const n of [...ofLive, ...ofDead]) fs.writeFileSync(path.join(dir, n), "in flight")
+        const logs = captureLogs()
+        await Effect.runPromise(Effect.scoped(Effect.flatMap(Instance.id(dir), (id) => Instance.lock(dir, id))).pipe(
+          Effect.provide(Layer.merge(NodeContext.layer, logs.layer))
+        ))
+        console.info(`lock leftovers: ${names.length} after ${kills} kills (${names.map((n) => n.replace(/-\d+-[0-9a-f]+$/, "")).join(", ")})`)
+        assert.deepStrictEqual(fs.readdirSync(dir).filter(leftover).sort(), [...ofLive].sort())
+        assert.isTrue(logs.lines.some((l) => l.includes("removed leftovers of dead processes") && l.includes(names[0]!) && l.includes(ofDead[0]!)), logs.lines.join("\n"))
+      } finally {
+        live.kill("SIGKILL")
+      }
+    }, 300_000)
+  })
+
+  it("leftovers: only our temp and stale names, only of dead pids other than our own", () => {
+    const alive = (pid: number) => pid === 200 || pid === process.pid
+    const names = [
+      "serve.lock.tmp-100-0a1b2c",
+      "serve.lock.stale-100-0a1b2c",
+      "instance-id.tmp-100-ff",
+      ".state.json.tmp-100-abcdef",
+      "serve.lock.tmp-200-0a1b2c",
+      `serve.lock.stale-${process.pid}-0a1b2c`,
+      "serve.lock",
+      "instance-id",
+      "state.json",
+      "serve.lock.tmp-0-0a",
+      "serve.lock.tmp-abc-0a",
+      "other.tmp-100-0a1b2c",
+      "serve.lock.stale-100-xyz"
+    ]
+    assert.deepStrictEqual(Instance.leftovers(names, alive), ["serve.lock.tmp-100-0a1b2c", "serve.lock.stale-100-0a1b2c", "instance-id.tmp-100-ff", ".state.json.tmp-100-abcdef"])
+    fc.assert(fc.property(fc.array(fc.string()), fc.func(fc.boolean()), (ns, f) => {
+      const alivePid = (pid: number) => f(pid)
+      return Instance.leftovers(ns, alivePid).every((n) => ns.includes(n) && !alivePid(Number(/-(\d+)-[0-9a-f]+$/.exec(n)![1])))
+    }))
+  })
 
   it("decides: refuse only a live holder", () => {
     const holder = { pid: 1, instance: "x", startedAt: 0 }
