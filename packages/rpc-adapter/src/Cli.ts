@@ -254,12 +254,15 @@ export const command = (argv: ReadonlyArray<string>) => {
       Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit))))).pipe(
       Command.withDescription("print the systemd unit of the server")
     )
-  const install = Command.make("install", { ...unitOptions, root }, (flags) =>
+  const force = Options.boolean("force").pipe(
+    Options.withDescription("replace an existing unit with other content (by default it is never overwritten)")
+  )
+  const install = Command.make("install", { ...unitOptions, root, force }, (flags) =>
     withSettings(argv, flags, (options) =>
       Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
-        Effect.flatMap(U.install(unit, Option.getOrElse(flags.root, () => "/")), (written) =>
+        Effect.flatMap(U.install(unit, Option.getOrElse(flags.root, () => "/"), undefined, { force: flags.force }), (written) =>
           Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`))))).pipe(
-      Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT)`)
+      Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT), never over another unit unless --force`)
     )
   const service = Command.make("service").pipe(
     Command.withDescription("the systemd service"),

@@ -4,8 +4,9 @@
  *
  * @since 0.1.0
  */
-import { mkdir, writeFile, access } from "node:fs/promises"
-import { dirname, join, resolve } from "node:path"
+import { readFile } from "node:fs/promises"
+import { join, resolve } from "node:path"
+import { SafeFile } from "@archipelago/orchestrator"
 import { Data, Effect } from "effect"
 
 /**
@@ -152,28 +153,41 @@ export class UnitError extends Data.TaggedError("UnitError")<{ readonly path: st
  */
 export const cliPath = (): string => resolve(process.argv[1] ?? "archipelago")
 
+const refusal = "it exists with other content (your own unit, or one an older install wrote): not overwritten; " +
+  "compare it with `archipelago service unit`, then remove it or install with --force"
+
 /**
  * Writes the unit under `root` (and a commented config file when there is none); returns the
- * unit's path.
+ * unit's path. Nothing is ever overwritten unasked: each file is created whole (a temp file
+ * hard-linked to its name, which fails when the name exists), so the "is it there?" decision and
+ * the write are one step, and an install racing another, or a file the user creates meanwhile,
+ * is never clobbered. An existing unit with the same content is left as it is; one with other
+ * content (or a symlink to one) fails with `UnitError` naming it, unless `force` replaces it
+ * (atomically: temp file, rename). An existing config file of any kind is kept.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const install = (unit: string, root: string, configFile = "/etc/archipelago/config.yml") =>
+export const install = (
+  unit: string,
+  root: string,
+  configFile = "/etc/archipelago/config.yml",
+  options: { readonly force?: boolean } = {}
+): Effect.Effect<string, UnitError> =>
   Effect.gen(function*() {
     const path = join(root, unitDir, unitName)
     const config = join(root, configFile)
-    yield* Effect.tryPromise({
-      try: async () => {
-        await mkdir(dirname(path), { recursive: true })
-        await writeFile(path, unit, { mode: 0o644 })
-        const exists = await access(config).then(() => true, () => false)
-        if (!exists) {
-          await mkdir(dirname(config), { recursive: true })
-          await writeFile(config, configTemplate, { mode: 0o640 })
-        }
-      },
-      catch: (e) => new UnitError({ path, reason: (e as NodeJS.ErrnoException).code ?? String(e) })
-    })
+    const failed = (at: string) => (e: SafeFile.SafeFileError | SafeFile.UnsafePath) =>
+      new UnitError({ path: at, reason: e._tag === "SafeFileError" ? e.reason : e.message })
+    const create = (at: string, content: string, mode: number) =>
+      Effect.mapError(SafeFile.create(at, content, { mode, dirMode: 0o755, replaceNonFile: false }), failed(at))
+    if (options.force === true) {
+      yield* Effect.mapError(SafeFile.write(path, unit, { mode: 0o644, dirMode: 0o755 }), failed(path))
+    } else if (!(yield* create(path, unit, 0o644))) {
+      // a link to a unit elsewhere is followed for the comparison (a dangling one differs)
+      const current = yield* Effect.promise(() => readFile(path, "utf8").catch(() => undefined))
+      if (current !== unit) return yield* new UnitError({ path, reason: refusal })
+    }
+    yield* create(config, configTemplate, 0o640)
     return path
   })

@@ -776,8 +776,8 @@ const replace = (
  * Creates `path` with `content` unless a regular file is already there, never replacing one: the
  * content is written and fsynced in a temp file which is hard-linked to the final name (`link`
  * fails if the name exists), so concurrent creators in several processes agree on one winner. A
- * symlink or non-regular file at `path` is removed first (logged as a warning). Returns true
- * when this call created the file.
+ * symlink or non-regular file at `path` is removed first (logged as a warning), unless
+ * `replaceNonFile` is false. Returns true when this call created the file.
  *
  * @since 0.1.0
  * @category constructors
@@ -785,7 +785,14 @@ const replace = (
 export const create = (
   path: string,
   content: string | Uint8Array,
-  options?: WriteOptions
+  options?: WriteOptions & {
+    /**
+     * Default true: a symlink or non-regular file at `path` (planted in a folder a container can
+     * write) is removed and the file created. False: any entry there counts as existing and is
+     * kept (a file of the user's own, such as a systemd unit linked with `systemctl link`).
+     */
+    readonly replaceNonFile?: boolean
+  }
 ): Effect.Effect<boolean, SafeFileError | UnsafePath> =>
   Effect.zipRight(
     absolute(path),
@@ -809,7 +816,7 @@ export const create = (
                   throw error
                 }
                 const stat = await Fs.lstat(d.at(base))
-                if (stat.isFile()) return false
+                if (stat.isFile() || options?.replaceNonFile === false) return false
                 if (stat.isDirectory()) throw error
                 warn(`${file} is ${stat.isSymbolicLink() ? "a symlink" : "not a regular file"}: removed, not followed`)
                 await Fs.unlink(d.at(base))

@@ -1,14 +1,15 @@
 /**
- * Installs an app's Quadlet units: each file written with `SafeFile.write` (symlink-safe, atomic:
- * temp file in the same folder, fsync, rename, fsync of the folder; no write when the content is
- * unchanged) into the rootful
+ * Installs an app's Quadlet units: each file created whole with `SafeFile.create` (temp file
+ * linked to its name, never over an existing entry) or, when this installer wrote it before,
+ * replaced with `SafeFile.writeIfUnchanged` (symlink-safe, atomic: temp file in the same folder,
+ * fsync, rename, fsync of the folder; no write when the content is unchanged) into the rootful
  * or rootless Quadlet folder, then one `systemctl [--user] daemon-reload` so systemd runs the
  * generator. Uninstall removes the files and reloads.
  *
  * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
-import { Data, Effect } from "effect"
+import { Data, Effect, Option } from "effect"
 import { join, resolve } from "node:path"
 import * as SafeFile from "../fs/SafeFile.js"
 import type { AppUnits, Scope } from "./Quadlet.js"
@@ -70,6 +71,14 @@ export interface Outcome {
   readonly reloaded: boolean
 }
 
+const header = "# Written by Archipelago"
+
+/** A unit file this installer wrote (`Quadlet.render` starts each with its header). */
+const isOurs = (content: string): boolean => content.startsWith(header)
+
+const foreign = `it exists and was not written by Archipelago (no "${header}" first line): not overwritten; ` +
+  "move it away to let Archipelago own this container"
+
 const reload = (systemctl: Systemctl.Service, scope: Scope, dir: string) =>
   Effect.gen(function*() {
     const argv = Systemctl.daemonReloadArgv(scope)
@@ -82,7 +91,10 @@ const reload = (systemctl: Systemctl.Service, scope: Scope, dir: string) =>
   })
 
 /**
- * Writes the units that changed and reloads systemd when any did.
+ * Writes the units that changed and reloads systemd when any did. A missing file is created whole
+ * and never over an entry that appeared meanwhile; an existing file is replaced only when this
+ * installer wrote it (its "# Written by Archipelago" first line) and it still holds what was read;
+ * any other (the user's own unit, a symlink) fails with `InstallFailed` naming it, untouched.
  *
  * @since 0.1.0
  * @category constructors
@@ -95,13 +107,25 @@ export const install = Effect.fn("QuadletInstaller.install")(function*(units: Ap
   const unchanged: Array<string> = []
   for (const f of files(units)) {
     const path = join(dir, f.fileName)
-    // Symlink-safe and atomic (temp file, fsync, rename, fsync of the folder); unchanged content is not rewritten.
-    const result = yield* SafeFile.write(path, f.content, { root: dir, mode: 0o644 }).pipe(
-      Effect.mapError((e) => new InstallFailed({ path, reason: e.message }))
+    const failed = (e: { readonly message: string }) => new InstallFailed({ path, reason: e.message })
+    // Created whole and never over an existing entry (temp file linked to the name): the "is it
+    // there?" decision and the write are one step, so a unit the user creates meanwhile stays.
+    const created = yield* SafeFile.create(path, f.content, { root: dir, mode: 0o644, dirMode: 0o755, replaceNonFile: false }).pipe(
+      Effect.mapError(failed)
     )
-    if (!result.written) {
-      unchanged.push(path)
-      continue
+    if (!created) {
+      const current = yield* Effect.mapError(SafeFile.readString(path, { root: dir }), failed)
+      if (Option.isNone(current) || !isOurs(current.value)) {
+        return yield* new InstallFailed({ path, reason: foreign })
+      }
+      // Ours: replaced atomically, only if it still holds what was just read.
+      const result = yield* SafeFile.writeIfUnchanged(path, f.content, { root: dir, mode: 0o644, expected: current.value }).pipe(
+        Effect.mapError((e) => e._tag === "FileChanged" ? new InstallFailed({ path, reason: "it changed while being installed: not overwritten" }) : failed(e))
+      )
+      if (!result.written) {
+        unchanged.push(path)
+        continue
+      }
     }
     written.push(path)
     yield* Effect.logInfo(`wrote Quadlet unit ${path}`)
@@ -112,7 +136,7 @@ export const install = Effect.fn("QuadletInstaller.install")(function*(units: Ap
 
 /**
  * Removes an app's unit files (the running service is left to `systemctl stop` first) and
- * reloads systemd when any was there.
+ * reloads systemd when any was there. A file this installer did not write is left in place (logged).
  *
  * @since 0.1.0
  * @category constructors
@@ -126,6 +150,11 @@ export const uninstall = Effect.fn("QuadletInstaller.uninstall")(function*(units
   for (const f of files(units)) {
     const path = join(dir, f.fileName)
     if (!(yield* fs.exists(path).pipe(Effect.orElseSucceed(() => false)))) continue
+    const current = yield* Effect.mapError(SafeFile.readString(path, { root: dir }), (e) => new InstallFailed({ path, reason: e.message }))
+    if (Option.isNone(current) || !isOurs(current.value)) {
+      yield* Effect.logWarning(`left ${path} in place: it was not written by Archipelago`)
+      continue
+    }
     yield* fs.remove(path).pipe(Effect.mapError((e) => new InstallFailed({ path, reason: e.message })))
     removed.push(path)
   }

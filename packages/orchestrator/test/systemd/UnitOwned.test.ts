@@ -249,6 +249,32 @@ describe("QuadletInstaller", () => {
       assert.deepStrictEqual(Fs.readdirSync(dir), [])
     }))
 
+  it.effect("never overwrites (nor uninstalls) a unit file it did not write; its own older file is replaced", () =>
+    Effect.gen(function*() {
+      const dir = tempDir("quadlet-foreign-")
+      const calls: Array<ReadonlyArray<string>> = []
+      const systemctl = Layer.succeed(Systemctl.Systemctl, {
+        run: (argv) => Effect.sync(() => (calls.push(argv), { exitCode: 0, stdout: "", stderr: "" }))
+      })
+      const provide = <A, E>(e: Effect.Effect<A, E, Systemctl.Systemctl | import("@effect/platform").FileSystem.FileSystem>) =>
+        e.pipe(Effect.provide(Layer.merge(systemctl, NodeContext.layer)))
+      const own = NodePath.join(dir, "demo.container")
+      Fs.writeFileSync(own, "[Container]\nImage=localhost/mine\n")
+      const refused = yield* Effect.flip(provide(QuadletInstaller.install(units, { dir })))
+      assert.strictEqual(refused._tag, "InstallFailed")
+      assert.strictEqual(refused.message, `cannot install Quadlet unit ${own}: it exists and was not written by Archipelago (no "# Written by Archipelago" first line): not overwritten; move it away to let Archipelago own this container`)
+      assert.strictEqual(Fs.readFileSync(own, "utf8"), "[Container]\nImage=localhost/mine\n")
+      assert.deepStrictEqual(calls, [], "no reload")
+      const kept = yield* provide(QuadletInstaller.uninstall(units, { dir }))
+      assert.deepStrictEqual(kept.removed, [])
+      assert.isTrue(Fs.existsSync(own))
+      // its own file of an older spec is replaced
+      Fs.writeFileSync(own, Quadlet.render(units.container).replace("localhost/demo:1", "localhost/demo:0"))
+      const replaced = yield* provide(QuadletInstaller.install(units, { dir }))
+      assert.deepStrictEqual(replaced.written.map((p) => NodePath.basename(p)), ["demo.container", "demo-data.volume"])
+      assert.strictEqual(Fs.readFileSync(own, "utf8"), Quadlet.render(units.container))
+    }))
+
   it.effect("a failed daemon-reload is an InstallFailed naming the folder and systemd's words", () =>
     Effect.gen(function*() {
       const dir = tempDir("quadlet-install-")
