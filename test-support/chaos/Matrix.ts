@@ -440,6 +440,12 @@ export const runCase = async (lane: Lane, scenario: Scenario, options: CaseOptio
     }
   }
   if (scenario === "rm-image" && after !== undefined && !(await imageExists(after.image))) errors.push(`image ${after.image} is missing`)
+  // conmon marks an OOM kill with an empty `oom` file in its working directory, which it inherits
+  // from the podman that started the container: serve's own engine folder, never its caller's
+  if (scenario === "oom-kill" && before !== undefined) {
+    const marker = join(lane.serve.dataDir, "engine", "oom")
+    if (!existsSync(marker)) errors.push(`no oom marker at ${marker}: podman did not run in serve's engine folder`)
+  }
 
   // The stream told the truth.
   errors.push(...Checks.transitionViolations(window, a.id).map((e) => `stream: ${e}`))

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { mkdir } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Console, Effect, Fiber, Layer, Queue, Scope } from "effect"
@@ -88,17 +89,23 @@ export const isInteractive = (): boolean => process.stdin.isTTY === true && proc
 /**
  * Picks the engine: `podman` must work, `sim` is the simulator, `auto` uses podman when
  * `podman info` works and, only when `interactive`, falls back to the simulator with a banner;
- * otherwise (a service) podman failing is an error.
+ * otherwise (a service) podman failing is an error. `workDir`: the directory podman runs in
+ * (`PodmanRuntime.Options.workDir`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const chooseEngine: (
   engine: Cli.Engine,
-  interactive?: boolean
+  interactive?: boolean,
+  workDir?: string
 ) => Effect.Effect<EngineChoice, RuntimeError.EngineUnavailable | RuntimeError.CommandFailed> = Effect.fn(
   "Serve.chooseEngine"
-)(function*(engine: Cli.Engine, interactive = true) {
+)(function*(engine: Cli.Engine, interactive = true, workDir?: string) {
+  const podmanRuntime = Effect.provide(
+    ContainerRuntime.ContainerRuntime,
+    PodmanRuntime.layerWith(workDir === undefined ? {} : { workDir })
+  )
   if (engine === "sim") return yield* simulated("started with --engine sim")
   // The start-up probe (repairs what is safe, logged; leaves the rest to the operator) and the
   // runtime's engine detection run side by side; the detection is repeated only when the probe
@@ -121,9 +128,6 @@ export const chooseEngine: (
   return yield* simulated(`podman is not usable (${probe.left.message})`)
 })
 
-// The podman runtime, built once: its engine detection (`podman version`, the default network)
-// is what `chooseEngine` reports, and the same instance serves the orchestrator.
-const podmanRuntime = Effect.provide(ContainerRuntime.ContainerRuntime, PodmanRuntime.layer)
 
 type LayerOptions =
   & Pick<Cli.ServeOptions, "apps" | "data" | "host" | "port" | "scanInterval" | "reconcileInterval" | "allowOrigins">
@@ -233,6 +237,14 @@ export const installFirstStart = Effect.fn("Serve.installFirstStart")(function*(
   return requested
 })
 
+/**
+ * The folder under the data dir that podman and conmon run in (`PodmanRuntime.Options.workDir`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const engineDirName = "engine"
+
 const bannerBox = (text: string): string => {
   const line = "!".repeat(Math.min(100, text.length + 8))
   return `\n${line}\n!!! ${text}\n${line}\n`
@@ -276,7 +288,14 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   const instanceId = yield* Instance.id(dataDir).pipe(Effect.provide(NodeContext.layer))
   yield* Instance.lock(dataDir, instanceId).pipe(Effect.provide(NodeContext.layer))
   const interactive = isInteractive()
-  const choice = yield* chooseEngine(options.engine, interactive)
+  // podman runs in a folder of ours: conmon drops an `oom` file in its working directory when
+  // an app is OOM-killed, which would otherwise be the user's (or `/` under systemd)
+  const engineDir = join(dataDir, engineDirName)
+  yield* Effect.tryPromise({
+    try: () => mkdir(engineDir, { recursive: true, mode: 0o700 }),
+    catch: (e) => new RuntimeError.EngineUnavailable({ reason: `cannot create ${engineDir}: ${String(e)}`, hint: "check the data folder's permissions" })
+  })
+  const choice = yield* chooseEngine(options.engine, interactive, engineDir)
   if (choice.banner !== undefined) yield* Effect.logWarning(bannerBox(choice.banner))
   const password = options.passwordFile === undefined ? undefined : yield* Auth.readPassword(options.passwordFile)
   const say = (line: string) => options.logFormat === "json" ? Effect.logInfo(line) : Console.log(line)

@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly all?: boolean
   /** Kill the process after this long; the run then fails as `EngineUnavailable`. */
   readonly timeoutMs?: number
+  /** The directory the process runs in; default: this process's. */
+  readonly cwd?: string
 }
 
 /**
@@ -61,7 +63,8 @@ export const run = (binary: string, argv: ReadonlyArray<string>, options: RunOpt
       const child = launch(binary, argv, {
         all: options.all === true || options.onLine !== undefined,
         cancelSignal: signal,
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd })
       })
       const splitter = options.onLine !== undefined ? splitLines(options.onLine) : undefined
       if (splitter !== undefined) child.all?.on("data", splitter.push)

@@ -26,6 +26,14 @@ import { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } fr
 export interface Options {
   /** The podman binary; default `podman` from PATH. */
   readonly binary?: string
+  /**
+   * The directory every podman process runs in (absolute; default: this process's). conmon,
+   * which `podman start` leaves behind for each container, inherits it and creates an empty
+   * `oom` file there when the kernel OOM-kills the container: give a directory of the
+   * orchestrator's own (`archipelago serve` uses `<data>/engine`) so none lands in a user's
+   * working directory or in `/` under systemd. Build contexts and bind sources are absolute.
+   */
+  readonly workDir?: string
 }
 
 /**
@@ -78,9 +86,10 @@ const withProgress = <A, E>(
  */
 export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options = {}) {
   const binary = options.binary ?? "podman"
+  const cwd = options.workDir === undefined ? {} : { cwd: options.workDir }
 
   const run = (argv: ReadonlyArray<string>, runOptions: RunOptions = {}): Effect.Effect<RunResult, EngineUnavailable> =>
-    Command.run(binary, argv, runOptions).pipe(Effect.tap((r) => Effect.logDebug("podman", { argv, exitCode: r.exitCode })))
+    Command.run(binary, argv, { ...cwd, ...runOptions }).pipe(Effect.tap((r) => Effect.logDebug("podman", { argv, exitCode: r.exitCode })))
 
   const failed = (argv: ReadonlyArray<string>, r: RunResult, target: Failure.Target) =>
     Failure.classify(argv, r.exitCode, r.stderr, target)
@@ -272,7 +281,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const controller = new AbortController()
         // the podman process lives exactly as long as the stream: closing it kills podman
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
-        const child = launch(binary, argv, { all: true, cancelSignal: controller.signal, buffer: false })
+        const child = launch(binary, argv, { ...cwd, all: true, cancelSignal: controller.signal, buffer: false })
         let stderr = ""
         child.stderr?.on("data", (chunk: Buffer) => {
           if (stderr.length < 64 * 1024) stderr += chunk.toString()
@@ -321,7 +330,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         const argv = [...Argv.eventsArgv, ...(since === undefined ? [] : sinceArg(since))]
         const controller = new AbortController()
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
-        const child = launch(binary, argv, { cancelSignal: controller.signal, buffer: false })
+        const child = launch(binary, argv, { ...cwd, cancelSignal: controller.signal, buffer: false })
         const splitter = splitLines((line) => void emit.single(line))
         child.stdout?.on("data", splitter.push)
         void child.then((r) => {
@@ -391,7 +400,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
 export const layer: Layer.Layer<ContainerRuntime, EngineUnavailable> = Layer.effect(ContainerRuntime, make())
 
 /**
- * The podman runtime with options (another binary path).
+ * The podman runtime with options (another binary path, the directory podman runs in).
  *
  * @since 0.1.0
  * @category layers

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process"
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -201,6 +201,25 @@ describe.skipIf(!hasPodman)("PodmanRuntime on real podman", () => {
       assert.strictEqual(raw2!.HostConfig.Memory, 0)
       yield* rt.remove(noLimit)
     }).pipe(Effect.provide(wrapped))
+  )
+
+  it.live("podman runs in workDir: conmon's `oom` marker of an OOM-killed container lands there, not in the caller's folder", () =>
+    Effect.gen(function* () {
+      const workDir = mkdtempSync(join(tmpdir(), "archy-rt-workdir-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(workDir, { recursive: true, force: true })))
+      const rt = yield* Effect.provide(ContainerRuntime, PodmanRuntime.layerWith({ workDir }))
+      const name = `${prefix}oom`
+      yield* rt.create(Fixtures.service(name, {
+        memoryBytes: 16 * 1024 * 1024,
+        // allocates far past the limit: the kernel kills the container's process
+        command: ["/bin/sh", "-c", "x=$(head -c 268435456 /dev/zero | tr '\\0' x); echo survived ${#x}"]
+      }))
+      yield* rt.start(name)
+      const exited = yield* waitExited(name).pipe(Effect.provide(Layer.succeed(ContainerRuntime, rt)))
+      assert.notStrictEqual(exited.exitCode, 0, "the allocation must not survive a 16 MiB limit")
+      assert.isTrue(existsSync(join(workDir, "oom")), `conmon's oom marker is in ${workDir}`)
+      yield* rt.remove(name)
+    }).pipe(Effect.scoped)
   )
 
   it.live("events() keeps flowing after the podman events process exits", () =>

@@ -12,6 +12,8 @@ export interface LaunchOptions {
   readonly buffer?: boolean
   readonly cancelSignal?: AbortSignal
   readonly timeoutMs?: number
+  /** The directory the process runs in; default: this process's. */
+  readonly cwd?: string
 }
 
 /**
@@ -30,7 +32,8 @@ export const launch = (binary: string, argv: ReadonlyArray<string>, options: Lau
     maxBuffer: 256 * 1024 * 1024,
     env: { LC_ALL: "C" },
     // 0: no timeout
-    timeout: options.timeoutMs ?? 0
+    timeout: options.timeoutMs ?? 0,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd })
   } as const
   return options.cancelSignal === undefined
     ? execa(binary, argv, shared)
