@@ -36,6 +36,8 @@ export * as PodmanRuntime from "./runtime/PodmanRuntime.js"
 /** @since 0.1.0 */
 export * as SimulatedRuntime from "./runtime/SimulatedRuntime.js"
 /** @since 0.1.0 */
+export * as BuildLeftovers from "./runtime/BuildLeftovers.js"
+/** @since 0.1.0 */
 export * as PodmanCommand from "./runtime/PodmanCommand.js"
 /** @since 0.1.0 */
 export * as PodmanArgv from "./runtime/PodmanArgv.js"

@@ -13,6 +13,7 @@ import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest,
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
 import * as Argv from "./PodmanArgv.js"
+import * as BuildLeftovers from "./BuildLeftovers.js"
 import { launch, notRunReason, splitLines } from "./internal/Launch.js"
 import * as Command from "./PodmanCommand.js"
 import * as Failure from "./PodmanFailure.js"
@@ -174,7 +175,11 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
 
   const build = Effect.fn("PodmanRuntime.build")(function* (request: BuildRequest, onProgress?: Progress) {
     yield* withProgress(onProgress, (emit) =>
-      engineOnly(checked(Argv.buildArgv(request), { _tag: "None" }, emit !== undefined ? { onLine: emit } : {}))
+      engineOnly(checked(Argv.buildArgv(request), { _tag: "None" }, {
+        ...(emit !== undefined ? { onLine: emit } : {}),
+        // podman leaves an interrupted build's working container and RUN process behind
+        onInterrupt: (running) => BuildLeftovers.interruptBuild(running, (argv) => run(argv))
+      }))
     )
   })
 

@@ -2,8 +2,17 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Either, Fiber } from "effect"
 import * as PodmanCommand from "../../src/runtime/PodmanCommand.js"
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const root = fileURLToPath(new URL("../../../..", import.meta.url))
 const sources = (dir: string): Array<string> =>
@@ -35,6 +44,28 @@ describe("PodmanCommand", () => {
     Effect.gen(function*() {
       const r = yield* Effect.either(PodmanCommand.run("sleep", ["30"], { timeoutMs: 200 }))
       assert.isTrue(Either.isLeft(r))
+    }))
+
+  it.live("onInterrupt: sees the running process, stops it, and the interruption waits for it; a run that ends is untouched", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const lines: Array<string> = []
+      const onInterrupt = (running: PodmanCommand.Running) =>
+        Effect.gen(function*() {
+          seen.push(`alive ${alive(running.pid!)}`)
+          yield* running.stop
+          yield* Effect.sleep("50 millis")
+          seen.push(`after stop alive ${alive(running.pid!)}`)
+        })
+      const fiber = yield* Effect.fork(PodmanCommand.run("sh", ["-c", "echo started; trap 'echo late; exit 0' TERM; sleep 30 & wait"], { onLine: (l) => lines.push(l), onInterrupt }))
+      while (lines.length === 0) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+      // awaited: both steps ran before the interruption returned; no line after it
+      assert.deepStrictEqual(seen, ["alive true", "after stop alive false"])
+      assert.deepStrictEqual(lines, ["started"])
+      const done = yield* PodmanCommand.run("sh", ["-c", "exit 4"], { onInterrupt })
+      assert.strictEqual(done.exitCode, 4)
+      assert.strictEqual(seen.length, 2)
     }))
 
   it("is the only way the packages launch podman: nothing else imports execa or node:child_process", () => {

@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, beforeAll } from "@effect/vitest"
 import { Effect } from "effect"
 import type { HangingServer } from "../../../../test-support/net.js"
@@ -61,19 +64,35 @@ runtimeContract({
       ...stoppedWhenClosed(server)
     })),
   // A killed `podman build` leaves its RUN step's process running to its end and its working
-  // container in storage (podman 4.3): FROM a tag of our own, the working container has our name.
+  // container in storage (podman 4.3). Working containers are named after their base image's
+  // first name: FROM an image of this suite's own (not a tag of the shared base), the working
+  // container is `<prefix>slowbase-working-container*` and its RUN process is `sleep 7`
+  // under its overlay, both traceable to this test.
   slowBuild: (tag) =>
     Effect.gen(function* () {
       const rt = yield* ContainerRuntime
       const from = `localhost/${prefix}slowbase:1`
-      yield* Effect.acquireRelease(rt.tagImage(BaseImage.ref, from), () =>
-        Effect.all([Effect.ignore(podman(["rm", "--force", `${prefix}slowbase-working-container`])), Effect.ignore(rt.untagImage(from))])
+      const ctx = yield* Effect.acquireRelease(
+        Effect.promise(() => mkdtemp(join(tmpdir(), "archy-rt-slowbase-"))),
+        (d) => Effect.promise(() => rm(d, { recursive: true, force: true }))
       )
+      yield* Effect.promise(() => writeFile(join(ctx, "Containerfile"), `FROM ${BaseImage.ref}\nLABEL io.archipelago.test=${prefix}slowbase\n`))
+      yield* Effect.acquireRelease(podman(["build", "--pull=never", "--tag", from, ctx]), () =>
+        Effect.ignore(podman(["rmi", "--force", from]))
+      )
+      const working = () =>
+        spawnSync("podman", ["ps", "-a", "--external", "--format", "{{.Names}}"], { encoding: "utf8" }).stdout
+          .split("\n").filter((n) => n.startsWith(`${prefix}slowbase-working-container`))
+      const runs = () => spawnSync("pgrep", ["-f", "-x", "sleep 7"], { encoding: "utf8" }).stdout.split("\n").filter((p) => p !== "")
       return {
-        containerfile: `FROM ${from}\nRUN sleep 2\n`,
-        started: Effect.void,
+        containerfile: `FROM ${from}\nRUN sleep 7\n`,
+        // the RUN step is running (a process of ours with our working container)
+        started: Effect.gen(function* () {
+          for (let i = 0; i < 300 && (working().length === 0 || runs().length === 0); i++) yield* Effect.sleep("100 millis")
+        }),
         // past the step's time, an uninterrupted build would have its image
-        stopped: Effect.zipRight(Effect.sleep("3 seconds"), Effect.map(rt.imageExists(tag), (exists) => !exists))
+        stopped: Effect.zipRight(Effect.sleep("8 seconds"), Effect.map(rt.imageExists(tag), (exists) => !exists)),
+        leftBehind: Effect.sync(() => [...working(), ...runs().map((p) => `RUN process ${p}`)])
       }
     }),
   ...(hasPodman ? {} : { skip: "podman is not installed" })

@@ -40,8 +40,15 @@ export interface Contract<R> {
   readonly hostRemoveImage: (ref: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
   /** A pull candidate whose pull hangs; the pull tags it as `ref`. */
   readonly slowPull: (ref: string) => Effect.Effect<SlowWork & { readonly candidate: PullCandidate }, unknown, Scope.Scope | ContainerRuntime | R>
-  /** A Containerfile whose build (tagged `tag`) hangs. */
-  readonly slowBuild: (tag: string) => Effect.Effect<SlowWork & { readonly containerfile: string }, unknown, Scope.Scope | ContainerRuntime | R>
+  /**
+   * A Containerfile whose build (tagged `tag`) hangs; `leftBehind` lists what the build left on
+   * the engine (working containers, processes of a RUN step) once it stopped.
+   */
+  readonly slowBuild: (tag: string) => Effect.Effect<
+    SlowWork & { readonly containerfile: string; readonly leftBehind: Effect.Effect<ReadonlyArray<string>, unknown> },
+    unknown,
+    Scope.Scope | ContainerRuntime | R
+  >
   /** Reason to skip, e.g. podman missing. */
   readonly skip?: string
 }
@@ -694,7 +701,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
     )
 
     test(
-      "interrupting a build stops it: no line after the interruption, no image",
+      "interrupting a build stops it: no line after the interruption, no image, nothing left behind",
       Effect.scoped(
         Effect.gen(function* () {
           const rt = yield* ContainerRuntime
@@ -717,6 +724,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
           yield* eventually(Effect.map(slow.stopped, (done) => (done ? Option.some(done) : Option.none())), "the engine stopped the build")
           assert.strictEqual((yield* progress.lines).length, seen, "no line after the interruption")
           assert.isFalse(yield* rt.imageExists(tag))
+          assert.deepStrictEqual(yield* slow.leftBehind, [], "the interrupted build's working container and RUN process")
         })
       )
     )

@@ -34,6 +34,7 @@ runtimeContract({
     Effect.map(ContainerRuntime, (rt) => ({
       containerfile: `FROM ${SimulatedRuntime.baseImage}\nRUN sleep 1\n`,
       started: Effect.void,
-      stopped: Effect.provideService(neverDone([tag]), ContainerRuntime, rt)
+      stopped: Effect.provideService(neverDone([tag]), ContainerRuntime, rt),
+      leftBehind: Effect.succeed([])
     }))
 })
