@@ -260,7 +260,7 @@ export const command = (argv: ReadonlyArray<string>) => {
   const install = Command.make("install", { ...unitOptions, root, force }, (flags) =>
     withSettings(argv, flags, (options) =>
       Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
-        Effect.flatMap(U.install(unit, Option.getOrElse(flags.root, () => "/"), undefined, { force: flags.force }), (written) =>
+        Effect.flatMap(U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force }), (written) =>
           Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`))))).pipe(
       Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT), never over another unit unless --force`)
     )

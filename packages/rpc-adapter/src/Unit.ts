@@ -115,12 +115,12 @@ WantedBy=multi-user.target
 `
 
 /**
- * A first config file, every setting commented out at its default.
+ * A first config file at `path`, every setting commented out at its default.
  *
  * @since 0.1.0
- * @category constants
+ * @category constructors
  */
-export const configTemplate = `# /etc/archipelago/config.yml: read by \`archipelago serve\` (flags and ARCHIPELAGO_* variables win).
+export const configTemplateFor = (path: string): string => `# ${path}: read by \`archipelago serve\` (flags and ARCHIPELAGO_* variables win).
 # host: 127.0.0.1
 # port: 7420
 # scanInterval: 30s
@@ -132,6 +132,14 @@ export const configTemplate = `# /etc/archipelago/config.yml: read by \`archipel
 # install: [bitcoin-core, lnd]
 # logLevel: info
 `
+
+/**
+ * The first config file at the default path, `/etc/archipelago/config.yml`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const configTemplate: string = configTemplateFor("/etc/archipelago/config.yml")
 
 /**
  * Writing the unit failed.
@@ -157,7 +165,8 @@ const refusal = "it exists with other content (your own unit, or one an older in
   "compare it with `archipelago service unit`, then remove it or install with --force"
 
 /**
- * Writes the unit under `root` (and a commented config file when there is none); returns the
+ * Writes the unit under `root` (and a commented config file at `root` + `configFile`, the path the
+ * unit reads, when there is none); returns the
  * unit's path. Nothing is ever overwritten unasked: each file is created whole (a temp file
  * hard-linked to its name, which fails when the name exists), so the "is it there?" decision and
  * the write are one step, and an install racing another, or a file the user creates meanwhile,
@@ -188,6 +197,6 @@ export const install = (
       const current = yield* Effect.promise(() => readFile(path, "utf8").catch(() => undefined))
       if (current !== unit) return yield* new UnitError({ path, reason: refusal })
     }
-    yield* create(config, configTemplate, 0o640)
+    yield* create(config, configTemplateFor(configFile), 0o640)
     return path
   })

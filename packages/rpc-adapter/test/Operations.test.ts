@@ -8,7 +8,7 @@
 import { execFile, spawn, spawnSync } from "node:child_process"
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { makeAppsDir } from "../../orchestrator/test/services/podmanFixture.js"
@@ -118,6 +118,19 @@ describe("the service steps of docs/operations.md", () => {
     const printed = await run(["service", "unit", "--data", join(base, "var/lib/archipelago"), "--apps", join(root, "apps"), "--config", join(base, "etc/archipelago/config.yml")])
     expect(printed.stdout).toBe(unit)
   }, 240_000)
+
+  it("service install writes no config of its own beside the one --config names", async () => {
+    const base = tempDir("ops-config-")
+    const config = join(base, "node/archipelago.yml")
+    mkdirSync(dirname(config), { recursive: true })
+    writeFileSync(config, "port: 7420\n")
+    const r = await run(["service", "install", base, "--data", join(base, "var/lib/archipelago"), "--apps", join(root, "apps"), "--config", config])
+    expect([r.code, r.stderr]).toStrictEqual([0, ""])
+    expect(readFileSync(join(base, "etc/systemd/system/archipelago.service"), "utf8")).toContain(`--config ${config}`)
+    // the template goes to ROOT + the path the unit reads, never to the default path
+    expect(existsSync(join(base, "etc/archipelago/config.yml"))).toBe(false)
+    expect(readFileSync(config, "utf8")).toBe("port: 7420\n")
+  }, 120_000)
 
   it.skipIf(!hasPodman)(
     "ExecStart serves on podman; a second node on another data dir keeps off its container until `takeover` (skipped only without podman)",

@@ -31,6 +31,16 @@ describe("Unit.install", () => {
       assert.strictEqual(readFileSync(unitPath(root), "utf8"), unit)
     }))
 
+  it.effect("writes the first config at the path the unit reads (--config), under the root", () =>
+    Effect.gen(function*() {
+      const root = freshRoot()
+      const unit = Unit.render({ ...options(), configFile: "/opt/node/archipelago.yml" })
+      yield* Unit.install(unit, root, "/opt/node/archipelago.yml")
+      assert.strictEqual(readFileSync(join(root, "opt/node/archipelago.yml"), "utf8"), Unit.configTemplateFor("/opt/node/archipelago.yml"))
+      assert.match(readFileSync(join(root, "opt/node/archipelago.yml"), "utf8"), /^# \/opt\/node\/archipelago\.yml: read by/)
+      assert.throws(() => readFileSync(configPath(root)), /ENOENT/)
+    }))
+
   it.effect("never overwrites a unit with other content (the user's own, a symlink to one): an error names the path; --force replaces it", () =>
     Effect.gen(function*() {
       const root = freshRoot()
