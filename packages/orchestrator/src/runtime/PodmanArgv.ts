@@ -203,10 +203,13 @@ export const createCommand = (spec: ContainerSpec, engine: EngineInfo): Command 
 }
 
 /**
+ * `podman version` as JSON on stdout, with podman's debug log on stderr: the same process tells
+ * where podman logs events (`PodmanEventsFile.backendOf`).
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const versionArgv: ReadonlyArray<string> = ["version", "--format", "json"]
+export const versionArgv: ReadonlyArray<string> = ["version", "--format", "json", "--log-level=debug"]
 
 /**
  * @since 0.1.0

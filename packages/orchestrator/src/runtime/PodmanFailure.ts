@@ -76,7 +76,8 @@ export const lastErrorLine = (stderr: string): string => {
   const lines = stderr
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l !== "")
+    // podman's own debug and info log lines (`--log-level=debug`) are never the reason
+    .filter((l) => l !== "" && !/^time="[^"]*" level=(trace|debug|info) /.test(l))
   const errors = lines.filter((l) => l.startsWith("Error:"))
   return (errors[errors.length - 1] ?? lines[lines.length - 1] ?? "").replace(/^Error:\s*/, "")
 }

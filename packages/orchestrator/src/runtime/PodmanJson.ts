@@ -1,6 +1,6 @@
 /**
- * Schemas for podman's JSON output (`ps`, `container inspect`, `events`, `version`, `network
- * inspect`) and pure decoders to the runtime port's models. An engine upgrade that changes a
+ * Schemas for podman's JSON output (`ps`, `container inspect`, `events` and its events file,
+ * `version`, `network inspect`) and pure decoders to the runtime port's models. An engine upgrade that changes a
  * field we rely on fails here, at the boundary, with a message naming the field.
  *
  * @since 0.1.0
@@ -132,6 +132,30 @@ export const EventLine = Schema.Struct({
   Time: Schema.optional(Schema.String),
   timeNano: Schema.optional(Schema.Number),
   ContainerExitCode: Schema.optional(Schema.Number)
+})
+
+/**
+ * One line of podman's events file (`events_logger = "file"`): podman's `events.Event` struct
+ * as its `ToJSONString` writes it. `Time` is RFC 3339 with nanoseconds; `ContainerExitCode`,
+ * `ID`, `Image` and `Name` are omitted when empty or 0; `Attributes` (a container's labels) is
+ * null for images and system events; `health_status` comes with health events. (podman 4.3's
+ * `podman events --format json` prints the same struct; later versions print another one.)
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EventFileLine = Schema.Struct({
+  ContainerExitCode: Schema.optional(Schema.Number),
+  ID: Schema.optional(Schema.String),
+  Image: Schema.optional(Schema.String),
+  Name: Schema.optional(Schema.String),
+  Network: Schema.optional(Schema.String),
+  Status: Schema.String,
+  Time: Schema.String,
+  Type: Schema.String,
+  health_status: Schema.optional(Schema.String),
+  PodID: Schema.optional(Schema.String),
+  Attributes: Schema.optional(Schema.NullOr(StringRecord))
 })
 
 /**
@@ -414,6 +438,43 @@ const containerKinds: Readonly<Record<string, RuntimeEvent["kind"]>> = {
   oom: "oom"
 }
 
+const eventKind = (type: string, status: string): RuntimeEvent["kind"] | undefined => {
+  if (type === "container") return containerKinds[status] ?? "other"
+  if (type === "image") return status === "remove" ? "image-remove" : "other"
+  return undefined
+}
+
+/**
+ * Decodes one line of podman's events file (`EventFileLine`). Returns `undefined` for events
+ * of other types (pods, volumes, networks, podman's own `log-rotation`); a line that is not
+ * such an event (not JSON, a field of the wrong type, a `Time` that is not a time, a container
+ * event without its ID) is a `Left` naming what is wrong, so the caller can log and skip it.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEventFileLine = (line: string): Either.Either<RuntimeEvent | undefined, string> =>
+  decodeJson(EventFileLine, line, "podman events file line").pipe(
+    Either.flatMap((e): Either.Either<RuntimeEvent | undefined, string> => {
+      const kind = eventKind(e.Type, e.Status)
+      if (kind === undefined) return Either.right(undefined)
+      const at = isoToMillis(e.Time)
+      if (at === undefined) return Either.left(`podman events file line: Time is not a time: ${JSON.stringify(e.Time)}`)
+      if (e.Type === "container" && (e.ID === undefined || e.ID === "")) {
+        return Either.left(`podman events file line: container ${e.Status} without an ID`)
+      }
+      const exitCode = kind === "died" ? (e.ContainerExitCode ?? 0) : e.ContainerExitCode
+      return Either.right({
+        kind,
+        name: e.Name ?? "",
+        id: e.ID ?? "",
+        ...(exitCode !== undefined ? { exitCode } : {}),
+        at,
+        raw: line
+      })
+    })
+  )
+
 /**
  * Decodes one `podman events` line. Returns `undefined` for blank lines and events of other
  * types (pods, volumes, networks); a malformed line is a `Left` so the caller can log and skip
@@ -426,10 +487,8 @@ export const decodeEvent = (line: string): Either.Either<RuntimeEvent | undefine
   if (line.trim() === "") return Either.right(undefined)
   return decodeJson(EventLine, line, "podman event").pipe(
     Either.map((e): RuntimeEvent | undefined => {
-      let kind: RuntimeEvent["kind"]
-      if (e.Type === "container") kind = containerKinds[e.Status] ?? "other"
-      else if (e.Type === "image") kind = e.Status === "remove" ? "image-remove" : "other"
-      else return undefined
+      const kind = eventKind(e.Type, e.Status)
+      if (kind === undefined) return undefined
       const at =
         e.timeNano !== undefined ? Math.floor(e.timeNano / 1e6) : e.Time !== undefined ? (isoToMillis(e.Time) ?? 0) : 0
       const exitCode = kind === "died" ? (e.ContainerExitCode ?? 0) : e.ContainerExitCode

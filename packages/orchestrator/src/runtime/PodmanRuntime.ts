@@ -1,21 +1,25 @@
 /**
  * The real container runtime: the podman CLI launched by `PodmanCommand` (execa, never a shell). argv comes from the
  * pure builders in `PodmanArgv`, output is decoded by the schemas in `PodmanJson`, failures are
- * typed by `PodmanFailure`.
+ * typed by `PodmanFailure`. Engine events are read from podman's events file with inotify when
+ * podman logs events to a file (`PodmanEventsFile`), through a `podman events` process otherwise.
  *
  * @since 0.1.0
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { accessSync, constants as fsConstants } from "node:fs"
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { Effect, Either, Fiber, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
 import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest, RuntimeEvent, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
 import * as Argv from "./PodmanArgv.js"
 import * as BuildLeftovers from "./BuildLeftovers.js"
+import * as EventsTail from "./internal/EventsTail.js"
 import { launch, notRunReason, splitLines } from "./internal/Launch.js"
 import * as Command from "./PodmanCommand.js"
+import * as EventsFile from "./PodmanEventsFile.js"
 import * as Failure from "./PodmanFailure.js"
 import * as Json from "./PodmanJson.js"
 import { CommandFailed, ContainerNotFound, EngineUnavailable, ImageNotFound } from "./RuntimeError.js"
@@ -35,15 +39,68 @@ export interface Options {
    * working directory or in `/` under systemd. Build contexts and bind sources are absolute.
    */
   readonly workDir?: string
+  /**
+   * Where engine events come from: `auto` (the default) reads podman's events file when podman
+   * (asked through `binary`) logs events to a file this process can read, and runs `podman
+   * events` otherwise; `process` always runs `podman events`. Since 0.1.0.
+   */
+  readonly events?: "auto" | "process"
 }
 
 /**
- * How soon a `podman events` watcher that exited is started again.
+ * How soon an events watcher that exited or failed is started again.
  *
  * @since 0.1.0
  * @category constants
  */
 export const eventsRestartSchedule = Schedule.spaced("1 second")
+
+/**
+ * How often the events file is looked at without an inotify notification: a backstop for a
+ * missed notification, never the main path.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const eventsFilePollMs = 2000
+
+/**
+ * How many times in a row the events file may fail to be watched or read before the stream
+ * reads events through `podman events` instead, for good.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const eventsFileMaxFailures = 3
+
+/** Whether this process can read `path`, or could once it is created (its directory readable). */
+const readable = (path: string): Either.Either<void, string> => {
+  const check = (p: string, mode: number) => {
+    try {
+      accessSync(p, mode)
+      return "ok" as const
+    } catch (e) {
+      return typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : String(e)
+    }
+  }
+  const file = check(path, fsConstants.R_OK)
+  if (file === "ok") return Either.void
+  if (file !== "ENOENT") return Either.left(`${path}: ${file}`)
+  const dir = check(dirname(path), fsConstants.R_OK | fsConstants.X_OK)
+  return dir === "ok" || dir === "ENOENT" ? Either.void : Either.left(`${dirname(path)}: ${dir}`)
+}
+
+/** The events file podman (asked through the binary, so through any wrapper) writes, from its debug log. */
+const eventsFileOf = (stderr: string) =>
+  Effect.gen(function* () {
+    const backend = EventsFile.backendOf(stderr)
+    const configs = yield* Effect.forEach(backend.configs, (path) =>
+      Effect.tryPromise(() => readFile(path, "utf8")).pipe(
+        Effect.match({ onFailure: () => ({ path, text: undefined }), onSuccess: (text) => ({ path, text }) })
+      )
+    )
+    return EventsFile.eventsFilePath(backend, configs)
+  })
 
 type RunResult = Command.Result
 type RunOptions = Command.RunOptions
@@ -118,10 +175,12 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     onLeft: (reason) => Effect.fail(Command.unavailable(binary, reason)),
     onRight: Effect.succeed
   })
+  const eventsFile =
+    options.events === "process" ? Either.left("asked for the podman events process") : yield* eventsFileOf(versionRun.stderr)
   const network = yield* run(Argv.networkInspectArgv)
   const gateway = network.exitCode === 0 ? Either.getOrUndefined(Json.decodeGateway(network.stdout)) : undefined
   const info: EngineInfo = gateway === undefined ? detected : { ...detected, hostGateway: gateway }
-  yield* Effect.logDebug("podman engine", info)
+  yield* Effect.logDebug("podman engine", info, Either.match(eventsFile, { onLeft: (why) => `events through podman events: ${why}`, onRight: (path) => `events from ${path}` }))
 
   const list = Effect.fn("PodmanRuntime.list")(function* () {
     const r = yield* engineOnly(checked(Argv.listArgv, { _tag: "None" }))
@@ -329,7 +388,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     )
   })
 
-  const watchOnce = (since: number | undefined, lastExit: Ref.Ref<number | undefined>) =>
+  const watchOnce = (since: number | undefined) =>
     Stream.asyncScoped<string, EngineUnavailable>((emit) =>
       Effect.gen(function* () {
         const argv = [...Argv.eventsArgv, ...(since === undefined ? [] : sinceArg(since))]
@@ -344,27 +403,67 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
           else void emit.end()
         })
       })
-    ).pipe(Stream.ensuring(Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (t) => Ref.set(lastExit, t))))
+    )
 
+  const skipLine = (source: string, line: string, reason: string) =>
+    Effect.logWarning("skipping a podman event line").pipe(
+      Effect.annotateLogs({ source, reason, line: line.length > 300 ? `${line.slice(0, 300)}…` : line }),
+      Effect.as(undefined)
+    )
+
+  const decodedWith = (source: string, decode: (line: string) => Either.Either<RuntimeEvent | undefined, string>) =>
+    (line: string): Effect.Effect<RuntimeEvent | undefined> =>
+      Either.match(decode(line), { onLeft: (why) => skipLine(source, line, why), onRight: Effect.succeed })
+
+  // One stream's watchers share where they left off: a restart (or a fallback to `podman events`,
+  // from the time the last watcher ended) loses no event.
   const events = (): Stream.Stream<RuntimeEvent, EngineUnavailable> =>
     Stream.unwrap(
       Effect.gen(function* () {
         const lastExit = yield* Ref.make<number | undefined>(undefined)
-        const watcher = Stream.unwrap(
-          Effect.map(Ref.get(lastExit), (since) =>
-            watchOnce(since, lastExit).pipe(
-              Stream.onEnd(Effect.logWarning("podman events exited; restarting"))
+        const markExit = Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (t) => Ref.set(lastExit, t))
+        let position: EventsTail.Position | undefined
+        let fileFailures = 0
+        const fromFile = (path: string) =>
+          Stream.suspend(() =>
+            EventsTail.tail(path, position === undefined ? { _tag: "End" } : { _tag: "At", position }, {
+              pollMs: eventsFilePollMs,
+              onPosition: (p) => {
+                position = p
+                fileFailures = 0
+              }
+            })
+          ).pipe(
+            Stream.mapEffect(decodedWith(path, Json.decodeEventFileLine)),
+            Stream.catchTag("EventsFileError", (e) =>
+              Effect.logWarning("podman events file watcher failed; restarting").pipe(
+                Effect.annotateLogs({ path: e.path, reason: e.reason, failures: ++fileFailures }),
+                Stream.fromEffect,
+                Stream.drain
+              )
             )
           )
+        const fromProcess = (why: string) =>
+          Stream.unwrap(
+            Effect.map(Ref.get(lastExit), (since) =>
+              watchOnce(since).pipe(
+                Stream.mapEffect(decodedWith("podman events", Json.decodeEvent)),
+                Stream.onEnd(Effect.logWarning("podman events exited; restarting").pipe(Effect.annotateLogs({ why })))
+              )
+            )
+          )
+        const watcher = Stream.unwrap(
+          Effect.sync(() => {
+            const source = Either.flatMap(eventsFile, (path) =>
+              fileFailures >= eventsFileMaxFailures
+                ? Either.left(`${path}: failed ${fileFailures} times in a row`)
+                : Either.map(readable(path), () => path)
+            )
+            return Either.match(source, { onLeft: fromProcess, onRight: fromFile }).pipe(Stream.ensuring(markExit))
+          })
         )
         return watcher.pipe(
           Stream.repeat(eventsRestartSchedule),
-          Stream.mapEffect((line) =>
-            Either.match(Json.decodeEvent(line), {
-              onLeft: (why) => Effect.as(Effect.logWarning("skipping podman event", why), undefined),
-              onRight: (e) => Effect.succeed(e)
-            })
-          ),
           Stream.filter((e): e is RuntimeEvent => e !== undefined)
         )
       })

@@ -299,7 +299,7 @@ describe("PodmanArgv: other commands", () => {
 
   it("events and version use JSON", () => {
     assert.deepStrictEqual(Argv.eventsArgv, ["events", "--format", "json"])
-    assert.deepStrictEqual(Argv.versionArgv, ["version", "--format", "json"])
+    assert.deepStrictEqual(Argv.versionArgv, ["version", "--format", "json", "--log-level=debug"])
   })
 })
 

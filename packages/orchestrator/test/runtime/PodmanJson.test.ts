@@ -303,6 +303,12 @@ describe("PodmanFailure.classify", () => {
     assert.isFalse(Failure.isContainerLeftMidSample("Error: could not get runtime: error opening database"))
   })
 
+  it("lastErrorLine skips podman's debug and info log lines (the version call runs with --log-level=debug)", () => {
+    const stderr = 'time="2026-11-29T13:40:02Z" level=debug msg="Using tmp dir /run/libpod"\nError: cannot connect\ntime="2026-11-29T13:40:02Z" level=info msg="x"\n'
+    assert.strictEqual(Failure.lastErrorLine(stderr), "cannot connect")
+    assert.strictEqual(Failure.lastErrorLine('time="t" level=debug msg="a"\nsegfault\n'), "segfault")
+  })
+
   it("lastErrorLine picks the last Error: line", () => {
     assert.strictEqual(Failure.lastErrorLine("Trying to pull x...\nError: initializing source: no such host\n"), "initializing source: no such host")
     assert.strictEqual(Failure.lastErrorLine("just text\n"), "just text")

@@ -21,7 +21,12 @@ const work = mkdtempSync(join(tmpdir(), "archy-rt-podman-"))
 const callsFile = join(work, "calls")
 const raceFile = join(work, "stats-race")
 const brokenFile = join(work, "stats-broken")
-/** A podman that records each invocation and whose `events` exits after 2 s. */
+const noFileEvents = join(work, "no-file-events")
+/**
+ * A podman that records each invocation and whose `events` exits after 2 s; while
+ * `noFileEvents` exists, its `version` reports the events backend `none` (as a podman logging
+ * events to journald reports `journald`), so the runtime reads events through `podman events`.
+ */
 const wrapper = join(work, "podman")
 writeFileSync(
   wrapper,
@@ -35,6 +40,7 @@ if [ "$1" = stats ] && [ -e '${brokenFile}' ]; then
   rm -f '${brokenFile}'; echo "Error: database is locked" >&2; exit 125
 fi
 if [ "$1" = events ]; then timeout 2 '${podmanPath}' "$@"; exit 0; fi
+if [ "$1" = version ] && [ -e '${noFileEvents}' ]; then exec '${podmanPath}' --events-backend none "$@"; fi
 exec '${podmanPath}' "$@"
 `
 )
@@ -222,6 +228,50 @@ describe.skipIf(!hasPodman)("PodmanRuntime on real podman", () => {
     }).pipe(Effect.scoped)
   )
 
+  /** Collects the creates of `name` from `rt.events()`; `seeOne` creates and removes it until one arrives. */
+  const createsOf = (name: string) =>
+    Effect.gen(function* () {
+      const rt = yield* ContainerRuntime
+      const queue = yield* Queue.unbounded<RuntimeEvent>()
+      yield* rt.events().pipe(
+        Stream.filter((e) => e.name === name && e.kind === "create"),
+        Stream.runForEach((e) => Queue.offer(queue, e)),
+        Effect.forkScoped
+      )
+      const seeOne = Effect.gen(function* () {
+        for (let i = 0; i < 20; i++) {
+          yield* rt.create(Fixtures.service(name))
+          yield* rt.remove(name)
+          const got = yield* Effect.timeout(Queue.take(queue), "1 second").pipe(Effect.option)
+          if (Option.isSome(got)) return got.value
+        }
+        return yield* Effect.fail("no create event within 20 tries")
+      })
+      return { queue, seeOne }
+    })
+
+  it.live("events() reads podman's events file through a wrapper that runs podman: no podman events process", () =>
+    Effect.gen(function* () {
+      resetCalls()
+      const { seeOne } = yield* createsOf(`${prefix}ev-file`)
+      const e = yield* seeOne
+      assert.strictEqual(e.id.length, 64)
+      assert.deepStrictEqual(calls().filter((c) => c.startsWith("events")), [])
+    }).pipe(Effect.provide(wrapped), Effect.scoped)
+  )
+
+  it.live("events() falls back to podman events when podman does not log events to a file", () =>
+    Effect.gen(function* () {
+      writeFileSync(noFileEvents, "")
+      const layer = PodmanRuntime.layerWith({ binary: wrapper })
+      const rt = yield* Effect.provide(ContainerRuntime, layer).pipe(Effect.ensuring(Effect.sync(() => rmSync(noFileEvents, { force: true }))))
+      resetCalls()
+      const { seeOne } = yield* Effect.provideService(createsOf(`${prefix}ev-nofile`), ContainerRuntime, rt)
+      yield* seeOne
+      assert.isAtLeast(calls().filter((c) => c.startsWith("events")).length, 1)
+    }).pipe(Effect.scoped)
+  )
+
   it.live("events() keeps flowing after the podman events process exits", () =>
     Effect.gen(function* () {
       const rt = yield* ContainerRuntime
@@ -249,7 +299,7 @@ describe.skipIf(!hasPodman)("PodmanRuntime on real podman", () => {
       yield* Queue.takeAll(queue)
       yield* seeOne
       assert.isAtLeast(calls().filter((c) => c.startsWith("events")).length, 2)
-    }).pipe(Effect.provide(wrapped), Effect.scoped)
+    }).pipe(Effect.provide(PodmanRuntime.layerWith({ binary: wrapper, events: "process" })), Effect.scoped)
   )
 
   it.live("a missing podman is EngineUnavailable with the install command", () =>

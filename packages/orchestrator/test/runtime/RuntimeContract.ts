@@ -51,6 +51,8 @@ export interface Contract<R> {
   >
   /** Reason to skip, e.g. podman missing. */
   readonly skip?: string
+  /** Runs only the tests whose title matches (a second configuration of the same runtime). */
+  readonly only?: RegExp
 }
 
 const virtualBudget = Duration.minutes(30)
@@ -141,6 +143,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
       const rt = yield* ContainerRuntime
       for (const name of names) yield* Effect.ignore(rt.remove(name, { force: true }))
     })
+    if (contract.only !== undefined && !contract.only.test(title)) return
     const wrapped = body.pipe(Effect.ensuring(Effect.ignore(cleanup)), Effect.provide(contract.layer))
     if (contract.clock === "test") it.effect(title, () => withVirtualTime(wrapped))
     else it.live(title, () => wrapped)

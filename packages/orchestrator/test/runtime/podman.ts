@@ -23,3 +23,6 @@ export const removeByPrefix = (prefix: string): void => {
   const refs = images.stdout.split("\n").filter((r) => r.startsWith(`localhost/${prefix}`))
   if (refs.length > 0) spawnSync("podman", ["rmi", "--force", ...refs], { encoding: "utf8" })
 }
+
+/** The real podman's absolute path ("podman" when it is not installed). */
+export const podmanPath: string = hasPodman ? spawnSync("sh", ["-c", "command -v podman"], { encoding: "utf8" }).stdout.trim() : "podman"
