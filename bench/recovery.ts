@@ -204,20 +204,26 @@ try {
   }
   const anchor = summarize(results.find((r) => r.scenario.startsWith("anchor"))!.engineMs)
   const entry = (name: string) => summarize(results.find((r) => r.scenario === name)!.entryMs)
+  // our part alone, run by run: from podman's own `start` event to the view reading running
+  const shownAfterStart = (name: string) => {
+    const r = results.find((x) => x.scenario === name)!
+    return `shown ${median(r.entryMs.map((e, i) => e - r.engineMs[i]!))} ms (median) after podman's own start event`
+  }
   emit({
     id: "kill9-restart-always",
     measure: "kill -9 of an app's main process → running again (and shown), restart policy `always`",
     ours: entry("kill -9 (restart=always)"),
     anchor: { what: "podman's restart policy on an identical container", sample: anchor },
     target: { kind: "ratio-max", value: 1.2 },
-    note: "ours: until the orchestrator's view reads running again with a fresh start"
+    note: `ours: until the orchestrator's view reads running again with a fresh start; ${shownAfterStart("kill -9 (restart=always)")}`
   })
   emit({
     id: "kill9-reconciler",
     measure: "kill -9 → running again, repaired by the reconciler (`restart: no`)",
     ours: entry("kill -9 (restart=no)"),
     anchor: { what: "podman's restart policy on an identical container", sample: anchor },
-    target: { kind: "ratio-max", value: 1.5 }
+    target: { kind: "ratio-max", value: 1.5 },
+    note: `podman's start event ${median(results.find((x) => x.scenario === "kill -9 (restart=no)")!.engineMs)} ms (median) after the kill; ${shownAfterStart("kill -9 (restart=no)")}`
   })
 } finally {
   cleanup(apps)
