@@ -44,6 +44,8 @@ export * as PodmanArgv from "./runtime/PodmanArgv.js"
 /** @since 0.1.0 */
 export * as PodmanJson from "./runtime/PodmanJson.js"
 /** @since 0.1.0 */
+export * as PodmanEventsFile from "./runtime/PodmanEventsFile.js"
+/** @since 0.1.0 */
 export * as BaseImage from "./runtime/BaseImage.js"
 /** @since 0.1.0 */
 export * as SafeFile from "./fs/SafeFile.js"
