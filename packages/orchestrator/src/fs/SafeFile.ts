@@ -304,6 +304,24 @@ interface Found {
 
 type Warn = (message: string) => void
 
+/**
+ * Opens `name` under `dir` for reading without following a symlink (nor blocking on a FIFO):
+ * undefined when it is absent, or a symlink (warned, with what becomes of it).
+ */
+const openForReading = async (dir: Dir, name: string, shown: string, warn: Warn, fate: string): Promise<Fs.FileHandle | undefined> => {
+  try {
+    return await Fs.open(dir.at(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (error) {
+    const code = codeOf(error)
+    if (code === "ENOENT") return undefined
+    if (code === "ELOOP") {
+      warn(`${shown} is a symlink: not followed, ${fate}`)
+      return undefined
+    }
+    throw error
+  }
+}
+
 /** Reads `name` in `dir` without following a link; a link or a non-regular file is absent. */
 const readIn = async (
   dir: Dir,
@@ -314,18 +332,8 @@ const readIn = async (
   fate = "treated as absent",
   maxBytes?: number
 ): Promise<Found | undefined> => {
-  let handle: Fs.FileHandle
-  try {
-    handle = await Fs.open(dir.at(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
-  } catch (error) {
-    const code = codeOf(error)
-    if (code === "ENOENT") return undefined
-    if (code === "ELOOP") {
-      warn(`${shown} is a symlink: not followed, ${fate}`)
-      return undefined
-    }
-    throw error
-  }
+  const handle = await openForReading(dir, name, shown, warn, fate)
+  if (handle === undefined) return undefined
   try {
     const stat = await handle.stat()
     if (!stat.isFile()) {
@@ -532,18 +540,8 @@ const readSettledIn = async (
   const attempts = Math.max(1, settle.attempts)
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) await sleep(settle.waitMs)
-    let handle: Fs.FileHandle
-    try {
-      handle = await Fs.open(dir.at(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
-    } catch (error) {
-      const code = codeOf(error)
-      if (code === "ENOENT") return undefined
-      if (code === "ELOOP") {
-        warn(`${shown} is a symlink: not followed, treated as absent`)
-        return undefined
-      }
-      throw error
-    }
+    const handle = await openForReading(dir, name, shown, warn, "treated as absent")
+    if (handle === undefined) return undefined
     try {
       const stat = await handle.stat({ bigint: true })
       if (!stat.isFile()) {
