@@ -12,8 +12,14 @@ import { runtimeContract } from "./RuntimeContract.js"
 // The events tests of the runtime contract on PodmanRuntime's other event sources: the
 // `podman events` process (the fallback when podman does not log events to a file this process
 // can read), and an events file podman rotates every few events (a private one: a wrapper runs
-// podman with this host's containers.conf plus events_logfile_path and a 4 KB
-// events_logfile_max_size, so rotation happens during every test instead of once a megabyte).
+// podman with this host's containers.conf plus events_logfile_path and an 8 KB
+// events_logfile_max_size, so rotation happens during these tests instead of once a megabyte).
+// A container event is about 900 bytes and a rotation keeps the file's second half: at 4 KB the
+// file rotated every two or three events, twice within one read on a loaded machine, and the
+// lines of the file in between (written after the last read, dropped by the second rotation)
+// were gone from disk before anyone could read them. At 8 KB a rotation comes every four or
+// five events, and one read never spans two (in production, at 1 MB, one comes every thousand
+// or so).
 const prefix = `t-rt-ev-${runTag}-`
 const eventTests = /^events:|kill -9 from the host restarts/
 
@@ -23,7 +29,7 @@ const eventsFile = join(work, "events", "events.log")
 /** This host's containers.conf with our events settings in its `[engine]` table. */
 const rotatingConf = (): string => {
   const host = existsSync("/etc/containers/containers.conf") ? readFileSync("/etc/containers/containers.conf", "utf8") : ""
-  const ours = `events_logger = "file"\nevents_logfile_path = "${eventsFile}"\nevents_logfile_max_size = 4000\n`
+  const ours = `events_logger = "file"\nevents_logfile_path = "${eventsFile}"\nevents_logfile_max_size = 8000\n`
   const kept = host
     .split("\n")
     .filter((l) => !/^\s*events_log(ger|file_path|file_max_size)\s*=/.test(l))
@@ -51,7 +57,7 @@ runtimeContract(
 )
 
 runtimeContract(
-  podmanContract("PodmanRuntime, an events file podman rotates every 4 KB", PodmanRuntime.layerWith({ binary: wrapper }), `${prefix}f-`, eventTests)
+  podmanContract("PodmanRuntime, an events file podman rotates every 8 KB", PodmanRuntime.layerWith({ binary: wrapper }), `${prefix}f-`, eventTests)
 )
 
 describe.skipIf(!hasPodman)("the rotating events file", () => {

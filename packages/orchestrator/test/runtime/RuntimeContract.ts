@@ -114,10 +114,18 @@ const watchEvents = (name: string, until: (e: RuntimeEvent) => boolean) =>
   Effect.gen(function* () {
     const rt = yield* ContainerRuntime
     const probe = `${name}-probe`
-    const ready = yield* Deferred.make<void>()
+    const ready = yield* Deferred.make<number>()
+    // Only events stamped from the probe's creation on: after podman rotates its events file,
+    // `podman events` prints the lines the new file kept again (a `start` from before the watch
+    // would end it early); events are reasons to look, and a repeat is harmless to the product.
+    let since = Number.POSITIVE_INFINITY
     const fiber = yield* rt.events().pipe(
-      Stream.tap((e) => (e.name === probe && e.kind === "create" ? Deferred.succeed(ready, undefined) : Effect.void)),
-      Stream.filter((e) => e.name === name),
+      Stream.tap((e) => {
+        if (e.name !== probe || e.kind !== "create") return Effect.void
+        since = Math.min(since, e.at)
+        return Deferred.succeed(ready, e.at)
+      }),
+      Stream.filter((e) => e.name === name && e.at >= since),
       Stream.takeUntil(until),
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
