@@ -444,6 +444,17 @@ const eventKind = (type: string, status: string): RuntimeEvent["kind"] | undefin
   return undefined
 }
 
+// One event from either source's line: podman leaves out exit code 0 on `died`, restored here.
+const eventOf = (
+  kind: RuntimeEvent["kind"],
+  e: { readonly Name?: string | undefined; readonly ID?: string | undefined; readonly ContainerExitCode?: number | undefined },
+  at: number,
+  raw: string
+): RuntimeEvent => {
+  const exitCode = kind === "died" ? (e.ContainerExitCode ?? 0) : e.ContainerExitCode
+  return { kind, name: e.Name ?? "", id: e.ID ?? "", ...(exitCode !== undefined ? { exitCode } : {}), at, raw }
+}
+
 /**
  * Decodes one line of podman's events file (`EventFileLine`). Returns `undefined` for events
  * of other types (pods, volumes, networks, podman's own `log-rotation`); a line that is not
@@ -463,15 +474,7 @@ export const decodeEventFileLine = (line: string): Either.Either<RuntimeEvent | 
       if (e.Type === "container" && (e.ID === undefined || e.ID === "")) {
         return Either.left(`podman events file line: container ${e.Status} without an ID`)
       }
-      const exitCode = kind === "died" ? (e.ContainerExitCode ?? 0) : e.ContainerExitCode
-      return Either.right({
-        kind,
-        name: e.Name ?? "",
-        id: e.ID ?? "",
-        ...(exitCode !== undefined ? { exitCode } : {}),
-        at,
-        raw: line
-      })
+      return Either.right(eventOf(kind, e, at, line))
     })
   )
 
@@ -491,15 +494,7 @@ export const decodeEvent = (line: string): Either.Either<RuntimeEvent | undefine
       if (kind === undefined) return undefined
       const at =
         e.timeNano !== undefined ? Math.floor(e.timeNano / 1e6) : e.Time !== undefined ? (isoToMillis(e.Time) ?? 0) : 0
-      const exitCode = kind === "died" ? (e.ContainerExitCode ?? 0) : e.ContainerExitCode
-      return {
-        kind,
-        name: e.Name ?? "",
-        id: e.ID ?? "",
-        ...(exitCode !== undefined ? { exitCode } : {}),
-        at,
-        raw: line
-      }
+      return eventOf(kind, e, at, line)
     })
   )
 }
