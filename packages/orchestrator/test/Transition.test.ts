@@ -129,20 +129,21 @@ describe("Transition", () => {
       e: arbEntry,
       generation: fc.option(fc.nat(1_000), { nil: undefined }),
       crashLoop: fc.option(fc.record({ restarts: fc.nat(20), nextAttemptAt: arbNow }), { nil: undefined }),
-      update: fc.option(
+      journal: fc.option(
         fc.record({
-          phase: fc.constantFrom("fetching" as const, "gating" as const, "rolling-back" as const),
+          op: fc.constant("update" as const),
+          step: fc.constantFrom("requested" as const, "fetching" as const, "gating" as const, "rolling-back" as const),
           from: fc.record({ version: fc.string(), image: fc.string(), digest: fc.string() }),
           to: fc.record({ version: fc.string(), image: fc.string() }),
           since: arbNow
         }),
         { nil: undefined }
       )
-    }).map(({ crashLoop, e, generation, update }): AppEntry.AppEntry => ({
+    }).map(({ crashLoop, e, generation, journal }): AppEntry.AppEntry => ({
       ...e,
       ...(generation === undefined ? {} : { generation }),
       ...(crashLoop === undefined ? {} : { crashLoop }),
-      ...(update === undefined ? {} : { update })
+      ...(journal === undefined ? {} : { journal })
     }))
 
     it.prop("is total: any entry, op, outcome and observation settle to an entry with no transition", [arbHeld, arbOp, arbOutcome, arbSeen, arbNow],
@@ -161,11 +162,11 @@ describe("Transition", () => {
       expect(Transition.settle(once, op, outcome, seen, now)).toEqual(once)
     })
 
-    it.prop("never drops intent: the generation, the pending update and the crash-loop record are kept", [arbHeld, arbOp, arbOutcome, arbSeen, arbNow],
+    it.prop("never drops intent: the generation, the journal record and the crash-loop record are kept", [arbHeld, arbOp, arbOutcome, arbSeen, arbNow],
       ([entry, op, outcome, seen, now]) => {
         const settled = Transition.settle(entry, op, outcome, seen, now)
         expect(settled.generation).toBe(entry.generation)
-        expect(settled.update).toEqual(entry.update)
+        expect(settled.journal).toEqual(entry.journal)
         expect(settled.crashLoop).toEqual(entry.crashLoop)
       }
     )

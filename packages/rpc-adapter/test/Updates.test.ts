@@ -61,7 +61,7 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
   const settled = (v: View) => v.transition === null && v.state === "running"
   const pending = () => {
     const file = join(dataDir, "state.json")
-    return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")).apps?.[id]?.update : undefined
+    return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")).apps?.[id]?.journal : undefined
   }
   const release = async (version: string) => {
     writeFileSync(join(appsDir, id, "manifest.yml"), manifest(registry!.host, version))
@@ -143,12 +143,12 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
   it("a server SIGKILLed during 1.1.0's health gate comes back and rolls back", async () => {
     await serve!.rpc("container-update", { appId: id })
     const end = Date.now() + 180_000
-    while (pending()?.phase !== "gating") {
+    while (pending()?.step !== "gating") {
       if (Date.now() > end) throw new Error(`the update never reached its health gate:\n${serve!.output().slice(-3000)}`)
       await sleep(100)
     }
     await serve!.kill()
-    expect(pending()?.phase).toBe("gating")
+    expect(pending()?.step).toBe("gating")
     expect(pending()?.from.digest).toBe(digest100)
     await serve!.restart()
     const v = await until("the resumed update to end", (x) => x.transition === null && pending() === undefined && x.state === "running")

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type * as Journal from "./Journal.js"
 import type { AppId } from "./AppId.js"
 import type { AppState } from "./AppState.js"
 import type { Op } from "./Op.js"
@@ -111,23 +112,12 @@ export interface Release {
 }
 
 /**
- * Where a health-gated update stands, persisted before anything changes so an orchestrator
- * killed in the middle resumes it: `fetching` (the old container may still run), `gating`
- * (the new container runs, its health is being proved since `since`), `rolling-back`.
+ * A health-gated update in progress: the update's journal record (see `Journal.UpdateEntry`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface PendingUpdate {
-  readonly phase: "fetching" | "gating" | "rolling-back"
-  /** What ran before: the rollback target (recreated by digest, never by tag). */
-  readonly from: Release
-  readonly to: { readonly version: string; readonly image: string; readonly digest?: string }
-  /** When the phase began, Unix ms (the gate's deadline counts from it). */
-  readonly since: number
-  /** For `rolling-back`: why. */
-  readonly reason?: string
-}
+export type PendingUpdate = Journal.UpdateEntry
 
 /**
  * @since 0.1.0
@@ -146,11 +136,13 @@ export interface AppEntry {
   readonly lastError?: LastError
   readonly crashLoop?: CrashLoop
   /**
-   * A health-gated update in progress (see `PendingUpdate`).
+   * The journal record of a data operation in progress (update, restore, backup, purging
+   * remove): its step and what undoes it, persisted before the step changes anything (see
+   * `Journal`).
    *
    * @since 0.1.0
    */
-  readonly update?: PendingUpdate
+  readonly journal?: Journal.Entry
   /**
    * The release the app's container was last seen on (from its labels), kept while the
    * container is gone: a repair recreates this release, by digest, and only an explicit update

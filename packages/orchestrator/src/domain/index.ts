@@ -19,6 +19,8 @@ export * as Generation from "./Generation.js"
 /** @since 0.1.0 */
 export * as Intent from "./Intent.js"
 /** @since 0.1.0 */
+export * as Journal from "./Journal.js"
+/** @since 0.1.0 */
 export * as Transition from "./Transition.js"
 /** @since 0.1.0 */
 export * as MemoryLimit from "./MemoryLimit.js"

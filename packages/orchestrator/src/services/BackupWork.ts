@@ -14,7 +14,9 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect, Option } from "effect"
+import { Clock, Data, Effect, Option } from "effect"
+import type * as Journal from "../domain/Journal.js"
+import * as JournalOps from "../domain/Journal.js"
 import type { Observation } from "../domain/AppEntry.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { Service as Runtime } from "../runtime/ContainerRuntime.js"
@@ -75,7 +77,36 @@ export interface Deps<E> {
   readonly log: InstallLog
   readonly preBackupHooks: Option.Option<PreBackupHooks>
   readonly gate: Gate
+  /** The app's journal: each step is recorded (persisted) before it changes anything. */
+  readonly journal?: JournalAccess
 }
+
+/**
+ * The app's journal record as the work sees it: the current one, and a write of the next.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JournalAccess {
+  readonly current: Effect.Effect<Journal.Entry | undefined>
+  readonly record: (next: Journal.Entry | undefined) => Effect.Effect<void>
+}
+
+// Records the op's next step over its current record (opened by the request), or a fresh one.
+const step = <E>(
+  deps: Deps<E>,
+  op: "backup" | "restore",
+  next: Journal.BackupStep | Journal.RestoreStep,
+  more: Record<string, unknown> = {}
+): Effect.Effect<void> =>
+  deps.journal === undefined
+    ? Effect.void
+    : Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const current = yield* deps.journal!.current
+      const base: Journal.Entry = current?.op === op ? current : (JournalOps.open(op, { version: "", image: "" }, now) as Journal.Entry)
+      yield* deps.journal!.record({ ...base, ...more, step: next, since: now } as Journal.Entry)
+    })
 
 /**
  * Errors of the work.
@@ -120,6 +151,10 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
       : undefined
     const exclude = yield* renderedFiles(deps, def)
     let stopped = false
+    yield* step(deps, "backup", "copying", {
+      ...(hook === undefined ? {} : { hook: hook.name }),
+      ...(hook === undefined && running ? { stopped: true } : {})
+    })
     if (hook !== undefined) {
       yield* deps.log.append(def.id, "info", `backup: pre-backup hook ${hook.name} (the app keeps running)`)
       yield* hook.prepare(ctx)
@@ -134,6 +169,7 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
       exclude,
       ...(Option.isSome(image) ? { image: image.value } : {})
     }).pipe(Effect.exit)
+    if (made._tag === "Success") yield* step(deps, "backup", "written", { archive: made.value.path })
     if (hook?.release !== undefined) yield* hook.release(ctx)
     if (stopped) {
       yield* deps.log.append(def.id, "info", "backup: starting the app again")
@@ -164,10 +200,12 @@ export const restore = <E>(deps: Deps<E>, def: AppDef, containerName: string, ar
     const carry = yield* renderedFiles(deps, def)
     const staged = yield* deps.backups.stage(def, path, carry)
     const running = isRunning(yield* deps.steps.observe(def))
+    yield* step(deps, "restore", "staged", { archive: path, wasRunning: running, swaps: staged.swaps })
     if (running) {
       yield* deps.log.append(def.id, "info", "restore: stopping the app")
       yield* deps.steps.stop(def).pipe(Effect.tapError(() => deps.backups.discard(staged)))
     }
+    yield* step(deps, "restore", "swapped")
     yield* deps.backups.swap(staged)
     yield* deps.log.append(def.id, "info", "restore: data swapped in; starting the app for its health gate")
     const verdict = yield* deps.steps.start(def).pipe(
@@ -177,11 +215,13 @@ export const restore = <E>(deps: Deps<E>, def: AppDef, containerName: string, ar
       })
     )
     if (Option.isNone(verdict)) {
+      yield* step(deps, "restore", "committing")
       if (!running) yield* deps.steps.stop(def)
       yield* deps.backups.commit(staged)
       yield* deps.log.append(def.id, "info", `restore: healthy; restored ${staged.manifest.entries.length} entries from ${path}`)
       return path
     }
+    yield* step(deps, "restore", "reverting", { reason: verdict.value })
     yield* deps.log.append(def.id, "warn", `restore: not healthy (${verdict.value}); putting the previous data back`)
     const stopped = yield* Effect.either(deps.steps.stop(def))
     if (stopped._tag === "Left") {

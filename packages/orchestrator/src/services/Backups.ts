@@ -118,6 +118,17 @@ export interface Staged {
 }
 
 /**
+ * The folders of a restore as its journal records them (a `Staged` is one).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SwapSet {
+  readonly archive: string
+  readonly swaps: ReadonlyArray<Swap>
+}
+
+/**
  * One folder of a restore: `fresh` (extracted) replaces `live`, which is kept at `previous` until
  * the restore is committed. For a volume without a host folder (`volume` set), `live` is unused,
  * `previous` is a tar stream of its content (`podman volume export`) and the swap replaces the
@@ -182,11 +193,18 @@ export interface Service {
   readonly stage: (def: AppDef, archive: string, carry: ReadonlyArray<string>) => Effect.Effect<Staged, BackupError>
   /** Moves the live folders aside and the fresh ones in (each a rename on the same file system; a stream volume is exported, then replaced). */
   readonly swap: (staged: Staged) => Effect.Effect<void, BackupError>
-  /** Puts the previous folders back (the restored ones are deleted). */
-  readonly revert: (staged: Staged) => Effect.Effect<void, BackupError>
+  /** Puts the previous folders back (the restored ones are deleted). Safe to run again. */
+  readonly revert: (staged: SwapSet) => Effect.Effect<void, BackupError>
   /** Deletes the previous folders (the restore is kept), or the fresh ones of a stage never swapped. */
-  readonly commit: (staged: Staged) => Effect.Effect<void, BackupError>
-  readonly discard: (staged: Staged) => Effect.Effect<void, BackupError>
+  readonly commit: (staged: SwapSet) => Effect.Effect<void, BackupError>
+  readonly discard: (staged: SwapSet) => Effect.Effect<void, BackupError>
+  /**
+   * Removes what an interrupted backup or restore of the app left (a process killed mid-step):
+   * staging folders and partial archives in the app's target folder, folders unpacked beside its
+   * data folder (`<data>.restore-*`). Never a previous folder of a restore: only the journal
+   * knows whether that is the data to keep. Answers the paths removed.
+   */
+  readonly sweep: (def: AppDef) => Effect.Effect<ReadonlyArray<string>, BackupError>
   /**
    * Copies a watched file into the target when its content changed since the last copy; answers
    * the copy. Only a settled read is copied (`SafeFile.readSettled`): a file the app keeps
@@ -540,6 +558,23 @@ export const make = (config: Config): Effect.Effect<Service> =>
         return Option.some(target)
       })
 
+    const sweep: Service["sweep"] = (def) =>
+      io(appDir(def.id), async () => {
+        const removed: Array<string> = []
+        const within = async (folder: string, match: (name: string) => boolean) => {
+          const names = await Fs.readdir(folder).catch((e) => (missing(e) ? [] : Promise.reject(e)))
+          for (const name of names.filter(match).sort()) {
+            const path = NodePath.join(folder, name)
+            await Fs.rm(path, { recursive: true, force: true })
+            removed.push(path)
+          }
+        }
+        await within(appDir(def.id), (n) => /^\.staging-/.test(n) || /^\..+\.partial-[0-9a-f]+$/.test(n) || /^\.volume-.+\.restore-/.test(n))
+        const base = NodePath.basename(def.dataDir)
+        await within(NodePath.dirname(def.dataDir), (n) => n.startsWith(`${base}.restore-`))
+        return removed
+      })
+
     const service: Service = {
       dir,
       keep,
@@ -553,6 +588,7 @@ export const make = (config: Config): Effect.Effect<Service> =>
       revert,
       commit,
       discard,
+      sweep,
       copyWatched,
       subscribeChanges,
       changes: Stream.unwrapScoped(Effect.map(subscribeChanges, (q) => Stream.fromQueue(q)))

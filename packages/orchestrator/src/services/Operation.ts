@@ -11,6 +11,7 @@
 import { Clock, Data, Duration, Effect, Either, Option } from "effect"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import * as Intent from "../domain/Intent.js"
+import * as Journal from "../domain/Journal.js"
 import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
 import type { AppDef } from "./Apps.js"
@@ -56,12 +57,25 @@ export type Begin = (
  * @since 0.1.0
  * @category constructors
  */
-export const requested = (op: Op.Op, stopTimeoutSec: number): Begin => (entry, intent, now) => {
+export const requested = (op: Op.Op, stopTimeoutSec: number, request?: Journal.Request): Begin => (entry, intent, now) => {
   if (entry.transition?.op === op) return Either.right({})
+  // a data operation's record that is not settled yet (its replay failed) comes first
+  if (entry.journal !== undefined && entry.journal.op !== op) {
+    return Either.left(new Transition.Conflict({ appId: entry.id, running: entry.journal.op, refused: op }))
+  }
   return Either.map(Transition.begin(entry, op, now, stopTimeoutSec, intent.installed), (begun) => {
     const { crashLoop: _c, ...rest } = begun
-    return { entry: rest, intent: Intent.request(intent, op, now) }
+    const opened = request === undefined || entry.journal !== undefined ? undefined : Journal.open(op, request, now)
+    return { entry: opened === undefined ? rest : { ...rest, journal: opened }, intent: Intent.request(intent, op, now) }
   })
+}
+
+// The outcome is recorded in the same write that ends the op's journal record: an operation is
+// done when its outcome is recorded.
+const closeJournal = (entry: AppEntry, op: Op.Op): AppEntry => {
+  if (entry.journal?.op !== op) return entry
+  const { journal: _j, ...rest } = entry
+  return rest
 }
 
 /**
@@ -147,13 +161,13 @@ export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effec
       : Option.getOrUndefined(yield* spec.observe)
     if (Either.isRight(outcome)) {
       yield* log.append(def.id, "info", `${label} done`)
-      yield* store.update(def.id, (e) => ({ entry: Transition.settle(e, op, Transition.succeeded, seen, end) }))
+      yield* store.update(def.id, (e) => ({ entry: closeJournal(Transition.settle(e, op, Transition.succeeded, seen, end), op) }))
       return
     }
     const reason = outcome.left.message
     yield* log.append(def.id, "error", `${label} failed: ${reason}`)
     yield* Effect.logWarning(`${label} ${def.id} failed: ${reason}`)
-    yield* store.update(def.id, (e) => ({ entry: Transition.settle(e, op, Transition.failed(reason), seen, end) }))
+    yield* store.update(def.id, (e) => ({ entry: closeJournal(Transition.settle(e, op, Transition.failed(reason), seen, end), op) }))
     return yield* Effect.fail(new OperationFailed({ appId: def.id, op, reason }))
   })
 

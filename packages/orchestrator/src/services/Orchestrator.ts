@@ -12,6 +12,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
 import type { AppEntry, Observation, PendingUpdate, Release } from "../domain/AppEntry.js"
 import * as SafeFile from "../fs/SafeFile.js"
+import * as Journal from "../domain/Journal.js"
 import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
 import { foreignReason, ownership } from "../reconcile/Plan.js"
@@ -107,6 +108,19 @@ export class NoRollbackTarget extends Data.TaggedError("NoRollbackTarget")<{ rea
 }
 
 /**
+ * A data operation was interrupted by a restart of the orchestrator and, replayed from its
+ * journal at boot, put back as it was (`reason` says what happened and where the app stands).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Interrupted extends Data.TaggedError("Interrupted")<{ readonly op: string; readonly reason: string }> {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/**
  * A repair cannot bring back the release the app ran: its image (by digest) is gone from this
  * machine. Only an explicit update moves the app to the release its manifest now asks for.
  *
@@ -142,6 +156,7 @@ export type WorkError =
   | RolledBack
   | NoRollbackTarget
   | ReleaseUnavailable
+  | Interrupted
 
 /**
  * The errors a user operation answers with.
@@ -206,6 +221,12 @@ export interface Service {
   readonly backup: (appId: string) => Effect.Effect<void, OperationError>
   /** Restores the app from an archive of the target (`options.archive`, else the newest); see `BackupWork`. @since 0.1.0 */
   readonly restore: (appId: string, options?: RequestOptions) => Effect.Effect<void, OperationError>
+  /**
+   * Replays the app's journal record, if it has one (boot does, for every app): finishes the
+   * operation it records or puts the app back as it was (`Journal.recover`), under the app's
+   * lock and the op's transition, and records the outcome truthfully (`lastError`, install log).
+   */
+  readonly recover: (appId: string) => Effect.Effect<void, OperationError>
   /** Refuses installing an app while a conflicting alternative is installed. */
   readonly checkConflicts: (def: AppDef) => Effect.Effect<void, ConflictingApp>
   /** Refuses installing, starting or restarting an app while a dependency is not installed. */
@@ -254,6 +275,11 @@ export const holdTag = (appId: string): string => `localhost/archipelago/hold/${
 export interface Options {
   /** How long an app without a health check must stay running after an update; default 30 s. */
   readonly settlePeriod?: Duration.DurationInput
+  /**
+   * Called right after each journal step is persisted, with `<op>:<step>` (`update:fetching`):
+   * a test switch kills the process there to prove every step survives a crash.
+   */
+  readonly onStep?: (point: string) => Effect.Effect<void>
 }
 
 /**
@@ -272,6 +298,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const backups = yield* Effect.serviceOption(Backups)
   const preBackupHooks = yield* Effect.serviceOption(PreBackupHooks)
+  const onStep = options.onStep ?? (() => Effect.void)
 
   const names = (def: AppDef, entry: AppEntry) => containerNames(def, entry.observed.containerName)
   const targetName = (def: AppDef) => Effect.map(store.entry(def.id), (e) => names(def, e)[0]!)
@@ -568,11 +595,18 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       if (start) yield* runtime.start(def.spec.name)
     })
 
-  const setPending = (def: AppDef, pending: PendingUpdate | undefined) =>
-    store.update(def.id, (e) => {
-      const { update: _u, ...rest } = e
-      return { entry: pending === undefined ? rest : { ...rest, update: pending } }
-    })
+  // The journal: a step is recorded (persisted) before it changes anything, then the step
+  // switch of the tests may kill the process right there (`Options.onStep`).
+  const record = (def: AppDef, next: Journal.Entry | undefined) =>
+    Effect.zipRight(
+      store.update(def.id, (e) => {
+        const { journal: _j, ...rest } = e
+        return { entry: next === undefined ? rest : { ...rest, journal: next } }
+      }),
+      next === undefined ? Effect.void : onStep(`${next.op}:${next.step}`)
+    )
+  const journalOf = (def: AppDef) => Effect.map(store.entry(def.id), (e) => e.journal)
+  const setPending = (def: AppDef, pending: PendingUpdate | undefined) => record(def, pending)
 
   const unhold = (def: AppDef) =>
     runtime.untagImage(holdTag(def.id)).pipe(
@@ -587,11 +621,13 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       onFailure: (failure, count) => log.append(def.id, "warn", `health check failed (${count}): ${failure}`)
     }).pipe(Effect.provideService(ContainerRuntime, runtime))
 
-  // Puts the app back on `from`, by digest (the hold tag kept the image), volumes untouched.
-  const rollBack = (def: AppDef, pending: PendingUpdate, reason: string): Effect.Effect<never, WorkError> =>
+  // Puts the app back on `from`, by digest (the hold tag kept the image), volumes untouched,
+  // and holds it to its health check again: a rollback is over when the release it leaves
+  // running is healthy, or it says why not.
+  const rollBack = (def: AppDef, pending: PendingUpdate & { readonly from: Release }, reason: string): Effect.Effect<never, WorkError> =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      yield* setPending(def, { ...pending, phase: "rolling-back", since: now, reason })
+      yield* setPending(def, Journal.advance(pending, "rolling-back", now, { reason }))
       yield* log.append(
         def.id,
         "error",
@@ -600,13 +636,20 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       yield* stopContainer(def)
       yield* create(def, pending.from.digest, { version: pending.from.version, image: pending.from.image })
       yield* runtime.start(def.spec.name)
-      yield* log.append(def.id, "info", `rolled back to ${pending.from.version} (${shortDigest(pending.from.digest)})`)
+      const since = yield* Clock.currentTimeMillis
+      const verdict = yield* gate(def, since)
+      const health = verdict._tag === "Healthy"
+        ? `healthy again (${HealthGate.reason(verdict)})`
+        : `but it is not healthy: ${HealthGate.reason(verdict)}`
+      yield* log.append(def.id, verdict._tag === "Healthy" ? "info" : "warn", `rolled back to ${pending.from.version} (${shortDigest(pending.from.digest)}), ${health}`)
       yield* setPending(def, undefined)
       yield* unhold(def)
-      return yield* Effect.fail(new RolledBack({ to: pending.to.version, from: pending.from.version, reason }))
+      return yield* Effect.fail(
+        new RolledBack({ to: pending.to.version, from: pending.from.version, reason: verdict._tag === "Healthy" ? reason : `${reason}; ${health}` })
+      )
     })
 
-  const proveOrRollBack = (def: AppDef, pending: PendingUpdate): Effect.Effect<void, WorkError> =>
+  const proveOrRollBack = (def: AppDef, pending: PendingUpdate & { readonly from: Release }): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
       const verdict = yield* gate(def, pending.since)
       if (verdict._tag !== "Healthy") return yield* rollBack(def, pending, HealthGate.reason(verdict))
@@ -619,18 +662,23 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   // new image, run the hooks, recreate, then prove it healthy or roll back by digest.
   const update = (def: AppDef): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
-      const pendingNow = (yield* store.entry(def.id)).update
-      if (pendingNow !== undefined) return yield* resumeUpdate(def, pendingNow)
+      const journal = yield* journalOf(def)
+      if (journal?.op === "update" && journal.step !== "requested" && journal.from !== undefined) {
+        return yield* resumeUpdate(def, { ...journal, from: journal.from })
+      }
+      const requested: PendingUpdate = journal?.op === "update"
+        ? journal
+        : { op: "update", step: "requested", since: yield* Clock.currentTimeMillis, to: { version: def.manifest.version, image: def.spec.image } }
       const found = yield* inspectOwn(def)
       // a vanished container is brought back on the release it ran first, so the update is
       // gated and has something to roll back to; with no release recorded (or its image gone
       // too) there is nothing to roll back to, and the update is an install
       const kept = found === undefined ? yield* recordedRelease(def) : undefined
       const recorded = kept !== undefined && Option.isSome(yield* runtime.imageDigest(kept.digest)) ? kept : undefined
-      if (found === undefined && recorded === undefined) return yield* install(def, true)
+      if (found === undefined && recorded === undefined) return yield* Effect.zipRight(setPending(def, undefined), install(def, true))
       if (recorded !== undefined) yield* reinstate(def, recorded, true)
       const existing = found ?? (yield* inspectOwn(def))
-      if (existing === undefined) return yield* install(def, true)
+      if (existing === undefined) return yield* Effect.zipRight(setPending(def, undefined), install(def, true))
       const digest = digestOf(existing) ?? Option.getOrUndefined(yield* runtime.imageDigest(existing.image))
       if (digest === undefined) return yield* Effect.fail(new NoRollbackTarget({ appId: def.id, name: existing.name }))
       const from: Release = {
@@ -638,12 +686,10 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         image: existing.labels[Labels.imageRef] ?? existing.image,
         digest
       }
-      const pending: PendingUpdate = {
-        phase: "fetching",
+      const pending = Journal.advance(requested, "fetching", yield* Clock.currentTimeMillis, {
         from,
-        to: { version: def.manifest.version, image: def.spec.image },
-        since: yield* Clock.currentTimeMillis
-      }
+        to: { version: def.manifest.version, image: def.spec.image }
+      }) as PendingUpdate & { readonly from: Release }
       yield* setPending(def, pending)
       yield* log.append(def.id, "info", `updating from ${from.version} (${shortDigest(from.digest)}) to ${pending.to.version}`)
       yield* runtime.tagImage(from.digest, holdTag(def.id))
@@ -666,46 +712,136 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       }).pipe(Effect.either)
       if (Either.isLeft(started)) return yield* rollBack(def, pending, started.left.message)
       const [created] = yield* runtime.inspect([def.spec.name])
-      const gating: PendingUpdate = {
-        ...pending,
-        phase: "gating",
-        since: yield* Clock.currentTimeMillis,
+      const gating = Journal.advance(pending, "gating", yield* Clock.currentTimeMillis, {
         to: { ...pending.to, ...(created === undefined || digestOf(created) === undefined ? {} : { digest: digestOf(created)! }) }
-      }
+      })
       yield* setPending(def, gating)
       yield* log.append(def.id, "info", `proving ${pending.to.version} healthy (${describePolicy(def, settleMs)})`)
       yield* proveOrRollBack(def, gating)
     })
 
-  // An update found pending (the orchestrator stopped in its middle): finish the gate when the
-  // new release runs, else roll back; never leave the app on an unproved image undecided.
-  const resumeUpdate = (def: AppDef, pending: PendingUpdate): Effect.Effect<void, WorkError> =>
+  // An update found in the journal at a later step (the orchestrator stopped in its middle):
+  // `Journal.recover` decides from the record and the container now; never leave the app on an
+  // unproved image undecided.
+  const resumeUpdate = (def: AppDef, pending: PendingUpdate & { readonly from: Release }): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
-      yield* log.append(def.id, "info", `resuming the update to ${pending.to.version} (was ${pending.phase})`)
-      const c = yield* inspectOwn(def).pipe(Effect.catchTag("ForeignContainer", (e) => Effect.fail(e)))
-      const digest = c === undefined ? undefined : digestOf(c)
-      if (pending.phase === "gating" && c !== undefined && digest !== pending.from.digest) {
-        if (c.state !== "running") return yield* rollBack(def, pending, `the new container is ${c.state}`)
-        return yield* proveOrRollBack(def, pending)
-      }
-      if (pending.phase === "fetching" && c !== undefined && digest === pending.from.digest && c.state === "running") {
-        yield* setPending(def, undefined)
-        yield* unhold(def)
-        return yield* Effect.fail(
-          new RolledBack({ to: pending.to.version, from: pending.from.version, reason: "interrupted before the new release ran; still on the previous one" })
-        )
-      }
-      return yield* rollBack(def, pending, pending.reason ?? "interrupted by a restart of the orchestrator before it was proved healthy")
+      yield* log.append(def.id, "info", `resuming the update to ${pending.to.version} (was ${pending.step})`)
+      const decision = Journal.recover(pending, Option.getOrUndefined(yield* observeStrict(def)))
+      return yield* applyRecovery(def, pending, decision)
     })
 
+  // What the engine shows of the app's container; another instance's container fails.
+  const observeStrict = (def: AppDef): Effect.Effect<Option.Option<Observation>, WorkError> =>
+    Effect.zip(inspectOwn(def), store.intent(def.id)).pipe(
+      Effect.map(([c, intent]) => c === undefined ? Option.none<Observation>() : Option.some(observationOf(c, intent)))
+    )
+
+  // Carries out boot's decision about a journal record (see `Journal.Recovery`).
+  const applyRecovery = (def: AppDef, entry: Journal.Entry, decision: Journal.Recovery): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      yield* Effect.logInfo(`recovering ${entry.op} of ${def.id} from its journal (${entry.step}): ${decision._tag}`)
+      switch (decision._tag) {
+        case "Redo":
+          yield* record(def, undefined)
+          return yield* Effect.asVoid(work(entry.op, def, {}))
+        case "ResumeGate":
+        case "RollBack": {
+          if (entry.op !== "update" || entry.from === undefined) break
+          const pending = { ...entry, from: entry.from }
+          return decision._tag === "ResumeGate"
+            ? yield* proveOrRollBack(def, pending)
+            : yield* rollBack(def, pending, decision.reason)
+        }
+        case "Abandon":
+          yield* cleanUpAbandoned(def, entry)
+          if (decision.startAgain) yield* Effect.asVoid(startContainer(def))
+          if (entry.op === "update") yield* unhold(def)
+          yield* record(def, undefined)
+          return yield* Effect.fail(new Interrupted({ op: entry.op, reason: decision.message }))
+        case "Revert":
+        case "Commit":
+        case "Finish":
+          return yield* finishRecovery(def, entry, decision)
+      }
+      yield* record(def, undefined)
+      return yield* Effect.fail(new Interrupted({ op: entry.op, reason: `${entry.op} interrupted by a restart (${entry.step}); nothing could be resumed` }))
+    })
+
+  // A purge moves the data folder aside in one rename (journaled first), then deletes it: the
+  // folder is whole in place or gone, never half deleted in place. Safe to run again.
   const removeContainer = (def: AppDef, purge: boolean): Effect.Effect<void, WorkError> =>
     Effect.gen(function*() {
       yield* stopContainer(def)
       for (const name of yield* Effect.map(store.entry(def.id), (e) => names(def, e))) yield* removeIfPresent(name)
-      if (purge && (yield* fs.exists(def.dataDir))) {
-        yield* fs.remove(def.dataDir, { recursive: true })
+      if (!purge) return
+      const journal = yield* journalOf(def)
+      const now = yield* Clock.currentTimeMillis
+      const trash = journal?.op === "remove" && journal.trash !== undefined ? journal.trash : `${def.dataDir}.purging-${now}`
+      yield* record(def, { op: "remove", step: "purging", since: now, trash })
+      if ((yield* fs.exists(def.dataDir)) && !(yield* fs.exists(trash))) yield* fs.rename(def.dataDir, trash)
+      if (yield* fs.exists(trash)) {
+        yield* fs.remove(trash, { recursive: true })
         yield* log.append(def.id, "info", `purged ${def.dataDir}`)
       }
+    })
+
+  // What an abandoned operation's step left: a restore's unpacked folders, a backup's staging
+  // folder and partial archive, a freeze that was never released.
+  const cleanUpAbandoned = (def: AppDef, entry: Journal.Entry): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      if (entry.op !== "restore" && entry.op !== "backup") return
+      if (Option.isNone(backups)) return
+      const target = backups.value
+      if (entry.op === "restore" && entry.swaps !== undefined) yield* target.discard({ archive: entry.archive ?? def.id, swaps: entry.swaps })
+      const removed = yield* target.sweep(def)
+      for (const path of removed) yield* log.append(def.id, "info", `removed ${path}, left by the interrupted ${entry.op}`)
+      if (entry.op === "backup" && entry.hook !== undefined) yield* releaseHook(def, entry.hook)
+    })
+
+  const releaseHook = (def: AppDef, name: string) =>
+    Option.match(Option.flatMap(preBackupHooks, (r) => Option.fromNullable(r.get(name))), {
+      onNone: () => Effect.void,
+      onSome: (hook) =>
+        hook.release === undefined
+          ? Effect.void
+          : Effect.flatMap(targetName(def), (containerName) =>
+            hook.release!({ appId: def.id, manifest: def.manifest, appDataDir: def.dataDir, containerName }))
+    })
+
+  // Revert, Commit and Finish of `Journal.recover`.
+  const finishRecovery = (def: AppDef, entry: Journal.Entry, decision: Journal.Recovery): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      if (entry.op === "remove") return yield* removeContainer(def, true)
+      if (entry.op === "backup") {
+        if (entry.hook !== undefined) yield* releaseHook(def, entry.hook)
+        if (entry.stopped === true) yield* Effect.asVoid(startContainer(def))
+        if (Option.isSome(backups)) yield* Effect.ignore(backups.value.sweep(def))
+        yield* log.append(def.id, "info", decision._tag === "Finish" ? decision.message : "backup finished")
+        return
+      }
+      if (entry.op !== "restore" || Option.isNone(backups)) return yield* Effect.fail(new Unsupported({ op: entry.op }))
+      const staged = { archive: entry.archive ?? def.id, swaps: entry.swaps ?? [] }
+      if (decision._tag === "Commit") {
+        yield* backups.value.commit(staged)
+        // the app was started for the gate: it ends as it was before the restore
+        yield* entry.wasRunning === true ? Effect.asVoid(startContainer(def)) : stopContainer(def)
+        yield* log.append(def.id, "info", decision.message)
+        return
+      }
+      yield* record(def, Journal.advance(entry, "reverting", yield* Clock.currentTimeMillis))
+      yield* stopContainer(def)
+      yield* backups.value.revert(staged)
+      yield* backups.value.discard(staged)
+      if (entry.wasRunning === true) yield* Effect.asVoid(startContainer(def))
+      return yield* Effect.fail(new Interrupted({ op: entry.op, reason: decision._tag === "Revert" ? decision.message : "restore interrupted" }))
+    })
+
+  const recoverWork = (def: AppDef): Effect.Effect<void, WorkError> =>
+    Effect.gen(function*() {
+      const journal = yield* journalOf(def)
+      if (journal === undefined) return
+      const decision = Journal.recover(journal, Option.getOrUndefined(yield* observeStrict(def)))
+      return yield* applyRecovery(def, journal, decision)
     })
 
   const observe = (def: AppDef): Effect.Effect<Option.Option<Observation>> =>
@@ -739,7 +875,11 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
               hooks: hookRegistry,
               log,
               preBackupHooks,
-              gate: BackupWork.healthGate(runtime)
+              gate: BackupWork.healthGate(runtime),
+              journal: {
+                current: journalOf(def),
+                record: (next) => record(def, next)
+              }
             }
             return op === "backup"
               ? Effect.asVoid(BackupWork.backup(deps, def))
@@ -787,8 +927,28 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       yield* operation.run({
         def,
         op,
-        begin: Operation.requested(op, def.manifest.stopTimeout),
+        begin: Operation.requested(op, def.manifest.stopTimeout, journalRequest(def, options)),
         work: work(op, def, options),
+        observe: observe(def)
+      })
+    }))
+  })
+
+  // boot's replay: under the lock and the recorded op's transition (taken up, or begun again
+  // when its deadline passed while we were down), never changing the user's intent
+  const recover = Effect.fn("Orchestrator.recover")(function*(appId: string) {
+    const def = yield* getDef(appId)
+    return yield* locks.withLock(def.id, Effect.gen(function*() {
+      const journal = yield* journalOf(def)
+      if (journal === undefined) return
+      yield* operation.run({
+        def,
+        op: journal.op,
+        begin: (entry, intent, now) =>
+          entry.transition?.op === journal.op
+            ? Either.right({ entry: Transition.resume(entry, now, def.manifest.stopTimeout) })
+            : Either.map(Transition.begin(entry, journal.op, now, def.manifest.stopTimeout, intent.installed), (e) => ({ entry: e })),
+        work: recoverWork(def),
         observe: observe(def)
       })
     }))
@@ -804,6 +964,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     remove: (id, options) => perform("remove", id, options),
     backup: (id) => perform("backup", id),
     restore: (id, options) => perform("restore", id, options),
+    recover,
     checkConflicts,
     checkDependencies,
     installedDependents,
@@ -835,6 +996,19 @@ export const layer = Layer.effect(Orchestrator, make())
  * @category layers
  */
 export const layerWith = (options: Options) => Layer.effect(Orchestrator, make(options))
+
+/**
+ * What a journaled operation's first record needs from the app and the request.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const journalRequest = (def: AppDef, options: RequestOptions = {}): Journal.Request => ({
+  version: def.manifest.version,
+  image: def.spec.image,
+  ...(options.archive === undefined ? {} : { archive: options.archive }),
+  ...(options.purge === undefined ? {} : { purge: options.purge })
+})
 
 const shortDigest = (digest: string): string => digest.replace(/^sha256:/, "").slice(0, 12)
 

@@ -364,16 +364,16 @@ export const make = (options: Options = {}) =>
       for (const def of apps.all) {
         const entry = state.entries[def.id]!
         const t = entry.transition
-        if (entry.update !== undefined && t?.op !== "update") {
-          // an update was pending when we stopped and its transition is gone (past its
-          // deadline): it is never settled by observation, only proved or rolled back
-          yield* Effect.logInfo(`boot: resuming the update of ${def.id} (${entry.update.phase})`)
-          yield* FiberSet.run(resumed, orchestrator.perform("update", def.id).pipe(Effect.ignore))
+        if (entry.journal !== undefined) {
+          // a data operation's journal record: never settled by observation; replayed (finished,
+          // or put back as it was) by `Journal.recover`, its outcome recorded truthfully
+          yield* Effect.logInfo(`boot: replaying the journal of ${def.id}: ${entry.journal.op} stopped at ${entry.journal.step}`)
+          yield* FiberSet.run(resumed, orchestrator.recover(def.id).pipe(Effect.ignore))
           continue
         }
         if (t === undefined) continue
         const observation = observationOf(Option.getOrUndefined(scan)?.byApp.get(def.id), state.intents[def.id])
-        if (Option.isSome(scan) && entry.update === undefined && settledBy(t.op, observation)) {
+        if (Option.isSome(scan) && settledBy(t.op, observation)) {
           // the same settle rule as the runner's, as if the op had just finished
           yield* store.update(def.id, (e) => ({
             entry: Transition.settle(e, t.op, Transition.succeeded, observation, now)

@@ -12,6 +12,7 @@ import type { AppId } from "../domain/AppId.js"
 import * as AppState from "../domain/AppState.js"
 import * as Generation from "../domain/Generation.js"
 import * as Intent from "../domain/Intent.js"
+import * as Journal from "../domain/Journal.js"
 import * as Merge from "../domain/Merge.js"
 import * as Op from "../domain/Op.js"
 import * as SafeFile from "../fs/SafeFile.js"
@@ -156,6 +157,50 @@ const TransitionSchema = Schema.Struct({
 // A release an app ran (`AppEntry.Release`): an update's `from`, and the last one seen.
 const PersistedRelease = Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.String })
 
+const UpdateTarget = Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.optionalWith(Schema.String, { exact: true }) })
+const SwapRecordSchema = Schema.Struct({
+  live: Schema.String,
+  fresh: Schema.String,
+  previous: Schema.String,
+  volume: Schema.optionalWith(Schema.String, { exact: true })
+})
+const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { exact: true })
+
+// The journal's records (`Journal.Entry`), one struct per journaled op.
+const JournalSchema = Schema.Union(
+  Schema.Struct({
+    op: Schema.Literal("update"),
+    step: Schema.Literal(...Journal.steps.update),
+    since: Schema.Number,
+    to: UpdateTarget,
+    from: opt(PersistedRelease),
+    reason: opt(Schema.String)
+  }),
+  Schema.Struct({
+    op: Schema.Literal("restore"),
+    step: Schema.Literal(...Journal.steps.restore),
+    since: Schema.Number,
+    archive: opt(Schema.String),
+    wasRunning: opt(Schema.Boolean),
+    swaps: opt(Schema.Array(SwapRecordSchema)),
+    reason: opt(Schema.String)
+  }),
+  Schema.Struct({
+    op: Schema.Literal("backup"),
+    step: Schema.Literal(...Journal.steps.backup),
+    since: Schema.Number,
+    stopped: opt(Schema.Boolean),
+    hook: opt(Schema.String),
+    archive: opt(Schema.String)
+  }),
+  Schema.Struct({
+    op: Schema.Literal("remove"),
+    step: Schema.Literal(...Journal.steps.remove),
+    since: Schema.Number,
+    trash: opt(Schema.String)
+  })
+)
+
 const PersistedApp = Schema.Struct({
   intent: Schema.Struct({
     installed: Schema.Boolean,
@@ -173,14 +218,8 @@ const PersistedApp = Schema.Struct({
     at: Schema.Number
   })),
   crashLoop: Schema.optional(Schema.Struct({ restarts: Schema.Number, nextAttemptAt: Schema.Number })),
-  /** A health-gated update in progress (version 2 on). */
-  update: Schema.optional(Schema.Struct({
-    phase: Schema.Literal("fetching", "gating", "rolling-back"),
-    from: PersistedRelease,
-    to: Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.optionalWith(Schema.String, { exact: true }) }),
-    since: Schema.Number,
-    reason: Schema.optionalWith(Schema.String, { exact: true })
-  })),
+  /** The journal record of a data operation in progress (version 3 on; see `Journal`). */
+  journal: Schema.optional(JournalSchema),
   /** The release the app's container was last seen on, kept while it is gone (optional, version 2). */
   release: Schema.optional(PersistedRelease)
 })
@@ -192,7 +231,7 @@ const PersistedApp = Schema.Struct({
  * @category models
  */
 export const Persisted = Schema.Struct({
-  version: Schema.Literal(2),
+  version: Schema.Literal(3),
   apps: Schema.Record({ key: Schema.String, value: PersistedApp })
 })
 
@@ -202,11 +241,13 @@ export const Persisted = Schema.Struct({
  * @since 0.1.0
  * @category constants
  */
-export const currentVersion = 2
+export const currentVersion = 3
 
 /**
  * One step of the forward migration: `migrations[v]` turns a version `v` document (already
- * known to be an object) into a version `v + 1` one. Version 2 added each app's pending
+ * known to be an object) into a version `v + 1` one. Version 3 replaced each app's pending
+ * `update` with the `journal` (an update's record, `op: "update"`, its `phase` now `step`).
+ * Version 2 added each app's pending
  * `update` (optional), so version 1 files read as they are.
  *
  * @since 0.1.0
@@ -220,8 +261,25 @@ export type Migration = (doc: Readonly<Record<string, unknown>>) => Record<strin
  * @since 0.1.0
  * @category constants
  */
+// Version 2's pending `update` of each app becomes its journal record (version 3).
+const migrateUpdates = (apps: unknown): unknown => {
+  if (!isRecord(apps)) return apps
+  const out: Record<string, unknown> = {}
+  for (const [id, app] of Object.entries(apps)) {
+    if (!isRecord(app) || !isRecord(app.update)) {
+      out[id] = app
+      continue
+    }
+    const { update, ...rest } = app
+    const { phase, ...fields } = update as Record<string, unknown>
+    out[id] = { ...rest, journal: { op: "update", step: phase, ...fields } }
+  }
+  return out
+}
+
 export const migrations: Readonly<Record<number, Migration>> = {
-  1: (doc) => ({ ...doc, version: 2 })
+  1: (doc) => ({ ...doc, version: 2 }),
+  2: (doc) => ({ ...doc, version: 3, apps: migrateUpdates(doc.apps) })
 }
 
 /**
@@ -361,7 +419,7 @@ export const decode = (text: string, steps: Readonly<Record<number, Migration>> 
     const app = salvageApp(id, raw, problems)
     if (app !== undefined) apps[id] = app
   }
-  return { persisted: { version: 2, apps }, problems, version: writtenIn }
+  return { persisted: { version: 3, apps }, problems, version: writtenIn }
 }
 
 /**
@@ -421,11 +479,11 @@ export const toPersisted = (state: State): typeof Persisted.Type => {
       ...(e.transition === undefined ? {} : { transition: e.transition }),
       ...(e.lastError === undefined ? {} : { lastError: e.lastError }),
       ...(e.crashLoop === undefined ? {} : { crashLoop: e.crashLoop }),
-      ...(e.update === undefined ? {} : { update: e.update }),
+      ...(e.journal === undefined ? {} : { journal: e.journal }),
       ...(e.release === undefined ? {} : { release: e.release })
     }
   }
-  return { version: 2, apps }
+  return { version: 3, apps }
 }
 
 /**
@@ -451,7 +509,7 @@ export const fromPersisted = (ids: ReadonlyArray<AppId>, persisted: typeof Persi
       ...(p.transition === undefined ? {} : { transition: p.transition }),
       ...(p.lastError === undefined ? {} : { lastError: p.lastError }),
       ...(p.crashLoop === undefined ? {} : { crashLoop: p.crashLoop }),
-      ...(p.update === undefined ? {} : { update: p.update }),
+      ...(p.journal === undefined ? {} : { journal: p.journal }),
       ...(p.release === undefined ? {} : { release: p.release })
     }
     intents[id] = p.intent

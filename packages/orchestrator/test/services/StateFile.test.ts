@@ -9,31 +9,50 @@ const good = { intent, state: "stopped" as const }
 
 describe("StateStore.decode", () => {
   it("reads today's format without problems", () => {
-    const d = StateStore.decode(JSON.stringify({ version: 2, apps: { lnd: good } }))
-    assert.deepStrictEqual(d, { persisted: { version: 2, apps: { lnd: good } }, problems: [], version: 2 })
+    const d = StateStore.decode(JSON.stringify({ version: 3, apps: { lnd: good } }))
+    assert.deepStrictEqual(d, { persisted: { version: 3, apps: { lnd: good } }, problems: [], version: 3 })
   })
 
-  it("reads a version 1 file (before pending updates) as version 2, unchanged", () => {
+  it("reads a version 1 file (before pending updates) as version 3, unchanged", () => {
     const d = StateStore.decode(JSON.stringify({ version: 1, apps: { lnd: good } }))
-    assert.deepStrictEqual(d, { persisted: { version: 2, apps: { lnd: good } }, problems: [], version: 1 })
+    assert.deepStrictEqual(d, { persisted: { version: 3, apps: { lnd: good } }, problems: [], version: 1 })
   })
 
-  it("keeps a pending update, and drops only a bad one, naming it", () => {
+  it("reads a version 2 file's pending update as the app's journal record", () => {
     const update = {
-      phase: "gating" as const,
+      phase: "fetching",
+      from: { version: "1.0.0", image: "localhost/app:1.0.0", digest: `sha256:${"a".repeat(64)}` },
+      to: { version: "1.1.0", image: "localhost/app:1.1.0" },
+      since: 5
+    }
+    const d = StateStore.decode(JSON.stringify({ version: 2, apps: { lnd: { ...good, update } } }))
+    assert.deepStrictEqual(d.problems, [])
+    assert.deepStrictEqual(d.persisted?.apps.lnd?.journal, {
+      op: "update",
+      step: "fetching",
+      from: update.from,
+      to: update.to,
+      since: 5
+    })
+  })
+
+  it("keeps a journal record, and drops only a bad one, naming it", () => {
+    const journal = {
+      op: "update" as const,
+      step: "gating" as const,
       from: { version: "1.0.0", image: "localhost/app:1.0.0", digest: `sha256:${"a".repeat(64)}` },
       to: { version: "1.1.0", image: "localhost/app:1.1.0", digest: `sha256:${"b".repeat(64)}` },
       since: 5
     }
     const state = {
-      entries: { app: { ...AppEntry.make(AppId.make("app"), "updating"), update } },
+      entries: { app: { ...AppEntry.make(AppId.make("app"), "updating"), journal } },
       intents: { app: intent }
     }
     const text = JSON.stringify(StateStore.toPersisted(state))
     assert.deepStrictEqual(StateStore.fromPersisted([AppId.make("app")], StateStore.decode(text).persisted), state)
-    const bad = StateStore.decode(JSON.stringify({ version: 2, apps: { app: { ...good, update: { ...update, phase: "dreaming" } } } }))
+    const bad = StateStore.decode(JSON.stringify({ version: 3, apps: { app: { ...good, journal: { ...journal, step: "dreaming" } } } }))
     assert.deepStrictEqual(bad.persisted?.apps, { app: good })
-    assert.deepStrictEqual(bad.problems.map((p) => p.path), ["$.apps.app.update.phase"])
+    assert.deepStrictEqual(bad.problems.map((p) => p.path), ["$.apps.app.journal.step"])
   })
 
   it.prop("round-trips every persisted state", [fc.uniqueArray(fc.tuple(arbAppId, arbIdleState), { selector: ([id]) => id })], ([pairs]) => {
@@ -116,8 +135,8 @@ describe("StateStore.decode", () => {
     const v0 = JSON.stringify({ version: 0, apps: { lnd: { state: "stopped" } }, intents: { lnd: intent } })
     // version 0 is below the first version: read as 1 unless a step says otherwise
     assert.deepStrictEqual(StateStore.decode(v0).problems[0]!.path, "$.version")
-    assert.strictEqual(StateStore.currentVersion, 2)
-    assert.deepStrictEqual(Object.keys(StateStore.migrations), ["1"])
+    assert.strictEqual(StateStore.currentVersion, 3)
+    assert.deepStrictEqual(Object.keys(StateStore.migrations), ["1", "2"])
     const v1 = JSON.stringify({ version: 1, apps: { lnd: good } })
     assert.deepStrictEqual(StateStore.decode(v1, { ...steps, ...StateStore.migrations }).problems, [])
     assert.deepStrictEqual(StateStore.decode(v1, steps).problems, [{ path: "$.version", message: "no migration from version 1" }])

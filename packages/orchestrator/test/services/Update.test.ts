@@ -91,7 +91,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         assert.strictEqual(after.labels[Labels.version], "1.2.0")
         assert.notStrictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest])
         const entry = yield* (yield* StateStore).entry(web)
-        assert.isUndefined(entry.update)
+        assert.isUndefined(entry.journal)
         assert.isUndefined(entry.lastError)
         yield* (yield* Reconciler).pass
         const view = (yield* views.list).find((v) => v.id === "web")!
@@ -130,7 +130,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         const entry = yield* store.entry(web)
         assert.strictEqual(entry.state, "running")
         assert.strictEqual(entry.lastError?.message, reason)
-        assert.isUndefined(entry.update)
+        assert.isUndefined(entry.journal)
         // the entry shows the rolled-back container at once, not the failed one
         assert.strictEqual(entry.observed.digest, before.labels[Labels.imageDigest])
         assert.strictEqual(entry.observed.version, "1.0.0")
@@ -163,22 +163,22 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
           const lifecycle = yield* Lifecycle
           const store = yield* StateStore
           yield* lifecycle.request("update", "web")
-          yield* waitAdvancing(Effect.map(store.entry(web), (e) => e.update?.phase === "gating"), "gating", {
+          yield* waitAdvancing(Effect.map(store.entry(web), (e) => e.journal?.step === "gating"), "gating", {
             step: "100 millis",
             maxAdvance: "1 minute"
           })
         })
       )
       const persisted = JSON.parse(fs.readFileSync(path.join(dataDir, "state.json"), "utf8"))
-      assert.strictEqual(persisted.apps.web.update.phase, "gating", "the phase is on disk")
-      assert.strictEqual(persisted.apps.web.update.from.digest, before.labels[Labels.imageDigest])
+      assert.strictEqual(persisted.apps.web.journal.step, "gating", "the phase is on disk")
+      assert.strictEqual(persisted.apps.web.journal.from.digest, before.labels[Labels.imageDigest])
       yield* withOrchestrator(
         engine,
         defsOf([release("1.1.0")], dataDir),
         config(dataDir),
         Effect.gen(function*() {
           const store = yield* StateStore
-          yield* waitAdvancing(Effect.map(store.entry(web), (e) => e.update === undefined && e.transition === undefined), "settled", {
+          yield* waitAdvancing(Effect.map(store.entry(web), (e) => e.journal === undefined && e.transition === undefined), "settled", {
             step: "500 millis",
             maxAdvance: "10 minutes"
           })
