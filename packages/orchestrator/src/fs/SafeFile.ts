@@ -701,6 +701,45 @@ export const write = (
     result === conflict ? Effect.die("unreachable: a write without an expectation conflicted") : Effect.succeed(result))
 
 /**
+ * Appends `content` to the file at `path` (created with `mode` when absent, folders under `root`
+ * with `dirMode`), in one `O_APPEND` write: a record a process killed right after the call
+ * returned is in the file. The file is opened without following a symlink anywhere under
+ * `root`; a symlink or non-regular file there fails. No fsync: for journals that must survive
+ * the process, not a power loss (those use `write`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const append = (
+  path: string,
+  content: string | Uint8Array,
+  options?: WriteOptions
+): Effect.Effect<void, SafeFileError | UnsafePath> =>
+  Effect.zipRight(
+    absolute(path),
+    run(path, async () => {
+      const { base, dir, root } = split(path, options)
+      const d = await openDir(root, dir, options?.dirMode ?? 0o700)
+      if (d === undefined) throw new Error(`cannot open ${dir}`)
+      try {
+        const handle = await Fs.open(
+          d.at(base),
+          constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+          options?.mode ?? 0o600
+        )
+        try {
+          if (!(await handle.stat()).isFile()) throw new Unsafe(path, "it is not a regular file")
+          await handle.write(typeof content === "string" ? Buffer.from(content, "utf8") : content)
+        } finally {
+          await handle.close()
+        }
+      } finally {
+        await d.close()
+      }
+    })
+  )
+
+/**
  * Like `write`, but only when the file still holds `expected` (`null`: it must be absent, or be
  * a symlink or non-regular file, which reads as absent): the compare-and-swap of a
  * read-modify-write. A renderer that read a file, merged its own keys into it and writes it back

@@ -65,6 +65,11 @@ export interface Config {
    * @since 0.1.0
    */
   readonly catalogWatch?: Duration.DurationInput | false
+  /**
+   * Called right after each journal step of a data operation is persisted (see
+   * `Orchestrator.Options.onStep`): a test switch. @since 0.1.0
+   */
+  readonly onStep?: (point: string) => Effect.Effect<void>
 }
 
 /**
@@ -112,8 +117,14 @@ export const layerFromApps = <E, R>(
     dir: config.backup?.dir ?? `${config.dataDir}/backups`,
     dataDir: config.dataDir
   })
-  const base = Layer.mergeAll(InstallLog.layer(), AppLocks.layer, store, backups).pipe(Layer.provideMerge(apps))
-  const orchestrator = Orchestrator.layerWith(config.settlePeriod === undefined ? {} : { settlePeriod: config.settlePeriod }).pipe(
+  const installLog = InstallLog.layerFile(`${config.dataDir}/${InstallLog.dirName}`).pipe(
+    Layer.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
+  )
+  const base = Layer.mergeAll(installLog, AppLocks.layer, store, backups).pipe(Layer.provideMerge(apps))
+  const orchestrator = Orchestrator.layerWith({
+    ...(config.settlePeriod === undefined ? {} : { settlePeriod: config.settlePeriod }),
+    ...(config.onStep === undefined ? {} : { onStep: config.onStep })
+  }).pipe(
     Layer.provideMerge(base)
   )
   const views = Layer.merge(AppViews.layer, Scanner.layer).pipe(Layer.provideMerge(orchestrator))

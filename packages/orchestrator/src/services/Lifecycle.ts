@@ -13,7 +13,7 @@ import { transitionalState } from "../domain/Op.js"
 import type { Conflict, NotAllowed } from "../domain/Transition.js"
 import { Apps } from "./Apps.js"
 import * as Operation from "./Operation.js"
-import { Orchestrator } from "./Orchestrator.js"
+import { journalRequest, Orchestrator } from "./Orchestrator.js"
 import type { RequestOptions } from "./Request.js"
 import { DependentsInstalled, UnknownApp } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
@@ -130,7 +130,7 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
         store.modify(
           id,
           (entry, intent): Either.Either<readonly [readonly [boolean, number], Change], Conflict | NotAllowed> =>
-            Either.map(Operation.requested(op, stopTimeout)(entry, intent, now), (change) =>
+            Either.map(Operation.requested(op, stopTimeout, journalRequestOf(id))(entry, intent, now), (change) =>
               change.entry === undefined
                 ? [[false, Generation.of(entry)], {}]
                 : [[true, Generation.of(Generation.advance(entry, intent, change.entry, change.intent ?? intent))], change])
@@ -138,6 +138,8 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
       // Every intent of a cascade is written before any work starts; the removals then run one
       // after the other, dependents first, and a failure does not stop the rest (each app's
       // intent already says removed, which the reconciler would carry out anyway).
+      const journalRequestOf = (id: AppId) =>
+        Option.match(apps.get(id), { onNone: () => undefined, onSome: (d) => journalRequest(d, opts) })
       const order: Array<AppId> = []
       for (const id of cascade) {
         const dep = Option.getOrUndefined(apps.get(id))

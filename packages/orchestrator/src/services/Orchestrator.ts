@@ -742,6 +742,8 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       yield* Effect.logInfo(`recovering ${entry.op} of ${def.id} from its journal (${entry.step}): ${decision._tag}`)
       switch (decision._tag) {
         case "Redo":
+          // only a purging remove is journaled and redone whole
+          if (entry.op === "remove") return yield* removeContainer(def, true)
           yield* record(def, undefined)
           return yield* Effect.asVoid(work(entry.op, def, {}))
         case "ResumeGate":
@@ -928,7 +930,10 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         def,
         op,
         begin: Operation.requested(op, def.manifest.stopTimeout, journalRequest(def, options)),
-        work: work(op, def, options),
+        work: Effect.zipRight(
+          Effect.flatMap(journalOf(def), (j) => j?.op === op && j.step === "requested" ? onStep(`${op}:requested`) : Effect.void),
+          work(op, def, options)
+        ),
         observe: observe(def)
       })
     }))

@@ -47,6 +47,7 @@ export interface HarnessConfig {
   readonly hooks?: Layer.Layer<HookRegistry.HookRegistry>
   readonly backup?: Archipelago.Config["backup"]
   readonly settlePeriod?: Duration.DurationInput
+  readonly onStep?: (point: string) => Effect.Effect<void>
 }
 
 /** The orchestrator over app definitions, needing only a container runtime. */
@@ -58,7 +59,8 @@ export const orchestrator = (defs: ReadonlyArray<Apps.AppDef>, config: HarnessCo
     ...(config.healthInterval === undefined ? {} : { healthInterval: config.healthInterval }),
     ...(config.shutdownGrace === undefined ? {} : { shutdownGrace: config.shutdownGrace }),
     ...(config.backup === undefined ? {} : { backup: config.backup }),
-    ...(config.settlePeriod === undefined ? {} : { settlePeriod: config.settlePeriod })
+    ...(config.settlePeriod === undefined ? {} : { settlePeriod: config.settlePeriod }),
+    ...(config.onStep === undefined ? {} : { onStep: config.onStep })
   }).pipe(
     Layer.provide(config.hooks ?? HookRegistry.layerEmpty),
     Layer.provide(NodeContext.layer)
