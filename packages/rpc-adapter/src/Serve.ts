@@ -148,6 +148,38 @@ export const preBackupHooks = (choice: Pick<EngineChoice, "engine">): Layer.Laye
   ])
 
 /**
+ * The environment variable of the crash-point test switch: `update:fetching` (a journal step,
+ * `<op>:<step>`) makes the server SIGKILL itself right after that step is persisted, as a power
+ * cut or the OOM killer would. For tests of crash recovery only; unset in production.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const crashSwitchVariable = "ARCHIPELAGO_TEST_CRASH_AT"
+
+/**
+ * The crash-point switch as the orchestrator's `onStep`, when the environment sets it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const crashSwitch = (
+  env: Readonly<Record<string, string | undefined>>
+): { readonly onStep?: (point: string) => Effect.Effect<void> } => {
+  const at = env[crashSwitchVariable]
+  if (at === undefined || at === "") return {}
+  return {
+    onStep: (point) =>
+      point === at
+        ? Effect.zipRight(
+          Effect.logWarning(`test switch ${crashSwitchVariable}: killing this process at ${point}`),
+          Effect.sync(() => process.kill(process.pid, "SIGKILL"))
+        )
+        : Effect.void
+  }
+}
+
+/**
  * The orchestrator and what `server.version` says, without the HTTP server: runtime, hooks,
  * `Archipelago.layer` (catalog, state, boot pass, loops) and `ServerInfo`.
  *
@@ -168,6 +200,7 @@ export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceI
     },
     scanInterval: options.scanInterval,
     reconcileInterval: options.reconcileInterval,
+    ...crashSwitch(process.env),
     backup: {
       dir: options.backupDir === undefined ? join(dataDir, "backups") : resolve(options.backupDir),
       ...(options.backupKeep === undefined ? {} : { keep: options.backupKeep }),

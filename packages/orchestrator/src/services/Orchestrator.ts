@@ -800,6 +800,8 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       if (entry.op === "backup" && entry.hook !== undefined) yield* releaseHook(def, entry.hook)
     })
 
+  // The freeze a killed backup may have left (its record says the hook ran or was about to):
+  // released again; a release that finds nothing frozen is said in the log, not an error.
   const releaseHook = (def: AppDef, name: string) =>
     Option.match(Option.flatMap(preBackupHooks, (r) => Option.fromNullable(r.get(name))), {
       onNone: () => Effect.void,
@@ -807,7 +809,10 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         hook.release === undefined
           ? Effect.void
           : Effect.flatMap(targetName(def), (containerName) =>
-            hook.release!({ appId: def.id, manifest: def.manifest, appDataDir: def.dataDir, containerName }))
+            hook.release!({ appId: def.id, manifest: def.manifest, appDataDir: def.dataDir, containerName }).pipe(
+              Effect.zipRight(log.append(def.id, "info", `pre-backup hook ${name} released`)),
+              Effect.catchAll((e) => log.append(def.id, "info", `pre-backup hook ${name} had nothing to release: ${e.message}`))
+            ))
     })
 
   // Revert, Commit and Finish of `Journal.recover`.

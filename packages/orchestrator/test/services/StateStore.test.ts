@@ -109,9 +109,9 @@ describe("StateStore", () => {
         apps: { lnd: { intent: { installed: true, wantRunning: true, userStopped: false, updatedAt: 1 }, state: "running" } }
       }))
       const store = yield* make(dataDir)
-      // and before pending updates: version 1, migrated to 2 (and written so at once)
+      // and before pending updates: version 1, migrated to 3 (and written so at once)
       assert.deepStrictEqual(store.loadReport, { _tag: "Loaded", apps: 1, migratedFrom: 1 })
-      assert.strictEqual(readFile(dataDir).version, 2)
+      assert.strictEqual(readFile(dataDir).version, 3)
       const gen = Effect.map(store.entry(lnd), (e) => e.generation ?? 0)
       assert.strictEqual(yield* gen, 0)
       const observed = { ...AppEntry.emptyObserved, health: "healthy" as const, startedAt: epoch }
