@@ -41,7 +41,10 @@ export interface Config {
   readonly reconcileInterval?: Duration.DurationInput
   /** How long shutdown waits for in-flight operations; default 10 s. */
   readonly shutdownGrace?: Duration.DurationInput
-  /** Time between rounds of the apps' health checks; default 10 s. */
+  /**
+   * The tick of the apps' health rounds; each app is checked on its manifest's interval, the
+   * first time a tick after its container started; default 1 s.
+   */
   readonly healthInterval?: Duration.DurationInput
   /** Quiet time after an engine event before reconciling; default 100 ms. */
   readonly eventDebounce?: Duration.DurationInput

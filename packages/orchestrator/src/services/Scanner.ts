@@ -9,6 +9,7 @@ import type { AppId } from "../domain/AppId.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { ContainerSummary } from "../runtime/ContainerRuntime.js"
 import type { CommandFailed, EngineUnavailable } from "../runtime/RuntimeError.js"
+import * as HealthCadence from "../reconcile/HealthCadence.js"
 import { ownership } from "../reconcile/Plan.js"
 import { Labels } from "../runtime/ContainerSpec.js"
 import { Apps, containerNames } from "./Apps.js"
@@ -43,10 +44,14 @@ export interface Service {
   /** The last successful scan. */
   readonly last: Effect.Effect<Option.Option<Scan>>
   /**
-   * Runs the health check of every running app that has one (podman without systemd never
-   * schedules them), then scans so the verdicts reach the store. Returns how many ran.
+   * Runs the health check of every running app that has one and is due (podman without systemd
+   * never schedules them), then scans so the verdicts reach the store. Returns how many ran.
+   * Each app is due on its own interval (`HealthCadence`), the first time a tick after its
+   * container started; before `setHealthTick` every running app is due.
    */
   readonly checkHealth: Effect.Effect<number, EngineUnavailable | CommandFailed>
+  /** Sets the tick of the health rounds (see `healthLoop`). @since 0.1.0 */
+  readonly setHealthTick: (tick: Duration.DurationInput) => Effect.Effect<void>
 }
 
 /**
@@ -109,28 +114,46 @@ export const make = Effect.gen(function*() {
     return result
   }).pipe(Effect.withSpan("Scanner.scan"))
 
+  // The last check of each app (see `HealthCadence`): a round checks the apps that are due.
+  const checked = new Map<string, HealthCadence.LastCheck>()
+  let tickMs = 0
+
   const checkHealth = Effect.gen(function*() {
     const state = yield* store.get
-    let ran = 0
+    const now = yield* Clock.currentTimeMillis
+    const subjects: Array<HealthCadence.Subject & { readonly name: string }> = []
     for (const def of apps.all) {
       const entry = state.entries[def.id]
       if (def.spec.healthCheck === undefined || entry === undefined) continue
       if (entry.state !== "running" || entry.transition !== undefined) continue
-      const name = containerNames(def, entry.observed.containerName)[0]!
-      ran++
-      yield* runtime.healthcheck(name).pipe(
-        Effect.tap((verdict) => Effect.logDebug(`health check of ${def.id}: ${verdict}`)),
+      subjects.push({
+        id: def.id,
+        name: containerNames(def, entry.observed.containerName)[0]!,
+        intervalMs: (def.manifest.health?.interval ?? 30) * 1000,
+        ...(entry.observed.startedAt === undefined ? {} : { startedAt: entry.observed.startedAt })
+      })
+    }
+    const due = tickMs === 0 ? subjects : subjects.filter((s) => HealthCadence.nextDue(s, checked.get(s.id), tickMs, now) <= now)
+    for (const subject of due) {
+      checked.set(subject.id, { at: now, ...(subject.startedAt === undefined ? {} : { startedAt: subject.startedAt }) })
+      yield* runtime.healthcheck(subject.name).pipe(
+        Effect.tap((verdict) => Effect.logDebug(`health check of ${subject.id}: ${verdict}`)),
         Effect.catchTags({
-          ContainerNotFound: (e) => Effect.logInfo(`health check of ${def.id} skipped: ${e.message}`),
-          CommandFailed: (e) => Effect.logWarning(`health check of ${def.id} could not run: ${e.message}`)
+          ContainerNotFound: (e) => Effect.logInfo(`health check of ${subject.id} skipped: ${e.message}`),
+          CommandFailed: (e) => Effect.logWarning(`health check of ${subject.id} could not run: ${e.message}`)
         })
       )
     }
-    if (ran > 0) yield* scan
-    return ran
+    if (due.length > 0) yield* scan
+    return due.length
   }).pipe(Effect.withSpan("Scanner.checkHealth"))
 
-  const service: Service = { scan, last: Ref.get(last), checkHealth }
+  const setHealthTick = (tick: Duration.DurationInput) =>
+    Effect.sync(() => {
+      tickMs = Duration.toMillis(Duration.decode(tick))
+    })
+
+  const service: Service = { scan, last: Ref.get(last), checkHealth, setHealthTick }
   return service
 })
 
@@ -141,12 +164,14 @@ export const make = Effect.gen(function*() {
 export const layer = Layer.effect(Scanner, make)
 
 /**
- * The default time between health-check rounds.
+ * The default tick of the health rounds: a round every second looks which apps are due (each on
+ * its manifest's interval; see `HealthCadence`) and checks only those, so a verdict is shown
+ * within one interval of a start, an update or a rollback.
  *
  * @since 0.1.0
  * @category constants
  */
-export const defaultHealthInterval: Duration.Duration = Duration.seconds(10)
+export const defaultHealthInterval: Duration.Duration = Duration.seconds(1)
 
 /**
  * The schedule of health-check rounds.
@@ -164,7 +189,7 @@ export const healthSchedule = (interval: Duration.DurationInput = defaultHealthI
  */
 export const healthLoop = (interval: Duration.DurationInput = defaultHealthInterval) =>
   Effect.flatMap(Scanner, (scanner) =>
-    scanner.checkHealth.pipe(
+    Effect.zipRight(scanner.setHealthTick(interval), scanner.checkHealth).pipe(
       Effect.catchAll((e) => Effect.logWarning(`health round failed: ${e.message}`)),
       Effect.repeat(healthSchedule(interval)),
       Effect.asVoid
