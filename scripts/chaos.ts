@@ -4,14 +4,14 @@
  * Exits non-zero when any case or model run fails. Run after `npm run build` (the script does).
  *
  * CHAOS_MODEL_RUNS (default 2000), CHAOS_MODEL_LENGTH (default 40) and CHAOS_MODEL_SHARDS (default 8)
- * size the model run.
+ * size the model run; CHAOS_CRASH_RUNS (default 2000) the random kill moments of the crash replay.
  */
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { availableParallelism, cpus, release, tmpdir, type } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type CaseRow, type ModelRun, render } from "../test-support/chaos/Report.js"
+import { type CaseRow, type CrashRow, type ModelRun, render } from "../test-support/chaos/Report.js"
 import { contentionWorkersFromEnv } from "../test-support/contention.js"
 import { slowPodmanFromEnv } from "../test-support/podman-slow.js"
 
@@ -65,6 +65,18 @@ const shardResults = await Promise.all(Array.from({ length: shards }, (_, i) =>
 const model = { ok: shardResults.every((ok) => ok), seconds: (Date.now() - modelStart) / 1000 }
 const models: Array<ModelRun> = [{ label: "npm run chaos", runs: modelRuns, maxLength: modelLength, ok: model.ok, seconds: model.seconds }]
 
+// Every data operation killed at every step on podman (idle, contended), then random kill moments
+// on the simulator (CHAOS_CRASH_RUNS, default 2000).
+const crashFile = join(scratch, "crash.json")
+const crashPoints = run("crash points on podman (idle, contended)", ["packages/rpc-adapter/test/chaos/CrashPoints.test.ts"], {
+  ARCHY_CRASH_REPORT: crashFile
+})
+const crashRows: Array<CrashRow> = existsSync(crashFile) ? JSON.parse(readFileSync(crashFile, "utf8")) as Array<CrashRow> : []
+const crashRuns = Number(process.env.CHAOS_CRASH_RUNS ?? 2000)
+const crashRandom = run(`random kill moments on the simulator (${crashRuns} runs)`, ["packages/orchestrator/test/services/CrashReplay.test.ts", "-t", "random"], {
+  CRASH_RUNS: String(crashRuns)
+})
+
 const podman = spawnSync("podman", ["version", "--format", "{{.Client.Version}}"], { encoding: "utf8" }).stdout.trim() || "missing"
 const report = render(rows, models, {
   date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
@@ -76,8 +88,8 @@ const report = render(rows, models, {
   contentionWorkers: contentionWorkersFromEnv() || availableParallelism(),
   podmanDelayMs: slowPodmanFromEnv() || 500,
   matrixSeconds: matrix.seconds
-})
+}, { rows: crashRows, random: { label: "crash replay", runs: crashRuns, maxLength: 1, ok: crashRandom.ok, seconds: crashRandom.seconds } })
 writeFileSync(join(root, "docs/chaos-report.md"), report)
 rmSync(scratch, { recursive: true, force: true })
 console.log(`\nwrote docs/chaos-report.md: matrix ${matrix.ok ? "passed" : "FAILED"} (${rows.filter((r) => r.ok).length}/${rows.length}), model ${model.ok ? "passed" : "FAILED"}`)
-process.exitCode = matrix.ok && model.ok && rows.length > 0 ? 0 : 1
+process.exitCode = matrix.ok && model.ok && rows.length > 0 && crashPoints.ok && crashRandom.ok && crashRows.length > 0 ? 0 : 1

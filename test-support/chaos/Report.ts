@@ -30,6 +30,45 @@ export interface ModelRun {
   readonly seconds: number
 }
 
+/** One row of the crash-point matrix (packages/rpc-adapter/test/chaos/CrashPoints.test.ts). */
+export interface CrashRow {
+  readonly lane: string
+  readonly scenario: string
+  readonly point: string
+  readonly verdict: "pass" | "fail"
+  readonly outcome: string
+  readonly recoveryMs: number
+}
+
+/** The crash-point section: operation × step per lane, the verdict, the recovery time and what the app says. */
+export const renderCrashPoints = (rows: ReadonlyArray<CrashRow>, random?: ModelRun): string => {
+  const out: Array<string> = []
+  const passed = rows.filter((r) => r.verdict === "pass").length
+  out.push("## Crash points: every data operation killed at every step (podman, real serve)\n")
+  out.push(
+    `${passed}/${rows.length} cases passed. Each case SIGKILLs \`archipelago serve\` right after the named journal step is ` +
+      "persisted (`ARCHIPELAGO_TEST_CRASH_AT`), starts it again on the same data dir, and checks that the app is back in " +
+      "the state its owner asked for, healthy, its data byte-identical to before the operation or to its result, " +
+      "`lastError` and the install log saying what happened, nothing left behind. Recovery: from the restart until " +
+      "`container-list` showed the app settled and its journal record closed.\n"
+  )
+  for (const lane of order(rows.map((r) => r.lane))) {
+    out.push(`### ${lane}\n`)
+    out.push("| operation | step | verdict | recovery | what the app says afterwards |\n|---|---|---|---|---|")
+    for (const r of rows.filter((x) => x.lane === lane)) {
+      out.push(`| ${r.scenario} | \`${r.point}\` | ${r.verdict === "pass" ? "pass" : "**FAIL**"} | ${r.recoveryMs < 0 ? "—" : seconds(r.recoveryMs)} | ${r.outcome.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`)
+    }
+    out.push("")
+  }
+  if (random !== undefined) {
+    out.push(
+      `On the simulator, ${random.runs} random operations with random kill moments (after a journal step, or 0-1500 ms after ` +
+        `the request): ${random.ok ? "no violation" : "**a violation**"} (${random.seconds.toFixed(0)} s).\n`
+    )
+  }
+  return out.join("\n")
+}
+
 export interface Environment {
   readonly date: string
   readonly cpus: number
@@ -59,7 +98,12 @@ const table = (rows: ReadonlyArray<CaseRow>, apps: ReadonlyArray<string>, scenar
 
 const order = <A>(values: ReadonlyArray<A>): Array<A> => [...new Set(values)]
 
-export const render = (rows: ReadonlyArray<CaseRow>, models: ReadonlyArray<ModelRun>, env: Environment): string => {
+export const render = (
+  rows: ReadonlyArray<CaseRow>,
+  models: ReadonlyArray<ModelRun>,
+  env: Environment,
+  crash?: { readonly rows: ReadonlyArray<CrashRow>; readonly random?: ModelRun }
+): string => {
   const passes = order(rows.map((r) => r.pass))
   const apps = order(rows.map((r) => r.app))
   const scenarios = order(rows.map((r) => r.scenario))
@@ -108,6 +152,7 @@ export const render = (rows: ReadonlyArray<CaseRow>, models: ReadonlyArray<Model
   out.push("| run | sequences | steps per sequence (max) | result | time |\n|---|---|---|---|---|")
   for (const m of models) out.push(`| ${m.label} | ${m.runs} | ${m.maxLength} | ${m.ok ? "no violation" : "**violation**"} | ${m.seconds.toFixed(0)} s |`)
   out.push("")
+  if (crash !== undefined) out.push(renderCrashPoints(crash.rows, crash.random))
   out.push("## Environment\n")
   out.push(`- CPUs: ${env.cpus} (${env.cpuModel})`)
   out.push(`- podman ${env.podman}, Node ${env.node}, ${env.os}`)

@@ -11,6 +11,7 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import * as fc from "fast-check"
 import { Deferred, Effect, Layer, Option } from "effect"
 import type { Context } from "effect"
 import { AppId } from "../../src/domain/index.js"
@@ -162,7 +163,12 @@ const leftovers = (dirs: Dirs): ReadonlyArray<string> => {
   return found
 }
 
-const runCase = (scenario: Scenario, point: string) =>
+/** Where a case kills the orchestrator: right after a journal step, or after a random delay. */
+type Kill = { readonly point: string } | { readonly afterMs: number }
+
+const describeKill = (kill: Kill) => "point" in kill ? `at ${kill.point}` : `${kill.afterMs} ms after the request`
+
+const runCase = (scenario: Scenario, kill: Kill) =>
   Effect.gen(function*() {
     const dirs: Dirs = { dataDir: tempDir("svc-crash-"), backupDir: tempDir("svc-crash-target-") }
     const engine: Engine = yield* Layer.build(SimulatedRuntime.layer({ registry }))
@@ -182,24 +188,28 @@ const runCase = (scenario: Scenario, point: string) =>
       ? Fs.readdirSync(Path.join(dirs.backupDir, "web")).filter((n) => n.endsWith(".tar"))
       : []
 
-    // 2. the operation, killed right after `point` is persisted
+    // 2. the operation, killed right after `point` is persisted (or after a random delay)
+    const point = "point" in kill ? kill.point : undefined
     const reached = yield* Deferred.make<void>()
     const crashAt = (p: string) => p === point ? Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never) : Effect.void
     yield* withOrchestrator(engine, target, config(dirs, crashAt), Effect.gen(function*() {
       yield* scenario.act
+      if ("afterMs" in kill) return yield* Effect.sleep(kill.afterMs)
       yield* Deferred.await(reached).pipe(
         Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`${scenario.name}: ${point} was never reached`) })
       )
     }))
-    const persisted = JSON.parse(Fs.readFileSync(Path.join(dirs.dataDir, "state.json"), "utf8"))
-    assert.strictEqual(`${persisted.apps.web.journal?.op}:${persisted.apps.web.journal?.step}`, point, "the step is on disk at the crash")
+    if (point !== undefined) {
+      const persisted = JSON.parse(Fs.readFileSync(Path.join(dirs.dataDir, "state.json"), "utf8"))
+      assert.strictEqual(`${persisted.apps.web.journal?.op}:${persisted.apps.web.journal?.step}`, point, "the step is on disk at the crash")
+    }
 
     // 3. a new orchestrator replays the journal
     yield* withOrchestrator(engine, target, config(dirs), Effect.gen(function*() {
       const entry = yield* waitSettled
       yield* waitUntil(
         Effect.map(Effect.flatMap(StateStore, (s) => s.entry(web)), (e) => e.state === scenario.finalState && e.transition === undefined),
-        `${scenario.name} at ${point}: back in ${scenario.finalState}`,
+        `${scenario.name} ${describeKill(kill)}: back in ${scenario.finalState}`,
         90_000,
         20
       )
@@ -207,9 +217,9 @@ const runCase = (scenario: Scenario, point: string) =>
       const data = readData(dirs)
       assert.isTrue(
         data === scenario.data.before || data === scenario.data.after,
-        `${scenario.name} at ${point}: data ${JSON.stringify(data)} is neither before nor after`
+        `${scenario.name} ${describeKill(kill)}: data ${JSON.stringify(data)} is neither before nor after`
       )
-      assert.deepStrictEqual(leftovers(dirs), [], `${scenario.name} at ${point}: nothing left behind`)
+      assert.deepStrictEqual(leftovers(dirs), [], `${scenario.name} ${describeKill(kill)}: nothing left behind`)
       const log = (yield* Effect.flatMap(InstallLog, (l) => l.lines("web"))).map((l) => l.message)
       if (entry.lastError !== undefined) {
         assert.isTrue(log.some((l) => l.includes(entry.lastError!.message)), `the install log says what lastError says:\n${log.join("\n")}`)
@@ -223,7 +233,7 @@ const runCase = (scenario: Scenario, point: string) =>
         assert.isTrue(version === "1.0.0" || version === scenario.version, `runs ${version}`)
         // a success ends on the target release; anything else names why in lastError
         if (version !== scenario.version || data !== scenario.data.after) {
-          assert.isDefined(entry.lastError, `${scenario.name} at ${point}: an operation that did not happen says so`)
+          assert.isDefined(entry.lastError, `${scenario.name} ${describeKill(kill)}: an operation that did not happen says so`)
           assert.match(entry.lastError!.message, /interrupted|rolled back|put back|still on/)
         }
         if (entry.lastError === undefined && scenario.name.startsWith("backup")) {
@@ -243,7 +253,27 @@ const runCase = (scenario: Scenario, point: string) =>
 describe("kill at every step (simulator)", () => {
   for (const scenario of scenarios) {
     for (const point of scenario.steps) {
-      it.live(`${scenario.name}, killed at ${point}: replayed to the owner's state, truthfully`, () => Effect.scoped(runCase(scenario, point)), 180_000)
+      it.live(`${scenario.name}, killed at ${point}: replayed to the owner's state, truthfully`, () => Effect.scoped(runCase(scenario, { point })), 180_000)
     }
   }
+})
+
+// Random kill times over every operation: CRASH_RUNS cases (npm test: 200; npm run chaos: thousands).
+const randomRuns = Number(process.env["CRASH_RUNS"] ?? 200)
+const arbCase = fc.tuple(
+  fc.constantFrom(...scenarios),
+  fc.oneof(
+    { weight: 1, arbitrary: fc.constantFrom(...scenarios.flatMap((s) => s.steps)).map((point) => ({ point }) as Kill) },
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: 1500 }).map((afterMs) => ({ afterMs }) as Kill) }
+  )
+).map(([scenario, kill]) => [scenario, "point" in kill && !scenario.steps.includes(kill.point) ? { afterMs: 50 } : kill] as const)
+
+describe("kill at random moments (simulator, model-based)", () => {
+  it.live(`${randomRuns} random operations and kill times keep every invariant`, () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(arbCase, ([scenario, kill]) => Effect.runPromise(Effect.scoped(runCase(scenario, kill)))),
+        { numRuns: randomRuns, ...(process.env["CRASH_SEED"] === undefined ? {} : { seed: Number(process.env["CRASH_SEED"]) }) }
+      )
+    ), Math.max(600_000, randomRuns * 5_000))
 })

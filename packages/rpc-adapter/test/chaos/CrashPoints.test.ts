@@ -18,6 +18,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { CrashRow } from "../../../../test-support/chaos/Report.js"
 import { type Serve, startServe, type View } from "../../../../test-support/chaos/Serve.js"
 import { startContention, type Contention } from "../../../../test-support/contention.js"
 import { podman } from "../../../../test-support/podman.js"
@@ -99,17 +100,7 @@ const leftovers = (dataDir: string, id: string): ReadonlyArray<string> => {
   return found
 }
 
-/** One row of the crash-point matrix. */
-export interface Row {
-  readonly lane: string
-  readonly scenario: string
-  readonly point: string
-  readonly verdict: "pass" | "fail"
-  readonly outcome: string
-  readonly recoveryMs: number
-}
-
-const rows: Array<Row> = []
+const rows: Array<CrashRow> = []
 
 const lanes: ReadonlyArray<{ readonly name: string; readonly workers: number }> = [
   { name: "idle", workers: 0 },
