@@ -379,6 +379,7 @@ export const make = (options: Options = {}) =>
             entry: Transition.settle(e, t.op, Transition.succeeded, observation, now)
           }))
           yield* Effect.logInfo(`boot: ${t.op} of ${def.id} had finished while we were down; settled by observation`)
+          yield* installLog.append(def.id, "info", `${t.op} done: it had finished while the server was down (seen ${observation.state} at start)`)
         } else if (t.op === "backup" || t.op === "restore") {
           yield* store.update(def.id, (e) => ({
             entry: Transition.settle(e, t.op, Transition.failed("interrupted by a restart"), undefined, now)

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
 import type { AppId } from "../domain/AppId.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { ContainerSummary } from "../runtime/ContainerRuntime.js"
@@ -15,6 +15,7 @@ import { Labels } from "../runtime/ContainerSpec.js"
 import { Apps, containerNames } from "./Apps.js"
 import { findContainer, observationOf } from "./Observation.js"
 import { StateStore } from "./StateStore.js"
+import type { State as StoreState } from "./StateStore.js"
 import type { Expired } from "./StateStore.js"
 
 /**
@@ -47,11 +48,15 @@ export interface Service {
    * Runs the health check of every running app that has one and is due (podman without systemd
    * never schedules them), then scans so the verdicts reach the store. Returns how many ran.
    * Each app is due on its own interval (`HealthCadence`), the first time a tick after its
-   * container started; before `setHealthTick` every running app is due.
+   * container started; outside `runHealth` every running app is due.
    */
   readonly checkHealth: Effect.Effect<number, EngineUnavailable | CommandFailed>
-  /** Sets the tick of the health rounds (see `healthLoop`). @since 0.1.0 */
-  readonly setHealthTick: (tick: Duration.DurationInput) => Effect.Effect<void>
+  /**
+   * Runs health rounds forever: each checks the apps due (each on its manifest's interval, the
+   * first time `tick` after its container started; see `HealthCadence`), then sleeps until the
+   * next is due, at most `capMs`, woken early when a container starts. @since 0.1.0
+   */
+  readonly runHealth: (tick: Duration.DurationInput, capMs: number) => Effect.Effect<never>
 }
 
 /**
@@ -118,9 +123,7 @@ export const make = Effect.gen(function*() {
   const checked = new Map<string, HealthCadence.LastCheck>()
   let tickMs = 0
 
-  const checkHealth = Effect.gen(function*() {
-    const state = yield* store.get
-    const now = yield* Clock.currentTimeMillis
+  const subjectsOf = (state: StoreState) => {
     const subjects: Array<HealthCadence.Subject & { readonly name: string }> = []
     for (const def of apps.all) {
       const entry = state.entries[def.id]
@@ -133,6 +136,16 @@ export const make = Effect.gen(function*() {
         ...(entry.observed.startedAt === undefined ? {} : { startedAt: entry.observed.startedAt })
       })
     }
+    return subjects
+  }
+
+  // When the next check is due, over the apps of `state` (infinity: none has a check to run).
+  const earliestDue = (state: StoreState, now: number): number =>
+    Math.min(Number.POSITIVE_INFINITY, ...subjectsOf(state).map((s) => HealthCadence.nextDue(s, checked.get(s.id), tickMs, now)))
+
+  const checkHealth = Effect.gen(function*() {
+    const subjects = subjectsOf(yield* store.get)
+    const now = yield* Clock.currentTimeMillis
     const due = tickMs === 0 ? subjects : subjects.filter((s) => HealthCadence.nextDue(s, checked.get(s.id), tickMs, now) <= now)
     for (const subject of due) {
       checked.set(subject.id, { at: now, ...(subject.startedAt === undefined ? {} : { startedAt: subject.startedAt }) })
@@ -148,12 +161,28 @@ export const make = Effect.gen(function*() {
     return due.length
   }).pipe(Effect.withSpan("Scanner.checkHealth"))
 
-  const setHealthTick = (tick: Duration.DurationInput) =>
-    Effect.sync(() => {
-      tickMs = Duration.toMillis(Duration.decode(tick))
+  // The health loop: a round, then a sleep until the next app is due (at most `capMs`), cut short
+  // when the store shows an app due earlier (a container that just started).
+  const runHealth = (tick: Duration.DurationInput, capMs: number): Effect.Effect<never> =>
+    Effect.gen(function*() {
+      tickMs = Math.max(1, Duration.toMillis(Duration.decode(tick)))
+      for (;;) {
+        yield* checkHealth.pipe(Effect.catchAll((e) => Effect.logWarning(`health round failed: ${e.message}`)))
+        const now = yield* Clock.currentTimeMillis
+        const wakeAt = Math.min(earliestDue(yield* store.get, now), now + capMs)
+        const sooner = store.changes.pipe(
+          Stream.filter((state) => earliestDue(state, now) < wakeAt),
+          Stream.take(1),
+          Stream.runDrain,
+          // what is due sooner is due a tick after it started: wait for that
+          Effect.zipRight(Effect.suspend(() => Effect.flatMap(store.get, (state) =>
+            Effect.sleep(Duration.millis(Math.max(0, earliestDue(state, now) - now))))))
+        )
+        yield* Effect.raceFirst(Effect.sleep(Duration.millis(Math.max(1, wakeAt - now))), sooner)
+      }
     })
 
-  const service: Service = { scan, last: Ref.get(last), checkHealth, setHealthTick }
+  const service: Service = { scan, last: Ref.get(last), checkHealth, runHealth }
   return service
 })
 
@@ -182,18 +211,23 @@ export const defaultHealthInterval: Duration.Duration = Duration.seconds(1)
 export const healthSchedule = (interval: Duration.DurationInput = defaultHealthInterval) => Schedule.spaced(interval)
 
 /**
- * Runs health checks on the schedule forever; a failed round is logged and changes nothing.
+ * The longest sleep of the health loop between two rounds.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const healthCapMs = 10_000
+
+/**
+ * Runs health checks forever (see `Service.runHealth`), with `interval` as the tick: each app on
+ * its own interval, the first check a tick after its container started.
  *
  * @since 0.1.0
  * @category combinators
  */
 export const healthLoop = (interval: Duration.DurationInput = defaultHealthInterval) =>
   Effect.flatMap(Scanner, (scanner) =>
-    Effect.zipRight(scanner.setHealthTick(interval), scanner.checkHealth).pipe(
-      Effect.catchAll((e) => Effect.logWarning(`health round failed: ${e.message}`)),
-      Effect.repeat(healthSchedule(interval)),
-      Effect.asVoid
-    ))
+    scanner.runHealth(interval, Math.max(healthCapMs, Duration.toMillis(Duration.decode(interval)))))
 
 /**
  * Scans on the schedule forever; a failed scan is logged and changes nothing.

@@ -38,7 +38,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Case {
   readonly scenario: string
-  readonly op: "update" | "restore" | "backup" | "remove"
+  readonly op: "install" | "update" | "restore" | "backup" | "remove"
+  /** A journal step (`update:fetching`), or `random`: the harness SIGKILLs the server 0-4 s after the request. */
   readonly point: string
   readonly version: string
   readonly freeze?: boolean
@@ -54,7 +55,10 @@ const cases: ReadonlyArray<Case> = [
   ...["swapped", "reverting"].map((s) => ({ scenario: "restore, unhealthy", op: "restore" as const, point: `restore:${s}`, version: "1.0.0", unhealthyRestore: true, finalState: "running" as const })),
   ...["requested", "copying", "written"].map((s) => ({ scenario: "backup, stopped for the copy", op: "backup" as const, point: `backup:${s}`, version: "1.0.0", finalState: "running" as const })),
   ...["copying", "written"].map((s) => ({ scenario: "backup, frozen by its hook", op: "backup" as const, point: `backup:${s}`, version: "1.0.0", freeze: true, finalState: "running" as const })),
-  ...["requested", "purging"].map((s) => ({ scenario: "remove with purge", op: "remove" as const, point: `remove:${s}`, version: "1.0.0", finalState: "not-installed" as const }))
+  ...["requested", "purging"].map((s) => ({ scenario: "remove with purge", op: "remove" as const, point: `remove:${s}`, version: "1.0.0", finalState: "not-installed" as const })),
+  // at random moments, killed from outside: an install (no journal: safe to run again whole) and an update
+  ...[1, 2, 3].map(() => ({ scenario: "install", op: "install" as const, point: "random", version: "1.0.0", finalState: "running" as const })),
+  ...[1, 2].map(() => ({ scenario: "update to a healthy release", op: "update" as const, point: "random", version: "1.2.0", finalState: "running" as const }))
 ]
 
 // The app's health check passes while the release is healthy and its data folder is not marked
@@ -164,9 +168,11 @@ describe.runIf(hasPodman && hasRegistry).sequential("kill at every step on podma
           const settled = (state: string) => (v: View) => v.transition === null && v.state === state
           try {
             // 1. installed and running 1.0.0 with its data; a restore has an archive of it and newer data
-            await serve.rpc("container-install", { appId: id })
-            await until(serve, "1.0.0 running", settled("running"))
-            writeFileSync(join(appData, "wallet.dat"), "written under 1.0.0\n")
+            if (c.op !== "install") {
+              await serve.rpc("container-install", { appId: id })
+              await until(serve, "1.0.0 running", settled("running"))
+              writeFileSync(join(appData, "wallet.dat"), "written under 1.0.0\n")
+            }
             if (c.op === "restore") {
               if (c.unhealthyRestore === true) writeFileSync(join(appData, "broken"), "the archive's data fails the check\n")
               await serve.rpc("container-backup", { appId: id })
@@ -181,19 +187,29 @@ describe.runIf(hasPodman && hasRegistry).sequential("kill at every step on podma
 
             // 2. the operation, the server killing itself right after the step is persisted
             write(c.version)
+            const random = c.point === "random"
             const crashing = await startServe({
               root, appsDir, dataDir, interval: "2s", observe: false,
-              env: { ...env, ARCHIPELAGO_TEST_CRASH_AT: c.point }
+              env: random ? env : { ...env, ARCHIPELAGO_TEST_CRASH_AT: c.point }
             })
-            await until(crashing, "the app adopted", settled("running"))
+            await until(crashing, "the app adopted", settled(c.op === "install" ? "not-installed" : "running"))
             await crashing.rpc(`container-${c.op}`, { appId: id, ...(c.op === "remove" ? { purge: true } : {}) })
+            let killedAfter = ""
+            if (random) {
+              const ms = Math.floor(Math.random() * 4000)
+              killedAfter = `killed ${ms} ms after the request; `
+              await sleep(ms)
+              await crashing.kill()
+            }
             const end = Date.now() + 240_000
             while (crashing.running()) {
               if (Date.now() > end) throw new Error(`${c.point} was never reached:\n${crashing.output().slice(-4000)}`)
               await sleep(100)
             }
-            const state = JSON.parse(readFileSync(join(dataDir, "state.json"), "utf8"))
-            expect(`${state.apps[id].journal?.op}:${state.apps[id].journal?.step}`, "the step is on disk at the kill").toBe(c.point)
+            if (!random) {
+              const state = JSON.parse(readFileSync(join(dataDir, "state.json"), "utf8"))
+              expect(`${state.apps[id].journal?.op}:${state.apps[id].journal?.step}`, "the step is on disk at the kill").toBe(c.point)
+            }
             await crashing.close()
 
             // 3. a fresh server replays the journal
@@ -217,9 +233,9 @@ describe.runIf(hasPodman && hasRegistry).sequential("kill at every step on podma
               if (v.lastError !== null) {
                 expect(log.some((l) => l.includes(v.lastError!.message)), `the install log says what lastError says:\n${log.join("\n")}`).toBe(true)
                 expect(v.lastError.message).toMatch(/interrupted|rolled back|put back/)
-                outcome = `${running}: ${v.lastError.message}`
+                outcome = `${killedAfter}${running}: ${v.lastError.message}`
               } else {
-                outcome = `${running}: ${c.op} done`
+                outcome = `${killedAfter}${running}: ${c.op} done`
               }
               if (c.op === "update") {
                 expect([ "1.0.0", c.version ]).toContain(running)
@@ -229,7 +245,7 @@ describe.runIf(hasPodman && hasRegistry).sequential("kill at every step on podma
                 // byte-identical to before the restore, or to the archive's data
                 expect(after === before || readFileSync(join(appData, "wallet.dat"), "utf8") === "written under 1.0.0\n").toBe(true)
                 if (after === before) expect(v.lastError, "a restore that did not happen says so").not.toBeNull()
-              } else {
+              } else if (c.op !== "install") {
                 expect(after, "the data is as it was").toBe(before)
               }
               if (c.op === "backup" && v.lastError === null) expect(archives(dataDir, id)).toBe(archivesBefore + 1)
