@@ -739,11 +739,12 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
               hooks: hookRegistry,
               log,
               preBackupHooks,
-              gate: BackupWork.healthGate(runtime)
+              gate: BackupWork.healthGate(runtime),
+              providers: (d) => Effect.map(store.get, (state) => providersOf(apps, d, state))
             }
             return op === "backup"
               ? Effect.asVoid(BackupWork.backup(deps, def))
-              : Effect.flatMap(targetName(def), (name) => Effect.asVoid(BackupWork.restore(deps, def, name, options.archive)))
+              : Effect.flatMap(targetName(def), (name) => Effect.asVoid(BackupWork.restore(deps, def, name, { archive: options.archive, closeChannels: options.closeChannels })))
           }
         })
     }

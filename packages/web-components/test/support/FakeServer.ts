@@ -162,7 +162,7 @@ export class FakeServer {
 
   /** Records a backup of the app and pushes `backups.changed`, as the server does. */
   addBackup(appId: string, archive: { readonly file: string; readonly createdAt: number; readonly bytes: number }): void {
-    const old = this.backups.get(appId) ?? { appId, archives: [], watched: [] }
+    const old = this.backups.get(appId) ?? { appId, archives: [], watched: [], recovery: null, schedule: null }
     this.backups.set(appId, { ...old, archives: [...old.archives, archive] })
     this.notify(Wire.Notification.BackupsChanged, { appId })
   }
@@ -260,7 +260,7 @@ export class FakeServer {
     if (method === "backup-list") {
       const appId = params["appId"]
       const apps = [...this.apps.keys()].filter((id) => appId === undefined || id === appId)
-        .map((id) => this.backups.get(id) ?? { appId: id, archives: [], watched: [] })
+        .map((id) => this.backups.get(id) ?? { appId: id, archives: [], watched: [], recovery: null, schedule: null })
       const list: Wire.BackupList = { dir: "/backups", keep: 5, apps }
       return { result: list }
     }
