@@ -17,7 +17,7 @@
  */
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { Data, Effect } from "effect"
+import { Context, Data, Effect } from "effect"
 import type { ChannelStateSpec } from "../manifest/Manifest.js"
 import * as PodmanCommand from "../runtime/PodmanCommand.js"
 
@@ -237,6 +237,14 @@ export const linkLive = (
  * @category models
  */
 export type Exec = (containerName: string, argv: ReadonlyArray<string>) => Effect.Effect<void, string>
+
+/**
+ * Runs recovery commands instead of `podmanExec()` (an embedder's engine, a test's recorder).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class RecoveryRunner extends Context.Tag("@archipelago/orchestrator/ChannelState/RecoveryRunner")<RecoveryRunner, Exec>() {}
 
 /**
  * `podman exec <name> <argv...>`, failing with podman's or the command's last words.

@@ -23,6 +23,7 @@ import { AppLocks } from "./AppLocks.js"
 import * as Capability from "../manifest/Capability.js"
 import { Apps, conflictsOf, containerNames, dependentsOf, isInstalled, providersOf, resolveDependencies } from "./Apps.js"
 import * as BackupWork from "./BackupWork.js"
+import * as ChannelState from "./ChannelState.js"
 import { Backups } from "./Backups.js"
 import { PreBackupHooks } from "./PreBackupHooks.js"
 import type { AppDef } from "./Apps.js"
@@ -272,6 +273,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const backups = yield* Effect.serviceOption(Backups)
   const preBackupHooks = yield* Effect.serviceOption(PreBackupHooks)
+  const recoveryRunner = yield* Effect.serviceOption(ChannelState.RecoveryRunner)
 
   const names = (def: AppDef, entry: AppEntry) => containerNames(def, entry.observed.containerName)
   const targetName = (def: AppDef) => Effect.map(store.entry(def.id), (e) => names(def, e)[0]!)
@@ -740,7 +742,8 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
               log,
               preBackupHooks,
               gate: BackupWork.healthGate(runtime),
-              providers: (d) => Effect.map(store.get, (state) => providersOf(apps, d, state))
+              providers: (d) => Effect.map(store.get, (state) => providersOf(apps, d, state)),
+              ...(Option.isSome(recoveryRunner) ? { exec: recoveryRunner.value } : {})
             }
             return op === "backup"
               ? Effect.asVoid(BackupWork.backup(deps, def))
