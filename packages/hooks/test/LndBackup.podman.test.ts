@@ -1,7 +1,8 @@
 /**
  * Issue 25 on real podman with the catalog's own manifests: apps/bitcoin-core/manifest.yml and
  * apps/lnd/manifest.yml, each with only its image swapped for a local stand-in built from the
- * busybox base image, its id and host ports made unique to this run (other runs share the host),
+ * busybox base image, its id and host ports made unique to this run (other runs share the host)
+ * and its tcp health check run by the stand-in's nc (busybox's has no -z),
  * their real hooks (bitcoin-rpcauth, lnd-conf) and LND's real `backup` section (the freeze
  * pre-backup hook, the watched channel.backup, the channel state and its recovery) in force.
  *
@@ -64,18 +65,19 @@ case "$1" in
   pay) pay; exit 0 ;;
 esac
 grep -q '^bitcoind.rpchost=' "$D/lnd.conf" || { echo "stand-in lnd: no [Bitcoind] in lnd.conf" >&2; exit 1; }
-if [ -f "$DB" ]; then
+if [ ! -f "$DB" ] && [ ! -f /peer/highest ]; then
+  # a fresh node opens its channel
+  pay
+elif [ -f "$DB" ]; then
   seen=$(cat /peer/highest 2>/dev/null || echo 0)
   if [ "$(counter)" -lt "$seen" ]; then
     echo "started on counter $(counter), the peer holds $seen" >> /peer/penalties
     echo "stand-in lnd: PENALTY: revoked state (counter $(counter) < $seen)" >&2
   fi
   pay
-  ( while :; do sleep 1; done ) &
-else
-  # LND without channel.db: channel.backup rewritten with no channels, again and again
-  ( while :; do scb; sleep 1; done ) &
 fi
+# LND without channel.db rewrites channel.backup with no channels, again and again
+( while :; do [ -f "$DB" ] || scb; sleep 1; done ) &
 trap 'kill $! 2>/dev/null; exit 0' TERM INT
 mkdir -p /tmp/www
 httpd -f -p 10009 -h /tmp/www &
@@ -95,6 +97,12 @@ done
 head -n 1 "$f" >> /peer/recovered
 `
 
+// \`nc -z\` (the manifests' tcp health check), which busybox's nc lacks
+const ncShim = `#!/bin/sh
+if [ "$1" = "-z" ]; then shift; exec busybox nc -w 2 "$@" </dev/null >/dev/null 2>&1; fi
+exec busybox nc "$@"
+`
+
 const nodeStandIn = `#!/bin/sh
 grep -q '^rpcauth=archipelago:' /home/bitcoin/.bitcoin/bitcoin.conf || { echo "stand-in bitcoind: no rpcauth" >&2; exit 1; }
 mkdir -p /tmp/www
@@ -111,6 +119,9 @@ const fromCatalog = (app: string, id: string, ports: ReadonlyMap<number, number>
     .replace(/^image: .*$/m, `build:\n  context: .`)
     .replace(/^conflicts: .*$/m, "")
     .replace(/^(  - host: )(\d+)$/gm, (_, head: string, port: string) => `${head}${ports.get(Number(port)) ?? port}`)
+    // the tcp check runs \`nc -z\` through sh, and busybox's sh runs its own nc applet, which has
+    // no -z: the same check by the shim's absolute path
+    .replace(/^health:\n  type: tcp\n  port: (\d+)$/m, (_, port: string) => `health:\n  type: cmd\n  command: ["/bin/nc", "-z", "127.0.0.1", "${port}"]`)
   assert.notStrictEqual(swapped, text)
   return swapped
 }
@@ -142,10 +153,10 @@ describe.skipIf(!hasPodman)("LND's backup and restore with the catalog's manifes
     const ports = new Map<number, number>()
     for (const p of [8333, 8332, 28332, 28333, 9735, 10009, 8080]) ports.set(p, await freePort())
     for (const k of Object.keys(dirs) as Array<keyof typeof dirs>) dirs[k] = Fs.mkdtempSync(NodePath.join(Os.tmpdir(), `t-lnd-${k}-`))
-    writeApp(dirs.appsDir, node, fromCatalog("bitcoin-core", node, ports), { "start.sh": nodeStandIn },
-      `FROM localhost/archipelago/base:latest\nCOPY start.sh /app/\nENTRYPOINT ["/bin/sh", "/app/start.sh"]\n`)
-    writeApp(dirs.appsDir, lnd, fromCatalog("lnd", lnd, ports), { "lnd.sh": lndStandIn, "lncli": lncli },
-      `FROM localhost/archipelago/base:latest\nCOPY lnd.sh /app/\nCOPY lncli /bin/lncli\nRUN chmod 755 /bin/lncli\nENTRYPOINT ["/bin/sh", "/app/lnd.sh"]\n`)
+    writeApp(dirs.appsDir, node, fromCatalog("bitcoin-core", node, ports), { "start.sh": nodeStandIn, nc: ncShim },
+      `FROM localhost/archipelago/base:latest\nCOPY start.sh /app/\nRUN rm /bin/nc\nCOPY nc /bin/nc\nRUN chmod 755 /bin/nc\nENTRYPOINT ["/bin/sh", "/app/start.sh"]\n`)
+    writeApp(dirs.appsDir, lnd, fromCatalog("lnd", lnd, ports), { "lnd.sh": lndStandIn, "lncli": lncli, nc: ncShim },
+      `FROM localhost/archipelago/base:latest\nCOPY lnd.sh /app/\nRUN rm /bin/nc\nCOPY lncli nc /bin/\nRUN chmod 755 /bin/lncli /bin/nc\nENTRYPOINT ["/bin/sh", "/app/lnd.sh"]\n`)
     await ensureBaseImage()
   }, 180_000)
   afterAll(() => {
@@ -206,7 +217,7 @@ describe.skipIf(!hasPodman)("LND's backup and restore with the catalog's manifes
       for (let i = 0; i < 2; i++) assert.strictEqual(podman("exec", lnd, "sh", "/app/lnd.sh", "pay").status, 0)
       assert.strictEqual(counter(), "counter=5")
       const restored = yield* op("restore", lnd)
-      assert.isUndefined(restored.lastError, restored.lastError?.message)
+      assert.isUndefined(restored.lastError, `${restored.lastError?.message}\n${podman("logs", "--tail", "20", lnd).stderr}\n${podman("inspect", "--format", "{{json .State}}", lnd).stdout}`)
       yield* running(lnd)
       assert.strictEqual(peer("penalties"), "", "never started on a counter lower than the peer's")
       assert.strictEqual(counter(), "counter=6", "it went on from its live channel state")

@@ -295,6 +295,11 @@ export const restore = <E>(
     if (stopped._tag === "Left") {
       yield* deps.log.append(def.id, "warn", `restore: stopping the restored app failed: ${String((stopped.left as { message?: string }).message ?? stopped.left)}`)
     }
+    const previous = staged.swaps.find((s) => s.live === def.dataDir)?.previous
+    if (previous !== undefined && channels.decision._tag !== "None") {
+      const carried = yield* ChannelState.carryBack(def.id, def.dataDir, previous, channelPatterns(def))
+      if (carried.length > 0) yield* deps.log.append(def.id, "info", `restore: the channel state it ran on goes back with the previous data (${carried.join(", ")})`)
+    }
     yield* deps.backups.revert(staged)
     if (running) yield* deps.steps.start(def)
     return yield* Effect.fail(new RestoreUnhealthy({ appId: def.id, archive: path, reason: verdict.value }))

@@ -231,6 +231,31 @@ export const linkLive = (
     }), { discard: true })
 
 /**
+ * Before a restore is put back: the channel state the restored app ran on (in `live`, which it
+ * may have moved on, replacing files by renames as bbolt's compaction does) replaces the one in
+ * the folder being put back (`previous`). Whatever ran last is what the app starts on again, never
+ * an older one.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const carryBack = (
+  appId: string,
+  live: string,
+  previous: string,
+  patterns: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string>, ChannelStateError> =>
+  Effect.gen(function*() {
+    const ran = yield* expand(live, patterns, { files: "only" })
+    // no previous folder: nothing is put back, the restored one (with what ran) stays
+    const there = yield* Effect.promise(() => Fs.lstat(previous).then((st) => st.isDirectory(), () => false))
+    if (ran.length === 0 || !there) return []
+    yield* strip(previous, patterns)
+    yield* linkLive(appId, live, previous, ran)
+    return ran.map((f) => NodePath.relative(live, f))
+  })
+
+/**
  * Runs the recovery command in the app's container (`podman exec`).
  *
  * @since 0.1.0

@@ -239,3 +239,39 @@ describe("copies of an emptied channel.backup", () => {
       assert.strictEqual(Fs.readFileSync(summary.watched[0]!.goodCopy!, "utf8"), withChannels)
     }))
 })
+
+describe("ChannelState.carryBack", () => {
+  it.effect("a restore put back takes the channel state the restored app ran on, even one it replaced by a rename", () =>
+    Effect.gen(function*() {
+      const root = tempDir("svc-carry-")
+      const live = Path.join(root, "ln")
+      const previous = Path.join(root, "ln.previous")
+      write(Path.join(previous, "data", "graph", "mainnet", "channel.db"), "counter=5\n")
+      write(Path.join(previous, "wallet.db"), "wallet-previous\n")
+      // the restore linked counter 5 in; the app moved on to 6 and renamed its file over the link
+      write(Path.join(live, "data", "graph", "mainnet", "channel.db.tmp"), "counter=6\n")
+      Fs.renameSync(Path.join(live, "data", "graph", "mainnet", "channel.db.tmp"), Path.join(live, "data", "graph", "mainnet", "channel.db"))
+      write(Path.join(live, "data", "graph", "mainnet", "wtclient.db"), "sessions\n")
+      const carried = yield* ChannelState.carryBack("ln", live, previous, ["./data/graph"])
+      assert.deepStrictEqual([...carried].sort(), ["data/graph/mainnet/channel.db", "data/graph/mainnet/wtclient.db"])
+      assert.strictEqual(Fs.readFileSync(Path.join(previous, "data", "graph", "mainnet", "channel.db"), "utf8"), "counter=6\n")
+      assert.strictEqual(Fs.readFileSync(Path.join(previous, "data", "graph", "mainnet", "wtclient.db"), "utf8"), "sessions\n")
+      assert.strictEqual(Fs.readFileSync(Path.join(previous, "wallet.db"), "utf8"), "wallet-previous\n")
+      // nothing to put back into: nothing done
+      assert.deepStrictEqual(yield* ChannelState.carryBack("ln", live, Path.join(root, "absent"), ["./data/graph"]), [])
+    }))
+
+  it.effect("never links through a symlink planted in the restored tree", () =>
+    Effect.gen(function*() {
+      const root = tempDir("svc-carry-link-")
+      const live = Path.join(root, "ln")
+      const fresh = Path.join(root, "ln.restore")
+      const outside = tempDir("svc-carry-outside-")
+      write(Path.join(live, "data", "graph", "mainnet", "channel.db"), "counter=1\n")
+      Fs.mkdirSync(Path.join(fresh, "data"), { recursive: true })
+      Fs.symlinkSync(outside, Path.join(fresh, "data", "graph"))
+      const linked = yield* Effect.either(ChannelState.linkLive("ln", live, fresh, [Path.join(live, "data", "graph", "mainnet", "channel.db")]))
+      assert.strictEqual(linked._tag, "Left")
+      assert.deepStrictEqual(Fs.readdirSync(outside), [])
+    }))
+})
