@@ -167,6 +167,13 @@ export class FakeServer {
     this.notify(Wire.Notification.BackupsChanged, { appId })
   }
 
+  /** Sets what `backup-list` says of the app besides its archives (watched files, recovery, schedule). */
+  setBackupSummary(appId: string, summary: Partial<Omit<Wire.BackupList["apps"][number], "appId" | "archives">>): void {
+    const old = this.backups.get(appId) ?? { appId, archives: [], watched: [], recovery: null, schedule: null }
+    this.backups.set(appId, { ...old, ...summary })
+    this.notify(Wire.Notification.BackupsChanged, { appId })
+  }
+
   /** Advances `seq` without telling anyone: the next change arrives with a gap. */
   skipSeq(): void {
     this.seq += 1
@@ -266,7 +273,7 @@ export class FakeServer {
     }
     if (method === "install-log") return { result: this.installLogs.get(String(params["appId"])) ?? [] }
     if (method === "server.version") return { result: { version: "0.1.0", engine: "simulated", engineVersion: "test" } }
-    const m = /^container-(install|start|stop|restart|update|remove)$/.exec(method)
+    const m = /^container-(install|start|stop|restart|update|remove|backup|restore)$/.exec(method)
     if (m === null) return { error: { code: -32601, message: `method not found: ${method}` } }
     const op = m[1] as Op.Op
     const appId = String(params["appId"])
