@@ -19,6 +19,7 @@ import * as Archive from "../../src/backup/Archive.js"
 import { AppId } from "../../src/domain/index.js"
 import { Apps } from "../../src/services/Apps.js"
 import { Backups, make as makeBackups } from "../../src/services/Backups.js"
+import * as BackupScheduler from "../../src/services/BackupScheduler.js"
 import * as ChannelState from "../../src/services/ChannelState.js"
 import * as HookRegistry from "../../src/services/HookRegistry.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
@@ -274,4 +275,47 @@ describe("ChannelState.carryBack", () => {
       assert.strictEqual(linked._tag, "Left")
       assert.deepStrictEqual(Fs.readdirSync(outside), [])
     }))
+})
+
+describe("BackupScheduler", () => {
+  it("next is everyHours after the last backup, or now without one", () => {
+    assert.strictEqual(BackupScheduler.nextAt({ everyHours: 24 }, undefined, 1000), 1000)
+    assert.strictEqual(BackupScheduler.nextAt({ everyHours: 24 }, 5000, 1000), 5000 + 86_400_000)
+    assert.isTrue(BackupScheduler.isDue({ everyHours: 1 }, 0, 3_600_000))
+    assert.isFalse(BackupScheduler.isDue({ everyHours: 1 }, 1, 3_600_000))
+  })
+
+  it.live("a scheduled app without a backup, or whose last one is older than its schedule (missed while the node was down), is backed up on the first look; a fresh one is not", () => {
+    const dataDir = tempDir("svc-sched-")
+    const backupDir = tempDir("svc-sched-target-")
+    const manifests = [
+      serviceManifest("sched", { health, backup: { schedule: { everyHours: 24, keep: 2 } } }),
+      serviceManifest("manual", { health })
+    ]
+    const layer = orchestrator(defsOf(manifests, dataDir), {
+      dataDir,
+      scanInterval: "1 hour",
+      reconcileInterval: "1 hour",
+      healthInterval: "1 hour",
+      shutdownGrace: 0,
+      backup: { dir: backupDir, keep: 5 }
+    }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
+    return Effect.gen(function*() {
+      yield* op("install", "sched")
+      yield* op("install", "manual")
+      assert.deepStrictEqual(yield* BackupScheduler.tick, ["sched"])
+      yield* waitUntil(settled("sched"), "scheduled backup over")
+      const backups = yield* Backups
+      assert.strictEqual((yield* backups.list("sched")).length, 1)
+      assert.deepStrictEqual(yield* BackupScheduler.tick, [], "not due again for 24 h")
+      // the node was down for two days: the last archive is 25 h old
+      const [last] = yield* backups.list("sched")
+      const old = Path.join(Path.dirname(last!.path), Archive.fileName("sched", Date.now() - 25 * 3_600_000))
+      Fs.renameSync(last!.path, old)
+      assert.deepStrictEqual(yield* BackupScheduler.tick, ["sched"])
+      yield* waitUntil(settled("sched"), "missed backup over")
+      assert.strictEqual((yield* backups.list("sched")).length, 2)
+      assert.deepStrictEqual((yield* backups.list("manual")).length, 0)
+    }).pipe(Effect.provide(layer))
+  }, 120_000)
 })
