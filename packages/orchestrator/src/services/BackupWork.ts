@@ -266,6 +266,13 @@ export const restore = <E>(
     if (fresh !== undefined && channels.decision._tag === "KeepLive") {
       // looked at again now that the app stopped: its newest state goes on
       const live = yield* liveChannelFiles(def)
+      if (live.length === 0) {
+        // gone while the app stopped: that is a recovery, which was not what was decided
+        yield* Effect.zipRight(deps.backups.discard(staged), running ? deps.steps.start(def) : Effect.void)
+        return yield* Effect.fail(
+          new ChannelState.ChannelStateError({ appId: def.id, path: def.dataDir, reason: "the channel state vanished while the app stopped; nothing was restored" })
+        )
+      }
       yield* ChannelState.linkLive(def.id, def.dataDir, fresh, live).pipe(
         Effect.tapError(() => Effect.zipRight(deps.backups.discard(staged), running ? deps.steps.start(def) : Effect.void))
       )
