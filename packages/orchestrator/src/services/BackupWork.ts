@@ -129,8 +129,12 @@ const renderedFiles = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<ReadonlyArr
 const channelPatterns = (def: AppDef): ReadonlyArray<string> => def.manifest.backup?.channelState?.files ?? []
 
 // What an archive leaves out besides the rendered files: `backup.exclude` and the channel state.
-const excludedPaths = (def: AppDef) =>
-  ChannelState.expand(def.dataDir, [...(def.manifest.backup?.exclude ?? []), ...channelPatterns(def)])
+// A pattern without `*` is left out even when absent now (it may appear before the copy).
+const excludedPaths = (def: AppDef) => {
+  const patterns = [...(def.manifest.backup?.exclude ?? []), ...channelPatterns(def)]
+  const literal = patterns.filter((p) => !p.includes("*")).map((p) => NodePath.join(def.dataDir, p))
+  return Effect.map(ChannelState.expand(def.dataDir, patterns), (found) => [...new Set([...literal, ...found])])
+}
 
 const liveChannelFiles = (def: AppDef) => ChannelState.expand(def.dataDir, channelPatterns(def), { files: "only" })
 
