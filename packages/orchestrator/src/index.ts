@@ -104,6 +104,12 @@ export * as Backups from "./services/Backups.js"
 /** @since 0.1.0 */
 export * as BackupWork from "./services/BackupWork.js"
 /** @since 0.1.0 */
+export * as BackupScheduler from "./services/BackupScheduler.js"
+/** @since 0.1.0 */
+export * as ChannelState from "./services/ChannelState.js"
+/** @since 0.1.0 */
+export * as WatchedRetention from "./services/WatchedRetention.js"
+/** @since 0.1.0 */
 export * as PreBackupHooks from "./services/PreBackupHooks.js"
 /** @since 0.1.0 */
 export * as PodmanVolumes from "./runtime/PodmanVolumes.js"

@@ -5,10 +5,10 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, ParseResult, Schema } from "effect"
+import { Clock, Effect, Either, Option, ParseResult, Schema } from "effect"
 import { AppId, Wire } from "@archipelago/orchestrator/domain"
 import type { Op } from "@archipelago/orchestrator/domain"
-import { AppViews, Apps, Archive, Backups, Lifecycle, ServiceError } from "@archipelago/orchestrator"
+import { AppViews, Apps, Archive, BackupScheduler, Backups, ChannelState, Lifecycle, ServiceError } from "@archipelago/orchestrator"
 import { clip } from "./JsonRpc.js"
 import { InvalidParams } from "./RpcError.js"
 import type { MethodError } from "./RpcError.js"
@@ -76,7 +76,9 @@ export const RemoveParams = Schema.Struct({
 
 /**
  * `container-restore`'s params: `archive` is the file name of one of the app's archives in the
- * backup target (`backup-list` lists them); without it the newest is restored.
+ * backup target (`backup-list` lists them); without it the newest is restored. `closeChannels`
+ * confirms a channel recovery: a restore of an app whose channel state is gone (LND after a
+ * disk loss) closes its channels, and is refused without `closeChannels: true`.
  *
  * @since 0.1.0
  * @category schemas
@@ -85,7 +87,8 @@ export const RestoreParams = Schema.Struct({
   appId: AppIdParam,
   archive: Schema.optional(
     Schema.String.pipe(Schema.filter((s) => Archive.parseFileName(s) !== undefined || "an archive file name such as lnd-20261129T041800000Z.tar"))
-  )
+  ),
+  closeChannels: Schema.optional(Schema.Boolean)
 })
 
 /**
@@ -207,7 +210,15 @@ const backupTarget = Effect.flatMap(
       : Effect.fail(new InvalidParams({ field: "method", reason: "this server has no backup target" }))
 )
 
-const restore: Method = method(RestoreParams, ({ appId, archive }) =>
+// Whether a restore of the app now would be a channel recovery: its manifest declares channel
+// state and none is left live. The work looks again under the app's lock.
+const needsRecovery = (def: Apps.AppDef) =>
+  Effect.map(
+    ChannelState.expand(def.dataDir, def.manifest.backup?.channelState?.files ?? [], { files: "only" }),
+    (live) => ChannelState.decide(def.manifest.backup?.channelState, live)._tag === "Recover"
+  )
+
+const restore: Method = method(RestoreParams, ({ appId, archive, closeChannels }) =>
   Effect.gen(function*() {
     if (archive !== undefined) {
       const { backups } = yield* backupTarget
@@ -215,8 +226,25 @@ const restore: Method = method(RestoreParams, ({ appId, archive }) =>
         Effect.mapError((e) => new InvalidParams({ field: "archive", reason: clip(e.message, reasonLimit) }))
       )
     }
+    const def = Option.getOrUndefined(Option.flatMap(yield* Effect.serviceOption(Apps.Apps), (a) => a.get(appId)))
+    if (def !== undefined && closeChannels !== true) {
+      const recovery = yield* needsRecovery(def).pipe(
+        Effect.mapError((e) => new InvalidParams({ field: "appId", reason: clip(e.message, reasonLimit) }))
+      )
+      if (recovery) {
+        return yield* Effect.fail(
+          new InvalidParams({
+            field: ChannelState.confirmField,
+            reason: `${ChannelState.recoveryWarning} Send ${ChannelState.confirmField}: true to confirm.`
+          })
+        )
+      }
+    }
     const lifecycle = yield* Lifecycle.Lifecycle
-    return yield* lifecycle.request("restore", appId, archive === undefined ? {} : { archive })
+    return yield* lifecycle.request("restore", appId, {
+      ...(archive === undefined ? {} : { archive }),
+      ...(closeChannels === undefined ? {} : { closeChannels })
+    })
   }))
 
 const backupList: Method = method(BackupListParams, ({ appId }) =>
@@ -227,14 +255,24 @@ const backupList: Method = method(BackupListParams, ({ appId }) =>
     const summaries = yield* Effect.forEach(defs, (def) => backups.summary(def)).pipe(
       Effect.mapError((e) => new InvalidParams({ field: "appId", reason: clip(e.message, reasonLimit) }))
     )
+    const now = yield* Clock.currentTimeMillis
+    const recoveries = yield* Effect.forEach(defs, (def) => Effect.orElseSucceed(needsRecovery(def), () => false))
     return {
       dir: backups.dir,
       keep: backups.keep,
-      apps: summaries.map((s) => ({
-        appId: s.appId,
-        archives: s.archives.map((a) => ({ file: a.file, createdAt: a.createdAt, bytes: a.bytes })),
-        watched: s.watched.map((w) => ({ path: w.path, copies: w.copies, lastCopyAt: w.lastCopyAt }))
-      }))
+      apps: summaries.map((s, i) => {
+        const schedule = defs[i]!.manifest.backup?.schedule
+        const lastAt = s.archives.at(-1)?.createdAt
+        return {
+          appId: s.appId,
+          archives: s.archives.map((a) => ({ file: a.file, createdAt: a.createdAt, bytes: a.bytes })),
+          watched: s.watched.map((w) => ({ path: w.path, copies: w.copies, lastCopyAt: w.lastCopyAt, shrank: w.shrank })),
+          recovery: recoveries[i] === true ? ChannelState.recoveryWarning : null,
+          schedule: schedule === undefined
+            ? null
+            : { everyHours: schedule.everyHours, lastAt: lastAt ?? null, nextAt: BackupScheduler.nextAt(schedule, lastAt, now) }
+        }
+      })
     }
   }))
 

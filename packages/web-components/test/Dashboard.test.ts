@@ -294,6 +294,32 @@ for (const s of ${JSON.stringify(states)}) {
     expect(asked()).toBe(before + 2)
   })
 
+  it("the Backups panel warns when LND's channel backup shrank, and a restore that closes channels is sent only once confirmed", async () => {
+    const { page, server } = await open()
+    const lnd = sel("lnd")
+    const panel = `${lnd.card} archy-backup-panel`
+    await page.locator(`${lnd.card} [part=backups] summary`).click()
+    server.addBackup("lnd", { file: "lnd-20261129T080000000Z.tar", createdAt: Date.now(), bytes: 2048 })
+    server.setBackupSummary("lnd", {
+      watched: [{ path: "./data/chain/bitcoin/mainnet/channel.backup", copies: 11, lastCopyAt: Date.now(), shrank: { from: 4096, to: 64 } }],
+      recovery: "This node's channel state is not in the backup (restoring it could lose every channel's funds). The channels will be closed; funds return to your on-chain wallet once the channels' timelocks expire.",
+      schedule: { everyHours: 24, lastAt: Date.now(), nextAt: Date.now() + 24 * 3_600_000 }
+    })
+    await page.locator(`${panel} [part=warning]`).filter({ hasText: "LND's channel backup shrank from 4096 to 64 bytes; the earlier copies are kept" }).waitFor()
+    await page.locator(`${panel} [part=summary]`).filter({ hasText: "automatic every 24 h, next in 23 h" }).waitFor()
+    const restores = () => server.calls.filter((c) => c.method === "container-restore")
+    await page.locator(`${panel} [part=restore]`).click()
+    const confirm = page.locator(`${panel} [part=confirm]`)
+    await confirm.filter({ hasText: "channels will be closed; funds return to your on-chain wallet" }).waitFor()
+    expect(restores()).toEqual([])
+    await page.locator(`${panel} [part=cancel]`).click()
+    await confirm.waitFor({ state: "detached" })
+    expect(restores()).toEqual([])
+    await page.locator(`${panel} [part=restore]`).click()
+    await page.locator(`${panel} [part=confirm-restore]`).click()
+    await expect.poll(() => restores().map((c) => c.params)).toEqual([{ appId: "lnd", closeChannels: true }])
+  })
+
   it("is keyboard operable and dispatches requests only on user action", async () => {
     const { page } = await open()
     await page.evaluate(() => {

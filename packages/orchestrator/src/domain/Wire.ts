@@ -342,7 +342,20 @@ export const BackupList = /*#__PURE__*/ Schema.Struct({
   apps: /*#__PURE__*/ Schema.Array(/*#__PURE__*/ Schema.Struct({
     appId: Str,
     archives: /*#__PURE__*/ Schema.Array(/*#__PURE__*/ Schema.Struct({ file: Str, createdAt: Num, bytes: Num })),
-    watched: /*#__PURE__*/ Schema.Array(/*#__PURE__*/ Schema.Struct({ path: Str, copies: Num, lastCopyAt: NullableNum }))
+    watched: /*#__PURE__*/ Schema.Array(/*#__PURE__*/ Schema.Struct({
+      path: Str,
+      copies: Num,
+      lastCopyAt: NullableNum,
+      /** The newest copy shrank sharply from the newest good one (sizes in bytes); the good copies are kept. */
+      shrank: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ from: Num, to: Num }))
+    })),
+    /**
+     * Non-null when a restore of the app now would be a channel recovery (its channel state is
+     * gone): what will happen, in words; `container-restore` then needs `closeChannels: true`.
+     */
+    recovery: /*#__PURE__*/ Schema.NullOr(Str),
+    /** Automatic backups: every `everyHours`, the last archive's and the next run's times. */
+    schedule: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ everyHours: Num, lastAt: NullableNum, nextAt: Num }))
   }))
 })
 
@@ -733,7 +746,9 @@ export const checks = {
     apps: array(struct({
       appId: str,
       archives: array(struct({ file: str, createdAt: num, bytes: num })),
-      watched: array(struct({ path: str, copies: num, lastCopyAt: nullableNum }))
+      watched: array(struct({ path: str, copies: num, lastCopyAt: nullableNum, shrank: nullable(struct({ from: num, to: num })) })),
+      recovery: nullableStr,
+      schedule: nullable(struct({ everyHours: num, lastAt: nullableNum, nextAt: num }))
     }))
   }),
   Subscribed: checkSubscribed,

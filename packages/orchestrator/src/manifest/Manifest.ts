@@ -351,36 +351,93 @@ export const Provide = Schema.Struct({
   )
 })
 
+const dataPath = Text.pipe(
+  Schema.filter((p) =>
+    (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === ".." || s.includes("*"))) ||
+    "a path ./... under the app's data folder, without . or .. segments"
+  ),
+  Schema.annotations(expected("a path ./... under the app's data folder"))
+)
+
+// `*` stands for any run of characters within one segment (`./data/graph/*/channel.db`).
+const dataPattern = Text.pipe(
+  Schema.filter((p) =>
+    (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === "..")) ||
+    "a path ./... under the app's data folder (a * matches within one segment), without . or .. segments"
+  ),
+  Schema.annotations(expected("a path pattern ./... under the app's data folder"))
+)
+
 /**
  * A file the orchestrator copies into the backup target each time it changes (LND's
  * `channel.backup`): `path` is `./...` under the app's data folder; the newest `keep` copies
- * are kept.
+ * are kept, and a copy that shrank sharply (an emptied backup) never pushes the
+ * earlier ones out (see `WatchedRetention`).
  *
  * @since 0.1.0
  * @category models
  */
 export const WatchedFile = Schema.Struct({
-  path: Text.pipe(
-    Schema.filter((p) =>
-      (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === "..")) ||
-      "a path ./... under the app's data folder, without . or .. segments"
-    )
-  ),
+  path: dataPath,
   keep: Schema.optionalWith(int(1, 1000), { default: () => 10 })
+})
+
+/**
+ * Files holding state a peer may have seen superseded (LND's `channel.db`): `files` are path
+ * patterns under the data folder (a folder covers everything below it). The orchestrator never
+ * brings them back from an archive: a restore keeps the live ones, and when there are none it
+ * runs `recovery` (only when the owner confirmed it): the newest good copy of the watched file
+ * `recovery.from` (LND's `channel.backup`) is written to `recovery.to` in the data folder and
+ * `recovery.command` runs in the restored app's container (LND's `lncli restorechanbackup
+ * --multi_file <file>`), once the restored app passed its health gate.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ChannelState = Schema.Struct({
+  files: Schema.Array(dataPattern).pipe(Schema.minItems(1)),
+  recovery: Schema.Struct({
+    from: dataPath,
+    to: dataPath,
+    command: Schema.Array(printable("a command argument")).pipe(Schema.minItems(1))
+  })
+})
+
+/**
+ * Automatic backups of the app: one every `everyHours` hours (a backup missed while the node was
+ * down runs when it is back); the newest `keep` archives of the app are kept.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const BackupSchedule = Schema.Struct({
+  everyHours: int(1, 24 * 366),
+  keep: Schema.optional(int(1, 1000))
 })
 
 /**
  * How the app is backed up: `liveHook` names a pre-backup hook that makes a copy of the running
  * app safe (without one the app is stopped for its backup); `watch` lists files copied into the
- * backup target whenever they change.
+ * backup target whenever they change; `exclude` lists path patterns left out of archives (data
+ * the network gives back, such as bitcoind's blocks and chainstate); `channelState` declares the
+ * files no restore brings back and the recovery that replaces them; `schedule` makes backups
+ * automatic.
  *
  * @since 0.1.0
  * @category models
  */
 export const Backup = Schema.Struct({
   liveHook: Schema.optional(printable("a pre-backup hook name")),
-  watch: Schema.optionalWith(Schema.Array(WatchedFile), { default: () => [] })
-})
+  watch: Schema.optionalWith(Schema.Array(WatchedFile), { default: () => [] }),
+  exclude: Schema.optionalWith(Schema.Array(dataPattern), { default: () => [] }),
+  channelState: Schema.optional(ChannelState),
+  schedule: Schema.optional(BackupSchedule)
+}).pipe(
+  Schema.filter((b) =>
+    b.channelState === undefined || b.watch.some((w) => w.path === b.channelState!.recovery.from) ||
+    { path: ["channelState", "recovery", "from"], message: "one of backup.watch's paths (the copies a recovery is made from)" }
+  )
+)
 
 /**
  * @since 0.1.0
@@ -551,6 +608,18 @@ export type Health = typeof Health.Type
  * @category models
  */
 export type Watched = typeof WatchedFile.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ChannelStateSpec = typeof ChannelState.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Schedule = typeof BackupSchedule.Type
 
 /**
  * The manifest's file name inside an app's folder.

@@ -15,6 +15,7 @@ import * as AppLocks from "./AppLocks.js"
 import * as Apps from "./Apps.js"
 import * as AppViews from "./AppViews.js"
 import * as Backups from "./Backups.js"
+import * as BackupScheduler from "./BackupScheduler.js"
 import { HookRegistry } from "./HookRegistry.js"
 import * as InstallLog from "./InstallLog.js"
 import * as Instance from "./Instance.js"
@@ -53,6 +54,8 @@ export interface Config {
    * `keep` to `Archive.defaultKeep` archives per app. @since 0.1.0
    */
   readonly backup?: Partial<Omit<Backups.Config, "dataDir">>
+  /** How often scheduled backups (`backup.schedule` in manifests) are looked at (default 1 minute). @since 0.1.0 */
+  readonly backupScheduleInterval?: Duration.DurationInput
   /**
    * How long an updated app without a health check must stay running before the update counts
    * as proved; default 30 s.
@@ -138,7 +141,7 @@ export const layerFromApps = <E, R>(
         Effect.forkScoped(Scanner.loop(config.scanInterval ?? Scanner.defaultInterval)),
         Effect.forkScoped(Scanner.healthLoop(config.healthInterval ?? Scanner.defaultHealthInterval))
       ),
-      Effect.forkScoped(Backups.watchLoop())
+      Effect.zipRight(Effect.forkScoped(Backups.watchLoop()), Effect.forkScoped(BackupScheduler.loop(config.backupScheduleInterval)))
     )
   )
   const reconciler = Reconciler.layer({

@@ -4,24 +4,32 @@
  *
  * - backup: a consistent copy. A running app is stopped for it and started again after, unless
  *   its manifest's `backup.liveHook` names a registered pre-backup hook that makes a live copy
- *   safe. Files the app's pre-start hooks render (they may hold other apps' secrets) are left
- *   out; the canonical secrets go once to `<target>/secrets.tar` (0600).
+ *   safe. Left out: files the app's pre-start hooks render (they may hold other apps' secrets;
+ *   the hooks run with the app's providers, as at a start), the manifest's `backup.exclude`
+ *   (data the network gives back) and its channel state (`ChannelState`); the canonical secrets
+ *   go once to `<target>/secrets.tar` (0600).
  * - restore: the archive is verified (checksums, app id) and extracted next to the live folders
  *   before the app is touched; then the app is stopped, the folders swapped (renames), the app
  *   started and held to the health gate. Healthy: the previous folders are deleted and the app
  *   returns to the state it was in. Not healthy: the previous folders are put back and the
- *   restore fails with `RestoreUnhealthy`.
+ *   restore fails with `RestoreUnhealthy`. Channel state never comes from the archive: the live
+ *   files are kept, and without them the restore is a channel recovery the owner confirmed
+ *   (`ChannelState`), run once the app passed its gate (a failed recovery counts as unhealthy).
  *
  * @since 0.1.0
  */
+import * as NodePath from "node:path"
 import { Clock, Data, Effect, Option } from "effect"
 import type * as Journal from "../domain/Journal.js"
 import * as JournalOps from "../domain/Journal.js"
 import type { Observation } from "../domain/AppEntry.js"
+import type { Provider } from "../manifest/Capability.js"
+import * as SafeFile from "../fs/SafeFile.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { Service as Runtime } from "../runtime/ContainerRuntime.js"
 import type { AppDef } from "./Apps.js"
 import type { BackupError, Service as Backups } from "./Backups.js"
+import * as ChannelState from "./ChannelState.js"
 import * as HealthGate from "./HealthGate.js"
 import type { HookError, Service as HookRegistry } from "./HookRegistry.js"
 import type { Service as InstallLog } from "./InstallLog.js"
@@ -79,6 +87,22 @@ export interface Deps<E> {
   readonly gate: Gate
   /** The app's journal: each step is recorded (persisted) before it changes anything. */
   readonly journal?: JournalAccess
+  /** The installed providers of the app's capabilities, which its pre-start hooks read. @since 0.1.0 */
+  readonly providers: (def: AppDef) => Effect.Effect<ReadonlyArray<Provider>>
+  /** Runs a channel recovery's command in the app's container (default `ChannelState.podmanExec()`). @since 0.1.0 */
+  readonly exec?: ChannelState.Exec
+}
+
+/**
+ * What a restore is asked: the archive (a file name in the target, or the newest when
+ * undefined), and whether the owner confirmed that a channel recovery closes the channels.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RestoreRequest {
+  readonly archive?: string | undefined
+  readonly closeChannels?: boolean | undefined
 }
 
 /**
@@ -114,15 +138,36 @@ const step = <E>(
  * @since 0.1.0
  * @category errors
  */
-export type Error = BackupError | PreBackupFailed | RestoreUnhealthy | HookError
+export type Error =
+  | BackupError
+  | PreBackupFailed
+  | RestoreUnhealthy
+  | HookError
+  | ChannelState.RecoveryUnconfirmed
+  | ChannelState.NoChannelBackup
+  | ChannelState.ChannelStateError
 
+// The hooks run as at a start, with the app's providers (lnd-conf reads bitcoin-node's endpoints).
 const renderedFiles = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<ReadonlyArray<string>, HookError> =>
   def.manifest.hooks.length === 0
     ? Effect.succeed([])
-    : Effect.map(
-      deps.hooks.run({ appId: def.id, manifest: def.manifest, hooks: def.manifest.hooks }),
-      (r) => r.files.map((f) => f.path)
-    )
+    : Effect.flatMap(deps.providers(def), (providers) =>
+      Effect.map(
+        deps.hooks.run({ appId: def.id, manifest: def.manifest, hooks: def.manifest.hooks, providers }),
+        (r) => r.files.map((f) => f.path)
+      ))
+
+const channelPatterns = (def: AppDef): ReadonlyArray<string> => def.manifest.backup?.channelState?.files ?? []
+
+// What an archive leaves out besides the rendered files: `backup.exclude` and the channel state.
+// A pattern without `*` is left out even when absent now (it may appear before the copy).
+const excludedPaths = (def: AppDef) => {
+  const patterns = [...(def.manifest.backup?.exclude ?? []), ...channelPatterns(def)]
+  const literal = patterns.filter((p) => !p.includes("*")).map((p) => NodePath.join(def.dataDir, p))
+  return Effect.map(ChannelState.expand(def.dataDir, patterns), (found) => [...new Set([...literal, ...found])])
+}
+
+const liveChannelFiles = (def: AppDef) => ChannelState.expand(def.dataDir, channelPatterns(def), { files: "only" })
 
 const isRunning = (seen: Option.Option<Observation>) => Option.exists(seen, (o) => o.state === "running")
 
@@ -149,7 +194,7 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
         onSome: Effect.succeed
       })
       : undefined
-    const exclude = yield* renderedFiles(deps, def)
+    const exclude = [...(yield* renderedFiles(deps, def)), ...(yield* excludedPaths(def))]
     let stopped = false
     yield* step(deps, "backup", "copying", {
       ...(hook === undefined ? {} : { hook: hook.name }),
@@ -164,9 +209,11 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
       stopped = true
     }
     const image = Option.flatMap(seen, (o) => Option.fromNullable(o.observed.image))
+    const keep = def.manifest.backup?.schedule?.keep
     const made = yield* deps.backups.create(def, {
       live: hook !== undefined,
       exclude,
+      ...(keep === undefined ? {} : { keep }),
       ...(Option.isSome(image) ? { image: image.value } : {})
     }).pipe(Effect.exit)
     if (made._tag === "Success") yield* step(deps, "backup", "written", { archive: made.value.path })
@@ -187,33 +234,105 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
   })
 
 /**
- * Restores the app from `archive` (a file name in the target, or its newest when undefined;
- * see the module's description). Answers the archive's path.
+ * The channel-state step of a restore, before anything is touched: what happens to the channel
+ * state (`ChannelState.decide`), refused when it is a recovery the owner did not confirm or that
+ * has no good copy to start from. Answers the decision and, for a recovery, the copy.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const restore = <E>(deps: Deps<E>, def: AppDef, containerName: string, archive: string | undefined): Effect.Effect<string, E | Error> =>
+export const channelPlan = <E>(deps: Deps<E>, def: AppDef, request: RestoreRequest) =>
   Effect.gen(function*() {
-    const path = yield* deps.backups.locate(def.id, archive)
+    const spec = def.manifest.backup?.channelState
+    const decision = ChannelState.decide(spec, yield* liveChannelFiles(def))
+    if (decision._tag !== "Recover" || spec === undefined) return { decision, copy: undefined }
+    if (request.closeChannels !== true) return yield* Effect.fail(new ChannelState.RecoveryUnconfirmed({ appId: def.id }))
+    const summary = yield* deps.backups.summary(def)
+    const copy = summary.watched.find((w) => w.path === spec.recovery.from)?.goodCopy ?? null
+    if (copy === null) return yield* Effect.fail(new ChannelState.NoChannelBackup({ appId: def.id, path: spec.recovery.from }))
+    return { decision, copy }
+  })
+
+// The recovery, once the restored app passed its gate: the newest good copy into the data
+// folder, then the manifest's command in the container. `None` when it ran, else why not.
+const recover = <E>(deps: Deps<E>, def: AppDef, containerName: string, copy: string) =>
+  Effect.gen(function*() {
+    const spec = def.manifest.backup!.channelState!
+    const content = yield* SafeFile.read(copy)
+    if (Option.isNone(content)) return Option.some(`the channel backup copy ${copy} is gone`)
+    yield* SafeFile.write(NodePath.join(def.dataDir, spec.recovery.to), content.value, {
+      root: def.dataDir,
+      mode: SafeFile.secretFileMode,
+      dirMode: SafeFile.secretDirMode
+    })
+    yield* deps.log.append(def.id, "info", `restore: channel recovery from ${copy}: ${spec.recovery.command.join(" ")}`)
+    const ran = yield* Effect.either((deps.exec ?? ChannelState.podmanExec())(containerName, spec.recovery.command))
+    return ran._tag === "Left" ? Option.some(`the channel recovery failed: ${ran.left}`) : Option.none<string>()
+  })
+
+/**
+ * Restores the app from `request.archive` (a file name in the target, or its newest when
+ * undefined; see the module's description). Answers the archive's path.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const restore = <E>(
+  deps: Deps<E>,
+  def: AppDef,
+  containerName: string,
+  request: RestoreRequest | string | undefined
+): Effect.Effect<string, E | Error> =>
+  Effect.gen(function*() {
+    const asked: RestoreRequest = typeof request === "string" || request === undefined ? { archive: request } : request
+    const path = yield* deps.backups.locate(def.id, asked.archive)
+    const channels = yield* channelPlan(deps, def, asked)
     yield* deps.log.append(def.id, "info", `restore: verifying and unpacking ${path}`)
     const carry = yield* renderedFiles(deps, def)
     const staged = yield* deps.backups.stage(def, path, carry)
+    const fresh = staged.swaps.find((s) => s.live === def.dataDir)?.fresh
+    if (fresh !== undefined && channels.decision._tag !== "None") {
+      // never from the archive (one made before the rule may hold them)
+      const dropped = yield* ChannelState.strip(fresh, channelPatterns(def)).pipe(Effect.tapError(() => deps.backups.discard(staged)))
+      if (dropped.length > 0) {
+        yield* deps.log.append(def.id, "warn", `restore: left out the archive's channel state (${dropped.join(", ")}); it is never restored`)
+      }
+    }
     const running = isRunning(yield* deps.steps.observe(def))
     yield* step(deps, "restore", "staged", { archive: path, wasRunning: running, swaps: staged.swaps })
     if (running) {
       yield* deps.log.append(def.id, "info", "restore: stopping the app")
       yield* deps.steps.stop(def).pipe(Effect.tapError(() => deps.backups.discard(staged)))
     }
+    if (fresh !== undefined && channels.decision._tag === "KeepLive") {
+      // looked at again now that the app stopped: its newest state goes on
+      const live = yield* liveChannelFiles(def)
+      if (live.length === 0) {
+        // gone while the app stopped: that is a recovery, which was not what was decided
+        yield* Effect.zipRight(deps.backups.discard(staged), running ? deps.steps.start(def) : Effect.void)
+        return yield* Effect.fail(
+          new ChannelState.ChannelStateError({ appId: def.id, path: def.dataDir, reason: "the channel state vanished while the app stopped; nothing was restored" })
+        )
+      }
+      yield* ChannelState.linkLive(def.id, def.dataDir, fresh, live).pipe(
+        Effect.tapError(() => Effect.zipRight(deps.backups.discard(staged), running ? deps.steps.start(def) : Effect.void))
+      )
+      yield* deps.log.append(def.id, "info", `restore: keeping the live channel state (${live.map((f) => NodePath.relative(def.dataDir, f)).join(", ")})`)
+    }
     yield* step(deps, "restore", "swapped")
     yield* deps.backups.swap(staged)
     yield* deps.log.append(def.id, "info", "restore: data swapped in; starting the app for its health gate")
-    const verdict = yield* deps.steps.start(def).pipe(
+    const gated = yield* deps.steps.start(def).pipe(
       Effect.matchEffect({
         onFailure: (e) => Effect.succeed(Option.some(`it did not start: ${(e as { message?: string }).message ?? String(e)}`)),
         onSuccess: () => deps.gate(def, containerName)
       })
     )
+    const verdict = Option.isNone(gated) && channels.copy !== undefined
+      ? yield* recover(deps, def, containerName, channels.copy).pipe(
+        Effect.catchAll((e) => Effect.succeed(Option.some(`the channel recovery failed: ${e.message}`)))
+      )
+      : gated
     if (Option.isNone(verdict)) {
       yield* step(deps, "restore", "committing")
       if (!running) yield* deps.steps.stop(def)
@@ -226,6 +345,11 @@ export const restore = <E>(deps: Deps<E>, def: AppDef, containerName: string, ar
     const stopped = yield* Effect.either(deps.steps.stop(def))
     if (stopped._tag === "Left") {
       yield* deps.log.append(def.id, "warn", `restore: stopping the restored app failed: ${String((stopped.left as { message?: string }).message ?? stopped.left)}`)
+    }
+    const previous = staged.swaps.find((s) => s.live === def.dataDir)?.previous
+    if (previous !== undefined && channels.decision._tag !== "None") {
+      const carried = yield* ChannelState.carryBack(def.id, def.dataDir, previous, channelPatterns(def))
+      if (carried.length > 0) yield* deps.log.append(def.id, "info", `restore: the channel state it ran on goes back with the previous data (${carried.join(", ")})`)
     }
     yield* deps.backups.revert(staged)
     if (running) yield* deps.steps.start(def)

@@ -19,6 +19,7 @@ import * as Archive from "../backup/Archive.js"
 import * as ArchiveFile from "../backup/ArchiveFile.js"
 import type { ArchiveManifest } from "../backup/Archive.js"
 import * as SafeFile from "../fs/SafeFile.js"
+import * as WatchedRetention from "./WatchedRetention.js"
 import type { Watched } from "../manifest/Manifest.js"
 import * as PodmanCommand from "../runtime/PodmanCommand.js"
 import { CommandFailed } from "../runtime/RuntimeError.js"
@@ -89,6 +90,10 @@ export interface WatchedInfo {
   /** Unix milliseconds of the newest copy, when there is one. */
   readonly lastCopyAt: number | null
   readonly lastCopy: string | null
+  /** The newest copy that did not shrink sharply (what a channel recovery starts from). @since 0.1.0 */
+  readonly goodCopy: string | null
+  /** When the newest copy shrank sharply from the newest good one: their sizes (the good copies are kept). @since 0.1.0 */
+  readonly shrank: { readonly from: number; readonly to: number } | null
 }
 
 /**
@@ -183,7 +188,13 @@ export interface Service {
   /** Archives the app's data folder and named volumes (minus `exclude`), then prunes to `keep`. */
   readonly create: (
     def: AppDef,
-    options: { readonly live: boolean; readonly exclude: ReadonlyArray<string>; readonly image?: string }
+    options: {
+      readonly live: boolean
+      readonly exclude: ReadonlyArray<string>
+      readonly image?: string
+      /** How many of the app's archives to keep (default: the target's `keep`). @since 0.1.0 */
+      readonly keep?: number
+    }
   ) => Effect.Effect<ArchiveInfo & { readonly manifest: ArchiveManifest }, BackupError>
   /** Snapshots `<dataDir>/secrets` into `<dir>/secrets.tar` (0600); None when there are none. */
   readonly secrets: Effect.Effect<Option.Option<string>, BackupError>
@@ -345,21 +356,30 @@ export const make = (config: Config): Effect.Effect<Service> =>
         return out.sort((a, b) => a.createdAt - b.createdAt)
       })
 
+    const copiesOf = (folder: string) =>
+      io(folder, async (): Promise<ReadonlyArray<WatchedRetention.Copy>> => {
+        const out: Array<WatchedRetention.Copy> = []
+        for (const name of await Fs.readdir(folder).catch((e) => (missing(e) ? [] : Promise.reject(e)))) {
+          const p = Archive.parseFileName(name)
+          if (p === undefined || !name.endsWith(".copy")) continue
+          const st = await Fs.lstat(NodePath.join(folder, name)).catch((e) => (missing(e) ? undefined : Promise.reject(e)))
+          if (st?.isFile() === true) out.push({ name, createdAt: p.createdAt, bytes: st.size })
+        }
+        return out
+      })
+
     const watchedInfo = (def: AppDef, w: Watched) =>
-      io(dir, async (): Promise<WatchedInfo> => {
+      Effect.map(copiesOf(watchedDir(dir, def.id, w.path)), (copies): WatchedInfo => {
         const folder = watchedDir(dir, def.id, w.path)
-        const names = (await Fs.readdir(folder).catch((e) => (missing(e) ? [] : Promise.reject(e))))
-          .flatMap((n) => {
-            const p = Archive.parseFileName(n)
-            return p === undefined ? [] : [{ n, t: p.createdAt }]
-          })
-          .sort((a, b) => a.t - b.t)
-        const last = names.at(-1)
+        const plan = WatchedRetention.plan(copies, w.keep)
+        const last = plan.keep.at(-1)
         return {
           path: w.path,
-          copies: names.length,
-          lastCopyAt: last?.t ?? null,
-          lastCopy: last === undefined ? null : NodePath.join(folder, last.n)
+          copies: plan.keep.length,
+          lastCopyAt: last?.createdAt ?? null,
+          lastCopy: last === undefined ? null : NodePath.join(folder, last.name),
+          goodCopy: plan.newestGood === undefined ? null : NodePath.join(folder, plan.newestGood.name),
+          shrank: plan.shrank ?? null
         }
       })
 
@@ -415,7 +435,7 @@ export const make = (config: Config): Effect.Effect<Service> =>
             live: options.live
           }
         })).pipe(Effect.ensuring(Effect.ignoreLogged(io(staging, () => Fs.rm(staging, { recursive: true, force: true })))))
-        yield* prune(appDir(def.id), keep)
+        yield* prune(appDir(def.id), Math.max(1, options.keep ?? keep))
         const bytes = yield* io(target, () => Fs.stat(target).then((s) => s.size))
         yield* changed(def.id)
         return { appId: def.id, file, path: target, createdAt: now, bytes, manifest }
@@ -551,7 +571,16 @@ export const make = (config: Config): Effect.Effect<Service> =>
         const now = yield* Clock.currentTimeMillis
         const target = NodePath.join(folder, `${slug(NodePath.basename(w.path))}-${stamp(now)}.copy`)
         yield* SafeFile.write(target, content.value, { root: dir, mode: SafeFile.secretFileMode, dirMode: SafeFile.secretDirMode })
-        yield* prune(folder, w.keep)
+        // an emptied copy never pushes the good ones out (see `WatchedRetention`)
+        const plan = WatchedRetention.plan(yield* copiesOf(folder), w.keep)
+        yield* io(folder, async () => {
+          for (const c of plan.prune) await Fs.rm(NodePath.join(folder, c.name), { force: true })
+        })
+        if (plan.shrank !== undefined) {
+          yield* Effect.logWarning(
+            `backup: ${def.id} ${w.path} shrank from ${plan.shrank.from} to ${plan.shrank.to} bytes; the earlier copies are kept`
+          )
+        }
         // each copy has a new name, so no later write cleans the temp file of a killed one
         yield* SafeFile.removeDeadTemps(folder, { root: dir })
         yield* changed(def.id)

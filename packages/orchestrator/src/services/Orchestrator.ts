@@ -24,6 +24,7 @@ import { AppLocks } from "./AppLocks.js"
 import * as Capability from "../manifest/Capability.js"
 import { Apps, conflictsOf, containerNames, dependentsOf, isInstalled, providersOf, resolveDependencies } from "./Apps.js"
 import * as BackupWork from "./BackupWork.js"
+import * as ChannelState from "./ChannelState.js"
 import { Backups } from "./Backups.js"
 import { PreBackupHooks } from "./PreBackupHooks.js"
 import type { AppDef } from "./Apps.js"
@@ -299,6 +300,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const backups = yield* Effect.serviceOption(Backups)
   const preBackupHooks = yield* Effect.serviceOption(PreBackupHooks)
   const onStep = options.onStep ?? (() => Effect.void)
+  const recoveryRunner = yield* Effect.serviceOption(ChannelState.RecoveryRunner)
 
   const names = (def: AppDef, entry: AppEntry) => containerNames(def, entry.observed.containerName)
   const targetName = (def: AppDef) => Effect.map(store.entry(def.id), (e) => names(def, e)[0]!)
@@ -837,6 +839,14 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       }
       yield* record(def, Journal.advance(entry, "reverting", yield* Clock.currentTimeMillis))
       yield* stopContainer(def)
+      // the channel state the restored app ran on goes back with the previous data, never an
+      // older one (see `ChannelState.carryBack`)
+      const patterns = def.manifest.backup?.channelState?.files ?? []
+      const previous = staged.swaps.find((w) => w.live === def.dataDir)?.previous
+      if (patterns.length > 0 && previous !== undefined) {
+        const carried = yield* ChannelState.carryBack(def.id, def.dataDir, previous, patterns)
+        if (carried.length > 0) yield* log.append(def.id, "info", `restore: the channel state it ran on goes back with the previous data (${carried.join(", ")})`)
+      }
       yield* backups.value.revert(staged)
       yield* backups.value.discard(staged)
       if (entry.wasRunning === true) yield* Effect.asVoid(startContainer(def))
@@ -886,11 +896,13 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
               journal: {
                 current: journalOf(def),
                 record: (next) => record(def, next)
-              }
+              },
+              providers: (d) => Effect.map(store.get, (state) => providersOf(apps, d, state)),
+              ...(Option.isSome(recoveryRunner) ? { exec: recoveryRunner.value } : {})
             }
             return op === "backup"
               ? Effect.asVoid(BackupWork.backup(deps, def))
-              : Effect.flatMap(targetName(def), (name) => Effect.asVoid(BackupWork.restore(deps, def, name, options.archive)))
+              : Effect.flatMap(targetName(def), (name) => Effect.asVoid(BackupWork.restore(deps, def, name, { archive: options.archive, closeChannels: options.closeChannels })))
           }
         })
     }

@@ -20,4 +20,9 @@ export interface RequestOptions {
   readonly cascade?: boolean
   /** For `restore`: the archive's file name in the backup target (default: the newest). @since 0.1.0 */
   readonly archive?: string
+  /**
+   * For `restore` of an app with channel state and none left live: the owner confirms the channel
+   * recovery (the channels are closed; funds return to the on-chain wallet). @since 0.1.0
+   */
+  readonly closeChannels?: boolean
 }

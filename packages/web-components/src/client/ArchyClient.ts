@@ -263,12 +263,13 @@ export class ArchyClient extends EventTarget {
    * Requests a lifecycle operation. The app shows the transitional state at once (before this
    * returns its promise) and keeps it until a view of the app at least as new as the server's
    * answer (by `generation`) arrives; a refusal restores the server's state and records the
-   * error for the app's card. Never rejects.
+   * error for the app's card. Never rejects. `extra` adds params (a restore's
+   * `closeChannels: true`, the owner's confirmation of a channel recovery).
    */
-  async request(op: Protocol.LifecycleOp, appId: string): Promise<RequestResult> {
+  async request(op: Protocol.LifecycleOp, appId: string, extra: { readonly closeChannels?: boolean } = {}): Promise<RequestResult> {
     this.update(AppStore.begin(this.store, appId, op))
     try {
-      const accepted = await this.callChecked(Protocol.methodOf[op], { appId }, "Accepted")
+      const accepted = await this.callChecked(Protocol.methodOf[op], { ...extra, appId }, "Accepted")
       this.update(AppStore.accept(this.store, appId, op, accepted.generation))
       return { _tag: "Accepted", accepted }
     } catch (e) {

@@ -162,8 +162,15 @@ export class FakeServer {
 
   /** Records a backup of the app and pushes `backups.changed`, as the server does. */
   addBackup(appId: string, archive: { readonly file: string; readonly createdAt: number; readonly bytes: number }): void {
-    const old = this.backups.get(appId) ?? { appId, archives: [], watched: [] }
+    const old = this.backups.get(appId) ?? { appId, archives: [], watched: [], recovery: null, schedule: null }
     this.backups.set(appId, { ...old, archives: [...old.archives, archive] })
+    this.notify(Wire.Notification.BackupsChanged, { appId })
+  }
+
+  /** Sets what `backup-list` says of the app besides its archives (watched files, recovery, schedule). */
+  setBackupSummary(appId: string, summary: Partial<Omit<Wire.BackupList["apps"][number], "appId" | "archives">>): void {
+    const old = this.backups.get(appId) ?? { appId, archives: [], watched: [], recovery: null, schedule: null }
+    this.backups.set(appId, { ...old, ...summary })
     this.notify(Wire.Notification.BackupsChanged, { appId })
   }
 
@@ -260,13 +267,13 @@ export class FakeServer {
     if (method === "backup-list") {
       const appId = params["appId"]
       const apps = [...this.apps.keys()].filter((id) => appId === undefined || id === appId)
-        .map((id) => this.backups.get(id) ?? { appId: id, archives: [], watched: [] })
+        .map((id) => this.backups.get(id) ?? { appId: id, archives: [], watched: [], recovery: null, schedule: null })
       const list: Wire.BackupList = { dir: "/backups", keep: 5, apps }
       return { result: list }
     }
     if (method === "install-log") return { result: this.installLogs.get(String(params["appId"])) ?? [] }
     if (method === "server.version") return { result: { version: "0.1.0", engine: "simulated", engineVersion: "test" } }
-    const m = /^container-(install|start|stop|restart|update|remove)$/.exec(method)
+    const m = /^container-(install|start|stop|restart|update|remove|backup|restore)$/.exec(method)
     if (m === null) return { error: { code: -32601, message: `method not found: ${method}` } }
     const op = m[1] as Op.Op
     const appId = String(params["appId"])

@@ -30,9 +30,27 @@ const formatBytes = (n: number): string =>
 type Summary = BackupList["apps"][number]
 
 /**
- * An app's backups: the last archive's age and size, the age of the newest copy of each watched
- * file (LND's `channel.backup`), and Back up / Restore buttons that request the operations
- * through the client. Reads `backup-list` when it appears, when the server pushes that the app's
+ * A time to come in words, from milliseconds: `now`, `in 42 s`, `in 5 min`, `in 3 h`, `in 2 d`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const formatIn = (ms: number): string => {
+  const s = Math.floor(ms / 1000)
+  if (s < 5) return "now"
+  if (s < 60) return `in ${s} s`
+  if (s < 3600) return `in ${Math.floor(s / 60)} min`
+  if (s < 86400) return `in ${Math.floor(s / 3600)} h`
+  return `in ${Math.floor(s / 86400)} d`
+}
+
+/**
+ * An app's backups: the last archive's age and size, the next automatic backup, the age of the
+ * newest copy of each watched file (LND's `channel.backup`) with a warning when it shrank
+ * sharply (the earlier copies are kept), and Back up / Restore buttons that request the
+ * operations through the client. When a restore would be a channel recovery (the server's
+ * `recovery`), Restore first says in plain words what will happen and asks to confirm; only the
+ * confirmation sends `closeChannels: true`. Reads `backup-list` when it appears, when the server pushes that the app's
  * backups changed (`backups.changed`, e.g. a new copy of LND's `channel.backup`), when the live
  * connection reopens and when an operation of the app ends; it never polls.
  *
@@ -40,6 +58,10 @@ type Summary = BackupList["apps"][number]
  * @csspart summary - The last backup and watched files, in words.
  * @csspart backup - The Back up button.
  * @csspart restore - The Restore button.
+ * @csspart warning - A watched file that shrank sharply (an emptied channel backup).
+ * @csspart confirm - The channel recovery's confirmation: what will happen, and its two buttons.
+ * @csspart confirm-restore - The button that confirms the channel recovery.
+ * @csspart cancel - The button that cancels it.
  *
  * @since 0.1.0
  * @category components
@@ -69,6 +91,9 @@ export class ArchyBackupPanel extends LitElement {
 
   @state()
   private now = Date.now()
+
+  @state()
+  private confirming = false
 
   private timer: ReturnType<typeof setInterval> | undefined
   private watching: { readonly client: ArchyClient; readonly appId: string; readonly stop: () => void } | undefined
@@ -125,7 +150,17 @@ export class ArchyBackupPanel extends LitElement {
 
   private request(op: "backup" | "restore"): void {
     if (this.client === undefined) return
+    if (op === "restore" && this.summary?.recovery != null) {
+      this.confirming = true
+      return
+    }
     void this.client.request(op, this.appId)
+  }
+
+  private confirmRecovery(): void {
+    this.confirming = false
+    if (this.client === undefined) return
+    void this.client.request("restore", this.appId, { closeChannels: true })
   }
 
   protected override render(): TemplateResult | typeof nothing {
@@ -142,13 +177,33 @@ export class ArchyBackupPanel extends LitElement {
         ? "No backup yet"
         : `Last backup ${formatAge(this.now - last.createdAt)} (${formatBytes(last.bytes)})`
     ]
+    const schedule = s?.schedule
+    if (schedule != null) lines.push(`automatic every ${schedule.everyHours} h, next ${formatIn(schedule.nextAt - this.now)}`)
+    const label = this.appName === "" ? this.appId : this.appName
+    const warnings: Array<string> = []
     for (const w of s?.watched ?? []) {
       const name = w.path.split("/").at(-1) ?? w.path
       lines.push(w.lastCopyAt === null ? `${name}: no copy yet` : `${name} copied ${formatAge(this.now - w.lastCopyAt)}`)
+      if (w.shrank != null) {
+        const what = name === "channel.backup" ? "channel backup" : name
+        warnings.push(`${label}'s ${what} shrank from ${w.shrank.from} to ${w.shrank.to} bytes; the earlier copies are kept`)
+      }
     }
-    const label = this.appName === "" ? this.appId : this.appName
+    const recovery = s?.recovery ?? null
     return html`<div part="panel">
       <p part="summary">${lines.join(" · ")}</p>
+      ${warnings.map((w) => html`<p part="warning" role="alert">${w}</p>`)}
+      ${this.confirming && recovery !== null
+      ? html`<div part="confirm" role="alertdialog" aria-label=${`Restore ${label}: channels will be closed`}>
+          <p>${recovery}</p>
+          <button part="confirm-restore" type="button" ?disabled=${busy} @click=${() => this.confirmRecovery()}>
+            Close channels and restore
+          </button>
+          <button part="cancel" type="button" @click=${() => {
+        this.confirming = false
+      }}>Cancel</button>
+        </div>`
+      : nothing}
       <button part="backup" type="button" ?disabled=${busy} aria-label=${`Back up ${label}`} @click=${() => this.request("backup")}>
         Back up
       </button>

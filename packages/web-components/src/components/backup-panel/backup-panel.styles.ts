@@ -32,6 +32,12 @@ export const styles = css`
     color: inherit;
     cursor: pointer;
   }
+  [part="warning"],
+  [part="confirm"] {
+    flex: 1 1 100%;
+    margin: 0;
+    color: var(--archy-warning, #8a4b00);
+  }
   button[disabled] {
     opacity: 0.6;
     cursor: default;
