@@ -46,9 +46,12 @@ export class RestoreUnhealthy extends Data.TaggedError("RestoreUnhealthy")<{
   readonly appId: string
   readonly archive: string
   readonly reason: string
+  /** Why the app, started again on its previous data, did not prove healthy either (when so). */
+  readonly afterRevert?: string
 }> {
   override get message(): string {
-    return `restore of ${this.appId} from ${this.archive} did not pass the health gate (${this.reason}); the previous data was put back`
+    return `restore of ${this.appId} from ${this.archive} did not pass the health gate (${this.reason}); the previous data was put back` +
+      (this.afterRevert === undefined ? "" : `, but the app is not healthy on it either: ${this.afterRevert}`)
   }
 }
 
@@ -352,8 +355,14 @@ export const restore = <E>(
       if (carried.length > 0) yield* deps.log.append(def.id, "info", `restore: the channel state it ran on goes back with the previous data (${carried.join(", ")})`)
     }
     yield* deps.backups.revert(staged)
-    if (running) yield* deps.steps.start(def)
-    return yield* Effect.fail(new RestoreUnhealthy({ appId: def.id, archive: path, reason: verdict.value }))
+    // the restore is over when the app it leaves running is healthy again, or it says why not
+    const again = running ? yield* Effect.flatMap(deps.steps.start(def), () => deps.gate(def, containerName)) : Option.none<string>()
+    return yield* Effect.fail(new RestoreUnhealthy({
+      appId: def.id,
+      archive: path,
+      reason: verdict.value,
+      ...(Option.isSome(again) ? { afterRevert: again.value } : {})
+    }))
   })
 
 /**

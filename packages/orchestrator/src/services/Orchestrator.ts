@@ -849,8 +849,15 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       }
       yield* backups.value.revert(staged)
       yield* backups.value.discard(staged)
-      if (entry.wasRunning === true) yield* Effect.asVoid(startContainer(def))
-      return yield* Effect.fail(new Interrupted({ op: entry.op, reason: decision._tag === "Revert" ? decision.message : "restore interrupted" }))
+      const message = decision._tag === "Revert" ? decision.message : "restore interrupted"
+      if (entry.wasRunning !== true) return yield* Effect.fail(new Interrupted({ op: entry.op, reason: message }))
+      // over when the app it leaves running is healthy again, or it says why not
+      yield* Effect.asVoid(startContainer(def))
+      const again = yield* Effect.flatMap(targetName(def), (name) => BackupWork.healthGate(runtime)(def, name))
+      return yield* Effect.fail(new Interrupted({
+        op: entry.op,
+        reason: Option.isNone(again) ? message : `${message}, but the app is not healthy on it: ${again.value}`
+      }))
     })
 
   const recoverWork = (def: AppDef): Effect.Effect<void, WorkError> =>
