@@ -59,6 +59,13 @@ export interface AppView {
    * @since 0.1.0
    */
   readonly updateAvailable: UpdateAvailable | null
+  /**
+   * Set when the app's manifest did not validate at start-up: its located errors, one per line.
+   * The app is left as it is (nothing is started, stopped or removed) until the manifest is fixed.
+   *
+   * @since 0.1.0
+   */
+  readonly catalogError?: string
 }
 
 /**
@@ -139,4 +146,16 @@ export const make = (entry: AppEntry, meta: AppMeta, intent: Intent): AppView =>
   digest: entry.observed.digest ?? null,
   runningVersion: entry.observed.version ?? null,
   updateAvailable: updateAvailable(entry, meta)
+})
+
+/**
+ * The view of an app left out of the catalog for errors in its manifest: its last known entry
+ * (if any) under its folder's name, with the errors.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const broken = (entry: AppEntry, intent: Intent, errors: ReadonlyArray<string>): AppView => ({
+  ...make(entry, { name: entry.id, version: "", containerName: entry.observed.containerName ?? entry.id, dependsOn: [] }, intent),
+  catalogError: errors.join("\n")
 })

@@ -265,7 +265,8 @@ export const AppView = /*#__PURE__*/ Schema.Struct({
   uiPort: NullableNum,
   digest: NullableStr,
   runningVersion: NullableStr,
-  updateAvailable: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ from: Str, to: Str }))
+  updateAvailable: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ from: Str, to: Str })),
+  catalogError: /*#__PURE__*/ Schema.optionalWith(Str, { exact: true })
 })
 
 /**
@@ -703,7 +704,7 @@ const checkAppView = struct({
   digest: nullableStr,
   runningVersion: nullableStr,
   updateAvailable: nullable(struct({ from: str, to: str }))
-})
+}, { catalogError: str })
 const checkAccepted = struct({ appId: str, op: opValue, status: str, generation: num }, { cascade: array(str) })
 const checkLogLine = struct({ seq: num, at: num, level: lit(levels), message: str })
 const checkResources = struct({ appId: str, cpuPercent: num, memoryBytes: num, memoryLimitBytes: nullableNum })

@@ -332,7 +332,35 @@ describe("Catalog.load", () => {
       const error = yield* Effect.flip(Catalog.load("/nonexistent/t-manifest-apps"))
       assert.strictEqual(error.errors.length, 1)
       assert.strictEqual(error.errors[0]!.rule, "io")
-      assert.match(error.message, /\/nonexistent\/t-manifest-apps: cannot read the app folder/)
+      assert.match(error.message, /\/nonexistent\/t-manifest-apps: the app folder does not exist \(set --apps/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("Catalog.loadTolerant", () => {
+  it.effect("one broken manifest leaves the rest standing; the broken app keeps its located errors", () =>
+    Effect.gen(function*() {
+      const dir = writeCatalog({
+        a: app("a"),
+        b: app("b", "memory: lots\n"),
+        c: app("c", "dependsOn: [a]\n"),
+        d: app("d", "ports: [{host: 8080, container: 80}]\n"),
+        e: app("e", "ports: [{host: 8080, container: 80}]\n")
+      })
+      const loaded = yield* Catalog.loadTolerant(dir, { hookNames })
+      // the collision is the later app's error: the first to publish the port keeps it
+      assert.deepStrictEqual(loaded.catalog.apps.map((x) => x.manifest.id), ["a", "c", "d"])
+      assert.deepStrictEqual(loaded.broken.map((x) => [x.id, x.errors.map((e) => NodePath.relative(dir, e.file) + " " + e.rule)]), [
+        ["b", ["b/manifest.yml memory"]],
+        ["e", ["e/manifest.yml port-collision"]]
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("an app depending on a broken one stays (the missing provider is the reconciler's to wait for)", () =>
+    Effect.gen(function*() {
+      const dir = writeCatalog({ a: app("a", "memory: lots\n"), b: app("b", "dependsOn: [a]\n") })
+      const loaded = yield* Catalog.loadTolerant(dir, { hookNames })
+      assert.deepStrictEqual(loaded.catalog.apps.map((x) => x.manifest.id), ["b"])
+      assert.deepStrictEqual(loaded.broken.map((x) => x.id), ["a"])
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 

@@ -87,16 +87,24 @@ describe("Archipelago.layer", () => {
       )))
     }))
 
-  it.effect("fails with the catalog's located errors", () =>
+  it.effect("a broken manifest leaves the rest managed: the broken app is listed with its located errors, its intent kept", () =>
     Effect.gen(function*() {
-      const appsDir = tempDir("svc-badapps-")
+      const appsDir = makeAppsDir([{ id: "t-svc-good", stopDelaySec: 1, stopTimeoutSec: 5, port: 28962 }])
       fs.mkdirSync(path.join(appsDir, "broken"))
       fs.writeFileSync(path.join(appsDir, "broken", "manifest.yml"), "id: broken\nname: Broken\nversion: '1'\nimage: x\nstopTimeot: 5\n")
-      const exit = yield* Effect.exit(Effect.provide(Effect.void, layerFor(appsDir, tempDir("svc-baddata-"))))
-      assert.isTrue(Exit.isFailure(exit))
-      const message = Exit.isFailure(exit) ? String(exit.cause) : ""
-      assert.include(message, "stopTimeot")
-      assert.include(message, "manifest.yml")
+      const dataDir = tempDir("svc-baddata-")
+      // a state file recording the broken app as stopped by its owner: kept, not dropped
+      fs.writeFileSync(
+        path.join(dataDir, "state.json"),
+        JSON.stringify({ version: 2, apps: { broken: { state: "stopped", intent: { installed: true, wantRunning: false, userStopped: true, updatedAt: 5 } } } })
+      )
+      const views = yield* Effect.flatMap(AppViews, (v) => v.list).pipe(Effect.provide(layerFor(appsDir, dataDir)))
+      assert.deepStrictEqual(views.map((v) => [v.id, v.catalogError === undefined]), [["t-svc-good", true], ["broken", false]])
+      const broken = views[1]!
+      assert.include(broken.catalogError, "broken/manifest.yml:5:1 stopTimeot")
+      assert.strictEqual(broken.intent.userStopped, true)
+      const saved = JSON.parse(fs.readFileSync(path.join(dataDir, "state.json"), "utf8"))
+      assert.strictEqual(saved.apps.broken.intent.userStopped, true)
     }))
 
   it.effect("fails with a typed error naming the data dir when it cannot be used", () =>

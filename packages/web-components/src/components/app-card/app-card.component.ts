@@ -288,6 +288,15 @@ export class ArchyAppCard extends LitElement {
         : html`<article part="card" aria-busy="true"><p part="meta">Loading ${this.appId}…</p></article>`
     }
     const v = d.view
+    if (v.catalogError !== undefined) {
+      // left out of the catalog: nothing can be asked of it until its manifest is fixed
+      return html`<article part="card" aria-label=${v.name}>
+        <div part="header">
+          <div class="title">${this.heading(v.name)}<p part="meta">${v.containerName}</p></div>
+        </div>
+        <p part="error" role="alert"><span>Manifest error, the app is left as it is until it is fixed:\n${v.catalogError}</span></p>
+      </article>`
+    }
     const health = v.health !== "none" && d.visualState === "running"
       ? html`<dt>Health</dt><dd class=${`health-${v.health}`}>${v.health}</dd>`
       : nothing

@@ -1,0 +1,95 @@
+/**
+ * What an operator at a terminal meets (issue 27), on the built `archipelago` against a real
+ * `serve` child process on the simulator: a broken manifest at boot, the app commands as a
+ * client of the running server with `--wait`, and the journal lines of every operation.
+ */
+import { execFile, spawn } from "node:child_process"
+import type { ChildProcessWithoutNullStreams } from "node:child_process"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterEach, describe, expect, it } from "@effect/vitest"
+import { tempDir } from "./fixtures.js"
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+const main = join(root, "packages/rpc-adapter/dist/cli.js")
+if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`)
+const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/rpc-adapter/test/golden/empty.yml") }
+
+const run = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [main, ...args], { cwd: root, timeout: 120_000, env }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr })
+    })
+  })
+
+interface Running {
+  readonly child: ChildProcessWithoutNullStreams
+  readonly out: () => string
+  readonly err: () => string
+  readonly waitFor: (re: RegExp) => Promise<RegExpExecArray>
+  readonly exited: Promise<number | null>
+}
+
+const children: Array<ChildProcessWithoutNullStreams> = []
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL")
+})
+
+const serve = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv): Running => {
+  const child = spawn(process.execPath, [main, "serve", ...args], { cwd: root, env })
+  children.push(child)
+  let stdout = ""
+  let stderr = ""
+  const waiters: Array<() => void> = []
+  const poke = () => waiters.splice(0).forEach((w) => w())
+  child.stdout.on("data", (d) => {
+    stdout += d
+    poke()
+  })
+  child.stderr.on("data", (d) => {
+    stderr += d
+    poke()
+  })
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+  const waitFor = (re: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(stdout)
+        if (m !== null) return resolve(m)
+        if (child.exitCode !== null) return reject(new Error(`serve exited ${child.exitCode}: ${stdout}\n${stderr}`))
+        waiters.push(check)
+      }
+      check()
+    })
+  return { child, out: () => stdout, err: () => stderr, waitFor, exited }
+}
+
+/** A catalog folder from `{ id: manifest text }`. */
+const catalog = (apps: Readonly<Record<string, string>>): string => {
+  const dir = tempDir("op-apps-")
+  for (const [id, text] of Object.entries(apps)) {
+    mkdirSync(join(dir, id))
+    writeFileSync(join(dir, id, "manifest.yml"), text)
+  }
+  return dir
+}
+const app = (id: string, extra = "") => `id: ${id}\nname: ${id}\nversion: "1.0.0"\nimage: docker.io/library/busybox:1.36\nstopTimeout: 5\n${extra}`
+
+describe("serve with a broken manifest (simulator)", { timeout: 240_000 }, () => {
+  it("starts with the valid apps; the broken one is listed with its located error and logged", async () => {
+    const apps = catalog({ good: app("good"), bad: app("bad", "memory: lots\n") })
+    const data = tempDir("op-broken-")
+    const s = serve(["--apps", apps, "--data", data, "--engine", "sim", "--port", "0"])
+    await s.waitFor(/Dashboard: http/)
+    const status = await run(["status", "--data", data, "--json"])
+    expect([status.code, status.stderr]).toStrictEqual([0, ""])
+    const views = JSON.parse(status.stdout) as Array<{ id: string; state: string; catalogError?: string }>
+    expect(views.map((v) => [v.id, v.state])).toStrictEqual([["good", "not-installed"], ["bad", "not-installed"]])
+    expect(views[1]!.catalogError).toBe(`${apps}/bad/manifest.yml:6:9 memory: expected a size such as "128Mi", "2Gi" or "512M", got "lots"`)
+    expect(views[0]!.catalogError).toBeUndefined()
+    expect(s.out()).toContain("app bad left out of the catalog")
+    s.child.kill("SIGTERM")
+    expect(await s.exited).toBe(0)
+  })
+})
