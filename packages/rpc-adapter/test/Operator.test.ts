@@ -65,15 +65,17 @@ const serve = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv): Running 
   return { child, out: () => stdout, err: () => stderr, waitFor, exited }
 }
 
-/** A catalog folder from `{ id: manifest text }`. */
+/** A catalog folder from `{ id: manifest text }`; every app gets a Containerfile on the base image. */
 const catalog = (apps: Readonly<Record<string, string>>): string => {
   const dir = tempDir("op-apps-")
   for (const [id, text] of Object.entries(apps)) {
     mkdirSync(join(dir, id))
     writeFileSync(join(dir, id, "manifest.yml"), text)
+    writeFileSync(join(dir, id, "Containerfile"), "FROM localhost/archipelago/base:latest\nCMD [\"sleep\", \"3600\"]\n")
   }
   return dir
 }
+const built = (id: string, extra = "") => `id: ${id}\nname: ${id}\nversion: "1.0.0"\nbuild: {context: .}\nstopTimeout: 5\n${extra}`
 const app = (id: string, extra = "") => `id: ${id}\nname: ${id}\nversion: "1.0.0"\nimage: docker.io/library/busybox:1.36\nstopTimeout: 5\n${extra}`
 
 describe("serve with a broken manifest (simulator)", { timeout: 240_000 }, () => {
@@ -91,5 +93,60 @@ describe("serve with a broken manifest (simulator)", { timeout: 240_000 }, () =>
     expect(s.out()).toContain("app bad left out of the catalog")
     s.child.kill("SIGTERM")
     expect(await s.exited).toBe(0)
+  })
+})
+
+describe("the app commands, a client of the running server (simulator)", { timeout: 240_000 }, () => {
+  it("golden: install, stop, start --wait settle with exit 0 and a progress line; a failed install exits 1 with the server's words; list and --json", async () => {
+    const apps = catalog({ node: built("node"), nopull: app("nopull") })
+    const data = tempDir("op-cli-")
+    const s = serve(["--apps", apps, "--data", data, "--engine", "sim", "--port", "0"])
+    await s.waitFor(/Dashboard: http/)
+    const elapsed = (t: string) => t.replace(/\(\d+\.\d+s\)/g, "(Ns)")
+
+    const install = await run(["install", "node", "--data", data, "--wait"])
+    expect([install.code, elapsed(install.stdout)]).toStrictEqual([0, "node: install done, running (Ns)\n"])
+    // in a pipe the progress line is written once per state, not rewritten
+    expect(install.stderr).toMatch(/^(node: installing…\n)?$/)
+
+    const stop = await run(["stop", "node", "--data", data, "--wait", "--json"])
+    expect(stop.code).toBe(0)
+    const settled = JSON.parse(stop.stdout)
+    expect([settled.appId, settled.op, settled.outcome, settled.view.state]).toStrictEqual(["node", "stop", "succeeded", "stopped"])
+
+    const start = await run(["start", "node", "--data", data, "--json"])
+    expect(start.code).toBe(0)
+    expect(JSON.parse(start.stdout)).toMatchObject({ appId: "node", op: "start", status: "starting" })
+
+    const failed = await run(["install", "nopull", "--data", data, "--wait"])
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toMatch(/^(nopull: installing…\n)?archipelago: nopull: install failed: .*docker\.io\/library\/busybox:1\.36/)
+
+    const unknown = await run(["stop", "nope", "--data", data])
+    expect([unknown.code, unknown.stderr]).toStrictEqual([1, expect.stringMatching(/^archipelago: the server at http:\/\/127\.0\.0\.1:\d+ refused container-stop: .*nope/)])
+
+    await run(["start", "node", "--data", data, "--wait"])
+    const list = await run(["list", "--data", data])
+    expect(list.code).toBe(0)
+    const rows = list.stdout.split("\n")
+    expect(rows[0]).toMatch(/^APP +STATE +HEALTH +VERSION +PORTS +ERROR$/)
+    expect(rows[1]).toMatch(/^node +running +- +1\.0\.0 +-$/)
+    expect(rows[2]).toMatch(/^nopull +not-installed +- +1\.0\.0 +- +.*busybox/)
+
+    const logs = await run(["logs", "node", "--data", data, "--tail", "5"])
+    expect(logs.code).toBe(0)
+    s.child.kill("SIGTERM")
+    expect(await s.exited).toBe(0)
+  })
+
+  it("a misspelt command gets a did-you-mean, exit 2; --timeout must be a duration", async () => {
+    const serv = await run(["serv"])
+    expect([serv.code, serv.stderr]).toStrictEqual([2, "archipelago: unknown command serv: did you mean serve? (archipelago --help lists them)\n"])
+    const sub = await run(["backup", "lst"])
+    expect([sub.code, sub.stderr]).toStrictEqual([2, "archipelago: unknown command backup lst: did you mean backup list? (archipelago --help lists them)\n"])
+    const flag = await run(["stop", "lnd", "--wiat"])
+    expect([flag.code, flag.stderr]).toStrictEqual([2, "archipelago: unknown option --wiat: did you mean --wait?\n"])
+    const timeout = await run(["stop", "lnd", "--wait", "--timeout", "soon", "--data", tempDir("op-to-")])
+    expect([timeout.code, timeout.stderr]).toStrictEqual([2, "archipelago: --timeout: invalid duration \"soon\": expected e.g. 500ms, 1s, 30s, 5m\n"])
   })
 })
