@@ -12,6 +12,7 @@ import { Args, Command, Options } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
 import { Console, Effect, Either, Logger, LogLevel, Option } from "effect"
 import * as Config from "./Config.js"
+import * as Journal from "./Journal.js"
 import { version } from "./ServerInfo.js"
 
 export {
@@ -146,7 +147,7 @@ const levelOf = (level: Config.LogLevel): LogLevel.LogLevel =>
 export const withLogging = (options: Pick<Config.ServeOptions, "logFormat" | "logLevel">) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(
     Logger.withMinimumLogLevel(levelOf(options.logLevel)),
-    Effect.provide(options.logFormat === "json" ? Logger.json : Logger.pretty)
+    Effect.provide(Journal.layer(options.logFormat))
   )
 
 const withSettings = <A, E, R>(

@@ -150,3 +150,46 @@ describe("the app commands, a client of the running server (simulator)", { timeo
     expect([timeout.code, timeout.stderr]).toStrictEqual([2, "archipelago: --timeout: invalid duration \"soon\": expected e.g. 500ms, 1s, 30s, 5m\n"])
   })
 })
+
+describe("the journal of a real serve (simulator)", { timeout: 240_000 }, () => {
+  it("every operation requested and how it ended, at info, with appId, op and generation as fields; no fiber ids", async () => {
+    const apps = catalog({ node: built("node"), nopull: app("nopull") })
+    const data = tempDir("op-journal-")
+    const s = serve(["--apps", apps, "--data", data, "--engine", "sim", "--port", "0", "--log-format", "json"])
+    await s.waitFor(/Dashboard: http/)
+    expect((await run(["install", "node", "--data", data, "--wait"])).code).toBe(0)
+    expect((await run(["stop", "node", "--data", data, "--wait"])).code).toBe(0)
+    expect((await run(["install", "nopull", "--data", data, "--wait"])).code).toBe(1)
+    s.child.kill("SIGTERM")
+    expect(await s.exited).toBe(0)
+    const entries = s.out().trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+    for (const e of entries) expect(Object.keys(e)).not.toContain("fiberId")
+    const ops = entries.filter((e) => e["op"] !== undefined && e["appId"] !== undefined)
+      .map((e) => [e["logLevel"], e["message"], e["appId"], e["op"], e["generation"]])
+    expect(ops.map((o) => o.slice(0, 3))).toStrictEqual([
+      ["INFO", "install requested", "node"],
+      ["INFO", "install done", "node"],
+      ["INFO", "stop requested", "node"],
+      ["INFO", "stop done", "node"],
+      ["INFO", "install requested", "nopull"],
+      ["WARN", expect.stringMatching(/^install failed: .*busybox:1\.36/), "nopull"]
+    ])
+    // a request is recorded at one generation and settles at the next
+    expect(ops.map((o) => o[4])).toStrictEqual([1, 2, 3, 4, 1, 2])
+  })
+
+  it("under systemd (JOURNAL_STREAM set) each line carries its syslog priority; pretty lines give the fields as key=value", async () => {
+    const apps = catalog({ node: built("node") })
+    const data = tempDir("op-journald-")
+    const s = serve(["--apps", apps, "--data", data, "--engine", "sim", "--port", "0"], { ...cleanEnv, JOURNAL_STREAM: "8:12345" })
+    await s.waitFor(/Dashboard: http/)
+    expect((await run(["install", "node", "--data", data, "--wait"])).code).toBe(0)
+    s.child.kill("SIGTERM")
+    expect(await s.exited).toBe(0)
+    const lines = s.out().trim().split("\n")
+    expect(lines).toContain("<6>INFO  install requested appId=node op=install generation=1")
+    expect(lines.find((l) => l.startsWith("<6>INFO  install done appId=node op=install generation=2 seconds="))).toBeDefined()
+    // the simulator's banner is a warning
+    expect(lines.some((l) => l.startsWith("<4>WARN "))).toBe(true)
+  })
+})

@@ -11,6 +11,7 @@
 import { Clock, Data, Duration, Effect, Either, Option } from "effect"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import * as Intent from "../domain/Intent.js"
+import * as Generation from "../domain/Generation.js"
 import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
 import type { AppDef } from "./Apps.js"
@@ -145,15 +146,20 @@ export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effec
     const seen = Either.isRight(outcome) && outcome.right !== undefined
       ? outcome.right.observation
       : Option.getOrUndefined(yield* spec.observe)
+    // the operator's journal: how the operation ended, at the generation that settled it
+    const journal = (settled: Effect.Effect<void>) =>
+      Effect.flatMap(store.entry(def.id), (e) =>
+        Effect.annotateLogs(settled, { appId: def.id, op, generation: Generation.of(e), seconds: Math.round((end - now) / 100) / 10 }))
     if (Either.isRight(outcome)) {
       yield* log.append(def.id, "info", `${label} done`)
       yield* store.update(def.id, (e) => ({ entry: Transition.settle(e, op, Transition.succeeded, seen, end) }))
+      yield* journal(Effect.logInfo(`${label} done`))
       return
     }
     const reason = outcome.left.message
     yield* log.append(def.id, "error", `${label} failed: ${reason}`)
-    yield* Effect.logWarning(`${label} ${def.id} failed: ${reason}`)
     yield* store.update(def.id, (e) => ({ entry: Transition.settle(e, op, Transition.failed(reason), seen, end) }))
+    yield* journal(Effect.logWarning(`${label} failed: ${reason}`))
     return yield* Effect.fail(new OperationFailed({ appId: def.id, op, reason }))
   })
 
