@@ -193,3 +193,20 @@ describe("the journal of a real serve (simulator)", { timeout: 240_000 }, () => 
     expect(lines.some((l) => l.startsWith("<4>WARN "))).toBe(true)
   })
 })
+
+describe("serve checks its folders before it prints the address", { timeout: 120_000 }, () => {
+  it("a missing apps folder, a data folder that is a file or under one: one line in an operator's words, no Dashboard line, exit 1", async () => {
+    const base = tempDir("op-folders-")
+    writeFileSync(join(base, "file"), "x")
+    const cases: Array<[Array<string>, string]> = [
+      [["--apps", "/nonexistent/apps", "--data", join(base, "d1")], "archipelago: the app folder /nonexistent/apps does not exist: set --apps, ARCHIPELAGO_APPS or `apps:` in the config file\n"],
+      [["--apps", join(base, "file"), "--data", join(base, "d2")], `archipelago: the app folder ${join(base, "file")} is a file, not a folder: set --apps, ARCHIPELAGO_APPS or \`apps:\` in the config file\n`],
+      [["--apps", join(root, "apps"), "--data", join(base, "file")], `archipelago: the data folder ${join(base, "file")} is a file, not a folder: set --data, ARCHIPELAGO_DATA or \`data:\` in the config file\n`],
+      [["--apps", join(root, "apps"), "--data", join(base, "file", "data")], `archipelago: cannot create the data folder ${join(base, "file", "data")}: ${join(base, "file")} is a file, not a folder\n`]
+    ]
+    for (const [args, stderr] of cases) {
+      const r = await run(["serve", ...args, "--engine", "sim", "--port", "0"])
+      expect([r.code, r.stderr, r.stdout]).toStrictEqual([1, stderr, ""])
+    }
+  })
+})
