@@ -7,6 +7,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, Option } from "effect"
+import { createHash } from "node:crypto"
 import * as NodePath from "node:path"
 import type { AppId } from "../domain/AppId.js"
 import * as Capability from "./Capability.js"
@@ -323,6 +324,29 @@ const checkBuild = (fs: FileSystem.FileSystem, entry: Entry) =>
   })
 
 /**
+ * The sha256 of a build context: every entry's path relative to the context (sorted), its kind,
+ * its mode and a file's content. The same files give the same hash wherever the folder is.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const contextHash = (fs: FileSystem.FileSystem, context: string) =>
+  Effect.gen(function*() {
+    const hash = createHash("sha256")
+    const names = [...(yield* fs.readDirectory(context, { recursive: true }))].sort(byId)
+    for (const name of names) {
+      const path = NodePath.join(context, name)
+      const info = yield* fs.stat(path)
+      if (info.type === "Directory") hash.update(`d\0${name}\0`)
+      else if (info.type === "File") {
+        hash.update(`f\0${name}\0${(info.mode & 0o777).toString(8)}\0${info.size}\0`)
+        hash.update(yield* fs.readFile(path))
+      }
+    }
+    return hash.digest("hex")
+  })
+
+/**
  * An app whose manifest (or its place in the catalog) has errors: left out of the catalog,
  * shown with its located errors. `id` is its folder's name.
  *
@@ -447,6 +471,16 @@ export const loadTolerant = Effect.fn("Catalog.loadTolerant")(function*(appsDir:
     const buildErrors = yield* checkBuild(fs, entry)
     for (const e of buildErrors) fail(name, e)
     if (buildErrors.length > 0) continue
+    const source = resolve(entry.app, defaults)
+    if (source._tag === "Build") {
+      const hashed = yield* Effect.either(contextHash(fs, source.context))
+      if (Either.isLeft(hashed)) {
+        fail(name, errorAt(entry, "build.context", "build-context", `cannot read the build context: ${hashed.left.message}`))
+        continue
+      }
+      entries.push({ ...entry, app: { ...entry.app, contextHash: hashed.right } })
+      continue
+    }
     entries.push(entry)
   }
   const checked = checkTolerant(entries, known)

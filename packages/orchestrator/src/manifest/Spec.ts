@@ -128,7 +128,7 @@ export const containerSpec = (app: CatalogApp | Manifest, settings: Settings): C
   const memoryBytes = m.memory === undefined ? undefined : parseMemoryLimit(m.memory)
   const spec: ContainerSpec = {
     name: containerName(m),
-    image: imageRef(m),
+    image: imageRef(m, isApp(app) ? app.contextHash : undefined),
     labels: {
       [Labels.app]: m.id,
       [Labels.managedBy]: Labels.managedByValue,

@@ -10,6 +10,7 @@ import * as Capability from "../../src/manifest/Capability.js"
 import * as Catalog from "../../src/manifest/Catalog.js"
 import * as Loader from "../../src/manifest/Loader.js"
 import { CatalogError } from "../../src/manifest/ManifestError.js"
+import * as Settings from "../../src/manifest/Settings.js"
 import * as Spec from "../../src/manifest/Spec.js"
 
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
@@ -438,4 +439,22 @@ describe("Catalog.check properties", () => {
       if (hasCycle(deps)) assert.isTrue(result.left.some((e) => e.rule === "dependency-cycle"))
     }
   }, { fastCheck: { numRuns: 300 } })
+})
+
+describe("local builds are tagged by their context", () => {
+  it.effect("an edited Containerfile (same version) gives another tag; the same files give the same tag wherever they are", () =>
+    Effect.gen(function*() {
+      const build = `id: b\nname: b\nversion: "1.0.0"\nbuild: {context: .}\n`
+      const dirA = writeCatalog({ b: build })
+      const dirB = writeCatalog({ b: build })
+      for (const d of [dirA, dirB]) Fs.writeFileSync(NodePath.join(d, "b", "Containerfile"), "FROM scratch\n")
+      const tagOf = (d: string) => Effect.map(Catalog.load(d), (c) => Spec.containerSpec(c.apps[0]!, Settings.defaults).image)
+      const a1 = yield* tagOf(dirA)
+      assert.match(a1, /^localhost\/archipelago\/b:1\.0\.0-[0-9a-f]{12}$/)
+      assert.strictEqual(yield* tagOf(dirB), a1)
+      Fs.writeFileSync(NodePath.join(dirA, "b", "Containerfile"), "FROM scratch\nLABEL edited=yes\n")
+      const a2 = yield* tagOf(dirA)
+      assert.notStrictEqual(a2, a1)
+      assert.match(a2, /^localhost\/archipelago\/b:1\.0\.0-[0-9a-f]{12}$/)
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
