@@ -88,7 +88,7 @@ export const table = (views: ReadonlyArray<AppView.AppView>): string =>
         ? "-"
         : v.updateAvailable === null
         ? (v.runningVersion ?? v.version)
-        : `${v.updateAvailable.from} (update: ${v.updateAvailable.to})`,
+        : `${v.updateAvailable.from} (${v.updateAvailable.direction === "downgrade" ? "downgrade" : "update"}: ${v.updateAvailable.to})`,
       ports(v),
       (v.catalogError ?? v.lastError?.message ?? "").split("\n")[0]!
     ])

@@ -18,10 +18,15 @@ describe("AppCommands.outcome", () => {
 })
 
 describe("AppCommands.table", () => {
+  it("labels a downgrade as one", () => {
+    const text = AppCommands.table([view("lnd", "running", { runningVersion: "0.18.0", updateAvailable: { from: "0.18.0", to: "0.17.0", direction: "downgrade" } })])
+    assert.include(text, "0.18.0 (downgrade: 0.17.0)")
+  })
+
   it("golden: states, the update on offer, ports, the first line of an error, a broken manifest", () => {
     const text = AppCommands.table([
       view("bitcoin-core", "running", { health: "healthy", ports: [{ host: 8333, container: 8333, protocol: "tcp" }] }),
-      view("lnd", "stopped", { runningVersion: "0.17.0", updateAvailable: { from: "0.17.0", to: "0.18.0" }, lastError: { op: "start", message: "port 9735 is taken\nmore", at: 1 } }),
+      view("lnd", "stopped", { runningVersion: "0.17.0", updateAvailable: { from: "0.17.0", to: "0.18.0", direction: "upgrade" }, lastError: { op: "start", message: "port 9735 is taken\nmore", at: 1 } }),
       view("bad", "not-installed", { catalogError: "apps/bad/manifest.yml:6:9 memory: expected a size" })
     ])
     assert.strictEqual(

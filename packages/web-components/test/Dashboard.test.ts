@@ -171,7 +171,7 @@ for (const s of ${JSON.stringify(states)}) {
 
   it("offers \"Update to <version>\" beside the primary button, shows Updating… while it runs, then the outcome", async () => {
     const apps = demoApps().map((a) =>
-      a.id === "lnd" ? { ...a, version: "1.2.0", runningVersion: "1.0.0", updateAvailable: { from: "1.0.0", to: "1.2.0" } } : a
+      a.id === "lnd" ? { ...a, version: "1.2.0", runningVersion: "1.0.0", updateAvailable: { from: "1.0.0", to: "1.2.0", direction: "upgrade" as const } } : a
     )
     const { server, page } = await open(apps)
     const update = `${sel("lnd").card} [part="update"]`

@@ -7,6 +7,7 @@
 import type { AppEntry, CrashLoop, Health, LastError, PortBinding, Transition } from "./AppEntry.js"
 import type { AppState } from "./AppState.js"
 import type { Intent } from "./Intent.js"
+import * as Version from "./Version.js"
 import * as VisualState from "./VisualState.js"
 
 /**
@@ -77,6 +78,13 @@ export interface AppView {
 export interface UpdateAvailable {
   readonly from: string
   readonly to: string
+  /**
+   * `downgrade` when `to` is an older semver than `from` (label it so: an app's database may not
+   * go back), `upgrade` when newer, `change` when the two cannot be ordered.
+   *
+   * @since 0.1.0
+   */
+  readonly direction: "upgrade" | "downgrade" | "change"
 }
 
 /**
@@ -113,7 +121,7 @@ export const updateAvailable = (entry: AppEntry, meta: AppMeta): UpdateAvailable
   if (entry.state === "not-installed" || o.containerId === undefined || o.version === undefined) return null
   const versionDiffers = o.version !== meta.version
   const imageDiffers = meta.image !== undefined && o.imageRef !== undefined && o.imageRef !== meta.image
-  return versionDiffers || imageDiffers ? { from: o.version, to: meta.version } : null
+  return versionDiffers || imageDiffers ? { from: o.version, to: meta.version, direction: Version.direction(o.version, meta.version) } : null
 }
 
 /**

@@ -65,11 +65,11 @@ describe("Archipelago.layer", () => {
         fs.writeFileSync(file, original.replace(/version: "?1\.0\.0"?/, "version: \"1.1.0\""))
         const report = yield* apps.reload
         const pushed = yield* Fiber.join(offered).pipe(Effect.timeout("10 seconds"))
-        assert.deepStrictEqual(Option.map(pushed, (v) => v.updateAvailable), Option.some({ from: "1.0.0", to: "1.1.0" }))
+        assert.deepStrictEqual(Option.map(pushed, (v) => v.updateAvailable), Option.some({ from: "1.0.0", to: "1.1.0", direction: "upgrade" as const }))
         assert.deepStrictEqual(report, { _tag: "Reloaded", apps: 1, changed: ["t-svc-reload" as AppId.AppId] })
         assert.strictEqual(version(), "1.1.0")
         const [view] = yield* views.list
-        assert.deepStrictEqual(view!.updateAvailable, { from: "1.0.0", to: "1.1.0" })
+        assert.deepStrictEqual(view!.updateAvailable, { from: "1.0.0", to: "1.1.0", direction: "upgrade" })
         assert.strictEqual(view!.containerId, containerId, "nothing running is touched")
 
         fs.writeFileSync(file, `${original}stopTimeot: 5\n`)

@@ -66,7 +66,7 @@ const logShown = (d: DisplayApp): boolean =>
  * @csspart notice - The dependency notice.
  * @csspart error - The last error or a refused request.
  * @csspart actions - The lifecycle buttons.
- * @csspart update - "Update to <version>", while the catalog offers an update.
+ * @csspart update - "Update to <version>" ("Downgrade to <version>" for an older one), while the catalog offers an update.
  * @csspart backups - The disclosure holding the backup panel (last backup, watched files, Back up and Restore).
  * @cssproperty --archy-surface - Card background.
  * @cssproperty --archy-border - Card border.
@@ -177,7 +177,9 @@ export class ArchyAppCard extends LitElement {
           cancelable: true
         })
       )
-    return html`<button part="update" type="button" title=${`${offer.from} → ${offer.to}`} @click=${request}>Update to ${offer.to}</button>`
+    // a downgrade says so: an app's database may not go back to an older version
+    const label = offer.direction === "downgrade" ? `Downgrade to ${offer.to}` : `Update to ${offer.to}`
+    return html`<button part="update" type="button" title=${`${offer.from} → ${offer.to}${offer.direction === "downgrade" ? " (an older version)" : ""}`} @click=${request}>${label}</button>`
   }
 
   private dismiss(): void {
