@@ -3,7 +3,7 @@
  * `serve` child process on the simulator: a broken manifest at boot, the app commands as a
  * client of the running server with `--wait`, and the journal lines of every operation.
  */
-import { execFile, spawn } from "node:child_process"
+import { execFile, spawn, spawnSync } from "node:child_process"
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -208,5 +208,15 @@ describe("serve checks its folders before it prints the address", { timeout: 120
       const r = await run(["serve", ...args, "--engine", "sim", "--port", "0"])
       expect([r.code, r.stderr, r.stdout]).toStrictEqual([1, stderr, ""])
     }
+  })
+})
+
+const hasPodman = spawnSync("podman", ["version", "--format", "json"]).status === 0
+if (!hasPodman) console.warn("Operator.test: podman is missing; the takeover test is skipped")
+
+describe.skipIf(!hasPodman)("takeover of an app nobody has", { timeout: 120_000 }, () => {
+  it("says unknown app, not that no container belongs to another instance", async () => {
+    const r = await run(["takeover", "t-op-nope-app", "--data", tempDir("op-takeover-")])
+    expect([r.code, r.stderr]).toStrictEqual([1, "archipelago: unknown app t-op-nope-app: no container of any orchestrator instance is labelled with it (`archipelago list` shows this node's apps)\n"])
   })
 })
