@@ -41,3 +41,12 @@ describe("AppCommands.table", () => {
     )
   })
 })
+
+describe("the login page", () => {
+  it("points to `archipelago login-url` (under systemd nothing prints a link)", async () => {
+    const { loginPage } = await import("../src/Dashboard.js")
+    const page = loginPage({ password: false, failed: false })
+    assert.include(page, "<code>archipelago login-url</code>")
+    assert.notInclude(page, "serve</code> printed")
+  })
+})
