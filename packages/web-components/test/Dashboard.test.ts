@@ -223,6 +223,18 @@ for (const s of ${JSON.stringify(states)}) {
     expect(fits).toBe(true)
   })
 
+  it("an empty catalog says so instead of loading forever", async () => {
+    server = new FakeServer([])
+    serveAssets(server, bundle)
+    server.page = dashboardPage({})
+    await server.listen()
+    page = await browser.newPage()
+    await page.goto(server.url)
+    const empty = page.locator("archy-dashboard [part=empty]")
+    await empty.filter({ hasText: /^No apps in the catalog/ }).waitFor()
+    expect(await empty.textContent()).toBe("No apps in the catalog: add an app's folder with its manifest.yml to the apps folder.")
+  })
+
   it("a refused operation shows its error and restores the button", async () => {
     const { server, page } = await open()
     server.scripts.set("electrumx:start", { hold: true })
