@@ -71,7 +71,10 @@ export const writeStandIn = (
 /** Removes the stand-ins' containers (by prefix) and the images built for `ids`. */
 export const cleanup = (prefix: string, ids: ReadonlyArray<string>): void => {
   removeByPrefix(prefix)
-  for (const id of ids) spawnSync("podman", ["rmi", "--force", `localhost/archipelago/${id}:1.0.0`])
+  // a build's tag is its version and its context's hash: remove every tag of the ids' images
+  const images = spawnSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}"], { encoding: "utf8" }).stdout.split("\n")
+  const refs = images.filter((r) => ids.some((id) => r.startsWith(`localhost/archipelago/${id}:`)))
+  if (refs.length > 0) spawnSync("podman", ["rmi", "--force", ...refs])
 }
 
 /** Fresh temporary folders for a test file's catalog and data; `remove` deletes both. */

@@ -12,6 +12,7 @@ import { Args, Command, Options } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
 import { Console, Effect, Either, Logger, LogLevel, Option } from "effect"
 import * as Config from "./Config.js"
+import * as Journal from "./Journal.js"
 import { version } from "./ServerInfo.js"
 
 export {
@@ -146,7 +147,7 @@ const levelOf = (level: Config.LogLevel): LogLevel.LogLevel =>
 export const withLogging = (options: Pick<Config.ServeOptions, "logFormat" | "logLevel">) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(
     Logger.withMinimumLogLevel(levelOf(options.logLevel)),
-    Effect.provide(options.logFormat === "json" ? Logger.json : Logger.pretty)
+    Effect.provide(Journal.layer(options.logFormat))
   )
 
 const withSettings = <A, E, R>(
@@ -221,10 +222,6 @@ export const command = (argv: ReadonlyArray<string>) => {
         Effect.flatMap(Effect.promise(() => import("./BackupCli.js")), (B) =>
           B.list(options.backupDir ?? resolve(options.data, "backups"))).pipe(Effect.flatMap(Console.log)))
   ).pipe(Command.withDescription("list the archives in the backup target"))
-  const backup = Command.make("backup").pipe(
-    Command.withDescription("backup archives: verify one, list them"),
-    Command.withSubcommands([verify, backupList])
-  )
 
   const root = Args.text({ name: "ROOT" }).pipe(Args.withDescription("install under this root instead of /"), Args.optional)
   const unitOptions = {
@@ -269,30 +266,169 @@ export const command = (argv: ReadonlyArray<string>) => {
     Command.withSubcommands([unit, install])
   )
 
+  const appArg = Args.text({ name: "APP" }).pipe(Args.withDescription("the app's id, as `archipelago list` shows it"))
+  const clientOptions = { data: dataOption, config: configOption }
+  const wait = Options.boolean("wait").pipe(
+    Options.withDescription("return when the operation has settled, with exit 0 (done), 1 (failed) or 3 (--timeout passed); a progress line on stderr meanwhile")
+  )
+  const timeout = Options.text("timeout").pipe(
+    Options.withDescription("with --wait, give up waiting after this long (500ms, 30s, 5m, 1h); the operation goes on"),
+    Options.optional
+  )
+  const jsonOut = Options.boolean("json").pipe(Options.withDescription("print JSON for scripts instead of text"))
+  const appCommands = () => Effect.promise(() => import("./AppCommands.js"))
+  const timeoutOf = (t: Option.Option<string>) =>
+    Option.match(t, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: (text) =>
+        Either.match(Config.parseDuration(text), {
+          onLeft: (reason) => Effect.fail(new Config.UsageError({ reason: `--timeout: ${reason}` })),
+          onRight: (d) => Effect.succeed(d)
+        })
+    })
+  type Op = "install" | "start" | "stop" | "restart" | "update" | "remove" | "backup" | "restore"
+  const lifecycleOptions = { ...clientOptions, json: jsonOut, wait, timeout }
+  const requestOf = (
+    op: Op,
+    flags: {
+      readonly app: string
+      readonly json: boolean
+      readonly wait: boolean
+      readonly timeout: Option.Option<string>
+      readonly data: Option.Option<string>
+      readonly config: Option.Option<string>
+    },
+    params: Record<string, unknown> = {}
+  ) =>
+    withSettings(argv, { data: flags.data, config: flags.config }, (options) =>
+      Effect.gen(function*() {
+        const t = yield* timeoutOf(flags.timeout)
+        const A = yield* appCommands()
+        yield* A.request(op, flags.app, {
+          data: options.data,
+          json: flags.json,
+          wait: flags.wait,
+          ...(t === undefined ? {} : { timeout: t }),
+          params
+        })
+      }))
+  const lifecycleCommand = (op: Op, name: string, description: string) =>
+    Command.make(name, { ...lifecycleOptions, app: appArg }, (flags) => requestOf(op, flags)).pipe(Command.withDescription(description))
+  const listCommand = Command.make("list", { ...clientOptions, json: jsonOut }, (flags) =>
+    withSettings(argv, flags, (options) => Effect.flatMap(appCommands(), (A) => A.list({ data: options.data, json: flags.json })))).pipe(
+      Command.withDescription("list the apps of the running server: state, health, version, ports, error")
+    )
+  const tail = Options.integer("tail").pipe(Options.withDescription("how many of the last lines (at most 10000)"), Options.withDefault(200))
+  const logsCommand = Command.make("logs", { ...clientOptions, json: jsonOut, tail, app: appArg }, (flags) =>
+    withSettings(argv, flags, (options) =>
+      Effect.flatMap(appCommands(), (A) => A.logs(flags.app, { data: options.data, json: flags.json, tail: flags.tail })))).pipe(
+      Command.withDescription("print the last lines of an app's container log")
+    )
+  const purge = Options.boolean("purge").pipe(Options.withDescription("also delete the app's data folder and volumes (cannot be undone)"))
+  const cascade = Options.boolean("cascade").pipe(Options.withDescription("also remove the installed apps that depend on it, first"))
+  const archiveOption = Options.text("archive").pipe(
+    Options.withDescription("the archive's file name in the backup target (`archipelago backup list`); default: the newest"),
+    Options.optional
+  )
+  const backupCreate = lifecycleCommand("backup", "create", "back up an app's data now into the backup target")
+  const backup = Command.make("backup").pipe(
+    Command.withDescription("backup archives: create one now, list them, verify one"),
+    Command.withSubcommands([backupCreate, backupList, verify])
+  )
+  const removeCommand = Command.make("remove", { ...lifecycleOptions, purge, cascade, app: appArg }, (flags) =>
+    requestOf("remove", flags, { ...(flags.purge ? { purge: true } : {}), ...(flags.cascade ? { cascade: true } : {}) })).pipe(
+      Command.withDescription("remove an app's container (its data stays unless --purge)")
+    )
+  const restoreCommand = Command.make("restore", { ...lifecycleOptions, archive: archiveOption, app: appArg }, (flags) =>
+    requestOf("restore", flags, Option.match(flags.archive, { onNone: () => ({}), onSome: (archive) => ({ archive }) }))).pipe(
+      Command.withDescription("restore an app's data from a backup archive")
+    )
+
   return Command.make("archipelago").pipe(
     Command.withDescription("keeps the app containers of a Bitcoin/Lightning home node in the state their owner asked for"),
-    Command.withSubcommands([serve, validate, status, loginUrl, takeover, service, backup])
+    Command.withSubcommands([
+      serve,
+      listCommand,
+      lifecycleCommand("install", "install", "install an app (pull or build its image, create and start its container)"),
+      lifecycleCommand("start", "start", "start an installed app"),
+      lifecycleCommand("stop", "stop", "stop an app gracefully (it stays stopped until started)"),
+      lifecycleCommand("restart", "restart", "stop, then start an app"),
+      lifecycleCommand("update", "update", "move an app to the version its manifest asks for (rolled back when it does not turn healthy)"),
+      removeCommand,
+      restoreCommand,
+      logsCommand,
+      validate,
+      status,
+      loginUrl,
+      takeover,
+      service,
+      backup
+    ])
   )
 }
 
 const builtInFlags = ["help", "version", "completions", "log-level", "wizard"]
 
+const client = ["data", "config"]
+const lifecycleFlags = [...client, "json", "wait", "timeout"]
+
 /**
- * The flags each command takes, for the "did you mean" of misspelt flags.
+ * The flags each command takes, by its path (`serve`, `service install`, `backup list`), for the
+ * "did you mean" of misspelt commands and flags.
  *
  * @since 0.1.0
  * @category constants
  */
 export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
   serve: [...Config.settings.filter((s) => s.key !== "logLevel").map((s) => s.flag), "config"],
+  list: [...client, "json"],
+  install: lifecycleFlags,
+  start: lifecycleFlags,
+  stop: lifecycleFlags,
+  restart: lifecycleFlags,
+  update: lifecycleFlags,
+  remove: [...lifecycleFlags, "purge", "cascade"],
+  restore: [...lifecycleFlags, "archive"],
+  logs: [...client, "json", "tail"],
   validate: [],
-  status: ["data", "config", "log-format", "json"],
-  "login-url": ["data", "config"],
-  takeover: ["data", "config", "log-format"],
-  unit: ["data", "config", "apps", "host", "port", "user"],
-  install: ["data", "config", "apps", "host", "port", "user"],
-  verify: ["app"],
-  list: ["data", "config", "backup-dir"]
+  status: [...client, "log-format", "json"],
+  "login-url": client,
+  takeover: [...client, "log-format"],
+  service: [],
+  "service unit": [...client, "apps", "host", "port", "user"],
+  "service install": [...client, "apps", "host", "port", "user", "force"],
+  backup: [],
+  "backup create": lifecycleFlags,
+  "backup list": [...client, "backup-dir"],
+  "backup verify": ["app"]
+}
+
+/**
+ * The command path `argv` names (`service install`), or the misspelt word with the closest
+ * command when the first word names none.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const commandOf = (
+  argv: ReadonlyArray<string>
+): { readonly path: string } | { readonly unknown: string; readonly suggestion?: string } | undefined => {
+  const words = argv.filter((a) => !a.startsWith("-"))
+  const first = argv[0]
+  if (first === undefined || first.startsWith("-")) return undefined
+  const top = Object.keys(knownFlags).filter((k) => !k.includes(" "))
+  if (!top.includes(first)) {
+    const suggestion = Config.closest(first, top)
+    return { unknown: first, ...(suggestion === undefined ? {} : { suggestion }) }
+  }
+  const sub = words[1]
+  if (sub !== undefined && `${first} ${sub}` in knownFlags) return { path: `${first} ${sub}` }
+  const subs = Object.keys(knownFlags).filter((k) => k.startsWith(`${first} `)).map((k) => k.slice(first.length + 1))
+  if (subs.length > 0 && sub !== undefined && argv[1] === sub) {
+    const suggestion = Config.closest(sub, subs)
+    return { unknown: `${first} ${sub}`, ...(suggestion === undefined ? {} : { suggestion: `${first} ${suggestion}` }) }
+  }
+  return { path: first }
 }
 
 /**
@@ -302,14 +438,14 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
  * @category parsing
  */
 export const unknownFlag = (argv: ReadonlyArray<string>): { readonly flag: string; readonly suggestion?: string } | undefined => {
-  const name = argv.find((a) => !a.startsWith("-") && a in knownFlags && a !== "install") ??
-    (argv.includes("install") ? "install" : undefined)
-  const known = [...(name === undefined ? [] : knownFlags[name]!), ...builtInFlags]
+  const command = commandOf(argv)
+  const path = command !== undefined && "path" in command ? command.path : undefined
+  const known = [...(path === undefined ? [] : knownFlags[path]!), ...builtInFlags]
   for (const a of argv) {
     if (!a.startsWith("--") || a === "--") continue
     const flag = a.slice(2).split("=")[0]!
     if (known.includes(flag)) continue
-    if (name === undefined) return undefined
+    if (path === undefined) return undefined
     const suggestion = Config.closest(flag, known)
     return { flag: `--${flag}`, ...(suggestion === undefined ? {} : { suggestion: `--${suggestion}` }) }
   }
@@ -324,6 +460,14 @@ export const unknownFlag = (argv: ReadonlyArray<string>): { readonly flag: strin
  * @category constructors
  */
 export const run = (argv: ReadonlyArray<string>) => {
+  const named = commandOf(argv)
+  if (named !== undefined && "unknown" in named) {
+    return Effect.fail(
+      new Config.UsageError({
+        reason: `unknown command ${named.unknown}${named.suggestion === undefined ? "" : `: did you mean ${named.suggestion}?`} (archipelago --help lists them)`
+      })
+    )
+  }
   const unknown = unknownFlag(argv)
   if (unknown !== undefined) {
     return Effect.fail(

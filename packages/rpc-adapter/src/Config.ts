@@ -352,6 +352,33 @@ export const FileSchema = Schema.Struct({
 
 const fileKeys = Object.keys(FileSchema.fields)
 
+/**
+ * What each key of the config file expects, in an operator's words (one message per bad value,
+ * never the schema library's union of alternatives).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const fileExpects: { readonly [K in keyof typeof FileSchema.fields]: string } = {
+  apps: "a folder path",
+  data: "a folder path",
+  host: "an address such as 127.0.0.1",
+  port: "a whole number from 0 to 65535",
+  engine: "one of auto, podman, sim",
+  scanInterval: "a duration such as 30s",
+  reconcileInterval: "a duration such as 30s",
+  passwordFile: "a file path",
+  allowOrigins: "a list of origins",
+  install: "a list of app ids",
+  mirrors: "a list of registries",
+  allowedBindRoots: "a list of folder paths",
+  logLevel: `one of ${levels.join(", ")}`,
+  logFormat: "one of pretty, json",
+  printLoginUrl: "true or false",
+  backupDir: "a folder path",
+  backupKeep: "a whole number from 1 to 1000"
+}
+
 const distance = (a: string, b: string): number => {
   const d = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
@@ -418,11 +445,18 @@ export const parseFile = (text: string, file: string): Either.Either<Layer, Read
   }
   const decoded = Schema.decodeUnknownEither(FileSchema)(doc.toJS(), { errors: "all", onExcessProperty: "ignore" })
   if (Either.isLeft(decoded) || problems.length > 0) {
-    const located = Either.isRight(decoded) ? [] : ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => {
+    const seen = new Set<string>()
+    const located = Either.isRight(decoded) ? [] : ParseResult.ArrayFormatter.formatErrorSync(decoded.left).flatMap((issue) => {
       const path = issue.path.map(String)
       const node = doc.getIn(path, true) as YamlNode | undefined
       const where = path.reduce<string>((acc, k) => /^\d+$/.test(k) ? `${acc}[${k}]` : acc === "" ? k : `${acc}.${k}`, "")
-      return `${at(node)} ${where}: ${issue.message}`
+      // a union (`pretty` or `json`) fails once per alternative: one message per value
+      if (seen.has(where)) return []
+      seen.add(where)
+      const key = path[0] as keyof typeof fileExpects
+      const expects = path.length > 1 ? "text" : fileExpects[key]
+      const value = doc.getIn(path)
+      return expects === undefined ? [`${at(node)} ${where}: ${issue.message}`] : [`${at(node)} ${where}: expected ${expects}, got ${JSON.stringify(value) ?? "nothing"}`]
     })
     const lineOf = (p: string) => Number(/:(\d+):\d+/.exec(p)?.[1] ?? 0)
     return Either.left([...problems, ...located].sort((x, y) => lineOf(x) - lineOf(y)))

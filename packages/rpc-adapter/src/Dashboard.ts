@@ -131,8 +131,8 @@ ${bannerHtml(options.banner)}<main class="fallback">
 </html>
 `
 
-const loginHint = "<p>Open the link <code>archipelago serve</code> printed (<code>/login?token=…</code>), " +
-  "with the token from <code>&lt;data dir&gt;/rpc-token</code>.</p>"
+const loginHint = "<p>On the node, run <code>archipelago login-url</code> (as the server's user) and open the link it prints " +
+  "(<code>/login?token=…</code>, the token from <code>&lt;data dir&gt;/rpc-token</code>).</p>"
 
 /**
  * The login page answered to unauthenticated browsers.

@@ -4,10 +4,11 @@
  *
  * @since 0.1.0
  */
-import { mkdir } from "node:fs/promises"
-import { join, resolve } from "node:path"
+import { constants as fsConstants } from "node:fs"
+import { access, mkdir, stat } from "node:fs/promises"
+import { dirname, join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
-import { Console, Effect, Fiber, Layer, Queue, Scope } from "effect"
+import { Console, Data, Effect, Fiber, Layer, Queue, Scope } from "effect"
 import {
   Apps,
   AppViews,
@@ -305,6 +306,70 @@ export const loginLine = (server: { readonly url: string; readonly loginUrl: str
     : `Dashboard: ${server.url} (login token in ${tokenFile}; \`archipelago login-url\` prints the login URL)`
 
 /**
+ * A folder `serve` needs is missing or unusable; `message` says what is wrong and what to set.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FolderError extends Data.TaggedError("FolderError")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+const codeOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code
+
+const statOf = (path: string) =>
+  Effect.promise(() => stat(path).then((s) => ({ _tag: "Found" as const, dir: s.isDirectory() }), (e: unknown) => ({ _tag: "Missing" as const, code: codeOf(e) })))
+
+/** The nearest ancestor of `path` that exists, and whether it is a folder. */
+const nearestExisting = (path: string): Effect.Effect<{ readonly path: string; readonly dir: boolean }> =>
+  Effect.flatMap(statOf(path), (s) =>
+    s._tag === "Found" ? Effect.succeed({ path, dir: s.dir }) : dirname(path) === path ? Effect.succeed({ path, dir: true }) : nearestExisting(dirname(path)))
+
+/**
+ * Checks the app folder and the data folder (creating the data folder, 0700, when missing)
+ * before anything listens or prints an address; fails with what is wrong in an operator's words.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const checkFolders = Effect.fn("Serve.checkFolders")(function*(appsDir: string, dataDir: string) {
+  const setApps = "set --apps, ARCHIPELAGO_APPS or `apps:` in the config file"
+  const setData = "set --data, ARCHIPELAGO_DATA or `data:` in the config file"
+  const apps = yield* statOf(appsDir)
+  if (apps._tag === "Missing") {
+    return yield* Effect.fail(new FolderError({
+      reason: apps.code === "EACCES"
+        ? `the app folder ${appsDir} cannot be read: permission denied (run as the server's user)`
+        : `the app folder ${appsDir} does not exist: ${setApps}`
+    }))
+  }
+  if (!apps.dir) return yield* Effect.fail(new FolderError({ reason: `the app folder ${appsDir} is a file, not a folder: ${setApps}` }))
+  const data = yield* statOf(dataDir)
+  if (data._tag === "Found" && !data.dir) {
+    return yield* Effect.fail(new FolderError({ reason: `the data folder ${dataDir} is a file, not a folder: ${setData}` }))
+  }
+  if (data._tag === "Missing") {
+    const made = yield* Effect.promise(() => mkdir(dataDir, { recursive: true, mode: 0o700 }).then(() => undefined, (e: unknown) => codeOf(e) ?? "error"))
+    if (made !== undefined) {
+      const near = yield* nearestExisting(dataDir)
+      return yield* Effect.fail(new FolderError({
+        reason: !near.dir
+          ? `cannot create the data folder ${dataDir}: ${near.path} is a file, not a folder`
+          : made === "EACCES" || made === "EPERM" || made === "EROFS"
+          ? `cannot create the data folder ${dataDir}: ${near.path} is not writable by this user (run as root, or ${setData.replace("set", "choose a folder you own with")})`
+          : `cannot create the data folder ${dataDir}: ${made}`
+      }))
+    }
+  }
+  const writable = yield* Effect.promise(() => access(dataDir, fsConstants.W_OK | fsConstants.X_OK).then(() => true, () => false))
+  if (!writable) {
+    return yield* Effect.fail(new FolderError({ reason: `the data folder ${dataDir} is not writable by this user: run as the server's user, or ${setData}` }))
+  }
+})
+
+/**
  * Runs `archipelago serve` until interrupted (SIGINT/SIGTERM through `NodeRuntime.runMain`):
  * takes the data dir's lock first (a second server on it exits at once), then the engine, and
  * prints the dashboard URL (with the token only on a terminal or with `--print-login-url`).
@@ -318,6 +383,7 @@ export const loginLine = (server: { readonly url: string; readonly loginUrl: str
  */
 export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   const dataDir = resolve(options.data)
+  yield* checkFolders(options.apps, dataDir)
   const instanceId = yield* Instance.id(dataDir).pipe(Effect.provide(NodeContext.layer))
   yield* Instance.lock(dataDir, instanceId).pipe(Effect.provide(NodeContext.layer))
   const interactive = isInteractive()

@@ -55,7 +55,12 @@ export const run: (
     Plan.ownership(c.labels[ContainerSpec.Labels.instance], ours)._tag === "Foreign"
   )
   if (foreign.length === 0) {
-    return yield* Effect.fail(new TakeoverError({ reason: `no container of ${app} belongs to another orchestrator instance: nothing to take over` }))
+    const any = all.some((c) => c.labels[ContainerSpec.Labels.app] === app)
+    return yield* Effect.fail(new TakeoverError({
+      reason: any
+        ? `no container of ${app} belongs to another orchestrator instance: nothing to take over`
+        : `unknown app ${app}: no container of any orchestrator instance is labelled with it (\`archipelago list\` shows this node's apps)`
+    }))
   }
   for (const c of foreign) {
     const owner = c.labels[ContainerSpec.Labels.instance]

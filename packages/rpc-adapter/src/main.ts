@@ -25,9 +25,9 @@ const program = Cli.run(argv).pipe(
           process.exitCode = 2
           return
         }
-        const e = failure.value as { readonly _tag?: string; readonly message?: string }
+        const e = failure.value as { readonly _tag?: string; readonly message?: string; readonly exitCode?: number }
         process.stderr.write(`archipelago: ${e.message ?? String(e)}\n`)
-        process.exitCode = e._tag === "UsageError" ? 2 : 1
+        process.exitCode = e._tag === "UsageError" ? 2 : typeof e.exitCode === "number" ? e.exitCode : 1
       } else {
         process.stderr.write(`archipelago: unexpected failure: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
         process.exitCode = 1

@@ -112,7 +112,7 @@ describe("archipelago: help, version, usage errors", { timeout: 120_000 }, () =>
     const r = await run(["serve", "--config", join(dir, "config.yml")])
     expect(r.code).toBe(2)
     expect(r.stderr).toBe(
-      `archipelago: ${join(dir, "config.yml")}:1:7 port: Expected a number between 0 and 65535, actual 99999\n` +
+      `archipelago: ${join(dir, "config.yml")}:1:7 port: expected a whole number from 0 to 65535, got 99999\n` +
         `${join(dir, "config.yml")}:2:1 hots: unknown setting (did you mean host?)\n`
     )
     writeFileSync(join(dir, "config.yml"), "port: 99999\n")

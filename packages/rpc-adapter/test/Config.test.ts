@@ -180,3 +180,14 @@ describe("docs/operations.md", () => {
     }
   })
 })
+
+describe("Config.parseFile: one located message per bad value, in an operator's words", () => {
+  it("golden: a union says its alternatives once; a number, a list element", () => {
+    const r = Config.parseFile("logFormat: yaml\nport: abc\ninstall: [lnd, 3]\n", "/etc/archipelago/config.yml")
+    expect(r).toStrictEqual(Either.left([
+      `/etc/archipelago/config.yml:1:12 logFormat: expected one of pretty, json, got "yaml"`,
+      `/etc/archipelago/config.yml:2:7 port: expected a whole number from 0 to 65535, got "abc"`,
+      `/etc/archipelago/config.yml:3:16 install[1]: expected text, got 3`
+    ]))
+  })
+})

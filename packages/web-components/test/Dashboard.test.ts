@@ -171,7 +171,7 @@ for (const s of ${JSON.stringify(states)}) {
 
   it("offers \"Update to <version>\" beside the primary button, shows Updating… while it runs, then the outcome", async () => {
     const apps = demoApps().map((a) =>
-      a.id === "lnd" ? { ...a, version: "1.2.0", runningVersion: "1.0.0", updateAvailable: { from: "1.0.0", to: "1.2.0" } } : a
+      a.id === "lnd" ? { ...a, version: "1.2.0", runningVersion: "1.0.0", updateAvailable: { from: "1.0.0", to: "1.2.0", direction: "upgrade" as const } } : a
     )
     const { server, page } = await open(apps)
     const update = `${sel("lnd").card} [part="update"]`
@@ -197,6 +197,42 @@ for (const s of ${JSON.stringify(states)}) {
     server.set("lnd", "running", { transition: null, lastError: null, runningVersion: "1.2.0", updateAvailable: null })
     await page.locator(update).waitFor({ state: "detached" })
     expect(await page.locator(sel("lnd").label).textContent()).toBe("Stop")
+  })
+
+  it("a broken manifest shows its located error on its card with no button; a downgrade says so; a long unbreakable error stays inside its card", async () => {
+    const hash = "sha256:" + "0123456789abcdef".repeat(8)
+    const apps = [
+      ...demoApps().map((a) =>
+        a.id === "lnd"
+          ? { ...a, version: "0.17.0", runningVersion: "0.18.0", updateAvailable: { from: "0.18.0", to: "0.17.0", direction: "downgrade" as const } }
+          : a.id === "electrumx"
+          ? { ...a, lastError: { op: "start" as const, message: `image ${hash} could not start`, at: 1 } }
+          : a
+      ),
+      view("broken", "broken", "not-installed", { catalogError: "apps/broken/manifest.yml:5:9 memory: expected a size such as \"128Mi\", got \"lots\"" })
+    ]
+    const { page } = await open(apps)
+    expect(await page.locator(`${sel("lnd").card} [part="update"]`).textContent()).toBe("Downgrade to 0.17.0")
+    const broken = page.locator(sel("broken").card)
+    await broken.locator("[part=error]").waitFor()
+    expect(await broken.locator("[part=error] span").textContent()).toBe(
+      "Manifest error, the app is left as it is until it is fixed:\napps/broken/manifest.yml:5:9 memory: expected a size such as \"128Mi\", got \"lots\""
+    )
+    expect(await page.locator(sel("broken").button).count()).toBe(0)
+    const fits = await page.locator(`${sel("electrumx").card} [part=error]`).evaluate((e) => e.scrollWidth <= e.clientWidth)
+    expect(fits).toBe(true)
+  })
+
+  it("an empty catalog says so instead of loading forever", async () => {
+    server = new FakeServer([])
+    serveAssets(server, bundle)
+    server.page = dashboardPage({})
+    await server.listen()
+    page = await browser.newPage()
+    await page.goto(server.url)
+    const empty = page.locator("archy-dashboard [part=empty]")
+    await empty.filter({ hasText: /^No apps in the catalog/ }).waitFor()
+    expect(await empty.textContent()).toBe("No apps in the catalog: add an app's folder with its manifest.yml to the apps folder.")
   })
 
   it("a refused operation shows its error and restores the button", async () => {

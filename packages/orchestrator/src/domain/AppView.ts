@@ -7,6 +7,7 @@
 import type { AppEntry, CrashLoop, Health, LastError, PortBinding, Transition } from "./AppEntry.js"
 import type { AppState } from "./AppState.js"
 import type { Intent } from "./Intent.js"
+import * as Version from "./Version.js"
 import * as VisualState from "./VisualState.js"
 
 /**
@@ -59,6 +60,13 @@ export interface AppView {
    * @since 0.1.0
    */
   readonly updateAvailable: UpdateAvailable | null
+  /**
+   * Set when the app's manifest did not validate at start-up: its located errors, one per line.
+   * The app is left as it is (nothing is started, stopped or removed) until the manifest is fixed.
+   *
+   * @since 0.1.0
+   */
+  readonly catalogError?: string
 }
 
 /**
@@ -70,6 +78,13 @@ export interface AppView {
 export interface UpdateAvailable {
   readonly from: string
   readonly to: string
+  /**
+   * `downgrade` when `to` is an older semver than `from` (label it so: an app's database may not
+   * go back), `upgrade` when newer, `change` when the two cannot be ordered.
+   *
+   * @since 0.1.0
+   */
+  readonly direction: "upgrade" | "downgrade" | "change"
 }
 
 /**
@@ -106,7 +121,7 @@ export const updateAvailable = (entry: AppEntry, meta: AppMeta): UpdateAvailable
   if (entry.state === "not-installed" || o.containerId === undefined || o.version === undefined) return null
   const versionDiffers = o.version !== meta.version
   const imageDiffers = meta.image !== undefined && o.imageRef !== undefined && o.imageRef !== meta.image
-  return versionDiffers || imageDiffers ? { from: o.version, to: meta.version } : null
+  return versionDiffers || imageDiffers ? { from: o.version, to: meta.version, direction: Version.direction(o.version, meta.version) } : null
 }
 
 /**
@@ -139,4 +154,16 @@ export const make = (entry: AppEntry, meta: AppMeta, intent: Intent): AppView =>
   digest: entry.observed.digest ?? null,
   runningVersion: entry.observed.version ?? null,
   updateAvailable: updateAvailable(entry, meta)
+})
+
+/**
+ * The view of an app left out of the catalog for errors in its manifest: its last known entry
+ * (if any) under its folder's name, with the errors.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const broken = (entry: AppEntry, intent: Intent, errors: ReadonlyArray<string>): AppView => ({
+  ...make(entry, { name: entry.id, version: "", containerName: entry.observed.containerName ?? entry.id, dependsOn: [] }, intent),
+  catalogError: errors.join("\n")
 })

@@ -204,6 +204,7 @@ export const visualStates = [
 ] as const satisfies ReadonlyArray<VisualState>
 
 const healths = ["healthy", "unhealthy", "starting", "none"] as const
+const directions = ["upgrade", "downgrade", "change"] as const
 const protocols = ["tcp", "udp"] as const
 const levels = ["info", "warn", "error"] as const
 const engines = ["podman", "simulated"] as const
@@ -265,7 +266,8 @@ export const AppView = /*#__PURE__*/ Schema.Struct({
   uiPort: NullableNum,
   digest: NullableStr,
   runningVersion: NullableStr,
-  updateAvailable: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ from: Str, to: Str }))
+  updateAvailable: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ from: Str, to: Str, direction: /*#__PURE__*/ oneOf(directions) })),
+  catalogError: /*#__PURE__*/ Schema.optionalWith(Str, { exact: true })
 })
 
 /**
@@ -715,8 +717,8 @@ const checkAppView = struct({
   uiPort: nullableNum,
   digest: nullableStr,
   runningVersion: nullableStr,
-  updateAvailable: nullable(struct({ from: str, to: str }))
-})
+  updateAvailable: nullable(struct({ from: str, to: str, direction: lit(directions) }))
+}, { catalogError: str })
 const checkAccepted = struct({ appId: str, op: opValue, status: str, generation: num }, { cascade: array(str) })
 const checkLogLine = struct({ seq: num, at: num, level: lit(levels), message: str })
 const checkResources = struct({ appId: str, cpuPercent: num, memoryBytes: num, memoryLimitBytes: nullableNum })

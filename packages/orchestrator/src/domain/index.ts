@@ -30,5 +30,9 @@ export * as Merge from "./Merge.js"
 export * as Op from "./Op.js"
 /** @since 0.1.0 */
 export * as VisualState from "./VisualState.js"
+/**
+ * @since 0.1.0
+ */
+export * as Version from "./Version.js"
 /** @since 0.1.0 */
 export * as Wire from "./Wire.js"

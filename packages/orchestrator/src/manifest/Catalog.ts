@@ -7,6 +7,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, Option } from "effect"
+import { createHash } from "node:crypto"
 import * as NodePath from "node:path"
 import type { AppId } from "../domain/AppId.js"
 import * as Capability from "./Capability.js"
@@ -323,24 +324,119 @@ const checkBuild = (fs: FileSystem.FileSystem, entry: Entry) =>
   })
 
 /**
- * Loads every `<appsDir>/<id>/manifest.yml` (folders starting with `.` or `_` are skipped) and
- * checks them one by one and together; a build's context and Containerfile must exist inside
- * the app's folder. Fails with every error found, located. Paths in
- * messages start with `appsDir` as given; `CatalogApp.dir` and `.file` are absolute.
+ * The sha256 of a build context: every entry's path relative to the context (sorted), its kind,
+ * its mode and a file's content. The same files give the same hash wherever the folder is.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options: LoadOptions = {}) {
+export const contextHash = (fs: FileSystem.FileSystem, context: string) =>
+  Effect.gen(function*() {
+    const hash = createHash("sha256")
+    const names = [...(yield* fs.readDirectory(context, { recursive: true }))].sort(byId)
+    for (const name of names) {
+      const path = NodePath.join(context, name)
+      const info = yield* fs.stat(path)
+      if (info.type === "Directory") hash.update(`d\0${name}\0`)
+      else if (info.type === "File") {
+        hash.update(`f\0${name}\0${(info.mode & 0o777).toString(8)}\0${info.size}\0`)
+        hash.update(yield* fs.readFile(path))
+      }
+    }
+    return hash.digest("hex")
+  })
+
+/**
+ * An app whose manifest (or its place in the catalog) has errors: left out of the catalog,
+ * shown with its located errors. `id` is its folder's name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BrokenApp {
+  readonly id: string
+  readonly errors: ReadonlyArray<ManifestError>
+}
+
+/**
+ * What a tolerant load found: the catalog of the apps that validate, and the apps left out.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Loaded {
+  readonly catalog: Catalog
+  readonly broken: ReadonlyArray<BrokenApp>
+}
+
+/**
+ * The apps whose entries stand together: `check` is run again without the apps an error of the
+ * last run names, until the rest passes (an error between two apps leaves both out). Returns the
+ * catalog and each left-out app's errors by its id.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const checkTolerant = (
+  entries: ReadonlyArray<Entry>,
+  knownIds: ReadonlyArray<string> = []
+): { readonly catalog: Catalog; readonly errors: ReadonlyMap<string, ReadonlyArray<ManifestError>> } => {
+  const errors = new Map<string, Array<ManifestError>>()
+  let kept = [...entries]
+  for (;;) {
+    const checked = check(kept, knownIds)
+    if (Either.isRight(checked)) return { catalog: checked.right, errors }
+    const fileOf = (e: Entry) => e.shownFile ?? e.app.file
+    const named = new Set<string>()
+    for (const err of checked.left) {
+      const owner = kept.find((e) => fileOf(e) === err.file)
+      const id = owner?.app.manifest.id ?? ""
+      named.add(id)
+      errors.set(id, [...(errors.get(id) ?? []), err])
+    }
+    const next = kept.filter((e) => !named.has(e.app.manifest.id))
+    // an error naming no app of the catalog: nothing can be left out to pass, so none stands
+    if (next.length === kept.length) {
+      for (const e of kept) errors.set(e.app.manifest.id, errors.get(e.app.manifest.id) ?? [])
+      return { catalog: make([]), errors }
+    }
+    kept = next
+  }
+}
+
+/**
+ * Loads every `<appsDir>/<id>/manifest.yml` (folders starting with `.` or `_` are skipped) and
+ * checks them one by one and together; a build's context and Containerfile must exist inside
+ * the app's folder. An app with errors is left out (with every error found, located) and the
+ * others form the catalog: one broken manifest never takes the rest down. Fails only when the
+ * folder itself cannot be read. Paths in messages start with `appsDir` as given;
+ * `CatalogApp.dir` and `.file` are absolute.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const loadTolerant = Effect.fn("Catalog.loadTolerant")(function*(appsDir: string, options: LoadOptions = {}) {
   const fs = yield* FileSystem.FileSystem
   const names = yield* fs.readDirectory(appsDir).pipe(
     Effect.mapError((e) =>
       new CatalogError({
-        errors: [new ManifestError({ file: appsDir, line: 0, column: 0, path: "", rule: "io", detail: `cannot read the app folder: ${e.message}` })]
+        errors: [new ManifestError({
+          file: appsDir,
+          line: 0,
+          column: 0,
+          path: "",
+          rule: "io",
+          detail: e._tag === "SystemError" && e.reason === "NotFound"
+            ? "the app folder does not exist (set --apps, ARCHIPELAGO_APPS or `apps:` in the config file)"
+            : e._tag === "SystemError" && e.reason === "BadResource"
+            ? "expected a folder of apps, found a file"
+            : `cannot read the app folder: ${e.message}`
+        })]
       })
     )
   )
-  const errors: Array<ManifestError> = []
+  const broken = new Map<string, Array<ManifestError>>()
+  const fail = (name: string, e: ManifestError) => broken.set(name, [...(broken.get(name) ?? []), e])
   const entries: Array<Entry> = []
   const known: Array<string> = []
   for (const name of [...names].sort(byId)) {
@@ -353,12 +449,12 @@ export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options
     const file = NodePath.join(dir, fileName)
     const size = yield* Effect.either(fs.stat(file))
     if (Either.isRight(size) && Number(size.right.size) > maxBytes) {
-      errors.push(new ManifestError({ file: shownFile, line: 1, column: 1, path: "", rule: "size", detail: `the manifest is larger than ${maxBytes / 1024} KiB` }))
+      fail(name, new ManifestError({ file: shownFile, line: 1, column: 1, path: "", rule: "size", detail: `the manifest is larger than ${maxBytes / 1024} KiB` }))
       continue
     }
     const text = yield* Effect.either(fs.readFileString(file))
     if (Either.isLeft(text)) {
-      errors.push(new ManifestError({ file: shownFile, line: 0, column: 0, path: "", rule: "io", detail: `cannot read the manifest: ${text.left.message}` }))
+      fail(name, new ManifestError({ file: shownFile, line: 0, column: 0, path: "", rule: "io", detail: `cannot read the manifest: ${text.left.message}` }))
       continue
     }
     const parsed = parseLocated(text.right, shownFile, {
@@ -368,19 +464,45 @@ export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options
       ...(options.settings !== undefined ? { settings: options.settings } : {})
     })
     if (Either.isLeft(parsed)) {
-      for (const e of parsed.left) errors.push(e)
+      for (const e of parsed.left) fail(name, e)
       continue
     }
     const entry: Entry = { app: { manifest: parsed.right.manifest, dir, file }, located: parsed.right, shownFile }
     const buildErrors = yield* checkBuild(fs, entry)
-    for (const e of buildErrors) errors.push(e)
+    for (const e of buildErrors) fail(name, e)
     if (buildErrors.length > 0) continue
+    const source = resolve(entry.app, defaults)
+    if (source._tag === "Build") {
+      const hashed = yield* Effect.either(contextHash(fs, source.context))
+      if (Either.isLeft(hashed)) {
+        fail(name, errorAt(entry, "build.context", "build-context", `cannot read the build context: ${hashed.left.message}`))
+        continue
+      }
+      entries.push({ ...entry, app: { ...entry.app, contextHash: hashed.right } })
+      continue
+    }
     entries.push(entry)
   }
-  const checked = check(entries, known)
-  if (Either.isLeft(checked)) for (const e of checked.left) errors.push(e)
-  if (errors.length > 0 || Either.isLeft(checked)) {
-    return yield* Effect.fail(new CatalogError({ errors: sortErrors(errors) }))
+  const checked = checkTolerant(entries, known)
+  for (const [id, errs] of checked.errors) for (const e of errs) fail(id, e)
+  const out: Loaded = {
+    catalog: checked.catalog,
+    broken: [...broken.entries()].sort(([a], [b]) => byId(a, b)).map(([id, errs]) => ({ id, errors: sortErrors(errs) }))
   }
-  return checked.right
+  return out
+})
+
+/**
+ * Like `loadTolerant`, all or nothing: fails with every error found, located, when any app has
+ * one (`validate`, reloads that keep the current catalog whole).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const load = Effect.fn("Catalog.load")(function*(appsDir: string, options: LoadOptions = {}) {
+  const loaded = yield* loadTolerant(appsDir, options)
+  if (loaded.broken.length > 0) {
+    return yield* Effect.fail(new CatalogError({ errors: sortErrors(loaded.broken.flatMap((b) => b.errors)) }))
+  }
+  return loaded.catalog
 })

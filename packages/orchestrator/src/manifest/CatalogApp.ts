@@ -18,4 +18,11 @@ export interface CatalogApp {
   readonly dir: string
   /** Absolute path of its manifest. */
   readonly file: string
+  /**
+   * For a local `build:`, the sha256 of its build context (every file's path, mode and
+   * content): part of the built image's tag, so an edited context is built again.
+   *
+   * @since 0.1.0
+   */
+  readonly contextHash?: string
 }

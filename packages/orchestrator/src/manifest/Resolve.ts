@@ -92,14 +92,16 @@ export const candidates = (ref: string, mirrors: ReadonlyArray<Mirror>): Readonl
 
 /**
  * The local tag of a built app: `localhost/archipelago/<id>:<version>` (the version made
- * tag-safe).
+ * tag-safe), followed by `-<12 hex digits of the context hash>` when the context was hashed, so
+ * a context edited under the same version is built again instead of the old image reused.
  *
  * @since 0.1.0
  * @category getters
  */
-export const buildTag = (manifest: Manifest): string => {
+export const buildTag = (manifest: Manifest, contextHash?: string): string => {
   const version = manifest.version.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/^[.-]+/, "").slice(0, 128) || "latest"
-  return `localhost/archipelago/${manifest.id}:${version}`
+  const suffix = contextHash === undefined ? "" : `-${contextHash.slice(0, 12)}`
+  return `localhost/archipelago/${manifest.id}:${version.slice(0, 128 - suffix.length)}${suffix}`
 }
 
 /**
@@ -108,8 +110,8 @@ export const buildTag = (manifest: Manifest): string => {
  * @since 0.1.0
  * @category getters
  */
-export const imageRef = (manifest: Manifest): string =>
-  manifest.image !== undefined ? canonicalImage(manifest.image) : buildTag(manifest)
+export const imageRef = (manifest: Manifest, contextHash?: string): string =>
+  manifest.image !== undefined ? canonicalImage(manifest.image) : buildTag(manifest, contextHash)
 
 /**
  * Resolves an app's image source. The build context was checked by the loader never to
@@ -126,5 +128,5 @@ export const resolve = (app: CatalogApp, settings: Settings): ResolvedSource => 
   }
   const context = PosixPath.join(app.dir, m.build.context) ?? app.dir
   const containerfile = PosixPath.join(context, m.build.containerfile ?? "Containerfile") ?? `${context}/Containerfile`
-  return { _tag: "Build", tag: buildTag(m), context, containerfile, args: m.build.args }
+  return { _tag: "Build", tag: buildTag(m, app.contextHash), context, containerfile, args: m.build.args }
 }

@@ -55,14 +55,17 @@ export const volumeSource = (settings: Settings, id: string, source: string): st
 export const bindSources = (manifest: Manifest, settings: Settings): ReadonlyArray<string> =>
   manifest.volumes.map((v) => volumeSource(settings, manifest.id, v.source)).filter(PosixPath.isAbsolute)
 
+// tcp and http checks run from outside the container (OutsideProbe): an image without nc or
+// wget can pass them; cmd checks run inside, by podman
 const healthCheck = (health: NonNullable<Manifest["health"]>): HealthCheckSpec => {
-  const command = health.type === "http"
-    ? ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${health.port}${health.path}`]
+  const outside = health.type === "http"
+    ? { probe: { type: "http" as const, port: health.port, path: health.path } }
     : health.type === "tcp"
-    ? ["nc", "-z", "127.0.0.1", String(health.port)]
-    : [...health.command]
+    ? { probe: { type: "tcp" as const, port: health.port } }
+    : undefined
   return {
-    command,
+    command: health.type === "cmd" ? [...health.command] : [],
+    ...outside,
     intervalSec: health.interval,
     timeoutSec: health.timeout,
     retries: health.retries,
@@ -125,7 +128,7 @@ export const containerSpec = (app: CatalogApp | Manifest, settings: Settings): C
   const memoryBytes = m.memory === undefined ? undefined : parseMemoryLimit(m.memory)
   const spec: ContainerSpec = {
     name: containerName(m),
-    image: imageRef(m),
+    image: imageRef(m, isApp(app) ? app.contextHash : undefined),
     labels: {
       [Labels.app]: m.id,
       [Labels.managedBy]: Labels.managedByValue,

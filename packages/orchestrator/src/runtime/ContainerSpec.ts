@@ -76,7 +76,15 @@ export type RestartPolicy = "no" | "always" | "on-failure" | "unless-stopped"
  * @category models
  */
 export interface HealthCheckSpec {
+  /** The command podman runs inside the container (`cmd` checks); empty when `probe` is set. */
   readonly command: ReadonlyArray<string>
+  /**
+   * A `tcp` or `http` check the orchestrator runs from outside the container
+   * (`OutsideProbe`); podman then runs no health command at all.
+   *
+   * @since 0.1.0
+   */
+  readonly probe?: { readonly type: "tcp" | "http"; readonly port: number; readonly path?: string }
   readonly intervalSec: number
   readonly timeoutSec: number
   readonly retries: number

@@ -4,8 +4,9 @@
  *
  * @since 0.1.0
  */
+import * as OutsideProbe from "./OutsideProbe.js"
 import type { BuildRequest, EngineInfo, PullCandidate } from "./ContainerRuntime.js"
-import type { ContainerSpec, ExtraHost, PortSpec, RestartPolicy, VolumeSpec } from "./ContainerSpec.js"
+import type { ContainerSpec, ExtraHost, HealthCheckSpec, PortSpec, RestartPolicy, VolumeSpec } from "./ContainerSpec.js"
 
 /**
  * A podman invocation: `argv` (without the `podman` binary) and values to write to a private
@@ -182,7 +183,11 @@ export const createCommand = (spec: ContainerSpec, engine: EngineInfo): Command 
   if (spec.user !== undefined) argv.push("--user", spec.user)
   if (spec.workdir !== undefined) argv.push("--workdir", spec.workdir)
   if (spec.entrypoint !== undefined) argv.push("--entrypoint", JSON.stringify(spec.entrypoint))
-  if (spec.healthCheck !== undefined) {
+  const probe = spec.healthCheck?.probe
+  if (spec.healthCheck !== undefined && probe !== undefined) {
+    argv.push("--label", `${OutsideProbe.label}=${OutsideProbe.encode(probeOf({ ...spec.healthCheck, probe }))}`)
+  }
+  else if (spec.healthCheck !== undefined) {
     const hc = spec.healthCheck
     argv.push(
       "--health-cmd",
@@ -358,6 +363,19 @@ export const pullArgv = (candidate: PullCandidate): ReadonlyArray<string> =>
  * @category constructors
  */
 export const tagArgv = (source: string, target: string): ReadonlyArray<string> => ["tag", source, target]
+
+/**
+ * The outside probe of a health check that has one (`OutsideProbe`).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const probeOf = (hc: HealthCheckSpec & { readonly probe: NonNullable<HealthCheckSpec["probe"]> }): OutsideProbe.Probe => ({
+  ...hc.probe,
+  timeoutSec: Math.max(1, Math.round(hc.timeoutSec)),
+  retries: hc.retries,
+  startPeriodSec: Math.max(0, Math.round(hc.startPeriodSec))
+})
 
 /**
  * `podman build` of a local context: never pulls the base (it is local), stamps our labels.

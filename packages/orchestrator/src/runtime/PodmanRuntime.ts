@@ -10,10 +10,11 @@ import { accessSync, constants as fsConstants } from "node:fs"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { Effect, Either, Fiber, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
+import { Clock, Effect, Either, Fiber, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
 import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest, RuntimeEvent, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import type { ContainerSpec } from "./ContainerSpec.js"
+import * as OutsideProbe from "./OutsideProbe.js"
 import * as Argv from "./PodmanArgv.js"
 import * as BuildLeftovers from "./BuildLeftovers.js"
 import * as EventsTail from "./internal/EventsTail.js"
@@ -182,9 +183,22 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
   const info: EngineInfo = gateway === undefined ? detected : { ...detected, hostGateway: gateway }
   yield* Effect.logDebug("podman engine", info, Either.match(eventsFile, { onLeft: (why) => `events through podman events: ${why}`, onRight: (path) => `events from ${path}` }))
 
+  // The health of containers probed from outside (OutsideProbe), by container id: podman knows
+  // nothing of it, so every view of a probed container takes its health from here.
+  const probed = new Map<string, OutsideProbe.Kept>()
+  const withProbedHealth = <C extends { readonly id: string; readonly state: string; readonly labels: Readonly<Record<string, string>>; readonly health?: "healthy" | "unhealthy" | "starting" }>(c: C): C => {
+    if (OutsideProbe.decode(c.labels[OutsideProbe.label]) === undefined) return c
+    if (c.state !== "running") {
+      probed.delete(c.id)
+      return c
+    }
+    return { ...c, health: probed.get(c.id)?.health ?? "starting" }
+  }
+
   const list = Effect.fn("PodmanRuntime.list")(function* () {
     const r = yield* engineOnly(checked(Argv.listArgv, { _tag: "None" }))
-    return yield* decoded(Argv.listArgv, Json.decodePs(r.stdout))
+    const rows = yield* decoded(Argv.listArgv, Json.decodePs(r.stdout))
+    return rows.map(withProbedHealth)
   })
 
   const inspect = Effect.fn("PodmanRuntime.inspect")(function* (names: ReadonlyArray<string>) {
@@ -194,7 +208,8 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
     if (r.exitCode !== 0 && !Failure.onlyMissingContainers(r.stderr)) {
       return yield* engineOnly(Effect.fail(failed(argv, r, { _tag: "None" })))
     }
-    return yield* decoded(argv, Json.decodeInspect(r.stdout))
+    const details = yield* decoded(argv, Json.decodeInspect(r.stdout))
+    return details.map(withProbedHealth)
   })
 
   const imageExists = Effect.fn("PodmanRuntime.imageExists")(function* (ref: string) {
@@ -379,6 +394,18 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
   })
 
   const healthcheck = Effect.fn("PodmanRuntime.healthcheck")(function* (name: string) {
+    const [found] = yield* inspect([name])
+    if (found === undefined) return yield* Effect.fail(new ContainerNotFound({ name }))
+    const probe = OutsideProbe.decode(found.labels[OutsideProbe.label])
+    if (probe !== undefined) {
+      const to = found.state === "running" ? OutsideProbe.target(found, probe) : undefined
+      const result = to === undefined ? { ok: false, why: "the container is not running or has no address" } : yield* OutsideProbe.run(to, probe)
+      const now = yield* Clock.currentTimeMillis
+      const kept = OutsideProbe.next(probed.get(found.id), result.ok, probe, found.startedAt, now)
+      probed.set(found.id, kept)
+      yield* Effect.logDebug(`outside probe of ${name}: ${result.why}`)
+      return result.ok ? ("healthy" as const) : ("unhealthy" as const)
+    }
     const argv = Argv.healthcheckArgv(name)
     const r = yield* run(argv)
     if (r.exitCode === 0) return "healthy" as const

@@ -33,7 +33,10 @@ export type LogLine = InstallLogLine
  * @category models
  */
 export interface Service {
-  /** Every app of the catalog, in catalog order, each with its kebab-case state. */
+  /**
+   * Every app of the catalog, in catalog order, each with its kebab-case state; then the apps
+   * left out of it for errors in their manifest (`catalogError` set).
+   */
   readonly list: Effect.Effect<ReadonlyArray<AppView>>
   /**
    * The current picture, then its changes, with no gap between them (as
@@ -77,6 +80,22 @@ const viewOf = (apps: AppsService, def: AppDef, state: State): AppView =>
     state.intents[def.id] ?? Intent.none
   )
 
+// Apps left out of the catalog are shown after it, with their errors and their last known
+// entry (kept by the store): an operator sees what is wrong where the app used to be.
+const brokenViews = (apps: AppsService, state: State): ReadonlyArray<AppView> =>
+  apps.broken.filter((b) => apps.get(b.id)._tag === "None").map((b) =>
+    AppViewModule.broken(
+      state.entries[b.id] ?? AppEntry.make(b.id as AppEntry.AppEntry["id"]),
+      state.intents[b.id] ?? Intent.none,
+      b.errors.map((e) => e.message)
+    )
+  )
+
+const everyView = (apps: AppsService, state: State): ReadonlyArray<AppView> => [
+  ...apps.all.map((def) => viewOf(apps, def, state)),
+  ...brokenViews(apps, state)
+]
+
 /**
  * The views over the store: `changes` emits the picture (every app), then the views of the
  * apps whose entry or intent changed, in store order.
@@ -92,7 +111,7 @@ export const make = Effect.gen(function*() {
   const getDef = (appId: string) =>
     Option.match(apps.get(appId), { onNone: () => Effect.fail(new UnknownApp({ appId })), onSome: Effect.succeed })
   const service: Service = {
-    list: Effect.map(store.get, (state) => apps.all.map((def) => viewOf(apps, def, state))),
+    list: Effect.map(store.get, (state) => everyView(apps, state)),
     changes: Stream.unwrapScoped(Effect.gen(function*() {
       // Reloads are heard from before the picture is taken, so none falls between the two.
       const reloads = yield* apps.subscribeReplaced
@@ -103,7 +122,7 @@ export const make = Effect.gen(function*() {
           Stream.zipWithPrevious,
           Stream.filterMap(([previous, next]) =>
             Option.match(previous, {
-              onNone: () => Option.some(apps.all.map((def) => viewOf(apps, def, next))),
+              onNone: () => Option.some(everyView(apps, next)),
               onSome: (prev) => {
                 const changed = apps.all
                   .filter((def) => prev.entries[def.id] !== next.entries[def.id] || prev.intents[def.id] !== next.intents[def.id])

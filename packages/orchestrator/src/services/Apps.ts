@@ -9,7 +9,7 @@ import type { Scope } from "effect"
 import type { AppId } from "../domain/AppId.js"
 import type { AppMeta } from "../domain/AppView.js"
 import * as Capability from "../manifest/Capability.js"
-import type { Catalog } from "../manifest/Catalog.js"
+import type { BrokenApp, Catalog } from "../manifest/Catalog.js"
 import type { Manifest } from "../manifest/Manifest.js"
 import { resolve } from "../manifest/Resolve.js"
 import type { ResolvedSource } from "../manifest/Resolve.js"
@@ -57,6 +57,13 @@ export const containerNames = (def: AppDef, adoptedName: string | undefined): Re
 export interface Service {
   /** Every app, dependencies first: the catalog as last loaded (read it anew each time). */
   readonly all: ReadonlyArray<AppDef>
+  /**
+   * The apps left out of the catalog at start-up for errors in their manifest, with their
+   * located errors (empty once a reload succeeds). They are shown, never managed.
+   *
+   * @since 0.1.0
+   */
+  readonly broken: ReadonlyArray<BrokenApp>
   readonly get: (id: string) => Option.Option<AppDef>
   /**
    * Replaces the catalog's definitions (a reload). An app missing from `defs` keeps its
@@ -117,8 +124,10 @@ export const make = (
   defs: ReadonlyArray<AppDef>,
   load: Effect.Effect<ReadonlyArray<AppDef>, { readonly errors: ReadonlyArray<string> }> = Effect.fail({
     errors: ["this catalog was given in code, not loaded from a folder: nothing to reload"]
-  })
+  }),
+  brokenAtStart: ReadonlyArray<BrokenApp> = []
 ): Service => {
+  let broken = brokenAtStart
   const ordered = (ds: ReadonlyArray<AppDef>) => {
     const manifests = ds.map((d) => d.manifest)
     return order(ds.map((d) => ({ ...d, dependsOn: Capability.dependencyIds(manifests, d.manifest) }))).map((
@@ -157,6 +166,8 @@ export const make = (
         { _tag: "Rejected", errors: e.errors } as const
       ),
     onSuccess: (next) => {
+      // a repaired app is new to the catalog: `replace` reports it, and its view replaces the broken one
+      broken = []
       const changed = replace(next)
       return Effect.as(
         Effect.logInfo(`catalog reloaded: ${next.length} app(s)${changed.length === 0 ? ", none changed" : `, changed: ${changed.join(", ")}`}`),
@@ -167,6 +178,9 @@ export const make = (
   return {
     get all() {
       return all
+    },
+    get broken() {
+      return broken
     },
     get: (id) => Option.fromNullable(byId.get(id)),
     replace,
@@ -204,14 +218,16 @@ export const defOf = (app: Catalog["apps"][number], settings: Settings): AppDef 
 export const fromCatalog = (
   catalog: Catalog,
   settings: Settings,
-  reload?: Effect.Effect<Catalog, { readonly errors: ReadonlyArray<{ readonly message: string }> }>
+  reload?: Effect.Effect<Catalog, { readonly errors: ReadonlyArray<{ readonly message: string }> }>,
+  broken: ReadonlyArray<BrokenApp> = []
 ): Service =>
   make(
     catalog.apps.map((app) => defOf(app, settings)),
     reload === undefined ? undefined : reload.pipe(
       Effect.map((c) => c.apps.map((app) => defOf(app, settings))),
       Effect.mapError((e) => ({ errors: e.errors.map((x) => x.message) }))
-    )
+    ),
+    broken
   )
 
 /**

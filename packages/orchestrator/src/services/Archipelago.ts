@@ -7,7 +7,8 @@
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Duration, Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Either, Layer, Stream } from "effect"
+import * as AppId from "../domain/AppId.js"
 import * as Catalog from "../manifest/Catalog.js"
 import * as Settings from "../manifest/Settings.js"
 import type { ContainerRuntime } from "../runtime/ContainerRuntime.js"
@@ -111,7 +112,9 @@ export const layerFromApps = <E, R>(
     StateStore.StateStore,
     Effect.gen(function*() {
       const a = yield* Apps.Apps
-      const s = yield* StateStore.make({ dataDir: config.dataDir, apps: a.all.map((d) => d.id) }).pipe(
+      // a broken app's recorded intent is kept (a fixed manifest finds it), never dropped
+      const brokenIds = a.broken.flatMap((b) => Either.getRight(AppId.parse(b.id)).pipe((o) => o._tag === "Some" ? [o.value] : []))
+      const s = yield* StateStore.make({ dataDir: config.dataDir, apps: [...a.all.map((d) => d.id), ...brokenIds] }).pipe(
         Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
       )
       yield* Effect.addFinalizer(() => Effect.zipRight(s.flush, Effect.logInfo(`state written to ${s.path}`)))
@@ -180,14 +183,21 @@ export const layer = (config: Config) => {
         Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
       ))
       const settings = Settings.make({ ...config.settings, dataDir: config.dataDir, instanceId })
-      const load = Catalog.load(config.appsDir, { hookNames: hooks.names, hookConsumers: hooks.consumers, settings })
-      const catalog = yield* load
+      const options = { hookNames: hooks.names, hookConsumers: hooks.consumers, settings }
+      const load = Catalog.load(config.appsDir, options)
+      // one broken manifest never stops the node: the others are managed, the broken one shown
+      const { broken, catalog } = yield* Catalog.loadTolerant(config.appsDir, options)
+      for (const b of broken) {
+        yield* Effect.logError(`app ${b.id} left out of the catalog, its container left as it is:\n${b.errors.map((e) => `  ${e.message}`).join("\n")}`).pipe(
+          Effect.annotateLogs({ appId: b.id, op: "catalog" })
+        )
+      }
       const fs = yield* FileSystem.FileSystem
       const reload = load.pipe(
         Effect.catchAll((e) => Effect.fail(e._tag === "CatalogError" ? e : { errors: [{ message: e.message }] })),
         Effect.provideService(FileSystem.FileSystem, fs)
       )
-      return Apps.fromCatalog(catalog, settings, reload)
+      return Apps.fromCatalog(catalog, settings, reload, broken)
     })
   )
   const watch = config.catalogWatch === false ? Layer.empty : Layer.scopedDiscard(

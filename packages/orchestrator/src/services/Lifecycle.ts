@@ -158,6 +158,10 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
         generation,
         ...(cascade.length === 0 ? {} : { cascade })
       }
+      // the operator's journal: every request, then (Operation.run) how it ended
+      yield* Effect.logInfo(fresh ? `${op} requested` : `${op} requested, already in progress`).pipe(
+        Effect.annotateLogs({ appId: def.id, op, generation, ...(cascade.length === 0 ? {} : { cascade: cascade.join(",") }) })
+      )
       return accepted
     })
 

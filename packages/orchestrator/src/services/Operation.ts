@@ -11,6 +11,7 @@
 import { Clock, Data, Duration, Effect, Either, Option } from "effect"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import * as Intent from "../domain/Intent.js"
+import * as Generation from "../domain/Generation.js"
 import * as Journal from "../domain/Journal.js"
 import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
@@ -159,15 +160,20 @@ export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effec
     const seen = Either.isRight(outcome) && outcome.right !== undefined
       ? outcome.right.observation
       : Option.getOrUndefined(yield* spec.observe)
+    // the operator's log: how the operation ended, at the generation that settled it
+    const logEnd = (settled: Effect.Effect<void>) =>
+      Effect.flatMap(store.entry(def.id), (e) =>
+        Effect.annotateLogs(settled, { appId: def.id, op, generation: Generation.of(e), seconds: Math.round((end - now) / 100) / 10 }))
     if (Either.isRight(outcome)) {
       yield* log.append(def.id, "info", `${label} done`)
       yield* store.update(def.id, (e) => ({ entry: closeJournal(Transition.settle(e, op, Transition.succeeded, seen, end), op) }))
+      yield* logEnd(Effect.logInfo(`${label} done`))
       return
     }
     const reason = outcome.left.message
     yield* log.append(def.id, "error", `${label} failed: ${reason}`)
-    yield* Effect.logWarning(`${label} ${def.id} failed: ${reason}`)
     yield* store.update(def.id, (e) => ({ entry: closeJournal(Transition.settle(e, op, Transition.failed(reason), seen, end), op) }))
+    yield* logEnd(Effect.logWarning(`${label} failed: ${reason}`))
     return yield* Effect.fail(new OperationFailed({ appId: def.id, op, reason }))
   })
 

@@ -17,7 +17,8 @@ import type { Settings } from "../manifest/Settings.js"
 import { containerName, containerSpec } from "../manifest/Spec.js"
 import type { ContainerSpec, HealthCheckSpec, VolumeSpec } from "../runtime/ContainerSpec.js"
 import { Labels } from "../runtime/ContainerSpec.js"
-import { portArg, shellCommand } from "../runtime/PodmanArgv.js"
+import * as OutsideProbe from "../runtime/OutsideProbe.js"
+import { portArg, probeOf, shellCommand } from "../runtime/PodmanArgv.js"
 
 /**
  * A podman version, `major.minor.patch`.
@@ -372,7 +373,9 @@ export const quadletUnit = (
     if (has("Entrypoint")) c.push(["Entrypoint", quoteWord(JSON.stringify(spec.entrypoint))])
     else podmanArgs.push(`--entrypoint=${JSON.stringify(spec.entrypoint)}`)
   }
-  if (spec.healthCheck !== undefined) c.push(...healthEntries(spec.healthCheck, version))
+  const hc = spec.healthCheck
+  if (hc?.probe !== undefined) c.push(["Label", quoteWord(`${OutsideProbe.label}=${OutsideProbe.encode(probeOf({ ...hc, probe: hc.probe }))}`)])
+  else if (hc !== undefined) c.push(...healthEntries(hc, version))
   if (podmanArgs.length > 0) c.push(["PodmanArgs", words(podmanArgs)])
   if (spec.command !== undefined && spec.command.length > 0) c.push(["Exec", words(spec.command)])
 

@@ -10,6 +10,7 @@ import * as Capability from "../../src/manifest/Capability.js"
 import * as Catalog from "../../src/manifest/Catalog.js"
 import * as Loader from "../../src/manifest/Loader.js"
 import { CatalogError } from "../../src/manifest/ManifestError.js"
+import * as Settings from "../../src/manifest/Settings.js"
 import * as Spec from "../../src/manifest/Spec.js"
 
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
@@ -332,7 +333,35 @@ describe("Catalog.load", () => {
       const error = yield* Effect.flip(Catalog.load("/nonexistent/t-manifest-apps"))
       assert.strictEqual(error.errors.length, 1)
       assert.strictEqual(error.errors[0]!.rule, "io")
-      assert.match(error.message, /\/nonexistent\/t-manifest-apps: cannot read the app folder/)
+      assert.match(error.message, /\/nonexistent\/t-manifest-apps: the app folder does not exist \(set --apps/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("Catalog.loadTolerant", () => {
+  it.effect("one broken manifest leaves the rest standing; the broken app keeps its located errors", () =>
+    Effect.gen(function*() {
+      const dir = writeCatalog({
+        a: app("a"),
+        b: app("b", "memory: lots\n"),
+        c: app("c", "dependsOn: [a]\n"),
+        d: app("d", "ports: [{host: 8080, container: 80}]\n"),
+        e: app("e", "ports: [{host: 8080, container: 80}]\n")
+      })
+      const loaded = yield* Catalog.loadTolerant(dir, { hookNames })
+      // the collision is the later app's error: the first to publish the port keeps it
+      assert.deepStrictEqual(loaded.catalog.apps.map((x) => x.manifest.id), ["a", "c", "d"])
+      assert.deepStrictEqual(loaded.broken.map((x) => [x.id, x.errors.map((e) => NodePath.relative(dir, e.file) + " " + e.rule)]), [
+        ["b", ["b/manifest.yml memory"]],
+        ["e", ["e/manifest.yml port-collision"]]
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("an app depending on a broken one stays (the missing provider is the reconciler's to wait for)", () =>
+    Effect.gen(function*() {
+      const dir = writeCatalog({ a: app("a", "memory: lots\n"), b: app("b", "dependsOn: [a]\n") })
+      const loaded = yield* Catalog.loadTolerant(dir, { hookNames })
+      assert.deepStrictEqual(loaded.catalog.apps.map((x) => x.manifest.id), ["b"])
+      assert.deepStrictEqual(loaded.broken.map((x) => x.id), ["a"])
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 
@@ -410,4 +439,22 @@ describe("Catalog.check properties", () => {
       if (hasCycle(deps)) assert.isTrue(result.left.some((e) => e.rule === "dependency-cycle"))
     }
   }, { fastCheck: { numRuns: 300 } })
+})
+
+describe("local builds are tagged by their context", () => {
+  it.effect("an edited Containerfile (same version) gives another tag; the same files give the same tag wherever they are", () =>
+    Effect.gen(function*() {
+      const build = `id: b\nname: b\nversion: "1.0.0"\nbuild: {context: .}\n`
+      const dirA = writeCatalog({ b: build })
+      const dirB = writeCatalog({ b: build })
+      for (const d of [dirA, dirB]) Fs.writeFileSync(NodePath.join(d, "b", "Containerfile"), "FROM scratch\n")
+      const tagOf = (d: string) => Effect.map(Catalog.load(d), (c) => Spec.containerSpec(c.apps[0]!, Settings.defaults).image)
+      const a1 = yield* tagOf(dirA)
+      assert.match(a1, /^localhost\/archipelago\/b:1\.0\.0-[0-9a-f]{12}$/)
+      assert.strictEqual(yield* tagOf(dirB), a1)
+      Fs.writeFileSync(NodePath.join(dirA, "b", "Containerfile"), "FROM scratch\nLABEL edited=yes\n")
+      const a2 = yield* tagOf(dirA)
+      assert.notStrictEqual(a2, a1)
+      assert.match(a2, /^localhost\/archipelago\/b:1\.0\.0-[0-9a-f]{12}$/)
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

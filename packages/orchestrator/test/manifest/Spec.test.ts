@@ -74,7 +74,8 @@ describe("Spec", () => {
       command: ["/bin/sh", "/app/serve.sh"],
       user: "nobody",
       healthCheck: {
-        command: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/status"],
+        command: [],
+        probe: { type: "http", port: 8080, path: "/status" },
         intervalSec: 10,
         timeoutSec: 5,
         retries: 3,
@@ -95,7 +96,8 @@ describe("Spec", () => {
     assert.isFalse("memoryBytes" in spec)
     assert.isFalse("command" in spec)
     assert.strictEqual(spec.image, "docker.io/library/busybox:1.36")
-    assert.deepStrictEqual(spec.healthCheck?.command, ["nc", "-z", "127.0.0.1", "8332"])
+    // tcp and http checks run from outside the container (OutsideProbe), never nc or wget inside
+    assert.deepStrictEqual([spec.healthCheck?.command, spec.healthCheck?.probe], [[], { type: "tcp", port: 8332 }])
     const cmd = parse(`id: x\nname: X\nversion: "1"\nimage: busybox:1.36\nhealth: {type: cmd, command: ["true"]}\n`, "x")
     assert.deepStrictEqual(Spec.containerSpec(cmd, Settings.defaults).healthCheck?.command, ["true"])
   })
@@ -235,7 +237,8 @@ describe("Resolve", () => {
 
 describe("Spec hash stability", () => {
   it("pins the hash of a known spec: a change here makes every node recreate its containers on upgrade", () => {
-    // the fixture names its volume demo-ui-cache since named volumes must belong to their app
-    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "a64b200106b80c1154c590c955d6379c3e60721d7ede97db0e67a6db8c5d071f")
+    // the fixture names its volume demo-ui-cache since named volumes must belong to their app;
+    // changed once by outside health probes (decision 0036): apps with tcp/http checks are recreated
+    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "e22ca373b810776e4efe7ed225bb03f1a9111f36db571920d0863c8c652624c6")
   })
 })

@@ -82,7 +82,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         apps.replace(defsOf([release("1.2.0")], dataDir))
         yield* (yield* Reconciler).pass
         const offered = (yield* views.list).find((v) => v.id === "web")!
-        assert.deepStrictEqual(offered.updateAvailable, { from: "1.0.0", to: "1.2.0" })
+        assert.deepStrictEqual(offered.updateAvailable, { from: "1.0.0", to: "1.2.0", direction: "upgrade" })
         assert.strictEqual((yield* container).id, before.id, "a reload and a reconcile pass touch nothing running")
 
         const outcome = yield* runUpdate
@@ -144,7 +144,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         yield* settle(20)
         assert.strictEqual((yield* container).id, after.id)
         const view = (yield* (yield* AppViews).list).find((v) => v.id === "web")!
-        assert.deepStrictEqual(view.updateAvailable, { from: "1.0.0", to: "1.1.0" })
+        assert.deepStrictEqual(view.updateAvailable, { from: "1.0.0", to: "1.1.0", direction: "upgrade" })
       }).pipe(Effect.provide(layer))
     }))
 
@@ -226,7 +226,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         assert.strictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest], "on the recorded digest")
         assert.strictEqual(`sha256:${after.imageId}`, before.labels[Labels.imageDigest])
         const view = (yield* (yield* AppViews).list).find((v) => v.id === "web")!
-        assert.deepStrictEqual(view.updateAvailable, { from: "1.0.0", to: "1.2.0" }, "the update stays on offer")
+        assert.deepStrictEqual(view.updateAvailable, { from: "1.0.0", to: "1.2.0", direction: "upgrade" }, "the update stays on offer")
         assert.strictEqual(fs.readFileSync(path.join(dataDir, "web", "data", "wallet.dat"), "utf8"), "written under 1.0.0")
 
         // a user's start of the vanished app brings back the same release

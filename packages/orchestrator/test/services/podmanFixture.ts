@@ -65,7 +65,9 @@ export const until = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, b
 /** Removes a demo app's container and the image the orchestrator built for it. */
 export const removeDemoApp = (id: string): void => {
   podman("rm", "--force", "--time", "0", id)
-  podman("rmi", "--force", `localhost/archipelago/${id}:1.0.0`)
+  // a build's tag is its version and its context's hash: every tag of the app's image
+  const images = spawnSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}"], { encoding: "utf8" }).stdout.split("\n")
+  for (const ref of images.filter((r) => r.startsWith(`localhost/archipelago/${id}:`))) podman("rmi", "--force", ref)
 }
 
 /** Removes our containers, images and volumes. */

@@ -51,6 +51,13 @@ export interface AppStore {
   readonly seq: number | null
   readonly pending: Readonly<Record<string, Pending>>
   readonly refusals: Readonly<Record<string, Refusal>>
+  /**
+   * Set once a full list has been applied (a snapshot or a polled list): from then on no app
+   * means an empty catalog, not one still loading.
+   *
+   * @since 0.1.0
+   */
+  readonly loaded?: true
 }
 
 /**
@@ -129,7 +136,8 @@ export const snapshot = (
     order: [],
     views: {},
     seq: seq ?? store.seq,
-    pending: Object.fromEntries(Object.entries(store.pending).filter(([id]) => ids.has(id)))
+    pending: Object.fromEntries(Object.entries(store.pending).filter(([id]) => ids.has(id))),
+    loaded: true
   }
   for (const app of apps) next = withView(next, app)
   return next

@@ -66,7 +66,7 @@ const logShown = (d: DisplayApp): boolean =>
  * @csspart notice - The dependency notice.
  * @csspart error - The last error or a refused request.
  * @csspart actions - The lifecycle buttons.
- * @csspart update - "Update to <version>", while the catalog offers an update.
+ * @csspart update - "Update to <version>" ("Downgrade to <version>" for an older one), while the catalog offers an update.
  * @csspart backups - The disclosure holding the backup panel (last backup, watched files, Back up and Restore).
  * @cssproperty --archy-surface - Card background.
  * @cssproperty --archy-border - Card border.
@@ -177,7 +177,9 @@ export class ArchyAppCard extends LitElement {
           cancelable: true
         })
       )
-    return html`<button part="update" type="button" title=${`${offer.from} → ${offer.to}`} @click=${request}>Update to ${offer.to}</button>`
+    // a downgrade says so: an app's database may not go back to an older version
+    const label = offer.direction === "downgrade" ? `Downgrade to ${offer.to}` : `Update to ${offer.to}`
+    return html`<button part="update" type="button" title=${`${offer.from} → ${offer.to}${offer.direction === "downgrade" ? " (an older version)" : ""}`} @click=${request}>${label}</button>`
   }
 
   private dismiss(): void {
@@ -288,6 +290,15 @@ export class ArchyAppCard extends LitElement {
         : html`<article part="card" aria-busy="true"><p part="meta">Loading ${this.appId}…</p></article>`
     }
     const v = d.view
+    if (v.catalogError !== undefined) {
+      // left out of the catalog: nothing can be asked of it until its manifest is fixed
+      return html`<article part="card" aria-label=${v.name}>
+        <div part="header">
+          <div class="title">${this.heading(v.name)}<p part="meta">${v.containerName}</p></div>
+        </div>
+        <p part="error" role="alert"><span>Manifest error, the app is left as it is until it is fixed:\n${v.catalogError}</span></p>
+      </article>`
+    }
     const health = v.health !== "none" && d.visualState === "running"
       ? html`<dt>Health</dt><dd class=${`health-${v.health}`}>${v.health}</dd>`
       : nothing

@@ -104,6 +104,12 @@ export const styles = [
       color: var(--_archy-danger);
       font-size: 0.8125rem;
     }
+    /* an image hash or a path has no break opportunity: it may break anywhere, never overflow */
+    [part="error"] span {
+      min-width: 0;
+      overflow-wrap: anywhere;
+      white-space: pre-wrap;
+    }
     [part="error"] button {
       flex: none;
       font: inherit;

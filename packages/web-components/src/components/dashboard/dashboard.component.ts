@@ -101,7 +101,13 @@ export class ArchyDashboard extends LitElement {
       </div>
       ${
       apps.length === 0
-        ? html`<p part="empty">${client?.connection === "lost" ? "Cannot reach the server." : "Loading apps…"}</p>`
+        ? html`<p part="empty">${
+          client?.connection === "lost"
+            ? "Cannot reach the server."
+            : client?.store.loaded === true
+            ? "No apps in the catalog: add an app's folder with its manifest.yml to the apps folder."
+            : "Loading apps…"
+        }</p>`
         : html`<ul part="grid" aria-label=${this.heading}>
             ${
           repeat(
