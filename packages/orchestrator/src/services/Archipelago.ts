@@ -12,6 +12,7 @@ import * as Catalog from "../manifest/Catalog.js"
 import * as Settings from "../manifest/Settings.js"
 import type { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import * as AppLocks from "./AppLocks.js"
+import * as AppFolders from "./AppFolders.js"
 import * as Apps from "./Apps.js"
 import * as AppViews from "./AppViews.js"
 import * as Backups from "./Backups.js"
@@ -165,6 +166,10 @@ export const layer = (config: Config) => {
       const settings = Settings.make({ ...config.settings, dataDir: config.dataDir, instanceId })
       const load = Catalog.load(config.appsDir, { hookNames: hooks.names, hookConsumers: hooks.consumers, settings })
       const catalog = yield* load
+      // apps used to live at <dataDir>/<id>, beside the orchestrator's own folders
+      yield* AppFolders.migrate(config.dataDir, catalog.apps.map((a) => a.manifest.id)).pipe(
+        Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
+      )
       const fs = yield* FileSystem.FileSystem
       const reload = load.pipe(
         Effect.catchAll((e) => Effect.fail(e._tag === "CatalogError" ? e : { errors: [{ message: e.message }] })),

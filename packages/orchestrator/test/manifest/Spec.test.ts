@@ -43,11 +43,11 @@ describe("Spec", () => {
     assert.strictEqual(Spec.containerName({ ...demoUi, container: { name: "legacy-ui" } }), "legacy-ui")
   })
 
-  it("puts each app's data under <dataDir>/<id>", () => {
-    assert.strictEqual(Spec.appDataDir(Settings.defaults, "lnd"), "/var/lib/archipelago/lnd")
-    assert.strictEqual(Spec.appDataDir(Settings.make({ dataDir: "/tmp/x/" }), "lnd"), "/tmp/x/lnd")
-    assert.strictEqual(Spec.volumeSource(settings, "lnd", "."), "/data/lnd")
-    assert.strictEqual(Spec.volumeSource(settings, "lnd", "./a/./b"), "/data/lnd/a/b")
+  it("puts each app's data under <dataDir>/apps/<id>", () => {
+    assert.strictEqual(Spec.appDataDir(Settings.defaults, "lnd"), "/var/lib/archipelago/apps/lnd")
+    assert.strictEqual(Spec.appDataDir(Settings.make({ dataDir: "/tmp/x/" }), "lnd"), "/tmp/x/apps/lnd")
+    assert.strictEqual(Spec.volumeSource(settings, "lnd", "."), "/data/apps/lnd")
+    assert.strictEqual(Spec.volumeSource(settings, "lnd", "./a/./b"), "/data/apps/lnd/a/b")
     assert.strictEqual(Spec.volumeSource(settings, "lnd", "named"), "named")
   })
 
@@ -62,7 +62,7 @@ describe("Spec", () => {
       labels: {},
       ports: [{ host: 18084, container: 8080, protocol: "tcp" }],
       volumes: [
-        { source: "/data/demo-ui/www", target: "/var/www", readOnly: true },
+        { source: "/data/apps/demo-ui/www", target: "/var/www", readOnly: true },
         { source: "demo-ui-cache", target: "/cache", readOnly: false },
         { source: "/srv/shared/blocks", target: "/blocks", readOnly: false }
       ],
@@ -81,7 +81,7 @@ describe("Spec", () => {
         startPeriodSec: 0
       }
     })
-    assert.deepStrictEqual(Spec.bindSources(demoUi, settings), ["/data/demo-ui/www", "/srv/shared/blocks"])
+    assert.deepStrictEqual(Spec.bindSources(demoUi, settings), ["/data/apps/demo-ui/www", "/srv/shared/blocks"])
   })
 
   it("accepts a catalog app as well as a bare manifest", () => {
@@ -235,7 +235,8 @@ describe("Resolve", () => {
 
 describe("Spec hash stability", () => {
   it("pins the hash of a known spec: a change here makes every node recreate its containers on upgrade", () => {
-    // the fixture names its volume demo-ui-cache since named volumes must belong to their app
-    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "a64b200106b80c1154c590c955d6379c3e60721d7ede97db0e67a6db8c5d071f")
+    // the fixture names its volume demo-ui-cache since named volumes must belong to their app;
+    // the app folder's move to <data>/apps/<id> changed it once (decision 0034)
+    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "757d657e3208939f0c280c0bc68142a4248e02b4bf47a2e55e6e37ccdb722680")
   })
 })
