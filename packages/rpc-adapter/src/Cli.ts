@@ -192,13 +192,22 @@ export const command = (argv: ReadonlyArray<string>) => {
 
   const takeover = Command.make(
     "takeover",
-    { data: dataOption, config: configOption, logFormat: logFormatOption, app: Args.text({ name: "APP" }) },
+    {
+      data: dataOption,
+      config: configOption,
+      logFormat: logFormatOption,
+      app: Args.text({ name: "APP" }),
+      container: Options.text("container").pipe(
+        Options.withDescription("replace this container, made without Archipelago's labels, that holds APP's name"),
+        Options.optional
+      )
+    },
     (flags) =>
       withSettings(argv, flags, (options) =>
-        Effect.flatMap(Effect.promise(() => import("./Takeover.js")), (T) => T.run(options, flags.app)))
+        Effect.flatMap(Effect.promise(() => import("./Takeover.js")), (T) => T.runOnPodman(options, flags.app, Option.getOrUndefined(flags.container))))
   ).pipe(
     Command.withDescription(
-      "stop and remove APP's container left by another orchestrator instance, so this data dir's server installs its own"
+      "stop and remove APP's container left by another orchestrator instance (or, with --container, one made without Archipelago's labels), so this data dir's server installs its own"
     )
   )
 
