@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { readFile } from "node:fs/promises"
-import { resolve } from "node:path"
+import { readFile, realpath, stat } from "node:fs/promises"
+import { dirname, resolve } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
 import { Console, Effect, Either, Logger, LogLevel, Option } from "effect"
@@ -127,12 +127,30 @@ export const loadOptions = (
         return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.left.error)}` }))
       }
     } else {
+      const insecure = yield* Effect.promise(() => configFileProblem(file.path))
+      if (insecure !== undefined) return yield* Effect.fail(new Config.UsageError({ reason: insecure }))
       const parsed = Config.parseFile(read.right, file.path)
       if (Either.isLeft(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: parsed.left.join("\n") }))
       fromFile = parsed.right
     }
     return yield* Config.resolve(flags, Config.fromEnv(env), fromFile)
   })
+
+// The config file and its folders, along its real path (links resolved), for
+// `Config.insecureConfig` (StrictModes).
+const configFileProblem = async (path: string): Promise<string | undefined> => {
+  const facts = async (p: string): Promise<Config.FileFacts> => {
+    const st = await stat(p)
+    return { path: p, uid: st.uid, mode: st.mode, isDirectory: st.isDirectory() }
+  }
+  const full = await realpath(path)
+  const folders: Array<Config.FileFacts> = []
+  for (let dir = dirname(full); ; dir = dirname(dir)) {
+    folders.push(await facts(dir))
+    if (dir === dirname(dir)) break
+  }
+  return Config.insecureConfig(await facts(full), folders, process.getuid?.() ?? 0)
+}
 
 const levelOf = (level: Config.LogLevel): LogLevel.LogLevel =>
   LogLevel.allLevels.find((l) => l._tag.toLowerCase() === level) ?? LogLevel.Info
