@@ -6,12 +6,13 @@
  *
  * @since 0.1.0
  */
-import { readFile, realpath, stat } from "node:fs/promises"
-import { dirname, resolve } from "node:path"
+import { readFile } from "node:fs/promises"
+import { resolve } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
 import { Console, Effect, Either, Logger, LogLevel, Option } from "effect"
 import * as Config from "./Config.js"
+import * as StrictModes from "./internal/strictModes.js"
 import { version } from "./ServerInfo.js"
 
 export {
@@ -127,7 +128,10 @@ export const loadOptions = (
         return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.left.error)}` }))
       }
     } else {
-      const insecure = yield* Effect.promise(() => configFileProblem(file.path))
+      const uid = process.getuid?.() ?? 0
+      const insecure = yield* Effect.promise(() =>
+        StrictModes.check("config file", file.path, [0, uid], `root or the user running archipelago (uid ${uid})`)
+      )
       if (insecure !== undefined) return yield* Effect.fail(new Config.UsageError({ reason: insecure }))
       const parsed = Config.parseFile(read.right, file.path)
       if (Either.isLeft(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: parsed.left.join("\n") }))
@@ -135,22 +139,6 @@ export const loadOptions = (
     }
     return yield* Config.resolve(flags, Config.fromEnv(env), fromFile)
   })
-
-// The config file and its folders, along its real path (links resolved), for
-// `Config.insecureConfig` (StrictModes).
-const configFileProblem = async (path: string): Promise<string | undefined> => {
-  const facts = async (p: string): Promise<Config.FileFacts> => {
-    const st = await stat(p)
-    return { path: p, uid: st.uid, mode: st.mode, isDirectory: st.isDirectory() }
-  }
-  const full = await realpath(path)
-  const folders: Array<Config.FileFacts> = []
-  for (let dir = dirname(full); ; dir = dirname(dir)) {
-    folders.push(await facts(dir))
-    if (dir === dirname(dir)) break
-  }
-  return Config.insecureConfig(await facts(full), folders, process.getuid?.() ?? 0)
-}
 
 const levelOf = (level: Config.LogLevel): LogLevel.LogLevel =>
   LogLevel.allLevels.find((l) => l._tag.toLowerCase() === level) ?? LogLevel.Info
@@ -287,7 +275,9 @@ export const command = (argv: ReadonlyArray<string>) => {
   const install = Command.make("install", { ...unitOptions, root, force }, (flags) =>
     withSettings(argv, flags, (options) =>
       Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
-        Effect.flatMap(U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force }), (written) =>
+        Effect.flatMap(
+          Effect.zipRight(U.checkProgram([process.execPath, U.cliPath()]), U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force })),
+          (written) =>
           Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`))))).pipe(
       Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT), never over another unit unless --force`)
     )
