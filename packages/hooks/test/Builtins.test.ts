@@ -191,7 +191,7 @@ describe("endpoints from the provider's manifest", () => {
           expect(Either.isLeft(failed) ? failed.left.message : "").toBe(
             `pre-start hook ${hook} failed for ${app}: no installed app provides "bitcoin-node" to it: the manifest must name "bitcoin-node" in dependsOn, and one of its providers must be installed`
           )
-          expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, app, file)).then(() => true, () => false))).toBe(false)
+          expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, "apps", app, file)).then(() => true, () => false))).toBe(false)
         }
       })))
 
