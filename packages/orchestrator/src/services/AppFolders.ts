@@ -69,7 +69,8 @@ const kindOf = (path: string): Promise<Kind> =>
 
 /**
  * Moves every listed app's folder from `<dataDir>/<id>` to `<dataDir>/apps/<id>` (created 0700),
- * leaving a relative link at the old name. Returns the ids moved. Idempotent: a moved folder's
+ * leaving a relative link at the old name; a moved folder and a data dir others can enter become
+ * 0700 (what is inside keeps its modes). Returns the ids moved. Idempotent: a moved folder's
  * old name is a link, which is kept. Fails, moving nothing more, when both places hold a folder
  * (the owner decides which one is the app's data) or a move fails.
  *
@@ -95,8 +96,16 @@ export const migrate = Effect.fn("AppFolders.migrate")(function*(dataDir: string
     if (s._tag === "Keep") continue
     yield* io(from, () => Fs.rename(from, to))
     yield* io(from, () => Fs.symlink(NodePath.join(appsFolderName, id), from))
+    // the folder itself becomes the owner's alone, as a new one is; what is inside keeps its modes
+    yield* io(to, () => Fs.chmod(to, 0o700))
     yield* Effect.logInfo(`moved the app folder ${from} to ${to} (a link stays at the old name for containers created before)`)
     moved.push(id)
+  }
+  // an older release created the data dir 0755 (0750 under the unit's UMask)
+  const mode = (yield* io(dataDir, () => Fs.stat(dataDir))).mode & 0o777
+  if ((mode & 0o077) !== 0) {
+    yield* io(dataDir, () => Fs.chmod(dataDir, 0o700))
+    yield* Effect.logWarning(`the data dir ${dataDir} was ${mode.toString(8).padStart(4, "0")}: now 0700, the owner's alone`)
   }
   return moved
 })

@@ -24,6 +24,9 @@ const legacy: Record<string, { readonly content: string; readonly mode: number }
 
 const layOut = (dir: string) =>
   Effect.promise(async () => {
+    await Fs.chmod(dir, 0o755)
+    await Fs.mkdir(NodePath.join(dir, "demo"), { mode: 0o755 })
+    await Fs.chmod(NodePath.join(dir, "demo"), 0o755)
     for (const [rel, f] of Object.entries(legacy)) {
       await Fs.mkdir(NodePath.dirname(NodePath.join(dir, rel)), { recursive: true, mode: 0o700 })
       await Fs.writeFile(NodePath.join(dir, rel), f.content, { mode: f.mode })
@@ -67,6 +70,9 @@ describe("AppFolders.migrate", () => {
       const after = yield* Effect.promise(() => Fs.stat(NodePath.join(dir, "apps/lnd/data/chain/bitcoin/mainnet/channel.backup")))
       assert.strictEqual(after.ino, before.ino)
       assert.strictEqual((yield* Effect.promise(() => Fs.stat(NodePath.join(dir, "apps")))).mode & 0o777, 0o700)
+      // 0.1.0 made folders 0755: a moved app folder and the data dir are the owner's alone now
+      assert.strictEqual((yield* Effect.promise(() => Fs.stat(NodePath.join(dir, "apps", "demo")))).mode & 0o777, 0o700)
+      assert.strictEqual((yield* Effect.promise(() => Fs.stat(dir))).mode & 0o777, 0o700)
       // a container created before the move still finds its bind source through the old name
       assert.strictEqual(yield* Effect.promise(() => Fs.readlink(NodePath.join(dir, "lnd"))), "apps/lnd")
       assert.strictEqual(yield* Effect.promise(() => Fs.readFile(NodePath.join(dir, "lnd/lnd.conf"), "utf8")), legacy["lnd/lnd.conf"]!.content)
