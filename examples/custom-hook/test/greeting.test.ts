@@ -29,14 +29,14 @@ describe("examples/custom-hook", () => {
       const request = { appId: AppId.make("hello"), manifest, hooks: manifest.hooks }
       const result = yield* registry.run(request)
       expect(result.changed).toBe(true)
-      expect(result.files.map((f) => f.path)).toEqual([`${dataDir}/hello/www/index.html`, `${dataDir}/hello/api.env`])
-      expect(yield* Effect.promise(() => Fs.readFile(`${dataDir}/hello/www/index.html`, "utf8"))).toBe(
+      expect(result.files.map((f) => f.path)).toEqual([`${dataDir}/apps/hello/www/index.html`, `${dataDir}/apps/hello/api.env`])
+      expect(yield* Effect.promise(() => Fs.readFile(`${dataDir}/apps/hello/www/index.html`, "utf8"))).toBe(
         "<!doctype html>\n<h1>Hello from Hello</h1>\n"
       )
       const token = (yield* Effect.promise(() => Fs.readFile(`${dataDir}/secrets/hello-api-token`, "utf8"))).trim()
-      expect(yield* Effect.promise(() => Fs.readFile(`${dataDir}/hello/api.env`, "utf8"))).toBe(`API_TOKEN=${token}\n`)
-      expect((yield* Effect.promise(() => Fs.stat(`${dataDir}/hello/api.env`))).mode & 0o777).toBe(0o600)
-      expect((yield* Effect.promise(() => Fs.stat(`${dataDir}/hello/www/index.html`))).mode & 0o777).toBe(0o644)
+      expect(yield* Effect.promise(() => Fs.readFile(`${dataDir}/apps/hello/api.env`, "utf8"))).toBe(`API_TOKEN=${token}\n`)
+      expect((yield* Effect.promise(() => Fs.stat(`${dataDir}/apps/hello/api.env`))).mode & 0o777).toBe(0o600)
+      expect((yield* Effect.promise(() => Fs.stat(`${dataDir}/apps/hello/www/index.html`))).mode & 0o777).toBe(0o644)
       expect((yield* registry.run(request)).changed).toBe(false)
     }).pipe(Effect.provide(Layer.suspend(() => Hooks.layer(dataDir)))))
 })

@@ -41,10 +41,10 @@ describe("examples/custom-hook server", () => {
         Effect.retry(pollEvery)
       )
       expect(state).toBe("running")
-      expect(yield* Effect.promise(() => Fs.readFile(NodePath.join(dataDir, "hello", "www", "index.html"), "utf8"))).toBe(
+      expect(yield* Effect.promise(() => Fs.readFile(NodePath.join(dataDir, "apps", "hello", "www", "index.html"), "utf8"))).toBe(
         "<!doctype html>\n<h1>Hello from Hello</h1>\n"
       )
-      expect((yield* Effect.promise(() => Fs.stat(NodePath.join(dataDir, "hello", "api.env")))).mode & 0o777).toBe(0o600)
+      expect((yield* Effect.promise(() => Fs.stat(NodePath.join(dataDir, "apps", "hello", "api.env")))).mode & 0o777).toBe(0o600)
 
       // Drift repair: a reconcile pass renders again, rewrites the tampered page and restarts the app.
       const hello = (r: { result?: unknown }) =>
@@ -59,7 +59,7 @@ describe("examples/custom-hook server", () => {
       // A converged app is left alone: several passes later it has not been restarted.
       yield* Effect.sleep("600 millis")
       expect(hello(yield* rpc(server, "container-list", {})).startedAt).toBe(before.startedAt)
-      const page = NodePath.join(dataDir, "hello", "www", "index.html")
+      const page = NodePath.join(dataDir, "apps", "hello", "www", "index.html")
       yield* Effect.promise(() => Fs.writeFile(page, "<h1>defaced</h1>\n"))
       const after = yield* rpc(server, "container-list", {}).pipe(
         Effect.map(hello),

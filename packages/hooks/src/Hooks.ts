@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
-import { AppId, HookRegistry, SafeFile, Settings } from "@archipelago/orchestrator"
+import { AppId, HookRegistry, SafeFile, Settings, Spec } from "@archipelago/orchestrator"
 import { Effect, Layer, Option } from "effect"
 import type { HookContext, PreStartHook, RenderedFile } from "./PreStartHook.js"
 import { defaultMaxFileBytes, namePattern, ProviderFileError } from "./PreStartHook.js"
@@ -105,7 +105,7 @@ export const make = (
         manifest: request.manifest,
         settings,
         dataDir,
-        appDataDir: NodePath.join(dataDir, request.appId),
+        appDataDir: Spec.appDataDir(settings, request.appId),
         fail,
         providers: request.providers ?? [],
         provider: (capability) => {
@@ -116,7 +116,7 @@ export const make = (
             ))
           }
           const endpoints = found.capabilities[capability]!
-          const providerDir = NodePath.join(dataDir, found.appId)
+          const providerDir = Spec.appDataDir(settings, found.appId)
           const readFile = (path: string, options?: { readonly maxBytes?: number }) => {
             const refuse = (reason: string) =>
               new ProviderFileError({ hook: hook.name, appId: request.appId, provider: found.appId, path, reason })
@@ -184,6 +184,12 @@ export const make = (
             reason: `refused mode ${mode.toString(8)} for ${path}: a file holding a secret must be 0600 or narrower`
           })
         }
+        // the app's own folder (and <data>/apps) is the owner's alone, whatever its first file
+        // holds; folders below it keep the file's audience (a non-secret page an app's httpd
+        // running as nobody serves needs 0755)
+        yield* SafeFile.makeDirectory(Spec.appDataDir(settings, appId), { root: dataDir, mode: SafeFile.secretDirMode }).pipe(
+          Effect.mapError((error) => new HookFailed({ hook, appId, reason: error.message }))
+        )
         const options = { root: dataDir, mode, ...(secret ? { dirMode: SafeFile.secretDirMode } : {}) }
         const result = yield* (file.basedOn === undefined
           ? SafeFile.write(path, file.content, options)

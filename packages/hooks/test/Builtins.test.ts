@@ -52,7 +52,7 @@ describe("bitcoin-ui-nginx", () => {
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
         const result = yield* registry.run(run("bitcoin-ui", ["bitcoin-ui-nginx"], { role: "ui", ui: { port: 8080 } }))
-        const path = NodePath.join(dataDir, "bitcoin-ui", "nginx.conf")
+        const path = NodePath.join(dataDir, "apps", "bitcoin-ui", "nginx.conf")
         expect(result.files.map((f) => f.path)).toEqual([path])
         expect(yield* read(path)).toBe(
           Either.getOrThrow(NginxConf.render({ ...NginxConf.defaults, listenPort: 8080, rpcUser: "archipelago", rpcPassword: password }))
@@ -65,7 +65,7 @@ describe("bitcoin-ui-nginx", () => {
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
         yield* registry.run(run("bitcoin-ui", ["bitcoin-ui-nginx"]))
-        expect(yield* read(NodePath.join(dataDir, "bitcoin-ui", "nginx.conf"))).toContain("    listen 80;\n")
+        expect(yield* read(NodePath.join(dataDir, "apps", "bitcoin-ui", "nginx.conf"))).toContain("    listen 80;\n")
       })))
 })
 
@@ -76,7 +76,7 @@ describe("bitcoin-rpcauth", () => {
   it.effect("writes an rpcauth line that verifies the canonical password, keeping the rest of bitcoin.conf", () =>
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
-        const path = NodePath.join(dataDir, "bitcoin-knots", "bitcoin.conf")
+        const path = NodePath.join(dataDir, "apps", "bitcoin-knots", "bitcoin.conf")
         yield* Effect.promise(async () => {
           await Fs.mkdir(NodePath.dirname(path), { recursive: true })
           await Fs.writeFile(path, "# mine\nserver=1\ntxindex=1\n[main]\ndbcache=450\n")
@@ -98,7 +98,7 @@ describe("bitcoin-rpcauth", () => {
       Effect.gen(function*() {
         const request = run("bitcoin-core", ["bitcoin-rpcauth"])
         yield* registry.run(request)
-        const path = NodePath.join(dataDir, "bitcoin-core", "bitcoin.conf")
+        const path = NodePath.join(dataDir, "apps", "bitcoin-core", "bitcoin.conf")
         const first = yield* read(path)
         for (let i = 0; i < 3; i++) expect((yield* registry.run(request)).changed).toBe(false)
         expect(yield* read(path)).toBe(first)
@@ -107,7 +107,7 @@ describe("bitcoin-rpcauth", () => {
   it.effect("a drifted line (another password's hash) is replaced by one that verifies", () =>
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
-        const path = NodePath.join(dataDir, "bitcoin-core", "bitcoin.conf")
+        const path = NodePath.join(dataDir, "apps", "bitcoin-core", "bitcoin.conf")
         const stale = RpcAuth.make("archipelago", "00112233445566778899aabbccddeeff", "an-old-password")
         yield* Effect.promise(async () => {
           await Fs.mkdir(NodePath.dirname(path), { recursive: true })
@@ -128,7 +128,7 @@ describe("bitcoin-rpcauth", () => {
         yield* registry.run(request)
         yield* Effect.promise(() => Fs.writeFile(NodePath.join(dataDir, "secrets", Secrets.bitcoinRpcPassword), "rotated\n"))
         expect((yield* registry.run(request)).changed).toBe(true)
-        const auth = authOf(yield* read(NodePath.join(dataDir, "bitcoin-core", "bitcoin.conf")))
+        const auth = authOf(yield* read(NodePath.join(dataDir, "apps", "bitcoin-core", "bitcoin.conf")))
         expect(RpcAuth.verify(auth, "rotated")).toBe(true)
         expect(RpcAuth.verify(auth, password)).toBe(false)
       })))
@@ -138,7 +138,7 @@ describe("lnd-conf", () => {
   it.effect("sets the [Bitcoind] section of <dataDir>/lnd/lnd.conf, the rest preserved, 0600", () =>
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
-        const path = NodePath.join(dataDir, "lnd", "lnd.conf")
+        const path = NodePath.join(dataDir, "apps", "lnd", "lnd.conf")
         yield* Effect.promise(async () => {
           await Fs.mkdir(NodePath.dirname(path), { recursive: true })
           await Fs.writeFile(path, "[Application Options]\nalias=home\n\n[Bitcoin]\nbitcoin.node=bitcoind\n")
@@ -171,14 +171,14 @@ describe("endpoints from the provider's manifest", () => {
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
         yield* registry.run(run("lnd", ["lnd-conf"], {}, [knots]))
-        const lnd = yield* read(NodePath.join(dataDir, "lnd", "lnd.conf"))
+        const lnd = yield* read(NodePath.join(dataDir, "apps", "lnd", "lnd.conf"))
         expect(lnd).toContain("bitcoind.rpchost=host.containers.internal:18443\n")
         expect(lnd).toContain("bitcoind.zmqpubrawblock=tcp://host.containers.internal:38332\n")
         expect(lnd).toContain("bitcoind.zmqpubrawtx=tcp://host.containers.internal:38333\n")
         yield* registry.run(run("bitcoin-ui", ["bitcoin-ui-nginx"], { role: "ui" }, [knots]))
-        expect(yield* read(NodePath.join(dataDir, "bitcoin-ui", "nginx.conf"))).toContain("proxy_pass http://host.containers.internal:18443/;")
+        expect(yield* read(NodePath.join(dataDir, "apps", "bitcoin-ui", "nginx.conf"))).toContain("proxy_pass http://host.containers.internal:18443/;")
         yield* registry.run(run("electrumx", ["electrumx-daemon"], {}, [knots]))
-        expect(yield* read(NodePath.join(dataDir, "electrumx", "daemon.env"))).toContain(
+        expect(yield* read(NodePath.join(dataDir, "apps", "electrumx", "daemon.env"))).toContain(
           `export DAEMON_URL='http://archipelago:${password}@host.containers.internal:18443/'\n`
         )
       })))
@@ -191,7 +191,7 @@ describe("endpoints from the provider's manifest", () => {
           expect(Either.isLeft(failed) ? failed.left.message : "").toBe(
             `pre-start hook ${hook} failed for ${app}: no installed app provides "bitcoin-node" to it: the manifest must name "bitcoin-node" in dependsOn, and one of its providers must be installed`
           )
-          expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, app, file)).then(() => true, () => false))).toBe(false)
+          expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, "apps", app, file)).then(() => true, () => false))).toBe(false)
         }
       })))
 
@@ -210,7 +210,7 @@ describe("electrumx-daemon", () => {
   it.effect("writes <dataDir>/electrumx/daemon.env 0600 with DAEMON_URL, and repairs it after drift", () =>
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
-        const path = NodePath.join(dataDir, "electrumx", "daemon.env")
+        const path = NodePath.join(dataDir, "apps", "electrumx", "daemon.env")
         const request = run("electrumx", ["electrumx-daemon"])
         expect((yield* registry.run(request)).changed).toBe(true)
         const rendered = yield* read(path)
@@ -240,7 +240,7 @@ describe("electrumx-daemon", () => {
         const refused = yield* Effect.either(registry.run(run("lnd", ["electrumx-daemon"])))
         expect(Either.isLeft(refused) && refused.left._tag).toBe("HookNotAllowed")
         expect(Builtins.electrumxDaemon.secretConsumers).toEqual(["electrumx"])
-        expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, "lnd", "daemon.env")).then(() => true, () => false))).toBe(false)
+        expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, "apps", "lnd", "daemon.env")).then(() => true, () => false))).toBe(false)
       })))
 })
 
@@ -250,7 +250,7 @@ describe("electrs-ui-page", () => {
       Effect.gen(function*() {
         const request = run("electrs-ui", ["electrs-ui-page"], { role: "ui" }, [electrumServer(51001, 51002)])
         expect((yield* registry.run(request)).changed).toBe(true)
-        const path = NodePath.join(dataDir, "electrs-ui", "www", "index.html")
+        const path = NodePath.join(dataDir, "apps", "electrs-ui", "www", "index.html")
         const page = yield* read(path)
         expect(page).toBe(ElectrumPage.render({ server: "App electrumx", tcp: 51001, ssl: 51002 }))
         expect(page).toContain(`<span class="host">this-node</span>:51001:t`)
@@ -306,7 +306,7 @@ describe("demo-ui-page", () => {
       Effect.gen(function*() {
         const request = run("demo-ui", ["demo-ui-page"], { description: "Offline demo", role: "ui" })
         yield* registry.run(request)
-        const path = NodePath.join(dataDir, "demo-ui", "www", "index.html")
+        const path = NodePath.join(dataDir, "apps", "demo-ui", "www", "index.html")
         expect(yield* read(path)).toBe(DemoPage.render({ id: "demo-ui", name: "App demo-ui", version: "1.0.0", description: "Offline demo" }))
         expect(yield* modeOf(path)).toBe(0o644)
         expect(yield* modeOf(NodePath.dirname(path))).toBe(0o755)
@@ -372,13 +372,13 @@ describe("lnd-ui-thunderhub", () => {
   const cert = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
   const lndFiles = (dataDir: string, mac: Uint8Array = macaroon, tls: Uint8Array = cert) =>
     Effect.promise(async () => {
-      const lnd = NodePath.join(dataDir, "lnd")
+      const lnd = NodePath.join(dataDir, "apps", "lnd")
       await Fs.mkdir(NodePath.join(lnd, "data", "chain", "bitcoin", "mainnet"), { recursive: true })
       await Fs.writeFile(NodePath.join(lnd, Builtins.lndFiles.adminMacaroon("mainnet")), mac, { mode: 0o600 })
       await Fs.writeFile(NodePath.join(lnd, Builtins.lndFiles.tlsCert), tls, { mode: 0o644 })
     })
   const request = run("lnd-ui", ["lnd-ui-thunderhub"], { role: "ui" }, [lightningNode("lnd", 10019)])
-  const configOf = (dataDir: string) => NodePath.join(dataDir, "lnd-ui", "data", "thubConfig.yaml")
+  const configOf = (dataDir: string) => NodePath.join(dataDir, "apps", "lnd-ui", "data", "thubConfig.yaml")
   const secretOf = (dataDir: string) =>
     Effect.map(read(NodePath.join(dataDir, "secrets", Secrets.lndUiPassword)), (s) => s.trim())
   const parsed = (dataDir: string) => Effect.map(read(configOf(dataDir)), (text) => Yaml.parse(text))
@@ -453,7 +453,7 @@ describe("lnd-ui-thunderhub", () => {
         yield* lndFiles(dataDir)
         const evil = yield* Effect.flip(registry.run(run("evil", ["lnd-ui-thunderhub"], {}, [lightningNode()])))
         expect(evil._tag).toBe("HookNotAllowed")
-        expect(yield* Effect.promise(() => Fs.stat(NodePath.join(dataDir, "evil")).then(() => true, () => false))).toBe(false)
+        expect(yield* Effect.promise(() => Fs.stat(NodePath.join(dataDir, "apps", "evil")).then(() => true, () => false))).toBe(false)
         const noLnd = yield* Effect.flip(registry.run(run("lnd-ui", ["lnd-ui-thunderhub"], {}, [])))
         expect(noLnd.message).toContain(`no installed app provides "lightning-node"`)
       })))

@@ -79,7 +79,7 @@ describe.skipIf(!hasPodman)("alternatives by capability on podman (stand-ins)", 
 
   it.live("the lightning stand-in runs on whichever node provides bitcoin-node, its lnd.conf rendered from that node's manifest", () =>
     Effect.gen(function*() {
-      const conf = NodePath.join(dirs.dataDir, lightning, "lnd.conf")
+      const conf = NodePath.join(dirs.dataDir, "apps", lightning, "lnd.conf")
       const refused = yield* Effect.either(request("install", lightning))
       expect(Either.isLeft(refused) ? refused.left.message : "").toBe(
         `cannot install ${lightning}: it depends on bitcoin-node (provided by ${core} or ${knots}), which is not installed; install it first`

@@ -44,17 +44,17 @@ const apps = ["bitcoin-core", "lnd", "lnd-ui", "electrumx", "electrs-ui", "bitco
 describe("backups of every catalog app (simulator, real manifests, built-in hooks)", () => {
   it.live("each backup runs its hooks with the app's providers, and leaves out the chain, the index and the channel state", () =>
     Effect.gen(function*() {
-      const lnd = NodePath.join(dataDir, "lnd")
+      const lnd = NodePath.join(dataDir, "apps", "lnd")
       // what LND writes on its first start, which lnd-ui's hook reads
       write(NodePath.join(lnd, Builtins.lndFiles.adminMacaroon("mainnet")), Buffer.from("0201036c6e64", "hex"))
       write(NodePath.join(lnd, Builtins.lndFiles.tlsCert), "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n")
       write(NodePath.join(lnd, "data", "graph", "mainnet", "channel.db"), "channels\n")
       write(NodePath.join(lnd, "data", "chain", "bitcoin", "mainnet", "wallet.db"), "wallet\n")
-      write(NodePath.join(dataDir, "bitcoin-core", "blocks", "blk00000.dat"), "block\n")
-      write(NodePath.join(dataDir, "bitcoin-core", "chainstate", "000001.ldb"), "utxo\n")
-      write(NodePath.join(dataDir, "bitcoin-core", "wallets", "default", "wallet.dat"), "keys\n")
-      write(NodePath.join(dataDir, "electrumx", "db", "hist", "000001.ldb"), "index\n")
-      write(NodePath.join(dataDir, "electrumx", "db", "electrumx.crt"), "cert\n")
+      write(NodePath.join(dataDir, "apps", "bitcoin-core", "blocks", "blk00000.dat"), "block\n")
+      write(NodePath.join(dataDir, "apps", "bitcoin-core", "chainstate", "000001.ldb"), "utxo\n")
+      write(NodePath.join(dataDir, "apps", "bitcoin-core", "wallets", "default", "wallet.dat"), "keys\n")
+      write(NodePath.join(dataDir, "apps", "electrumx", "db", "hist", "000001.ldb"), "index\n")
+      write(NodePath.join(dataDir, "apps", "electrumx", "db", "electrumx.crt"), "cert\n")
       for (const id of apps) {
         const installed = yield* op("install", id)
         expect(installed.lastError?.message, `install of ${id}`).toBeUndefined()

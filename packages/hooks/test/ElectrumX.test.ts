@@ -39,14 +39,14 @@ describe("ElectrumX's credentials (simulator, real catalog, built-in hooks)", ()
       yield* request("install", "electrumx")
       yield* until(running("electrumx"), "electrumx running")
 
-      const envFile = NodePath.join(dataDir, "electrumx", "daemon.env")
+      const envFile = NodePath.join(dataDir, "apps", "electrumx", "daemon.env")
       const password = Fs.readFileSync(NodePath.join(dataDir, "secrets", "bitcoin-rpc-password"), "utf8").trim()
       const rendered = text(envFile)
       expect(rendered).toContain(`export DAEMON_URL='http://archipelago:${password}@host.containers.internal:8332/'\n`)
       expect(Fs.statSync(envFile).mode & 0o777).toBe(0o600)
       // the node checks the same password: Knots' rpcauth line verifies it
       const auth = Option.getOrThrow(
-        Option.flatMap(BitcoinConf.findRpcAuth(text(NodePath.join(dataDir, "bitcoin-knots", "bitcoin.conf")), "archipelago"), RpcAuth.parse)
+        Option.flatMap(BitcoinConf.findRpcAuth(text(NodePath.join(dataDir, "apps", "bitcoin-knots", "bitcoin.conf")), "archipelago"), RpcAuth.parse)
       )
       expect(RpcAuth.verify(auth, password)).toBe(true)
 

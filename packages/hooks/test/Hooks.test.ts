@@ -59,7 +59,7 @@ describe("Hooks.layer", () => {
     withRegistry(Builtins.builtins, (registry, dataDir) =>
       Effect.gen(function*() {
         const request = run("bitcoin-ui", ["bitcoin-ui-nginx"])
-        const path = NodePath.join(dataDir, "bitcoin-ui", "nginx.conf")
+        const path = NodePath.join(dataDir, "apps", "bitcoin-ui", "nginx.conf")
         const first = yield* registry.run(request)
         expect(first.changed).toBe(true)
         expect(first.files).toEqual([{ hook: "bitcoin-ui-nginx", path, changed: true, sha256: first.files[0]!.sha256 }])
@@ -85,7 +85,7 @@ describe("Hooks.layer", () => {
       Effect.gen(function*() {
         const request = run("lnd", ["lnd-conf"])
         yield* registry.run(request)
-        const path = NodePath.join(dataDir, "lnd", "lnd.conf")
+        const path = NodePath.join(dataDir, "apps", "lnd", "lnd.conf")
         yield* Effect.promise(() => Fs.chmod(path, 0o644))
         expect((yield* registry.run(request)).changed).toBe(false)
         expect((yield* stat(path)).mode & 0o777).toBe(0o600)
@@ -96,10 +96,10 @@ describe("Hooks.layer", () => {
       Effect.gen(function*() {
         const result = yield* registry.run(run("app", ["two", "one"]))
         expect(result.files.map((f) => [f.hook, f.path, f.changed])).toEqual([
-          ["two", `${dataDir}/app/two`, true],
-          ["one", `${dataDir}/app/one`, true]
+          ["two", `${dataDir}/apps/app/two`, true],
+          ["one", `${dataDir}/apps/app/one`, true]
         ])
-        yield* Effect.promise(() => Fs.writeFile(`${dataDir}/app/one`, "drifted\n"))
+        yield* Effect.promise(() => Fs.writeFile(`${dataDir}/apps/app/one`, "drifted\n"))
         const again = yield* registry.run(run("app", ["two", "one"]))
         expect(again.changed).toBe(true)
         expect(again.files.map((f) => f.changed)).toEqual([false, true])
@@ -121,7 +121,7 @@ describe("Hooks.layer", () => {
       Effect.gen(function*() {
         const error = yield* Effect.flip(registry.run(run("app", ["first", "broken", "last"])))
         expect(error.message).toBe("pre-start hook broken failed for app: the template is missing")
-        expect(yield* Effect.promise(() => Fs.readdir(`${dataDir}/app`))).toEqual(["first"])
+        expect(yield* Effect.promise(() => Fs.readdir(`${dataDir}/apps/app`))).toEqual(["first"])
       })))
 
   it.effect("a crashing hook becomes HookFailed without its message", () =>
@@ -187,11 +187,11 @@ describe("Hooks.layer", () => {
       yield* withRegistry([fileHook("sneaky", (c) => `${c.appDataDir}/link/evil.conf`)], (registry, dataDir) =>
         Effect.gen(function*() {
           yield* Effect.promise(async () => {
-            await Fs.mkdir(`${dataDir}/app`, { recursive: true })
-            await Fs.symlink(outside, `${dataDir}/app/link`)
+            await Fs.mkdir(`${dataDir}/apps/app`, { recursive: true })
+            await Fs.symlink(outside, `${dataDir}/apps/app/link`)
           })
           const error = yield* Effect.flip(registry.run(run("app", ["sneaky"])))
-          expect(error.reason).toBe(`refused ${dataDir}/app/link: it is a symlink`)
+          expect(error.reason).toBe(`refused ${dataDir}/apps/app/link: it is a symlink`)
         }))
       expect(yield* Effect.promise(() => Fs.readdir(outside))).toEqual([])
     }))
@@ -212,7 +212,7 @@ describe("Hooks.layer", () => {
         Effect.flatMap((registry) => registry.run(run("app", ["probe"]))),
         Effect.provide(Hooks.layer([probe], { dataDir, settings: { dataDir: "/ignored", mirrors: ["m.example"], allowedBindRoots: [] } }))
       )
-      expect(seen).toEqual([["app", "app", "App app", dataDir, `${dataDir}/app`, { dataDir, mirrors: ["m.example"], allowedBindRoots: [] }]])
+      expect(seen).toEqual([["app", "app", "App app", dataDir, `${dataDir}/apps/app`, { dataDir, mirrors: ["m.example"], allowedBindRoots: [] }]])
     }))
 
   it.effect("ctx.read refuses paths outside the data dir and reads none for a missing file", () =>
@@ -229,7 +229,7 @@ describe("Hooks.layer", () => {
     ], (registry, dataDir) =>
       Effect.gen(function*() {
         yield* registry.run(run("app", ["reader"]))
-        expect(yield* read(`${dataDir}/app/out`)).toBe(`None refused path /etc/passwd: it is outside the data dir ${dataDir}\n`)
+        expect(yield* read(`${dataDir}/apps/app/out`)).toBe(`None refused path /etc/passwd: it is outside the data dir ${dataDir}\n`)
       })))
 
   it.effect("a secret file may not be readable by others; default modes are 0600 / 0644", () =>
@@ -240,12 +240,21 @@ describe("Hooks.layer", () => {
     ], (registry, dataDir) =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(registry.run(run("app", ["leaky"])))
-        expect(error.reason).toBe(`refused mode 644 for ${dataDir}/app/leaky: a file holding a secret must be 0600 or narrower`)
+        expect(error.reason).toBe(`refused mode 644 for ${dataDir}/apps/app/leaky: a file holding a secret must be 0600 or narrower`)
         yield* registry.run(run("app", ["secret", "public"]))
-        expect((yield* stat(`${dataDir}/app/s/secret`)).mode & 0o777).toBe(0o600)
-        expect((yield* stat(`${dataDir}/app/s`)).mode & 0o777).toBe(0o700)
-        expect((yield* stat(`${dataDir}/app/p/public`)).mode & 0o777).toBe(0o644)
-        expect((yield* stat(`${dataDir}/app/p`)).mode & 0o777).toBe(0o755)
+        expect((yield* stat(`${dataDir}/apps/app/s/secret`)).mode & 0o777).toBe(0o600)
+        expect((yield* stat(`${dataDir}/apps/app/s`)).mode & 0o777).toBe(0o700)
+        expect((yield* stat(`${dataDir}/apps/app/p/public`)).mode & 0o777).toBe(0o644)
+        expect((yield* stat(`${dataDir}/apps/app/p`)).mode & 0o777).toBe(0o755)
+      })))
+
+  it.effect("an app folder whose first file is not a secret is still 0700, and so is <data>/apps (issue 26)", () =>
+    withRegistry([fileHook("public", (c) => `${c.appDataDir}/index.html`)], (registry, dataDir) =>
+      Effect.gen(function*() {
+        yield* registry.run(run("app", ["public"]))
+        expect((yield* stat(`${dataDir}/apps/app/index.html`)).mode & 0o777).toBe(0o644)
+        expect((yield* stat(`${dataDir}/apps/app`)).mode & 0o777).toBe(0o700)
+        expect((yield* stat(`${dataDir}/apps`)).mode & 0o777).toBe(0o700)
       })))
 
   it.effect("refuses a hook rendering the same path twice", () =>
@@ -257,7 +266,7 @@ describe("Hooks.layer", () => {
     ], (registry, dataDir) =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(registry.run(run("app", ["twice"])))
-        expect(error.reason).toBe(`rendered ${dataDir}/app/x twice`)
+        expect(error.reason).toBe(`rendered ${dataDir}/apps/app/x twice`)
       })))
 
   it.effect("duplicate or invalid hook names are a defect when the layer is built", () =>
@@ -283,7 +292,7 @@ describe("secrets never reach the logs", () => {
           run("demo-ui", ["demo-ui-page"])]
         for (const app of apps) yield* registry.run(app)
         for (const app of apps) yield* registry.run(app)
-        yield* Effect.promise(() => Fs.writeFile(`${dataDir}/lnd/lnd.conf`, "[Bitcoind]\nbitcoind.rpcpass=wrong\n"))
+        yield* Effect.promise(() => Fs.writeFile(`${dataDir}/apps/lnd/lnd.conf`, "[Bitcoind]\nbitcoind.rpcpass=wrong\n"))
         yield* registry.run(apps[2]!)
         // A password the lnd.conf renderer must refuse: the error names the field only.
         yield* Effect.promise(() => Fs.writeFile(`${dataDir}/secrets/bitcoin-rpc-password`, " spaced-PASSWORD-value \n"))
@@ -301,7 +310,7 @@ describe("secrets never reach the logs", () => {
       )
       yield* program
       // The first password is generated inside the run: read it back from the lnd.conf it produced.
-      const password = (yield* read(`${dataDir}/lnd/lnd.conf`)).match(/bitcoind\.rpcpass=(.+)/)?.[1] ?? ""
+      const password = (yield* read(`${dataDir}/apps/lnd/lnd.conf`)).match(/bitcoind\.rpcpass=(.+)/)?.[1] ?? ""
       expect(password).toMatch(/^[0-9a-f]{64}$/)
       expect(errors).toHaveLength(1)
       expect(errors[0]).toContain("cannot render rpcpass: contains a line break or surrounding spaces")
@@ -330,7 +339,7 @@ describe("Provided.readFile: a provider's binary files", () => {
   const request = run("app", ["reader"], {}, [lightningNode()])
   const setup = (dataDir: string, f: (lndDir: string) => Promise<void>) =>
     Effect.promise(async () => {
-      const lndDir = NodePath.join(dataDir, "lnd")
+      const lndDir = NodePath.join(dataDir, "apps", "lnd")
       await Fs.mkdir(NodePath.join(lndDir, "data"), { recursive: true })
       await f(lndDir)
     })
@@ -343,7 +352,7 @@ describe("Provided.readFile: a provider's binary files", () => {
         const bytes = Buffer.from([0x02, 0x01, 0x00, 0xff, 0x0a, 0x80, 0x00])
         yield* setup(dataDir, (lnd) => Fs.writeFile(NodePath.join(lnd, "data", "admin.macaroon"), bytes, { mode: 0o600 }))
         yield* registry.run(request)
-        expect(yield* read(NodePath.join(dataDir, "app", "out.hex"))).toBe(bytes.toString("hex"))
+        expect(yield* read(NodePath.join(dataDir, "apps", "app", "out.hex"))).toBe(bytes.toString("hex"))
       })))
 
   it.effect("a missing file, a symlink, a FIFO-like non-file and a file past the bound fail naming the file and the provider", () =>
@@ -410,8 +419,8 @@ describe("a provider's file rewritten in place while a hook reads it", () => {
   it.live("the hook never renders from a torn read; a file that never settles fails naming it", () =>
     withRegistry([reader], (registry, dataDir) =>
       Effect.gen(function*() {
-        const file = NodePath.join(dataDir, "lnd", "data", "admin.macaroon")
-        const out = NodePath.join(dataDir, "app", "out.bin")
+        const file = NodePath.join(dataDir, "apps", "lnd", "data", "admin.macaroon")
+        const out = NodePath.join(dataDir, "apps", "app", "out.bin")
         yield* Effect.promise(() => Fs.mkdir(NodePath.dirname(file), { recursive: true }))
         const rendered: Array<string> = []
         const failures: Array<string> = []
@@ -472,7 +481,7 @@ describe("a file the app rewrites while its hook renders (basedOn)", () => {
       const [result, content] = yield* withRegistry([hook], (registry, dataDir) =>
         Effect.gen(function*() {
           const result = yield* registry.run(run("app", ["merge"]))
-          return [result, yield* read(NodePath.join(dataDir, "app", "app.yaml"))] as const
+          return [result, yield* read(NodePath.join(dataDir, "apps", "app", "app.yaml"))] as const
         }))
       expect(content).toBe("theirs: 2fa\nours: 1\n")
       expect(result.changed).toBe(true)
@@ -486,7 +495,7 @@ describe("a file the app rewrites while its hook renders (basedOn)", () => {
       })
       const content = yield* withRegistry([hook], (registry, dataDir) =>
         Effect.gen(function*() {
-          const path = NodePath.join(dataDir, "app", "app.yaml")
+          const path = NodePath.join(dataDir, "apps", "app", "app.yaml")
           yield* Effect.promise(() => Fs.mkdir(NodePath.dirname(path), { recursive: true }))
           yield* Effect.promise(() => Fs.writeFile(path, "ours: 1\n"))
           expect((yield* registry.run(run("app", ["merge"]))).changed).toBe(false)
@@ -505,7 +514,7 @@ describe("a file the app rewrites while its hook renders (basedOn)", () => {
       const [exit, content] = yield* withRegistry([hook], (registry, dataDir) =>
         Effect.gen(function*() {
           const exit = yield* Effect.exit(registry.run(run("app", ["merge"])))
-          return [exit, yield* read(NodePath.join(dataDir, "app", "app.yaml"))] as const
+          return [exit, yield* read(NodePath.join(dataDir, "apps", "app", "app.yaml"))] as const
         }))
       expect(Exit.isFailure(exit) && String(exit.cause)).toContain("kept changing while the hook rendered it (4 attempts)")
       expect(content).toBe("theirs: 4\n")

@@ -60,7 +60,7 @@ describe("a container plants symlinks where hooks render", () => {
     Effect.gen(function*() {
       const [, logs, dataDir] = yield* withNode((registry, dataDir) =>
         Effect.gen(function*() {
-          const conf = NodePath.join(dataDir, "lnd", "lnd.conf")
+          const conf = NodePath.join(dataDir, "apps", "lnd", "lnd.conf")
           yield* registry.run(run("lnd", ["lnd-conf"]))
           // The container replaces its lnd.conf by a link and waits for the next refresh (or a restart).
           yield* Effect.promise(async () => {
@@ -77,7 +77,7 @@ describe("a container plants symlinks where hooks render", () => {
         }))
       expect(yield* read(NodePath.join(dataDir, "rpc-token"))).toBe(`${token}\n`)
       expect(yield* modeOf(NodePath.join(dataDir, "rpc-token"))).toBe(0o600)
-      const conf = NodePath.join(dataDir, "lnd", "lnd.conf")
+      const conf = NodePath.join(dataDir, "apps", "lnd", "lnd.conf")
       expect(logs.filter((l) => l.startsWith("WARN"))).toEqual([
         `WARN ${conf} is a symlink: not followed, treated as absent`,
         `WARN ${conf} is a symlink: not followed, replaced by a regular file`
@@ -90,7 +90,7 @@ describe("a container plants symlinks where hooks render", () => {
       yield* Effect.promise(() => Fs.writeFile(hostFile, "root:$6$HOST-ONLY-HASH:19000:0:99999:7:::\n", { mode: 0o400 }))
       yield* withNode((registry, dataDir) =>
         Effect.gen(function*() {
-          const conf = NodePath.join(dataDir, "bitcoin-core", "bitcoin.conf")
+          const conf = NodePath.join(dataDir, "apps", "bitcoin-core", "bitcoin.conf")
           yield* Effect.promise(async () => {
             await Fs.mkdir(NodePath.dirname(conf), { recursive: true })
             await Fs.symlink(hostFile, conf)
@@ -108,7 +108,7 @@ describe("a container plants symlinks where hooks render", () => {
   it.effect("a FIFO planted as lnd.conf does not hang the refresh; it is replaced", () =>
     withNode((registry, dataDir) =>
       Effect.gen(function*() {
-        const conf = NodePath.join(dataDir, "lnd", "lnd.conf")
+        const conf = NodePath.join(dataDir, "apps", "lnd", "lnd.conf")
         yield* Effect.promise(async () => {
           await Fs.mkdir(NodePath.dirname(conf), { recursive: true })
           const { execFileSync } = await import("node:child_process")
@@ -125,14 +125,14 @@ describe("a container plants symlinks where hooks render", () => {
       yield* withNode((registry, dataDir) =>
         Effect.gen(function*() {
           yield* Effect.promise(async () => {
-            await Fs.mkdir(NodePath.join(dataDir, "demo-ui"), { recursive: true })
-            await Fs.symlink(outside, NodePath.join(dataDir, "demo-ui", "www"))
+            await Fs.mkdir(NodePath.join(dataDir, "apps", "demo-ui"), { recursive: true })
+            await Fs.symlink(outside, NodePath.join(dataDir, "apps", "demo-ui", "www"))
           })
           const error = yield* Effect.flip(registry.run(run("demo-ui", ["demo-ui-page"])))
           expect(error).toEqual(new HookRegistry.HookFailed({
             hook: "demo-ui-page",
             appId: "demo-ui",
-            reason: `refused ${NodePath.join(dataDir, "demo-ui", "www")}: it is a symlink`
+            reason: `refused ${NodePath.join(dataDir, "apps", "demo-ui", "www")}: it is a symlink`
           }))
         }))
       expect(yield* Effect.promise(() => Fs.readdir(outside))).toEqual([])
@@ -154,7 +154,7 @@ describe("a container plants symlinks where hooks render", () => {
           expect(yield* modeOf(secret)).toBe(0o600)
           const fresh = (yield* read(secret)).trim()
           expect(fresh).toMatch(/^[0-9a-f]{64}$/)
-          const conf = yield* read(NodePath.join(dataDir, "lnd", "lnd.conf"))
+          const conf = yield* read(NodePath.join(dataDir, "apps", "lnd", "lnd.conf"))
           expect(conf).toContain(`bitcoind.rpcpass=${fresh}`)
           expect(conf).not.toContain("attacker-chosen-password")
         }))
@@ -197,7 +197,7 @@ describe("secret-bound hooks: an unrelated app cannot take the bitcoind RPC pass
           { discard: true }
         ))
       for (const f of ["lnd/lnd.conf", "bitcoin-ui/nginx.conf", "bitcoin-knots/bitcoin.conf", "electrumx/daemon.env"]) {
-        expect((yield* lstat(NodePath.join(dataDir, f))).isFile()).toBe(true)
+        expect((yield* lstat(NodePath.join(dataDir, "apps", f))).isFile()).toBe(true)
       }
     }))
 
@@ -218,7 +218,7 @@ describe("secret-bound hooks: an unrelated app cannot take the bitcoind RPC pass
           Effect.provide(Hooks.layer([sneaky, quiet], { dataDir }))
         )
       expect(a.reason).toBe(`refused secret "bitcoin-rpc-password": the hook declares no secretConsumers (the apps allowed to receive it)`)
-      expect(b.reason).toBe(`refused ${dataDir}/x/k: a file holding a secret needs the hook to declare secretConsumers`)
+      expect(b.reason).toBe(`refused ${dataDir}/apps/x/k: a file holding a secret needs the hook to declare secretConsumers`)
       expect(yield* Effect.promise(() => Fs.readdir(dataDir))).not.toContain("x")
     }))
 

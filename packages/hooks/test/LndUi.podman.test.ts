@@ -102,12 +102,12 @@ describe.skipIf(!hasPodman)("LND UI credentials on podman (stand-ins)", () => {
     Effect.gen(function*() {
       yield* request("install", lnd)
       yield* until(Effect.map(entry(lnd), (e) => e.state === "running"), `${lnd} running`)
-      const macaroon = NodePath.join(dirs.dataDir, lnd, Builtins.lndFiles.adminMacaroon("mainnet"))
+      const macaroon = NodePath.join(dirs.dataDir, "apps", lnd, Builtins.lndFiles.adminMacaroon("mainnet"))
       yield* until(Effect.sync(() => Fs.existsSync(macaroon)), "the LND stand-in wrote its macaroon")
 
       yield* request("install", ui)
       yield* until(Effect.map(entry(ui), (e) => e.state === "running"), `${ui} running`)
-      const configFile = NodePath.join(dirs.dataDir, ui, "data", "thubConfig.yaml")
+      const configFile = NodePath.join(dirs.dataDir, "apps", ui, "data", "thubConfig.yaml")
       // the stand-in polls the node every 5 s with the credentials from its config
       yield* until(
         Effect.map(page(ports.ui), (html) => html.includes(`<span id="node">authorized</span>`)),

@@ -35,7 +35,7 @@ const request = (op: "install", id: string) => Effect.flatMap(Lifecycle.Lifecycl
 const text = (path: string) => Fs.existsSync(path) ? Fs.readFileSync(path, "utf8") : ""
 
 const writeLndFiles = (macaroon: Buffer, cert: Buffer) => {
-  const lnd = NodePath.join(dataDir, "lnd")
+  const lnd = NodePath.join(dataDir, "apps", "lnd")
   Fs.mkdirSync(NodePath.join(lnd, "data", "chain", "bitcoin", "mainnet"), { recursive: true })
   Fs.writeFileSync(NodePath.join(lnd, Builtins.lndFiles.adminMacaroon("mainnet")), macaroon, { mode: 0o600 })
   Fs.writeFileSync(NodePath.join(lnd, Builtins.lndFiles.tlsCert), cert)
@@ -60,7 +60,7 @@ describe("LND UI's credentials (simulator, real catalog, built-in hooks)", () =>
         "lnd-ui running and scanned"
       )
 
-      const configFile = NodePath.join(dataDir, "lnd-ui", "data", "thubConfig.yaml")
+      const configFile = NodePath.join(dataDir, "apps", "lnd-ui", "data", "thubConfig.yaml")
       const config = Yaml.parse(text(configFile))
       expect(config.accounts).toEqual([
         { name: "LND", serverUrl: "host.containers.internal:10009", macaroon: macaroon.toString("hex"), certificate: cert.toString("hex") }

@@ -62,6 +62,7 @@ export * as ServiceError from "./services/ServiceError.js"
 /** @since 0.1.0 */
 export * as Plan from "./reconcile/Plan.js"
 /** @since 0.1.0 */
+export * as AppFolders from "./services/AppFolders.js"
 export * as Apps from "./services/Apps.js"
 /** @since 0.1.0 */
 export * as AppLocks from "./services/AppLocks.js"

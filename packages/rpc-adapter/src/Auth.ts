@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { networkInterfaces } from "node:os"
 import { join } from "node:path"
@@ -158,6 +158,68 @@ export const sessionCookie = (sessionId: string, options: CookieOptions): string
  * @category getters
  */
 export const clearedCookie = (secure: boolean): string => sessionCookie("", { maxAge: 0, secure })
+
+/**
+ * The name of the device cookie: set by a successful login, it lets that browser's later
+ * password logins draw on a rate-limit bucket of its own, which strangers cannot drain
+ * (`RateLimit`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const deviceCookieName = "archy_device"
+
+/**
+ * How long a device cookie lasts, in seconds (a year).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const deviceCookieMaxAge = 365 * 24 * 3600
+
+const deviceMac = (token: string, id: string): string =>
+  createHmac("sha256", token).update(`archy-device:${id}`).digest("base64url")
+
+/**
+ * A new device cookie's value, `<random id>.<HMAC of the id keyed by the token>`: nothing is
+ * stored server-side, and a new token invalidates every device cookie.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const newDevice = (token: string): string => {
+  const id = randomBytes(16).toString("base64url")
+  return `${id}.${deviceMac(token, id)}`
+}
+
+/**
+ * The device id of a `Cookie` header's device cookie when its HMAC verifies, else undefined.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const deviceOf = (token: string, cookieHeader: string | undefined): string | undefined => {
+  const value = parseCookies(cookieHeader).get(deviceCookieName)
+  if (value === undefined) return undefined
+  const dot = value.indexOf(".")
+  if (dot <= 0) return undefined
+  const id = value.slice(0, dot)
+  return safeEqual(value.slice(dot + 1), deviceMac(token, id)) ? id : undefined
+}
+
+/**
+ * The options of a device cookie: sent back to `/login` only, HttpOnly, SameSite=Strict, a year.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const deviceCookieOptions = (secure: boolean) => ({
+  httpOnly: true,
+  sameSite: "strict",
+  path: "/login",
+  maxAge: `${deviceCookieMaxAge} seconds`,
+  secure
+}) as const
 
 /**
  * The session id a `Cookie` header carries, if any.

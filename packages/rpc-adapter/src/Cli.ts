@@ -13,6 +13,7 @@ import type { CliApp } from "@effect/cli"
 import { Console, Effect, Either, Logger, LogLevel, Option } from "effect"
 import * as Config from "./Config.js"
 import * as Journal from "./Journal.js"
+import * as StrictModes from "./internal/strictModes.js"
 import { version } from "./ServerInfo.js"
 
 export {
@@ -128,6 +129,11 @@ export const loadOptions = (
         return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.left.error)}` }))
       }
     } else {
+      const uid = process.getuid?.() ?? 0
+      const insecure = yield* Effect.promise(() =>
+        StrictModes.check("config file", file.path, [0, uid], `root or the user running archipelago (uid ${uid})`)
+      )
+      if (insecure !== undefined) return yield* Effect.fail(new Config.UsageError({ reason: insecure }))
       const parsed = Config.parseFile(read.right, file.path)
       if (Either.isLeft(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: parsed.left.join("\n") }))
       fromFile = parsed.right
@@ -193,13 +199,22 @@ export const command = (argv: ReadonlyArray<string>) => {
 
   const takeover = Command.make(
     "takeover",
-    { data: dataOption, config: configOption, logFormat: logFormatOption, app: Args.text({ name: "APP" }) },
+    {
+      data: dataOption,
+      config: configOption,
+      logFormat: logFormatOption,
+      app: Args.text({ name: "APP" }),
+      container: Options.text("container").pipe(
+        Options.withDescription("replace this container, made without Archipelago's labels, that holds APP's name"),
+        Options.optional
+      )
+    },
     (flags) =>
       withSettings(argv, flags, (options) =>
-        Effect.flatMap(Effect.promise(() => import("./Takeover.js")), (T) => T.run(options, flags.app)))
+        Effect.flatMap(Effect.promise(() => import("./Takeover.js")), (T) => T.runOnPodman(options, flags.app, Option.getOrUndefined(flags.container))))
   ).pipe(
     Command.withDescription(
-      "stop and remove APP's container left by another orchestrator instance, so this data dir's server installs its own"
+      "stop and remove APP's container left by another orchestrator instance (or, with --container, one made without Archipelago's labels), so this data dir's server installs its own"
     )
   )
 
@@ -257,7 +272,9 @@ export const command = (argv: ReadonlyArray<string>) => {
   const install = Command.make("install", { ...unitOptions, root, force }, (flags) =>
     withSettings(argv, flags, (options) =>
       Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
-        Effect.flatMap(U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force }), (written) =>
+        Effect.flatMap(
+          Effect.zipRight(U.checkProgram([process.execPath, U.cliPath()]), U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force })),
+          (written) =>
           Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`))))).pipe(
       Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT), never over another unit unless --force`)
     )

@@ -496,3 +496,58 @@ export const configFileOf = (
  */
 export const mirrorOf = (text: string): string | { readonly location: string; readonly insecure: boolean } =>
   text.startsWith("http://") ? { location: text.slice("http://".length), insecure: true } : text
+
+/**
+ * What `lstat` says about the config file or one of its folders.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileFacts {
+  readonly path: string
+  readonly uid: number
+  /** The full `st_mode` (type and permission bits). */
+  readonly mode: number
+  readonly isDirectory: boolean
+}
+
+/**
+ * sshd's StrictModes check of a file the program trusts: the file, and each folder from it up to
+ * `/`, must be owned by one of `owners`, and none may be writable by its group or by others; a
+ * folder with the sticky bit (`/tmp`) is allowed, since no one else can replace a file in it.
+ * Answers the first problem, naming `what`, the path and the fix, or undefined when it is safe.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const strictModes = (
+  what: string,
+  file: FileFacts,
+  folders: ReadonlyArray<FileFacts>,
+  owners: ReadonlyArray<number>,
+  ownerText: string
+): string | undefined => {
+  for (const f of [file, ...folders]) {
+    const which = f === file ? `the ${what}` : `the ${what}'s folder ${f.path}`
+    if (!owners.includes(f.uid)) {
+      return `refusing ${file.path}: ${which} is owned by uid ${f.uid}, not by ${ownerText}; fix: chown root ${f.path}`
+    }
+    const sticky = f.isDirectory && (f.mode & 0o1000) !== 0
+    if ((f.mode & 0o022) !== 0 && !sticky) {
+      return `refusing ${file.path}: ${which} is writable by ${(f.mode & 0o002) !== 0 ? "everyone" : "its group"} ` +
+        `(mode ${(f.mode & 0o7777).toString(8).padStart(4, "0")}); fix: chmod go-w ${f.path}`
+    }
+  }
+  return undefined
+}
+
+/**
+ * The config file's StrictModes check (`strictModes`): owned by root or by the user running the
+ * program (`uid`). Whoever can write the config can bind the API to every address and mount `/`
+ * into an app.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const insecureConfig = (file: FileFacts, folders: ReadonlyArray<FileFacts>, uid: number): string | undefined =>
+  strictModes("config file", file, folders, [0, uid], `root or the user running archipelago (uid ${uid})`)

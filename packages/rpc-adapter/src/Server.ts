@@ -72,6 +72,17 @@ export interface Config {
    * `false` serves the page that says the bundle is not built.
    */
   readonly bundleFile?: string | false
+  /**
+   * Open WebSockets at most; past it a handshake answers `503` (the dashboard's polling
+   * backstop keeps answering over `POST /rpc`). Default 64.
+   */
+  readonly maxSockets?: number
+  /**
+   * A connection silent for this long, or that has not sent its whole request head within it,
+   * is closed (idle or slow clients). Default 10 s; a whole request (body included) gets three
+   * times that.
+   */
+  readonly headersTimeout?: Duration.DurationInput
   /** Interval of WebSocket pings; a client that misses one is dropped. Default 30 s. */
   readonly heartbeat?: Schedule.Schedule<unknown>
   /** How often resources are sampled while a client subscribes to them (`stats.subscribe`). Default 2 s. */
@@ -121,6 +132,8 @@ export const defaults = {
   port: 7420,
   maxBodyBytes: 1024 * 1024,
   maxResponseBytes: Dispatch.defaultMaxResponseBytes,
+  maxSockets: 64,
+  headersTimeout: Duration.seconds(10),
   heartbeat: Schedule.spaced("30 seconds")
 } as const
 
@@ -163,7 +176,18 @@ export const listen = (
     const host = config.host ?? defaults.host
     const token = yield* Auth.ensureToken(config.dataDir)
     const maxBody = config.maxBodyBytes ?? defaults.maxBodyBytes
-    const server = Http.createServer()
+    // Idle and slow connections are dropped soon (checked every second), so a flood of them
+    // holds nothing for long; the owner's requests are served beside them.
+    const headersTimeout = Duration.toMillis(config.headersTimeout ?? defaults.headersTimeout)
+    const server = Http.createServer({
+      headersTimeout,
+      requestTimeout: headersTimeout * 3,
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout)
+    })
+    // a connection silent this long is closed (Node's header timeout only counts a started
+    // request); an upgraded WebSocket clears it (`ws` keeps its own heartbeat)
+    server.timeout = headersTimeout
+    const maxSockets = config.maxSockets ?? defaults.maxSockets
     const boundPort = () => (server.address() as AddressInfo).port
     let origins: ReadonlySet<string> | undefined
     let hosts: ReadonlySet<string> | undefined
@@ -210,6 +234,10 @@ export const listen = (
       if (facts.path !== "/ws") return rejectUpgrade(socket, 404, "not found")
       const verdict = Guard.decide(rt, facts)
       if (verdict !== "ok") return rejectUpgrade(socket, refusals[verdict][0], refusals[verdict][1])
+      if (wss.clients.size >= maxSockets) {
+        runFork(Effect.logWarning(`websocket refused: ${maxSockets} already open (maxSockets)`))
+        return rejectUpgrade(socket, 503, `too many WebSocket connections (${maxSockets}); POST /rpc still answers`)
+      }
       const session = Auth.sessionIdOf(facts.credentials.cookie)
       // The upgrade completes once the services are there: the socket's first message then
       // already has a reader (a message to a socket without one would be lost).

@@ -2,13 +2,16 @@
  * `archipelago takeover APP`: the operator's way out when another orchestrator instance (another
  * data dir) left a container of APP behind: stop it gracefully and remove it (its named volumes
  * and host folders stay), so this data dir's server installs its own on its next pass.
+ * `archipelago takeover APP --container NAME` does the same for a container made without
+ * Archipelago's labels that holds APP's name: the orchestrator never touches such a container on
+ * its own, so replacing it is always this explicit act naming it.
  *
  * @since 0.1.0
  */
 import { resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Console, Data, Effect } from "effect"
-import { ContainerRuntime, ContainerSpec, Instance, Plan, PodmanRuntime } from "@archipelago/orchestrator"
+import { ContainerRuntime, ContainerSpec, Instance, Observation, Plan, PodmanRuntime } from "@archipelago/orchestrator"
 import type { RuntimeError } from "@archipelago/orchestrator"
 import type * as Config from "./Config.js"
 import * as Status from "./Status.js"
@@ -42,18 +45,22 @@ export const stopTimeoutSec = 600
  */
 export const run: (
   options: Pick<Config.ServeOptions, "data">,
-  app: string
-) => Effect.Effect<void, TakeoverError | Instance.InstanceError | RuntimeError.RuntimeError> = Effect.fn("Takeover.run")(function*(
+  app: string,
+  container?: string
+) => Effect.Effect<void, TakeoverError | Instance.InstanceError | RuntimeError.RuntimeError, ContainerRuntime.ContainerRuntime> = Effect.fn("Takeover.run")(function*(
   options: Pick<Config.ServeOptions, "data">,
-  app: string
+  app: string,
+  container?: string
 ) {
   const ours = yield* Instance.id(resolve(options.data)).pipe(Effect.provide(NodeContext.layer))
   const runtime = yield* ContainerRuntime.ContainerRuntime
   const all = yield* runtime.list()
-  const foreign = all.filter((c) =>
-    c.labels[ContainerSpec.Labels.app] === app &&
-    Plan.ownership(c.labels[ContainerSpec.Labels.instance], ours)._tag === "Foreign"
-  )
+  const foreign = container !== undefined
+    ? yield* strangerNamed(all, app, container)
+    : all.filter((c) =>
+      c.labels[ContainerSpec.Labels.app] === app &&
+      Plan.ownership(c.labels[ContainerSpec.Labels.instance], ours)._tag === "Foreign"
+    )
   if (foreign.length === 0) {
     const any = all.some((c) => c.labels[ContainerSpec.Labels.app] === app)
     return yield* Effect.fail(new TakeoverError({
@@ -64,10 +71,15 @@ export const run: (
   }
   for (const c of foreign) {
     const owner = c.labels[ContainerSpec.Labels.instance]
-    yield* Console.log(`stopping ${c.name} of instance ${owner} (up to ${stopTimeoutSec} s)`)
+    const whose = owner === undefined ? "(not made by Archipelago)" : `of instance ${owner}`
+    yield* Console.log(`stopping ${c.name} ${whose} (up to ${stopTimeoutSec} s)`)
     yield* runtime.stop(c.name, stopTimeoutSec).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
     yield* runtime.remove(c.name, { force: true }).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void))
-    yield* Console.log(`removed ${c.name} of instance ${owner} (stop that instance's server first, or it will want it back)`)
+    yield* Console.log(
+      owner === undefined
+        ? `removed ${c.name} (its image and named volumes stay)`
+        : `removed ${c.name} of instance ${owner} (stop that instance's server first, or it will want it back)`
+    )
   }
   // this data dir's server, when it runs, installs the app now
   const asked = yield* Effect.either(Status.call(options.data, "container-install", { appId: app }))
@@ -76,4 +88,27 @@ export const run: (
       ? `asked this data dir's server (instance ${ours}) to install ${app}`
       : `install ${app} from the dashboard once this data dir's server runs (${asked.left.message})`
   )
-}, Effect.provide(PodmanRuntime.layer))
+})
+
+// The named container, only when it carries none of Archipelago's labels (those are taken over
+// by instance, without --container).
+const strangerNamed = (all: ReadonlyArray<ContainerRuntime.ContainerSummary>, app: string, name: string) =>
+  Effect.gen(function*() {
+    const c = all.find((x) => x.name === name)
+    if (c === undefined) return yield* new TakeoverError({ reason: `no container named ${name}: nothing to take over` })
+    if (Observation.isLabelled(c)) {
+      return yield* new TakeoverError({
+        reason: `${name} carries Archipelago's labels: it is not a stranger; run \`archipelago takeover ${app}\` without --container if another instance owns it`
+      })
+    }
+    return [c]
+  })
+
+/**
+ * `run` on the host's podman.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const runOnPodman = (options: Pick<Config.ServeOptions, "data">, app: string, container?: string) =>
+  run(options, app, container).pipe(Effect.provide(PodmanRuntime.layer))

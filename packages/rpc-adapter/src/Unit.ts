@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { SafeFile } from "@archipelago/orchestrator"
 import { Data, Effect } from "effect"
+import * as StrictModes from "./internal/strictModes.js"
 
 /**
  * @since 0.1.0
@@ -76,10 +77,37 @@ export const execStart = (o: UnitOptions): ReadonlyArray<string> => [
 ]
 
 /**
+ * The capabilities the unit takes out of its bounding set: neither podman, conmon, runc nor the
+ * containers (whose added capabilities manifests refuse) use them, and every container inherits
+ * the bounding set. Tried: `setpriv --bounding-set -<these>` then `podman run -p …` of the base
+ * image runs, with podman's default capability set (docs/operations.md lists each option).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const droppedCapabilities: ReadonlyArray<string> = [
+  "CAP_SYS_MODULE",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_TIME",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_SYSLOG",
+  "CAP_MAC_ADMIN",
+  "CAP_MAC_OVERRIDE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_AUDIT_READ",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_SYS_PACCT"
+]
+
+/**
  * The unit text. Hardening is limited to what rootful podman tolerates: nothing that gives the
  * service its own mount namespace (`PrivateTmp`, `ProtectSystem`, `ProtectHome`: podman's
  * overlay mounts would be invisible outside it), no `NoNewPrivileges` (containers inherit it),
- * no device or SUID restrictions (images carry setuid files and need `/dev/fuse`).
+ * no device or SUID restrictions (images carry setuid files and need `/dev/fuse`), no system call
+ * or namespace filter (containers inherit it); only the capabilities nothing uses are dropped
+ * (`droppedCapabilities`). docs/operations.md weighs each option.
  * `KillMode=process` stops the server, never the containers it runs: they outlive a restart and
  * the server adopts them.
  *
@@ -109,6 +137,7 @@ UMask=0027
 LockPersonality=yes
 RestrictRealtime=yes
 SystemCallArchitectures=native
+CapabilityBoundingSet=~${droppedCapabilities.join(" ")}
 
 [Install]
 WantedBy=multi-user.target
@@ -160,6 +189,26 @@ export class UnitError extends Data.TaggedError("UnitError")<{ readonly path: st
  * @category getters
  */
 export const cliPath = (): string => resolve(process.argv[1] ?? "archipelago")
+
+/**
+ * Refuses (`UnitError` naming the path and the fix) to write a unit that would run a program
+ * root does not control: each path (the node binary, the CLI script), resolved through its
+ * links, and every folder above it must be owned by root and writable by no group and no one
+ * else (sshd's StrictModes; `Config.strictModes`). A user who can write the CLI script, or swap
+ * a folder above it, would otherwise run code as root at the next start.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const checkProgram = (paths: ReadonlyArray<string>): Effect.Effect<void, UnitError> =>
+  Effect.forEach(paths, (path) =>
+    Effect.flatMap(
+      Effect.tryPromise({
+        try: () => StrictModes.check("program", path, [0], "root (the unit runs it as root)"),
+        catch: (e) => new UnitError({ path: join(unitDir, unitName), reason: `cannot check ${path}: ${e instanceof Error ? e.message : String(e)}` })
+      }),
+      (problem) => problem === undefined ? Effect.void : Effect.fail(new UnitError({ path: join(unitDir, unitName), reason: problem }))
+    ), { discard: true })
 
 const refusal = "it exists with other content (your own unit, or one an older install wrote): not overwritten; " +
   "compare it with `archipelago service unit`, then remove it or install with --force"

@@ -191,3 +191,31 @@ describe("Config.parseFile: one located message per bad value, in an operator's 
     ]))
   })
 })
+
+describe("Config file StrictModes (issue 26)", () => {
+  const dir = (path: string, mode: number, uid = 0): Config.FileFacts => ({ path, uid, mode: 0o040000 | mode, isDirectory: true })
+  const file = (mode: number, uid = 0): Config.FileFacts => ({ path: "/etc/archipelago/config.yml", uid, mode: 0o100000 | mode, isDirectory: false })
+  const up = [dir("/etc/archipelago", 0o755), dir("/etc", 0o755), dir("/", 0o755)]
+
+  it("accepts a file owned by root or the running user, written only by its owner, in such folders", () => {
+    expect(Config.insecureConfig(file(0o644), up, 0)).toBe(undefined)
+    expect(Config.insecureConfig(file(0o600, 1000), up, 1000)).toBe(undefined)
+    expect(Config.insecureConfig(file(0o600), [dir("/tmp/x", 0o700), dir("/tmp", 0o1777), dir("/", 0o755)], 0)).toBe(undefined)
+  })
+
+  it("refuses another user's file, a group- or world-writable file or folder, naming the path and the fix", () => {
+    expect(Config.insecureConfig(file(0o644, 1000), up, 0)).toBe(
+      "refusing /etc/archipelago/config.yml: the config file is owned by uid 1000, not by root or the user running archipelago (uid 0); fix: chown root /etc/archipelago/config.yml"
+    )
+    expect(Config.insecureConfig(file(0o666), up, 0)).toBe(
+      "refusing /etc/archipelago/config.yml: the config file is writable by everyone (mode 0666); fix: chmod go-w /etc/archipelago/config.yml"
+    )
+    expect(Config.insecureConfig(file(0o664), up, 0)).toContain("writable by its group (mode 0664)")
+    expect(Config.insecureConfig(file(0o644), [dir("/etc/archipelago", 0o777), ...up.slice(1)], 0)).toContain(
+      "the config file's folder /etc/archipelago is writable by everyone (mode 0777); fix: chmod go-w /etc/archipelago"
+    )
+    expect(Config.insecureConfig(file(0o644), [dir("/etc/archipelago", 0o755, 65534), ...up.slice(1)], 0)).toContain(
+      "folder /etc/archipelago is owned by uid 65534"
+    )
+  })
+})

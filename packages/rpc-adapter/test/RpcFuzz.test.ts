@@ -4,6 +4,7 @@
  * no stuck connection, and every error says where it is. `ARCHY_FUZZ_RUNS` sets the number of
  * bodies per property (default 60; `npm run fuzz` runs many more).
  */
+import * as Http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import fc from "fast-check"
 import * as JsonRpc from "../src/JsonRpc.js"
@@ -179,6 +180,50 @@ describe("RPC fuzz", () => {
         { numRuns: Math.max(10, Math.floor(runs / 3)) }
       )
       expect(local.requests).toStrictEqual([])
+    } finally {
+      await t.close()
+    }
+  }, timeout)
+
+  it(`logins: ${runs} hostile attempts from many loopback addresses (bodies, forged device cookies, tokens) never 5xx, and the owner's browser and token still log in (issue 26)`, async () => {
+    const t = await start(makeFake(freshApps()).layer, { password: "owner password" })
+    const post = (body: string, headers: Record<string, string>, localAddress: string) =>
+      new Promise<{ status: number; setCookie: ReadonlyArray<string> }>((resolve, reject) => {
+        const req = Http.request(`${t.server.url}/login`, { method: "POST", headers, localAddress }, (res) => {
+          res.resume()
+          res.on("end", () => resolve({ status: res.statusCode!, setCookie: res.headers["set-cookie"] ?? [] }))
+        })
+        req.on("error", reject)
+        req.end(body)
+      })
+    try {
+      const first = await post(JSON.stringify({ password: "owner password" }), { "content-type": "application/json" }, "127.0.0.1")
+      const device = first.setCookie.find((c) => c.startsWith("archy_device="))!.split(";")[0]!
+      const attempt = fc.record({
+        body: fc.oneof(fc.string(), fc.json(), fc.constant(JSON.stringify({ password: "guess" }))),
+        json: fc.boolean(),
+        cookie: fc.oneof(
+          fc.constant(undefined),
+          fc.string().map((v) => `archy_device=${v}`),
+          fc.constant(`${device.slice(0, -2)}xx`),
+          fc.string()
+        ),
+        address: fc.integer({ min: 2, max: 250 })
+      })
+      await fc.assert(
+        fc.asyncProperty(attempt, async (a) => {
+          const headers: Record<string, string> = {
+            "content-type": a.json ? "application/json" : "application/x-www-form-urlencoded",
+            ...(a.cookie === undefined ? {} : { cookie: a.cookie.replace(/[^\x20-\x7e]/g, "") })
+          }
+          const res = await post(a.body, headers, `127.0.${a.address}.${a.address}`)
+          return [204, 303, 401, 429].includes(res.status) && res.status !== 204
+        }),
+        { numRuns: runs }
+      )
+      const owner = await post(JSON.stringify({ password: "owner password" }), { "content-type": "application/json", cookie: device }, "127.0.9.9")
+      expect(owner.status).toBe(204)
+      expect((await fetch(t.server.loginUrl, { redirect: "manual" })).status).toBe(302)
     } finally {
       await t.close()
     }

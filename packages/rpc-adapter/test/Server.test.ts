@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Effect, Exit, Layer, Logger, Schedule, Scope } from "effect"
 import fc from "fast-check"
 import { WebSocket } from "ws"
+import * as Auth from "../src/Auth.js"
 import * as ServerInfo from "../src/ServerInfo.js"
 import * as Dashboard from "../src/Dashboard.js"
 import * as JsonRpc from "../src/JsonRpc.js"
@@ -632,9 +633,10 @@ describe("Server robustness", () => {
 })
 
 // Issue 11, item 9: sessions, login rate limit, Host allow-list, no token in the handshake.
-const raw = (url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+const raw = (url: string, options: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {}) =>
   new Promise<{ status: number; headers: Http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const req = Http.request(url, { method: options.method ?? "GET", headers: options.headers ?? {} }, (res) => {
+    const local = options.localAddress === undefined ? {} : { localAddress: options.localAddress }
+    const req = Http.request(url, { method: options.method ?? "GET", headers: options.headers ?? {}, ...local }, (res) => {
       let body = ""
       res.setEncoding("utf8")
       res.on("data", (c) => (body += c))
@@ -743,14 +745,54 @@ describe("Server sessions and logins", () => {
       expect(statuses).toStrictEqual([401, 401, 401, 401, 401, 429, 429, 429])
       const limited = await login("correct horse")
       expect([limited.status, limited.headers.get("set-cookie"), Number(limited.headers.get("retry-after")) > 0]).toStrictEqual([429, null, true])
+      // the token is never limited: a wrong one is refused, the right one logs in
       const tokenGuess = await fetch(`${s.server.url}/login?token=nope`, { redirect: "manual" })
-      expect(tokenGuess.status).toBe(429)
+      expect(tokenGuess.status).toBe(401)
+      expect((await fetch(s.server.loginUrl, { redirect: "manual" })).status).toBe(302)
       const failures = s.logs.filter((l) => l.includes("login failed"))
-      expect(failures.length).toBe(5)
+      expect(failures.length).toBe(6)
       expect(failures[0]).toMatch(/^WARN login failed from [0-9a-f.:]+: wrong password$/)
       expect(s.logs.join("\n")).not.toMatch(/guess-|correct horse/)
       // The bearer token still works while logins are limited.
       expect((await s.call("server.version")).result.engine).toBe("simulated")
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+describe("Server logins under attack (issue 26)", () => {
+  it("40 strangers' wrong passwords from 40 loopback addresses never refuse the owner's token, nor the password from a browser that logged in before", async () => {
+    const s = await start(makeFake(apps()).layer, { password: "correct horse" })
+    try {
+      const post = (password: string, options: { localAddress?: string; cookie?: string } = {}) =>
+        raw(`${s.server.url}/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(options.cookie === undefined ? {} : { cookie: options.cookie }) },
+          body: JSON.stringify({ password }),
+          ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress })
+        })
+      const first = await post("correct horse")
+      expect(first.status).toBe(204)
+      const device = (first.headers["set-cookie"] ?? []).find((c) => c.startsWith(`${Auth.deviceCookieName}=`))!
+      expect(device).toMatch(/HttpOnly/)
+      expect(device).toMatch(/SameSite=Strict/)
+      expect(device).toContain("Path=/login")
+      const deviceCookie = device.split(";")[0]!
+      for (let i = 0; i < 40; i++) expect((await post(`guess-${i}`, { localAddress: `127.0.1.${i + 2}` })).status).toBeOneOf([401, 429])
+      // the strangers did fill their shared bucket: a new address, even with the right password, waits
+      expect((await post("correct horse", { localAddress: "127.0.1.99" })).status).toBe(429)
+      // ...but not the owner's browser, nor the owner's token, from any address
+      expect((await post("correct horse", { cookie: deviceCookie })).status).toBe(204)
+      expect((await post("correct horse", { cookie: deviceCookie, localAddress: "127.0.1.2" })).status).toBe(204)
+      const token = await raw(`${s.server.url}/login?token=${encodeURIComponent(s.server.token)}`, { localAddress: "127.0.1.2" })
+      expect(token.status).toBe(302)
+      // one more wrong guess every 10 s changes nothing for the owner
+      expect((await post("guess-x", { localAddress: "127.0.1.3" })).status).toBe(429)
+      expect((await post("correct horse", { cookie: deviceCookie })).status).toBe(204)
+      // a forged or foreign device cookie counts as a stranger
+      expect((await post("correct horse", { cookie: `${Auth.deviceCookieName}=abc.def` })).status).toBe(429)
+      expect(s.logs.join("\n")).not.toMatch(/guess-|correct horse/)
     } finally {
       await s.close()
     }

@@ -35,7 +35,12 @@ describe("Sessions", () => {
 })
 
 describe("RateLimit", () => {
-  const policies: RateLimit.Policies = { perClient: { burst: 3, refillMs: 100 }, global: { burst: 5, refillMs: 50 }, maxClients: 2 }
+  const policies: RateLimit.Policies = {
+    perClient: { burst: 3, refillMs: 100 },
+    global: { burst: 5, refillMs: 50 },
+    perDevice: { burst: 3, refillMs: 100 },
+    maxClients: 2
+  }
 
   it("allows a burst of failures per client, then makes it wait for a refill", () => {
     let s = RateLimit.empty
@@ -68,6 +73,59 @@ describe("RateLimit", () => {
       }
     }
     expect(accepted).toBeLessThanOrEqual(policies.perClient.burst + Math.floor(now / policies.perClient.refillMs))
+  })
+})
+
+describe("RateLimit: strangers never lock the owner out (issue 26)", () => {
+  const hour = 3_600_000
+  // any interleaving of attempts (gap in ms, who) by strangers from any address, and the owner's browser
+  const attempts = fc.array(
+    fc.record({ gap: fc.nat(60_000), stranger: fc.boolean(), address: fc.nat(100_000) }),
+    { maxLength: 600 }
+  )
+
+  it.prop("a browser with a device cookie is never refused because of strangers' failures", [attempts], ([steps]) => {
+    let s = RateLimit.empty
+    let now = 0
+    for (const step of steps) {
+      now += step.gap
+      if (step.stranger) {
+        const who = { client: `127.${step.address >> 16}.${(step.address >> 8) & 255}.${step.address & 255}` }
+        if (RateLimit.retryAfter(s, who, now) === 0) s = RateLimit.fail(s, who, now)
+      } else {
+        // the owner's browser, never failing: always let through
+        expect(RateLimit.retryAfter(s, { client: "127.0.0.1", device: "owner" }, now)).toBe(0)
+      }
+    }
+  })
+
+  it.prop("guesses without a device cookie, from any number of addresses, stay under 30 + 360 in any hour", [attempts], ([steps]) => {
+    let s = RateLimit.empty
+    let now = 0
+    const checked: Array<number> = []
+    for (const step of steps) {
+      now += step.gap % 20_000
+      const who = { client: `10.0.${(step.address >> 8) & 255}.${step.address & 255}` }
+      if (RateLimit.retryAfter(s, who, now) === 0) {
+        checked.push(now)
+        s = RateLimit.fail(s, who, now)
+      }
+    }
+    for (let i = 0; i < checked.length; i++) {
+      const inHour = checked.filter((t) => t >= checked[i]! && t < checked[i]! + hour).length
+      expect(inHour).toBeLessThanOrEqual(RateLimit.maxStrangerGuesses(hour))
+    }
+    expect(RateLimit.maxStrangerGuesses(hour)).toBe(390)
+  })
+
+  it("40 strangers' failures do not touch a device's bucket; the device's own failures do", () => {
+    let s = RateLimit.empty
+    for (let i = 0; i < 40; i++) s = RateLimit.fail(s, `127.0.1.${i + 2}`, 0)
+    expect(RateLimit.retryAfter(s, "127.0.0.1", 0)).toBeGreaterThan(0)
+    expect(RateLimit.retryAfter(s, { client: "127.0.0.1", device: "d" }, 0)).toBe(0)
+    for (let i = 0; i < 5; i++) s = RateLimit.fail(s, { client: "127.0.0.1", device: "d" }, 0)
+    expect(RateLimit.retryAfter(s, { client: "127.0.0.1", device: "d" }, 0)).toBe(60_000)
+    expect(RateLimit.retryAfter(s, { client: "127.0.0.1", device: "e" }, 0)).toBe(0)
   })
 })
 

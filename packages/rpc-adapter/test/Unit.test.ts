@@ -4,6 +4,9 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
 import * as Unit from "../src/Unit.js"
 
 const options = (user?: string): Unit.UnitOptions => ({
@@ -99,5 +102,27 @@ describe("Unit.install", () => {
       // both orders happened, or the race proved nothing
       expect(userWon).toBeGreaterThan(0)
       expect(userWon).toBeLessThan(100)
+    }))
+})
+
+describe("Unit.checkProgram (issue 26)", () => {
+  it.effect("refuses a CLI script in a folder others can write, or owned by another user, naming the path and the fix", () =>
+    Effect.gen(function*() {
+      const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "unit-program-"))
+      const cli = NodePath.join(dir, "cli.js")
+      NodeFs.writeFileSync(cli, "// cli\n", { mode: 0o755 })
+      yield* Unit.checkProgram([cli, process.execPath])
+      NodeFs.chmodSync(dir, 0o777)
+      const open = yield* Effect.flip(Unit.checkProgram([cli]))
+      expect(open.message).toBe(
+        `cannot write /etc/systemd/system/archipelago.service: refusing ${cli}: the program's folder ${dir} is writable by everyone (mode 0777); fix: chmod go-w ${dir}`
+      )
+      NodeFs.chmodSync(dir, 0o700)
+      if (process.getuid?.() === 0) {
+        NodeFs.chownSync(cli, 65534, 65534)
+        expect((yield* Effect.flip(Unit.checkProgram([cli]))).message).toBe(
+          `cannot write /etc/systemd/system/archipelago.service: refusing ${cli}: the program is owned by uid 65534, not by root (the unit runs it as root); fix: chown root ${cli}`
+        )
+      }
     }))
 })

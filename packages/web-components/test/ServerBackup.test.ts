@@ -81,7 +81,7 @@ describe.skipIf(!hasChromium || !hasPodman)("backup panel against archipelago se
     const panel = `${node.card} archy-backup-panel`
     await page.locator(`${panel} [part=summary]`).filter({ hasText: /^Last backup / }).waitFor({ timeout: 30_000 })
     const before = backupLists
-    const file = join(server.dataDir, server.id("demo-node"), "data", "channel.backup")
+    const file = join(server.dataDir, "apps", server.id("demo-node"), "data", "channel.backup")
     mkdirSync(join(file, ".."), { recursive: true })
     writeFileSync(`${file}.tmp`, "scb-1")
     renameSync(`${file}.tmp`, file)

@@ -15,6 +15,7 @@ import type { Salvaged } from "./internal/Salvage.js"
 import { closest } from "./internal/Suggest.js"
 import { imageOrBuild, isIp, isPinnedImage, type Manifest } from "./Manifest.js"
 import * as Settings from "./Settings.js"
+import { appDataDir, reservedNames } from "./Spec.js"
 
 /**
  * @since 0.1.0
@@ -86,6 +87,10 @@ export const check = (
   const settings = options.settings ?? Settings.defaults
   const id: string | undefined = m.id
 
+  if (id !== undefined && reservedNames.has(id)) {
+    fail("id", "reserved-id", `${JSON.stringify(id)} is a name the orchestrator keeps for itself in the data dir (reserved: ${[...reservedNames].join(", ")}); choose another id`)
+  }
+
   if (options.expectedId !== undefined && id !== undefined && id !== options.expectedId) {
     fail("id", "id-folder", `expected ${JSON.stringify(options.expectedId)} (the name of the manifest's folder), got ${JSON.stringify(id)}`)
   }
@@ -101,7 +106,7 @@ export const check = (
 
   // volumes: bind mounts stay under the app's data directory or an allowed root, named volumes
   // carry the app's id, no target is mounted twice
-  const dataDir = id === undefined ? undefined : PosixPath.join(settings.dataDir, id)
+  const dataDir = id === undefined ? undefined : appDataDir(settings, id)
   const roots = settings.allowedBindRoots.flatMap((r) => {
     const n = PosixPath.normalize(r)
     return n !== undefined && PosixPath.isAbsolute(n) ? [n] : []

@@ -25,16 +25,42 @@ export const containerName = (manifest: Manifest): string =>
   manifest.container.name ?? (manifest.role === "ui" ? `archy-${manifest.id}` : manifest.id)
 
 /**
- * The app's data directory on the host: `<dataDir>/<id>`.
+ * The folder under the data dir that holds one folder per app. The orchestrator's own files and
+ * folders (`secrets`, `backups`, `rpc-token`, ...) sit beside it, never inside it, so no app id
+ * can name one of them.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const appsFolderName = "apps"
+
+/**
+ * The names the orchestrator uses directly under the data dir; no app may take one as its id
+ * (an app's folder used to be `<dataDir>/<id>`, and the migration must never move one of these).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const reservedNames: ReadonlySet<string> = new Set([
+  appsFolderName,
+  "secrets",
+  "backups",
+  "engine",
+  "rpc-token"
+])
+
+/**
+ * The app's data directory on the host: `<dataDir>/apps/<id>`. The one place that computes it:
+ * specs, rules, hooks and backups all ask here.
  *
  * @since 0.1.0
  * @category getters
  */
-export const appDataDir = (settings: Settings, id: string): string =>
-  PosixPath.join(settings.dataDir, id) ?? `${settings.dataDir}/${id}`
+export const appDataDir = (settings: Pick<Settings, "dataDir">, id: string): string =>
+  PosixPath.join(settings.dataDir, `${appsFolderName}/${id}`) ?? `${settings.dataDir}/${appsFolderName}/${id}`
 
 /**
- * The host source of a volume: `./x` becomes `<dataDir>/<id>/x`, an absolute path is
+ * The host source of a volume: `./x` becomes `<dataDir>/apps/<id>/x`, an absolute path is
  * normalised, a bare name stays a named volume.
  *
  * @since 0.1.0

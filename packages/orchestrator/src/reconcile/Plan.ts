@@ -57,6 +57,14 @@ export interface ContainerFacts {
   readonly state: AppState
   /** Carries the `io.archipelago.managed-by=archipelago` label: the orchestrator created it. */
   readonly managed: boolean
+  /**
+   * False for a container that carries none of Archipelago's labels (neither
+   * `io.archipelago.managed-by` nor `io.archipelago.app`): made by hand or by another tool, found
+   * only because its name is the app's. Absent counts as labelled.
+   *
+   * @since 0.1.0
+   */
+  readonly labelled?: boolean
   /** The `io.archipelago.spec-hash` label, when present. */
   readonly specHash?: string
   /** The `io.archipelago.instance` label: the orchestrator instance that created it. */
@@ -115,6 +123,9 @@ export interface Observed {
  * - `Remove`: the user removed the app but its managed container is still there.
  * - `Foreign`: the container belongs to another orchestrator instance: touch nothing, show
  *   `reason` as the app's error.
+ * - `Stranger`: a container with the app's name carries none of Archipelago's labels: never
+ *   stop, remove or replace it; show `reason` as the app's error until the operator removes it
+ *   or runs `archipelago takeover <app> --container <name>`.
  *
  * @since 0.1.0
  * @category models
@@ -128,6 +139,7 @@ export type Action = Data.TaggedEnum<{
   Stop: { readonly reason: string }
   Remove: {}
   Foreign: { readonly instance: string; readonly reason: string }
+  Stranger: { readonly name: string; readonly reason: string }
 }>
 
 /**
@@ -256,13 +268,28 @@ const foreignPrefix = "managed by another orchestrator (instance "
 export const foreignReason = (appId: string, instance: string): string =>
   `${foreignPrefix}${instance}): left alone; stop that orchestrator or run \`archipelago takeover ${appId}\` to take it over`
 
+const strangerPrefix = "a container named "
+const strangerMiddle = " exists and was not made by Archipelago"
+
 /**
- * True for the error `foreignReason` writes, so it is cleared once the container is ours again.
+ * The error an app shows while a container without Archipelago's labels holds its name, naming
+ * the way out.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const strangerReason = (appId: string, name: string): string =>
+  `${strangerPrefix}${name}${strangerMiddle}: left alone; remove it yourself, or run \`archipelago takeover ${appId} --container ${name}\` to replace it`
+
+/**
+ * True for the errors `foreignReason` and `strangerReason` write, so they are cleared once the
+ * container is ours again.
  *
  * @since 0.1.0
  * @category guards
  */
-export const isForeignReason = (message: string): boolean => message.startsWith(foreignPrefix)
+export const isForeignReason = (message: string): boolean =>
+  message.startsWith(foreignPrefix) || (message.startsWith(strangerPrefix) && message.includes(strangerMiddle))
 
 const isActive = (state: AppState): boolean => state === "running"
 
@@ -272,7 +299,8 @@ const engineBusy = (state: AppState): boolean => state === "stopping" || state =
  * Decides the one action for an app.
  *
  * Rules, in order: an app held by an operation is left alone; a container of another
- * orchestrator instance is left alone (`Foreign`); an existing container not yet
+ * orchestrator instance is left alone (`Foreign`), and so is a container without Archipelago's
+ * labels that holds the app's name (`Stranger`); an existing container not yet
  * adopted is adopted as it is; a removed app's managed container is removed; an installed app
  * without a container is installed; a managed container whose spec hash differs is recreated,
  * unless it runs another release than the manifest's (only `update` moves it, health-gated); a
@@ -287,6 +315,7 @@ export const plan = (desired: Desired, observed: Observed, intent: Intent, now: 
   if (observed.inTransition) return Action.NoOp({ reason: "an operation is in progress" })
   const c = observed.container
   if (c !== undefined) {
+    if (c.labelled === false) return Action.Stranger({ name: c.name, reason: strangerReason(desired.id, c.name) })
     const owner = ownership(c.instance, desired.instance)
     if (owner._tag === "Foreign") {
       return Action.Foreign({ instance: owner.instance, reason: foreignReason(desired.id, owner.instance) })

@@ -13,6 +13,7 @@ import * as Catalog from "../manifest/Catalog.js"
 import * as Settings from "../manifest/Settings.js"
 import type { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import * as AppLocks from "./AppLocks.js"
+import * as AppFolders from "./AppFolders.js"
 import * as Apps from "./Apps.js"
 import * as AppViews from "./AppViews.js"
 import * as Backups from "./Backups.js"
@@ -192,6 +193,10 @@ export const layer = (config: Config) => {
           Effect.annotateLogs({ appId: b.id, op: "catalog" })
         )
       }
+      // apps used to live at <dataDir>/<id>, beside the orchestrator's own folders
+      yield* AppFolders.migrate(config.dataDir, [...catalog.apps.map((a) => a.manifest.id), ...broken.map((b) => b.id)]).pipe(
+        Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
+      )
       const fs = yield* FileSystem.FileSystem
       const reload = load.pipe(
         Effect.catchAll((e) => Effect.fail(e._tag === "CatalogError" ? e : { errors: [{ message: e.message }] })),

@@ -152,7 +152,7 @@ export const id = Effect.fn("Instance.id")(function*(dataDir: string) {
   })
   if (yield* Effect.mapError(fs.exists(path), (e) => fail(e.message))) return yield* readId
   const created = randomBytes(8).toString("hex")
-  yield* Effect.mapError(fs.makeDirectory(dataDir, { recursive: true }), (e) => fail(e.message))
+  yield* Effect.mapError(fs.makeDirectory(dataDir, { recursive: true, mode: 0o700 }), (e) => fail(e.message))
   // Two first starts at once agree on one id: the loser reads the winner's.
   const linked = yield* Effect.mapError(createWhole(fs, path, `${created}\n`, 0o644), (e) => fail(e.message))
   if (!linked) return yield* readId
@@ -207,7 +207,7 @@ export const lock = (
     // Created whole (temp file + link): a starter racing this one never reads it empty and
     // takes it over as "unreadable".
     const create = Effect.mapError(createWhole(fs, path, content, 0o644), (e) => fail(e.message))
-    yield* Effect.mapError(fs.makeDirectory(dataDir, { recursive: true }), (e) => fail(e.message))
+    yield* Effect.mapError(fs.makeDirectory(dataDir, { recursive: true, mode: 0o700 }), (e) => fail(e.message))
     for (let attempt = 0;; attempt++) {
       if (yield* create) break
       const text = yield* readText(path)

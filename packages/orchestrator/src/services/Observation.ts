@@ -109,6 +109,16 @@ export const observationOf = (
 export const isManaged = (c: ContainerSummary): boolean => c.labels[Labels.managedBy] === Labels.managedByValue
 
 /**
+ * True when a container carries any of Archipelago's labels (`managed-by`, or the `app` label
+ * an older orchestrator stamped): only such a container may be stopped, removed or replaced.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isLabelled = (c: Pick<ContainerSummary, "labels">): boolean =>
+  c.labels[Labels.managedBy] === Labels.managedByValue || (c.labels[Labels.app] ?? "") !== ""
+
+/**
  * The facts the reconcile plan needs about a container.
  *
  * @since 0.1.0
@@ -124,6 +134,7 @@ export const factsOf = (c: ContainerSummary): ContainerFacts => {
     name: c.name,
     state: stateOfContainer(c.state),
     managed: isManaged(c),
+    labelled: isLabelled(c),
     ...(specHash === undefined ? {} : { specHash }),
     ...(instance === undefined ? {} : { instance }),
     ...(version === undefined ? {} : { version }),

@@ -15,7 +15,7 @@ import * as SafeFile from "../fs/SafeFile.js"
 import * as Journal from "../domain/Journal.js"
 import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
-import { foreignReason, ownership } from "../reconcile/Plan.js"
+import { foreignReason, ownership, strangerReason } from "../reconcile/Plan.js"
 import { ContainerRuntime } from "../runtime/ContainerRuntime.js"
 import type { ContainerDetails, ContainerSummary } from "../runtime/ContainerRuntime.js"
 import { Labels } from "../runtime/ContainerSpec.js"
@@ -36,7 +36,7 @@ import * as Operation from "./Operation.js"
 import type { DeadlineExceeded } from "./Operation.js"
 import type { RequestOptions } from "./Request.js"
 import * as HealthGate from "./HealthGate.js"
-import { answeredOf, digestOf, observationOf } from "./Observation.js"
+import { answeredOf, digestOf, isLabelled, observationOf } from "./Observation.js"
 import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp, UnsafeMount } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
 
@@ -75,6 +75,22 @@ export class ForeignContainer extends Data.TaggedError("ForeignContainer")<{
 }> {
   override get message(): string {
     return `container ${this.name} is ${foreignReason(this.appId, this.instance)}`
+  }
+}
+
+/**
+ * A container holding the app's name carries none of Archipelago's labels (made by hand or by
+ * another tool): it was not stopped, removed or replaced.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StrangerContainer extends Data.TaggedError("StrangerContainer")<{
+  readonly appId: string
+  readonly name: string
+}> {
+  override get message(): string {
+    return strangerReason(this.appId, this.name)
   }
 }
 
@@ -153,6 +169,7 @@ export type WorkError =
   | Unsupported
   | DeadlineExceeded
   | ForeignContainer
+  | StrangerContainer
   | BackupWork.Error
   | RolledBack
   | NoRollbackTarget
@@ -315,8 +332,9 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const imageDigestOf = (ref: string) =>
     Effect.map(digestShared([ref]), (answers) => answers.find(([r]) => r === ref)?.[1] ?? Option.none<string>())
 
-  // Every step that touches a container looks first: another instance's container is refused.
-  const inspectOwn = (def: AppDef): Effect.Effect<ContainerDetails | undefined, RuntimeError | ForeignContainer> =>
+  // Every step that touches a container looks first: another instance's container is refused,
+  // and so is one without Archipelago's labels that merely holds the app's name.
+  const inspectOwn = (def: AppDef): Effect.Effect<ContainerDetails | undefined, RuntimeError | ForeignContainer | StrangerContainer> =>
     Effect.gen(function*() {
       const entry = yield* store.entry(def.id)
       const wanted = names(def, entry)
@@ -324,6 +342,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       const all = yield* inspectShared(wanted)
       const found = wanted.flatMap((name) => all.filter((c) => c.name === name))
       for (const c of found) {
+        if (!isLabelled(c)) return yield* Effect.fail(new StrangerContainer({ appId: def.id, name: c.name }))
         const owner = ownership(c.labels[Labels.instance], def.spec.labels[Labels.instance])
         if (owner._tag === "Foreign") {
           return yield* Effect.fail(new ForeignContainer({ appId: def.id, name: c.name, instance: owner.instance }))

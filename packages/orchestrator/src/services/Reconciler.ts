@@ -238,15 +238,19 @@ export const make = (options: Options = {}) =>
         Recreate: ({ start }) => transition(def, "update", steps.recreate(def, start), true),
         Stop: () => transition(def, "stop", steps.stop(def), false),
         Remove: () => transition(def, "remove", steps.remove(def, false), false),
-        Foreign: ({ reason }) =>
-          Effect.gen(function*() {
-            const entry = yield* store.entry(def.id)
-            if (entry.lastError?.message === reason) return
-            const now = yield* Clock.currentTimeMillis
-            yield* store.update(def.id, (e) => ({ entry: { ...e, lastError: { op: "reconcile", message: reason, at: now } } }))
-            yield* installLog.append(def.id, "error", reason)
-            yield* Effect.logWarning(`${def.id}: ${reason}`)
-          })
+        Foreign: ({ reason }) => leftAlone(def, reason),
+        Stranger: ({ reason }) => leftAlone(def, reason)
+      })
+
+    // A container that is not ours: touch nothing, say why on the card (once).
+    const leftAlone = (def: AppDef, reason: string) =>
+      Effect.gen(function*() {
+        const entry = yield* store.entry(def.id)
+        if (entry.lastError?.message === reason) return
+        const now = yield* Clock.currentTimeMillis
+        yield* store.update(def.id, (e) => ({ entry: { ...e, lastError: { op: "reconcile", message: reason, at: now } } }))
+        yield* installLog.append(def.id, "error", reason)
+        yield* Effect.logWarning(`${def.id}: ${reason}`)
       })
 
     const describe = (action: Plan.Action): string =>
@@ -258,7 +262,8 @@ export const make = (options: Options = {}) =>
         Adopt: ({ running }) => `Adopt (${running ? "running" : "not running"})`,
         Stop: ({ reason }) => `Stop (${reason})`,
         Remove: () => "Remove",
-        Foreign: ({ instance }) => `Foreign (instance ${instance})`
+        Foreign: ({ instance }) => `Foreign (instance ${instance})`,
+        Stranger: ({ name }) => `Stranger (container ${name} not made by archipelago)`
       })
 
     const decide = (def: AppDef, scan: Scan, boot: boolean, acted: Set<AppId>) =>
@@ -294,13 +299,14 @@ export const make = (options: Options = {}) =>
           ...(entry.crashLoop === undefined ? {} : { crashLoop: entry.crashLoop })
         }
         const action = Plan.plan(desiredOf(def), observed, intent, now)
-        if (action._tag !== "Foreign" && entry.lastError !== undefined && Plan.isForeignReason(entry.lastError.message)) {
+        const notOurs = action._tag === "Foreign" || action._tag === "Stranger"
+        if (!notOurs && entry.lastError !== undefined && Plan.isForeignReason(entry.lastError.message)) {
           yield* store.update(def.id, (e) => {
             const { lastError: _e, ...rest } = e
             return { entry: rest }
           })
         }
-        if (action._tag === "Foreign") {
+        if (notOurs) {
           if (!boot) adopted.delete(def.id)
           yield* apply(def, action, scan)
           return action

@@ -217,18 +217,18 @@ health: {type: http, port: 8080}
     [
       "a bind mount outside the app's data directory",
       `${base}volumes:\n  - source: /etc\n    target: /host-etc\n`,
-      [`apps/demo/manifest.yml:6:13 volumes[0].source: bind mounts must lie under /var/lib/archipelago/demo, got "/etc"`]
+      [`apps/demo/manifest.yml:6:13 volumes[0].source: bind mounts must lie under /var/lib/archipelago/apps/demo, got "/etc"`]
     ],
     [
       "a bind mount outside the data directory and the allowed roots",
       `${base}volumes:\n  - source: /var/lib/archipelago/lnd\n    target: /lnd\n`,
-      [`apps/demo/manifest.yml:6:13 volumes[0].source: bind mounts must lie under /var/lib/archipelago/demo or an allowed bind root (/srv/shared), got "/var/lib/archipelago/lnd"`],
+      [`apps/demo/manifest.yml:6:13 volumes[0].source: bind mounts must lie under /var/lib/archipelago/apps/demo or an allowed bind root (/srv/shared), got "/var/lib/archipelago/lnd"`],
       { ...options, settings: Settings.make({ allowedBindRoots: ["/srv/shared"] }) }
     ],
     [
       "a relative bind mount climbing out of the data directory",
       `${base}volumes:\n  - source: ./../lnd\n    target: /lnd\n`,
-      [`apps/demo/manifest.yml:6:13 volumes[0].source: expected a path inside the app's data directory /var/lib/archipelago/demo, got "./../lnd"`]
+      [`apps/demo/manifest.yml:6:13 volumes[0].source: expected a path inside the app's data directory /var/lib/archipelago/apps/demo, got "./../lnd"`]
     ],
     [
       "a volume source that is neither ./path, absolute nor a name",
@@ -333,7 +333,7 @@ restart: sometimes
     const text = `${base}volumes:
   - {source: /srv/shared/blocks, target: /blocks, readOnly: true}
   - {source: ./data, target: /data}
-  - {source: /var/lib/archipelago/demo/cache, target: /cache}
+  - {source: /var/lib/archipelago/apps/demo/cache, target: /cache}
   - {source: demo-cache, target: /tmp/cache}
 `
     const opts = { ...options, settings: Settings.make({ allowedBindRoots: ["/srv/shared"] }) }
@@ -341,8 +341,8 @@ restart: sometimes
   })
 
   it("follows the settings' data directory", () => {
-    const text = `${base}volumes:\n  - {source: /data/apps/demo/x, target: /x}\n`
-    assert.deepStrictEqual(messages(text, { ...options, settings: Settings.make({ dataDir: "/data/apps" }) }), [])
+    const text = `${base}volumes:\n  - {source: /data/node/apps/demo/x, target: /x}\n`
+    assert.deepStrictEqual(messages(text, { ...options, settings: Settings.make({ dataDir: "/data/node" }) }), [])
     assert.deepStrictEqual(rules(text), ["bind-mount"])
   })
 

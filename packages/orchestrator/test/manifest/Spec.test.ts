@@ -43,11 +43,11 @@ describe("Spec", () => {
     assert.strictEqual(Spec.containerName({ ...demoUi, container: { name: "legacy-ui" } }), "legacy-ui")
   })
 
-  it("puts each app's data under <dataDir>/<id>", () => {
-    assert.strictEqual(Spec.appDataDir(Settings.defaults, "lnd"), "/var/lib/archipelago/lnd")
-    assert.strictEqual(Spec.appDataDir(Settings.make({ dataDir: "/tmp/x/" }), "lnd"), "/tmp/x/lnd")
-    assert.strictEqual(Spec.volumeSource(settings, "lnd", "."), "/data/lnd")
-    assert.strictEqual(Spec.volumeSource(settings, "lnd", "./a/./b"), "/data/lnd/a/b")
+  it("puts each app's data under <dataDir>/apps/<id>", () => {
+    assert.strictEqual(Spec.appDataDir(Settings.defaults, "lnd"), "/var/lib/archipelago/apps/lnd")
+    assert.strictEqual(Spec.appDataDir(Settings.make({ dataDir: "/tmp/x/" }), "lnd"), "/tmp/x/apps/lnd")
+    assert.strictEqual(Spec.volumeSource(settings, "lnd", "."), "/data/apps/lnd")
+    assert.strictEqual(Spec.volumeSource(settings, "lnd", "./a/./b"), "/data/apps/lnd/a/b")
     assert.strictEqual(Spec.volumeSource(settings, "lnd", "named"), "named")
   })
 
@@ -62,7 +62,7 @@ describe("Spec", () => {
       labels: {},
       ports: [{ host: 18084, container: 8080, protocol: "tcp" }],
       volumes: [
-        { source: "/data/demo-ui/www", target: "/var/www", readOnly: true },
+        { source: "/data/apps/demo-ui/www", target: "/var/www", readOnly: true },
         { source: "demo-ui-cache", target: "/cache", readOnly: false },
         { source: "/srv/shared/blocks", target: "/blocks", readOnly: false }
       ],
@@ -82,7 +82,7 @@ describe("Spec", () => {
         startPeriodSec: 0
       }
     })
-    assert.deepStrictEqual(Spec.bindSources(demoUi, settings), ["/data/demo-ui/www", "/srv/shared/blocks"])
+    assert.deepStrictEqual(Spec.bindSources(demoUi, settings), ["/data/apps/demo-ui/www", "/srv/shared/blocks"])
   })
 
   it("accepts a catalog app as well as a bare manifest", () => {
@@ -238,7 +238,8 @@ describe("Resolve", () => {
 describe("Spec hash stability", () => {
   it("pins the hash of a known spec: a change here makes every node recreate its containers on upgrade", () => {
     // the fixture names its volume demo-ui-cache since named volumes must belong to their app;
-    // changed once by outside health probes (decision 0036): apps with tcp/http checks are recreated
-    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "e22ca373b810776e4efe7ed225bb03f1a9111f36db571920d0863c8c652624c6")
+    // changed once by outside health probes (decision 0036) and once by the app folder's move to
+    // <data>/apps/<id> (decision 0034): apps are recreated once
+    assert.strictEqual(Spec.containerSpec(demoUi, settings).labels[Labels.specHash], "a7f8c5a5b9031d0f398c20bfdba842b58ff8c5a0894295b8a5fbef6bf36a7907")
   })
 })

@@ -283,3 +283,25 @@ describe("Plan.order", () => {
     }
   )
 })
+
+describe("Plan: containers without Archipelago's labels (issue 26)", () => {
+  const stranger: Plan.ContainerFacts = { id: "s1", name: "lnd", state: "running", managed: false, labelled: false }
+
+  it("leaves a hand-made container holding the app's name alone and says so, naming it and the way out", () => {
+    const a = Plan.plan(desired, { ...base, adopted: false, container: stranger }, wantRunning, 0)
+    assert.deepStrictEqual(a, Plan.Action.Stranger({ name: "lnd", reason: Plan.strangerReason("lnd", "lnd") }))
+    assert.include(Plan.strangerReason("lnd", "X"), "a container named X exists and was not made by Archipelago")
+    assert.include(Plan.strangerReason("lnd", "X"), "archipelago takeover lnd --container X")
+    assert.isTrue(Plan.isForeignReason(Plan.strangerReason("lnd", "X")))
+  })
+
+  it.prop(
+    "never adopts, starts, stops, removes, recreates or installs over it, whatever the intent and the time",
+    [arbObserved, arbIntent, arbNow, arbState],
+    ([o, intent, now, state]) => {
+      const a = Plan.plan(desired, { ...o, container: { ...stranger, state } }, intent, now)
+      assert.include(["Stranger", "NoOp"], a._tag)
+      if (!o.inTransition) assert.strictEqual(a._tag, "Stranger")
+    }
+  )
+})

@@ -24,7 +24,7 @@ const secretHook = (dataDir: string) =>
     consumers: {},
     run: (request) =>
       Effect.sync(() => {
-        const path = Path.join(dataDir, request.appId, "app.conf")
+        const path = Path.join(dataDir, "apps", request.appId, "app.conf")
         Fs.mkdirSync(Path.dirname(path), { recursive: true })
         Fs.writeFileSync(path, "rpcpassword=TOPSECRET-of-bitcoin\n", { mode: 0o600 })
         return { changed: false, files: [{ hook: "fake-conf", path, changed: false, sha256: "x" }] }
@@ -105,7 +105,7 @@ describe("backup and restore (simulator)", () => {
     return Effect.gen(function*() {
       const engine = yield* SimulatedEngine
       yield* install("web")
-      const www = Path.join(dataDir, "web", "www")
+      const www = Path.join(dataDir, "apps", "web", "www")
       const cache = Path.join(volumes, "web-cache", "_data")
       Fs.mkdirSync(Path.join(www, "img"), { recursive: true })
       Fs.writeFileSync(Path.join(www, "index.html"), "<h1>v1</h1>\n", { mode: 0o640 })
@@ -141,7 +141,7 @@ describe("backup and restore (simulator)", () => {
       const restored = yield* op("restore", "web")
       assert.isUndefined(restored.lastError, restored.lastError?.message)
       assert.deepStrictEqual({ www: listing(www), cache: listing(cache) }, before)
-      assert.strictEqual(Fs.readFileSync(Path.join(dataDir, "web", "app.conf"), "utf8"), "rpcpassword=TOPSECRET-of-bitcoin\n", "the rendered file carried over")
+      assert.strictEqual(Fs.readFileSync(Path.join(dataDir, "apps", "web", "app.conf"), "utf8"), "rpcpassword=TOPSECRET-of-bitcoin\n", "the rendered file carried over")
       assert.deepStrictEqual(Fs.readdirSync(dataDir).filter((n) => n.includes(".previous-") || n.includes(".restore-")), [])
       assert.deepStrictEqual(Fs.readdirSync(Path.join(volumes, "web-cache")), ["_data"])
     }).pipe(Effect.provide(layer))
@@ -167,7 +167,7 @@ describe("backup and restore (simulator)", () => {
     return Effect.gen(function*() {
       const engine = yield* SimulatedEngine
       yield* install("web")
-      const index = Path.join(dataDir, "web", "www", "index.html")
+      const index = Path.join(dataDir, "apps", "web", "www", "index.html")
       Fs.writeFileSync(index, "v1\n")
       yield* op("backup", "web")
       Fs.writeFileSync(index, "v2\n")
@@ -186,7 +186,7 @@ describe("backup and restore (simulator)", () => {
       const engine = yield* SimulatedEngine
       yield* install("web")
       yield* install("db")
-      const index = Path.join(dataDir, "web", "www", "index.html")
+      const index = Path.join(dataDir, "apps", "web", "www", "index.html")
       Fs.writeFileSync(index, "original\n")
       yield* op("backup", "web")
       const [archive] = yield* Effect.flatMap(Backups, (b) => b.list("web"))
@@ -212,7 +212,7 @@ describe("backup and restore (simulator)", () => {
     const { backupDir, dataDir, layer } = setup({ backup: { watch: [{ path: "./data/channel.backup", keep: 2 }] } })
     return Effect.gen(function*() {
       yield* install("web")
-      const file = Path.join(dataDir, "web", "data", "channel.backup")
+      const file = Path.join(dataDir, "apps", "web", "data", "channel.backup")
       const folder = Path.join(backupDir, "web", "watched", "data-channel-backup")
       const copies = () => (Fs.existsSync(folder) ? Fs.readdirSync(folder).sort() : [])
       Fs.mkdirSync(Path.dirname(file), { recursive: true })
@@ -254,7 +254,7 @@ describe("watched files rewritten in place by the app", () => {
     const backupDir = tempDir("svc-watch-target-")
     const [def] = defsOf([serviceManifest("lnd", { backup: { watch: [{ path: "./data/channel.backup", keep: 1000 }] } })], dataDir)
     const w = def!.manifest.backup!.watch[0]!
-    const file = Path.join(dataDir, "lnd", "data", "channel.backup")
+    const file = Path.join(dataDir, "apps", "lnd", "data", "channel.backup")
     Fs.mkdirSync(Path.dirname(file), { recursive: true })
     const folder = Path.join(backupDir, "lnd", "watched", "data-channel-backup")
     const copies = () => (Fs.existsSync(folder) ? Fs.readdirSync(folder).sort() : [])

@@ -123,7 +123,7 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
     return Effect.gen(function*() {
       yield* op("install", app)
       yield* until(settled(app), "app running", 120_000)
-      const files = path.join(dataDir, app, "files")
+      const files = path.join(dataDir, "apps", app, "files")
       const vol = podman("volume", "inspect", "--format", "{{.Mountpoint}}", volume).stdout
       assert.match(vol, /^\//)
       fs.mkdirSync(path.join(files, "sub"), { recursive: true })
@@ -245,7 +245,7 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
     return Effect.gen(function*() {
       yield* op("install", live)
       yield* until(settled(live), "app running", 120_000)
-      const files = path.join(dataDir, live, "files")
+      const files = path.join(dataDir, "apps", live, "files")
       fs.mkdirSync(files, { recursive: true })
       fs.writeFileSync(path.join(files, "wallet.db"), "state-1\n", { mode: 0o600 })
       const before = inspect(live)!

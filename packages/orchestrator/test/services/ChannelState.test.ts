@@ -78,7 +78,7 @@ const setup = (options: { readonly channelState?: boolean } = {}) => {
   ]
   const runner = Layer.succeed(ChannelState.RecoveryRunner, (name, argv) =>
     Effect.sync(() => {
-      execs.push({ name, argv, scb: Fs.readFileSync(Path.join(dataDir, "ln", "recovery", "channel.backup"), "utf8") })
+      execs.push({ name, argv, scb: Fs.readFileSync(Path.join(dataDir, "apps", "ln", "recovery", "channel.backup"), "utf8") })
     }))
   const layer = orchestrator(defsOf(manifests, dataDir), {
     dataDir,
@@ -102,8 +102,8 @@ const op = (which: "install" | "backup" | "restore", appId: string, options: { a
     return yield* entry(appId)
   })
 
-const channelDb = (dataDir: string) => Path.join(dataDir, "ln", "data", "graph", "mainnet", "channel.db")
-const scbFile = (dataDir: string) => Path.join(dataDir, "ln", "data", "chain", "channel.backup")
+const channelDb = (dataDir: string) => Path.join(dataDir, "apps", "ln", "data", "graph", "mainnet", "channel.db")
+const scbFile = (dataDir: string) => Path.join(dataDir, "apps", "ln", "data", "chain", "channel.backup")
 const write = (file: string, text: string) => {
   Fs.mkdirSync(Path.dirname(file), { recursive: true })
   Fs.writeFileSync(file, text, { mode: 0o600 })
@@ -129,7 +129,7 @@ describe("LND's channel state on backup and restore (simulator)", () => {
       yield* op("install", "node")
       yield* op("install", "ln")
       write(channelDb(dataDir), "counter=5\n")
-      write(Path.join(dataDir, "ln", "data", "chain", "wallet.db"), "wallet-1\n")
+      write(Path.join(dataDir, "apps", "ln", "data", "chain", "wallet.db"), "wallet-1\n")
       const backedUp = yield* op("backup", "ln")
       assert.isUndefined(backedUp.lastError, backedUp.lastError?.message)
       const [archive] = yield* Effect.flatMap(Backups, (b) => b.list("ln"))
@@ -140,12 +140,12 @@ describe("LND's channel state on backup and restore (simulator)", () => {
 
       // the node moves on: its peers now know counter 9
       write(channelDb(dataDir), "counter=9\n")
-      write(Path.join(dataDir, "ln", "data", "chain", "wallet.db"), "wallet-2\n")
+      write(Path.join(dataDir, "apps", "ln", "data", "chain", "wallet.db"), "wallet-2\n")
       const restored = yield* op("restore", "ln")
       assert.isUndefined(restored.lastError, restored.lastError?.message)
       assert.strictEqual(restored.state, "running")
       assert.strictEqual(Fs.readFileSync(channelDb(dataDir), "utf8"), "counter=9\n", "the live channel state goes on")
-      assert.strictEqual(Fs.readFileSync(Path.join(dataDir, "ln", "data", "chain", "wallet.db"), "utf8"), "wallet-1\n")
+      assert.strictEqual(Fs.readFileSync(Path.join(dataDir, "apps", "ln", "data", "chain", "wallet.db"), "utf8"), "wallet-1\n")
       assert.deepStrictEqual(execs, [], "no recovery: the channel state was there")
       assert.deepStrictEqual(Fs.readdirSync(dataDir).filter((n) => n.includes(".previous-") || n.includes(".restore-")), [])
     }).pipe(Effect.provide(layer))
@@ -163,9 +163,9 @@ describe("LND's channel state on backup and restore (simulator)", () => {
       const createdAt = Date.now() - 60_000
       yield* ArchiveFile.write({
         target: Path.join(dir, Archive.fileName("ln", createdAt)),
-        sources: [{ root: { kind: "data", prefix: "data" }, dir: Path.join(dataDir, "ln") }],
+        sources: [{ root: { kind: "data", prefix: "data" }, dir: Path.join(dataDir, "apps", "ln") }],
         // the rendered file is left out, as main did
-        exclude: [Path.join(dataDir, "ln", "ln.conf")],
+        exclude: [Path.join(dataDir, "apps", "ln", "ln.conf")],
         meta: { appId: "ln", version: "1.0.0", createdAt, live: false }
       })
       write(channelDb(dataDir), "counter=9\n")
@@ -173,7 +173,7 @@ describe("LND's channel state on backup and restore (simulator)", () => {
       assert.isUndefined(restored.lastError, restored.lastError?.message)
       assert.strictEqual(Fs.readFileSync(channelDb(dataDir), "utf8"), "counter=9\n", "never started on the lower counter")
       // and with the live one gone, the old archive's is not used either: the restore asks first
-      Fs.rmSync(Path.join(dataDir, "ln", "data", "graph"), { recursive: true })
+      Fs.rmSync(Path.join(dataDir, "apps", "ln", "data", "graph"), { recursive: true })
       const refused = yield* op("restore", "ln")
       assert.strictEqual(refused.lastError?.op, "restore")
       expect(refused.lastError?.message).toContain("channels will be closed; funds return to your on-chain wallet")
@@ -195,7 +195,7 @@ describe("LND's channel state on backup and restore (simulator)", () => {
       yield* backups.copyWatched(def._tag === "Some" ? def.value : (undefined as never), watched!)
       yield* op("backup", "ln")
       // the disk dies: channel.db is gone, LND starts fresh and empties channel.backup
-      Fs.rmSync(Path.join(dataDir, "ln", "data", "graph"), { recursive: true })
+      Fs.rmSync(Path.join(dataDir, "apps", "ln", "data", "graph"), { recursive: true })
       for (let i = 0; i < 4; i++) {
         yield* Effect.sleep("5 millis")
         write(scbFile(dataDir), `SCB-empty-${i}`)

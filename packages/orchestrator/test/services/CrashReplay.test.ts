@@ -54,7 +54,8 @@ const config = (dirs: Dirs, onStep?: (point: string) => Effect.Effect<void>): Ha
   ...(onStep === undefined ? {} : { onStep })
 })
 
-const www = (dirs: Dirs) => Path.join(dirs.dataDir, "web", "www")
+const appsDir = (dirs: Dirs) => Path.join(dirs.dataDir, "apps")
+const www = (dirs: Dirs) => Path.join(appsDir(dirs), "web", "www")
 const index = (dirs: Dirs) => Path.join(www(dirs), "index.html")
 const readData = (dirs: Dirs): string | undefined => Fs.existsSync(index(dirs)) ? Fs.readFileSync(index(dirs), "utf8") : undefined
 
@@ -165,8 +166,9 @@ const scenarios: ReadonlyArray<Scenario> = [
 
 const leftovers = (dirs: Dirs): ReadonlyArray<string> => {
   const found: Array<string> = []
-  for (const name of Fs.readdirSync(dirs.dataDir)) {
-    if (/\.(previous|restore|purging)-/.test(name)) found.push(Path.join(dirs.dataDir, name))
+  const apps = appsDir(dirs)
+  for (const name of Fs.existsSync(apps) ? Fs.readdirSync(apps) : []) {
+    if (/\.(previous|restore|purging)-/.test(name)) found.push(Path.join(apps, name))
   }
   const target = Path.join(dirs.backupDir, "web")
   if (Fs.existsSync(target)) {
@@ -256,7 +258,7 @@ const runCase = (scenario: Scenario, kill: Kill) =>
         }
       } else {
         assert.strictEqual(final.state, "not-installed")
-        assert.isFalse(Fs.existsSync(Path.join(dirs.dataDir, "web")), "the purged data is gone whole")
+        assert.isFalse(Fs.existsSync(Path.join(appsDir(dirs), "web")), "the purged data is gone whole")
       }
       const backupsNow = yield* Effect.flatMap(Backups, (b) => b.list("web"))
       assert.isAtLeast(backupsNow.length, archivesBefore.length, "no archive was lost")

@@ -67,6 +67,19 @@ describe("Instance.id", () => {
       assert.notStrictEqual(yield* Instance.id(tempDir("inst-id-")), first)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.effect("creates a new data dir (and its missing parents) 0700, under any umask (issue 26)", () =>
+    Effect.gen(function*() {
+      const dir = path.join(tempDir("inst-mode-"), "nested", "data")
+      const before = process.umask(0o022)
+      try {
+        yield* Instance.id(dir)
+      } finally {
+        process.umask(before)
+      }
+      assert.strictEqual(fs.statSync(dir).mode & 0o777, 0o700)
+      assert.strictEqual(fs.statSync(path.dirname(dir)).mode & 0o777, 0o700)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.live("first starts at once agree on one id, the one on disk", () =>
     Effect.gen(function*() {
       const dir = tempDir("inst-id-race-")

@@ -334,7 +334,7 @@ describe("Lifecycle.request", () => {
       yield* run(Effect.gen(function*() {
         const o = yield* Orchestrator
         yield* o.install("alpha")
-        const dir = path.join(dataDir, "alpha", "data")
+        const dir = path.join(dataDir, "apps", "alpha", "data")
         assert.isTrue(fs.existsSync(dir), "bind source created")
         fs.writeFileSync(path.join(dir, "wallet.db"), "precious")
         yield* o.remove("alpha")
@@ -342,7 +342,7 @@ describe("Lifecycle.request", () => {
         assert.strictEqual(fs.readFileSync(path.join(dir, "wallet.db"), "utf8"), "precious")
         yield* o.install("alpha")
         yield* o.remove("alpha", { purge: true })
-        assert.isFalse(fs.existsSync(path.join(dataDir, "alpha")))
+        assert.isFalse(fs.existsSync(path.join(dataDir, "apps", "alpha")))
         yield* settle()
       }))
     }))

@@ -49,9 +49,13 @@ describe("Observation", () => {
       name: "lnd",
       state: "exited",
       managed: true,
+      labelled: true,
       specHash: "h",
       exitedAt: 5000
     })
+    // none of Archipelago's labels: a stranger; the app label alone (an older orchestrator's) is ours
+    assert.isFalse(Observation.factsOf({ ...c, labels: {} }).labelled)
+    assert.isTrue(Observation.factsOf({ ...c, labels: { "io.archipelago.app": "lnd" } }).labelled)
     assert.strictEqual(Observation.stateOf(c), "exited", "died by itself")
     assert.strictEqual(Observation.stateOf(c, { userStopped: true }), "stopped", "stopped by its user")
     assert.strictEqual(Observation.stateOf(summary("y"), { userStopped: true }), "running")

@@ -1,10 +1,13 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { AppId } from "../../src/domain/index.js"
 import { CommandFailed } from "../../src/runtime/RuntimeError.js"
+import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
+import { Apps } from "../../src/services/Apps.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { Reconciler } from "../../src/services/Reconciler.js"
 import { StateStore } from "../../src/services/StateStore.js"
 import { SimulatedRuntime } from "../../src/testing/index.js"
 import { driveUntil, serviceManifest, settle, withSimulated } from "./harness.js"
@@ -29,7 +32,7 @@ describe("Orchestrator app folders (simulator, TestClock)", () => {
         const store = yield* StateStore
         yield* (yield* Lifecycle).request("install", "web")
         yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
-        for (const dir of ["web", "web/www", "web/www/static"]) {
+        for (const dir of ["apps", "apps/web", "apps/web/www", "apps/web/www/static"]) {
           assert.strictEqual(Fs.statSync(Path.join(dataDir, dir)).mode & 0o777, 0o700, dir)
         }
       }), { tempPrefix: "svc-orch-mode-" }))
@@ -110,4 +113,29 @@ describe("Orchestrator create (simulator, TestClock)", () => {
       assert.include(entry.lastError!.message, "already in use")
       assert.strictEqual((yield* engine.calls).create, 9)
     })))
+})
+
+describe("Orchestrator: a container that is not ours (simulator, TestClock; issue 26)", () => {
+  it.effect("an install never stops, removes or replaces a hand-made container holding the app's name, and the app says why", () =>
+    withSimulated([serviceManifest("web")], () =>
+      Effect.gen(function*() {
+        const engine = yield* SimulatedEngine
+        const rt = yield* ContainerRuntime
+        const store = yield* StateStore
+        const def = Option.getOrThrow((yield* Apps).get("web"))
+        // `podman run -d --name web ...` by hand: the app's name, none of Archipelago's labels
+        const id = yield* rt.create({ ...def.spec, labels: {} })
+        yield* rt.start(id)
+        yield* engine.resetCalls
+        yield* (yield* Lifecycle).request("install", "web")
+        yield* driveUntil(Effect.map(store.entry(app), (e) => e.lastError !== undefined && e.transition === undefined), "the install refused")
+        const entry = yield* store.entry(app)
+        assert.strictEqual(entry.lastError!.message, "a container named web exists and was not made by Archipelago: left alone; remove it yourself, or run `archipelago takeover web --container web` to replace it")
+        const decisions = yield* Effect.flatMap(Reconciler, (r) => r.pass)
+        assert.deepStrictEqual(decisions.map((d) => d.action._tag), ["Stranger"])
+        const [c] = yield* rt.inspect(["web"])
+        assert.deepStrictEqual([c!.id, c!.state], [id, "running"])
+        const calls = yield* engine.calls
+        assert.deepStrictEqual([calls.stop, calls.remove, calls.create], [0, 0, 0])
+      }), { tempPrefix: "svc-orch-stranger-" }))
 })

@@ -25,7 +25,7 @@ describe("bind-mount sources that are symlinks", () => {
       Effect.gen(function*() {
         const engine = yield* SimulatedEngine
         const store = yield* StateStore
-        const www = path.join(dataDir, "web", "www")
+        const www = path.join(dataDir, "apps", "web", "www")
         fs.mkdirSync(path.dirname(www), { recursive: true })
         fs.symlinkSync("/etc", www)
         yield* (yield* Lifecycle).request("install", "web")
@@ -46,7 +46,7 @@ describe("bind-mount sources that are symlinks", () => {
         yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "running"), "web running")
         yield* lifecycle.request("stop", "web")
         yield* driveUntil(Effect.map(store.entry(app), (e) => e.state === "stopped" || e.state === "exited"), "web stopped")
-        const www = path.join(dataDir, "web", "www")
+        const www = path.join(dataDir, "apps", "web", "www")
         fs.rmSync(www, { recursive: true })
         fs.symlinkSync("/root", www)
         const starts = (yield* engine.calls).start

@@ -61,7 +61,7 @@ const installV1 = (dataDir: string) =>
     yield* waitAdvancing(Effect.map(store.entry(web), (e) => e.state === "running" && e.transition === undefined), "web running", {
       maxAdvance: "1 minute"
     })
-    fs.writeFileSync(path.join(dataDir, "web", "data", "wallet.dat"), "written under 1.0.0")
+    fs.writeFileSync(path.join(dataDir, "apps", "web", "data", "wallet.dat"), "written under 1.0.0")
     return yield* container
   })
 
@@ -99,7 +99,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         assert.strictEqual(view.digest, after.labels[Labels.imageDigest])
         assert.isNull(view.updateAvailable)
         assert.isFalse(yield* (yield* ContainerRuntime).imageExists(Orchestrator.holdTag("web")), "the hold tag is dropped once settled")
-        assert.strictEqual(fs.readFileSync(path.join(dataDir, "web", "data", "wallet.dat"), "utf8"), "written under 1.0.0")
+        assert.strictEqual(fs.readFileSync(path.join(dataDir, "apps", "web", "data", "wallet.dat"), "utf8"), "written under 1.0.0")
       }).pipe(Effect.provide(layer))
     }))
 
@@ -137,7 +137,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         const log = (yield* (yield* AppViews).installLog("web")).map((l) => l.message)
         assert.isTrue(log.some((l) => l.startsWith("update to 1.1.0 failed: health check failed 3 times")), log.join("\n"))
         assert.isTrue(log.some((l) => l.startsWith("rolled back to 1.0.0")), log.join("\n"))
-        assert.strictEqual(fs.readFileSync(path.join(dataDir, "web", "data", "wallet.dat"), "utf8"), "written under 1.0.0")
+        assert.strictEqual(fs.readFileSync(path.join(dataDir, "apps", "web", "data", "wallet.dat"), "utf8"), "written under 1.0.0")
 
         // the reconciler leaves the rolled-back release alone; the update stays on offer
         yield* (yield* Reconciler).pass
@@ -227,7 +227,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         assert.strictEqual(`sha256:${after.imageId}`, before.labels[Labels.imageDigest])
         const view = (yield* (yield* AppViews).list).find((v) => v.id === "web")!
         assert.deepStrictEqual(view.updateAvailable, { from: "1.0.0", to: "1.2.0", direction: "upgrade" }, "the update stays on offer")
-        assert.strictEqual(fs.readFileSync(path.join(dataDir, "web", "data", "wallet.dat"), "utf8"), "written under 1.0.0")
+        assert.strictEqual(fs.readFileSync(path.join(dataDir, "apps", "web", "data", "wallet.dat"), "utf8"), "written under 1.0.0")
 
         // a user's start of the vanished app brings back the same release
         yield* engine.removeContainer("web")

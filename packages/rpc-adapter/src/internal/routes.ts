@@ -41,8 +41,11 @@ const secure = (rt: Runtime, request: HttpServerRequest.HttpServerRequest): bool
 const newSession = (rt: Runtime, request: HttpServerRequest.HttpServerRequest) =>
   Effect.map(rt.login, (id) => Auth.sessionCookie(id, { maxAge: rt.sessionTtlMs / 1000, secure: secure(rt, request) }))
 
-// Checks a login attempt against the rate limit; a failure is counted and logged with the
-// client's address and the kind of credential, never with what was sent.
+// A token login is never limited (256 random bits cannot be guessed; the owner's token must
+// always let them in). A password attempt is checked against the rate limit first, on its
+// browser's own bucket when it carries a valid device cookie, so strangers' failures never
+// refuse it. A failure is logged with the client's address and the kind of credential, never
+// with what was sent. A successful password login gives the browser a device cookie if it has none.
 const attempt = (
   rt: Runtime,
   request: HttpServerRequest.HttpServerRequest,
@@ -53,10 +56,22 @@ const attempt = (
 ) =>
   Effect.suspend(() => {
     const client = clientAddress(request)
-    const wait = rt.loginRetryAfter(client)
-    if (wait > 0) return Effect.succeed(tooManyAttempts(wait))
-    if (check()) return Effect.zipRight(Effect.logInfo(`login (${kind}) from ${client}`), onOk())
-    rt.loginFailed(client)
+    const device = Auth.deviceOf(rt.token, header(request, "cookie"))
+    const who = { client, device }
+    if (kind === "password") {
+      const wait = rt.loginRetryAfter(who)
+      if (wait > 0) return Effect.succeed(tooManyAttempts(wait))
+    }
+    if (check()) {
+      return Effect.zipRight(
+        Effect.logInfo(`login (${kind}) from ${client}${device === undefined ? "" : " (known browser)"}`),
+        Effect.map(onOk(), (response) =>
+          kind === "password" && device === undefined
+            ? HttpServerResponse.unsafeSetCookie(response, Auth.deviceCookieName, Auth.newDevice(rt.token), Auth.deviceCookieOptions(secure(rt, request)))
+            : response)
+      )
+    }
+    if (kind === "password") rt.loginFailed(who)
     return Effect.as(Effect.logWarning(`login failed from ${client}: wrong ${kind}`), onFail())
   })
 

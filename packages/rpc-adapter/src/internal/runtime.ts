@@ -21,9 +21,9 @@ export interface Runtime extends Pick<Settings, Shared> {
   readonly logout: (id: string) => Effect.Effect<void>
   /** Registers a socket opened by a session; the returned function unregisters it. */
   readonly track: (id: string, close: () => void) => () => void
-  /** 0 when the client may try to log in, else the milliseconds to wait. */
-  readonly loginRetryAfter: (client: string) => number
-  readonly loginFailed: (client: string) => void
+  /** 0 when the attempt may try a password, else the milliseconds to wait. */
+  readonly loginRetryAfter: (attempt: RateLimit.Attempt) => number
+  readonly loginFailed: (attempt: RateLimit.Attempt) => void
 }
 
 export interface Settings {
@@ -76,9 +76,9 @@ export const make = (settings: Settings, initial: Sessions.Store): Effect.Effect
         if (set.size === 0) sockets.delete(id)
       }
     },
-    loginRetryAfter: (client) => RateLimit.retryAfter(failures, client, settings.now(), settings.rateLimit),
-    loginFailed: (client) => {
-      failures = RateLimit.fail(failures, client, settings.now(), settings.rateLimit)
+    loginRetryAfter: (attempt) => RateLimit.retryAfter(failures, attempt, settings.now(), settings.rateLimit),
+    loginFailed: (attempt) => {
+      failures = RateLimit.fail(failures, attempt, settings.now(), settings.rateLimit)
     }
   }
   })

@@ -97,7 +97,8 @@ const checksum = (dir: string): string => {
 }
 
 const leftovers = (dataDir: string, id: string): ReadonlyArray<string> => {
-  const found = readdirSync(dataDir).filter((n) => /\.(previous|restore|purging)-/.test(n))
+  const apps = join(dataDir, "apps")
+  const found = (existsSync(apps) ? readdirSync(apps) : []).filter((n) => /\.(previous|restore|purging)-/.test(n))
   const target = join(dataDir, "backups", id)
   if (existsSync(target)) found.push(...readdirSync(target).filter((n) => /^\.(staging-|.*\.partial-)/.test(n)))
   if (podman("image", "exists", `localhost/archipelago/hold/${id}:rollback`).status === 0) found.push("the update's hold image")
@@ -149,7 +150,7 @@ describe.runIf(hasPodman && hasRegistry).sequential("kill at every step on podma
           ids.push(id)
           const appsDir = mkdtempSync(join(tmpdir(), "archy-cp-apps-"))
           const dataDir = mkdtempSync(join(tmpdir(), "archy-cp-data-"))
-          const appData = join(dataDir, id, "data")
+          const appData = join(dataDir, "apps", id, "data")
           mkdirSync(join(appsDir, id))
           const write = (version: string) => writeFileSync(join(appsDir, id, "manifest.yml"), manifest(id, registry!.host, version, c.freeze === true))
           write("1.0.0")
