@@ -75,7 +75,7 @@ describe("Journal", () => {
   it("names the release it is still on and the archive", () => {
     const r = Journal.recover({ op: "update", step: "requested", since: 1, to: { version: "1.3.0", image: "x" } }, {
       state: "running",
-      observed: { health: "healthy", ports: [], version: "1.2.0", digest: digestA }
+      observed: { version: "1.2.0", digest: digestA }
     })
     assert.deepStrictEqual(r, { _tag: "Abandon", message: "update to 1.3.0 interrupted by a restart before it started; still on 1.2.0", startAgain: false })
     const s = Journal.recover({ op: "restore", step: "swapped", since: 1, archive: "/t/lnd/lnd-20261207T1.tar", wasRunning: true, swaps: [] }, undefined)

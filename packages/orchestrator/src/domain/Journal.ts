@@ -8,8 +8,32 @@
  *
  * @since 0.1.0
  */
-import type { Observation, Release } from "./AppEntry.js"
+import type { AppState } from "./AppState.js"
 import type * as Op from "./Op.js"
+
+/**
+ * A release an update leaves (its rollback target): version, image reference, image digest.
+ * (The shape of `AppEntry.Release`, which holds a record.)
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Release {
+  readonly version: string
+  readonly image: string
+  readonly digest: string
+}
+
+/**
+ * What `recover` reads of the app's container now (an `AppEntry.Observation` is one).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Seen {
+  readonly state: AppState
+  readonly observed: { readonly version?: string; readonly digest?: string }
+}
 
 /**
  * The steps of a health-gated update: `requested` (nothing changed yet), `fetching` (the hold tag
@@ -227,7 +251,7 @@ export type Recovery =
   | { readonly _tag: "Finish"; readonly message: string }
   | { readonly _tag: "Redo" }
 
-const stillOn = (e: UpdateEntry, seen: Observation | undefined): string =>
+const stillOn = (e: UpdateEntry, seen: Seen | undefined): string =>
   seen?.observed.version ?? e.from?.version ?? "the release it ran"
 
 const archiveName = (e: RestoreEntry): string => e.archive === undefined ? "the newest archive" : baseName(e.archive)
@@ -249,7 +273,7 @@ const interruptedIn: Readonly<Record<RestoreStep, string>> = {
  * @since 0.1.0
  * @category combinators
  */
-export const recover = (entry: Entry, seen: Observation | undefined): Recovery => {
+export const recover = (entry: Entry, seen: Seen | undefined): Recovery => {
   switch (entry.op) {
     case "update": {
       const digest = seen?.observed.digest
