@@ -510,9 +510,9 @@ export const parseKey = (text: string): Either.Either<Encryption, string> => {
   const identities = lines.filter((l) => l.startsWith("AGE-SECRET-KEY-"))
   if (identities.length > 1) return Either.left("holds more than one age identity")
   if (identities.length === 1) {
-    return /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/.test(identities[0]!)
+    return /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]{20,}$/.test(identities[0]!)
       ? Either.right({ _tag: "Identity", identity: identities[0]! })
-      : Either.left("holds a malformed age identity (expected AGE-SECRET-KEY-1 and 58 characters)")
+      : Either.left("holds a malformed age identity (expected AGE-SECRET-KEY-1... as age-keygen writes it)")
   }
   if (lines.length === 0) return Either.left("is empty: expected an age identity or a passphrase")
   if (lines.length > 1) return Either.left("holds several lines: expected an age identity or a one-line passphrase")
