@@ -410,7 +410,8 @@ export interface Seen {
 /**
  * Compares what an archive holds with its manifest: every listed entry present with its type,
  * mode, size, sha256 and link target; nothing present that is not listed; no entry below a
- * symlink (extracting it would write through the link).
+ * symlink (extracting it would write through the link); every root (`data`, `volumes/<name>`) a
+ * folder.
  *
  * @since 0.1.0
  * @category combinators
@@ -455,6 +456,8 @@ export const verify = (manifest: ArchiveManifest, seen: ReadonlyArray<Seen>): Re
   const prefixes = new Set(manifest.roots.map((r) => r.prefix))
   for (const e of manifest.entries) {
     if (!prefixes.has(splitRoot(e.path).prefix)) problems.push({ path: e.path, reason: "belongs to no root of the manifest" })
+    // a root is unpacked as the app's folder (or a volume's): anything but a folder there is refused
+    else if (prefixes.has(e.path) && e.type !== "dir") problems.push({ path: e.path, reason: `is a ${e.type}, but a root must be a folder` })
   }
   return problems
 }
