@@ -12,7 +12,7 @@ import type { Stats } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as Age from "age-encryption"
-import { Data, Effect, Either, Schema } from "effect"
+import { Data, Effect, Either, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import * as SafeFile from "../fs/SafeFile.js"
 import * as Archive from "./Archive.js"
@@ -833,3 +833,39 @@ export const extract = (
     open(archive, { ...options, appId, scratch: options?.scratch ?? NodePath.dirname([...targets.values()][0] ?? archive) }),
     (opened) => unpack(opened, targets)
   ))
+
+/**
+ * The backup key file cannot be used: names the file and why, never its content.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BackupKeyInvalid extends Data.TaggedError("BackupKeyInvalid")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `backup key file ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * Reads the backup key file chosen at setup (see `Archive.parseKey`): an age identity or a
+ * passphrase. Read without following a link; refused when group or others may read it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const loadKey = (path: string): Effect.Effect<Archive.Encryption, BackupKeyInvalid> =>
+  Effect.gen(function*() {
+    const file = NodePath.resolve(path)
+    const invalid = (reason: string) => new BackupKeyInvalid({ path: file, reason })
+    const text = yield* SafeFile.readString(file, { maxBytes: 4096 }).pipe(Effect.mapError((e) => invalid(e.reason)))
+    if (Option.isNone(text)) return yield* Effect.fail(invalid("missing (or not a regular file)"))
+    const st = yield* Effect.tryPromise({ try: () => Fs.lstat(file), catch: (e) => invalid(ioError(file)(e).reason) })
+    if ((st.mode & 0o077) !== 0) return yield* Effect.fail(invalid(`readable by group or others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 it`))
+    return yield* Either.match(Archive.parseKey(text.value), {
+      onLeft: (reason) => Effect.fail(invalid(reason)),
+      onRight: Effect.succeed
+    })
+  })
