@@ -91,6 +91,16 @@ describe("archipelago backup", () => {
     expect([loose.code, loose.stderr]).toStrictEqual([1, `archipelago: backup key file ${otherKey}: readable by group or others (mode 644): chmod 600 it\n`])
   }, 120_000)
 
+  it("serve refuses to start with an unusable backup key file, naming it and why, never its content", async () => {
+    const dir = tempDir("rpc-backup-key-")
+    const key = join(dir, "backup.key")
+    writeFileSync(key, "hunter2\n", { mode: 0o600 })
+    const r = await run(["serve", "--engine", "sim", "--data", join(dir, "data"), "--apps", join(root, "apps"), "--port", "0", "--backup-key-file", key])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`archipelago: backup key file ${key}: holds a passphrase shorter than 12 characters`)
+    expect(r.stdout + r.stderr).not.toContain("hunter2")
+  }, 120_000)
+
   it("list prints the target's archives", async () => {
     const target = tempDir("rpc-backup-list-")
     const path = await archiveOf(target)

@@ -69,6 +69,28 @@ describe("backup keys (pure)", () => {
   })
 })
 
+describe("the backup key file", () => {
+  it.live("is read without following a link, refused when others may read it, and never quoted", () =>
+    Effect.gen(function*() {
+      const dir = dirOf("enc-key-")
+      const key = Path.join(dir, "backup.key")
+      Fs.writeFileSync(key, "correct horse battery staple\n", { mode: 0o600 })
+      assert.deepStrictEqual(yield* ArchiveFile.loadKey(key), { _tag: "Passphrase", passphrase: "correct horse battery staple" })
+      Fs.chmodSync(key, 0o640)
+      const loose = failureOf(yield* Effect.exit(ArchiveFile.loadKey(key)))
+      assert.strictEqual(loose.message, `backup key file ${key}: readable by group or others (mode 640): chmod 600 it`)
+      Fs.chmodSync(key, 0o600)
+      const link = Path.join(dir, "link.key")
+      Fs.symlinkSync(key, link)
+      assert.include(failureOf(yield* Effect.exit(ArchiveFile.loadKey(link))).message, "missing (or not a regular file)")
+      assert.include(failureOf(yield* Effect.exit(ArchiveFile.loadKey(Path.join(dir, "none.key")))).message, "missing")
+      Fs.writeFileSync(Path.join(dir, "short.key"), "hunter2\n", { mode: 0o600 })
+      const short = failureOf(yield* Effect.exit(ArchiveFile.loadKey(Path.join(dir, "short.key"))))
+      assert.strictEqual(short._tag, "BackupKeyInvalid")
+      assert.notInclude(short.message, "hunter2")
+    }))
+})
+
 describe("encrypted archives", () => {
   it.live("an encrypted archive holds no plaintext, verifies with its key and only with it", () =>
     Effect.gen(function*() {
