@@ -8,12 +8,16 @@ import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterEach, assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Option } from "effect"
 import * as Archive from "../../src/backup/Archive.js"
 import * as ArchiveFile from "../../src/backup/ArchiveFile.js"
 import type { AppDef } from "../../src/services/Apps.js"
+import { AppId } from "../../src/domain/index.js"
 import * as Backups from "../../src/services/Backups.js"
-import { defsOf, serviceManifest, tempDir } from "../services/harness.js"
+import { Lifecycle } from "../../src/services/Lifecycle.js"
+import { StateStore } from "../../src/services/StateStore.js"
+import { SimulatedRuntime } from "../../src/testing/index.js"
+import { defsOf, orchestrator, serviceManifest, tempDir, waitUntil } from "../services/harness.js"
 
 const cleanups: Array<() => void> = []
 afterEach(() => {
@@ -105,6 +109,7 @@ describe("a restore cannot be turned against the host", () => {
         } else refused++
       }
       swapper.kill("SIGKILL")
+      console.log(`archive swapped under 40 restores: ${restored} restored the good archive, ${refused} refused the crafted one`)
       assert.deepStrictEqual(Fs.readdirSync(outside), [], "the restore wrote outside the app's folder")
       assert.strictEqual(restored + refused, 40)
       // nothing left beside the live folder
@@ -162,4 +167,48 @@ describe("a restore cannot be turned against the host", () => {
       // the listing of the target does not offer it as an archive
       assert.deepStrictEqual((yield* backups.list(def.id)).map((a) => a.path), [])
     }), 30_000)
+
+  it.live("a restore through the lifecycle skips a FIFO planted as the newest archive and restores the real one at once", () => {
+    const { backupDir, def, dataDir } = setup()
+    const health = { type: "cmd", command: ["true"], interval: 1, retries: 1, startPeriod: 0 }
+    const manifests = [serviceManifest("web", { volumes: [{ source: "./www", target: "/www" }], health })]
+    const layer = orchestrator(defsOf(manifests, dataDir), {
+      dataDir,
+      scanInterval: "1 hour",
+      reconcileInterval: "1 hour",
+      healthInterval: "1 hour",
+      shutdownGrace: 0,
+      backup: { dir: backupDir, volumePath: () => Effect.die("no volumes here") }
+    }).pipe(Layer.provideMerge(SimulatedRuntime.layer()))
+    const settled = Effect.flatMap(StateStore, (st) => Effect.map(st.entry(AppId.make("web")), (e) => e.transition === undefined && e.state === "running"))
+    let fifo = ""
+    cleanups.push(() => {
+      try {
+        if (fifo !== "") Fs.closeSync(Fs.openSync(fifo, Fs.constants.O_WRONLY | Fs.constants.O_NONBLOCK))
+      } catch {
+        // no reader left: nothing to release
+      }
+    })
+    return Effect.gen(function*() {
+      const lifecycle = yield* Lifecycle
+      yield* lifecycle.request("install", "web")
+      yield* waitUntil(settled, "web running")
+      Fs.mkdirSync(Path.join(def.dataDir, "www"), { recursive: true })
+      Fs.writeFileSync(Path.join(def.dataDir, "www", "index.html"), "v1\n")
+      yield* lifecycle.request("backup", "web")
+      yield* Effect.sleep("50 millis")
+      yield* waitUntil(settled, "backup over")
+      Fs.writeFileSync(Path.join(def.dataDir, "www", "index.html"), "v2\n")
+      fifo = Path.join(backupDir, "web", Archive.fileName("web", Date.now() + 3_600_000))
+      execFileSync("mkfifo", [fifo])
+      const started = Date.now()
+      yield* lifecycle.request("restore", "web")
+      yield* Effect.sleep("50 millis")
+      yield* waitUntil(settled, "restore over", 20_000)
+      const entry = yield* Effect.flatMap(StateStore, (st) => st.entry(AppId.make("web")))
+      assert.isUndefined(entry.lastError, entry.lastError?.message)
+      assert.strictEqual(Fs.readFileSync(Path.join(def.dataDir, "www", "index.html"), "utf8"), "v1\n")
+      assert.isBelow(Date.now() - started, 20_000)
+    }).pipe(Effect.provide(layer))
+  }, 60_000)
 })
