@@ -242,10 +242,10 @@ const outputOf = async (out: Fs.FileHandle, key: Archive.Encryption | undefined)
   // a failed write of the file must not leave the producer waiting forever
   pump.catch((e: unknown) => writer.abort(e).catch(() => undefined))
   return {
-    // the caller reuses its buffers: the stream gets a copy
+    // the caller reuses its buffers: the stream gets a copy (a Buffer's own slice() would share them)
     emit: async (data) => {
       await writer.ready
-      await writer.write(data.slice())
+      await writer.write(new Uint8Array(data))
     },
     end: async () => {
       await writer.close()

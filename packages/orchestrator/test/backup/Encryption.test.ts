@@ -3,6 +3,7 @@
  * naming why when the key is wrong or missing or a byte changed; the backup target keeps no
  * plaintext secrets once a key is set; a plaintext archive is refused for restore then.
  */
+import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterEach, assert, describe, it } from "@effect/vitest"
@@ -41,7 +42,8 @@ const writeOne = (target: string, encryption?: Archive.Encryption) =>
     const src = dirOf("enc-src-")
     Fs.writeFileSync(Path.join(src, "bitcoin.conf"), `${secret}\n`, { mode: 0o600 })
     Fs.mkdirSync(Path.join(src, "wallets"))
-    Fs.writeFileSync(Path.join(src, "wallets", "w.dat"), Buffer.alloc(200_000, 7))
+    // larger than the writer's 1 MiB read buffer, which it reuses while the age stream still holds chunks
+    Fs.writeFileSync(Path.join(src, "wallets", "w.dat"), randomBytes(3 * 1024 * 1024 + 123))
     return yield* ArchiveFile.write({
       target,
       sources: [{ root: { kind: "data", prefix: "data" }, dir: src }],
