@@ -712,7 +712,7 @@ export const open = (
   Effect.gen(function*() {
     const taken = yield* Effect.acquireRelease(
       attempt(archive, async () => {
-        const name = NodePath.join(options.scratch, `.archive-copy-${process.pid}-${randomBytes(6).toString("hex")}`)
+        const name = NodePath.join(options.scratch, `.${options.appId}.archive-copy-${process.pid}-${randomBytes(6).toString("hex")}`)
         const copy = await Fs.open(name, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
         try {
           await Fs.unlink(name)

@@ -213,8 +213,10 @@ export interface Service {
   readonly discard: (staged: SwapSet) => Effect.Effect<void, BackupError>
   /**
    * Removes what an interrupted backup or restore of the app left (a process killed mid-step):
-   * staging folders and partial archives in the app's target folder, folders unpacked beside its
-   * data folder (`<data>.restore-*`). Never a previous folder of a restore: only the journal
+   * partial archives in the app's target folder (and the staging folders older versions kept
+   * there), staging folders, private archive copies and folders unpacked beside its data folder
+   * (`<data>.restore-*`, `.<app>.backup-staging-*`, `.<app>.volume-*.restore-*`,
+   * `.<app>.archive-copy-*`). Never a previous folder of a restore: only the journal
    * knows whether that is the data to keep. Answers the paths removed.
    */
   readonly sweep: (def: AppDef) => Effect.Effect<ReadonlyArray<string>, BackupError>
@@ -450,6 +452,8 @@ export const make = (config: Config): Effect.Effect<Service> =>
           }
         })).pipe(Effect.ensuring(Effect.ignoreLogged(io(staging, () => Fs.rm(staging, { recursive: true, force: true })))))
         yield* prune(appDir(def.id), Math.max(1, options.keep ?? keep))
+        // each archive has a new name, so no later write cleans the temp file of a killed one
+        yield* SafeFile.removeDeadTemps(appDir(def.id), { root: dir })
         const bytes = yield* io(target, () => Fs.stat(target).then((s) => s.size))
         yield* changed(def.id)
         return { appId: def.id, file, path: target, createdAt: now, bytes, manifest }
@@ -621,9 +625,13 @@ export const make = (config: Config): Effect.Effect<Service> =>
             removed.push(path)
           }
         }
-        await within(appDir(def.id), (n) => /^\.staging-/.test(n) || /^\..+\.partial-[0-9a-f]+$/.test(n) || /^\.volume-.+\.restore-/.test(n))
+        await within(appDir(def.id), (n) =>
+          /^\.staging-/.test(n) || /^\..+\.partial-[0-9a-f]+$/.test(n) || /^\.volume-.+\.restore-/.test(n) ||
+          /^\..+\.tar(\.age)?\.tmp-\d+-[0-9a-f]+$/.test(n))
         const base = NodePath.basename(def.dataDir)
-        await within(NodePath.dirname(def.dataDir), (n) => n.startsWith(`${base}.restore-`))
+        await within(scratchOf(def), (n) =>
+          n.startsWith(`${base}.restore-`) || n.startsWith(`.${def.id}.backup-staging-`) || n.startsWith(`.${def.id}.archive-copy-`) ||
+          (n.startsWith(`.${def.id}.volume-`) && n.includes(".restore-")))
         return removed
       })
 

@@ -211,4 +211,22 @@ describe("a restore cannot be turned against the host", () => {
       assert.isBelow(Date.now() - started, 20_000)
     }).pipe(Effect.provide(layer))
   }, 60_000)
+
+  it.live("sweep removes what a killed backup or restore left on the node and in the target, never a previous folder", () =>
+    Effect.gen(function*() {
+      const { backupDir, def, dataDir } = setup()
+      const backups = service(backupDir, dataDir)
+      const left = [
+        Path.join(dataDir, ".web.backup-staging-20261207T180000000Z"),
+        Path.join(dataDir, ".web.archive-copy-123-abcdef"),
+        Path.join(dataDir, ".web.volume-cache.restore-20261207T180000000Z"),
+        Path.join(backupDir, "web", ".web-20261207T180000000Z.tar.age.tmp-123-abcdef")
+      ]
+      const kept = [Path.join(dataDir, "web.previous-20261207T180000000Z"), Path.join(dataDir, ".other.backup-staging-20261207T180000000Z")]
+      Fs.mkdirSync(Path.join(backupDir, "web"))
+      for (const p of [...left, ...kept]) Fs.writeFileSync(p, "x")
+      const removed = yield* backups.sweep(def)
+      assert.deepStrictEqual([...removed].sort(), [...left].sort())
+      for (const p of kept) assert(Fs.existsSync(p), p)
+    }))
 })

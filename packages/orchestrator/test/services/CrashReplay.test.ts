@@ -166,11 +166,11 @@ const scenarios: ReadonlyArray<Scenario> = [
 const leftovers = (dirs: Dirs): ReadonlyArray<string> => {
   const found: Array<string> = []
   for (const name of Fs.readdirSync(dirs.dataDir)) {
-    if (/\.(previous|restore|purging)-/.test(name)) found.push(Path.join(dirs.dataDir, name))
+    if (/\.(previous|restore|purging)-/.test(name) || /^\.web\.(backup-staging-|archive-copy-)/.test(name)) found.push(Path.join(dirs.dataDir, name))
   }
   const target = Path.join(dirs.backupDir, "web")
   if (Fs.existsSync(target)) {
-    for (const name of Fs.readdirSync(target)) if (/^\.(staging-|.*\.partial-)/.test(name)) found.push(Path.join(target, name))
+    for (const name of Fs.readdirSync(target)) if (/^\.(staging-|.*\.partial-|.*\.tar(\.age)?\.tmp-)/.test(name)) found.push(Path.join(target, name))
   }
   return found
 }
