@@ -217,6 +217,8 @@ const writeAll = async (out: Fs.FileHandle, data: Uint8Array) => {
 interface Output {
   readonly emit: (data: Uint8Array) => Promise<void>
   readonly end: () => Promise<void>
+  /** Stops the stream of a write that failed, so nothing waits on it. */
+  readonly abort: (reason: unknown) => Promise<void>
 }
 
 const encrypterOf = async (key: Archive.Encryption): Promise<Age.Encrypter> => {
@@ -227,7 +229,7 @@ const encrypterOf = async (key: Archive.Encryption): Promise<Age.Encrypter> => {
 }
 
 const outputOf = async (out: Fs.FileHandle, key: Archive.Encryption | undefined): Promise<Output> => {
-  if (key === undefined) return { emit: (data) => writeAll(out, data), end: async () => undefined }
+  if (key === undefined) return { emit: (data) => writeAll(out, data), end: async () => undefined, abort: async () => undefined }
   const plain = new TransformStream<Uint8Array, Uint8Array>()
   const writer = plain.writable.getWriter()
   const cipher = await (await encrypterOf(key)).encrypt(plain.readable)
@@ -250,17 +252,30 @@ const outputOf = async (out: Fs.FileHandle, key: Archive.Encryption | undefined)
     end: async () => {
       await writer.close()
       await pump
+    },
+    abort: async (reason) => {
+      await writer.abort(reason).catch(() => undefined)
+      await pump.catch(() => undefined)
     }
   }
 }
 
 const writeArchive = async (out: Fs.FileHandle, input: WriteInput): Promise<ArchiveManifest> => {
+  const output = await outputOf(out, input.encryption)
+  try {
+    return await writeEntries(output, input)
+  } catch (e) {
+    await output.abort(e)
+    throw e
+  }
+}
+
+const writeEntries = async (output: Output, input: WriteInput): Promise<ArchiveManifest> => {
   const entries: Array<ManifestEntry> = []
   const excluded: Array<string> = []
   const roots: Array<Root> = []
   let bytes = 0
   const skip = new Set(input.exclude)
-  const output = await outputOf(out, input.encryption)
   const emit = output.emit
   const addFile = async (host: string, path: string, st: Stats) => {
     const size = Number(st.size)

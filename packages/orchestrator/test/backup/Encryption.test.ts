@@ -139,6 +139,28 @@ describe("encrypted archives", () => {
       assert.strictEqual(failureOf(yield* Effect.exit(ArchiveFile.verify(Path.join(folder, "cut.tar.age"), "web", { key })))._tag, "ArchiveTampered")
     }))
 
+  it.live("an encrypted write that fails midway fails at once with a typed error and leaves no file", () =>
+    Effect.gen(function*() {
+      const key = yield* identity()
+      const folder = dirOf("enc-fail-")
+      const src = dirOf("enc-fail-src-")
+      Fs.writeFileSync(Path.join(src, "a"), randomBytes(2 * 1024 * 1024))
+      const notAFolder = Path.join(folder, "plain-file")
+      Fs.writeFileSync(notAFolder, "x")
+      const exit = yield* Effect.exit(ArchiveFile.write({
+        target: Path.join(folder, "out", "x.tar.age"),
+        sources: [{ root: { kind: "data", prefix: "data" }, dir: src }, { root: { kind: "volume", name: "v", prefix: "volumes/v" }, dir: notAFolder }],
+        exclude: [],
+        encryption: key,
+        meta: { appId: "web", version: "1.0.0", createdAt: 1, live: false }
+      }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "hung" as const })))
+      const error = failureOf(exit)
+      assert.notStrictEqual(error, "hung")
+      assert.strictEqual((error as ArchiveFile.ArchiveIoError)._tag, "ArchiveIoError")
+      assert.include((error as ArchiveFile.ArchiveIoError).message, "is not a folder")
+      assert.deepStrictEqual(Fs.readdirSync(Path.join(folder, "out")), [])
+    }))
+
   it.live("a passphrase encrypts and decrypts too; another passphrase is the wrong key", () =>
     Effect.gen(function*() {
       const target = Path.join(dirOf("enc-pass-"), "p.tar.age")
