@@ -14,19 +14,28 @@ const bytes = (n: number): string =>
 
 /**
  * Verifies an archive; answers one line saying what it holds, or fails naming the archive and
- * the entry that differs.
+ * the entry that differs. With a key file, the archive must be encrypted with that key (age
+ * authenticates it; a wrong key or a changed byte is refused, naming which).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const verify = (archive: string, appId?: string): Effect.Effect<string, ArchiveFile.ReadError> =>
-  Effect.map(ArchiveFile.verify(NodePath.resolve(archive), appId), (m) => {
+export const verify = (
+  archive: string,
+  appId?: string,
+  keyFile?: string
+): Effect.Effect<string, ArchiveFile.ReadError | ArchiveFile.BackupKeyInvalid> =>
+  Effect.flatMap(
+    keyFile === undefined ? Effect.succeed(undefined) : ArchiveFile.loadKey(keyFile),
+    (key) => ArchiveFile.verify(NodePath.resolve(archive), appId, { key })
+  ).pipe(Effect.map((m) => {
     const files = m.entries.filter((e) => e.type === "file").length
     const roots = m.roots.map((r) => (r.kind === "data" ? "data folder" : `volume ${r.name}`)).join(", ")
     return `ok: ${archive}: ${m.appId} ${m.version}, made ${new Date(m.createdAt).toISOString()}${m.live ? " (live)" : ""}; ` +
       `${m.entries.length} entries (${files} file${files === 1 ? "" : "s"}, ${bytes(m.bytes)}) from ${roots || "nothing"}, every sha256 matches` +
-      (m.excluded.length === 0 ? "" : `; left out: ${m.excluded.join(", ")}`)
-  })
+      (m.excluded.length === 0 ? "" : `; left out: ${m.excluded.join(", ")}`) +
+      (keyFile === undefined ? "" : "; encrypted, authenticated with the backup key")
+  }))
 
 /**
  * Lists the archives of the backup target, one line each (newest last per app), from the
@@ -47,7 +56,7 @@ export const list = (dir: string): Effect.Effect<string, ArchiveFile.ArchiveIoEr
       for (const app of apps) {
         for (const file of (await Fs.readdir(NodePath.join(root, app))).sort()) {
           const parsed = Archive.parseFileName(file)
-          if (parsed === undefined || parsed.appId !== app || !file.endsWith(".tar")) continue
+          if (parsed === undefined || parsed.appId !== app || !Archive.isArchiveName(file)) continue
           const st = await Fs.stat(NodePath.join(root, app, file))
           lines.push(`${app}\t${new Date(parsed.createdAt).toISOString()}\t${bytes(st.size)}\t${NodePath.join(root, app, file)}`)
         }

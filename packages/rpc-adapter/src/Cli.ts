@@ -66,6 +66,7 @@ const serveOptions = {
   allowedBindRoots: list("allowedBindRoots", "an extra host folder manifests may bind-mount"),
   backupDir: text("backupDir", "the backup target folder (a mounted disk, a network share)", "<data>/backups"),
   backupKeep: text("backupKeep", "archives kept per app", "5"),
+  backupKeyFile: text("backupKeyFile", "encrypt backups (age) with the identity (age-keygen) or passphrase in this file; only archives it opens are restored"),
   printLoginUrl: Options.boolean("print-login-url").pipe(
     Options.withDescription(described(byKey("printLoginUrl"), "print the login URL with its token even when stdout is not a terminal"))
   ),
@@ -222,10 +223,14 @@ export const command = (argv: ReadonlyArray<string>) => {
     "verify",
     {
       archive: Args.text({ name: "ARCHIVE" }),
-      app: Options.text("app").pipe(Options.withDescription("also check the archive is a backup of this app"), Options.optional)
+      app: Options.text("app").pipe(Options.withDescription("also check the archive is a backup of this app"), Options.optional),
+      keyFile: Options.text("key-file").pipe(
+        Options.withDescription("the backup key file (age identity or passphrase): decrypt and authenticate the archive, refuse a plaintext one"),
+        Options.optional
+      )
     },
-    ({ app, archive }) =>
-      Effect.flatMap(Effect.promise(() => import("./BackupCli.js")), (B) => B.verify(archive, Option.getOrUndefined(app))).pipe(
+    ({ app, archive, keyFile }) =>
+      Effect.flatMap(Effect.promise(() => import("./BackupCli.js")), (B) => B.verify(archive, Option.getOrUndefined(app), Option.getOrUndefined(keyFile))).pipe(
         Effect.flatMap(Console.log)
       )
   ).pipe(Command.withDescription("read a backup archive and check every entry against its manifest, restoring nothing (exit 1 when it does not match)"))
@@ -417,7 +422,7 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
   backup: [],
   "backup create": lifecycleFlags,
   "backup list": [...client, "backup-dir"],
-  "backup verify": ["app"]
+  "backup verify": ["app", "key-file"]
 }
 
 /**

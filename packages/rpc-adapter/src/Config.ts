@@ -65,6 +65,8 @@ export interface ServeOptions {
   readonly backupDir?: string
   /** Archives kept per app (default 5). @since 0.1.0 */
   readonly backupKeep?: number
+  /** Encrypt backups (age) with the identity or passphrase in this file (absolute path). @since 0.1.0 */
+  readonly backupKeyFile?: string
 }
 
 /**
@@ -148,7 +150,8 @@ export const settings: ReadonlyArray<Setting> = [
   setting("logFormat", "log-format"),
   setting("printLoginUrl", "print-login-url", "bool"),
   setting("backupDir", "backup-dir"),
-  setting("backupKeep", "backup-keep")
+  setting("backupKeep", "backup-keep"),
+  setting("backupKeyFile", "backup-key-file")
 ]
 
 /**
@@ -293,6 +296,10 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
   if (backupDir !== undefined && !asText(backupDir.value).startsWith("/")) {
     return fail(backupDir.where, `invalid backup dir ${JSON.stringify(asText(backupDir.value))}: expected an absolute path`)
   }
+  const keyFile = pick("backupKeyFile")
+  if (keyFile !== undefined && !asText(keyFile.value).startsWith("/")) {
+    return fail(keyFile.where, `invalid backup key file ${JSON.stringify(asText(keyFile.value))}: expected an absolute path`)
+  }
   const keepRaw = pick("backupKeep")
   const keep = keepRaw === undefined ? undefined : asText(keepRaw.value)
   if (keepRaw !== undefined && (keep === undefined || !/^\d+$/.test(keep) || Number(keep) < 1 || Number(keep) > 1000)) {
@@ -315,7 +322,8 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
     printLoginUrl: print === undefined ? false : print.value === true || /^(1|true|yes)$/i.test(asText(print.value)),
     ...(passwordFile === undefined ? {} : { passwordFile: asText(passwordFile.value) }),
     ...(backupDir === undefined ? {} : { backupDir: asText(backupDir.value) }),
-    ...(keep === undefined ? {} : { backupKeep: Number(keep) })
+    ...(keep === undefined ? {} : { backupKeep: Number(keep) }),
+    ...(keyFile === undefined ? {} : { backupKeyFile: asText(keyFile.value) })
   })
 }
 
@@ -347,7 +355,8 @@ export const FileSchema = Schema.Struct({
   logFormat: opt(Schema.Literal("pretty", "json")),
   printLoginUrl: opt(Schema.Boolean),
   backupDir: opt(Schema.String),
-  backupKeep: opt(Schema.Int.pipe(Schema.between(1, 1000)))
+  backupKeep: opt(Schema.Int.pipe(Schema.between(1, 1000))),
+  backupKeyFile: opt(Schema.String)
 })
 
 const fileKeys = Object.keys(FileSchema.fields)
@@ -376,7 +385,8 @@ export const fileExpects: { readonly [K in keyof typeof FileSchema.fields]: stri
   logFormat: "one of pretty, json",
   printLoginUrl: "true or false",
   backupDir: "a folder path",
-  backupKeep: "a whole number from 1 to 1000"
+  backupKeep: "a whole number from 1 to 1000",
+  backupKeyFile: "an absolute file path"
 }
 
 const distance = (a: string, b: string): number => {

@@ -12,6 +12,8 @@ import { Console, Data, Effect, Fiber, Layer, Queue, Scope } from "effect"
 import {
   Apps,
   AppViews,
+  type Archive,
+  ArchiveFile,
   Archipelago,
   BaseImage,
   ContainerRuntime,
@@ -133,6 +135,10 @@ export const chooseEngine: (
 type LayerOptions =
   & Pick<Cli.ServeOptions, "apps" | "data" | "host" | "port" | "scanInterval" | "reconcileInterval" | "allowOrigins">
   & Partial<Pick<Cli.ServeOptions, "mirrors" | "allowedBindRoots" | "engine" | "install" | "backupDir" | "backupKeep">>
+  & {
+    /** The backup key, read from `backupKeyFile` (`ArchiveFile.loadKey`). */
+    readonly backupKey?: Archive.Encryption | undefined
+  }
 
 /**
  * The built-in pre-backup hooks: `freeze` pauses the app's container for a live backup (on the
@@ -205,6 +211,7 @@ export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceI
     backup: {
       dir: options.backupDir === undefined ? join(dataDir, "backups") : resolve(options.backupDir),
       ...(options.backupKeep === undefined ? {} : { keep: options.backupKeep }),
+      encryption: options.backupKey,
       // the simulator has no volumes on disk: a folder per volume under the data dir stands in
       ...(choice.engine === "simulated"
         ? { volumePath: (name: string) => Effect.succeed(join(dataDir, ".simulated-volumes", name)) }
@@ -397,6 +404,7 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   const choice = yield* chooseEngine(options.engine, interactive, engineDir)
   if (choice.banner !== undefined) yield* Effect.logWarning(bannerBox(choice.banner))
   const password = options.passwordFile === undefined ? undefined : yield* Auth.readPassword(options.passwordFile)
+  const backupKey = options.backupKeyFile === undefined ? undefined : yield* ArchiveFile.loadKey(options.backupKeyFile)
   const say = (line: string) => options.logFormat === "json" ? Effect.logInfo(line) : Console.log(line)
   // The server lives in its own scope, closed before the orchestrator's (it was built later):
   // clients go first, then operations get their grace, as when the server was a layer on top.
@@ -421,7 +429,7 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
       : Effect.void
   )
   const context = yield* Layer.build(
-    Layer.merge(Push.layer, Resources.layer()).pipe(Layer.provideMerge(coreLayer(options, choice, instanceId)))
+    Layer.merge(Push.layer, Resources.layer()).pipe(Layer.provideMerge(coreLayer({ ...options, backupKey }, choice, instanceId)))
   )
   yield* Effect.addFinalizer((exit) => Scope.close(serverScope, exit)) // before the orchestrator's
   yield* listening.attach(context)

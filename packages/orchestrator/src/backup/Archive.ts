@@ -410,7 +410,8 @@ export interface Seen {
 /**
  * Compares what an archive holds with its manifest: every listed entry present with its type,
  * mode, size, sha256 and link target; nothing present that is not listed; no entry below a
- * symlink (extracting it would write through the link).
+ * symlink (extracting it would write through the link); every root (`data`, `volumes/<name>`) a
+ * folder.
  *
  * @since 0.1.0
  * @category combinators
@@ -455,8 +456,72 @@ export const verify = (manifest: ArchiveManifest, seen: ReadonlyArray<Seen>): Re
   const prefixes = new Set(manifest.roots.map((r) => r.prefix))
   for (const e of manifest.entries) {
     if (!prefixes.has(splitRoot(e.path).prefix)) problems.push({ path: e.path, reason: "belongs to no root of the manifest" })
+    // a root is unpacked as the app's folder (or a volume's): anything but a folder there is refused
+    else if (prefixes.has(e.path) && e.type !== "dir") problems.push({ path: e.path, reason: `is a ${e.type}, but a root must be a folder` })
   }
   return problems
+}
+
+// ---------------------------------------------------------------------------------------------
+// encryption
+
+/**
+ * How archives are encrypted at rest (the age format): with a passphrase (scrypt), or for the
+ * X25519 identity of a key file (`AGE-SECRET-KEY-1...`, as `age-keygen` writes it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Encryption =
+  | { readonly _tag: "Passphrase"; readonly passphrase: string }
+  | { readonly _tag: "Identity"; readonly identity: string }
+
+/**
+ * The shortest passphrase accepted.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const minPassphraseLength = 12
+
+/**
+ * The first bytes of every age file.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const ageMagic = "age-encryption.org/"
+
+/**
+ * The suffix of an encrypted archive's file name (`<appId>-<time>.tar.age`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const encryptedSuffix = ".age"
+
+/**
+ * Reads a backup key file: an age identity (`AGE-SECRET-KEY-1...` on a line of its own; `#`
+ * comment lines, as `age-keygen` writes them, are skipped) or else a passphrase (the first line,
+ * at least `minPassphraseLength` characters). Answers why not, never quoting the content.
+ *
+ * @since 0.1.0
+ * @category parsers
+ */
+export const parseKey = (text: string): Either.Either<Encryption, string> => {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))
+  const identities = lines.filter((l) => l.startsWith("AGE-SECRET-KEY-"))
+  if (identities.length > 1) return Either.left("holds more than one age identity")
+  if (identities.length === 1) {
+    return /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]{20,}$/.test(identities[0]!)
+      ? Either.right({ _tag: "Identity", identity: identities[0]! })
+      : Either.left("holds a malformed age identity (expected AGE-SECRET-KEY-1... as age-keygen writes it)")
+  }
+  if (lines.length === 0) return Either.left("is empty: expected an age identity or a passphrase")
+  if (lines.length > 1) return Either.left("holds several lines: expected an age identity or a one-line passphrase")
+  const passphrase = lines[0]!
+  if ([...passphrase].length < minPassphraseLength) return Either.left(`holds a passphrase shorter than ${minPassphraseLength} characters`)
+  return Either.right({ _tag: "Passphrase", passphrase })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,13 +530,24 @@ export const verify = (manifest: ArchiveManifest, seen: ReadonlyArray<Seen>): Re
 const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, "").replace(".", "")
 
 /**
- * The file name of an app's archive made at `ms`: `<appId>-<yyyymmddThhmmssSSSZ>.tar`, so names
+ * The file name of an app's archive made at `ms`: `<appId>-<yyyymmddThhmmssSSSZ>.tar` (`.tar.age` when encrypted), so names
  * sort by time.
  *
  * @since 0.1.0
  * @category getters
  */
-export const fileName = (appId: string, ms: number): string => `${appId}-${stamp(ms)}.tar`
+export const fileName = (appId: string, ms: number, encrypted = false): string =>
+  `${appId}-${stamp(ms)}.tar${encrypted ? encryptedSuffix : ""}`
+
+/**
+ * True for the file name of an archive (plain `.tar` or encrypted `.tar.age`), as opposed to a
+ * watched file's copy or a temp file.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isArchiveName = (name: string): boolean =>
+  parseFileName(name) !== undefined && (name.endsWith(".tar") || name.endsWith(`.tar${encryptedSuffix}`))
 
 const namePattern = /^([a-z0-9][a-z0-9-]{0,62})-(\d{8}T\d{9}Z)\.(tar|[a-z0-9.]+)$/
 

@@ -872,6 +872,61 @@ export const create = (
   )
 
 /**
+ * Writes `path` atomically from content too large to hold in memory: `fill` gets a fresh temp
+ * file's descriptor in the same folder (created `O_EXCL | O_NOFOLLOW` with `mode`, through the
+ * folder's descriptor, every folder from `root` down opened without following a link), and when
+ * it succeeds the file is fsynced, renamed over `path` (a symlink there is replaced, never
+ * followed) and the folder fsynced. On any failure the temp file is removed and `path` is left
+ * as it was.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const writeWith = <A, E, R>(
+  path: string,
+  options: WriteOptions,
+  fill: (handle: Fs.FileHandle) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SafeFileError | UnsafePath, R> =>
+  Effect.zipRight(
+    absolute(path),
+    Effect.suspend(() => {
+      const mode = options.mode ?? secretFileMode
+      const { base, dir, root } = split(path, options)
+      return Effect.acquireUseRelease(
+        run(path, async () => {
+          const d = (await openDir(root, dir, options.dirMode ?? secretDirMode))!
+          try {
+            await removeStaleTemps(d, base)
+            const name = `${tempPrefix(base)}${process.pid}-${randomBytes(6).toString("hex")}`
+            const handle = await Fs.open(d.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
+            return { d, name, handle, done: false }
+          } catch (error) {
+            await d.close()
+            throw error
+          }
+        }),
+        (t) =>
+          Effect.flatMap(fill(t.handle), (a) =>
+            run(path, async () => {
+              await t.handle.chmod(mode)
+              await t.handle.sync()
+              await t.handle.close()
+              await Fs.rename(t.d.at(t.name), t.d.at(base))
+              t.done = true
+              await t.d.handle.sync()
+              return a
+            })),
+        (t) =>
+          Effect.promise(async () => {
+            await t.handle.close().catch(() => undefined)
+            if (!t.done) await Fs.unlink(t.d.at(t.name)).catch(() => undefined)
+            await t.d.close().catch(() => undefined)
+          })
+      )
+    })
+  )
+
+/**
  * Removes the temp files this module's writers left in `dir` when they were killed mid-write
  * (`.<name>.tmp-<pid>-<hex>` of a pid no longer alive; those of live writers stay). Answers the
  * names removed. A write cleans up after earlier writers of its own file; this is for folders

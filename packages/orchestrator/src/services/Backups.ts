@@ -75,6 +75,8 @@ export interface ArchiveInfo {
   readonly createdAt: number
   /** The archive's size on disk. */
   readonly bytes: number
+  /** True for an age-encrypted archive (`.tar.age`). */
+  readonly encrypted?: boolean
 }
 
 /**
@@ -211,8 +213,10 @@ export interface Service {
   readonly discard: (staged: SwapSet) => Effect.Effect<void, BackupError>
   /**
    * Removes what an interrupted backup or restore of the app left (a process killed mid-step):
-   * staging folders and partial archives in the app's target folder, folders unpacked beside its
-   * data folder (`<data>.restore-*`). Never a previous folder of a restore: only the journal
+   * partial archives in the app's target folder (and the staging folders older versions kept
+   * there), staging folders, private archive copies and folders unpacked beside its data folder
+   * (`<data>.restore-*`, `.<app>.backup-staging-*`, `.<app>.volume-*.restore-*`,
+   * `.<app>.archive-copy-*`). Never a previous folder of a restore: only the journal
    * knows whether that is the data to keep. Answers the paths removed.
    */
   readonly sweep: (def: AppDef) => Effect.Effect<ReadonlyArray<string>, BackupError>
@@ -268,6 +272,11 @@ export interface Config {
   readonly volumePath?: (name: string) => Effect.Effect<string, CommandFailed | EngineUnavailable>
   /** How named volumes are reached; default `podmanVolumes()`. */
   readonly volumes?: VolumeAccess
+  /**
+   * Encrypts archives and `secrets.tar` at rest (age), and makes a restore accept only archives
+   * that decrypt with this key (a plaintext one is refused: it cannot be authenticated).
+   */
+  readonly encryption?: Archive.Encryption | undefined
 }
 
 /**
@@ -326,6 +335,9 @@ export const make = (config: Config): Effect.Effect<Service> =>
     const volumePath = (name: string) =>
       Effect.map(volumes.access(name), (a) => (a._tag === "Folder" ? a.path : undefined))
     const appDir = (appId: string) => NodePath.join(dir, appId)
+    /** A folder of the node (not of the target) for private copies and staging: the app folder's parent. */
+    const scratchOf = (def: AppDef) => NodePath.dirname(def.dataDir)
+    const readOptions: ArchiveFile.ReadOptions = { key: config.encryption, requireEncrypted: config.encryption !== undefined }
     const ensure = (path: string) => io(path, () => Fs.mkdir(path, { recursive: true, mode: 0o700 }).then(() => undefined))
     const listeners = new Set<(appId: string) => void>()
     const changed = (appId: string) =>
@@ -348,10 +360,12 @@ export const make = (config: Config): Effect.Effect<Service> =>
         const out: Array<ArchiveInfo> = []
         for (const file of names) {
           const parsed = Archive.parseFileName(file)
-          if (parsed === undefined || parsed.appId !== appId || !file.endsWith(".tar")) continue
+          if (parsed === undefined || parsed.appId !== appId || !Archive.isArchiveName(file)) continue
           const path = NodePath.join(appDir(appId), file)
-          const st = await Fs.stat(path)
-          out.push({ appId, file, path, createdAt: parsed.createdAt, bytes: st.size })
+          // only regular files: a FIFO, device or link named like an archive is not one
+          const st = await Fs.lstat(path)
+          if (!st.isFile()) continue
+          out.push({ appId, file, path, createdAt: parsed.createdAt, bytes: st.size, encrypted: file.endsWith(Archive.encryptedSuffix) })
         }
         return out.sort((a, b) => a.createdAt - b.createdAt)
       })
@@ -419,12 +433,14 @@ export const make = (config: Config): Effect.Effect<Service> =>
     const create: Service["create"] = (def, options) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        yield* ensure(appDir(def.id))
-        const file = Archive.fileName(def.id, now)
+        const file = Archive.fileName(def.id, now, config.encryption !== undefined)
         const target = NodePath.join(appDir(def.id), file)
-        const staging = NodePath.join(appDir(def.id), `.staging-${stamp(now)}`)
+        // on the node, never on the target (whoever can write the target could plant links in it)
+        const staging = NodePath.join(scratchOf(def), `.${def.id}.backup-staging-${stamp(now)}`)
         const manifest = yield* Effect.flatMap(sources(def, staging), (sourcesOf) => ArchiveFile.write({
           target,
+          root: dir,
+          encryption: config.encryption,
           sources: sourcesOf,
           exclude: options.exclude,
           meta: {
@@ -436,6 +452,8 @@ export const make = (config: Config): Effect.Effect<Service> =>
           }
         })).pipe(Effect.ensuring(Effect.ignoreLogged(io(staging, () => Fs.rm(staging, { recursive: true, force: true })))))
         yield* prune(appDir(def.id), Math.max(1, options.keep ?? keep))
+        // each archive has a new name, so no later write cleans the temp file of a killed one
+        yield* SafeFile.removeDeadTemps(appDir(def.id), { root: dir })
         const bytes = yield* io(target, () => Fs.stat(target).then((s) => s.size))
         yield* changed(def.id)
         return { appId: def.id, file, path: target, createdAt: now, bytes, manifest }
@@ -445,14 +463,18 @@ export const make = (config: Config): Effect.Effect<Service> =>
       const source = NodePath.join(config.dataDir, "secrets")
       const present = yield* io(source, () => Fs.stat(source).then(() => true, (e) => (missing(e) ? false : Promise.reject(e))))
       if (!present) return Option.none()
-      yield* ensure(dir)
-      const target = NodePath.join(dir, "secrets.tar")
+      const plain = NodePath.join(dir, "secrets.tar")
+      const target = config.encryption === undefined ? plain : `${plain}${Archive.encryptedSuffix}`
       yield* ArchiveFile.write({
         target,
+        root: dir,
+        encryption: config.encryption,
         sources: [{ root: { kind: "data", prefix: "data" }, dir: source }],
         exclude: [],
         meta: { appId: "secrets", version: "1", createdAt: yield* Clock.currentTimeMillis, live: true }
       })
+      // once encrypted, no plaintext copy of the secrets stays on the target
+      if (target !== plain) yield* io(plain, () => Fs.rm(plain, { force: true }))
       return Option.some(target)
     })
 
@@ -467,44 +489,49 @@ export const make = (config: Config): Effect.Effect<Service> =>
       })
 
     const stage: Service["stage"] = (def, archive, carry) =>
-      Effect.gen(function*() {
+      Effect.scoped(Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const verified = yield* ArchiveFile.verify(archive, def.id)
+        const scratch = scratchOf(def)
+        // One private copy, taken (and decrypted) once and verified: the archive on the target is
+        // not read again, so replacing it after the check changes nothing.
+        const opened = yield* ArchiveFile.open(archive, { appId: def.id, scratch, ...readOptions })
         const swaps: Array<Swap & { readonly prefix: string }> = []
-        for (const root of verified.roots) {
+        for (const root of opened.manifest.roots) {
           const at = (path: string) => ({ prefix: root.prefix, live: path, fresh: `${path}.restore-${stamp(now)}`, previous: `${path}.previous-${stamp(now)}` })
           if (root.kind === "data") swaps.push(at(def.dataDir))
           else if (namedVolumes(def).includes(root.name)) {
             const path = yield* volumePath(root.name)
             if (path !== undefined) swaps.push(at(path))
             else {
-              // no host folder: unpacked beside the archives, streamed into the volume by the swap
-              yield* ensure(appDir(def.id))
-              const base = NodePath.join(appDir(def.id), `.volume-${slug(root.name)}`)
+              // no host folder: unpacked on the node beside the app's folder, streamed into the volume by the swap
+              const base = NodePath.join(scratch, `.${def.id}.volume-${slug(root.name)}`)
               swaps.push({ prefix: root.prefix, volume: root.name, live: "", fresh: `${base}.restore-${stamp(now)}`, previous: `${base}.previous-${stamp(now)}.tar` })
             }
           }
         }
-        const staged: Staged = { appId: def.id, archive, manifest: verified, swaps }
-        const extracted = yield* ArchiveFile.extract(archive, def.id, new Map(swaps.map((s) => [s.prefix, s.fresh]))).pipe(
+        const staged: Staged = { appId: def.id, archive, manifest: opened.manifest, swaps }
+        const extracted = yield* ArchiveFile.unpack(opened, new Map(swaps.map((s) => [s.prefix, s.fresh]))).pipe(
           Effect.tapError(() => discard(staged))
         )
-        // Files the app's hooks render are not in archives; the live ones carry over.
+        // Files the app's hooks render are not in archives; the live ones carry over, read and
+        // written without following a link (the archive's own links included: one in the way
+        // fails the restore with UnsafePath naming it).
         const data = swaps.find((s) => s.prefix === "data")
         if (data !== undefined) {
-          yield* io(data.fresh, async () => {
-            for (const path of carry) {
-              if (!SafeFile.isWithin(def.dataDir, path)) continue
-              const st = await Fs.lstat(path).catch((e) => (missing(e) ? undefined : Promise.reject(e)))
-              if (st === undefined || !st.isFile()) continue
-              const to = NodePath.join(data.fresh, NodePath.relative(def.dataDir, path))
-              await Fs.mkdir(NodePath.dirname(to), { recursive: true, mode: 0o700 })
-              await Fs.copyFile(path, to, Fs.constants.COPYFILE_EXCL)
-              await Fs.chmod(to, st.mode & 0o7777)
-            }
-          }).pipe(Effect.tapError(() => discard(staged)))
+          yield* Effect.forEach(carry, (path) => carryOver(def, path, data.fresh), { discard: true }).pipe(
+            Effect.tapError(() => discard(staged))
+          )
         }
         return { ...staged, manifest: extracted }
+      }))
+
+    const carryOver = (def: AppDef, path: string, fresh: string) =>
+      Effect.gen(function*() {
+        if (!SafeFile.isWithin(def.dataDir, path) || NodePath.resolve(path) === NodePath.resolve(def.dataDir)) return
+        const content = yield* SafeFile.read(path, { root: def.dataDir })
+        if (Option.isNone(content)) return
+        const mode = yield* io(path, () => Fs.lstat(path).then((st) => st.mode & 0o1777))
+        yield* SafeFile.write(NodePath.join(fresh, NodePath.relative(def.dataDir, path)), content.value, { root: fresh, mode, dirMode: 0o700 })
       })
 
     const streamOf = (s: Swap) => `${s.fresh}.tar`
@@ -598,9 +625,13 @@ export const make = (config: Config): Effect.Effect<Service> =>
             removed.push(path)
           }
         }
-        await within(appDir(def.id), (n) => /^\.staging-/.test(n) || /^\..+\.partial-[0-9a-f]+$/.test(n) || /^\.volume-.+\.restore-/.test(n))
+        await within(appDir(def.id), (n) =>
+          /^\.staging-/.test(n) || /^\..+\.partial-[0-9a-f]+$/.test(n) || /^\.volume-.+\.restore-/.test(n) ||
+          /^\..+\.tar(\.age)?\.tmp-\d+-[0-9a-f]+$/.test(n))
         const base = NodePath.basename(def.dataDir)
-        await within(NodePath.dirname(def.dataDir), (n) => n.startsWith(`${base}.restore-`))
+        await within(scratchOf(def), (n) =>
+          n.startsWith(`${base}.restore-`) || n.startsWith(`.${def.id}.backup-staging-`) || n.startsWith(`.${def.id}.archive-copy-`) ||
+          (n.startsWith(`.${def.id}.volume-`) && n.includes(".restore-")))
         return removed
       })
 

@@ -332,6 +332,37 @@ describe("symlinks and other planted entries", () => {
       expect(outsideRoot._tag).toBe("UnsafePath")
     }))
 
+  it.effect("writeWith: streams into a temp file, renames it over a planted symlink without following it, refuses a symlinked folder, leaves nothing on failure", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => fresh("write-with"))
+      const outside = yield* Effect.promise(() => fresh("write-with-outside"))
+      yield* Effect.promise(() => Fs.writeFile(NodePath.join(outside, "victim"), "KEEP\n"))
+      const target = NodePath.join(dir, "app", "a.tar")
+      yield* Effect.promise(() => Fs.mkdir(NodePath.join(dir, "app"), { mode: 0o700 }))
+      yield* Effect.promise(() => Fs.symlink(NodePath.join(outside, "victim"), target))
+      const got = yield* SafeFile.writeWith(target, { root: dir, mode: 0o600 }, (h) =>
+        Effect.promise(async () => {
+          await h.write(Buffer.from("part one, "))
+          await h.write(Buffer.from("part two\n"))
+          return 42
+        }))
+      expect(got).toBe(42)
+      expect(yield* Effect.promise(() => Fs.readFile(target, "utf8"))).toBe("part one, part two\n")
+      expect(((yield* Effect.promise(() => Fs.lstat(target))).mode & 0o777)).toBe(0o600)
+      expect(yield* Effect.promise(() => Fs.readFile(NodePath.join(outside, "victim"), "utf8"))).toBe("KEEP\n")
+      // a folder on the way swapped for a link
+      yield* Effect.promise(() => Fs.symlink(outside, NodePath.join(dir, "linked")))
+      const refused = yield* Effect.flip(SafeFile.writeWith(NodePath.join(dir, "linked", "b.tar"), { root: dir }, () => Effect.void))
+      expect(refused).toEqual(new SafeFile.UnsafePath({ path: NodePath.join(dir, "linked"), reason: "it is a symlink" }))
+      expect(yield* Effect.promise(() => Fs.readdir(outside))).toEqual(["victim"])
+      // the filler fails: the old file stays, no temp file is left
+      const failed = yield* Effect.flip(SafeFile.writeWith(target, { root: dir }, (h) =>
+        Effect.flatMap(Effect.promise(() => h.write(Buffer.from("half"))), () => Effect.fail("disk full" as const))))
+      expect(failed).toBe("disk full")
+      expect(yield* Effect.promise(() => Fs.readFile(target, "utf8"))).toBe("part one, part two\n")
+      expect(yield* Effect.promise(() => Fs.readdir(NodePath.join(dir, "app")))).toEqual(["a.tar"])
+    }))
+
   it.effect("the root itself may be a symlink (a data dir on another disk)", () =>
     Effect.gen(function*() {
       const real = yield* Effect.promise(() => fresh("root-real"))

@@ -170,9 +170,12 @@ const leftovers = (dirs: Dirs): ReadonlyArray<string> => {
   for (const name of Fs.existsSync(apps) ? Fs.readdirSync(apps) : []) {
     if (/\.(previous|restore|purging)-/.test(name)) found.push(Path.join(apps, name))
   }
+  for (const name of Fs.readdirSync(dirs.dataDir)) {
+    if (/^\.web\.(backup-staging-|archive-copy-)/.test(name)) found.push(Path.join(dirs.dataDir, name))
+  }
   const target = Path.join(dirs.backupDir, "web")
   if (Fs.existsSync(target)) {
-    for (const name of Fs.readdirSync(target)) if (/^\.(staging-|.*\.partial-)/.test(name)) found.push(Path.join(target, name))
+    for (const name of Fs.readdirSync(target)) if (/^\.(staging-|.*\.partial-|.*\.tar(\.age)?\.tmp-)/.test(name)) found.push(Path.join(target, name))
   }
   return found
 }
