@@ -663,7 +663,8 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         ? `healthy again (${HealthGate.reason(verdict)})`
         : `but it is not healthy: ${HealthGate.reason(verdict)}`
       yield* log.append(def.id, verdict._tag === "Healthy" ? "info" : "warn", `rolled back to ${pending.from.version} (${shortDigest(pending.from.digest)}), ${health}`)
-      yield* setPending(def, undefined)
+      // the record stays until the runner writes the outcome with it: a kill in between rolls
+      // back again, never reads as a finished update
       yield* unhold(def)
       return yield* Effect.fail(
         new RolledBack({ to: pending.to.version, from: pending.from.version, reason: verdict._tag === "Healthy" ? reason : `${reason}; ${health}` })
@@ -675,7 +676,6 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       const verdict = yield* gate(def, pending.since)
       if (verdict._tag !== "Healthy") return yield* rollBack(def, pending, HealthGate.reason(verdict))
       yield* log.append(def.id, "info", `update to ${pending.to.version} proved: ${HealthGate.reason(verdict)}`)
-      yield* setPending(def, undefined)
       yield* unhold(def)
     })
 
@@ -722,7 +722,6 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         return image
       }).pipe(Effect.either)
       if (Either.isLeft(prepared)) {
-        yield* setPending(def, undefined)
         yield* unhold(def)
         return yield* Effect.fail(prepared.left)
       }
@@ -765,8 +764,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         case "Redo":
           // only a purging remove is journaled and redone whole
           if (entry.op === "remove") return yield* removeContainer(def, true)
-          yield* record(def, undefined)
-          return yield* Effect.asVoid(work(entry.op, def, {}))
+          break
         case "ResumeGate":
         case "RollBack": {
           if (entry.op !== "update" || entry.from === undefined) break
@@ -779,14 +777,12 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
           yield* cleanUpAbandoned(def, entry)
           if (decision.startAgain) yield* Effect.asVoid(startContainer(def))
           if (entry.op === "update") yield* unhold(def)
-          yield* record(def, undefined)
           return yield* Effect.fail(new Interrupted({ op: entry.op, reason: decision.message }))
         case "Revert":
         case "Commit":
         case "Finish":
           return yield* finishRecovery(def, entry, decision)
       }
-      yield* record(def, undefined)
       return yield* Effect.fail(new Interrupted({ op: entry.op, reason: `${entry.op} interrupted by a restart (${entry.step}); nothing could be resumed` }))
     })
 
