@@ -190,7 +190,7 @@ describe.skipIf(!hasPodman)("LND's backup and restore with the catalog's manifes
     })
   const running = (id: string) => until(Effect.map(entry(id), (e) => e.transition === undefined && e.state === "running"), `${id} running`, 300_000)
   const peer = (file: string) => podman("exec", lnd, "sh", "-c", `cat /peer/${file} 2>/dev/null || true`).stdout
-  const counter = () => Fs.readFileSync(NodePath.join(dirs.dataDir, lnd, "data", "graph", "mainnet", "channel.db"), "utf8").trim()
+  const counter = () => Fs.readFileSync(NodePath.join(dirs.dataDir, "apps", lnd, "data", "graph", "mainnet", "channel.db"), "utf8").trim()
 
   it.live("backup, restore of an older archive, an emptied channel.backup and the confirmed SCB recovery", () =>
     Effect.gen(function*() {
@@ -199,7 +199,7 @@ describe.skipIf(!hasPodman)("LND's backup and restore with the catalog's manifes
       const installed = yield* op("install", lnd)
       assert.isUndefined(installed.lastError, installed.lastError?.message)
       yield* running(lnd)
-      expect(Fs.readFileSync(NodePath.join(dirs.dataDir, lnd, "lnd.conf"), "utf8")).toContain("bitcoind.rpchost=host.containers.internal:")
+      expect(Fs.readFileSync(NodePath.join(dirs.dataDir, "apps", lnd, "lnd.conf"), "utf8")).toContain("bitcoind.rpchost=host.containers.internal:")
       for (let i = 0; i < 2; i++) assert.strictEqual(podman("exec", lnd, "sh", "/app/lnd.sh", "pay").status, 0)
       assert.strictEqual(counter(), "counter=3")
 
@@ -231,7 +231,7 @@ describe.skipIf(!hasPodman)("LND's backup and restore with the catalog's manifes
       yield* until(Effect.sync(() => copies().some((c) => c.startsWith("channels counter=6"))), "the copy of channel.backup at counter 6", 60_000)
 
       // the disk loses channel.db; LND starts fresh and empties channel.backup every second
-      Fs.rmSync(NodePath.join(dirs.dataDir, lnd, "data", "graph"), { recursive: true })
+      Fs.rmSync(NodePath.join(dirs.dataDir, "apps", lnd, "data", "graph"), { recursive: true })
       yield* op("restart", lnd)
       yield* running(lnd)
       // keep: 10 in the manifest: ten emptied copies, then a few more rounds that prune the oldest
@@ -255,6 +255,6 @@ describe.skipIf(!hasPodman)("LND's backup and restore with the catalog's manifes
       yield* running(lnd)
       assert.strictEqual(peer("recovered"), "channels counter=6", "the SCB restore ran with the newest copy that had the channels")
       assert.strictEqual(peer("penalties"), "")
-      assert.isFalse(Fs.existsSync(NodePath.join(dirs.dataDir, lnd, "data", "graph", "mainnet", "channel.db")), "no channel state came from the archive")
+      assert.isFalse(Fs.existsSync(NodePath.join(dirs.dataDir, "apps", lnd, "data", "graph", "mainnet", "channel.db")), "no channel state came from the archive")
     }).pipe(Effect.provide(layer()), Logger.withMinimumLogLevel(LogLevel.Warning)), 900_000)
 })
