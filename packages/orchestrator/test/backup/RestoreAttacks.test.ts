@@ -113,7 +113,7 @@ describe("a restore cannot be turned against the host", () => {
       assert.deepStrictEqual(Fs.readdirSync(outside), [], "the restore wrote outside the app's folder")
       assert.strictEqual(restored + refused, 40)
       // nothing left beside the live folder
-      assert.deepStrictEqual(Fs.readdirSync(dataDir).filter((n) => n !== def.id && !n.startsWith(".")), [])
+      assert.deepStrictEqual(Fs.readdirSync(Path.dirname(def.dataDir)).filter((n) => n !== def.id && !n.startsWith(".")), [])
     }), 120_000)
 
   it.live("an archive's own symlink never makes the carried hook-rendered files land outside the folder", () =>
@@ -137,7 +137,7 @@ describe("a restore cannot be turned against the host", () => {
       assert.strictEqual(error._tag, "UnsafePath")
       assert.include(error.message, "www")
       // the fresh folder is gone
-      assert.deepStrictEqual(Fs.readdirSync(dataDir).filter((n) => n.includes(".restore-")), [])
+      assert.deepStrictEqual(Fs.readdirSync(Path.dirname(def.dataDir)).filter((n) => n.includes(".restore-")), [])
     }))
 
   it.live("a FIFO named like an archive is refused at once, naming it", () =>
@@ -216,13 +216,15 @@ describe("a restore cannot be turned against the host", () => {
     Effect.gen(function*() {
       const { backupDir, def, dataDir } = setup()
       const backups = service(backupDir, dataDir)
+      // the node's scratch is the folder that holds the app's folder (one file system for renames)
+      const scratch = Path.dirname(def.dataDir)
       const left = [
-        Path.join(dataDir, ".web.backup-staging-20261207T180000000Z"),
-        Path.join(dataDir, ".web.archive-copy-123-abcdef"),
-        Path.join(dataDir, ".web.volume-cache.restore-20261207T180000000Z"),
+        Path.join(scratch, ".web.backup-staging-20261207T180000000Z"),
+        Path.join(scratch, ".web.archive-copy-123-abcdef"),
+        Path.join(scratch, ".web.volume-cache.restore-20261207T180000000Z"),
         Path.join(backupDir, "web", ".web-20261207T180000000Z.tar.age.tmp-123-abcdef")
       ]
-      const kept = [Path.join(dataDir, "web.previous-20261207T180000000Z"), Path.join(dataDir, ".other.backup-staging-20261207T180000000Z")]
+      const kept = [Path.join(scratch, "web.previous-20261207T180000000Z"), Path.join(scratch, ".other.backup-staging-20261207T180000000Z")]
       Fs.mkdirSync(Path.join(backupDir, "web"))
       for (const p of [...left, ...kept]) Fs.writeFileSync(p, "x")
       const removed = yield* backups.sweep(def)

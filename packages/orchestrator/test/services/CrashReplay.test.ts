@@ -168,7 +168,7 @@ const leftovers = (dirs: Dirs): ReadonlyArray<string> => {
   const found: Array<string> = []
   const apps = appsDir(dirs)
   for (const name of Fs.existsSync(apps) ? Fs.readdirSync(apps) : []) {
-    if (/\.(previous|restore|purging)-/.test(name)) found.push(Path.join(apps, name))
+    if (/\.(previous|restore|purging)-/.test(name) || /^\.web\.(backup-staging-|archive-copy-)/.test(name)) found.push(Path.join(apps, name))
   }
   for (const name of Fs.readdirSync(dirs.dataDir)) {
     if (/^\.web\.(backup-staging-|archive-copy-)/.test(name)) found.push(Path.join(dirs.dataDir, name))

@@ -99,7 +99,9 @@ const checksum = (dir: string): string => {
 const leftovers = (dataDir: string, id: string): ReadonlyArray<string> => {
   const apps = join(dataDir, "apps")
   const found = (existsSync(apps) ? readdirSync(apps) : []).filter((n) => /\.(previous|restore|purging)-/.test(n))
-  found.push(...readdirSync(dataDir).filter((n) => n.startsWith(`.${id}.backup-staging-`) || n.startsWith(`.${id}.archive-copy-`)))
+  for (const folder of [dataDir, apps]) {
+    if (existsSync(folder)) found.push(...readdirSync(folder).filter((n) => n.startsWith(`.${id}.backup-staging-`) || n.startsWith(`.${id}.archive-copy-`)))
+  }
   const target = join(dataDir, "backups", id)
   if (existsSync(target)) found.push(...readdirSync(target).filter((n) => /^\.(staging-|.*\.partial-)/.test(n)))
   if (podman("image", "exists", `localhost/archipelago/hold/${id}:rollback`).status === 0) found.push("the update's hold image")
