@@ -208,7 +208,7 @@ class Changed extends Error {}
 const typeOf = (st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }) =>
   st.isFile() ? "file" as const : st.isDirectory() ? "dir" as const : st.isSymbolicLink() ? "symlink" as const : undefined
 
-const writeAll = async (out: Fs.FileHandle, data: Uint8Array) => {
+const writeAll = async (out: SafeFile.Sink, data: Uint8Array) => {
   let off = 0
   while (off < data.length) off += (await out.write(data, off, data.length - off)).bytesWritten
 }
@@ -228,7 +228,7 @@ const encrypterOf = async (key: Archive.Encryption): Promise<Age.Encrypter> => {
   return e
 }
 
-const outputOf = async (out: Fs.FileHandle, key: Archive.Encryption | undefined): Promise<Output> => {
+const outputOf = async (out: SafeFile.Sink, key: Archive.Encryption | undefined): Promise<Output> => {
   if (key === undefined) return { emit: (data) => writeAll(out, data), end: async () => undefined, abort: async () => undefined }
   const plain = new TransformStream<Uint8Array, Uint8Array>()
   const writer = plain.writable.getWriter()
@@ -260,7 +260,7 @@ const outputOf = async (out: Fs.FileHandle, key: Archive.Encryption | undefined)
   }
 }
 
-const writeArchive = async (out: Fs.FileHandle, input: WriteInput): Promise<ArchiveManifest> => {
+const writeArchive = async (out: SafeFile.Sink, input: WriteInput): Promise<ArchiveManifest> => {
   const output = await outputOf(out, input.encryption)
   try {
     return await writeEntries(output, input)
@@ -708,7 +708,20 @@ export interface Opened {
   readonly manifest: ArchiveManifest
   /** Whether the archive on the target was encrypted. */
   readonly encrypted: boolean
-  readonly copy: Fs.FileHandle
+  /** The private copy, open (closed with the scope). */
+  readonly copy: Copy
+}
+
+/**
+ * An open private copy of an archive (Node's `FileHandle` underneath; named here so the
+ * package's declarations need no Node types).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Copy {
+  readonly fd: number
+  readonly close: () => Promise<void>
 }
 
 /**
@@ -818,7 +831,7 @@ export const unpack = (opened: Opened, targets: ReadonlyMap<string, string>): Ef
         }
       }
     }
-    const result = yield* attempt(archive, () => scanArchive(handleReader(opened.copy), sink))
+    const result = yield* attempt(archive, () => scanArchive(handleReader(opened.copy as Fs.FileHandle), sink))
     const manifest = yield* check(archive, result, opened.manifest.appId)
     yield* tryIo(archive, async () => {
       // deepest first, so a read-only folder is made read-only after its children are written

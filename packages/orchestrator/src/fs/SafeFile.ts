@@ -872,6 +872,17 @@ export const create = (
   )
 
 /**
+ * The temp file a `writeWith` fill writes to (Node's `FileHandle` is one; named here so the
+ * package's declarations need no Node types).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Sink {
+  readonly write: (data: Uint8Array, offset?: number, length?: number) => Promise<{ readonly bytesWritten: number }>
+}
+
+/**
  * Writes `path` atomically from content too large to hold in memory: `fill` gets a fresh temp
  * file's descriptor in the same folder (created `O_EXCL | O_NOFOLLOW` with `mode`, through the
  * folder's descriptor, every folder from `root` down opened without following a link), and when
@@ -885,7 +896,7 @@ export const create = (
 export const writeWith = <A, E, R>(
   path: string,
   options: WriteOptions,
-  fill: (handle: Fs.FileHandle) => Effect.Effect<A, E, R>
+  fill: (handle: Sink) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SafeFileError | UnsafePath, R> =>
   Effect.zipRight(
     absolute(path),
