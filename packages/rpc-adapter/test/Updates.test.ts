@@ -121,7 +121,7 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
 
     await release("1.1.0")
     const offered = await view()
-    expect(offered.updateAvailable).toEqual({ from: "1.0.0", to: "1.1.0" })
+    expect(offered.updateAvailable).toEqual({ from: "1.0.0", to: "1.1.0", direction: "upgrade" })
     expect(offered.digest).toBe(digest100)
 
     await serve!.rpc("container-update", { appId: id })
@@ -130,7 +130,7 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
     expect(v.state).toBe("running")
     expect(v.digest).toBe(digest100)
     expect(v.runningVersion).toBe("1.0.0")
-    expect(v.updateAvailable).toEqual({ from: "1.0.0", to: "1.1.0" })
+    expect(v.updateAvailable).toEqual({ from: "1.0.0", to: "1.1.0", direction: "upgrade" })
     expect(pending()).toBeUndefined()
     expect(data()).toBe("written under 1.0.0\n")
     const lines = await log()
@@ -160,7 +160,7 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
 
   it("the update to 1.2.0 is proved healthy and kept; the data is still there", async () => {
     await release("1.2.0")
-    expect((await view()).updateAvailable).toEqual({ from: "1.0.0", to: "1.2.0" })
+    expect((await view()).updateAvailable).toEqual({ from: "1.0.0", to: "1.2.0", direction: "upgrade" })
     await serve!.rpc("container-update", { appId: id })
     const v = await until("1.2.0 proved", (x) => x.transition === null && x.runningVersion === "1.2.0")
     expect(v.lastError).toBeNull()
