@@ -50,9 +50,9 @@ export const nextDue = (subject: Subject, last: LastCheck | undefined, tickMs: n
  * @since 0.1.0
  * @category getters
  */
-export const due = (
-  subjects: ReadonlyArray<Subject>,
+export const due = <S extends Subject>(
+  subjects: ReadonlyArray<S>,
   last: ReadonlyMap<string, LastCheck>,
   tickMs: number,
   now: number
-): ReadonlyArray<Subject> => subjects.filter((s) => nextDue(s, last.get(s.id), tickMs, now) <= now)
+): ReadonlyArray<S> => subjects.filter((s) => nextDue(s, last.get(s.id), tickMs, now) <= now)

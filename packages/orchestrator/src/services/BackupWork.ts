@@ -20,8 +20,7 @@
  */
 import * as NodePath from "node:path"
 import { Clock, Data, Effect, Option } from "effect"
-import type * as Journal from "../domain/Journal.js"
-import * as JournalOps from "../domain/Journal.js"
+import * as Journal from "../domain/Journal.js"
 import type { Observation } from "../domain/AppEntry.js"
 import type { Provider } from "../manifest/Capability.js"
 import * as SafeFile from "../fs/SafeFile.js"
@@ -131,8 +130,8 @@ const step = <E>(
     : Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const current = yield* deps.journal!.current
-      const base: Journal.Entry = current?.op === op ? current : (JournalOps.open(op, { version: "", image: "" }, now) as Journal.Entry)
-      yield* deps.journal!.record({ ...base, ...more, step: next, since: now } as Journal.Entry)
+      const base = current?.op === op ? current : Journal.open(op, { version: "", image: "" }, now)!
+      yield* deps.journal!.record(Journal.advance(base, next as typeof base.step, now, more))
     })
 
 /**

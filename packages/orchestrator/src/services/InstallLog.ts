@@ -47,6 +47,19 @@ const clipMessage = (message: string): string =>
     ? message
     : `${message.slice(0, maxMessageLength)}… (${message.length - maxMessageLength} more characters)`
 
+// The logs with `line` appended to the app's, its oldest dropped past `maxLines`.
+const withLine = (
+  logs: ReadonlyMap<string, Chunk.Chunk<LogLine>>,
+  appId: string,
+  line: LogLine,
+  maxLines: number
+): Map<string, Chunk.Chunk<LogLine>> => {
+  const next = new Map(logs)
+  const lines = Chunk.append(logs.get(appId) ?? Chunk.empty<LogLine>(), line)
+  next.set(appId, lines.length > maxLines ? Chunk.drop(lines, lines.length - maxLines) : lines)
+  return next
+}
+
 /**
  * @since 0.1.0
  * @category models
@@ -74,13 +87,9 @@ export const make = (maxLines: number = defaultMaxLines): Effect.Effect<Service>
     const append = (appId: string, level: LogLine["level"], message: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) =>
         Ref.update(logs, (m) => {
-          const next = new Map(m)
           const seq = (counters.get(appId) ?? 0) + 1
           counters.set(appId, seq)
-          const line: LogLine = { seq, at, level, message: clipMessage(message) }
-          const lines = Chunk.append(m.get(appId) ?? Chunk.empty<LogLine>(), line)
-          next.set(appId, lines.length > maxLines ? Chunk.drop(lines, lines.length - maxLines) : lines)
-          return next
+          return withLine(m, appId, { seq, at, level, message: clipMessage(message) }, maxLines)
         }))
     const lines = (appId: string) =>
       Effect.map(Ref.get(logs), (m) => Chunk.toReadonlyArray(m.get(appId) ?? Chunk.empty<LogLine>()))
@@ -183,12 +192,7 @@ export const makeFile = (dir: string, maxLines: number = defaultMaxLines): Effec
         const seq = (counters.get(appId) ?? 0) + 1
         counters.set(appId, seq)
         const line: LogLine = { seq, at, level, message: clipMessage(message) }
-        yield* Ref.update(logs, (m) => {
-          const next = new Map(m)
-          const lines = Chunk.append(m.get(appId) ?? Chunk.empty<LogLine>(), line)
-          next.set(appId, lines.length > maxLines ? Chunk.drop(lines, lines.length - maxLines) : lines)
-          return next
-        })
+        yield* Ref.update(logs, (m) => withLine(m, appId, line, maxLines))
         yield* persist(appId, line)
       }))
     const lines = (appId: string) =>

@@ -627,7 +627,6 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       next === undefined ? Effect.void : onStep(`${next.op}:${next.step}`)
     )
   const journalOf = (def: AppDef) => Effect.map(store.entry(def.id), (e) => e.journal)
-  const setPending = (def: AppDef, pending: PendingUpdate | undefined) => record(def, pending)
 
   const unhold = (def: AppDef) =>
     runtime.untagImage(holdTag(def.id)).pipe(
@@ -648,7 +647,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const rollBack = (def: AppDef, pending: PendingUpdate & { readonly from: Release }, reason: string): Effect.Effect<never, WorkError> =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      yield* setPending(def, Journal.advance(pending, "rolling-back", now, { reason }))
+      yield* record(def, Journal.advance(pending, "rolling-back", now, { reason }))
       yield* log.append(
         def.id,
         "error",
@@ -696,10 +695,10 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       // too) there is nothing to roll back to, and the update is an install
       const kept = found === undefined ? yield* recordedRelease(def) : undefined
       const recorded = kept !== undefined && Option.isSome(yield* runtime.imageDigest(kept.digest)) ? kept : undefined
-      if (found === undefined && recorded === undefined) return yield* Effect.zipRight(setPending(def, undefined), install(def, true))
+      if (found === undefined && recorded === undefined) return yield* Effect.zipRight(record(def, undefined), install(def, true))
       if (recorded !== undefined) yield* reinstate(def, recorded, true)
       const existing = found ?? (yield* inspectOwn(def))
-      if (existing === undefined) return yield* Effect.zipRight(setPending(def, undefined), install(def, true))
+      if (existing === undefined) return yield* Effect.zipRight(record(def, undefined), install(def, true))
       const digest = digestOf(existing) ?? Option.getOrUndefined(yield* runtime.imageDigest(existing.image))
       if (digest === undefined) return yield* Effect.fail(new NoRollbackTarget({ appId: def.id, name: existing.name }))
       const from: Release = {
@@ -711,7 +710,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         from,
         to: { version: def.manifest.version, image: def.spec.image }
       }) as PendingUpdate & { readonly from: Release }
-      yield* setPending(def, pending)
+      yield* record(def, pending)
       yield* log.append(def.id, "info", `updating from ${from.version} (${shortDigest(from.digest)}) to ${pending.to.version}`)
       yield* runtime.tagImage(from.digest, holdTag(def.id))
       // Until the old container is stopped, a failure leaves it running as it was.
@@ -735,7 +734,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       const gating = Journal.advance(pending, "gating", yield* Clock.currentTimeMillis, {
         to: { ...pending.to, ...(created === undefined || digestOf(created) === undefined ? {} : { digest: digestOf(created)! }) }
       })
-      yield* setPending(def, gating)
+      yield* record(def, gating)
       yield* log.append(def.id, "info", `proving ${pending.to.version} healthy (${describePolicy(def, settleMs)})`)
       yield* proveOrRollBack(def, gating)
     })

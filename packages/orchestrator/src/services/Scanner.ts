@@ -146,7 +146,7 @@ export const make = Effect.gen(function*() {
   const checkHealth = Effect.gen(function*() {
     const subjects = subjectsOf(yield* store.get)
     const now = yield* Clock.currentTimeMillis
-    const due = tickMs === 0 ? subjects : subjects.filter((s) => HealthCadence.nextDue(s, checked.get(s.id), tickMs, now) <= now)
+    const due = tickMs === 0 ? subjects : HealthCadence.due(subjects, checked, tickMs, now)
     for (const subject of due) {
       checked.set(subject.id, { at: now, ...(subject.startedAt === undefined ? {} : { startedAt: subject.startedAt }) })
       yield* runtime.healthcheck(subject.name).pipe(
