@@ -1,70 +1,13 @@
-import { execFile, spawn } from "node:child_process"
-import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as ServerInfo from "../src/ServerInfo.js"
 import * as Cli from "../src/Cli.js"
 import { tempDir } from "./fixtures.js"
+import { cleanEnv, root, run, serve } from "./cliProcess.js"
 
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-// the built CLI (npm test builds first): three times faster to start than through tsx
-const main = join(root, "packages/rpc-adapter/dist/cli.js")
-if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`)
 const golden = (name: string) => join(root, "packages/rpc-adapter/test/golden", name)
 const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "")
-// no config file of the host leaks into the tests
-const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/rpc-adapter/test/golden/empty.yml") }
-
-const run = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, timeout: 60_000, env }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr })
-    })
-  })
-
-interface Running {
-  readonly child: ChildProcessWithoutNullStreams
-  readonly out: () => string
-  readonly err: () => string
-  readonly waitFor: (re: RegExp) => Promise<RegExpExecArray>
-  readonly exited: Promise<number | null>
-}
-
-const children: Array<ChildProcessWithoutNullStreams> = []
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL")
-})
-
-const serve = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv): Running => {
-  const child = spawn(process.execPath, [main, "serve", ...args], { cwd: root, env })
-  children.push(child)
-  let stdout = ""
-  let stderr = ""
-  const waiters: Array<() => void> = []
-  const poke = () => waiters.splice(0).forEach((w) => w())
-  child.stdout.on("data", (d) => {
-    stdout += d
-    poke()
-  })
-  child.stderr.on("data", (d) => {
-    stderr += d
-    poke()
-  })
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
-  const waitFor = (re: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(stdout)
-        if (m !== null) return resolve(m)
-        if (child.exitCode !== null) return reject(new Error(`serve exited ${child.exitCode}: ${stdout}\n${stderr}`))
-        waiters.push(check)
-      }
-      check()
-    })
-  return { child, out: () => stdout, err: () => stderr, waitFor, exited }
-}
 
 describe("archipelago: help, version, usage errors", { timeout: 120_000 }, () => {
   it("--version prints and exits 0 without starting anything", async () => {

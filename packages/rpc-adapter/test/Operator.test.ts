@@ -3,67 +3,15 @@
  * `serve` child process on the simulator: a broken manifest at boot, the app commands as a
  * client of the running server with `--wait`, and the journal lines of every operation.
  */
-import { execFile, spawn, spawnSync } from "node:child_process"
-import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { tempDir } from "./fixtures.js"
+import { cleanEnv, root, run as runCli, serve } from "./cliProcess.js"
 
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-const main = join(root, "packages/rpc-adapter/dist/cli.js")
-if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`)
-const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/rpc-adapter/test/golden/empty.yml") }
+const run = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv) => runCli(args, env, 120_000)
 
-const run = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, timeout: 120_000, env }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr })
-    })
-  })
-
-interface Running {
-  readonly child: ChildProcessWithoutNullStreams
-  readonly out: () => string
-  readonly err: () => string
-  readonly waitFor: (re: RegExp) => Promise<RegExpExecArray>
-  readonly exited: Promise<number | null>
-}
-
-const children: Array<ChildProcessWithoutNullStreams> = []
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL")
-})
-
-const serve = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv): Running => {
-  const child = spawn(process.execPath, [main, "serve", ...args], { cwd: root, env })
-  children.push(child)
-  let stdout = ""
-  let stderr = ""
-  const waiters: Array<() => void> = []
-  const poke = () => waiters.splice(0).forEach((w) => w())
-  child.stdout.on("data", (d) => {
-    stdout += d
-    poke()
-  })
-  child.stderr.on("data", (d) => {
-    stderr += d
-    poke()
-  })
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
-  const waitFor = (re: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(stdout)
-        if (m !== null) return resolve(m)
-        if (child.exitCode !== null) return reject(new Error(`serve exited ${child.exitCode}: ${stdout}\n${stderr}`))
-        waiters.push(check)
-      }
-      check()
-    })
-  return { child, out: () => stdout, err: () => stderr, waitFor, exited }
-}
 
 /** A catalog folder from `{ id: manifest text }`; every app gets a Containerfile on the base image. */
 const catalog = (apps: Readonly<Record<string, string>>): string => {

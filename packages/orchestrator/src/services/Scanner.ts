@@ -203,14 +203,6 @@ export const layer = Layer.effect(Scanner, make)
 export const defaultHealthInterval: Duration.Duration = Duration.seconds(1)
 
 /**
- * The schedule of health-check rounds.
- *
- * @since 0.1.0
- * @category constants
- */
-export const healthSchedule = (interval: Duration.DurationInput = defaultHealthInterval) => Schedule.spaced(interval)
-
-/**
  * The longest sleep of the health loop between two rounds.
  *
  * @since 0.1.0
