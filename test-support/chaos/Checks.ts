@@ -1,7 +1,7 @@
 /**
  * Pure checks over what the chaos matrix recorded: the `state.changed` stream against the
  * allowed transitions and the scenario's expectations, generations, podman agreement and the
- * latency summary. An oracle written from the lifecycle table in CONTEXT.md, not from the code
+ * latency summary. An oracle written from the lifecycle table of docs/background.md, not from the code
  * under test.
  */
 import type { Recorded, View } from "./Serve.js"

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { AppState, VisualState } from "../src/domain/index.js"
 
-// The table of CONTEXT.md, verbatim: visual state | click | label | spinner | disabled.
+// The table of docs/background.md ("The primary button"), verbatim: visual state | click | label | spinner | disabled.
 const table = `
 | not-installed | install | Install | no | no |
 | running | stop | Stop | no | no |

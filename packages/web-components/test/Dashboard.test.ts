@@ -101,7 +101,7 @@ for (const s of ${JSON.stringify(states)}) {
         ]
       })
     )
-    // CONTEXT.md's table, plus the two backup states of the domain
+    // docs/background.md's table, plus the two backup states of the domain
     expect(rows).toEqual([
       ["not-installed", "Install", false, false, false, false, "BUTTON"],
       ["running", "Stop", false, false, false, true, "BUTTON"],

@@ -1,6 +1,6 @@
 /**
  * What the dashboard shows: the visual state of an app and its one primary button.
- * The same functions drive the web components, so the table in CONTEXT.md lives here once.
+ * The same functions drive the web components, so the table of docs/background.md ("The primary button") lives here once.
  *
  * @since 0.1.0
  */
@@ -89,7 +89,7 @@ const idle = (action: Op, label: string): PrimaryButton => ({ action, label, spi
 const busy = (label: string): PrimaryButton => ({ action: undefined, label, spinner: true, disabled: true })
 
 /**
- * The primary button for a visual state: the table of CONTEXT.md.
+ * The primary button for a visual state: the table of docs/background.md.
  *
  * @since 0.1.0
  * @category getters

@@ -1,5 +1,5 @@
 /**
- * The asynchronous lifecycle path of CONTEXT.md: validate, write the user's intent, flip the app
+ * The asynchronous lifecycle path of docs/background.md ("The founding bug"): validate, write the user's intent, flip the app
  * to its transitional state, fork `Orchestrator.perform` (the one runner), and return at once.
  *
  * @since 0.1.0
