@@ -1,6 +1,8 @@
 /**
- * The `archipelago` command line on `@effect/cli`: per-command `--help`, shell completions
- * (`--completions bash`), `--log-level`, `--log-format`, a "did you mean" for misspelt flags,
+ * The `archipelago` command line on `@effect/cli`: per-command `--help` (rendered here, plain text
+ * unless stdout is a terminal: see `internal/help.ts`), shell completions (`--completions bash`),
+ * `--log-level`, `--log-format`, a "did you mean" for misspelt commands and flags, usage errors
+ * naming the command (`programOf`),
  * and every `serve` setting also from an `ARCHIPELAGO_*` variable and the config file
  * (precedence: flag > environment > file > default; see `Config`).
  *
@@ -469,6 +471,10 @@ const build = (argv: ReadonlyArray<string>) => {
  */
 export const command = (argv: ReadonlyArray<string>) => build(argv).command
 
+// `--log-level` is `@effect/cli`'s; it parses the rest without it
+const withoutLogLevel = (argv: ReadonlyArray<string>) =>
+  argv.filter((a, i) => a !== "--log-level" && argv[i - 1] !== "--log-level" && !a.startsWith("--log-level="))
+
 // no `--wizard`: its prompts know nothing of the environment and the config file
 const builtInFlags = ["help", "version", "completions", "log-level"]
 
@@ -514,8 +520,9 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
  * @category parsing
  */
 export const commandOf = (
-  argv: ReadonlyArray<string>
+  argvIn: ReadonlyArray<string>
 ): { readonly path: string } | { readonly unknown: string; readonly suggestion?: string } | undefined => {
+  const argv = withoutLogLevel(argvIn)
   const words = argv.filter((a) => !a.startsWith("-"))
   const first = argv[0]
   if (first === undefined || first.startsWith("-")) return undefined
@@ -548,7 +555,6 @@ export const unknownFlag = (argv: ReadonlyArray<string>): { readonly flag: strin
     if (!a.startsWith("--") || a === "--") continue
     const flag = a.slice(2).split("=")[0]!
     if (known.includes(flag)) continue
-    if (path === undefined) return undefined
     const suggestion = Config.closest(flag, known)
     return { flag: `--${flag}`, ...(suggestion === undefined ? {} : { suggestion: `--${suggestion}` }) }
   }
@@ -574,10 +580,6 @@ const wantsHelp = (argv: ReadonlyArray<string>) => {
   return (end === -1 ? argv : argv.slice(0, end)).some((a) => helpFlags.includes(a))
 }
 
-// `--log-level` is `@effect/cli`'s; it parses the rest without it
-const withoutLogLevel = (argv: ReadonlyArray<string>) =>
-  argv.filter((a, i) => a !== "--log-level" && argv[i - 1] !== "--log-level" && !a.startsWith("--log-level="))
-
 // the flag `argv` gave `value` to (`--port http`, `--port=http`)
 const flagOf = (argv: ReadonlyArray<string>, value: string): string | undefined => {
   for (let i = 0; i < argv.length; i++) {
@@ -601,6 +603,13 @@ const usageReason = (error: ValidationError.ValidationError, entry: Help.Entry |
     const flag = flagOf(argv, notA[1]!)
     const expects = notA[2] === "integer" ? "a whole number" : `a ${notA[2]}`
     return `${flag === undefined ? "" : `${flag}: `}expected ${expects}, got ${JSON.stringify(notA[1])}`
+  }
+  const cases = /^Expected one of the following cases: (.*)$/.exec(text)
+  if (cases !== null) {
+    const allowed = cases[1]!.split(", ")
+    const i = argv.findIndex((a, j) => a.startsWith("--") && argv[j + 1] !== undefined && !allowed.includes(argv[j + 1]!))
+    const flag = i === -1 ? undefined : argv[i]
+    return `${flag === undefined ? "" : `${flag}: `}expected one of ${allowed.join(", ")}${flag === undefined ? "" : `, got ${JSON.stringify(argv[i + 1])}`}`
   }
   const line = text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ").replace(/\.$/, "")
   return line.charAt(0).toLowerCase() + line.slice(1)
@@ -630,7 +639,7 @@ export const run = (argv: ReadonlyArray<string>) => {
   }
   const { command: cli, entries } = build(argv)
   const entry = entries.find((e) => e.path.join(" ") === (named === undefined ? "" : named.path))
-  if (entry !== undefined && (wantsHelp(argv) || (entry.children.length > 0 && !argv.some((a) => a.startsWith("--completions"))))) {
+  if (entry !== undefined && (wantsHelp(argv) || (entry.children.length > 0 && withoutLogLevel(argv).every((a) => !a.startsWith("-"))))) {
     const color = process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
     return Effect.sync(() => {
       process.stdout.write(Help.render("archipelago", version, entries, entry, color))
@@ -650,7 +659,9 @@ export const run = (argv: ReadonlyArray<string>) => {
     const parsed = yield* Effect.either(CommandDescriptor.parse(cli.descriptor, ["archipelago", ...args], CliConfig.defaultConfig))
     if (Either.isLeft(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: usageReason(parsed.left, entry, args) }))
     if (parsed.right._tag === "UserDefined" && parsed.right.leftover.length > 0) {
-      return yield* Effect.fail(new Config.UsageError({ reason: `unexpected argument ${parsed.right.leftover[0]}` }))
+      const head = parsed.right.leftover[0]!
+      // a flag left over is one given without its value (`--port` last)
+      return yield* Effect.fail(new Config.UsageError({ reason: head.startsWith("--") ? `${head}: expected a value` : `unexpected argument ${head}` }))
     }
     return yield* Command.run(cli, { name: "archipelago", version })(["node", "archipelago", ...argv])
   })

@@ -117,6 +117,9 @@ describe("archipelago help and usage errors for an operator (issue 27)", { timeo
       expect(r.stdout).toContain(`USAGE\n  archipelago ${path} `)
       for (const d of libraryDefaults) expect(r.stdout).not.toContain(d)
       const options = r.stdout.split("\n\nOPTIONS\n")[1]?.split("\n\n")[0] ?? ""
+      // the "did you mean" knows exactly the options the help shows
+      const shown = [...options.matchAll(/^  --([a-z-]+)/gm)].map((m) => m[1]!)
+      expect([path, [...shown].sort()]).toStrictEqual([path, [...Cli.knownFlags[path]!].sort()])
       for (const flag of Cli.knownFlags[path]!) {
         // the flag's line, then its description, indented under it
         expect(options, `${path} --${flag}`).toMatch(new RegExp(`^  --${flag}( .*)?\n {6}\\S`, "m"))
@@ -170,6 +173,18 @@ describe("archipelago help and usage errors for an operator (issue 27)", { timeo
     expect(await run(["logs", "lnd", "--tail=many"])).toStrictEqual({ code: 2, stdout: "", stderr: "archipelago logs: --tail: expected a whole number, got \"many\"\n" })
     expect(await run(["validate", "a", "b"])).toStrictEqual({ code: 2, stdout: "", stderr: "archipelago validate: unexpected argument b\n" })
     expect(await run(["serve", "--wizard"])).toStrictEqual({ code: 2, stdout: "", stderr: "archipelago serve: unknown option --wizard\n" })
+    expect(await run(["serve", "--port"])).toStrictEqual({ code: 2, stdout: "", stderr: "archipelago serve: --port: expected a value\n" })
+    expect(await run(["status", "--log-format", "xml"])).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: "archipelago status: --log-format: expected one of pretty, json, got \"xml\"\n"
+    })
+    expect(await run(["--hlep"])).toStrictEqual({ code: 2, stdout: "", stderr: "archipelago: unknown option --hlep: did you mean --help?\n" })
+    expect(await run(["--log-level", "debug", "serve", "--prot", "1"])).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: "archipelago serve: unknown option --prot: did you mean --port?\n"
+    })
   })
 
   it("--log-level still works before or after the command", async () => {
