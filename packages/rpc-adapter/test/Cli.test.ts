@@ -15,7 +15,7 @@ describe("archipelago: help, version, usage errors", { timeout: 120_000 }, () =>
     expect(await run(["--version"])).toStrictEqual({ code: 0, stdout: `archipelago ${ServerInfo.version}\n`, stderr: "" })
   })
 
-  for (const [args, file] of [[["--help"], "help.txt"], [["serve", "--help"], "serve-help.txt"], [["status", "--help"], "status-help.txt"], [["service", "unit", "--help"], "service-unit-help.txt"]] as const) {
+  for (const [args, file] of [[["--help"], "help.txt"], [["serve", "--help"], "serve-help.txt"], [["status", "--help"], "status-help.txt"], [["service", "unit", "--help"], "service-unit-help.txt"], [["backup", "create", "--help"], "backup-create-help.txt"]] as const) {
     it(`golden: ${args.join(" ")}`, async () => {
       const r = await run([...args])
       expect(r.code).toBe(0)
