@@ -514,17 +514,17 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
 
 /**
  * The command path `argv` names (`service install`), or the misspelt word with the closest
- * command when the first word names none.
+ * command when the first word (after a `--log-level LEVEL`) names none.
  *
  * @since 0.1.0
  * @category parsing
  */
 export const commandOf = (
-  argvIn: ReadonlyArray<string>
+  argv: ReadonlyArray<string>
 ): { readonly path: string } | { readonly unknown: string; readonly suggestion?: string } | undefined => {
-  const argv = withoutLogLevel(argvIn)
-  const words = argv.filter((a) => !a.startsWith("-"))
-  const first = argv[0]
+  const args = withoutLogLevel(argv)
+  const words = args.filter((a) => !a.startsWith("-"))
+  const first = args[0]
   if (first === undefined || first.startsWith("-")) return undefined
   const top = Object.keys(knownFlags).filter((k) => !k.includes(" "))
   if (!top.includes(first)) {
@@ -534,7 +534,7 @@ export const commandOf = (
   const sub = words[1]
   if (sub !== undefined && `${first} ${sub}` in knownFlags) return { path: `${first} ${sub}` }
   const subs = Object.keys(knownFlags).filter((k) => k.startsWith(`${first} `)).map((k) => k.slice(first.length + 1))
-  if (subs.length > 0 && sub !== undefined && argv[1] === sub) {
+  if (subs.length > 0 && sub !== undefined && args[1] === sub) {
     const suggestion = Config.closest(sub, subs)
     return { unknown: `${first} ${sub}`, ...(suggestion === undefined ? {} : { suggestion: `${first} ${suggestion}` }) }
   }

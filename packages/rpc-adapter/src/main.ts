@@ -21,7 +21,7 @@ const program = Cli.run(argv).pipe(
       if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return
       const failure = Cause.failureOption(exit.cause)
       if (failure._tag === "Some") {
-        // @effect/cli prints its own validation errors
+        // Cli.run turns @effect/cli's parse errors into UsageErrors; any other was printed by it
         if (ValidationError.isValidationError(failure.value)) {
           process.exitCode = 2
           return
