@@ -1,6 +1,8 @@
 /**
- * The `archipelago` command line on `@effect/cli`: per-command `--help`, shell completions
- * (`--completions bash`), `--log-level`, `--log-format`, a "did you mean" for misspelt flags,
+ * The `archipelago` command line on `@effect/cli`: per-command `--help` (rendered here, plain text
+ * unless stdout is a terminal: see `internal/help.ts`), shell completions (`--completions bash`),
+ * `--log-level`, `--log-format`, a "did you mean" for misspelt commands and flags, usage errors
+ * naming the command (`programOf`),
  * and every `serve` setting also from an `ARCHIPELAGO_*` variable and the config file
  * (precedence: flag > environment > file > default; see `Config`).
  *
@@ -8,10 +10,12 @@
  */
 import { readFile } from "node:fs/promises"
 import { resolve } from "node:path"
-import { Args, Command, Options } from "@effect/cli"
-import type { CliApp } from "@effect/cli"
-import { Console, Effect, Either, Logger, LogLevel, Option } from "effect"
+import { Args, CliConfig, Command, CommandDescriptor, Options } from "@effect/cli"
+import type { CliApp, ValidationError } from "@effect/cli"
+import { Array as Arr, Console, Effect, Either, Logger, LogLevel, Option } from "effect"
+import type { Types } from "effect"
 import * as Config from "./Config.js"
+import * as Help from "./internal/help.js"
 import * as Journal from "./Journal.js"
 import * as StrictModes from "./internal/strictModes.js"
 import { version } from "./ServerInfo.js"
@@ -32,41 +36,58 @@ const described = (s: Config.Setting, what: string, fallback?: string) =>
 
 const byKey = (key: keyof Config.ServeOptions) => Config.settings.find((s) => s.key === key)!
 
-const text = (key: keyof Config.ServeOptions, what: string, fallback?: string) => {
+// Paths are text (named DIR or FILE in the help), not `Options.directory`/`Options.file`: those
+// reject an existing path of the wrong kind before the command's own check, whose message names
+// the variable and the config key to fix, and a folder that does not exist yet is fine (`--data`
+// is created).
+const text = (key: keyof Config.ServeOptions, pseudo: string, what: string, fallback?: string) => {
   const s = byKey(key)
-  return Options.text(s.flag).pipe(Options.withDescription(described(s, what, fallback)), Options.optional)
+  return Options.text(s.flag).pipe(Options.withPseudoName(pseudo), Options.withDescription(described(s, what, fallback)), Options.optional)
 }
-const list = (key: keyof Config.ServeOptions, what: string) => {
+const integer = (key: keyof Config.ServeOptions, pseudo: string, what: string, fallback?: string) => {
   const s = byKey(key)
-  return Options.text(s.flag).pipe(Options.withDescription(described(s, `${what} (repeatable)`)), Options.repeated)
+  return Options.integer(s.flag).pipe(Options.withPseudoName(pseudo), Options.withDescription(described(s, what, fallback)), Options.optional)
+}
+const list = (key: keyof Config.ServeOptions, pseudo: string, what: string) => {
+  const s = byKey(key)
+  return Options.text(s.flag).pipe(
+    Options.withPseudoName(pseudo),
+    Options.withDescription(described(s, `${what}; repeat the option for more (the variable takes a comma-separated list)`)),
+    Options.repeated
+  )
 }
 
 const configOption = Options.text("config").pipe(
-  Options.withDescription(`the config file (default: $ARCHIPELAGO_CONFIG or ${Config.defaultConfigFile}, if present)`),
+  Options.withPseudoName("FILE"),
+  Options.withDescription(`the config file (default: $ARCHIPELAGO_CONFIG, else ${Config.defaultConfigFile} if it exists)`),
   Options.optional
 )
 const logFormatOption = Options.choice("log-format", ["pretty", "json"]).pipe(
   Options.withDescription(described(byKey("logFormat"), "pretty for people, json for the journal (one object per line)", "pretty")),
   Options.optional
 )
-const dataOption = text("data", "state, secrets, app data, rpc-token and instance id", Config.defaults.data)
+const dataOption = text("data", "DIR", "the data folder: state, secrets, app data, rpc-token and instance id", Config.defaults.data)
 
 const serveOptions = {
-  apps: text("apps", "the app catalog, folders of manifest.yml", Config.defaults.apps),
+  apps: text("apps", "DIR", "the app catalog: one folder per app, each with its manifest.yml", Config.defaults.apps),
   data: dataOption,
-  host: text("host", "address to bind; anything but loopback warns", Config.defaults.host),
-  port: text("port", "TCP port; 0 picks a free one", String(Config.defaults.port)),
-  engine: text("engine", "auto, podman or sim; auto falls back to the simulator only when started from a terminal", "auto"),
-  scanInterval: text("scanInterval", "time between scans of the engine: 500ms, 1s, 30s, 5m, 1h", Config.defaults.interval),
-  reconcileInterval: text("reconcileInterval", "time between reconcile passes", Config.defaults.interval),
-  passwordFile: text("passwordFile", "enable password login with the first line of this file"),
-  allowOrigins: list("allowOrigins", "also accept browser requests from this origin"),
-  install: list("install", "install these apps (ID[,ID...]) on first start, unless their owner decided otherwise"),
-  mirrors: list("mirrors", "a registry tried before docker.io"),
-  allowedBindRoots: list("allowedBindRoots", "an extra host folder manifests may bind-mount"),
-  backupDir: text("backupDir", "the backup target folder (a mounted disk, a network share)", "<data>/backups"),
-  backupKeep: text("backupKeep", "archives kept per app", "5"),
-  backupKeyFile: text("backupKeyFile", "encrypt backups (age) with the identity (age-keygen) or passphrase in this file; only archives it opens are restored"),
+  host: text("host", "ADDRESS", "the address to listen on; anything but loopback warns", Config.defaults.host),
+  port: integer("port", "PORT", "the TCP port to listen on, 0-65535; 0 picks a free one", String(Config.defaults.port)),
+  engine: text("engine", "ENGINE", "auto, podman or sim; auto falls back to the simulator only when started from a terminal", "auto"),
+  scanInterval: text("scanInterval", "DURATION", "time between scans of the engine, e.g. 500ms, 1s, 30s, 5m, 1h", Config.defaults.interval),
+  reconcileInterval: text("reconcileInterval", "DURATION", "time between reconcile passes, e.g. 500ms, 1s, 30s, 5m, 1h", Config.defaults.interval),
+  passwordFile: text("passwordFile", "FILE", "enable password login with the first line of this file"),
+  allowOrigins: list("allowOrigins", "ORIGIN", "also accept browser requests from this origin, e.g. https://node.example"),
+  install: list("install", "ID", "install these apps on first start (ID or ID,ID,...), unless their owner decided otherwise"),
+  mirrors: list("mirrors", "REGISTRY", "a registry tried before docker.io, e.g. registry.local:5000 (http://... for one without TLS)"),
+  allowedBindRoots: list("allowedBindRoots", "DIR", "an extra host folder (absolute path) manifests may bind-mount"),
+  backupDir: text("backupDir", "DIR", "the backup target folder (absolute path: a mounted disk, a network share)", "<data>/backups"),
+  backupKeep: integer("backupKeep", "N", "how many archives to keep per app, 1-1000", "5"),
+  backupKeyFile: text(
+    "backupKeyFile",
+    "FILE",
+    "encrypt backups (age) with the identity (age-keygen) or passphrase in this file (absolute path); only archives it opens are restored"
+  ),
   printLoginUrl: Options.boolean("print-login-url").pipe(
     Options.withDescription(described(byKey("printLoginUrl"), "print the login URL with its token even when stdout is not a terminal"))
   ),
@@ -85,7 +106,7 @@ const flagsLayer = (flags: Partial<ServeFlags>, logLevel: string | undefined): C
   const raw: Partial<Record<keyof Config.ServeOptions, Config.Raw | undefined>> = {}
   for (const [key, value] of Object.entries(flags)) {
     if (key === "config") continue
-    if (Option.isOption(value)) raw[key as keyof Config.ServeOptions] = Option.getOrUndefined(value) as Config.Raw | undefined
+    if (Option.isOption(value)) raw[key as keyof Config.ServeOptions] = Option.getOrUndefined(value as Option.Option<Config.Raw>)
     else if (Array.isArray(value)) raw[key as keyof Config.ServeOptions] = key === "install" ? splitLists(value) : value
     else raw[key as keyof Config.ServeOptions] = value as Config.Raw
   }
@@ -168,63 +189,86 @@ const withSettings = <A, E, R>(
   )
 
 /**
- * The command tree; `argv` (the arguments after the program name) is needed for the
- * `--log-level` precedence.
- *
- * @since 0.1.0
- * @category constructors
+ * The command tree and the help entry of each command; `argv` (the arguments after the program
+ * name) is needed for the `--log-level` precedence.
  */
-export const command = (argv: ReadonlyArray<string>) => {
-  const serve = Command.make("serve", serveOptions, (flags) =>
-    withSettings(argv, flags, (options) => Effect.flatMap(Effect.promise(() => import("./Serve.js")), (S) => S.run(options)))).pipe(
-      Command.withDescription("run the orchestrator, the RPC server and the dashboard")
-    )
+const tuple = <T extends ReadonlyArray<unknown>>(...xs: T): T => xs
 
-  const validate = Command.make("validate", { dir: Args.text({ name: "DIR" }) }, ({ dir }) =>
-    Effect.flatMap(Effect.promise(() => import("./Validate.js")), (V) => V.run(dir)).pipe(Effect.flatMap(Console.log))).pipe(
-      Command.withDescription("check every manifest of an app catalog (exit 1 on errors)")
-    )
+const build = (argv: ReadonlyArray<string>) => {
+  const entries: Array<Help.Entry> = []
+  // a command to run: its help entry, by its full path, and its `Command`
+  const make = <const C extends Command.Command.Config, R, E>(
+    path: string,
+    description: string,
+    config: C,
+    handler: (flags: Types.Simplify<Command.Command.ParseConfig<C>>) => Effect.Effect<void, E, R>
+  ) => {
+    entries.push({ path: path.split(" "), description, config, children: [] })
+    return Command.make(path.split(" ").at(-1)!, config, handler).pipe(Command.withDescription(description))
+  }
+  // a group of commands (`service`, `backup`): only its help entry (the caller adds the subcommands)
+  const group = (path: string, description: string, children: ReadonlyArray<string>) => {
+    entries.push({ path: path === "" ? [] : path.split(" "), description, config: {}, children })
+    return description
+  }
+
+  const serve = make("serve", "run the orchestrator, the RPC server and the dashboard", serveOptions, (flags) =>
+    withSettings(argv, flags, (options) => Effect.flatMap(Effect.promise(() => import("./Serve.js")), (S) => S.run(options))))
+
+  const validate = make(
+    "validate",
+    "check every manifest of an app catalog (exit 1 on errors)",
+    { dir: Args.text({ name: "DIR" }).pipe(Args.withDescription("the app catalog folder to check")) },
+    ({ dir }) => Effect.flatMap(Effect.promise(() => import("./Validate.js")), (V) => V.run(dir)).pipe(Effect.flatMap(Console.log))
+  )
 
   const json = Options.boolean("json").pipe(Options.withDescription("print the server's answer as JSON"))
-  const status = Command.make("status", { data: dataOption, config: configOption, logFormat: logFormatOption, json }, (flags) =>
-    withSettings(argv, flags, (options) =>
-      Effect.flatMap(Effect.promise(() => import("./Status.js")), (S) => S.run(options, { json: flags.json })))).pipe(
-      Command.withDescription("ask the running server for its apps, their states and errors")
-    )
+  const status = make(
+    "status",
+    "ask the running server for its apps, their states and errors",
+    { data: dataOption, config: configOption, logFormat: logFormatOption, json },
+    (flags) =>
+      withSettings(argv, flags, (options) => Effect.flatMap(Effect.promise(() => import("./Status.js")), (S) => S.run(options, { json: flags.json })))
+  )
 
-  const loginUrl = Command.make("login-url", { data: dataOption, config: configOption }, (flags) =>
-    withSettings(argv, flags, (options) =>
-      Effect.flatMap(Effect.promise(() => import("./Status.js")), (S) => S.printLoginUrl(options)))).pipe(
-      Command.withDescription("print the dashboard's login URL with its token (keep it secret)")
-    )
+  const loginUrl = make(
+    "login-url",
+    "print the dashboard's login URL with its token (keep it secret)",
+    { data: dataOption, config: configOption },
+    (flags) => withSettings(argv, flags, (options) => Effect.flatMap(Effect.promise(() => import("./Status.js")), (S) => S.printLoginUrl(options)))
+  )
 
-  const takeover = Command.make(
+  const takeover = make(
     "takeover",
+    "stop and remove APP's container left by another orchestrator instance (or, with --container, one made without Archipelago's labels), so this data dir's server installs its own",
     {
       data: dataOption,
       config: configOption,
+      apps: serveOptions.apps,
       logFormat: logFormatOption,
-      app: Args.text({ name: "APP" }),
+      app: Args.text({ name: "APP" }).pipe(Args.withDescription("the app's id, as in the catalog (`archipelago list` shows them)")),
       container: Options.text("container").pipe(
+        Options.withPseudoName("NAME"),
         Options.withDescription("replace this container, made without Archipelago's labels, that holds APP's name"),
         Options.optional
       )
     },
     (flags) =>
       withSettings(argv, flags, (options) =>
-        Effect.flatMap(Effect.promise(() => import("./Takeover.js")), (T) => T.runOnPodman(options, flags.app, Option.getOrUndefined(flags.container))))
-  ).pipe(
-    Command.withDescription(
-      "stop and remove APP's container left by another orchestrator instance (or, with --container, one made without Archipelago's labels), so this data dir's server installs its own"
-    )
+        Effect.flatMap(
+          Effect.promise(() => import("./Takeover.js")),
+          (T) => T.runOnPodman(options, flags.app, Option.getOrUndefined(flags.container))
+        ))
   )
 
-  const verify = Command.make(
-    "verify",
+  const verify = make(
+    "backup verify",
+    "read a backup archive and check every entry against its manifest, restoring nothing (exit 1 when it does not match)",
     {
-      archive: Args.text({ name: "ARCHIVE" }),
-      app: Options.text("app").pipe(Options.withDescription("also check the archive is a backup of this app"), Options.optional),
+      archive: Args.text({ name: "ARCHIVE" }).pipe(Args.withDescription("the archive file to check (.tar, or .tar.age when encrypted)")),
+      app: Options.text("app").pipe(Options.withPseudoName("APP"), Options.withDescription("also check the archive is a backup of this app"), Options.optional),
       keyFile: Options.text("key-file").pipe(
+        Options.withPseudoName("FILE"),
         Options.withDescription("the backup key file (age identity or passphrase): decrypt and authenticate the archive, refuse a plaintext one"),
         Options.optional
       )
@@ -233,24 +277,30 @@ export const command = (argv: ReadonlyArray<string>) => {
       Effect.flatMap(Effect.promise(() => import("./BackupCli.js")), (B) => B.verify(archive, Option.getOrUndefined(app), Option.getOrUndefined(keyFile))).pipe(
         Effect.flatMap(Console.log)
       )
-  ).pipe(Command.withDescription("read a backup archive and check every entry against its manifest, restoring nothing (exit 1 when it does not match)"))
-  const backupList = Command.make(
-    "list",
+  )
+  const backupList = make(
+    "backup list",
+    "list the archives in the backup target",
     { data: dataOption, config: configOption, backupDir: serveOptions.backupDir },
     (flags) =>
       withSettings(argv, flags, (options) =>
-        Effect.flatMap(Effect.promise(() => import("./BackupCli.js")), (B) =>
-          B.list(options.backupDir ?? resolve(options.data, "backups"))).pipe(Effect.flatMap(Console.log)))
-  ).pipe(Command.withDescription("list the archives in the backup target"))
+        Effect.flatMap(Effect.promise(() => import("./BackupCli.js")), (B) => B.list(options.backupDir ?? resolve(options.data, "backups"))).pipe(
+          Effect.flatMap(Console.log)
+        ))
+  )
 
-  const root = Args.text({ name: "ROOT" }).pipe(Args.withDescription("install under this root instead of /"), Args.optional)
+  const root = Args.text({ name: "ROOT" }).pipe(Args.withDescription("install under this folder instead of / (to prepare an image)"), Args.optional)
   const unitOptions = {
     data: dataOption,
     config: configOption,
     apps: serveOptions.apps,
     host: serveOptions.host,
     port: serveOptions.port,
-    user: Options.text("user").pipe(Options.withDescription("run the service as this user (default: root, as rootful podman needs)"), Options.optional)
+    user: Options.text("user").pipe(
+      Options.withPseudoName("USER"),
+      Options.withDescription("run the service as this user (default: root, as rootful podman needs)"),
+      Options.optional
+    )
   }
   const unitOf = (flags: { readonly user: Option.Option<string> }, options: Config.ServeOptions, configPath: string) =>
     Effect.map(Effect.promise(() => import("./Unit.js")), (U) => ({
@@ -266,25 +316,29 @@ export const command = (argv: ReadonlyArray<string>) => {
     }))
   const configPathOf = (flags: { readonly config: Option.Option<string> }) =>
     Config.configFileOf(Option.getOrUndefined(flags.config), process.env).path
-  const unit = Command.make("unit", unitOptions, (flags) =>
+  const unit = make("service unit", "print the systemd unit of the server", unitOptions, (flags) =>
     withSettings(argv, flags, (options) =>
-      Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit))))).pipe(
-      Command.withDescription("print the systemd unit of the server")
-    )
+      Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit)))))
   const force = Options.boolean("force").pipe(
     Options.withDescription("replace an existing unit with other content (by default it is never overwritten)")
   )
-  const install = Command.make("install", { ...unitOptions, root, force }, (flags) =>
-    withSettings(argv, flags, (options) =>
-      Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
-        Effect.flatMap(
-          Effect.zipRight(U.checkProgram([process.execPath, U.cliPath()]), U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force })),
-          (written) =>
-          Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`))))).pipe(
-      Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT), never over another unit unless --force`)
-    )
+  const install = make(
+    "service install",
+    "write the systemd unit to /etc/systemd/system (or under ROOT), never over another unit unless --force",
+    { ...unitOptions, root, force },
+    (flags) =>
+      withSettings(argv, flags, (options) =>
+        Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
+          Effect.flatMap(
+            Effect.zipRight(
+              U.checkProgram([process.execPath, U.cliPath()]),
+              U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force })
+            ),
+            (written) => Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`)
+          )))
+  )
   const service = Command.make("service").pipe(
-    Command.withDescription("the systemd service"),
+    Command.withDescription(group("service", "the systemd service of the server: print or install its unit", ["unit", "install"])),
     Command.withSubcommands([unit, install])
   )
 
@@ -294,7 +348,8 @@ export const command = (argv: ReadonlyArray<string>) => {
     Options.withDescription("return when the operation has settled, with exit 0 (done), 1 (failed) or 3 (--timeout passed); a progress line on stderr meanwhile")
   )
   const timeout = Options.text("timeout").pipe(
-    Options.withDescription("with --wait, give up waiting after this long (500ms, 30s, 5m, 1h); the operation goes on"),
+    Options.withPseudoName("DURATION"),
+    Options.withDescription("with --wait, give up waiting after this long, e.g. 500ms, 30s, 5m, 1h; the operation goes on"),
     Options.optional
   )
   const jsonOut = Options.boolean("json").pipe(Options.withDescription("print JSON for scripts instead of text"))
@@ -334,62 +389,94 @@ export const command = (argv: ReadonlyArray<string>) => {
           params
         })
       }))
-  const lifecycleCommand = (op: Op, name: string, description: string) =>
-    Command.make(name, { ...lifecycleOptions, app: appArg }, (flags) => requestOf(op, flags)).pipe(Command.withDescription(description))
-  const listCommand = Command.make("list", { ...clientOptions, json: jsonOut }, (flags) =>
-    withSettings(argv, flags, (options) => Effect.flatMap(appCommands(), (A) => A.list({ data: options.data, json: flags.json })))).pipe(
-      Command.withDescription("list the apps of the running server: state, health, version, ports, error")
-    )
-  const tail = Options.integer("tail").pipe(Options.withDescription("how many of the last lines (at most 10000)"), Options.withDefault(200))
-  const logsCommand = Command.make("logs", { ...clientOptions, json: jsonOut, tail, app: appArg }, (flags) =>
-    withSettings(argv, flags, (options) =>
-      Effect.flatMap(appCommands(), (A) => A.logs(flags.app, { data: options.data, json: flags.json, tail: flags.tail })))).pipe(
-      Command.withDescription("print the last lines of an app's container log")
-    )
+  const lifecycleCommand = (op: Op, path: string, description: string) =>
+    make(path, description, { ...lifecycleOptions, app: appArg }, (flags) => requestOf(op, flags))
+  const listCommand = make(
+    "list",
+    "list the apps of the running server: state, health, version, ports, error",
+    { ...clientOptions, json: jsonOut },
+    (flags) => withSettings(argv, flags, (options) => Effect.flatMap(appCommands(), (A) => A.list({ data: options.data, json: flags.json })))
+  )
+  const tail = Options.integer("tail").pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription("how many of the last lines to print, at most 10000 (default: 200)"),
+    Options.withDefault(200)
+  )
+  const logsCommand = make(
+    "logs",
+    "print the last lines of an app's container log",
+    { ...clientOptions, json: jsonOut, tail, app: appArg },
+    (flags) =>
+      withSettings(argv, flags, (options) =>
+        Effect.flatMap(appCommands(), (A) => A.logs(flags.app, { data: options.data, json: flags.json, tail: flags.tail })))
+  )
   const purge = Options.boolean("purge").pipe(Options.withDescription("also delete the app's data folder and volumes (cannot be undone)"))
   const cascade = Options.boolean("cascade").pipe(Options.withDescription("also remove the installed apps that depend on it, first"))
   const archiveOption = Options.text("archive").pipe(
+    Options.withPseudoName("NAME"),
     Options.withDescription("the archive's file name in the backup target (`archipelago backup list`); default: the newest"),
     Options.optional
   )
-  const backupCreate = lifecycleCommand("backup", "create", "back up an app's data now into the backup target")
+  const backupCreate = lifecycleCommand("backup", "backup create", "back up an app's data now into the backup target")
   const backup = Command.make("backup").pipe(
-    Command.withDescription("backup archives: create one now, list them, verify one"),
+    Command.withDescription(group("backup", "backup archives: create one now, list them, verify one", ["create", "list", "verify"])),
     Command.withSubcommands([backupCreate, backupList, verify])
   )
-  const removeCommand = Command.make("remove", { ...lifecycleOptions, purge, cascade, app: appArg }, (flags) =>
-    requestOf("remove", flags, { ...(flags.purge ? { purge: true } : {}), ...(flags.cascade ? { cascade: true } : {}) })).pipe(
-      Command.withDescription("remove an app's container (its data stays unless --purge)")
-    )
-  const restoreCommand = Command.make("restore", { ...lifecycleOptions, archive: archiveOption, app: appArg }, (flags) =>
-    requestOf("restore", flags, Option.match(flags.archive, { onNone: () => ({}), onSome: (archive) => ({ archive }) }))).pipe(
-      Command.withDescription("restore an app's data from a backup archive")
-    )
-
-  return Command.make("archipelago").pipe(
-    Command.withDescription("keeps the app containers of a Bitcoin/Lightning home node in the state their owner asked for"),
-    Command.withSubcommands([
-      serve,
-      listCommand,
-      lifecycleCommand("install", "install", "install an app (pull or build its image, create and start its container)"),
-      lifecycleCommand("start", "start", "start an installed app"),
-      lifecycleCommand("stop", "stop", "stop an app gracefully (it stays stopped until started)"),
-      lifecycleCommand("restart", "restart", "stop, then start an app"),
-      lifecycleCommand("update", "update", "move an app to the version its manifest asks for (rolled back when it does not turn healthy)"),
-      removeCommand,
-      restoreCommand,
-      logsCommand,
-      validate,
-      status,
-      loginUrl,
-      takeover,
-      service,
-      backup
-    ])
+  const removeCommand = make(
+    "remove",
+    "remove an app's container (its data stays unless --purge)",
+    { ...lifecycleOptions, purge, cascade, app: appArg },
+    (flags) => requestOf("remove", flags, { ...(flags.purge ? { purge: true } : {}), ...(flags.cascade ? { cascade: true } : {}) })
   )
+  const restoreCommand = make(
+    "restore",
+    "restore an app's data from a backup archive",
+    { ...lifecycleOptions, archive: archiveOption, app: appArg },
+    (flags) => requestOf("restore", flags, Option.match(flags.archive, { onNone: () => ({}), onSome: (archive) => ({ archive }) }))
+  )
+
+  const top = tuple(
+    serve,
+    listCommand,
+    lifecycleCommand("install", "install", "install an app (pull or build its image, create and start its container)"),
+    lifecycleCommand("start", "start", "start an installed app"),
+    lifecycleCommand("stop", "stop", "stop an app gracefully (it stays stopped until started)"),
+    lifecycleCommand("restart", "restart", "stop, then start an app"),
+    lifecycleCommand("update", "update", "move an app to the version its manifest asks for (rolled back when it does not turn healthy)"),
+    removeCommand,
+    restoreCommand,
+    logsCommand,
+    validate,
+    status,
+    loginUrl,
+    takeover,
+    service,
+    backup
+  )
+  const description = group(
+    "",
+    "keeps the app containers of a Bitcoin/Lightning home node in the state their owner asked for",
+    top.map((c: { readonly descriptor: CommandDescriptor.Command<unknown> }) => Arr.fromIterable(CommandDescriptor.getNames(c.descriptor))[0]!)
+  )
+  const command = Command.make("archipelago").pipe(Command.withDescription(description), Command.withSubcommands(top))
+  return { command, entries: entries as ReadonlyArray<Help.Entry> }
 }
 
-const builtInFlags = ["help", "version", "completions", "log-level", "wizard"]
+/**
+ * The command tree; `argv` (the arguments after the program name) is needed for the
+ * `--log-level` precedence.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const command = (argv: ReadonlyArray<string>) => build(argv).command
+
+// `--log-level` is `@effect/cli`'s; it parses the rest without it
+const withoutLogLevel = (argv: ReadonlyArray<string>) =>
+  argv.filter((a, i) => a !== "--log-level" && argv[i - 1] !== "--log-level" && !a.startsWith("--log-level="))
+
+// no `--wizard`: its prompts know nothing of the environment and the config file
+const builtInFlags = ["help", "version", "completions", "log-level"]
 
 const client = ["data", "config"]
 const lifecycleFlags = [...client, "json", "wait", "timeout"]
@@ -415,7 +502,7 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
   validate: [],
   status: [...client, "log-format", "json"],
   "login-url": client,
-  takeover: [...client, "log-format"],
+  takeover: [...client, "apps", "log-format", "container"],
   service: [],
   "service unit": [...client, "apps", "host", "port", "user"],
   "service install": [...client, "apps", "host", "port", "user", "force"],
@@ -427,7 +514,7 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
 
 /**
  * The command path `argv` names (`service install`), or the misspelt word with the closest
- * command when the first word names none.
+ * command when the first word (after a `--log-level LEVEL`) names none.
  *
  * @since 0.1.0
  * @category parsing
@@ -435,8 +522,9 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
 export const commandOf = (
   argv: ReadonlyArray<string>
 ): { readonly path: string } | { readonly unknown: string; readonly suggestion?: string } | undefined => {
-  const words = argv.filter((a) => !a.startsWith("-"))
-  const first = argv[0]
+  const args = withoutLogLevel(argv)
+  const words = args.filter((a) => !a.startsWith("-"))
+  const first = args[0]
   if (first === undefined || first.startsWith("-")) return undefined
   const top = Object.keys(knownFlags).filter((k) => !k.includes(" "))
   if (!top.includes(first)) {
@@ -446,7 +534,7 @@ export const commandOf = (
   const sub = words[1]
   if (sub !== undefined && `${first} ${sub}` in knownFlags) return { path: `${first} ${sub}` }
   const subs = Object.keys(knownFlags).filter((k) => k.startsWith(`${first} `)).map((k) => k.slice(first.length + 1))
-  if (subs.length > 0 && sub !== undefined && argv[1] === sub) {
+  if (subs.length > 0 && sub !== undefined && args[1] === sub) {
     const suggestion = Config.closest(sub, subs)
     return { unknown: `${first} ${sub}`, ...(suggestion === undefined ? {} : { suggestion: `${first} ${suggestion}` }) }
   }
@@ -467,7 +555,6 @@ export const unknownFlag = (argv: ReadonlyArray<string>): { readonly flag: strin
     if (!a.startsWith("--") || a === "--") continue
     const flag = a.slice(2).split("=")[0]!
     if (known.includes(flag)) continue
-    if (path === undefined) return undefined
     const suggestion = Config.closest(flag, known)
     return { flag: `--${flag}`, ...(suggestion === undefined ? {} : { suggestion: `--${suggestion}` }) }
   }
@@ -475,8 +562,64 @@ export const unknownFlag = (argv: ReadonlyArray<string>): { readonly flag: strin
 }
 
 /**
- * Runs the command line (arguments after the program name). Usage errors print one message and
- * fail with a `UsageError`; `@effect/cli`'s own validation errors are printed by it.
+ * What a usage error is prefixed with: the program and the command `argv` names
+ * (`archipelago service unit`), or the group a misspelt subcommand is under (`archipelago backup`).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const programOf = (argv: ReadonlyArray<string>): string => {
+  const named = commandOf(argv)
+  const path = named === undefined ? [] : "path" in named ? named.path.split(" ") : named.unknown.split(" ").slice(0, -1)
+  return ["archipelago", ...path].join(" ")
+}
+
+const helpFlags = ["--help", "-h"]
+const wantsHelp = (argv: ReadonlyArray<string>) => {
+  const end = argv.indexOf("--")
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => helpFlags.includes(a))
+}
+
+// the flag `argv` gave `value` to (`--port http`, `--port=http`)
+const flagOf = (argv: ReadonlyArray<string>, value: string): string | undefined => {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a.startsWith("--") && argv[i + 1] === value) return a.split("=")[0]
+    if (a.startsWith("--") && a.endsWith(`=${value}`)) return a.split("=")[0]
+  }
+  return undefined
+}
+
+/** `@effect/cli`'s parse error in an operator's words, naming what is missing or wrong. */
+const usageReason = (error: ValidationError.ValidationError, entry: Help.Entry | undefined, argv: ReadonlyArray<string>): string => {
+  const text = Help.docText(error.error).trim()
+  const missing = /^Missing argument <(.+)>$/.exec(text)
+  if (missing !== null) {
+    const d = entry === undefined ? undefined : Help.argumentDefinitions(entry).find((x) => x.term === `<${missing[1]}>`)
+    return `missing argument <${missing[1]}>${d === undefined || d.text === "" ? "" : ` (${d.text})`}`
+  }
+  const notA = /^'(.*)' is not an? (\w+)$/.exec(text)
+  if (notA !== null) {
+    const flag = flagOf(argv, notA[1]!)
+    const expects = notA[2] === "integer" ? "a whole number" : `a ${notA[2]}`
+    return `${flag === undefined ? "" : `${flag}: `}expected ${expects}, got ${JSON.stringify(notA[1])}`
+  }
+  const cases = /^Expected one of the following cases: (.*)$/.exec(text)
+  if (cases !== null) {
+    const allowed = cases[1]!.split(", ")
+    const i = argv.findIndex((a, j) => a.startsWith("--") && argv[j + 1] !== undefined && !allowed.includes(argv[j + 1]!))
+    const flag = i === -1 ? undefined : argv[i]
+    return `${flag === undefined ? "" : `${flag}: `}expected one of ${allowed.join(", ")}${flag === undefined ? "" : `, got ${JSON.stringify(argv[i + 1])}`}`
+  }
+  const line = text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ").replace(/\.$/, "")
+  return line.charAt(0).toLowerCase() + line.slice(1)
+}
+
+/**
+ * Runs the command line (arguments after the program name). `--help` prints this program's own
+ * help (`Help`); every usage error (an unknown command or option, a missing or bad argument)
+ * fails with one `UsageError`, printed by the caller after `programOf(argv)`, and nothing of
+ * `@effect/cli`'s own error output.
  *
  * @since 0.1.0
  * @category constructors
@@ -484,11 +627,23 @@ export const unknownFlag = (argv: ReadonlyArray<string>): { readonly flag: strin
 export const run = (argv: ReadonlyArray<string>) => {
   const named = commandOf(argv)
   if (named !== undefined && "unknown" in named) {
+    const words = named.unknown.split(" ")
+    const suggestion = named.suggestion?.split(" ").at(-1)
     return Effect.fail(
       new Config.UsageError({
-        reason: `unknown command ${named.unknown}${named.suggestion === undefined ? "" : `: did you mean ${named.suggestion}?`} (archipelago --help lists them)`
+        reason: `unknown command ${words.at(-1)}${suggestion === undefined ? "" : `: did you mean ${suggestion}?`} (${
+          ["archipelago", ...words.slice(0, -1)].join(" ")
+        } --help lists them)`
       })
     )
+  }
+  const { command: cli, entries } = build(argv)
+  const entry = entries.find((e) => e.path.join(" ") === (named === undefined ? "" : named.path))
+  if (entry !== undefined && (wantsHelp(argv) || (entry.children.length > 0 && withoutLogLevel(argv).every((a) => !a.startsWith("-"))))) {
+    const color = process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+    return Effect.sync(() => {
+      process.stdout.write(Help.render("archipelago", version, entries, entry, color))
+    })
   }
   const unknown = unknownFlag(argv)
   if (unknown !== undefined) {
@@ -498,7 +653,18 @@ export const run = (argv: ReadonlyArray<string>) => {
       })
     )
   }
-  return Command.run(command(argv), { name: "archipelago", version })(["node", "archipelago", ...argv])
+  return Effect.gen(function*() {
+    // parsed here first, so that a parse error is one line of ours, not the library's
+    const args = withoutLogLevel(argv)
+    const parsed = yield* Effect.either(CommandDescriptor.parse(cli.descriptor, ["archipelago", ...args], CliConfig.defaultConfig))
+    if (Either.isLeft(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: usageReason(parsed.left, entry, args) }))
+    if (parsed.right._tag === "UserDefined" && parsed.right.leftover.length > 0) {
+      const head = parsed.right.leftover[0]!
+      // a flag left over is one given without its value (`--port` last)
+      return yield* Effect.fail(new Config.UsageError({ reason: head.startsWith("--") ? `${head}: expected a value` : `unexpected argument ${head}` }))
+    }
+    return yield* Command.run(cli, { name: "archipelago", version })(["node", "archipelago", ...argv])
+  })
 }
 
 /**

@@ -8,12 +8,13 @@
  *
  * @since 0.1.0
  */
+import { readdir } from "node:fs/promises"
 import { resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Console, Data, Effect } from "effect"
 import { ContainerRuntime, ContainerSpec, Instance, Observation, Plan, PodmanRuntime } from "@archipelago/orchestrator"
 import type { RuntimeError } from "@archipelago/orchestrator"
-import type * as Config from "./Config.js"
+import * as Config from "./Config.js"
 import * as Status from "./Status.js"
 
 /**
@@ -37,18 +38,28 @@ export class TakeoverError extends Data.TaggedError("TakeoverError")<{ readonly 
  */
 export const stopTimeoutSec = 600
 
+// the app ids of the catalog folder (none when it cannot be read)
+const catalogIds = (apps: string | undefined) =>
+  apps === undefined
+    ? Effect.succeed([] as ReadonlyArray<string>)
+    : Effect.promise(() =>
+      readdir(apps, { withFileTypes: true }).then((es) => es.filter((e) => e.isDirectory()).map((e) => e.name), () => [] as Array<string>)
+    )
+
 /**
- * Takes APP's containers of other instances over (stop, remove) and says what it did.
+ * Takes APP's containers of other instances over (stop, remove) and says what it did. An app no
+ * container is labelled with is unknown, with a "did you mean" among the catalog's apps
+ * (`options.apps`) and the apps of the containers.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const run: (
-  options: Pick<Config.ServeOptions, "data">,
+  options: Pick<Config.ServeOptions, "data"> & { readonly apps?: string },
   app: string,
   container?: string
 ) => Effect.Effect<void, TakeoverError | Instance.InstanceError | RuntimeError.RuntimeError, ContainerRuntime.ContainerRuntime> = Effect.fn("Takeover.run")(function*(
-  options: Pick<Config.ServeOptions, "data">,
+  options: Pick<Config.ServeOptions, "data"> & { readonly apps?: string },
   app: string,
   container?: string
 ) {
@@ -62,12 +73,16 @@ export const run: (
       Plan.ownership(c.labels[ContainerSpec.Labels.instance], ours)._tag === "Foreign"
     )
   if (foreign.length === 0) {
-    const any = all.some((c) => c.labels[ContainerSpec.Labels.app] === app)
-    return yield* Effect.fail(new TakeoverError({
-      reason: any
-        ? `no container of ${app} belongs to another orchestrator instance: nothing to take over`
-        : `unknown app ${app}: no container of any orchestrator instance is labelled with it (\`archipelago list\` shows this node's apps)`
-    }))
+    const labelled = all.flatMap((c) => c.labels[ContainerSpec.Labels.app] ?? [])
+    if (labelled.includes(app)) {
+      return yield* new TakeoverError({ reason: `no container of ${app} belongs to another orchestrator instance: nothing to take over` })
+    }
+    const hint = Config.closest(app, [...new Set([...(yield* catalogIds(options.apps)), ...labelled])])
+    return yield* new TakeoverError({
+      reason: `unknown app ${app}: no container of any orchestrator instance is labelled with it${
+        hint === undefined ? "" : `; did you mean ${hint}?`
+      } (\`archipelago list\` shows this node's apps)`
+    })
   }
   for (const c of foreign) {
     const owner = c.labels[ContainerSpec.Labels.instance]
@@ -110,5 +125,5 @@ const strangerNamed = (all: ReadonlyArray<ContainerRuntime.ContainerSummary>, ap
  * @since 0.1.0
  * @category constructors
  */
-export const runOnPodman = (options: Pick<Config.ServeOptions, "data">, app: string, container?: string) =>
+export const runOnPodman = (options: Pick<Config.ServeOptions, "data"> & { readonly apps?: string }, app: string, container?: string) =>
   run(options, app, container).pipe(Effect.provide(PodmanRuntime.layer))

@@ -1,6 +1,7 @@
 /**
  * The `archipelago` executable: runs the command line; any failure is one line on stderr and a
- * non-zero exit (2 for usage errors), never a stack trace. `--version` prints and exits wherever it
+ * non-zero exit (2 for usage errors, prefixed with the command: `archipelago validate: ...`), never
+ * a stack trace. `--version` prints and exits wherever it
  * appears, before anything else runs.
  *
  * @since 0.1.0
@@ -20,14 +21,16 @@ const program = Cli.run(argv).pipe(
       if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return
       const failure = Cause.failureOption(exit.cause)
       if (failure._tag === "Some") {
-        // @effect/cli prints its own validation errors
+        // Cli.run turns @effect/cli's parse errors into UsageErrors; any other was printed by it
         if (ValidationError.isValidationError(failure.value)) {
           process.exitCode = 2
           return
         }
         const e = failure.value as { readonly _tag?: string; readonly message?: string; readonly exitCode?: number }
-        process.stderr.write(`archipelago: ${e.message ?? String(e)}\n`)
-        process.exitCode = e._tag === "UsageError" ? 2 : typeof e.exitCode === "number" ? e.exitCode : 1
+        const usage = e._tag === "UsageError"
+        // a usage error names the command it is about: `archipelago validate: missing argument <DIR> (...)`
+        process.stderr.write(`${usage ? Cli.programOf(argv) : "archipelago"}: ${e.message ?? String(e)}\n`)
+        process.exitCode = usage ? 2 : typeof e.exitCode === "number" ? e.exitCode : 1
       } else {
         process.stderr.write(`archipelago: unexpected failure: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
         process.exitCode = 1

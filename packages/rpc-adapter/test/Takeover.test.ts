@@ -4,6 +4,8 @@ import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { ContainerRuntime } from "@archipelago/orchestrator"
 import type { ContainerSpec } from "@archipelago/orchestrator"
 import { describe, expect, it } from "@effect/vitest"
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
 import { Effect, Either } from "effect"
 import * as Takeover from "../src/Takeover.js"
 import { tempDir } from "./fixtures.js"
@@ -38,5 +40,28 @@ describe("Takeover --container", () => {
       yield* Takeover.run({ data }, "lnd", "by-hand")
       const left = (yield* rt.list()).map((c) => c.id).sort()
       expect(left).toStrictEqual([ours, bystander].sort())
+    }).pipe(Effect.provide(SimulatedRuntime.layer())))
+})
+
+describe("Takeover of an app no container is labelled with", () => {
+  it.scoped("says unknown app, with a did-you-mean among the catalog's apps; an app of a container of this instance has nothing to take over", () =>
+    Effect.gen(function*() {
+      const rt = yield* ContainerRuntime.ContainerRuntime
+      const data = tempDir("takeover-")
+      const apps = tempDir("takeover-apps-")
+      for (const id of ["bitcoin-core", "electrs"]) mkdirSync(join(apps, id))
+      yield* rt.create(spec("lnd", { "io.archipelago.managed-by": "archipelago", "io.archipelago.app": "lnd" }))
+
+      const near = yield* Effect.either(Takeover.run({ data, apps }, "bitcoin-cor"))
+      expect(Either.isLeft(near) && near.left.message).toBe(
+        "unknown app bitcoin-cor: no container of any orchestrator instance is labelled with it; did you mean bitcoin-core? (`archipelago list` shows this node's apps)"
+      )
+      const far = yield* Effect.either(Takeover.run({ data, apps }, "nope"))
+      expect(Either.isLeft(far) && far.left.message).toBe(
+        "unknown app nope: no container of any orchestrator instance is labelled with it (`archipelago list` shows this node's apps)"
+      )
+      // the containers' apps count too, and an unreadable catalog is no error
+      const labelled = yield* Effect.either(Takeover.run({ data, apps: join(apps, "missing") }, "lnx"))
+      expect(Either.isLeft(labelled) && labelled.left.message).toContain("did you mean lnd?")
     }).pipe(Effect.provide(SimulatedRuntime.layer())))
 })
