@@ -63,6 +63,10 @@ const serveOptions = {
   allowOrigins: list("allowOrigins", "also accept browser requests from this origin"),
   install: list("install", "install these apps (ID[,ID...]) on first start, unless their owner decided otherwise"),
   mirrors: list("mirrors", "a registry tried before docker.io"),
+  registries: list("registries", "a registry of your own images: host[:port], http://host[:port] for one without TLS"),
+  offline: Options.boolean("offline").pipe(
+    Options.withDescription(described(byKey("offline"), "pull only from the mirrors and registries: never docker.io"))
+  ),
   allowedBindRoots: list("allowedBindRoots", "an extra host folder manifests may bind-mount"),
   backupDir: text("backupDir", "the backup target folder (a mounted disk, a network share)", "<data>/backups"),
   backupKeep: text("backupKeep", "archives kept per app", "5"),

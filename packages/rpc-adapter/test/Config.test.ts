@@ -23,6 +23,8 @@ describe("Config.resolve", () => {
       install: [],
       mirrors: [],
       allowedBindRoots: [],
+      registries: [],
+      offline: false,
       logLevel: "info",
       logFormat: "pretty",
       printLoginUrl: false
@@ -52,6 +54,8 @@ describe("Config.resolve", () => {
             return `/${source}`
           case "mirrors":
             return `${source}.local:5000`
+          case "registries":
+            return `http://${source}.lan:5000`
           case "install":
             return `app-${source}`
           case "printLoginUrl":
