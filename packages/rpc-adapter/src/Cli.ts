@@ -256,23 +256,21 @@ export const command = (argv: ReadonlyArray<string>) => {
     port: serveOptions.port,
     user: Options.text("user").pipe(Options.withDescription("run the service as this user (default: root, as rootful podman needs)"), Options.optional)
   }
-  const unitOf = (flags: { readonly user: Option.Option<string> }, options: Config.ServeOptions, configPath: string) =>
+  const unitOf = (flags: { readonly user: Option.Option<string> }, configPath: string) =>
     Effect.map(Effect.promise(() => import("./Unit.js")), (U) => ({
       U,
       unit: U.render({
         node: process.execPath,
         cli: U.cliPath(),
         configFile: configPath,
-        dataDir: resolve(options.data),
-        appsDir: resolve(options.apps),
         ...(Option.isSome(flags.user) ? { user: flags.user.value } : {})
       })
     }))
   const configPathOf = (flags: { readonly config: Option.Option<string> }) =>
     Config.configFileOf(Option.getOrUndefined(flags.config), process.env).path
   const unit = Command.make("unit", unitOptions, (flags) =>
-    withSettings(argv, flags, (options) =>
-      Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit))))).pipe(
+    withSettings(argv, flags, () =>
+      Effect.flatMap(unitOf(flags, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit))))).pipe(
       Command.withDescription("print the systemd unit of the server")
     )
   const force = Options.boolean("force").pipe(
@@ -280,11 +278,23 @@ export const command = (argv: ReadonlyArray<string>) => {
   )
   const install = Command.make("install", { ...unitOptions, root, force }, (flags) =>
     withSettings(argv, flags, (options) =>
-      Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
-        Effect.flatMap(
-          Effect.zipRight(U.checkProgram([process.execPath, U.cliPath()]), U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force })),
-          (written) =>
-          Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`))))).pipe(
+      Effect.flatMap(unitOf(flags, configPathOf(flags)), ({ U, unit }) => {
+        // the config file holds every setting: the flags given here are written into a first one
+        const asked = {
+          ...Option.match(flags.data, { onNone: () => ({}), onSome: (d) => ({ data: resolve(d) }) }),
+          ...Option.match(flags.apps, { onNone: () => ({}), onSome: (a) => ({ apps: resolve(a) }) }),
+          ...Option.match(flags.host, { onNone: () => ({}), onSome: (host) => ({ host }) }),
+          ...(Option.isSome(flags.port) ? { port: options.port } : {})
+        }
+        const values = { ...U.serviceValues, data: resolve(options.data), apps: resolve(options.apps), ...asked }
+        return Effect.flatMap(
+          Effect.zipRight(
+            U.checkProgram([process.execPath, U.cliPath()]),
+            U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force, values, asked })
+          ),
+          (done) => Console.log(U.report(done).join("\n"))
+        )
+      }))).pipe(
       Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT), never over another unit unless --force`)
     )
   const service = Command.make("service").pipe(
