@@ -122,7 +122,9 @@ export const logLevelFlag = (argv: ReadonlyArray<string>): string | undefined =>
 export const loadOptions = (
   flags: Config.Layer,
   configFlag: string | undefined,
-  env: Readonly<Record<string, string | undefined>> = process.env
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  /** A missing named file is fine too (`service install` creates it). */
+  missingOk = false
 ): Effect.Effect<Config.ServeOptions, Config.UsageError> =>
   Effect.gen(function*() {
     const file = Config.configFileOf(configFlag, env)
@@ -130,7 +132,7 @@ export const loadOptions = (
     let fromFile: Config.Layer = {}
     if (Either.isLeft(read)) {
       const code = (read.left.error as NodeJS.ErrnoException | undefined)?.code
-      if (file.required || code !== "ENOENT") {
+      if ((file.required && !missingOk) || code !== "ENOENT") {
         return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.left.error)}` }))
       }
     } else {
@@ -164,10 +166,11 @@ export const withLogging = (options: Pick<Config.ServeOptions, "logFormat" | "lo
 const withSettings = <A, E, R>(
   argv: ReadonlyArray<string>,
   flags: Partial<ServeFlags>,
-  body: (options: Config.ServeOptions) => Effect.Effect<A, E, R>
+  body: (options: Config.ServeOptions) => Effect.Effect<A, E, R>,
+  missingOk = false
 ) =>
   Effect.flatMap(
-    loadOptions(flagsLayer(flags, logLevelFlag(argv)), Option.getOrUndefined(flags.config ?? Option.none())),
+    loadOptions(flagsLayer(flags, logLevelFlag(argv)), Option.getOrUndefined(flags.config ?? Option.none()), process.env, missingOk),
     (options) => withLogging(options)(body(options))
   )
 
@@ -294,7 +297,7 @@ export const command = (argv: ReadonlyArray<string>) => {
           ),
           (done) => Console.log(U.report(done).join("\n"))
         )
-      }))).pipe(
+      }), true)).pipe(
       Command.withDescription(`write the systemd unit to /etc/systemd/system (or under ROOT), never over another unit unless --force`)
     )
   const service = Command.make("service").pipe(
