@@ -324,3 +324,51 @@ describe.skipIf(!hasPodman)("Serve on podman", () => {
     expect(r.result.text).toContain(`${appId}: SIGTERM received`)
   })
 })
+
+describe("registries and offline reach the orchestrator (simulator, issue 27)", () => {
+  it("offline: an image on docker.io is refused at install, naming the app, its manifest and the image; no pull is tried", async () => {
+    const apps = tempDir("rpc-apps-")
+    const id = `${appId}-hub`
+    mkdirSync(join(apps, id))
+    writeFileSync(join(apps, id, "manifest.yml"), [`id: ${id}`, "name: Hub image", "version: \"1\"", "image: busybox:1", ""].join("\n"))
+    const choice = await Effect.runPromise(Serve.chooseEngine("sim"))
+    const runtime = ManagedRuntime.make(Serve.layer({
+      apps,
+      data: tempDir("rpc-data-"),
+      host: "127.0.0.1",
+      port: 0,
+      engine: "sim",
+      scanInterval: Duration.seconds(30),
+      reconcileInterval: Duration.seconds(30),
+      allowOrigins: [],
+      install: [],
+      registries: [{ location: "127.0.0.1:5000", insecure: true }],
+      offline: true
+    }, choice))
+    try {
+      const server = await runtime.runPromise(Server.RpcServer)
+      const rpc = async (method: string, params?: unknown) =>
+        (await (await fetch(`${server.url}/rpc`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params === undefined ? {} : { params }) })
+        })).json()) as any
+      await rpc("container-install", { appId: id })
+      let view: any
+      for (let i = 0; i < 100; i++) {
+        view = (await rpc("container-list")).result.find((a: any) => a.id === id)
+        if (view.lastError !== undefined && view.lastError !== null && view.transition == null) break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(view.state).toBe("not-installed")
+      expect(view.lastError.message).toContain(
+        `cannot fetch the image of ${id}: ${join(apps, id, "manifest.yml")} image: offline: not pulling busybox:1 (docker.io/library/busybox:1): ` +
+          "docker.io is not a listed registry and no mirror is set (listed: 127.0.0.1:5000)"
+      )
+      const log = (await rpc("install-log", { appId: id })).result
+      expect(JSON.stringify(log)).not.toMatch(/"message":"(pulling|fetching) /)
+    } finally {
+      await runtime.dispose()
+    }
+  })
+})
