@@ -192,7 +192,7 @@ export const resolve = (app: CatalogApp, settings: Settings): ResolvedSource => 
   const m = app.manifest
   if (m.build === undefined) {
     const image = m.image ?? ""
-    const sources: Sources = { mirrors: settings.mirrors, registries: settings.registries, offline: settings.offline }
+    const sources: Sources = { mirrors: settings.mirrors, registries: settings.registries ?? [], offline: settings.offline ?? false }
     const refused = offlineRefusal(image, sources)
     return {
       _tag: "Image",

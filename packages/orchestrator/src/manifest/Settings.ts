@@ -64,8 +64,10 @@ export const Settings = Schema.Struct({
   dataDir: Schema.optionalWith(Schema.String, { default: () => "/var/lib/archipelago" }),
   mirrors: Schema.optionalWith(Schema.Array(Mirror), { default: () => [] }),
   allowedBindRoots: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  registries: Schema.optionalWith(Schema.Array(Registry), { default: () => [] }),
-  offline: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** None when absent. */
+  registries: Schema.optional(Schema.Array(Registry)),
+  /** False when absent. */
+  offline: Schema.optional(Schema.Boolean),
   /** The orchestrator's own port (API and dashboard); no app may publish it. */
   serverPort: Schema.optional(Schema.Number),
   instanceId: Schema.optional(Schema.String)
@@ -83,13 +85,7 @@ export type Settings = typeof Settings.Type
  * @since 0.1.0
  * @category constants
  */
-export const defaults: Settings = {
-  dataDir: "/var/lib/archipelago",
-  mirrors: [],
-  allowedBindRoots: [],
-  registries: [],
-  offline: false
-}
+export const defaults: Settings = { dataDir: "/var/lib/archipelago", mirrors: [], allowedBindRoots: [] }
 
 /**
  * The orchestrator's port when `serverPort` is not set.
