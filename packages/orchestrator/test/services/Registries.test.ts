@@ -44,7 +44,9 @@ describe.skipIf(!hasPodman || !hasRegistry)("insecure and offline registries (re
   const removeAll = () => {
     for (const id of [fromRegistry, fromHub, built]) podman("rm", "--force", "--time", "0", id)
     if (pushed !== "") podman("rmi", "--force", pushed)
-    podman("rmi", "--force", `localhost/archipelago/${built}:1.0.0`)
+    // the build's tag carries a hash of its context: every tag of the app's repository
+    const tags = podman("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=localhost/archipelago/${built}`).stdout
+    for (const tag of tags.split("\n").filter((t) => t !== "")) podman("rmi", "--force", tag)
   }
 
   beforeAll(async () => {
