@@ -80,6 +80,10 @@ const serveOptions = {
   allowOrigins: list("allowOrigins", "ORIGIN", "also accept browser requests from this origin, e.g. https://node.example"),
   install: list("install", "ID", "install these apps on first start (ID or ID,ID,...), unless their owner decided otherwise"),
   mirrors: list("mirrors", "REGISTRY", "a registry tried before docker.io, e.g. registry.local:5000 (http://... for one without TLS)"),
+  registries: list("registries", "REGISTRY", "a registry of your own images, host[:port] (http://host[:port] for one without TLS); its pulls never fall back to docker.io"),
+  offline: Options.boolean("offline").pipe(
+    Options.withDescription(described(byKey("offline"), "pull only from the mirrors and the listed registries, never docker.io"))
+  ),
   allowedBindRoots: list("allowedBindRoots", "DIR", "an extra host folder (absolute path) manifests may bind-mount"),
   backupDir: text("backupDir", "DIR", "the backup target folder (absolute path: a mounted disk, a network share)", "<data>/backups"),
   backupKeep: integer("backupKeep", "N", "how many archives to keep per app, 1-1000", "5"),
@@ -139,7 +143,9 @@ export const logLevelFlag = (argv: ReadonlyArray<string>): string | undefined =>
 export const loadOptions = (
   flags: Config.Layer,
   configFlag: string | undefined,
-  env: Readonly<Record<string, string | undefined>> = process.env
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  /** A missing named file is fine too (`service install` creates it). */
+  missingOk = false
 ): Effect.Effect<Config.ServeOptions, Config.UsageError> =>
   Effect.gen(function*() {
     const file = Config.configFileOf(configFlag, env)
@@ -147,7 +153,7 @@ export const loadOptions = (
     let fromFile: Config.Layer = {}
     if (Either.isLeft(read)) {
       const code = (read.left.error as NodeJS.ErrnoException | undefined)?.code
-      if (file.required || code !== "ENOENT") {
+      if ((file.required && !missingOk) || code !== "ENOENT") {
         return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.left.error)}` }))
       }
     } else {
@@ -181,10 +187,11 @@ export const withLogging = (options: Pick<Config.ServeOptions, "logFormat" | "lo
 const withSettings = <A, E, R>(
   argv: ReadonlyArray<string>,
   flags: Partial<ServeFlags>,
-  body: (options: Config.ServeOptions) => Effect.Effect<A, E, R>
+  body: (options: Config.ServeOptions) => Effect.Effect<A, E, R>,
+  missingOk = false
 ) =>
   Effect.flatMap(
-    loadOptions(flagsLayer(flags, logLevelFlag(argv)), Option.getOrUndefined(flags.config ?? Option.none())),
+    loadOptions(flagsLayer(flags, logLevelFlag(argv)), Option.getOrUndefined(flags.config ?? Option.none()), process.env, missingOk),
     (options) => withLogging(options)(body(options))
   )
 
@@ -302,23 +309,21 @@ const build = (argv: ReadonlyArray<string>) => {
       Options.optional
     )
   }
-  const unitOf = (flags: { readonly user: Option.Option<string> }, options: Config.ServeOptions, configPath: string) =>
+  const unitOf = (flags: { readonly user: Option.Option<string> }, configPath: string) =>
     Effect.map(Effect.promise(() => import("./Unit.js")), (U) => ({
       U,
       unit: U.render({
         node: process.execPath,
         cli: U.cliPath(),
         configFile: configPath,
-        dataDir: resolve(options.data),
-        appsDir: resolve(options.apps),
         ...(Option.isSome(flags.user) ? { user: flags.user.value } : {})
       })
     }))
   const configPathOf = (flags: { readonly config: Option.Option<string> }) =>
     Config.configFileOf(Option.getOrUndefined(flags.config), process.env).path
   const unit = make("service unit", "print the systemd unit of the server", unitOptions, (flags) =>
-    withSettings(argv, flags, (options) =>
-      Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit)))))
+    withSettings(argv, flags, () =>
+      Effect.flatMap(unitOf(flags, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit)))))
   const force = Options.boolean("force").pipe(
     Options.withDescription("replace an existing unit with other content (by default it is never overwritten)")
   )
@@ -328,14 +333,23 @@ const build = (argv: ReadonlyArray<string>) => {
     { ...unitOptions, root, force },
     (flags) =>
       withSettings(argv, flags, (options) =>
-        Effect.flatMap(unitOf(flags, options, configPathOf(flags)), ({ U, unit }) =>
-          Effect.flatMap(
+        Effect.flatMap(unitOf(flags, configPathOf(flags)), ({ U, unit }) => {
+          // the config file holds every setting: the flags given here are written into a first one
+          const asked = {
+            ...Option.match(flags.data, { onNone: () => ({}), onSome: (d) => ({ data: resolve(d) }) }),
+            ...Option.match(flags.apps, { onNone: () => ({}), onSome: (a) => ({ apps: resolve(a) }) }),
+            ...Option.match(flags.host, { onNone: () => ({}), onSome: (host) => ({ host }) }),
+            ...(Option.isSome(flags.port) ? { port: options.port } : {})
+          }
+          const values = { ...U.serviceValues, data: resolve(options.data), apps: resolve(options.apps), ...asked }
+          return Effect.flatMap(
             Effect.zipRight(
               U.checkProgram([process.execPath, U.cliPath()]),
-              U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force })
+              U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force, values, asked })
             ),
-            (written) => Console.log(`wrote ${written}; now: systemctl daemon-reload && systemctl enable --now ${U.unitName}`)
-          )))
+            (done) => Console.log(U.report(done).join("\n"))
+          )
+        }), true)
   )
   const service = Command.make("service").pipe(
     Command.withDescription(group("service", "the systemd service of the server: print or install its unit", ["unit", "install"])),

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Data, Duration, Either, ParseResult, Schema } from "effect"
-import { isMap, isScalar, LineCounter, parseDocument } from "yaml"
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
 import type { Node as YamlNode } from "yaml"
 import { AppId } from "@archipelago/orchestrator/domain"
 
@@ -36,6 +36,20 @@ export type LogFormat = "pretty" | "json"
 export type LogLevel = "all" | "trace" | "debug" | "info" | "warning" | "error" | "fatal" | "none"
 
 /**
+ * A registry the operator lists (`registries:`): where it is, whether it is plain HTTP
+ * (`insecure`, pulled with `--tls-verify=false`), and the podman auth file for a private one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RegistrySetting {
+  readonly location: string
+  readonly insecure: boolean
+  /** An absolute path to an auth file as `podman login --authfile` writes it. */
+  readonly authFile?: string
+}
+
+/**
  * Everything `serve` (and the commands that talk to it) runs with.
  *
  * @since 0.1.0
@@ -57,6 +71,10 @@ export interface ServeOptions {
   readonly mirrors: ReadonlyArray<string>
   /** Extra host folders manifests may bind-mount. */
   readonly allowedBindRoots: ReadonlyArray<string>
+  /** The operator's own registries (insecure, private). @since 0.1.0 */
+  readonly registries: ReadonlyArray<RegistrySetting>
+  /** Pull only from `mirrors` and `registries`: never docker.io, never another registry. @since 0.1.0 */
+  readonly offline: boolean
   readonly logLevel: LogLevel
   readonly logFormat: LogFormat
   /** Print the login URL with its token even when stdout is not a terminal. */
@@ -145,6 +163,8 @@ export const settings: ReadonlyArray<Setting> = [
   setting("allowOrigins", "allow-origin", "list"),
   setting("install", "install", "list"),
   setting("mirrors", "mirror", "list"),
+  setting("registries", "registry", "list"),
+  setting("offline", "offline", "bool"),
   setting("allowedBindRoots", "allowed-bind-root", "list"),
   setting("logLevel", "log-level"),
   setting("logFormat", "log-format"),
@@ -160,7 +180,12 @@ export const settings: ReadonlyArray<Setting> = [
  * @since 0.1.0
  * @category models
  */
-export type Raw = string | ReadonlyArray<string> | boolean | number
+export type Raw =
+  | string
+  | ReadonlyArray<string>
+  | boolean
+  | number
+  | ReadonlyArray<string | { readonly location: string; readonly insecure?: boolean; readonly authFile?: string }>
 
 /**
  * Values from one source, by `ServeOptions` key, with where each came from.
@@ -224,7 +249,24 @@ export const fromEnv = (env: Readonly<Record<string, string | undefined>>): Laye
 
 const asText = (r: Raw): string => (typeof r === "string" ? r : String(r))
 const asList = (r: Raw): ReadonlyArray<string> =>
-  Array.isArray(r) ? r as ReadonlyArray<string> : asText(r).split(",").filter((x) => x !== "")
+  Array.isArray(r) ? r.map((x) => typeof x === "string" ? x : x.location) : asText(r).split(",").filter((x) => x !== "")
+
+const registryPattern = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i
+
+/**
+ * A registry given as text: `host[:port][/path]` (TLS), `http://host[:port][/path]` (plain
+ * HTTP, insecure); a `Left` says what is wrong.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseRegistry = (text: string): Either.Either<RegistrySetting, string> => {
+  const insecure = text.startsWith("http://")
+  const location = (insecure ? text.slice("http://".length) : text).replace(/\/+$/, "")
+  return registryPattern.test(location)
+    ? Either.right({ location, insecure })
+    : Either.left(`invalid registry ${JSON.stringify(text)}: expected a registry like registry.lan:5000 (http://127.0.0.1:5000 for one without TLS)`)
+}
 
 const levels: ReadonlyArray<LogLevel> = ["all", "trace", "debug", "info", "warning", "error", "fatal", "none"]
 
@@ -282,6 +324,18 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
       return fail(mirrors.where, `invalid mirror ${JSON.stringify(m)}: expected a registry like registry.local:5000 (http://registry.local:5000 for one without TLS)`)
     }
   }
+  const registriesRaw = pick("registries")
+  const registries: Array<RegistrySetting> = []
+  for (const r of registriesRaw === undefined ? [] : Array.isArray(registriesRaw.value) ? registriesRaw.value : asList(registriesRaw.value)) {
+    const parsed = typeof r === "string" ? parseRegistry(r) : Either.right<RegistrySetting>({
+      location: r.location.replace(/\/+$/, ""),
+      insecure: r.insecure ?? false,
+      ...(r.authFile === undefined ? {} : { authFile: r.authFile })
+    })
+    if (Either.isLeft(parsed)) return fail(registriesRaw!.where, parsed.left)
+    registries.push(parsed.right)
+  }
+  const offline = pick("offline")
   const level = text("logLevel", defaults.logLevel)
   if (!levels.includes(level.value as LogLevel)) {
     return fail(level.where, `invalid log level ${JSON.stringify(level.value)}: expected one of ${levels.join(", ")}`)
@@ -317,6 +371,8 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
     install: install.value,
     mirrors: mirrors.value,
     allowedBindRoots: roots.value,
+    registries,
+    offline: offline === undefined ? false : offline.value === true || /^(1|true|yes)$/i.test(asText(offline.value)),
     logLevel: level.value as LogLevel,
     logFormat: format.value,
     printLoginUrl: print === undefined ? false : print.value === true || /^(1|true|yes)$/i.test(asText(print.value)),
@@ -351,6 +407,15 @@ export const FileSchema = Schema.Struct({
   install: opt(Schema.Array(Schema.String)),
   mirrors: opt(Schema.Array(Schema.String)),
   allowedBindRoots: opt(Schema.Array(Schema.String)),
+  registries: opt(Schema.Array(Schema.Union(
+    Schema.String.pipe(Schema.pattern(/^(http:\/\/)?[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?\/?$/i)),
+    Schema.Struct({
+      location: Schema.String.pipe(Schema.pattern(registryPattern)),
+      insecure: opt(Schema.Boolean),
+      authFile: opt(Schema.String.pipe(Schema.startsWith("/")))
+    })
+  ))),
+  offline: opt(Schema.Boolean),
   logLevel: opt(Schema.Literal(...levels)),
   logFormat: opt(Schema.Literal("pretty", "json")),
   printLoginUrl: opt(Schema.Boolean),
@@ -381,12 +446,23 @@ export const fileExpects: { readonly [K in keyof typeof FileSchema.fields]: stri
   install: "a list of app ids",
   mirrors: "a list of registries",
   allowedBindRoots: "a list of folder paths",
+  registries: "a list of registries",
+  offline: "true or false",
   logLevel: `one of ${levels.join(", ")}`,
   logFormat: "one of pretty, json",
   printLoginUrl: "true or false",
   backupDir: "a folder path",
   backupKeep: "a whole number from 1 to 1000",
   backupKeyFile: "an absolute file path"
+}
+
+const registryKeys = ["location", "insecure", "authFile"]
+
+const registryExpects: Readonly<Record<string, string>> = {
+  "": "a registry: host[:port][/path], http://host[:port] for one without TLS, or { location, insecure, authFile }",
+  location: "a registry location such as 127.0.0.1:5000 or registry.lan:5000/team",
+  insecure: "true or false",
+  authFile: "an absolute file path"
 }
 
 const distance = (a: string, b: string): number => {
@@ -453,18 +529,41 @@ export const parseFile = (text: string, file: string): Either.Either<Layer, Read
       problems.push(`${at(pair.key as YamlNode)} ${key}: unknown setting${hint === undefined ? "" : ` (did you mean ${hint}?)`}`)
     }
   }
+  const registriesNode = doc.get("registries", true)
+  if (isSeq(registriesNode)) {
+    registriesNode.items.forEach((item, i) => {
+      if (!isMap(item)) return
+      for (const pair of item.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : ""
+        if (!registryKeys.includes(key)) {
+          const hint = closest(key, registryKeys)
+          problems.push(`${at(pair.key as YamlNode)} registries[${i}].${key}: unknown setting${hint === undefined ? "" : ` (did you mean ${hint}?)`}`)
+        }
+      }
+    })
+  }
   const decoded = Schema.decodeUnknownEither(FileSchema)(doc.toJS(), { errors: "all", onExcessProperty: "ignore" })
   if (Either.isLeft(decoded) || problems.length > 0) {
     const seen = new Set<string>()
-    const located = Either.isRight(decoded) ? [] : ParseResult.ArrayFormatter.formatErrorSync(decoded.left).flatMap((issue) => {
+    const issues = Either.isRight(decoded) ? [] : ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    const key = (path: ReadonlyArray<PropertyKey>) => path.map(String).join("\u0000")
+    // a union's alternative that got further says more than the alternatives that did not
+    const deeper = (path: ReadonlyArray<PropertyKey>) =>
+      issues.some((o) => o.path.length > path.length && key(o.path.slice(0, path.length)) === key(path))
+    const located = issues.filter((issue) => !deeper(issue.path)).flatMap((issue) => {
       const path = issue.path.map(String)
-      const node = doc.getIn(path, true) as YamlNode | undefined
+      // a missing field is located at the nearest node that is there (its map)
+      const node = path.map((_, i) => doc.getIn(path.slice(0, path.length - i), true) as YamlNode | undefined).find((n) => n !== undefined)
       const where = path.reduce<string>((acc, k) => /^\d+$/.test(k) ? `${acc}[${k}]` : acc === "" ? k : `${acc}.${k}`, "")
       // a union (`pretty` or `json`) fails once per alternative: one message per value
       if (seen.has(where)) return []
       seen.add(where)
       const key = path[0] as keyof typeof fileExpects
-      const expects = path.length > 1 ? "text" : fileExpects[key]
+      const expects = path.length === 1
+        ? fileExpects[key]
+        : key === "registries"
+        ? registryExpects[path[2] ?? ""] ?? registryExpects[""]
+        : "text"
       const value = doc.getIn(path)
       return expects === undefined ? [`${at(node)} ${where}: ${issue.message}`] : [`${at(node)} ${where}: expected ${expects}, got ${JSON.stringify(value) ?? "nothing"}`]
     })

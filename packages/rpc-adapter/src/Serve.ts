@@ -134,7 +134,7 @@ export const chooseEngine: (
 
 type LayerOptions =
   & Pick<Cli.ServeOptions, "apps" | "data" | "host" | "port" | "scanInterval" | "reconcileInterval" | "allowOrigins">
-  & Partial<Pick<Cli.ServeOptions, "mirrors" | "allowedBindRoots" | "engine" | "install" | "backupDir" | "backupKeep">>
+  & Partial<Pick<Cli.ServeOptions, "mirrors" | "registries" | "offline" | "allowedBindRoots" | "engine" | "install" | "backupDir" | "backupKeep">>
   & {
     /** The backup key, read from `backupKeyFile` (`ArchiveFile.loadKey`). */
     readonly backupKey?: Archive.Encryption | undefined
@@ -200,6 +200,8 @@ export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceI
     dataDir,
     settings: {
       mirrors: (options.mirrors ?? []).map(Cli.mirrorOf),
+      registries: options.registries ?? [],
+      offline: options.offline ?? false,
       allowedBindRoots: options.allowedBindRoots ?? [],
       ...(instanceId === undefined ? {} : { instanceId }),
       // no app may publish the port the dashboard and API listen on

@@ -7,7 +7,8 @@
 import { readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { SafeFile } from "@archipelago/orchestrator"
-import { Data, Effect } from "effect"
+import { Data, Effect, Either } from "effect"
+import * as Config from "./Config.js"
 import * as StrictModes from "./internal/strictModes.js"
 
 /**
@@ -33,9 +34,8 @@ export interface UnitOptions {
   readonly node: string
   /** The `archipelago` CLI script (`dist/cli.js`). */
   readonly cli: string
+  /** The config file the server reads: every setting lives there, none on the command line. */
   readonly configFile: string
-  readonly dataDir: string
-  readonly appsDir: string
   /** Default root: rootful podman. */
   readonly user?: string
 }
@@ -54,27 +54,14 @@ export const nodeFlags: ReadonlyArray<string> = ["--max-semi-space-size=1", "--o
 const quote = (arg: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\])/g, "\\$1")}"`)
 
 /**
- * The command line the unit starts (also run directly by the operations test).
+ * The command line the unit starts (also run directly by the operations test): `serve --config
+ * <file>` and nothing else, so no flag shadows a key of the config file (flags win over it: a
+ * `--data` here made an edited `data:` silently do nothing).
  *
  * @since 0.1.0
  * @category getters
  */
-export const execStart = (o: UnitOptions): ReadonlyArray<string> => [
-  o.node,
-  ...nodeFlags,
-  o.cli,
-  "serve",
-  "--engine",
-  "podman",
-  "--config",
-  o.configFile,
-  "--data",
-  o.dataDir,
-  "--apps",
-  o.appsDir,
-  "--log-format",
-  "json"
-]
+export const execStart = (o: UnitOptions): ReadonlyArray<string> => [o.node, ...nodeFlags, o.cli, "serve", "--config", o.configFile]
 
 /**
  * The capabilities the unit takes out of its bounding set: neither podman, conmon, runc nor the
@@ -144,31 +131,118 @@ WantedBy=multi-user.target
 `
 
 /**
- * A first config file at `path`, every setting commented out at its default.
+ * The settings `service install` writes into a first config file, uncommented: the folders
+ * always (absolute), the service's engine and journal format, and what its flags gave.
  *
  * @since 0.1.0
- * @category constructors
+ * @category models
  */
-export const configTemplateFor = (path: string): string => `# ${path}: read by \`archipelago serve\` (flags and ARCHIPELAGO_* variables win).
-# host: 127.0.0.1
-# port: 7420
-# scanInterval: 30s
-# reconcileInterval: 30s
-# passwordFile: /etc/archipelago/password
-# allowOrigins: [https://node.example]
-# mirrors: [registry.local:5000]
-# allowedBindRoots: [/srv/bitcoin]
-# install: [bitcoin-core, lnd]
-# logLevel: info
-`
+export interface ConfigValues {
+  readonly apps?: string
+  readonly data?: string
+  readonly host?: string
+  readonly port?: number
+  readonly engine?: Config.Engine
+  readonly logFormat?: Config.LogFormat
+}
+
+type FileKey = keyof typeof Config.FileSchema.fields
 
 /**
- * The first config file at the default path, `/etc/archipelago/config.yml`.
+ * Each key of the config file in the template: what it means, its default, and a commented
+ * example. A mapped type over `Config.FileSchema`, so a key added there fails to compile until
+ * the template documents it.
  *
  * @since 0.1.0
  * @category constants
  */
-export const configTemplate: string = configTemplateFor("/etc/archipelago/config.yml")
+export const templateEntries: { readonly [K in FileKey]: { readonly meaning: string; readonly fallback: string; readonly example: string } } = {
+  apps: { meaning: "the app catalog: folders of manifest.yml", fallback: "apps (relative to the working folder)", example: "/opt/archipelago/apps" },
+  data: { meaning: "state, secrets, app data, rpc-token and instance id", fallback: Config.defaults.data, example: Config.defaults.data },
+  host: { meaning: "the address the dashboard and API listen on; anything but loopback warns", fallback: Config.defaults.host, example: Config.defaults.host },
+  port: { meaning: "their TCP port; 0 picks a free one", fallback: String(Config.defaults.port), example: String(Config.defaults.port) },
+  engine: { meaning: "auto, podman or sim (auto: the simulator only when started from a terminal)", fallback: Config.defaults.engine, example: "podman" },
+  scanInterval: { meaning: "time between scans of the engine: 500ms, 1s, 30s, 5m, 1h", fallback: Config.defaults.interval, example: Config.defaults.interval },
+  reconcileInterval: { meaning: "time between reconcile passes", fallback: Config.defaults.interval, example: Config.defaults.interval },
+  passwordFile: { meaning: "enable password login with the first line of this file", fallback: "none (token login only)", example: "/etc/archipelago/password" },
+  allowOrigins: { meaning: "also accept browser requests from these origins", fallback: "none", example: "[https://node.example]" },
+  install: { meaning: "apps installed on first start, unless their owner decided otherwise", fallback: "none", example: "[bitcoin-core, lnd]" },
+  mirrors: { meaning: "registries tried, in order, before docker.io for Docker Hub images (http:// for one without TLS)", fallback: "none (docker.io only)", example: "[registry.local:5000]" },
+  registries: {
+    meaning: "registries of your own images: insecure (plain HTTP) or private (a podman auth file)",
+    fallback: "none (TLS, no auth file)",
+    example: "[{ location: \"127.0.0.1:5000\", insecure: true }, { location: registry.lan:5000, authFile: /etc/archipelago/auth.json }]"
+  },
+  offline: { meaning: "pull only from the mirrors and registries: never docker.io, never another registry", fallback: "false", example: "true" },
+  allowedBindRoots: { meaning: "extra host folders manifests may bind-mount", fallback: "none", example: "[/srv/bitcoin]" },
+  logLevel: { meaning: "all, trace, debug, info, warning, error, fatal or none", fallback: Config.defaults.logLevel, example: Config.defaults.logLevel },
+  logFormat: { meaning: "pretty for people, json for the journal (one object per line)", fallback: Config.defaults.logFormat, example: "json" },
+  printLoginUrl: { meaning: "print the login URL with its token even when stdout is not a terminal", fallback: "false", example: "false" },
+  backupDir: { meaning: "the backup target folder (a mounted disk, a network share)", fallback: "<data>/backups", example: "/mnt/backup/archipelago" },
+  backupKeep: { meaning: "archives kept per app", fallback: "5", example: "5" },
+  backupKeyFile: { meaning: "encrypt backups (age) with the identity or passphrase in this file", fallback: "none (archives not encrypted)", example: "/etc/archipelago/backup.key" }
+}
+
+const yamlScalar = (v: string | number): string => typeof v === "number" || /^[A-Za-z0-9_@%+=:,./-]+$/.test(v) ? String(v) : JSON.stringify(v)
+
+/**
+ * A config file at `path` listing every key the config supports, each with its meaning and
+ * default; `values` are written as settings, every other key is a commented example.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const configTemplateFor = (path: string, values: ConfigValues = {}): string => {
+  const lines = [
+    `# ${path}: the settings of \`archipelago serve\`.`,
+    `# The service (${unitName}) runs \`archipelago serve --config ${path}\` and nothing else:`,
+    "# every setting lives here. `archipelago service install` writes this file only when it is",
+    "# missing and never rewrites it; after an edit: systemctl restart archipelago",
+    "# (By hand, flags and ARCHIPELAGO_* variables win over this file.)",
+    "# A commented line is an example; the default is in brackets."
+  ]
+  for (const [key, e] of Object.entries(templateEntries) as ReadonlyArray<[FileKey, (typeof templateEntries)[FileKey]]>) {
+    const value = (values as Partial<Record<FileKey, string | number>>)[key]
+    lines.push("", `# ${e.meaning} [default: ${e.fallback}]`, value === undefined ? `# ${key}: ${e.example}` : `${key}: ${yamlScalar(value)}`)
+  }
+  return `${lines.join("\n")}\n`
+}
+
+/**
+ * The first config file at the default path, `/etc/archipelago/config.yml`, with no setting.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const configTemplate: string = configTemplateFor(Config.defaultConfigFile)
+
+/**
+ * The service's own settings, written uncommented into a first config file: podman (a service
+ * never falls back to the simulator) and JSON lines for the journal.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const serviceValues: ConfigValues = { engine: "podman", logFormat: "json" }
+
+/**
+ * Where an existing config file disagrees with what `service install`'s flags ask (`data`,
+ * `apps`, `host`, `port`): one line per key, empty when they agree. Paths compare resolved.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const conflicts = (file: Config.ServeOptions, asked: ConfigValues, flagOf: (key: keyof ConfigValues) => string): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const check = (key: keyof ConfigValues, have: string, want: string | undefined) => {
+    if (want !== undefined && have !== want) out.push(`it says ${key}: ${have}, ${flagOf(key)} says ${want}`)
+  }
+  check("data", resolve(file.data), asked.data === undefined ? undefined : resolve(asked.data))
+  check("apps", resolve(file.apps), asked.apps === undefined ? undefined : resolve(asked.apps))
+  check("host", file.host, asked.host)
+  check("port", String(file.port), asked.port === undefined ? undefined : String(asked.port))
+  return out
+}
 
 /**
  * Writing the unit failed.
@@ -214,14 +288,56 @@ const refusal = "it exists with other content (your own unit, or one an older in
   "compare it with `archipelago service unit`, then remove it or install with --force"
 
 /**
- * Writes the unit under `root` (and a commented config file at `root` + `configFile`, the path the
- * unit reads, when there is none); returns the
- * unit's path. Nothing is ever overwritten unasked: each file is created whole (a temp file
- * hard-linked to its name, which fails when the name exists), so the "is it there?" decision and
- * the write are one step, and an install racing another, or a file the user creates meanwhile,
- * is never clobbered. An existing unit with the same content is left as it is; one with other
- * content (or a symlink to one) fails with `UnitError` naming it, unless `force` replaces it
- * (atomically: temp file, rename). An existing config file of any kind is kept.
+ * What `install` did to one file: `wrote` it, found it `unchanged` (the same content: not
+ * rewritten, its mtime stays), or `kept` an operator's edited config file as it is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Outcome {
+  readonly path: string
+  readonly status: "wrote" | "unchanged" | "kept"
+}
+
+/**
+ * What `install` did: the unit and the config file.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Installed {
+  readonly unit: Outcome
+  readonly config: Outcome
+}
+
+/**
+ * The lines `service install` prints: one per file (`wrote …`, `unchanged …`, `kept … `), then
+ * what to run when the unit was written.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const report = (r: Installed): ReadonlyArray<string> => [
+  `${r.unit.status} ${r.unit.path}`,
+  r.config.status === "kept"
+    ? `kept ${r.config.path} (edited: never rewritten; the service reads every setting from it)`
+    : `${r.config.status} ${r.config.path}`,
+  ...(r.unit.status === "wrote" ? [`now: systemctl daemon-reload && systemctl enable --now ${unitName}`] : [])
+]
+
+const readText = (path: string) => Effect.promise(() => readFile(path, "utf8").catch(() => undefined))
+
+/**
+ * Writes the unit under `root` and, when there is none, a first config file at `root` +
+ * `configFile` (the path the unit reads) from `values` (`configTemplateFor`). Nothing is ever
+ * overwritten unasked: each file is created whole (a temp file hard-linked to its name, which
+ * fails when the name exists), so the "is it there?" decision and the write are one step, and an
+ * install racing another, or a file the user creates meanwhile, is never clobbered. An existing
+ * unit with the same content is left as it is (`unchanged`); one with other content (or a
+ * symlink to one) fails with `UnitError` naming it, unless `force` replaces it (atomically: temp
+ * file, rename). An existing config file is kept as the operator left it; when it disagrees
+ * with what `asked` (the install's flags) says, the install fails before writing anything,
+ * naming each difference: the flags would otherwise silently do nothing.
  *
  * @since 0.1.0
  * @category constructors
@@ -229,23 +345,49 @@ const refusal = "it exists with other content (your own unit, or one an older in
 export const install = (
   unit: string,
   root: string,
-  configFile = "/etc/archipelago/config.yml",
-  options: { readonly force?: boolean } = {}
-): Effect.Effect<string, UnitError> =>
+  configFile = Config.defaultConfigFile,
+  options: {
+    readonly force?: boolean
+    /** The first config file's settings. */
+    readonly values?: ConfigValues
+    /** What the install's flags asked, checked against an existing config file. */
+    readonly asked?: ConfigValues
+    readonly flagOf?: (key: keyof ConfigValues) => string
+  } = {}
+): Effect.Effect<Installed, UnitError> =>
   Effect.gen(function*() {
     const path = join(root, unitDir, unitName)
     const config = join(root, configFile)
+    const template = configTemplateFor(configFile, options.values)
     const failed = (at: string) => (e: SafeFile.SafeFileError | SafeFile.UnsafePath) =>
       new UnitError({ path: at, reason: e._tag === "SafeFileError" ? e.reason : e.message })
     const create = (at: string, content: string, mode: number) =>
       Effect.mapError(SafeFile.create(at, content, { mode, dirMode: 0o755, replaceNonFile: false }), failed(at))
+    const configNow = yield* readText(config)
+    if (configNow !== undefined && configNow !== template && options.asked !== undefined) {
+      const parsed = Config.parseFile(configNow, config)
+      const file = Either.flatMap(Either.mapLeft(parsed, (problems) => problems.join("; ")), (layer) => Either.mapLeft(Config.resolve(layer), (e) => e.message))
+      if (Either.isLeft(file)) return yield* new UnitError({ path: config, reason: file.left })
+      const differ = conflicts(file.right, options.asked, options.flagOf ?? ((k) => `--${k}`))
+      if (differ.length > 0) {
+        return yield* new UnitError({
+          path: config,
+          reason: `it exists and the service reads every setting from it, but ${differ.join("; ")}: ` +
+            "edit the file (it is never rewritten), or leave those flags out"
+        })
+      }
+    }
+    let unitStatus: Outcome["status"] = "wrote"
     if (options.force === true) {
-      yield* Effect.mapError(SafeFile.write(path, unit, { mode: 0o644, dirMode: 0o755 }), failed(path))
+      const r = yield* Effect.mapError(SafeFile.write(path, unit, { mode: 0o644, dirMode: 0o755 }), failed(path))
+      if (!r.written) unitStatus = "unchanged"
     } else if (!(yield* create(path, unit, 0o644))) {
       // a link to a unit elsewhere is followed for the comparison (a dangling one differs)
-      const current = yield* Effect.promise(() => readFile(path, "utf8").catch(() => undefined))
+      const current = yield* readText(path)
       if (current !== unit) return yield* new UnitError({ path, reason: refusal })
+      unitStatus = "unchanged"
     }
-    yield* create(config, configTemplateFor(configFile), 0o640)
-    return path
+    const created = yield* create(config, template, 0o640)
+    const configStatus: Outcome["status"] = created ? "wrote" : (yield* readText(config)) === template ? "unchanged" : "kept"
+    return { unit: { path, status: unitStatus }, config: { path: config, status: configStatus } }
   })

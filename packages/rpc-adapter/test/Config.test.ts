@@ -23,6 +23,8 @@ describe("Config.resolve", () => {
       install: [],
       mirrors: [],
       allowedBindRoots: [],
+      registries: [],
+      offline: false,
       logLevel: "info",
       logFormat: "pretty",
       printLoginUrl: false
@@ -52,6 +54,8 @@ describe("Config.resolve", () => {
             return `/${source}`
           case "mirrors":
             return `${source}.local:5000`
+          case "registries":
+            return `http://${source}.lan:5000`
           case "install":
             return `app-${source}`
           case "printLoginUrl":
@@ -189,6 +193,59 @@ describe("Config.parseFile: one located message per bad value, in an operator's 
       `/etc/archipelago/config.yml:2:7 port: expected a whole number from 0 to 65535, got "abc"`,
       `/etc/archipelago/config.yml:3:16 install[1]: expected text, got 3`
     ]))
+  })
+})
+
+describe("Config: registries and offline (issue 27)", () => {
+  const file = "/etc/archipelago/config.yml"
+  it("reads both forms of a registry: text (http:// for no TLS) and { location, insecure, authFile }", () => {
+    const r = Config.parseFile(
+      "registries:\n  - http://127.0.0.1:5000/\n  - registry.lan:5000/team\n  - { location: r.lan, authFile: /etc/archipelago/auth.json }\n  - { location: 10.0.0.2:5000, insecure: true }\noffline: true\n",
+      file
+    )
+    const options = resolveRight(Either.getOrThrow(r))
+    expect(options.registries).toStrictEqual([
+      { location: "127.0.0.1:5000", insecure: true },
+      { location: "registry.lan:5000/team", insecure: false },
+      { location: "r.lan", insecure: false, authFile: "/etc/archipelago/auth.json" },
+      { location: "10.0.0.2:5000", insecure: true }
+    ])
+    expect(options.offline).toBe(true)
+    expect(resolveRight(Config.fromFlags({ registries: ["http://127.0.0.1:5000"], offline: true }))).toMatchObject({
+      registries: [{ location: "127.0.0.1:5000", insecure: true }],
+      offline: true
+    })
+  })
+
+  it("golden: every bad registry field located (file, line, column, field), unknown keys with a did-you-mean", () => {
+    const r = Config.parseFile(
+      [
+        "registries:",
+        "  - location: 127.0.0.1:6000",
+        "    insecur: true",
+        "  - insecure: true",
+        "  - location: bad host",
+        "    authFile: relative.json",
+        "    insecure: \"yes\"",
+        "  - 42",
+        "offline: maybe",
+        ""
+      ].join("\n"),
+      file
+    )
+    expect(r).toStrictEqual(Either.left([
+      `${file}:3:5 registries[0].insecur: unknown setting (did you mean insecure?)`,
+      `${file}:4:5 registries[1].location: expected a registry location such as 127.0.0.1:5000 or registry.lan:5000/team, got nothing`,
+      `${file}:5:15 registries[2].location: expected a registry location such as 127.0.0.1:5000 or registry.lan:5000/team, got "bad host"`,
+      `${file}:6:15 registries[2].authFile: expected an absolute file path, got "relative.json"`,
+      `${file}:7:15 registries[2].insecure: expected true or false, got "yes"`,
+      `${file}:8:5 registries[3]: expected a registry: host[:port][/path], http://host[:port] for one without TLS, or { location, insecure, authFile }, got 42`,
+      `${file}:9:10 offline: expected true or false, got "maybe"`
+    ]))
+    const env = Config.resolve(Config.fromEnv({ ARCHIPELAGO_REGISTRY: "http://127.0.0.1:5000,bad host" }))
+    expect(Either.isLeft(env) && env.left.message).toBe(
+      `ARCHIPELAGO_REGISTRY: invalid registry "bad host": expected a registry like registry.lan:5000 (http://127.0.0.1:5000 for one without TLS)`
+    )
   })
 })
 

@@ -7,7 +7,7 @@
  */
 import { execFile, spawn, spawnSync } from "node:child_process"
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -81,10 +81,11 @@ const statusOf = async (data: string) => {
   return (JSON.parse(r.stdout) as Array<{ id: string; state: string; lastError?: { message: string } }>).find((v) => v.id === app)
 }
 
-/** Installs the unit under `base` as docs/operations.md does under /, with a config file. */
-const installUnder = async (base: string, appsDir: string, config: string) => {
-  mkdirSync(join(base, "etc/archipelago"), { recursive: true })
-  writeFileSync(join(base, "etc/archipelago/config.yml"), config)
+/**
+ * Installs the unit under `base` as docs/operations.md does under /: `service install` writes
+ * the first config file from its flags, then the operator's `extra` settings are appended to it.
+ */
+const installUnder = async (base: string, appsDir: string, extra: string) => {
   const r = await run([
     "service",
     "install",
@@ -98,18 +99,28 @@ const installUnder = async (base: string, appsDir: string, config: string) => {
   ])
   expect([r.code, r.stderr]).toStrictEqual([0, ""])
   const unitFile = join(base, "etc/systemd/system/archipelago.service")
-  expect(r.stdout).toContain(unitFile)
+  expect(r.stdout).toContain(`wrote ${unitFile}\n`)
+  // the first config lands at ROOT + the path the unit reads; the unit here runs outside ROOT
+  const config = join(base, "etc/archipelago/config.yml")
+  mkdirSync(dirname(config), { recursive: true })
+  copyFileSync(join(base, config), config)
+  appendFileSync(config, extra)
   return { unitFile, unit: readFileSync(unitFile, "utf8"), data: join(base, "var/lib/archipelago") }
 }
 
 describe("the service steps of docs/operations.md", () => {
   it.skipIf(!hasAnalyze)("the unit passes systemd-analyze verify (skipped only without systemd-analyze)", async () => {
     const base = tempDir("ops-unit-")
-    const { unitFile, unit } = await installUnder(base, join(root, "apps"), "port: 7420\n")
+    const { unitFile, unit } = await installUnder(base, join(root, "apps"), "")
     // node runs the server with the memory-saving flags (the server's RSS target)
     expect(execStartOf(unit).slice(1, 1 + Unit.nodeFlags.length)).toStrictEqual(Unit.nodeFlags)
-    for (const line of ["Type=simple", "Restart=always", "KillMode=process", "--engine podman", "--log-format json", `--config ${join(base, "etc/archipelago/config.yml")}`]) {
+    for (const line of ["Type=simple", "Restart=always", "KillMode=process", `serve --config ${join(base, "etc/archipelago/config.yml")}\n`]) {
       expect(unit).toContain(line)
+    }
+    // every setting is in the config file, none on the command line
+    const config = readFileSync(join(base, "etc/archipelago/config.yml"), "utf8")
+    for (const line of ["engine: podman", "logFormat: json", `data: ${join(base, "var/lib/archipelago")}`, `apps: ${join(root, "apps")}`]) {
+      expect(config).toContain(`\n${line}\n`)
     }
     expect(unit).not.toMatch(/PrivateTmp|ProtectSystem|NoNewPrivileges/)
     const verify = spawnSync("systemd-analyze", ["verify", unitFile], { encoding: "utf8" })
@@ -119,17 +130,46 @@ describe("the service steps of docs/operations.md", () => {
     expect(printed.stdout).toBe(unit)
   }, 240_000)
 
+  it("service install again with nothing changed: unchanged for both files, neither rewritten; an edited config is kept", async () => {
+    const base = tempDir("ops-again-")
+    const unitFile = join(base, "etc/systemd/system/archipelago.service")
+    const args = ["service", "install", base, "--data", join(base, "var/lib/archipelago"), "--apps", join(root, "apps"), "--config", "/etc/archipelago/config.yml"]
+    // ROOT + the path the unit reads
+    const config = join(base, "etc/archipelago/config.yml")
+    const first = await run(args)
+    expect([first.code, first.stderr, first.stdout]).toStrictEqual([
+      0,
+      "",
+      `wrote ${unitFile}\nwrote ${config}\nnow: systemctl daemon-reload && systemctl enable --now archipelago.service\n`
+    ])
+    const before = [statSync(unitFile).mtimeMs, statSync(config).mtimeMs]
+    await new Promise((r) => setTimeout(r, 50))
+    const again = await run(args)
+    expect([again.code, again.stderr, again.stdout]).toStrictEqual([0, "", `unchanged ${unitFile}\nunchanged ${config}\n`])
+    expect([statSync(unitFile).mtimeMs, statSync(config).mtimeMs]).toStrictEqual(before)
+    // the operator's edit is kept; a flag that contradicts it is refused, nothing written
+    writeFileSync(config, readFileSync(config, "utf8").replace("logFormat: json", "logFormat: pretty"))
+    const kept = await run(args)
+    expect([kept.code, kept.stdout]).toStrictEqual([0, `unchanged ${unitFile}\nkept ${config} (edited: never rewritten; the service reads every setting from it)\n`])
+    const contradicting = await run([...args.slice(0, 4), "/srv/elsewhere", ...args.slice(5)])
+    expect([contradicting.code, contradicting.stderr]).toStrictEqual([
+      1,
+      `archipelago: cannot write ${config}: it exists and the service reads every setting from it, but it says data: ${join(base, "var/lib/archipelago")}, --data says /srv/elsewhere: edit the file (it is never rewritten), or leave those flags out\n`
+    ])
+    expect(readFileSync(config, "utf8")).toContain("logFormat: pretty")
+  }, 120_000)
+
   it("service install writes no config of its own beside the one --config names", async () => {
     const base = tempDir("ops-config-")
     const config = join(base, "node/archipelago.yml")
     mkdirSync(dirname(config), { recursive: true })
-    writeFileSync(config, "port: 7420\n")
+    writeFileSync(config, `port: 7420\ndata: ${join(base, "var/lib/archipelago")}\napps: ${join(root, "apps")}\n`)
     const r = await run(["service", "install", base, "--data", join(base, "var/lib/archipelago"), "--apps", join(root, "apps"), "--config", config])
     expect([r.code, r.stderr]).toStrictEqual([0, ""])
     expect(readFileSync(join(base, "etc/systemd/system/archipelago.service"), "utf8")).toContain(`--config ${config}`)
     // the template goes to ROOT + the path the unit reads, never to the default path
     expect(existsSync(join(base, "etc/archipelago/config.yml"))).toBe(false)
-    expect(readFileSync(config, "utf8")).toBe("port: 7420\n")
+    expect(readFileSync(config, "utf8")).toBe(`port: 7420\ndata: ${join(base, "var/lib/archipelago")}\napps: ${join(root, "apps")}\n`)
   }, 120_000)
 
   it.skipIf(!hasPodman)(

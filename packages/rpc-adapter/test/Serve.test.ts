@@ -11,6 +11,8 @@ import { Duration, Effect, Either, ManagedRuntime, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BaseImage } from "@archipelago/orchestrator"
 import { Wire } from "@archipelago/orchestrator/domain"
+import { hasRegistry, startRegistry } from "../../../test-support/registry.js"
+import * as Cli from "../src/Cli.js"
 import * as ServerInfo from "../src/ServerInfo.js"
 import * as Serve from "../src/Serve.js"
 import * as Server from "../src/Server.js"
@@ -323,4 +325,99 @@ describe.skipIf(!hasPodman)("Serve on podman", () => {
     expect(r.result.appId).toBe(appId)
     expect(r.result.text).toContain(`${appId}: SIGTERM received`)
   })
+})
+
+describe("registries and offline reach the orchestrator (simulator, issue 27)", () => {
+  it("offline: an image on docker.io is refused at install, naming the app, its manifest and the image; no pull is tried", async () => {
+    const apps = tempDir("rpc-apps-")
+    const id = `${appId}-hub`
+    mkdirSync(join(apps, id))
+    writeFileSync(join(apps, id, "manifest.yml"), [`id: ${id}`, "name: Hub image", "version: \"1\"", "image: busybox:1", ""].join("\n"))
+    const choice = await Effect.runPromise(Serve.chooseEngine("sim"))
+    const runtime = ManagedRuntime.make(Serve.layer({
+      apps,
+      data: tempDir("rpc-data-"),
+      host: "127.0.0.1",
+      port: 0,
+      engine: "sim",
+      scanInterval: Duration.seconds(30),
+      reconcileInterval: Duration.seconds(30),
+      allowOrigins: [],
+      install: [],
+      registries: [{ location: "127.0.0.1:5000", insecure: true }],
+      offline: true
+    }, choice))
+    try {
+      const server = await runtime.runPromise(Server.RpcServer)
+      const rpc = async (method: string, params?: unknown) =>
+        (await (await fetch(`${server.url}/rpc`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params === undefined ? {} : { params }) })
+        })).json()) as any
+      await rpc("container-install", { appId: id })
+      let view: any
+      for (let i = 0; i < 100; i++) {
+        view = (await rpc("container-list")).result.find((a: any) => a.id === id)
+        if (view.lastError !== undefined && view.lastError !== null && view.transition == null) break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(view.state).toBe("not-installed")
+      expect(view.lastError.message).toContain(
+        `cannot fetch the image of ${id}: ${join(apps, id, "manifest.yml")} image: offline: not pulling busybox:1 (docker.io/library/busybox:1): ` +
+          "docker.io is not a listed registry and no mirror is set (listed: 127.0.0.1:5000)"
+      )
+      const log = (await rpc("install-log", { appId: id })).result
+      expect(JSON.stringify(log)).not.toMatch(/"message":"(pulling|fetching) /)
+    } finally {
+      await runtime.dispose()
+    }
+  })
+})
+
+describe.skipIf(!hasPodman || !hasRegistry)("registries from the config file, on podman (issue 27)", () => {
+  it("config.yml lists a plain-HTTP registry as insecure, with offline on: serve installs an app from it", async () => {
+    await Effect.runPromise(BaseImage.ensure())
+    const registry = await startRegistry()
+    const id = `${appId}-reg`
+    const apps = tempDir("rpc-apps-")
+    const image = registry.push("localhost/archipelago/base:latest", `${id}:1`)
+    execFileSync("podman", ["rmi", "-f", image], { stdio: "ignore" })
+    mkdirSync(join(apps, id))
+    writeFileSync(join(apps, id, "manifest.yml"), [
+      `id: ${id}`, "name: From my registry", "version: \"1\"", `image: ${image}`, "container:", "  command: [\"sleep\", \"3600\"]", "stopTimeout: 2", ""
+    ].join("\n"))
+    const config = join(tempDir("rpc-config-"), "config.yml")
+    writeFileSync(config, [
+      `apps: ${apps}`, `data: ${tempDir("rpc-data-")}`, "port: 0", "engine: podman",
+      "registries:", `  - { location: "${registry.host}", insecure: true }`, "offline: true", ""
+    ].join("\n"))
+    const options = await Effect.runPromise(Cli.loadOptions({}, config, {}))
+    expect([options.registries, options.offline]).toStrictEqual([[{ location: registry.host, insecure: true }], true])
+    const choice = await Effect.runPromise(Serve.chooseEngine("podman"))
+    const runtime = ManagedRuntime.make(Serve.layer(options, choice))
+    try {
+      const server = await runtime.runPromise(Server.RpcServer)
+      const rpc = async (method: string, params?: unknown) =>
+        (await (await fetch(`${server.url}/rpc`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params === undefined ? {} : { params }) })
+        })).json()) as any
+      await rpc("container-install", { appId: id })
+      let view: any
+      for (let i = 0; i < 600; i++) {
+        view = (await rpc("container-list")).result.find((a: any) => a.id === id)
+        if (view.state === "running" || (view.lastError != null && view.transition == null)) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const log = (await rpc("install-log", { appId: id })).result.map((l: any) => l.message)
+      expect(view.state, log.join("\n")).toBe("running")
+      expect(log).toContain(`pulling ${image}`)
+    } finally {
+      await runtime.dispose()
+      execFileSync("sh", ["-c", `podman rm -f -t 0 ${id} >/dev/null 2>&1; podman rmi -f ${image} >/dev/null 2>&1; true`])
+      await registry.stop()
+    }
+  }, 240_000)
 })

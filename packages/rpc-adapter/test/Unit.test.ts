@@ -7,14 +7,24 @@ import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import { NodeContext } from "@effect/platform-node"
+import { Either } from "effect"
+import { vi } from "vitest"
+import * as Cli from "../src/Cli.js"
+import * as Config from "../src/Config.js"
 import * as Unit from "../src/Unit.js"
+
+// `serve` records the settings it was started with instead of starting
+const served = vi.hoisted(() => [] as Array<import("../src/Config.js").ServeOptions>)
+vi.mock("../src/Serve.js", async () => {
+  const { Effect } = await import("effect")
+  return { run: (o: import("../src/Config.js").ServeOptions) => Effect.sync(() => void served.push(o)) }
+})
 
 const options = (user?: string): Unit.UnitOptions => ({
   node: "/usr/bin/node",
   cli: "/opt/archipelago/cli.js",
   configFile: "/etc/archipelago/config.yml",
-  dataDir: "/var/lib/archipelago",
-  appsDir: "/opt/archipelago/apps",
   ...(user === undefined ? {} : { user })
 })
 const freshRoot = () => mkdtempSync(join(tmpdir(), "archy-unit-"))
@@ -26,12 +36,68 @@ describe("Unit.install", () => {
     Effect.gen(function*() {
       const root = freshRoot()
       const unit = Unit.render(options())
-      assert.strictEqual(yield* Unit.install(unit, root), unitPath(root))
+      assert.strictEqual((yield* Unit.install(unit, root)).unit.path, unitPath(root))
       assert.strictEqual(readFileSync(unitPath(root), "utf8"), unit)
       assert.strictEqual(readFileSync(configPath(root), "utf8"), Unit.configTemplate)
       assert.strictEqual(lstatSync(unitPath(root)).mode & 0o777, 0o644)
-      assert.strictEqual(yield* Unit.install(unit, root), unitPath(root))
+      assert.strictEqual((yield* Unit.install(unit, root)).unit.path, unitPath(root))
       assert.strictEqual(readFileSync(unitPath(root), "utf8"), unit)
+    }))
+
+  it.effect("a re-install with nothing changed says unchanged for each file and rewrites neither (mtime stays); a changed file says wrote", () =>
+    Effect.gen(function*() {
+      const root = freshRoot()
+      const unit = Unit.render(options())
+      const values = { ...Unit.serviceValues, data: "/srv/node/data", apps: "/srv/node/apps" }
+      const first = yield* Unit.install(unit, root, "/etc/archipelago/config.yml", { values })
+      assert.deepStrictEqual(first, { unit: { path: unitPath(root), status: "wrote" }, config: { path: configPath(root), status: "wrote" } })
+      assert.deepStrictEqual(Unit.report(first), [
+        `wrote ${unitPath(root)}`,
+        `wrote ${configPath(root)}`,
+        "now: systemctl daemon-reload && systemctl enable --now archipelago.service"
+      ])
+      // mtimes set in the past: a rewrite would move them
+      const past = new Date("2020-01-01T00:00:00Z")
+      NodeFs.utimesSync(unitPath(root), past, past)
+      NodeFs.utimesSync(configPath(root), past, past)
+      for (const force of [false, true]) {
+        const again = yield* Unit.install(unit, root, "/etc/archipelago/config.yml", { values, force })
+        assert.deepStrictEqual(Unit.report(again), [`unchanged ${unitPath(root)}`, `unchanged ${configPath(root)}`])
+        assert.strictEqual(lstatSync(unitPath(root)).mtimeMs, past.getTime())
+        assert.strictEqual(lstatSync(configPath(root)).mtimeMs, past.getTime())
+      }
+      // a changed unit (--force) is written; a config the operator edited is kept, untouched
+      writeFileSync(configPath(root), readFileSync(configPath(root), "utf8").replace("logFormat: json", "logFormat: pretty"))
+      NodeFs.utimesSync(configPath(root), past, past)
+      const changed = yield* Unit.install(Unit.render(options("archy")), root, "/etc/archipelago/config.yml", { values, force: true })
+      assert.deepStrictEqual(Unit.report(changed), [
+        `wrote ${unitPath(root)}`,
+        `kept ${configPath(root)} (edited: never rewritten; the service reads every setting from it)`,
+        "now: systemctl daemon-reload && systemctl enable --now archipelago.service"
+      ])
+      assert.strictEqual(lstatSync(configPath(root)).mtimeMs, past.getTime())
+      assert.include(readFileSync(configPath(root), "utf8"), "logFormat: pretty")
+      // a missing config is written again
+      NodeFs.rmSync(configPath(root))
+      assert.deepStrictEqual((yield* Unit.install(Unit.render(options("archy")), root, "/etc/archipelago/config.yml", { values })).config.status, "wrote")
+    }))
+
+  it.effect("an existing config that disagrees with the install's flags: refused before anything is written, naming each difference", () =>
+    Effect.gen(function*() {
+      const root = freshRoot()
+      mkdirSync(dirname(configPath(root)), { recursive: true })
+      writeFileSync(configPath(root), "data: /srv/edited\nport: 7000\n")
+      const asked = { data: "/srv/flag", port: 7000, host: "127.0.0.1" }
+      const error = yield* Effect.flip(Unit.install(Unit.render(options()), root, "/etc/archipelago/config.yml", { values: asked, asked }))
+      expect(error.message).toBe(
+        `cannot write ${configPath(root)}: it exists and the service reads every setting from it, but it says data: /srv/edited, --data says /srv/flag: ` +
+          "edit the file (it is never rewritten), or leave those flags out"
+      )
+      assert.isFalse(NodeFs.existsSync(unitPath(root)))
+      // flags that agree with it are fine, and it is kept as it is
+      const ok = yield* Unit.install(Unit.render(options()), root, "/etc/archipelago/config.yml", { asked: { data: "/srv/edited", port: 7000 } })
+      assert.strictEqual(ok.config.status, "kept")
+      assert.strictEqual(readFileSync(configPath(root), "utf8"), "data: /srv/edited\nport: 7000\n")
     }))
 
   it.effect("writes the first config at the path the unit reads (--config), under the root", () =>
@@ -40,7 +106,7 @@ describe("Unit.install", () => {
       const unit = Unit.render({ ...options(), configFile: "/opt/node/archipelago.yml" })
       yield* Unit.install(unit, root, "/opt/node/archipelago.yml")
       assert.strictEqual(readFileSync(join(root, "opt/node/archipelago.yml"), "utf8"), Unit.configTemplateFor("/opt/node/archipelago.yml"))
-      assert.match(readFileSync(join(root, "opt/node/archipelago.yml"), "utf8"), /^# \/opt\/node\/archipelago\.yml: read by/)
+      assert.match(readFileSync(join(root, "opt/node/archipelago.yml"), "utf8"), /^# \/opt\/node\/archipelago\.yml: the settings of `archipelago serve`/)
       assert.throws(() => readFileSync(configPath(root)), /ENOENT/)
     }))
 
@@ -60,7 +126,7 @@ describe("Unit.install", () => {
       assert.strictEqual((yield* Effect.flip(Unit.install(Unit.render(options()), linked)))._tag, "UnitError")
       assert.isTrue(lstatSync(unitPath(linked)).isSymbolicLink())
       // --force: replaced whole
-      assert.strictEqual(yield* Unit.install(Unit.render(options()), root, "/etc/archipelago/config.yml", { force: true }), unitPath(root))
+      assert.strictEqual((yield* Unit.install(Unit.render(options()), root, "/etc/archipelago/config.yml", { force: true })).unit.status, "wrote")
       assert.strictEqual(readFileSync(unitPath(root), "utf8"), Unit.render(options()))
     }))
 
@@ -125,4 +191,71 @@ describe("Unit.checkProgram (issue 26)", () => {
         )
       }
     }))
+})
+
+describe("Unit.configTemplateFor (issue 27)", () => {
+  const keys = Object.keys(Config.FileSchema.fields)
+
+  it("lists every key the config supports, each with its meaning and default, and every example is a valid setting", () => {
+    const text = Unit.configTemplate
+    for (const key of keys) {
+      expect(text, key).toMatch(new RegExp(`\\n# [^\\n]+ \\[default: [^\\n]+\\]\\n# ${key}: `))
+    }
+    // nothing set: the commented template reads as no setting at all
+    expect(Config.parseFile(text, "config.yml")).toStrictEqual(Either.right({}))
+    // every example uncommented is accepted by the same parser serve uses
+    const uncommented = text.split("\n").map((l) => keys.some((k) => l.startsWith(`# ${k}: `)) ? l.slice(2) : l).join("\n")
+    const parsed = Config.parseFile(uncommented, "config.yml")
+    assert.isTrue(Either.isRight(parsed), JSON.stringify(parsed))
+    assert.deepStrictEqual(Object.keys(Either.getOrThrow(parsed)).sort(), [...keys].sort())
+    assert.isTrue(Either.isRight(Config.resolve(Either.getOrThrow(parsed))))
+  })
+
+  it("writes the given values as settings, the rest as comments", () => {
+    const text = Unit.configTemplateFor("/etc/archipelago/config.yml", { ...Unit.serviceValues, data: "/srv/my data", apps: "/srv/apps", port: 8000 })
+    const options = Either.getOrThrow(Config.resolve(Either.getOrThrow(Config.parseFile(text, "config.yml"))))
+    expect([options.data, options.apps, options.port, options.engine, options.logFormat, options.host]).toStrictEqual([
+      "/srv/my data",
+      "/srv/apps",
+      8000,
+      "podman",
+      "json",
+      "127.0.0.1"
+    ])
+  })
+})
+
+describe("the unit's command line reads every setting from the config file (issue 27)", () => {
+  it("ExecStart is `serve --config <file>` only; edits of data, apps and logFormat in the file are what serve runs with", async () => {
+    const root = freshRoot()
+    const unit = Unit.render(options())
+    await Effect.runPromise(Unit.install(unit, root, "/etc/archipelago/config.yml", {
+      values: { ...Unit.serviceValues, data: "/var/lib/archipelago", apps: "/opt/archipelago/apps" }
+    }))
+    const line = unit.split("\n").find((l) => l.startsWith("ExecStart="))!
+    const argv = line.slice("ExecStart=".length).split(" ")
+    const serve = argv.slice(argv.indexOf("/opt/archipelago/cli.js") + 1)
+    expect(serve).toStrictEqual(["serve", "--config", "/etc/archipelago/config.yml"])
+    // the operator edits the file the unit names
+    const edited = readFileSync(configPath(root), "utf8")
+      .replace("data: /var/lib/archipelago", "data: /srv/edited-data")
+      .replace("apps: /opt/archipelago/apps", "apps: /srv/edited-apps")
+      .replace("logFormat: json", "logFormat: pretty")
+    writeFileSync(configPath(root), edited)
+    // the unit's own argv through the CLI serve runs (its config path under this test's root)
+    const chrooted = serve.map((a) => a === "/etc/archipelago/config.yml" ? configPath(root) : a)
+    served.length = 0
+    const env = { ...process.env }
+    for (const k of Object.keys(process.env)) if (k.startsWith("ARCHIPELAGO_")) delete process.env[k]
+    process.env["ARCHIPELAGO_CONFIG"] = configPath(root)
+    try {
+      await Effect.runPromise(Effect.provide(Cli.run(chrooted), NodeContext.layer))
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k]
+      Object.assign(process.env, env)
+    }
+    expect(served.length).toBe(1)
+    const o = served[0]!
+    expect([o.data, o.apps, o.logFormat, o.engine]).toStrictEqual(["/srv/edited-data", "/srv/edited-apps", "pretty", "podman"])
+  })
 })

@@ -8,7 +8,7 @@ import type { CatalogApp } from "./CatalogApp.js"
 import * as PosixPath from "./internal/PosixPath.js"
 import type { Manifest } from "./Manifest.js"
 import type { PullCandidate } from "../runtime/ContainerRuntime.js"
-import type { Mirror, Settings } from "./Settings.js"
+import type { Mirror, Registry, Settings } from "./Settings.js"
 
 /**
  * @since 0.1.0
@@ -21,6 +21,8 @@ export type ResolvedSource =
     readonly ref: string
     /** Where to pull it from, in order: each mirror, then docker.io (or only the named registry). */
     readonly candidates: ReadonlyArray<PullCandidate>
+    /** Set when `offline` left no candidate: why the image may not be pulled. */
+    readonly refused?: string
   }
   | {
     readonly _tag: "Build"
@@ -57,9 +59,51 @@ export const canonicalImage = (ref: string): string => {
 }
 
 /**
+ * The registry part of a fully qualified reference (`docker.io`, `127.0.0.1:5000`).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const registryOf = (canonical: string): string => canonical.slice(0, Math.max(0, canonical.indexOf("/")))
+
+const locationOf = (m: Mirror | Registry): string => (typeof m === "string" ? m : m.location).trim().replace(/\/+$/, "")
+
+/** The listed registry a reference lives in: the longest location that prefixes it at a `/`. */
+const listedFor = (canonical: string, registries: ReadonlyArray<Registry>): Registry | undefined =>
+  registries
+    .filter((r) => {
+      const l = locationOf(r)
+      return l !== "" && canonical.startsWith(`${l}/`)
+    })
+    .sort((a, b) => locationOf(b).length - locationOf(a).length)[0]
+
+const candidateOf = (ref: string, r: Registry | undefined): PullCandidate => ({
+  ref,
+  insecure: r?.insecure ?? false,
+  ...(r?.authFile === undefined ? {} : { authFile: r.authFile })
+})
+
+/**
+ * How images are fetched: `mirrors` of Docker Hub, the operator's own `registries` (insecure,
+ * private), and `offline` (contact only those two lists).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Sources {
+  readonly mirrors: ReadonlyArray<Mirror>
+  readonly registries?: ReadonlyArray<Registry>
+  readonly offline?: boolean
+}
+
+/**
  * The pull candidates of an image, the one source of them: a Docker Hub image (`nginx:1`,
  * `acme/app:1`, `docker.io/...`) through each mirror in order, then `docker.io` last, without
- * duplicates; an image naming another registry only from there. Official images get `library/`.
+ * duplicates; an image naming another registry only from there, with the TLS and auth file of
+ * the listed registry it lives in (mirrors apply to Docker Hub images only). Official images
+ * get `library/`. `offline` keeps only the mirrors and the candidates on a listed registry:
+ * docker.io and unlisted registries are never tried (an empty list then means the image may
+ * not be pulled at all).
  *
  * @example
  * candidates("nginx:1", [{ location: "127.0.0.1:5000", insecure: true }, "mirror.example"])
@@ -70,9 +114,13 @@ export const canonicalImage = (ref: string): string => {
  * @since 0.1.0
  * @category getters
  */
-export const candidates = (ref: string, mirrors: ReadonlyArray<Mirror>): ReadonlyArray<PullCandidate> => {
+export const candidates = (ref: string, sources: ReadonlyArray<Mirror> | Sources): ReadonlyArray<PullCandidate> => {
+  const { mirrors, offline = false, registries = [] }: Sources = Array.isArray(sources) ? { mirrors: sources as ReadonlyArray<Mirror> } : sources as Sources
   const canonical = canonicalImage(ref)
-  if (!canonical.startsWith("docker.io/")) return [{ ref: canonical, insecure: false }]
+  if (!canonical.startsWith("docker.io/")) {
+    const listed = listedFor(canonical, registries)
+    return offline && listed === undefined ? [] : [candidateOf(canonical, listed)]
+  }
   const repo = canonical.slice("docker.io/".length)
   const seen = new Set<string>()
   const out: Array<PullCandidate> = []
@@ -82,12 +130,32 @@ export const candidates = (ref: string, mirrors: ReadonlyArray<Mirror>): Readonl
     out.push(c)
   }
   for (const m of mirrors) {
-    const location = (typeof m === "string" ? m : m.location).trim().replace(/\/+$/, "")
+    const location = locationOf(m)
     if (location === "" || location === "docker.io") continue
-    add({ ref: `${location}/${repo}`, insecure: typeof m === "string" ? false : m.insecure })
+    const mirrored = `${location}/${repo}`
+    add(candidateOf(mirrored, listedFor(mirrored, registries) ?? (typeof m === "string" ? undefined : { ...m })))
   }
-  add({ ref: canonical, insecure: false })
+  if (!offline || listedFor(canonical, registries) !== undefined) add(candidateOf(canonical, listedFor(canonical, registries)))
   return out
+}
+
+/**
+ * Why `offline` refuses to pull `ref` (no mirror and no listed registry has a place for it), in
+ * an operator's words; undefined when it may be pulled.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const offlineRefusal = (ref: string, sources: Sources): string | undefined => {
+  if (sources.offline !== true || candidates(ref, sources).length > 0) return undefined
+  const canonical = canonicalImage(ref)
+  const registry = registryOf(canonical)
+  const listed = [...sources.mirrors, ...(sources.registries ?? [])].map(locationOf)
+  const named = canonical === ref ? ref : `${ref} (${canonical})`
+  return `offline: not pulling ${named}: ${registry} is not a listed registry` +
+    (registry === "docker.io" ? " and no mirror is set" : "") +
+    ` (listed: ${listed.length === 0 ? "none" : listed.join(", ")}); ` +
+    "list it under `registries` (or `mirrors`), turn `offline` off, or give the app a `build`"
 }
 
 /**
@@ -124,7 +192,14 @@ export const resolve = (app: CatalogApp, settings: Settings): ResolvedSource => 
   const m = app.manifest
   if (m.build === undefined) {
     const image = m.image ?? ""
-    return { _tag: "Image", ref: canonicalImage(image), candidates: candidates(image, settings.mirrors) }
+    const sources: Sources = { mirrors: settings.mirrors, registries: settings.registries ?? [], offline: settings.offline ?? false }
+    const refused = offlineRefusal(image, sources)
+    return {
+      _tag: "Image",
+      ref: canonicalImage(image),
+      candidates: candidates(image, sources),
+      ...(refused === undefined ? {} : { refused: `${app.file} image: ${refused}` })
+    }
   }
   const context = PosixPath.join(app.dir, m.build.context) ?? app.dir
   const containerfile = PosixPath.join(context, m.build.containerfile ?? "Containerfile") ?? `${context}/Containerfile`

@@ -28,11 +28,34 @@ export const Mirror = Schema.Union(
 export type Mirror = typeof Mirror.Type
 
 /**
+ * A registry the operator lists: its `location` (`127.0.0.1:5000`, `registry.lan:5000/team`),
+ * whether it is reached over plain HTTP without TLS verification (`insecure: true`, pulled with
+ * `--tls-verify=false`), and the podman auth file (`auth.json`, as `podman login --authfile`
+ * writes it) its pulls use (`--authfile`). An image naming the location is pulled with these;
+ * with `offline`, the listed registries (and the mirrors) are the only ones ever contacted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Registry = Schema.Struct({
+  location: Schema.String,
+  insecure: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  authFile: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Registry = typeof Registry.Type
+
+/**
  * `dataDir` holds each app's data in `<dataDir>/<id>`; `mirrors` are registries tried, in order,
  * before docker.io for Docker Hub images; `allowedBindRoots` are extra host folders manifests
  * may bind-mount; `serverPort` is the orchestrator's own port, which no app may publish (default
  * `defaultServerPort`); `instanceId` (one per data dir) is stamped on every container as
- * `io.archipelago.instance`.
+ * `io.archipelago.instance`. `registries` are the operator's own registries (insecure, private);
+ * `offline: true` pulls only from them and the mirrors: never docker.io, never another registry.
  *
  * @since 0.1.0
  * @category models
@@ -41,6 +64,10 @@ export const Settings = Schema.Struct({
   dataDir: Schema.optionalWith(Schema.String, { default: () => "/var/lib/archipelago" }),
   mirrors: Schema.optionalWith(Schema.Array(Mirror), { default: () => [] }),
   allowedBindRoots: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** None when absent. */
+  registries: Schema.optional(Schema.Array(Registry)),
+  /** False when absent. */
+  offline: Schema.optional(Schema.Boolean),
   /** The orchestrator's own port (API and dashboard); no app may publish it. */
   serverPort: Schema.optional(Schema.Number),
   instanceId: Schema.optional(Schema.String)

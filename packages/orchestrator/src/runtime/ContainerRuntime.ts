@@ -141,8 +141,9 @@ export type Progress = (line: string) => Effect.Effect<void>
 type Engine = EngineUnavailable | CommandFailed
 
 /**
- * One place to pull an image from: a fully qualified reference, and whether its registry is
- * reached without TLS verification (an insecure mirror).
+ * One place to pull an image from: a fully qualified reference, whether its registry is
+ * reached without TLS verification (an insecure mirror or listed registry), and the auth file
+ * of a private registry.
  *
  * @since 0.1.0
  * @category models
@@ -150,6 +151,8 @@ type Engine = EngineUnavailable | CommandFailed
 export interface PullCandidate {
   readonly ref: string
   readonly insecure: boolean
+  /** podman's `--authfile` for this pull (a listed registry's `authFile`). */
+  readonly authFile?: string
 }
 
 /**

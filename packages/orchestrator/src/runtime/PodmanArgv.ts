@@ -348,13 +348,18 @@ export const imageIdArgv = (ref: string): ReadonlyArray<string> => ["image", "in
 export const untagArgv = (ref: string): ReadonlyArray<string> => ["untag", ref, ref]
 
 /**
- * `podman pull` of one candidate; `--tls-verify=false` only for a mirror marked insecure.
+ * `podman pull` of one candidate; `--tls-verify=false` only for a registry marked insecure,
+ * `--authfile` only for one given an auth file.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const pullArgv = (candidate: PullCandidate): ReadonlyArray<string> =>
-  candidate.insecure ? ["pull", "--tls-verify=false", candidate.ref] : ["pull", candidate.ref]
+export const pullArgv = (candidate: PullCandidate): ReadonlyArray<string> => [
+  "pull",
+  ...(candidate.insecure ? ["--tls-verify=false"] : []),
+  ...(candidate.authFile === undefined ? [] : ["--authfile", candidate.authFile]),
+  candidate.ref
+]
 
 /**
  * `podman tag`: gives a pulled mirror image the reference containers are created from.

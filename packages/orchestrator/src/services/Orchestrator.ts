@@ -156,6 +156,19 @@ export class ReleaseUnavailable extends Data.TaggedError("ReleaseUnavailable")<{
 }
 
 /**
+ * The app's image may not be pulled: `offline` is on and no mirror or listed registry has a
+ * place for it. `reason` names the manifest, the image and what to change.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PullRefused extends Data.TaggedError("PullRefused")<{ readonly appId: string; readonly ref: string; readonly reason: string }> {
+  override get message(): string {
+    return `cannot fetch the image of ${this.appId}: ${this.reason}`
+  }
+}
+
+/**
  * Everything the work of an operation can fail with.
  *
  * @since 0.1.0
@@ -175,6 +188,7 @@ export type WorkError =
   | NoRollbackTarget
   | ReleaseUnavailable
   | Interrupted
+  | PullRefused
 
 /**
  * The errors a user operation answers with.
@@ -361,17 +375,22 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     Effect.gen(function*() {
       const source = def.source
       if (source._tag === "Image") {
-        yield* log.append(def.id, "info", `fetching ${source.ref} (trying ${source.candidates.map((c) => c.ref).join(", ")})`)
-        const pulled = yield* runtime.pull({ ref: source.ref, candidates: source.candidates }, progress(def)).pipe(
-          Effect.map((candidate) => candidate.ref),
-          Effect.catchTag("ImageNotFound", (e) =>
-            force
-              ? Effect.flatMap(runtime.imageExists(source.ref), (present) =>
-                present
-                  ? Effect.as(log.append(def.id, "warn", `no registry has ${source.ref}; keeping the local image`), source.ref)
-                  : Effect.fail(e))
-              : Effect.fail(e))
-        )
+        const refused = source.refused
+        if (refused !== undefined) yield* log.append(def.id, "error", refused)
+        else yield* log.append(def.id, "info", `fetching ${source.ref} (trying ${source.candidates.map((c) => c.ref).join(", ")})`)
+        const keepLocal = <E extends WorkError>(e: E): Effect.Effect<string, E | WorkError> =>
+          force
+            ? Effect.flatMap(runtime.imageExists(source.ref), (present) =>
+              present
+                ? Effect.as(log.append(def.id, "warn", `no registry has ${source.ref}; keeping the local image`), source.ref)
+                : Effect.fail(e))
+            : Effect.fail(e)
+        const pulled = yield* (refused === undefined
+          ? runtime.pull({ ref: source.ref, candidates: source.candidates }, progress(def)).pipe(
+            Effect.map((candidate) => candidate.ref),
+            Effect.catchTag("ImageNotFound", keepLocal)
+          )
+          : keepLocal(new PullRefused({ appId: def.id, ref: source.ref, reason: refused })))
         yield* log.append(def.id, "info", pulled === source.ref ? `image ${pulled} ready` : `image ${source.ref} ready (pulled from ${pulled})`)
         return source.ref
       }

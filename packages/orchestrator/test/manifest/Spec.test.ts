@@ -220,6 +220,63 @@ describe("Resolve", () => {
     })
   })
 
+  it("listed registries: an image naming one gets its TLS and auth file; a longer location wins", () => {
+    const registries = [
+      { location: "127.0.0.1:5000", insecure: true },
+      { location: "registry.lan:5000/team", insecure: false, authFile: "/etc/archipelago/auth.json" }
+    ]
+    assert.deepStrictEqual(Resolve.candidates("127.0.0.1:5000/x:1", { mirrors: [], registries }), [
+      { ref: "127.0.0.1:5000/x:1", insecure: true }
+    ])
+    assert.deepStrictEqual(Resolve.candidates("registry.lan:5000/team/app:2", { mirrors: [], registries }), [
+      { ref: "registry.lan:5000/team/app:2", insecure: false, authFile: "/etc/archipelago/auth.json" }
+    ])
+    // the same host, another path: not that listed location
+    assert.deepStrictEqual(Resolve.candidates("registry.lan:5000/other/app:2", { mirrors: [], registries }), [
+      { ref: "registry.lan:5000/other/app:2", insecure: false }
+    ])
+    // a mirror that is also a listed registry takes the listed one's auth file
+    assert.deepStrictEqual(
+      Resolve.candidates("nginx:1", { mirrors: ["registry.lan:5000/team"], registries }),
+      [
+        { ref: "registry.lan:5000/team/library/nginx:1", insecure: false, authFile: "/etc/archipelago/auth.json" },
+        { ref: "docker.io/library/nginx:1", insecure: false }
+      ]
+    )
+  })
+
+  it("offline: never docker.io nor an unlisted registry; mirrors and listed registries only", () => {
+    const sources = { mirrors: [{ location: "127.0.0.1:6000", insecure: true }], registries: [{ location: "127.0.0.1:5000", insecure: true }], offline: true }
+    assert.deepStrictEqual(Resolve.candidates("busybox:1", sources), [{ ref: "127.0.0.1:6000/library/busybox:1", insecure: true }])
+    assert.deepStrictEqual(Resolve.candidates("127.0.0.1:5000/x:1", sources), [{ ref: "127.0.0.1:5000/x:1", insecure: true }])
+    assert.deepStrictEqual(Resolve.candidates("ghcr.io/a/b:1", sources), [])
+    assert.isUndefined(Resolve.offlineRefusal("busybox:1", sources))
+    const bare = { mirrors: [], registries: [{ location: "127.0.0.1:5000", insecure: true }], offline: true }
+    assert.deepStrictEqual(Resolve.candidates("busybox:1", bare), [])
+    assert.deepStrictEqual(Resolve.candidates("docker.io/library/busybox:1", bare), [])
+    assert.strictEqual(
+      Resolve.offlineRefusal("busybox:1", bare),
+      "offline: not pulling busybox:1 (docker.io/library/busybox:1): docker.io is not a listed registry and no mirror is set " +
+        "(listed: 127.0.0.1:5000); list it under `registries` (or `mirrors`), turn `offline` off, or give the app a `build`"
+    )
+    assert.strictEqual(
+      Resolve.offlineRefusal("ghcr.io/a/b:1", sources),
+      "offline: not pulling ghcr.io/a/b:1: ghcr.io is not a listed registry (listed: 127.0.0.1:6000, 127.0.0.1:5000); " +
+        "list it under `registries` (or `mirrors`), turn `offline` off, or give the app a `build`"
+    )
+    // a refused image resolves with the reason, located at the manifest
+    const m = parse(`id: lnd\nname: LND\nversion: "0.18"\nimage: lightninglabs/lnd:v0.18.4-beta\n`, "lnd")
+    const r = Resolve.resolve({ manifest: m, dir: "/apps/lnd", file: "/apps/lnd/manifest.yml" }, Settings.make({ offline: true }))
+    assert.strictEqual(r._tag === "Image" ? r.refused : "", "/apps/lnd/manifest.yml image: offline: not pulling lightninglabs/lnd:v0.18.4-beta " +
+      "(docker.io/lightninglabs/lnd:v0.18.4-beta): docker.io is not a listed registry and no mirror is set (listed: none); " +
+      "list it under `registries` (or `mirrors`), turn `offline` off, or give the app a `build`")
+    // without offline nothing is refused, whatever the lists
+    fc.assert(fc.property(fc.constantFrom("busybox:1", "ghcr.io/a/b:1", "127.0.0.1:5000/x:1"), (ref) => {
+      assert.isUndefined(Resolve.offlineRefusal(ref, { ...sources, offline: false }))
+      assert.isAbove(Resolve.candidates(ref, { ...sources, offline: false }).length, 0)
+    }))
+  })
+
   it("resolves a build against the app's folder", () => {
     const m = parse(`id: demo\nname: D\nversion: "1.0 beta"\nbuild: {context: ./src/.., containerfile: build/Containerfile, args: {A: "1"}}\n`, "demo")
     assert.deepStrictEqual(Resolve.resolve({ manifest: m, dir: "/apps/demo", file: "/apps/demo/manifest.yml" }, Settings.defaults), {

@@ -264,6 +264,13 @@ describe("PodmanArgv: other commands", () => {
       "--tls-verify=false",
       "127.0.0.1:5000/library/x:1"
     ])
+    assert.deepStrictEqual(Argv.pullArgv({ ref: "r.lan/x:1", insecure: true, authFile: "/etc/archipelago/auth.json" }), [
+      "pull",
+      "--tls-verify=false",
+      "--authfile",
+      "/etc/archipelago/auth.json",
+      "r.lan/x:1"
+    ])
     assert.deepStrictEqual(Argv.tagArgv("m/library/x:1", "docker.io/library/x:1"), ["tag", "m/library/x:1", "docker.io/library/x:1"])
   })
 
