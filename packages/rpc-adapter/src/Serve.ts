@@ -17,6 +17,7 @@ import {
   Archipelago,
   BaseImage,
   ContainerRuntime,
+  DiskUsage,
   Instance,
   Lifecycle,
   PodmanCommand,
@@ -27,6 +28,7 @@ import {
   SimulatedRuntime,
   StateStore
 } from "@archipelago/orchestrator"
+import { DiskSpace } from "@archipelago/orchestrator/domain"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
 import * as Cli from "./Config.js"
@@ -221,7 +223,8 @@ export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceI
     Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), preBackupHooks(choice), NodeContext.layer))
   )
   const info = ServerInfo.layer({ engine: choice.engine, engineVersion: choice.engineVersion })
-  return Layer.merge(core, info)
+  const disk = DiskUsage.layer({ dataDir, thresholds: DiskSpace.thresholdsFromEnv(process.env) })
+  return Layer.mergeAll(core, info, disk)
 }
 
 const serverConfig = (options: LayerOptions, choice: EngineChoice, password?: string): Server.Config => ({
