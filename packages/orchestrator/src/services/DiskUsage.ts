@@ -129,13 +129,14 @@ export const make = (options: Options): Effect.Effect<Service> =>
   Effect.gen(function*() {
     const lock = yield* Effect.makeSemaphore(1)
     let last: DiskReport | undefined
-    const refresh = lock.withPermits(1)(
-      Effect.tap(measure(options.dataDir, options.thresholds, options.maxEntries), (r) => Effect.sync(() => (last = r)))
-    )
+    const measureAndKeep = Effect.tap(measure(options.dataDir, options.thresholds, options.maxEntries), (r) => Effect.sync(() => (last = r)))
+    const refresh = lock.withPermits(1)(measureAndKeep)
     // one walk at a time: a request that finds none finished waits for the one under way
-    const current = Effect.suspend(() => last !== undefined ? Effect.succeed(last) : lock.withPermits(1)(
-      Effect.suspend(() => last !== undefined ? Effect.succeed(last) : measure(options.dataDir, options.thresholds, options.maxEntries))
-    ))
+    const current = Effect.suspend(() =>
+      last !== undefined
+        ? Effect.succeed(last)
+        : lock.withPermits(1)(Effect.suspend(() => last !== undefined ? Effect.succeed(last) : measureAndKeep))
+    )
     return { current, refresh }
   })
 
