@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DiskUsage } from "../../src/index.js"
 
-const withDir = <A, E>(f: (dir: string) => Effect.Effect<A, E>) =>
+const withDir = <A, E, R>(f: (dir: string) => Effect.Effect<A, E, R>) =>
   Effect.acquireUseRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), "archy-disk-"))),
     f,
