@@ -28,7 +28,6 @@ import {
   SimulatedRuntime,
   StateStore
 } from "@archipelago/orchestrator"
-import { DiskSpace } from "@archipelago/orchestrator/domain"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import * as Auth from "./Auth.js"
 import * as Cli from "./Config.js"
@@ -223,7 +222,8 @@ export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceI
     Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), preBackupHooks(choice), NodeContext.layer))
   )
   const info = ServerInfo.layer({ engine: choice.engine, engineVersion: choice.engineVersion })
-  const disk = DiskUsage.layer({ dataDir, thresholds: DiskSpace.thresholdsFromEnv(process.env) })
+  // the disk's warning thresholds and refresh interval come from the environment (docs/operations.md)
+  const disk = DiskUsage.layer(DiskUsage.optionsFromEnv(dataDir, process.env))
   return Layer.mergeAll(core, info, disk)
 }
 

@@ -189,7 +189,7 @@ describe.skipIf(!hasChromium)("card edges in Chromium", () => {
     await confirm.waitFor()
     expect(await confirm.getAttribute("aria-label")).toBe("Remove A")
     expect(await confirm.locator("[part=purge]").isChecked()).toBe(false)
-    expect(await confirm.locator("label").textContent()).toContain("Also delete its data (destructive: cannot be undone)")
+    expect(await confirm.locator("label").textContent()).toContain("Also delete its data folder (destructive: cannot be undone)")
     // Cancel sends nothing
     await confirm.locator("[part=remove-cancel]").click()
     await confirm.waitFor({ state: "detached" })

@@ -156,3 +156,21 @@ export const layer = (options: Options): Layer.Layer<DiskUsage> =>
       return service
     })
   )
+
+/**
+ * The service's options an environment sets: the thresholds (`DiskSpace.thresholdsFromEnv`) and
+ * `ARCHIPELAGO_DISK_REFRESH_SECONDS`, the seconds between measurements (at least 1; default
+ * `refreshSchedule`, 5 minutes).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const optionsFromEnv = (dataDir: string, env: Readonly<Record<string, string | undefined>>): Options => {
+  const raw = env["ARCHIPELAGO_DISK_REFRESH_SECONDS"]
+  const seconds = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw)
+  return {
+    dataDir,
+    thresholds: DiskSpace.thresholdsFromEnv(env),
+    ...(Number.isFinite(seconds) && seconds >= 1 ? { schedule: Schedule.spaced(`${seconds} seconds`) } : {})
+  }
+}

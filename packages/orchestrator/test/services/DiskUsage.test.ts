@@ -96,4 +96,13 @@ describe("DiskUsage", () => {
         assert.isAtLeast(r.apps[0]!.bytes, first.apps[0]!.bytes + 2 * MiB)
       })
     ))
+
+  it("reads its thresholds and interval from the environment", () => {
+    const o = DiskUsage.optionsFromEnv("/d", { ARCHIPELAGO_DISK_WARN_PERCENT: "99", ARCHIPELAGO_DISK_REFRESH_SECONDS: "2" })
+    assert.strictEqual(o.dataDir, "/d")
+    assert.strictEqual(o.thresholds?.warnPercent, 99)
+    assert.isDefined(o.schedule)
+    assert.isUndefined(DiskUsage.optionsFromEnv("/d", { ARCHIPELAGO_DISK_REFRESH_SECONDS: "0" }).schedule)
+    assert.isUndefined(DiskUsage.optionsFromEnv("/d", {}).schedule)
+  })
 })

@@ -227,7 +227,7 @@ export class ArchyAppCard extends LitElement {
       <p>Remove ${d.view.name}? Its container is removed; its data stays on the disk for a later install.</p>
       <label class=${this.purge ? "purge checked" : "purge"}>
         <input part="purge" type="checkbox" .checked=${this.purge} @change=${(e: Event) => (this.purge = (e.target as HTMLInputElement).checked)} />
-        <span>Also delete its data (destructive: cannot be undone)</span>
+        <span>Also delete its data folder (destructive: cannot be undone)</span>
       </label>
       <div class="confirm-actions">
         <button type="button" class=${this.purge ? "danger" : ""} part="remove-confirm-button" @click=${confirm}>${
