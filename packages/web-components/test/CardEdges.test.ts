@@ -16,7 +16,7 @@ import { hasChromium, launch } from "./support/Browser.js"
 import type { Browser } from "./support/Browser.js"
 import { FakeServer, view } from "./support/FakeServer.js"
 import { layoutProblems } from "./support/Layout.js"
-import { dashboardPage, sel, serveAssets } from "./support/Page.js"
+import { axeViolations, dashboardPage, sel, serveAssets } from "./support/Page.js"
 
 let browser: Browser
 let bundleDir: string
@@ -237,6 +237,10 @@ describe.skipIf(!hasChromium)("card edges in Chromium", () => {
       const colours = await banner.evaluate((e) => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor])
       expect(colours[0]).not.toBe(colours[1])
       expect(await layoutProblems(page)).toEqual([])
+      // with the Remove confirmation open too: no serious accessibility violation in this theme
+      await page.locator(`${sel("b").card} [part=remove]`).click()
+      await page.locator(`${sel("b").card} [part=remove-confirm]`).waitFor()
+      expect(await axeViolations(page)).toEqual([])
     })
   }
 
