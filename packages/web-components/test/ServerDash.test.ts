@@ -71,12 +71,30 @@ describe.skipIf(!hasChromium || !hasPodman)("node-wide dashboard parts against a
 
   const node = () => sel(server.id("demo-node"))
 
-  it("an installed app's card says what its folder takes; Remove with \"also delete its data\" removes it and its data", long, async () => {
+  it("an installed app's Logs panel follows once per opening; its card says what its folder takes; Remove with \"also delete its data\" removes it and its data", long, async () => {
     await page.locator(node().button).click()
     await page.locator(node().label).filter({ hasText: /^Stop$/ }).waitFor({ timeout: 200_000 })
     const folder = join(server.dataDir, "apps", server.id("demo-node"))
     mkdirSync(folder, { recursive: true })
     writeFileSync(join(folder, "blocks.dat"), Buffer.alloc(3 * 1024 * 1024, 1))
+    // five Logs panels opened and closed one after another: one logs.subscribe each, never a limit
+    const frames: Array<string> = []
+    page.on("websocket", (ws) => ws.on("framesent", (f) => frames.push(String(f.payload))))
+    await page.reload()
+    await page.locator(node().label).filter({ hasText: /^Stop$/ }).waitFor({ timeout: 60_000 })
+    const count = (method: string) => frames.filter((f) => (JSON.parse(f) as { method?: string }).method === method).length
+    for (let i = 0; i < 5; i++) {
+      await page.locator(`${node().card} [part=logs] summary`).click()
+      await page.locator(`${node().card} archy-container-logs [part=status]`).filter({ hasText: "Following the log." }).waitFor()
+      await expect.poll(() => count("logs.subscribe")).toBe(i + 1)
+      await page.locator(`${node().card} [part=logs] summary`).click()
+      await expect.poll(() => count("logs.unsubscribe")).toBe(i + 1)
+    }
+    await page.locator(`${node().card} [part=logs] summary`).click()
+    await page.locator(`${node().card} archy-container-logs [part=log]`).filter({ hasText: "serving on :" }).waitFor({ timeout: 30_000 })
+    expect(await page.locator(`${node().card} archy-container-logs [part=status]`).textContent()).not.toContain("limit reached")
+    await page.locator(`${node().card} [part=logs] summary`).click()
+    expect(count("logs.subscribe")).toBe(6)
     const data = page.locator(`${node().card} [part=data]`)
     await data.filter({ hasText: /^[3-9](\.\d)? MiB$/ }).waitFor({ timeout: 90_000 })
     await page.locator(`${node().card} [part=remove]`).click()
