@@ -29,9 +29,15 @@ const GiB = 1024 ** 3
 
 const open = async (
   apps: ReadonlyArray<ReturnType<typeof view>>,
-  options: { readonly colorScheme?: "light" | "dark"; readonly disk?: Wire.DiskReport; readonly width?: number } = {}
+  options: {
+    readonly colorScheme?: "light" | "dark"
+    readonly disk?: Wire.DiskReport
+    readonly width?: number
+    readonly before?: (server: FakeServer) => void
+  } = {}
 ): Promise<{ server: FakeServer; page: Page; frames: Array<string> }> => {
   server = new FakeServer(apps)
+  options.before?.(server)
   if (options.disk !== undefined) server.disk = options.disk
   serveAssets(server, bundle)
   server.page = dashboardPage()
@@ -106,7 +112,13 @@ describe.skipIf(!hasChromium)("card edges in Chromium", () => {
         view("b", "B", "stopped", { lastError: { op: "update", message: `sha256:${digest}${digest}`, at: 1 } }),
         view("c", "C", "running", { crashLoop: { restarts: 3, nextAttemptAt: Date.now() + 60_000 }, lastError: { op: "reconcile", message: ref, at: 1 } })
       ]
-      const { page } = await open(apps, { colorScheme, width: 320 })
+      const { page } = await open(apps, {
+        colorScheme,
+        width: 320,
+        // the failed update's install log says the same digest
+        before: (s) => s.log("b", `pulling ${ref}: manifest unknown sha256:${digest}${digest}`, "error")
+      })
+      await page.locator(`${sel("b").card} archy-install-log [part=lines] li`).first().waitFor()
       await page.locator(`${sel("a").card} [part=error-details] summary`).click()
       await settle(page)
       for (const id of ["a", "b", "c"]) {
