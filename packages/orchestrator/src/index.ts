@@ -103,6 +103,8 @@ export * as ArchiveFile from "./backup/ArchiveFile.js"
 /** @since 0.1.0 */
 export * as Backups from "./services/Backups.js"
 /** @since 0.1.0 */
+export * as DiskUsage from "./services/DiskUsage.js"
+/** @since 0.1.0 */
 export * as BackupWork from "./services/BackupWork.js"
 /** @since 0.1.0 */
 export * as BackupScheduler from "./services/BackupScheduler.js"

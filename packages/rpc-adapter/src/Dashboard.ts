@@ -97,11 +97,18 @@ const head = (title: string) => `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" type="image/svg+xml" href="${faviconPath}">
+<meta name="color-scheme" content="light dark">
 <style>
+:root { color-scheme: light dark; }
 body { font-family: system-ui, sans-serif; margin: 0; padding: 1rem; background: #f6f7f9; color: #111; }
 .banner { background: #b45309; color: #fff; padding: .75rem 1rem; border-radius: .5rem; margin-bottom: 1rem; font-weight: 600; }
 main.fallback { max-width: 40rem; }
 code { background: #e5e7eb; padding: 0 .25rem; border-radius: .25rem; }
+@media (prefers-color-scheme: dark) {
+  body { background: #0f1115; color: #e8eaee; }
+  code { background: #232731; }
+  a { color: #f97316; }
+}
 </style>
 </head>
 `

@@ -8,7 +8,7 @@
 import { Clock, Effect, Either, Option, ParseResult, Schema } from "effect"
 import { AppId, Wire } from "@archipelago/orchestrator/domain"
 import type { Op } from "@archipelago/orchestrator/domain"
-import { AppViews, Apps, Archive, BackupScheduler, Backups, ChannelState, Lifecycle, ServiceError } from "@archipelago/orchestrator"
+import { AppViews, Apps, Archive, BackupScheduler, Backups, ChannelState, DiskUsage, Lifecycle, ServiceError } from "@archipelago/orchestrator"
 import { clip } from "./JsonRpc.js"
 import { InvalidParams } from "./RpcError.js"
 import type { MethodError } from "./RpcError.js"
@@ -312,7 +312,13 @@ export const methods: { readonly [K in Wire.Method]: Method } = {
   "container-stats": method(NoParams, () => Effect.flatMap(AppViews.AppViews, (v) => v.resources)),
   "catalog-reload": method(NoParams, () => Effect.flatMap(Apps.Apps, (a) => a.reload)),
   "server.version": method(NoParams, () =>
-    Effect.map(ServerInfo, (i) => ({ version: i.version, engine: i.engine, engineVersion: i.engineVersion })))
+    Effect.map(ServerInfo, (i) => ({ version: i.version, engine: i.engine, engineVersion: i.engineVersion }))),
+  // a server assembled without the disk measurement (an embedding, a test) says so
+  "node.disk": method(NoParams, () =>
+    Effect.flatMap(Effect.serviceOption(DiskUsage.DiskUsage), (d) =>
+      d._tag === "Some"
+        ? d.value.current
+        : Effect.fail(new InvalidParams({ field: "method", reason: "this server does not measure its data disk" }))))
 }
 
 /**

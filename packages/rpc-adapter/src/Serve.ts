@@ -17,6 +17,7 @@ import {
   Archipelago,
   BaseImage,
   ContainerRuntime,
+  DiskUsage,
   Instance,
   Lifecycle,
   PodmanCommand,
@@ -223,7 +224,9 @@ export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceI
     Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), preBackupHooks(choice), NodeContext.layer))
   )
   const info = ServerInfo.layer({ engine: choice.engine, engineVersion: choice.engineVersion })
-  return Layer.merge(core, info)
+  // the disk's warning thresholds and refresh interval come from the environment (docs/operations.md)
+  const disk = DiskUsage.layer(DiskUsage.optionsFromEnv(dataDir, process.env))
+  return Layer.mergeAll(core, info, disk)
 }
 
 const serverConfig = (options: LayerOptions, choice: EngineChoice, password?: string): Server.Config => ({

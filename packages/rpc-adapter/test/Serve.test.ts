@@ -219,6 +219,10 @@ describe("Serve on the simulator", () => {
       for (const method of [Wire.Method.ContainerList, Wire.Method.ServerVersion, Wire.Method.ContainerStats, Wire.Method.BackupList, Wire.Method.CatalogReload]) {
         await http(method)
       }
+      // the data disk, measured by the server (not per request): a real disk has a size
+      const disk = await http(Wire.Method.NodeDisk)
+      expect(disk.result?.totalBytes).toBeGreaterThan(0)
+      expect(((await socketCall(Wire.Method.NodeDisk, {})) as any).result?.totalBytes).toBeGreaterThan(0)
       await http(Wire.Method.InstallLog, { appId })
       await http(Wire.Method.InstallLog, { appId: "t-rpc-missing" })
       await http(Wire.Method.ContainerStart, { appId: "--privileged" })

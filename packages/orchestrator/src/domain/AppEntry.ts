@@ -96,6 +96,13 @@ export interface LastError {
 export interface CrashLoop {
   readonly restarts: number
   readonly nextAttemptAt: number
+  /**
+   * True when the container failed to start (a port taken, a missing mount) rather than
+   * exiting after it ran.
+   *
+   * @since 0.1.0
+   */
+  readonly neverRan?: boolean | undefined
 }
 
 /**

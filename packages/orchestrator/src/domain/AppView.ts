@@ -67,6 +67,13 @@ export interface AppView {
    * @since 0.1.0
    */
   readonly catalogError?: string
+  /**
+   * The ports the catalog's manifest publishes (host → container), shown before the app is
+   * installed, when `ports` (what the engine reports) is still empty.
+   *
+   * @since 0.1.0
+   */
+  readonly manifestPorts?: ReadonlyArray<PortBinding>
 }
 
 /**
@@ -105,6 +112,12 @@ export interface AppMeta {
    * @since 0.1.0
    */
   readonly image?: string
+  /**
+   * The ports the manifest publishes.
+   *
+   * @since 0.1.0
+   */
+  readonly ports?: ReadonlyArray<PortBinding>
 }
 
 /**
@@ -153,7 +166,8 @@ export const make = (entry: AppEntry, meta: AppMeta, intent: Intent): AppView =>
   uiPort: meta.uiPort ?? null,
   digest: entry.observed.digest ?? null,
   runningVersion: entry.observed.version ?? null,
-  updateAvailable: updateAvailable(entry, meta)
+  updateAvailable: updateAvailable(entry, meta),
+  ...(meta.ports === undefined ? {} : { manifestPorts: meta.ports })
 })
 
 /**

@@ -13,6 +13,7 @@
  */
 import * as Schema from "effect/Schema"
 import * as AppState from "./AppState.js"
+import * as DiskSpace from "./DiskSpace.js"
 import type { AppView as AppViewModel } from "./AppView.js"
 import * as Op from "./Op.js"
 import type { VisualState } from "./VisualState.js"
@@ -87,7 +88,8 @@ export const Method = {
   ContainerLogs: "container-logs",
   ContainerStats: "container-stats",
   CatalogReload: "catalog-reload",
-  ServerVersion: "server.version"
+  ServerVersion: "server.version",
+  NodeDisk: "node.disk"
 } as const
 
 /**
@@ -255,7 +257,11 @@ export const AppView = /*#__PURE__*/ Schema.Struct({
     message: Str,
     at: Num
   })),
-  crashLoop: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ restarts: Num, nextAttemptAt: Num })),
+  crashLoop: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({
+    restarts: Num,
+    nextAttemptAt: Num,
+    neverRan: /*#__PURE__*/ Schema.optional(Schema.Boolean)
+  })),
   dependsOn: /*#__PURE__*/ Schema.Array(Str),
   intent: /*#__PURE__*/ Schema.Struct({
     installed: Schema.Boolean,
@@ -267,7 +273,11 @@ export const AppView = /*#__PURE__*/ Schema.Struct({
   digest: NullableStr,
   runningVersion: NullableStr,
   updateAvailable: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ from: Str, to: Str, direction: /*#__PURE__*/ oneOf(directions) })),
-  catalogError: /*#__PURE__*/ Schema.optionalWith(Str, { exact: true })
+  catalogError: /*#__PURE__*/ Schema.optionalWith(Str, { exact: true }),
+  manifestPorts: /*#__PURE__*/ Schema.optionalWith(
+    /*#__PURE__*/ Schema.Array(/*#__PURE__*/ Schema.Struct({ host: Num, container: Num, protocol: /*#__PURE__*/ oneOf(protocols) })),
+    { exact: true }
+  )
 })
 
 /**
@@ -506,6 +516,29 @@ export const InstallLog = /*#__PURE__*/ Schema.Array(LogLine)
 export const Stats = /*#__PURE__*/ Schema.Struct({ at: Num, apps: /*#__PURE__*/ Schema.Array(AppResources) })
 
 /**
+ * The answer of `node.disk`: the data disk's free and total bytes, its warning level
+ * (`DiskSpace.level`), and the bytes under each app's folder (`<data>/apps/<id>`), as of the
+ * last measurement `at` (the server measures on an interval, not per request). `partial` is true
+ * when a walk stopped at its bound (the real size is larger).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DiskReport = /*#__PURE__*/ Schema.Struct({
+  at: Num,
+  freeBytes: Num,
+  totalBytes: Num,
+  level: /*#__PURE__*/ oneOf(DiskSpace.levels),
+  apps: /*#__PURE__*/ Schema.Array(/*#__PURE__*/ Schema.Struct({ appId: Str, bytes: Num, partial: Schema.Boolean }))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type DiskReport = typeof DiskReport.Type
+
+/**
  * The result schema of each method the dashboard reads.
  *
  * @since 0.1.0
@@ -526,6 +559,7 @@ export const results = {
   "container-logs": ContainerLogs,
   "container-stats": Stats,
   "server.version": ServerVersion,
+  "node.disk": DiskReport,
   "logs.subscribe": Subscribed,
   "stats.subscribe": Subscribed
 } as const
@@ -711,14 +745,14 @@ const checkAppView = struct({
   exitCode: nullableNum,
   transition: nullable(struct({ op: opValue, since: num, deadline: num, previous: stateValue })),
   lastError: nullable(struct({ op: lit(errorOps), message: str, at: num })),
-  crashLoop: nullable(struct({ restarts: num, nextAttemptAt: num })),
+  crashLoop: nullable(struct({ restarts: num, nextAttemptAt: num }, { neverRan: bool })),
   dependsOn: array(str),
   intent: struct({ installed: bool, wantRunning: bool, userStopped: bool, updatedAt: num }),
   uiPort: nullableNum,
   digest: nullableStr,
   runningVersion: nullableStr,
   updateAvailable: nullable(struct({ from: str, to: str, direction: lit(directions) }))
-}, { catalogError: str })
+}, { catalogError: str, manifestPorts: array(struct({ host: num, container: num, protocol: lit(protocols) })) })
 const checkAccepted = struct({ appId: str, op: opValue, status: str, generation: num }, { cascade: array(str) })
 const checkLogLine = struct({ seq: num, at: num, level: lit(levels), message: str })
 const checkResources = struct({ appId: str, cpuPercent: num, memoryBytes: num, memoryLimitBytes: nullableNum })
@@ -768,7 +802,14 @@ export const checks = {
   NotificationMessage: struct({ jsonrpc: lit(["2.0"]), method: str, params: unknown }),
   AppList: array(checkAppView),
   InstallLog: array(checkLogLine),
-  Stats: struct({ at: num, apps: array(checkResources) })
+  Stats: struct({ at: num, apps: array(checkResources) }),
+  DiskReport: struct({
+    at: num,
+    freeBytes: num,
+    totalBytes: num,
+    level: lit(DiskSpace.levels),
+    apps: array(struct({ appId: str, bytes: num, partial: bool }))
+  })
 } as const satisfies { readonly [K in keyof typeof schemas]: Check }
 
 /**
@@ -797,7 +838,8 @@ export const schemas = {
   NotificationMessage,
   AppList,
   InstallLog,
-  Stats
+  Stats,
+  DiskReport
 } as const
 
 /**

@@ -323,6 +323,7 @@ export const meta = (def: AppDef, dependsOn: ReadonlyArray<string> = def.manifes
     containerName: def.containerName,
     dependsOn,
     image: def.spec.image,
+    ports: def.manifest.ports.map((p) => ({ host: p.host, container: p.container, protocol: p.protocol })),
     ...(uiPort === undefined ? {} : { uiPort })
   }
 }

@@ -264,9 +264,14 @@ export class ArchyClient extends EventTarget {
    * returns its promise) and keeps it until a view of the app at least as new as the server's
    * answer (by `generation`) arrives; a refusal restores the server's state and records the
    * error for the app's card. Never rejects. `extra` adds params (a restore's
-   * `closeChannels: true`, the owner's confirmation of a channel recovery).
+   * `closeChannels: true`, the owner's confirmation of a channel recovery; a remove's
+   * `purge: true`, which deletes the app's data too).
    */
-  async request(op: Protocol.LifecycleOp, appId: string, extra: { readonly closeChannels?: boolean } = {}): Promise<RequestResult> {
+  async request(
+    op: Protocol.LifecycleOp,
+    appId: string,
+    extra: { readonly closeChannels?: boolean; readonly purge?: boolean } = {}
+  ): Promise<RequestResult> {
     this.update(AppStore.begin(this.store, appId, op))
     try {
       const accepted = await this.callChecked(Protocol.methodOf[op], { ...extra, appId }, "Accepted")
@@ -337,6 +342,19 @@ export class ArchyClient extends EventTarget {
     const watcher = { appId, listener }
     this.backupWatchers.add(watcher)
     return () => void this.backupWatchers.delete(watcher)
+  }
+
+  /**
+   * Asks for the data disk's report (free space, warning level, bytes per app folder) while the
+   * returned function is not called; `change` fires on each answer.
+   */
+  watchDisk(): () => void {
+    return this.subscriptions.watchDisk()
+  }
+
+  /** The latest disk report, while someone watches (undefined before the first answer, or from a server that does not measure). */
+  get disk(): Wire.DiskReport | undefined {
+    return this.subscriptions.disk
   }
 
   /** The latest resource sample of an app, while someone watches and the app runs. */

@@ -44,6 +44,15 @@ interface Sub {
 const maxEarly = 64
 
 /**
+ * How often a watched disk report is asked for again. The server measures on its own interval
+ * (minutes) and answers from its last measurement, so asking is cheap.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const diskEveryMs = 60_000
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -56,6 +65,8 @@ export type SocketSend = (text: string) => void
 export class Subscriptions {
   /** The latest resource sample, by app id. */
   resources: ReadonlyMap<string, AppResources.AppResources> = new Map()
+  /** The latest disk report, while someone watches. */
+  disk: Wire.DiskReport | undefined = undefined
   private send: SocketSend | null = null
   private readonly subs = new Map<number, Sub>()
   private readonly pending = new Map<number, (result: unknown, error: unknown) => void>()
@@ -65,6 +76,8 @@ export class Subscriptions {
   private statsSub: number | null = null
   private statsWatchers = 0
   private hidden = false
+  private diskWatchers = 0
+  private diskTimer: ReturnType<typeof setInterval> | undefined
 
   constructor(private readonly changed: () => void) {}
 
@@ -72,6 +85,7 @@ export class Subscriptions {
   attach(send: SocketSend): void {
     this.send = send
     for (const [local, sub] of this.subs) this.activate(local, sub, true)
+    this.syncDisk()
   }
 
   /** The socket closed: answers will not come, subscriptions wait for the next socket. */
@@ -81,6 +95,7 @@ export class Subscriptions {
     for (const resolve of this.pending.values()) resolve(undefined, "closed")
     this.pending.clear()
     this.early = []
+    this.syncDisk()
   }
 
   /** Follows an app's container log; returns the function that stops following. */
@@ -102,6 +117,22 @@ export class Subscriptions {
       done = true
       this.statsWatchers -= 1
       this.syncStats()
+    }
+  }
+
+  /**
+   * Counts one more watcher of the disk report (`node.disk`, asked on the socket when it opens
+   * and every `diskEveryMs` while it stays open). Returns the function that stops watching.
+   */
+  watchDisk(): () => void {
+    this.diskWatchers += 1
+    this.syncDisk()
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.diskWatchers -= 1
+      this.syncDisk()
     }
   }
 
@@ -144,6 +175,26 @@ export class Subscriptions {
         this.changed()
       }
     }
+  }
+
+  private syncDisk(): void {
+    const want = this.diskWatchers > 0 && this.send !== null
+    if (want && this.diskTimer === undefined) {
+      this.askDisk()
+      this.diskTimer = setInterval(() => this.askDisk(), diskEveryMs)
+    } else if (!want && this.diskTimer !== undefined) {
+      clearInterval(this.diskTimer)
+      this.diskTimer = undefined
+    }
+  }
+
+  private askDisk(): void {
+    this.request(Wire.Method.NodeDisk, {}, (result) => {
+      const answer = Wire.decode("DiskReport", result)
+      if (answer._tag !== "Valid") return
+      this.disk = answer.value
+      this.changed()
+    })
   }
 
   private add(sub: Sub): number {

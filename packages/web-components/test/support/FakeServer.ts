@@ -97,6 +97,14 @@ export class FakeServer {
   readonly backups = new Map<string, Wire.BackupList["apps"][number]>()
   /** Results answered as they are for a method (a server that drifted from the protocol). */
   readonly rawResults = new Map<string, unknown>()
+  /** Every request that arrived on a socket, in order (method and params). */
+  readonly socketCalls: Array<{ readonly method: string; readonly params: Record<string, unknown> }> = []
+  /** Log follows open per socket, at most `maxFollows` (the real server's limit). */
+  readonly follows = new Map<WebSocket, Set<string>>()
+  maxFollows = 4
+  /** What `node.disk` answers on a socket; undefined answers "method not found". */
+  disk: Wire.DiskReport | undefined
+  private followSerial = 0
 
   constructor(apps: ReadonlyArray<AppView.AppView>, options: { readonly token?: string } = {}) {
     for (const a of apps) this.apps.set(a.id, a)
@@ -208,9 +216,56 @@ export class FakeServer {
   private onSocket(ws: WebSocket): void {
     this.socketCount += 1
     this.sockets.add(ws)
-    ws.on("close", () => this.sockets.delete(ws))
+    ws.on("close", () => {
+      this.sockets.delete(ws)
+      this.follows.delete(ws)
+    })
+    ws.on("message", (data) => this.onSocketMessage(ws, String(data)))
     const snapshot: Wire.Snapshot = { apps: [...this.apps.values()], seq: this.seq }
     ws.send(JSON.stringify({ jsonrpc: "2.0", method: Wire.Notification.StateSnapshot, params: snapshot }))
+  }
+
+  /** The log follows open on every socket now. */
+  openFollows(): number {
+    let n = 0
+    for (const set of this.follows.values()) n += set.size
+    return n
+  }
+
+  private onSocketMessage(ws: WebSocket, text: string): void {
+    const msg = JSON.parse(text) as { id?: number; method?: string; params?: Record<string, unknown> }
+    if (msg.id === undefined || msg.method === undefined) return
+    const params = msg.params ?? {}
+    this.socketCalls.push({ method: msg.method, params })
+    const reply = (body: { result: unknown } | { error: RpcFailure }) => ws.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, ...body }))
+    const open = this.follows.get(ws) ?? new Set<string>()
+    this.follows.set(ws, open)
+    switch (msg.method) {
+      case Wire.SocketMethod.LogsSubscribe: {
+        if (open.size >= this.maxFollows) {
+          return reply({ error: { code: -32005, message: `limit reached: at most ${this.maxFollows} log follows per connection` } })
+        }
+        const subscription = `logs-${++this.followSerial}`
+        open.add(subscription)
+        reply({ result: { subscription, appId: params["appId"] } })
+        ws.send(JSON.stringify({
+          jsonrpc: "2.0",
+          method: Wire.Notification.LogsLines,
+          params: { subscription, appId: params["appId"], lines: [`hello from ${String(params["appId"])}`], dropped: 0 }
+        }))
+        return
+      }
+      case Wire.SocketMethod.LogsUnsubscribe: {
+        const sub = String(params["subscription"])
+        if (!open.delete(sub)) return reply({ error: { code: -32602, message: `no open subscription ${sub}` } })
+        return reply({ result: { subscription: sub, unsubscribed: true } })
+      }
+      case Wire.Method.NodeDisk:
+        return reply(this.disk === undefined ? { error: { code: -32601, message: "method not found: node.disk" } } : { result: this.disk })
+      default:
+        // other socket methods (stats.subscribe) go unanswered, as they always did here
+        return
+    }
   }
 
   private authOf(req: http.IncomingMessage): RpcCall["auth"] {

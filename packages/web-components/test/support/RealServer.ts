@@ -50,6 +50,8 @@ export interface Options {
   readonly allowOrigins?: ReadonlyArray<string>
   /** Rewrites a demo app's manifest text after the renaming (e.g. a long version string). */
   readonly manifests?: Partial<Record<(typeof demoIds)[number], (text: string) => string>>
+  /** Extra environment of the server process (e.g. `ARCHIPELAGO_DISK_WARN_PERCENT`). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export const startRealServer = async (options: Options = {}): Promise<RealServer> => {
@@ -82,7 +84,7 @@ export const startRealServer = async (options: Options = {}): Promise<RealServer
   const url = `http://127.0.0.1:${port}`
 
   const launch = async (): Promise<void> => {
-    const c = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } })
+    const c = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...options.env } })
     child = c
     c.stdout!.on("data", (d: Buffer) => (log += d.toString()))
     c.stderr!.on("data", (d: Buffer) => (log += d.toString()))

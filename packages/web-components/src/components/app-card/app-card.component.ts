@@ -46,6 +46,24 @@ export const formatBytes = (bytes: number): string => {
   return `${n.toFixed(digits)} ${units[i]}`
 }
 
+/**
+ * Splits an error message the server wrote as "the operator's words, a blank line, then the
+ * engine's output": the first paragraph to show, and the rest (empty when there is none).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const splitError = (message: string): { readonly head: string; readonly details: string } => {
+  const text = message.replace(/\r\n/g, "\n").trim()
+  const at = text.search(/\n[ \t]*\n/)
+  if (at < 0) return { head: text, details: "" }
+  return { head: text.slice(0, at).trim(), details: text.slice(at).replace(/^\s*\n/, "").trimEnd() }
+}
+
+/** What the engine publishes; before the app has a container, what its manifest will publish. */
+const shownPorts = (d: DisplayApp) =>
+  d.view.ports.length === 0 && d.visualState === "not-installed" ? (d.view.manifestPorts ?? []) : d.view.ports
+
 const logShown = (d: DisplayApp): boolean =>
   d.visualState === "installing" || d.visualState === "updating" ||
   d.view.lastError?.op === "install" || d.view.lastError?.op === "update"
@@ -64,8 +82,13 @@ const logShown = (d: DisplayApp): boolean =>
  * @csspart memory-bar - The memory in use against the app's limit (a `<meter>`).
  * @csspart logs - The disclosure holding the live container log.
  * @csspart notice - The dependency notice.
- * @csspart error - The last error or a refused request.
+ * @csspart error - The last error or a refused request: its first paragraph, then the rest in a closed disclosure.
+ * @csspart error-details - The disclosure ("podman said") holding the engine's own words of the last error.
+ * @csspart data - The bytes the app's folder takes on the data disk.
  * @csspart actions - The lifecycle buttons.
+ * @csspart remove - "Remove…", on an installed app that is not busy: opens the confirmation.
+ * @csspart remove-confirm - The confirmation: what Remove does, the "also delete its data" box, Remove and Cancel.
+ * @csspart purge - The "also delete its data" checkbox (destructive, unticked by default).
  * @csspart update - "Update to <version>" ("Downgrade to <version>" for an older one), while the catalog offers an update.
  * @csspart backups - The disclosure holding the backup panel (last backup, watched files, Back up and Restore).
  * @cssproperty --archy-surface - Card background.
@@ -112,7 +135,14 @@ export class ArchyAppCard extends LitElement {
   @state()
   private backupsOpen = false
 
+  @state()
+  private confirmingRemove = false
+
+  @state()
+  private purge = false
+
   private stopWatching: (() => void) | undefined
+  private stopWatchingDisk: (() => void) | undefined
 
   private readonly archy = new ArchyController(this)
   private shownState: VisualState.VisualState | undefined
@@ -135,12 +165,16 @@ export class ArchyAppCard extends LitElement {
     super.disconnectedCallback()
     this.stopWatching?.()
     this.stopWatching = undefined
+    this.stopWatchingDisk?.()
+    this.stopWatchingDisk = undefined
   }
 
   /** Resource samples are asked for only while a card with a client is in the page. */
   private watch(): void {
     this.stopWatching?.()
     this.stopWatching = this.isConnected ? this.client?.watchResources() : undefined
+    this.stopWatchingDisk?.()
+    this.stopWatchingDisk = this.isConnected ? this.client?.watchDisk() : undefined
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -159,7 +193,49 @@ export class ArchyAppCard extends LitElement {
   private onRequest(e: LifecycleRequestEvent): void {
     const client = this.client
     if (client === undefined || e.defaultPrevented) return
-    void client.request(e.detail.op, e.detail.appId)
+    void client.request(e.detail.op, e.detail.appId, e.detail.purge === true ? { purge: true } : {})
+  }
+
+  /** "Remove…" on an installed app that is not busy; the request waits for the confirmation. */
+  private removeControls(d: DisplayApp): TemplateResult | typeof nothing {
+    if (d.visualState === "not-installed" || VisualState.isBusy(d.visualState)) return nothing
+    if (!this.confirmingRemove) {
+      return html`<button part="remove" type="button" aria-haspopup="true" @click=${() => {
+        this.purge = false
+        this.confirmingRemove = true
+      }}>Remove…</button>`
+    }
+    return nothing
+  }
+
+  private removeConfirmation(d: DisplayApp): TemplateResult | typeof nothing {
+    if (!this.confirmingRemove || d.visualState === "not-installed" || VisualState.isBusy(d.visualState)) return nothing
+    const confirm = () => {
+      const purge = this.purge
+      this.confirmingRemove = false
+      this.purge = false
+      this.dispatchEvent(
+        new CustomEvent("archy-lifecycle-request", {
+          detail: { appId: d.view.id, op: "remove", ...(purge ? { purge: true } : {}) },
+          bubbles: true,
+          composed: true,
+          cancelable: true
+        })
+      )
+    }
+    return html`<div part="remove-confirm" role="group" aria-label=${`Remove ${d.view.name}`}>
+      <p>Remove ${d.view.name}? Its container is removed; its data stays on the disk for a later install.</p>
+      <label class=${this.purge ? "purge checked" : "purge"}>
+        <input part="purge" type="checkbox" .checked=${this.purge} @change=${(e: Event) => (this.purge = (e.target as HTMLInputElement).checked)} />
+        <span>Also delete its data folder (destructive: cannot be undone)</span>
+      </label>
+      <div class="confirm-actions">
+        <button type="button" class=${this.purge ? "danger" : ""} part="remove-confirm-button" @click=${confirm}>${
+      this.purge ? "Remove and delete data" : "Remove"
+    }</button>
+        <button type="button" part="remove-cancel" @click=${() => (this.confirmingRemove = false)}>Cancel</button>
+      </div>
+    </div>`
   }
 
   /** "Update to <version>" beside the primary button while an update is on offer and nothing runs. */
@@ -202,7 +278,7 @@ export class ArchyAppCard extends LitElement {
 
   private links(d: DisplayApp): TemplateResult | typeof nothing {
     const host = this.linkHost !== "" ? this.linkHost : (globalThis.location?.hostname ?? "localhost")
-    const ports = d.view.ports
+    const ports = shownPorts(d)
     if (ports.length === 0 && d.view.uiPort === null) return nothing
     const open = d.view.uiPort !== null && d.visualState === "running"
       ? html`<a part="link" href=${`http://${host}:${d.view.uiPort}/`} target="_blank" rel="noopener noreferrer"
@@ -214,6 +290,13 @@ export class ArchyAppCard extends LitElement {
         ${ports.length === 0 ? "none" : ports.map((p) => `${p.host}→${p.container}/${p.protocol}`).join(", ")}
         ${open === nothing ? nothing : html`<br />${open}`}
       </dd>`
+  }
+
+  private dataSize(d: DisplayApp): TemplateResult | typeof nothing {
+    const usage = this.client?.disk?.apps.find((a) => a.appId === d.view.id)
+    if (usage === undefined || d.visualState === "not-installed") return nothing
+    return html`<dt>Data</dt>
+      <dd part="data">${usage.partial ? "over " : ""}${formatBytes(usage.bytes)}</dd>`
   }
 
   private resources(d: DisplayApp): TemplateResult | typeof nothing {
@@ -273,7 +356,15 @@ export class ArchyAppCard extends LitElement {
     const e = d.view.lastError
     if (e === null) return nothing
     const what = e.op === "reconcile" ? "Automatic repair failed" : `Last ${opVerb[e.op] ?? e.op} failed`
-    return html`<p part="error"><span>${what}: ${e.message}</span></p>`
+    const { head, details } = splitError(e.message)
+    return html`<div part="error">
+      <p class="error-head"><span>${what}: ${head}</span></p>
+      ${
+      details === ""
+        ? nothing
+        : html`<details part="error-details"><summary>podman said</summary><pre>${details}</pre></details>`
+    }
+    </div>`
   }
 
   private heading(name: string): TemplateResult {
@@ -303,8 +394,10 @@ export class ArchyAppCard extends LitElement {
       ? html`<dt>Health</dt><dd class=${`health-${v.health}`}>${v.health}</dd>`
       : nothing
     const resources = this.resources(d)
+    const data = this.dataSize(d)
+    // a container that never ran (a port taken, a missing mount) did not crash
     const crash = v.crashLoop !== null
-      ? html`<p part="notice">Crashed ${v.crashLoop.restarts} times; next attempt at ${
+      ? html`<p part="notice">${v.crashLoop.neverRan === true ? "Could not start" : "Crashed"} ${v.crashLoop.restarts} times; next attempt at ${
         new Date(v.crashLoop.nextAttemptAt).toLocaleTimeString([], { hour12: false })
       }.</p>`
       : nothing
@@ -317,9 +410,9 @@ export class ArchyAppCard extends LitElement {
         <archy-status-badge state=${d.visualState} theme=${this.theme}></archy-status-badge>
       </div>
       ${
-      health === nothing && resources === nothing && v.ports.length === 0 && v.uiPort === null
+      health === nothing && resources === nothing && data === nothing && shownPorts(d).length === 0 && v.uiPort === null
         ? nothing
-        : html`<dl part="details">${health}${this.links(d)}${resources}</dl>`
+        : html`<dl part="details">${health}${this.links(d)}${data}${resources}</dl>`
     }
       ${this.dependencyNotice(d)} ${crash} ${this.errors(d)}
       ${
@@ -336,8 +429,9 @@ export class ArchyAppCard extends LitElement {
       ${this.backups(d)}
       <div part="actions">
         <archy-lifecycle-button app-id=${v.id} app-name=${v.name} state=${d.visualState} theme=${this.theme}></archy-lifecycle-button>
-        ${this.updateButton(d)}
+        ${this.updateButton(d)} ${this.removeControls(d)}
       </div>
+      ${this.removeConfirmation(d)}
       <div class="visually-hidden" role="status" aria-live="polite">${this.announcement}</div>
     </article>`
   }

@@ -81,7 +81,8 @@ export const styles = [
       font-weight: 600;
     }
     a:focus-visible,
-    button:focus-visible {
+    button:focus-visible,
+    input:focus-visible {
       outline: 3px solid var(--_archy-focus);
       outline-offset: 2px;
     }
@@ -91,6 +92,7 @@ export const styles = [
       border-radius: calc(var(--_archy-radius) * 0.6);
       background: color-mix(in srgb, var(--_archy-warning) 12%, transparent);
       font-size: 0.8125rem;
+      overflow-wrap: anywhere;
     }
     [part="error"] {
       display: flex;
@@ -109,6 +111,36 @@ export const styles = [
       min-width: 0;
       overflow-wrap: anywhere;
       white-space: pre-wrap;
+    }
+    div[part="error"] {
+      flex-direction: column;
+      align-items: stretch;
+      min-width: 0;
+    }
+    .error-head {
+      margin: 0;
+      font-weight: 600;
+      overflow-wrap: anywhere;
+    }
+    [part="error-details"] {
+      min-width: 0;
+      font-size: 0.75rem;
+    }
+    [part="error-details"] summary {
+      cursor: pointer;
+    }
+    [part="error-details"] summary:focus-visible {
+      outline: 3px solid var(--_archy-focus);
+      outline-offset: 2px;
+    }
+    [part="error-details"] pre {
+      margin: 0.3rem 0 0;
+      max-height: 12rem;
+      overflow-y: auto;
+      white-space: pre-wrap;
+      overflow-wrap: anywhere;
+      font-family: var(--archy-mono-font, ui-monospace, SFMono-Regular, Menlo, monospace);
+      color: var(--_archy-text);
     }
     [part="error"] button {
       flex: none;
@@ -174,6 +206,43 @@ export const styles = [
       gap: 0.4rem;
       align-items: center;
     }
+    [part="remove-confirm"] {
+      display: flex;
+      flex-direction: column;
+      gap: 0.5rem;
+      padding: 0.6rem 0.7rem;
+      border: 1px solid var(--_archy-border);
+      border-radius: calc(var(--_archy-radius) * 0.6);
+      font-size: 0.8125rem;
+      overflow-wrap: anywhere;
+    }
+    [part="remove-confirm"] p {
+      margin: 0;
+    }
+    .purge {
+      display: flex;
+      gap: 0.45rem;
+      align-items: flex-start;
+      color: var(--_archy-danger);
+      font-weight: 600;
+    }
+    .purge.checked {
+      background: var(--_archy-danger-bg);
+      border-radius: 6px;
+    }
+    .confirm-actions {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.4rem;
+    }
+    .danger {
+      background: var(--_archy-danger) !important;
+      border-color: var(--_archy-danger) !important;
+      color: var(--_archy-surface) !important;
+    }
+    [part="remove"],
+    [part="remove-confirm-button"],
+    [part="remove-cancel"],
     [part="update"] {
       font: inherit;
       font-size: 0.8125rem;

@@ -78,17 +78,25 @@ export class ArchyContainerLogs extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (changed.has("appId") || changed.has("client") || changed.has("tail")) {
+    const following = this.followed
+    if (following !== undefined && (following.client !== this.client || following.appId !== this.appId || following.tail !== this.tail)) {
       this.unfollow()
+      this.follow()
+    } else if (following === undefined && (changed.has("appId") || changed.has("client") || changed.has("tail"))) {
       this.follow()
     } else if (changed.has("running") && this.running && this.status === "ended") {
       this.follow()
     }
   }
 
+  // what the live follow was started with: the first update after connecting sees every
+  // property as "changed", and must not follow a second time what connecting already follows
+  private followed: { readonly client: ArchyClient; readonly appId: string; readonly tail: number } | undefined
+
   private follow(): void {
     const client = this.client
     if (client === undefined || this.appId === "" || !this.isConnected || this.stopFollowing !== undefined) return
+    this.followed = { client, appId: this.appId, tail: this.tail }
     this.lines = []
     this.dropped = 0
     this.reason = ""
@@ -97,6 +105,7 @@ export class ArchyContainerLogs extends LitElement {
       onLines: (lines, dropped) => this.appendLines(lines, dropped),
       onEnd: (reason) => {
         this.stopFollowing = undefined
+        this.followed = undefined
         this.status = "ended"
         this.reason = reason
       },
@@ -110,6 +119,7 @@ export class ArchyContainerLogs extends LitElement {
   private unfollow(): void {
     this.stopFollowing?.()
     this.stopFollowing = undefined
+    this.followed = undefined
     this.status = "idle"
   }
 

@@ -7,19 +7,21 @@ import { property } from "lit/decorators.js"
 import { repeat } from "lit/directives/repeat.js"
 import { ArchyClient } from "../../client/ArchyClient.js"
 import { ArchyController } from "../../client/ArchyController.js"
+import { formatBytes } from "../app-card/app-card.component.js"
 import type { Theme } from "../../styles/theme.js"
 import "../app-card/app-card.js"
 import { styles } from "./dashboard.styles.js"
 
 /**
  * Every app of the node as a grid of cards, live from the server, with a banner while the
- * connection is lost. Give it a `client`, or let it make one from `url` and `token` (without a
+ * connection is lost and one while the data disk runs out of free space. Give it a `client`, or let it make one from `url` and `token` (without a
  * token it relies on the same-origin session cookie).
  *
  * @csspart header - The title row.
  * @csspart title - The heading.
  * @csspart summary - "3 of 5 running".
  * @csspart banner - The connection-lost banner.
+ * @csspart disk-banner - The data disk's warning (`data-level` is `warn` or `critical`), shown while its free space is below the server's thresholds.
  * @csspart grid - The list of cards.
  * @csspart empty - Text shown before any app arrives.
  * @cssproperty --archy-bg - Page background.
@@ -58,11 +60,47 @@ export class ArchyDashboard extends LitElement {
 
   private readonly archy = new ArchyController(this)
   private owned: ArchyClient | undefined
+  private stopWatchingDisk: (() => void) | undefined
+  private diskClient: ArchyClient | undefined
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.watchDisk()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.stopWatchingDisk?.()
+    this.stopWatchingDisk = undefined
+    this.diskClient = undefined
+  }
+
+  /** The disk report is asked for while the dashboard is in the page. */
+  private watchDisk(): void {
+    const client = this.isConnected ? this.archy.client : undefined
+    if (client === this.diskClient) return
+    this.stopWatchingDisk?.()
+    this.diskClient = client
+    this.stopWatchingDisk = client?.watchDisk()
+  }
+
+  private diskBanner(client: ArchyClient | undefined): TemplateResult | typeof nothing {
+    const disk = client?.disk
+    if (disk === undefined || disk.level === "ok") return nothing
+    const pct = disk.totalBytes <= 0 ? 0 : (disk.freeBytes / disk.totalBytes) * 100
+    return html`<div part="disk-banner" data-level=${disk.level} role="alert">
+      <span aria-hidden="true">⚠</span>
+      <span>Data disk: ${pct < 10 ? pct.toFixed(1) : pct.toFixed(0)} % free (${formatBytes(disk.freeBytes)} of ${
+      formatBytes(disk.totalBytes)
+    }) — Bitcoin Core stops when the disk fills.</span>
+    </div>`
+  }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has("client") || changed.has("url") || changed.has("token") || this.archy.client === undefined) {
       this.archy.client = this.effectiveClient()
     }
+    this.watchDisk()
   }
 
   private effectiveClient(): ArchyClient {
@@ -99,6 +137,7 @@ export class ArchyDashboard extends LitElement {
         : nothing
     }
       </div>
+      ${this.diskBanner(client)}
       ${
       apps.length === 0
         ? html`<p part="empty">${

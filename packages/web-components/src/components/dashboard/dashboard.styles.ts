@@ -48,6 +48,25 @@ export const styles = [
       font-size: 0.875rem;
       font-weight: 600;
     }
+    [part="disk-banner"] {
+      display: flex;
+      align-items: center;
+      gap: 0.6rem;
+      margin: 0 0 1rem;
+      padding: 0.65rem 0.9rem;
+      border-radius: var(--_archy-radius);
+      background: color-mix(in srgb, var(--_archy-warning) 14%, transparent);
+      color: var(--_archy-text);
+      border: 1px solid color-mix(in srgb, var(--_archy-warning) 45%, transparent);
+      font-size: 0.875rem;
+      font-weight: 600;
+      overflow-wrap: anywhere;
+    }
+    [part="disk-banner"][data-level="critical"] {
+      background: var(--_archy-danger-bg);
+      color: var(--_archy-danger);
+      border-color: color-mix(in srgb, var(--_archy-danger) 35%, transparent);
+    }
     [part="grid"] {
       display: grid;
       /* min(100%, …): a narrow screen gets one full-width column instead of a scrolling page */

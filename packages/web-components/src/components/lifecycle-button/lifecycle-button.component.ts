@@ -18,6 +18,8 @@ import { styles } from "./lifecycle-button.styles.js"
 export interface LifecycleRequestDetail {
   readonly appId: string
   readonly op: LifecycleOp
+  /** A remove that deletes the app's data too (asked only by the card's confirmation). */
+  readonly purge?: boolean
 }
 
 /**
