@@ -321,7 +321,8 @@ const build = (argv: ReadonlyArray<string>) => {
     }))
   const configPathOf = (flags: { readonly config: Option.Option<string> }) =>
     Config.configFileOf(Option.getOrUndefined(flags.config), process.env).path
-  const unit = make("service unit", "print the systemd unit of the server", unitOptions, (flags) =>
+  // the unit runs `serve --config FILE` alone, so only the config file's path and the user shape it
+  const unit = make("service unit", "print the systemd unit of the server", { config: configOption, user: unitOptions.user }, (flags) =>
     withSettings(argv, flags, () =>
       Effect.flatMap(unitOf(flags, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit)))))
   const force = Options.boolean("force").pipe(
@@ -518,7 +519,7 @@ export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
   "login-url": client,
   takeover: [...client, "apps", "log-format", "container"],
   service: [],
-  "service unit": [...client, "apps", "host", "port", "user"],
+  "service unit": ["config", "user"],
   "service install": [...client, "apps", "host", "port", "user", "force"],
   backup: [],
   "backup create": lifecycleFlags,
