@@ -15,6 +15,8 @@ export * as AppResources from "./AppResources.js"
 /** @since 0.1.0 */
 export * as AppView from "./AppView.js"
 /** @since 0.1.0 */
+export * as FailureMessage from "./FailureMessage.js"
+/** @since 0.1.0 */
 export * as Generation from "./Generation.js"
 /** @since 0.1.0 */
 export * as Intent from "./Intent.js"
