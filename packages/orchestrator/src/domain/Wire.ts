@@ -255,7 +255,11 @@ export const AppView = /*#__PURE__*/ Schema.Struct({
     message: Str,
     at: Num
   })),
-  crashLoop: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ restarts: Num, nextAttemptAt: Num })),
+  crashLoop: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({
+    restarts: Num,
+    nextAttemptAt: Num,
+    neverRan: /*#__PURE__*/ Schema.optional(Schema.Boolean)
+  })),
   dependsOn: /*#__PURE__*/ Schema.Array(Str),
   intent: /*#__PURE__*/ Schema.Struct({
     installed: Schema.Boolean,
@@ -711,7 +715,7 @@ const checkAppView = struct({
   exitCode: nullableNum,
   transition: nullable(struct({ op: opValue, since: num, deadline: num, previous: stateValue })),
   lastError: nullable(struct({ op: lit(errorOps), message: str, at: num })),
-  crashLoop: nullable(struct({ restarts: num, nextAttemptAt: num })),
+  crashLoop: nullable(struct({ restarts: num, nextAttemptAt: num }, { neverRan: bool })),
   dependsOn: array(str),
   intent: struct({ installed: bool, wantRunning: bool, userStopped: bool, updatedAt: num }),
   uiPort: nullableNum,

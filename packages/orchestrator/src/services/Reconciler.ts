@@ -205,7 +205,8 @@ export const make = (options: Options = {}) =>
             entry: countsAsRestart ? { ...begun, crashLoop: Plan.nextCrashLoop(entry.crashLoop, now) } : begun
           })),
         work,
-        observe: steps.observe(def)
+        observe: steps.observe(def),
+        ...(countsAsRestart ? { settled: recordAttempt } : {})
       }).pipe(
         Effect.catchTags({
           Conflict: () => Effect.void,
@@ -213,6 +214,11 @@ export const make = (options: Options = {}) =>
           OperationFailed: () => Effect.void
         })
       )
+
+    const recordAttempt = (entry: AppEntry, failed: boolean, seen: Observation | undefined): AppEntry => {
+      const crashLoop = Plan.attemptSettled(entry.crashLoop, failed, seen)
+      return crashLoop === undefined ? entry : { ...entry, crashLoop }
+    }
 
     const apply = (def: AppDef, action: Plan.Action, scan: Scan): Effect.Effect<void> =>
       Plan.Action.$match(action, {

@@ -51,6 +51,7 @@ describe("Operation: one runner for both callers", () => {
         assert.deepStrictEqual(repair.map((d) => d.action._tag), ["Start"])
         const byReconciler = yield* store.entry(alpha)
         assert.strictEqual(byReconciler.crashLoop?.restarts, 1, "a repair counts toward the back-off")
+        assert.strictEqual(byReconciler.crashLoop?.neverRan, true, "a start podman refused is not a crash")
         yield* sim.failNext("start", boom())
         const asked = yield* Effect.either(orchestrator.start("alpha"))
         assert.isTrue(asked._tag === "Left" && asked.left._tag === "OperationFailed")
@@ -58,16 +59,18 @@ describe("Operation: one runner for both callers", () => {
         assert.isUndefined(byUser.crashLoop, "a user's request starts the back-off over")
         assert.deepStrictEqual(comparable(byUser), comparable(byReconciler))
         assert.strictEqual(byUser.state, "exited")
-        assert.deepStrictEqual(byUser.lastError, { op: "start", message: "podman start alpha exited 125: boom", at: epoch })
+        assert.deepStrictEqual(byUser.lastError, { op: "start", message: "alpha could not start: boom\n\nboom", at: epoch })
         assert.deepStrictEqual((yield* log).slice(-2), [
-          "reconcile start failed: podman start alpha exited 125: boom",
-          "start failed: podman start alpha exited 125: boom"
+          "reconcile start failed: alpha could not start: boom\n\nboom",
+          "start failed: alpha could not start: boom\n\nboom"
         ])
 
         // succeeding: the reconciler repairs it, then it dies again and the user starts it
         const repaired = yield* reconciler.pass
         assert.deepStrictEqual(repaired.map((d) => d.action._tag), ["Start"])
         const okByReconciler = yield* store.entry(alpha)
+        assert.isDefined(okByReconciler.crashLoop)
+        assert.isUndefined(okByReconciler.crashLoop?.neverRan, "it ran this time")
         yield* sim.exit("alpha", 1)
         yield* orchestrator.start("alpha")
         const okByUser = yield* store.entry(alpha)
