@@ -101,6 +101,8 @@ describe("FailureMessage on real podman 4.3 stderr (test/fixtures/stderr)", () =
       "pulling image docker.io/library/busybox:1.36 failed: the registry host registry-1.docker.io could not be found (no network, or a wrong name)"
     )
     assert.strictEqual(FailureMessage.ofError("web", "update", { _tag: "RolledBack", message: "update to 1.1.0 rolled back: x" }), "update to 1.1.0 rolled back: x")
+    assert.strictEqual(FailureMessage.why("lnd", "start", failed), "host port 47811 is already in use by another program")
+    assert.strictEqual(FailureMessage.why("web", "start", { _tag: "HookFailed", message: "hook x failed\nmore" }), "hook x failed")
   })
 })
 

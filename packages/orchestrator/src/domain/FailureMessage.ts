@@ -333,6 +333,20 @@ export const engineText = (error: { readonly _tag?: unknown; readonly message: s
 }
 
 /**
+ * Why an operation failed, in one line, for a message that names the app and the operation
+ * itself (`it did not start: host port 9735 is already in use by another program`): the
+ * sentence of an engine error without its opening, any other error's first line.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const why = (app: string, op: string, error: { readonly _tag?: unknown; readonly message: string }): string => {
+  const first = headline(ofError(app, op, error))
+  const open = `${opening(app, op)}: `
+  return first.startsWith(open) ? first.slice(open.length) : first
+}
+
+/**
  * The message of a failed operation `op` of `app`: an engine error formatted (`format`), any
  * other error's own message as it is.
  *
