@@ -28,6 +28,21 @@ describe("Journal.line", () => {
     )
   })
 
+  it("golden: a failure's line leads with the operator's sentence; podman's stderr is its detail field, after (one line, even under journald)", () => {
+    const detail = "Trying to pull 127.0.0.1:5000/x:1...\nError: initializing source docker://127.0.0.1:5000/x:1: http: server gave HTTP response to HTTPS client"
+    const e = entry(LogLevel.Warning, "pulling image 127.0.0.1:5000/x:1 failed: the registry answered over plain HTTP (mark it insecure in the registries setting)", [
+      ["seconds", 0.2], ["detail", detail], ["op", "install"], ["generation", 2], ["appId", "web"]
+    ])
+    const pretty = Journal.line({ format: "pretty", priorities: true }, e)
+    assert.strictEqual(
+      pretty,
+      `<4>WARN  pulling image 127.0.0.1:5000/x:1 failed: the registry answered over plain HTTP (mark it insecure in the registries setting) appId=web op=install generation=2 detail=${JSON.stringify(detail)} seconds=0.2`
+    )
+    assert.notInclude(pretty, "\n")
+    const json = JSON.parse(Journal.line({ format: "json", priorities: false }, e)) as Record<string, unknown>
+    assert.deepStrictEqual([json["message"], json["detail"]], [e.message, detail])
+  })
+
   it("priorities follow syslog: error 3, warning 4, info 6, debug 7", () => {
     assert.deepStrictEqual([LogLevel.Fatal, LogLevel.Error, LogLevel.Warning, LogLevel.Info, LogLevel.Debug, LogLevel.Trace].map(Journal.priority), [2, 3, 4, 6, 7, 7])
   })

@@ -97,12 +97,12 @@ export interface CrashLoop {
   readonly restarts: number
   readonly nextAttemptAt: number
   /**
-   * True when the container failed to start (a port taken, a missing mount) rather than
-   * exiting after it ran.
+   * True when the last automatic (re)start never got the container running (podman's start
+   * failed, e.g. a host port in use): a failure to start, not a crash.
    *
    * @since 0.1.0
    */
-  readonly neverRan?: boolean | undefined
+  readonly neverRan?: boolean
 }
 
 /**

@@ -260,7 +260,7 @@ export const AppView = /*#__PURE__*/ Schema.Struct({
   crashLoop: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({
     restarts: Num,
     nextAttemptAt: Num,
-    neverRan: /*#__PURE__*/ Schema.optional(Schema.Boolean)
+    neverRan: /*#__PURE__*/ Schema.optionalWith(Schema.Boolean, { exact: true })
   })),
   dependsOn: /*#__PURE__*/ Schema.Array(Str),
   intent: /*#__PURE__*/ Schema.Struct({

@@ -17,6 +17,8 @@ export * as AppView from "./AppView.js"
 /** @since 0.1.0 */
 export * as DiskSpace from "./DiskSpace.js"
 /** @since 0.1.0 */
+export * as FailureMessage from "./FailureMessage.js"
+/** @since 0.1.0 */
 export * as Generation from "./Generation.js"
 /** @since 0.1.0 */
 export * as Intent from "./Intent.js"

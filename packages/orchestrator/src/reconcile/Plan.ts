@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
-import type { CrashLoop } from "../domain/AppEntry.js"
+import type { CrashLoop, Observation } from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import type { AppState } from "../domain/AppState.js"
 import type { Intent } from "../domain/Intent.js"
@@ -217,6 +217,27 @@ export const nextCrashLoop = (previous: CrashLoop | undefined, now: number): Cra
     ? 1
     : previous.restarts + 1
   return { restarts, nextAttemptAt: now + backoffDelayMs(restarts) }
+}
+
+/**
+ * The crash-loop record once an automatic (re)start settled: `neverRan` when the container never
+ * got running, because the start failed (podman refused it: a host port in use, a missing
+ * command) or the engine shows it not running and never started. A failure to start is not a
+ * crash, and the operator is told so. Undefined stays undefined.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const attemptSettled = (
+  crashLoop: CrashLoop | undefined,
+  failed: boolean,
+  seen: Observation | undefined
+): CrashLoop | undefined => {
+  if (crashLoop === undefined) return undefined
+  const running = seen?.state === "running"
+  const neverStarted = seen !== undefined && !((seen.observed.startedAt ?? 0) > 0)
+  const { neverRan: _n, ...rest } = crashLoop
+  return !running && (failed || neverStarted) ? { ...rest, neverRan: true } : rest
 }
 
 /**

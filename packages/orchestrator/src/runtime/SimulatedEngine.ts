@@ -27,6 +27,12 @@ export interface Engine {
   readonly removeImage: (ref: string, options?: { readonly force?: boolean }) => Effect.Effect<void>
   /** Adds a local image (as a finished build or an earlier pull would). */
   readonly addImage: (ref: string, labels?: Readonly<Record<string, string>>) => Effect.Effect<void>
+  /**
+   * Another program listens on the host port (until `releaseHostPort`): a container publishing
+   * it fails to start, as on podman.
+   */
+  readonly holdHostPort: (port: number, protocol?: "tcp" | "udp") => Effect.Effect<void>
+  readonly releaseHostPort: (port: number, protocol?: "tcp" | "udp") => Effect.Effect<void>
   /** Every port call fails with `EngineUnavailable` until `engineUp`; containers keep running. */
   readonly engineDown: (reason?: string) => Effect.Effect<void>
   readonly engineUp: Effect.Effect<void>

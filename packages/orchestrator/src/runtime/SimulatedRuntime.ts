@@ -20,7 +20,8 @@
  * - pull and build progress goes to the sink line by line, in order, before they return;
  *   interrupting them stops them (no image, no further line);
  * - `create` refuses a bind mount whose source does not exist on this machine, as podman does;
- *   `start` refuses a host port another running container publishes;
+ *   `start` refuses a host port another running container publishes or another program
+ *   listens on (`SimulatedEngine.holdHostPort`), with podman's words, leaving it `created`;
  * - health checks in a spec are not scheduled (podman without systemd does not schedule them
  *   either): a container with one reads `starting` until `healthcheck(name)` runs it, which
  *   reports `healthy` unless `SimulatedEngine.setHealth` said otherwise or the spec's or the
@@ -392,6 +393,8 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         yield* State.publish(state, "image-remove", { name: r, id: image.id })
       }),
     addImage: (ref, labels) => Effect.sync(() => State.addImage(state, ref, labels)),
+    holdHostPort: (port, protocol = "tcp") => Effect.sync(() => void state.heldPorts.add(`${protocol}/${port}`)),
+    releaseHostPort: (port, protocol = "tcp") => Effect.sync(() => void state.heldPorts.delete(`${protocol}/${port}`)),
     engineDown: (reason = "simulated engine is down") =>
       Effect.sync(() => {
         state.down = reason

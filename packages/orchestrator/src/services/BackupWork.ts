@@ -20,6 +20,7 @@
  */
 import * as NodePath from "node:path"
 import { Clock, Data, Effect, Option } from "effect"
+import * as FailureMessage from "../domain/FailureMessage.js"
 import * as Journal from "../domain/Journal.js"
 import type { Observation } from "../domain/AppEntry.js"
 import type { Provider } from "../manifest/Capability.js"
@@ -326,7 +327,10 @@ export const restore = <E>(
     yield* deps.log.append(def.id, "info", "restore: data swapped in; starting the app for its health gate")
     const gated = yield* deps.steps.start(def).pipe(
       Effect.matchEffect({
-        onFailure: (e) => Effect.succeed(Option.some(`it did not start: ${(e as { message?: string }).message ?? String(e)}`)),
+        onFailure: (e) => {
+          const m = (e as { message?: unknown }).message
+          return Effect.succeed(Option.some(`it did not start: ${typeof m === "string" ? FailureMessage.why(def.id, "start", e as { readonly message: string }) : String(e)}`))
+        },
         onSuccess: () => deps.gate(def, containerName)
       })
     )

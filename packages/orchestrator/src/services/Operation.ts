@@ -10,6 +10,7 @@
  */
 import { Clock, Data, Duration, Effect, Either, Option } from "effect"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
+import * as FailureMessage from "../domain/FailureMessage.js"
 import * as Intent from "../domain/Intent.js"
 import * as Generation from "../domain/Generation.js"
 import * as Journal from "../domain/Journal.js"
@@ -117,6 +118,11 @@ export interface Spec<E extends { readonly message: string }> {
   readonly observe: Effect.Effect<Option.Option<Observation>>
   /** How the install log names the operation; default the op (`"install done"`). */
   readonly label?: string
+  /**
+   * A last change to the settled entry, in the same write (the reconciler's crash-loop record
+   * learns whether the container ran).
+   */
+  readonly settled?: (entry: AppEntry, failed: boolean, seen: Observation | undefined) => AppEntry
 }
 
 /**
@@ -160,20 +166,27 @@ export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effec
     const seen = Either.isRight(outcome) && outcome.right !== undefined
       ? outcome.right.observation
       : Option.getOrUndefined(yield* spec.observe)
+    const after = (settled: AppEntry, failed: boolean) => spec.settled === undefined ? settled : spec.settled(settled, failed, seen)
     // the operator's log: how the operation ended, at the generation that settled it
     const logEnd = (settled: Effect.Effect<void>) =>
       Effect.flatMap(store.entry(def.id), (e) =>
         Effect.annotateLogs(settled, { appId: def.id, op, generation: Generation.of(e), seconds: Math.round((end - now) / 100) / 10 }))
     if (Either.isRight(outcome)) {
       yield* log.append(def.id, "info", `${label} done`)
-      yield* store.update(def.id, (e) => ({ entry: closeJournal(Transition.settle(e, op, Transition.succeeded, seen, end), op) }))
+      yield* store.update(def.id, (e) => ({ entry: closeJournal(after(Transition.settle(e, op, Transition.succeeded, seen, end), false), op) }))
       yield* logEnd(Effect.logInfo(`${label} done`))
       return
     }
-    const reason = outcome.left.message
+    // an engine failure in the operator's words first, podman's stderr after (the one place)
+    const reason = FailureMessage.ofError(def.id, op, outcome.left)
     yield* log.append(def.id, "error", `${label} failed: ${reason}`)
-    yield* store.update(def.id, (e) => ({ entry: closeJournal(Transition.settle(e, op, Transition.failed(reason), seen, end), op) }))
-    yield* logEnd(Effect.logWarning(`${label} failed: ${reason}`))
+    yield* store.update(def.id, (e) => ({ entry: closeJournal(after(Transition.settle(e, op, Transition.failed(reason), seen, end), true), op) }))
+    const detail = FailureMessage.detail(reason)
+    yield* logEnd(
+      detail === ""
+        ? Effect.logWarning(`${label} failed: ${reason}`)
+        : Effect.annotateLogs(Effect.logWarning(FailureMessage.headline(reason)), "detail", detail)
+    )
     return yield* Effect.fail(new OperationFailed({ appId: def.id, op, reason }))
   })
 

@@ -194,7 +194,8 @@ export const make = (options: Options = {}) =>
       def: AppDef,
       op: Op.Op,
       work: Effect.Effect<void | Operation.Answered, WorkError>,
-      countsAsRestart: boolean
+      countsAsRestart: boolean,
+      starts = countsAsRestart
     ) =>
       operation.run({
         def,
@@ -205,7 +206,9 @@ export const make = (options: Options = {}) =>
             entry: countsAsRestart ? { ...begun, crashLoop: Plan.nextCrashLoop(entry.crashLoop, now) } : begun
           })),
         work,
-        observe: steps.observe(def)
+        observe: steps.observe(def),
+        // whether the container ran is recorded only for work meant to start it
+        ...(countsAsRestart && starts ? { settled: recordAttempt } : {})
       }).pipe(
         Effect.catchTags({
           Conflict: () => Effect.void,
@@ -213,6 +216,11 @@ export const make = (options: Options = {}) =>
           OperationFailed: () => Effect.void
         })
       )
+
+    const recordAttempt = (entry: AppEntry, failed: boolean, seen: Observation | undefined): AppEntry => {
+      const crashLoop = Plan.attemptSettled(entry.crashLoop, failed, seen)
+      return crashLoop === undefined ? entry : { ...entry, crashLoop }
+    }
 
     const apply = (def: AppDef, action: Plan.Action, scan: Scan): Effect.Effect<void> =>
       Plan.Action.$match(action, {
@@ -227,7 +235,7 @@ export const make = (options: Options = {}) =>
               intent: intent.updatedAt === 0 ? Intent.adopted(running, now) : intent
             }))
           }),
-        Install: ({ start }) => transition(def, "install", steps.install(def, start), true),
+        Install: ({ start }) => transition(def, "install", steps.install(def, start), true, start),
         Start: () =>
           Effect.gen(function*() {
             // the pass's own listing, when seconds old, is trusted for the container to start
@@ -235,7 +243,7 @@ export const make = (options: Options = {}) =>
             const fresh = listed !== undefined && (yield* Clock.currentTimeMillis) - scan.at <= trustListingMs
             yield* transition(def, "start", fresh ? steps.startListed(def, listed) : steps.start(def), true)
           }),
-        Recreate: ({ start }) => transition(def, "update", steps.recreate(def, start), true),
+        Recreate: ({ start }) => transition(def, "update", steps.recreate(def, start), true, start),
         Stop: () => transition(def, "stop", steps.stop(def), false),
         Remove: () => transition(def, "remove", steps.remove(def, false), false),
         Foreign: ({ reason }) => leftAlone(def, reason),

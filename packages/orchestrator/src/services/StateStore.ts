@@ -217,7 +217,7 @@ const PersistedApp = Schema.Struct({
     message: Schema.String,
     at: Schema.Number
   })),
-  crashLoop: Schema.optional(Schema.Struct({ restarts: Schema.Number, nextAttemptAt: Schema.Number })),
+  crashLoop: Schema.optional(Schema.Struct({ restarts: Schema.Number, nextAttemptAt: Schema.Number, neverRan: Schema.optionalWith(Schema.Boolean, { exact: true }) })),
   /** The journal record of a data operation in progress (version 3 on; see `Journal`). */
   journal: Schema.optional(JournalSchema),
   /** The release the app's container was last seen on, kept while it is gone (optional, version 2). */

@@ -257,6 +257,27 @@ describe("Plan back-off", () => {
     })
   })
 
+  it("a (re)start that never got the container running is marked neverRan: a failure to start, not a crash", () => {
+    const loop = { restarts: 5, nextAttemptAt: 16_000 }
+    const seen = (state: AppState, startedAt?: number) => ({
+      state,
+      observed: { health: "none" as const, ports: [], ...(startedAt === undefined ? {} : { startedAt }) }
+    })
+    // podman refused the start (a host port in use): the container stays created, never started
+    assert.deepStrictEqual(Plan.attemptSettled(loop, true, seen("installed")), { ...loop, neverRan: true })
+    assert.deepStrictEqual(Plan.attemptSettled(loop, true, undefined), { ...loop, neverRan: true })
+    // it ran before, and this start was refused
+    assert.deepStrictEqual(Plan.attemptSettled(loop, true, seen("exited", 1_000)), { ...loop, neverRan: true })
+    // the start "succeeded" and the container shows it never started
+    assert.deepStrictEqual(Plan.attemptSettled(loop, false, seen("exited")), { ...loop, neverRan: true })
+    // it runs, or it ran and died: a crash loop as before
+    assert.deepStrictEqual(Plan.attemptSettled({ ...loop, neverRan: true }, false, seen("running", 2_000)), loop)
+    assert.deepStrictEqual(Plan.attemptSettled(loop, false, seen("exited", 2_000)), loop)
+    assert.isUndefined(Plan.attemptSettled(undefined, true, undefined))
+    // the next attempt starts without the mark; the settle decides again
+    assert.isUndefined(Plan.nextCrashLoop({ ...loop, neverRan: true }, 16_000).neverRan)
+  })
+
   it.prop("is monotone and bounded", [fc.integer({ min: 1, max: 100 })], ([n]) => {
     assert.isTrue(Plan.backoffDelayMs(n) <= Plan.backoffDelayMs(n + 1))
     assert.isTrue(Plan.backoffDelayMs(n) <= Plan.backoffMaxMs)

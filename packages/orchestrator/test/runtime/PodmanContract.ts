@@ -4,17 +4,31 @@
  * configurations.
  */
 import { spawnSync } from "node:child_process"
+import type { AddressInfo, Server } from "node:net"
+import { createServer } from "node:net"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Layer } from "effect"
 import { Effect } from "effect"
 import type { HangingServer } from "../../../../test-support/net.js"
-import { hangingServer } from "../../../../test-support/net.js"
+import { freePort, hangingServer } from "../../../../test-support/net.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import * as BaseImage from "../../src/runtime/BaseImage.js"
 import { hasPodman } from "./podman.js"
 import type { Contract } from "./RuntimeContract.js"
+
+/** A program of ours listening on a free port of 127.0.0.1 (podman publishes on 0.0.0.0: that clashes). */
+const listeningOnLoopback = async (): Promise<Server> => {
+  const port = await freePort()
+  const server = createServer((socket) => socket.destroy())
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => resolve())
+  })
+  return server
+}
+const closed = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()))
 
 const podman = (args: ReadonlyArray<string>) =>
   Effect.suspend(() => {
@@ -60,6 +74,10 @@ export const podmanContract = (
     }),
   hostRemoveContainer: (name) => podman(["rm", "--force", "--time", "0", name]),
   hostRemoveImage: (ref) => podman(["rmi", "--force", ref]),
+  hostBindPort: Effect.map(
+    Effect.acquireRelease(Effect.promise(() => listeningOnLoopback()), (server) => Effect.promise(() => closed(server))),
+    (server) => (server.address() as AddressInfo).port
+  ),
   slowPull: () =>
     Effect.map(hanging, (server) => ({
       candidate: { ref: `${server.host}/archipelago-test/hangs:1`, insecure: true },

@@ -6,8 +6,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import type { Layer, Scope } from "effect"
-import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import type { Layer } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Scope, Stream, TestClock } from "effect"
+import { FailureMessage } from "../../src/domain/index.js"
 import { Fixtures } from "../../src/testing/index.js"
 import type { ContainerSummary, Progress, PullCandidate, RuntimeEvent } from "../../src/runtime/ContainerRuntime.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -38,6 +39,11 @@ export interface Contract<R> {
   readonly hostRemoveContainer: (name: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
   /** Someone else's `podman rmi --force <ref>` (which also removes the image's containers). */
   readonly hostRemoveImage: (ref: string) => Effect.Effect<void, unknown, ContainerRuntime | R>
+  /**
+   * Another program (not a container) listens on a free host TCP port until the scope closes;
+   * returns the port.
+   */
+  readonly hostBindPort: Effect.Effect<number, unknown, Scope.Scope | ContainerRuntime | R>
   /** A pull candidate whose pull hangs; the pull tags it as `ref`. */
   readonly slowPull: (ref: string) => Effect.Effect<SlowWork & { readonly candidate: PullCandidate }, unknown, Scope.Scope | ContainerRuntime | R>
   /**
@@ -514,6 +520,33 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         assert.strictEqual(findIn(yield* rt.list(), n("port-b"))!.state, "running")
       }),
       [n("port-a"), n("port-b")]
+    )
+
+    test(
+      "a host port another program listens on: start fails with podman's words, the container never ran; once freed it starts",
+      Effect.gen(function* () {
+        const rt = yield* ContainerRuntime
+        const held = yield* Scope.make()
+        const port = yield* Effect.provideService(contract.hostBindPort, Scope.Scope, held)
+        yield* rt.create(Fixtures.service(n("port-held"), { ports: [{ host: port, container: 80, protocol: "tcp" }] }))
+        const e = yield* Effect.flip(rt.start(n("port-held")))
+        assert.strictEqual(e._tag, "CommandFailed")
+        if (e._tag === "CommandFailed") {
+          assert.strictEqual(e.exitCode, 125)
+          assert.include(e.stderr, `:${port}: bind: address already in use`)
+          assert.strictEqual(
+            FailureMessage.headline(FailureMessage.ofError("web", "start", e)),
+            `web could not start: host port ${port} is already in use by another program`
+          )
+        }
+        assert.strictEqual(findIn(yield* rt.list(), n("port-held"))!.state, "created")
+        const [details] = yield* rt.inspect([n("port-held")])
+        assert.isUndefined(details!.startedAt, "it never ran")
+        yield* Scope.close(held, Exit.void)
+        yield* rt.start(n("port-held"))
+        assert.strictEqual(findIn(yield* rt.list(), n("port-held"))!.state, "running")
+      }),
+      [n("port-held")]
     )
 
     test(

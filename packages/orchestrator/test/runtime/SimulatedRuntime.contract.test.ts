@@ -24,6 +24,8 @@ runtimeContract({
   hostKill: (name) => Effect.flatMap(SimulatedRuntime.SimulatedEngine, (engine) => engine.kill(name, "SIGKILL")),
   hostRemoveContainer: (name) => Effect.flatMap(SimulatedRuntime.SimulatedEngine, (engine) => engine.removeContainer(name)),
   hostRemoveImage: (ref) => Effect.flatMap(SimulatedRuntime.SimulatedEngine, (engine) => engine.removeImage(ref, { force: true })),
+  hostBindPort: Effect.flatMap(SimulatedRuntime.SimulatedEngine, (engine) =>
+    Effect.as(Effect.acquireRelease(engine.holdHostPort(28474), () => engine.releaseHostPort(28474)), 28474)),
   slowPull: (ref) =>
     Effect.map(ContainerRuntime, (rt) => ({
       candidate: { ref: slowImage, insecure: false },

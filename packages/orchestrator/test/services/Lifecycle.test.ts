@@ -302,9 +302,9 @@ describe("Lifecycle.request", () => {
         assert.strictEqual(entry.state, "stopped")
         assert.isUndefined(entry.transition)
         assert.strictEqual(entry.lastError?.op, "start")
-        assert.strictEqual(entry.lastError?.message, "podman start alpha exited 125: boom")
+        assert.strictEqual(entry.lastError?.message, "alpha could not start: boom\n\nboom")
         const log = yield* Effect.flatMap(AppViews, (v) => v.installLog("alpha"))
-        assert.deepStrictEqual(log.at(-1), { seq: log.length, at: epoch, level: "error", message: "start failed: podman start alpha exited 125: boom" })
+        assert.deepStrictEqual(log.at(-1), { seq: log.length, at: epoch, level: "error", message: "start failed: alpha could not start: boom\n\nboom" })
       }))
     }))
 

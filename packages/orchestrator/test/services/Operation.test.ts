@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
 import type { AppEntry } from "../../src/domain/AppEntry.js"
-import { AppId } from "../../src/domain/index.js"
+import { AppId, FailureMessage } from "../../src/domain/index.js"
 import { CommandFailed } from "../../src/runtime/RuntimeError.js"
 import { AppViews } from "../../src/services/AppViews.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
@@ -51,6 +51,7 @@ describe("Operation: one runner for both callers", () => {
         assert.deepStrictEqual(repair.map((d) => d.action._tag), ["Start"])
         const byReconciler = yield* store.entry(alpha)
         assert.strictEqual(byReconciler.crashLoop?.restarts, 1, "a repair counts toward the back-off")
+        assert.strictEqual(byReconciler.crashLoop?.neverRan, true, "a start podman refused is not a crash")
         yield* sim.failNext("start", boom())
         const asked = yield* Effect.either(orchestrator.start("alpha"))
         assert.isTrue(asked._tag === "Left" && asked.left._tag === "OperationFailed")
@@ -58,16 +59,18 @@ describe("Operation: one runner for both callers", () => {
         assert.isUndefined(byUser.crashLoop, "a user's request starts the back-off over")
         assert.deepStrictEqual(comparable(byUser), comparable(byReconciler))
         assert.strictEqual(byUser.state, "exited")
-        assert.deepStrictEqual(byUser.lastError, { op: "start", message: "podman start alpha exited 125: boom", at: epoch })
+        assert.deepStrictEqual(byUser.lastError, { op: "start", message: "alpha could not start: boom\n\nboom", at: epoch })
         assert.deepStrictEqual((yield* log).slice(-2), [
-          "reconcile start failed: podman start alpha exited 125: boom",
-          "start failed: podman start alpha exited 125: boom"
+          "reconcile start failed: alpha could not start: boom\n\nboom",
+          "start failed: alpha could not start: boom\n\nboom"
         ])
 
         // succeeding: the reconciler repairs it, then it dies again and the user starts it
         const repaired = yield* reconciler.pass
         assert.deepStrictEqual(repaired.map((d) => d.action._tag), ["Start"])
         const okByReconciler = yield* store.entry(alpha)
+        assert.isDefined(okByReconciler.crashLoop)
+        assert.isUndefined(okByReconciler.crashLoop?.neverRan, "it ran this time")
         yield* sim.exit("alpha", 1)
         yield* orchestrator.start("alpha")
         const okByUser = yield* store.entry(alpha)
@@ -76,6 +79,39 @@ describe("Operation: one runner for both callers", () => {
         assert.isUndefined(okByUser.lastError)
         assert.isUndefined(okByUser.transition)
         assert.deepStrictEqual((yield* log).slice(-2), ["reconcile start done", "start done"])
+      }))
+    }))
+
+  it.scoped("a host port another program holds: lastError names the port first and the reconciler's starts are marked neverRan, as on podman", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const dataDir = tempDir("svc-operation-port-")
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const defs = defsOf([serviceManifest("alpha", { restart: "no", ports: [{ host: 28475, container: 80 }] })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir, reconcileInterval: "1 hour", scanInterval: "1 hour" }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        const store = yield* StateStore
+        const reconciler = yield* Reconciler
+        yield* sim.holdHostPort(28475)
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "alpha"))
+        yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.lastError !== undefined && e.transition === undefined), "the install failed")
+        const sentence = "alpha could not install: host port 28475 is already in use by another program"
+        assert.strictEqual(FailureMessage.headline((yield* store.entry(alpha)).lastError!.message), sentence)
+        yield* reconciler.pass
+        const entry = yield* store.entry(alpha)
+        const [first, blank, ...stderr] = entry.lastError!.message.split("\n")
+        assert.deepStrictEqual([first, blank], ["alpha could not start: host port 28475 is already in use by another program", ""])
+        assert.match(stderr.join("\n"), /^Error: unable to start container "[0-9a-f]{12}…": cannot listen on the TCP port: listen tcp4 :28475: bind: address already in use$/)
+        assert.deepStrictEqual([entry.crashLoop?.restarts, entry.crashLoop?.neverRan], [1, true])
+        assert.notStrictEqual(entry.state, "running")
+
+        yield* sim.releaseHostPort(28475)
+        yield* TestClock.adjust("2 seconds")
+        yield* reconciler.pass
+        const ran = yield* store.entry(alpha)
+        assert.strictEqual(ran.state, "running")
+        assert.isUndefined(ran.lastError)
+        assert.isUndefined(ran.crashLoop?.neverRan)
       }))
     }))
 })

@@ -61,6 +61,8 @@ export interface State {
   readonly registry: ReadonlyMap<string, RegistryImage>
   readonly containers: Map<string, Container>
   readonly stopDelays: Map<string, Duration.Duration>
+  /** Host ports another program listens on (`SimulatedEngine.holdHostPort`), as `tcp/9735`. */
+  readonly heldPorts: Set<string>
   readonly usages: Map<string, { readonly cpuPercent: number; readonly memoryBytes: number }>
   readonly failures: Map<CallMethod, Array<RuntimeError>>
   readonly latencies: Map<CallMethod, Duration.Duration>
@@ -104,6 +106,7 @@ export const make = (options: Options): Effect.Effect<State, never, Scope.Scope>
       )),
       containers: new Map(),
       stopDelays: new Map(),
+      heldPorts: new Set(),
       usages: new Map(),
       failures: new Map(),
       latencies: new Map(),
@@ -369,7 +372,9 @@ export const stopAndWait = (state: State, c: Container, timeout: Duration.Durati
   })
 
 /**
- * Starts a container that is not running: refused while it stops or when a host port is taken.
+ * Starts a container that is not running: refused while it stops or when a host port is taken
+ * (by another running container, or by another program), as podman refuses it: exit 125, the
+ * container left `created`.
  *
  * @since 0.1.0
  * @category lifecycle
@@ -382,6 +387,7 @@ export const startStopped = (state: State, c: Container, verb: "start" | "restar
       )
     }
     const taken = c.spec.ports.find((p) =>
+      state.heldPorts.has(`${p.protocol}/${p.host}`) ||
       [...state.containers.values()].some(
         (o) => o !== c && isUp(o) && o.spec.ports.some((q) => q.host === p.host && q.protocol === p.protocol)
       )
