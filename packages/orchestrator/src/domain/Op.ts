@@ -46,6 +46,20 @@ export const transitionalState = (op: Op): AppState => {
   }
 }
 
+// What "settled" means, once: the state a successful op lands in (`previous`: as it was), and
+// the observed states that show its outcome was reached. A data op's outcome is not visible in
+// the engine's state, so none shows it.
+const outcomes: { readonly [K in Op]: { readonly lands: AppState | "previous"; readonly shownBy: ReadonlyArray<AppState> } } = {
+  install: { lands: "running", shownBy: ["running"] },
+  start: { lands: "running", shownBy: ["running"] },
+  restart: { lands: "running", shownBy: ["running"] },
+  update: { lands: "running", shownBy: ["running"] },
+  stop: { lands: "stopped", shownBy: ["stopped", "exited", "installed", "not-installed"] },
+  remove: { lands: "not-installed", shownBy: ["not-installed"] },
+  backup: { lands: "previous", shownBy: [] },
+  restore: { lands: "previous", shownBy: [] }
+}
+
 /**
  * The state an app lands in when the operation succeeds. Backups leave the app as it was.
  *
@@ -53,21 +67,25 @@ export const transitionalState = (op: Op): AppState => {
  * @category getters
  */
 export const finalState = (op: Op, previous: AppState): AppState => {
-  switch (op) {
-    case "install":
-    case "start":
-    case "restart":
-    case "update":
-      return "running"
-    case "stop":
-      return "stopped"
-    case "remove":
-      return "not-installed"
-    case "backup":
-    case "restore":
-      return previous
-  }
+  const lands = outcomes[op].lands
+  return lands === "previous" ? previous : lands
 }
+
+/**
+ * Whether an observed state already shows the outcome the operation was heading for (the
+ * definition of "settled" the runner's final state and the reconciler's boot both read): a
+ * stop is settled by any state with the container not running, a remove by its absence, the
+ * others by a running container. A backup or a restore is never settled by observation (its
+ * journal replays it). Every non-data op's `finalState` settles it.
+ *
+ * @example
+ * Op.settledBy("stop", "exited") // true
+ * Op.settledBy("start", "exited") // false
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const settledBy = (op: Op, state: AppState): boolean => outcomes[op].shownBy.includes(state)
 
 /**
  * Time allowed for starting a container and seeing it run, in seconds.

@@ -139,25 +139,6 @@ const desiredOf = (def: AppDef): Plan.Desired => {
   }
 }
 
-/** Whether an observation already shows the outcome a persisted operation was heading for. */
-const settledBy = (op: Op.Op, observation: Observation): boolean => {
-  switch (op) {
-    case "install":
-    case "start":
-    case "restart":
-    case "update":
-      return observation.state === "running"
-    case "stop":
-      return observation.state === "stopped" || observation.state === "exited" || observation.state === "installed" ||
-        observation.state === "not-installed"
-    case "remove":
-      return observation.state === "not-installed"
-    case "backup":
-    case "restore":
-      return false
-  }
-}
-
 /**
  * @since 0.1.0
  * @category constructors
@@ -387,7 +368,7 @@ export const make = (options: Options = {}) =>
         }
         if (t === undefined) continue
         const observation = observationOf(Option.getOrUndefined(scan)?.byApp.get(def.id), state.intents[def.id])
-        if (Option.isSome(scan) && settledBy(t.op, observation)) {
+        if (Option.isSome(scan) && Op.settledBy(t.op, observation.state)) {
           // the same settle rule as the runner's, as if the op had just finished
           yield* store.update(def.id, (e) => ({
             entry: Transition.settle(e, t.op, Transition.succeeded, observation, now)
