@@ -3,63 +3,41 @@
  *
  * @since 0.1.0
  */
-import { Data, Either } from "effect"
+import { Either } from "effect"
+import * as Admission from "./Admission.js"
 import type { AppEntry, Observation, Observed } from "./AppEntry.js"
 import { recordRelease } from "./AppEntry.js"
-import * as AppState from "./AppState.js"
 import * as Op from "./Op.js"
 
 /**
- * A different operation is already running for the app.
+ * The refusals of `begin`, defined with the admission decision (re-exported here, where they
+ * always were).
  *
  * @since 0.1.0
  * @category errors
  */
-export class Conflict extends Data.TaggedError("Conflict")<{
-  readonly appId: string
-  readonly running: Op.Op
-  readonly refused: Op.Op
-}> {
-  override get message(): string {
-    return `cannot ${this.refused} ${this.appId}: ${this.running} is already in progress; wait for it to finish`
-  }
-}
+export { Conflict, NotAllowed } from "./Admission.js"
 
 /**
- * The operation makes no sense in the app's current state (e.g. starting an app that is not
- * installed).
+ * The state change of a beginning, admitted or not: flips the app to the op's transitional
+ * state and records the transition (its deadline from the app's stop timeout) and the state to
+ * restore. Whether it may begin is `Admission.admit`'s to say.
  *
  * @since 0.1.0
- * @category errors
+ * @category combinators
  */
-export class NotAllowed extends Data.TaggedError("NotAllowed")<{
-  readonly appId: string
-  readonly op: Op.Op
-  readonly state: AppState.AppState
-}> {
-  override get message(): string {
-    return this.state === "not-installed"
-      ? `cannot ${this.op} ${this.appId}: it is not installed`
-      : `cannot ${this.op} ${this.appId}: it is already installed (state ${this.state})`
-  }
-}
-
-// An app its user installed whose container is gone (removed behind our back, or with its
-// image) is still theirs: a start, a restart or an update recreates the container (an update on
-// the release it ran, then through the health gate), and a remove carries out the removal. Only a
-// stop has nothing to act on.
-const recreatable: ReadonlySet<Op.Op> = new Set<Op.Op>(["start", "restart", "update", "remove"])
-const allowed = (op: Op.Op, state: AppState.AppState, installed: boolean): boolean =>
-  op === "install"
-    ? state === "not-installed" || state === "failed"
-    : state !== "not-installed" || (installed && recreatable.has(op))
+export const enter = (entry: AppEntry, op: Op.Op, now: number, stopTimeoutSec: number): AppEntry => ({
+  ...entry,
+  state: Op.transitionalState(op),
+  transition: { op, since: now, deadline: now + Op.deadlineMs(op, stopTimeoutSec), previous: entry.state }
+})
 
 /**
- * Begins an operation: flips the app to the op's transitional state and records the state to
- * restore. Beginning the op already in flight is idempotent (the entry is returned unchanged);
- * any other op while one is in flight is a `Conflict`. `installed` (the user's intent) lets a
- * start, restart or update recreate an installed app whose container is gone, and a remove
- * remove it.
+ * Begins an operation as admitted by `Admission.admit` (without a user's facts): beginning the
+ * op already in flight is idempotent (the entry is returned unchanged); any other op while one
+ * is in flight is a `Conflict`; an op the state does not allow is `NotAllowed`; else `enter`.
+ * `installed` (the user's intent) lets a start, restart or update recreate an installed app
+ * whose container is gone, and a remove remove it.
  *
  * @since 0.1.0
  * @category combinators
@@ -70,19 +48,11 @@ export const begin = (
   now: number,
   stopTimeoutSec: number,
   installed = false
-): Either.Either<AppEntry, Conflict | NotAllowed> => {
-  if (entry.transition !== undefined) {
-    return entry.transition.op === op
-      ? Either.right(entry)
-      : Either.left(new Conflict({ appId: entry.id, running: entry.transition.op, refused: op }))
-  }
-  if (!allowed(op, entry.state, installed)) return Either.left(new NotAllowed({ appId: entry.id, op, state: entry.state }))
-  return Either.right({
-    ...entry,
-    state: Op.transitionalState(op),
-    transition: { op, since: now, deadline: now + Op.deadlineMs(op, stopTimeoutSec), previous: entry.state }
-  })
-}
+): Either.Either<AppEntry, Admission.Refusal> =>
+  Either.map(
+    Admission.admit({ op, entry, installed }),
+    (verdict) => verdict._tag === "TakeUp" ? entry : enter(entry, op, now, stopTimeoutSec)
+  )
 
 const withoutTransition = (entry: AppEntry): AppEntry => {
   const { transition: _t, ...rest } = entry

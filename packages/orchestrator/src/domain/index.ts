@@ -5,6 +5,8 @@
  */
 
 /** @since 0.1.0 */
+export * as Admission from "./Admission.js"
+/** @since 0.1.0 */
 export * as AppEntry from "./AppEntry.js"
 /** @since 0.1.0 */
 export * as AppId from "./AppId.js"

@@ -6,6 +6,7 @@
  */
 import { Context, Effect, Layer, Option, Queue, Stream } from "effect"
 import type { Scope } from "effect"
+import type { Facts } from "../domain/Admission.js"
 import type { AppId } from "../domain/AppId.js"
 import type { AppMeta } from "../domain/AppView.js"
 import * as Capability from "../manifest/Capability.js"
@@ -297,6 +298,20 @@ export const isInstalled = (state: State, id: string): boolean => {
  */
 export const resolveDependencies = (apps: Service, def: AppDef, state: State): ReadonlyArray<Capability.Resolution> =>
   Capability.resolve(apps.all.map((d) => d.manifest), def.manifest, (id) => isInstalled(state, id))
+
+/**
+ * What the apps installed in `state` say about a request for `def` (`Admission.Facts`): its
+ * installed alternatives, its dependencies that are not installed, its installed dependents.
+ * Gathered, not judged: `Admission.admit` decides what they mean for an op.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const admissionFacts = (apps: Service, def: AppDef, state: State): Facts => ({
+  conflicting: conflictsOf(apps, def).filter((other) => isInstalled(state, other)),
+  missing: resolveDependencies(apps, def, state).filter((r) => r._tag !== "Resolved").map(Capability.describe),
+  dependents: dependentsOf(apps, def.id).filter((d) => isInstalled(state, d))
+})
 
 /**
  * The installed apps an app's `dependsOn` resolves to, with their endpoints (what hooks render from).

@@ -5,19 +5,22 @@
  * @since 0.1.0
  */
 import { Clock, Context, Duration, Effect, Either, FiberSet, Layer, Option } from "effect"
+import * as Admission from "../domain/Admission.js"
+import type { Conflict, NotAllowed } from "../domain/Admission.js"
+import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import type { AppState } from "../domain/AppState.js"
 import * as Generation from "../domain/Generation.js"
+import * as Intent from "../domain/Intent.js"
 import type { Op } from "../domain/Op.js"
 import { transitionalState } from "../domain/Op.js"
-import type { Conflict, NotAllowed } from "../domain/Transition.js"
-import { Apps } from "./Apps.js"
+import { admissionFacts, Apps } from "./Apps.js"
+import type { AppDef } from "./Apps.js"
 import * as Operation from "./Operation.js"
 import { journalRequest, Orchestrator } from "./Orchestrator.js"
 import type { RequestOptions } from "./Request.js"
-import { DependentsInstalled, UnknownApp } from "./ServiceError.js"
+import { UnknownApp } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
-import type { Change } from "./StateStore.js"
 
 /**
  * The answer to an accepted request: the transitional state the app is now in, and the
@@ -75,12 +78,12 @@ export class Lifecycle extends Context.Tag("@archipelago/orchestrator/Lifecycle"
 export const defaultShutdownGrace: Duration.Duration = Duration.seconds(10)
 
 /**
- * The service: validates, refuses conflicts and unmet dependencies (installing, starting or
- * restarting an app whose dependency is not installed; removing one installed apps depend on,
- * unless `cascade`), writes the intent together with the transitional
- * state in one persisted change, forks the operation into a fiber owned by the service's scope
- * and answers with the transitional state and the generation it was recorded at. Requesting
- * the operation already in flight answers the same without starting it twice.
+ * The service: asks `Admission.admit` (which refuses conflicts and unmet dependencies:
+ * installing, starting or restarting an app whose dependency is not installed; removing one
+ * installed apps depend on, unless `cascade`), writes the intent together with the
+ * transitional state in one persisted change, forks the operation into a fiber owned by the
+ * service's scope and answers with the transitional state and the generation the store wrote
+ * it at. Requesting the operation already in flight answers the same without starting it twice.
  *
  * @since 0.1.0
  * @category constructors
@@ -108,44 +111,41 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
         onSome: Effect.succeed
       })
       const now = yield* Clock.currentTimeMillis
-      const inFlightAlready = (yield* store.entry(def.id)).transition?.op === op
-      if (op === "install" && !inFlightAlready) yield* orchestrator.checkConflicts(def)
-      if ((op === "install" || op === "start" || op === "restart") && !inFlightAlready) {
-        yield* orchestrator.checkDependencies(def, op)
-      }
-      let cascade: ReadonlyArray<string> = []
-      if (op === "remove" && !inFlightAlready) {
-        const dependents = yield* orchestrator.installedDependents(def)
-        if (dependents.length > 0 && opts.cascade !== true) {
-          const entry = yield* store.entry(def.id)
-          return yield* Effect.fail(new DependentsInstalled({ appId: def.id, state: entry.state, dependents }))
-        }
-        cascade = dependents
-      }
-      // Records the intent and the transition with the runner's own begin (`Operation.requested`,
-      // which `perform` then finds in flight and takes up), and answers whether the transition is
-      // new and the generation it is recorded at: computed here as the store will (it keeps it
-      // with `Generation.advance`), inside the same atomic change.
-      const begin = (id: AppId, stopTimeout: number) =>
-        store.modify(
-          id,
-          (entry, intent): Either.Either<readonly [readonly [boolean, number], Change], Conflict | NotAllowed> =>
-            Either.map(Operation.requested(op, stopTimeout, journalRequestOf(id))(entry, intent, now), (change) =>
-              change.entry === undefined
-                ? [[false, Generation.of(entry)], {}]
-                : [[true, Generation.of(Generation.advance(entry, intent, change.entry, change.intent ?? intent))], change])
-        )
+      // One look at the apps around it; `Admission.admit` decides, first on this look (a refusal
+      // answers before anything is written; a cascade says which dependents to begin first),
+      // then again inside each atomic change (`Operation.requested`).
+      const state = yield* store.get
+      const user = (d: AppDef, cascading: boolean): Admission.User => ({
+        facts: admissionFacts(apps, d, state),
+        cascade: cascading
+      })
+      const ask = user(def, opts.cascade === true)
+      const verdict = yield* Admission.admit({
+        op,
+        entry: state.entries[def.id] ?? AppEntry.make(def.id),
+        installed: (state.intents[def.id] ?? Intent.none).installed,
+        user: ask
+      })
+      const cascade = verdict._tag === "Begin" ? verdict.cascade : []
+      // Records the intent and the transition with the runner's own begin (which `perform` then
+      // finds in flight and takes up); answers whether the transition is new, and the entry the
+      // store wrote, whose generation is the answer's.
+      const begin = (d: AppDef, asked: Admission.User) =>
+        store.write(d.id, (entry, intent) =>
+          Either.map(
+            Operation.requested(op, d.manifest.stopTimeout, journalRequest(d, opts), asked)(entry, intent, now),
+            (change) => [change.entry !== undefined, change] as const
+          ))
       // Every intent of a cascade is written before any work starts; the removals then run one
       // after the other, dependents first, and a failure does not stop the rest (each app's
       // intent already says removed, which the reconciler would carry out anyway).
-      const journalRequestOf = (id: AppId) =>
-        Option.match(apps.get(id), { onNone: () => undefined, onSome: (d) => journalRequest(d, opts) })
       const order: Array<AppId> = []
       for (const id of cascade) {
         const dep = Option.getOrUndefined(apps.get(id))
-        if (dep !== undefined && (yield* begin(dep.id, dep.manifest.stopTimeout))[0]) order.push(dep.id)
+        if (dep !== undefined && (yield* begin(dep, user(dep, true)))[0]) order.push(dep.id)
       }
-      const [fresh, generation] = yield* begin(def.id, def.manifest.stopTimeout)
+      const [fresh, written] = yield* begin(def, ask)
+      const generation = Generation.of(written.entry)
       if (fresh) order.push(def.id)
       if (order.length > 0) {
         const work = Effect.forEach(order, (id) => orchestrator.perform(op, id, opts).pipe(Effect.ignore), { discard: true })

@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Clock, Data, Duration, Effect, Either, Option } from "effect"
+import * as Admission from "../domain/Admission.js"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import * as FailureMessage from "../domain/FailureMessage.js"
 import * as Intent from "../domain/Intent.js"
@@ -51,26 +52,29 @@ export type Begin = (
 ) => Either.Either<Change, Transition.Conflict | Transition.NotAllowed>
 
 /**
- * The begin of an operation a user asked for: the op already in flight is taken up unchanged
- * (the request recorded it); otherwise the transition begins (a start may recreate an installed
- * app whose container is gone), the user's intent is recorded with it, and a crash-loop back-off
- * starts over (the user asked).
+ * The begin of an operation a user asked for, the one door every request goes through
+ * (`Lifecycle.request` records it, `Orchestrator.perform` takes it up): `Admission.admit` with
+ * the user's facts decides; the op already in flight is taken up unchanged (no change);
+ * otherwise the transition begins (`Transition.enter`; a start may recreate an installed app
+ * whose container is gone), the user's intent is recorded with it, its journal record opened,
+ * and a crash-loop back-off starts over (the user asked).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const requested = (op: Op.Op, stopTimeoutSec: number, request?: Journal.Request): Begin => (entry, intent, now) => {
-  if (entry.transition?.op === op) return Either.right({})
-  // a data operation's record that is not settled yet (its replay failed) comes first
-  if (entry.journal !== undefined && entry.journal.op !== op) {
-    return Either.left(new Transition.Conflict({ appId: entry.id, running: entry.journal.op, refused: op }))
-  }
-  return Either.map(Transition.begin(entry, op, now, stopTimeoutSec, intent.installed), (begun) => {
-    const { crashLoop: _c, ...rest } = begun
+export const requested = (
+  op: Op.Op,
+  stopTimeoutSec: number,
+  request?: Journal.Request,
+  user: Admission.User = { facts: Admission.noFacts, cascade: false }
+): Begin =>
+(entry, intent, now) =>
+  Either.map(Admission.admit({ op, entry, installed: intent.installed, user }), (verdict): Change => {
+    if (verdict._tag === "TakeUp") return {}
+    const { crashLoop: _c, ...rest } = Transition.enter(entry, op, now, stopTimeoutSec)
     const opened = request === undefined || entry.journal !== undefined ? undefined : Journal.open(op, request, now)
     return { entry: opened === undefined ? rest : { ...rest, journal: opened }, intent: Intent.request(intent, op, now) }
   })
-}
 
 // The outcome is recorded in the same write that ends the op's journal record: an operation is
 // done when its outcome is recorded.

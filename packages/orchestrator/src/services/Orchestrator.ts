@@ -10,6 +10,7 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
+import * as Admission from "../domain/Admission.js"
 import type { AppEntry, Observation, PendingUpdate, Release } from "../domain/AppEntry.js"
 import * as SafeFile from "../fs/SafeFile.js"
 import * as Journal from "../domain/Journal.js"
@@ -21,8 +22,7 @@ import type { ContainerDetails, ContainerSummary } from "../runtime/ContainerRun
 import { Labels } from "../runtime/ContainerSpec.js"
 import type { CommandFailed, RuntimeError } from "../runtime/RuntimeError.js"
 import { AppLocks } from "./AppLocks.js"
-import * as Capability from "../manifest/Capability.js"
-import { Apps, conflictsOf, containerNames, dependentsOf, isInstalled, providersOf, resolveDependencies } from "./Apps.js"
+import { admissionFacts, Apps, containerNames, providersOf } from "./Apps.js"
 import * as BackupWork from "./BackupWork.js"
 import * as ChannelState from "./ChannelState.js"
 import { Backups } from "./Backups.js"
@@ -37,7 +37,7 @@ import type { DeadlineExceeded } from "./Operation.js"
 import type { RequestOptions } from "./Request.js"
 import * as HealthGate from "./HealthGate.js"
 import { answeredOf, digestOf, isLabelled, observationOf } from "./Observation.js"
-import { ConflictingApp, MissingDependency, OperationFailed, UnknownApp, UnsafeMount } from "./ServiceError.js"
+import { OperationFailed, UnknownApp, UnsafeMount } from "./ServiceError.js"
 import { StateStore } from "./StateStore.js"
 
 /**
@@ -259,12 +259,6 @@ export interface Service {
    * lock and the op's transition, and records the outcome truthfully (`lastError`, install log).
    */
   readonly recover: (appId: string) => Effect.Effect<void, OperationError>
-  /** Refuses installing an app while a conflicting alternative is installed. */
-  readonly checkConflicts: (def: AppDef) => Effect.Effect<void, ConflictingApp>
-  /** Refuses installing, starting or restarting an app while a dependency is not installed. */
-  readonly checkDependencies: (def: AppDef, op: Op.Op) => Effect.Effect<void, MissingDependency>
-  /** The installed apps depending on `def`, directly or not, each before what it depends on. */
-  readonly installedDependents: (def: AppDef) => Effect.Effect<ReadonlyArray<string>>
   readonly steps: Steps
 }
 
@@ -954,39 +948,19 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       onSome: Effect.succeed
     })
 
-  const checkConflicts = (def: AppDef): Effect.Effect<void, ConflictingApp> =>
-    Effect.gen(function*() {
-      const state = yield* store.get
-      for (const other of conflictsOf(apps, def)) {
-        if (isInstalled(state, other)) return yield* Effect.fail(new ConflictingApp({ appId: def.id, other }))
-      }
-    })
-
-  const checkDependencies = (def: AppDef, op: Op.Op): Effect.Effect<void, MissingDependency> =>
-    Effect.gen(function*() {
-      const state = yield* store.get
-      const missing = resolveDependencies(apps, def, state).filter((r) => r._tag !== "Resolved").map(Capability.describe)
-      if (missing.length === 0) return
-      const entry = state.entries[def.id]
-      return yield* Effect.fail(
-        new MissingDependency({ appId: def.id, op, state: entry?.state ?? "not-installed", missing })
-      )
-    })
-
-  const installedDependents = (def: AppDef): Effect.Effect<ReadonlyArray<string>> =>
-    Effect.map(store.get, (state) => dependentsOf(apps, def.id).filter((d) => isInstalled(state, d)))
-
   // lock + the one runner; the begin records the user's intent with the transition, and takes
   // up the op Lifecycle.request already recorded
   const perform = Effect.fn("Orchestrator.perform")(function*(op: Op.Op, appId: string, options: RequestOptions = {}) {
     const def = yield* getDef(appId)
     return yield* locks.withLock(def.id, Effect.gen(function*() {
-      const inFlight = (yield* store.entry(def.id)).transition?.op === op
-      if (op === "install" && !inFlight) yield* checkConflicts(def)
+      const facts = admissionFacts(apps, def, yield* store.get)
       yield* operation.run({
         def,
         op,
-        begin: Operation.requested(op, def.manifest.stopTimeout, journalRequest(def, options)),
+        begin: Operation.requested(op, def.manifest.stopTimeout, journalRequest(def, options), {
+          facts,
+          cascade: options.cascade === true
+        }),
         work: Effect.zipRight(
           Effect.flatMap(journalOf(def), (j) => j?.op === op && j.step === "requested" ? onStep(`${op}:requested`) : Effect.void),
           work(op, def, options)
@@ -1007,9 +981,11 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
         def,
         op: journal.op,
         begin: (entry, intent, now) =>
-          entry.transition?.op === journal.op
-            ? Either.right({ entry: Transition.resume(entry, now, def.manifest.stopTimeout) })
-            : Either.map(Transition.begin(entry, journal.op, now, def.manifest.stopTimeout, intent.installed), (e) => ({ entry: e })),
+          Either.map(Admission.admit({ op: journal.op, entry, installed: intent.installed }), (verdict) => ({
+            entry: verdict._tag === "TakeUp"
+              ? Transition.resume(entry, now, def.manifest.stopTimeout)
+              : Transition.enter(entry, journal.op, now, def.manifest.stopTimeout)
+          })),
         work: recoverWork(def),
         observe: observe(def)
       })
@@ -1027,9 +1003,6 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
     backup: (id) => perform("backup", id),
     restore: (id, options) => perform("restore", id, options),
     recover,
-    checkConflicts,
-    checkDependencies,
-    installedDependents,
     steps: {
       install: (def, start) => install(def, start, true),
       start: startContainer,

@@ -4,9 +4,6 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
-import type { AppState } from "../domain/AppState.js"
-import type { Op } from "../domain/Op.js"
-import { NotAllowed } from "../domain/Transition.js"
 
 /**
  * No app of that id is in the catalog.
@@ -21,64 +18,13 @@ export class UnknownApp extends Data.TaggedError("UnknownApp")<{ readonly appId:
 }
 
 /**
- * Installing the app is refused because a conflicting alternative (e.g. `bitcoin-core` and
- * `bitcoin-knots`) is installed. It is a `NotAllowed` (same tag, so adapters answer it as "not
- * allowed in this state") that names the other app.
+ * The refusals of a request that name the apps around it, defined with the admission decision
+ * (`Admission`) and re-exported here, where they always were.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ConflictingApp extends NotAllowed {
-  readonly other: string
-  constructor(props: { readonly appId: string; readonly other: string }) {
-    super({ appId: props.appId, op: "install", state: "not-installed" })
-    this.other = props.other
-  }
-  override get message(): string {
-    return `cannot install ${this.appId}: it conflicts with ${this.other}, which is installed; remove ${this.other} first`
-  }
-}
-
-const listed = (ids: ReadonlyArray<string>): string =>
-  ids.length <= 1 ? ids.join("") : `${ids.slice(0, -1).join(", ")} and ${ids[ids.length - 1]}`
-
-/**
- * Starting (or installing) the app is refused because apps it depends on are not installed.
- * A `NotAllowed` (same tag, so adapters answer it as "not allowed") naming the missing apps.
- *
- * @since 0.1.0
- * @category errors
- */
-export class MissingDependency extends NotAllowed {
-  readonly missing: ReadonlyArray<string>
-  constructor(props: { readonly appId: string; readonly op: Op; readonly state: AppState; readonly missing: ReadonlyArray<string> }) {
-    super({ appId: props.appId, op: props.op, state: props.state })
-    this.missing = props.missing
-  }
-  override get message(): string {
-    const one = this.missing.length === 1
-    return `cannot ${this.op} ${this.appId}: it depends on ${listed(this.missing)}, which ${one ? "is" : "are"} not installed; install ${one ? "it" : "them"} first`
-  }
-}
-
-/**
- * Removing the app is refused because installed apps depend on it; a cascade (`{ cascade: true }`)
- * removes them first. A `NotAllowed` naming the dependents.
- *
- * @since 0.1.0
- * @category errors
- */
-export class DependentsInstalled extends NotAllowed {
-  readonly dependents: ReadonlyArray<string>
-  constructor(props: { readonly appId: string; readonly state: AppState; readonly dependents: ReadonlyArray<string> }) {
-    super({ appId: props.appId, op: "remove", state: props.state })
-    this.dependents = props.dependents
-  }
-  override get message(): string {
-    const one = this.dependents.length === 1
-    return `cannot remove ${this.appId}: ${listed(this.dependents)} ${one ? "depends" : "depend"} on it; remove ${one ? "it" : "them"} first, or ask for a cascade to remove ${one ? "it" : "them"} too`
-  }
-}
+export { ConflictingApp, DependentsInstalled, MissingDependency } from "../domain/Admission.js"
 
 /**
  * An operation's work failed; the app was restored to its previous state and the reason went

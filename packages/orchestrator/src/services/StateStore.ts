@@ -89,6 +89,18 @@ export interface Change {
 }
 
 /**
+ * What the store holds for one app after a change: the entry as written (with the generation
+ * the store gave it) and the intent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Written {
+  readonly entry: AppEntry.AppEntry
+  readonly intent: Intent.Intent
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -110,7 +122,17 @@ export interface Service {
     appId: AppId,
     f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
   ) => Effect.Effect<A, E>
-  readonly update: (appId: AppId, f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Change) => Effect.Effect<void>
+  /**
+   * `modify`, answering also with what the store holds for the app after it: the entry as
+   * written (its generation the store's own) and the intent. A caller reads the generation it
+   * answers with here, never computes it.
+   */
+  readonly write: <A, E>(
+    appId: AppId,
+    f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+  ) => Effect.Effect<readonly [A, Written], E>
+  /** Changes one app (see `modify`); answers with the entry and intent as written. */
+  readonly update: (appId: AppId, f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Change) => Effect.Effect<Written>
   /**
    * A mark taken before observing the engine; `merge` ignores apps changed since the mark, so
    * an observation older than an operation's last write never overwrites it.
@@ -649,21 +671,27 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     // refused is answered from the state as it is, without queueing behind a write of
     // state.json in progress (an fsync can take a second on a busy disk); `f` is pure, so
     // asking it twice is safe. A real change takes the lock and is written before it returns.
-    const modify = <A, E>(
+    const write = <A, E>(
       appId: AppId,
       f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
-    ): Effect.Effect<A, E> =>
+    ): Effect.Effect<readonly [A, Written], E> =>
       Effect.flatMap(SubscriptionRef.get(ref), (state) => {
         const quick = decide(state, appId, f)
         if (Either.isLeft(quick)) return Effect.fail(quick.left)
-        if (quick.right.unchanged) return Effect.succeed(quick.right.a)
+        const { a, entry, intent, unchanged } = quick.right
+        if (unchanged) return Effect.succeed([a, { entry, intent }] as const)
         return modifyLocked(appId, f)
       })
+
+    const modify = <A, E>(
+      appId: AppId,
+      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+    ): Effect.Effect<A, E> => Effect.map(write(appId, f), ([a]) => a)
 
     const modifyLocked = <A, E>(
       appId: AppId,
       f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
-    ): Effect.Effect<A, E> =>
+    ): Effect.Effect<readonly [A, Written], E> =>
       lock.withPermits(1)(Effect.gen(function*() {
         const state = yield* SubscriptionRef.get(ref)
         const decided = decide(state, appId, f)
@@ -679,7 +707,7 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
           yield* SubscriptionRef.set(ref, next)
           yield* persist(next)
         }
-        return a
+        return [a, { entry: nextEntry, intent: nextIntent }] as const
       }))
 
     const merge = (observations: ReadonlyMap<string, AppEntry.Observation>, mark: number, now: number) =>
@@ -717,7 +745,8 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
       entry: (appId) => Effect.map(SubscriptionRef.get(ref), (s) => s.entries[appId] ?? emptyFor(appId)),
       intent: (appId) => Effect.map(SubscriptionRef.get(ref), (s) => s.intents[appId] ?? Intent.none),
       modify,
-      update: (appId, f) => modify(appId, (e, i) => Either.right([undefined, f(e, i)] as const)),
+      write,
+      update: (appId, f) => Effect.map(write(appId, (e, i) => Either.right([undefined, f(e, i)] as const)), ([, w]) => w),
       mark: Ref.get(epoch),
       changedSince: (appId, mark) => Effect.sync(() => (touched.get(appId) ?? 0) > mark),
       merge,
