@@ -61,6 +61,24 @@ describe("StateStore", () => {
       assert.deepStrictEqual(yield* again.intent(ui), Intent.none)
     }))
 
+  it.effect("write answers with the entry as written, its generation the store's whatever the change set; a change that changes nothing answers with the entry as it is", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const store = yield* make(tempDir("svc-written-"))
+      const installed = yield* store.update(lnd, () => ({ entry: AppEntry.make(lnd, "running") }))
+      assert.strictEqual(installed.entry.state, "running")
+      assert.strictEqual(installed.entry.generation, 0, "no request change: the generation stays")
+      const [answer, written] = yield* store.write(lnd, (entry, intent) =>
+        Either.map(Transition.begin(entry, "stop", epoch, 330), (begun) =>
+          ["begun", { entry: { ...begun, generation: 42 }, intent: Intent.request(intent, "stop", epoch) }] as const))
+      assert.strictEqual(answer, "begun")
+      assert.strictEqual(written.entry.generation, 1, "the store's generation, not the one the change set")
+      assert.deepStrictEqual(written.entry, yield* store.entry(lnd))
+      assert.deepStrictEqual(written.intent, yield* store.intent(lnd))
+      const [, same] = yield* store.write(lnd, () => Either.right([undefined, {}] as const))
+      assert.strictEqual(same.entry, yield* store.entry(lnd))
+    }))
+
   it.live("a change that changes nothing (the same operation again) answers without waiting for a write in progress; a real change waits for its own", () =>
     Effect.gen(function*() {
       const dataDir = tempDir("svc-nowait-")
