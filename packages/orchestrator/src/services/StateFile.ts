@@ -4,6 +4,9 @@
  * files crashed writers left, reading it at start-up (moving a corrupt one aside) and the atomic
  * write. `StateStore` holds the state in memory and uses this module for every byte on disk.
  *
+ * A little over 500 lines: the schema, its migrations and the salvaging decoder describe one
+ * format and are read together.
+ *
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
