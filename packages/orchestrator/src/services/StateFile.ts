@@ -10,7 +10,6 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
-import { FileSystem, Path } from "@effect/platform"
 import { Clock, Data, Effect, Either, Option, ParseResult, Schema } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
@@ -19,6 +18,7 @@ import * as Generation from "../domain/Generation.js"
 import * as Intent from "../domain/Intent.js"
 import * as Journal from "../domain/Journal.js"
 import * as Op from "../domain/Op.js"
+import * as Fs from "../fs/internal/Files.js"
 import * as SafeFile from "../fs/SafeFile.js"
 
 /**
@@ -469,15 +469,19 @@ export class StateUnavailable extends Data.TaggedError("StateUnavailable")<{
   }
 }
 
+// A file system call; its failure carries Node's message (code, call and path).
+const io = <A>(f: () => Promise<A>): Effect.Effect<A, Error> =>
+  Effect.tryPromise({ try: f, catch: (e) => e instanceof Error ? e : new Error(String(e)) })
+
 // Removes the temp files crashed writers left; a failure to list or remove is only logged.
-const cleanTempFiles = (fs: FileSystem.FileSystem, path: Path.Path, dataDir: string) =>
+const cleanTempFiles = (dataDir: string) =>
   Effect.gen(function*() {
-    const stale = staleTempFiles(yield* fs.readDirectory(dataDir), process.pid, pidAlive)
+    const stale = staleTempFiles(yield* io(() => Fs.readdir(dataDir)), process.pid, pidAlive)
     for (const name of stale) {
-      const full = path.join(dataDir, name)
-      const info = yield* fs.stat(full)
-      if (info.type !== "File") continue
-      yield* fs.remove(full)
+      const full = NodePath.join(dataDir, name)
+      const info = yield* io(() => Fs.stat(full))
+      if (!info.isFile()) continue
+      yield* io(() => Fs.rm(full))
       yield* Effect.logInfo(`removed ${full}, left by a writer that is gone`)
     }
   }).pipe(Effect.catchAll((e) => Effect.logWarning(`cannot clean temp files in ${dataDir}: ${e.message}`)))
@@ -493,18 +497,18 @@ const cleanTempFiles = (fs: FileSystem.FileSystem, path: Path.Path, dataDir: str
  */
 export const load = (dataDir: string) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const file = path.join(dataDir, fileName)
+    const file = NodePath.join(dataDir, fileName)
     // 0700: the data dir holds the token, the secrets and every app's folder.
-    yield* fs.makeDirectory(dataDir, { recursive: true, mode: 0o700 })
+    yield* io(() => Fs.mkdir(dataDir, { recursive: true, mode: 0o700 })).pipe(
+      Effect.mapError((e) => new StateUnavailable({ dataDir, reason: e.message }))
+    )
 
-    yield* cleanTempFiles(fs, path, dataDir)
+    yield* cleanTempFiles(dataDir)
 
     const moveAside = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const movedTo = `${file}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, "-")}`
-      yield* fs.rename(file, movedTo)
+      yield* io(() => Fs.rename(file, movedTo))
       return movedTo
     })
 
@@ -512,7 +516,7 @@ export const load = (dataDir: string) =>
       // A symlink planted at state.json is never followed: it reads as absent (and is logged).
       const text = yield* SafeFile.readString(file, { root: dataDir })
       const isDirectory = Option.isNone(text) &&
-        (yield* fs.stat(file).pipe(Effect.map((i) => i.type === "Directory"), Effect.orElseSucceed(() => false)))
+        (yield* io(() => Fs.stat(file)).pipe(Effect.map((i) => i.isDirectory()), Effect.orElseSucceed(() => false)))
       if (Option.isNone(text) && !isDirectory) return [undefined, { _tag: "Fresh" }] as const
       const decoded: Decoded = Option.isSome(text)
         ? decode(text.value)

@@ -24,7 +24,6 @@ const platformAllowed: Readonly<Record<string, string>> = {
   "services/Archipelago.ts": "watches the apps folder (FileSystem.watch) and hands the service to the layers it builds",
   "services/Instance.ts": "the instance lock: its signature requires the FileSystem service (public API)",
   "services/Orchestrator.ts": "creates volume sources and trashes an app's data dir; out of this change's scope (other helpers' file)",
-  "services/StateFile.ts": "creates the data dir, lists and removes stale temp files and moves a corrupt file aside, as before the split",
   "systemd/QuadletInstaller.ts": "lists and removes unit files through the service its tests replace"
 }
 
