@@ -23,6 +23,7 @@
 
 /** @since 0.1.0 */
 export {
+  access,
   chmod,
   lchown,
   link,
