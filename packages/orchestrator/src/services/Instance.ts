@@ -113,11 +113,8 @@ export const processAlive = (pid: number): boolean => {
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`
 
-// A file system call; its failure carries Node's error (message and code).
-const io = <A>(f: () => Promise<A>): Effect.Effect<A, NodeJS.ErrnoException> =>
-  Effect.tryPromise({ try: f, catch: (e) => e instanceof Error ? e : new Error(String(e)) })
-
-const hasCode = (e: NodeJS.ErrnoException, code: string): boolean => e.code === code
+const io = Fs.attempt
+const hasCode = Fs.hasCode
 
 const exists = (path: string) =>
   io(() => Fs.access(path, Fs.constants.F_OK).then(() => true, (e: NodeJS.ErrnoException) => hasCode(e, "ENOENT") ? false : Promise.reject(e)))

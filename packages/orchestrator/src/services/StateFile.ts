@@ -469,9 +469,7 @@ export class StateUnavailable extends Data.TaggedError("StateUnavailable")<{
   }
 }
 
-// A file system call; its failure carries Node's message (code, call and path).
-const io = <A>(f: () => Promise<A>): Effect.Effect<A, Error> =>
-  Effect.tryPromise({ try: f, catch: (e) => e instanceof Error ? e : new Error(String(e)) })
+const io = Fs.attempt
 
 // Removes the temp files crashed writers left; a failure to list or remove is only logged.
 const cleanTempFiles = (dataDir: string) =>

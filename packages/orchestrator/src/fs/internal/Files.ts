@@ -15,11 +15,14 @@
  * They are the Node functions themselves, re-exported by name (no wrapper), so routing a call
  * site through this module never changes what it does; a name not listed here is a decision
  * to make in this file, where the next reader of the orchestrator's file access will look.
+ * `attempt` and `hasCode` lift one call into Effect with Node's error kept whole, for callers
+ * that map it to their own error.
  *
  * Internal: not exported from the package.
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 
 /** @since 0.1.0 */
 export {
@@ -57,3 +60,22 @@ export { accessSync, closeSync, constants, existsSync, fstatSync, openSync, read
 
 /** @since 0.1.0 */
 export type { BigIntStats, FSWatcher, Stats } from "node:fs"
+
+/**
+ * One call of the primitives above as an Effect; its failure is Node's error (its message names
+ * the call and the path, `code` says why).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, NodeJS.ErrnoException> =>
+  Effect.tryPromise({ try: f, catch: (e) => e instanceof Error ? e : new Error(String(e)) })
+
+/**
+ * True when a failure is Node's error with this code (`ENOENT`, `EEXIST`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const hasCode = (e: unknown, code: string): boolean =>
+  typeof e === "object" && e !== null && "code" in e && e.code === code
