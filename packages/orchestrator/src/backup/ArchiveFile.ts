@@ -4,17 +4,21 @@
  * format is `Archive`'s; an archive is written to a temp file, fsynced and renamed, so a crash
  * never leaves a half archive under an archive's name.
  *
+ * Over 500 lines: packing, checking and extracting walk the same entries with the same
+ * refusals (links, non-regular files, paths leaving the root) and are kept side by side so they
+ * cannot drift. It opens descriptors itself (`O_NOFOLLOW`, `O_EXCL`), through the primitives of
+ * `fs/internal/Files`: `SafeFile`'s whole-file calls cannot stream an archive.
+ *
  * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
-import { constants } from "node:fs"
-import type { Stats } from "node:fs"
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as Age from "age-encryption"
 import { Data, Effect, Either, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import * as SafeFile from "../fs/SafeFile.js"
+import * as Fs from "../fs/internal/Files.js"
+import { constants, type Stats } from "../fs/internal/Files.js"
 import * as Archive from "./Archive.js"
 import type { ArchiveManifest, ManifestEntry, Root, Seen } from "./Archive.js"
 

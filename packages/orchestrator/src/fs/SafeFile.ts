@@ -13,13 +13,18 @@
  * - writes are atomic: a temp file in the same folder, fsync, rename, fsync of the folder; nothing
  *   is written when the content is unchanged (only a drifted mode is repaired, on the descriptor).
  *
+ * It reaches `node:fs` through `fs/internal/Files`, the orchestrator's one door to it. Over 500
+ * lines: the descriptor-relative folder walk and every call built on it (read, settled read,
+ * write, compare-and-swap, create, append, streamed write) share their internals, which must not
+ * be exported.
+ *
  * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
-import { type BigIntStats, constants, existsSync } from "node:fs"
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Data, Effect, Option } from "effect"
+import * as Fs from "./internal/Files.js"
+import { type BigIntStats, constants, existsSync } from "./internal/Files.js"
 
 /**
  * An I/O failure. Carries the path and the system's error code, never the content.

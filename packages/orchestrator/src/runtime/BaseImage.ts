@@ -7,10 +7,10 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Either, Schema } from "effect"
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "../fs/internal/Files.js"
 import * as Command from "./PodmanCommand.js"
 import { CommandFailed, EngineUnavailable } from "./RuntimeError.js"
 

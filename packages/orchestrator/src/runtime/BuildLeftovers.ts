@@ -15,9 +15,9 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Effect } from "effect"
+import * as Fs from "../fs/internal/Files.js"
 import type * as PodmanCommand from "./PodmanCommand.js"
 import type { EngineUnavailable } from "./RuntimeError.js"
 

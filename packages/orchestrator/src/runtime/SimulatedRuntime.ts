@@ -34,9 +34,9 @@
  *
  * @since 0.1.0
  */
-import { existsSync, readFileSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Stream } from "effect"
+import { existsSync, readFileSync } from "../fs/internal/Files.js"
 import type { BuildRequest, Progress, PullRequest, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
 import { CommandFailed, EngineUnavailable, ImageNotFound } from "./RuntimeError.js"

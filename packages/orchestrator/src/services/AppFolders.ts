@@ -8,9 +8,9 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Data, Effect } from "effect"
+import * as Fs from "../fs/internal/Files.js"
 import { appDataDir, appsFolderName, reservedNames } from "../manifest/Spec.js"
 
 /**

@@ -9,9 +9,12 @@
  * options); any other volume goes through `podman volume export` / `import` tar streams, unpacked
  * into (or packed from) a staging folder in the target (see `PodmanVolumes`).
  *
+ * Over 500 lines: the target's layout, its retention and the restore's folder swaps share one
+ * set of paths and one rollback; the swaps are the next candidate to move into a module of
+ * their own. File access goes through `fs/internal/Files` (see its header).
+ *
  * @since 0.1.0
  */
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Clock, Context, Data, Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
@@ -19,6 +22,7 @@ import * as Archive from "../backup/Archive.js"
 import * as ArchiveFile from "../backup/ArchiveFile.js"
 import type { ArchiveManifest } from "../backup/Archive.js"
 import * as SafeFile from "../fs/SafeFile.js"
+import * as Fs from "../fs/internal/Files.js"
 import * as WatchedRetention from "./WatchedRetention.js"
 import type { Watched } from "../manifest/Manifest.js"
 import * as PodmanCommand from "../runtime/PodmanCommand.js"

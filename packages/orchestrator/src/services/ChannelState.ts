@@ -15,9 +15,9 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Context, Data, Effect } from "effect"
+import * as Fs from "../fs/internal/Files.js"
 import type { ChannelStateSpec } from "../manifest/Manifest.js"
 import * as PodmanCommand from "../runtime/PodmanCommand.js"
 

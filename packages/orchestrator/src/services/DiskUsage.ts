@@ -7,11 +7,11 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Clock, Context, Effect, Layer, Schedule } from "effect"
 import * as DiskSpace from "../domain/DiskSpace.js"
 import type { DiskReport } from "../domain/Wire.js"
+import * as Fs from "../fs/internal/Files.js"
 import { appsFolderName } from "../manifest/Spec.js"
 
 /**

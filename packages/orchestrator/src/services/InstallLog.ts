@@ -6,10 +6,10 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Chunk, Clock, Context, Effect, Layer, Ref } from "effect"
 import * as SafeFile from "../fs/SafeFile.js"
+import * as Fs from "../fs/internal/Files.js"
 
 /**
  * One line of an app's install log (progress of pulls and builds, errors of operations).

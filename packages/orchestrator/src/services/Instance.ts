@@ -7,9 +7,9 @@
  */
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
-import { FileSystem } from "@effect/platform"
 import { Clock, Data, Effect, Either, Option, Schema } from "effect"
 import type { Scope } from "effect"
+import * as Fs from "../fs/internal/Files.js"
 
 /**
  * The file holding the data dir's instance id.
@@ -113,6 +113,16 @@ export const processAlive = (pid: number): boolean => {
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`
 
+const io = Fs.attempt
+const hasCode = Fs.hasCode
+
+const exists = (path: string) =>
+  io(() => Fs.access(path, Fs.constants.F_OK).then(() => true, (e: NodeJS.ErrnoException) => hasCode(e, "ENOENT") ? false : Promise.reject(e)))
+
+const readFileString = (path: string) => io(() => Fs.readFile(path, "utf8"))
+
+const makeDataDir = (dataDir: string) => io(() => Fs.mkdir(dataDir, { recursive: true, mode: 0o700 }))
+
 const leftoverPattern = /^(?:(?:serve\.lock|instance-id)\.(?:tmp|stale)|\..+\.tmp)-(\d+)-[0-9a-f]+$/
 
 /**
@@ -140,21 +150,20 @@ export const leftovers = (names: ReadonlyArray<string>, alive: (pid: number) => 
  * @category constructors
  */
 export const id = Effect.fn("Instance.id")(function*(dataDir: string) {
-  const fs = yield* FileSystem.FileSystem
   const path = join(dataDir, idFile)
   const fail = (reason: string) => new InstanceError({ path, reason })
   const readId = Effect.gen(function*() {
-    const text = (yield* Effect.mapError(fs.readFileString(path), (e) => fail(e.message))).trim()
+    const text = (yield* Effect.mapError(readFileString(path), (e) => fail(e.message))).trim()
     if (!isInstanceId(text)) {
       return yield* Effect.fail(fail(`malformed instance id ${JSON.stringify(text.slice(0, 80))}: expected 4-64 of a-z, 0-9, -`))
     }
     return text
   })
-  if (yield* Effect.mapError(fs.exists(path), (e) => fail(e.message))) return yield* readId
+  if (yield* Effect.mapError(exists(path), (e) => fail(e.message))) return yield* readId
   const created = randomBytes(8).toString("hex")
-  yield* Effect.mapError(fs.makeDirectory(dataDir, { recursive: true, mode: 0o700 }), (e) => fail(e.message))
+  yield* Effect.mapError(makeDataDir(dataDir), (e) => fail(e.message))
   // Two first starts at once agree on one id: the loser reads the winner's.
-  const linked = yield* Effect.mapError(createWhole(fs, path, `${created}\n`, 0o644), (e) => fail(e.message))
+  const linked = yield* Effect.mapError(createWhole(path, `${created}\n`, 0o644), (e) => fail(e.message))
   if (!linked) return yield* readId
   yield* Effect.logInfo(`new instance id ${created} in ${path}`)
   return created
@@ -165,13 +174,13 @@ export const id = Effect.fn("Instance.id")(function*(dataDir: string) {
  * the content goes to a fresh temp file that is then hard-linked to `path` (`link` fails when the
  * name exists). A reader racing the creator sees no file or the whole file, never an empty one.
  */
-const createWhole = (fs: FileSystem.FileSystem, path: string, content: string, mode: number) =>
+const createWhole = (path: string, content: string, mode: number) =>
   Effect.gen(function*() {
     const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`
-    yield* fs.writeFileString(tmp, content, { flag: "wx", mode })
-    const linked = yield* Effect.either(fs.link(tmp, path)).pipe(Effect.ensuring(Effect.ignore(fs.remove(tmp))))
+    yield* io(() => Fs.writeFile(tmp, content, { flag: "wx", mode }))
+    const linked = yield* Effect.either(io(() => Fs.link(tmp, path))).pipe(Effect.ensuring(Effect.ignore(io(() => Fs.rm(tmp)))))
     if (linked._tag === "Right") return true
-    if (linked.left._tag === "SystemError" && linked.left.reason === "AlreadyExists") return false
+    if (hasCode(linked.left, "EEXIST")) return false
     return yield* Effect.fail(linked.left)
   })
 
@@ -188,9 +197,8 @@ export const lock = (
   dataDir: string,
   instance: string,
   options: { readonly alive?: (pid: number) => boolean; readonly pid?: number } = {}
-): Effect.Effect<LockInfo, InstanceLocked | InstanceError, FileSystem.FileSystem | Scope.Scope> =>
+): Effect.Effect<LockInfo, InstanceLocked | InstanceError, Scope.Scope> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
     const path = join(dataDir, lockFile)
     const alive = options.alive ?? processAlive
     const fail = (reason: string) => new InstanceError({ path, reason })
@@ -203,11 +211,11 @@ export const lock = (
     const content = `${JSON.stringify(mine)}\n`
     const decodeHolder = (text: string | undefined) =>
       text === undefined ? undefined : Option.getOrUndefined(Schema.decodeUnknownOption(Schema.parseJson(LockInfo))(text))
-    const readText = (file: string) => Effect.map(Effect.either(fs.readFileString(file)), Either.getOrUndefined)
+    const readText = (file: string) => Effect.map(Effect.either(readFileString(file)), Either.getOrUndefined)
     // Created whole (temp file + link): a starter racing this one never reads it empty and
     // takes it over as "unreadable".
-    const create = Effect.mapError(createWhole(fs, path, content, 0o644), (e) => fail(e.message))
-    yield* Effect.mapError(fs.makeDirectory(dataDir, { recursive: true, mode: 0o700 }), (e) => fail(e.message))
+    const create = Effect.mapError(createWhole(path, content, 0o644), (e) => fail(e.message))
+    yield* Effect.mapError(makeDataDir(dataDir), (e) => fail(e.message))
     for (let attempt = 0;; attempt++) {
       if (yield* create) break
       const text = yield* readText(path)
@@ -225,28 +233,28 @@ export const lock = (
       // starter that judged it stale too may have taken it over meanwhile, and its fresh lock is
       // put back, not removed (removing it would let two serves share the data dir).
       const aside = `${path}.stale-${mine.pid}-${randomBytes(6).toString("hex")}`
-      const moved = yield* Effect.either(fs.rename(path, aside))
+      const moved = yield* Effect.either(io(() => Fs.rename(path, aside)))
       if (Either.isLeft(moved)) {
-        if (moved.left._tag === "SystemError" && moved.left.reason === "NotFound") continue
+        if (hasCode(moved.left, "ENOENT")) continue
         return yield* Effect.fail(fail(moved.left.message))
       }
       const movedText = yield* readText(aside)
       if (movedText !== text) {
-        const back = yield* Effect.either(fs.link(aside, path))
-        yield* Effect.ignore(fs.remove(aside))
+        const back = yield* Effect.either(io(() => Fs.link(aside, path)))
+        yield* Effect.ignore(io(() => Fs.rm(aside)))
         const taker = decodeHolder(movedText)
         if (Either.isRight(back) && taker !== undefined) return yield* Effect.fail(new InstanceLocked({ path, holder: taker }))
         return yield* Effect.fail(fail("another process is taking the lock at the same time"))
       }
-      yield* Effect.mapError(fs.remove(aside), (e) => fail(e.message))
+      yield* Effect.mapError(io(() => Fs.rm(aside)), (e) => fail(e.message))
     }
     // Held: leftovers of serves killed mid-start are removed (a live starter's are kept).
-    const names = yield* Effect.orElseSucceed(fs.readDirectory(dataDir), () => [] as Array<string>)
+    const names = yield* Effect.orElseSucceed(io(() => Fs.readdir(dataDir)), () => [] as Array<string>)
     const removed: Array<string> = []
     for (const name of leftovers(names, alive)) {
-      const gone = yield* Effect.either(fs.remove(join(dataDir, name)))
+      const gone = yield* Effect.either(io(() => Fs.rm(join(dataDir, name))))
       if (Either.isRight(gone)) removed.push(name)
-      else if (!(gone.left._tag === "SystemError" && gone.left.reason === "NotFound")) {
+      else if (!hasCode(gone.left, "ENOENT")) {
         yield* Effect.logWarning(`cannot remove the leftover ${join(dataDir, name)}: ${gone.left.message}`)
       }
     }
@@ -255,7 +263,7 @@ export const lock = (
       Effect.flatMap(readText(path), (text) => {
         const holder = decodeHolder(text)
         return holder !== undefined && holder.pid === mine.pid && holder.startedAt === mine.startedAt
-          ? Effect.ignore(fs.remove(path))
+          ? Effect.ignore(io(() => Fs.rm(path)))
           : Effect.void
       })
     )

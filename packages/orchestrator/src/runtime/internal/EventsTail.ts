@@ -6,10 +6,9 @@
  * start); waits for a file (or directory) that does not exist yet. Internal: `PodmanRuntime`
  * decodes the lines and falls back to `podman events` when the file cannot be read.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync, watch } from "node:fs"
-import type { FSWatcher } from "node:fs"
 import { basename, dirname } from "node:path"
 import { Chunk, Data, Effect, Stream } from "effect"
+import { closeSync, fstatSync, type FSWatcher, openSync, readSync, statSync, watch } from "../../fs/internal/Files.js"
 import * as EventsFile from "../PodmanEventsFile.js"
 
 /** The events file could not be watched or read (not: does not exist yet). */
