@@ -7,6 +7,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@archipelago\/orchestrator\/domain$/, replacement: src("orchestrator/src/domain/index.ts") },
+      { find: /^@archipelago\/orchestrator\/protocol\/(\w+)$/, replacement: src("orchestrator/src/protocol/$1.ts") },
+      { find: /^@archipelago\/orchestrator\/protocol$/, replacement: src("orchestrator/src/protocol/index.ts") },
       { find: /^@archipelago\/orchestrator\/wire$/, replacement: src("orchestrator/src/domain/Wire.ts") },
       { find: /^@archipelago\/orchestrator\/testing$/, replacement: src("orchestrator/src/testing/index.ts") },
       { find: /^@archipelago\/orchestrator$/, replacement: src("orchestrator/src/index.ts") },

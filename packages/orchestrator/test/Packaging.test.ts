@@ -35,6 +35,42 @@ describe("packaging", () => {
     expect(out.outputFiles[0]!.text.length).toBeLessThan(20_000)
   })
 
+  it("the protocol modules a dashboard reads (Methods, Errors, Guards) bundle without effect/Schema", async () => {
+    const out = await bundleForBrowser({
+      stdin: {
+        contents: [
+          `import * as Errors from "./src/protocol/Errors.ts"`,
+          `import * as Guards from "./src/protocol/Guards.ts"`,
+          `import * as Methods from "./src/protocol/Methods.ts"`,
+          `console.log(Errors, Guards, Methods)`
+        ].join("\n"),
+        resolveDir: pkg("orchestrator"),
+        loader: "ts"
+      }
+    })
+    const bundled = Object.entries(Object.values(out.metafile.outputs)[0]!.inputs)
+      .filter(([, v]) => v.bytesInOutput > 0)
+      .map(([k]) => k)
+    expect(bundled.some((i) => i.includes("src/protocol/Guards.ts"))).toBe(true)
+    expect(bundled.filter((i) => /effect\/dist\/esm\/(Schema|SchemaAST|ParseResult)\.js$/.test(i))).toEqual([])
+    expect(nodeImportsIn(out.outputFiles[0]!.text)).toEqual([])
+  })
+
+  it("the protocol's index and its modules import from plain Node ESM and CJS, internal/ hidden", async () => {
+    requireDomain()
+    const esm = await exec(process.execPath, ["--input-type=module", "-e", [
+      `import { Methods, Guards } from "@archipelago/orchestrator/protocol"`,
+      `import * as Views from "@archipelago/orchestrator/protocol/Views"`,
+      `console.log(Methods.subprotocol, Guards.decode("Accepted", 1)._tag, typeof Views.AppView)`
+    ].join("\n")], { cwd: root })
+    expect(esm.stdout.trim()).toBe("archipelago.v1 Invalid function")
+    const cjs = await exec(process.execPath, ["-e", [
+      `console.log(require("@archipelago/orchestrator/protocol/Errors").codes.limit)`,
+      `try { require("@archipelago/orchestrator/protocol/internal/Literals") } catch (e) { console.log(e.code) }`
+    ].join("\n")], { cwd: root })
+    expect(cjs.stdout.trim()).toBe("-32005\nERR_PACKAGE_PATH_NOT_EXPORTED")
+  })
+
   it("the built domain imports from plain Node ESM and CJS", async () => {
     requireDomain()
     const esm = await import(pathToFileURL(`${domainDist}.js`).href)

@@ -11,7 +11,7 @@
  */
 import { Clock, Data, Duration, Effect, Schedule } from "effect"
 import type { AppView, Op } from "@archipelago/orchestrator/domain"
-import { Wire } from "@archipelago/orchestrator/domain"
+import { Methods, Views } from "@archipelago/orchestrator/protocol"
 import * as Status from "./Status.js"
 
 /**
@@ -167,7 +167,7 @@ const terminalOutput = (): Output => {
 const refused = (e: Status.StatusError) => new CommandError({ reason: e.reason, exitCode: exitCodes.failed })
 
 const viewOf = (data: string, appId: string) =>
-  Effect.map(Status.call(data, Wire.Method.ContainerList), ({ result }) =>
+  Effect.map(Status.call(data, Methods.Method.ContainerList), ({ result }) =>
     (result as ReadonlyArray<AppView.AppView>).find((v) => v.id === appId))
 
 /**
@@ -180,8 +180,8 @@ const viewOf = (data: string, appId: string) =>
  */
 export const request = Effect.fn("AppCommands.request")(function*(op: Op.Op, appId: string, options: RequestOptions, output: Output = terminalOutput()) {
   const started = yield* Clock.currentTimeMillis
-  const { result } = yield* Status.call(options.data, Wire.methodOf[op], { appId, ...options.params }).pipe(Effect.mapError(refused))
-  const accepted = result as typeof Wire.Accepted.Type
+  const { result } = yield* Status.call(options.data, Methods.methodOf[op], { appId, ...options.params }).pipe(Effect.mapError(refused))
+  const accepted = result as typeof Views.Accepted.Type
   if (!options.wait) {
     output.out(options.json ? `${JSON.stringify(accepted)}\n` : `${appId}: ${accepted.status} (${op} accepted at generation ${accepted.generation})\n`)
     return
@@ -223,7 +223,7 @@ export const request = Effect.fn("AppCommands.request")(function*(op: Op.Op, app
  * @category constructors
  */
 export const list = Effect.fn("AppCommands.list")(function*(options: { readonly data: string; readonly json: boolean }) {
-  const { result } = yield* Status.call(options.data, Wire.Method.ContainerList).pipe(Effect.mapError(refused))
+  const { result } = yield* Status.call(options.data, Methods.Method.ContainerList).pipe(Effect.mapError(refused))
   const views = result as ReadonlyArray<AppView.AppView>
   yield* Effect.sync(() => process.stdout.write(options.json ? `${JSON.stringify(views, null, 2)}\n` : table(views)))
 })
@@ -235,7 +235,7 @@ export const list = Effect.fn("AppCommands.list")(function*(options: { readonly 
  * @category constructors
  */
 export const logs = Effect.fn("AppCommands.logs")(function*(appId: string, options: { readonly data: string; readonly json: boolean; readonly tail: number }) {
-  const { result } = yield* Status.call(options.data, Wire.Method.ContainerLogs, { appId, tail: options.tail }).pipe(Effect.mapError(refused))
+  const { result } = yield* Status.call(options.data, Methods.Method.ContainerLogs, { appId, tail: options.tail }).pipe(Effect.mapError(refused))
   const r = result as { readonly text: string; readonly truncated: boolean }
   yield* Effect.sync(() => process.stdout.write(options.json ? `${JSON.stringify(r)}\n` : r.text.endsWith("\n") || r.text === "" ? r.text : `${r.text}\n`))
 })

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises"
 import { networkInterfaces } from "node:os"
 import { join } from "node:path"
 import { SafeFile } from "@archipelago/orchestrator"
-import { Wire } from "@archipelago/orchestrator/domain"
+import { Methods } from "@archipelago/orchestrator/protocol"
 import { Data, Effect, Option } from "effect"
 
 /**
@@ -39,7 +39,7 @@ export const cookieName = "archy_session"
  * @since 0.1.0
  * @category constants
  */
-export const bearerProtocolPrefix = Wire.bearerPrefix
+export const bearerProtocolPrefix = Methods.bearerPrefix
 
 /**
  * The WebSocket subprotocol the server selects. A client that sends its token as
@@ -49,7 +49,7 @@ export const bearerProtocolPrefix = Wire.bearerPrefix
  * @since 0.1.0
  * @category constants
  */
-export const protocol = Wire.subprotocol
+export const protocol = Methods.subprotocol
 
 /**
  * The subprotocol to select among the offered ones: `archipelago.v1` if offered, else the first

@@ -6,21 +6,21 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
-import { Wire } from "@archipelago/orchestrator/domain"
+import { Errors, Methods, Params } from "@archipelago/orchestrator/protocol"
 
 /**
- * The error codes the server answers with (the protocol's, `Wire.ErrorCode`).
+ * The error codes the server answers with (the protocol's, `Errors.ErrorCode`).
  *
  * @since 0.1.0
  * @category constants
  */
-export const ErrorCode = Wire.ErrorCode
+export const ErrorCode = Errors.ErrorCode
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type ErrorCode = Wire.ErrorCode
+export type ErrorCode = Errors.ErrorCode
 
 /**
  * A request id: a string, a number or null. A request without an id is a notification.
@@ -62,19 +62,19 @@ export type Response =
   | { readonly jsonrpc: "2.0"; readonly id: Id; readonly error: ErrorObject }
 
 /**
- * A notification the server pushes (no id): one of the protocol's (`Wire.Notification`), with
+ * A notification the server pushes (no id): one of the protocol's (`Methods.Notification`), with
  * the params its schema describes.
  *
  * @since 0.1.0
  * @category models
  */
 export type Notification = {
-  readonly [K in Wire.Notification]: {
+  readonly [K in Methods.Notification]: {
     readonly jsonrpc: "2.0"
     readonly method: K
-    readonly params: Wire.NotificationParams[K]
+    readonly params: Params.NotificationParams[K]
   }
-}[Wire.Notification]
+}[Methods.Notification]
 
 /**
  * An element refused before dispatch: its error `response`, and whether it is answered at all
@@ -193,9 +193,9 @@ export const failure = (id: Id, code: number, message: string, data?: unknown): 
  * @since 0.1.0
  * @category constructors
  */
-export const notification = <K extends Wire.Notification>(
+export const notification = <K extends Methods.Notification>(
   method: K,
-  params: Wire.NotificationParams[K]
+  params: Params.NotificationParams[K]
 ): Notification => ({ jsonrpc: "2.0", method, params }) as Notification
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { Clock, Effect, Either, Option, ParseResult, Schema } from "effect"
-import { AppId, Wire } from "@archipelago/orchestrator/domain"
+import { AppId } from "@archipelago/orchestrator/domain"
+import { Methods } from "@archipelago/orchestrator/protocol"
 import type { Op } from "@archipelago/orchestrator/domain"
 import { AppViews, Apps, Archive, BackupScheduler, Backups, ChannelState, DiskUsage, Lifecycle, ServiceError } from "@archipelago/orchestrator"
 import { clip } from "./JsonRpc.js"
@@ -292,7 +293,7 @@ const lifecycle = (op: Op.Op): Method =>
  * @since 0.1.0
  * @category models
  */
-export const methods: { readonly [K in Wire.Method]: Method } = {
+export const methods: { readonly [K in Methods.Method]: Method } = {
   "container-list": method(NoParams, () => Effect.flatMap(AppViews.AppViews, (v) => v.list)),
   "container-install": lifecycle("install"),
   "container-start": lifecycle("start"),
@@ -328,7 +329,7 @@ export const methods: { readonly [K in Wire.Method]: Method } = {
  * @since 0.1.0
  * @category constants
  */
-export const socketOnly: ReadonlyArray<string> = Object.values(Wire.SocketMethod)
+export const socketOnly: ReadonlyArray<string> = Object.values(Methods.SocketMethod)
 
 /**
  * Older names kept as aliases of the same asynchronous path.
@@ -356,5 +357,5 @@ export const aliases: Readonly<Record<string, string>> = {
  */
 export const lookup = (name: string): Method | undefined => {
   const canonical = Object.prototype.hasOwnProperty.call(aliases, name) ? aliases[name]! : name
-  return Object.prototype.hasOwnProperty.call(methods, canonical) ? methods[canonical as Wire.Method] : undefined
+  return Object.prototype.hasOwnProperty.call(methods, canonical) ? methods[canonical as Methods.Method] : undefined
 }

@@ -9,7 +9,7 @@
 import { Context, Deferred, Effect, Layer, Option, Queue, Ref, Stream } from "effect"
 import type { Scope } from "effect"
 import { AppViews, Backups } from "@archipelago/orchestrator"
-import { Wire } from "@archipelago/orchestrator/domain"
+import { Methods } from "@archipelago/orchestrator/protocol"
 import type { AppView } from "@archipelago/orchestrator/domain"
 import * as JsonRpc from "./JsonRpc.js"
 
@@ -149,12 +149,12 @@ export const notifications = (capacity?: number): Stream.Stream<JsonRpc.Notifica
     const next: Effect.Effect<Option.Option<JsonRpc.Notification>> = Effect.flatMap(Queue.take(q), (m) => {
       if (m._tag === "Resync") {
         return Effect.flatMap(push.snapshot, (s) =>
-          Effect.as(Ref.set(last, s.seq), Option.some(JsonRpc.notification(Wire.Notification.StateSnapshot, s))))
+          Effect.as(Ref.set(last, s.seq), Option.some(JsonRpc.notification(Methods.Notification.StateSnapshot, s))))
       }
       return Effect.flatMap(Ref.get(last), (l) =>
         m.seq <= l
           ? Effect.succeed(Option.none())
-          : Effect.as(Ref.set(last, m.seq), Option.some(JsonRpc.notification(Wire.Notification.StateChanged, { app: m.app, seq: m.seq }))))
+          : Effect.as(Ref.set(last, m.seq), Option.some(JsonRpc.notification(Methods.Notification.StateChanged, { app: m.app, seq: m.seq }))))
     })
     return Stream.repeatEffect(next).pipe(Stream.filterMap((o) => o))
   }))
@@ -175,7 +175,7 @@ export const backupNotifications: Stream.Stream<JsonRpc.Notification> = Stream.u
       onSome: (backups) =>
         Stream.unwrapScoped(Effect.map(backups.subscribeChanges, (q) =>
           Stream.fromQueue(q).pipe(
-            Stream.map((appId) => JsonRpc.notification(Wire.Notification.BackupsChanged, { appId }))
+            Stream.map((appId) => JsonRpc.notification(Methods.Notification.BackupsChanged, { appId }))
           )))
     })
   )

@@ -11,7 +11,7 @@
 import { Cause, Deferred, Effect, Either, FiberMap, Option, Queue, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { AppViews } from "@archipelago/orchestrator"
-import { Wire } from "@archipelago/orchestrator/domain"
+import { Methods as Protocol } from "@archipelago/orchestrator/protocol"
 import * as JsonRpc from "./JsonRpc.js"
 import type { Local } from "./Dispatch.js"
 import * as Methods from "./Methods.js"
@@ -111,12 +111,12 @@ export const make = (send: Send): Effect.Effect<Local, never, Scope.Scope | AppV
           if (lines.length > 0 || dropped > 0) {
             const n = dropped
             dropped = 0
-            yield* send(JsonRpc.notification(Wire.Notification.LogsLines, { subscription, appId, lines, dropped: n }))
+            yield* send(JsonRpc.notification(Protocol.Notification.LogsLines, { subscription, appId, lines, dropped: n }))
           }
           if (Option.isNone(first) && (yield* Queue.size(queue)) === 0) break
           yield* Effect.sleep(limits.batchEvery)
         }
-        yield* send(JsonRpc.notification(Wire.Notification.LogsEnded, { subscription, appId, reason: yield* Deferred.await(ended) }))
+        yield* send(JsonRpc.notification(Protocol.Notification.LogsEnded, { subscription, appId, reason: yield* Deferred.await(ended) }))
       }).pipe(Effect.scoped)
 
     const logsSubscribe: Methods.Method = (params) =>
@@ -153,7 +153,7 @@ export const make = (send: Send): Effect.Effect<Local, never, Scope.Scope | AppV
             const q = yield* resources.watch
             while (true) {
               const sample = yield* Queue.take(q)
-              yield* send(JsonRpc.notification(Wire.Notification.StatsChanged, { subscription: statsId, ...sample }))
+              yield* send(JsonRpc.notification(Protocol.Notification.StatsChanged, { subscription: statsId, ...sample }))
             }
           })).pipe(Effect.ignore),
           { onlyIfMissing: true }
@@ -161,13 +161,13 @@ export const make = (send: Send): Effect.Effect<Local, never, Scope.Scope | AppV
         return { subscription: statsId }
       })
 
-    const table: { readonly [K in Wire.SocketMethod]: Methods.Method } = {
-      [Wire.SocketMethod.LogsSubscribe]: logsSubscribe,
-      [Wire.SocketMethod.LogsUnsubscribe]: unsubscribe("logs-"),
-      [Wire.SocketMethod.StatsSubscribe]: statsSubscribe,
-      [Wire.SocketMethod.StatsUnsubscribe]: unsubscribe(statsId)
+    const table: { readonly [K in Protocol.SocketMethod]: Methods.Method } = {
+      [Protocol.SocketMethod.LogsSubscribe]: logsSubscribe,
+      [Protocol.SocketMethod.LogsUnsubscribe]: unsubscribe("logs-"),
+      [Protocol.SocketMethod.StatsSubscribe]: statsSubscribe,
+      [Protocol.SocketMethod.StatsUnsubscribe]: unsubscribe(statsId)
     }
-    return (method) => (Object.prototype.hasOwnProperty.call(table, method) ? table[method as Wire.SocketMethod] : undefined)
+    return (method) => (Object.prototype.hasOwnProperty.call(table, method) ? table[method as Protocol.SocketMethod] : undefined)
   })
 
 const statsId = "stats"

@@ -1,6 +1,6 @@
 /**
  * Builds the self-contained dashboard bundle `dist/browser/archipelago.js`: one ES module with
- * lit and the orchestrator's domain inlined, loadable by a plain `<script type="module">`.
+ * lit and the orchestrator's domain and protocol inlined, loadable by a plain `<script type="module">`.
  *
  * Run: `tsx scripts/build-browser.ts` (part of the package's `build` script).
  */
@@ -34,6 +34,8 @@ export const buildBrowser = async (
     tsconfig: here("../tsconfig.json"),
     alias: {
       "@archipelago/orchestrator/domain": here("../../orchestrator/src/domain/index.ts"),
+      // a folder: `protocol` resolves to its index, `protocol/Guards` to the module
+      "@archipelago/orchestrator/protocol": here("../../orchestrator/src/protocol"),
       "@archipelago/orchestrator/wire": here("../../orchestrator/src/domain/Wire.ts")
     },
     logLevel: "warning"

@@ -40,5 +40,12 @@ export * as VisualState from "./VisualState.js"
  * @since 0.1.0
  */
 export * as Version from "./Version.js"
-/** @since 0.1.0 */
+/**
+ * The wire protocol in one flat namespace, kept so `Wire.*` keeps working; the protocol is not
+ * lifecycle domain and lives in `@archipelago/orchestrator/protocol`.
+ *
+ * @deprecated Use `@archipelago/orchestrator/protocol` (`Methods`, `Errors`, `Views`, `Params`,
+ * `Messages`, `Guards`).
+ * @since 0.1.0
+ */
 export * as Wire from "./Wire.js"

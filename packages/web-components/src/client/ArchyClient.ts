@@ -6,7 +6,9 @@
  * @since 0.1.0
  */
 import type { AppResources } from "@archipelago/orchestrator/domain"
-import * as Wire from "@archipelago/orchestrator/wire"
+import * as Guards from "@archipelago/orchestrator/protocol/Guards"
+import * as Methods from "@archipelago/orchestrator/protocol/Methods"
+import type * as Views from "@archipelago/orchestrator/protocol/Views"
 import * as AppStore from "./AppStore.js"
 import * as Protocol from "./Protocol.js"
 import { ProtocolError, RpcError, TransportError } from "./RpcError.js"
@@ -214,12 +216,12 @@ export class ArchyClient extends EventTarget {
 
   /**
    * Calls a JSON-RPC method over HTTP and decodes its result as the protocol's message `name`
-   * (`Wire.checks`). Rejects with `RpcError`, `TransportError`, or `ProtocolError` naming the
+   * (`Guards.checks`). Rejects with `RpcError`, `TransportError`, or `ProtocolError` naming the
    * method and the first field that is not what the protocol says.
    */
-  async callChecked<K extends keyof Wire.Checked>(method: string, params: object, name: K): Promise<Wire.Checked[K]> {
+  async callChecked<K extends keyof Guards.Checked>(method: string, params: object, name: K): Promise<Guards.Checked[K]> {
     const result = await this.send(method, params)
-    const decoded = Wire.decode(name, result, "result")
+    const decoded = Guards.decode(name, result, "result")
     if (decoded._tag === "Invalid") throw new ProtocolError(method, decoded.issue)
     return decoded.value
   }
@@ -294,23 +296,23 @@ export class ArchyClient extends EventTarget {
 
   /** Fetches `container-list` and replaces the store's views with it. */
   async refresh(): Promise<void> {
-    const apps = await this.callChecked(Wire.Method.ContainerList, {}, "AppList")
+    const apps = await this.callChecked(Methods.Method.ContainerList, {}, "AppList")
     this.update(AppStore.snapshot(this.store, apps, null))
   }
 
   /** The app's install log, oldest first. */
   installLog(appId: string): Promise<ReadonlyArray<Protocol.LogLine>> {
-    return this.callChecked(Wire.Method.InstallLog, { appId }, "InstallLog")
+    return this.callChecked(Methods.Method.InstallLog, { appId }, "InstallLog")
   }
 
   /** The last `tail` lines of the container's own log. */
-  containerLogs(appId: string, tail = 200): Promise<Wire.ContainerLogs> {
-    return this.callChecked(Wire.Method.ContainerLogs, { appId, tail }, "ContainerLogs")
+  containerLogs(appId: string, tail = 200): Promise<Views.ContainerLogs> {
+    return this.callChecked(Methods.Method.ContainerLogs, { appId, tail }, "ContainerLogs")
   }
 
   /** What the backup target holds for one app, or for all. */
   backupList(appId?: string): Promise<Protocol.BackupList> {
-    return this.callChecked(Wire.Method.BackupList, appId === undefined ? {} : { appId }, "BackupList")
+    return this.callChecked(Methods.Method.BackupList, appId === undefined ? {} : { appId }, "BackupList")
   }
 
   /**
@@ -353,7 +355,7 @@ export class ArchyClient extends EventTarget {
   }
 
   /** The latest disk report, while someone watches (undefined before the first answer, or from a server that does not measure). */
-  get disk(): Wire.DiskReport | undefined {
+  get disk(): Views.DiskReport | undefined {
     return this.subscriptions.disk
   }
 
@@ -364,7 +366,7 @@ export class ArchyClient extends EventTarget {
 
   /** The server's and engine's versions. */
   version(): Promise<Protocol.ServerVersion> {
-    return this.callChecked(Wire.Method.ServerVersion, {}, "ServerVersion")
+    return this.callChecked(Methods.Method.ServerVersion, {}, "ServerVersion")
   }
 
   /** Subscribes to changes; returns the unsubscribe function. */
@@ -445,19 +447,19 @@ export class ArchyClient extends EventTarget {
       if (e instanceof ProtocolError) return this.refuse(e)
       throw e
     }
-    if (m.method === Wire.Notification.StateSnapshot) {
-      const p = Wire.decodeParams(Wire.Notification.StateSnapshot, m.params)
-      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Wire.Notification.StateSnapshot, p.issue))
+    if (m.method === Methods.Notification.StateSnapshot) {
+      const p = Guards.decodeParams(Methods.Notification.StateSnapshot, m.params)
+      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Methods.Notification.StateSnapshot, p.issue))
       this.update(AppStore.snapshot(this.store, p.value.apps, p.value.seq))
-    } else if (m.method === Wire.Notification.StateChanged) {
-      const p = Wire.decodeParams(Wire.Notification.StateChanged, m.params)
-      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Wire.Notification.StateChanged, p.issue))
+    } else if (m.method === Methods.Notification.StateChanged) {
+      const p = Guards.decodeParams(Methods.Notification.StateChanged, m.params)
+      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Methods.Notification.StateChanged, p.issue))
       const r = AppStore.change(this.store, p.value.app, p.value.seq)
       if (r._tag === "Gap") this.resync()
       else this.update(r.store)
-    } else if (m.method === Wire.Notification.BackupsChanged) {
-      const p = Wire.decodeParams(Wire.Notification.BackupsChanged, m.params)
-      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Wire.Notification.BackupsChanged, p.issue))
+    } else if (m.method === Methods.Notification.BackupsChanged) {
+      const p = Guards.decodeParams(Methods.Notification.BackupsChanged, m.params)
+      if (p._tag === "Invalid") return this.refuse(new ProtocolError(Methods.Notification.BackupsChanged, p.issue))
       for (const w of [...this.backupWatchers]) if (w.appId === p.value.appId) w.listener()
     }
   }
@@ -501,7 +503,7 @@ export class ArchyClient extends EventTarget {
   private schedulePoll(delay: number): void {
     if (this.pollTimer !== null) return
     const timer = setTimeout(() => {
-      this.callChecked(Wire.Method.ContainerList, {}, "AppList").then(
+      this.callChecked(Methods.Method.ContainerList, {}, "AppList").then(
         (apps) => {
           // a list fetched while the socket came back may predate its snapshot
           if (this.pollTimer === timer && this.connection !== "open") {

@@ -1,13 +1,16 @@
 /**
  * The wire protocol the dashboard speaks with `archipelago serve`: JSON-RPC 2.0 on `POST /rpc`
  * and on the WebSocket `/ws`, which pushes a snapshot on connect and then ordered changes.
- * Every name here is the orchestrator's `Wire` module's (one description of the protocol for
- * the server and this client); this module keeps the names the web components always had.
+ * Every name here is the orchestrator's protocol module's (`@archipelago/orchestrator/protocol`:
+ * one description of the protocol for the server and this client, no twin); this module only
+ * keeps the names the web components always had.
  *
  * @since 0.1.0
  */
 import type { Op } from "@archipelago/orchestrator/domain"
-import * as Wire from "@archipelago/orchestrator/wire"
+import * as Methods from "@archipelago/orchestrator/protocol/Methods"
+import type * as Params from "@archipelago/orchestrator/protocol/Params"
+import type * as Views from "@archipelago/orchestrator/protocol/Views"
 
 /**
  * The answer to an accepted lifecycle request: the transitional state the app is now in, and
@@ -17,7 +20,7 @@ import * as Wire from "@archipelago/orchestrator/wire"
  * @since 0.1.0
  * @category models
  */
-export type Accepted = Wire.Accepted
+export type Accepted = Views.Accepted
 
 /**
  * One line of an app's install log.
@@ -25,7 +28,7 @@ export type Accepted = Wire.Accepted
  * @since 0.1.0
  * @category models
  */
-export type LogLine = Wire.LogLine
+export type LogLine = Views.LogLine
 
 /**
  * The answer of `server.version`.
@@ -33,7 +36,7 @@ export type LogLine = Wire.LogLine
  * @since 0.1.0
  * @category models
  */
-export type ServerVersion = Wire.ServerVersion
+export type ServerVersion = Views.ServerVersion
 
 /**
  * The params of the `state.snapshot` notification sent when a socket connects.
@@ -41,7 +44,7 @@ export type ServerVersion = Wire.ServerVersion
  * @since 0.1.0
  * @category models
  */
-export type Snapshot = Wire.Snapshot
+export type Snapshot = Params.Snapshot
 
 /**
  * The params of a `state.changed` notification; `seq` grows by one per change.
@@ -49,7 +52,7 @@ export type Snapshot = Wire.Snapshot
  * @since 0.1.0
  * @category models
  */
-export type Changed = Wire.Changed
+export type Changed = Params.Changed
 
 /**
  * The params of a `logs.lines` notification: the next lines of a followed log; `dropped` counts
@@ -58,7 +61,7 @@ export type Changed = Wire.Changed
  * @since 0.1.0
  * @category models
  */
-export type LogLines = Wire.LogLines
+export type LogLines = Params.LogLines
 
 /**
  * The params of a `logs.ended` notification: the followed log ended (`stopped` when the
@@ -67,7 +70,7 @@ export type LogLines = Wire.LogLines
  * @since 0.1.0
  * @category models
  */
-export type LogsEnded = Wire.LogsEnded
+export type LogsEnded = Params.LogsEnded
 
 /**
  * The params of a `stats.changed` notification: one sample of every running app.
@@ -75,7 +78,7 @@ export type LogsEnded = Wire.LogsEnded
  * @since 0.1.0
  * @category models
  */
-export type StatsChanged = Wire.StatsChanged
+export type StatsChanged = Params.StatsChanged
 
 /**
  * The params of a `backups.changed` notification: what the backup target holds for the app
@@ -84,7 +87,7 @@ export type StatsChanged = Wire.StatsChanged
  * @since 0.1.0
  * @category models
  */
-export type BackupsChanged = Wire.BackupsChanged
+export type BackupsChanged = Params.BackupsChanged
 
 /**
  * The answer of `backup-list`.
@@ -92,7 +95,7 @@ export type BackupsChanged = Wire.BackupsChanged
  * @since 0.1.0
  * @category models
  */
-export type BackupList = Wire.BackupList
+export type BackupList = Views.BackupList
 
 /**
  * The lifecycle operations the dashboard can request.
@@ -108,7 +111,7 @@ export type LifecycleOp = Op.Op
  * @since 0.1.0
  * @category constants
  */
-export const methodOf: Readonly<Record<LifecycleOp, string>> = Wire.methodOf
+export const methodOf: Readonly<Record<LifecycleOp, string>> = Methods.methodOf
 
 /**
  * True for the operations the dashboard can request.
@@ -125,7 +128,7 @@ export const isLifecycleOp = (u: unknown): u is LifecycleOp => typeof u === "str
  * @since 0.1.0
  * @category constants
  */
-export const subprotocol = Wire.subprotocol
+export const subprotocol = Methods.subprotocol
 
 /**
  * The WebSocket subprotocol that carries a bearer token (browsers cannot set headers on a socket).
@@ -133,4 +136,4 @@ export const subprotocol = Wire.subprotocol
  * @since 0.1.0
  * @category constructors
  */
-export const bearerSubprotocol = Wire.bearerSubprotocol
+export const bearerSubprotocol = Methods.bearerSubprotocol

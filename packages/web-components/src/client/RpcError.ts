@@ -3,15 +3,16 @@
  *
  * @since 0.1.0
  */
-import * as Wire from "@archipelago/orchestrator/wire"
+import * as Errors from "@archipelago/orchestrator/protocol/Errors"
+import * as Guards from "@archipelago/orchestrator/protocol/Guards"
 
 /**
- * The error codes of the Archipelago RPC protocol (the orchestrator's `Wire.codes`).
+ * The error codes of the Archipelago RPC protocol (the orchestrator's `Errors.codes`).
  *
  * @since 0.1.0
  * @category constants
  */
-export const codes = Wire.codes
+export const codes = Errors.codes
 
 /**
  * The server answered a JSON-RPC error.
@@ -61,8 +62,8 @@ export class ProtocolError extends TransportError {
   override readonly name: string = "ProtocolError"
   readonly field: string
   readonly expected: string
-  constructor(method: string, issue: Wire.Issue) {
-    super(method, `the server sent a message this dashboard does not understand: ${Wire.describe(issue)}`)
+  constructor(method: string, issue: Guards.Issue) {
+    super(method, `the server sent a message this dashboard does not understand: ${Guards.describe(issue)}`)
     this.field = issue.field
     this.expected = issue.expected
   }

@@ -6,7 +6,10 @@
  * @since 0.1.0
  */
 import type { AppResources } from "@archipelago/orchestrator/domain"
-import * as Wire from "@archipelago/orchestrator/wire"
+import * as Guards from "@archipelago/orchestrator/protocol/Guards"
+import * as Methods from "@archipelago/orchestrator/protocol/Methods"
+import type * as Params from "@archipelago/orchestrator/protocol/Params"
+import type * as Views from "@archipelago/orchestrator/protocol/Views"
 import { ProtocolError } from "./RpcError.js"
 
 /**
@@ -24,17 +27,17 @@ export interface LogListener {
   readonly onReset?: () => void
 }
 
-type Followed = typeof Wire.Notification.LogsLines | typeof Wire.Notification.LogsEnded | typeof Wire.Notification.StatsChanged
-type Note = { readonly [K in Followed]: { readonly method: K; readonly params: Wire.NotificationParams[K] } }[Followed]
+type Followed = typeof Methods.Notification.LogsLines | typeof Methods.Notification.LogsEnded | typeof Methods.Notification.StatsChanged
+type Note = { readonly [K in Followed]: { readonly method: K; readonly params: Params.NotificationParams[K] } }[Followed]
 
 const followed: ReadonlySet<unknown> = new Set<Followed>([
-  Wire.Notification.LogsLines,
-  Wire.Notification.LogsEnded,
-  Wire.Notification.StatsChanged
+  Methods.Notification.LogsLines,
+  Methods.Notification.LogsEnded,
+  Methods.Notification.StatsChanged
 ])
 
 interface Sub {
-  readonly method: typeof Wire.SocketMethod.LogsSubscribe | typeof Wire.SocketMethod.StatsSubscribe
+  readonly method: typeof Methods.SocketMethod.LogsSubscribe | typeof Methods.SocketMethod.StatsSubscribe
   readonly params: object
   readonly listener?: LogListener
   serverId: string | null
@@ -66,7 +69,7 @@ export class Subscriptions {
   /** The latest resource sample, by app id. */
   resources: ReadonlyMap<string, AppResources.AppResources> = new Map()
   /** The latest disk report, while someone watches. */
-  disk: Wire.DiskReport | undefined = undefined
+  disk: Views.DiskReport | undefined = undefined
   private send: SocketSend | null = null
   private readonly subs = new Map<number, Sub>()
   private readonly pending = new Map<number, (result: unknown, error: unknown) => void>()
@@ -100,8 +103,8 @@ export class Subscriptions {
 
   /** Follows an app's container log; returns the function that stops following. */
   followLogs(appId: string, tail: number, listener: LogListener): () => void {
-    const local = this.add({ method: Wire.SocketMethod.LogsSubscribe, params: { appId, tail }, listener, serverId: null })
-    return () => this.remove(local, Wire.SocketMethod.LogsUnsubscribe)
+    const local = this.add({ method: Methods.SocketMethod.LogsSubscribe, params: { appId, tail }, listener, serverId: null })
+    return () => this.remove(local, Methods.SocketMethod.LogsUnsubscribe)
   }
 
   /**
@@ -155,7 +158,7 @@ export class Subscriptions {
     }
     if (followed.has(msg.method)) {
       const method = msg.method as Followed
-      const decoded = Wire.decodeParams(method, msg.params)
+      const decoded = Guards.decodeParams(method, msg.params)
       if (decoded._tag === "Invalid") throw new ProtocolError(method, decoded.issue)
       this.notify({ method, params: decoded.value } as Note)
       return true
@@ -166,9 +169,9 @@ export class Subscriptions {
   private syncStats(): void {
     const want = this.statsWatchers > 0 && !this.hidden
     if (want && this.statsSub === null) {
-      this.statsSub = this.add({ method: Wire.SocketMethod.StatsSubscribe, params: {}, serverId: null })
+      this.statsSub = this.add({ method: Methods.SocketMethod.StatsSubscribe, params: {}, serverId: null })
     } else if (!want && this.statsSub !== null) {
-      this.remove(this.statsSub, Wire.SocketMethod.StatsUnsubscribe)
+      this.remove(this.statsSub, Methods.SocketMethod.StatsUnsubscribe)
       this.statsSub = null
       if (this.resources.size > 0) {
         this.resources = new Map()
@@ -189,8 +192,8 @@ export class Subscriptions {
   }
 
   private askDisk(): void {
-    this.request(Wire.Method.NodeDisk, {}, (result) => {
-      const answer = Wire.decode("DiskReport", result)
+    this.request(Methods.Method.NodeDisk, {}, (result) => {
+      const answer = Guards.decode("DiskReport", result)
       if (answer._tag !== "Valid") return
       this.disk = answer.value
       this.changed()
@@ -215,13 +218,13 @@ export class Subscriptions {
     if (this.send === null) return
     if (again) sub.listener?.onReset?.()
     this.request(sub.method, sub.params, (result, error) => {
-      const answer = Wire.decode("Subscribed", result)
+      const answer = Guards.decode("Subscribed", result)
       const id = answer._tag === "Valid" ? answer.value.subscription : undefined
       if (this.subs.get(local) !== sub) {
         // stopped while the answer travelled: end it on the server too
         if (id !== undefined) {
           this.request(
-            sub.method === Wire.SocketMethod.LogsSubscribe ? Wire.SocketMethod.LogsUnsubscribe : Wire.SocketMethod.StatsUnsubscribe,
+            sub.method === Methods.SocketMethod.LogsSubscribe ? Methods.SocketMethod.LogsUnsubscribe : Methods.SocketMethod.StatsUnsubscribe,
             { subscription: id },
             () => {}
           )
@@ -259,14 +262,14 @@ export class Subscriptions {
     }
     const [local, sub] = entry
     switch (note.method) {
-      case Wire.Notification.LogsLines:
+      case Methods.Notification.LogsLines:
         sub.listener?.onLines(note.params.lines, note.params.dropped)
         break
-      case Wire.Notification.LogsEnded:
+      case Methods.Notification.LogsEnded:
         this.subs.delete(local)
         sub.listener?.onEnd?.(note.params.reason)
         break
-      case Wire.Notification.StatsChanged:
+      case Methods.Notification.StatsChanged:
         this.resources = new Map(note.params.apps.map((a) => [a.appId, a]))
         this.changed()
         break
