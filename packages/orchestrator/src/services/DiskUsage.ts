@@ -10,7 +10,7 @@
 import * as NodePath from "node:path"
 import { Clock, Context, Effect, Layer, Schedule } from "effect"
 import * as DiskSpace from "../domain/DiskSpace.js"
-import type { DiskReport } from "../domain/Wire.js"
+import type { DiskReport } from "../protocol/Views.js"
 import * as Fs from "../fs/internal/Files.js"
 import { appsFolderName } from "../manifest/Spec.js"
 
