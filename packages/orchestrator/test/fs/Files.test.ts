@@ -22,7 +22,7 @@ const rawAllowed: Readonly<Record<string, string>> = {
 const platformAllowed: Readonly<Record<string, string>> = {
   "manifest/Catalog.ts": "reads a catalog folder and hashes build contexts through the service its callers provide",
   "services/Archipelago.ts": "watches the apps folder (FileSystem.watch) and hands the service to the layers it builds",
-  "services/Orchestrator.ts": "creates volume sources and trashes an app's data dir; out of this change's scope (other helpers' file)",
+  "services/internal/Engine.ts": "creates volume sources, and hands the service to Remove, which trashes an app's data dir; moved out of Orchestrator.ts as it was",
   "systemd/QuadletInstaller.ts": "lists and removes unit files through the service its tests replace"
 }
 
