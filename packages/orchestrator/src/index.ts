@@ -56,9 +56,9 @@ export * as AppViews from "./services/AppViews.js"
 /** @since 0.1.0 */
 export * as Lifecycle from "./services/Lifecycle.js"
 /** @since 0.1.0 */
-export * as Request from "./services/Request.js"
+export * as Request from "./domain/Request.js"
 /** @since 0.1.0 */
-export * as ServiceError from "./services/ServiceError.js"
+export * as ServiceError from "./domain/ServiceError.js"
 /** @since 0.1.0 */
 export * as Plan from "./reconcile/Plan.js"
 /** @since 0.1.0 */
@@ -71,7 +71,7 @@ export * as InstallLog from "./services/InstallLog.js"
 /** @since 0.1.0 */
 export * as StateStore from "./services/StateStore.js"
 /** @since 0.1.0 */
-export * as Observation from "./services/Observation.js"
+export * as Observation from "./reconcile/Observation.js"
 /** @since 0.1.0 */
 export * as Orchestrator from "./services/Orchestrator.js"
 /** @since 0.1.0 */

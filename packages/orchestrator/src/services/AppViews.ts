@@ -16,7 +16,7 @@ import { Apps, meta, resolveDependencies } from "./Apps.js"
 import type { AppDef, Service as AppsService } from "./Apps.js"
 import { InstallLog } from "./InstallLog.js"
 import type { LogLine as InstallLogLine } from "./InstallLog.js"
-import { UnknownApp } from "./ServiceError.js"
+import { UnknownApp } from "../domain/ServiceError.js"
 import { StateStore } from "./StateStore.js"
 import type { State } from "./StateStore.js"
 

@@ -18,8 +18,8 @@ import { admissionFacts, Apps } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
 import * as Operation from "./Operation.js"
 import { journalRequest, Orchestrator } from "./Orchestrator.js"
-import type { RequestOptions } from "./Request.js"
-import { UnknownApp } from "./ServiceError.js"
+import type { RequestOptions } from "../domain/Request.js"
+import { UnknownApp } from "../domain/ServiceError.js"
 import { StateStore } from "./StateStore.js"
 
 /**
@@ -47,7 +47,7 @@ export interface Accepted {
  * @since 0.1.0
  * @category models
  */
-export type { RequestOptions } from "./Request.js"
+export type { RequestOptions } from "../domain/Request.js"
 
 /**
  * @since 0.1.0

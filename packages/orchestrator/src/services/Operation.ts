@@ -19,7 +19,7 @@ import * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
 import type { AppDef } from "./Apps.js"
 import { InstallLog } from "./InstallLog.js"
-import { OperationFailed } from "./ServiceError.js"
+import { OperationFailed } from "../domain/ServiceError.js"
 import { StateStore } from "./StateStore.js"
 import type { Change } from "./StateStore.js"
 

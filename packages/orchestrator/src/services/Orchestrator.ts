@@ -33,9 +33,9 @@ import * as Update from "./internal/Update.js"
 import { Unsupported } from "./internal/WorkError.js"
 import type { WorkError } from "./internal/WorkError.js"
 import * as Operation from "./Operation.js"
-import type { RequestOptions } from "./Request.js"
-import type { OperationFailed } from "./ServiceError.js"
-import { UnknownApp } from "./ServiceError.js"
+import type { RequestOptions } from "../domain/Request.js"
+import type { OperationFailed } from "../domain/ServiceError.js"
+import { UnknownApp } from "../domain/ServiceError.js"
 
 /**
  * The errors of the operations' work (defined with it, in `internal/WorkError`), and the

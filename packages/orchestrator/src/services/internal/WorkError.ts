@@ -13,7 +13,7 @@ import type { RuntimeError } from "../../runtime/RuntimeError.js"
 import type * as BackupWork from "../BackupWork.js"
 import type { HookError } from "../HookRegistry.js"
 import type { DeadlineExceeded } from "../Operation.js"
-import type { UnsafeMount } from "../ServiceError.js"
+import type { UnsafeMount } from "../../domain/ServiceError.js"
 
 /**
  * The operation is not something this orchestrator can do (backups and restores without a
