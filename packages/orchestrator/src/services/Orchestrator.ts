@@ -8,7 +8,8 @@
  * This module is the service and its wiring; the engine work lives by operation over a shared
  * engine: `internal/Engine` (ownership check, reads, image fetch, hooks, create, owned stop,
  * journal record), `internal/Install`, `internal/StartStop`, `internal/Update`,
- * `internal/Remove`, `internal/Recover`, and `BackupWork` for backup and restore.
+ * `internal/Remove`, `internal/Recover`, and `internal/Backup` (which hands `BackupWork`, the
+ * work of backup and restore, what it needs).
  *
  * @since 0.1.0
  */
@@ -20,17 +21,16 @@ import type * as Op from "../domain/Op.js"
 import * as Transition from "../domain/Transition.js"
 import type { ContainerSummary } from "../runtime/ContainerRuntime.js"
 import { AppLocks } from "./AppLocks.js"
-import { admissionFacts, providersOf } from "./Apps.js"
+import { admissionFacts } from "./Apps.js"
 import type { AppDef } from "./Apps.js"
-import * as BackupWork from "./BackupWork.js"
 import type { HookError } from "./HookRegistry.js"
+import * as Backup from "./internal/Backup.js"
 import * as Engine from "./internal/Engine.js"
 import * as Install from "./internal/Install.js"
 import * as Recover from "./internal/Recover.js"
 import * as Remove from "./internal/Remove.js"
 import * as StartStop from "./internal/StartStop.js"
 import * as Update from "./internal/Update.js"
-import { Unsupported } from "./internal/WorkError.js"
 import type { WorkError } from "./internal/WorkError.js"
 import * as Operation from "./Operation.js"
 import type { RequestOptions } from "../domain/Request.js"
@@ -153,11 +153,11 @@ export const make = (options: Engine.Options = {}) => Effect.gen(function*() {
   const locks = yield* AppLocks
   const operation = yield* Operation.make
   const engine = yield* Engine.make(options)
-  const { apps, backups, hookRegistry, hooks, journalOf, log, observe, onStep, preBackupHooks, record, recoveryRunner, runtime, store, targetName } =
-    engine
+  const { apps, hooks, journalOf, observe, onStep, store } = engine
   const installs = Install.make(engine)
   const startStop = StartStop.make(engine, installs)
   const removes = Remove.make(engine)
+  const backupWork = Backup.make(engine, startStop)
   // a resumed update hands its record to boot's recovery, which rolls updates back: tied here
   const updates = Update.make(engine, installs, (def, entry, decision) => recovery.applyRecovery(def, entry, decision))
   const recovery = Recover.make(engine, { startStop, removes, updates })
@@ -183,28 +183,7 @@ export const make = (options: Engine.Options = {}) => Effect.gen(function*() {
         return removeContainer(def, options.purge === true)
       case "backup":
       case "restore":
-        return Option.match(backups, {
-          onNone: () => Effect.fail(new Unsupported({ op })),
-          onSome: (target) => {
-            const deps: BackupWork.Deps<WorkError> = {
-              steps: { start: (d) => Effect.asVoid(startContainer(d)), stop: stopContainer, observe },
-              backups: target,
-              hooks: hookRegistry,
-              log,
-              preBackupHooks,
-              gate: BackupWork.healthGate(runtime),
-              journal: {
-                current: journalOf(def),
-                record: (next) => record(def, next)
-              },
-              providers: (d) => Effect.map(store.get, (state) => providersOf(apps, d, state)),
-              ...(Option.isSome(recoveryRunner) ? { exec: recoveryRunner.value } : {})
-            }
-            return op === "backup"
-              ? Effect.asVoid(BackupWork.backup(deps, def))
-              : Effect.flatMap(targetName(def), (name) => Effect.asVoid(BackupWork.restore(deps, def, name, { archive: options.archive, closeChannels: options.closeChannels })))
-          }
-        })
+        return backupWork.run(op, def, options)
     }
   }
 

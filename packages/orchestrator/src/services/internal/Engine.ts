@@ -4,7 +4,7 @@
  * container without Archipelago's labels, nor another instance's), the shared reads (inspect,
  * image digest), the image fetch (pull through mirrors and registries, or build), the app's
  * pre-start hooks, container creation, the owned stop, and the journal record. The operations
- * (`Install`, `StartStop`, `Update`, `Remove`, `Recover`, and `BackupWork`) take it as a record.
+ * (`Install`, `StartStop`, `Update`, `Remove`, `Recover`, `Backup`) take it as a record.
  *
  * @since 0.1.0
  * @internal
