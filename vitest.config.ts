@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@archipelago\/orchestrator$/, replacement: src("orchestrator/src/index.ts") },
       { find: /^@archipelago\/hooks$/, replacement: src("hooks/src/index.ts") },
       { find: /^@archipelago\/rpc-adapter$/, replacement: src("rpc-adapter/src/index.ts") },
+      { find: /^@archipelago\/daemon$/, replacement: src("daemon/src/index.ts") },
       { find: /^@archipelago\/web-components$/, replacement: src("web-components/src/index.ts") }
     ]
   },

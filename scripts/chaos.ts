@@ -27,7 +27,7 @@ const run = (label: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
   return { ok: r.status === 0, seconds: (Date.now() - t0) / 1000 }
 }
 
-const matrix = run("chaos matrix on podman (idle, contended)", ["packages/rpc-adapter/test/chaos/ChaosMatrix.test.ts"], {
+const matrix = run("chaos matrix on podman (idle, contended)", ["packages/daemon/test/chaos/ChaosMatrix.test.ts"], {
   ARCHY_CHAOS_RESULTS: resultsFile
 })
 const rows: Array<CaseRow> = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) as Array<CaseRow> : []
@@ -68,7 +68,7 @@ const models: Array<ModelRun> = [{ label: "npm run chaos", runs: modelRuns, maxL
 // Every data operation killed at every step on podman (idle, contended), then random kill moments
 // on the simulator (CHAOS_CRASH_RUNS, default 2000).
 const crashFile = join(scratch, "crash.json")
-const crashPoints = run("crash points on podman (idle, contended)", ["packages/rpc-adapter/test/chaos/CrashPoints.test.ts"], {
+const crashPoints = run("crash points on podman (idle, contended)", ["packages/daemon/test/chaos/CrashPoints.test.ts"], {
   ARCHY_CRASH_REPORT: crashFile
 })
 const crashRows: Array<CrashRow> = existsSync(crashFile) ? JSON.parse(readFileSync(crashFile, "utf8")) as Array<CrashRow> : []

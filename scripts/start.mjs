@@ -15,7 +15,7 @@ import { delimiter, dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
-const cli = join(root, "packages/rpc-adapter/dist/cli.js")
+const cli = join(root, "packages/daemon/dist/cli.js")
 const dataDir = resolve(root, process.env.ARCHIPELAGO_DATA ?? ".data")
 const log = (line) => process.stderr.write(`[start] ${line}\n`)
 
@@ -33,7 +33,7 @@ const hasPodman = onPath("podman")
 if (!hasPodman) log("podman is not installed here: the server will run the simulated engine (see scripts/setup-host.sh)")
 
 const demoApps = ["demo-node", "demo-lightning", "demo-indexer", "demo-ui"]
-// Node's flags for the server, as its systemd unit runs it (Unit.nodeFlags in packages/rpc-adapter)
+// Node's flags for the server, as its systemd unit runs it (Unit.nodeFlags in packages/daemon)
 const nodeFlags = ["--max-semi-space-size=1", "--optimize-for-size"]
 const args = [
   ...nodeFlags,

@@ -17,10 +17,10 @@ import { fileURLToPath } from "node:url"
 
 export const root: string = fileURLToPath(new URL("..", import.meta.url))
 
-export type PackageName = "orchestrator" | "hooks" | "rpc-adapter" | "web-components"
+export type PackageName = "orchestrator" | "hooks" | "rpc-adapter" | "daemon" | "web-components"
 
 /** The workspace's published packages. */
-export const packageNames: ReadonlyArray<PackageName> = ["orchestrator", "hooks", "rpc-adapter", "web-components"]
+export const packageNames: ReadonlyArray<PackageName> = ["orchestrator", "hooks", "rpc-adapter", "daemon", "web-components"]
 
 /** The folder of a workspace package: `<root>/packages/<name>`. */
 export const packageDir = (name: PackageName): string => join(root, "packages", name)

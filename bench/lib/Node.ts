@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { nodeFlags } from "../../packages/rpc-adapter/src/Unit.js"
+import { nodeFlags } from "../../packages/daemon/src/Unit.js"
 import { startServe } from "../../test-support/chaos/Serve.js"
 import { freePort } from "../../test-support/net.js"
 import * as os from "node:os"
@@ -16,7 +16,7 @@ import { WebSocket } from "ws"
 import { until } from "./Bench.js"
 
 export const root = fileURLToPath(new URL("../..", import.meta.url))
-export const cli = path.join(root, "packages/rpc-adapter/dist/cli.js")
+export const cli = path.join(root, "packages/daemon/dist/cli.js")
 const offlineBase = "localhost/archipelago/base:latest"
 /** The image every bench app runs: the offline base image under a pinned tag (manifests refuse `latest`). */
 export const baseImage = "localhost/archipelago/bench-base:1.0.0"

@@ -14,7 +14,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { startServe } from "../../test-support/chaos/Serve.js"
-import { nodeFlags } from "../../packages/rpc-adapter/src/Unit.js"
+import { nodeFlags } from "../../packages/daemon/src/Unit.js"
 import { until } from "../lib/Bench.js"
 import { cleanup, ensureBaseImage, hasPodman, podman, root, tag, writeCatalog } from "../lib/Node.js"
 

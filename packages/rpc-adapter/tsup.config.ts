@@ -1,34 +1,11 @@
 import { defineConfig } from "tsup"
 
-export default defineConfig([
-  {
-    entry: { index: "src/index.ts" },
-    format: ["esm", "cjs"],
-    dts: false,
-    clean: true,
-    sourcemap: true,
-    shims: true,
-    target: "node20"
-  },
-  {
-    // The executable is one file with its dependencies in it: Node then reads one module instead
-    // of resolving and evaluating the ~1,500 files of effect, @effect/platform(-node) and
-    // @effect/cli, which took about 1 s of CPU on every start (and ~60 MB of the server's RSS).
-    // The library entry above keeps its dependencies external.
-    entry: { cli: "src/main.ts" },
-    format: ["esm"],
-    dts: false,
-    // whitespace and syntax minified, names kept (readable stacks and CPU profiles), and no
-    // source maps, so the package stays small
-    sourcemap: false,
-    esbuildOptions(options) {
-      options.minifyWhitespace = true
-      options.minifySyntax = true
-    },
-    target: "node20",
-    platform: "node",
-    noExternal: [/.*/],
-    // the bundled CommonJS dependencies (ws) call require(): give the ES module one
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __archipelagoRequire } from \"node:module\"\nconst require = __archipelagoRequire(import.meta.url)" }
-  }
-])
+export default defineConfig({
+  entry: { index: "src/index.ts" },
+  format: ["esm", "cjs"],
+  dts: false,
+  clean: true,
+  sourcemap: true,
+  shims: true,
+  target: "node20"
+})

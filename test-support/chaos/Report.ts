@@ -30,7 +30,7 @@ export interface ModelRun {
   readonly seconds: number
 }
 
-/** One row of the crash-point matrix (packages/rpc-adapter/test/chaos/CrashPoints.test.ts). */
+/** One row of the crash-point matrix (packages/daemon/test/chaos/CrashPoints.test.ts). */
 export interface CrashRow {
   readonly lane: string
   readonly scenario: string

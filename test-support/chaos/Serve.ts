@@ -1,6 +1,6 @@
 /**
  * The one handle on a real `archipelago serve` process (the built CLI,
- * `packages/rpc-adapter/dist/cli.js`) on podman, for the chaos matrix, the real-server tests and
+ * `packages/daemon/dist/cli.js`) on podman, for the chaos matrix, the real-server tests and
  * the benchmarks (bench/lib/Node.ts): start it, SIGKILL it, start it again on the same port and
  * data dir, call its JSON-RPC API and, when observing (the matrix's checks), record its WebSocket
  * `state.changed` stream and measure how fast `container-list` answers. Nothing here calls the
@@ -92,7 +92,7 @@ export interface Serve {
   readonly close: () => Promise<void>
 }
 
-const cli = (root: string) => join(root, "packages/rpc-adapter/dist/cli.js")
+const cli = (root: string) => join(root, "packages/daemon/dist/cli.js")
 
 /** One poll: `container-list`'s answer time and, at the same moment, the control server's (ms). */
 export interface Latency {

@@ -16,7 +16,7 @@ const sources = (dir: string): Array<string> =>
 
 /** Each module's relative imports, as paths from the repository root. */
 const graph = (): Map<string, Array<string>> => {
-  const files = ["orchestrator", "hooks", "rpc-adapter", "web-components"].flatMap((p) => sources(join(root, "packages", p, "src")))
+  const files = ["orchestrator", "hooks", "rpc-adapter", "daemon", "web-components"].flatMap((p) => sources(join(root, "packages", p, "src")))
   return new Map(
     files.map((f) => [
       relative(root, f),

@@ -13,7 +13,7 @@ const sources = (dir: string): Array<string> =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []
   )
-const files = ["orchestrator", "hooks", "rpc-adapter", "web-components"]
+const files = ["orchestrator", "hooks", "rpc-adapter", "daemon", "web-components"]
   .flatMap((p) => sources(join(root, "packages", p, "src")))
   .map((f) => ({ path: relative(root, f), text: readFileSync(f, "utf8") }))
 

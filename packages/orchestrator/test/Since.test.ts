@@ -8,7 +8,7 @@ import * as NodePath from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 
 const root = NodePath.join(import.meta.dirname, "..", "..", "..")
-const packages = ["orchestrator", "hooks", "rpc-adapter", "web-components"]
+const packages = ["orchestrator", "hooks", "rpc-adapter", "daemon", "web-components"]
 
 const parse = (v: string): ReadonlyArray<number> => v.split(".").map((n) => Number(n))
 const compare = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => {

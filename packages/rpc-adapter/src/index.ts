@@ -1,6 +1,7 @@
 /**
  * `@archipelago/rpc-adapter`: JSON-RPC 2.0 over HTTP and WebSocket for the Archipelago
- * orchestrator, with state push, authentication and the dashboard page.
+ * orchestrator, with state push, authentication and the dashboard page. The `archipelago`
+ * program that serves it (configuration, commands, service unit) is `@archipelago/daemon`.
  *
  * @since 0.1.0
  */
@@ -31,17 +32,3 @@ export * as ServerInfo from "./ServerInfo.js"
 export * as Sessions from "./Sessions.js"
 /** @since 0.1.0 */
 export * as Subscriptions from "./Subscriptions.js"
-/** @since 0.1.0 */
-export * as Cli from "./Cli.js"
-/** @since 0.1.0 */
-export * as Serve from "./Serve.js"
-/** @since 0.1.0 */
-export * as Validate from "./Validate.js"
-/** @since 0.1.0 */
-export * as Config from "./Config.js"
-/** @since 0.1.0 */
-export * as Status from "./Status.js"
-/** @since 0.1.0 */
-export * as Unit from "./Unit.js"
-/** @since 0.1.0 */
-export * as Takeover from "./Takeover.js"

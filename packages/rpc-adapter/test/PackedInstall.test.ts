@@ -1,80 +1,34 @@
 /**
- * The server as a user installs it: an empty project, `npm install` of the packed
- * `@archipelago/rpc-adapter` tarball (its @archipelago dependencies come from their own packed
- * tarballs, the rest from the npm cache), then the installed `archipelago` binary: `--version`,
- * and `serve` on the simulated engine with the dashboard loaded in Chromium from that install.
+ * The transport as a library user installs it: an empty project, `npm install` of the packed
+ * `@archipelago/rpc-adapter` tarball (its @archipelago dependencies from their own packed
+ * tarballs, the rest from the npm cache), then an import of the installed package from both
+ * module systems. The `archipelago` program is `@archipelago/daemon` (its own PackedInstall
+ * test): this install brings no binary and no command-line library.
  * Nothing here reaches into the workspace's sources or node_modules.
  */
-import { spawn } from "node:child_process"
-import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { realpathSync, writeFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
-import { exec, packageNames, root, usePackedInstall } from "../../../test-support/packing.js"
-import { hasChromium, launch } from "../../web-components/test/support/Browser.js"
+import { describe, expect, it } from "@effect/vitest"
+import { exec, packageNames, usePackedInstall } from "../../../test-support/packing.js"
+
+const transport = ["Auth", "Dashboard", "Dispatch", "JsonRpc", "Methods", "Push", "RateLimit", "Resources", "RpcError", "Server", "ServerInfo", "Sessions", "Subscriptions"]
 
 describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, () => {
-  const installed = usePackedInstall("server-install", packageNames, "rpc-adapter")
-  const bin = () => join(installed.app, "node_modules", ".bin", "archipelago")
-  let child: ChildProcessWithoutNullStreams | undefined
-  afterAll(() => {
-    if (child !== undefined && child.exitCode === null) child.kill("SIGKILL")
-  })
+  const installed = usePackedInstall("rpc-install", packageNames, "rpc-adapter")
 
-  it("brings every package the server imports or serves", () => {
+  it("brings every package the transport imports or serves, and no command line", () => {
     for (const name of ["@archipelago/orchestrator", "@archipelago/hooks", "@archipelago/web-components", "effect", "@effect/platform", "@effect/platform-node"]) {
       expect(installed.packages).toContain(name)
     }
+    expect(installed.packages).not.toContain("@archipelago/daemon")
+    expect(installed.packages).not.toContain("@effect/cli")
+    expect(existsSync(join(installed.app, "node_modules", ".bin", "archipelago"))).toBe(false)
   })
 
-  it("archipelago --version prints the package's version", async () => {
-    const out = await exec(bin(), ["--version"], { cwd: installed.app })
-    const { version } = JSON.parse((await exec(process.execPath, ["-p", "JSON.stringify(require('@archipelago/rpc-adapter/package.json'))"], { cwd: installed.app })).stdout)
-    expect(out.stdout, out.stderr).toBe(`archipelago ${version}\n`)
-    // the binary is the installed one, not the workspace's
-    expect(realpathSync(bin()).startsWith(realpathSync(installed.app))).toBe(true)
-  })
-
-  it.skipIf(!hasChromium)("archipelago serve --engine sim serves the dashboard, and Chromium shows the apps", async () => {
-    const data = join(installed.project, "data")
-    const config = join(installed.project, "empty.yml")
-    writeFileSync(config, "{}\n")
-    child = spawn(bin(), ["serve", "--apps", join(root, "apps"), "--data", data, "--engine", "sim", "--port", "0", "--print-login-url"], {
-      cwd: installed.app,
-      env: { ...process.env, ARCHIPELAGO_CONFIG: config }
-    })
-    let out = ""
-    child.stderr.on("data", (d) => (out += d))
-    const loginUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no login URL within 60 s:\n${out}`)), 60_000)
-      child!.stdout.on("data", (d) => {
-        out += d
-        const m = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/login\?token=[A-Za-z0-9_-]+)\n/.exec(out)
-        if (m !== null) {
-          clearTimeout(timer)
-          resolve(m[1]!)
-        }
-      })
-      child!.on("exit", (code) => reject(new Error(`serve exited ${code}:\n${out}`)))
-    })
-
-    const browser = await launch()
-    try {
-      const page = await browser.newPage()
-      const errors: Array<string> = []
-      page.on("pageerror", (e) => errors.push(e.message))
-      const bundle = page.waitForResponse((r) => r.url().endsWith(".js") && r.url().includes("archipelago"))
-      await page.goto(loginUrl)
-      expect((await bundle).status()).toBe(200)
-      await page.locator("archy-app-card").first().waitFor({ timeout: 60_000 })
-      await page.getByText("Demo node", { exact: false }).first().waitFor({ timeout: 30_000 })
-      expect(await page.getByText("The dashboard bundle is not built").count()).toBe(0)
-      expect(await page.locator("archy-app-card").count()).toBeGreaterThan(3)
-      expect(errors).toEqual([])
-    } finally {
-      await browser.close()
-    }
-    child.kill("SIGTERM")
-    expect(await new Promise((resolve) => child!.once("close", resolve))).toBe(0)
+  it("exports the transport's modules, and none of the daemon's, to import and require", async () => {
+    const esm = await exec(process.execPath, ["--input-type=module", "-e", "const m = await import('@archipelago/rpc-adapter'); console.log(JSON.stringify(Object.keys(m).sort()))"], { cwd: installed.app })
+    expect(JSON.parse(esm.stdout), esm.stderr).toEqual(transport)
+    const cjs = await exec(process.execPath, ["-e", "console.log(JSON.stringify(Object.keys(require('@archipelago/rpc-adapter')).sort()))"], { cwd: installed.app })
+    expect(JSON.parse(cjs.stdout), cjs.stderr).toEqual(transport)
   })
 })

@@ -25,7 +25,7 @@ const tag = randomBytes(3).toString("hex")
 const id = `t-wupd-${tag}`
 const repo = `archy-wupd-${tag}/app`
 const base = "localhost/archipelago/base:latest"
-const cli = join(root, "packages/rpc-adapter/dist/cli.js")
+const cli = join(root, "packages/daemon/dist/cli.js")
 
 if (!hasRegistry) console.warn("ServerUpdate.test.ts skipped: /usr/bin/docker-registry is missing (scripts/setup-host.sh installs it)")
 

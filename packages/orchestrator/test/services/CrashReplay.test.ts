@@ -6,7 +6,7 @@
  * data dir and engine. Invariant: the app ends in the state its owner asked for, its data is
  * byte-identical to before the operation or to its intended result, `lastError` and the install
  * log say what happened, and nothing is left behind. The real-podman version runs the real
- * server (packages/rpc-adapter/test/chaos/CrashPoints.test.ts).
+ * server (packages/daemon/test/chaos/CrashPoints.test.ts).
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"

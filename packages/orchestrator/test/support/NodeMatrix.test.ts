@@ -90,13 +90,13 @@ describe("the node matrix's selection", () => {
       "packages/orchestrator/test/PackedInstall.test.ts",
       "packages/rpc-adapter/test/PackedInstall.test.ts",
       "packages/web-components/test/PackedInstall.test.ts",
-      "packages/rpc-adapter/test/Cli.test.ts",
+      "packages/daemon/test/Cli.test.ts",
       "packages/orchestrator/test/services/Archipelago.test.ts",
       "packages/orchestrator/test/support/NodeMatrix.test.ts"
     ]) expect([f, runs(f)]).toEqual([f, true])
     for (const f of [
-      "packages/rpc-adapter/test/chaos/ChaosMatrix.test.ts",
-      "packages/rpc-adapter/test/Updates.test.ts",
+      "packages/daemon/test/chaos/ChaosMatrix.test.ts",
+      "packages/daemon/test/Updates.test.ts",
       "packages/web-components/test/ServerUpdate.test.ts",
       "packages/web-components/test/ServerBackup.test.ts",
       "packages/orchestrator/test/services/BackupPodman.test.ts",

@@ -73,7 +73,7 @@ export const startRealServer = async (options: Options = {}): Promise<RealServer
   }
   const port = await freePort()
   const args = [
-    "--import", "tsx", join(root, "packages/rpc-adapter/src/main.ts"), "serve",
+    "--import", "tsx", join(root, "packages/daemon/src/main.ts"), "serve",
     "--apps", appsDir, "--data", dataDir, "--port", String(port), "--engine", "podman",
     "--scan-interval", "1s", "--reconcile-interval", "1s",
     ...(options.allowOrigins ?? []).flatMap((o) => ["--allow-origin", o])

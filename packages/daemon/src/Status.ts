@@ -9,7 +9,7 @@ import { join, resolve } from "node:path"
 import { Console, Data, Effect, Schema } from "effect"
 import { SafeFile } from "@archipelago/orchestrator"
 import type { AppView } from "@archipelago/orchestrator/domain"
-import * as Auth from "./Auth.js"
+import { Auth } from "@archipelago/rpc-adapter"
 import type * as Config from "./Config.js"
 
 /**

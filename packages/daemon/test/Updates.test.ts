@@ -18,7 +18,7 @@ import { releaseContainerfile, releaseManifest, releaseOkCheck } from "../../../
 import { hasPodman, runTag } from "../../orchestrator/test/runtime/podman.js"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
-const cli = `${root}packages/rpc-adapter/dist/cli.js`
+const cli = `${root}packages/daemon/dist/cli.js`
 const id = `t-upd-${runTag}`
 const repo = `archy-upd-${runTag}/app`
 const base = "localhost/archipelago/base:latest"

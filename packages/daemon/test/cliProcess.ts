@@ -12,11 +12,11 @@ import { afterEach } from "@effect/vitest"
 
 export const root = fileURLToPath(new URL("../../..", import.meta.url))
 // the built CLI (npm test builds first): three times faster to start than through tsx
-export const main = join(root, "packages/rpc-adapter/dist/cli.js")
+export const main = join(root, "packages/daemon/dist/cli.js")
 if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`)
 
 // no config file of the host leaks into the tests
-export const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/rpc-adapter/test/golden/empty.yml") }
+export const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/daemon/test/golden/empty.yml") }
 
 /** Runs one command to its end; `timeoutMs` bounds it. */
 export const run = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv, timeoutMs = 60_000) =>

@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Either } from "effect"
 import * as Takeover from "../src/Takeover.js"
-import { tempDir } from "./fixtures.js"
+import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 
 const spec = (name: string, labels: Record<string, string>): ContainerSpec.ContainerSpec => ({
   name,

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { tempDir } from "./fixtures.js"
+import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 import { cleanEnv, root, run as runCli, serve } from "./cliProcess.js"
 
 const run = (args: Array<string>, env: NodeJS.ProcessEnv = cleanEnv) => runCli(args, env, 120_000)

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as AppCommands from "../src/AppCommands.js"
-import { view } from "./fixtures.js"
+import { view } from "../../rpc-adapter/test/fixtures.js"
 
 describe("AppCommands.outcome", () => {
   it("pending while the view is not newer than the answer; then failed exactly when the view records that op's failure", () => {
@@ -44,7 +44,7 @@ describe("AppCommands.table", () => {
 
 describe("the login page", () => {
   it("points to `archipelago login-url` (under systemd nothing prints a link)", async () => {
-    const { loginPage } = await import("../src/Dashboard.js")
+    const { loginPage } = await import("../../rpc-adapter/src/Dashboard.js")
     const page = loginPage({ password: false, failed: false })
     assert.include(page, "<code>archipelago login-url</code>")
     assert.notInclude(page, "serve</code> printed")

@@ -21,7 +21,7 @@ import { hasRegistry, type Registry, startRegistry } from "../../../../test-supp
 import { hasPodman, runTag } from "../../../orchestrator/test/runtime/podman.js"
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url))
-const cli = `${root}packages/rpc-adapter/dist/cli.js`
+const cli = `${root}packages/daemon/dist/cli.js`
 const list = (name: string, all: ReadonlyArray<string>) =>
   (process.env[name] ?? all.join(",")).split(",").map((s) => s.trim()).filter((s) => all.includes(s))
 const passes = list("ARCHY_CHAOS_PASSES", ["idle", "contended"]) as Array<"idle" | "contended">

@@ -13,12 +13,12 @@ import { BaseImage } from "@archipelago/orchestrator"
 import { Wire } from "@archipelago/orchestrator/domain"
 import { hasRegistry, startRegistry } from "../../../test-support/registry.js"
 import * as Cli from "../src/Cli.js"
-import * as ServerInfo from "../src/ServerInfo.js"
+import * as ServerInfo from "../../rpc-adapter/src/ServerInfo.js"
 import * as Serve from "../src/Serve.js"
-import * as Server from "../src/Server.js"
-import { tempDir } from "./fixtures.js"
-import { connect } from "./harness.js"
-import type { WsClient } from "./harness.js"
+import * as Server from "../../rpc-adapter/src/Server.js"
+import { tempDir } from "../../rpc-adapter/test/fixtures.js"
+import { connect } from "../../rpc-adapter/test/harness.js"
+import type { WsClient } from "../../rpc-adapter/test/harness.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
 const appId = `t-rpc-${randomBytes(3).toString("hex")}-node`

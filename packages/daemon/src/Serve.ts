@@ -29,12 +29,8 @@ import {
   StateStore
 } from "@archipelago/orchestrator"
 import { Builtins, Hooks } from "@archipelago/hooks"
-import * as Auth from "./Auth.js"
+import { Auth, Push, Resources, Server, ServerInfo } from "@archipelago/rpc-adapter"
 import * as Cli from "./Config.js"
-import * as Push from "./Push.js"
-import * as Resources from "./Resources.js"
-import * as Server from "./Server.js"
-import * as ServerInfo from "./ServerInfo.js"
 import * as Status from "./Status.js"
 
 /**

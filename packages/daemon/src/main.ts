@@ -10,7 +10,7 @@ import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import * as Cli from "./Cli.js"
-import { version } from "./ServerInfo.js"
+import { version } from "./internal/version.js"
 
 const argv = process.argv.slice(2)
 

@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import * as Cli from "../src/Cli.js"
-import { tempDir } from "./fixtures.js"
+import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 
 const hostile = "host: 0.0.0.0\nallowedBindRoots: [/]\n"
 const root = process.getuid?.() === 0

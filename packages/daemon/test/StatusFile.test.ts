@@ -3,7 +3,8 @@ import { Effect, Either } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Auth, Status } from "../src/index.js"
+import { Auth } from "../../rpc-adapter/src/index.js"
+import { Status } from "../src/index.js"
 
 describe("server.json (what `serve` records for `status` and `login-url`)", () => {
   it.live("a status asked while serve rewrites it always finds the server, never a malformed file", () =>

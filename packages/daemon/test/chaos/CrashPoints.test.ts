@@ -27,7 +27,7 @@ import { releaseCommand, releaseContainerfile, releaseOkCheck } from "../../../.
 import { hasPodman, runTag } from "../../../orchestrator/test/runtime/podman.js"
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url))
-const cli = `${root}packages/rpc-adapter/dist/cli.js`
+const cli = `${root}packages/daemon/dist/cli.js`
 const repo = `archy-cp-${runTag}/app`
 const base = "localhost/archipelago/base:latest"
 

@@ -5,12 +5,12 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Archive, ArchiveFile } from "@archipelago/orchestrator"
-import { tempDir } from "./fixtures.js"
+import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const main = join(root, "packages/rpc-adapter/dist/cli.js")
+const main = join(root, "packages/daemon/dist/cli.js")
 if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`)
-const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/rpc-adapter/test/golden/empty.yml") }
+const cleanEnv = { ...process.env, ARCHIPELAGO_CONFIG: join(root, "packages/daemon/test/golden/empty.yml") }
 
 const run = (args: Array<string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

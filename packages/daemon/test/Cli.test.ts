@@ -2,13 +2,13 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import * as ServerInfo from "../src/ServerInfo.js"
+import * as ServerInfo from "../../rpc-adapter/src/ServerInfo.js"
 import * as Cli from "../src/Cli.js"
 import * as Help from "../src/internal/help.js"
-import { tempDir } from "./fixtures.js"
+import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 import { cleanEnv, root, run, serve } from "./cliProcess.js"
 
-const golden = (name: string) => join(root, "packages/rpc-adapter/test/golden", name)
+const golden = (name: string) => join(root, "packages/daemon/test/golden", name)
 
 describe("archipelago: help, version, usage errors", { timeout: 120_000 }, () => {
   it("--version prints and exits 0 without starting anything", async () => {

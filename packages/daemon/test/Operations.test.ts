@@ -14,10 +14,10 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { makeAppsDir } from "../../orchestrator/test/services/podmanFixture.js"
 import { hasPodman, removeByPrefix, runTag } from "../../orchestrator/test/runtime/podman.js"
 import * as Unit from "../src/Unit.js"
-import { tempDir } from "./fixtures.js"
+import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const cli = join(root, "packages/rpc-adapter/dist/cli.js")
+const cli = join(root, "packages/daemon/dist/cli.js")
 const hasAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0
 const prefix = `t-ops-${runTag}-`
 const app = `${prefix}node`

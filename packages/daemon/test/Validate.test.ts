@@ -5,7 +5,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Validate from "../src/Validate.js"
-import { tempDir } from "./fixtures.js"
+import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
 

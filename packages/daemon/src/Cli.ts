@@ -18,7 +18,7 @@ import * as Config from "./Config.js"
 import * as Help from "./internal/help.js"
 import * as Journal from "./Journal.js"
 import * as StrictModes from "./internal/strictModes.js"
-import { version } from "./ServerInfo.js"
+import { version } from "./internal/version.js"
 
 export {
   /** @since 0.1.0 */
