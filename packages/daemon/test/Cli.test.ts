@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -191,14 +190,6 @@ describe("archipelago help and usage errors for an operator (issue 27)", { timeo
     const r = await run(["--log-level", "debug", "validate", join(root, "apps")])
     expect(r.code).toBe(0)
     expect((await run(["validate", join(root, "apps"), "--log-level=error"])).code).toBe(0)
-  })
-
-  it.skipIf(spawnSync("podman", ["version", "--format", "json"]).status !== 0)("takeover of an app nobody has says unknown app, with a did-you-mean from the catalog", async () => {
-    const r = await run(["takeover", "nope", "--data", tempDir("rpc-takeover-"), "--apps", join(root, "apps")])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^archipelago: unknown app nope: no container of any orchestrator instance is labelled with it/)
-    const near = await run(["takeover", "lnx", "--data", tempDir("rpc-takeover-"), "--apps", join(root, "apps")])
-    expect(near.stderr).toContain("did you mean lnd?")
   })
 })
 

@@ -169,4 +169,12 @@ describe.skipIf(!hasPodman)("takeover of an app nobody has", { timeout: 120_000 
     const r = await run(["takeover", "t-op-nope-app", "--data", tempDir("op-takeover-")])
     expect([r.code, r.stderr]).toStrictEqual([1, "archipelago: unknown app t-op-nope-app: no container of any orchestrator instance is labelled with it (`archipelago list` shows this node's apps)\n"])
   })
+
+  it("a near miss gets a did-you-mean from the catalog", async () => {
+    const r = await run(["takeover", "nope", "--data", tempDir("rpc-takeover-"), "--apps", join(root, "apps")])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^archipelago: unknown app nope: no container of any orchestrator instance is labelled with it/)
+    const near = await run(["takeover", "lnx", "--data", tempDir("rpc-takeover-"), "--apps", join(root, "apps")])
+    expect(near.stderr).toContain("did you mean lnd?")
+  })
 })
