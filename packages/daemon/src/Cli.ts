@@ -6,6 +6,9 @@
  * and every `serve` setting also from an `ARCHIPELAGO_*` variable and the config file
  * (precedence: flag > environment > file > default; see `Config`).
  *
+ * Over 500 lines: the command tree is one table (each command's options, help entry and handler
+ * side by side, so the help and the parser cannot drift); the flags' precedence is in `Config`.
+ *
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"

@@ -55,4 +55,12 @@ describe("one place", () => {
     assert.isTrue(imports.length > 0)
     for (const i of imports) assert.isTrue(i === "effect" || /^\.\/[A-Za-z]+\.js$/.test(i), `Admission imports ${i}`)
   })
+
+  it("a source file over 500 lines says at its top why it is one file", () => {
+    const long = files.filter((f) => f.text.split("\n").length > 500)
+    const unexplained = long.filter((f) => !/over 500[\s*]+lines/i.test(f.text.split("\n").slice(0, 40).join("\n")))
+    assert.deepStrictEqual(unexplained.map((f) => f.path), [])
+    // the rule has something to bite on: without a reason these files would fail it
+    assert.isAbove(long.length, 0)
+  })
 })

@@ -4,6 +4,9 @@
  * archive's manifest `archive.json` (app id, version, image, time, sizes, and the mode, owner
  * and sha256 of every entry). Any `tar` can list or extract it; `verify` checks it.
  *
+ * Over 500 lines: the tar writer, its reader and `verify` share the header layout and the
+ * archive manifest's schema; split, each half would re-state the other's format.
+ *
  * @since 0.1.0
  */
 import { Data, Either, Schema } from "effect"

@@ -3,6 +3,9 @@
  * together (dependencies exist and have no cycle, no two apps publish the same host port,
  * no two apps share a container name), with ALL errors reported at once.
  *
+ * A little over 500 lines: the per-app checks and the checks across apps (dependencies, ports,
+ * names) share the catalog's indexes.
+ *
  * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"

@@ -3,6 +3,9 @@
  * the orchestrator. `Loader.parseManifest` reads the YAML with located errors; this schema is
  * the type and the last word on what a valid manifest is.
  *
+ * Over 500 lines: it is the manifest's whole schema, each field with the packager's words as
+ * annotations; docs/manifest.md is checked against it field by field.
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"

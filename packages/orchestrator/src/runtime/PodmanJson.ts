@@ -3,6 +3,9 @@
  * `version`, `network inspect`) and pure decoders to the runtime port's models. An engine upgrade that changes a
  * field we rely on fails here, at the boundary, with a message naming the field.
  *
+ * Over 500 lines: one schema for each podman JSON output we read, with its decoder beside it, so
+ * a field podman changes fails in one place.
+ *
  * @since 0.1.0
  */
 import { Either, ParseResult, Schema } from "effect"

@@ -3,6 +3,9 @@
  * (snapshot, then ordered changes, resync on a gap), reconnect with exponential backoff, and a
  * polling backstop while the socket is down. Elements follow it through `ArchyController`.
  *
+ * A little over 500 lines: the request path, the socket with its resync and the polling backstop
+ * share the connection's state; they are one state machine.
+ *
  * @since 0.1.0
  */
 import type { AppResources } from "@archipelago/orchestrator/domain"
