@@ -80,6 +80,11 @@ export interface Serve {
   /** Calls a method; rejects with `RpcFailure` on a JSON-RPC error. */
   readonly rpc: <A = unknown>(method: string, params?: Record<string, unknown>) => Promise<A>
   readonly list: () => Promise<ReadonlyArray<View>>
+  /**
+   * Polls app `appId`'s view until `done` (a bound on a wait, not a timed assertion); past the
+   * bound it throws naming `what`, the last view and the server's last output.
+   */
+  readonly untilView: (appId: string, what: string, done: (v: View) => boolean, boundMs?: number) => Promise<View>
   /** Every view the WebSocket delivered since the start, across restarts. */
   readonly recorded: () => ReadonlyArray<Recorded>
   /** `container-list` latencies measured by the background poller since the last call. */
@@ -227,6 +232,7 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
   }
 
   await launch()
+  const list = () => rpc<ReadonlyArray<View>>("container-list")
 
   return {
     port,
@@ -237,7 +243,16 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
     output: () => log,
     running,
     rpc,
-    list: () => rpc<ReadonlyArray<View>>("container-list"),
+    list,
+    untilView: async (appId, what, done, boundMs = 180_000) => {
+      const end = Date.now() + boundMs
+      for (;;) {
+        const v = await list().then((vs) => vs.find((x) => x.id === appId)).catch(() => undefined)
+        if (v !== undefined && done(v)) return v
+        if (Date.now() > end) throw new Error(`gave up waiting for ${what}; last view: ${JSON.stringify(v)}\n${log.slice(-3000)}`)
+        await new Promise((r) => setTimeout(r, pollEveryMs))
+      }
+    },
     recorded: () => recorded,
     takeLatencies: () => {
       const out = latencies

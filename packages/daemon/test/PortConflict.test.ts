@@ -28,16 +28,7 @@ describe.runIf(hasPodman).sequential("a host port in use is a failure to start, 
   let holder: Server | undefined
   let port = 0
 
-  const view = async (): Promise<View> => (await serve!.list()).find((v) => v.id === id)!
-  const until = async (what: string, done: (v: View) => boolean, boundMs = 180_000): Promise<View> => {
-    const end = Date.now() + boundMs
-    for (;;) {
-      const v = await view().catch(() => undefined)
-      if (v !== undefined && done(v)) return v
-      if (Date.now() > end) throw new Error(`gave up waiting for ${what}; last view: ${JSON.stringify(v)}\n${serve!.output().slice(-3000)}`)
-      await sleep(250)
-    }
-  }
+  const until = (what: string, done: (v: View) => boolean) => serve!.untilView(id, what, done)
   const journal = () =>
     serve!.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
 

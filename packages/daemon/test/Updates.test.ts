@@ -48,16 +48,7 @@ describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on pod
 
   const view = async (): Promise<View> => (await serve!.list()).find((v) => v.id === id)!
 
-  /** Polls the app's view until `done` (a bound on a wait, not a timed assertion). */
-  const until = async (what: string, done: (v: View) => boolean, boundMs = 240_000): Promise<View> => {
-    const end = Date.now() + boundMs
-    for (;;) {
-      const v = await view().catch(() => undefined)
-      if (v !== undefined && done(v)) return v
-      if (Date.now() > end) throw new Error(`gave up waiting for ${what}; last view: ${JSON.stringify(v)}\n${serve!.output().slice(-3000)}`)
-      await sleep(250)
-    }
-  }
+  const until = (what: string, done: (v: View) => boolean) => serve!.untilView(id, what, done, 240_000)
   const settled = (v: View) => v.transition === null && v.state === "running"
   const pending = () => {
     const file = join(dataDir, "state.json")
