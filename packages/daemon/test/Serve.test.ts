@@ -84,8 +84,13 @@ const startStack = async (engine: "sim" | "podman", data: string = tempDir("rpc-
     install: []
   }, choice))
   const server = await runtime.runPromise(Server.RpcServer)
+  return { server, rpc: rpcTo(server), close: () => runtime.dispose(), run: (effect) => runtime.runPromise(effect) }
+}
+
+/** JSON-RPC calls to a running server with its bearer token; each answer is the whole response object. */
+const rpcTo = (server: { readonly url: string; readonly token: string }) => {
   let id = 0
-  const rpc = async (method: string, params?: unknown) => {
+  return async (method: string, params?: unknown): Promise<any> => {
     const res = await fetch(`${server.url}/rpc`, {
       method: "POST",
       headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
@@ -93,7 +98,6 @@ const startStack = async (engine: "sim" | "podman", data: string = tempDir("rpc-
     })
     return res.json()
   }
-  return { server, rpc, close: () => runtime.dispose(), run: (effect) => runtime.runPromise(effect) }
 }
 
 const stateOf = (m: any): string | undefined =>
@@ -353,12 +357,7 @@ describe("registries and offline reach the orchestrator (simulator, issue 27)", 
     }, choice))
     try {
       const server = await runtime.runPromise(Server.RpcServer)
-      const rpc = async (method: string, params?: unknown) =>
-        (await (await fetch(`${server.url}/rpc`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params === undefined ? {} : { params }) })
-        })).json()) as any
+      const rpc = rpcTo(server)
       await rpc("container-install", { appId: id })
       let view: any
       for (let i = 0; i < 100; i++) {
@@ -402,12 +401,7 @@ describe.skipIf(!hasPodman || !hasRegistry)("registries from the config file, on
     const runtime = ManagedRuntime.make(Serve.layer(options, choice))
     try {
       const server = await runtime.runPromise(Server.RpcServer)
-      const rpc = async (method: string, params?: unknown) =>
-        (await (await fetch(`${server.url}/rpc`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params === undefined ? {} : { params }) })
-        })).json()) as any
+      const rpc = rpcTo(server)
       await rpc("container-install", { appId: id })
       let view: any
       for (let i = 0; i < 600; i++) {
