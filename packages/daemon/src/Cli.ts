@@ -496,39 +496,23 @@ const withoutLogLevel = (argv: ReadonlyArray<string>) =>
 // no `--wizard`: its prompts know nothing of the environment and the config file
 const builtInFlags = ["help", "version", "completions", "log-level"]
 
-const client = ["data", "config"]
-const lifecycleFlags = [...client, "json", "wait", "timeout"]
+let flagsByPath: Readonly<Record<string, ReadonlyArray<string>>> | undefined
 
 /**
  * The flags each command takes, by its path (`serve`, `service install`, `backup list`), for the
- * "did you mean" of misspelt commands and flags.
+ * "did you mean" of misspelt commands and flags: read once from the command tree itself, as its
+ * help shows them, so the two cannot drift.
  *
  * @since 0.1.0
  * @category constants
  */
-export const knownFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
-  serve: [...Config.settings.filter((s) => s.key !== "logLevel").map((s) => s.flag), "config"],
-  list: [...client, "json"],
-  install: lifecycleFlags,
-  start: lifecycleFlags,
-  stop: lifecycleFlags,
-  restart: lifecycleFlags,
-  update: lifecycleFlags,
-  remove: [...lifecycleFlags, "purge", "cascade"],
-  restore: [...lifecycleFlags, "archive"],
-  logs: [...client, "json", "tail"],
-  validate: [],
-  status: [...client, "log-format", "json"],
-  "login-url": client,
-  takeover: [...client, "apps", "log-format", "container"],
-  service: [],
-  "service unit": ["config", "user"],
-  "service install": [...client, "apps", "host", "port", "user", "force"],
-  backup: [],
-  "backup create": lifecycleFlags,
-  "backup list": [...client, "backup-dir"],
-  "backup verify": ["app", "key-file"]
-}
+export const knownFlags = (): Readonly<Record<string, ReadonlyArray<string>>> =>
+  flagsByPath ??= Object.fromEntries(
+    build([]).entries.filter((e) => e.path.length > 0).map((e) => [
+      e.path.join(" "),
+      Help.optionDefinitions(e).flatMap((d) => [...d.term.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!))
+    ])
+  )
 
 /**
  * The command path `argv` names (`service install`), or the misspelt word with the closest
@@ -544,14 +528,15 @@ export const commandOf = (
   const words = args.filter((a) => !a.startsWith("-"))
   const first = args[0]
   if (first === undefined || first.startsWith("-")) return undefined
-  const top = Object.keys(knownFlags).filter((k) => !k.includes(" "))
+  const flags = knownFlags()
+  const top = Object.keys(flags).filter((k) => !k.includes(" "))
   if (!top.includes(first)) {
     const suggestion = Config.closest(first, top)
     return { unknown: first, ...(suggestion === undefined ? {} : { suggestion }) }
   }
   const sub = words[1]
-  if (sub !== undefined && `${first} ${sub}` in knownFlags) return { path: `${first} ${sub}` }
-  const subs = Object.keys(knownFlags).filter((k) => k.startsWith(`${first} `)).map((k) => k.slice(first.length + 1))
+  if (sub !== undefined && `${first} ${sub}` in flags) return { path: `${first} ${sub}` }
+  const subs = Object.keys(flags).filter((k) => k.startsWith(`${first} `)).map((k) => k.slice(first.length + 1))
   if (subs.length > 0 && sub !== undefined && args[1] === sub) {
     const suggestion = Config.closest(sub, subs)
     return { unknown: `${first} ${sub}`, ...(suggestion === undefined ? {} : { suggestion: `${first} ${suggestion}` }) }
@@ -568,7 +553,7 @@ export const commandOf = (
 export const unknownFlag = (argv: ReadonlyArray<string>): { readonly flag: string; readonly suggestion?: string } | undefined => {
   const command = commandOf(argv)
   const path = command !== undefined && "path" in command ? command.path : undefined
-  const known = [...(path === undefined ? [] : knownFlags[path]!), ...builtInFlags]
+  const known = [...(path === undefined ? [] : knownFlags()[path]!), ...builtInFlags]
   for (const a of argv) {
     if (!a.startsWith("--") || a === "--") continue
     const flag = a.slice(2).split("=")[0]!

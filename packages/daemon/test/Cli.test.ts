@@ -106,7 +106,7 @@ const libraryDefaults = ["A user-defined piece of text", "A true or false value"
 
 describe("archipelago help and usage errors for an operator (issue 27)", { timeout: 180_000 }, () => {
   it("every command's --help, piped: plain text, its full path in USAGE, every option described in its own words, no --wizard", async () => {
-    const paths = Object.keys(Cli.knownFlags)
+    const paths = Object.keys(Cli.knownFlags())
     expect(paths).toContain("service unit")
     for (const path of paths) {
       const r = await run([...path.split(" "), "--help"])
@@ -118,8 +118,8 @@ describe("archipelago help and usage errors for an operator (issue 27)", { timeo
       const options = r.stdout.split("\n\nOPTIONS\n")[1]?.split("\n\n")[0] ?? ""
       // the "did you mean" knows exactly the options the help shows
       const shown = [...options.matchAll(/^  --([a-z-]+)/gm)].map((m) => m[1]!)
-      expect([path, [...shown].sort()]).toStrictEqual([path, [...Cli.knownFlags[path]!].sort()])
-      for (const flag of Cli.knownFlags[path]!) {
+      expect([path, [...shown].sort()]).toStrictEqual([path, [...Cli.knownFlags()[path]!].sort()])
+      for (const flag of Cli.knownFlags()[path]!) {
         // the flag's line, then its description, indented under it
         expect(options, `${path} --${flag}`).toMatch(new RegExp(`^  --${flag}( .*)?\n {6}\\S`, "m"))
       }
