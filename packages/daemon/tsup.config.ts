@@ -8,7 +8,7 @@ export default defineConfig([
     clean: true,
     sourcemap: true,
     shims: true,
-    target: "node20"
+    target: "node22"
   },
   {
     // The executable is one file with its dependencies in it: Node then reads one module instead
@@ -25,7 +25,7 @@ export default defineConfig([
       options.minifyWhitespace = true
       options.minifySyntax = true
     },
-    target: "node20",
+    target: "node22",
     platform: "node",
     noExternal: [/.*/],
     // the bundled CommonJS dependencies (ws) call require(): give the ES module one

@@ -17,7 +17,7 @@ export default defineConfig({
   dts: false,
   clean: true,
   sourcemap: true,
-  target: "node20",
+  target: "node22",
   splitting: true,
   treeshake: true
 })
