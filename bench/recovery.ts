@@ -104,7 +104,7 @@ const program = Effect.gen(function*() {
         if (yield* check) return
         yield* sleep(50)
       }
-      return yield* Effect.dieMessage(`timed out: ${what}`)
+      return yield* Effect.die(new Error(`timed out: ${what}`))
     })
 
   for (const app of apps) {
@@ -123,9 +123,9 @@ const program = Effect.gen(function*() {
       const before = (yield* store.entry(AppId.make(target.id))).observed
       yield* sleep(2500) // past the reconciler's grace for the previous exit
       yield* Queue.takeAll(events)
-      const entry = yield* Effect.fork(
+      const entry = yield* Effect.forkChild(
         views.changes.pipe(
-          Stream.flattenIterables,
+          Stream.flattenIterable,
           Stream.filter((v) =>
             v.id === target.id && v.state === "running" && v.transition === null &&
             (v.containerId !== (before.containerId ?? null) || v.startedAt !== (before.startedAt ?? null))
@@ -155,7 +155,7 @@ const program = Effect.gen(function*() {
     "run", "--detach", "--name", anchorName, "--restart", "always", "--memory", "64m",
     "--env", `APP_NAME=${anchorName}`, "--env", "STOP_DELAY=1", image
   )
-  if (started.status !== 0) return yield* Effect.dieMessage(`anchor: ${started.stderr}`)
+  if (started.status !== 0) return yield* Effect.die(new Error(`anchor: ${started.stderr}`))
   const anchorMs: Array<number> = []
   for (let i = 0; i < runs; i++) {
     yield* until(Effect.sync(() => inspect(anchorName)?.running === true), "anchor running")

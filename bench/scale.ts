@@ -13,7 +13,7 @@
  * `npm run bench -- scale --only=install-10` measures the fresh install alone, repeated (each on
  * an empty node and a fresh data dir) against the compose anchor: a few minutes.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { spawnSync } from "node:child_process"
 import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -88,7 +88,7 @@ const measureSize = (size: number, installedBefore: number, dataDir: string) => 
   }).pipe(
     Layer.provideMerge(PodmanRuntime.layerWith({ binary: wrapper })),
     Layer.provide(HookRegistry.layerEmpty),
-    Layer.provide(NodeContext.layer)
+    Layer.provide(NodeServices.layer)
   )
   const program = Effect.gen(function*() {
     const orchestrator = yield* Orchestrator.Orchestrator

@@ -9,7 +9,7 @@
  */
 import { spawn } from "node:child_process"
 import { loadavg } from "node:os"
-import { Effect, Either, Fiber, Stream } from "effect"
+import { Effect, Result, Fiber, Stream } from "effect"
 import * as EventsTail from "../../packages/orchestrator/src/runtime/internal/EventsTail.js"
 import * as PodmanArgv from "../../packages/orchestrator/src/runtime/PodmanArgv.js"
 import * as EventsFile from "../../packages/orchestrator/src/runtime/PodmanEventsFile.js"
@@ -22,8 +22,8 @@ if (!hasPodman()) {
 const kills = Number(process.argv[2] ?? "10")
 const version = podman(...PodmanArgv.versionArgv)
 const path = EventsFile.eventsFilePath(EventsFile.backendOf(version.stderr), [])
-if (Either.isLeft(path)) {
-  console.error(`no events file to follow: ${path.left}`)
+if (Result.isFailure(path)) {
+  console.error(`no events file to follow: ${path.failure}`)
   process.exit(1)
 }
 ensureBaseImage()
@@ -50,7 +50,7 @@ child.stdout.on("data", (chunk: Buffer) => {
   }
 })
 const watch = Effect.runFork(
-  EventsTail.tail(path.right, { _tag: "End" }, { pollMs: 2000 }).pipe(
+  EventsTail.tail(path.success, { _tag: "End" }, { pollMs: 2000 }).pipe(
     Stream.runForEach((line) =>
       Effect.sync(() => {
         const key = keyOf(line)

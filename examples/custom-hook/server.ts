@@ -9,7 +9,7 @@ import * as NodePath from "node:path"
 import { Archipelago, PodmanRuntime } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { Server, ServerInfo } from "@archipelago/rpc-adapter"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import type { Duration } from "effect"
 import { Layer } from "effect"
 import * as Hooks from "./hooks.js"
@@ -27,7 +27,7 @@ export interface Options {
   /** Run on the in-memory simulator instead of podman. */
   readonly simulated?: boolean
   /** Time between reconcile passes (each re-renders the hooks); default 30 s. */
-  readonly reconcileInterval?: Duration.DurationInput
+  readonly reconcileInterval?: Duration.Input
 }
 
 /**
@@ -53,7 +53,7 @@ export const layer = (options: Options) => {
   }).pipe(
     Layer.provide(Hooks.layer(options.dataDir)),
     Layer.provide(runtime),
-    Layer.provide(NodeContext.layer)
+    Layer.provide(NodeServices.layer)
   )
   const info = ServerInfo.layer({
     engine: options.simulated === true ? "simulated" : "podman",

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path"
 import { Server } from "@archipelago/rpc-adapter"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer } from "effect"
 import { layer } from "./server.js"
 

@@ -9,7 +9,7 @@ import { Archipelago, PodmanRuntime } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { Builtins, Hooks } from "@archipelago/hooks"
 import { Server, ServerInfo } from "@archipelago/rpc-adapter"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Layer } from "effect"
 
 /**
@@ -35,7 +35,7 @@ export interface Options {
  */
 export const layer = (options: Options) => {
   const runtime = options.simulated === true ? SimulatedRuntime.layer() : PodmanRuntime.layer
-  const platform = Layer.mergeAll(runtime, Hooks.layer(Builtins.builtins, { dataDir: options.dataDir }), NodeContext.layer)
+  const platform = Layer.mergeAll(runtime, Hooks.layer(Builtins.builtins, { dataDir: options.dataDir }), NodeServices.layer)
   const services = Layer.merge(
     Archipelago.layer({ appsDir: options.appsDir, dataDir: options.dataDir }),
     ServerInfo.fromRuntime(options.simulated === true ? "simulated" : "podman")

@@ -4,7 +4,7 @@ import * as NodePath from "node:path"
 import { Builtins } from "@archipelago/hooks"
 import { AppId, HookRegistry, Loader } from "@archipelago/orchestrator"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Result, Layer } from "effect"
 import * as Hooks from "../hooks.js"
 
 const manifestFile = NodePath.join(import.meta.dirname, "..", "apps", "hello", "manifest.yml")
@@ -25,7 +25,7 @@ describe("examples/custom-hook", () => {
       expect(registry.names).toEqual([...Builtins.builtins.map((h) => h.name), "greeting"])
       expect(registry.names).toContain("bitcoin-rpcauth")
       const text = yield* Effect.promise(() => Fs.readFile(manifestFile, "utf8"))
-      const manifest = Either.getOrThrow(Loader.parseManifest(text, manifestFile, { hookNames: registry.names }))
+      const manifest = Result.getOrThrow(Loader.parseManifest(text, manifestFile, { hookNames: registry.names }))
       const request = { appId: AppId.make("hello"), manifest, hooks: manifest.hooks }
       const result = yield* registry.run(request)
       expect(result.changed).toBe(true)

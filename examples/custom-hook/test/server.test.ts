@@ -3,7 +3,7 @@ import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { Server } from "@archipelago/rpc-adapter"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel, Schedule } from "effect"
+import { Effect, Layer, Logger, LogLevel, Schedule, References } from "effect"
 import { layer } from "../server.js"
 
 let dataDir = ""
@@ -70,6 +70,6 @@ describe("examples/custom-hook server", () => {
       expect(yield* Effect.promise(() => Fs.readFile(page, "utf8"))).toBe("<!doctype html>\n<h1>Hello from Hello</h1>\n")
     }).pipe(
       Effect.provide(Layer.suspend(() => layer({ dataDir, port: 0, simulated: true, reconcileInterval: "100 millis" }))),
-      Logger.withMinimumLogLevel(LogLevel.Warning)
+      Effect.provideService(References.MinimumLogLevel, "Warn")
     ))
 })

@@ -15,7 +15,7 @@ import { readFile } from "node:fs/promises"
 import { resolve } from "node:path"
 import { Args, CliConfig, Command, CommandDescriptor, Options } from "@effect/cli"
 import type { CliApp, ValidationError } from "@effect/cli"
-import { Array as Arr, Console, Effect, Either, Logger, LogLevel, Option } from "effect"
+import { Array as Arr, Console, Effect, Result, Logger, LogLevel, Option, References } from "effect"
 import type { Types } from "effect"
 import * as Config from "./Config.js"
 import * as Help from "./internal/help.js"
@@ -152,12 +152,12 @@ export const loadOptions = (
 ): Effect.Effect<Config.ServeOptions, Config.UsageError> =>
   Effect.gen(function*() {
     const file = Config.configFileOf(configFlag, env)
-    const read = yield* Effect.either(Effect.tryPromise(() => readFile(file.path, "utf8")))
+    const read = yield* Effect.result(Effect.tryPromise(() => readFile(file.path, "utf8")))
     let fromFile: Config.Layer = {}
-    if (Either.isLeft(read)) {
-      const code = (read.left.error as NodeJS.ErrnoException | undefined)?.code
+    if (Result.isFailure(read)) {
+      const code = (read.failure.error as NodeJS.ErrnoException | undefined)?.code
       if ((file.required && !missingOk) || code !== "ENOENT") {
-        return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.left.error)}` }))
+        return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.failure.error)}` }))
       }
     } else {
       const uid = process.getuid?.() ?? 0
@@ -165,15 +165,15 @@ export const loadOptions = (
         StrictModes.check("config file", file.path, [0, uid], `root or the user running archipelago (uid ${uid})`)
       )
       if (insecure !== undefined) return yield* Effect.fail(new Config.UsageError({ reason: insecure }))
-      const parsed = Config.parseFile(read.right, file.path)
-      if (Either.isLeft(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: parsed.left.join("\n") }))
-      fromFile = parsed.right
+      const parsed = Config.parseFile(read.success, file.path)
+      if (Result.isFailure(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: parsed.failure.join("\n") }))
+      fromFile = parsed.success
     }
     return yield* Config.resolve(flags, Config.fromEnv(env), fromFile)
   })
 
 const levelOf = (level: Config.LogLevel): LogLevel.LogLevel =>
-  LogLevel.allLevels.find((l) => l._tag.toLowerCase() === level) ?? LogLevel.Info
+  LogLevel.allLevels.find((l) => l._tag.toLowerCase() === level) ?? "Info"
 
 /**
  * Runs `effect` with the log format and minimum level of the settings.
@@ -183,7 +183,7 @@ const levelOf = (level: Config.LogLevel): LogLevel.LogLevel =>
  */
 export const withLogging = (options: Pick<Config.ServeOptions, "logFormat" | "logLevel">) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(
-    Logger.withMinimumLogLevel(levelOf(options.logLevel)),
+    Effect.provideService(References.MinimumLogLevel, levelOf(options.logLevel)),
     Effect.provide(Journal.layer(options.logFormat))
   )
 
@@ -347,7 +347,7 @@ const build = (argv: ReadonlyArray<string>) => {
           }
           const values = { ...U.serviceValues, data: resolve(options.data), apps: resolve(options.apps), ...asked }
           return Effect.flatMap(
-            Effect.zipRight(
+            Effect.andThen(
               U.checkProgram([process.execPath, U.cliPath()]),
               U.install(unit, Option.getOrElse(flags.root, () => "/"), configPathOf(flags), { force: flags.force, values, asked })
             ),
@@ -376,9 +376,9 @@ const build = (argv: ReadonlyArray<string>) => {
     Option.match(t, {
       onNone: () => Effect.succeed(undefined),
       onSome: (text) =>
-        Either.match(Config.parseDuration(text), {
-          onLeft: (reason) => Effect.fail(new Config.UsageError({ reason: `--timeout: ${reason}` })),
-          onRight: (d) => Effect.succeed(d)
+        Result.match(Config.parseDuration(text), {
+          onFailure: (reason) => Effect.fail(new Config.UsageError({ reason: `--timeout: ${reason}` })),
+          onSuccess: (d) => Effect.succeed(d)
         })
     })
   type Op = "install" | "start" | "stop" | "restart" | "update" | "remove" | "backup" | "restore"
@@ -659,10 +659,10 @@ export const run = (argv: ReadonlyArray<string>) => {
   return Effect.gen(function*() {
     // parsed here first, so that a parse error is one line of ours, not the library's
     const args = withoutLogLevel(argv)
-    const parsed = yield* Effect.either(CommandDescriptor.parse(cli.descriptor, ["archipelago", ...args], CliConfig.defaultConfig))
-    if (Either.isLeft(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: usageReason(parsed.left, entry, args) }))
-    if (parsed.right._tag === "UserDefined" && parsed.right.leftover.length > 0) {
-      const head = parsed.right.leftover[0]!
+    const parsed = yield* Effect.result(CommandDescriptor.parse(cli.descriptor, ["archipelago", ...args], CliConfig.defaultConfig))
+    if (Result.isFailure(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: usageReason(parsed.failure, entry, args) }))
+    if (parsed.success._tag === "UserDefined" && parsed.success.leftover.length > 0) {
+      const head = parsed.success.leftover[0]!
       // a flag left over is one given without its value (`--port` last)
       return yield* Effect.fail(new Config.UsageError({ reason: head.startsWith("--") ? `${head}: expected a value` : `unexpected argument ${head}` }))
     }

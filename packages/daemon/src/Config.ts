@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Duration, Either, ParseResult, Schema } from "effect"
+import { Data, Duration, Result, ParseResult, Schema } from "effect"
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
 import type { Node as YamlNode } from "yaml"
 import { AppId } from "@archipelago/orchestrator/domain"
@@ -204,13 +204,13 @@ export type Layer = Partial<Record<keyof ServeOptions, { readonly value: Raw; re
  * @since 0.1.0
  * @category parsing
  */
-export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
+export const parseDuration = (text: string): Result.Result<Duration.Duration, string> => {
   const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim())
-  if (m === null) return Either.left(`invalid duration ${JSON.stringify(text)}: expected e.g. 500ms, 1s, 30s, 5m`)
+  if (m === null) return Result.fail(`invalid duration ${JSON.stringify(text)}: expected e.g. 500ms, 1s, 30s, 5m`)
   const n = Number(m[1])
-  if (n <= 0) return Either.left(`invalid duration ${JSON.stringify(text)}: must be more than zero`)
+  if (n <= 0) return Result.fail(`invalid duration ${JSON.stringify(text)}: must be more than zero`)
   const unit = m[2] === "ms" ? "millis" : m[2] === "s" ? "seconds" : m[2] === "m" ? "minutes" : "hours"
-  return Either.right(Duration.decode(`${n} ${unit}`))
+  return Result.succeed(Duration.fromInputUnsafe(`${n} ${unit}`))
 }
 
 /**
@@ -263,12 +263,12 @@ const registryPattern = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i
  * @since 0.1.0
  * @category parsing
  */
-export const parseRegistry = (text: string): Either.Either<RegistrySetting, string> => {
+export const parseRegistry = (text: string): Result.Result<RegistrySetting, string> => {
   const insecure = text.startsWith("http://")
   const location = (insecure ? text.slice("http://".length) : text).replace(/\/+$/, "")
   return registryPattern.test(location)
-    ? Either.right({ location, insecure })
-    : Either.left(`invalid registry ${JSON.stringify(text)}: expected a registry like registry.lan:5000 (http://127.0.0.1:5000 for one without TLS)`)
+    ? Result.succeed({ location, insecure })
+    : Result.fail(`invalid registry ${JSON.stringify(text)}: expected a registry like registry.lan:5000 (http://127.0.0.1:5000 for one without TLS)`)
 }
 
 const levels: ReadonlyArray<LogLevel> = ["all", "trace", "debug", "info", "warning", "error", "fatal", "none"]
@@ -280,9 +280,9 @@ const levels: ReadonlyArray<LogLevel> = ["all", "trace", "debug", "info", "warni
  * @since 0.1.0
  * @category constructors
  */
-export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOptions, UsageError> => {
+export const resolve = (...layers: ReadonlyArray<Layer>): Result.Result<ServeOptions, UsageError> => {
   const pick = (key: keyof ServeOptions) => layers.map((l) => l[key]).find((v) => v !== undefined)
-  const fail = (where: string, reason: string) => Either.left(new UsageError({ reason: `${where}: ${reason}` }))
+  const fail = (where: string, reason: string) => Result.fail(new UsageError({ reason: `${where}: ${reason}` }))
   const text = (key: keyof ServeOptions, fallback: string) => {
     const v = pick(key)
     return v === undefined ? { value: fallback, where: "default" } : { value: asText(v.value), where: v.where }
@@ -303,10 +303,10 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
   }
   const scanText = text("scanInterval", defaults.interval)
   const scan = parseDuration(scanText.value)
-  if (Either.isLeft(scan)) return fail(scanText.where, scan.left)
+  if (Result.isFailure(scan)) return fail(scanText.where, scan.failure)
   const reconcileText = text("reconcileInterval", defaults.interval)
   const reconcile = parseDuration(reconcileText.value)
-  if (Either.isLeft(reconcile)) return fail(reconcileText.where, reconcile.left)
+  if (Result.isFailure(reconcile)) return fail(reconcileText.where, reconcile.failure)
   const origins = list("allowOrigins")
   for (const o of origins.value) {
     if (!/^https?:\/\/[^/\s]+\/?$/.test(o)) {
@@ -330,13 +330,13 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
   const registriesRaw = pick("registries")
   const registries: Array<RegistrySetting> = []
   for (const r of registriesRaw === undefined ? [] : Array.isArray(registriesRaw.value) ? registriesRaw.value : asList(registriesRaw.value)) {
-    const parsed = typeof r === "string" ? parseRegistry(r) : Either.right<RegistrySetting>({
+    const parsed = typeof r === "string" ? parseRegistry(r) : Result.succeed<RegistrySetting>({
       location: r.location.replace(/\/+$/, ""),
       insecure: r.insecure ?? false,
       ...(r.authFile === undefined ? {} : { authFile: r.authFile })
     })
-    if (Either.isLeft(parsed)) return fail(registriesRaw!.where, parsed.left)
-    registries.push(parsed.right)
+    if (Result.isFailure(parsed)) return fail(registriesRaw!.where, parsed.failure)
+    registries.push(parsed.success)
   }
   const offline = pick("offline")
   const level = text("logLevel", defaults.logLevel)
@@ -362,14 +362,14 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Either.Either<ServeOpt
   if (keepRaw !== undefined && (keep === undefined || !/^\d+$/.test(keep) || Number(keep) < 1 || Number(keep) > 1000)) {
     return fail(keepRaw.where, `invalid backup keep ${JSON.stringify(keep)}: expected a number of archives, 1-1000`)
   }
-  return Either.right({
+  return Result.succeed({
     apps: text("apps", defaults.apps).value,
     data: text("data", defaults.data).value,
     host: text("host", defaults.host).value,
     port: portNumber,
     engine: engine.value,
-    scanInterval: scan.right,
-    reconcileInterval: reconcile.right,
+    scanInterval: scan.success,
+    reconcileInterval: reconcile.success,
     allowOrigins: origins.value,
     install: install.value,
     mirrors: mirrors.value,
@@ -402,7 +402,7 @@ export const FileSchema = Schema.Struct({
   data: opt(Schema.String),
   host: opt(Schema.String),
   port: opt(Schema.Int.pipe(Schema.between(0, 65535))),
-  engine: opt(Schema.Literal("auto", "podman", "sim")),
+  engine: opt(Schema.Literals(["auto", "podman", "sim"])),
   scanInterval: opt(Schema.String),
   reconcileInterval: opt(Schema.String),
   passwordFile: opt(Schema.String),
@@ -410,17 +410,14 @@ export const FileSchema = Schema.Struct({
   install: opt(Schema.Array(Schema.String)),
   mirrors: opt(Schema.Array(Schema.String)),
   allowedBindRoots: opt(Schema.Array(Schema.String)),
-  registries: opt(Schema.Array(Schema.Union(
-    Schema.String.pipe(Schema.pattern(/^(http:\/\/)?[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?\/?$/i)),
-    Schema.Struct({
+  registries: opt(Schema.Array(Schema.Union([Schema.String.pipe(Schema.pattern(/^(http:\/\/)?[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?\/?$/i)), Schema.Struct({
       location: Schema.String.pipe(Schema.pattern(registryPattern)),
       insecure: opt(Schema.Boolean),
       authFile: opt(Schema.String.pipe(Schema.startsWith("/")))
-    })
-  ))),
+    })]))),
   offline: opt(Schema.Boolean),
   logLevel: opt(Schema.Literal(...levels)),
-  logFormat: opt(Schema.Literal("pretty", "json")),
+  logFormat: opt(Schema.Literals(["pretty", "json"])),
   printLoginUrl: opt(Schema.Boolean),
   backupDir: opt(Schema.String),
   backupKeep: opt(Schema.Int.pipe(Schema.between(1, 1000))),
@@ -508,7 +505,7 @@ export const closest = (word: string, candidates: ReadonlyArray<string>): string
  * @since 0.1.0
  * @category constructors
  */
-export const parseFile = (text: string, file: string): Either.Either<Layer, ReadonlyArray<string>> => {
+export const parseFile = (text: string, file: string): Result.Result<Layer, ReadonlyArray<string>> => {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines })
   const at = (node: YamlNode | null | undefined) => {
@@ -517,13 +514,13 @@ export const parseFile = (text: string, file: string): Either.Either<Layer, Read
     return `${file}:${lp.line}:${lp.col}`
   }
   if (doc.errors.length > 0) {
-    return Either.left(doc.errors.map((e) => {
+    return Result.fail(doc.errors.map((e) => {
       const lp = e.linePos?.[0] ?? lines.linePos(e.pos[0])
       return `${file}:${lp.line}:${lp.col}: YAML syntax: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`
     }))
   }
-  if (doc.contents === null) return Either.right({})
-  if (!isMap(doc.contents)) return Either.left([`${at(doc.contents)}: expected a map of settings`])
+  if (doc.contents === null) return Result.succeed({})
+  if (!isMap(doc.contents)) return Result.fail([`${at(doc.contents)}: expected a map of settings`])
   const problems: Array<string> = []
   for (const pair of doc.contents.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : ""
@@ -545,10 +542,10 @@ export const parseFile = (text: string, file: string): Either.Either<Layer, Read
       }
     })
   }
-  const decoded = Schema.decodeUnknownEither(FileSchema)(doc.toJS(), { errors: "all", onExcessProperty: "ignore" })
-  if (Either.isLeft(decoded) || problems.length > 0) {
+  const decoded = Schema.decodeUnknownResult(FileSchema)(doc.toJS(), { errors: "all", onExcessProperty: "ignore" })
+  if (Result.isFailure(decoded) || problems.length > 0) {
     const seen = new Set<string>()
-    const issues = Either.isRight(decoded) ? [] : ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    const issues = Result.isSuccess(decoded) ? [] : ParseResult.ArrayFormatter.formatErrorSync(decoded.failure)
     const key = (path: ReadonlyArray<PropertyKey>) => path.map(String).join("\u0000")
     // a union's alternative that got further says more than the alternatives that did not
     const deeper = (path: ReadonlyArray<PropertyKey>) =>
@@ -571,15 +568,15 @@ export const parseFile = (text: string, file: string): Either.Either<Layer, Read
       return expects === undefined ? [`${at(node)} ${where}: ${issue.message}`] : [`${at(node)} ${where}: expected ${expects}, got ${JSON.stringify(value) ?? "nothing"}`]
     })
     const lineOf = (p: string) => Number(/:(\d+):\d+/.exec(p)?.[1] ?? 0)
-    return Either.left([...problems, ...located].sort((x, y) => lineOf(x) - lineOf(y)))
+    return Result.fail([...problems, ...located].sort((x, y) => lineOf(x) - lineOf(y)))
   }
   const out: Record<string, { value: Raw; where: string }> = {}
-  for (const [key, value] of Object.entries(decoded.right)) {
+  for (const [key, value] of Object.entries(decoded.success)) {
     if (value === undefined) continue
     const node = doc.get(key, true) as YamlNode | undefined
     out[key] = { value: value as Raw, where: `${at(node)} ${key}` }
   }
-  return Either.right(out)
+  return Result.succeed(out)
 }
 
 /**

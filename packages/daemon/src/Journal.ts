@@ -101,7 +101,7 @@ const messageOf = (message: unknown): string =>
 
 const causeOf = (cause: Cause.Cause<unknown>): string => {
   if (Cause.isEmpty(cause)) return ""
-  const failure = Cause.failureOption(cause)
+  const failure = Cause.findErrorOption(cause)
   if (failure._tag === "Some") {
     const f = failure.value as { readonly message?: unknown }
     return typeof f.message === "string" ? f.message : String(failure.value)

@@ -7,7 +7,7 @@
 import { constants as fsConstants } from "node:fs"
 import { access, mkdir, stat } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console, Data, Effect, Fiber, Layer, Queue, Scope } from "effect"
 import {
   Apps,
@@ -110,11 +110,11 @@ export const chooseEngine: (
   // The start-up probe (repairs what is safe, logged; leaves the rest to the operator) and the
   // runtime's engine detection run side by side; the detection is repeated only when the probe
   // repaired something, and `podman info` asked again only when the probe found podman broken.
-  const [report, detected] = yield* Effect.all([PodmanSelfHeal.heal(), Effect.either(podmanRuntime)], { concurrency: 2 })
-  const probe = report.after._tag === "Healthy" && report.steps.length === 0 && detected._tag === "Right"
+  const [report, detected] = yield* Effect.all([PodmanSelfHeal.heal(), Effect.result(podmanRuntime)], { concurrency: 2 })
+  const probe = report.after._tag === "Healthy" && report.steps.length === 0 && detected._tag === "Success"
     ? detected
-    : yield* Effect.either(Effect.zipRight(podmanInfo, podmanRuntime))
-  if (probe._tag === "Right") {
+    : yield* Effect.result(Effect.andThen(podmanInfo, podmanRuntime))
+  if (probe._tag === "Success") {
     const runtime = probe.right
     const info = yield* runtime.info
     const choice: EngineChoice = {
@@ -175,7 +175,7 @@ export const crashSwitch = (
   return {
     onStep: (point) =>
       point === at
-        ? Effect.zipRight(
+        ? Effect.andThen(
           Effect.logWarning(`test switch ${crashSwitchVariable}: killing this process at ${point}`),
           Effect.sync(() => process.kill(process.pid, "SIGKILL"))
         )
@@ -217,7 +217,7 @@ export const coreLayer = (options: LayerOptions, choice: EngineChoice, instanceI
         : {})
     }
   }).pipe(
-    Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), preBackupHooks(choice), NodeContext.layer))
+    Layer.provide(Layer.mergeAll(choice.layer, Hooks.layer(Builtins.builtins, { dataDir }), preBackupHooks(choice), NodeServices.layer))
   )
   const info = ServerInfo.layer({ engine: choice.engine, engineVersion: choice.engineVersion })
   // the disk's warning thresholds and refresh interval come from the environment (docs/operations.md)
@@ -271,8 +271,8 @@ export const installFirstStart = Effect.fn("Serve.installFirstStart")(function*(
       continue
     }
     if (view.intent.updatedAt !== 0 || view.state !== "not-installed") continue
-    const accepted = yield* Effect.either(lifecycle.request("install", id))
-    if (accepted._tag === "Left") yield* Effect.logWarning(`--install ${id}: ${accepted.left.message}`)
+    const accepted = yield* Effect.result(lifecycle.request("install", id))
+    if (accepted._tag === "Failure") yield* Effect.logWarning(`--install ${id}: ${accepted.left.message}`)
     else requested.push(id)
   }
   if (requested.length > 0) yield* Effect.logInfo(`first start: installing ${requested.join(", ")}`)
@@ -392,8 +392,8 @@ export const checkFolders = Effect.fn("Serve.checkFolders")(function*(appsDir: s
 export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   const dataDir = resolve(options.data)
   yield* checkFolders(options.apps, dataDir)
-  const instanceId = yield* Instance.id(dataDir).pipe(Effect.provide(NodeContext.layer))
-  yield* Instance.lock(dataDir, instanceId).pipe(Effect.provide(NodeContext.layer))
+  const instanceId = yield* Instance.id(dataDir).pipe(Effect.provide(NodeServices.layer))
+  yield* Instance.lock(dataDir, instanceId).pipe(Effect.provide(NodeServices.layer))
   const interactive = isInteractive()
   // podman runs in a folder of ours: conmon drops an `oom` file in its working directory when
   // an app is OOM-killed, which would otherwise be the user's (or `/` under systemd)
@@ -413,7 +413,7 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   // closes the server when anything below fails before the orchestrator is built; once it is,
   // the finalizer added after it closes the server first (closing twice is a no-op)
   yield* Effect.addFinalizer((exit) => Scope.close(serverScope, exit))
-  const listening = yield* Scope.extend(Server.listen(serverConfig(options, choice, password)), serverScope)
+  const listening = yield* Scope.provide(Server.listen(serverConfig(options, choice, password)), serverScope)
   const server = listening.service
   const tokenFile = Auth.tokenPath(dataDir)
   yield* Effect.orDie(Status.record(dataDir, { url: server.url, pid: process.pid, instance: instanceId }))
@@ -421,11 +421,11 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
   yield* say(loginLine(server, tokenFile, options.printLoginUrl || (interactive && process.stdout.isTTY === true)))
   const ws = `${server.url.replace(/^http/, "ws")}/ws`
   yield* say(`API: POST ${server.url}/rpc and ${ws} (token in ${tokenFile})`)
-  const baseImage = yield* Effect.fork(
+  const baseImage = yield* Effect.forkChild(
     choice.engine === "podman"
       ? BaseImage.ensure().pipe(
         Effect.tap((r) => Effect.logInfo(r.built ? `built the base image ${r.ref}` : `base image ${r.ref} is present`)),
-        Effect.catchAll((e) => Effect.logWarning(`cannot prepare the base image: ${e.message}`))
+        Effect.catch((e) => Effect.logWarning(`cannot prepare the base image: ${e.message}`))
       )
       : Effect.void
   )
@@ -441,10 +441,10 @@ export const run = Effect.fn("Serve.run")(function*(options: Cli.ServeOptions) {
     // the handler only queues the signal; one fiber of this scope reloads, one reload at a time
     const apps = yield* Apps.Apps
     const hups = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
-    const onHup = () => void Queue.unsafeOffer(hups, undefined)
+    const onHup = () => void Queue.offerUnsafe(hups, undefined)
     yield* Effect.acquireRelease(Effect.sync(() => process.on("SIGHUP", onHup)), () => Effect.sync(() => process.off("SIGHUP", onHup)))
     yield* Queue.take(hups).pipe(
-      Effect.zipRight(apps.reload),
+      Effect.andThen(apps.reload),
       Effect.flatMap((r) => r._tag === "Reloaded" ? Effect.void : Effect.logWarning(`SIGHUP: catalog kept: ${r.errors.join("; ")}`)),
       Effect.forever,
       Effect.forkScoped

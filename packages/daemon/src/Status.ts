@@ -24,7 +24,7 @@ export class StatusError extends Data.TaggedError("StatusError")<{ readonly reas
   }
 }
 
-const ServerFile = Schema.parseJson(Schema.Struct({ url: Schema.String, pid: Schema.Number, instance: Schema.optional(Schema.String) }))
+const ServerFile = Schema.fromJsonString(Schema.Struct({ url: Schema.String, pid: Schema.Number, instance: Schema.optional(Schema.String) }))
 
 /**
  * The file under the data dir where `serve` records where it listens (never the token).

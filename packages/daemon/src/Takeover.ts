@@ -10,7 +10,7 @@
  */
 import { readdir } from "node:fs/promises"
 import { resolve } from "node:path"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console, Data, Effect } from "effect"
 import { ContainerRuntime, ContainerSpec, Instance, Observation, Plan, PodmanRuntime } from "@archipelago/orchestrator"
 import type { RuntimeError } from "@archipelago/orchestrator"
@@ -63,7 +63,7 @@ export const run: (
   app: string,
   container?: string
 ) {
-  const ours = yield* Instance.id(resolve(options.data)).pipe(Effect.provide(NodeContext.layer))
+  const ours = yield* Instance.id(resolve(options.data)).pipe(Effect.provide(NodeServices.layer))
   const runtime = yield* ContainerRuntime.ContainerRuntime
   const all = yield* runtime.list()
   const foreign = container !== undefined
@@ -97,9 +97,9 @@ export const run: (
     )
   }
   // this data dir's server, when it runs, installs the app now
-  const asked = yield* Effect.either(Status.call(options.data, "container-install", { appId: app }))
+  const asked = yield* Effect.result(Status.call(options.data, "container-install", { appId: app }))
   yield* Console.log(
-    asked._tag === "Right"
+    asked._tag === "Success"
       ? `asked this data dir's server (instance ${ours}) to install ${app}`
       : `install ${app} from the dashboard once this data dir's server runs (${asked.left.message})`
   )

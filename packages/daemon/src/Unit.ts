@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { SafeFile } from "@archipelago/orchestrator"
-import { Data, Effect, Either } from "effect"
+import { Data, Effect, Result } from "effect"
 import * as Config from "./Config.js"
 import * as StrictModes from "./internal/strictModes.js"
 
@@ -366,9 +366,9 @@ export const install = (
     const configNow = yield* readText(config)
     if (configNow !== undefined && configNow !== template && options.asked !== undefined) {
       const parsed = Config.parseFile(configNow, config)
-      const file = Either.flatMap(Either.mapLeft(parsed, (problems) => problems.join("; ")), (layer) => Either.mapLeft(Config.resolve(layer), (e) => e.message))
-      if (Either.isLeft(file)) return yield* new UnitError({ path: config, reason: file.left })
-      const differ = conflicts(file.right, options.asked, options.flagOf ?? ((k) => `--${k}`))
+      const file = Result.flatMap(Result.mapError(parsed, (problems) => problems.join("; ")), (layer) => Result.mapError(Config.resolve(layer), (e) => e.message))
+      if (Result.isFailure(file)) return yield* new UnitError({ path: config, reason: file.failure })
+      const differ = conflicts(file.success, options.asked, options.flagOf ?? ((k) => `--${k}`))
       if (differ.length > 0) {
         return yield* new UnitError({
           path: config,

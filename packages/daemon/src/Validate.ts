@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { FileSystem } from "@effect/platform"
+import type { FileSystem } from "effect"
 import { Effect } from "effect"
 import { Catalog } from "@archipelago/orchestrator"
 import type { ManifestError } from "@archipelago/orchestrator"

@@ -7,7 +7,8 @@
  * @since 0.1.0
  */
 import { ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit } from "effect"
 import * as Cli from "./Cli.js"
 import { version } from "./internal/version.js"
@@ -15,11 +16,11 @@ import { version } from "./internal/version.js"
 const argv = process.argv.slice(2)
 
 const program = Cli.run(argv).pipe(
-  Effect.provide(NodeContext.layer),
+  Effect.provide(NodeServices.layer),
   Effect.onExit((exit) =>
     Effect.sync(() => {
-      if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return
-      const failure = Cause.failureOption(exit.cause)
+      if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return
+      const failure = Cause.findErrorOption(exit.cause)
       if (failure._tag === "Some") {
         // Cli.run turns @effect/cli's parse errors into UsageErrors; any other was printed by it
         if (ValidationError.isValidationError(failure.value)) {

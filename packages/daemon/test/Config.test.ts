@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Either } from "effect"
+import { Duration, Result } from "effect"
 import * as fc from "fast-check"
 import * as Config from "../src/Config.js"
+import { prop } from "../../../test-support/prop.js"
 
 const resolveRight = (...layers: ReadonlyArray<Config.Layer>) => {
   const r = Config.resolve(...layers)
-  if (Either.isLeft(r)) throw new Error(r.left.message)
-  return r.right
+  if (Result.isFailure(r)) throw new Error(r.failure.message)
+  return r.success
 }
 
 describe("Config.resolve", () => {
@@ -31,7 +32,7 @@ describe("Config.resolve", () => {
     })
   })
 
-  it.prop(
+  prop(
     "flag > environment > file > default, for every setting",
     [fc.boolean(), fc.boolean(), fc.boolean(), fc.constantFrom(...Config.settings)],
     ([inFlag, inEnv, inFile, s]) => {
@@ -85,7 +86,7 @@ describe("Config.resolve", () => {
 
   it("names where a bad value came from", () => {
     const reason = (...layers: ReadonlyArray<Config.Layer>) =>
-      Either.match(Config.resolve(...layers), { onLeft: (e) => e.message, onRight: () => "ok" })
+      Result.match(Config.resolve(...layers), { onFailure: (e) => e.message, onSuccess: () => "ok" })
     expect(reason(Config.fromFlags({ port: "70000" }))).toBe("--port: invalid port \"70000\": expected 0-65535")
     expect(reason(Config.fromEnv({ ARCHIPELAGO_ENGINE: "docker" }))).toBe("ARCHIPELAGO_ENGINE: invalid engine \"docker\": expected auto, podman or sim")
     expect(reason(Config.fromFlags({ scanInterval: "0s" }))).toBe("--scan-interval: invalid duration \"0s\": must be more than zero")
@@ -121,7 +122,7 @@ describe("Config.parseFile", () => {
       "passwordFile: /etc/archipelago/password",
       ""
     ].join("\n")
-    const layer = Either.getOrThrow(Config.parseFile(text, "/etc/archipelago/config.yml"))
+    const layer = Result.getOrThrow(Config.parseFile(text, "/etc/archipelago/config.yml"))
     const r = resolveRight(layer)
     expect([r.host, r.port, r.mirrors, r.allowedBindRoots, r.allowOrigins, r.scanInterval, r.passwordFile]).toStrictEqual([
       "0.0.0.0",
@@ -133,26 +134,26 @@ describe("Config.parseFile", () => {
       "/etc/archipelago/password"
     ])
     expect(layer.port?.where).toBe("/etc/archipelago/config.yml:2:7 port")
-    const bad = Config.resolve(Either.getOrThrow(Config.parseFile("scanInterval: soon\n", "c.yml")))
-    expect(Either.isLeft(bad) && bad.left.message).toBe("c.yml:1:15 scanInterval: invalid duration \"soon\": expected e.g. 500ms, 1s, 30s, 5m")
+    const bad = Config.resolve(Result.getOrThrow(Config.parseFile("scanInterval: soon\n", "c.yml")))
+    expect(Result.isFailure(bad) && bad.failure.message).toBe("c.yml:1:15 scanInterval: invalid duration \"soon\": expected e.g. 500ms, 1s, 30s, 5m")
   })
 
   it("reports every problem located: unknown keys with a suggestion, types, YAML syntax", () => {
-    expect(Config.parseFile("hots: x\nprot: 1\n", "c.yml")).toStrictEqual(Either.left([
+    expect(Config.parseFile("hots: x\nprot: 1\n", "c.yml")).toStrictEqual(Result.fail([
       "c.yml:1:1 hots: unknown setting (did you mean host?)",
       "c.yml:2:1 prot: unknown setting (did you mean port?)"
     ]))
     const types = Config.parseFile("port: high\nmirrors: nope\n", "c.yml")
-    expect(Either.isLeft(types) && types.left.map((l) => l.split(": ")[0])).toStrictEqual(["c.yml:1:7 port", "c.yml:2:10 mirrors"])
+    expect(Result.isFailure(types) && types.failure.map((l) => l.split(": ")[0])).toStrictEqual(["c.yml:1:7 port", "c.yml:2:10 mirrors"])
     const syntax = Config.parseFile("port: [1\n", "c.yml")
-    expect(Either.isLeft(syntax) && syntax.left[0]).toMatch(/^c\.yml:\d+:\d+: YAML syntax/)
-    expect(Config.parseFile("", "c.yml")).toStrictEqual(Either.right({}))
-    expect(Config.parseFile("- a\n", "c.yml")).toStrictEqual(Either.left(["c.yml:1:1: expected a map of settings"]))
+    expect(Result.isFailure(syntax) && syntax.failure[0]).toMatch(/^c\.yml:\d+:\d+: YAML syntax/)
+    expect(Config.parseFile("", "c.yml")).toStrictEqual(Result.succeed({}))
+    expect(Config.parseFile("- a\n", "c.yml")).toStrictEqual(Result.fail(["c.yml:1:1: expected a map of settings"]))
   })
 
-  it.prop("never throws on arbitrary text", [fc.string()], ([text]) => {
+  prop("never throws on arbitrary text", [fc.string()], ([text]) => {
     const r = Config.parseFile(text, "c.yml")
-    if (Either.isLeft(r)) for (const line of r.left) expect(line.startsWith("c.yml")).toBe(true)
+    if (Result.isFailure(r)) for (const line of r.failure) expect(line.startsWith("c.yml")).toBe(true)
   })
 
   it("picks the config file: --config, ARCHIPELAGO_CONFIG, then the default (optional)", () => {
@@ -168,7 +169,7 @@ describe("Config.mirrorOf", () => {
     expect(Config.mirrorOf("registry.local:5000")).toBe("registry.local:5000")
     const r = resolveRight(Config.fromEnv({ ARCHIPELAGO_MIRROR: "http://127.0.0.1:5000, registry.local" }))
     expect(r.mirrors.map(Config.mirrorOf)).toStrictEqual([{ location: "127.0.0.1:5000", insecure: true }, "registry.local"])
-    expect(Either.isLeft(Config.resolve(Config.fromEnv({ ARCHIPELAGO_MIRROR: "ftp://x" })))).toBe(true)
+    expect(Result.isFailure(Config.resolve(Config.fromEnv({ ARCHIPELAGO_MIRROR: "ftp://x" })))).toBe(true)
   })
 })
 
@@ -188,7 +189,7 @@ describe("docs/operations.md", () => {
 describe("Config.parseFile: one located message per bad value, in an operator's words", () => {
   it("golden: a union says its alternatives once; a number, a list element", () => {
     const r = Config.parseFile("logFormat: yaml\nport: abc\ninstall: [lnd, 3]\n", "/etc/archipelago/config.yml")
-    expect(r).toStrictEqual(Either.left([
+    expect(r).toStrictEqual(Result.fail([
       `/etc/archipelago/config.yml:1:12 logFormat: expected one of pretty, json, got "yaml"`,
       `/etc/archipelago/config.yml:2:7 port: expected a whole number from 0 to 65535, got "abc"`,
       `/etc/archipelago/config.yml:3:16 install[1]: expected text, got 3`
@@ -203,7 +204,7 @@ describe("Config: registries and offline (issue 27)", () => {
       "registries:\n  - http://127.0.0.1:5000/\n  - registry.lan:5000/team\n  - { location: r.lan, authFile: /etc/archipelago/auth.json }\n  - { location: 10.0.0.2:5000, insecure: true }\noffline: true\n",
       file
     )
-    const options = resolveRight(Either.getOrThrow(r))
+    const options = resolveRight(Result.getOrThrow(r))
     expect(options.registries).toStrictEqual([
       { location: "127.0.0.1:5000", insecure: true },
       { location: "registry.lan:5000/team", insecure: false },
@@ -233,7 +234,7 @@ describe("Config: registries and offline (issue 27)", () => {
       ].join("\n"),
       file
     )
-    expect(r).toStrictEqual(Either.left([
+    expect(r).toStrictEqual(Result.fail([
       `${file}:3:5 registries[0].insecur: unknown setting (did you mean insecure?)`,
       `${file}:4:5 registries[1].location: expected a registry location such as 127.0.0.1:5000 or registry.lan:5000/team, got nothing`,
       `${file}:5:15 registries[2].location: expected a registry location such as 127.0.0.1:5000 or registry.lan:5000/team, got "bad host"`,
@@ -243,7 +244,7 @@ describe("Config: registries and offline (issue 27)", () => {
       `${file}:9:10 offline: expected true or false, got "maybe"`
     ]))
     const env = Config.resolve(Config.fromEnv({ ARCHIPELAGO_REGISTRY: "http://127.0.0.1:5000,bad host" }))
-    expect(Either.isLeft(env) && env.left.message).toBe(
+    expect(Result.isFailure(env) && env.failure.message).toBe(
       `ARCHIPELAGO_REGISTRY: invalid registry "bad host": expected a registry like registry.lan:5000 (http://127.0.0.1:5000 for one without TLS)`
     )
   })

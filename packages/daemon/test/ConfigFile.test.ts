@@ -3,7 +3,7 @@
 import { chmodSync, chownSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as Cli from "../src/Cli.js"
 import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 
@@ -17,15 +17,15 @@ describe("Cli.loadOptions on an insecure config file", () => {
       const path = join(dir, "config.yml")
       writeFileSync(path, hostile, { mode: 0o644 })
       chmodSync(path, 0o666)
-      const open = yield* Effect.either(Cli.loadOptions({}, path, {}))
-      expect(Either.isLeft(open) && open.left.reason).toBe(
+      const open = yield* Effect.result(Cli.loadOptions({}, path, {}))
+      expect(Result.isFailure(open) && open.failure.reason).toBe(
         `refusing ${path}: the config file is writable by everyone (mode 0666); fix: chmod go-w ${path}`
       )
       chmodSync(path, 0o644)
       if (root) {
         chownSync(path, 65534, 65534)
-        const theirs = yield* Effect.either(Cli.loadOptions({}, path, {}))
-        expect(Either.isLeft(theirs) && theirs.left.reason).toContain(`the config file is owned by uid 65534`)
+        const theirs = yield* Effect.result(Cli.loadOptions({}, path, {}))
+        expect(Result.isFailure(theirs) && theirs.failure.reason).toContain(`the config file is owned by uid 65534`)
         chownSync(path, 0, 0)
       }
       const ok = yield* Cli.loadOptions({}, path, {})

@@ -13,24 +13,24 @@ const entry = (level: LogLevel.LogLevel, message: string, annotations: ReadonlyA
 
 describe("Journal.line", () => {
   it("golden: pretty with key=value fields in a stable order, json with top-level fields, journald priorities", () => {
-    const e = entry(LogLevel.Info, "stop done", [["seconds", 1.5], ["op", "stop"], ["generation", 4], ["appId", "lnd"]])
+    const e = entry("Info", "stop done", [["seconds", 1.5], ["op", "stop"], ["generation", 4], ["appId", "lnd"]])
     assert.strictEqual(Journal.line({ format: "pretty", priorities: false }, e), "2026-12-07T17:40:00.000Z INFO  stop done appId=lnd op=stop generation=4 seconds=1.5")
     assert.strictEqual(Journal.line({ format: "pretty", priorities: true }, e), "<6>INFO  stop done appId=lnd op=stop generation=4 seconds=1.5")
     assert.strictEqual(
       Journal.line({ format: "json", priorities: false }, e),
       `{"timestamp":"2026-12-07T17:40:00.000Z","logLevel":"INFO","message":"stop done","appId":"lnd","op":"stop","generation":4,"seconds":1.5}`
     )
-    assert.strictEqual(Journal.line({ format: "json", priorities: true }, entry(LogLevel.Warning, "x")).slice(0, 3), "<4>")
+    assert.strictEqual(Journal.line({ format: "json", priorities: true }, entry("Warn", "x")).slice(0, 3), "<4>")
     // a value with spaces is quoted; every line of a multi-line entry carries the priority
     assert.strictEqual(
-      Journal.line({ format: "pretty", priorities: true }, entry(LogLevel.Error, "two\nlines", [["reason", "port taken"]])),
+      Journal.line({ format: "pretty", priorities: true }, entry("Error", "two\nlines", [["reason", "port taken"]])),
       `<3>ERROR two\n<3>lines reason="port taken"`
     )
   })
 
   it("golden: a failure's line leads with the operator's sentence; podman's stderr is its detail field, after (one line, even under journald)", () => {
     const detail = "Trying to pull 127.0.0.1:5000/x:1...\nError: initializing source docker://127.0.0.1:5000/x:1: http: server gave HTTP response to HTTPS client"
-    const e = entry(LogLevel.Warning, "pulling image 127.0.0.1:5000/x:1 failed: the registry answered over plain HTTP (mark it insecure in the registries setting)", [
+    const e = entry("Warn", "pulling image 127.0.0.1:5000/x:1 failed: the registry answered over plain HTTP (mark it insecure in the registries setting)", [
       ["seconds", 0.2], ["detail", detail], ["op", "install"], ["generation", 2], ["appId", "web"]
     ])
     const pretty = Journal.line({ format: "pretty", priorities: true }, e)
@@ -44,6 +44,6 @@ describe("Journal.line", () => {
   })
 
   it("priorities follow syslog: error 3, warning 4, info 6, debug 7", () => {
-    assert.deepStrictEqual([LogLevel.Fatal, LogLevel.Error, LogLevel.Warning, LogLevel.Info, LogLevel.Debug, LogLevel.Trace].map(Journal.priority), [2, 3, 4, 6, 7, 7])
+    assert.deepStrictEqual(["Fatal", "Error", "Warn", "Info", "Debug", "Trace"].map(Journal.priority), [2, 3, 4, 6, 7, 7])
   })
 })

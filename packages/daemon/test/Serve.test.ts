@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto"
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Duration, Effect, Either, ManagedRuntime, Schema } from "effect"
+import { Duration, Effect, Result, ManagedRuntime, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BaseImage } from "@archipelago/orchestrator"
 import { Wire } from "@archipelago/orchestrator/domain"
@@ -154,8 +154,8 @@ describe("Serve.chooseEngine", () => {
     try {
       const auto = await Effect.runPromise(Serve.chooseEngine("auto"))
       expect([auto.engine, auto.banner?.startsWith("SIMULATED ENGINE: podman is not usable (")]).toStrictEqual(["simulated", true])
-      const podman = await Effect.runPromise(Effect.either(Serve.chooseEngine("podman")))
-      expect(podman._tag === "Left" && podman.left._tag).toBe("EngineUnavailable")
+      const podman = await Effect.runPromise(Effect.result(Serve.chooseEngine("podman")))
+      expect(podman._tag === "Failure" && podman.failure._tag).toBe("EngineUnavailable")
     } finally {
       process.env["PATH"] = path
     }
@@ -195,8 +195,8 @@ describe("Serve on the simulator", () => {
   it("every message the server sends decodes with the protocol's schemas (Wire): answers, results and notifications", async () => {
     const problems: Array<string> = []
     const decodes = (what: string, schema: Schema.Schema<any, any, never>, u: unknown) => {
-      const r = Schema.decodeUnknownEither(schema)(u)
-      if (Either.isLeft(r)) problems.push(`${what}: ${r.left.message}`)
+      const r = Schema.decodeUnknownResult(schema)(u)
+      if (Result.isFailure(r)) problems.push(`${what}: ${r.failure.message}`)
     }
     const answered = (method: string, body: any) => {
       decodes(`${method} (response)`, Wire.Response, body)

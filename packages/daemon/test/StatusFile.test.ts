@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -22,9 +22,9 @@ describe("server.json (what `serve` records for `status` and `login-url`)", () =
       const reader = Effect.gen(function*() {
         let reads = 0
         while (!done || reads === 0) {
-          const found = yield* Effect.either(Status.locate(dataDir))
-          assert.isTrue(Either.isRight(found), `read ${reads}: ${Either.isLeft(found) ? found.left.message : ""}`)
-          if (Either.isRight(found)) assert.match(found.right.url, /^http:\/\/127\.0\.0\.1:4\d{4}$/)
+          const found = yield* Effect.result(Status.locate(dataDir))
+          assert.isTrue(Result.isSuccess(found), `read ${reads}: ${Result.isFailure(found) ? found.failure.message : ""}`)
+          if (Result.isSuccess(found)) assert.match(found.success.url, /^http:\/\/127\.0\.0\.1:4\d{4}$/)
           reads++
         }
         return reads

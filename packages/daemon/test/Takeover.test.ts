@@ -6,7 +6,7 @@ import type { ContainerSpec } from "@archipelago/orchestrator"
 import { describe, expect, it } from "@effect/vitest"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as Takeover from "../src/Takeover.js"
 import { tempDir } from "../../rpc-adapter/test/fixtures.js"
 
@@ -23,7 +23,7 @@ const spec = (name: string, labels: Record<string, string>): ContainerSpec.Conta
 })
 
 describe("Takeover --container", () => {
-  it.scoped("stops and removes the named stranger, refuses a labelled container and a missing one, touches nothing else", () =>
+  it.effect("stops and removes the named stranger, refuses a labelled container and a missing one, touches nothing else", () =>
     Effect.gen(function*() {
       const rt = yield* ContainerRuntime.ContainerRuntime
       const data = tempDir("takeover-")
@@ -32,10 +32,10 @@ describe("Takeover --container", () => {
       const ours = yield* rt.create(spec("lnd", { "io.archipelago.managed-by": "archipelago", "io.archipelago.app": "lnd" }))
       const bystander = yield* rt.create(spec("other", {}))
 
-      const labelled = yield* Effect.either(Takeover.run({ data }, "lnd", "lnd"))
-      expect(Either.isLeft(labelled) && labelled.left.message).toContain("lnd carries Archipelago's labels")
-      const missing = yield* Effect.either(Takeover.run({ data }, "lnd", "nope"))
-      expect(Either.isLeft(missing) && missing.left.message).toContain("no container named nope")
+      const labelled = yield* Effect.result(Takeover.run({ data }, "lnd", "lnd"))
+      expect(Result.isFailure(labelled) && labelled.failure.message).toContain("lnd carries Archipelago's labels")
+      const missing = yield* Effect.result(Takeover.run({ data }, "lnd", "nope"))
+      expect(Result.isFailure(missing) && missing.failure.message).toContain("no container named nope")
 
       yield* Takeover.run({ data }, "lnd", "by-hand")
       const left = (yield* rt.list()).map((c) => c.id).sort()
@@ -44,7 +44,7 @@ describe("Takeover --container", () => {
 })
 
 describe("Takeover of an app no container is labelled with", () => {
-  it.scoped("says unknown app, with a did-you-mean among the catalog's apps; an app of a container of this instance has nothing to take over", () =>
+  it.effect("says unknown app, with a did-you-mean among the catalog's apps; an app of a container of this instance has nothing to take over", () =>
     Effect.gen(function*() {
       const rt = yield* ContainerRuntime.ContainerRuntime
       const data = tempDir("takeover-")
@@ -52,16 +52,16 @@ describe("Takeover of an app no container is labelled with", () => {
       for (const id of ["bitcoin-core", "electrs"]) mkdirSync(join(apps, id))
       yield* rt.create(spec("lnd", { "io.archipelago.managed-by": "archipelago", "io.archipelago.app": "lnd" }))
 
-      const near = yield* Effect.either(Takeover.run({ data, apps }, "bitcoin-cor"))
-      expect(Either.isLeft(near) && near.left.message).toBe(
+      const near = yield* Effect.result(Takeover.run({ data, apps }, "bitcoin-cor"))
+      expect(Result.isFailure(near) && near.failure.message).toBe(
         "unknown app bitcoin-cor: no container of any orchestrator instance is labelled with it; did you mean bitcoin-core? (`archipelago list` shows this node's apps)"
       )
-      const far = yield* Effect.either(Takeover.run({ data, apps }, "nope"))
-      expect(Either.isLeft(far) && far.left.message).toBe(
+      const far = yield* Effect.result(Takeover.run({ data, apps }, "nope"))
+      expect(Result.isFailure(far) && far.failure.message).toBe(
         "unknown app nope: no container of any orchestrator instance is labelled with it (`archipelago list` shows this node's apps)"
       )
       // the containers' apps count too, and an unreadable catalog is no error
-      const labelled = yield* Effect.either(Takeover.run({ data, apps: join(apps, "missing") }, "lnx"))
-      expect(Either.isLeft(labelled) && labelled.left.message).toContain("did you mean lnd?")
+      const labelled = yield* Effect.result(Takeover.run({ data, apps: join(apps, "missing") }, "lnx"))
+      expect(Result.isFailure(labelled) && labelled.failure.message).toContain("did you mean lnd?")
     }).pipe(Effect.provide(SimulatedRuntime.layer())))
 })

@@ -3,12 +3,12 @@ import { writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { NodeContext } from "@effect/platform-node"
-import { Either } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Result } from "effect"
 import { vi } from "vitest"
 import * as Cli from "../src/Cli.js"
 import * as Config from "../src/Config.js"
@@ -135,11 +135,11 @@ describe("Unit.install", () => {
       for (let round = 0; round < 10; round++) {
         const root = freshRoot()
         const units = Array.from({ length: 8 }, (_, i) => Unit.render(options(`user${i}`)))
-        const results = yield* Effect.all(units.map((u) => Effect.either(Unit.install(u, root))), { concurrency: "unbounded" })
-        const won = results.flatMap((r, i) => (r._tag === "Right" ? [i] : []))
+        const results = yield* Effect.all(units.map((u) => Effect.result(Unit.install(u, root))), { concurrency: "unbounded" })
+        const won = results.flatMap((r, i) => (r._tag === "Success" ? [i] : []))
         assert.strictEqual(won.length, 1, `round ${round}: ${won.length} installs wrote the unit`)
         assert.strictEqual(readFileSync(unitPath(root), "utf8"), units[won[0]!])
-        for (const r of results) if (r._tag === "Left") expect(r.left.message).toContain(`cannot write ${unitPath(root)}: it exists with other content`)
+        for (const r of results) if (r._tag === "Failure") expect(r.failure.message).toContain(`cannot write ${unitPath(root)}: it exists with other content`)
       }
     }))
 
@@ -202,18 +202,18 @@ describe("Unit.configTemplateFor (issue 27)", () => {
       expect(text, key).toMatch(new RegExp(`\\n# [^\\n]+ \\[default: [^\\n]+\\]\\n# ${key}: `))
     }
     // nothing set: the commented template reads as no setting at all
-    expect(Config.parseFile(text, "config.yml")).toStrictEqual(Either.right({}))
+    expect(Config.parseFile(text, "config.yml")).toStrictEqual(Result.succeed({}))
     // every example uncommented is accepted by the same parser serve uses
     const uncommented = text.split("\n").map((l) => keys.some((k) => l.startsWith(`# ${k}: `)) ? l.slice(2) : l).join("\n")
     const parsed = Config.parseFile(uncommented, "config.yml")
-    assert.isTrue(Either.isRight(parsed), JSON.stringify(parsed))
-    assert.deepStrictEqual(Object.keys(Either.getOrThrow(parsed)).sort(), [...keys].sort())
-    assert.isTrue(Either.isRight(Config.resolve(Either.getOrThrow(parsed))))
+    assert.isTrue(Result.isSuccess(parsed), JSON.stringify(parsed))
+    assert.deepStrictEqual(Object.keys(Result.getOrThrow(parsed)).sort(), [...keys].sort())
+    assert.isTrue(Result.isSuccess(Config.resolve(Result.getOrThrow(parsed))))
   })
 
   it("writes the given values as settings, the rest as comments", () => {
     const text = Unit.configTemplateFor("/etc/archipelago/config.yml", { ...Unit.serviceValues, data: "/srv/my data", apps: "/srv/apps", port: 8000 })
-    const options = Either.getOrThrow(Config.resolve(Either.getOrThrow(Config.parseFile(text, "config.yml"))))
+    const options = Result.getOrThrow(Config.resolve(Result.getOrThrow(Config.parseFile(text, "config.yml"))))
     expect([options.data, options.apps, options.port, options.engine, options.logFormat, options.host]).toStrictEqual([
       "/srv/my data",
       "/srv/apps",
@@ -249,7 +249,7 @@ describe("the unit's command line reads every setting from the config file (issu
     for (const k of Object.keys(process.env)) if (k.startsWith("ARCHIPELAGO_")) delete process.env[k]
     process.env["ARCHIPELAGO_CONFIG"] = configPath(root)
     try {
-      await Effect.runPromise(Effect.provide(Cli.run(chrooted), NodeContext.layer))
+      await Effect.runPromise(Effect.provide(Cli.run(chrooted), NodeServices.layer))
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k]
       Object.assign(process.env, env)

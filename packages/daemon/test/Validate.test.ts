@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Validate from "../src/Validate.js"
@@ -48,14 +48,14 @@ describe("archipelago validate: secret-bound hooks", () => {
           detail: "hook \"bitcoin-ui-nginx\" renders a secret for bitcoin-ui only; \"evil\" may not run it"
         }
       ])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("the repo's catalog, where each secret hook is named by its own app, validates", () =>
     Effect.gen(function*() {
       const summary = yield* Validate.run(join(root, "apps"))
       expect(summary).toMatch(/^ok: /)
       for (const id of ["bitcoin-core", "bitcoin-knots", "bitcoin-ui", "lnd"]) expect(summary).toContain(id)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
 
 describe("archipelago validate: capabilities", () => {
@@ -93,7 +93,7 @@ describe("archipelago validate: capabilities", () => {
         ].join("\n")
       )
       expect(yield* Validate.run(dir)).toMatch(/^ok: /)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("the real lnd-ui needs lightning-node: without an app providing it, validate names the capability and where", () =>
     Effect.gen(function*() {
@@ -111,5 +111,5 @@ describe("archipelago validate: capabilities", () => {
       ])
       writeFileSync(join(dir, "lnd", "manifest.yml"), lnd.replace("dependsOn: [bitcoin-node]\n", ""))
       expect(yield* Validate.run(dir)).toMatch(/^ok: /)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })

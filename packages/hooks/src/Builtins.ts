@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
-import { Effect, Either, Option, Redacted } from "effect"
+import { Effect, Result, Option, Redacted } from "effect"
 import * as Bcrypt from "./Bcrypt.js"
 import * as BitcoinConf from "./BitcoinConf.js"
 import * as DemoPage from "./DemoPage.js"
@@ -64,10 +64,10 @@ export const lndFiles = {
   adminMacaroon: (network: string) => `data/chain/bitcoin/${network}/admin.macaroon`
 } as const
 
-const fromEither = <A>(ctx: HookContext, either: Either.Either<A, { readonly message: string }>) =>
-  Either.match(either, {
-    onLeft: (error) => Effect.fail(ctx.fail(error.message)),
-    onRight: Effect.succeed
+const fromEither = <A>(ctx: HookContext, either: Result.Result<A, { readonly message: string }>) =>
+  Result.match(either, {
+    onFailure: (error) => Effect.fail(ctx.fail(error.message)),
+    onSuccess: Effect.succeed
   })
 
 /**

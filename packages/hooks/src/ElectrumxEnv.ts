@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import { Result } from "effect"
 import { RenderError } from "./RenderError.js"
 
 /**
@@ -46,14 +46,14 @@ export const daemonUrl = (p: Params): string =>
  * @since 0.1.0
  * @category constructors
  */
-export const render = (p: Params): Either.Either<string, RenderError> => {
+export const render = (p: Params): Result.Result<string, RenderError> => {
   if (!Number.isInteger(p.rpcPort) || p.rpcPort < 1 || p.rpcPort > 65535) {
-    return Either.left(new RenderError({ field: "rpcPort", reason: "not a TCP port" }))
+    return Result.fail(new RenderError({ field: "rpcPort", reason: "not a TCP port" }))
   }
-  if (!hostPattern.test(p.rpcHost)) return Either.left(new RenderError({ field: "rpcHost", reason: "not a host name or IPv4 address" }))
-  if (p.rpcUser.length === 0) return Either.left(new RenderError({ field: "rpcUser", reason: "empty" }))
-  if (p.rpcPassword.length === 0) return Either.left(new RenderError({ field: "rpcPassword", reason: "empty" }))
-  return Either.right(
+  if (!hostPattern.test(p.rpcHost)) return Result.fail(new RenderError({ field: "rpcHost", reason: "not a host name or IPv4 address" }))
+  if (p.rpcUser.length === 0) return Result.fail(new RenderError({ field: "rpcUser", reason: "empty" }))
+  if (p.rpcPassword.length === 0) return Result.fail(new RenderError({ field: "rpcPassword", reason: "empty" }))
+  return Result.succeed(
     [
       "# Written by @archipelago/hooks (electrumx-daemon) before every start and reconcile.",
       "# Edits are overwritten. It carries the bitcoind RPC credentials: keep it 0600.",

@@ -78,7 +78,7 @@ export const make = (
 ): Effect.Effect<HookRegistry.Service, never, Secrets.Secrets> =>
   Effect.gen(function*() {
     const problems = validate(hooks)
-    if (problems.length > 0) return yield* Effect.dieMessage(`Hooks.layer: ${problems.join("; ")}`)
+    if (problems.length > 0) return yield* Effect.die(new Error(`Hooks.layer: ${problems.join("; ")}`))
     const secrets = yield* Secrets.Secrets
     const dataDir = NodePath.resolve(options.dataDir)
     const byName = new Map(hooks.map((hook) => [hook.name, hook] as const))
@@ -213,7 +213,7 @@ export const make = (
         }
         const render = hook.render(context(hook, request)).pipe(
           Effect.catchTag("ProviderFileError", (error) => new HookFailed({ hook: name, appId: request.appId, reason: error.message })),
-          Effect.catchAllDefect((defect) =>
+          Effect.catchDefect((defect) =>
             new HookFailed({
               hook: name,
               appId: request.appId,

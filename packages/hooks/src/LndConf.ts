@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import { Result } from "effect"
 import { RenderError } from "./RenderError.js"
 
 /**
@@ -45,15 +45,15 @@ const splitLines = (text: string): Array<string> => {
   return lines
 }
 
-const validate = (values: Bitcoind): Either.Either<Bitcoind, RenderError> => {
+const validate = (values: Bitcoind): Result.Result<Bitcoind, RenderError> => {
   for (const key of order) {
     const value = values[key]
-    if (value.length === 0) return Either.left(new RenderError({ field: key, reason: "empty" }))
+    if (value.length === 0) return Result.fail(new RenderError({ field: key, reason: "empty" }))
     if (/[\r\n\0]/.test(value) || value.trim() !== value) {
-      return Either.left(new RenderError({ field: key, reason: "contains a line break or surrounding spaces" }))
+      return Result.fail(new RenderError({ field: key, reason: "contains a line break or surrounding spaces" }))
     }
   }
-  return Either.right(values)
+  return Result.succeed(values)
 }
 
 /**
@@ -66,8 +66,8 @@ const validate = (values: Bitcoind): Either.Either<Bitcoind, RenderError> => {
  * @since 0.1.0
  * @category combinators
  */
-export const setBitcoind = (text: string, values: Bitcoind): Either.Either<string, RenderError> =>
-  Either.map(validate(values), (v) => {
+export const setBitcoind = (text: string, values: Bitcoind): Result.Result<string, RenderError> =>
+  Result.map(validate(values), (v) => {
     const owned = new Map<string, string>(order.map((k) => [`bitcoind.${k}`, `bitcoind.${k}=${v[k]}`]))
     const lines = splitLines(text)
     const out: Array<string> = []

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Either, Encoding } from "effect"
+import { Result, Encoding } from "effect"
 import Mustache from "mustache"
 import { RenderError } from "./RenderError.js"
 
@@ -91,22 +91,22 @@ export const basicAuth = (user: string, password: string): string => Encoding.en
  * @since 0.1.0
  * @category constructors
  */
-export const render = (params: Params): Either.Either<string, RenderError> => {
-  if (!isPort(params.listenPort)) return Either.left(new RenderError({ field: "listenPort", reason: "not a TCP port" }))
-  if (!isPort(params.rpcPort)) return Either.left(new RenderError({ field: "rpcPort", reason: "not a TCP port" }))
+export const render = (params: Params): Result.Result<string, RenderError> => {
+  if (!isPort(params.listenPort)) return Result.fail(new RenderError({ field: "listenPort", reason: "not a TCP port" }))
+  if (!isPort(params.rpcPort)) return Result.fail(new RenderError({ field: "rpcPort", reason: "not a TCP port" }))
   if (!hostPattern.test(params.rpcHost)) {
-    return Either.left(new RenderError({ field: "rpcHost", reason: "not a host name or IPv4 address" }))
+    return Result.fail(new RenderError({ field: "rpcHost", reason: "not a host name or IPv4 address" }))
   }
   if (!rootPattern.test(params.root) || params.root.includes("..")) {
-    return Either.left(new RenderError({ field: "root", reason: "not a plain absolute path" }))
+    return Result.fail(new RenderError({ field: "root", reason: "not a plain absolute path" }))
   }
   if (!userPattern.test(params.rpcUser)) {
-    return Either.left(new RenderError({ field: "rpcUser", reason: "use 1-64 letters, digits, '_', '.' or '-'" }))
+    return Result.fail(new RenderError({ field: "rpcUser", reason: "use 1-64 letters, digits, '_', '.' or '-'" }))
   }
   if (params.rpcPassword.length === 0) {
-    return Either.left(new RenderError({ field: "rpcPassword", reason: "empty" }))
+    return Result.fail(new RenderError({ field: "rpcPassword", reason: "empty" }))
   }
-  return Either.right(
+  return Result.succeed(
     Mustache.render(
       template,
       {

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto"
 import * as NodePath from "node:path"
 import { SafeFile } from "@archipelago/orchestrator"
-import { Context, Data, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Data, Effect, Layer, Option, Redacted, Semaphore } from "effect"
 
 /**
  * Reading or creating a secret failed. Names the secret, never its value.
@@ -63,7 +63,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Secrets extends Context.Tag("@archipelago/hooks/Secrets")<Secrets, Service>() {}
+export class Secrets extends Context.Service<Secrets, Service>()("@archipelago/hooks/Secrets") {}
 
 /**
  * The folder holding the secrets of a data dir.
@@ -95,7 +95,7 @@ export const make = (dataDir: string): Effect.Effect<Service> =>
   Effect.gen(function*() {
     const dir = secretsDir(dataDir)
     // One creator at a time inside this process; `link` settles races with other processes.
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     const get = Effect.fn("Secrets.get")(function*(name: string) {
       if (!namePattern.test(name)) {
         return yield* new SecretError({

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Either, Option } from "effect"
+import { Result, Option } from "effect"
 import * as Yaml from "yaml"
 import { RenderError } from "./RenderError.js"
 
@@ -74,15 +74,15 @@ const overriding = ["password", "encrypted", "macaroonPath", "lndDir"] as const
  * @since 0.1.0
  * @category utils
  */
-export const check = (p: Params): Either.Either<Params, RenderError> => {
+export const check = (p: Params): Result.Result<Params, RenderError> => {
   const url = serverUrlPattern.exec(p.serverUrl)
   if (url === null || Number(url[1]) < 1 || Number(url[1]) > 65535) {
-    return Either.left(new RenderError({ field: "serverUrl", reason: "not host:port" }))
+    return Result.fail(new RenderError({ field: "serverUrl", reason: "not host:port" }))
   }
-  if (!hexPattern.test(p.macaroon)) return Either.left(new RenderError({ field: "macaroon", reason: "not non-empty lowercase hex" }))
-  if (!hexPattern.test(p.certificate)) return Either.left(new RenderError({ field: "certificate", reason: "not non-empty lowercase hex" }))
-  if (!networks.has(p.network)) return Either.left(new RenderError({ field: "network", reason: "not a bitcoin network" }))
-  return Either.right(p)
+  if (!hexPattern.test(p.macaroon)) return Result.fail(new RenderError({ field: "macaroon", reason: "not non-empty lowercase hex" }))
+  if (!hexPattern.test(p.certificate)) return Result.fail(new RenderError({ field: "certificate", reason: "not non-empty lowercase hex" }))
+  if (!networks.has(p.network)) return Result.fail(new RenderError({ field: "network", reason: "not a bitcoin network" }))
+  return Result.succeed(p)
 }
 
 const parse = (text: string): Option.Option<Yaml.Document.Parsed> => {
@@ -145,8 +145,8 @@ export const inSync = (text: string, p: Params, verifies: Verifies): boolean =>
  * @since 0.1.0
  * @category constructors
  */
-export const render = (current: string, p: Params & { readonly masterPassword: string }): Either.Either<string, RenderError> =>
-  Either.map(check(p), () => {
+export const render = (current: string, p: Params & { readonly masterPassword: string }): Result.Result<string, RenderError> =>
+  Result.map(check(p), () => {
     const doc = Option.getOrElse(parse(current), () => {
       const fresh = new Yaml.Document({})
       fresh.commentBefore = header

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Option } from "effect"
 import * as fc from "fast-check"
 import * as BitcoinConf from "../src/BitcoinConf.js"
+import { prop } from "../../../test-support/prop.js"
 
 const value = `archipelago:0011$${"a".repeat(64)}`
 const other = `archipelago:2233$${"b".repeat(64)}`
@@ -43,14 +44,14 @@ describe("BitcoinConf", () => {
     expect(BitcoinConf.findRpcAuth(`rpcauth=alice:00$${"c".repeat(64)}\n`, "archipelago")).toEqual(Option.none())
   })
 
-  it.prop("idempotent, and the result holds the line exactly once", [arbConf], ([text]) => {
+  prop("idempotent, and the result holds the line exactly once", [arbConf], ([text]) => {
     const once = BitcoinConf.setRpcAuth(text, "archipelago", value)
     expect(BitcoinConf.setRpcAuth(once, "archipelago", value)).toBe(once)
     expect(once.split("\n").filter((l) => l.includes("archipelago:")).length).toBe(1)
     expect(BitcoinConf.findRpcAuth(once, "archipelago")).toEqual(Option.some(value))
   })
 
-  it.prop("lines that are not the user's rpcauth are preserved in order", [arbConf], ([text]) => {
+  prop("lines that are not the user's rpcauth are preserved in order", [arbConf], ([text]) => {
     const mine = (l: string) => /^\s*rpcauth\s*=\s*archipelago:/.test(l)
     const kept = text.split("\n").filter((l) => !mine(l))
     const out = BitcoinConf.setRpcAuth(text, "archipelago", value).split("\n").filter((l) => !mine(l))

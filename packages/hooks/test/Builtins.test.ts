@@ -3,7 +3,7 @@ import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { HookRegistry } from "@archipelago/orchestrator"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Logger, LogLevel, Option } from "effect"
+import { Effect, Result, Logger, LogLevel, Option, References } from "effect"
 import * as fc from "fast-check"
 import * as Yaml from "yaml"
 import * as Bcrypt from "../src/Bcrypt.js"
@@ -55,7 +55,7 @@ describe("bitcoin-ui-nginx", () => {
         const path = NodePath.join(dataDir, "apps", "bitcoin-ui", "nginx.conf")
         expect(result.files.map((f) => f.path)).toEqual([path])
         expect(yield* read(path)).toBe(
-          Either.getOrThrow(NginxConf.render({ ...NginxConf.defaults, listenPort: 8080, rpcUser: "archipelago", rpcPassword: password }))
+          Result.getOrThrow(NginxConf.render({ ...NginxConf.defaults, listenPort: 8080, rpcUser: "archipelago", rpcPassword: password }))
         )
         expect(yield* modeOf(path)).toBe(0o600)
         expect(yield* modeOf(NodePath.dirname(path))).toBe(0o700)
@@ -187,8 +187,8 @@ describe("endpoints from the provider's manifest", () => {
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
         for (const [app, hook, file] of [["lnd", "lnd-conf", "lnd.conf"], ["electrumx", "electrumx-daemon", "daemon.env"]] as const) {
-          const failed = yield* Effect.either(registry.run(run(app, [hook], {}, [])))
-          expect(Either.isLeft(failed) ? failed.left.message : "").toBe(
+          const failed = yield* Effect.result(registry.run(run(app, [hook], {}, [])))
+          expect(Result.isFailure(failed) ? failed.failure.message : "").toBe(
             `pre-start hook ${hook} failed for ${app}: no installed app provides "bitcoin-node" to it: the manifest must name "bitcoin-node" in dependsOn, and one of its providers must be installed`
           )
           expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, "apps", app, file)).then(() => true, () => false))).toBe(false)
@@ -199,8 +199,8 @@ describe("endpoints from the provider's manifest", () => {
     withDataDir((registry) =>
       Effect.gen(function*() {
         const rpcOnly = { ...knots, capabilities: { "bitcoin-node": { rpc: knots.capabilities["bitcoin-node"]!["rpc"]! } } }
-        const failed = yield* Effect.either(registry.run(run("lnd", ["lnd-conf"], {}, [rpcOnly])))
-        expect(Either.isLeft(failed) ? failed.left.message : "").toBe(
+        const failed = yield* Effect.result(registry.run(run("lnd", ["lnd-conf"], {}, [rpcOnly])))
+        expect(Result.isFailure(failed) ? failed.failure.message : "").toBe(
           `pre-start hook lnd-conf failed for lnd: bitcoin-knots provides "bitcoin-node" without a published endpoint "zmqpubrawblock"`
         )
       })))
@@ -216,7 +216,7 @@ describe("electrumx-daemon", () => {
         const rendered = yield* read(path)
         expect(rendered).toBe(
           ElectrumxEnv.render({ rpcUser: "archipelago", rpcPassword: password, rpcHost: "host.containers.internal", rpcPort: 8332 })
-            .pipe(Either.getOrThrow)
+            .pipe(Result.getOrThrow)
         )
         expect(rendered).toContain(`export DAEMON_URL='http://archipelago:${password}@host.containers.internal:8332/'\n`)
         expect(yield* modeOf(path)).toBe(0o600)
@@ -237,8 +237,8 @@ describe("electrumx-daemon", () => {
   it.effect("is bound to electrumx: another app naming it is refused before anything renders", () =>
     withDataDir((registry, dataDir) =>
       Effect.gen(function*() {
-        const refused = yield* Effect.either(registry.run(run("lnd", ["electrumx-daemon"])))
-        expect(Either.isLeft(refused) && refused.left._tag).toBe("HookNotAllowed")
+        const refused = yield* Effect.result(registry.run(run("lnd", ["electrumx-daemon"])))
+        expect(Result.isFailure(refused) && refused.failure._tag).toBe("HookNotAllowed")
         expect(Builtins.electrumxDaemon.secretConsumers).toEqual(["electrumx"])
         expect(yield* Effect.promise(() => Fs.access(NodePath.join(dataDir, "apps", "lnd", "daemon.env")).then(() => true, () => false))).toBe(false)
       })))
@@ -265,8 +265,8 @@ describe("electrs-ui-page", () => {
   it.effect("without an electrum-server provider it fails naming the capability", () =>
     withDataDir((registry) =>
       Effect.gen(function*() {
-        const failed = yield* Effect.either(registry.run(run("electrs-ui", ["electrs-ui-page"], {}, [bitcoinNode()])))
-        expect(Either.isLeft(failed) ? failed.left.message : "").toContain(`no installed app provides "electrum-server" to it`)
+        const failed = yield* Effect.result(registry.run(run("electrs-ui", ["electrs-ui-page"], {}, [bitcoinNode()])))
+        expect(Result.isFailure(failed) ? failed.failure.message : "").toContain(`no installed app provides "electrum-server" to it`)
       })))
 
   it("escapes the server's name (property)", () => {
@@ -282,7 +282,7 @@ describe("electrs-ui-page", () => {
 describe("ElectrumxEnv.render", () => {
   it("percent-encodes the credentials so no value leaves its quotes or its line (property)", () => {
     fc.assert(fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (user, pw) => {
-      const text = Either.getOrThrow(ElectrumxEnv.render({ rpcUser: user, rpcPassword: pw, rpcHost: "host.containers.internal", rpcPort: 8332 }))
+      const text = Result.getOrThrow(ElectrumxEnv.render({ rpcUser: user, rpcPassword: pw, rpcHost: "host.containers.internal", rpcPort: 8332 }))
       const lines = text.split("\n")
       expect(lines.length).toBe(4)
       const m = /^export DAEMON_URL='http:\/\/([^'\s:@\/]*):([^'\s:@\/]*)@host\.containers\.internal:8332\/'$/.exec(lines[2]!)
@@ -294,9 +294,9 @@ describe("ElectrumxEnv.render", () => {
 
   it("refuses a host or port that is not one", () => {
     const ok = { rpcUser: "a", rpcPassword: "b", rpcHost: "host.containers.internal", rpcPort: 8332 }
-    expect(Either.isLeft(ElectrumxEnv.render({ ...ok, rpcHost: "x;rm -rf /" }))).toBe(true)
-    expect(Either.isLeft(ElectrumxEnv.render({ ...ok, rpcPort: 0 }))).toBe(true)
-    expect(Either.isLeft(ElectrumxEnv.render({ ...ok, rpcPassword: "" }))).toBe(true)
+    expect(Result.isFailure(ElectrumxEnv.render({ ...ok, rpcHost: "x;rm -rf /" }))).toBe(true)
+    expect(Result.isFailure(ElectrumxEnv.render({ ...ok, rpcPort: 0 }))).toBe(true)
+    expect(Result.isFailure(ElectrumxEnv.render({ ...ok, rpcPassword: "" }))).toBe(true)
   })
 })
 
@@ -351,7 +351,7 @@ describe("built-ins as a whole", () => {
           const first = yield* Effect.forEach(requests, (r) => registry.run(r))
           const second = yield* Effect.forEach(requests, (r) => registry.run(r))
           return { first, second }
-        }).pipe(Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })), Logger.withMinimumLogLevel(LogLevel.None))
+        }).pipe(Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })), Effect.provideService(References.MinimumLogLevel, "None"))
         const { first, second } = await Effect.runPromise(program)
         expect(first.every((r) => r.changed)).toBe(true)
         expect(second.map((r) => r.changed)).toEqual([false, false, false, false, false, false])

@@ -8,7 +8,7 @@
  * from knots to core moves lnd.conf with it. Names carry `t-cap-<runTag>-`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { freePort } from "../../../test-support/net.js"
@@ -80,8 +80,8 @@ describe.skipIf(!hasPodman)("alternatives by capability on podman (stand-ins)", 
   it.live("the lightning stand-in runs on whichever node provides bitcoin-node, its lnd.conf rendered from that node's manifest", () =>
     Effect.gen(function*() {
       const conf = NodePath.join(dirs.dataDir, "apps", lightning, "lnd.conf")
-      const refused = yield* Effect.either(request("install", lightning))
-      expect(Either.isLeft(refused) ? refused.left.message : "").toBe(
+      const refused = yield* Effect.result(request("install", lightning))
+      expect(Result.isFailure(refused) ? refused.failure.message : "").toBe(
         `cannot install ${lightning}: it depends on bitcoin-node (provided by ${core} or ${knots}), which is not installed; install it first`
       )
 

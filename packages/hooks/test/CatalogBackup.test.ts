@@ -6,12 +6,12 @@
  * provides ..."), and the archives leave out what the manifests exclude: bitcoind's chain,
  * ElectrumX's index, LND's channel state.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Archipelago, ArchiveFile, Backups, Lifecycle, PreBackupHooks, StateStore } from "@archipelago/orchestrator"
 import type { AppId } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Layer, Logger, LogLevel, References } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
@@ -96,9 +96,9 @@ describe("backups of every catalog app (simulator, real manifests, built-in hook
               "docker.io/library/nginx:1.27.3-alpine"
             ]
           })),
-          Layer.provide(NodeContext.layer)
+          Layer.provide(NodeServices.layer)
         )
       )),
-      Logger.withMinimumLogLevel(LogLevel.Warning)
+      Effect.provideService(References.MinimumLogLevel, "Warn")
     ), 300_000)
 })

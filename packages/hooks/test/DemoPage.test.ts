@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as DemoPage from "../src/DemoPage.js"
+import { prop } from "../../../test-support/prop.js"
 
 describe("DemoPage", () => {
   it("renders the app's name, id, version and description", () => {
@@ -33,7 +34,7 @@ describe("DemoPage", () => {
     description: fc.option(fc.string(), { nil: undefined })
   }).map(({ description, ...rest }) => (description === undefined ? rest : { ...rest, description }))
 
-  it.prop("deterministic and never containing a template marker or a raw tag from the input", [arbParams], ([p]) => {
+  prop("deterministic and never containing a template marker or a raw tag from the input", [arbParams], ([p]) => {
     const html = DemoPage.render(p)
     expect(DemoPage.render({ ...p })).toBe(html)
     expect(html).not.toContain("{{")

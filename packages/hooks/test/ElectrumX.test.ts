@@ -4,13 +4,13 @@
  * password Knots' `rpcauth` line verifies; a hand-edited daemon.env is rewritten by the next
  * reconcile pass and ElectrumX is restarted to pick it up.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Archipelago, StateStore } from "@archipelago/orchestrator"
 import type { AppId } from "@archipelago/orchestrator"
 import { Lifecycle } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel, Option } from "effect"
+import { Effect, Layer, Logger, LogLevel, Option, References } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
@@ -69,9 +69,9 @@ describe("ElectrumX's credentials (simulator, real catalog, built-in hooks)", ()
           Layer.provide(SimulatedRuntime.layer({
             registry: ["docker.io/btcpayserver/bitcoinknots:28.1", "docker.io/lukechilds/electrumx:v1.16.0"]
           })),
-          Layer.provide(NodeContext.layer)
+          Layer.provide(NodeServices.layer)
         )
       )),
-      Logger.withMinimumLogLevel(LogLevel.Warning)
+      Effect.provideService(References.MinimumLogLevel, "Warn")
     ), 90_000)
 })

@@ -3,7 +3,7 @@ import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { HookRegistry } from "@archipelago/orchestrator"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import { Effect, Exit, Layer, Logger, LogLevel, References } from "effect"
 import * as fc from "fast-check"
 import * as Builtins from "../src/Builtins.js"
 import * as Hooks from "../src/Hooks.js"
@@ -306,7 +306,7 @@ describe("secrets never reach the logs", () => {
       }).pipe(
         Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })),
         Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
-        Logger.withMinimumLogLevel(LogLevel.All)
+        Effect.provideService(References.MinimumLogLevel, "All")
       )
       yield* program
       // The first password is generated inside the run: read it back from the lnd.conf it produced.
@@ -366,7 +366,7 @@ describe("Provided.readFile: a provider's binary files", () => {
       ]
       for (const [path, prepare, why, options] of cases) {
         const message = yield* withRegistry([reader(path, options)], (registry, dataDir) =>
-          Effect.zipRight(setup(dataDir, prepare), reason(registry.run(request))))
+          Effect.andThen(setup(dataDir, prepare), reason(registry.run(request))))
         expect(message).toContain(`cannot read ${path} of lnd for app (hook reader): ${why}`)
       }
     }))
@@ -375,11 +375,11 @@ describe("Provided.readFile: a provider's binary files", () => {
     Effect.gen(function*() {
       for (const path of ["../secrets/bitcoin-rpc-password", "/etc/passwd", "data/../../app/x", "", "."]) {
         const message = yield* withRegistry([reader(path)], (registry, dataDir) =>
-          Effect.zipRight(setup(dataDir, async () => {}), reason(registry.run(request))))
+          Effect.andThen(setup(dataDir, async () => {}), reason(registry.run(request))))
         expect(message, path).toContain(`cannot read ${path} of lnd for app (hook reader): the path must be relative and stay inside`)
       }
       const message = yield* withRegistry([reader("linked/admin.macaroon")], (registry, dataDir) =>
-        Effect.zipRight(
+        Effect.andThen(
           setup(dataDir, async (lnd) => {
             await Fs.mkdir(NodePath.join(dataDir, "secrets"), { recursive: true })
             await Fs.writeFile(NodePath.join(dataDir, "secrets", "admin.macaroon"), "stolen")
@@ -429,8 +429,8 @@ describe("a provider's file rewritten in place while a hook reads it", () => {
         yield* Effect.gen(function*() {
           const until = Date.now() + 5_000
           while (Date.now() < until) {
-            const result = yield* Effect.either(registry.run(request))
-            if (result._tag === "Left") failures.push(result.left.message)
+            const result = yield* Effect.result(registry.run(request))
+            if (result._tag === "Failure") failures.push(result.left.message)
             else rendered.push(yield* Effect.promise(() => Fs.readFile(out, "latin1")))
           }
         }).pipe(Effect.ensuring(Effect.promise(() => writer.stop())))
@@ -448,7 +448,7 @@ describe("a provider's file rewritten in place while a hook reads it", () => {
         )
         expect(message).toContain(`cannot read data/admin.macaroon of lnd for app (hook reader): ${file} kept changing while it was read`)
         expect(yield* Effect.promise(() => Fs.readFile(out, "latin1"))).toBe(before)
-      }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))), 60_000)
+      }).pipe(Effect.provideService(References.MinimumLogLevel, "Error"))), 60_000)
 })
 
 describe("a file the app rewrites while its hook renders (basedOn)", () => {

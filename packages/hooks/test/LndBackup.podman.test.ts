@@ -18,10 +18,10 @@
  * keeps the copy with the channels (and says it shrank); the recovery is refused unconfirmed and,
  * confirmed, runs the stand-in's SCB restore with the newest good copy.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Apps, Archipelago, ArchiveFile, Backups, Lifecycle, PodmanRuntime, PreBackupHooks } from "@archipelago/orchestrator"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, LogLevel, Option } from "effect"
+import { Duration, Effect, Layer, Logger, LogLevel, Option, References } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -179,7 +179,7 @@ describe.skipIf(!hasPodman)("LND's backup and restore with the catalog's manifes
         { dataDir: dirs.dataDir }
       )),
       Layer.provide(PreBackupHooks.layer([PreBackupHooks.podmanFreeze()])),
-      Layer.provide(NodeContext.layer)
+      Layer.provide(NodeServices.layer)
     )
 
   const op = (which: "install" | "backup" | "restore" | "restart", id: string, options: { readonly closeChannels?: boolean } = {}) =>
@@ -256,5 +256,5 @@ describe.skipIf(!hasPodman)("LND's backup and restore with the catalog's manifes
       assert.strictEqual(peer("recovered"), "channels counter=6", "the SCB restore ran with the newest copy that had the channels")
       assert.strictEqual(peer("penalties"), "")
       assert.isFalse(Fs.existsSync(NodePath.join(dirs.dataDir, "apps", lnd, "data", "graph", "mainnet", "channel.db")), "no channel state came from the archive")
-    }).pipe(Effect.provide(layer()), Logger.withMinimumLogLevel(LogLevel.Warning)), 900_000)
+    }).pipe(Effect.provide(layer()), Effect.provideService(References.MinimumLogLevel, "Warn")), 900_000)
 })

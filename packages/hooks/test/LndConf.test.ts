@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fc from "fast-check"
 import * as LndConf from "../src/LndConf.js"
 import { RenderError } from "../src/RenderError.js"
+import { prop } from "../../../test-support/prop.js"
 
 const values: LndConf.Bitcoind = { ...LndConf.defaults, rpcpass: "p4ss" }
 const section = [
@@ -13,7 +14,7 @@ const section = [
   "bitcoind.zmqpubrawtx=tcp://host.containers.internal:28333"
 ].join("\n")
 
-const render = (text: string) => Either.getOrThrow(LndConf.setBitcoind(text, values))
+const render = (text: string) => Result.getOrThrow(LndConf.setBitcoind(text, values))
 
 describe("LndConf", () => {
   it("creates the section in an empty file", () => {
@@ -66,9 +67,9 @@ describe("LndConf", () => {
 
   it("refuses a value with a line break, naming the field but not the value", () => {
     const result = LndConf.setBitcoind("", { ...values, rpcpass: "SECRET\nbitcoind.rpchost=evil" })
-    expect(result).toEqual(Either.left(new RenderError({ field: "rpcpass", reason: "contains a line break or surrounding spaces" })))
-    expect(Either.isLeft(result) && result.left.message).toBe("cannot render rpcpass: contains a line break or surrounding spaces")
-    expect(LndConf.setBitcoind("", { ...values, rpcuser: "" })).toEqual(Either.left(new RenderError({ field: "rpcuser", reason: "empty" })))
+    expect(result).toEqual(Result.fail(new RenderError({ field: "rpcpass", reason: "contains a line break or surrounding spaces" })))
+    expect(Result.isFailure(result) && result.failure.message).toBe("cannot render rpcpass: contains a line break or surrounding spaces")
+    expect(LndConf.setBitcoind("", { ...values, rpcuser: "" })).toEqual(Result.fail(new RenderError({ field: "rpcuser", reason: "empty" })))
   })
 
   const arbLine = fc.oneof(
@@ -79,10 +80,10 @@ describe("LndConf", () => {
   const arbConf = fc.array(arbLine, { maxLength: 14 }).map((lines) => lines.join("\n"))
   const arbPass = fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/)
 
-  it.prop("idempotent; every owned key appears exactly once with its value", [arbConf, arbPass], ([text, rpcpass]) => {
+  prop("idempotent; every owned key appears exactly once with its value", [arbConf, arbPass], ([text, rpcpass]) => {
     const v = { ...values, rpcpass }
-    const once = Either.getOrThrow(LndConf.setBitcoind(text, v))
-    expect(Either.getOrThrow(LndConf.setBitcoind(once, v))).toBe(once)
+    const once = Result.getOrThrow(LndConf.setBitcoind(text, v))
+    expect(Result.getOrThrow(LndConf.setBitcoind(once, v))).toBe(once)
     for (const key of ["rpchost", "rpcuser", "rpcpass", "zmqpubrawblock", "zmqpubrawtx"] as const) {
       const lines = once.split("\n").filter((l) => l.toLowerCase().startsWith(`bitcoind.${key}=`))
       const inSections = lines.filter((l) => l === `bitcoind.${key}=${v[key]}`)
@@ -90,9 +91,9 @@ describe("LndConf", () => {
     }
   })
 
-  it.prop("lines outside the owned keys are preserved in order", [arbConf, arbPass], ([text, rpcpass]) => {
+  prop("lines outside the owned keys are preserved in order", [arbConf, arbPass], ([text, rpcpass]) => {
     const owned = /^\s*bitcoind\.(rpchost|rpcuser|rpcpass|zmqpubrawblock|zmqpubrawtx)\s*=/i
     const strip = (s: string) => s.split("\n").filter((l) => !owned.test(l) && l !== "" && !/^\[bitcoind\]$/i.test(l))
-    expect(strip(Either.getOrThrow(LndConf.setBitcoind(text, { ...values, rpcpass })))).toEqual(strip(text))
+    expect(strip(Result.getOrThrow(LndConf.setBitcoind(text, { ...values, rpcpass })))).toEqual(strip(text))
   })
 })

@@ -6,13 +6,13 @@
  * secret added) is not drift: reconcile passes leave it and the app alone. A rotated macaroon
  * is: the next pass rewrites the config and restarts lnd-ui.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Archipelago, StateStore } from "@archipelago/orchestrator"
 import type { AppId } from "@archipelago/orchestrator"
 import { Lifecycle } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Layer, Logger, LogLevel, References } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
@@ -107,9 +107,9 @@ describe("LND UI's credentials (simulator, real catalog, built-in hooks)", () =>
               "docker.io/apotdevin/thunderhub:v0.13.31"
             ]
           })),
-          Layer.provide(NodeContext.layer)
+          Layer.provide(NodeServices.layer)
         )
       )),
-      Logger.withMinimumLogLevel(LogLevel.Warning)
+      Effect.provideService(References.MinimumLogLevel, "Warn")
     ), 90_000)
 })

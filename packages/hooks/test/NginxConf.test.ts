@@ -5,12 +5,13 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fc from "fast-check"
 import Mustache from "mustache"
 import * as NginxConf from "../src/NginxConf.js"
 import { RenderError } from "../src/RenderError.js"
 import { freePort } from "../../../test-support/net.js"
+import { prop } from "../../../test-support/prop.js"
 
 const nginxBin = ["nginx", "/usr/sbin/nginx"].find((bin) => {
   try {
@@ -25,7 +26,7 @@ if (nginxBin === undefined) console.warn("NginxConf: nginx is not installed, ski
 const canUnshare = spawnSync("unshare", ["--mount", "true"]).status === 0
 
 const params: NginxConf.Params = { ...NginxConf.defaults, rpcPassword: "0123456789abcdef" }
-const render = (p: NginxConf.Params) => Either.getOrThrow(NginxConf.render(p))
+const render = (p: NginxConf.Params) => Result.getOrThrow(NginxConf.render(p))
 
 let root = ""
 beforeAll(async () => {
@@ -92,22 +93,22 @@ describe("NginxConf", () => {
 
   it("refuses values that could break out of a directive, naming the field only", () => {
     expect(NginxConf.render({ ...params, rpcHost: "evil; include /etc/shadow" })).toEqual(
-      Either.left(new RenderError({ field: "rpcHost", reason: "not a host name or IPv4 address" }))
+      Result.fail(new RenderError({ field: "rpcHost", reason: "not a host name or IPv4 address" }))
     )
     expect(NginxConf.render({ ...params, rpcUser: "a:b" })).toEqual(
-      Either.left(new RenderError({ field: "rpcUser", reason: "use 1-64 letters, digits, '_', '.' or '-'" }))
+      Result.fail(new RenderError({ field: "rpcUser", reason: "use 1-64 letters, digits, '_', '.' or '-'" }))
     )
     expect(NginxConf.render({ ...params, listenPort: 0 })).toEqual(
-      Either.left(new RenderError({ field: "listenPort", reason: "not a TCP port" }))
+      Result.fail(new RenderError({ field: "listenPort", reason: "not a TCP port" }))
     )
     expect(NginxConf.render({ ...params, rpcPort: 70000 })).toEqual(
-      Either.left(new RenderError({ field: "rpcPort", reason: "not a TCP port" }))
+      Result.fail(new RenderError({ field: "rpcPort", reason: "not a TCP port" }))
     )
     expect(NginxConf.render({ ...params, root: "/srv/../etc" })).toEqual(
-      Either.left(new RenderError({ field: "root", reason: "not a plain absolute path" }))
+      Result.fail(new RenderError({ field: "root", reason: "not a plain absolute path" }))
     )
     expect(NginxConf.render({ ...params, rpcPassword: "" })).toEqual(
-      Either.left(new RenderError({ field: "rpcPassword", reason: "empty" }))
+      Result.fail(new RenderError({ field: "rpcPassword", reason: "empty" }))
     )
   })
 
@@ -125,7 +126,7 @@ describe("NginxConf", () => {
     rpcPassword: fc.string({ minLength: 1, maxLength: 100, unit: "binary" })
   })
 
-  it.prop("deterministic, complete (no template marker left) and carrying exactly the credentials", [arbParams], ([p]) => {
+  prop("deterministic, complete (no template marker left) and carrying exactly the credentials", [arbParams], ([p]) => {
     const first = render(p)
     expect(render({ ...p })).toBe(first)
     expect(first).not.toContain("{{")
@@ -134,15 +135,15 @@ describe("NginxConf", () => {
     expect(first).not.toMatch(/\n\s*\n\s*\n/)
   })
 
-  it.prop("arbitrary input is either refused or rendered without template markers", [
+  prop("arbitrary input is either refused or rendered without template markers", [
     fc.record({ rpcHost: fc.string(), rpcUser: fc.string(), root: fc.string(), rpcPassword: fc.string() })
   ], ([p]) => {
     const result = NginxConf.render({ ...params, ...p })
-    if (Either.isRight(result)) expect(result.right).not.toContain("{{")
+    if (Result.isSuccess(result)) expect(result.success).not.toContain("{{")
     else if (p.rpcPassword !== "") {
       // The refusal does not depend on the password: it cannot be carrying it.
       const other = NginxConf.render({ ...params, ...p, rpcPassword: "another" })
-      expect(Either.isLeft(other) && other.left.message).toBe(result.left.message)
+      expect(Result.isFailure(other) && other.failure.message).toBe(result.failure.message)
     }
   })
 

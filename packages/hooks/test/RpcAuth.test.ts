@@ -30,14 +30,14 @@ describe("RpcAuth", () => {
     expect(RpcAuth.format(auth)).toMatch(/^archipelago:[0-9a-f]{32}\$[0-9a-f]{64}$/)
   })
 
-  it.prop("accepts the right password and refuses any other", [arbSalt, arbPassword, arbPassword], ([salt, right, other]) => {
+  prop("accepts the right password and refuses any other", [arbSalt, arbPassword, arbPassword], ([salt, right, other]) => {
     fc.pre(right !== other)
     const auth = RpcAuth.make("archipelago", salt, right)
     expect(RpcAuth.verify(auth, right)).toBe(true)
     expect(RpcAuth.verify(auth, other)).toBe(false)
   })
 
-  it.prop("parse reads back what format wrote", [arbSalt, arbPassword], ([salt, password]) => {
+  prop("parse reads back what format wrote", [arbSalt, arbPassword], ([salt, password]) => {
     const auth = RpcAuth.make("archipelago", salt, password)
     expect(RpcAuth.parse(RpcAuth.format(auth))).toEqual(Option.some(auth))
   })
@@ -60,3 +60,5 @@ describe("RpcAuth", () => {
       expect(a).not.toBe(b)
     }))
 })
+
+import { prop } from "../../../test-support/prop.js"

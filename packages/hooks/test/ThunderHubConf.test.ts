@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either, Option } from "effect"
+import { Result, Option } from "effect"
 import * as fc from "fast-check"
 import * as Yaml from "yaml"
 import * as ThunderHubConf from "../src/ThunderHubConf.js"
@@ -13,7 +13,7 @@ const params: ThunderHubConf.Params = {
 const hash = "thunderhub-$2b$10$abcdefghijklmnopqrstuuDkm3Q1xGZ8wS4m0h2Ua4J9i6oQ1rY2e"
 const yes: ThunderHubConf.Verifies = (stored) => stored === hash
 const render = (current: string, p: ThunderHubConf.Params = params) =>
-  Either.getOrThrow(ThunderHubConf.render(current, { ...p, masterPassword: hash }))
+  Result.getOrThrow(ThunderHubConf.render(current, { ...p, masterPassword: hash }))
 
 /** What ThunderHub does to the file on its own: parse, add its keys, dump again (no comments, other layout). */
 const thunderhubRedump = (text: string, extra: Record<string, unknown> = {}) => {
@@ -84,7 +84,7 @@ describe("ThunderHubConf", () => {
 
   it("refuses inputs that are not a host:port, hex or a network, naming the field", () => {
     const field = (p: ThunderHubConf.Params) =>
-      Either.match(ThunderHubConf.render("", { ...p, masterPassword: hash }), { onLeft: (e) => e.field, onRight: () => "" })
+      Result.match(ThunderHubConf.render("", { ...p, masterPassword: hash }), { onFailure: (e) => e.field, onSuccess: () => "" })
     expect(field({ ...params, serverUrl: "host\nmasterPassword: x:1" })).toBe("serverUrl")
     expect(field({ ...params, serverUrl: "host:70000" })).toBe("serverUrl")
     expect(field({ ...params, macaroon: "" })).toBe("macaroon")

@@ -4,10 +4,10 @@
  * under test, and the waits and requests those tests make. Names carry the caller's prefix
  * (which holds the run's tag), and `cleanup` removes their containers and images.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Archipelago, BaseImage, Lifecycle, PodmanRuntime, StateStore } from "@archipelago/orchestrator"
 import type { AppId } from "@archipelago/orchestrator"
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { Duration, Effect, Layer, Logger, LogLevel, References } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -93,7 +93,7 @@ export const tempFolders = (name: string) => {
 }
 
 /** The offline base image the stand-ins are built from. */
-export const ensureBaseImage = (): Promise<unknown> => Effect.runPromise(BaseImage.ensure().pipe(Effect.provide(NodeContext.layer)))
+export const ensureBaseImage = (): Promise<unknown> => Effect.runPromise(BaseImage.ensure().pipe(Effect.provide(NodeServices.layer)))
 
 /** A test file's catalog and data folders, filled in by `tempFolders().create` before the tests run. */
 export interface Folders {
@@ -120,10 +120,10 @@ export const onPodman = (
       }).pipe(
         Layer.provideMerge(PodmanRuntime.layer),
         Layer.provide(Hooks.layer(options.hooks, { dataDir: options.folders.dataDir })),
-        Layer.provide(NodeContext.layer)
+        Layer.provide(NodeServices.layer)
       )
     )),
-    Logger.withMinimumLogLevel(LogLevel.Warning)
+    Effect.provideService(References.MinimumLogLevel, "Warn")
   )
 
 /** Polls `check` every 250 ms until it holds, failing with `what` after `boundMs`. */

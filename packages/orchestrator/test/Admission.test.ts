@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fc from "fast-check"
 import type { AppEntry as Entry } from "../src/domain/AppEntry.js"
 import { Admission, AppState, Journal, Op, Transition } from "../src/domain/index.js"
 import { arbEntry, arbNow, arbOp, arbState, arbStopTimeout } from "./arbitraries.js"
+import { prop } from "../../../test-support/prop.js"
 
 const arbJournal = fc.option(
   fc.constantFrom("update" as const, "backup" as const, "restore" as const, "remove" as const).map((op) =>
@@ -59,14 +60,14 @@ const legacy = (op: Op.Op, entry: Entry, installed: boolean, user: Admission.Use
   return { _tag: "Begin", cascade }
 }
 
-const shape = (r: Either.Either<Admission.Verdict, Admission.Refusal>) =>
-  Either.match(r, {
-    onLeft: (error) => ({ _tag: "Refused", error: { name: error.constructor.name, tag: error._tag, message: error.message } }),
-    onRight: (verdict) => verdict._tag === "TakeUp" ? { _tag: "TakeUp" } : { _tag: "Begin", cascade: verdict.cascade }
+const shape = (r: Result.Result<Admission.Verdict, Admission.Refusal>) =>
+  Result.match(r, {
+    onFailure: (error) => ({ _tag: "Refused", error: { name: error.constructor.name, tag: error._tag, message: error.message } }),
+    onSuccess: (verdict) => verdict._tag === "TakeUp" ? { _tag: "TakeUp" } : { _tag: "Begin", cascade: verdict.cascade }
   })
 
 describe("Admission", () => {
-  it.prop("a user's request is admitted exactly as the four places decided it before", [arbOp, arbEntryJournaled, fc.boolean(), arbUser],
+  prop("a user's request is admitted exactly as the four places decided it before", [arbOp, arbEntryJournaled, fc.boolean(), arbUser],
     ([op, entry, installed, user]) => {
       const was = legacy(op, entry, installed, user)
       assert.deepStrictEqual(
@@ -77,27 +78,27 @@ describe("Admission", () => {
       )
     })
 
-  it.prop("the op in flight is taken up, whatever the facts; nothing else is", [arbOp, arbEntryJournaled, fc.boolean(), fc.option(arbUser, { nil: undefined })],
+  prop("the op in flight is taken up, whatever the facts; nothing else is", [arbOp, arbEntryJournaled, fc.boolean(), fc.option(arbUser, { nil: undefined })],
     ([op, entry, installed, user]) => {
       const verdict = Admission.admit({ op, entry, installed, ...(user === undefined ? {} : { user }) })
-      assert.strictEqual(Either.isRight(verdict) && verdict.right._tag === "TakeUp", entry.transition?.op === op)
+      assert.strictEqual(Result.isSuccess(verdict) && verdict.success._tag === "TakeUp", entry.transition?.op === op)
     })
 
-  it.prop("a new transition begins only on an app with none, in a state that allows the op", [arbOp, arbEntryJournaled, fc.boolean(), fc.option(arbUser, { nil: undefined })],
+  prop("a new transition begins only on an app with none, in a state that allows the op", [arbOp, arbEntryJournaled, fc.boolean(), fc.option(arbUser, { nil: undefined })],
     ([op, entry, installed, user]) => {
       const verdict = Admission.admit({ op, entry, installed, ...(user === undefined ? {} : { user }) })
-      if (Either.isRight(verdict) && verdict.right._tag === "Begin") {
+      if (Result.isSuccess(verdict) && verdict.success._tag === "Begin") {
         assert.isUndefined(entry.transition)
         assert.isTrue(Admission.allowed(op, entry.state, installed))
-        if (verdict.right.cascade.length > 0) {
+        if (verdict.success.cascade.length > 0) {
           assert.strictEqual(op, "remove")
           assert.isTrue(user?.cascade)
-          assert.deepStrictEqual(verdict.right.cascade, user?.facts.dependents)
+          assert.deepStrictEqual(verdict.success.cascade, user?.facts.dependents)
         }
       }
     })
 
-  it.prop("without a user (the reconciler, a replay) the apps around and the journal are not asked", [arbOp, arbEntryJournaled, fc.boolean()],
+  prop("without a user (the reconciler, a replay) the apps around and the journal are not asked", [arbOp, arbEntryJournaled, fc.boolean()],
     ([op, entry, installed]) => {
       const { journal: _j, ...unjournaled } = entry
       assert.deepStrictEqual(shape(Admission.admit({ op, entry, installed })), shape(Admission.admit({ op, entry: unjournaled, installed })))
@@ -107,22 +108,22 @@ describe("Admission", () => {
       )
     })
 
-  it.prop("every refusal names the app and the op refused", [arbOp, arbEntryJournaled, fc.boolean(), arbUser],
+  prop("every refusal names the app and the op refused", [arbOp, arbEntryJournaled, fc.boolean(), arbUser],
     ([op, entry, installed, user]) => {
       const verdict = Admission.admit({ op, entry, installed, user })
-      if (Either.isLeft(verdict)) {
-        assert.strictEqual(verdict.left.appId, entry.id)
-        assert.strictEqual(verdict.left._tag === "Conflict" ? verdict.left.refused : verdict.left.op, op)
+      if (Result.isFailure(verdict)) {
+        assert.strictEqual(verdict.failure.appId, entry.id)
+        assert.strictEqual(verdict.failure._tag === "Conflict" ? verdict.failure.refused : verdict.failure.op, op)
       }
     })
 
-  it.prop("Transition.begin is admission then enter", [arbOp, arbEntry, arbNow, arbStopTimeout, fc.boolean()],
+  prop("Transition.begin is admission then enter", [arbOp, arbEntry, arbNow, arbStopTimeout, fc.boolean()],
     ([op, entry, now, stop, installed]) => {
       const begun = Transition.begin(entry, op, now, stop, installed)
       const verdict = Admission.admit({ op, entry, installed })
-      assert.strictEqual(Either.isLeft(begun), Either.isLeft(verdict))
-      if (Either.isRight(begun) && Either.isRight(verdict)) {
-        assert.deepStrictEqual(begun.right, verdict.right._tag === "TakeUp" ? entry : Transition.enter(entry, op, now, stop))
+      assert.strictEqual(Result.isFailure(begun), Result.isFailure(verdict))
+      if (Result.isSuccess(begun) && Result.isSuccess(verdict)) {
+        assert.deepStrictEqual(begun.success, verdict.success._tag === "TakeUp" ? entry : Transition.enter(entry, op, now, stop))
       }
     })
 })
@@ -147,17 +148,17 @@ const legacySettledBy = (op: Op.Op, state: AppState.AppState): boolean => {
 }
 
 describe("Op.settledBy", () => {
-  it.prop("is the reconciler's former table", [arbOp, arbState], ([op, state]) => {
+  prop("is the reconciler's former table", [arbOp, arbState], ([op, state]) => {
     assert.strictEqual(Op.settledBy(op, state), legacySettledBy(op, state))
   })
 
-  it.prop("the state a successful op lands in settles it (a data op is settled by its journal, never by a state)", [arbOp, arbState],
+  prop("the state a successful op lands in settles it (a data op is settled by its journal, never by a state)", [arbOp, arbState],
     ([op, previous]) => {
       const isData = op === "backup" || op === "restore"
       assert.strictEqual(Op.settledBy(op, Op.finalState(op, previous)), !isData)
     })
 
-  it.prop("no transitional state settles anything", [arbOp, fc.constantFrom(...AppState.transitional)], ([op, state]) => {
+  prop("no transitional state settles anything", [arbOp, fc.constantFrom(...AppState.transitional)], ([op, state]) => {
     assert.isFalse(Op.settledBy(op, state))
   })
 })

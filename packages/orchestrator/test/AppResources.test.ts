@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { AppResources } from "../src/domain/index.js"
+import { prop } from "../../../test-support/prop.js"
 
 const arbName = fc.constantFrom("lnd", "bitcoin-knots", "archy-lnd-ui", "electrumx", "other")
 const arbApp = fc.record(
@@ -41,7 +42,7 @@ describe("AppResources.fromStats", () => {
     ])
   })
 
-  it.prop("exactly the apps whose container was sampled, in the apps' order, with the sample's numbers", [uniqueApps, uniqueUse], ([apps, use]) => {
+  prop("exactly the apps whose container was sampled, in the apps' order, with the sample's numbers", [uniqueApps, uniqueUse], ([apps, use]) => {
     const out = AppResources.fromStats(apps, use)
     const sampled = new Set(use.map((s) => s.name))
     expect(out.map((r) => r.appId)).toStrictEqual(apps.filter((a) => sampled.has(a.containerName)).map((a) => a.appId))

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { DiskSpace } from "../src/domain/index.js"
+import { prop } from "../../../test-support/prop.js"
 
 const GiB = 1024 ** 3
 const arbDisk = fc.record({ total: fc.integer({ min: 1, max: 16 * 1024 }).map((g) => g * GiB) }).chain(({ total }) =>
@@ -34,12 +35,12 @@ describe("DiskSpace", () => {
     assert.strictEqual(DiskSpace.freePercent(10, 0), 0)
   })
 
-  it.prop("less free space never gives a milder level", [arbDisk, fc.integer({ min: 0, max: 1e12 }), arbThresholds], ([{ free, total }, less, t]) => {
+  prop("less free space never gives a milder level", [arbDisk, fc.integer({ min: 0, max: 1e12 }), arbThresholds], ([{ free, total }, less, t]) => {
     const fewer = Math.max(0, free - less)
     assert.isAtLeast(rank(DiskSpace.level(fewer, total, t)), rank(DiskSpace.level(free, total, t)))
   })
 
-  it.prop("the level is exactly what the thresholds say", [arbDisk, arbThresholds], ([{ free, total }, t]) => {
+  prop("the level is exactly what the thresholds say", [arbDisk, arbThresholds], ([{ free, total }, t]) => {
     const pct = (free / total) * 100
     const expected = pct < t.criticalPercent || free < t.criticalBytes
       ? "critical"
@@ -49,7 +50,7 @@ describe("DiskSpace", () => {
     assert.strictEqual(DiskSpace.level(free, total, t), expected)
   })
 
-  it.prop("with the defaults, every critical disk also crosses a warning threshold", [arbDisk], ([{ free, total }]) => {
+  prop("with the defaults, every critical disk also crosses a warning threshold", [arbDisk], ([{ free, total }]) => {
     if (DiskSpace.level(free, total) !== "critical") return
     const t = DiskSpace.defaultThresholds
     assert.isTrue((free / total) * 100 < t.warnPercent || free < t.warnBytes)

@@ -4,6 +4,7 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { FailureMessage } from "../src/domain/index.js"
 import { CommandFailed, ImageNotFound } from "../src/runtime/RuntimeError.js"
+import { prop } from "../../../test-support/prop.js"
 
 const fixture = (name: string) => readFileSync(join(__dirname, "fixtures", "stderr", name), "utf8")
 
@@ -125,25 +126,25 @@ const app = fc.constantFrom("lnd", "bitcoin-core", "web")
 const op = fc.constantFrom("install", "start", "stop", "restart", "update", "remove", "backup", "restore")
 
 describe("FailureMessage properties", () => {
-  it.prop("the first line is a sentence: never empty, one line, opening with the app or the image", [app, op, anyText], ([a, o, text]) => {
+  prop("the first line is a sentence: never empty, one line, opening with the app or the image", [app, op, anyText], ([a, o, text]) => {
     const first = FailureMessage.headline(FailureMessage.format(a, o, text))
     expect(first.trim()).not.toBe("")
     expect(first.length).toBeLessThanOrEqual(FailureMessage.maxSentenceChars)
     expect(first.startsWith(`${a} could not `) || first.startsWith("pulling image ")).toBe(true)
   })
 
-  it.prop("never loses podman's final error line, whatever noise surrounds it", [app, op, stderr], ([a, o, [before, error, after]]) => {
+  prop("never loses podman's final error line, whatever noise surrounds it", [app, op, stderr], ([a, o, [before, error, after]]) => {
     const m = FailureMessage.format(a, o, [...before, error, ...after].join("\n"))
     expect(FailureMessage.detail(m).split("\n")).toContain(error)
   })
 
-  it.prop("idempotent on its own output", [app, op, anyText], ([a, o, text]) => {
+  prop("idempotent on its own output", [app, op, anyText], ([a, o, text]) => {
     const once = FailureMessage.format(a, o, text)
     expect(FailureMessage.format(a, o, once)).toBe(once)
     expect(FailureMessage.clean(FailureMessage.clean(text))).toBe(FailureMessage.clean(text))
   })
 
-  it.prop("bounded, whatever the length of stderr", [app, op, anyText, fc.integer({ min: 1, max: 40 })], ([a, o, text, times]) => {
+  prop("bounded, whatever the length of stderr", [app, op, anyText, fc.integer({ min: 1, max: 40 })], ([a, o, text, times]) => {
     const long = Array.from({ length: times }, (_, i) => `${text} ${i}`).join("\n")
     const m = FailureMessage.format(a, o, long)
     expect(FailureMessage.detail(m).length).toBeLessThanOrEqual(FailureMessage.maxDetailChars)
@@ -151,7 +152,7 @@ describe("FailureMessage properties", () => {
     for (const line of m.split("\n")) expect(line.length).toBeLessThanOrEqual(FailureMessage.maxLineChars)
   })
 
-  it.prop("timer noise and warnings never reach the detail when there is an error line", [app, op, noiseLine.filter((l) => l.trim() !== ""), errorLine], ([a, o, noise, error]) => {
+  prop("timer noise and warnings never reach the detail when there is an error line", [app, op, noiseLine.filter((l) => l.trim() !== ""), errorLine], ([a, o, noise, error]) => {
     const detail = FailureMessage.detail(FailureMessage.format(a, o, `${noise}\n${error}\n${noise}`))
     expect(detail).toBe(error)
   })

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fc from "fast-check"
 import type { Intent as IntentT } from "../src/domain/Intent.js"
 import { Generation, Intent, Merge, Transition } from "../src/domain/index.js"
 import { arbEntry, arbNow, arbObservation, arbObserved, arbOp, arbStopTimeout } from "./arbitraries.js"
+import { prop } from "../../../test-support/prop.js"
 
 const arbGeneration = fc.nat({ max: 1_000_000 })
 const arbIntent: fc.Arbitrary<IntentT> = fc.record({
@@ -21,7 +22,7 @@ describe("Generation", () => {
     expect(Generation.of({ id: "a" as never, state: "running", observed: { health: "none", ports: [] } })).toBe(0)
   })
 
-  it.prop("advances by exactly one on a change of intent or transition, and never otherwise", [
+  prop("advances by exactly one on a change of intent or transition, and never otherwise", [
     arbGenEntry,
     arbIntent,
     arbGenEntry,
@@ -34,17 +35,17 @@ describe("Generation", () => {
     expect({ ...next, generation: 0 }).toEqual({ ...after, generation: 0 })
   })
 
-  it.prop("observed fields alone never advance it (a scan inside a live transition)", [arbGenEntry, arbIntent, arbObservation, arbNow], ([e, intent, obs, now]) => {
+  prop("observed fields alone never advance it (a scan inside a live transition)", [arbGenEntry, arbIntent, arbObservation, arbNow], ([e, intent, obs, now]) => {
     fc.pre(e.transition !== undefined && now < e.transition.deadline)
     const merged = Merge.merge(e, obs, now).entry
     expect(Generation.of(Generation.advance(e, intent, merged, intent))).toBe(Generation.of(e))
   })
 
-  it.prop("beginning an operation, and its success or failure, each advance it", [arbGenEntry, arbIntent, arbOp, arbNow, arbStopTimeout, arbObserved], ([e, intent, op, now, stop, observed]) => {
+  prop("beginning an operation, and its success or failure, each advance it", [arbGenEntry, arbIntent, arbOp, arbNow, arbStopTimeout, arbObserved], ([e, intent, op, now, stop, observed]) => {
     const begun = Transition.begin(e, op, now, stop)
-    fc.pre(Either.isRight(begun) && begun.right !== e)
+    fc.pre(Result.isSuccess(begun) && begun.success !== e)
     const wanted = Intent.request(intent, op, now)
-    const recorded = Generation.advance(e, intent, Either.getOrThrow(begun), wanted)
+    const recorded = Generation.advance(e, intent, Result.getOrThrow(begun), wanted)
     expect(Generation.of(recorded)).toBe(Generation.of(e) + 1)
     const done = Generation.advance(recorded, wanted, Transition.succeed(recorded, op, observed), wanted)
     expect(Generation.of(done)).toBe(Generation.of(e) + 2)
@@ -52,7 +53,7 @@ describe("Generation", () => {
     expect(Generation.of(failed)).toBe(Generation.of(e) + 2)
   })
 
-  it.prop("over any sequence of changes it never goes back and counts the request changes", [
+  prop("over any sequence of changes it never goes back and counts the request changes", [
     arbGenEntry,
     fc.array(fc.tuple(arbGenEntry, arbIntent), { maxLength: 20 })
   ], ([first, steps]) => {

@@ -2,6 +2,7 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { Journal, Op } from "../src/domain/index.js"
 import { arbNow, arbObservation } from "./arbitraries.js"
+import { prop } from "../../../test-support/prop.js"
 
 const digestA = `sha256:${"a".repeat(64)}`
 const arbRelease = fc.record({ version: fc.constantFrom("1.0.0", "1.1.0"), image: fc.constant("registry.test/web"), digest: fc.constantFrom(digestA, `sha256:${"b".repeat(64)}`) })
@@ -37,13 +38,13 @@ describe("Journal", () => {
     assert.deepStrictEqual(Journal.open("update", request, 5), { op: "update", step: "requested", since: 5, to: request })
   })
 
-  it.prop("recover is total: every record and observation gets a decision", [arbEntry, arbSeen], ([entry, seen]) => {
+  prop("recover is total: every record and observation gets a decision", [arbEntry, arbSeen], ([entry, seen]) => {
     const r = Journal.recover(entry, seen)
     expect(["Abandon", "RollBack", "ResumeGate", "Revert", "Commit", "Finish", "Redo"]).toContain(r._tag)
     if ("message" in r) expect(r.message.length).toBeGreaterThan(0)
   })
 
-  it.prop("an update is never settled as a success by recovery: only a proved gate or a rollback ends it", [arbEntry, arbSeen], ([entry, seen]) => {
+  prop("an update is never settled as a success by recovery: only a proved gate or a rollback ends it", [arbEntry, arbSeen], ([entry, seen]) => {
     if (entry.op !== "update") return
     const r = Journal.recover(entry, seen)
     assert.isFalse(Journal.recoversAsSuccess(r))
@@ -58,7 +59,7 @@ describe("Journal", () => {
     }
   })
 
-  it.prop("a restore keeps the restored data only once it proved healthy; before that it is put back or never touched", [arbEntry, arbSeen], ([entry, seen]) => {
+  prop("a restore keeps the restored data only once it proved healthy; before that it is put back or never touched", [arbEntry, arbSeen], ([entry, seen]) => {
     if (entry.op !== "restore") return
     const r = Journal.recover(entry, seen)
     const expected = entry.step === "committing" ? "Commit" : entry.step === "swapped" || entry.step === "reverting" ? "Revert" : "Abandon"
@@ -67,7 +68,7 @@ describe("Journal", () => {
     if (r._tag === "Revert") expect(r.message).toContain("the previous data was put back")
   })
 
-  it.prop("does not depend on what the engine shows except for an update", [arbEntry, arbSeen, arbSeen], ([entry, a, b]) => {
+  prop("does not depend on what the engine shows except for an update", [arbEntry, arbSeen, arbSeen], ([entry, a, b]) => {
     if (entry.op === "update") return
     assert.deepStrictEqual(Journal.recover(entry, a), Journal.recover(entry, b))
   })
@@ -85,7 +86,7 @@ describe("Journal", () => {
     })
   })
 
-  it.prop("advance keeps what the record knew and stamps the step", [arbEntry, arbNow], ([entry, now]) => {
+  prop("advance keeps what the record knew and stamps the step", [arbEntry, arbNow], ([entry, now]) => {
     const next = Journal.advance(entry, entry.step, now)
     assert.deepStrictEqual({ ...next, since: entry.since }, entry)
     assert.strictEqual(next.since, now)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { MemoryLimit } from "../src/domain/index.js"
+import { prop } from "../../../test-support/prop.js"
 
 const units = { K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 } as const
 type Unit = keyof typeof units
@@ -25,11 +26,11 @@ describe("MemoryLimit", () => {
     expect(MemoryLimit.parseMemoryLimit(-1)).toBeUndefined()
   })
 
-  it.prop("accepts every unit in either case", [fc.integer({ min: 1, max: 4096 }), arbUnit.chain((u) => arbCase(u).map((c) => [u, c] as const))], ([n, [unit, written]]) => {
+  prop("accepts every unit in either case", [fc.integer({ min: 1, max: 4096 }), arbUnit.chain((u) => arbCase(u).map((c) => [u, c] as const))], ([n, [unit, written]]) => {
     expect(MemoryLimit.parseMemoryLimit(`${n}${written}`)).toBe(n * units[unit])
   })
 
-  it.prop("never returns 0, a negative or a fraction", [fc.string()], ([s]) => {
+  prop("never returns 0, a negative or a fraction", [fc.string()], ([s]) => {
     const r = MemoryLimit.parseMemoryLimit(s)
     if (r !== undefined) {
       expect(Number.isSafeInteger(r)).toBe(true)
@@ -37,7 +38,7 @@ describe("MemoryLimit", () => {
     }
   })
 
-  it.prop("round-trips formatted values", [fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })], ([bytes]) => {
+  prop("round-trips formatted values", [fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })], ([bytes]) => {
     expect(MemoryLimit.parseMemoryLimit(MemoryLimit.formatMemoryLimit(bytes))).toBe(bytes)
   })
 

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Either } from "effect"
+import { Cause, Effect, Result } from "effect"
 import * as JsonRpc from "./JsonRpc.js"
 import * as Methods from "./Methods.js"
 import { toErrorObject } from "./RpcError.js"
@@ -83,12 +83,12 @@ export const request = Effect.fn("Dispatch.request")(function*(req: JsonRpc.Requ
   }
   return yield* Effect.suspend(() => run(req.params)).pipe(
     Effect.map((result): JsonRpc.Response => JsonRpc.success(id, result)),
-    Effect.catchAll((error) => {
+    Effect.catch((error) => {
       const e = toErrorObject(error)
       return logged(req.method, JsonRpc.failure(id, e.code, e.message, e.data))
     }),
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
         ? Effect.failCause(cause)
         : Effect.as(
           Effect.logError(`rpc ${req.method} answered -32603: internal error`, cause),
@@ -123,9 +123,9 @@ const budget = (limit: number, used: number, r: JsonRpc.Response): { response: J
 }
 
 const entry = (e: JsonRpc.Entry, local?: Local): Effect.Effect<JsonRpc.Response | undefined, never, Methods.Requirements> =>
-  e._tag === "Left"
-    ? Effect.map(logged(e.left.method, e.left.response), (r) => (e.left.answer ? r : undefined))
-    : Effect.map(request(e.right, local), (r) => (JsonRpc.isNotification(e.right) ? undefined : r))
+  e._tag === "Failure"
+    ? Effect.map(logged(e.failure.method, e.failure.response), (r) => (e.failure.answer ? r : undefined))
+    : Effect.map(request(e.success, local), (r) => (JsonRpc.isNotification(e.success) ? undefined : r))
 
 /**
  * Answers a request body. Batch elements run in order, so a batch reads like the same requests
@@ -149,11 +149,11 @@ export const body = (text: string, options: Options = {}): Effect.Effect<Reply, 
           const answered: Array<JsonRpc.Response> = []
           let used = 0
           for (const e of parsed.entries) {
-            if (used >= limit && Either.isRight(e) && !JsonRpc.isNotification(e.right)) {
-              answered.push(yield* logged(e.right.method, tooLarge(e.right.id ?? null, limit, false)))
+            if (used >= limit && Result.isSuccess(e) && !JsonRpc.isNotification(e.success)) {
+              answered.push(yield* logged(e.success.method, tooLarge(e.success.id ?? null, limit, false)))
               continue
             }
-            const r = yield* Effect.catchAllCause(entry(e, options.local), internal)
+            const r = yield* Effect.catchCause(entry(e, options.local), internal)
             if (r === undefined) continue
             const kept = budget(limit, used, r)
             used += kept.size
@@ -162,4 +162,4 @@ export const body = (text: string, options: Options = {}): Effect.Effect<Reply, 
           return answered.length === 0 ? undefined : answered
         })
     }
-  }).pipe(Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : internal(cause)))
+  }).pipe(Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : internal(cause)))

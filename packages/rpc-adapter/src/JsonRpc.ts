@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import { Result } from "effect"
 import { Errors, Methods, Params } from "@archipelago/orchestrator/protocol"
 
 /**
@@ -96,7 +96,7 @@ export interface Refused {
  * @since 0.1.0
  * @category models
  */
-export type Entry = Either.Either<Request, Refused>
+export type Entry = Result.Result<Request, Refused>
 
 /**
  * A parsed body: a single element, a batch, or a body answered as a whole (parse error, empty or
@@ -204,7 +204,7 @@ const isId = (u: unknown): u is Id => typeof u === "string" || u === null || (ty
 
 const invalid = (why: string, id: Id = null): Response => failure(id, ErrorCode.InvalidRequest, `invalid request: ${why}`)
 
-const refused = (response: Response): Entry => Either.left({ response, answer: true })
+const refused = (response: Response): Entry => Result.fail({ response, answer: true })
 
 /**
  * Validates one decoded JSON value as a request. Answers -32600 for anything that is not a
@@ -232,9 +232,9 @@ export const validate = (u: unknown, maxDepth: number = defaultMaxDepth): Entry 
     : undefined
   if (badParams !== undefined) {
     const response = failure(id, ErrorCode.InvalidParams, `invalid params: params: ${badParams}`, { field: "params" })
-    return Either.left({ response, answer: hasId, method })
+    return Result.fail({ response, answer: hasId, method })
   }
-  return Either.right(hasId ? { method: u.method, params, id } : { method: u.method, params })
+  return Result.succeed(hasId ? { method: u.method, params, id } : { method: u.method, params })
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Clock, Effect, Result, Option, ParseResult, Schema } from "effect"
 import { AppId } from "@archipelago/orchestrator/domain"
 import { Methods } from "@archipelago/orchestrator/protocol"
 import type { Op } from "@archipelago/orchestrator/domain"
@@ -43,10 +43,7 @@ export const logTail = { default: 200, max: 10_000 } as const
  * @since 0.1.0
  * @category schemas
  */
-export const NoParams = Schema.Record({
-  key: Schema.String,
-  value: Schema.Never.annotations({ message: () => "is unexpected: this method takes no params" })
-})
+export const NoParams = Schema.Record(Schema.String, Schema.Never.annotations({ message: () => "is unexpected: this method takes no params" }))
 
 /**
  * An app id, validated by the domain's `AppId.parse` (so `../x` and `--privileged` are refused
@@ -56,7 +53,7 @@ export const NoParams = Schema.Record({
  * @category schemas
  */
 export const AppIdParam = Schema.String.pipe(
-  Schema.filter((s) => Either.match(AppId.parse(s), { onLeft: (why) => why, onRight: () => true }))
+  Schema.filter((s) => Result.match(AppId.parse(s), { onFailure: (why) => why, onSuccess: () => true }))
 )
 
 /**
@@ -188,9 +185,9 @@ const reasonLimit = 200
  * @since 0.1.0
  * @category decoding
  */
-export const decodeParams = <A, I>(schema: Schema.Schema<A, I, never>, params: unknown): Either.Either<A, InvalidParams> =>
-  Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "first" })(params).pipe(
-    Either.mapLeft((error) => {
+export const decodeParams = <A, I>(schema: Schema.Schema<A, I, never>, params: unknown): Result.Result<A, InvalidParams> =>
+  Schema.decodeUnknownResult(schema, { onExcessProperty: "error", errors: "first" })(params).pipe(
+    Result.mapError((error) => {
       const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
       const field = issue === undefined || issue.path.length === 0 ? "params" : issue.path.map(String).join(".")
       // The reason may quote the client's value: clip it, it is echoed back and logged.
@@ -199,7 +196,7 @@ export const decodeParams = <A, I>(schema: Schema.Schema<A, I, never>, params: u
   )
 
 const method = <A, I>(schema: Schema.Schema<A, I, never>, run: (params: A) => Effect.Effect<unknown, MethodError, Requirements>): Method =>
-(params) => Either.match(decodeParams(schema, params), { onLeft: Effect.fail, onRight: run })
+(params) => Result.match(decodeParams(schema, params), { onFailure: Effect.fail, onSuccess: run })
 
 // The backup target and the catalog come with the orchestrator layer; an embedder's server
 // without them answers that backups are not configured.

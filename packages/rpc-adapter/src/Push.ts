@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Effect, Layer, Option, Queue, Ref, Stream } from "effect"
+import { Context, Deferred, Effect, Layer, Option, Queue, Ref, Stream, Semaphore } from "effect"
 import type { Scope } from "effect"
 import { AppViews, Backups } from "@archipelago/orchestrator"
 import { Methods } from "@archipelago/orchestrator/protocol"
@@ -59,7 +59,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Push extends Context.Tag("@archipelago/rpc-adapter/Push")<Push, Service>() {}
+export class Push extends Context.Service<Push, Service>()("@archipelago/rpc-adapter/Push") {}
 
 /**
  * Builds the hub: one subscription to `AppViews.changes` for all clients; ready once it holds
@@ -70,7 +70,7 @@ export class Push extends Context.Tag("@archipelago/rpc-adapter/Push")<Push, Ser
  */
 export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope> = Effect.gen(function*() {
   const views = yield* AppViews.AppViews
-  const lock = yield* Effect.makeSemaphore(1)
+  const lock = yield* Semaphore.make(1)
   const seq = yield* Ref.make(0)
   // The hub's own picture: the apps with every change up to `seq` applied. Snapshots read it,
   // not the store, so a snapshot is never ahead of the changes that follow it (a client never
@@ -102,7 +102,7 @@ export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope
           ? Effect.forEach(batch, publish, { discard: true })
           : lock.withPermits(1)(Effect.sync(() => {
             for (const app of batch) current.set(app.id, app)
-          })).pipe(Effect.zipRight(Deferred.succeed(seeded, undefined)))
+          })).pipe(Effect.andThen(Deferred.succeed(seeded, undefined)))
       )
     ),
     Effect.forkScoped
@@ -117,7 +117,7 @@ export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope
         queues.add(q)
         return q
       })),
-      (q) => Effect.zipRight(Effect.sync(() => queues.delete(q)), Queue.shutdown(q))
+      (q) => Effect.andThen(Effect.sync(() => queues.delete(q)), Queue.shutdown(q))
     ).pipe(Effect.map((q): Queue.Dequeue<Message> => q))
 
   const snapshot = lock.withPermits(1)(
@@ -131,7 +131,7 @@ export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Push, never, AppViews.AppViews> = Layer.scoped(Push, make)
+export const layer: Layer.Layer<Push, never, AppViews.AppViews> = Layer.effect(Push, make)
 
 /**
  * The notifications of one client, for the scope's lifetime: `state.snapshot` first, then
@@ -142,7 +142,7 @@ export const layer: Layer.Layer<Push, never, AppViews.AppViews> = Layer.scoped(P
  * @category streams
  */
 export const notifications = (capacity?: number): Stream.Stream<JsonRpc.Notification, never, Push> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
+  Stream.unwrap(Effect.gen(function*() {
     const push = yield* Push
     const q = yield* push.subscribe(capacity)
     const last = yield* Ref.make(0)
@@ -156,7 +156,7 @@ export const notifications = (capacity?: number): Stream.Stream<JsonRpc.Notifica
           ? Effect.succeed(Option.none())
           : Effect.as(Ref.set(last, m.seq), Option.some(JsonRpc.notification(Methods.Notification.StateChanged, { app: m.app, seq: m.seq }))))
     })
-    return Stream.repeatEffect(next).pipe(Stream.filterMap((o) => o))
+    return Stream.fromEffectRepeat(next).pipe(Stream.filterMap((o) => o))
   }))
 
 /**
@@ -167,13 +167,13 @@ export const notifications = (capacity?: number): Stream.Stream<JsonRpc.Notifica
  * @since 0.1.0
  * @category streams
  */
-export const backupNotifications: Stream.Stream<JsonRpc.Notification> = Stream.unwrapScoped(
+export const backupNotifications: Stream.Stream<JsonRpc.Notification> = Stream.unwrap(
   Effect.map(
     Effect.serviceOption(Backups.Backups),
     Option.match({
       onNone: () => Stream.never,
       onSome: (backups) =>
-        Stream.unwrapScoped(Effect.map(backups.subscribeChanges, (q) =>
+        Stream.unwrap(Effect.map(backups.subscribeChanges, (q) =>
           Stream.fromQueue(q).pipe(
             Stream.map((appId) => JsonRpc.notification(Methods.Notification.BackupsChanged, { appId }))
           )))

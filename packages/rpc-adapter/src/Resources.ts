@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, FiberHandle, Layer, Option, Queue, Schedule } from "effect"
+import { Context, Effect, FiberHandle, Layer, Option, Queue, Schedule, Semaphore } from "effect"
 import type { Scope } from "effect"
 import { AppViews } from "@archipelago/orchestrator"
 import type { AppResources } from "@archipelago/orchestrator/domain"
@@ -33,7 +33,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Resources extends Context.Tag("@archipelago/rpc-adapter/Resources")<Resources, Service>() {}
+export class Resources extends Context.Service<Resources, Service>()("@archipelago/rpc-adapter/Resources") {}
 
 /**
  * Builds the hub; the sampling loop is a fiber of the hub's scope, alive only while watched.
@@ -46,7 +46,7 @@ export const make = (
 ): Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope> =>
   Effect.gen(function*() {
     const views = yield* AppViews.AppViews
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     const sampler = yield* FiberHandle.make()
     const queues = new Set<Queue.Queue<AppResources.Sample>>()
     let last: AppResources.Sample | undefined
@@ -93,4 +93,4 @@ export const make = (
  * @category layers
  */
 export const layer = (schedule?: Schedule.Schedule<unknown>): Layer.Layer<Resources, never, AppViews.AppViews> =>
-  Layer.scoped(Resources, make(schedule))
+  Layer.effect(Resources, make(schedule))

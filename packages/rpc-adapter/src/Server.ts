@@ -11,7 +11,7 @@
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Data, Deferred, Duration, Effect, FiberSet, Layer, Schedule } from "effect"
 import type { Scope } from "effect"
 import { WebSocketServer } from "ws"
@@ -54,7 +54,7 @@ export interface Config {
    */
   readonly allowHosts?: ReadonlyArray<string>
   /** Lifetime of a browser session from its login. Default 12 hours. */
-  readonly sessionTtl?: Duration.DurationInput
+  readonly sessionTtl?: Duration.Input
   /** The login rate limit. Default `RateLimit.defaultPolicies`. */
   readonly loginRateLimit?: RateLimit.Policies
   /** Total size of the answers to one body (a batch); past it, answers become errors. Default 512 KiB. */
@@ -82,7 +82,7 @@ export interface Config {
    * is closed (idle or slow clients). Default 10 s; a whole request (body included) gets three
    * times that.
    */
-  readonly headersTimeout?: Duration.DurationInput
+  readonly headersTimeout?: Duration.Input
   /** Interval of WebSocket pings; a client that misses one is dropped. Default 30 s. */
   readonly heartbeat?: Schedule.Schedule<unknown>
   /** How often resources are sampled while a client subscribes to them (`stats.subscribe`). Default 2 s. */
@@ -109,7 +109,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class RpcServer extends Context.Tag("@archipelago/rpc-adapter/RpcServer")<RpcServer, Service>() {}
+export class RpcServer extends Context.Service<RpcServer, Service>()("@archipelago/rpc-adapter/RpcServer") {}
 
 /**
  * The server could not listen.
@@ -263,7 +263,7 @@ export const listen = (
 
     const address = `${host}:${config.port ?? defaults.port}`
     yield* Effect.acquireRelease(
-      Effect.async<void, ListenError>((resume) => {
+      Effect.callback<void, ListenError>((resume) => {
         const onError = (e: Error) => resume(Effect.fail(new ListenError({ address, reason: e.message })))
         server.once("error", onError)
         server.listen({ host, port: config.port ?? defaults.port }, () => {
@@ -279,7 +279,7 @@ export const listen = (
             Effect.timeout(closeHandshakeGrace),
             Effect.ignore
           )
-          yield* Effect.async<void>((resume) => {
+          yield* Effect.callback<void>((resume) => {
             for (const client of wss.clients) client.terminate()
             wss.close()
             server.close(() => resume(Effect.void))
@@ -332,6 +332,6 @@ export const make = (
 export const layer = (
   config: Config
 ): Layer.Layer<RpcServer, Auth.TokenError | ListenError, Methods.Requirements> =>
-  Layer.scoped(RpcServer, make(config)).pipe(
+  Layer.effect(RpcServer, make(config)).pipe(
     Layer.provide(Layer.merge(Push.layer, Resources.layer(config.statsSchedule)))
   )

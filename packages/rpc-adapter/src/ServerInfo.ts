@@ -32,7 +32,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class ServerInfo extends Context.Tag("@archipelago/rpc-adapter/ServerInfo")<ServerInfo, Service>() {}
+export class ServerInfo extends Context.Service<ServerInfo, Service>()("@archipelago/rpc-adapter/ServerInfo") {}
 
 /**
  * @since 0.1.0

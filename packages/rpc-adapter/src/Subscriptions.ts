@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, Either, FiberMap, Option, Queue, Schema, Stream } from "effect"
+import { Cause, Deferred, Effect, Result, FiberMap, Option, Queue, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { AppViews } from "@archipelago/orchestrator"
 import { Methods as Protocol } from "@archipelago/orchestrator/protocol"
@@ -63,7 +63,7 @@ export type Send = (notification: JsonRpc.Notification) => Effect.Effect<void, u
 type Line = string
 
 const decoded = <A, I>(schema: Schema.Schema<A, I, never>, params: unknown) =>
-  Either.match(Methods.decodeParams(schema, params), { onLeft: Effect.fail, onRight: Effect.succeed })
+  Result.match(Methods.decodeParams(schema, params), { onFailure: Effect.fail, onSuccess: Effect.succeed })
 
 /**
  * The connection's methods (`logs.subscribe`, `logs.unsubscribe`, `stats.subscribe`,
@@ -95,7 +95,7 @@ export const make = (send: Send): Effect.Effect<Local, never, Scope.Scope | AppV
             onFailure: (cause) =>
               Deferred.succeed(
                 ended,
-                Option.getOrElse(Option.map(Cause.failureOption(cause), (e) => e.message), () => "the log could not be read")
+                Option.getOrElse(Option.map(Cause.findErrorOption(cause), (e) => e.message), () => "the log could not be read")
               )
           }),
           Effect.forkScoped

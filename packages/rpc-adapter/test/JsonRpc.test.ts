@@ -1,20 +1,21 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import fc from "fast-check"
 import * as JsonRpc from "../src/JsonRpc.js"
+import { prop } from "../../../test-support/prop.js"
 
 describe("JsonRpc.parse", () => {
   it("parses a single request and reads omitted params as {}", () => {
     expect(JsonRpc.parse(`{"jsonrpc":"2.0","id":7,"method":"container-list"}`)).toStrictEqual({
       _tag: "Single",
-      entry: Either.right({ method: "container-list", params: {}, id: 7 })
+      entry: Result.succeed({ method: "container-list", params: {}, id: 7 })
     })
   })
 
   it("keeps a notification without an id", () => {
     expect(JsonRpc.parse(`{"jsonrpc":"2.0","method":"m","params":{"a":1}}`)).toStrictEqual({
       _tag: "Single",
-      entry: Either.right({ method: "m", params: { a: 1 } })
+      entry: Result.succeed({ method: "m", params: { a: 1 } })
     })
   })
 
@@ -47,16 +48,16 @@ describe("JsonRpc.parse", () => {
     expect(parsed).toStrictEqual({
       _tag: "Batch",
       entries: [
-        Either.left({ response: { jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: expected an object" } }, answer: true }),
-        Either.right({ method: "m", params: {}, id: "a" }),
-        Either.left({ response: { jsonrpc: "2.0", id: 2, error: { code: -32600, message: "invalid request: jsonrpc must be \"2.0\"" } }, answer: true })
+        Result.fail({ response: { jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: expected an object" } }, answer: true }),
+        Result.succeed({ method: "m", params: {}, id: "a" }),
+        Result.fail({ response: { jsonrpc: "2.0", id: 2, error: { code: -32600, message: "invalid request: jsonrpc must be \"2.0\"" } }, answer: true })
       ]
     })
   })
 
   it("refuses positional params with -32602 naming params", () => {
     expect(JsonRpc.validate({ jsonrpc: "2.0", id: 1, method: "m", params: ["lnd"] })).toStrictEqual(
-      Either.left({
+      Result.fail({
         response: { jsonrpc: "2.0", id: 1, error: { code: -32602, message: "invalid params: params: expected a named object", data: { field: "params" } } },
         answer: true,
         method: "m"
@@ -67,29 +68,29 @@ describe("JsonRpc.parse", () => {
   it("refuses ids that are objects, booleans or non-finite, answering with a null id", () => {
     for (const id of [{}, true, [1]]) {
       expect(JsonRpc.validate({ jsonrpc: "2.0", id, method: "m" })).toStrictEqual(
-        Either.left({ response: { jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: id must be a string, a number or null" } }, answer: true })
+        Result.fail({ response: { jsonrpc: "2.0", id: null, error: { code: -32600, message: "invalid request: id must be a string, a number or null" } }, answer: true })
       )
     }
   })
 
   it("refuses a missing or empty method", () => {
     expect(JsonRpc.validate({ jsonrpc: "2.0", id: 1 })).toStrictEqual(
-      Either.left({ response: { jsonrpc: "2.0", id: 1, error: { code: -32600, message: "invalid request: method must be a non-empty string" } }, answer: true })
+      Result.fail({ response: { jsonrpc: "2.0", id: 1, error: { code: -32600, message: "invalid request: method must be a non-empty string" } }, answer: true })
     )
-    expect(Either.isLeft(JsonRpc.validate({ jsonrpc: "2.0", id: 1, method: "" }))).toBe(true)
+    expect(Result.isFailure(JsonRpc.validate({ jsonrpc: "2.0", id: 1, method: "" }))).toBe(true)
   })
 
-  it.prop("every element of any JSON body is a request or an already valid response", [fc.jsonValue()], ([value]) => {
+  prop("every element of any JSON body is a request or an already valid response", [fc.jsonValue()], ([value]) => {
     const parsed = JsonRpc.parse(JSON.stringify(value))
     const entries = parsed._tag === "Batch" ? parsed.entries : parsed._tag === "Single" ? [parsed.entry] : []
     if (parsed._tag === "Rejected") expect(JsonRpc.isResponse(parsed.response)).toBe(true)
     for (const e of entries) {
-      if (Either.isLeft(e)) expect(JsonRpc.isResponse(e.left.response)).toBe(true)
-      else expect(typeof e.right.method).toBe("string")
+      if (Result.isFailure(e)) expect(JsonRpc.isResponse(e.failure.response)).toBe(true)
+      else expect(typeof e.success.method).toBe("string")
     }
   })
 
-  it.prop("never throws on arbitrary text", [fc.string()], ([text]) => {
+  prop("never throws on arbitrary text", [fc.string()], ([text]) => {
     const parsed = JsonRpc.parse(text)
     expect(["Single", "Batch", "Rejected"]).toContain(parsed._tag)
   })
@@ -110,7 +111,7 @@ describe("JsonRpc limits", () => {
     expect(JsonRpc.deeperThan(JSON.parse(`${"[".repeat(200_000)}${"]".repeat(200_000)}`), 32)).toBe(true)
   })
 
-  it.prop("deeperThan agrees with a recursive depth on small values", [fc.jsonValue({ maxDepth: 6 }), fc.nat(8)], ([v, max]) => {
+  prop("deeperThan agrees with a recursive depth on small values", [fc.jsonValue({ maxDepth: 6 }), fc.nat(8)], ([v, max]) => {
     const depth = (u: unknown): number =>
       typeof u !== "object" || u === null ? 0 : 1 + Math.max(0, ...(Array.isArray(u) ? u : Object.values(u)).map(depth))
     expect(JsonRpc.deeperThan(v, max)).toBe(depth(v) > max)
@@ -118,14 +119,14 @@ describe("JsonRpc limits", () => {
 
   it("refuses params nested too deep with -32602 naming params, silently for a notification", () => {
     expect(JsonRpc.validate({ jsonrpc: "2.0", id: 4, method: "m", params: { a: nest(40) } }, 32)).toStrictEqual(
-      Either.left({
+      Result.fail({
         response: { jsonrpc: "2.0", id: 4, error: { code: -32602, message: "invalid params: params: nested deeper than 32 levels", data: { field: "params" } } },
         answer: true,
         method: "m"
       })
     )
     const notification = JsonRpc.validate({ jsonrpc: "2.0", method: "m", params: [1] })
-    expect(Either.isLeft(notification) && notification.left.answer).toBe(false)
+    expect(Result.isFailure(notification) && notification.failure.answer).toBe(false)
   })
 
   it("clips echoed text and says how long it was", () => {

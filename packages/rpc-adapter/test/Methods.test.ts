@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import * as Methods from "../src/Methods.js"
+import { prop } from "../../../test-support/prop.js"
 
 const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i }))
 const seqs = (ls: ReadonlyArray<{ seq: number }>) => ls.map((l) => l.seq)
@@ -23,7 +24,7 @@ describe("Methods.page", () => {
     expect(seqs(Methods.page(log, { after: 200, before: 203 }))).toStrictEqual([201, 202])
   })
 
-  it.prop("paging back from the newest page visits every line once", [fc.integer({ min: 1, max: 500 }), fc.integer({ min: 0, max: 700 })], ([limit, n]) => {
+  prop("paging back from the newest page visits every line once", [fc.integer({ min: 1, max: 500 }), fc.integer({ min: 0, max: 700 })], ([limit, n]) => {
     const all = lines(1, n)
     const seen: Array<number> = []
     let p = Methods.page(all, { limit })
@@ -45,7 +46,7 @@ describe("Methods.tailBytes", () => {
     expect(Methods.tailBytes("line one\nline two\nline three\n", 16)).toStrictEqual({ text: "line three\n", truncated: true })
   })
 
-  it.prop("never exceeds the budget and is a suffix", [fc.string({ unit: "binary", maxLength: 300 }), fc.integer({ min: 1, max: 100 })], ([text, max]) => {
+  prop("never exceeds the budget and is a suffix", [fc.string({ unit: "binary", maxLength: 300 }), fc.integer({ min: 1, max: 100 })], ([text, max]) => {
     const r = Methods.tailBytes(text, max)
     expect(Buffer.byteLength(r.text)).toBeLessThanOrEqual(max)
     expect(text.endsWith(r.text) || r.truncated).toBe(true)

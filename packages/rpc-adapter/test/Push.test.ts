@@ -10,20 +10,20 @@ const setup = () => {
 }
 
 // Lets the hub's forked subscriber reach the PubSub before the test publishes.
-const settle = Effect.repeatN(Effect.yieldNow(), 20)
+const settle = Effect.repeat(Effect.yieldNow(), { times: 20 })
 
 describe("Push", () => {
-  it.scoped("the hub is built from the picture AppViews.changes starts with: it never reads list, and no change falls between", () => {
+  it.effect("the hub is built from the picture AppViews.changes starts with: it never reads list, and no change falls between", () => {
     // A feed whose picture already holds a change the store made while the hub subscribed, then
     // one more: the hub's first snapshot is that picture, and the next change is number 1.
     const picture = [view("lnd", "stopping"), view("bitcoin-knots", "stopped")]
     const views = Layer.succeed(AppViews.AppViews, {
-      list: Effect.dieMessage("Push must not read list: the feed's picture is the snapshot"),
+      list: Effect.die(new Error("Push must not read list: the feed's picture is the snapshot")),
       changes: Stream.concat(Stream.make(picture, [view("lnd", "stopped")]), Stream.never),
-      installLog: () => Effect.dieMessage("not used"),
-      containerLogs: () => Effect.dieMessage("not used"),
-      followLogs: () => Stream.dieMessage("not used"),
-      resources: Effect.dieMessage("not used")
+      installLog: () => Effect.die(new Error("not used")),
+      containerLogs: () => Effect.die(new Error("not used")),
+      followLogs: () => Stream.die(new Error("not used")),
+      resources: Effect.die(new Error("not used"))
     })
     return Effect.gen(function*() {
       const push = yield* Push.Push
@@ -38,11 +38,11 @@ describe("Push", () => {
     }).pipe(Effect.provide(Push.layer.pipe(Layer.provide(views))))
   })
 
-  it.scoped("a client gets the snapshot first, then every change in order with seq + 1", () => {
+  it.effect("a client gets the snapshot first, then every change in order with seq + 1", () => {
     const { fake, layer } = setup()
     return Effect.gen(function*() {
       yield* settle
-      const collected = yield* Effect.fork(Stream.runCollect(Stream.take(Push.notifications(), 4)))
+      const collected = yield* Effect.forkChild(Stream.runCollect(Stream.take(Push.notifications(), 4)))
       yield* settle
       yield* Effect.promise(() => fake.emit(view("lnd", "stopping")))
       yield* Effect.promise(() => fake.emit(view("lnd", "stopped")))
@@ -63,7 +63,7 @@ describe("Push", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.scoped("an overflowing queue is dropped and replaced by one resync; memory stays bounded", () => {
+  it.effect("an overflowing queue is dropped and replaced by one resync; memory stays bounded", () => {
     const { fake, layer } = setup()
     return Effect.gen(function*() {
       const push = yield* Push.Push
@@ -80,7 +80,7 @@ describe("Push", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.scoped("after a resync the client gets a fresh snapshot and numbering continues from it", () => {
+  it.effect("after a resync the client gets a fresh snapshot and numbering continues from it", () => {
     const { fake, layer } = setup()
     return Effect.gen(function*() {
       yield* settle
@@ -99,7 +99,7 @@ describe("Push", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.scoped("a snapshot is the hub's picture at its seq, never ahead of the changes that follow", () => {
+  it.effect("a snapshot is the hub's picture at its seq, never ahead of the changes that follow", () => {
     const { fake, layer } = setup()
     return Effect.gen(function*() {
       const push = yield* Push.Push
@@ -113,7 +113,7 @@ describe("Push", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.scoped("the picture takes every change and keeps catalog order", () => {
+  it.effect("the picture takes every change and keeps catalog order", () => {
     const { fake, layer } = setup()
     return Effect.gen(function*() {
       yield* Effect.promise(() => fake.emit(view("bitcoin-knots", "starting")))
@@ -125,7 +125,7 @@ describe("Push", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.scoped("a client's queue is released when its scope closes", () => {
+  it.effect("a client's queue is released when its scope closes", () => {
     const { layer } = setup()
     return Effect.gen(function*() {
       const push = yield* Push.Push

@@ -7,9 +7,9 @@
  *
  * `ARCHY_RACE_RUNS` sets the number of runs (default 30).
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Schema, Stream } from "effect"
+import { Effect, Result, Layer, Schema, Stream, Latch } from "effect"
 import * as fc from "fast-check"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -34,8 +34,8 @@ const stack = (dataDir: string) => {
       file: `/apps/${id}/manifest.yml`
     }, settings)
   )
-  const store = Layer.scoped(StateStore.StateStore, StateStore.make({ dataDir, apps: defs.map((d) => d.id) })).pipe(
-    Layer.provide(NodeContext.layer)
+  const store = Layer.effect(StateStore.StateStore, StateStore.make({ dataDir, apps: defs.map((d) => d.id) })).pipe(
+    Layer.provide(NodeServices.layer)
   )
   const base = Layer.mergeAll(Apps.layer(defs), store, InstallLog.layer(), SimulatedRuntime.layer())
   return Push.layer.pipe(Layer.provideMerge(AppViews.layer), Layer.provideMerge(base))
@@ -101,8 +101,8 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
       switch (cmd._tag) {
         case "Request": {
           const id = AppId.make(ids[cmd.app]!)
-          yield* Effect.either(store.modify(id, (entry, intent) =>
-            Either.map(Transition.begin(entry, cmd.op, now, 10), (begun) =>
+          yield* Effect.result(store.modify(id, (entry, intent) =>
+            Result.map(Transition.begin(entry, cmd.op, now, 10), (begun) =>
               [undefined, { entry: begun, intent: Intent.request(intent, cmd.op, now) }] as const)))
           break
         }
@@ -125,12 +125,12 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
           break
         case "Connect": {
           const received: Array<JsonRpc.Notification> = []
-          const reading = yield* Effect.makeLatch(true)
+          const reading = yield* Latch.make(true)
           yield* Push.notifications(cmd.capacity).pipe(
             Stream.runForEach((n) =>
               reading.await.pipe(
-                Effect.zipRight(Effect.sync(() => received.push(n))),
-                Effect.zipRight(Effect.repeatN(Effect.yieldNow(), cmd.pace))
+                Effect.andThen(Effect.sync(() => received.push(n))),
+                Effect.andThen(Effect.repeat(Effect.yieldNow(), { times: cmd.pace }))
               )
             ),
             Effect.forkScoped
@@ -144,7 +144,7 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
           break
         }
         case "Yield":
-          yield* Effect.repeatN(Effect.yieldNow(), cmd.n)
+          yield* Effect.repeat(Effect.yieldNow(), { times: cmd.n })
           break
       }
     })
@@ -154,7 +154,7 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
     // Two actors (say, the lifecycle's fibers and the scanner) change the store at once.
     yield* Effect.forEach([0, 1], (actor) =>
       Effect.forEach(cmds.filter((c) => c.actor === actor), (c) =>
-        Effect.zipRight(Effect.repeatN(Effect.yieldNow(), c.pause), perform(c.cmd)), { discard: true }),
+        Effect.andThen(Effect.repeat(Effect.yieldNow(), { times: c.pause }), perform(c.cmd)), { discard: true }),
       { concurrency: "unbounded", discard: true })
     // Let every client catch up with the store.
     for (const c of clients) yield* c.reading.open

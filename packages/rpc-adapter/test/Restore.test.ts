@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Apps, Backups, Catalog, ChannelState, Lifecycle, Settings } from "@archipelago/orchestrator"
@@ -20,7 +20,7 @@ const appsDir = fileURLToPath(new URL("../../../apps", import.meta.url))
 
 const setup = async () => {
   const dataDir = tempDir("rpc-restore-data-")
-  const catalog = await Effect.runPromise(Catalog.load(appsDir).pipe(Effect.provide(NodeContext.layer)))
+  const catalog = await Effect.runPromise(Catalog.load(appsDir).pipe(Effect.provide(NodeServices.layer)))
   const settings = Settings.make({ dataDir })
   const defs = catalog.apps.filter((a) => a.manifest.id === "lnd").map((a) => Apps.defOf(a, settings))
   const requests: Array<{ readonly op: string; readonly appId: string; readonly options: Request.RequestOptions | undefined }> = []

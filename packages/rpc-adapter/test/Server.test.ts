@@ -200,7 +200,7 @@ describe("Server.listen before its services (a node still starting)", () => {
   it("answers the dashboard at once and holds RPC and WebSocket clients until attach, then answers them with the observed states", async () => {
     const fake = makeFake(apps())
     const scope = Effect.runSync(Scope.make())
-    const listening = await Effect.runPromise(Scope.extend(Server.listen({ port: 0, dataDir: tempDir() }), scope))
+    const listening = await Effect.runPromise(Scope.provide(Server.listen({ port: 0, dataDir: tempDir() }), scope))
     try {
       const { url, token } = listening.service
       const auth = { authorization: `Bearer ${token}` }
@@ -229,7 +229,7 @@ describe("Server.listen before its services (a node still starting)", () => {
       expect([answered, opened]).toStrictEqual([false, false])
       // the services arrive: both proceed, with what the services say
       const context = await Effect.runPromise(
-        Layer.build(Layer.merge(Push.layer, Resources.layer()).pipe(Layer.provideMerge(fake.layer))).pipe(Scope.extend(scope))
+        Layer.build(Layer.merge(Push.layer, Resources.layer()).pipe(Layer.provideMerge(fake.layer))).pipe(Scope.provide(scope))
       )
       await Effect.runPromise(listening.attach(context))
       expect((await held).result.map((v: any) => v.state)).toStrictEqual(["running", "stopped", "not-installed"])

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import * as RateLimit from "../src/RateLimit.js"
 import * as Sessions from "../src/Sessions.js"
+import { prop } from "../../../test-support/prop.js"
 
 describe("Sessions", () => {
   const policy = { ttlMs: 1000, max: 3 }
@@ -61,7 +62,7 @@ describe("RateLimit", () => {
     expect(s.clients.size).toBe(2)
   })
 
-  it.prop("never allows more failures than the burst plus the refills", [fc.array(fc.nat(10_000), { maxLength: 200 })], ([gaps]) => {
+  prop("never allows more failures than the burst plus the refills", [fc.array(fc.nat(10_000), { maxLength: 200 })], ([gaps]) => {
     let s = RateLimit.empty
     let now = 0
     let accepted = 0
@@ -84,7 +85,7 @@ describe("RateLimit: strangers never lock the owner out (issue 26)", () => {
     { maxLength: 600 }
   )
 
-  it.prop("a browser with a device cookie is never refused because of strangers' failures", [attempts], ([steps]) => {
+  prop("a browser with a device cookie is never refused because of strangers' failures", [attempts], ([steps]) => {
     let s = RateLimit.empty
     let now = 0
     for (const step of steps) {
@@ -99,7 +100,7 @@ describe("RateLimit: strangers never lock the owner out (issue 26)", () => {
     }
   })
 
-  it.prop("guesses without a device cookie, from any number of addresses, stay under 30 + 360 in any hour", [attempts], ([steps]) => {
+  prop("guesses without a device cookie, from any number of addresses, stay under 30 + 360 in any hour", [attempts], ([steps]) => {
     let s = RateLimit.empty
     let now = 0
     const checked: Array<number> = []

@@ -45,7 +45,7 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
   let followers = 0
   let samples = 0
   const put = (v: AppView.AppView) =>
-    Effect.zipRight(
+    Effect.andThen(
       Ref.update(views, (vs) => (vs.some((x) => x.id === v.id) ? vs.map((x) => (x.id === v.id ? v : x)) : [...vs, v])),
       PubSub.publish(hub, v)
     )
@@ -59,14 +59,14 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
     request: (op, appId, options) =>
       Effect.gen(function*() {
         requests.push({ op, appId, ...(options?.purge === undefined ? {} : { purge: options.purge }), ...(options?.cascade === undefined ? {} : { cascade: options.cascade }) })
-        if (op === "backup" || op === "restore") return yield* Effect.dieMessage(`fake Lifecycle: ${op} is not implemented`)
+        if (op === "backup" || op === "restore") return yield* Effect.die(new Error(`fake Lifecycle: ${op} is not implemented`))
         const v = yield* find(appId)
         const entry: AppEntry.AppEntry = {
           ...AppEntry.make(AppId.make(appId), v.state),
           ...(v.transition === null ? {} : { transition: v.transition })
         }
         const begun = Transition.begin(entry, op, 1_000, 10)
-        if (begun._tag === "Left") return yield* Effect.fail(begun.left)
+        if (begun._tag === "Failure") return yield* Effect.fail(begun.left)
         const generation = v.generation + 1
         yield* put({
           ...v,
@@ -83,7 +83,7 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
     list: Ref.get(views),
     // the picture, then each published view: subscribed before the picture is read, so a view
     // published in between arrives (at worst twice, which views allow)
-    changes: Stream.unwrapScoped(Effect.gen(function*() {
+    changes: Stream.unwrap(Effect.gen(function*() {
       const sub = yield* PubSub.subscribe(hub)
       const picture = yield* Ref.get(views)
       return Stream.concat(Stream.make(picture), Stream.fromQueue(sub).pipe(Stream.map((v) => [v])))
@@ -96,7 +96,7 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
           ? Effect.fail(new RuntimeError.ContainerNotFound({ name: appId }))
           : Effect.succeed(`${appId} log, last ${tail} lines\n`)),
     followLogs: (appId, tail) =>
-      Stream.unwrapScoped(Effect.gen(function*() {
+      Stream.unwrap(Effect.gen(function*() {
         const v = yield* find(appId)
         if (v.state === "not-installed") return yield* Effect.fail(new RuntimeError.ContainerNotFound({ name: appId }))
         yield* Effect.acquireRelease(Effect.sync(() => void followers++), () => Effect.sync(() => void followers--))
@@ -138,7 +138,7 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
     complete: (appId) =>
       Effect.runPromise(Effect.gen(function*() {
         const v = yield* Effect.orDie(find(appId))
-        if (v.transition === null) return yield* Effect.dieMessage(`fake: nothing in flight for ${appId}`)
+        if (v.transition === null) return yield* Effect.die(new Error(`fake: nothing in flight for ${appId}`))
         const state = Op.finalState(v.transition.op, v.transition.previous)
         yield* put({ ...v, state, visualState: VisualState.ofState(state), transition: null })
       })),

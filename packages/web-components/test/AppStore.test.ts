@@ -4,6 +4,7 @@ import type { AppState } from "@archipelago/orchestrator/domain"
 import * as fc from "fast-check"
 import * as AppStore from "../src/client/AppStore.js"
 import { view } from "./support/FakeServer.js"
+import { prop } from "../../../test-support/prop.js"
 
 const lnd = view("lnd", "LND", "running")
 const withSnapshot = (apps = [lnd], seq = 10) => AppStore.snapshot(AppStore.empty, apps, seq)
@@ -165,7 +166,7 @@ describe("AppStore", () => {
 
   // The founding bug: after Stop, the dashboard must never show Running again before Stopped,
   // whatever mix of stale scans, transitional scans and acceptance timing the server produces.
-  it.prop("never flashes back to running between Stop and its final state", [
+  prop("never flashes back to running between Stop and its final state", [
     fc.nat({ max: 4 }),
     fc.integer({ min: 1, max: 6 }),
     fc.nat({ max: 12 }),

@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Either, Schema } from "effect"
+import { Data, Result, Schema } from "effect"
 
 /**
  * The size of a tar block.
@@ -85,7 +85,7 @@ export interface Header {
  */
 export const ManifestEntry = Schema.Struct({
   path: Schema.String,
-  type: Schema.Literal("file", "dir", "symlink"),
+  type: Schema.Literals(["file", "dir", "symlink"]),
   mode: Schema.Int,
   uid: Schema.Int,
   gid: Schema.Int,
@@ -108,10 +108,7 @@ export type ManifestEntry = typeof ManifestEntry.Type
  * @since 0.1.0
  * @category schemas
  */
-export const Root = Schema.Union(
-  Schema.Struct({ kind: Schema.Literal("data"), prefix: Schema.Literal("data") }),
-  Schema.Struct({ kind: Schema.Literal("volume"), name: Schema.String, prefix: Schema.String })
-)
+export const Root = Schema.Union([Schema.Struct({ kind: Schema.Literal("data"), prefix: Schema.Literal("data") }), Schema.Struct({ kind: Schema.Literal("volume"), name: Schema.String, prefix: Schema.String })])
 
 /**
  * @since 0.1.0
@@ -291,25 +288,25 @@ const getOctal = (block: Uint8Array, offset: number, length: number): number | u
  * @since 0.1.0
  * @category parsers
  */
-export const parseHeader = (block: Uint8Array): Either.Either<Header | undefined, string> => {
-  if (block.length !== blockSize) return Either.left(`a header is ${blockSize} bytes, got ${block.length}`)
-  if (block.every((b) => b === 0)) return Either.right(undefined)
+export const parseHeader = (block: Uint8Array): Result.Result<Header | undefined, string> => {
+  if (block.length !== blockSize) return Result.fail(`a header is ${blockSize} bytes, got ${block.length}`)
+  if (block.every((b) => b === 0)) return Result.succeed(undefined)
   const sum = getOctal(block, 148, 8)
-  if (sum === undefined || sum !== checksum(block)) return Either.left("header checksum mismatch")
+  if (sum === undefined || sum !== checksum(block)) return Result.fail("header checksum mismatch")
   const flag = getString(block, 156, 1)
   const type = flag === "0" || flag === "" ? "file" : flag === "5" ? "dir" : flag === "2" ? "symlink" : flag === "x" ? "pax" : undefined
-  if (type === undefined) return Either.left(`unsupported entry type ${JSON.stringify(flag)}`)
+  if (type === undefined) return Result.fail(`unsupported entry type ${JSON.stringify(flag)}`)
   const mode = getOctal(block, 100, 8)
   const uid = getOctal(block, 108, 8)
   const gid = getOctal(block, 116, 8)
   const size = getOctal(block, 124, 12)
   const mtime = getOctal(block, 136, 12)
   if (mode === undefined || uid === undefined || gid === undefined || size === undefined || mtime === undefined) {
-    return Either.left("a numeric header field is not octal")
+    return Result.fail("a numeric header field is not octal")
   }
   const name = getString(block, 0, 100)
   const prefix = getString(block, 345, 155)
-  return Either.right({
+  return Result.succeed({
     path: prefix === "" ? name : `${prefix}/${name}`,
     type,
     mode,
@@ -327,24 +324,24 @@ export const parseHeader = (block: Uint8Array): Either.Either<Header | undefined
  * @since 0.1.0
  * @category parsers
  */
-export const parsePax = (body: Uint8Array): Either.Either<{ path?: string; linkpath?: string }, string> => {
+export const parsePax = (body: Uint8Array): Result.Result<{ path?: string; linkpath?: string }, string> => {
   const out: { path?: string; linkpath?: string } = {}
   let at = 0
   while (at < body.length && body[at] !== 0) {
     const space = body.indexOf(0x20, at)
-    if (space === -1) return Either.left("malformed PAX record")
+    if (space === -1) return Result.fail("malformed PAX record")
     const len = Number(decoder.decode(body.subarray(at, space)))
-    if (!Number.isInteger(len) || len <= space - at || at + len > body.length) return Either.left("malformed PAX record length")
+    if (!Number.isInteger(len) || len <= space - at || at + len > body.length) return Result.fail("malformed PAX record length")
     const record = decoder.decode(body.subarray(space + 1, at + len))
     const eq = record.indexOf("=")
-    if (eq === -1 || !record.endsWith("\n")) return Either.left("malformed PAX record")
+    if (eq === -1 || !record.endsWith("\n")) return Result.fail("malformed PAX record")
     const key = record.slice(0, eq)
     const value = record.slice(eq + 1, -1)
     if (key === "path") out.path = value
     if (key === "linkpath") out.linkpath = value
     at += len
   }
-  return Either.right(out)
+  return Result.succeed(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,16 +354,16 @@ export const parsePax = (body: Uint8Array): Either.Either<{ path?: string; linkp
  * @since 0.1.0
  * @category guards
  */
-export const checkPath = (path: string): Either.Either<string, string> => {
+export const checkPath = (path: string): Result.Result<string, string> => {
   const clean = path.endsWith("/") ? path.slice(0, -1) : path
-  if (clean === manifestName) return Either.right(clean)
-  if (clean.startsWith("/")) return Either.left("absolute path")
+  if (clean === manifestName) return Result.succeed(clean)
+  if (clean.startsWith("/")) return Result.fail("absolute path")
   const parts = clean.split("/")
-  if (parts.some((p) => p === "" || p === "." || p === "..")) return Either.left("path with an empty, . or .. segment")
-  if (clean.includes("\0")) return Either.left("path with a NUL byte")
-  if (parts[0] === "data") return Either.right(clean)
-  if (parts[0] === "volumes" && parts.length >= 2) return Either.right(clean)
-  return Either.left("path outside data/ and volumes/<name>/")
+  if (parts.some((p) => p === "" || p === "." || p === "..")) return Result.fail("path with an empty, . or .. segment")
+  if (clean.includes("\0")) return Result.fail("path with a NUL byte")
+  if (parts[0] === "data") return Result.succeed(clean)
+  if (parts[0] === "volumes" && parts.length >= 2) return Result.succeed(clean)
+  return Result.fail("path outside data/ and volumes/<name>/")
 }
 
 /**
@@ -511,20 +508,20 @@ export const encryptedSuffix = ".age"
  * @since 0.1.0
  * @category parsers
  */
-export const parseKey = (text: string): Either.Either<Encryption, string> => {
+export const parseKey = (text: string): Result.Result<Encryption, string> => {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))
   const identities = lines.filter((l) => l.startsWith("AGE-SECRET-KEY-"))
-  if (identities.length > 1) return Either.left("holds more than one age identity")
+  if (identities.length > 1) return Result.fail("holds more than one age identity")
   if (identities.length === 1) {
     return /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]{20,}$/.test(identities[0]!)
-      ? Either.right({ _tag: "Identity", identity: identities[0]! })
-      : Either.left("holds a malformed age identity (expected AGE-SECRET-KEY-1... as age-keygen writes it)")
+      ? Result.succeed({ _tag: "Identity", identity: identities[0]! })
+      : Result.fail("holds a malformed age identity (expected AGE-SECRET-KEY-1... as age-keygen writes it)")
   }
-  if (lines.length === 0) return Either.left("is empty: expected an age identity or a passphrase")
-  if (lines.length > 1) return Either.left("holds several lines: expected an age identity or a one-line passphrase")
+  if (lines.length === 0) return Result.fail("is empty: expected an age identity or a passphrase")
+  if (lines.length > 1) return Result.fail("holds several lines: expected an age identity or a one-line passphrase")
   const passphrase = lines[0]!
-  if ([...passphrase].length < minPassphraseLength) return Either.left(`holds a passphrase shorter than ${minPassphraseLength} characters`)
-  return Either.right({ _tag: "Passphrase", passphrase })
+  if ([...passphrase].length < minPassphraseLength) return Result.fail(`holds a passphrase shorter than ${minPassphraseLength} characters`)
+  return Result.succeed({ _tag: "Passphrase", passphrase })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as NodePath from "node:path"
 import * as Age from "age-encryption"
-import { Data, Effect, Either, Option, Schema } from "effect"
+import { Data, Effect, Result, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import * as SafeFile from "../fs/SafeFile.js"
 import * as Fs from "../fs/internal/Files.js"
@@ -545,7 +545,7 @@ interface ScanResult {
   readonly seen: ReadonlyArray<Seen>
 }
 
-const decodeManifest = Schema.decodeUnknownEither(Schema.parseJson(Archive.ArchiveManifest))
+const decodeManifest = Schema.decodeUnknownResult(Schema.fromJsonString(Archive.ArchiveManifest))
 
 /**
  * Where `scan` puts the content of the entries it reads.
@@ -569,17 +569,17 @@ const scanArchive = async (reader: Reader, sink: Sink | undefined): Promise<Scan
     const got = await reader.read(block)
     if (got < Archive.blockSize) throw new Corrupt(`offset ${pos}`, "the archive ends before its end blocks (truncated)")
     const parsed = Archive.parseHeader(block)
-    if (Either.isLeft(parsed)) throw new Corrupt(`offset ${pos}`, parsed.left)
+    if (Result.isFailure(parsed)) throw new Corrupt(`offset ${pos}`, parsed.failure)
     pos += Archive.blockSize
-    const header = parsed.right
+    const header = parsed.success
     if (header === undefined) break
     if (header.type === "pax") {
       if (header.size > 1024 * 1024) throw new Corrupt(`offset ${pos}`, "PAX header too large")
       const body = Buffer.alloc(header.size)
       if ((await reader.read(body)) < header.size) throw new Corrupt(`offset ${pos}`, "truncated PAX header")
       const records = Archive.parsePax(body)
-      if (Either.isLeft(records)) throw new Corrupt(`offset ${pos}`, records.left)
-      pax = records.right
+      if (Result.isFailure(records)) throw new Corrupt(`offset ${pos}`, records.failure)
+      pax = records.success
       await skip(reader, Archive.padded(header.size) - header.size, `offset ${pos}`)
       pos += Archive.padded(header.size)
       continue
@@ -588,8 +588,8 @@ const scanArchive = async (reader: Reader, sink: Sink | undefined): Promise<Scan
     const linkname = pax.linkpath ?? header.linkname
     pax = {}
     const checked = Archive.checkPath(rawPath)
-    if (Either.isLeft(checked)) throw new Corrupt(rawPath, checked.left)
-    const path = checked.right
+    if (Result.isFailure(checked)) throw new Corrupt(rawPath, checked.failure)
+    const path = checked.success
     if (path === Archive.manifestName) {
       if (manifestText !== undefined) throw new Corrupt(path, "appears twice")
       if (header.size > 256 * 1024 * 1024) throw new Corrupt(path, "too large")
@@ -630,8 +630,8 @@ const scanArchive = async (reader: Reader, sink: Sink | undefined): Promise<Scan
   }
   if (manifestText === undefined) throw new Corrupt(Archive.manifestName, "missing: not an Archipelago backup")
   const manifest = decodeManifest(manifestText)
-  if (Either.isLeft(manifest)) throw new Corrupt(Archive.manifestName, `invalid: ${manifest.left.message.split("\n")[0]}`)
-  return { manifest: manifest.right, seen }
+  if (Result.isFailure(manifest)) throw new Corrupt(Archive.manifestName, `invalid: ${manifest.failure.message.split("\n")[0]}`)
+  return { manifest: manifest.success, seen }
 }
 
 const readError = (archive: string) => (e: unknown): ReadError =>
@@ -896,8 +896,8 @@ export const loadKey = (path: string): Effect.Effect<Archive.Encryption, BackupK
     if (Option.isNone(text)) return yield* Effect.fail(invalid("missing (or not a regular file)"))
     const st = yield* Effect.tryPromise({ try: () => Fs.lstat(file), catch: (e) => invalid(ioError(file)(e).reason) })
     if ((st.mode & 0o077) !== 0) return yield* Effect.fail(invalid(`readable by group or others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 it`))
-    return yield* Either.match(Archive.parseKey(text.value), {
-      onLeft: (reason) => Effect.fail(invalid(reason)),
-      onRight: Effect.succeed
+    return yield* Result.match(Archive.parseKey(text.value), {
+      onFailure: (reason) => Effect.fail(invalid(reason)),
+      onSuccess: Effect.succeed
     })
   })

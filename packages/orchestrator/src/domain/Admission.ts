@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Either } from "effect"
+import { Data, Result } from "effect"
 import type { AppEntry } from "./AppEntry.js"
 import type { AppState } from "./AppState.js"
 import type * as Op from "./Op.js"
@@ -216,27 +216,27 @@ const needsDependencies: ReadonlySet<Op.Op> = new Set<Op.Op>(["install", "start"
  * @since 0.1.0
  * @category combinators
  */
-export const admit = (request: Request): Either.Either<Verdict, Refusal> => {
+export const admit = (request: Request): Result.Result<Verdict, Refusal> => {
   const { entry, op, user } = request
   const appId = entry.id
-  if (entry.transition?.op === op) return Either.right(Verdict.TakeUp())
+  if (entry.transition?.op === op) return Result.succeed(Verdict.TakeUp())
   let cascade: ReadonlyArray<string> = []
   if (user !== undefined) {
     const { conflicting, dependents, missing } = user.facts
-    if (op === "install" && conflicting.length > 0) return Either.left(new ConflictingApp({ appId, other: conflicting[0]! }))
+    if (op === "install" && conflicting.length > 0) return Result.fail(new ConflictingApp({ appId, other: conflicting[0]! }))
     if (needsDependencies.has(op) && missing.length > 0) {
-      return Either.left(new MissingDependency({ appId, op, state: entry.state, missing }))
+      return Result.fail(new MissingDependency({ appId, op, state: entry.state, missing }))
     }
     if (op === "remove" && dependents.length > 0) {
-      if (!user.cascade) return Either.left(new DependentsInstalled({ appId, state: entry.state, dependents }))
+      if (!user.cascade) return Result.fail(new DependentsInstalled({ appId, state: entry.state, dependents }))
       cascade = dependents
     }
     // a data operation's record that is not settled yet (its replay failed) comes first
     if (entry.journal !== undefined && entry.journal.op !== op) {
-      return Either.left(new Conflict({ appId, running: entry.journal.op, refused: op }))
+      return Result.fail(new Conflict({ appId, running: entry.journal.op, refused: op }))
     }
   }
-  if (entry.transition !== undefined) return Either.left(new Conflict({ appId, running: entry.transition.op, refused: op }))
-  if (!allowed(op, entry.state, request.installed)) return Either.left(new NotAllowed({ appId, op, state: entry.state }))
-  return Either.right(Verdict.Begin({ cascade }))
+  if (entry.transition !== undefined) return Result.fail(new Conflict({ appId, running: entry.transition.op, refused: op }))
+  if (!allowed(op, entry.state, request.installed)) return Result.fail(new NotAllowed({ appId, op, state: entry.state }))
+  return Result.succeed(Verdict.Begin({ cascade }))
 }

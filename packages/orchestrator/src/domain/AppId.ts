@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
+import { Result, Schema } from "effect"
 
 /**
  * The pattern every app id matches: lowercase letters, digits and dashes, 1-63 characters,
@@ -48,10 +48,10 @@ export const is = (u: unknown): u is AppId => typeof u === "string" && pattern.t
  * @since 0.1.0
  * @category constructors
  */
-export const parse = (s: string): Either.Either<AppId, string> =>
+export const parse = (s: string): Result.Result<AppId, string> =>
   is(s)
-    ? Either.right(s)
-    : Either.left(
+    ? Result.succeed(s)
+    : Result.fail(
       `invalid app id ${JSON.stringify(s)}: expected 1-63 lowercase letters, digits or dashes, not starting with a dash`
     )
 

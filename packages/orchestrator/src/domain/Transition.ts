@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import { Result } from "effect"
 import * as Admission from "./Admission.js"
 import type { AppEntry, Observation, Observed } from "./AppEntry.js"
 import { recordRelease } from "./AppEntry.js"
@@ -48,8 +48,8 @@ export const begin = (
   now: number,
   stopTimeoutSec: number,
   installed = false
-): Either.Either<AppEntry, Admission.Refusal> =>
-  Either.map(
+): Result.Result<AppEntry, Admission.Refusal> =>
+  Result.map(
     Admission.admit({ op, entry, installed }),
     (verdict) => verdict._tag === "TakeUp" ? entry : enter(entry, op, now, stopTimeoutSec)
   )

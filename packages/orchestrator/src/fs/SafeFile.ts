@@ -611,7 +611,7 @@ const absolute = (path: string): Effect.Effect<void, SafeFileError> =>
  * @category constructors
  */
 export const read = (path: string, options?: ReadOptions): Effect.Effect<Option.Option<Uint8Array>, SafeFileError | UnsafePath> =>
-  Effect.zipRight(
+  Effect.andThen(
     absolute(path),
     run(path, async (warn) => {
       const { base, dir, file, root } = split(path, options)
@@ -661,7 +661,7 @@ export const readSettled = (
   path: string,
   options?: ReadOptions & { readonly settle?: Settle }
 ): Effect.Effect<Option.Option<Uint8Array>, SafeFileError | UnsafePath | FileUnsettled> =>
-  Effect.zipRight(
+  Effect.andThen(
     absolute(path),
     runAs(async (warn) => {
       const { base, dir, file, root } = split(path, options)
@@ -720,7 +720,7 @@ export const append = (
   content: string | Uint8Array,
   options?: WriteOptions
 ): Effect.Effect<void, SafeFileError | UnsafePath> =>
-  Effect.zipRight(
+  Effect.andThen(
     absolute(path),
     run(path, async () => {
       const { base, dir, root } = split(path, options)
@@ -778,7 +778,7 @@ const replace = (
   // undefined: no expectation; null: the file must read as absent
   expected: Buffer | null | undefined
 ): Effect.Effect<WriteResult | typeof conflict, SafeFileError | UnsafePath> =>
-  Effect.zipRight(
+  Effect.andThen(
     absolute(path),
     Effect.suspend(() => {
       const data = bufferOf(content)
@@ -836,7 +836,7 @@ export const create = (
     readonly replaceNonFile?: boolean
   }
 ): Effect.Effect<boolean, SafeFileError | UnsafePath> =>
-  Effect.zipRight(
+  Effect.andThen(
     absolute(path),
     Effect.suspend(() => {
       const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
@@ -903,7 +903,7 @@ export const writeWith = <A, E, R>(
   options: WriteOptions,
   fill: (handle: Sink) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SafeFileError | UnsafePath, R> =>
-  Effect.zipRight(
+  Effect.andThen(
     absolute(path),
     Effect.suspend(() => {
       const mode = options.mode ?? secretFileMode
@@ -955,7 +955,7 @@ export const removeDeadTemps = (
   dir: string,
   options?: Options
 ): Effect.Effect<ReadonlyArray<string>, SafeFileError | UnsafePath> =>
-  Effect.zipRight(
+  Effect.andThen(
     absolute(dir),
     run(dir, async () => {
       const d = await openDir(NodePath.resolve(options?.root ?? dir), NodePath.resolve(dir))
@@ -979,7 +979,7 @@ export const makeDirectory = (
   dir: string,
   options: { readonly root: string; readonly mode?: number }
 ): Effect.Effect<void, SafeFileError | UnsafePath> =>
-  Effect.zipRight(
+  Effect.andThen(
     absolute(dir),
     run(dir, async () => {
       const d = await openDir(NodePath.resolve(options.root), NodePath.resolve(dir), options.mode ?? 0o755)

@@ -8,8 +8,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem } from "@effect/platform"
-import { Effect, Either, Option } from "effect"
+import { FileSystem, Result } from "effect"
+import { Effect, Result, Option } from "effect"
 import { createHash } from "node:crypto"
 import * as NodePath from "node:path"
 import type { AppId } from "../domain/AppId.js"
@@ -131,7 +131,7 @@ const bindsOverlap = (a: string | undefined, b: string | undefined): boolean => 
 export const check = (
   entries: ReadonlyArray<Entry>,
   knownIds: ReadonlyArray<string> = []
-): Either.Either<Catalog, ReadonlyArray<ManifestError>> => {
+): Result.Result<Catalog, ReadonlyArray<ManifestError>> => {
   const errors: Array<ManifestError> = []
   const ids = new Map(entries.map((e) => [e.app.manifest.id as string, e]))
   const allIds = [...new Set([...ids.keys(), ...knownIds])].sort(byId)
@@ -263,8 +263,8 @@ export const check = (
     }
   })
 
-  if (errors.length > 0) return Either.left(errors)
-  return Either.right(make(entries.map((e) => e.app)))
+  if (errors.length > 0) return Result.fail(errors)
+  return Result.succeed(make(entries.map((e) => e.app)))
 }
 
 /**
@@ -388,10 +388,10 @@ export const checkTolerant = (
   let kept = [...entries]
   for (;;) {
     const checked = check(kept, knownIds)
-    if (Either.isRight(checked)) return { catalog: checked.right, errors }
+    if (Result.isSuccess(checked)) return { catalog: checked.success, errors }
     const fileOf = (e: Entry) => e.shownFile ?? e.app.file
     const named = new Set<string>()
-    for (const err of checked.left) {
+    for (const err of checked.failure) {
       const owner = kept.find((e) => fileOf(e) === err.file)
       const id = owner?.app.manifest.id ?? ""
       named.add(id)
@@ -445,43 +445,43 @@ export const loadTolerant = Effect.fn("Catalog.loadTolerant")(function*(appsDir:
   for (const name of [...names].sort(byId)) {
     if (name.startsWith(".") || name.startsWith("_")) continue
     const dir = NodePath.resolve(appsDir, name)
-    const info = yield* Effect.either(fs.stat(dir))
-    if (Either.isLeft(info) || info.right.type !== "Directory") continue
+    const info = yield* Effect.result(fs.stat(dir))
+    if (Result.isFailure(info) || info.success.type !== "Directory") continue
     known.push(name)
     const shownFile = NodePath.join(appsDir, name, fileName)
     const file = NodePath.join(dir, fileName)
-    const size = yield* Effect.either(fs.stat(file))
-    if (Either.isRight(size) && Number(size.right.size) > maxBytes) {
+    const size = yield* Effect.result(fs.stat(file))
+    if (Result.isSuccess(size) && Number(size.success.size) > maxBytes) {
       fail(name, new ManifestError({ file: shownFile, line: 1, column: 1, path: "", rule: "size", detail: `the manifest is larger than ${maxBytes / 1024} KiB` }))
       continue
     }
-    const text = yield* Effect.either(fs.readFileString(file))
-    if (Either.isLeft(text)) {
-      fail(name, new ManifestError({ file: shownFile, line: 0, column: 0, path: "", rule: "io", detail: `cannot read the manifest: ${text.left.message}` }))
+    const text = yield* Effect.result(fs.readFileString(file))
+    if (Result.isFailure(text)) {
+      fail(name, new ManifestError({ file: shownFile, line: 0, column: 0, path: "", rule: "io", detail: `cannot read the manifest: ${text.failure.message}` }))
       continue
     }
-    const parsed = parseLocated(text.right, shownFile, {
+    const parsed = parseLocated(text.success, shownFile, {
       expectedId: name,
       ...(options.hookNames !== undefined ? { hookNames: options.hookNames } : {}),
       ...(options.hookConsumers !== undefined ? { hookConsumers: options.hookConsumers } : {}),
       ...(options.settings !== undefined ? { settings: options.settings } : {})
     })
-    if (Either.isLeft(parsed)) {
-      for (const e of parsed.left) fail(name, e)
+    if (Result.isFailure(parsed)) {
+      for (const e of parsed.failure) fail(name, e)
       continue
     }
-    const entry: Entry = { app: { manifest: parsed.right.manifest, dir, file }, located: parsed.right, shownFile }
+    const entry: Entry = { app: { manifest: parsed.success.manifest, dir, file }, located: parsed.success, shownFile }
     const buildErrors = yield* checkBuild(fs, entry)
     for (const e of buildErrors) fail(name, e)
     if (buildErrors.length > 0) continue
     const source = resolve(entry.app, defaults)
     if (source._tag === "Build") {
-      const hashed = yield* Effect.either(contextHash(fs, source.context))
-      if (Either.isLeft(hashed)) {
-        fail(name, errorAt(entry, "build.context", "build-context", `cannot read the build context: ${hashed.left.message}`))
+      const hashed = yield* Effect.result(contextHash(fs, source.context))
+      if (Result.isFailure(hashed)) {
+        fail(name, errorAt(entry, "build.context", "build-context", `cannot read the build context: ${hashed.failure.message}`))
         continue
       }
-      entries.push({ ...entry, app: { ...entry.app, contextHash: hashed.right } })
+      entries.push({ ...entry, app: { ...entry.app, contextHash: hashed.success } })
       continue
     }
     entries.push(entry)

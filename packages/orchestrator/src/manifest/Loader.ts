@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Either, Option, ParseResult, Schema, SchemaAST } from "effect"
+import { Result, Option, ParseResult, Schema, SchemaAST } from "effect"
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
 import type { Document } from "yaml"
 import { salvage, type Salvaged } from "./internal/Salvage.js"
@@ -480,7 +480,7 @@ const detailOf = (tree: Tree, f: Finding, path: string): string => {
   }
 }
 
-const decodeManifest = Schema.decodeUnknownEither(Manifest)
+const decodeManifest = Schema.decodeUnknownResult(Manifest)
 
 /**
  * Parses a manifest and keeps the positions of its fields.
@@ -492,9 +492,9 @@ export const parseLocated = (
   text: string,
   file: string,
   options: Options = {}
-): Either.Either<Located, ReadonlyArray<ManifestError>> => {
+): Result.Result<Located, ReadonlyArray<ManifestError>> => {
   if (text.length > maxBytes) {
-    return Either.left([
+    return Result.fail([
       new ManifestError({ file, line: 1, column: 1, path: "", rule: "size", detail: `the manifest is larger than ${maxBytes / 1024} KiB` })
     ])
   }
@@ -505,25 +505,25 @@ export const parseLocated = (
     const lp = e.linePos?.[0] ?? lines.linePos(e.pos[0])
     problemAt(tree, file, { line: lp.line, column: lp.col }, "", "yaml", `YAML syntax: ${yamlDetail(e.message)}`)
   }
-  if (tree.problems.length > 0) return Either.left(tree.problems.slice(0, maxErrors))
+  if (tree.problems.length > 0) return Result.fail(tree.problems.slice(0, maxErrors))
   let root: unknown = doc.contents
   while (isAlias(root) && tree.aliases++ <= maxAliases) root = root.resolve(doc)
   if (!isMap(root)) {
     problemAt(tree, file, position(tree, root), "", "type", `expected a map of manifest fields, got ${render(text, root)}`)
-    return Either.left(tree.problems)
+    return Result.fail(tree.problems)
   }
   const value = toPlain(tree, file, root, "", position(tree, root))
   if (tree.aliases > maxAliases) {
-    return Either.left([new ManifestError({ file, line: 1, column: 1, path: "", rule: "yaml", detail: `more than ${maxAliases} alias expansions` })])
+    return Result.fail([new ManifestError({ file, line: 1, column: 1, path: "", rule: "yaml", detail: `more than ${maxAliases} alias expansions` })])
   }
 
   const decoded = decodeManifest(value, { errors: "all", onExcessProperty: "error" })
   const findings: Array<Finding> = []
-  if (Either.isLeft(decoded)) {
-    walk(decoded.left.issue, [], {}, findings)
+  if (Result.isFailure(decoded)) {
+    walk(decoded.failure.issue, [], {}, findings)
     if (findings.length === 0) {
       // an issue of a kind the walk does not know: say it in Effect's words rather than nothing
-      for (const i of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
+      for (const i of ParseResult.ArrayFormatter.formatErrorSync(decoded.failure)) {
         findings.push({ path: i.path, anchor: "value", rule: "schema", format: "plain", text: i.message })
       }
     }
@@ -538,7 +538,7 @@ export const parseLocated = (
     return { f, path, at }
   })
   const reported = new Set(located.map((l) => l.path))
-  const partial = Either.isRight(decoded) ? decoded.right : Option.getOrElse(salvage(Manifest.ast, value), () => ({}))
+  const partial = Result.isSuccess(decoded) ? decoded.success : Option.getOrElse(salvage(Manifest.ast, value), () => ({}))
   const rules = Rules.check(partial as Salvaged<Manifest>, options, (p) => reported.has(p))
 
   type Pending = { readonly at: Position; readonly path: string; readonly rule: string; readonly detail: () => string }
@@ -547,8 +547,8 @@ export const parseLocated = (
     ...located.map(({ at, f, path }): Pending => ({ at, path, rule: f.rule, detail: () => detailOf(tree, f, path) })),
     ...rules.map((r): Pending => ({ at: locateIn(tree.values, r.path), path: r.path, rule: r.rule, detail: () => r.detail }))
   ]
-  if (pending.length === 0 && Either.isRight(decoded)) {
-    return Either.right({ manifest: decoded.right, file, locate: (path: string) => locateIn(tree.values, path) })
+  if (pending.length === 0 && Result.isSuccess(decoded)) {
+    return Result.succeed({ manifest: decoded.success, file, locate: (path: string) => locateIn(tree.values, path) })
   }
   pending.sort((a, b) => a.at.line - b.at.line || a.at.column - b.at.column)
   const errors: Array<ManifestError> = []
@@ -577,7 +577,7 @@ export const parseLocated = (
       detail: `${dropped} more ${dropped === 1 ? "problem" : "problems"} not shown (at most ${maxErrors} per manifest)`
     }))
   }
-  return Either.left(errors)
+  return Result.fail(errors)
 }
 
 /**
@@ -594,5 +594,5 @@ export const parseManifest = (
   text: string,
   file: string,
   options: Options = {}
-): Either.Either<Manifest, ReadonlyArray<ManifestError>> =>
-  Either.map(parseLocated(text, file, options), (l) => l.manifest)
+): Result.Result<Manifest, ReadonlyArray<ManifestError>> =>
+  Result.map(parseLocated(text, file, options), (l) => l.manifest)

@@ -69,10 +69,10 @@ const printable = (what: string) =>
 const singleLine = Text.pipe(Schema.filter((s) => !/[\r\n]/.test(s) || "a single-line value (no newline)"))
 
 const matching = (re: RegExp, what: string) =>
-  Text.pipe(Schema.filter((s) => re.test(s) || what), Schema.annotations(expected(what)))
+  Text.pipe(Schema.filter((s) => re.test(s) || what), Schema.annotate(expected(what)))
 
 const int = (min: number, max: number) =>
-  Schema.Int.pipe(Schema.between(min, max), Schema.annotations(expected(`an integer ${min}-${max}`)))
+  Schema.Int.pipe(Schema.between(min, max), Schema.annotate(expected(`an integer ${min}-${max}`)))
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
 const hostname =
@@ -177,7 +177,7 @@ const PortNumber = int(1, 65535)
 export const Port = Schema.Struct({
   host: PortNumber,
   container: PortNumber,
-  protocol: Schema.optionalWith(Schema.Literal("tcp", "udp"), { default: () => "tcp" as const }),
+  protocol: Schema.optionalWith(Schema.Literals(["tcp", "udp"]), { default: () => "tcp" as const }),
   hostIp: Schema.optional(Text.pipe(Schema.filter((s) => isIp(s) || "an IP address"))),
   /** Why the app needs a host port below 1024 (required for those). */
   reason: Schema.optional(printable("a sentence saying why the app needs this host port"))
@@ -232,7 +232,7 @@ export const Build = Schema.Struct({
     )
   )),
   args: Schema.optionalWith(
-    Schema.Record({ key: matching(envName, "a build argument name (letters, digits and _)"), value: singleLine }),
+    Schema.Record(matching(envName, "a build argument name (letters, digits and _)"), singleLine),
     { default: () => ({}) }
   )
 })
@@ -251,20 +251,18 @@ const probeTiming = {
  * @since 0.1.0
  * @category models
  */
-export const Health = Schema.Union(
-  Schema.Struct({
+export const Health = Schema.Union([Schema.Struct({
     type: Schema.Literal("http"),
     port: PortNumber,
     path: Schema.optionalWith(urlPath, { default: () => "/" }),
     ...probeTiming
   }),
   Schema.Struct({ type: Schema.Literal("tcp"), port: PortNumber, ...probeTiming }),
-  Schema.Struct({ type: Schema.Literal("cmd"), command: Schema.NonEmptyArray(Text), ...probeTiming })
-)
+  Schema.Struct({ type: Schema.Literal("cmd"), command: Schema.NonEmptyArray(Text), ...probeTiming })])
 
 /** The namespace setting a packager may write (`private`); `message` says why `host` is refused. */
 const privateNamespace = (rule: string, message: string) =>
-  Schema.Literal("private", "host").pipe(
+  Schema.Literals(["private", "host"]).pipe(
     Schema.filter((v): v is "private" => v === "private", { ...problem(rule, "plain"), message: () => message })
   )
 
@@ -288,7 +286,7 @@ export const Container = Schema.Struct({
     }))
   ),
   network: Schema.optional(
-    Schema.Literal("bridge", "host").pipe(Schema.filter((v): v is "bridge" => v === "bridge", {
+    Schema.Literals(["bridge", "host"]).pipe(Schema.filter((v): v is "bridge" => v === "bridge", {
       ...problem("host-network", "plain"),
       message: () => "host networking is not allowed: publish ports instead"
     }))
@@ -323,7 +321,7 @@ export const CapabilityName = Text.pipe(
   Schema.pattern(namePattern, {
     message: () => "a capability name: 1-63 lowercase letters, digits or dashes, not starting with a dash"
   }),
-  Schema.annotations(expected("a capability name (lowercase letters, digits and dashes)"))
+  Schema.annotate(expected("a capability name (lowercase letters, digits and dashes)"))
 )
 
 /**
@@ -349,7 +347,7 @@ const ManifestAppId = AppId.annotations(expected("an app id (lowercase letters, 
 export const Provide = Schema.Struct({
   capability: CapabilityName,
   endpoints: Schema.optionalWith(
-    Schema.Record({ key: matching(namePattern, "an endpoint name (lowercase letters, digits and dashes)"), value: PortNumber }),
+    Schema.Record(matching(namePattern, "an endpoint name (lowercase letters, digits and dashes)"), PortNumber),
     { default: () => ({}) }
   )
 })
@@ -359,7 +357,7 @@ const dataPath = Text.pipe(
     (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === ".." || s.includes("*"))) ||
     "a path ./... under the app's data folder, without . or .. segments"
   ),
-  Schema.annotations(expected("a path ./... under the app's data folder"))
+  Schema.annotate(expected("a path ./... under the app's data folder"))
 )
 
 // `*` stands for any run of characters within one segment (`./data/graph/*/channel.db`).
@@ -368,7 +366,7 @@ const dataPattern = Text.pipe(
     (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === "..")) ||
     "a path ./... under the app's data folder (a * matches within one segment), without . or .. segments"
   ),
-  Schema.annotations(expected("a path pattern ./... under the app's data folder"))
+  Schema.annotate(expected("a path pattern ./... under the app's data folder"))
 )
 
 /**
@@ -446,13 +444,13 @@ export const Backup = Schema.Struct({
  * @since 0.1.0
  * @category models
  */
-export const Role = Schema.Literal("backend", "ui", "service")
+export const Role = Schema.Literals(["backend", "ui", "service"])
 
 /**
  * @since 0.1.0
  * @category models
  */
-export const Restart = Schema.Literal("no", "always", "on-failure", "unless-stopped")
+export const Restart = Schema.Literals(["no", "always", "on-failure", "unless-stopped"])
 
 const imageRef =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/
@@ -545,10 +543,10 @@ export const Manifest = Schema.Struct({
   ports: Schema.optionalWith(Schema.Array(Port), { default: () => [] }),
   volumes: Schema.optionalWith(Schema.Array(Volume), { default: () => [] }),
   env: Schema.optionalWith(
-    Schema.Record({ key: matching(envName, "an environment variable name (letters, digits and _)"), value: singleLine }),
+    Schema.Record(matching(envName, "an environment variable name (letters, digits and _)"), singleLine),
     { default: () => ({}) }
   ),
-  extraHosts: Schema.optionalWith(Schema.Record({ key: matching(hostname, "a host name"), value: Text }), { default: () => ({}) }),
+  extraHosts: Schema.optionalWith(Schema.Record(matching(hostname, "a host name"), Text), { default: () => ({}) }),
   memory: Schema.optional(Memory),
   stopTimeout: Schema.optionalWith(int(1, 3600), { default: () => 10 }),
   restart: Schema.optionalWith(Restart, { default: () => "always" as const }),

@@ -13,13 +13,10 @@ import { Schema } from "effect"
  * @since 0.1.0
  * @category models
  */
-export const Mirror = Schema.Union(
-  Schema.String,
-  Schema.Struct({
+export const Mirror = Schema.Union([Schema.String, Schema.Struct({
     location: Schema.String,
     insecure: Schema.optionalWith(Schema.Boolean, { default: () => false })
-  })
-)
+  })])
 
 /**
  * @since 0.1.0

@@ -35,7 +35,7 @@ export const ErrorObject = /*#__PURE__*/ Schema.Struct({
   data: /*#__PURE__*/ Schema.optional(Schema.Unknown)
 })
 
-const Id = /*#__PURE__*/ Schema.Union(Str, Num, Schema.Null)
+const Id = /*#__PURE__*/ Schema.Union([Str, Num, Schema.Null])
 
 /**
  * A response: `result` or `error`, with the request's id.
@@ -43,10 +43,7 @@ const Id = /*#__PURE__*/ Schema.Union(Str, Num, Schema.Null)
  * @since 0.1.0
  * @category schemas
  */
-export const Response = /*#__PURE__*/ Schema.Union(
-  /*#__PURE__*/ Schema.Struct({ jsonrpc: /*#__PURE__*/ Schema.Literal("2.0"), id: Id, result: Schema.Unknown }),
-  /*#__PURE__*/ Schema.Struct({ jsonrpc: /*#__PURE__*/ Schema.Literal("2.0"), id: Id, error: ErrorObject })
-)
+export const Response = /*#__PURE__*/ Schema.Union([/*#__PURE__*/ Schema.Struct({ jsonrpc: /*#__PURE__*/ Schema.Literal("2.0"), id: Id, result: Schema.Unknown }), /*#__PURE__*/ Schema.Struct({ jsonrpc: /*#__PURE__*/ Schema.Literal("2.0"), id: Id, error: ErrorObject })])
 
 /**
  * A notification the server pushes (no id); its params are one of `Params.notifications`.

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "../fs/internal/Files.js"
 import * as Command from "./PodmanCommand.js"
 import { CommandFailed, EngineUnavailable } from "./RuntimeError.js"
@@ -69,7 +69,7 @@ const passwd = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/none
 const group = "root:x:0:\nnogroup:x:65534:\n"
 
 const ImageLabels = Schema.Array(
-  Schema.Struct({ Config: Schema.optional(Schema.Struct({ Labels: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String }))) })) })
+  Schema.Struct({ Config: Schema.optional(Schema.Struct({ Labels: Schema.optional(Schema.NullOr(Schema.Record(Schema.String, Schema.String))) })) })
 )
 
 const exec = (file: string, args: ReadonlyArray<string>) => Command.run(file, args)
@@ -94,8 +94,8 @@ const fsStep = <A>(what: string, f: () => Promise<A>) =>
 export const currentHash = Effect.fn("BaseImage.currentHash")(function* (image: string, podman = "podman") {
   const r = yield* exec(podman, ["image", "inspect", "--format", "json", image])
   if (r.exitCode !== 0) return undefined
-  const decoded = Schema.decodeUnknownEither(Schema.parseJson(ImageLabels))(r.stdout)
-  return Either.isRight(decoded) ? decoded.right[0]?.Config?.Labels?.[hashLabel] : undefined
+  const decoded = Schema.decodeUnknownResult(Schema.fromJsonString(ImageLabels))(r.stdout)
+  return Result.isSuccess(decoded) ? decoded.success[0]?.Config?.Labels?.[hashLabel] : undefined
 })
 
 /**

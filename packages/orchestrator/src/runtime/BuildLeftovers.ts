@@ -182,6 +182,6 @@ export const interruptBuild = (
       ? Effect.logInfo(`interrupted build: removed its working container ${ids.join(", ")}`)
       : Effect.logWarning(`interrupted build: cannot remove its working container ${ids.join(", ")}: ${removed.stderr.trim()}`)
   }).pipe(
-    Effect.catchAll((e) => Effect.logWarning(`interrupted build: cleanup failed: ${e.message}`)),
+    Effect.catch((e) => Effect.logWarning(`interrupted build: cleanup failed: ${e.message}`)),
     Effect.withSpan("BuildLeftovers.interruptBuild")
   )

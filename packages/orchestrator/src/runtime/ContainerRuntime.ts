@@ -246,7 +246,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class ContainerRuntime extends Context.Tag("@archipelago/orchestrator/ContainerRuntime")<
+export class ContainerRuntime extends Context.Service<
   ContainerRuntime,
   Service
->() {}
+>()("@archipelago/orchestrator/ContainerRuntime") {}

@@ -152,7 +152,7 @@ export const run = (to: { readonly host: string; readonly port: number }, probe:
       )
     )
   }
-  return Effect.async<{ readonly ok: boolean; readonly why: string }>((resume) => {
+  return Effect.callback<{ readonly ok: boolean; readonly why: string }>((resume) => {
     const socket = Net.connect({ host: to.host, port: to.port })
     const done = (ok: boolean, why: string) => {
       socket.destroy()

@@ -100,7 +100,7 @@ const runWithInterrupt = (
   options: RunOptions,
   onInterrupt: (running: Running) => Effect.Effect<void>
 ): Effect.Effect<Result, EngineUnavailable> =>
-  Effect.async<Result, EngineUnavailable>((resume) => {
+  Effect.callback<Result, EngineUnavailable>((resume) => {
     const child = launch(binary, argv, {
       all: options.all === true || options.onLine !== undefined,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

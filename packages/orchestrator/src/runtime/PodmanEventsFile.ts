@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import { Result } from "effect"
 
 /**
  * What podman's debug log (`--log-level=debug`) says about its events: the backend it
@@ -101,17 +101,17 @@ export const configuredPath = (toml: string): ConfiguredPath => {
 export const eventsFilePath = (
   backend: Backend,
   configs: ReadonlyArray<{ readonly path: string; readonly text: string | undefined }>
-): Either.Either<string, string> => {
-  if (backend.logger !== "file") return Either.left(`podman's events_logger is ${backend.logger ?? "not reported"}, not file`)
-  if (backend.tmpDir === undefined) return Either.left("podman did not report its tmp dir")
+): Result.Result<string, string> => {
+  if (backend.logger !== "file") return Result.fail(`podman's events_logger is ${backend.logger ?? "not reported"}, not file`)
+  if (backend.tmpDir === undefined) return Result.fail("podman did not report its tmp dir")
   let path = `${backend.tmpDir.replace(/\/+$/, "")}/events/events.log`
   for (const config of configs) {
-    if (config.text === undefined) return Either.left(`cannot read ${config.path}, which podman merged`)
+    if (config.text === undefined) return Result.fail(`cannot read ${config.path}, which podman merged`)
     const set = configuredPath(config.text)
-    if (set._tag === "Unreadable") return Either.left(`${config.path}:${set.line}: events_logfile_path is not a plain string`)
+    if (set._tag === "Unreadable") return Result.fail(`${config.path}:${set.line}: events_logfile_path is not a plain string`)
     if (set._tag === "Set") path = set.path
   }
-  return path.startsWith("/") ? Either.right(path) : Either.left(`events_logfile_path is not absolute: ${path}`)
+  return path.startsWith("/") ? Result.succeed(path) : Result.fail(`events_logfile_path is not absolute: ${path}`)
 }
 
 const newline = 10

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Result, ParseResult, Schema } from "effect"
 import type { PortBinding } from "../domain/AppEntry.js"
 import type {
   ContainerDetails,
@@ -28,20 +28,9 @@ import { supportsHostGateway } from "./PodmanArgv.js"
  */
 export const goZeroUnix = -62135596800
 
-const PodmanState = Schema.Literal(
-  "created",
-  "configured",
-  "initialized",
-  "running",
-  "paused",
-  "stopping",
-  "stopped",
-  "exited",
-  "removing",
-  "unknown"
-)
+const PodmanState = Schema.Literals(["created", "configured", "initialized", "running", "paused", "stopping", "stopped", "exited", "removing", "unknown"])
 
-const StringRecord = Schema.Record({ key: Schema.String, value: Schema.String })
+const StringRecord = Schema.Record(Schema.String, Schema.String)
 
 /**
  * One element of `podman ps -a --format json`. `Labels`/`Ports` are null when empty, `Pid` is 0
@@ -107,9 +96,9 @@ export const InspectEntry = Schema.Struct({
   Config: Schema.Struct({ Labels: Schema.optional(Schema.NullOr(StringRecord)) }),
   NetworkSettings: Schema.Struct({
     IPAddress: Schema.optional(Schema.String),
-    Ports: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Array(PortMapEntry)) }))),
+    Ports: Schema.optional(Schema.NullOr(Schema.Record(Schema.String, Schema.NullOr(Schema.Array(PortMapEntry))))),
     Networks: Schema.optional(
-      Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Struct({ IPAddress: Schema.optional(Schema.String) }) }))
+      Schema.NullOr(Schema.Record(Schema.String, Schema.Struct({ IPAddress: Schema.optional(Schema.String) })))
     )
   }),
   Mounts: Schema.NullOr(Schema.Array(Schema.Struct({ Source: Schema.String, Destination: Schema.String })))
@@ -272,15 +261,15 @@ export const StatsEntry = Schema.Struct({
  */
 export const StatsOutput = Schema.Array(StatsEntry)
 
-const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string, what: string): Either.Either<A, string> => {
+const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string, what: string): Result.Result<A, string> => {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (e) {
-    return Either.left(`${what}: not JSON (${e instanceof Error ? e.message : String(e)})`)
+    return Result.fail(`${what}: not JSON (${e instanceof Error ? e.message : String(e)})`)
   }
-  return Schema.decodeUnknownEither(schema)(json, { errors: "all" }).pipe(
-    Either.mapLeft((err) => `${what}: unexpected shape: ${ParseResult.TreeFormatter.formatErrorSync(err)}`)
+  return Schema.decodeUnknownResult(schema)(json, { errors: "all" }).pipe(
+    Result.mapError((err) => `${what}: unexpected shape: ${ParseResult.TreeFormatter.formatErrorSync(err)}`)
   )
 }
 
@@ -366,8 +355,8 @@ export const summaryFromPs = (e: typeof PsEntry.Type): ContainerSummary => {
  * @since 0.1.0
  * @category decoding
  */
-export const decodePs = (stdout: string): Either.Either<ReadonlyArray<ContainerSummary>, string> =>
-  decodeJson(PsOutput, stdout.trim() === "" ? "[]" : stdout, "podman ps").pipe(Either.map((es) => es.map(summaryFromPs)))
+export const decodePs = (stdout: string): Result.Result<ReadonlyArray<ContainerSummary>, string> =>
+  decodeJson(PsOutput, stdout.trim() === "" ? "[]" : stdout, "podman ps").pipe(Result.map((es) => es.map(summaryFromPs)))
 
 const inspectPorts = (ports: (typeof InspectEntry.Type)["NetworkSettings"]["Ports"]): ReadonlyArray<PortBinding> =>
   Object.entries(ports ?? {})
@@ -425,9 +414,9 @@ export const detailsFromInspect = (e: typeof InspectEntry.Type): ContainerDetail
  * @since 0.1.0
  * @category decoding
  */
-export const decodeInspect = (stdout: string): Either.Either<ReadonlyArray<ContainerDetails>, string> =>
+export const decodeInspect = (stdout: string): Result.Result<ReadonlyArray<ContainerDetails>, string> =>
   decodeJson(InspectOutput, stdout.trim() === "" ? "[]" : stdout, "podman container inspect").pipe(
-    Either.map((es) => es.map(detailsFromInspect))
+    Result.map((es) => es.map(detailsFromInspect))
   )
 
 const containerKinds: Readonly<Record<string, RuntimeEvent["kind"]>> = {
@@ -467,17 +456,17 @@ const eventOf = (
  * @since 0.1.0
  * @category decoding
  */
-export const decodeEventFileLine = (line: string): Either.Either<RuntimeEvent | undefined, string> =>
+export const decodeEventFileLine = (line: string): Result.Result<RuntimeEvent | undefined, string> =>
   decodeJson(EventFileLine, line, "podman events file line").pipe(
-    Either.flatMap((e): Either.Either<RuntimeEvent | undefined, string> => {
+    Result.flatMap((e): Result.Result<RuntimeEvent | undefined, string> => {
       const kind = eventKind(e.Type, e.Status)
-      if (kind === undefined) return Either.right(undefined)
+      if (kind === undefined) return Result.succeed(undefined)
       const at = isoToMillis(e.Time)
-      if (at === undefined) return Either.left(`podman events file line: Time is not a time: ${JSON.stringify(e.Time)}`)
+      if (at === undefined) return Result.fail(`podman events file line: Time is not a time: ${JSON.stringify(e.Time)}`)
       if (e.Type === "container" && (e.ID === undefined || e.ID === "")) {
-        return Either.left(`podman events file line: container ${e.Status} without an ID`)
+        return Result.fail(`podman events file line: container ${e.Status} without an ID`)
       }
-      return Either.right(eventOf(kind, e, at, line))
+      return Result.succeed(eventOf(kind, e, at, line))
     })
   )
 
@@ -489,10 +478,10 @@ export const decodeEventFileLine = (line: string): Either.Either<RuntimeEvent | 
  * @since 0.1.0
  * @category decoding
  */
-export const decodeEvent = (line: string): Either.Either<RuntimeEvent | undefined, string> => {
-  if (line.trim() === "") return Either.right(undefined)
+export const decodeEvent = (line: string): Result.Result<RuntimeEvent | undefined, string> => {
+  if (line.trim() === "") return Result.succeed(undefined)
   return decodeJson(EventLine, line, "podman event").pipe(
-    Either.map((e): RuntimeEvent | undefined => {
+    Result.map((e): RuntimeEvent | undefined => {
       const kind = eventKind(e.Type, e.Status)
       if (kind === undefined) return undefined
       const at =
@@ -510,9 +499,9 @@ export const decodeEvent = (line: string): Either.Either<RuntimeEvent | undefine
  * @since 0.1.0
  * @category decoding
  */
-export const decodeStats = (stdout: string): Either.Either<ReadonlyArray<ContainerStats>, string> =>
+export const decodeStats = (stdout: string): Result.Result<ReadonlyArray<ContainerStats>, string> =>
   decodeJson(StatsOutput, stdout.trim() === "" ? "[]" : stdout, "podman stats").pipe(
-    Either.map((es) =>
+    Result.map((es) =>
       es
         .filter((e) => e.mem_usage.limit > 0)
         .map((e): ContainerStats => ({
@@ -532,9 +521,9 @@ export const decodeStats = (stdout: string): Either.Either<ReadonlyArray<Contain
  * @since 0.1.0
  * @category decoding
  */
-export const decodeVersion = (stdout: string): Either.Either<EngineInfo, string> =>
+export const decodeVersion = (stdout: string): Result.Result<EngineInfo, string> =>
   decodeJson(VersionOutput, stdout, "podman version").pipe(
-    Either.map((v) => {
+    Result.map((v) => {
       const version = v.Server?.Version ?? v.Client.Version
       return { name: "podman", version, supportsHostGateway: supportsHostGateway(version) }
     })
@@ -546,7 +535,7 @@ export const decodeVersion = (stdout: string): Either.Either<EngineInfo, string>
  * @since 0.1.0
  * @category decoding
  */
-export const decodeGateway = (stdout: string): Either.Either<string | undefined, string> =>
+export const decodeGateway = (stdout: string): Result.Result<string | undefined, string> =>
   decodeJson(NetworkOutput, stdout, "podman network inspect").pipe(
-    Either.map((nets) => nets.flatMap((n) => n.subnets ?? []).find((s) => s.gateway !== undefined)?.gateway)
+    Result.map((nets) => nets.flatMap((n) => n.subnets ?? []).find((s) => s.gateway !== undefined)?.gateway)
   )

@@ -11,7 +11,7 @@
  */
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { Clock, Effect, Either, Fiber, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
+import { Clock, Effect, Result, Fiber, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
 import { accessSync, constants as fsConstants, mkdtemp, readFile, rm, writeFile } from "../fs/internal/Files.js"
 import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest, RuntimeEvent, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
@@ -77,7 +77,7 @@ export const eventsFilePollMs = 2000
 export const eventsFileMaxFailures = 3
 
 /** Whether this process can read `path`, or could once it is created (its directory readable). */
-const readable = (path: string): Either.Either<void, string> => {
+const readable = (path: string): Result.Result<void, string> => {
   const check = (p: string, mode: number) => {
     try {
       accessSync(p, mode)
@@ -87,10 +87,10 @@ const readable = (path: string): Either.Either<void, string> => {
     }
   }
   const file = check(path, fsConstants.R_OK)
-  if (file === "ok") return Either.void
-  if (file !== "ENOENT") return Either.left(`${path}: ${file}`)
+  if (file === "ok") return Result.succeed(undefined)
+  if (file !== "ENOENT") return Result.fail(`${path}: ${file}`)
   const dir = check(dirname(path), fsConstants.R_OK | fsConstants.X_OK)
-  return dir === "ok" || dir === "ENOENT" ? Either.void : Either.left(`${dirname(path)}: ${dir}`)
+  return dir === "ok" || dir === "ENOENT" ? Result.succeed(undefined) : Result.fail(`${dirname(path)}: ${dir}`)
 }
 
 /** The events file podman (asked through the binary, so through any wrapper) writes, from its debug log. */
@@ -131,7 +131,7 @@ const withProgress = <A, E>(
             Stream.runForEach((line) => onProgress(line.value)),
             Effect.forkScoped
           )
-          const exit = yield* Effect.exit(body((line) => void Queue.unsafeOffer(queue, Option.some(line))))
+          const exit = yield* Effect.exit(body((line) => void Queue.offerUnsafe(queue, Option.some(line))))
           yield* Queue.offer(queue, Option.none())
           yield* Fiber.join(drain)
           return yield* exit
@@ -155,10 +155,10 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
   const failed = (argv: ReadonlyArray<string>, r: RunResult, target: Failure.Target) =>
     Failure.classify(argv, r.exitCode, r.stderr, target)
 
-  const decoded = <A>(argv: ReadonlyArray<string>, result: Either.Either<A, string>) =>
-    Either.match(result, {
-      onLeft: (message) => Effect.fail(new CommandFailed({ argv: [binary, ...argv], exitCode: 0, stderr: message })),
-      onRight: (a) => Effect.succeed(a)
+  const decoded = <A>(argv: ReadonlyArray<string>, result: Result.Result<A, string>) =>
+    Result.match(result, {
+      onFailure: (message) => Effect.fail(new CommandFailed({ argv: [binary, ...argv], exitCode: 0, stderr: message })),
+      onSuccess: (a) => Effect.succeed(a)
     })
 
   const checked = (argv: ReadonlyArray<string>, target: Failure.Target, runOptions?: RunOptions) =>
@@ -174,16 +174,16 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
   if (versionRun.exitCode !== 0) {
     return yield* Effect.fail(Command.unavailable(binary, Failure.lastErrorLine(versionRun.stderr) || `exit ${versionRun.exitCode}`))
   }
-  const detected = yield* Either.match(Json.decodeVersion(versionRun.stdout), {
-    onLeft: (reason) => Effect.fail(Command.unavailable(binary, reason)),
-    onRight: Effect.succeed
+  const detected = yield* Result.match(Json.decodeVersion(versionRun.stdout), {
+    onFailure: (reason) => Effect.fail(Command.unavailable(binary, reason)),
+    onSuccess: Effect.succeed
   })
   const eventsFile =
-    options.events === "process" ? Either.left("asked for the podman events process") : yield* eventsFileOf(versionRun.stderr)
+    options.events === "process" ? Result.fail("asked for the podman events process") : yield* eventsFileOf(versionRun.stderr)
   const network = yield* run(Argv.networkInspectArgv)
-  const gateway = network.exitCode === 0 ? Either.getOrUndefined(Json.decodeGateway(network.stdout)) : undefined
+  const gateway = network.exitCode === 0 ? Result.getOrUndefined(Json.decodeGateway(network.stdout)) : undefined
   const info: EngineInfo = gateway === undefined ? detected : { ...detected, hostGateway: gateway }
-  yield* Effect.logDebug("podman engine", info, Either.match(eventsFile, { onLeft: (why) => `events through podman events: ${why}`, onRight: (path) => `events from ${path}` }))
+  yield* Effect.logDebug("podman engine", info, Result.match(eventsFile, { onFailure: (why) => `events through podman events: ${why}`, onSuccess: (path) => `events from ${path}` }))
 
   // The health of containers probed from outside (OutsideProbe), by container id: podman knows
   // nothing of it, so every view of a probed container takes its health from here.
@@ -440,9 +440,9 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
       Effect.as(undefined)
     )
 
-  const decodedWith = (source: string, decode: (line: string) => Either.Either<RuntimeEvent | undefined, string>) =>
+  const decodedWith = (source: string, decode: (line: string) => Result.Result<RuntimeEvent | undefined, string>) =>
     (line: string): Effect.Effect<RuntimeEvent | undefined> =>
-      Either.match(decode(line), { onLeft: (why) => skipLine(source, line, why), onRight: Effect.succeed })
+      Result.match(decode(line), { onFailure: (why) => skipLine(source, line, why), onSuccess: Effect.succeed })
 
   // One stream's watchers share where they left off: a restart (or a fallback to `podman events`,
   // from the time the last watcher ended) loses no event.
@@ -483,12 +483,12 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
           )
         const watcher = Stream.unwrap(
           Effect.sync(() => {
-            const source = Either.flatMap(eventsFile, (path) =>
+            const source = Result.flatMap(eventsFile, (path) =>
               fileFailures >= eventsFileMaxFailures
-                ? Either.left(`${path}: failed ${fileFailures} times in a row`)
-                : Either.map(readable(path), () => path)
+                ? Result.fail(`${path}: failed ${fileFailures} times in a row`)
+                : Result.map(readable(path), () => path)
             )
-            return Either.match(source, { onLeft: fromProcess, onRight: fromFile }).pipe(Stream.ensuring(markExit))
+            return Result.match(source, { onFailure: fromProcess, onSuccess: fromFile }).pipe(Stream.ensuring(markExit))
           })
         )
         return watcher.pipe(

@@ -21,7 +21,7 @@ export interface Options {
   /** Probe-and-repair rounds before giving up; default 3. */
   readonly maxRounds?: number
   /** How long a container without its process must stay so before it counts as lost; default 2 s. */
-  readonly confirmDelay?: Duration.DurationInput
+  readonly confirmDelay?: Duration.Input
   /** Tells whether a host process is alive; default `kill(pid, 0)`. */
   readonly isAlive?: (pid: number) => boolean
 }

@@ -111,7 +111,7 @@ export const withMounted = <A, E, R>(
   Effect.acquireUseRelease(
     Effect.map(podman(binary, ["volume", "mount", name]), (out) => out.trim()),
     f,
-    () => Effect.ignoreLogged(podman(binary, ["volume", "unmount", name]))
+    () => Effect.ignore({ log: "Debug" })(podman(binary, ["volume", "unmount", name]))
   )
 
 /**
@@ -132,7 +132,7 @@ export const exportTo = (name: string, file: string, binary = "podman"): Effect.
  */
 export const replaceFrom = (name: string, file: string, binary = "podman"): Effect.Effect<void, Error> =>
   withMounted(name, (path) =>
-    Effect.zipRight(
+    Effect.andThen(
       Effect.tryPromise({
         try: async () => {
           for (const entry of await Fs.readdir(path)) await Fs.rm(NodePath.join(path, entry), { recursive: true, force: true })

@@ -37,12 +37,12 @@ export interface Engine {
   readonly engineDown: (reason?: string) => Effect.Effect<void>
   readonly engineUp: Effect.Effect<void>
   /** Overrides a container's stop delay (by name, so it may precede the create). */
-  readonly setStopDelay: (name: string, delay: Duration.DurationInput) => Effect.Effect<void>
+  readonly setStopDelay: (name: string, delay: Duration.Input) => Effect.Effect<void>
   readonly setHealth: (name: string, health: "healthy" | "unhealthy" | "starting" | undefined) => Effect.Effect<void>
   /** The next call of `method` fails with `error` (queued: several calls queue several failures). */
   readonly failNext: <M extends CallMethod>(method: M, error: MethodErrors[M]) => Effect.Effect<void>
   /** Every call of `method` first sleeps `latency` (a slow engine). */
-  readonly setLatency: (method: CallMethod, latency: Duration.DurationInput) => Effect.Effect<void>
+  readonly setLatency: (method: CallMethod, latency: Duration.Input) => Effect.Effect<void>
   /** Calls per method since the start or the last `resetCalls`. */
   readonly calls: Effect.Effect<Readonly<Record<Method, number>>>
   readonly resetCalls: Effect.Effect<void>
@@ -60,4 +60,4 @@ export interface Engine {
  * @since 0.1.0
  * @category tags
  */
-export class SimulatedEngine extends Context.Tag("@archipelago/orchestrator/SimulatedEngine")<SimulatedEngine, Engine>() {}
+export class SimulatedEngine extends Context.Service<SimulatedEngine, Engine>()("@archipelago/orchestrator/SimulatedEngine") {}

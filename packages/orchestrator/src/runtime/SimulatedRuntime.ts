@@ -95,7 +95,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
             yield* say(`pulling ${candidate.ref}`)
             const served = state.registry.get(Model.normaliseRef(candidate.ref))
             if (served !== undefined) {
-              if (Duration.greaterThan(served.pullTime, Duration.zero)) yield* Effect.sleep(served.pullTime)
+              if (Duration.isGreaterThan(served.pullTime, Duration.zero)) yield* Effect.sleep(served.pullTime)
               State.addImage(state, candidate.ref, {}, served.env)
               if (candidate.ref !== request.ref) State.addImage(state, request.ref, {}, served.env)
               yield* say(`pulled ${candidate.ref}`)
@@ -118,7 +118,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
           const text = readContainerfile(request)
           const parsed = text === undefined ? { env: {}, labels: {} } : parseContainerfile(text)
           const time = text === undefined ? Duration.zero : buildTime(text)
-          if (Duration.greaterThan(time, Duration.zero)) yield* Effect.sleep(time)
+          if (Duration.isGreaterThan(time, Duration.zero)) yield* Effect.sleep(time)
           State.addImage(state, request.tag, { ...parsed.labels, ...request.labels }, parsed.env)
           yield* say(`Successfully tagged ${Model.normaliseRef(request.tag)}`)
         })
@@ -146,7 +146,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         })
       ),
     imageDigest: (ref) =>
-      State.enter(state, "imageDigest", Effect.sync(() => Option.map(Option.fromNullable(State.byRefOrDigest(state, ref)), (i) => `sha256:${i.id}`))),
+      State.enter(state, "imageDigest", Effect.sync(() => Option.map(Option.fromNullishOr(State.byRefOrDigest(state, ref)), (i) => `sha256:${i.id}`))),
     tagImage: (source, target) =>
       State.enter(
         state,
@@ -279,7 +279,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         })
       ),
     followLogs: (name, logOptions) =>
-      Stream.unwrapScoped(
+      Stream.unwrap(
         Effect.gen(function* () {
           state.counts.set("followLogs", (state.counts.get("followLogs") ?? 0) + 1)
           if (state.down !== undefined) return yield* Effect.fail(new EngineUnavailable({ reason: state.down, hint: "SimulatedEngine.engineUp" }))
@@ -347,7 +347,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         })
       ),
     events: () =>
-      Stream.unwrapScoped(
+      Stream.unwrap(
         Effect.suspend(() => {
           state.counts.set("events", (state.counts.get("events") ?? 0) + 1)
           return Effect.map(PubSub.subscribe(state.events), (queue) => Stream.fromQueue(queue))
@@ -359,7 +359,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
     kill: (name, signal = "SIGKILL") =>
       Effect.gen(function* () {
         const c = yield* State.controlFind(state, "kill", name)
-        if (!Model.isUp(c)) return yield* Effect.dieMessage(`SimulatedEngine.kill: ${name} is ${c.state}, not running`)
+        if (!Model.isUp(c)) return yield* Effect.die(new Error(`SimulatedEngine.kill: ${name} is ${c.state}, not running`))
         if (signal === "SIGTERM") return yield* State.terminate(state, c, undefined, false)
         yield* State.publish(state, "kill", c)
         yield* State.finishRun(state, c, 128 + Model.signalNumber[signal])
@@ -367,7 +367,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
     oom: (name) =>
       Effect.gen(function* () {
         const c = yield* State.controlFind(state, "oom", name)
-        if (!Model.isUp(c)) return yield* Effect.dieMessage(`SimulatedEngine.oom: ${name} is ${c.state}, not running`)
+        if (!Model.isUp(c)) return yield* Effect.die(new Error(`SimulatedEngine.oom: ${name} is ${c.state}, not running`))
         c.oomKilled = state.reportOomKilled
         if (c.oomKilled) yield* State.publish(state, "oom", c)
         yield* State.finishRun(state, c, 137)
@@ -375,7 +375,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
     exit: (name, code) =>
       Effect.gen(function* () {
         const c = yield* State.controlFind(state, "exit", name)
-        if (!Model.isUp(c)) return yield* Effect.dieMessage(`SimulatedEngine.exit: ${name} is ${c.state}, not running`)
+        if (!Model.isUp(c)) return yield* Effect.die(new Error(`SimulatedEngine.exit: ${name} is ${c.state}, not running`))
         yield* State.finishRun(state, c, code)
       }),
     removeContainer: (name) => Effect.flatMap(State.controlFind(state, "removeContainer", name), (c) => State.dropContainer(state, c)),
@@ -383,10 +383,10 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
       Effect.gen(function* () {
         const r = Model.normaliseRef(ref)
         const image = state.images.get(r)
-        if (image === undefined) return yield* Effect.dieMessage(`SimulatedEngine.removeImage: no image ${ref}`)
+        if (image === undefined) return yield* Effect.die(new Error(`SimulatedEngine.removeImage: no image ${ref}`))
         const users = [...state.containers.values()].filter((c) => c.image.id === image.id)
         if (users.length > 0 && removeOptions?.force !== true) {
-          return yield* Effect.dieMessage(`SimulatedEngine.removeImage: ${ref} is used by ${users.map((c) => c.name).join(", ")}; pass { force: true }`)
+          return yield* Effect.die(new Error(`SimulatedEngine.removeImage: ${ref} is used by ${users.map((c) => c.name).join(", ")}; pass { force: true }`))
         }
         for (const c of users) yield* State.dropContainer(state, c)
         state.images.delete(r)
@@ -402,7 +402,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
     engineUp: Effect.sync(() => {
       state.down = undefined
     }),
-    setStopDelay: (name, delay) => Effect.sync(() => void state.stopDelays.set(name, Duration.decode(delay))),
+    setStopDelay: (name, delay) => Effect.sync(() => void state.stopDelays.set(name, Duration.fromInputUnsafe(delay))),
     setHealth: (name, health) =>
       Effect.map(State.controlFind(state, "setHealth", name), (c) => {
         if (health === undefined) delete c.health
@@ -414,7 +414,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
         q.push(error)
         state.failures.set(method, q)
       }),
-    setLatency: (method, latency) => Effect.sync(() => void state.latencies.set(method, Duration.decode(latency))),
+    setLatency: (method, latency) => Effect.sync(() => void state.latencies.set(method, Duration.fromInputUnsafe(latency))),
     calls: Effect.sync(() => Object.fromEntries(Model.methods.map((m) => [m, state.counts.get(m) ?? 0])) as Record<Method, number>),
     resetCalls: Effect.sync(() => {
       for (const m of Model.methods) state.counts.set(m, 0)
@@ -444,7 +444,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<ContainerRuntime | SimulatedEngine> =>
-  Layer.scopedContext(
+  Layer.effectContext(
     Effect.map(make(options), ({ engine, runtime }) =>
       Context.make(ContainerRuntime, runtime).pipe(Context.add(SimulatedEngine, engine))
     )

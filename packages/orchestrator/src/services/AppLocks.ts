@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Semaphore } from "effect"
 
 /**
  * @since 0.1.0
@@ -19,7 +19,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class AppLocks extends Context.Tag("@archipelago/orchestrator/AppLocks")<AppLocks, Service>() {}
+export class AppLocks extends Context.Service<AppLocks, Service>()("@archipelago/orchestrator/AppLocks") {}
 
 /**
  * @since 0.1.0
@@ -30,7 +30,7 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
   const lockOf = (appId: string): Effect.Semaphore => {
     let s = locks.get(appId)
     if (s === undefined) {
-      s = Effect.unsafeMakeSemaphore(1)
+      s = Semaphore.makeUnsafe(1)
       locks.set(appId, s)
     }
     return s

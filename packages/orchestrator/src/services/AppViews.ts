@@ -71,7 +71,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class AppViews extends Context.Tag("@archipelago/orchestrator/AppViews")<AppViews, Service>() {}
+export class AppViews extends Context.Service<AppViews, Service>()("@archipelago/orchestrator/AppViews") {}
 
 const viewOf = (apps: AppsService, def: AppDef, state: State): AppView =>
   AppViewModule.make(
@@ -112,7 +112,7 @@ export const make = Effect.gen(function*() {
     Option.match(apps.get(appId), { onNone: () => Effect.fail(new UnknownApp({ appId })), onSome: Effect.succeed })
   const service: Service = {
     list: Effect.map(store.get, (state) => everyView(apps, state)),
-    changes: Stream.unwrapScoped(Effect.gen(function*() {
+    changes: Stream.unwrap(Effect.gen(function*() {
       // Reloads are heard from before the picture is taken, so none falls between the two.
       const reloads = yield* apps.subscribeReplaced
       // The store's change feed starts with its current state: that state is the picture, and

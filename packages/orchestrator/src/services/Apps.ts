@@ -113,7 +113,7 @@ export type ReloadReport =
  * @since 0.1.0
  * @category tags
  */
-export class Apps extends Context.Tag("@archipelago/orchestrator/Apps")<Apps, Service>() {}
+export class Apps extends Context.Service<Apps, Service>()("@archipelago/orchestrator/Apps") {}
 
 /**
  * The service over a list of app definitions.
@@ -141,13 +141,13 @@ export const make = (
   const subscribeReplaced = Effect.flatMap(Queue.unbounded<ReadonlyArray<AppId>>(), (q) =>
     Effect.acquireRelease(
       Effect.sync(() => {
-        const listener = (ids: ReadonlyArray<AppId>) => void Queue.unsafeOffer(q, ids)
+        const listener = (ids: ReadonlyArray<AppId>) => void Queue.offerUnsafe(q, ids)
         listeners.add(listener)
         return listener
       }),
-      (listener) => Effect.zipRight(Effect.sync(() => listeners.delete(listener)), Queue.shutdown(q))
+      (listener) => Effect.andThen(Effect.sync(() => listeners.delete(listener)), Queue.shutdown(q))
     ).pipe(Effect.as(q as Queue.Dequeue<ReadonlyArray<AppId>>)))
-  const replaced = Stream.unwrapScoped(Effect.map(subscribeReplaced, (q) => Stream.fromQueue(q)))
+  const replaced = Stream.unwrap(Effect.map(subscribeReplaced, (q) => Stream.fromQueue(q)))
   const replace = (next: ReadonlyArray<AppDef>): ReadonlyArray<AppId> => {
     const nextIds = new Set(next.map((d) => d.id as string))
     const kept = all.filter((d) => !nextIds.has(d.id))
@@ -183,7 +183,7 @@ export const make = (
     get broken() {
       return broken
     },
-    get: (id) => Option.fromNullable(byId.get(id)),
+    get: (id) => Option.fromNullishOr(byId.get(id)),
     replace,
     reload,
     replaced,

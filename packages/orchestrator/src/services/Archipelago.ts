@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
-import { Duration, Effect, Either, Layer, Stream } from "effect"
+import { FileSystem, Path, Result } from "effect"
+import { Duration, Effect, Result, Layer, Stream } from "effect"
 import * as AppId from "../domain/AppId.js"
 import * as Catalog from "../manifest/Catalog.js"
 import * as Settings from "../manifest/Settings.js"
@@ -39,32 +39,32 @@ export interface Config {
   /** Mirrors and bind roots; `dataDir` here is ignored in favour of the one above. */
   readonly settings?: Partial<Settings.Settings>
   /** Time between scheduled scans; default 30 s. */
-  readonly scanInterval?: Duration.DurationInput
+  readonly scanInterval?: Duration.Input
   /** Time between scheduled reconcile passes; default 30 s. */
-  readonly reconcileInterval?: Duration.DurationInput
+  readonly reconcileInterval?: Duration.Input
   /** How long shutdown waits for in-flight operations; default 10 s. */
-  readonly shutdownGrace?: Duration.DurationInput
+  readonly shutdownGrace?: Duration.Input
   /**
    * The tick of the apps' health rounds; each app is checked on its manifest's interval, the
    * first time a tick after its container started; default 1 s.
    */
-  readonly healthInterval?: Duration.DurationInput
+  readonly healthInterval?: Duration.Input
   /** Quiet time after an engine event before reconciling; default 100 ms. */
-  readonly eventDebounce?: Duration.DurationInput
+  readonly eventDebounce?: Duration.Input
   /**
    * The backup target: `dir` defaults to `<dataDir>/backups` (point it at another disk),
    * `keep` to `Archive.defaultKeep` archives per app. @since 0.1.0
    */
   readonly backup?: Partial<Omit<Backups.Config, "dataDir">>
   /** How often scheduled backups (`backup.schedule` in manifests) are looked at (default 1 minute). @since 0.1.0 */
-  readonly backupScheduleInterval?: Duration.DurationInput
+  readonly backupScheduleInterval?: Duration.Input
   /**
    * How long an updated app without a health check must stay running before the update counts
    * as proved; default 30 s.
    *
    * @since 0.1.0
    */
-  readonly settlePeriod?: Duration.DurationInput
+  readonly settlePeriod?: Duration.Input
   /**
    * Quiet time after a change in the apps folder before the catalog is reloaded (`false`: no
    * watch; reloads then come only from `Apps.reload`, SIGHUP or the `catalog-reload` RPC);
@@ -72,7 +72,7 @@ export interface Config {
    *
    * @since 0.1.0
    */
-  readonly catalogWatch?: Duration.DurationInput | false
+  readonly catalogWatch?: Duration.Input | false
   /**
    * Called right after each journal step of a data operation is persisted (see
    * `Orchestrator.Options.onStep`): a test switch. @since 0.1.0
@@ -109,16 +109,16 @@ export const layerFromApps = <E, R>(
   config: Omit<Config, "appsDir" | "settings">
 ): Layer.Layer<Services, E | StateStore.StateUnavailable, R | ContainerRuntime | HookRegistry | FileSystem.FileSystem | Path.Path> => {
   const grace = config.shutdownGrace ?? Lifecycle.defaultShutdownGrace
-  const store = Layer.scoped(
+  const store = Layer.effect(
     StateStore.StateStore,
     Effect.gen(function*() {
       const a = yield* Apps.Apps
       // a broken app's recorded intent is kept (a fixed manifest finds it), never dropped
-      const brokenIds = a.broken.flatMap((b) => Either.getRight(AppId.parse(b.id)).pipe((o) => o._tag === "Some" ? [o.value] : []))
+      const brokenIds = a.broken.flatMap((b) => Result.getSuccess(AppId.parse(b.id)).pipe((o) => o._tag === "Some" ? [o.value] : []))
       const s = yield* StateStore.make({ dataDir: config.dataDir, apps: [...a.all.map((d) => d.id), ...brokenIds] }).pipe(
         Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
       )
-      yield* Effect.addFinalizer(() => Effect.zipRight(s.flush, Effect.logInfo(`state written to ${s.path}`)))
+      yield* Effect.addFinalizer(() => Effect.andThen(s.flush, Effect.logInfo(`state written to ${s.path}`)))
       return s
     })
   )
@@ -139,13 +139,13 @@ export const layerFromApps = <E, R>(
   )
   const views = Layer.merge(AppViews.layer, Scanner.layer).pipe(Layer.provideMerge(orchestrator))
   const lifecycle = Lifecycle.layer({ shutdownGrace: grace }).pipe(Layer.provideMerge(views))
-  const loops = Layer.scopedDiscard(
-    Effect.zipRight(
-      Effect.zipRight(
+  const loops = Layer.effectDiscard(
+    Effect.andThen(
+      Effect.andThen(
         Effect.forkScoped(Scanner.loop(config.scanInterval ?? Scanner.defaultInterval)),
         Effect.forkScoped(Scanner.healthLoop(config.healthInterval ?? Scanner.defaultHealthInterval))
       ),
-      Effect.zipRight(Effect.forkScoped(Backups.watchLoop()), Effect.forkScoped(BackupScheduler.loop(config.backupScheduleInterval)))
+      Effect.andThen(Effect.forkScoped(Backups.watchLoop()), Effect.forkScoped(BackupScheduler.loop(config.backupScheduleInterval)))
     )
   )
   const reconciler = Reconciler.layer({
@@ -162,12 +162,12 @@ export const layerFromApps = <E, R>(
  * (`Instance.id`, or `settings.instanceId`), and containers of other instances are left alone. Fails with the catalog's located errors.
  *
  * @example
- * import { NodeContext } from "@effect/platform-node"
+ * import * as NodeServices from "@effect/platform-node/NodeServices"
  * import { Effect, Layer } from "effect"
  * import { Archipelago, HookRegistry, Lifecycle, PodmanRuntime } from "@archipelago/orchestrator"
  *
  * const node = Archipelago.layer({ appsDir: "./apps", dataDir: "/var/lib/archipelago" }).pipe(
- *   Layer.provide(Layer.mergeAll(PodmanRuntime.layer, HookRegistry.layerEmpty, NodeContext.layer))
+ *   Layer.provide(Layer.mergeAll(PodmanRuntime.layer, HookRegistry.layerEmpty, NodeServices.layer))
  * )
  * const stopLnd = Effect.flatMap(Lifecycle.Lifecycle, (l) => l.request("stop", "lnd")) // { status: "stopping", generation }
  * Effect.runPromise(Effect.provide(stopLnd, node))
@@ -199,13 +199,13 @@ export const layer = (config: Config) => {
       )
       const fs = yield* FileSystem.FileSystem
       const reload = load.pipe(
-        Effect.catchAll((e) => Effect.fail(e._tag === "CatalogError" ? e : { errors: [{ message: e.message }] })),
+        Effect.catch((e) => Effect.fail(e._tag === "CatalogError" ? e : { errors: [{ message: e.message }] })),
         Effect.provideService(FileSystem.FileSystem, fs)
       )
       return Apps.fromCatalog(catalog, settings, reload, broken)
     })
   )
-  const watch = config.catalogWatch === false ? Layer.empty : Layer.scopedDiscard(
+  const watch = config.catalogWatch === false ? Layer.empty : Layer.effectDiscard(
     Effect.forkScoped(watchCatalog(config.appsDir, config.catalogWatch ?? defaultCatalogDebounce))
   )
   return watch.pipe(Layer.provideMerge(layerFromApps(apps, config)))
@@ -226,7 +226,7 @@ export const defaultCatalogDebounce: Duration.Duration = Duration.millis(500)
  * @since 0.1.0
  * @category constructors
  */
-export const watchCatalog = (appsDir: string, debounce: Duration.DurationInput) =>
+export const watchCatalog = (appsDir: string, debounce: Duration.Input) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const apps = yield* Apps.Apps
@@ -234,7 +234,7 @@ export const watchCatalog = (appsDir: string, debounce: Duration.DurationInput) 
       Stream.debounce(debounce),
       Stream.runForEach(() => Effect.asVoid(apps.reload))
     )
-  }).pipe(Effect.catchAll((e) => Effect.logWarning(`not watching ${appsDir} for catalog changes: ${e.message}`)))
+  }).pipe(Effect.catch((e) => Effect.logWarning(`not watching ${appsDir} for catalog changes: ${e.message}`)))
 
 /**
  * Reads the default shutdown grace, for adapters that print it.

@@ -61,14 +61,14 @@ export const tick = Effect.gen(function*() {
     const entry = state.entries[def.id]
     if (!isInstalled(state, def.id) || entry === undefined || entry.transition !== undefined) continue
     const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
-    const done = yield* Effect.either(backups.list(def.id))
-    if (done._tag === "Left") {
+    const done = yield* Effect.result(backups.list(def.id))
+    if (done._tag === "Failure") {
       yield* Effect.logWarning(`backup schedule: cannot list the backups of ${def.id}: ${done.left.message}`)
       continue
     }
     if (!isDue(schedule, done.right.at(-1)?.createdAt, now)) continue
-    const asked = yield* Effect.either(lifecycle.request("backup", def.id))
-    if (asked._tag === "Left") yield* Effect.logWarning(`backup schedule: ${def.id}: ${asked.left.message}`)
+    const asked = yield* Effect.result(lifecycle.request("backup", def.id))
+    if (asked._tag === "Failure") yield* Effect.logWarning(`backup schedule: ${def.id}: ${asked.left.message}`)
     else {
       requested.push(def.id)
       yield* Effect.logInfo(`backup schedule: backing up ${def.id} (every ${schedule.everyHours} h)`)
@@ -84,8 +84,8 @@ export const tick = Effect.gen(function*() {
  * @since 0.1.0
  * @category constructors
  */
-export const loop = (interval: Duration.DurationInput = defaultInterval) =>
+export const loop = (interval: Duration.Input = defaultInterval) =>
   Effect.repeat(
-    tick.pipe(Effect.catchAllCause((cause) => Effect.logWarning("backup schedule: a tick failed", cause))),
+    tick.pipe(Effect.catchCause((cause) => Effect.logWarning("backup schedule: a tick failed", cause))),
     Schedule.spaced(interval)
   )

@@ -187,11 +187,11 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
   Effect.gen(function*() {
     const seen = yield* deps.steps.observe(def)
     const running = isRunning(seen)
-    const containerName = Option.getOrElse(Option.flatMap(seen, (o) => Option.fromNullable(o.observed.containerName)), () => def.containerName)
+    const containerName = Option.getOrElse(Option.flatMap(seen, (o) => Option.fromNullishOr(o.observed.containerName)), () => def.containerName)
     const ctx = { appId: def.id, manifest: def.manifest, appDataDir: def.dataDir, containerName }
     const hookName = def.manifest.backup?.liveHook
     const hook = running && hookName !== undefined
-      ? yield* Option.match(Option.flatMap(deps.preBackupHooks, (r) => Option.fromNullable(r.get(hookName))), {
+      ? yield* Option.match(Option.flatMap(deps.preBackupHooks, (r) => Option.fromNullishOr(r.get(hookName))), {
         onNone: () =>
           Effect.fail(new PreBackupFailedError({ hook: hookName, appId: def.id, reason: "no pre-backup hook of that name is registered" })),
         onSome: Effect.succeed
@@ -211,7 +211,7 @@ export const backup = <E>(deps: Deps<E>, def: AppDef): Effect.Effect<string, E |
       yield* deps.steps.stop(def)
       stopped = true
     }
-    const image = Option.flatMap(seen, (o) => Option.fromNullable(o.observed.image))
+    const image = Option.flatMap(seen, (o) => Option.fromNullishOr(o.observed.image))
     const keep = def.manifest.backup?.schedule?.keep
     const made = yield* deps.backups.create(def, {
       live: hook !== undefined,
@@ -269,8 +269,8 @@ const recover = <E>(deps: Deps<E>, def: AppDef, containerName: string, copy: str
       dirMode: SafeFile.secretDirMode
     })
     yield* deps.log.append(def.id, "info", `restore: channel recovery from ${copy}: ${spec.recovery.command.join(" ")}`)
-    const ran = yield* Effect.either((deps.exec ?? ChannelState.podmanExec())(containerName, spec.recovery.command))
-    return ran._tag === "Left" ? Option.some(`the channel recovery failed: ${ran.left}`) : Option.none<string>()
+    const ran = yield* Effect.result((deps.exec ?? ChannelState.podmanExec())(containerName, spec.recovery.command))
+    return ran._tag === "Failure" ? Option.some(`the channel recovery failed: ${ran.left}`) : Option.none<string>()
   })
 
 /**
@@ -312,13 +312,13 @@ export const restore = <E>(
       const live = yield* liveChannelFiles(def)
       if (live.length === 0) {
         // gone while the app stopped: that is a recovery, which was not what was decided
-        yield* Effect.zipRight(deps.backups.discard(staged), running ? deps.steps.start(def) : Effect.void)
+        yield* Effect.andThen(deps.backups.discard(staged), running ? deps.steps.start(def) : Effect.void)
         return yield* Effect.fail(
           new ChannelState.ChannelStateError({ appId: def.id, path: def.dataDir, reason: "the channel state vanished while the app stopped; nothing was restored" })
         )
       }
       yield* ChannelState.linkLive(def.id, def.dataDir, fresh, live).pipe(
-        Effect.tapError(() => Effect.zipRight(deps.backups.discard(staged), running ? deps.steps.start(def) : Effect.void))
+        Effect.tapError(() => Effect.andThen(deps.backups.discard(staged), running ? deps.steps.start(def) : Effect.void))
       )
       yield* deps.log.append(def.id, "info", `restore: keeping the live channel state (${live.map((f) => NodePath.relative(def.dataDir, f)).join(", ")})`)
     }
@@ -336,7 +336,7 @@ export const restore = <E>(
     )
     const verdict = Option.isNone(gated) && channels.copy !== undefined
       ? yield* recover(deps, def, containerName, channels.copy).pipe(
-        Effect.catchAll((e) => Effect.succeed(Option.some(`the channel recovery failed: ${e.message}`)))
+        Effect.catch((e) => Effect.succeed(Option.some(`the channel recovery failed: ${e.message}`)))
       )
       : gated
     if (Option.isNone(verdict)) {
@@ -348,8 +348,8 @@ export const restore = <E>(
     }
     yield* step(deps, "restore", "reverting", { reason: verdict.value })
     yield* deps.log.append(def.id, "warn", `restore: not healthy (${verdict.value}); putting the previous data back`)
-    const stopped = yield* Effect.either(deps.steps.stop(def))
-    if (stopped._tag === "Left") {
+    const stopped = yield* Effect.result(deps.steps.stop(def))
+    if (stopped._tag === "Failure") {
       yield* deps.log.append(def.id, "warn", `restore: stopping the restored app failed: ${String((stopped.left as { message?: string }).message ?? stopped.left)}`)
     }
     const previous = staged.swaps.find((s) => s.live === def.dataDir)?.previous

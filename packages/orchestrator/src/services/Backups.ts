@@ -259,7 +259,7 @@ export const changesCapacity = 64
  * @since 0.1.0
  * @category tags
  */
-export class Backups extends Context.Tag("@archipelago/orchestrator/Backups")<Backups, Service>() {}
+export class Backups extends Context.Service<Backups, Service>()("@archipelago/orchestrator/Backups") {}
 
 /**
  * @since 0.1.0
@@ -351,11 +351,11 @@ export const make = (config: Config): Effect.Effect<Service> =>
     const subscribeChanges = Effect.flatMap(Queue.sliding<string>(changesCapacity), (q) =>
       Effect.acquireRelease(
         Effect.sync(() => {
-          const listener = (appId: string) => void Queue.unsafeOffer(q, appId)
+          const listener = (appId: string) => void Queue.offerUnsafe(q, appId)
           listeners.add(listener)
           return listener
         }),
-        (listener) => Effect.zipRight(Effect.sync(() => listeners.delete(listener)), Queue.shutdown(q))
+        (listener) => Effect.andThen(Effect.sync(() => listeners.delete(listener)), Queue.shutdown(q))
       ).pipe(Effect.as(q as Queue.Dequeue<string>)))
 
     const list = (appId: string) =>
@@ -454,7 +454,7 @@ export const make = (config: Config): Effect.Effect<Service> =>
             createdAt: now,
             live: options.live
           }
-        })).pipe(Effect.ensuring(Effect.ignoreLogged(io(staging, () => Fs.rm(staging, { recursive: true, force: true })))))
+        })).pipe(Effect.ensuring(Effect.ignore({ log: "Debug" })(io(staging, () => Fs.rm(staging, { recursive: true, force: true })))))
         yield* prune(appDir(def.id), Math.max(1, options.keep ?? keep))
         // each archive has a new name, so no later write cleans the temp file of a killed one
         yield* SafeFile.removeDeadTemps(appDir(def.id), { root: dir })
@@ -655,7 +655,7 @@ export const make = (config: Config): Effect.Effect<Service> =>
       sweep,
       copyWatched,
       subscribeChanges,
-      changes: Stream.unwrapScoped(Effect.map(subscribeChanges, (q) => Stream.fromQueue(q)))
+      changes: Stream.unwrap(Effect.map(subscribeChanges, (q) => Stream.fromQueue(q)))
     }
     return service
   })
@@ -695,7 +695,7 @@ export const watchLoop = (schedule: Schedule.Schedule<unknown> = watchSchedule) 
           onNone: () => Effect.void,
           onSome: (copy) => Effect.logInfo(`backup: copied ${def.id} ${w.path} to ${copy}`)
         })),
-        Effect.catchAll((e) => Effect.logWarning(`backup: cannot copy ${def.id} ${w.path}: ${e.message}`))
+        Effect.catch((e) => Effect.logWarning(`backup: cannot copy ${def.id} ${w.path}: ${e.message}`))
       ), { discard: true })
     yield* Effect.repeat(round, schedule)
   }).pipe(Effect.withSpan("Backups.watchLoop"))

@@ -269,7 +269,7 @@ export type Exec = (containerName: string, argv: ReadonlyArray<string>) => Effec
  * @since 0.1.0
  * @category tags
  */
-export class RecoveryRunner extends Context.Tag("@archipelago/orchestrator/ChannelState/RecoveryRunner")<RecoveryRunner, Exec>() {}
+export class RecoveryRunner extends Context.Service<RecoveryRunner, Exec>()("@archipelago/orchestrator/ChannelState/RecoveryRunner") {}
 
 /**
  * `podman exec <name> <argv...>`, failing with podman's or the command's last words.

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
-import { Clock, Context, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Effect, Layer, Schedule, Semaphore } from "effect"
 import * as DiskSpace from "../domain/DiskSpace.js"
 import type { DiskReport } from "../protocol/Views.js"
 import * as Fs from "../fs/internal/Files.js"
@@ -106,7 +106,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class DiskUsage extends Context.Tag("@archipelago/orchestrator/DiskUsage")<DiskUsage, Service>() {}
+export class DiskUsage extends Context.Service<DiskUsage, Service>()("@archipelago/orchestrator/DiskUsage") {}
 
 /**
  * @since 0.1.0
@@ -127,7 +127,7 @@ export interface Options {
  */
 export const make = (options: Options): Effect.Effect<Service> =>
   Effect.gen(function*() {
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     let last: DiskReport | undefined
     const measureAndKeep = Effect.tap(measure(options.dataDir, options.thresholds, options.maxEntries), (r) => Effect.sync(() => (last = r)))
     const refresh = lock.withPermits(1)(measureAndKeep)
@@ -148,7 +148,7 @@ export const make = (options: Options): Effect.Effect<Service> =>
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<DiskUsage> =>
-  Layer.scoped(
+  Layer.effect(
     DiskUsage,
     Effect.gen(function*() {
       const service = yield* make(options)

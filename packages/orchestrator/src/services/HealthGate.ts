@@ -293,8 +293,8 @@ export const run = Effect.fn("HealthGate.run")(function*(options: Options) {
   let check = checkDue(options.policy, state, yield* Clock.currentTimeMillis)
   for (;;) {
     const at = yield* Clock.currentTimeMillis
-    const found = yield* runtime.inspect([options.name]).pipe(Effect.either)
-    if (found._tag === "Left") {
+    const found = yield* runtime.inspect([options.name]).pipe(Effect.result)
+    if (found._tag === "Failure") {
       if (at - start >= options.policy.deadlineMs) {
         return Verdict.Failed({ reason: `the engine could not be asked: ${found.left.message}` })
       }
@@ -305,7 +305,7 @@ export const run = Effect.fn("HealthGate.run")(function*(options: Options) {
     let result: Sample["check"]
     if (check && container?.state === "running") {
       result = yield* runtime.healthcheck(options.name).pipe(
-        Effect.catchAll((e) => Effect.succeed({ error: e.message.split("\n")[0]!.slice(0, 200) }))
+        Effect.catch((e) => Effect.succeed({ error: e.message.split("\n")[0]!.slice(0, 200) }))
       )
     }
     const sample: Sample = {

@@ -116,7 +116,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class HookRegistry extends Context.Tag("@archipelago/orchestrator/HookRegistry")<HookRegistry, Service>() {}
+export class HookRegistry extends Context.Service<HookRegistry, Service>()("@archipelago/orchestrator/HookRegistry") {}
 
 /**
  * A registry with no hooks; running a named hook fails loudly.

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
-import { Chunk, Clock, Context, Effect, Layer, Ref } from "effect"
+import { Chunk, Clock, Context, Effect, Layer, Ref, Semaphore } from "effect"
 import * as SafeFile from "../fs/SafeFile.js"
 import * as Fs from "../fs/internal/Files.js"
 
@@ -74,7 +74,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class InstallLog extends Context.Tag("@archipelago/orchestrator/InstallLog")<InstallLog, Service>() {}
+export class InstallLog extends Context.Service<InstallLog, Service>()("@archipelago/orchestrator/InstallLog") {}
 
 /**
  * @since 0.1.0
@@ -169,7 +169,7 @@ export const makeFile = (dir: string, maxLines: number = defaultMaxLines): Effec
       onDisk.set(m[1]!, lines.length)
     }
     const logs = yield* Ref.make(loaded)
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     const fileOf = (appId: string) => NodePath.join(dir, `${appId}.jsonl`)
     const persist = (appId: string, line: LogLine) =>
       Effect.gen(function*() {
@@ -184,7 +184,7 @@ export const makeFile = (dir: string, maxLines: number = defaultMaxLines): Effec
         onDisk.set(appId, kept.length)
       }).pipe(
         // the line stays in memory; a log that cannot be written is said once per failure
-        Effect.catchAll((e) => Effect.logWarning(`install log of ${appId} not written: ${e.message}`))
+        Effect.catch((e) => Effect.logWarning(`install log of ${appId} not written: ${e.message}`))
       )
     const append = (appId: string, level: LogLine["level"], message: string) =>
       lock.withPermits(1)(Effect.gen(function*() {

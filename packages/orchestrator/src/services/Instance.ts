@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
-import { Clock, Data, Effect, Either, Option, Schema } from "effect"
+import { Clock, Data, Effect, Result, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import * as Fs from "../fs/internal/Files.js"
 
@@ -178,10 +178,10 @@ const createWhole = (path: string, content: string, mode: number) =>
   Effect.gen(function*() {
     const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`
     yield* io(() => Fs.writeFile(tmp, content, { flag: "wx", mode }))
-    const linked = yield* Effect.either(io(() => Fs.link(tmp, path))).pipe(Effect.ensuring(Effect.ignore(io(() => Fs.rm(tmp)))))
-    if (linked._tag === "Right") return true
-    if (hasCode(linked.left, "EEXIST")) return false
-    return yield* Effect.fail(linked.left)
+    const linked = yield* Effect.result(io(() => Fs.link(tmp, path))).pipe(Effect.ensuring(Effect.ignore(io(() => Fs.rm(tmp)))))
+    if (linked._tag === "Success") return true
+    if (hasCode(linked.failure, "EEXIST")) return false
+    return yield* Effect.fail(linked.failure)
   })
 
 /**
@@ -210,8 +210,8 @@ export const lock = (
     }
     const content = `${JSON.stringify(mine)}\n`
     const decodeHolder = (text: string | undefined) =>
-      text === undefined ? undefined : Option.getOrUndefined(Schema.decodeUnknownOption(Schema.parseJson(LockInfo))(text))
-    const readText = (file: string) => Effect.map(Effect.either(readFileString(file)), Either.getOrUndefined)
+      text === undefined ? undefined : Option.getOrUndefined(Schema.decodeUnknownOption(Schema.fromJsonString(LockInfo))(text))
+    const readText = (file: string) => Effect.map(Effect.result(readFileString(file)), Result.getOrUndefined)
     // Created whole (temp file + link): a starter racing this one never reads it empty and
     // takes it over as "unreadable".
     const create = Effect.mapError(createWhole(path, content, 0o644), (e) => fail(e.message))
@@ -233,17 +233,17 @@ export const lock = (
       // starter that judged it stale too may have taken it over meanwhile, and its fresh lock is
       // put back, not removed (removing it would let two serves share the data dir).
       const aside = `${path}.stale-${mine.pid}-${randomBytes(6).toString("hex")}`
-      const moved = yield* Effect.either(io(() => Fs.rename(path, aside)))
-      if (Either.isLeft(moved)) {
-        if (hasCode(moved.left, "ENOENT")) continue
-        return yield* Effect.fail(fail(moved.left.message))
+      const moved = yield* Effect.result(io(() => Fs.rename(path, aside)))
+      if (Result.isFailure(moved)) {
+        if (hasCode(moved.failure, "ENOENT")) continue
+        return yield* Effect.fail(fail(moved.failure.message))
       }
       const movedText = yield* readText(aside)
       if (movedText !== text) {
-        const back = yield* Effect.either(io(() => Fs.link(aside, path)))
+        const back = yield* Effect.result(io(() => Fs.link(aside, path)))
         yield* Effect.ignore(io(() => Fs.rm(aside)))
         const taker = decodeHolder(movedText)
-        if (Either.isRight(back) && taker !== undefined) return yield* Effect.fail(new InstanceLocked({ path, holder: taker }))
+        if (Result.isSuccess(back) && taker !== undefined) return yield* Effect.fail(new InstanceLocked({ path, holder: taker }))
         return yield* Effect.fail(fail("another process is taking the lock at the same time"))
       }
       yield* Effect.mapError(io(() => Fs.rm(aside)), (e) => fail(e.message))
@@ -252,10 +252,10 @@ export const lock = (
     const names = yield* Effect.orElseSucceed(io(() => Fs.readdir(dataDir)), () => [] as Array<string>)
     const removed: Array<string> = []
     for (const name of leftovers(names, alive)) {
-      const gone = yield* Effect.either(io(() => Fs.rm(join(dataDir, name))))
-      if (Either.isRight(gone)) removed.push(name)
-      else if (!hasCode(gone.left, "ENOENT")) {
-        yield* Effect.logWarning(`cannot remove the leftover ${join(dataDir, name)}: ${gone.left.message}`)
+      const gone = yield* Effect.result(io(() => Fs.rm(join(dataDir, name))))
+      if (Result.isSuccess(gone)) removed.push(name)
+      else if (!hasCode(gone.failure, "ENOENT")) {
+        yield* Effect.logWarning(`cannot remove the leftover ${join(dataDir, name)}: ${gone.failure.message}`)
       }
     }
     if (removed.length > 0) yield* Effect.logInfo(`removed leftovers of dead processes in ${dataDir}: ${removed.join(", ")}`)

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Either, FiberSet, Layer, Option } from "effect"
+import { Clock, Context, Duration, Effect, Result, FiberSet, Layer, Option } from "effect"
 import * as Admission from "../domain/Admission.js"
 import type { Conflict, NotAllowed } from "../domain/Admission.js"
 import * as AppEntry from "../domain/AppEntry.js"
@@ -66,7 +66,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Lifecycle extends Context.Tag("@archipelago/orchestrator/Lifecycle")<Lifecycle, Service>() {}
+export class Lifecycle extends Context.Service<Lifecycle, Service>()("@archipelago/orchestrator/Lifecycle") {}
 
 /**
  * How long shutdown waits for in-flight operations before interrupting them (their transitions
@@ -88,13 +88,13 @@ export const defaultShutdownGrace: Duration.Duration = Duration.seconds(10)
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: { readonly shutdownGrace?: Duration.DurationInput } = {}) =>
+export const make = (options: { readonly shutdownGrace?: Duration.Input } = {}) =>
   Effect.gen(function*() {
     const apps = yield* Apps
     const store = yield* StateStore
     const orchestrator = yield* Orchestrator
     const inFlight = yield* FiberSet.make<void, never>()
-    const grace = Duration.decode(options.shutdownGrace ?? defaultShutdownGrace)
+    const grace = Duration.fromInputUnsafe(options.shutdownGrace ?? defaultShutdownGrace)
     // Added after the FiberSet's own finalizer, so it runs first: in-flight work gets its grace.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
@@ -132,7 +132,7 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
       // store wrote, whose generation is the answer's.
       const begin = (d: AppDef, asked: Admission.User) =>
         store.write(d.id, (entry, intent) =>
-          Either.map(
+          Result.map(
             Operation.requested(op, d.manifest.stopTimeout, journalRequest(d, opts), asked)(entry, intent, now),
             (change) => [change.entry !== undefined, change] as const
           ))
@@ -173,5 +173,5 @@ export const make = (options: { readonly shutdownGrace?: Duration.DurationInput 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: { readonly shutdownGrace?: Duration.DurationInput } = {}) =>
-  Layer.scoped(Lifecycle, make(options))
+export const layer = (options: { readonly shutdownGrace?: Duration.Input } = {}) =>
+  Layer.effect(Lifecycle, make(options))

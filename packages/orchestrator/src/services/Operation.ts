@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Data, Duration, Effect, Either, Option } from "effect"
+import { Clock, Data, Duration, Effect, Result, Option } from "effect"
 import * as Admission from "../domain/Admission.js"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import * as FailureMessage from "../domain/FailureMessage.js"
@@ -49,7 +49,7 @@ export type Begin = (
   entry: AppEntry,
   intent: Intent.Intent,
   now: number
-) => Either.Either<Change, Transition.Conflict | Transition.NotAllowed>
+) => Result.Result<Change, Transition.Conflict | Transition.NotAllowed>
 
 /**
  * The begin of an operation a user asked for, the one door every request goes through
@@ -69,7 +69,7 @@ export const requested = (
   user: Admission.User = { facts: Admission.noFacts, cascade: false }
 ): Begin =>
 (entry, intent, now) =>
-  Either.map(Admission.admit({ op, entry, installed: intent.installed, user }), (verdict): Change => {
+  Result.map(Admission.admit({ op, entry, installed: intent.installed, user }), (verdict): Change => {
     if (verdict._tag === "TakeUp") return {}
     const { crashLoop: _c, ...rest } = Transition.enter(entry, op, now, stopTimeoutSec)
     const opened = request === undefined || entry.journal !== undefined ? undefined : Journal.open(op, request, now)
@@ -155,7 +155,7 @@ export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effec
     const label = spec.label ?? op
     const now = yield* Clock.currentTimeMillis
     const deadline = yield* store.modify(def.id, (entry, intent) =>
-      Either.map(spec.begin(entry, intent, now), (change) => {
+      Result.map(spec.begin(entry, intent, now), (change) => {
         const begun = change.entry ?? entry
         return [begun.transition?.deadline ?? now + Op.deadlineMs(op, def.manifest.stopTimeout), change] as const
       }))
@@ -164,25 +164,25 @@ export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effec
         duration: Duration.millis(Math.max(0, deadline - now)),
         onTimeout: () => new DeadlineExceeded({ op, deadline })
       }),
-      Effect.either
+      Effect.result
     )
     const end = yield* Clock.currentTimeMillis
-    const seen = Either.isRight(outcome) && outcome.right !== undefined
-      ? outcome.right.observation
+    const seen = Result.isSuccess(outcome) && outcome.success !== undefined
+      ? outcome.success.observation
       : Option.getOrUndefined(yield* spec.observe)
     const after = (settled: AppEntry, failed: boolean) => spec.settled === undefined ? settled : spec.settled(settled, failed, seen)
     // the operator's log: how the operation ended, at the generation that settled it
     const logEnd = (settled: Effect.Effect<void>) =>
       Effect.flatMap(store.entry(def.id), (e) =>
         Effect.annotateLogs(settled, { appId: def.id, op, generation: Generation.of(e), seconds: Math.round((end - now) / 100) / 10 }))
-    if (Either.isRight(outcome)) {
+    if (Result.isSuccess(outcome)) {
       yield* log.append(def.id, "info", `${label} done`)
       yield* store.update(def.id, (e) => ({ entry: closeJournal(after(Transition.settle(e, op, Transition.succeeded, seen, end), false), op) }))
       yield* logEnd(Effect.logInfo(`${label} done`))
       return
     }
     // an engine failure in the operator's words first, podman's stderr after (the one place)
-    const reason = FailureMessage.ofError(def.id, op, outcome.left)
+    const reason = FailureMessage.ofError(def.id, op, outcome.failure)
     yield* log.append(def.id, "error", `${label} failed: ${reason}`)
     yield* store.update(def.id, (e) => ({ entry: closeJournal(after(Transition.settle(e, op, Transition.failed(reason), seen, end), true), op) }))
     const detail = FailureMessage.detail(reason)

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Either, Layer, Option } from "effect"
+import { Context, Effect, Result, Layer, Option } from "effect"
 import * as Admission from "../domain/Admission.js"
 import type { Observation } from "../domain/AppEntry.js"
 import type * as Journal from "../domain/Journal.js"
@@ -143,7 +143,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Orchestrator extends Context.Tag("@archipelago/orchestrator/Orchestrator")<Orchestrator, Service>() {}
+export class Orchestrator extends Context.Service<Orchestrator, Service>()("@archipelago/orchestrator/Orchestrator") {}
 
 /**
  * @since 0.1.0
@@ -206,7 +206,7 @@ export const make = (options: Engine.Options = {}) => Effect.gen(function*() {
           facts,
           cascade: options.cascade === true
         }),
-        work: Effect.zipRight(
+        work: Effect.andThen(
           Effect.flatMap(journalOf(def), (j) => j?.op === op && j.step === "requested" ? onStep(`${op}:requested`) : Effect.void),
           work(op, def, options)
         ),
@@ -226,7 +226,7 @@ export const make = (options: Engine.Options = {}) => Effect.gen(function*() {
         def,
         op: journal.op,
         begin: (entry, intent, now) =>
-          Either.map(Admission.admit({ op: journal.op, entry, installed: intent.installed }), (verdict) => ({
+          Result.map(Admission.admit({ op: journal.op, entry, installed: intent.installed }), (verdict) => ({
             entry: verdict._tag === "TakeUp"
               ? Transition.resume(entry, now, def.manifest.stopTimeout)
               : Transition.enter(entry, journal.op, now, def.manifest.stopTimeout)

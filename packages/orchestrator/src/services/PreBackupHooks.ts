@@ -73,7 +73,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class PreBackupHooks extends Context.Tag("@archipelago/orchestrator/PreBackupHooks")<PreBackupHooks, Service>() {}
+export class PreBackupHooks extends Context.Service<PreBackupHooks, Service>()("@archipelago/orchestrator/PreBackupHooks") {}
 
 /**
  * A registry of the given hooks.

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Either, FiberSet, Layer, Option, Queue, Schedule, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Result, FiberSet, Layer, Option, Queue, Schedule, Stream } from "effect"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as Intent from "../domain/Intent.js"
@@ -63,7 +63,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Reconciler extends Context.Tag("@archipelago/orchestrator/Reconciler")<Reconciler, Service>() {}
+export class Reconciler extends Context.Service<Reconciler, Service>()("@archipelago/orchestrator/Reconciler") {}
 
 /**
  * @since 0.1.0
@@ -71,14 +71,14 @@ export class Reconciler extends Context.Tag("@archipelago/orchestrator/Reconcile
  */
 export interface Options {
   /** Time between scheduled passes; default 30 s. */
-  readonly interval?: Duration.DurationInput
+  readonly interval?: Duration.Input
   /**
    * Quiet time after an engine event before the pass; default 25 ms: long enough to gather the
    * lines podman writes together for one change, short against podman's own event lag.
    */
-  readonly debounce?: Duration.DurationInput
+  readonly debounce?: Duration.Input
   /** How long shutdown waits for resumed operations; default 10 s. */
-  readonly shutdownGrace?: Duration.DurationInput
+  readonly shutdownGrace?: Duration.Input
 }
 
 /**
@@ -154,9 +154,9 @@ export const make = (options: Options = {}) =>
     const installLog = yield* InstallLog
     const operation = yield* Operation.make
     const steps = orchestrator.steps
-    const interval = Duration.decode(options.interval ?? defaultInterval)
-    const debounce = Duration.decode(options.debounce ?? defaultDebounce)
-    const grace = Duration.decode(options.shutdownGrace ?? Duration.seconds(10))
+    const interval = Duration.fromInputUnsafe(options.interval ?? defaultInterval)
+    const debounce = Duration.fromInputUnsafe(options.debounce ?? defaultDebounce)
+    const grace = Duration.fromInputUnsafe(options.shutdownGrace ?? Duration.seconds(10))
     const kicks = yield* Queue.sliding<void>(1)
     const resumed = yield* FiberSet.make<void, never>()
     yield* Effect.addFinalizer(() =>
@@ -183,7 +183,7 @@ export const make = (options: Options = {}) =>
         op,
         label: `reconcile ${op}`,
         begin: (entry, _intent, now) =>
-          Either.map(Transition.begin(entry, op, now, def.manifest.stopTimeout), (begun) => ({
+          Result.map(Transition.begin(entry, op, now, def.manifest.stopTimeout), (begun) => ({
             entry: countsAsRestart ? { ...begun, crashLoop: Plan.nextCrashLoop(entry.crashLoop, now) } : begun
           })),
         work,
@@ -335,7 +335,7 @@ export const make = (options: Options = {}) =>
             ? transition(def, "restart", steps.restart(def), false)
             : Effect.void
         ),
-        Effect.catchAll((e) => installLog.append(def.id, "error", e.message))
+        Effect.catch((e) => installLog.append(def.id, "error", e.message))
       )
 
     const runPass = (boot: boolean) =>
@@ -349,7 +349,7 @@ export const make = (options: Options = {}) =>
         lastDecisions = decisions
         return decisions as ReadonlyArray<Decision>
       }).pipe(
-        Effect.catchAll((e) => Effect.as(Effect.logWarning(`reconcile pass skipped: ${e.message}`), [] as ReadonlyArray<Decision>))
+        Effect.catch((e) => Effect.as(Effect.logWarning(`reconcile pass skipped: ${e.message}`), [] as ReadonlyArray<Decision>))
       )
 
     const resume = Effect.gen(function*() {
@@ -421,7 +421,7 @@ export const make = (options: Options = {}) =>
       Stream.runForEach(() => kick),
       Effect.tapError((e) => Effect.logWarning(`engine events unavailable: ${e.message}; retrying`)),
       Effect.retry(eventsRetry),
-      Effect.catchAll(() => Effect.void)
+      Effect.catch(() => Effect.void)
     )
 
     const run: Effect.Effect<never> = Effect.gen(function*() {
@@ -436,8 +436,8 @@ export const make = (options: Options = {}) =>
         kicked = yield* Effect.raceFirst(
           Effect.as(Effect.sleep(Duration.millis(wake - now)), false),
           Queue.take(kicks).pipe(
-            Effect.zipRight(Effect.sleep(debounce)),
-            Effect.zipRight(Queue.takeAll(kicks)),
+            Effect.andThen(Effect.sleep(debounce)),
+            Effect.andThen(Queue.takeAll(kicks)),
             Effect.as(true)
           )
         )
@@ -454,7 +454,7 @@ export const make = (options: Options = {}) =>
  * @since 0.1.0
  * @category layers
  */
-export const layerManual = (options: Options = {}) => Layer.scoped(Reconciler, make(options))
+export const layerManual = (options: Options = {}) => Layer.effect(Reconciler, make(options))
 
 /**
  * The reconciler with its boot pass run while the layer builds and its loop running in the
@@ -464,7 +464,7 @@ export const layerManual = (options: Options = {}) => Layer.scoped(Reconciler, m
  * @category layers
  */
 export const layer = (options: Options = {}) =>
-  Layer.scoped(
+  Layer.effect(
     Reconciler,
     Effect.gen(function*() {
       const reconciler = yield* make(options)

@@ -56,14 +56,14 @@ export interface Service {
    * first time `tick` after its container started; see `HealthCadence`), then sleeps until the
    * next is due, at most `capMs`, woken early when a container starts. @since 0.1.0
    */
-  readonly runHealth: (tick: Duration.DurationInput, capMs: number) => Effect.Effect<never>
+  readonly runHealth: (tick: Duration.Input, capMs: number) => Effect.Effect<never>
 }
 
 /**
  * @since 0.1.0
  * @category tags
  */
-export class Scanner extends Context.Tag("@archipelago/orchestrator/Scanner")<Scanner, Service>() {}
+export class Scanner extends Context.Service<Scanner, Service>()("@archipelago/orchestrator/Scanner") {}
 
 /**
  * The default time between scheduled scans.
@@ -79,7 +79,7 @@ export const defaultInterval: Duration.Duration = Duration.seconds(30)
  * @since 0.1.0
  * @category constants
  */
-export const scanSchedule = (interval: Duration.DurationInput = defaultInterval) => Schedule.spaced(interval)
+export const scanSchedule = (interval: Duration.Input = defaultInterval) => Schedule.spaced(interval)
 
 /**
  * @since 0.1.0
@@ -163,11 +163,11 @@ export const make = Effect.gen(function*() {
 
   // The health loop: a round, then a sleep until the next app is due (at most `capMs`), cut short
   // when the store shows an app due earlier (a container that just started).
-  const runHealth = (tick: Duration.DurationInput, capMs: number): Effect.Effect<never> =>
+  const runHealth = (tick: Duration.Input, capMs: number): Effect.Effect<never> =>
     Effect.gen(function*() {
-      tickMs = Math.max(1, Duration.toMillis(Duration.decode(tick)))
+      tickMs = Math.max(1, Duration.toMillis(Duration.fromInputUnsafe(tick)))
       for (;;) {
-        yield* checkHealth.pipe(Effect.catchAll((e) => Effect.logWarning(`health round failed: ${e.message}`)))
+        yield* checkHealth.pipe(Effect.catch((e) => Effect.logWarning(`health round failed: ${e.message}`)))
         const now = yield* Clock.currentTimeMillis
         const wakeAt = Math.min(earliestDue(yield* store.get, now), now + capMs)
         const sooner = store.changes.pipe(
@@ -175,7 +175,7 @@ export const make = Effect.gen(function*() {
           Stream.take(1),
           Stream.runDrain,
           // what is due sooner is due a tick after it started: wait for that
-          Effect.zipRight(Effect.suspend(() => Effect.flatMap(store.get, (state) =>
+          Effect.andThen(Effect.suspend(() => Effect.flatMap(store.get, (state) =>
             Effect.sleep(Duration.millis(Math.max(0, earliestDue(state, now) - now))))))
         )
         yield* Effect.raceFirst(Effect.sleep(Duration.millis(Math.max(1, wakeAt - now))), sooner)
@@ -217,9 +217,9 @@ export const healthCapMs = 10_000
  * @since 0.1.0
  * @category combinators
  */
-export const healthLoop = (interval: Duration.DurationInput = defaultHealthInterval) =>
+export const healthLoop = (interval: Duration.Input = defaultHealthInterval) =>
   Effect.flatMap(Scanner, (scanner) =>
-    scanner.runHealth(interval, Math.max(healthCapMs, Duration.toMillis(Duration.decode(interval)))))
+    scanner.runHealth(interval, Math.max(healthCapMs, Duration.toMillis(Duration.fromInputUnsafe(interval)))))
 
 /**
  * Scans on the schedule forever; a failed scan is logged and changes nothing.
@@ -227,12 +227,12 @@ export const healthLoop = (interval: Duration.DurationInput = defaultHealthInter
  * @since 0.1.0
  * @category combinators
  */
-export const loop = (interval: Duration.DurationInput = defaultInterval) =>
+export const loop = (interval: Duration.Input = defaultInterval) =>
   Effect.flatMap(Scanner, (scanner) =>
     Effect.sleep(interval).pipe(
-      Effect.zipRight(
+      Effect.andThen(
         scanner.scan.pipe(
-          Effect.catchAll((e) => Effect.logWarning(`scan failed: ${e.message}`)),
+          Effect.catch((e) => Effect.logWarning(`scan failed: ${e.message}`)),
           Effect.repeat(scanSchedule(interval))
         )
       ),

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
-import { Clock, Data, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Clock, Data, Effect, Result, Option, ParseResult, Schema } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as AppState from "../domain/AppState.js"
@@ -103,16 +103,14 @@ const SwapRecordSchema = Schema.Struct({
 const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { exact: true })
 
 // The journal's records (`Journal.Entry`), one struct per journaled op.
-const JournalSchema = Schema.Union(
-  Schema.Struct({
+const JournalSchema = Schema.Union([Schema.Struct({
     op: Schema.Literal("update"),
     step: Schema.Literal(...Journal.steps.update),
     since: Schema.Number,
     to: UpdateTarget,
     from: opt(PersistedRelease),
     reason: opt(Schema.String)
-  }),
-  Schema.Struct({
+  }), Schema.Struct({
     op: Schema.Literal("restore"),
     step: Schema.Literal(...Journal.steps.restore),
     since: Schema.Number,
@@ -120,22 +118,19 @@ const JournalSchema = Schema.Union(
     wasRunning: opt(Schema.Boolean),
     swaps: opt(Schema.Array(SwapRecordSchema)),
     reason: opt(Schema.String)
-  }),
-  Schema.Struct({
+  }), Schema.Struct({
     op: Schema.Literal("backup"),
     step: Schema.Literal(...Journal.steps.backup),
     since: Schema.Number,
     stopped: opt(Schema.Boolean),
     hook: opt(Schema.String),
     archive: opt(Schema.String)
-  }),
-  Schema.Struct({
+  }), Schema.Struct({
     op: Schema.Literal("remove"),
     step: Schema.Literal(...Journal.steps.remove),
     since: Schema.Number,
     trash: opt(Schema.String)
-  })
-)
+  })])
 
 const PersistedApp = Schema.Struct({
   intent: Schema.Struct({
@@ -149,7 +144,7 @@ const PersistedApp = Schema.Struct({
   generation: Schema.optional(Schema.NonNegativeInt),
   transition: Schema.optional(TransitionSchema),
   lastError: Schema.optional(Schema.Struct({
-    op: Schema.Union(OpSchema, Schema.Literal("reconcile")),
+    op: Schema.Union([OpSchema, Schema.Literal("reconcile")]),
     message: Schema.String,
     at: Schema.Number
   })),
@@ -168,7 +163,7 @@ const PersistedApp = Schema.Struct({
  */
 export const Persisted = Schema.Struct({
   version: Schema.Literal(3),
-  apps: Schema.Record({ key: Schema.String, value: PersistedApp })
+  apps: Schema.Record(Schema.String, PersistedApp)
 })
 
 /**
@@ -231,7 +226,7 @@ export interface Decoded {
   readonly version?: number
 }
 
-const decodeApp = Schema.decodeUnknownEither(PersistedApp, { errors: "all" })
+const decodeApp = Schema.decodeUnknownResult(PersistedApp, { errors: "all" })
 
 // The value a required field gets when its own value is unreadable; optional fields are dropped.
 const requiredFallbacks: Readonly<Record<string, unknown>> = { intent: Intent.none, state: "not-installed" }
@@ -267,11 +262,11 @@ const salvageApp = (
   // Each round drops or resets at least one top-level field, so this ends.
   for (let round = 0; round <= Object.keys(PersistedApp.fields).length; round++) {
     const decoded = decodeApp(candidate)
-    if (Either.isRight(decoded)) return decoded.right
+    if (Result.isSuccess(decoded)) return decoded.success
     const next = { ...candidate }
     // A literal union (the state) reports one issue per allowed value: one per path is enough.
     const byPath = new Map<string, { path: ReadonlyArray<PropertyKey>; message: string; count: number }>()
-    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
+    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.failure)) {
       const k = jsonPath(issue.path)
       const seen = byPath.get(k)
       if (seen === undefined) byPath.set(k, { path: issue.path, message: issue.message, count: 1 })
@@ -482,7 +477,7 @@ const cleanTempFiles = (dataDir: string) =>
       yield* io(() => Fs.rm(full))
       yield* Effect.logInfo(`removed ${full}, left by a writer that is gone`)
     }
-  }).pipe(Effect.catchAll((e) => Effect.logWarning(`cannot clean temp files in ${dataDir}: ${e.message}`)))
+  }).pipe(Effect.catch((e) => Effect.logWarning(`cannot clean temp files in ${dataDir}: ${e.message}`)))
 
 /**
  * Opens the state file of a data dir: creates the data dir (0700), removes temp files crashed

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Either, Layer, Ref, Stream, SubscriptionRef } from "effect"
+import { Context, Effect, Result, Layer, Ref, Stream, SubscriptionRef, Semaphore } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as Generation from "../domain/Generation.js"
@@ -106,7 +106,7 @@ export interface Service {
    */
   readonly modify: <A, E>(
     appId: AppId,
-    f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+    f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Result.Result<readonly [A, Change], E>
   ) => Effect.Effect<A, E>
   /**
    * `modify`, answering also with what the store holds for the app after it: the entry as
@@ -115,7 +115,7 @@ export interface Service {
    */
   readonly write: <A, E>(
     appId: AppId,
-    f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+    f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Result.Result<readonly [A, Change], E>
   ) => Effect.Effect<readonly [A, Written], E>
   /** Changes one app (see `modify`); answers with the entry and intent as written. */
   readonly update: (appId: AppId, f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Change) => Effect.Effect<Written>
@@ -140,7 +140,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class StateStore extends Context.Tag("@archipelago/orchestrator/StateStore")<StateStore, Service>() {}
+export class StateStore extends Context.Service<StateStore, Service>()("@archipelago/orchestrator/StateStore") {}
 
 const sameJson = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b)
 
@@ -156,7 +156,7 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     const { file, persisted, loadReport } = yield* StateFile.load(options.dataDir)
     const initial = fromPersisted(options.apps, persisted)
     const ref = yield* SubscriptionRef.make(initial)
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     // A salvaged or migrated state is written at once, in the current format.
     const asRead = loadReport._tag === "Loaded" && loadReport.migratedFrom === undefined
     const written = yield* Ref.make(asRead ? JSON.stringify(toPersisted(initial)) : "")
@@ -173,7 +173,7 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
         if (content === (yield* Ref.get(written))) return
         yield* writeAtomic(`${content}\n`).pipe(
           Effect.tap(() => Ref.set(written, content)),
-          Effect.catchAll((e) => Effect.logError(`could not write ${file}: ${e.message}`))
+          Effect.catch((e) => Effect.logError(`could not write ${file}: ${e.message}`))
         )
       })
 
@@ -183,11 +183,11 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     const decide = <A, E>(
       state: State,
       appId: AppId,
-      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Result.Result<readonly [A, Change], E>
     ) => {
       const entry = state.entries[appId] ?? emptyFor(appId)
       const intent = state.intents[appId] ?? Intent.none
-      return Either.map(f(entry, intent), ([a, change]) => {
+      return Result.map(f(entry, intent), ([a, change]) => {
         const nextIntent = change.intent === undefined || sameJson(change.intent, intent) ? intent : change.intent
         const advanced = Generation.advance(entry, intent, change.entry ?? entry, nextIntent)
         const nextEntry = sameJson(advanced, entry) ? entry : advanced
@@ -201,30 +201,30 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
     // asking it twice is safe. A real change takes the lock and is written before it returns.
     const write = <A, E>(
       appId: AppId,
-      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Result.Result<readonly [A, Change], E>
     ): Effect.Effect<readonly [A, Written], E> =>
       Effect.flatMap(SubscriptionRef.get(ref), (state) => {
         const quick = decide(state, appId, f)
-        if (Either.isLeft(quick)) return Effect.fail(quick.left)
-        const { a, entry, intent, unchanged } = quick.right
+        if (Result.isFailure(quick)) return Effect.fail(quick.failure)
+        const { a, entry, intent, unchanged } = quick.success
         if (unchanged) return Effect.succeed([a, { entry, intent }] as const)
         return modifyLocked(appId, f)
       })
 
     const modify = <A, E>(
       appId: AppId,
-      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Result.Result<readonly [A, Change], E>
     ): Effect.Effect<A, E> => Effect.map(write(appId, f), ([a]) => a)
 
     const modifyLocked = <A, E>(
       appId: AppId,
-      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Either.Either<readonly [A, Change], E>
+      f: (entry: AppEntry.AppEntry, intent: Intent.Intent) => Result.Result<readonly [A, Change], E>
     ): Effect.Effect<readonly [A, Written], E> =>
       lock.withPermits(1)(Effect.gen(function*() {
         const state = yield* SubscriptionRef.get(ref)
         const decided = decide(state, appId, f)
-        if (Either.isLeft(decided)) return yield* Effect.fail(decided.left)
-        const { a, entry, intent, nextEntry, nextIntent, unchanged } = decided.right
+        if (Result.isFailure(decided)) return yield* Effect.fail(decided.failure)
+        const { a, entry, intent, nextEntry, nextIntent, unchanged } = decided.success
         if (!unchanged) {
           const n = yield* Ref.updateAndGet(epoch, (x) => x + 1)
           touched.set(appId, n)
@@ -274,13 +274,13 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
       intent: (appId) => Effect.map(SubscriptionRef.get(ref), (s) => s.intents[appId] ?? Intent.none),
       modify,
       write,
-      update: (appId, f) => Effect.map(write(appId, (e, i) => Either.right([undefined, f(e, i)] as const)), ([, w]) => w),
+      update: (appId, f) => Effect.map(write(appId, (e, i) => Result.succeed([undefined, f(e, i)] as const)), ([, w]) => w),
       mark: Ref.get(epoch),
       changedSince: (appId, mark) => Effect.sync(() => (touched.get(appId) ?? 0) > mark),
       merge,
       flush: lock.withPermits(1)(Effect.flatMap(SubscriptionRef.get(ref), (s) =>
         writeAtomic(`${JSON.stringify(toPersisted(s))}\n`).pipe(
-          Effect.catchAll((e) => Effect.logError(`could not write ${file}: ${e.message}`))
+          Effect.catch((e) => Effect.logError(`could not write ${file}: ${e.message}`))
         )))
     }
     return service
@@ -294,7 +294,7 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
  * @category layers
  */
 export const layer = (options: { readonly dataDir: string; readonly apps: ReadonlyArray<AppId> }) =>
-  Layer.scoped(
+  Layer.effect(
     StateStore,
     Effect.tap(make(options), (store) => Effect.addFinalizer(() => store.flush))
   )

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Either } from "effect"
+import { Data, Result } from "effect"
 import * as Capability from "../manifest/Capability.js"
 import type { Catalog } from "../manifest/Catalog.js"
 import type { Settings } from "../manifest/Settings.js"
@@ -321,18 +321,18 @@ export const quadletUnit = (
   spec: ContainerSpec,
   engineVersion: EngineVersion | string,
   options: Options = {}
-): Either.Either<AppUnits, QuadletUnsupported | InvalidUnitName> => {
+): Result.Result<AppUnits, QuadletUnsupported | InvalidUnitName> => {
   const version = typeof engineVersion === "string" ? parseVersion(engineVersion) : engineVersion
   if (version === undefined || !atLeast(version, quadletSince)) {
-    return Either.left(
+    return Result.fail(
       new QuadletUnsupported({
         version: typeof engineVersion === "string" ? engineVersion : formatVersion(engineVersion)
       })
     )
   }
-  if (!unitNameSyntax.test(spec.name)) return Either.left(new InvalidUnitName({ name: spec.name, field: "container name" }))
+  if (!unitNameSyntax.test(spec.name)) return Result.fail(new InvalidUnitName({ name: spec.name, field: "container name" }))
   for (const v of spec.volumes.filter(isNamedVolume)) {
-    if (!unitNameSyntax.test(v.source)) return Either.left(new InvalidUnitName({ name: v.source, field: "volume name" }))
+    if (!unitNameSyntax.test(v.source)) return Result.fail(new InvalidUnitName({ name: v.source, field: "volume name" }))
   }
   const has = (key: keyof typeof containerKeys) => atLeast(version, containerKeys[key])
   const namedVolumeUnits = atLeast(version, volumeKeys.VolumeName)
@@ -381,7 +381,7 @@ export const quadletUnit = (
 
   const unit: Array<Entry> = [["Description", escapeValue(options.description ?? `Archipelago app ${appId}`)]]
   for (const a of options.after ?? []) {
-    if (!unitNameSyntax.test(a)) return Either.left(new InvalidUnitName({ name: a, field: "dependency" }))
+    if (!unitNameSyntax.test(a)) return Result.fail(new InvalidUnitName({ name: a, field: "dependency" }))
     unit.push(["Wants", a], ["After", a])
   }
 
@@ -409,7 +409,7 @@ export const quadletUnit = (
     }))
     : []
 
-  return Either.right({
+  return Result.succeed({
     service: serviceName(spec),
     container: {
       fileName: `${spec.name}.container`,
@@ -460,9 +460,9 @@ export const appUnits = (
   settings: Settings,
   engineVersion: EngineVersion | string,
   options: Options & { readonly image?: string } = {}
-): Either.Either<AppUnits, QuadletUnsupported | InvalidUnitName> => {
+): Result.Result<AppUnits, QuadletUnsupported | InvalidUnitName> => {
   const app = catalog.get(id)
-  if (app === undefined) return Either.left(new InvalidUnitName({ name: id, field: "app id (not in the catalog)" }))
+  if (app === undefined) return Result.fail(new InvalidUnitName({ name: id, field: "app id (not in the catalog)" }))
   const spec = containerSpec(app, settings)
   // A capability wants and orders after every provider: only the installed provider has a unit,
   // and systemd ignores Wants=/After= naming a unit that does not exist.

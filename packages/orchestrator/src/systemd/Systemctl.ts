@@ -34,7 +34,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Systemctl extends Context.Tag("@archipelago/orchestrator/Systemctl")<Systemctl, Service>() {}
+export class Systemctl extends Context.Service<Systemctl, Service>()("@archipelago/orchestrator/Systemctl") {}
 
 const scopeArgs = (scope: Scope): ReadonlyArray<string> => (scope === "user" ? ["--user"] : [])
 

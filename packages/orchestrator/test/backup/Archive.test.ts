@@ -3,10 +3,11 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Exit } from "effect"
+import { Effect, Result, Exit } from "effect"
 import * as fc from "fast-check"
 import * as Archive from "../../src/backup/Archive.js"
 import * as ArchiveFile from "../../src/backup/ArchiveFile.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const runs = Number(process.env["ARCHY_FUZZ_RUNS"] ?? 100)
 
@@ -23,45 +24,45 @@ describe("Archive (pure)", () => {
     linkname: fc.oneof(fc.constant(""), fc.string({ maxLength: 200 }).filter((s) => !s.includes("\0")))
   })
 
-  it.prop("a header reads back as written, long paths and link targets through PAX", [header], ([h]) => {
+  prop("a header reads back as written, long paths and link targets through PAX", [header], ([h]) => {
     const blocks = Archive.headerBlocks(h)
     let first = Archive.parseHeader(blocks.subarray(0, Archive.blockSize))
-    assert(Either.isRight(first) && first.right !== undefined)
+    assert(Result.isSuccess(first) && first.success !== undefined)
     let pax = {}
-    if (first.right.type === "pax") {
-      const body = blocks.subarray(Archive.blockSize, Archive.blockSize + first.right.size)
-      pax = Either.getOrThrow(Archive.parsePax(body))
+    if (first.success.type === "pax") {
+      const body = blocks.subarray(Archive.blockSize, Archive.blockSize + first.success.size)
+      pax = Result.getOrThrow(Archive.parsePax(body))
       first = Archive.parseHeader(blocks.subarray(blocks.length - Archive.blockSize))
-      assert(Either.isRight(first) && first.right !== undefined)
+      assert(Result.isSuccess(first) && first.success !== undefined)
     }
-    const got = { ...first.right, path: (pax as { path?: string }).path ?? first.right.path, linkname: (pax as { linkpath?: string }).linkpath ?? first.right.linkname }
+    const got = { ...first.success, path: (pax as { path?: string }).path ?? first.success.path, linkname: (pax as { linkpath?: string }).linkpath ?? first.success.linkname }
     assert.deepStrictEqual(got, h)
   }, { fastCheck: { numRuns: runs } })
 
   const outsideChecksum = fc.nat(511 - 8).map((n) => (n >= 148 ? n + 8 : n))
-  it.prop("a flipped byte in a header (outside its checksum field) is a checksum mismatch, never a different header", [header, outsideChecksum, fc.integer({ min: 1, max: 255 })], ([h, at, x]) => {
+  prop("a flipped byte in a header (outside its checksum field) is a checksum mismatch, never a different header", [header, outsideChecksum, fc.integer({ min: 1, max: 255 })], ([h, at, x]) => {
     const block = Archive.headerBlocks({ ...h, path: "data/x", linkname: "" }).slice(0, Archive.blockSize)
     block[at] = block[at]! ^ x
     const parsed = Archive.parseHeader(block)
-    assert.deepStrictEqual(parsed, Either.left("header checksum mismatch"))
+    assert.deepStrictEqual(parsed, Result.fail("header checksum mismatch"))
   }, { fastCheck: { numRuns: runs } })
 
   it("refuses paths that climb out, are absolute or belong to no root", () => {
     for (const bad of ["/etc/passwd", "data/../etc", "data//x", "data/./x", "other/x", "volumes", ""]) {
-      expect(Either.isLeft(Archive.checkPath(bad)), bad).toBe(true)
+      expect(Result.isFailure(Archive.checkPath(bad)), bad).toBe(true)
     }
-    expect(Archive.checkPath("data/a/b")).toEqual(Either.right("data/a/b"))
-    expect(Archive.checkPath("volumes/v1/x/")).toEqual(Either.right("volumes/v1/x"))
+    expect(Archive.checkPath("data/a/b")).toEqual(Result.succeed("data/a/b"))
+    expect(Archive.checkPath("volumes/v1/x/")).toEqual(Result.succeed("volumes/v1/x"))
     expect(Archive.splitRoot("volumes/v1/x/y")).toEqual({ prefix: "volumes/v1", rest: "x/y" })
     expect(Archive.splitRoot("data")).toEqual({ prefix: "data", rest: "" })
   })
 
-  it.prop("file names sort by time and parse back", [fc.integer({ min: 0, max: 4102444800000 })], ([ms]) => {
+  prop("file names sort by time and parse back", [fc.integer({ min: 0, max: 4102444800000 })], ([ms]) => {
     const name = Archive.fileName("lnd", ms)
     assert.deepStrictEqual(Archive.parseFileName(name), { appId: "lnd", createdAt: ms })
   })
 
-  it.prop("prune keeps exactly the newest `keep` of ours and never names a foreign file", [
+  prop("prune keeps exactly the newest `keep` of ours and never names a foreign file", [
     fc.uniqueArray(fc.integer({ min: 0, max: 4102444800000 }), { maxLength: 20 }),
     fc.integer({ min: 1, max: 10 })
   ], ([times, keep]) => {

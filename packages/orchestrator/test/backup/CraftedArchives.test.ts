@@ -138,7 +138,7 @@ describe("crafted archives (fuzz)", () => {
         Fs.writeFileSync(archive, tarOf(entries, manifest))
         const fresh = Path.join(run, "web.restore")
         const exit = await Effect.runPromiseExit(Effect.gen(function*() {
-          const rewriter = rewriteAfter === undefined ? undefined : yield* Effect.fork(Effect.delay(
+          const rewriter = rewriteAfter === undefined ? undefined : yield* Effect.forkChild(Effect.delay(
             Effect.sync(() => Fs.writeFileSync(archive, tarOf(other, honestManifest(other)), { flag: "r+" })),
             `${rewriteAfter} millis`
           ))
@@ -148,7 +148,7 @@ describe("crafted archives (fuzz)", () => {
         }))
         if (Exit.isFailure(exit)) {
           // a typed error, never a defect
-          assert(Option.isSome(Cause.failureOption(exit.cause)), Cause.pretty(exit.cause))
+          assert(Option.isSome(Cause.findErrorOption(exit.cause)), Cause.pretty(exit.cause))
         }
         assert.deepStrictEqual(Fs.readdirSync(outside), [], "wrote outside the fresh folder")
         const names = Fs.readdirSync(run).sort()

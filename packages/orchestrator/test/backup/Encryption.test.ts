@@ -8,12 +8,13 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import * as Age from "age-encryption"
-import { Cause, Effect, Either, Exit, Option } from "effect"
+import { Cause, Effect, Result, Exit, Option } from "effect"
 import * as fc from "fast-check"
 import * as Archive from "../../src/backup/Archive.js"
 import * as ArchiveFile from "../../src/backup/ArchiveFile.js"
 import * as Backups from "../../src/services/Backups.js"
 import { defsOf, serviceManifest, tempDir } from "../services/harness.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const cleanups: Array<() => void> = []
 afterEach(() => {
@@ -32,7 +33,7 @@ const identity = (): Effect.Effect<Archive.Encryption> =>
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   assert(Exit.isFailure(exit), "expected a failure")
-  const f = Cause.failureOption(exit.cause)
+  const f = Cause.findErrorOption(exit.cause)
   assert(Option.isSome(f), `expected a typed failure, got ${Cause.pretty(exit.cause)}`)
   return f.value
 }
@@ -56,18 +57,18 @@ const writeOne = (target: string, encryption?: Archive.Encryption) =>
 describe("backup keys (pure)", () => {
   it("reads an age identity (comments skipped) or a one-line passphrase, and says why not", () => {
     const id = "AGE-SECRET-KEY-18KGLLRFZXZRVPQLSCXQVTU2PEAU2FF9MHJNSUCN6ZLJ9JKKES2JSM2PUKS"
-    assert.deepStrictEqual(Archive.parseKey(`# created: today\n# public key: age1x\n${id}\n`), Either.right({ _tag: "Identity", identity: id }))
-    assert.deepStrictEqual(Archive.parseKey("correct horse battery staple\n"), Either.right({ _tag: "Passphrase", passphrase: "correct horse battery staple" }))
-    assert.deepStrictEqual(Archive.parseKey("short\n"), Either.left(`holds a passphrase shorter than ${Archive.minPassphraseLength} characters`))
-    assert(Either.isLeft(Archive.parseKey("")))
-    assert(Either.isLeft(Archive.parseKey(`${id}\n${id}\n`)))
-    assert(Either.isLeft(Archive.parseKey("AGE-SECRET-KEY-1abc\n")))
-    assert(Either.isLeft(Archive.parseKey("line one is long enough\nline two\n")))
+    assert.deepStrictEqual(Archive.parseKey(`# created: today\n# public key: age1x\n${id}\n`), Result.succeed({ _tag: "Identity", identity: id }))
+    assert.deepStrictEqual(Archive.parseKey("correct horse battery staple\n"), Result.succeed({ _tag: "Passphrase", passphrase: "correct horse battery staple" }))
+    assert.deepStrictEqual(Archive.parseKey("short\n"), Result.fail(`holds a passphrase shorter than ${Archive.minPassphraseLength} characters`))
+    assert(Result.isFailure(Archive.parseKey("")))
+    assert(Result.isFailure(Archive.parseKey(`${id}\n${id}\n`)))
+    assert(Result.isFailure(Archive.parseKey("AGE-SECRET-KEY-1abc\n")))
+    assert(Result.isFailure(Archive.parseKey("line one is long enough\nline two\n")))
   })
 
-  it.prop("never quotes the key file in its reason", [fc.string({ minLength: 6, maxLength: 40 }).filter((s) => /^[a-z]+$/.test(s.trim()))], ([text]) => {
+  prop("never quotes the key file in its reason", [fc.string({ minLength: 6, maxLength: 40 }).filter((s) => /^[a-z]+$/.test(s.trim()))], ([text]) => {
     const parsed = Archive.parseKey(text)
-    if (Either.isLeft(parsed)) assert.notInclude(parsed.left, text.trim())
+    if (Result.isFailure(parsed)) assert.notInclude(parsed.failure, text.trim())
   })
 })
 

@@ -71,7 +71,7 @@ const goodArchive = (def: AppDef, target: string) => {
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   assert(Exit.isFailure(exit), "expected a failure")
-  const f = Cause.failureOption(exit.cause)
+  const f = Cause.findErrorOption(exit.cause)
   assert(Option.isSome(f), `expected a typed failure, got ${Cause.pretty(exit.cause)}`)
   return f.value
 }

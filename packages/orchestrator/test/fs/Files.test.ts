@@ -50,9 +50,9 @@ describe("file access in the orchestrator's sources", () => {
     assert.isTrue(rawImport.test(`await import("node:fs")`))
     assert.isTrue(rawImport.test(`import "node:fs"`))
     assert.isFalse(rawImport.test(`import * as Fs from "../fs/internal/Files.js"`))
-    assert.isTrue(platformFileSystem.test(`import { FileSystem, Path } from "@effect/platform"`))
+    assert.isTrue(platformFileSystem.test(`import { FileSystem, Path } from "effect"`))
     assert.isTrue(platformFileSystem.test(`import * as FileSystem from "@effect/platform/FileSystem"`))
-    assert.isFalse(platformFileSystem.test(`import { Path } from "@effect/platform"`))
+    assert.isFalse(platformFileSystem.test(`import { Path } from "effect"`))
   })
 
   it("no module but the allowed ones imports node:fs", () => {

@@ -1,7 +1,7 @@
 // An app's folder never names one of the orchestrator's own (issue 26: an app with `id: secrets`
 // and a `.` volume mounted <data>/secrets, bitcoind's RPC password in clear).
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fc from "fast-check"
 import { pattern } from "../../src/domain/AppId.js"
 import * as Loader from "../../src/manifest/Loader.js"
@@ -18,9 +18,9 @@ volumes: [{source: ., target: /steal}]
 `
 
 const rules = (id: string): ReadonlyArray<string> =>
-  Either.match(Loader.parseManifest(manifest(id), `apps/${id}/manifest.yml`, { expectedId: id, settings }), {
-    onLeft: (es) => es.map((e) => e.rule),
-    onRight: () => []
+  Result.match(Loader.parseManifest(manifest(id), `apps/${id}/manifest.yml`, { expectedId: id, settings }), {
+    onFailure: (es) => es.map((e) => e.rule),
+    onSuccess: () => []
   })
 
 const orchestratorOwn = ["secrets", "backups", "engine", "rpc-token", "apps", "state.json", "sessions.json", "server.json"]
@@ -36,9 +36,9 @@ describe("an app's folder", () => {
     for (const id of ["secrets", "backups", "engine", "rpc-token", "apps"]) {
       assert.include(rules(id), "reserved-id", id)
     }
-    const message = Either.match(Loader.parseManifest(manifest("secrets"), "apps/secrets/manifest.yml", { settings }), {
-      onLeft: (es) => es.map((e) => e.message).join("\n"),
-      onRight: () => ""
+    const message = Result.match(Loader.parseManifest(manifest("secrets"), "apps/secrets/manifest.yml", { settings }), {
+      onFailure: (es) => es.map((e) => e.message).join("\n"),
+      onSuccess: () => ""
     })
     assert.match(message, /apps\/secrets\/manifest\.yml:1:\d+.*"secrets" is a name the orchestrator keeps/)
     assert.deepStrictEqual(rules("lnd"), [])

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as Loader from "../../src/manifest/Loader.js"
 
 const file = "apps/demo/manifest.yml"
@@ -12,11 +12,11 @@ backup:
     - path: ./data/chain/channel.backup
 `
 const messages = (text: string): ReadonlyArray<string> =>
-  Either.match(Loader.parseManifest(text, file, { expectedId: "demo" }), { onLeft: (es) => es.map((e) => e.message), onRight: () => [] })
+  Result.match(Loader.parseManifest(text, file, { expectedId: "demo" }), { onFailure: (es) => es.map((e) => e.message), onSuccess: () => [] })
 
 describe("the manifest's backup section", () => {
   it("decodes exclude, channelState and schedule", () => {
-    const m = Either.getOrThrow(Loader.parseManifest(`${base}  exclude: [./blocks, ./*/chainstate]
+    const m = Result.getOrThrow(Loader.parseManifest(`${base}  exclude: [./blocks, ./*/chainstate]
   channelState:
     files: [./data/graph]
     recovery:

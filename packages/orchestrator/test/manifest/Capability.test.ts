@@ -1,4 +1,4 @@
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as fc from "fast-check"
@@ -149,5 +149,5 @@ describe("Capability", () => {
         assert.isBelow(index.get("bitcoin-knots")!, index.get(consumer)!)
         assert.isBelow(index.get("bitcoin-core")!, index.get(consumer)!)
       }
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })

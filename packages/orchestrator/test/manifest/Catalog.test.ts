@@ -1,6 +1,6 @@
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as fc from "fast-check"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -12,6 +12,7 @@ import * as Loader from "../../src/manifest/Loader.js"
 import { CatalogError } from "../../src/manifest/ManifestError.js"
 import * as Settings from "../../src/manifest/Settings.js"
 import * as Spec from "../../src/manifest/Spec.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
 const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "lnd-ui-thunderhub", "demo-ui-page"]
@@ -38,12 +39,12 @@ const app = (id: string, extra = "") => `id: ${id}\nname: ${id}\nversion: "1"\ni
 const loadErrors = (apps: Readonly<Record<string, string | null>>) =>
   Effect.gen(function*() {
     const dir = writeCatalog(apps)
-    const result = yield* Effect.either(Catalog.load(dir, { hookNames }))
-    return Either.match(result, {
-      onLeft: (e) => e.errors.map((x) => x.message.replaceAll(dir, "apps")),
-      onRight: () => []
+    const result = yield* Effect.result(Catalog.load(dir, { hookNames }))
+    return Result.match(result, {
+      onFailure: (e) => e.errors.map((x) => x.message.replaceAll(dir, "apps")),
+      onSuccess: () => []
     })
-  }).pipe(Effect.provide(NodeContext.layer))
+  }).pipe(Effect.provide(NodeServices.layer))
 
 describe("Catalog.load", () => {
   it.effect("loads the real apps/ folder", () =>
@@ -86,7 +87,7 @@ describe("Catalog.load", () => {
       assert.deepStrictEqual<ReadonlyArray<string>>(Catalog.conflictsWith(catalog, "bitcoin-core"), ["bitcoin-knots"])
       assert.deepStrictEqual<ReadonlyArray<string>>(Catalog.conflictsWith(catalog, "bitcoin-knots"), ["bitcoin-core"])
       assert.deepStrictEqual<ReadonlyArray<string>>(Catalog.conflictsWith(catalog, "lnd"), [])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("every app comes after its dependencies", () =>
     Effect.gen(function*() {
@@ -98,7 +99,7 @@ describe("Catalog.load", () => {
           assert.isTrue(index.get(d)! < index.get(a.manifest.id)!, `${d} before ${a.manifest.id}`)
         }
       }
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("real manifests pin their images and demo manifests build on the base image", () =>
     Effect.gen(function*() {
@@ -115,7 +116,7 @@ describe("Catalog.load", () => {
           assert.notMatch(a.manifest.image ?? "", /:latest$/, a.manifest.id)
         }
       }
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("golden: a dependency that does not exist", () =>
     Effect.gen(function*() {
@@ -176,7 +177,7 @@ describe("Catalog.load", () => {
         "bitcoin-knots": node("bitcoin-knots", undefined),
         lnd: app("lnd", "dependsOn: [bitcoin-node]\n")
       })
-      const catalog = yield* Catalog.load(dir, { hookNames }).pipe(Effect.provide(NodeContext.layer))
+      const catalog = yield* Catalog.load(dir, { hookNames }).pipe(Effect.provide(NodeServices.layer))
       assert.deepStrictEqual(catalog.apps.map((a) => a.manifest.id as string), ["bitcoin-core", "bitcoin-knots", "lnd"])
     }))
 
@@ -290,7 +291,7 @@ describe("Catalog.load", () => {
       ])
       assert.strictEqual(error.message.split("\n")[0], "4 errors in the app catalog:")
       assert.strictEqual(error.message.split("\n").length, 5)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("a broken dependency is not also reported as missing", () =>
     Effect.gen(function*() {
@@ -318,7 +319,7 @@ describe("Catalog.load", () => {
         `apps/nodir/manifest.yml:4:18 build.context: folder "src" not found in the app's folder`,
         `apps/nofile/manifest.yml:4:36 build.containerfile: Containerfile "Dockerfile" not found in the build context`
       ])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("skips hidden and underscore folders and plain files", () =>
     Effect.gen(function*() {
@@ -326,7 +327,7 @@ describe("Catalog.load", () => {
       Fs.writeFileSync(NodePath.join(dir, "README.md"), "# apps\n")
       const catalog = yield* Catalog.load(dir)
       assert.deepStrictEqual(catalog.apps.map((x) => x.manifest.id), ["a"])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("fails with one located error when the folder is missing", () =>
     Effect.gen(function*() {
@@ -334,7 +335,7 @@ describe("Catalog.load", () => {
       assert.strictEqual(error.errors.length, 1)
       assert.strictEqual(error.errors[0]!.rule, "io")
       assert.match(error.message, /\/nonexistent\/t-manifest-apps: the app folder does not exist \(set --apps/)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
 
 describe("Catalog.loadTolerant", () => {
@@ -354,7 +355,7 @@ describe("Catalog.loadTolerant", () => {
         ["b", ["b/manifest.yml memory"]],
         ["e", ["e/manifest.yml port-collision"]]
       ])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("an app depending on a broken one stays (the missing provider is the reconciler's to wait for)", () =>
     Effect.gen(function*() {
@@ -362,7 +363,7 @@ describe("Catalog.loadTolerant", () => {
       const loaded = yield* Catalog.loadTolerant(dir, { hookNames })
       assert.deepStrictEqual(loaded.catalog.apps.map((x) => x.manifest.id), ["b"])
       assert.deepStrictEqual(loaded.broken.map((x) => x.id), ["a"])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
 
 describe("Catalog.make", () => {
@@ -401,7 +402,7 @@ describe("Catalog.check properties", () => {
         ...(g.port === undefined ? [] : [`ports: [{host: ${g.port}, container: 80}]`]),
         ""
       ].join("\n")
-      const located = Either.getOrThrow(Loader.parseLocated(text, `apps/${id}/manifest.yml`, { expectedId: id }))
+      const located = Result.getOrThrow(Loader.parseLocated(text, `apps/${id}/manifest.yml`, { expectedId: id }))
       return { app: { manifest: located.manifest, dir: `/apps/${id}`, file: `/apps/${id}/manifest.yml` }, located, shownFile: `apps/${id}/manifest.yml` }
     })
 
@@ -418,7 +419,7 @@ describe("Catalog.check properties", () => {
     return [...deps.keys()].some(visit)
   }
 
-  it.prop("a catalog is accepted exactly when it has no cycle, collision or conflicting dependency; then dependencies come first", [arbGraph], ([graph]) => {
+  prop("a catalog is accepted exactly when it has no cycle, collision or conflicting dependency; then dependencies come first", [arbGraph], ([graph]) => {
     const entries = entriesOf(graph)
     const result = Catalog.check(entries)
     const manifests = entries.map((e) => e.app.manifest)
@@ -429,14 +430,14 @@ describe("Catalog.check properties", () => {
       manifests.some((y, j) => j > i && !conflicting(x, y) && x.ports.some((p) => y.ports.some((q) => q.host === p.host)))
     )
     const badDependency = manifests.some((x) => x.dependsOn.some((d) => conflicting(x, manifests.find((m) => m.id === d)!)))
-    assert.strictEqual(Either.isRight(result), !hasCycle(deps) && !collision && !badDependency)
-    if (Either.isRight(result)) {
-      const order = result.right.apps.map((a) => a.manifest.id as string)
+    assert.strictEqual(Result.isSuccess(result), !hasCycle(deps) && !collision && !badDependency)
+    if (Result.isSuccess(result)) {
+      const order = result.success.apps.map((a) => a.manifest.id as string)
       assert.deepStrictEqual([...order].sort(), ids)
       for (const m of manifests) for (const d of m.dependsOn) assert.isTrue(order.indexOf(d) < order.indexOf(m.id), `${d} before ${m.id}`)
     } else {
-      for (const e of result.left) assert.isTrue(e.line >= 1 && e.column >= 1 && e.message.startsWith(`${e.file}:${e.line}:${e.column} `), e.message)
-      if (hasCycle(deps)) assert.isTrue(result.left.some((e) => e.rule === "dependency-cycle"))
+      for (const e of result.failure) assert.isTrue(e.line >= 1 && e.column >= 1 && e.message.startsWith(`${e.file}:${e.line}:${e.column} `), e.message)
+      if (hasCycle(deps)) assert.isTrue(result.failure.some((e) => e.rule === "dependency-cycle"))
     }
   }, { fastCheck: { numRuns: 300 } })
 })
@@ -456,5 +457,5 @@ describe("local builds are tagged by their context", () => {
       const a2 = yield* tagOf(dirA)
       assert.notStrictEqual(a2, a1)
       assert.match(a2, /^localhost\/archipelago\/b:1\.0\.0-[0-9a-f]{12}$/)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })

@@ -3,7 +3,7 @@
  * loopback and, on SIGTERM, stops gracefully (exit 0, "stopped cleanly") rather than being
  * killed. Stop delays are shortened through STOP_DELAY; no timing is asserted.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
@@ -52,7 +52,7 @@ beforeAll(async () => {
   if (!hasPodman) return
   removeByPrefix(prefix)
   await Effect.runPromise(BaseImage.ensure())
-  catalog = await Effect.runPromise(Catalog.load(appsDir).pipe(Effect.provide(NodeContext.layer)))
+  catalog = await Effect.runPromise(Catalog.load(appsDir).pipe(Effect.provide(NodeServices.layer)))
   for (const id of ["demo-node", "demo-lightning", "demo-indexer", "demo-ui"]) {
     const source = Resolve.resolve(catalog.get(id)!, Settings.defaults)
     assert.strictEqual(source._tag, "Build")

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as Loader from "../../src/manifest/Loader.js"
@@ -29,6 +29,6 @@ describe("docs/manifest.md", () => {
   it("its full example is a valid manifest", () => {
     const example = /```yaml\n([\s\S]*?)```/.exec(docs)?.[1] ?? ""
     const result = Loader.parseManifest(example, "docs/manifest.md", { expectedId: "demo-ui", hookNames: ["demo-ui-page"] })
-    assert.deepStrictEqual(Either.isLeft(result) ? result.left.map((e) => e.message) : [], [])
+    assert.deepStrictEqual(Result.isFailure(result) ? result.failure.map((e) => e.message) : [], [])
   })
 })

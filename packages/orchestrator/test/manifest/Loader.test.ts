@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fc from "fast-check"
 import { stringify } from "yaml"
 import * as Loader from "../../src/manifest/Loader.js"
 import * as Settings from "../../src/manifest/Settings.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const file = "apps/demo/manifest.yml"
 const hookNames = ["bitcoin-ui-nginx", "bitcoin-rpcauth", "lnd-conf", "electrumx-daemon", "electrs-ui-page", "demo-ui-page"]
@@ -17,14 +18,14 @@ image: busybox:1.36
 `
 
 const messages = (text: string, opts: Loader.Options = options): ReadonlyArray<string> =>
-  Either.match(Loader.parseManifest(text, file, opts), { onLeft: (es) => es.map((e) => e.message), onRight: () => [] })
+  Result.match(Loader.parseManifest(text, file, opts), { onFailure: (es) => es.map((e) => e.message), onSuccess: () => [] })
 
 const rules = (text: string, opts: Loader.Options = options): ReadonlyArray<string> =>
-  Either.match(Loader.parseManifest(text, file, opts), { onLeft: (es) => es.map((e) => e.rule), onRight: () => [] })
+  Result.match(Loader.parseManifest(text, file, opts), { onFailure: (es) => es.map((e) => e.rule), onSuccess: () => [] })
 
 describe("Loader.parseManifest", () => {
   it("decodes a minimal manifest with every default", () => {
-    const m = Either.getOrThrow(Loader.parseManifest(base, file, options))
+    const m = Result.getOrThrow(Loader.parseManifest(base, file, options))
     assert.deepStrictEqual(m, {
       id: "demo" as typeof m.id,
       name: "Demo",
@@ -46,7 +47,7 @@ describe("Loader.parseManifest", () => {
   })
 
   it("decodes ports, volumes, health and build with defaults filled in", () => {
-    const m = Either.getOrThrow(Loader.parseManifest(
+    const m = Result.getOrThrow(Loader.parseManifest(
       `id: demo
 name: Demo
 version: "1"
@@ -351,7 +352,7 @@ restart: sometimes
   })
 
   it("locates fields for later checks", () => {
-    const located = Either.getOrThrow(Loader.parseLocated(`${base}ports:\n  - host: 1081\n    container: 2\n`, file, options))
+    const located = Result.getOrThrow(Loader.parseLocated(`${base}ports:\n  - host: 1081\n    container: 2\n`, file, options))
     assert.deepStrictEqual(located.locate("ports[0].host"), { line: 6, column: 11 })
     assert.deepStrictEqual(located.locate("ports[0].nothing"), { line: 6, column: 5 })
     assert.deepStrictEqual(located.locate("id"), { line: 1, column: 5 })
@@ -359,7 +360,7 @@ restart: sometimes
 
   it("resolves aliases and refuses alias bombs", () => {
     const ok = `${base}env:\n  A: &v "1"\n  B: *v\n`
-    assert.deepStrictEqual(Either.getOrThrow(Loader.parseManifest(ok, file, options)).env, { A: "1", B: "1" })
+    assert.deepStrictEqual(Result.getOrThrow(Loader.parseManifest(ok, file, options)).env, { A: "1", B: "1" })
     const bomb = [
       `${base}description: &a0 "a"`,
       ...Array.from({ length: 9 }, (_, i) => `x${i + 1}: &a${i + 1} [*a${i}, *a${i}, *a${i}, *a${i}, *a${i}, *a${i}, *a${i}, *a${i}, *a${i}]`),
@@ -461,11 +462,11 @@ container: {privileged: true, user: 5}
   it("caps the errors of one manifest: 130,000 unknown keys do not crash the loader", () => {
     const keys = (n: number) => `${base}${Array.from({ length: n }, (_, i) => `k${i}: 1`).join("\n")}\n`
     const many = Loader.parseManifest(keys(20_000), file, options)
-    assert.isTrue(Either.isLeft(many))
-    if (Either.isLeft(many)) {
-      assert.lengthOf(many.left, Loader.maxErrors + 1)
-      assert.strictEqual(many.left[Loader.maxErrors]!.rule, "too-many-errors")
-      assert.include(many.left[Loader.maxErrors]!.message, "19900 more problems not shown")
+    assert.isTrue(Result.isFailure(many))
+    if (Result.isFailure(many)) {
+      assert.lengthOf(many.failure, Loader.maxErrors + 1)
+      assert.strictEqual(many.failure[Loader.maxErrors]!.rule, "too-many-errors")
+      assert.include(many.failure[Loader.maxErrors]!.message, "19900 more problems not shown")
     }
     assert.deepStrictEqual(rules(keys(130_000)), ["size"])
   })
@@ -543,9 +544,9 @@ const arbMutation: fc.Arbitrary<Mutation> = fc.tuple(
 
 const assertLocated = (text: string): void => {
   const result = Loader.parseManifest(text, file, options)
-  if (Either.isLeft(result)) {
-    assert.isTrue(result.left.length > 0)
-    for (const e of result.left) {
+  if (Result.isFailure(result)) {
+    assert.isTrue(result.failure.length > 0)
+    for (const e of result.failure) {
       assert.strictEqual(e._tag, "ManifestError")
       assert.strictEqual(e.file, file)
       assert.isTrue(e.line >= 1 && e.column >= 1, e.message)
@@ -554,7 +555,7 @@ const assertLocated = (text: string): void => {
       assert.notStrictEqual(e.rule, "schema", e.message)
     }
   } else {
-    assert.strictEqual(result.right.id, "demo")
+    assert.strictEqual(result.success.id, "demo")
   }
 }
 
@@ -563,21 +564,21 @@ describe("Loader properties", () => {
     assert.deepStrictEqual(messages(stringify(valid)), [])
   })
 
-  it.prop("mutated valid manifests yield a manifest or located errors, never a throw", [fc.array(arbMutation, { minLength: 1, maxLength: 4 })], ([mutations]) => {
+  prop("mutated valid manifests yield a manifest or located errors, never a throw", [fc.array(arbMutation, { minLength: 1, maxLength: 4 })], ([mutations]) => {
     const copy = structuredClone(valid) as Record<string, unknown>
     for (const m of mutations) m(copy)
     assertLocated(stringify(copy))
   }, { fastCheck: { numRuns: 300 } })
 
-  it.prop("arbitrary YAML values yield located errors, never a throw", [fc.jsonValue()], ([value]) => {
+  prop("arbitrary YAML values yield located errors, never a throw", [fc.jsonValue()], ([value]) => {
     assertLocated(stringify(value))
   }, { fastCheck: { numRuns: 200 } })
 
-  it.prop("arbitrary text yields a manifest or located errors, never a throw", [fc.string({ unit: "binary", maxLength: 200 })], ([text]) => {
+  prop("arbitrary text yields a manifest or located errors, never a throw", [fc.string({ unit: "binary", maxLength: 200 })], ([text]) => {
     assertLocated(text)
   }, { fastCheck: { numRuns: 300 } })
 
-  it.prop("YAML-ish text built from manifest tokens never throws", [
+  prop("YAML-ish text built from manifest tokens never throws", [
     fc.array(fc.constantFrom("id: demo", "name: x", "  - ", "ports:", "host: 1", "&a", "*a", "{", "}", "[", "]", ": ", "\n", "  ", "'", "\"", "!!str", "%YAML 1.1\n---\n", "<<: *a", "? ", "---\n", "#"), { maxLength: 30 })
   ], ([tokens]) => {
     assertLocated(tokens.join(""))

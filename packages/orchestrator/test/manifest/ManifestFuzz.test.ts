@@ -10,7 +10,7 @@
  * sets a large count).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Either, ParseResult, Schema } from "effect"
+import { Result, ParseResult, Schema } from "effect"
 import * as fc from "fast-check"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
@@ -19,6 +19,7 @@ import { parse, stringify } from "yaml"
 import * as Loader from "../../src/manifest/Loader.js"
 import { Manifest } from "../../src/manifest/Manifest.js"
 import { keyPath } from "../../src/manifest/Rules.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const runs = (() => {
   const n = Number(process.env["ARCHY_FUZZ_RUNS"] ?? "")
@@ -41,7 +42,7 @@ let checked = 0
 let refused = 0
 let compared = 0
 
-const decode = Schema.decodeUnknownEither(Manifest)
+const decode = Schema.decodeUnknownResult(Manifest)
 
 /** The YAML as the `yaml` package reads it on its own, or undefined when it refuses it. */
 const plainOf = (text: string): { readonly value: unknown } | undefined => {
@@ -60,18 +61,18 @@ const assertOneSchema = (text: string, result: ReturnType<typeof Loader.parseMan
   const plain = plainOf(text)
   if (plain === undefined) return
   const direct = decode(plain.value, { errors: "all", onExcessProperty: "error" })
-  if (Either.isRight(result)) {
+  if (Result.isSuccess(result)) {
     compared++
-    assert.isTrue(Either.isRight(direct), `the loader accepted what the schema refuses: ${text.slice(0, 200)}`)
-    if (Either.isRight(direct)) assert.deepStrictEqual(result.right, direct.right)
+    assert.isTrue(Result.isSuccess(direct), `the loader accepted what the schema refuses: ${text.slice(0, 200)}`)
+    if (Result.isSuccess(direct)) assert.deepStrictEqual(result.success, direct.success)
     return
   }
   // YAML-level problems (duplicate or odd keys, aliases, syntax) change the value itself
-  if (Either.isRight(direct) || result.left.length > Loader.maxErrors || result.left.some((e) => ["yaml", "key", "duplicate-key"].includes(e.rule))) return
+  if (Result.isSuccess(direct) || result.failure.length > Loader.maxErrors || result.failure.some((e) => ["yaml", "key", "duplicate-key"].includes(e.rule))) return
   compared++
-  const paths = result.left.map((e) => e.path)
+  const paths = result.failure.map((e) => e.path)
   const within = (a: string, b: string) => a === b || a.startsWith(`${b}[`) || a.startsWith(`${b}.`)
-  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(direct.left)) {
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(direct.failure)) {
     const at = pathOf(issue.path)
     // a missing list item is reported on its list; an optional field's "expected undefined"
     // stands above the issue of its value, which is checked on its own
@@ -89,15 +90,15 @@ const assertLocated = (text: string, expectedId: string): void => {
   }
   checked++
   assertOneSchema(text, result)
-  if (Either.isRight(result)) {
-    assert.strictEqual(result.right.id, expectedId)
+  if (Result.isSuccess(result)) {
+    assert.strictEqual(result.success.id, expectedId)
     return
   }
   refused++
-  assert.isAbove(result.left.length, 0)
-  assert.isAtMost(result.left.length, Loader.maxErrors + 1)
+  assert.isAbove(result.failure.length, 0)
+  assert.isAtMost(result.failure.length, Loader.maxErrors + 1)
   const lines = text.split(/\r\n|\r|\n/).length
-  for (const e of result.left) {
+  for (const e of result.failure) {
     assert.strictEqual(e._tag, "ManifestError")
     assert.strictEqual(e.file, file)
     assert.isTrue(e.line >= 1 && e.column >= 1 && e.line <= lines + 1, e.message)
@@ -229,11 +230,11 @@ describe("manifest fuzz", () => {
     assert.isAbove(catalog.length, 5)
     for (const app of catalog) {
       const r = Loader.parseManifest(app.text, file, { expectedId: app.id, hookNames })
-      assert.isTrue(Either.isRight(r), Either.isLeft(r) ? r.left.map((e) => e.message).join("\n") : "")
+      assert.isTrue(Result.isSuccess(r), Result.isFailure(r) ? r.failure.map((e) => e.message).join("\n") : "")
     }
   })
 
-  it.prop("mutations of every catalog app yield a manifest or located errors", [
+  prop("mutations of every catalog app yield a manifest or located errors", [
     arbApp,
     fc.array(arbMutation, { minLength: 1, maxLength: 5 })
   ], ([app, mutations]) => {
@@ -242,14 +243,14 @@ describe("manifest fuzz", () => {
     assertLocated(stringify(doc), app.id)
   }, { fastCheck: { numRuns: runs * 8 }, timeout })
 
-  it.prop("YAML features spliced into catalog text yield a manifest or located errors", [
+  prop("YAML features spliced into catalog text yield a manifest or located errors", [
     arbApp,
     fc.array(arbSplice, { minLength: 1, maxLength: 4 })
   ], ([app, splices]) => {
     assertLocated(splices.reduce((t, s) => s(t), app.text), app.id)
   }, { fastCheck: { numRuns: runs * 8 }, timeout })
 
-  it.prop("byte-level damage of catalog text yields a manifest or located errors", [
+  prop("byte-level damage of catalog text yields a manifest or located errors", [
     arbApp,
     fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.string({ unit: "binary", maxLength: 6 })), { minLength: 1, maxLength: 6 })
   ], ([app, edits]) => {
@@ -261,7 +262,7 @@ describe("manifest fuzz", () => {
     assertLocated(text, app.id)
   }, { fastCheck: { numRuns: runs * 8 }, timeout })
 
-  it.prop("sizes: many keys, many list items, long values, aliases fanning out", [
+  prop("sizes: many keys, many list items, long values, aliases fanning out", [
     arbApp,
     fc.constantFrom("keys", "items", "long", "fanout", "nested"),
     fc.integer({ min: 1, max: 6_000 })

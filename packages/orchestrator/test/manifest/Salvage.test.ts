@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Option, Schema } from "effect"
+import { Result, Option, Schema } from "effect"
 import * as fc from "fast-check"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url"
 import { parse } from "yaml"
 import { salvage } from "../../src/manifest/internal/Salvage.js"
 import { Manifest } from "../../src/manifest/Manifest.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const appsDir = fileURLToPath(new URL("../../../../apps", import.meta.url))
 const plains: ReadonlyArray<Record<string, unknown>> = Fs.readdirSync(appsDir)
@@ -19,7 +20,7 @@ type Field = keyof typeof fields
 
 /** Whether `value` is a valid `key` on its own (its field's schema, defaults included). */
 const fieldDecodes = (key: Field, value: unknown): boolean =>
-  Either.isRight(Schema.decodeUnknownEither(Schema.Struct({ [key]: fields[key] }))({ [key]: value }))
+  Result.isSuccess(Schema.decodeUnknownResult(Schema.Struct({ [key]: fields[key] }))({ [key]: value }))
 
 const arbValue = fc.oneof(
   fc.string({ maxLength: 8 }),
@@ -47,7 +48,7 @@ describe("Salvage", () => {
     }
   })
 
-  it.prop("keeps exactly the top-level fields that decode on their own", [arbBroken], ([input]) => {
+  prop("keeps exactly the top-level fields that decode on their own", [arbBroken], ([input]) => {
     const kept = Option.getOrThrow(salvage(Manifest.ast, input)) as Record<string, unknown>
     for (const key of Object.keys(fields) as Array<Field>) {
       if (!Object.hasOwn(input, key)) continue
@@ -62,7 +63,7 @@ describe("Salvage", () => {
     }
   }, { fastCheck: { numRuns: 200 } })
 
-  it.prop("a list keeps its length and only items that decode", [fc.constantFrom(...plains), fc.array(arbValue, { maxLength: 5 })], ([plain, items]) => {
+  prop("a list keeps its length and only items that decode", [fc.constantFrom(...plains), fc.array(arbValue, { maxLength: 5 })], ([plain, items]) => {
     const kept = Option.getOrThrow(salvage(Manifest.ast, { ...plain, conflicts: items })) as { conflicts?: ReadonlyArray<unknown> }
     const valid = items.map((x) => fieldDecodes("conflicts", [x]))
     if (valid.every(Boolean)) return

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fc from "fast-check"
 import { createHash } from "node:crypto"
 import { Labels } from "../../src/runtime/ContainerSpec.js"
@@ -9,11 +9,12 @@ import * as Loader from "../../src/manifest/Loader.js"
 import * as Resolve from "../../src/manifest/Resolve.js"
 import * as Settings from "../../src/manifest/Settings.js"
 import * as Spec from "../../src/manifest/Spec.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const settings = Settings.make({ dataDir: "/data", allowedBindRoots: ["/srv/shared"] })
 
 const parse = (text: string, id: string) =>
-  Either.getOrThrow(Loader.parseManifest(text, `apps/${id}/manifest.yml`, { expectedId: id, settings }))
+  Result.getOrThrow(Loader.parseManifest(text, `apps/${id}/manifest.yml`, { expectedId: id, settings }))
 
 const demoUi = parse(
   `id: demo-ui
@@ -114,7 +115,7 @@ describe("Spec", () => {
     assert.strictEqual(Spec.canonicalJson({ b: 1, a: [{ d: undefined, c: "x" }], e: undefined }), `{"a":[{"c":"x"}],"b":1}`)
   })
 
-  it.prop("the hash ignores key order and changes with any field", [fc.integer({ min: 1, max: 3600 }), fc.string()], ([timeout, value]) => {
+  prop("the hash ignores key order and changes with any field", [fc.integer({ min: 1, max: 3600 }), fc.string()], ([timeout, value]) => {
     const spec = Spec.containerSpec(demoUi, settings)
     const reordered = Object.fromEntries(Object.entries(spec).reverse()) as unknown as ContainerSpec
     assert.strictEqual(Spec.specHash(reordered), Spec.specHash(spec))

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as HealthCadence from "../../src/reconcile/HealthCadence.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const arbSubject = fc.record({
   id: fc.constantFrom("lnd", "web"),
@@ -10,7 +11,7 @@ const arbSubject = fc.record({
 const arbTick = fc.integer({ min: 100, max: 60_000 })
 
 describe("HealthCadence", () => {
-  it.prop("a start not checked yet is due one tick after it, whatever the interval", [arbSubject, arbTick], ([s, tick]) => {
+  prop("a start not checked yet is due one tick after it, whatever the interval", [arbSubject, arbTick], ([s, tick]) => {
     const start = "startedAt" in s && s.startedAt !== undefined ? s.startedAt : undefined
     if (start === undefined) {
       assert.strictEqual(HealthCadence.nextDue(s, undefined, tick, 5_000), 5_000, "an unknown start is checked at once")
@@ -21,7 +22,7 @@ describe("HealthCadence", () => {
     assert.strictEqual(HealthCadence.nextDue({ ...s, startedAt: start }, { at: start - 1, startedAt: start - 10 }, tick, start), start + tick)
   })
 
-  it.prop("after a check the next is one interval later (never more often than the tick)", [arbSubject, arbTick, fc.nat(1_000_000)], ([s, tick, at]) => {
+  prop("after a check the next is one interval later (never more often than the tick)", [arbSubject, arbTick, fc.nat(1_000_000)], ([s, tick, at]) => {
     const last = { at, ...("startedAt" in s && s.startedAt !== undefined ? { startedAt: s.startedAt } : {}) }
     assert.strictEqual(HealthCadence.nextDue(s, last, tick, at), at + Math.max(s.intervalMs, tick))
   })

@@ -4,6 +4,7 @@ import { AppId, Intent } from "../../src/domain/index.js"
 import type { AppState } from "../../src/domain/AppState.js"
 import { all as allStates } from "../../src/domain/AppState.js"
 import * as Plan from "../../src/reconcile/Plan.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const id = AppId.make("lnd")
 const desired: Plan.Desired = { id, specHash: "h1", dependsOn: [], restartPolicy: "always" }
@@ -169,7 +170,7 @@ describe("Plan.plan", () => {
     assert.strictEqual(Plan.plan(desired, { ...base, container: { ...running, managed: false } }, removed, 0)._tag, "NoOp")
   })
 
-  it.prop("never starts what the user stopped", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
+  prop("never starts what the user stopped", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
       const a = Plan.plan(d, o, i, now)
       if (i.userStopped || !i.wantRunning) {
         assert.notStrictEqual(a._tag, "Start")
@@ -178,7 +179,7 @@ describe("Plan.plan", () => {
     }
   )
 
-  it.prop("recreates only a managed container whose hash differs; acts on nothing in transition", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
+  prop("recreates only a managed container whose hash differs; acts on nothing in transition", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
       const a = Plan.plan(d, o, i, now)
       if (a._tag === "Recreate") {
         assert.isTrue(o.container !== undefined && o.container.managed && o.container.specHash !== d.specHash)
@@ -191,11 +192,11 @@ describe("Plan.plan", () => {
     }
   )
 
-  it.prop("is deterministic", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
+  prop("is deterministic", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
     assert.deepStrictEqual(Plan.plan(d, o, i, now), Plan.plan(d, o, i, now))
   })
 
-  it.prop("an app whose container matches its intent needs nothing (plan(s, s) is empty)", [arbDesired, arbIntent, arbNow], ([d, i, now]) => {
+  prop("an app whose container matches its intent needs nothing (plan(s, s) is empty)", [arbDesired, arbIntent, arbNow], ([d, i, now]) => {
       const wants = i.installed && i.wantRunning && !i.userStopped
       const c: Plan.ContainerFacts = { ...running, specHash: d.specHash, state: wants ? "running" : "stopped" }
       if (i.installed) assert.strictEqual(Plan.plan(d, { ...base, container: c }, i, now)._tag, "NoOp")
@@ -228,7 +229,7 @@ describe("Plan ownership", () => {
     assert.strictEqual(Plan.plan(ours, { ...base, adopted: false }, Intent.none, 0)._tag, "Adopt")
   })
 
-  it.prop("never acts on a container of another instance", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
+  prop("never acts on a container of another instance", [arbDesired, arbObserved, arbIntent, arbNow], ([d, o, i, now]) => {
     const a = Plan.plan(d, o, i, now)
     const c = o.container
     const foreignOwner = c?.instance !== undefined && c.instance !== d.instance
@@ -278,7 +279,7 @@ describe("Plan back-off", () => {
     assert.isUndefined(Plan.nextCrashLoop({ ...loop, neverRan: true }, 16_000).neverRan)
   })
 
-  it.prop("is monotone and bounded", [fc.integer({ min: 1, max: 100 })], ([n]) => {
+  prop("is monotone and bounded", [fc.integer({ min: 1, max: 100 })], ([n]) => {
     assert.isTrue(Plan.backoffDelayMs(n) <= Plan.backoffDelayMs(n + 1))
     assert.isTrue(Plan.backoffDelayMs(n) <= Plan.backoffMaxMs)
   })
@@ -292,7 +293,7 @@ describe("Plan.order", () => {
     assert.deepStrictEqual(ordered.map((a) => a.id), ["bitcoin-core", "lnd", "lnd-ui"])
   })
 
-  it.prop("every app after its dependencies (acyclic inputs), nothing lost", [fc.uniqueArray(fc.constantFrom("a", "b", "c", "d", "e"), { minLength: 1 }), fc.array(fc.tuple(fc.nat(4), fc.nat(4)))], ([names, edges]) => {
+  prop("every app after its dependencies (acyclic inputs), nothing lost", [fc.uniqueArray(fc.constantFrom("a", "b", "c", "d", "e"), { minLength: 1 }), fc.array(fc.tuple(fc.nat(4), fc.nat(4)))], ([names, edges]) => {
       // only edges from a later name to an earlier one, so the graph is acyclic
       const apps = names.map((n, i) =>
         app(n, edges.filter(([from, to]) => from === i && to < i && to < names.length).map(([, to]) => names[to]!))
@@ -316,7 +317,7 @@ describe("Plan: containers without Archipelago's labels (issue 26)", () => {
     assert.isTrue(Plan.isForeignReason(Plan.strangerReason("lnd", "X")))
   })
 
-  it.prop(
+  prop(
     "never adopts, starts, stops, removes, recreates or installs over it, whatever the intent and the time",
     [arbObserved, arbIntent, arbNow, arbState],
     ([o, intent, now, state]) => {

@@ -54,7 +54,7 @@ const follow = (path: string, start: EventsTail.Start, options: Partial<EventsTa
 const idOf = (l: string) => /"ID":"([^"]+)"/.exec(l)?.[1] ?? l
 
 describe("EventsTail.tail", () => {
-  it.scopedLive("from the end: old lines are not read, each append arrives through inotify (no poll for a minute)", () =>
+  it.live("from the end: old lines are not read, each append arrives through inotify (no poll for a minute)", () =>
     Effect.gen(function* () {
       const path = freshPath()
       mkdirSync(join(path, ".."))
@@ -68,7 +68,7 @@ describe("EventsTail.tail", () => {
     })
   )
 
-  it.scopedLive("only whole lines: a line written in two parts arrives once, complete", () =>
+  it.live("only whole lines: a line written in two parts arrives once, complete", () =>
     Effect.gen(function* () {
       const path = freshPath()
       mkdirSync(join(path, ".."))
@@ -84,7 +84,7 @@ describe("EventsTail.tail", () => {
     })
   )
 
-  it.scopedLive("a file (and directory) that does not exist yet: all of its lines once it is created", () =>
+  it.live("a file (and directory) that does not exist yet: all of its lines once it is created", () =>
     Effect.gen(function* () {
       const path = freshPath()
       const t = yield* follow(path, { _tag: "End" }, { pollMs: 100 })
@@ -97,7 +97,7 @@ describe("EventsTail.tail", () => {
     })
   )
 
-  it.scopedLive("podman's rotation: the old file's last lines, then only the new file's new lines", () =>
+  it.live("podman's rotation: the old file's last lines, then only the new file's new lines", () =>
     Effect.gen(function* () {
       const path = freshPath()
       mkdirSync(join(path, ".."))
@@ -116,7 +116,7 @@ describe("EventsTail.tail", () => {
     })
   )
 
-  it.scopedLive("truncated in place: read again from the start", () =>
+  it.live("truncated in place: read again from the start", () =>
     Effect.gen(function* () {
       const path = freshPath()
       mkdirSync(join(path, ".."))
@@ -128,7 +128,7 @@ describe("EventsTail.tail", () => {
     })
   )
 
-  it.scopedLive("a restart at the last position loses nothing, in the same file or across a rotation", () =>
+  it.live("a restart at the last position loses nothing, in the same file or across a rotation", () =>
     Effect.gen(function* () {
       const path = freshPath()
       mkdirSync(join(path, ".."))
@@ -152,7 +152,7 @@ describe("EventsTail.tail", () => {
     })
   )
 
-  it.scopedLive("since a time: the file's lines stamped since then", () =>
+  it.live("since a time: the file's lines stamped since then", () =>
     Effect.gen(function* () {
       const path = freshPath()
       mkdirSync(join(path, ".."))

@@ -4,6 +4,7 @@ import * as fc from "fast-check"
 import type { EngineInfo } from "../../src/runtime/ContainerRuntime.js"
 import type { ContainerSpec } from "../../src/runtime/ContainerSpec.js"
 import * as Argv from "../../src/runtime/PodmanArgv.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const podman43: EngineInfo = { name: "podman", version: "4.3.1", supportsHostGateway: false, hostGateway: "10.88.0.1" }
 const podman5: EngineInfo = { name: "podman", version: "5.2.0", supportsHostGateway: true }
@@ -193,7 +194,7 @@ describe("PodmanArgv.createCommand", () => {
     assert.strictEqual(Argv.shellCommand(["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/status"]), "wget -q -O /dev/null http://127.0.0.1:8080/status")
   })
 
-  it.prop("/bin/sh reads a quoted command back word for word", [fc.array(fc.string({ minLength: 1 }).filter((a) => !a.includes("\0")), { minLength: 1, maxLength: 5 })], ([args]) => {
+  prop("/bin/sh reads a quoted command back word for word", [fc.array(fc.string({ minLength: 1 }).filter((a) => !a.includes("\0")), { minLength: 1, maxLength: 5 })], ([args]) => {
     const out = spawnSync("/bin/sh", ["-c", `printf '%s\\0' ${Argv.shellCommand(args)}`], { encoding: "utf8" }).stdout
     assert.deepStrictEqual(out.split("\0").slice(0, -1), args)
   }, { fastCheck: { numRuns: 60 } })

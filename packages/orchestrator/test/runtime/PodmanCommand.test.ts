@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber } from "effect"
+import { Effect, Result, Fiber } from "effect"
 import * as PodmanCommand from "../../src/runtime/PodmanCommand.js"
 
 const alive = (pid: number): boolean => {
@@ -33,17 +33,17 @@ describe("PodmanCommand", () => {
 
   it.effect("a missing binary is EngineUnavailable naming it, with the install hint", () =>
     Effect.gen(function*() {
-      const r = yield* Effect.either(PodmanCommand.run("archy-no-such-podman", ["version"]))
-      assert.isTrue(Either.isLeft(r))
-      const e = Either.getLeft(r).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+      const r = yield* Effect.result(PodmanCommand.run("archy-no-such-podman", ["version"]))
+      assert.isTrue(Result.isFailure(r))
+      const e = Result.getFailure(r).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
       assert.strictEqual(e.reason, "archy-no-such-podman: not found on PATH")
       assert.include(e.hint, "apt-get install")
     }))
 
   it.effect("a command past its timeout is killed and reported, not awaited forever", () =>
     Effect.gen(function*() {
-      const r = yield* Effect.either(PodmanCommand.run("sleep", ["30"], { timeoutMs: 200 }))
-      assert.isTrue(Either.isLeft(r))
+      const r = yield* Effect.result(PodmanCommand.run("sleep", ["30"], { timeoutMs: 200 }))
+      assert.isTrue(Result.isFailure(r))
     }))
 
   it.live("onInterrupt: sees the running process, stops it, and the interruption waits for it; a run that ends is untouched", () =>
@@ -57,7 +57,7 @@ describe("PodmanCommand", () => {
           yield* Effect.sleep("50 millis")
           seen.push(`after stop alive ${alive(running.pid!)}`)
         })
-      const fiber = yield* Effect.fork(PodmanCommand.run("sh", ["-c", "echo started; trap 'echo late; exit 0' TERM; sleep 30 & wait"], { onLine: (l) => lines.push(l), onInterrupt }))
+      const fiber = yield* Effect.forkChild(PodmanCommand.run("sh", ["-c", "echo started; trap 'echo late; exit 0' TERM; sleep 30 & wait"], { onLine: (l) => lines.push(l), onInterrupt }))
       while (lines.length === 0) yield* Effect.sleep("20 millis")
       yield* Fiber.interrupt(fiber)
       // awaited: both steps ran before the interruption returned; no line after it

@@ -111,7 +111,7 @@ export const podmanContract = (
           for (let i = 0; i < 300 && (working().length === 0 || runs().length === 0); i++) yield* Effect.sleep("100 millis")
         }),
         // past the step's time, an uninterrupted build would have its image
-        stopped: Effect.zipRight(Effect.sleep("8 seconds"), Effect.map(rt.imageExists(tag), (exists) => !exists)),
+        stopped: Effect.andThen(Effect.sleep("8 seconds"), Effect.map(rt.imageExists(tag), (exists) => !exists)),
         leftBehind: Effect.sync(() => [...working(), ...runs().map((p) => `RUN process ${p}`)])
       }
     }),

@@ -1,18 +1,19 @@
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fc from "fast-check"
 import * as EventsFile from "../../src/runtime/PodmanEventsFile.js"
 import * as Json from "../../src/runtime/PodmanJson.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
 // Real lines of podman 4.3.1's events file on this host (container, image, volume, network and
 // system events; died with 137 and with 0 omitted; a label with quotes and a non-ASCII letter).
 const fileLines = fixture("events-file-4.3.1.jsonl").split("\n").filter((l) => l !== "")
 
-const right = <A>(e: Either.Either<A, string>): A => {
-  if (Either.isLeft(e)) assert.fail(e.left)
-  return (e as Either.Right<string, A>).right
+const right = <A>(e: Result.Result<A, string>): A => {
+  if (Result.isFailure(e)) assert.fail(e.failure)
+  return (e as Result.Right<string, A>).success
 }
 
 describe("PodmanEventsFile.backendOf", () => {
@@ -34,10 +35,10 @@ describe("PodmanEventsFile.configuredPath and eventsFilePath", () => {
   const backend = { logger: "file", tmpDir: "/run/libpod", configs: [] }
 
   it("the default is <tmp dir>/events/events.log", () => {
-    assert.deepStrictEqual(EventsFile.eventsFilePath(backend, []), Either.right("/run/libpod/events/events.log"))
+    assert.deepStrictEqual(EventsFile.eventsFilePath(backend, []), Result.succeed("/run/libpod/events/events.log"))
     // this host's /etc/containers/containers.conf (scripts/setup-host.sh)
     const host = '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
-    assert.deepStrictEqual(EventsFile.eventsFilePath(backend, [{ path: "/etc/containers/containers.conf", text: host }]), Either.right("/run/libpod/events/events.log"))
+    assert.deepStrictEqual(EventsFile.eventsFilePath(backend, [{ path: "/etc/containers/containers.conf", text: host }]), Result.succeed("/run/libpod/events/events.log"))
   })
 
   it("events_logfile_path in [engine] wins, the last merged file last; elsewhere or commented it is ignored", () => {
@@ -48,14 +49,14 @@ describe("PodmanEventsFile.configuredPath and eventsFilePath", () => {
         { path: "/b", text: "[engine]\nevents_logger = 'file'\n" },
         { path: "/c", text: "[engine]\nevents_logfile_path='/var/log/c.log'\n" }
       ]),
-      Either.right("/var/log/c.log")
+      Result.succeed("/var/log/c.log")
     )
     assert.deepStrictEqual(EventsFile.configuredPath(conf("/x")), { _tag: "Set", path: "/x" })
     assert.deepStrictEqual(EventsFile.configuredPath('[engine]\nevents_logger = "file"\n'), { _tag: "Unset" })
   })
 
   it("never guesses: another logger, an unreadable config, a value it cannot read, a relative path", () => {
-    const left = (e: Either.Either<string, string>) => (Either.isLeft(e) ? e.left : assert.fail(`expected a reason, got ${e.right}`))
+    const left = (e: Result.Result<string, string>) => (Result.isFailure(e) ? e.failure : assert.fail(`expected a reason, got ${e.success}`))
     assert.include(left(EventsFile.eventsFilePath({ ...backend, logger: "journald" }, [])), "journald")
     assert.include(left(EventsFile.eventsFilePath({ ...backend, logger: undefined }, [])), "not reported")
     assert.include(left(EventsFile.eventsFilePath({ ...backend, tmpDir: undefined }, [])), "tmp dir")
@@ -79,7 +80,7 @@ describe("PodmanEventsFile.wholeLines", () => {
     assert.strictEqual(second.rest.length, 0)
   })
 
-  it.prop(
+  prop(
     "however the bytes are cut into chunks (even inside a character), the same whole lines come out",
     [fc.array(fc.string({ unit: "grapheme", maxLength: 12 }).filter((s) => !s.includes("\n") && !s.includes("\r")), { maxLength: 12 }), fc.boolean(), fc.array(fc.nat(400), { maxLength: 8 })],
     ([lines, unfinished, cuts]) => {
@@ -104,7 +105,7 @@ describe("PodmanEventsFile.wholeLines", () => {
 const line = (i: number) => `{"ID":"${i}","Name":"c${i}","Status":"start","Time":"${new Date(1.8e12 + i * 1000).toISOString()}","Type":"container"}`
 
 describe("PodmanEventsFile.newAfterRotation", () => {
-  it.prop(
+  prop(
     "podman's rotation (the old file's second half, then the new lines): exactly the lines not read yet",
     [fc.integer({ min: 1, max: 40 }), fc.nat(40), fc.nat(40), fc.integer({ min: 0, max: 5 })],
     ([n, readUpTo, cutAt, added]) => {
@@ -155,7 +156,7 @@ describe("PodmanJson.decodeEventFileLine (podman 4.3.1's events file)", () => {
   it("odd lines are a Left naming what is wrong, never a throw", () => {
     const left = (l: string) => {
       const r = Json.decodeEventFileLine(l)
-      return Either.isLeft(r) ? r.left : assert.fail(`expected a Left for ${l}`)
+      return Result.isFailure(r) ? r.failure : assert.fail(`expected a Left for ${l}`)
     }
     assert.include(left("{not json"), "not JSON")
     assert.include(left('{"Status":"start","Type":"container"}'), "Time")
@@ -164,12 +165,12 @@ describe("PodmanJson.decodeEventFileLine (podman 4.3.1's events file)", () => {
     assert.include(left('{"ID":"x","Status":"died","Type":"container","Time":"2026-11-29T13:40:00Z","ContainerExitCode":"1"}'), "ContainerExitCode")
   })
 
-  it.prop("any line decodes to an event, nothing, or a reason: never a throw", [fc.oneof(fc.string(), fc.json())], ([l]) => {
+  prop("any line decodes to an event, nothing, or a reason: never a throw", [fc.oneof(fc.string(), fc.json())], ([l]) => {
     const r = Json.decodeEventFileLine(l)
-    assert.isTrue(Either.isLeft(r) || r.right === undefined || typeof r.right.kind === "string")
+    assert.isTrue(Result.isFailure(r) || r.success === undefined || typeof r.success.kind === "string")
   })
 
-  it.prop(
+  prop(
     "a well-formed container line keeps its name, id, time and exit code",
     [fc.string(), fc.hexaString({ minLength: 1, maxLength: 64 }), fc.date({ min: new Date(1e12), max: new Date(4e12), noInvalidDate: true }), fc.option(fc.integer({ min: 1, max: 255 }), { nil: undefined }), fc.constantFrom("died", "start", "create", "remove")],
     ([name, id, date, code, status]) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as Failure from "../../src/runtime/PodmanFailure.js"
 import * as Json from "../../src/runtime/PodmanJson.js"
 
@@ -10,9 +10,9 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, imp
 const ps = fixture("ps-4.3.1.json")
 const inspect = fixture("inspect-4.3.1.json")
 
-const right = <A>(e: Either.Either<A, string>): A => {
-  if (Either.isLeft(e)) assert.fail(e.left)
-  return (e as Either.Right<string, A>).right
+const right = <A>(e: Result.Result<A, string>): A => {
+  if (Result.isFailure(e)) assert.fail(e.failure)
+  return (e as Result.Right<string, A>).success
 }
 
 describe("PodmanJson.decodeStats (podman 4.3.1)", () => {
@@ -30,10 +30,10 @@ describe("PodmanJson.decodeStats (podman 4.3.1)", () => {
   it("an unreadable field fails loudly, naming it", () => {
     const bad = JSON.stringify([{ id: "a", name: "b", cpu_percent: "lots", mem_usage: "1kB / 2kB" }])
     const e = Json.decodeStats(bad)
-    assert.isTrue(Either.isLeft(e))
-    if (Either.isLeft(e)) {
-      assert.include(e.left, "cpu_percent")
-      assert.include(e.left, `"lots"`)
+    assert.isTrue(Result.isFailure(e))
+    if (Result.isFailure(e)) {
+      assert.include(e.failure, "cpu_percent")
+      assert.include(e.failure, `"lots"`)
     }
   })
 
@@ -118,11 +118,11 @@ describe("PodmanJson.decodePs (podman 4.3.1)", () => {
     const broken = JSON.parse(ps) as Array<Record<string, unknown>>
     broken[0]!["Names"] = "not-an-array"
     const e = Json.decodePs(JSON.stringify(broken))
-    assert.isTrue(Either.isLeft(e))
-    if (Either.isLeft(e)) assert.include(e.left, "Names")
+    assert.isTrue(Result.isFailure(e))
+    if (Result.isFailure(e)) assert.include(e.failure, "Names")
     const unknownState = Json.decodePs(JSON.stringify([{ ...JSON.parse(ps)[0], State: "hibernating" }]))
-    assert.isTrue(Either.isLeft(unknownState))
-    assert.isTrue(Either.isLeft(Json.decodePs("Up 18 seconds ago")))
+    assert.isTrue(Result.isFailure(unknownState))
+    assert.isTrue(Result.isFailure(Json.decodePs("Up 18 seconds ago")))
   })
 
   it("configured/initialized count as created", () => {
@@ -225,8 +225,8 @@ describe("PodmanJson.decodeEvent", () => {
 
   it("blank lines are skipped; garbage is a Left, never a throw", () => {
     assert.isUndefined(right(Json.decodeEvent("   ")))
-    assert.isTrue(Either.isLeft(Json.decodeEvent("{not json")))
-    assert.isTrue(Either.isLeft(Json.decodeEvent('{"Status": 3}')))
+    assert.isTrue(Result.isFailure(Json.decodeEvent("{not json")))
+    assert.isTrue(Result.isFailure(Json.decodeEvent('{"Status": 3}')))
   })
 })
 

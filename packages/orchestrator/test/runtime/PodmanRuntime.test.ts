@@ -338,7 +338,7 @@ describe.skipIf(!hasPodman)("PodmanRuntime on real podman", () => {
       assert.strictEqual(r.status, 0, r.stderr)
       const result = yield* BaseImage.ensure()
       assert.isFalse(result.built)
-      assert.strictEqual(Option.fromNullable(yield* BaseImage.currentHash(BaseImage.ref)).pipe(Option.getOrNull), result.hash)
+      assert.strictEqual(Option.fromNullishOr(yield* BaseImage.currentHash(BaseImage.ref)).pipe(Option.getOrNull), result.hash)
     })
   )
 })

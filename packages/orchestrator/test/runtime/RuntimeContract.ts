@@ -7,7 +7,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Scope, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Scope, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { FailureMessage } from "../../src/domain/index.js"
 import { Fixtures } from "../../src/testing/index.js"
 import type { ContainerSummary, Progress, PullCandidate, RuntimeEvent } from "../../src/runtime/ContainerRuntime.js"
@@ -66,7 +67,7 @@ const virtualBudget = Duration.minutes(30)
 /** Runs `body` while moving the TestClock forward in small steps until it is done. */
 const withVirtualTime = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | string, R> =>
   Effect.gen(function* () {
-    const fiber = yield* Effect.fork(body)
+    const fiber = yield* Effect.forkChild(body)
     let elapsed = 0
     while (true) {
       for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
@@ -86,7 +87,7 @@ const eventually = <A, E, R>(
   check: Effect.Effect<Option.Option<A>, E, R>,
   what: string,
   times = 100,
-  every: Duration.DurationInput = "100 millis"
+  every: Duration.Input = "100 millis"
 ) =>
   Effect.gen(function* () {
     for (let i = 0; i < times; i++) {
@@ -105,7 +106,7 @@ const recorder = Effect.map(Ref.make<ReadonlyArray<string>>([]), (lines) => {
   let k = 0
   const sink: Progress = (line) =>
     Effect.suspend(() => Effect.sleep(Duration.millis(20 + Math.max(0, 50 - 10 * k++)))).pipe(
-      Effect.zipRight(Ref.update(lines, (ls) => [...ls, line]))
+      Effect.andThen(Ref.update(lines, (ls) => [...ls, line]))
     )
   return { sink, lines: Ref.get(lines) }
 })
@@ -136,7 +137,7 @@ const watchEvents = (name: string, until: (e: RuntimeEvent) => boolean) =>
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
       Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => `the awaited event for ${name} never came` }),
-      Effect.fork
+      Effect.forkChild
     )
     for (let i = 0; i < 20 && !(yield* Deferred.isDone(ready)); i++) {
       yield* rt.remove(probe, { force: true })
@@ -269,7 +270,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         const follower = yield* rt.followLogs(name, { tail: 10 }).pipe(
           Stream.tap((line) => Ref.update(seen, (ls) => [...ls, line])),
           Stream.runDrain,
-          Effect.fork
+          Effect.forkChild
         )
         yield* eventually(Effect.map(Ref.get(seen), (ls) => (ls.includes("started") ? Option.some(ls) : Option.none())), "the tail arrives")
         yield* rt.stop(name, 10)
@@ -621,7 +622,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
       }).pipe(
         Effect.ensuring(
           Effect.flatMap(ContainerRuntime, (rt) =>
-            Effect.ignore(rt.remove(n("built"), { force: true }).pipe(Effect.zipRight(rt.removeImage(`localhost/${prefix}built:1`))))
+            Effect.ignore(rt.remove(n("built"), { force: true }).pipe(Effect.andThen(rt.removeImage(`localhost/${prefix}built:1`))))
           )
         )
       ),
@@ -729,13 +730,13 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
           const ref = `localhost/${prefix}slow-pull:1`
           const slow = yield* contract.slowPull(ref)
           const progress = yield* recorder
-          const fiber = yield* Effect.fork(rt.pull({ ref, candidates: [slow.candidate] }, progress.sink))
+          const fiber = yield* Effect.forkChild(rt.pull({ ref, candidates: [slow.candidate] }, progress.sink))
           yield* eventually(
             Effect.map(progress.lines, (ls) => (ls.includes(`pulling ${slow.candidate.ref}`) ? Option.some(ls) : Option.none())),
             "the pull's first line"
           )
           yield* slow.started
-          assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(fiber)))
+          assert.isTrue(Exit.hasInterrupts(yield* Fiber.interrupt(fiber)))
           const seen = (yield* progress.lines).length
           yield* eventually(Effect.map(slow.stopped, (done) => (done ? Option.some(done) : Option.none())), "the engine stopped the pull")
           assert.strictEqual((yield* progress.lines).length, seen, "no line after the interruption")
@@ -757,13 +758,13 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
           )
           yield* Effect.promise(() => writeFile(join(dir, "Containerfile"), slow.containerfile))
           const progress = yield* recorder
-          const fiber = yield* Effect.fork(rt.build({ tag, context: dir, args: {}, labels: {} }, progress.sink))
+          const fiber = yield* Effect.forkChild(rt.build({ tag, context: dir, args: {}, labels: {} }, progress.sink))
           yield* eventually(
             Effect.map(progress.lines, (ls) => (ls.some((l) => l.startsWith("STEP 1/")) ? Option.some(ls) : Option.none())),
             "the build's first step"
           )
           yield* slow.started
-          assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(fiber)))
+          assert.isTrue(Exit.hasInterrupts(yield* Fiber.interrupt(fiber)))
           const seen = (yield* progress.lines).length
           yield* eventually(Effect.map(slow.stopped, (done) => (done ? Option.some(done) : Option.none())), "the engine stopped the build")
           assert.strictEqual((yield* progress.lines).length, seen, "no line after the interruption")

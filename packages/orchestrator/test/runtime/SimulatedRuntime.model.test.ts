@@ -3,7 +3,8 @@
  * after every step with a small reference model of podman's observable behaviour.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, TestClock, TestContext } from "effect"
+import { Effect, Result } from "effect"
+import { TestClock, TestContext } from "effect/testing"
 import * as fc from "fast-check"
 import type { RestartPolicy } from "../../src/runtime/ContainerSpec.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -73,29 +74,29 @@ const run = (commands: ReadonlyArray<Command>) =>
     const model = new Map<string, ModelContainer>()
     for (const [i, c] of commands.entries()) {
       const expected = step(model, c)
-      let result: Either.Either<void, { readonly _tag: string }>
+      let result: Result.Result<void, { readonly _tag: string }>
       switch (c.op) {
         case "create":
-          result = yield* Effect.either(Effect.asVoid(rt.create(Fixtures.service(c.name, { restart: policy[c.name] }))))
+          result = yield* Effect.result(Effect.asVoid(rt.create(Fixtures.service(c.name, { restart: policy[c.name] }))))
           break
         case "start":
-          result = yield* Effect.either(rt.start(c.name))
+          result = yield* Effect.result(rt.start(c.name))
           break
         case "stop":
-          result = yield* Effect.either(rt.stop(c.name, 10))
+          result = yield* Effect.result(rt.stop(c.name, 10))
           break
         case "remove":
-          result = yield* Effect.either(rt.remove(c.name, { force: c.force }))
+          result = yield* Effect.result(rt.remove(c.name, { force: c.force }))
           break
         case "kill": {
           const [d] = yield* rt.inspect([c.name])
           if (d?.state === "running") yield* engine.kill(c.name)
-          result = Either.void
+          result = Result.succeed(undefined)
         }
       }
       yield* TestClock.adjust("1 second")
       const where = `step ${i} ${JSON.stringify(c)}`
-      assert.strictEqual(Either.isLeft(result) ? result.left._tag : undefined, expected, where)
+      assert.strictEqual(Result.isFailure(result) ? result.failure._tag : undefined, expected, where)
       const observed = yield* rt.inspect(names)
       assert.deepStrictEqual(
         observed.map((d) => ({ name: d.name, state: d.state, exitCode: d.exitCode, restartCount: d.restartCount })).sort((a, b) => a.name.localeCompare(b.name)),

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Chunk, Duration, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import { CommandFailed, EngineUnavailable } from "../../src/runtime/RuntimeError.js"
 import { Fixtures, SimulatedRuntime } from "../../src/testing/index.js"
@@ -15,9 +16,9 @@ const sim = <A, E>(body: Effect.Effect<A, E, ContainerRuntime | SimulatedRuntime
 const stateOf = (name: string) =>
   Effect.flatMap(ContainerRuntime, (rt) => Effect.map(rt.inspect([name]), ([d]) => d))
 
-const isDone = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
+const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
 
-const settle = Effect.repeatN(Effect.yieldNow(), 20)
+const settle = Effect.repeat(Effect.yieldNow(), { times: 20 })
 
 describe("SimulatedRuntime: stops take their time on the Clock", () => {
   it.effect("a graceful stop takes STOP_DELAY and exits 0", () =>
@@ -26,7 +27,7 @@ describe("SimulatedRuntime: stops take their time on the Clock", () => {
         const rt = yield* ContainerRuntime
         yield* rt.create(Fixtures.service("btc", { stopDelaySec: 5 }))
         yield* rt.start("btc")
-        const stop = yield* Effect.fork(rt.stop("btc", 600))
+        const stop = yield* Effect.forkChild(rt.stop("btc", 600))
         yield* TestClock.adjust("4999 millis")
         yield* settle
         assert.isFalse(yield* isDone(stop))
@@ -46,7 +47,7 @@ describe("SimulatedRuntime: stops take their time on the Clock", () => {
         const rt = yield* ContainerRuntime
         yield* rt.create(Fixtures.service("lnd", { stopDelaySec: 900 }))
         yield* rt.start("lnd")
-        const stop = yield* Effect.fork(rt.stop("lnd", 330))
+        const stop = yield* Effect.forkChild(rt.stop("lnd", 330))
         yield* TestClock.adjust("329 seconds")
         yield* settle
         assert.isFalse(yield* isDone(stop))
@@ -67,8 +68,8 @@ describe("SimulatedRuntime: stops take their time on the Clock", () => {
         yield* rt.create(Fixtures.service("b"))
         yield* rt.start("a")
         yield* rt.start("b")
-        const stopA = yield* Effect.fork(rt.stop("a", 60))
-        const stopB = yield* Effect.fork(rt.stop("b", 60))
+        const stopA = yield* Effect.forkChild(rt.stop("a", 60))
+        const stopB = yield* Effect.forkChild(rt.stop("b", 60))
         yield* TestClock.adjust("3 seconds")
         yield* settle
         assert.isFalse(yield* isDone(stopA))
@@ -86,9 +87,9 @@ describe("SimulatedRuntime: stops take their time on the Clock", () => {
         const rt = yield* ContainerRuntime
         yield* rt.create(Fixtures.service("x", { stopDelaySec: 10 }))
         yield* rt.start("x")
-        const first = yield* Effect.fork(rt.stop("x", 60))
+        const first = yield* Effect.forkChild(rt.stop("x", 60))
         yield* TestClock.adjust("5 seconds")
-        const second = yield* Effect.fork(rt.stop("x", 60))
+        const second = yield* Effect.forkChild(rt.stop("x", 60))
         yield* TestClock.adjust("5 seconds")
         yield* Fiber.join(first)
         yield* Fiber.join(second)
@@ -150,7 +151,7 @@ describe("SimulatedRuntime: faults and restart policies", () => {
         const rt = yield* ContainerRuntime
         yield* rt.create(Fixtures.service("s", { restart: "always", stopDelaySec: 1 }))
         yield* rt.start("s")
-        const stop = yield* Effect.fork(rt.stop("s", 10))
+        const stop = yield* Effect.forkChild(rt.stop("s", 10))
         yield* TestClock.adjust("1 second")
         yield* Fiber.join(stop)
         yield* TestClock.adjust("1 minute")
@@ -186,7 +187,7 @@ describe("SimulatedRuntime: faults and restart policies", () => {
       Effect.gen(function* () {
         const rt = yield* ContainerRuntime
         const engine = yield* SimulatedEngine
-        const events = yield* rt.events().pipe(Stream.take(4), Stream.runCollect, Effect.fork)
+        const events = yield* rt.events().pipe(Stream.take(4), Stream.runCollect, Effect.forkChild)
         yield* settle
         yield* rt.create(Fixtures.service("gone"))
         yield* rt.start("gone")
@@ -211,7 +212,7 @@ describe("SimulatedRuntime: faults and restart policies", () => {
         yield* engine.addImage("localhost/app:1", { "org.example": "x" })
         yield* rt.create(Fixtures.service("app", { image: "localhost/app:1" }))
         const refused = yield* Effect.exit(engine.removeImage("localhost/app:1"))
-        assert.isTrue(Exit.isFailure(refused) && Cause.isDie(refused.cause))
+        assert.isTrue(Exit.isFailure(refused) && Cause.hasDies(refused.cause))
         yield* engine.removeImage("localhost/app:1", { force: true })
         assert.isFalse(yield* rt.imageExists("localhost/app:1"))
         assert.deepStrictEqual(yield* rt.list(), [])
@@ -285,7 +286,7 @@ describe("SimulatedRuntime: faults and restart policies", () => {
         const rt = yield* ContainerRuntime
         const engine = yield* SimulatedEngine
         yield* engine.setLatency("list", "2 seconds")
-        const list = yield* Effect.fork(rt.list())
+        const list = yield* Effect.forkChild(rt.list())
         yield* TestClock.adjust("1999 millis")
         yield* settle
         assert.isFalse(yield* isDone(list))
@@ -329,7 +330,7 @@ describe("SimulatedRuntime: faults and restart policies", () => {
         const engine = yield* SimulatedEngine
         for (const op of [engine.kill("ghost"), engine.oom("ghost"), engine.removeContainer("ghost"), engine.removeImage("ghost:1")]) {
           const exit = yield* Effect.exit(op)
-          assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+          assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
         }
       })
     )
@@ -383,8 +384,8 @@ describe("SimulatedRuntime: builds read the Containerfile's ENV and LABEL", () =
         yield* rt.create(Fixtures.service("from-spec", { image: "localhost/demo-node:1", stopDelaySec: 2 }))
         yield* rt.start("from-image")
         yield* rt.start("from-spec")
-        const a = yield* Effect.fork(rt.stop("from-image", 60))
-        const b = yield* Effect.fork(rt.stop("from-spec", 60))
+        const a = yield* Effect.forkChild(rt.stop("from-image", 60))
+        const b = yield* Effect.forkChild(rt.stop("from-spec", 60))
         yield* TestClock.adjust("2 seconds")
         yield* settle
         assert.isFalse(yield* isDone(a))

@@ -1,7 +1,7 @@
 // The move of app folders from <data>/<id> to <data>/apps/<id>, on a data dir laid out as the
 // release before it wrote one (issue 26).
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
@@ -52,7 +52,7 @@ describe("AppFolders.step", () => {
 })
 
 describe("AppFolders.migrate", () => {
-  it.scoped("moves every app folder of a 0.1.0 data dir to apps/<id>, content and modes kept, the orchestrator's own untouched", () =>
+  it.effect("moves every app folder of a 0.1.0 data dir to apps/<id>, content and modes kept, the orchestrator's own untouched", () =>
     Effect.gen(function*() {
       const dir = yield* scratch
       yield* layOut(dir)
@@ -83,17 +83,17 @@ describe("AppFolders.migrate", () => {
       assert.deepStrictEqual(yield* AppFolders.migrate(dir, ids), [])
     }))
 
-  it.scoped("refuses, naming both paths, when the old and the new folder both exist", () =>
+  it.effect("refuses, naming both paths, when the old and the new folder both exist", () =>
     Effect.gen(function*() {
       const dir = yield* scratch
       yield* layOut(dir)
       yield* Effect.promise(() => Fs.mkdir(NodePath.join(dir, "apps/lnd"), { recursive: true }))
-      const result = yield* Effect.either(AppFolders.migrate(dir, ["lnd"]))
-      assert.isTrue(Either.isLeft(result))
-      if (Either.isLeft(result)) {
-        assert.strictEqual(result.left._tag, "AppFolderError")
-        assert.include(result.left.message, NodePath.join(dir, "lnd"))
-        assert.include(result.left.message, NodePath.join(dir, "apps/lnd"))
+      const result = yield* Effect.result(AppFolders.migrate(dir, ["lnd"]))
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.strictEqual(result.failure._tag, "AppFolderError")
+        assert.include(result.failure.message, NodePath.join(dir, "lnd"))
+        assert.include(result.failure.message, NodePath.join(dir, "apps/lnd"))
       }
       assert.isTrue((yield* Effect.promise(() => Fs.lstat(NodePath.join(dir, "lnd")))).isDirectory())
     }))

@@ -1,6 +1,7 @@
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Archipelago from "../../src/services/Archipelago.js"
@@ -17,7 +18,7 @@ const layerFor = (appsDir: string, dataDir: string) =>
   Archipelago.layer({ appsDir, dataDir, shutdownGrace: 0 }).pipe(
     Layer.provideMerge(SimulatedRuntime.layer()),
     Layer.provide(HookRegistry.layerEmpty),
-    Layer.provide(NodeContext.layer)
+    Layer.provide(NodeServices.layer)
   )
 
 describe("Archipelago.layer", () => {
@@ -56,10 +57,10 @@ describe("Archipelago.layer", () => {
 
         // a subscriber (the dashboard's push) hears of the offer at once, not at the next scan
         const offered = yield* views.changes.pipe(
-          Stream.flattenIterables,
+          Stream.flattenIterable,
           Stream.filter((v) => v.id === "t-svc-reload" && v.updateAvailable !== null),
           Stream.runHead,
-          Effect.fork
+          Effect.forkChild
         )
         yield* Effect.sleep("50 millis")
         fs.writeFileSync(file, original.replace(/version: "?1\.0\.0"?/, "version: \"1.1.0\""))
@@ -84,7 +85,7 @@ describe("Archipelago.layer", () => {
       }).pipe(Effect.provide(Archipelago.layer({ appsDir, dataDir, shutdownGrace: 0, catalogWatch: "2 seconds" }).pipe(
         Layer.provideMerge(SimulatedRuntime.layer()),
         Layer.provide(HookRegistry.layerEmpty),
-        Layer.provide(NodeContext.layer)
+        Layer.provide(NodeServices.layer)
       )))
     }))
 
@@ -116,7 +117,7 @@ describe("Archipelago.layer", () => {
       const dataDir = path.join(file, "data")
       const exit = yield* Effect.exit(Effect.provide(Effect.void, layerFor(appsDir, dataDir)))
       assert.isTrue(Exit.isFailure(exit))
-      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      const failure = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
       assert.isTrue(Option.isSome(failure))
       const e = Option.getOrThrow(failure) as { _tag: string; message: string }
       assert.strictEqual(e._tag, "StateUnavailable")

@@ -239,8 +239,8 @@ describe.skipIf(!hasPodman)("backup and restore on podman", () => {
     const freeze = PreBackupHooks.podmanFreeze()
     const recording: PreBackupHooks.PreBackupHook = {
       name: freeze.name,
-      prepare: (ctx) => Effect.zipRight(freeze.prepare(ctx), status(ctx.containerName)),
-      release: (ctx) => Effect.zipRight(freeze.release!(ctx), status(ctx.containerName))
+      prepare: (ctx) => Effect.andThen(freeze.prepare(ctx), status(ctx.containerName)),
+      release: (ctx) => Effect.andThen(freeze.release!(ctx), status(ctx.containerName))
     }
     return Effect.gen(function*() {
       yield* op("install", live)

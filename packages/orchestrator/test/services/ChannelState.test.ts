@@ -13,7 +13,8 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import * as ArchiveFile from "../../src/backup/ArchiveFile.js"
 import * as Archive from "../../src/backup/Archive.js"
 import { AppId } from "../../src/domain/index.js"
@@ -271,7 +272,7 @@ describe("ChannelState.carryBack", () => {
       write(Path.join(live, "data", "graph", "mainnet", "channel.db"), "counter=1\n")
       Fs.mkdirSync(Path.join(fresh, "data"), { recursive: true })
       Fs.symlinkSync(outside, Path.join(fresh, "data", "graph"))
-      const linked = yield* Effect.either(ChannelState.linkLive("ln", live, fresh, [Path.join(live, "data", "graph", "mainnet", "channel.db")]))
+      const linked = yield* Effect.result(ChannelState.linkLive("ln", live, fresh, [Path.join(live, "data", "graph", "mainnet", "channel.db")]))
       assert.strictEqual(linked._tag, "Left")
       assert.deepStrictEqual(Fs.readdirSync(outside), [])
     }))

@@ -142,7 +142,7 @@ const scenarios: ReadonlyArray<Scenario> = [
     version: "1.0.0",
     steps: ["restore:reverting"],
     prepare: backupThenChange,
-    act: Effect.zipRight(failHealthOnce, request("restore")),
+    act: Effect.andThen(failHealthOnce, request("restore")),
     data: { before: "v2\n", after: "v2\n" },
     finalState: "running"
   },
@@ -210,7 +210,7 @@ const runCase = (scenario: Scenario, kill: Kill) =>
     // 2. the operation, killed right after `point` is persisted (or after a random delay)
     const point = "point" in kill ? kill.point : undefined
     const reached = yield* Deferred.make<void>()
-    const crashAt = (p: string) => p === point ? Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never) : Effect.void
+    const crashAt = (p: string) => p === point ? Effect.andThen(Deferred.succeed(reached, undefined), Effect.never) : Effect.void
     yield* withOrchestrator(engine, target, config(dirs, crashAt), Effect.gen(function*() {
       yield* scenario.act
       if ("afterMs" in kill) return yield* Effect.sleep(kill.afterMs)

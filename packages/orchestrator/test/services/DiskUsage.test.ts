@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer, TestClock } from "effect"
+import { Context, Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -72,7 +73,7 @@ describe("DiskUsage", () => {
       })
     ))
 
-  it.scoped("answers from the last measurement and measures again on the schedule, not per request", () =>
+  it.effect("answers from the last measurement and measures again on the schedule, not per request", () =>
     withDir((dir) =>
       Effect.gen(function*() {
         const app = join(dir, "apps", "a")
@@ -82,7 +83,7 @@ describe("DiskUsage", () => {
         writeFileSync(join(app, "grown.bin"), Buffer.alloc(2 * MiB, 1))
         const again = yield* service.current
         assert.strictEqual(again.apps[0]!.bytes, first.apps[0]!.bytes)
-        const later = yield* Effect.fork(Effect.gen(function*() {
+        const later = yield* Effect.forkChild(Effect.gen(function*() {
           yield* TestClock.adjust("5 minutes")
           // the refresh runs on the real file system: give it a moment
           for (let i = 0; i < 200; i++) {

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { AppViews } from "../../src/services/AppViews.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { Scanner } from "../../src/services/Scanner.js"

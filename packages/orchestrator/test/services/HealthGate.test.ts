@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, TestClock } from "effect"
+import { Effect, Fiber, Option } from "effect"
+import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import * as HealthGate from "../../src/services/HealthGate.js"
@@ -131,7 +132,7 @@ const sim = <A, E>(body: Effect.Effect<A, E, ContainerRuntime | SimulatedRuntime
 
 const withCheck = { command: ["true"], intervalSec: 2, timeoutSec: 1, retries: 3, startPeriodSec: 5 }
 
-const until = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, stepMs: number, max: number) =>
+const until = <A, E>(fiber: Fiber.Fiber<A, E>, stepMs: number, max: number) =>
   Effect.gen(function*() {
     for (let i = 0; i < max; i++) {
       const done = yield* Fiber.poll(fiber)
@@ -148,7 +149,7 @@ describe("HealthGate.run (simulator, TestClock)", () => {
       yield* rt.create(Fixtures.service("gate-ok", { healthCheck: withCheck }))
       yield* rt.start("gate-ok")
       const p = HealthGate.policy({ type: "cmd", command: ["true"], interval: 2, timeout: 1, retries: 3, startPeriod: 5 })
-      const fiber = yield* Effect.fork(HealthGate.run({ name: "gate-ok", policy: p }))
+      const fiber = yield* Effect.forkChild(HealthGate.run({ name: "gate-ok", policy: p }))
       const verdict = yield* until(fiber, 500, 100)
       assert.deepStrictEqual(verdict, HealthGate.Verdict.Healthy({ after: 5_000 }))
     })))
@@ -160,7 +161,7 @@ describe("HealthGate.run (simulator, TestClock)", () => {
       yield* rt.start("gate-bad")
       const p = HealthGate.policy({ type: "http", port: 8080, path: "/status", interval: 2, timeout: 1, retries: 3, startPeriod: 5 })
       const seen: Array<number> = []
-      const fiber = yield* Effect.fork(HealthGate.run({
+      const fiber = yield* Effect.forkChild(HealthGate.run({
         name: "gate-bad",
         policy: p,
         onFailure: (_f, n) => Effect.sync(() => void seen.push(n))
@@ -176,7 +177,7 @@ describe("HealthGate.run (simulator, TestClock)", () => {
       const engine = yield* SimulatedEngine
       yield* rt.create(Fixtures.service("gate-loop", { restart: "always" }))
       yield* rt.start("gate-loop")
-      const fiber = yield* Effect.fork(HealthGate.run({ name: "gate-loop", policy: HealthGate.policy(undefined, { settleMs: 10_000 }) }))
+      const fiber = yield* Effect.forkChild(HealthGate.run({ name: "gate-loop", policy: HealthGate.policy(undefined, { settleMs: 10_000 }) }))
       yield* TestClock.adjust("3 seconds")
       yield* engine.exit("gate-loop", 2)
       yield* TestClock.adjust("1 second")
@@ -189,7 +190,7 @@ describe("HealthGate.run (simulator, TestClock)", () => {
       const rt = yield* ContainerRuntime
       yield* rt.create(Fixtures.service("gate-settle"))
       yield* rt.start("gate-settle")
-      const fiber = yield* Effect.fork(HealthGate.run({ name: "gate-settle", policy: HealthGate.policy(undefined, { settleMs: 10_000 }) }))
+      const fiber = yield* Effect.forkChild(HealthGate.run({ name: "gate-settle", policy: HealthGate.policy(undefined, { settleMs: 10_000 }) }))
       const verdict = yield* until(fiber, 500, 100)
       assert.deepStrictEqual(verdict, HealthGate.Verdict.Healthy({ after: 10_000 }))
     })))

@@ -1,10 +1,11 @@
-import { FileSystem } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
+import { FileSystem } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { spawn } from "node:child_process"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { build } from "esbuild"
 import * as fc from "fast-check"
-import { Effect, Exit, Layer, Logger, Scope, TestClock } from "effect"
+import { Effect, Exit, Layer, Logger, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppId } from "../../src/domain/index.js"
@@ -34,11 +35,11 @@ const slowWrites = Layer.effect(
     ...real,
     writeFileString: (file, data, options) =>
       real.writeFileString(file, "", options).pipe(
-        Effect.zipRight(Effect.sleep("30 millis")),
-        Effect.zipRight(real.writeFileString(file, data, { ...options, flag: "w" }))
+        Effect.andThen(Effect.sleep("30 millis")),
+        Effect.andThen(real.writeFileString(file, data, { ...options, flag: "w" }))
       )
   }))
-).pipe(Layer.provideMerge(NodeContext.layer))
+).pipe(Layer.provideMerge(NodeServices.layer))
 
 // The real file system where the second removal or rename of a lock file waits 100 ms: the
 // second of two starters that judged a lock stale acts after the first has taken it.
@@ -47,14 +48,14 @@ const lateSecondMove = Layer.effect(
   Effect.map(FileSystem.FileSystem, (real): FileSystem.FileSystem => {
     let moves = 0
     const late = <A, E>(file: string, op: Effect.Effect<A, E>) =>
-      path.basename(file) === Instance.lockFile && ++moves === 2 ? Effect.zipRight(Effect.sleep("100 millis"), op) : op
+      path.basename(file) === Instance.lockFile && ++moves === 2 ? Effect.andThen(Effect.sleep("100 millis"), op) : op
     return {
       ...real,
       remove: (file, options) => late(file, real.remove(file, options)),
       rename: (from, to) => late(from, real.rename(from, to))
     }
   })
-).pipe(Layer.provideMerge(NodeContext.layer))
+).pipe(Layer.provideMerge(NodeServices.layer))
 
 describe("Instance.id", () => {
   it.effect("is created once per data dir and read back afterwards", () =>
@@ -65,7 +66,7 @@ describe("Instance.id", () => {
       assert.strictEqual(fs.readFileSync(path.join(dir, Instance.idFile), "utf8"), `${first}\n`)
       assert.strictEqual(yield* Instance.id(dir), first)
       assert.notStrictEqual(yield* Instance.id(tempDir("inst-id-")), first)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("creates a new data dir (and its missing parents) 0700, under any umask (issue 26)", () =>
     Effect.gen(function*() {
@@ -78,7 +79,7 @@ describe("Instance.id", () => {
       }
       assert.strictEqual(fs.statSync(dir).mode & 0o777, 0o700)
       assert.strictEqual(fs.statSync(path.dirname(dir)).mode & 0o777, 0o700)
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.live("first starts at once agree on one id, the one on disk", () =>
     Effect.gen(function*() {
@@ -97,7 +98,7 @@ describe("Instance.id", () => {
       assert.strictEqual(e._tag, "InstanceError")
       assert.include(e.message, path.join(dir, Instance.idFile))
       assert.include(e.message, "malformed instance id")
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
 
 describe("Instance.lock", () => {
@@ -106,7 +107,7 @@ describe("Instance.lock", () => {
       const dir = tempDir("inst-lock-")
       const file = path.join(dir, Instance.lockFile)
       const scope = yield* Scope.make()
-      const held = yield* Scope.extend(Instance.lock(dir, "aaaa1111"), scope)
+      const held = yield* Scope.provide(Instance.lock(dir, "aaaa1111"), scope)
       assert.strictEqual(held.pid, process.pid)
       const onDisk = JSON.parse(fs.readFileSync(file, "utf8"))
       assert.deepStrictEqual([onDisk.pid, onDisk.instance], [process.pid, "aaaa1111"])
@@ -118,7 +119,7 @@ describe("Instance.lock", () => {
       assert.notInclude(refused.message, "\n")
       yield* Scope.close(scope, Exit.void)
       assert.isFalse(fs.existsSync(file))
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("takes over a lock whose holder is gone, and says so", () =>
     Effect.gen(function*() {
@@ -132,7 +133,7 @@ describe("Instance.lock", () => {
       // an unreadable lock file (a crash while writing it) is taken over too
       fs.writeFileSync(file, "{")
       yield* Effect.scoped(Instance.lock(dir, "new0"))
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 
   it.live("starters racing for a free lock: exactly one holds it, the others are refused naming it", () =>
     // node writes a file in two steps (open O_EXCL, then write); the file system below makes the
@@ -142,12 +143,12 @@ describe("Instance.lock", () => {
       const dir = tempDir("inst-race-")
       const results = yield* Effect.all(
         Array.from({ length: 4 }, (_, i) =>
-          Effect.either(Instance.lock(dir, "race0", { pid: 50_000 + i, alive: () => true }))),
+          Effect.result(Instance.lock(dir, "race0", { pid: 50_000 + i, alive: () => true }))),
         { concurrency: "unbounded" }
       )
-      const held = results.filter((r) => r._tag === "Right")
+      const held = results.filter((r) => r._tag === "Success")
       assert.strictEqual(held.length, 1, `${held.length} holders`)
-      for (const r of results) if (r._tag === "Left") assert.strictEqual(r.left._tag, "InstanceLocked", r.left.message)
+      for (const r of results) if (r._tag === "Failure") assert.strictEqual(r.left._tag, "InstanceLocked", r.left.message)
       const onDisk = JSON.parse(fs.readFileSync(path.join(dir, Instance.lockFile), "utf8"))
       assert.strictEqual(onDisk.pid, held[0]!.right.pid)
     }).pipe(Effect.scoped, Effect.provide(slowWrites)))
@@ -161,12 +162,12 @@ describe("Instance.lock", () => {
       fs.writeFileSync(file, JSON.stringify({ pid: 999_999_999, instance: "old0", startedAt: 1 }))
       const alive = (pid: number) => pid !== 999_999_999
       const results = yield* Effect.all(
-        Array.from({ length: 2 }, (_, i) => Effect.either(Instance.lock(dir, "race0", { pid: 60_000 + i, alive }))),
+        Array.from({ length: 2 }, (_, i) => Effect.result(Instance.lock(dir, "race0", { pid: 60_000 + i, alive }))),
         { concurrency: "unbounded" }
       )
-      const held = results.filter((r) => r._tag === "Right")
+      const held = results.filter((r) => r._tag === "Success")
       assert.strictEqual(held.length, 1, `${held.length} holders`)
-      for (const r of results) if (r._tag === "Left") assert.strictEqual(r.left._tag, "InstanceLocked", r.left.message)
+      for (const r of results) if (r._tag === "Failure") assert.strictEqual(r.left._tag, "InstanceLocked", r.left.message)
       assert.strictEqual(JSON.parse(fs.readFileSync(file, "utf8")).pid, held[0]!.right.pid)
       assert.deepStrictEqual(fs.readdirSync(dir), [Instance.lockFile])
     }).pipe(Effect.scoped, Effect.provide(lateSecondMove)))
@@ -234,7 +235,7 @@ describe("Instance.lock", () => {
         for (const n of [...ofLive, ...ofDead]) fs.writeFileSync(path.join(dir, n), "in flight")
         const logs = captureLogs()
         await Effect.runPromise(Effect.scoped(Effect.flatMap(Instance.id(dir), (id) => Instance.lock(dir, id))).pipe(
-          Effect.provide(Layer.merge(NodeContext.layer, logs.layer))
+          Effect.provide(Layer.merge(NodeServices.layer, logs.layer))
         ))
         console.info(`lock leftovers: ${names.length} after ${kills} kills (${names.map((n) => n.replace(/-\d+-[0-9a-f]+$/, "")).join(", ")})`)
         assert.deepStrictEqual(fs.readdirSync(dir).filter(leftover).sort(), [...ofLive].sort())
@@ -280,7 +281,7 @@ describe("Instance.lock", () => {
 })
 
 describe("two instances on one engine (simulator)", () => {
-  it.scoped("an instance never adopts, stops, recreates or removes another's container, and says why", () =>
+  it.effect("an instance never adopts, stops, recreates or removes another's container, and says why", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Layer, Option, TestClock } from "effect"
+import { Effect, Result, Fiber, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppEntry, AppId, Intent } from "../../src/domain/index.js"
@@ -35,7 +36,7 @@ const setup = (manifests: Parameters<typeof defsOf>[0], hooks?: ReturnType<typeo
   })
 
 describe("Lifecycle.request", () => {
-  it.scoped("answers at once; the same request twice is one operation; another op meanwhile is a Conflict", () =>
+  it.effect("answers at once; the same request twice is one operation; another op meanwhile is a Conflict", () =>
     Effect.gen(function*() {
       const { run } = yield* setup([serviceManifest("alpha", { stopTimeout: 120 }, { stopDelaySec: 60 })])
       yield* run(Effect.gen(function*() {
@@ -52,10 +53,10 @@ describe("Lifecycle.request", () => {
           generation: (yield* Effect.flatMap(StateStore, (s) => s.entry(alpha))).generation!
         })
         assert.deepStrictEqual(second, first)
-        const refused = yield* Effect.either(request("start", "alpha"))
-        assert.isTrue(Either.isLeft(refused) && refused.left._tag === "Conflict")
+        const refused = yield* Effect.result(request("start", "alpha"))
+        assert.isTrue(Result.isFailure(refused) && refused.failure._tag === "Conflict")
         assert.strictEqual(
-          Either.isLeft(refused) ? refused.left.message : "",
+          Result.isFailure(refused) ? refused.failure.message : "",
           "cannot start alpha: stop is already in progress; wait for it to finish"
         )
         yield* TestClock.adjust("61 seconds")
@@ -64,7 +65,7 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("enforces dependsOn: refuses a start without its dependency and a remove under dependents, cascades when asked", () =>
+  it.effect("enforces dependsOn: refuses a start without its dependency and a remove under dependents, cascades when asked", () =>
     Effect.gen(function*() {
       const { run } = yield* setup([
         serviceManifest("node"),
@@ -75,10 +76,10 @@ describe("Lifecycle.request", () => {
       const node = AppId.make("node")
       const lightning = AppId.make("lightning")
       const ui = AppId.make("ui")
-      const message = (e: Either.Either<unknown, { readonly message: string; readonly _tag: string }>) =>
-        Either.isLeft(e) ? [e.left._tag, e.left.message] : ["accepted", ""]
+      const message = (e: Result.Result<unknown, { readonly message: string; readonly _tag: string }>) =>
+        Result.isFailure(e) ? [e.failure._tag, e.failure.message] : ["accepted", ""]
       yield* run(Effect.gen(function*() {
-        assert.deepStrictEqual(message(yield* Effect.either(request("install", "lightning"))), [
+        assert.deepStrictEqual(message(yield* Effect.result(request("install", "lightning"))), [
           "NotAllowed",
           "cannot install lightning: it depends on node, which is not installed; install it first"
         ])
@@ -95,12 +96,12 @@ describe("Lifecycle.request", () => {
         yield* request("start", "node")
         yield* waitUntil(Effect.map(stateOf(node), (s) => s === "running"), "node running")
 
-        const refused = yield* Effect.either(request("remove", "node"))
+        const refused = yield* Effect.result(request("remove", "node"))
         assert.deepStrictEqual(message(refused), [
           "NotAllowed",
           "cannot remove node: ui and lightning depend on it; remove them first, or ask for a cascade to remove them too"
         ])
-        assert.deepStrictEqual(Either.isLeft(refused) ? (refused.left as { dependents?: unknown }).dependents : [], ["ui", "lightning"])
+        assert.deepStrictEqual(Result.isFailure(refused) ? (refused.failure as { dependents?: unknown }).dependents : [], ["ui", "lightning"])
         assert.strictEqual(yield* stateOf(node), "running", "a refused remove changes nothing")
         assert.isTrue((yield* Effect.flatMap(StateStore, (st) => st.intent(node))).installed, "nor the intent")
 
@@ -123,14 +124,14 @@ describe("Lifecycle.request", () => {
         yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "running"), "lightning running")
         yield* request("stop", "lightning")
         yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "stopped"), "lightning stopped")
-        yield* Effect.flatMap(Lifecycle, (l) => l.request("remove", "node", { cascade: false })).pipe(Effect.either)
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("remove", "node", { cascade: false })).pipe(Effect.result)
         assert.strictEqual(yield* stateOf(node), "running", "lightning, though stopped, is installed: refused")
         // lightning removed by hand leaves node free to go; then starting lightning again needs node
         yield* request("remove", "lightning")
         yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "not-installed"), "lightning removed")
         yield* request("remove", "node")
         yield* waitUntil(Effect.map(stateOf(node), (s) => s === "not-installed"), "node removed")
-        assert.deepStrictEqual(message(yield* Effect.either(request("install", "ui"))), [
+        assert.deepStrictEqual(message(yield* Effect.result(request("install", "ui"))), [
           "NotAllowed",
           "cannot install ui: it depends on lightning, which is not installed; install it first"
         ])
@@ -141,7 +142,7 @@ describe("Lifecycle.request", () => {
         yield* request("stop", "lightning")
         yield* waitUntil(Effect.map(stateOf(lightning), (s) => s === "stopped"), "lightning stopped again")
         yield* Effect.flatMap(StateStore, (st) => st.update(node, () => ({ entry: AppEntry.make(node), intent: Intent.none })))
-        assert.deepStrictEqual(message(yield* Effect.either(request("start", "lightning"))), [
+        assert.deepStrictEqual(message(yield* Effect.result(request("start", "lightning"))), [
           "NotAllowed",
           "cannot start lightning: it depends on node, which is not installed; install it first"
         ])
@@ -149,20 +150,20 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("refuses unknown apps and ops that make no sense in the state", () =>
+  it.effect("refuses unknown apps and ops that make no sense in the state", () =>
     Effect.gen(function*() {
       const { run } = yield* setup([serviceManifest("alpha")])
       yield* run(Effect.gen(function*() {
-        const unknown = yield* Effect.either(request("start", "nope"))
-        assert.isTrue(Either.isLeft(unknown) && unknown.left._tag === "UnknownApp")
-        const notInstalled = yield* Effect.either(request("start", "alpha"))
-        assert.isTrue(Either.isLeft(notInstalled) && notInstalled.left._tag === "NotAllowed")
+        const unknown = yield* Effect.result(request("start", "nope"))
+        assert.isTrue(Result.isFailure(unknown) && unknown.failure._tag === "UnknownApp")
+        const notInstalled = yield* Effect.result(request("start", "alpha"))
+        assert.isTrue(Result.isFailure(notInstalled) && notInstalled.failure._tag === "NotAllowed")
         assert.strictEqual(yield* stateOf(alpha), "not-installed")
         assert.isFalse((yield* Effect.flatMap(StateStore, (s) => s.intent(alpha))).installed, "no intent written")
       }))
     }))
 
-  it.scoped("starts an installed app whose container vanished while its user had it stopped (chaos rm-image)", () =>
+  it.effect("starts an installed app whose container vanished while its user had it stopped (chaos rm-image)", () =>
     Effect.gen(function*() {
       const { run } = yield* setup([serviceManifest("alpha")])
       yield* run(Effect.gen(function*() {
@@ -183,7 +184,7 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("an installed app whose container vanished, as a scan shows it: a restart recreates it, a remove removes it, a stop is refused", () =>
+  it.effect("an installed app whose container vanished, as a scan shows it: a restart recreates it, a remove removes it, a stop is refused", () =>
     Effect.gen(function*() {
       const { run } = yield* setup([serviceManifest("alpha")])
       yield* run(Effect.gen(function*() {
@@ -197,8 +198,8 @@ describe("Lifecycle.request", () => {
         yield* request("install", "alpha")
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
         yield* vanish
-        const stop = yield* Effect.either(request("stop", "alpha"))
-        assert.isTrue(Either.isLeft(stop) && stop.left._tag === "NotAllowed", "nothing to stop")
+        const stop = yield* Effect.result(request("stop", "alpha"))
+        assert.isTrue(Result.isFailure(stop) && stop.failure._tag === "NotAllowed", "nothing to stop")
         assert.strictEqual((yield* request("restart", "alpha")).status, "restarting")
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "recreated by the restart")
         yield* vanish
@@ -208,7 +209,7 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("a capability dependency: refused with no provider, resolved to the installed one, its endpoints handed to hooks", () =>
+  it.effect("a capability dependency: refused with no provider, resolved to the installed one, its endpoints handed to hooks", () =>
     Effect.gen(function*() {
       const runs: Array<HookRegistry.HookRun> = []
       const hooks = Layer.succeed(HookRegistry.HookRegistry, {
@@ -235,9 +236,9 @@ describe("Lifecycle.request", () => {
       ], dataDir)
       const lnd = AppId.make("lnd")
       yield* withOrchestrator(engine, defs, { dataDir, hooks }, Effect.gen(function*() {
-        const refused = yield* Effect.either(request("install", "lnd"))
+        const refused = yield* Effect.result(request("install", "lnd"))
         assert.strictEqual(
-          Either.isLeft(refused) ? refused.left.message : "",
+          Result.isFailure(refused) ? refused.failure.message : "",
           "cannot install lnd: it depends on bitcoin-node (provided by bitcoin-core or bitcoin-knots), which is not installed; install it first"
         )
         yield* request("install", "bitcoin-knots")
@@ -252,15 +253,15 @@ describe("Lifecycle.request", () => {
         ]])
         const view = (yield* Effect.flatMap(AppViews, (v) => v.list)).find((v) => v.id === "lnd")!
         assert.deepStrictEqual(view.dependsOn, ["bitcoin-knots"], "the view names the installed provider")
-        const remove = yield* Effect.either(request("remove", "bitcoin-knots"))
+        const remove = yield* Effect.result(request("remove", "bitcoin-knots"))
         assert.strictEqual(
-          Either.isLeft(remove) ? remove.left.message : "",
+          Result.isFailure(remove) ? remove.failure.message : "",
           "cannot remove bitcoin-knots: lnd depends on it; remove it first, or ask for a cascade to remove it too"
         )
       }))
     }))
 
-  it.scoped("refuses installing one of two conflicting alternatives while the other is installed", () =>
+  it.effect("refuses installing one of two conflicting alternatives while the other is installed", () =>
     Effect.gen(function*() {
       const { run } = yield* setup([
         serviceManifest("bitcoin-core", { conflicts: ["bitcoin-knots"] }),
@@ -268,10 +269,10 @@ describe("Lifecycle.request", () => {
       ])
       yield* run(Effect.gen(function*() {
         yield* request("install", "bitcoin-core")
-        const refused = yield* Effect.either(request("install", "bitcoin-knots"))
-        assert.isTrue(Either.isLeft(refused) && refused.left._tag === "NotAllowed")
+        const refused = yield* Effect.result(request("install", "bitcoin-knots"))
+        assert.isTrue(Result.isFailure(refused) && refused.failure._tag === "NotAllowed")
         assert.strictEqual(
-          Either.isLeft(refused) ? refused.left.message : "",
+          Result.isFailure(refused) ? refused.failure.message : "",
           "cannot install bitcoin-knots: it conflicts with bitcoin-core, which is installed; remove bitcoin-core first"
         )
         yield* waitUntil(Effect.map(stateOf(AppId.make("bitcoin-core")), (s) => s === "running"), "core running")
@@ -286,7 +287,7 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("a failed operation restores the previous state and writes the install log", () =>
+  it.effect("a failed operation restores the previous state and writes the install log", () =>
     Effect.gen(function*() {
       const { run } = yield* setup([serviceManifest("alpha")])
       yield* run(Effect.gen(function*() {
@@ -308,7 +309,7 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("start runs hooks first and restarts a running app when a hook changed a file", () =>
+  it.effect("start runs hooks first and restarts a running app when a hook changed a file", () =>
     Effect.gen(function*() {
       let changed = false
       const hooks = countingHooks(() => changed)
@@ -328,7 +329,7 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("remove keeps the app's data unless purged", () =>
+  it.effect("remove keeps the app's data unless purged", () =>
     Effect.gen(function*() {
       const { dataDir, run } = yield* setup([serviceManifest("alpha", { volumes: [{ source: "./data", target: "/data" }] })])
       yield* run(Effect.gen(function*() {
@@ -347,7 +348,7 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("update pulls or builds again and recreates the container, keeping volumes", () =>
+  it.effect("update pulls or builds again and recreates the container, keeping volumes", () =>
     Effect.gen(function*() {
       const { run } = yield* setup([serviceManifest("alpha", { volumes: [{ source: "chain", target: "/data" }] })])
       yield* run(Effect.gen(function*() {
@@ -356,7 +357,7 @@ describe("Lifecycle.request", () => {
         yield* o.install("alpha")
         const before = (yield* sim.containers).find((c) => c.name === "alpha")!
         // the update is proved by a settle period (30 s without a restart) on the TestClock
-        const updating = yield* Effect.fork(o.update("alpha"))
+        const updating = yield* Effect.forkChild(o.update("alpha"))
         for (let i = 0; i < 120 && Option.isNone(yield* Fiber.poll(updating)); i++) yield* TestClock.adjust("1 second")
         yield* Fiber.join(updating)
         const after = (yield* sim.containers).find((c) => c.name === "alpha")!
@@ -367,7 +368,7 @@ describe("Lifecycle.request", () => {
       }))
     }))
 
-  it.scoped("install pulls or builds a missing image, with progress in the install log", () =>
+  it.effect("install pulls or builds a missing image, with progress in the install log", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer({ registry: ["docker.io/library/nginx:1.27"] }))

@@ -3,7 +3,7 @@
  * from the configured mirror (a real registry on loopback), never from docker.io, and the pull's
  * progress reaches the install log. Image, container and app names carry this process's run tag.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import * as fs from "node:fs"
@@ -68,7 +68,7 @@ describe.skipIf(!hasPodman || !hasRegistry)("pulls through a mirror (real podman
         dataDir,
         settings: { mirrors: [{ location: mirror, insecure: true }] },
         shutdownGrace: Duration.seconds(10)
-      }).pipe(Layer.provideMerge(PodmanRuntime.layer), Layer.provide(HookRegistry.layerEmpty), Layer.provide(NodeContext.layer))
+      }).pipe(Layer.provideMerge(PodmanRuntime.layer), Layer.provide(HookRegistry.layerEmpty), Layer.provide(NodeServices.layer))
       yield* Effect.gen(function*() {
         const lifecycle = yield* Lifecycle
         const store = yield* StateStore

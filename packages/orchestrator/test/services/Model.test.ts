@@ -3,7 +3,8 @@
  * orchestrator restarts, with the invariants of issue 5 checked after every step.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Either, Exit, Layer, Logger, LogLevel, Scope, TestClock, TestContext } from "effect"
+import { Cause, Context, Effect, Result, Exit, Layer, Logger, LogLevel, Scope, References, Clock } from "effect"
+import { TestClock, TestContext } from "effect/testing"
 import * as fc from "fast-check"
 import { AppEntry, AppId, AppState, Generation, Op } from "../../src/domain/index.js"
 import type { Intent } from "../../src/domain/Intent.js"
@@ -103,7 +104,7 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
         // (2) every transition ends by its deadline
         yield* waitUntil(
           Effect.gen(function*() {
-            const now = yield* TestClock.currentTimeMillis
+            const now = yield* Clock.currentTimeMillis
             const s = yield* store.get
             return Object.values(s.entries).every((e) => e.transition === undefined || now <= e.transition.deadline)
           }),
@@ -132,7 +133,7 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
         if (!engineDown) {
           const scan = yield* Effect.orDie(Context.get(ctx, Scanner).scan)
           const after = yield* store.get
-          const now = yield* TestClock.currentTimeMillis
+          const now = yield* Clock.currentTimeMillis
           for (const id of appIds) {
             const e = after.entries[id]!
             if (e.transition !== undefined && now < e.transition.deadline) continue
@@ -148,10 +149,10 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
     for (const [i, cmd] of cmds.entries()) {
       switch (cmd._tag) {
         case "Request": {
-          const answer = yield* inCtx(Effect.flatMap(Lifecycle, (l) => l.request(cmd.op, cmd.app)).pipe(Effect.either))
+          const answer = yield* inCtx(Effect.flatMap(Lifecycle, (l) => l.request(cmd.op, cmd.app)).pipe(Effect.result))
           // (5) every request got an answer, of the agreed shapes
-          if (Either.isRight(answer)) {
-            const { generation, ...rest } = answer.right
+          if (Result.isSuccess(answer)) {
+            const { generation, ...rest } = answer.success
             assert.deepStrictEqual(rest, { appId: cmd.app, op: cmd.op, status: Op.transitionalState(cmd.op) })
             // recorded at a generation no older than any seen before, and no newer than the store's
             assert.isAtLeast(generation, generations.get(cmd.app) ?? 0)
@@ -161,8 +162,8 @@ const runModel = (cmds: ReadonlyArray<Command>) =>
               mayReplace.add(cmd.app)
             }
           } else {
-            assert.include(["UnknownApp", "Conflict", "NotAllowed"], answer.left._tag)
-            if (cmd.app === "ghost") assert.strictEqual(answer.left._tag, "UnknownApp")
+            assert.include(["UnknownApp", "Conflict", "NotAllowed"], answer.failure._tag)
+            if (cmd.app === "ghost") assert.strictEqual(answer.failure._tag, "UnknownApp")
           }
           break
         }
@@ -283,14 +284,14 @@ const regressions: ReadonlyArray<{ readonly name: string; readonly cmds: Readonl
 describe("Model (simulator): random requests, faults, clock and restarts", () => {
   for (const r of regressions) {
     it.effect(`regression: ${r.name}`, () =>
-      Effect.scoped(runModel(r.cmds)).pipe(Logger.withMinimumLogLevel(LogLevel.None)), { timeout: 120_000 })
+      Effect.scoped(runModel(r.cmds)).pipe(Effect.provideService(References.MinimumLogLevel, "None")), { timeout: 120_000 })
   }
 
   // MODEL_REPLAY='<counterexample JSON>' replays one command sequence with its full error.
   if (replay !== undefined) {
     it.effect("replays a counterexample", () =>
       Effect.scoped(runModel(JSON.parse(replay) as ReadonlyArray<Command>)).pipe(
-        Effect.tapErrorCause((cause) => Effect.sync(() => console.error(Cause.pretty(cause))))
+        Effect.tapCause((cause) => Effect.sync(() => console.error(Cause.pretty(cause))))
       ), { timeout: 120_000 })
   }
 
@@ -301,8 +302,8 @@ describe("Model (simulator): random requests, faults, clock and restarts", () =>
           Effect.runPromise(
             Effect.scoped(runModel(cmds)).pipe(
               Effect.provide(TestContext.TestContext),
-              Logger.withMinimumLogLevel(LogLevel.None),
-              Effect.catchAllDefect((d) => Effect.die(new Error(`${show(cmds)}\n${String(d)}`)))
+              Effect.provideService(References.MinimumLogLevel, "None"),
+              Effect.catchDefect((d) => Effect.die(new Error(`${show(cmds)}\n${String(d)}`)))
             )
           )),
         { numRuns: modelRuns, endOnFailure: true, ...(modelSeed === undefined ? {} : { seed: modelSeed }) }

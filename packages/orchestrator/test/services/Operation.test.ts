@@ -6,7 +6,8 @@
  * the back-off, a user's request starts it over).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import type { AppEntry } from "../../src/domain/AppEntry.js"
 import { AppId, FailureMessage } from "../../src/domain/index.js"
 import { CommandFailed } from "../../src/runtime/RuntimeError.js"
@@ -27,7 +28,7 @@ const comparable = (e: AppEntry) => {
 }
 
 describe("Operation: one runner for both callers", () => {
-  it.scoped("the same failing and succeeding start ends in the same entry through the reconciler and the orchestrator", () =>
+  it.effect("the same failing and succeeding start ends in the same entry through the reconciler and the orchestrator", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const dataDir = tempDir("svc-operation-")
@@ -53,8 +54,8 @@ describe("Operation: one runner for both callers", () => {
         assert.strictEqual(byReconciler.crashLoop?.restarts, 1, "a repair counts toward the back-off")
         assert.strictEqual(byReconciler.crashLoop?.neverRan, true, "a start podman refused is not a crash")
         yield* sim.failNext("start", boom())
-        const asked = yield* Effect.either(orchestrator.start("alpha"))
-        assert.isTrue(asked._tag === "Left" && asked.left._tag === "OperationFailed")
+        const asked = yield* Effect.result(orchestrator.start("alpha"))
+        assert.isTrue(asked._tag === "Failure" && asked.left._tag === "OperationFailed")
         const byUser = yield* store.entry(alpha)
         assert.isUndefined(byUser.crashLoop, "a user's request starts the back-off over")
         assert.deepStrictEqual(comparable(byUser), comparable(byReconciler))
@@ -82,7 +83,7 @@ describe("Operation: one runner for both callers", () => {
       }))
     }))
 
-  it.scoped("a host port another program holds: lastError names the port first and the reconciler's starts are marked neverRan, as on podman", () =>
+  it.effect("a host port another program holds: lastError names the port first and the reconciler's starts are marked neverRan, as on podman", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const dataDir = tempDir("svc-operation-port-")

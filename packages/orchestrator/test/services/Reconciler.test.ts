@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Layer, Clock } from "effect"
+import { TestClock } from "effect/testing"
 import { AppId } from "../../src/domain/index.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import { AppViews as AppViewsTag } from "../../src/services/AppViews.js"
@@ -23,7 +24,7 @@ const request = (op: Parameters<Lifecycle["Type"]["request"]>[0], id: string) =>
   Effect.flatMap(Lifecycle, (l) => l.request(op, id))
 
 describe("Reconciler (simulator)", () => {
-  it.scoped("boot adopts existing containers as they are: no create, no start, ids unchanged", () =>
+  it.effect("boot adopts existing containers as they are: no create, no start, ids unchanged", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -64,7 +65,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("a killed app without restart policy is running again within a second (event-driven)", () =>
+  it.effect("a killed app without restart policy is running again within a second (event-driven)", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -83,7 +84,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("a repair of a container its pass just listed is one engine call after the listing: start, no inspect before or after", () =>
+  it.effect("a repair of a container its pass just listed is one engine call after the listing: start, no inspect before or after", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -116,7 +117,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("a repair starts what its pass listed by id: a container replaced since the listing is looked for again", () =>
+  it.effect("a repair starts what its pass listed by id: a container replaced since the listing is looked for again", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -146,7 +147,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("with a restart policy the engine restarts a killed app and the reconciler does not fight it", () =>
+  it.effect("with a restart policy the engine restarts a killed app and the reconciler does not fight it", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer({ restartDelay: "150 millis" }))
@@ -170,7 +171,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("a removed container is recreated within a second", () =>
+  it.effect("a removed container is recreated within a second", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -188,7 +189,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("crash loops back off exponentially and say so in the entry", () =>
+  it.effect("crash loops back off exponentially and say so in the entry", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -207,7 +208,7 @@ describe("Reconciler (simulator)", () => {
           // before the back-off ends nothing restarts it
           const cl = (yield* store.entry(alpha)).crashLoop
           if (cl !== undefined) {
-            const now = yield* TestClock.currentTimeMillis
+            const now = yield* Clock.currentTimeMillis
             if (cl.nextAttemptAt - now > 200) {
               yield* TestClock.adjust(cl.nextAttemptAt - now - 100)
               yield* settle(20)
@@ -225,7 +226,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("starts dependencies first", () =>
+  it.effect("starts dependencies first", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -247,7 +248,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("a stop holds across an orchestrator restart; a stop in flight is resumed at boot", () =>
+  it.effect("a stop holds across an orchestrator restart; a stop in flight is resumed at boot", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -284,7 +285,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("a stop resumed after a long outage gets a fresh deadline instead of failing on the old one", () =>
+  it.effect("a stop resumed after a long outage gets a fresh deadline instead of failing on the old one", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -316,7 +317,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("recreates a managed container only when its spec hash changed", () =>
+  it.effect("recreates a managed container only when its spec hash changed", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -340,7 +341,7 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
-  it.scoped("an adopted container keeps its own name; operations use it; unmanaged means never recreated", () =>
+  it.effect("an adopted container keeps its own name; operations use it; unmanaged means never recreated", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())

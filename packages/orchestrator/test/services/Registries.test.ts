@@ -5,7 +5,7 @@
  * as insecure, and under `offline` a Docker Hub short name is refused before any podman pull
  * while the listed registry and a local build still work. Names carry this process's run tag.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import * as fs from "node:fs"
@@ -74,7 +74,7 @@ describe.skipIf(!hasPodman || !hasRegistry)("insecure and offline registries (re
       const layer = Archipelago.layer({ appsDir, dataDir, settings, shutdownGrace: Duration.seconds(10) }).pipe(
         Layer.provideMerge(PodmanRuntime.layer),
         Layer.provide(HookRegistry.layerEmpty),
-        Layer.provide(NodeContext.layer)
+        Layer.provide(NodeServices.layer)
       )
       return yield* Effect.gen(function*() {
         const lifecycle = yield* Lifecycle

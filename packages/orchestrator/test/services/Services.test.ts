@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppId } from "../../src/domain/index.js"
@@ -36,7 +37,7 @@ describe("Archipelago services", () => {
       assert.isTrue(onDisk.apps.alpha.intent.userStopped)
     }))
 
-  it.scoped("while the engine is down scans change nothing and passes are skipped", () =>
+  it.effect("while the engine is down scans change nothing and passes are skipped", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -48,7 +49,7 @@ describe("Archipelago services", () => {
         yield* waitUntil(Effect.map(stateOf(alpha), (s) => s === "running"), "running")
         const before = yield* Effect.flatMap(StateStore, (s) => s.get)
         yield* sim.engineDown()
-        const scan = yield* Effect.either(Effect.flatMap(Scanner, (s) => s.scan))
+        const scan = yield* Effect.result(Effect.flatMap(Scanner, (s) => s.scan))
         assert.strictEqual(scan._tag, "Left")
         assert.deepStrictEqual(yield* Effect.flatMap(Reconciler, (r) => r.pass), [])
         yield* TestClock.adjust("2 minutes")
@@ -60,7 +61,7 @@ describe("Archipelago services", () => {
       }))
     }))
 
-  it.scoped("every pass re-renders hooks; a changed file restarts a running app", () =>
+  it.effect("every pass re-renders hooks; a changed file restarts a running app", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       let changed = false
@@ -87,7 +88,7 @@ describe("Archipelago services", () => {
       }))
     }))
 
-  it.scoped("AppViews.changes: the picture, then every change after it, with no gap: subscribers racing the store hold what list says", () =>
+  it.effect("AppViews.changes: the picture, then every change after it, with no gap: subscribers racing the store hold what list says", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -126,7 +127,7 @@ describe("Archipelago services", () => {
       }))
     }))
 
-  it.scoped("AppViews: the picture, then one view per change, in order, with the kebab-case state", () =>
+  it.effect("AppViews: the picture, then one view per change, in order, with the kebab-case state", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -134,8 +135,8 @@ describe("Archipelago services", () => {
       const defs = defsOf([serviceManifest("alpha", { name: "Alpha", ports: [{ host: 18090, container: 80 }], ui: { port: 80 } })], dataDir)
       yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
         const views = yield* AppViews
-        const collected = yield* Effect.fork(
-          views.changes.pipe(Stream.flattenIterables, Stream.filter((v) => v.id === "alpha"), Stream.take(3), Stream.runCollect)
+        const collected = yield* Effect.forkChild(
+          views.changes.pipe(Stream.flattenIterable, Stream.filter((v) => v.id === "alpha"), Stream.take(3), Stream.runCollect)
         )
         yield* settle(10)
         yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "alpha"))
@@ -155,12 +156,12 @@ describe("Archipelago services", () => {
           `created container alpha (${view!.containerId!.slice(0, 12)}) of 1.0.0 on ${view!.digest!.slice(7, 19)}`,
           "install done"
         ])
-        assert.strictEqual((yield* Effect.either(views.installLog("nope")))._tag, "Left")
+        assert.strictEqual((yield* Effect.result(views.installLog("nope")))._tag, "Left")
         assert.include(yield* views.containerLogs("alpha", 10), "started")
       }))
     }))
 
-  it.scoped("AppViews: resources from one stats call against the manifest's limit; followLogs until the stop", () =>
+  it.effect("AppViews: resources from one stats call against the manifest's limit; followLogs until the stop", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -182,7 +183,7 @@ describe("Archipelago services", () => {
         assert.deepStrictEqual(sample.apps, [
           { appId: "alpha", cpuPercent: 12.5, memoryBytes: 32 * 1024 ** 2, memoryLimitBytes: 64 * 1024 ** 2 }
         ])
-        const follower = yield* views.followLogs("alpha", 5).pipe(Stream.runCollect, Effect.fork)
+        const follower = yield* views.followLogs("alpha", 5).pipe(Stream.runCollect, Effect.forkChild)
         yield* settle(10)
         yield* sim.log("alpha", "block 1")
         yield* lifecycle.request("stop", "alpha")

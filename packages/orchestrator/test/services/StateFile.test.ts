@@ -3,6 +3,7 @@ import * as fc from "fast-check"
 import { AppEntry, AppId, Intent } from "../../src/domain/index.js"
 import * as StateStore from "../../src/services/StateStore.js"
 import { arbAppId, arbIdleState } from "../arbitraries.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const intent = { installed: true, wantRunning: false, userStopped: true, updatedAt: 7 }
 const good = { intent, state: "stopped" as const }
@@ -55,7 +56,7 @@ describe("StateStore.decode", () => {
     assert.deepStrictEqual(bad.problems.map((p) => p.path), ["$.apps.app.journal.step"])
   })
 
-  it.prop("round-trips every persisted state", [fc.uniqueArray(fc.tuple(arbAppId, arbIdleState), { selector: ([id]) => id })], ([pairs]) => {
+  prop("round-trips every persisted state", [fc.uniqueArray(fc.tuple(arbAppId, arbIdleState), { selector: ([id]) => id })], ([pairs]) => {
     const ids = pairs.map(([id]) => id)
     const state = {
       entries: Object.fromEntries(pairs.map(([id, s]) => [id, AppEntry.make(id, s)])),

@@ -1,6 +1,7 @@
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Logger, Option, Schedule, TestClock } from "effect"
+import { Effect, Result, Fiber, Logger, Option, Schedule } from "effect"
+import { TestClock } from "effect/testing"
 import { vi } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -14,14 +15,14 @@ vi.mock("../../src/fs/SafeFile.js", async (original) => {
   return {
     ...actual,
     write: (...args: Parameters<typeof actual.write>) =>
-      Effect.zipRight(Effect.promise(() => writes.gate ?? Promise.resolve()), actual.write(...args))
+      Effect.andThen(Effect.promise(() => writes.gate ?? Promise.resolve()), actual.write(...args))
   }
 })
 import { epoch, tempDir } from "./harness.js"
 
 const lnd = AppId.make("lnd")
 const ui = AppId.make("lnd-ui")
-const make = (dataDir: string) => StateStore.make({ dataDir, apps: [lnd, ui] }).pipe(Effect.provide(NodeContext.layer))
+const make = (dataDir: string) => StateStore.make({ dataDir, apps: [lnd, ui] }).pipe(Effect.provide(NodeServices.layer))
 const captureLogs = (into: Array<string>) =>
   Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => {
     into.push(Array.isArray(message) ? message.join(" ") : String(message))
@@ -30,7 +31,7 @@ const readFile = (dataDir: string) => JSON.parse(fs.readFileSync(path.join(dataD
 
 const stop = (store: StateStore.Service, now: number) =>
   store.modify(lnd, (entry, intent) =>
-    Either.map(Transition.begin(entry, "stop", now, 330), (begun) =>
+    Result.map(Transition.begin(entry, "stop", now, 330), (begun) =>
       [undefined, { entry: begun, intent: Intent.request(intent, "stop", now) }] as const))
 
 describe("StateStore", () => {
@@ -69,13 +70,13 @@ describe("StateStore", () => {
       assert.strictEqual(installed.entry.state, "running")
       assert.strictEqual(installed.entry.generation, 0, "no request change: the generation stays")
       const [answer, written] = yield* store.write(lnd, (entry, intent) =>
-        Either.map(Transition.begin(entry, "stop", epoch, 330), (begun) =>
+        Result.map(Transition.begin(entry, "stop", epoch, 330), (begun) =>
           ["begun", { entry: { ...begun, generation: 42 }, intent: Intent.request(intent, "stop", epoch) }] as const))
       assert.strictEqual(answer, "begun")
       assert.strictEqual(written.entry.generation, 1, "the store's generation, not the one the change set")
       assert.deepStrictEqual(written.entry, yield* store.entry(lnd))
       assert.deepStrictEqual(written.intent, yield* store.intent(lnd))
-      const [, same] = yield* store.write(lnd, () => Either.right([undefined, {}] as const))
+      const [, same] = yield* store.write(lnd, () => Result.succeed([undefined, {}] as const))
       assert.strictEqual(same.entry, yield* store.entry(lnd))
     }))
 
@@ -88,7 +89,7 @@ describe("StateStore", () => {
       writes.gate = new Promise<void>((r) => (release = r))
       try {
         // the first stop is recorded and its write held (a slow fsync)
-        const first = yield* Effect.fork(stop(store, 1))
+        const first = yield* Effect.forkChild(stop(store, 1))
         yield* Effect.flatMap(store.entry(lnd), (e) => e.state === "stopping" ? Effect.void : Effect.fail("not yet")).pipe(
           Effect.retry({ schedule: Schedule.spaced("5 millis"), times: 2000 }),
           Effect.ignore
@@ -96,15 +97,15 @@ describe("StateStore", () => {
         assert.strictEqual((yield* store.entry(lnd)).state, "stopping")
         // the same stop again changes nothing (as Lifecycle asks it): answered now, not after the write
         const stopAgain = store.modify(lnd, (entry) =>
-          entry.transition?.op === "stop" ? Either.right([entry.transition.since, {}] as const) : Either.left("not stopping"))
+          entry.transition?.op === "stop" ? Result.succeed([entry.transition.since, {}] as const) : Result.fail("not stopping"))
         const again = yield* Effect.timeoutOption(stopAgain, "5 seconds")
         assert.deepStrictEqual(again, Option.some(1), "a no-op change must not queue behind a write in progress")
         // a refusal too (start while stopping is a conflict)
         const refused = yield* Effect.timeoutOption(
-          Effect.either(store.modify(lnd, (entry) => Transition.begin(entry, "start", 3, 330).pipe(Either.map(() => [undefined, {}] as const)))),
+          Effect.result(store.modify(lnd, (entry) => Transition.begin(entry, "start", 3, 330).pipe(Result.map(() => [undefined, {}] as const)))),
           "5 seconds"
         )
-        assert.isTrue(Option.isSome(refused) && Either.isLeft(refused.value))
+        assert.isTrue(Option.isSome(refused) && Result.isFailure(refused.value))
         // the first is still waiting for its write: it answers only once that is done
         assert.isNull(yield* Fiber.poll(first).pipe(Effect.map(Option.getOrNull)))
         release()

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, TestClock } from "effect"
+import { Effect, Fiber, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppId } from "../../src/domain/index.js"
@@ -48,7 +49,7 @@ const container = Effect.gen(function*() {
 /** Runs `orchestrator.update` to its end, moving the TestClock through the health gate. */
 const runUpdate = Effect.gen(function*() {
   const orchestrator = yield* Orchestrator.Orchestrator
-  const fiber = yield* Effect.fork(Effect.either(orchestrator.update("web")))
+  const fiber = yield* Effect.forkChild(Effect.result(orchestrator.update("web")))
   yield* waitAdvancing(Effect.map(Fiber.poll(fiber), Option.isSome), "the update ends", { step: "500 millis", maxAdvance: "10 minutes" })
   return yield* Fiber.join(fiber)
 })
@@ -86,7 +87,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         assert.strictEqual((yield* container).id, before.id, "a reload and a reconcile pass touch nothing running")
 
         const outcome = yield* runUpdate
-        assert.isTrue(outcome._tag === "Right", "the update succeeds")
+        assert.isTrue(outcome._tag === "Success", "the update succeeds")
         const after = yield* container
         assert.strictEqual(after.labels[Labels.version], "1.2.0")
         assert.notStrictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest])
@@ -117,9 +118,9 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         yield* rt.untagImage(`${repo}:1.0.0`)
         ;(yield* Apps).replace(defsOf([release("1.1.0")], dataDir))
         const outcome = yield* runUpdate
-        assert.isTrue(outcome._tag === "Left")
+        assert.isTrue(outcome._tag === "Failure")
         const reason = "update to 1.1.0 rolled back: health check failed 3 times: http :8080/"
-        assert.strictEqual(outcome._tag === "Left" && outcome.left._tag === "OperationFailed" ? outcome.left.reason : "", reason)
+        assert.strictEqual(outcome._tag === "Failure" && outcome.left._tag === "OperationFailed" ? outcome.left.reason : "", reason)
         const after = yield* container
         assert.notStrictEqual(after.id, before.id, "recreated")
         assert.strictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest], "on the remembered digest")
@@ -272,7 +273,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
           assert.strictEqual((yield* store.entry(web)).state, "not-installed", "the scan shows the container gone")
         }
         const outcome = yield* runUpdate
-        assert.isTrue(outcome._tag === "Left" && outcome.left._tag === "OperationFailed", "1.1.0 never proves healthy")
+        assert.isTrue(outcome._tag === "Failure" && outcome.left._tag === "OperationFailed", "1.1.0 never proves healthy")
         const after = yield* container
         assert.strictEqual(after.labels[Labels.version], "1.0.0", "rolled back, not left on an unproved release")
         assert.strictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest])

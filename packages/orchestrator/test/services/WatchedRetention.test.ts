@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as ChannelState from "../../src/services/ChannelState.js"
 import * as WatchedRetention from "../../src/services/WatchedRetention.js"
+import { prop } from "../../../../test-support/prop.js"
 
 const copies = fc.array(fc.nat({ max: 8192 }), { maxLength: 40 }).map((sizes) =>
   sizes.map((bytes, i): WatchedRetention.Copy => ({ name: `c-${String(i).padStart(3, "0")}.copy`, createdAt: i * 1000, bytes }))
@@ -24,7 +25,7 @@ describe("WatchedRetention.plan", () => {
     assert.isUndefined(plan.shrank)
   })
 
-  it.prop("the newest copy and the newest good copy are always kept; at most keep of each kind", [copies, fc.integer({ min: 1, max: 12 })], ([cs, keep]) => {
+  prop("the newest copy and the newest good copy are always kept; at most keep of each kind", [copies, fc.integer({ min: 1, max: 12 })], ([cs, keep]) => {
     const plan = WatchedRetention.plan(cs, keep)
     assert.strictEqual(plan.keep.length + plan.prune.length, cs.length)
     if (cs.length > 0) {
@@ -37,7 +38,7 @@ describe("WatchedRetention.plan", () => {
     for (const p of plan.prune) assert.isBelow(p.createdAt, Math.max(...keptGood.map((c) => c.createdAt), plan.keep.at(-1)!.createdAt))
   })
 
-  it.prop("pruning is stable: planning the kept copies again prunes nothing and keeps the same good copy", [copies, fc.integer({ min: 1, max: 12 })], ([cs, keep]) => {
+  prop("pruning is stable: planning the kept copies again prunes nothing and keeps the same good copy", [copies, fc.integer({ min: 1, max: 12 })], ([cs, keep]) => {
     const plan = WatchedRetention.plan(cs, keep)
     const again = WatchedRetention.plan(plan.keep, keep)
     assert.deepStrictEqual(again.prune, [])

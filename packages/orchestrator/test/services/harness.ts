@@ -1,5 +1,6 @@
-import { NodeContext } from "@effect/platform-node"
-import { Context, Duration, Effect, Layer, Schema, TestClock } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -40,13 +41,13 @@ export const tempDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(),
 
 export interface HarnessConfig {
   readonly dataDir: string
-  readonly scanInterval?: Duration.DurationInput
-  readonly reconcileInterval?: Duration.DurationInput
-  readonly healthInterval?: Duration.DurationInput
-  readonly shutdownGrace?: Duration.DurationInput
+  readonly scanInterval?: Duration.Input
+  readonly reconcileInterval?: Duration.Input
+  readonly healthInterval?: Duration.Input
+  readonly shutdownGrace?: Duration.Input
   readonly hooks?: Layer.Layer<HookRegistry.HookRegistry>
   readonly backup?: Archipelago.Config["backup"]
-  readonly settlePeriod?: Duration.DurationInput
+  readonly settlePeriod?: Duration.Input
   readonly onStep?: (point: string) => Effect.Effect<void>
 }
 
@@ -63,7 +64,7 @@ export const orchestrator = (defs: ReadonlyArray<Apps.AppDef>, config: HarnessCo
     ...(config.onStep === undefined ? {} : { onStep: config.onStep })
   }).pipe(
     Layer.provide(config.hooks ?? HookRegistry.layerEmpty),
-    Layer.provide(NodeContext.layer)
+    Layer.provide(NodeServices.layer)
   )
 
 /** Lets real I/O (state file writes) finish while the TestClock stands still. */
@@ -79,7 +80,7 @@ export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: strin
     const end = Date.now() + boundMs
     for (;;) {
       if (yield* check) return
-      if (Date.now() > end) return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
+      if (Date.now() > end) return yield* Effect.die(new Error(`gave up waiting for: ${what}`))
       yield* settle(everyMs)
     }
   })
@@ -93,15 +94,15 @@ export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, what: strin
 export const waitAdvancing = <E, R>(
   check: Effect.Effect<boolean, E, R>,
   what: string,
-  options: { readonly step?: Duration.DurationInput; readonly maxAdvance: Duration.DurationInput; readonly boundMs?: number }
+  options: { readonly step?: Duration.Input; readonly maxAdvance: Duration.Input; readonly boundMs?: number }
 ) =>
   Effect.gen(function*() {
-    const step = Duration.toMillis(Duration.decode(options.step ?? "100 millis"))
-    let left = Duration.toMillis(Duration.decode(options.maxAdvance))
+    const step = Duration.toMillis(Duration.fromInputUnsafe(options.step ?? "100 millis"))
+    let left = Duration.toMillis(Duration.fromInputUnsafe(options.maxAdvance))
     const end = Date.now() + (options.boundMs ?? 45_000)
     for (;;) {
       if (yield* check) return
-      if (Date.now() > end) return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
+      if (Date.now() > end) return yield* Effect.die(new Error(`gave up waiting for: ${what}`))
       if (left > 0) {
         const by = Math.min(step, left)
         left -= by
@@ -141,7 +142,7 @@ export const driveUntil = <E, R>(done: Effect.Effect<boolean, E, R>, what: strin
       yield* TestClock.adjust("50 millis")
       yield* settle(2)
     }
-    return yield* Effect.dieMessage(`gave up waiting for: ${what}`)
+    return yield* Effect.die(new Error(`gave up waiting for: ${what}`))
   })
 
 /** Provides the orchestrator over an already-built runtime context, so it can be restarted on the same engine. */

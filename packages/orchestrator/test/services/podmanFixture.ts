@@ -3,7 +3,7 @@
  * under a per-run prefix), the orchestrator on real podman over their folder, a wall-time `until`
  * for podman's pace, and removal of what a test created.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Duration, Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
 import * as BaseImage from "../../src/runtime/BaseImage.js"
@@ -25,7 +25,7 @@ export { addDemoApp, type DemoApp, demoManifest, makeAppsDir } from "./demoApps.
 export const podmanOrchestrator = (
   appsDir: string,
   dataDir: string,
-  options: { readonly shutdownGrace?: Duration.DurationInput; readonly backup?: Archipelago.Config["backup"] } = {}
+  options: { readonly shutdownGrace?: Duration.Input; readonly backup?: Archipelago.Config["backup"] } = {}
 ) =>
   Archipelago.layer({
     appsDir,
@@ -35,10 +35,10 @@ export const podmanOrchestrator = (
   }).pipe(
     Layer.provideMerge(PodmanRuntime.layer),
     Layer.provide(HookRegistry.layerEmpty),
-    Layer.provide(NodeContext.layer)
+    Layer.provide(NodeServices.layer)
   )
 
-export const ensureBaseImage = BaseImage.ensure().pipe(Effect.provide(NodeContext.layer))
+export const ensureBaseImage = BaseImage.ensure().pipe(Effect.provide(NodeServices.layer))
 
 export const podman = (...args: ReadonlyArray<string>) => {
   const r = spawnSync("podman", args, { encoding: "utf8" })

@@ -5,8 +5,8 @@
  * (`UPDATE_GOLDEN=1` rewrites them). The real generator runs on the same files in
  * QuadletGenerator.test.ts.
  */
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Either } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Effect, Result } from "effect"
 import fc from "fast-check"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
@@ -34,9 +34,9 @@ const minimal: ContainerSpec = {
   restart: "always"
 }
 
-const right = <A, E>(e: Either.Either<A, E>): A => {
-  if (Either.isLeft(e)) throw new Error(`expected Right, got ${String(e.left)}`)
-  return e.right
+const right = <A, E>(e: Result.Result<A, E>): A => {
+  if (Result.isFailure(e)) throw new Error(`expected Right, got ${String(e.failure)}`)
+  return e.success
 }
 
 const section = (file: Quadlet.UnitFile, name: string): ReadonlyArray<Quadlet.Entry> =>
@@ -96,29 +96,29 @@ const arbSpec: fc.Arbitrary<ContainerSpec> = fc.record({
 describe("quadletUnit: engines", () => {
   it("refuses podman 4.3.1 (Debian 12) with a message naming the version and the need", () => {
     const r = Quadlet.quadletUnit(minimal, "4.3.1")
-    expect(Either.isLeft(r)).toBe(true)
-    if (Either.isRight(r)) return
-    expect(r.left._tag).toBe("QuadletUnsupported")
-    expect(r.left.message).toContain("podman 4.3.1 has no Quadlet")
-    expect(r.left.message).toContain("4.4 or later")
+    expect(Result.isFailure(r)).toBe(true)
+    if (Result.isSuccess(r)) return
+    expect(r.failure._tag).toBe("QuadletUnsupported")
+    expect(r.failure.message).toContain("podman 4.3.1 has no Quadlet")
+    expect(r.failure.message).toContain("4.4 or later")
   })
 
   it("refuses every version before 4.4 and an unparsable one; accepts 4.4.0", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 9 }), (major, minor) => {
         const ok = major > 4 || (major === 4 && minor >= 4)
-        expect(Either.isRight(Quadlet.quadletUnit(minimal, `${major}.${minor}.0`))).toBe(ok)
+        expect(Result.isSuccess(Quadlet.quadletUnit(minimal, `${major}.${minor}.0`))).toBe(ok)
       })
     )
-    expect(Either.isLeft(Quadlet.quadletUnit(minimal, "podman"))).toBe(true)
-    expect(Either.isRight(Quadlet.quadletUnit(minimal, "4.4.0"))).toBe(true)
+    expect(Result.isFailure(Quadlet.quadletUnit(minimal, "podman"))).toBe(true)
+    expect(Result.isSuccess(Quadlet.quadletUnit(minimal, "4.4.0"))).toBe(true)
   })
 
   it("refuses names that cannot be unit file names", () => {
     const bad = Quadlet.quadletUnit({ ...minimal, name: "../etc/x" }, "5.4.0")
-    expect(Either.isLeft(bad) && bad.left._tag === "InvalidUnitName").toBe(true)
+    expect(Result.isFailure(bad) && bad.failure._tag === "InvalidUnitName").toBe(true)
     const vol = Quadlet.quadletUnit({ ...minimal, volumes: [{ source: "a b", target: "/x", readOnly: false }] }, "5.4.0")
-    expect(Either.isLeft(vol) && vol.left.message.includes("volume name")).toBe(true)
+    expect(Result.isFailure(vol) && vol.failure.message.includes("volume name")).toBe(true)
   })
 })
 
@@ -247,7 +247,7 @@ describe("quadletUnit: service and escaping", () => {
 describe("quadletUnit: golden files for every app", () => {
   let catalog: Catalog.Catalog
   beforeAll(async () => {
-    catalog = await Effect.runPromise(Catalog.load(appsDir).pipe(Effect.provide(NodeContext.layer)))
+    catalog = await Effect.runPromise(Catalog.load(appsDir).pipe(Effect.provide(NodeServices.layer)))
   })
 
   for (const version of goldenVersions) {

@@ -6,9 +6,10 @@
  * is unchanged: a stop answers at once with "stopping", goes through `systemctl stop`, ends
  * "stopped"; a start goes through `systemctl start`.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Either, Layer, TestClock } from "effect"
+import { Context, Effect, Result, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { AppId } from "../../src/domain/index.js"
@@ -98,8 +99,8 @@ const fakeSystemd = (inner: RuntimeService, units: Map<string, ContainerSpec>) =
         const spec = units.get(rest[0]!)
         if (spec === undefined) return { exitCode: 5, stdout: "", stderr: `Unit ${rest[0]} not found.` }
         if (verb === "stop" || verb === "restart") {
-          yield* inner.stop(spec.name, spec.stopTimeoutSec).pipe(Effect.catchAll(() => Effect.void))
-          yield* inner.remove(spec.name, { force: true }).pipe(Effect.catchAll(() => Effect.void))
+          yield* inner.stop(spec.name, spec.stopTimeoutSec).pipe(Effect.catch(() => Effect.void))
+          yield* inner.remove(spec.name, { force: true }).pipe(Effect.catch(() => Effect.void))
         }
         if (verb === "start" || verb === "restart") {
           yield* Effect.orDie(inner.remove(spec.name, { force: true }).pipe(Effect.catchTag("ContainerNotFound", () => Effect.void)))
@@ -117,7 +118,7 @@ const stateOf = (id: AppId.AppId) => Effect.flatMap(StateStore, (s) => Effect.ma
 const request = (op: "install" | "start" | "stop" | "restart", id: string) => Effect.flatMap(Lifecycle, (l) => l.request(op, id))
 
 describe("UnitOwned: the lifecycle of a unit-owned app goes through systemctl", () => {
-  it.scoped("install, stop and start: async answers, transitional states, systemctl argv, no podman stop/start of its own", () =>
+  it.effect("install, stop and start: async answers, transitional states, systemctl argv, no podman stop/start of its own", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
@@ -177,8 +178,8 @@ describe("UnitOwned: the lifecycle of a unit-owned app goes through systemctl", 
       const spec = defsOf([serviceManifest("beta")], tempDir("unit-owned-"))[0]!.spec
       const systemd = fakeSystemd(inner, new Map())
       const rt = UnitOwned.make(inner, systemd.service, { units: [{ containerName: spec.name, unit: "beta.service", labels: spec.labels }] })
-      const r = yield* Effect.either(rt.create(spec))
-      assert.isTrue(Either.isLeft(r) && r.left._tag === "CommandFailed" && r.left.message.includes("beta.service is not installed"))
+      const r = yield* Effect.result(rt.create(spec))
+      assert.isTrue(Result.isFailure(r) && r.failure._tag === "CommandFailed" && r.failure.message.includes("beta.service is not installed"))
       // Apps that are not unit-owned go straight to the engine.
       const other = { ...spec, name: "gamma" }
       assert.isTrue((yield* rt.create(other)).length > 0)
@@ -213,7 +214,7 @@ describe("UnitOwned: a unit-owned container started by id", () => {
 })
 
 describe("QuadletInstaller", () => {
-  const units = Either.getOrThrow(Quadlet.quadletUnit({
+  const units = Result.getOrThrow(Quadlet.quadletUnit({
     name: "demo",
     image: "localhost/demo:1",
     labels: { "io.archipelago.app": "demo" },
@@ -233,7 +234,7 @@ describe("QuadletInstaller", () => {
         run: (argv) => Effect.sync(() => (calls.push(argv), { exitCode: 0, stdout: "", stderr: "" }))
       })
       const run = <A, E>(e: Effect.Effect<A, E, Systemctl.Systemctl | import("@effect/platform").FileSystem.FileSystem>) =>
-        e.pipe(Effect.provide(Layer.merge(systemctl, NodeContext.layer)))
+        e.pipe(Effect.provide(Layer.merge(systemctl, NodeServices.layer)))
       const first = yield* run(QuadletInstaller.install(units, { dir }))
       assert.deepStrictEqual(first.written.map((p) => NodePath.basename(p)), ["demo.container", "demo-data.volume"])
       assert.deepStrictEqual(calls, [["daemon-reload"]])
@@ -257,7 +258,7 @@ describe("QuadletInstaller", () => {
         run: (argv) => Effect.sync(() => (calls.push(argv), { exitCode: 0, stdout: "", stderr: "" }))
       })
       const provide = <A, E>(e: Effect.Effect<A, E, Systemctl.Systemctl | import("@effect/platform").FileSystem.FileSystem>) =>
-        e.pipe(Effect.provide(Layer.merge(systemctl, NodeContext.layer)))
+        e.pipe(Effect.provide(Layer.merge(systemctl, NodeServices.layer)))
       const own = NodePath.join(dir, "demo.container")
       Fs.writeFileSync(own, "[Container]\nImage=localhost/mine\n")
       const refused = yield* Effect.flip(provide(QuadletInstaller.install(units, { dir })))
@@ -281,8 +282,8 @@ describe("QuadletInstaller", () => {
       const systemctl = Layer.succeed(Systemctl.Systemctl, {
         run: () => Effect.succeed({ exitCode: 1, stdout: "", stderr: "System has not been booted with systemd as init system (PID 1). Can't operate." })
       })
-      const r = yield* Effect.either(QuadletInstaller.install(units, { dir }).pipe(Effect.provide(Layer.merge(systemctl, NodeContext.layer))))
-      assert.isTrue(Either.isLeft(r) && r.left._tag === "InstallFailed" && r.left.message.includes("PID 1") && r.left.message.includes(dir))
+      const r = yield* Effect.result(QuadletInstaller.install(units, { dir }).pipe(Effect.provide(Layer.merge(systemctl, NodeServices.layer))))
+      assert.isTrue(Result.isFailure(r) && r.failure._tag === "InstallFailed" && r.failure.message.includes("PID 1") && r.failure.message.includes(dir))
     }))
 
   it("the rootful and rootless Quadlet folders", () => {

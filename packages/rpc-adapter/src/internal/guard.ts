@@ -3,8 +3,8 @@
  * server, a state-changing request (anything but GET/HEAD) and the socket must come from an
  * allowed Origin, and the API (`/rpc`, `/ws`) needs credentials.
  */
-import { HttpServerRequest } from "@effect/platform"
-import type { HttpApp, HttpServerResponse } from "@effect/platform"
+import { HttpServerRequest } from "effect/http"
+import type { HttpApp, HttpServerResponse } from "effect"
 import { Effect } from "effect"
 import * as Auth from "../Auth.js"
 import { forbiddenOrigin, header, misdirected, unauthorized } from "./http.js"

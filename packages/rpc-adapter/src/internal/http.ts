@@ -2,9 +2,9 @@
  * HTTP helpers of the server: responses with the security headers, header access, and a body
  * reader that stops at the cap.
  */
-import type { HttpServerRequest } from "@effect/platform"
-import { HttpServerResponse } from "@effect/platform"
-import { NodeHttpServerRequest } from "@effect/platform-node"
+import type { HttpServerRequest } from "effect"
+import { HttpServerResponse } from "effect/http"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Data, Effect, Option } from "effect"
 
 export const securityHeaders = {
@@ -75,7 +75,7 @@ export const readBody = (request: HttpServerRequest.HttpServerRequest, max: numb
   const declared = Number(header(request, "content-length") ?? "0")
   if (Number.isFinite(declared) && declared > max) return Effect.fail(new BodyTooLarge())
   const source = NodeHttpServerRequest.toIncomingMessage(request)
-  return Effect.async<string, BodyTooLarge | BodyUnreadable>((resume) => {
+  return Effect.callback<string, BodyTooLarge | BodyUnreadable>((resume) => {
     const chunks: Array<Buffer> = []
     let size = 0
     const cleanup = () => {

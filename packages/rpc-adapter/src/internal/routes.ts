@@ -3,8 +3,8 @@
  * (Host, Origin, credentials) runs before them.
  */
 import { readFile } from "node:fs/promises"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import type { HttpApp } from "@effect/platform"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { HttpApp } from "effect"
 import { Effect } from "effect"
 import type { Context } from "effect"
 import * as Auth from "../Auth.js"
@@ -63,11 +63,11 @@ const attempt = (
       if (wait > 0) return Effect.succeed(tooManyAttempts(wait))
     }
     if (check()) {
-      return Effect.zipRight(
+      return Effect.andThen(
         Effect.logInfo(`login (${kind}) from ${client}${device === undefined ? "" : " (known browser)"}`),
         Effect.map(onOk(), (response) =>
           kind === "password" && device === undefined
-            ? HttpServerResponse.unsafeSetCookie(response, Auth.deviceCookieName, Auth.newDevice(rt.token), Auth.deviceCookieOptions(secure(rt, request)))
+            ? HttpServerResponse.setCookieUnsafe(response, Auth.deviceCookieName, Auth.newDevice(rt.token), Auth.deviceCookieOptions(secure(rt, request)))
             : response)
       )
     }

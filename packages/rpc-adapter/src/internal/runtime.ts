@@ -2,7 +2,7 @@
  * What the routes, the guard and the sockets share: the server's settings and its mutable
  * cells (sessions, login failures, sockets per session), each behind a small function.
  */
-import { Effect } from "effect"
+import { Effect, Semaphore } from "effect"
 import * as Auth from "../Auth.js"
 import * as RateLimit from "../RateLimit.js"
 import * as Sessions from "../Sessions.js"
@@ -45,7 +45,7 @@ export interface Settings {
 }
 
 export const make = (settings: Settings, initial: Sessions.Store): Effect.Effect<Runtime> =>
-  Effect.map(Effect.makeSemaphore(1), (lock): Runtime => {
+  Effect.map(Semaphore.make(1), (lock): Runtime => {
   let sessions = initial
   let failures = RateLimit.empty
   const sockets = new Map<string, Set<() => void>>()

@@ -24,7 +24,7 @@ export const load = (dataDir: string, now: number, policy: Sessions.Policy): Eff
           : Effect.succeed(store)
       }
     })),
-    Effect.catchAll((e) => Effect.as(Effect.logWarning(`cannot read ${file}: ${why(e)}`), Sessions.empty))
+    Effect.catch((e) => Effect.as(Effect.logWarning(`cannot read ${file}: ${why(e)}`), Sessions.empty))
   )
 }
 
@@ -33,6 +33,6 @@ export const save = (dataDir: string, store: Sessions.Store): Effect.Effect<void
   const file = path(dataDir)
   return SafeFile.write(file, Sessions.encode(store), { root: resolve(dataDir), mode: 0o600, dirMode: 0o700 }).pipe(
     Effect.asVoid,
-    Effect.catchAll((e) => Effect.logWarning(`cannot save ${file}: ${why(e)}`))
+    Effect.catch((e) => Effect.logWarning(`cannot save ${file}: ${why(e)}`))
   )
 }

@@ -22,7 +22,7 @@ export const rejectUpgrade = (socket: Duplex, status: number, text: string) => {
 }
 
 const send = (ws: WebSocket, data: string) =>
-  Effect.async<void, Error>((resume) => {
+  Effect.callback<void, Error>((resume) => {
     if (ws.readyState !== WebSocket.OPEN) return resume(Effect.fail(new Error("closed")))
     ws.send(data, (err) => resume(err ? Effect.fail(err) : Effect.void))
   })
@@ -45,8 +45,8 @@ export const connection = (
     const inbox = yield* Queue.unbounded<string>()
     let alive = true
     let pending = 0
-    ws.on("close", () => Deferred.unsafeDone(closed, Effect.void))
-    ws.on("error", () => Deferred.unsafeDone(closed, Effect.void))
+    ws.on("close", () => Deferred.doneUnsafe(closed, Effect.void))
+    ws.on("error", () => Deferred.doneUnsafe(closed, Effect.void))
     ws.on("pong", () => {
       alive = true
     })
@@ -57,7 +57,7 @@ export const connection = (
         ? data
         : Buffer.from(new Uint8Array(data))
       const text = bytes.toString("utf8")
-      Queue.unsafeOffer(inbox, text)
+      Queue.offerUnsafe(inbox, text)
       pending += 1
       // Stop reading the socket while requests pile up: the client feels TCP back-pressure.
       if (pending >= maxPendingMessages) ws.pause()
@@ -94,8 +94,8 @@ export const connection = (
     // requests unanswered): log it and end the connection.
     const loud = <E, R>(name: string, effect: Effect.Effect<unknown, E, R>) =>
       effect.pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause) || Cause.isFailType(cause)
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause) || Cause.isFailType(cause)
             ? Effect.void
             : Effect.logError(`websocket ${name} loop failed; closing the connection`, cause)
         )

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Either, Option, ParseResult, Schema, SchemaAST } from "effect"
+import { Result, Option, ParseResult, Schema, SchemaAST } from "effect"
 
 /**
  * A value of type `A` with any part missing (defaults not applied).
@@ -18,7 +18,7 @@ export type Salvaged<A> = A extends string | number | boolean ? A
   : A extends object ? { readonly [K in keyof A]?: Salvaged<A[K]> }
   : A
 
-const decoders = new WeakMap<SchemaAST.AST, (u: unknown) => Either.Either<unknown, ParseResult.ParseIssue>>()
+const decoders = new WeakMap<SchemaAST.AST, (u: unknown) => Result.Result<unknown, ParseResult.ParseIssue>>()
 
 const decoder = (ast: SchemaAST.AST) => {
   let d = decoders.get(ast)
@@ -56,7 +56,7 @@ const parts = (ast: SchemaAST.AST, u: unknown): Option.Option<unknown> => {
       }
       for (const sig of ast.indexSignatures) {
         for (const [k, x] of Object.entries(u)) {
-          if (named.has(k) || Either.isLeft(decoder(sig.parameter)(k))) continue
+          if (named.has(k) || Result.isFailure(decoder(sig.parameter)(k))) continue
           const v = salvage(sig.type, x)
           if (Option.isSome(v)) out[k] = v.value
         }
@@ -84,5 +84,5 @@ const parts = (ast: SchemaAST.AST, u: unknown): Option.Option<unknown> => {
  */
 export const salvage = (ast: SchemaAST.AST, u: unknown): Option.Option<unknown> => {
   const whole = decoder(ast)(u)
-  return Either.isRight(whole) ? Option.some(whole.right) : parts(ast, u)
+  return Result.isSuccess(whole) ? Option.some(whole.success) : parts(ast, u)
 }

@@ -96,7 +96,7 @@ export const tail = (path: string, start: Start, options: Options): Stream.Strea
           seen = { lastLine, lastAt: EventsFile.timeOfLine(lastLine) ?? seen.lastAt }
         }
         options.onPosition?.({ ino, offset: offset - pending.length, ...seen })
-        if (lines.length > 0) void emit.chunk(Chunk.unsafeFromArray([...lines]))
+        if (lines.length > 0) void emit.chunk(Chunk.fromArrayUnsafe([...lines]))
       }
 
       /** Reads what was appended since the last read, keeping an unfinished line for later. */

@@ -127,13 +127,13 @@ export interface Options {
     string | {
       readonly ref: string
       readonly env?: Readonly<Record<string, string>>
-      readonly pullTime?: Duration.DurationInput
+      readonly pullTime?: Duration.Input
     }
   >
   /** Stop delay of containers with no `STOP_DELAY` env and no `setStopDelay` (default 0). */
-  readonly defaultStopDelay?: Duration.DurationInput
+  readonly defaultStopDelay?: Duration.Input
   /** How long after an unrequested exit a restart policy restarts the container (default 100 ms). */
-  readonly restartDelay?: Duration.DurationInput
+  readonly restartDelay?: Duration.Input
   /** Whether `inspect` reports `oomKilled: true` after `oom` (default false, like this host's cgroup v1). */
   readonly reportOomKilled?: boolean
   /** What `info` reports. */

@@ -89,8 +89,8 @@ export const make = (options: Options): Effect.Effect<State, never, Scope.Scope>
     yield* Effect.addFinalizer(() => PubSub.shutdown(logFeed))
     const state: State = {
       info: { name: "simulated", version: "0.1.0", supportsHostGateway: true, hostGateway: "10.88.0.1", ...options.engine },
-      restartDelay: Duration.decode(options.restartDelay ?? "100 millis"),
-      defaultStopDelay: Duration.decode(options.defaultStopDelay ?? Duration.zero),
+      restartDelay: Duration.fromInputUnsafe(options.restartDelay ?? "100 millis"),
+      defaultStopDelay: Duration.fromInputUnsafe(options.defaultStopDelay ?? Duration.zero),
       reportOomKilled: options.reportOomKilled === true,
       hostMemoryBytes: options.hostMemoryBytes ?? 8 * 1024 ** 3,
       fibers,
@@ -102,7 +102,7 @@ export const make = (options: Options): Effect.Effect<State, never, Scope.Scope>
       registry: new Map((options.registry ?? []).map((r) =>
         typeof r === "string"
           ? [normaliseRef(r), { env: {}, pullTime: Duration.zero }] as const
-          : [normaliseRef(r.ref), { env: r.env ?? {}, pullTime: Duration.decode(r.pullTime ?? Duration.zero) }] as const
+          : [normaliseRef(r.ref), { env: r.env ?? {}, pullTime: Duration.fromInputUnsafe(r.pullTime ?? Duration.zero) }] as const
       )),
       containers: new Map(),
       stopDelays: new Map(),
@@ -184,7 +184,7 @@ export const mustFind = (state: State, name: string): Effect.Effect<Container, C
 export const controlFind = (state: State, what: string, name: string): Effect.Effect<Container> =>
   Effect.suspend(() => {
     const c = find(state, name)
-    return c === undefined ? Effect.dieMessage(`SimulatedEngine.${what}: no container ${name}`) : Effect.succeed(c)
+    return c === undefined ? Effect.die(new Error(`SimulatedEngine.${what}: no container ${name}`)) : Effect.succeed(c)
   })
 
 /**
@@ -206,7 +206,7 @@ export const enter = <M extends CallMethod, A, E>(state: State, method: M, body:
       if (next !== undefined) return Effect.fail(next)
       return body
     })
-    return latency === undefined ? gate : Effect.zipRight(Effect.sleep(latency), gate)
+    return latency === undefined ? gate : Effect.andThen(Effect.sleep(latency), gate)
   })
 
 const now = Clock.currentTimeMillis
@@ -326,7 +326,7 @@ export const terminate = (state: State, c: Container, timeout: Duration.Duration
     yield* appendLog(state, c, "stopping")
     if (userStop) yield* publish(state, "stop", c)
     const delay = stopDelayOf(state, c)
-    const graceful = timeout === undefined || Duration.lessThanOrEqualTo(delay, timeout)
+    const graceful = timeout === undefined || Duration.isLessThanOrEqualTo(delay, timeout)
     const wait = graceful ? delay : (timeout ?? delay)
     const generation = c.generation
     yield* FiberSet.run(

@@ -9,7 +9,7 @@
  * @since 0.1.0
  * @internal
  */
-import { FileSystem } from "@effect/platform"
+import { FileSystem } from "effect"
 import { Duration, Effect, Option, Schedule } from "effect"
 import type { AppEntry, Observation } from "../../domain/AppEntry.js"
 import * as SafeFile from "../../fs/SafeFile.js"
@@ -67,7 +67,7 @@ export const holdTag = (appId: string): string => `localhost/archipelago/hold/${
  */
 export interface Options {
   /** How long an app without a health check must stay running after an update; default 30 s. */
-  readonly settlePeriod?: Duration.DurationInput
+  readonly settlePeriod?: Duration.Input
   /**
    * Called right after each journal step is persisted, with `<op>:<step>` (`update:fetching`):
    * a test switch kills the process there to prove every step survives a crash.
@@ -82,7 +82,7 @@ export interface Options {
  * @category constructors
  */
 export const make = (options: Options = {}) => Effect.gen(function*() {
-  const settleMs = Duration.toMillis(Duration.decode(options.settlePeriod ?? Duration.millis(HealthGate.defaultSettleMs)))
+  const settleMs = Duration.toMillis(Duration.fromInputUnsafe(options.settlePeriod ?? Duration.millis(HealthGate.defaultSettleMs)))
   const apps = yield* Apps
   const store = yield* StateStore
   const log = yield* InstallLog
@@ -197,7 +197,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   // Bind sources under the app's data folder must exist before podman mounts them; they are
   // created 0700 (the app's folder and everything created under it), no other local user's.
   const prepareDirs = (def: AppDef) =>
-    Effect.zipRight(
+    Effect.andThen(
       checkMounts(def),
       Effect.forEach(
         def.spec.volumes.filter((v) => isInside(def.dataDir, v.source)),
@@ -268,7 +268,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
       const here = yield* imageDigestOf(image)
       const digest = Option.isSome(here)
         ? here.value
-        : Option.getOrUndefined(yield* Effect.zipRight(fetchImage(def, false), imageDigestOf(image)))
+        : Option.getOrUndefined(yield* Effect.andThen(fetchImage(def, false), imageDigestOf(image)))
       return yield* create(def, image, undefined, { found }, { digest })
     })
 
@@ -286,7 +286,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   // The journal: a step is recorded (persisted) before it changes anything, then the step
   // switch of the tests may kill the process right there (`Options.onStep`).
   const record = (def: AppDef, next: Journal.Entry | undefined) =>
-    Effect.zipRight(
+    Effect.andThen(
       store.update(def.id, (e) => {
         const { journal: _j, ...rest } = e
         return { entry: next === undefined ? rest : { ...rest, journal: next } }
@@ -297,7 +297,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
 
   const unhold = (def: AppDef) =>
     runtime.untagImage(holdTag(def.id)).pipe(
-      Effect.catchAll((e) => e._tag === "ImageNotFound" ? Effect.void : Effect.logWarning(`could not drop ${holdTag(def.id)}: ${e.message}`))
+      Effect.catch((e) => e._tag === "ImageNotFound" ? Effect.void : Effect.logWarning(`could not drop ${holdTag(def.id)}: ${e.message}`))
     )
 
   // What the engine shows of the app's container; another instance's container fails.
@@ -309,7 +309,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
   const observe = (def: AppDef): Effect.Effect<Option.Option<Observation>> =>
     Effect.zip(inspectOwn(def), store.intent(def.id)).pipe(
       Effect.map(([c, intent]) => Option.some(observationOf(c, intent))),
-      Effect.catchAll(() => Effect.succeedNone)
+      Effect.catch(() => Effect.succeedNone)
     )
 
   return {

@@ -36,10 +36,10 @@ export const make = <A, E>(run: (keys: ReadonlyArray<string>) => Effect.Effect<A
     return run(keys).pipe(
       Effect.exit,
       Effect.flatMap((exit) => Effect.forEach(batch, (w) => Deferred.done(w.answer, exit), { discard: true })),
-      Effect.catchAllCause((cause) =>
+      Effect.catchCause((cause) =>
         Effect.forEach(batch, (w) => Deferred.done(w.answer, Exit.failCause(cause)), { discard: true })
       ),
-      Effect.zipRight(drain)
+      Effect.andThen(drain)
     )
   })
 
@@ -49,7 +49,7 @@ export const make = <A, E>(run: (keys: ReadonlyArray<string>) => Effect.Effect<A
       waiting.push({ keys, answer })
       if (!busy) {
         busy = true
-        yield* Effect.forkDaemon(drain)
+        yield* Effect.forkDetach(drain)
       }
       return yield* Deferred.await(answer)
     })

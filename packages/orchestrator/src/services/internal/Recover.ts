@@ -80,15 +80,15 @@ export const make = (
   // The freeze a killed backup may have left (its record says the hook ran or was about to):
   // released again; a release that finds nothing frozen is said in the log, not an error.
   const releaseHook = (def: AppDef, name: string) =>
-    Option.match(Option.flatMap(preBackupHooks, (r) => Option.fromNullable(r.get(name))), {
+    Option.match(Option.flatMap(preBackupHooks, (r) => Option.fromNullishOr(r.get(name))), {
       onNone: () => Effect.void,
       onSome: (hook) =>
         hook.release === undefined
           ? Effect.void
           : Effect.flatMap(targetName(def), (containerName) =>
             hook.release!({ appId: def.id, manifest: def.manifest, appDataDir: def.dataDir, containerName }).pipe(
-              Effect.zipRight(log.append(def.id, "info", `pre-backup hook ${name} released`)),
-              Effect.catchAll((e) => log.append(def.id, "info", `pre-backup hook ${name} had nothing to release: ${e.message}`))
+              Effect.andThen(log.append(def.id, "info", `pre-backup hook ${name} released`)),
+              Effect.catch((e) => log.append(def.id, "info", `pre-backup hook ${name} had nothing to release: ${e.message}`))
             ))
     })
 

@@ -6,7 +6,7 @@
  * @since 0.1.0
  * @internal
  */
-import { Clock, Effect, Either, Option } from "effect"
+import { Clock, Effect, Result, Option } from "effect"
 import type { PendingUpdate, Release } from "../../domain/AppEntry.js"
 import * as Journal from "../../domain/Journal.js"
 import { ContainerRuntime } from "../../runtime/ContainerRuntime.js"
@@ -102,10 +102,10 @@ export const make = (engine: Engine, installs: Install, applyRecovery: ApplyReco
       // too) there is nothing to roll back to, and the update is an install
       const kept = found === undefined ? yield* recordedRelease(def) : undefined
       const recorded = kept !== undefined && Option.isSome(yield* runtime.imageDigest(kept.digest)) ? kept : undefined
-      if (found === undefined && recorded === undefined) return yield* Effect.zipRight(record(def, undefined), install(def, true))
+      if (found === undefined && recorded === undefined) return yield* Effect.andThen(record(def, undefined), install(def, true))
       if (recorded !== undefined) yield* reinstate(def, recorded, true)
       const existing = found ?? (yield* inspectOwn(def))
-      if (existing === undefined) return yield* Effect.zipRight(record(def, undefined), install(def, true))
+      if (existing === undefined) return yield* Effect.andThen(record(def, undefined), install(def, true))
       const digest = digestOf(existing) ?? Option.getOrUndefined(yield* runtime.imageDigest(existing.image))
       if (digest === undefined) return yield* Effect.fail(new NoRollbackTarget({ appId: def.id, name: existing.name }))
       const from: Release = {
@@ -126,17 +126,17 @@ export const make = (engine: Engine, installs: Install, applyRecovery: ApplyReco
         yield* hooks(def)
         yield* prepareDirs(def)
         return image
-      }).pipe(Effect.either)
-      if (Either.isLeft(prepared)) {
+      }).pipe(Effect.result)
+      if (Result.isFailure(prepared)) {
         yield* unhold(def)
-        return yield* Effect.fail(prepared.left)
+        return yield* Effect.fail(prepared.failure)
       }
       const started = yield* Effect.gen(function*() {
         yield* stopContainer(def)
-        yield* create(def, prepared.right)
+        yield* create(def, prepared.success)
         yield* runtime.start(def.spec.name)
-      }).pipe(Effect.either)
-      if (Either.isLeft(started)) return yield* rollBack(def, pending, started.left.message)
+      }).pipe(Effect.result)
+      if (Result.isFailure(started)) return yield* rollBack(def, pending, started.failure.message)
       const [created] = yield* runtime.inspect([def.spec.name])
       const gating = Journal.advance(pending, "gating", yield* Clock.currentTimeMillis, {
         to: { ...pending.to, ...(created === undefined || digestOf(created) === undefined ? {} : { digest: digestOf(created)! }) }

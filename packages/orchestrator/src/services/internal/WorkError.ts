@@ -6,7 +6,7 @@
  * @since 0.1.0
  * @internal
  */
-import type { PlatformError } from "@effect/platform/Error"
+import type { PlatformError } from "effect/PlatformError"
 import { Data } from "effect"
 import { foreignReason, strangerReason } from "../../reconcile/Plan.js"
 import type { RuntimeError } from "../../runtime/RuntimeError.js"

@@ -5,6 +5,7 @@ import * as fc from "fast-check"
 import type { Container } from "../../../src/runtime/simulator/Model.js"
 import * as Model from "../../../src/runtime/simulator/Model.js"
 import { Fixtures } from "../../../src/testing/index.js"
+import { prop } from "../../../../../test-support/prop.js"
 
 const segment = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,8}$/)
 const repo = fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join("/"))
@@ -24,7 +25,7 @@ const container = (overrides: Partial<Container> = {}): Container => ({
 })
 
 describe("simulator/Model", () => {
-  it.prop("normaliseRef adds :latest only to a reference with neither tag nor digest, and is idempotent", [repo, fc.option(segment, { nil: undefined })], ([name, tag]) => {
+  prop("normaliseRef adds :latest only to a reference with neither tag nor digest, and is idempotent", [repo, fc.option(segment, { nil: undefined })], ([name, tag]) => {
     const ref = tag === undefined ? name : `${name}:${tag}`
     const once = Model.normaliseRef(ref)
     assert.strictEqual(once, tag === undefined ? `${name}:latest` : ref)
@@ -36,13 +37,13 @@ describe("simulator/Model", () => {
     assert.strictEqual(Model.normaliseRef("127.0.0.1:5000/app"), "127.0.0.1:5000/app:latest")
   })
 
-  it.prop("hexId is deterministic, of the asked length, hex only", [fc.string(), fc.integer({ min: 1, max: 80 })], ([input, length]) => {
+  prop("hexId is deterministic, of the asked length, hex only", [fc.string(), fc.integer({ min: 1, max: 80 })], ([input, length]) => {
     const id = Model.hexId(input, length)
     assert.strictEqual(id, Model.hexId(input, length))
     assert.match(id, new RegExp(`^[0-9a-f]{${length}}$`))
   })
 
-  it.prop("on-failure restarts a failed exit until its retries are used; always never stops; no never starts", [
+  prop("on-failure restarts a failed exit until its retries are used; always never stops; no never starts", [
     fc.integer({ min: 0, max: 255 }),
     fc.integer({ min: 0, max: 5 }),
     fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined })
