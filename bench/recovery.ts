@@ -11,7 +11,7 @@
  * Run: `npx tsx bench/recovery.ts` (needs podman; builds a copy of apps/demo-node as
  * `t-svc-bench-*` and removes everything it created). Prints a table, then JSON.
  */
-import { Chunk, Duration, Effect, Fiber, Queue, Stream } from "effect"
+import { Duration, Effect, Fiber, Queue, Stream } from "effect"
 import { AppId } from "../packages/orchestrator/src/domain/index.js"
 import { AppViews, ContainerRuntime as Port, Lifecycle, StateStore } from "../packages/orchestrator/src/index.js"
 import type { RuntimeEvent } from "../packages/orchestrator/src/runtime/ContainerRuntime.js"
@@ -122,7 +122,7 @@ const program = Effect.gen(function*() {
       yield* until(Effect.map(runningEntry(target.id), (ok) => ok && inspect(target.id)?.running === true), "steady")
       const before = (yield* store.entry(AppId.make(target.id))).observed
       yield* sleep(2500) // past the reconciler's grace for the previous exit
-      yield* Queue.takeAll(events)
+      yield* Queue.clear(events)
       const entry = yield* Effect.forkChild(
         views.changes.pipe(
           Stream.flattenIterable,
@@ -140,7 +140,7 @@ const program = Effect.gen(function*() {
       let started: RuntimeEvent | undefined
       while (started === undefined) {
         const batch = yield* Queue.takeBetween(events, 1, 100).pipe(Effect.timeout(Duration.seconds(60)))
-        started = Chunk.toReadonlyArray(batch).find((e) => e.name === target.id && e.kind === "start" && e.at >= t0 - 5)
+        started = batch.find((e) => e.name === target.id && e.kind === "start" && e.at >= t0 - 5)
       }
       engineMs.push(started.at - t0)
       const at = yield* Fiber.join(entry).pipe(Effect.timeout(Duration.seconds(60)), Effect.orElseSucceed(() => Number.NaN))
@@ -160,13 +160,13 @@ const program = Effect.gen(function*() {
   for (let i = 0; i < runs; i++) {
     yield* until(Effect.sync(() => inspect(anchorName)?.running === true), "anchor running")
     yield* sleep(2500)
-    yield* Queue.takeAll(events)
+    yield* Queue.clear(events)
     const t0 = Date.now()
     kill9(anchorName)
     let start: RuntimeEvent | undefined
     while (start === undefined) {
       const batch = yield* Queue.takeBetween(events, 1, 100).pipe(Effect.timeout(Duration.seconds(60)))
-      start = Chunk.toReadonlyArray(batch).find((e) => e.name === anchorName && e.kind === "start" && e.at >= t0 - 5)
+      start = batch.find((e) => e.name === anchorName && e.kind === "start" && e.at >= t0 - 5)
     }
     anchorMs.push(start.at - t0)
   }

@@ -62,7 +62,8 @@ const httpLatency = async () => {
 
 const fanOut = async (clients: number) => {
   const fake = makeFake([view("lnd", "running")])
-  const s = await start(fake.layer)
+  // past the server's default cap of open WebSockets (64) a handshake is refused with 503
+  const s = await start(fake.layer, { maxSockets: Math.max(clients, Server.defaults.maxSockets) })
   const cs = await Promise.all(
     Array.from({ length: clients }, () => connect(s.server.url, { headers: { authorization: `Bearer ${s.server.token}` } }))
   )

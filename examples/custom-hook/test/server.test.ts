@@ -3,7 +3,7 @@ import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { Server } from "@archipelago/rpc-adapter"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel, Schedule, References } from "effect"
+import { Effect, Layer, Schedule, References } from "effect"
 import { layer } from "../server.js"
 
 let dataDir = ""
@@ -24,7 +24,7 @@ const rpc = (server: Server.Service, method: string, params: object) =>
     return (await response.json()) as { result?: unknown; error?: { message: string } }
   })
 
-const pollEvery = Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(200)))
+const pollEvery = Schedule.max([Schedule.spaced("50 millis"), Schedule.recurs(200)])
 
 describe("examples/custom-hook server", () => {
   it.live("installing hello over JSON-RPC runs the custom hook; a tampered file is rewritten and the app restarted (simulator)", () =>

@@ -121,8 +121,9 @@ export const settledLine = (appId: string, op: Op.Op, settled: Exclude<Outcome, 
  * @since 0.1.0
  * @category constants
  */
-export const waitSchedule: Schedule.Schedule<Outcome, Outcome> = Schedule.recurUntil<Outcome>((o) => o._tag !== "Pending").pipe(
-  Schedule.addDelay(() => Duration.millis(400))
+export const waitSchedule: Schedule.Schedule<Outcome, Outcome> = Schedule.identity<Outcome>().pipe(
+  Schedule.while(({ input }) => input._tag === "Pending"),
+  Schedule.addDelay(() => Effect.succeed(Duration.millis(400)))
 )
 
 /**
@@ -196,13 +197,15 @@ export const request = Effect.fn("AppCommands.request")(function*(op: Op.Op, app
   const settled = yield* poll.pipe(
     Effect.repeat(waitSchedule),
     (e) =>
-      options.timeout === undefined ? e : Effect.timeoutFail(e, {
+      options.timeout === undefined ? e : Effect.timeoutOrElse(e, {
         duration: options.timeout,
-        onTimeout: () =>
-          new CommandError({
-            reason: `${appId}: ${op} did not settle within ${Duration.format(options.timeout!)}; it goes on in the server (\`archipelago list\` shows it)`,
-            exitCode: exitCodes.timeout
-          })
+        orElse: () =>
+          Effect.fail(
+            new CommandError({
+              reason: `${appId}: ${op} did not settle within ${Duration.format(options.timeout!)}; it goes on in the server (\`archipelago list\` shows it)`,
+              exitCode: exitCodes.timeout
+            })
+          )
       }),
     Effect.ensuring(Effect.sync(() => output.endProgress()))
   )

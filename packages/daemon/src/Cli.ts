@@ -1,5 +1,5 @@
 /**
- * The `archipelago` command line on `@effect/cli`: per-command `--help` (rendered here, plain text
+ * The `archipelago` command line on `effect/cli`: per-command `--help` (rendered here, plain text
  * unless stdout is a terminal: see `internal/help.ts`), shell completions (`--completions bash`),
  * `--log-level`, `--log-format`, a "did you mean" for misspelt commands and flags, usage errors
  * naming the command (`programOf`),
@@ -13,10 +13,8 @@
  */
 import { readFile } from "node:fs/promises"
 import { resolve } from "node:path"
-import { Args, CliConfig, Command, CommandDescriptor, Options } from "@effect/cli"
-import type { CliApp, ValidationError } from "@effect/cli"
-import { Array as Arr, Console, Effect, Result, Logger, LogLevel, Option, References } from "effect"
-import type { Types } from "effect"
+import { Console, Effect, LogLevel, Option, References, Result } from "effect"
+import { Argument, CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
 import * as Config from "./Config.js"
 import * as Help from "./internal/help.js"
 import * as Journal from "./Journal.js"
@@ -39,35 +37,35 @@ const described = (s: Config.Setting, what: string, fallback?: string) =>
 
 const byKey = (key: keyof Config.ServeOptions) => Config.settings.find((s) => s.key === key)!
 
-// Paths are text (named DIR or FILE in the help), not `Options.directory`/`Options.file`: those
+// Paths are text (named DIR or FILE in the help), not `Flag.Directory`/`Flag.File`: those
 // reject an existing path of the wrong kind before the command's own check, whose message names
 // the variable and the config key to fix, and a folder that does not exist yet is fine (`--data`
 // is created).
 const text = (key: keyof Config.ServeOptions, pseudo: string, what: string, fallback?: string) => {
   const s = byKey(key)
-  return Options.text(s.flag).pipe(Options.withPseudoName(pseudo), Options.withDescription(described(s, what, fallback)), Options.optional)
+  return Flag.String(s.flag).pipe(Flag.withMetavar(pseudo), Flag.withDescription(described(s, what, fallback)), Flag.optional)
 }
 const integer = (key: keyof Config.ServeOptions, pseudo: string, what: string, fallback?: string) => {
   const s = byKey(key)
-  return Options.integer(s.flag).pipe(Options.withPseudoName(pseudo), Options.withDescription(described(s, what, fallback)), Options.optional)
+  return Flag.Int(s.flag).pipe(Flag.withMetavar(pseudo), Flag.withDescription(described(s, what, fallback)), Flag.optional)
 }
 const list = (key: keyof Config.ServeOptions, pseudo: string, what: string) => {
   const s = byKey(key)
-  return Options.text(s.flag).pipe(
-    Options.withPseudoName(pseudo),
-    Options.withDescription(described(s, `${what}; repeat the option for more (the variable takes a comma-separated list)`)),
-    Options.repeated
+  return Flag.String(s.flag).pipe(
+    Flag.withMetavar(pseudo),
+    Flag.withDescription(described(s, `${what}; repeat the option for more (the variable takes a comma-separated list)`)),
+    Flag.atLeast(0)
   )
 }
 
-const configOption = Options.text("config").pipe(
-  Options.withPseudoName("FILE"),
-  Options.withDescription(`the config file (default: $ARCHIPELAGO_CONFIG, else ${Config.defaultConfigFile} if it exists)`),
-  Options.optional
+const configOption = Flag.String("config").pipe(
+  Flag.withMetavar("FILE"),
+  Flag.withDescription(`the config file (default: $ARCHIPELAGO_CONFIG, else ${Config.defaultConfigFile} if it exists)`),
+  Flag.optional
 )
-const logFormatOption = Options.choice("log-format", ["pretty", "json"]).pipe(
-  Options.withDescription(described(byKey("logFormat"), "pretty for people, json for the journal (one object per line)", "pretty")),
-  Options.optional
+const logFormatOption = Flag.Literals("log-format", ["pretty", "json"]).pipe(
+  Flag.withDescription(described(byKey("logFormat"), "pretty for people, json for the journal (one object per line)", "pretty")),
+  Flag.optional
 )
 const dataOption = text("data", "DIR", "the data folder: state, secrets, app data, rpc-token and instance id", Config.defaults.data)
 
@@ -84,8 +82,9 @@ const serveOptions = {
   install: list("install", "ID", "install these apps on first start (ID or ID,ID,...), unless their owner decided otherwise"),
   mirrors: list("mirrors", "REGISTRY", "a registry tried before docker.io, e.g. registry.local:5000 (http://... for one without TLS)"),
   registries: list("registries", "REGISTRY", "a registry of your own images, host[:port] (http://host[:port] for one without TLS); its pulls never fall back to docker.io"),
-  offline: Options.boolean("offline").pipe(
-    Options.withDescription(described(byKey("offline"), "pull only from the mirrors and the listed registries, never docker.io"))
+  offline: Flag.Boolean("offline").pipe(
+    Flag.withDescription(described(byKey("offline"), "pull only from the mirrors and the listed registries, never docker.io")),
+    Flag.withDefault(false)
   ),
   allowedBindRoots: list("allowedBindRoots", "DIR", "an extra host folder (absolute path) manifests may bind-mount"),
   backupDir: text("backupDir", "DIR", "the backup target folder (absolute path: a mounted disk, a network share)", "<data>/backups"),
@@ -95,15 +94,16 @@ const serveOptions = {
     "FILE",
     "encrypt backups (age) with the identity (age-keygen) or passphrase in this file (absolute path); only archives it opens are restored"
   ),
-  printLoginUrl: Options.boolean("print-login-url").pipe(
-    Options.withDescription(described(byKey("printLoginUrl"), "print the login URL with its token even when stdout is not a terminal"))
+  printLoginUrl: Flag.Boolean("print-login-url").pipe(
+    Flag.withDescription(described(byKey("printLoginUrl"), "print the login URL with its token even when stdout is not a terminal")),
+    Flag.withDefault(false)
   ),
   logFormat: logFormatOption,
   config: configOption
 }
 
 type ServeFlags = {
-  readonly [K in keyof typeof serveOptions]: (typeof serveOptions)[K] extends Options.Options<infer A> ? A : never
+  readonly [K in keyof typeof serveOptions]: (typeof serveOptions)[K] extends Flag.Flag<infer A> ? A : never
 }
 
 const splitLists = (values: ReadonlyArray<string>) => values.flatMap((v) => v.split(",")).filter((v) => v !== "")
@@ -122,8 +122,8 @@ const flagsLayer = (flags: Partial<ServeFlags>, logLevel: string | undefined): C
 }
 
 /**
- * The value of the built-in `--log-level` flag in `argv`, if given (it is handled by
- * `@effect/cli`, and also counts as a flag in the settings' precedence).
+ * The value of the `--log-level` flag in `argv`, if given (a global flag, before or after the
+ * command, read here rather than by `effect/cli`; it counts as a flag in the settings' precedence).
  *
  * @since 0.1.0
  * @category parsing
@@ -155,9 +155,9 @@ export const loadOptions = (
     const read = yield* Effect.result(Effect.tryPromise(() => readFile(file.path, "utf8")))
     let fromFile: Config.Layer = {}
     if (Result.isFailure(read)) {
-      const code = (read.failure.error as NodeJS.ErrnoException | undefined)?.code
+      const code = (read.failure.cause as NodeJS.ErrnoException | undefined)?.code
       if ((file.required && !missingOk) || code !== "ENOENT") {
-        return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.failure.error)}` }))
+        return yield* Effect.fail(new Config.UsageError({ reason: `cannot read the config file ${file.path}: ${code ?? String(read.failure.cause)}` }))
       }
     } else {
       const uid = process.getuid?.() ?? 0
@@ -169,11 +169,11 @@ export const loadOptions = (
       if (Result.isFailure(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: parsed.failure.join("\n") }))
       fromFile = parsed.success
     }
-    return yield* Config.resolve(flags, Config.fromEnv(env), fromFile)
+    return yield* Effect.fromResult(Config.resolve(flags, Config.fromEnv(env), fromFile))
   })
 
 const levelOf = (level: Config.LogLevel): LogLevel.LogLevel =>
-  LogLevel.allLevels.find((l) => l._tag.toLowerCase() === level) ?? "Info"
+  LogLevel.values.find((l) => l.toLowerCase() === (level === "warning" ? "warn" : level)) ?? "Info"
 
 /**
  * Runs `effect` with the log format and minimum level of the settings.
@@ -211,7 +211,7 @@ const build = (argv: ReadonlyArray<string>) => {
     path: string,
     description: string,
     config: C,
-    handler: (flags: Types.Simplify<Command.Command.ParseConfig<C>>) => Effect.Effect<void, E, R>
+    handler: (flags: Command.Command.Config.Infer<C>) => Effect.Effect<void, E, R>
   ) => {
     entries.push({ path: path.split(" "), description, config, children: [] })
     return Command.make(path.split(" ").at(-1)!, config, handler).pipe(Command.withDescription(description))
@@ -228,11 +228,11 @@ const build = (argv: ReadonlyArray<string>) => {
   const validate = make(
     "validate",
     "check every manifest of an app catalog (exit 1 on errors)",
-    { dir: Args.text({ name: "DIR" }).pipe(Args.withDescription("the app catalog folder to check")) },
+    { dir: Argument.String("DIR").pipe(Argument.withDescription("the app catalog folder to check")) },
     ({ dir }) => Effect.flatMap(Effect.promise(() => import("./Validate.js")), (V) => V.run(dir)).pipe(Effect.flatMap(Console.log))
   )
 
-  const json = Options.boolean("json").pipe(Options.withDescription("print the server's answer as JSON"))
+  const json = Flag.Boolean("json").pipe(Flag.withDescription("print the server's answer as JSON"), Flag.withDefault(false))
   const status = make(
     "status",
     "ask the running server for its apps, their states and errors",
@@ -256,11 +256,11 @@ const build = (argv: ReadonlyArray<string>) => {
       config: configOption,
       apps: serveOptions.apps,
       logFormat: logFormatOption,
-      app: Args.text({ name: "APP" }).pipe(Args.withDescription("the app's id, as in the catalog (`archipelago list` shows them)")),
-      container: Options.text("container").pipe(
-        Options.withPseudoName("NAME"),
-        Options.withDescription("replace this container, made without Archipelago's labels, that holds APP's name"),
-        Options.optional
+      app: Argument.String("APP").pipe(Argument.withDescription("the app's id, as in the catalog (`archipelago list` shows them)")),
+      container: Flag.String("container").pipe(
+        Flag.withMetavar("NAME"),
+        Flag.withDescription("replace this container, made without Archipelago's labels, that holds APP's name"),
+        Flag.optional
       )
     },
     (flags) =>
@@ -275,12 +275,12 @@ const build = (argv: ReadonlyArray<string>) => {
     "backup verify",
     "read a backup archive and check every entry against its manifest, restoring nothing (exit 1 when it does not match)",
     {
-      archive: Args.text({ name: "ARCHIVE" }).pipe(Args.withDescription("the archive file to check (.tar, or .tar.age when encrypted)")),
-      app: Options.text("app").pipe(Options.withPseudoName("APP"), Options.withDescription("also check the archive is a backup of this app"), Options.optional),
-      keyFile: Options.text("key-file").pipe(
-        Options.withPseudoName("FILE"),
-        Options.withDescription("the backup key file (age identity or passphrase): decrypt and authenticate the archive, refuse a plaintext one"),
-        Options.optional
+      archive: Argument.String("ARCHIVE").pipe(Argument.withDescription("the archive file to check (.tar, or .tar.age when encrypted)")),
+      app: Flag.String("app").pipe(Flag.withMetavar("APP"), Flag.withDescription("also check the archive is a backup of this app"), Flag.optional),
+      keyFile: Flag.String("key-file").pipe(
+        Flag.withMetavar("FILE"),
+        Flag.withDescription("the backup key file (age identity or passphrase): decrypt and authenticate the archive, refuse a plaintext one"),
+        Flag.optional
       )
     },
     ({ app, archive, keyFile }) =>
@@ -299,17 +299,17 @@ const build = (argv: ReadonlyArray<string>) => {
         ))
   )
 
-  const root = Args.text({ name: "ROOT" }).pipe(Args.withDescription("install under this folder instead of / (to prepare an image)"), Args.optional)
+  const root = Argument.String("ROOT").pipe(Argument.withDescription("install under this folder instead of / (to prepare an image)"), Argument.optional)
   const unitOptions = {
     data: dataOption,
     config: configOption,
     apps: serveOptions.apps,
     host: serveOptions.host,
     port: serveOptions.port,
-    user: Options.text("user").pipe(
-      Options.withPseudoName("USER"),
-      Options.withDescription("run the service as this user (default: root, as rootful podman needs)"),
-      Options.optional
+    user: Flag.String("user").pipe(
+      Flag.withMetavar("USER"),
+      Flag.withDescription("run the service as this user (default: root, as rootful podman needs)"),
+      Flag.optional
     )
   }
   const unitOf = (flags: { readonly user: Option.Option<string> }, configPath: string) =>
@@ -328,8 +328,9 @@ const build = (argv: ReadonlyArray<string>) => {
   const unit = make("service unit", "print the systemd unit of the server", { config: configOption, user: unitOptions.user }, (flags) =>
     withSettings(argv, flags, () =>
       Effect.flatMap(unitOf(flags, configPathOf(flags)), ({ unit }) => Effect.sync(() => process.stdout.write(unit)))))
-  const force = Options.boolean("force").pipe(
-    Options.withDescription("replace an existing unit with other content (by default it is never overwritten)")
+  const force = Flag.Boolean("force").pipe(
+    Flag.withDescription("replace an existing unit with other content (by default it is never overwritten)"),
+    Flag.withDefault(false)
   )
   const install = make(
     "service install",
@@ -360,17 +361,18 @@ const build = (argv: ReadonlyArray<string>) => {
     Command.withSubcommands([unit, install])
   )
 
-  const appArg = Args.text({ name: "APP" }).pipe(Args.withDescription("the app's id, as `archipelago list` shows it"))
+  const appArg = Argument.String("APP").pipe(Argument.withDescription("the app's id, as `archipelago list` shows it"))
   const clientOptions = { data: dataOption, config: configOption }
-  const wait = Options.boolean("wait").pipe(
-    Options.withDescription("return when the operation has settled, with exit 0 (done), 1 (failed) or 3 (--timeout passed); a progress line on stderr meanwhile")
+  const wait = Flag.Boolean("wait").pipe(
+    Flag.withDescription("return when the operation has settled, with exit 0 (done), 1 (failed) or 3 (--timeout passed); a progress line on stderr meanwhile"),
+    Flag.withDefault(false)
   )
-  const timeout = Options.text("timeout").pipe(
-    Options.withPseudoName("DURATION"),
-    Options.withDescription("with --wait, give up waiting after this long, e.g. 500ms, 30s, 5m, 1h; the operation goes on"),
-    Options.optional
+  const timeout = Flag.String("timeout").pipe(
+    Flag.withMetavar("DURATION"),
+    Flag.withDescription("with --wait, give up waiting after this long, e.g. 500ms, 30s, 5m, 1h; the operation goes on"),
+    Flag.optional
   )
-  const jsonOut = Options.boolean("json").pipe(Options.withDescription("print JSON for scripts instead of text"))
+  const jsonOut = Flag.Boolean("json").pipe(Flag.withDescription("print JSON for scripts instead of text"), Flag.withDefault(false))
   const appCommands = () => Effect.promise(() => import("./AppCommands.js"))
   const timeoutOf = (t: Option.Option<string>) =>
     Option.match(t, {
@@ -415,10 +417,10 @@ const build = (argv: ReadonlyArray<string>) => {
     { ...clientOptions, json: jsonOut },
     (flags) => withSettings(argv, flags, (options) => Effect.flatMap(appCommands(), (A) => A.list({ data: options.data, json: flags.json })))
   )
-  const tail = Options.integer("tail").pipe(
-    Options.withPseudoName("N"),
-    Options.withDescription("how many of the last lines to print, at most 10000 (default: 200)"),
-    Options.withDefault(200)
+  const tail = Flag.Int("tail").pipe(
+    Flag.withMetavar("N"),
+    Flag.withDescription("how many of the last lines to print, at most 10000 (default: 200)"),
+    Flag.withDefault(200)
   )
   const logsCommand = make(
     "logs",
@@ -428,12 +430,12 @@ const build = (argv: ReadonlyArray<string>) => {
       withSettings(argv, flags, (options) =>
         Effect.flatMap(appCommands(), (A) => A.logs(flags.app, { data: options.data, json: flags.json, tail: flags.tail })))
   )
-  const purge = Options.boolean("purge").pipe(Options.withDescription("also delete the app's data folder and volumes (cannot be undone)"))
-  const cascade = Options.boolean("cascade").pipe(Options.withDescription("also remove the installed apps that depend on it, first"))
-  const archiveOption = Options.text("archive").pipe(
-    Options.withPseudoName("NAME"),
-    Options.withDescription("the archive's file name in the backup target (`archipelago backup list`); default: the newest"),
-    Options.optional
+  const purge = Flag.Boolean("purge").pipe(Flag.withDescription("also delete the app's data folder and volumes (cannot be undone)"), Flag.withDefault(false))
+  const cascade = Flag.Boolean("cascade").pipe(Flag.withDescription("also remove the installed apps that depend on it, first"), Flag.withDefault(false))
+  const archiveOption = Flag.String("archive").pipe(
+    Flag.withMetavar("NAME"),
+    Flag.withDescription("the archive's file name in the backup target (`archipelago backup list`); default: the newest"),
+    Flag.optional
   )
   const backupCreate = lifecycleCommand("backup", "backup create", "back up an app's data now into the backup target")
   const backup = Command.make("backup").pipe(
@@ -474,7 +476,7 @@ const build = (argv: ReadonlyArray<string>) => {
   const description = group(
     "",
     "keeps the app containers of a Bitcoin/Lightning home node in the state their owner asked for",
-    top.map((c: { readonly descriptor: CommandDescriptor.Command<unknown> }) => Arr.fromIterable(CommandDescriptor.getNames(c.descriptor))[0]!)
+    top.map((c) => c.name)
   )
   const command = Command.make("archipelago").pipe(Command.withDescription(description), Command.withSubcommands(top))
   return { command, entries: entries as ReadonlyArray<Help.Entry> }
@@ -489,7 +491,7 @@ const build = (argv: ReadonlyArray<string>) => {
  */
 export const command = (argv: ReadonlyArray<string>) => build(argv).command
 
-// `--log-level` is `@effect/cli`'s; it parses the rest without it
+// `--log-level` is read by `logLevelFlag`; the parser gets the rest without it
 const withoutLogLevel = (argv: ReadonlyArray<string>) =>
   argv.filter((a, i) => a !== "--log-level" && argv[i - 1] !== "--log-level" && !a.startsWith("--log-level="))
 
@@ -583,46 +585,58 @@ const wantsHelp = (argv: ReadonlyArray<string>) => {
   return (end === -1 ? argv : argv.slice(0, end)).some((a) => helpFlags.includes(a))
 }
 
-// the flag `argv` gave `value` to (`--port http`, `--port=http`)
-const flagOf = (argv: ReadonlyArray<string>, value: string): string | undefined => {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a.startsWith("--") && argv[i + 1] === value) return a.split("=")[0]
-    if (a.startsWith("--") && a.endsWith(`=${value}`)) return a.split("=")[0]
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1)
+
+/** `effect/cli`'s parse error in an operator's words, naming what is missing or wrong. */
+const usageReason = (error: CliError.CliError, entry: Help.Entry | undefined): string => {
+  switch (error._tag) {
+    case "MissingArgument": {
+      const d = entry === undefined ? undefined : Help.argumentDefinitions(entry).find((x) => x.term === `<${error.argument}>`)
+      return `missing argument <${error.argument}>${d === undefined || d.text === "" ? "" : ` (${d.text})`}`
+    }
+    case "UnexpectedArgument":
+      return `unexpected argument ${error.arguments[0] ?? ""}`
+    case "UnrecognizedOption":
+      // a short option (`-x`): none is ours
+      return error.option.startsWith("--") ? `unknown option ${error.option}` : `unexpected argument ${error.option}`
+    case "MissingOption":
+      return `missing option --${error.option}`
+    case "InvalidValue": {
+      const name = error.kind === "flag" ? `--${error.option}` : `<${error.option}>`
+      // a flag given without its value (`--port` last)
+      if (error.kind === "flag" && error.value === "") return `${name}: expected a value`
+      // a flag given twice (`--port 1 --port 2`)
+      const times = /^(\d+) occurrences$/.exec(error.value)
+      if (times !== null) return `${name}: given ${times[1]} times, expected once`
+      const choices = /^"[^"]*"( \| "[^"]*")*$/.test(error.expected) ? `one of ${error.expected.replaceAll("\"", "").split(" | ").join(", ")}` : undefined
+      const expects = (error.kind === "flag" && entry !== undefined ? Help.expected(entry, error.option) : undefined) ?? choices ??
+        lowerFirst(error.expected.replace(/^Expected:? /, ""))
+      return `${name}: expected ${expects}, got ${JSON.stringify(error.value)}`
+    }
+    case "UnknownSubcommand":
+      return `unknown command ${error.subcommand}`
+    case "ShowHelp": {
+      const first = error.errors[0]
+      return first === undefined ? "help requested" : usageReason(first, entry)
+    }
+    default:
+      return lowerFirst(error.message.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ").replace(/\.$/, ""))
   }
-  return undefined
 }
 
-/** `@effect/cli`'s parse error in an operator's words, naming what is missing or wrong. */
-const usageReason = (error: ValidationError.ValidationError, entry: Help.Entry | undefined, argv: ReadonlyArray<string>): string => {
-  const text = Help.docText(error.error).trim()
-  const missing = /^Missing argument <(.+)>$/.exec(text)
-  if (missing !== null) {
-    const d = entry === undefined ? undefined : Help.argumentDefinitions(entry).find((x) => x.term === `<${missing[1]}>`)
-    return `missing argument <${missing[1]}>${d === undefined || d.text === "" ? "" : ` (${d.text})`}`
-  }
-  const notA = /^'(.*)' is not an? (\w+)$/.exec(text)
-  if (notA !== null) {
-    const flag = flagOf(argv, notA[1]!)
-    const expects = notA[2] === "integer" ? "a whole number" : `a ${notA[2]}`
-    return `${flag === undefined ? "" : `${flag}: `}expected ${expects}, got ${JSON.stringify(notA[1])}`
-  }
-  const cases = /^Expected one of the following cases: (.*)$/.exec(text)
-  if (cases !== null) {
-    const allowed = cases[1]!.split(", ")
-    const i = argv.findIndex((a, j) => a.startsWith("--") && argv[j + 1] !== undefined && !allowed.includes(argv[j + 1]!))
-    const flag = i === -1 ? undefined : argv[i]
-    return `${flag === undefined ? "" : `${flag}: `}expected one of ${allowed.join(", ")}${flag === undefined ? "" : `, got ${JSON.stringify(argv[i + 1])}`}`
-  }
-  const line = text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ").replace(/\.$/, "")
-  return line.charAt(0).toLowerCase() + line.slice(1)
-}
+// `effect/cli`'s own global flags, without `--wizard` (its prompts know nothing of the
+// environment and the config file) and `--log-level` (read by `logLevelFlag`)
+const cliConfig = CliConfig.make({ builtIns: [GlobalFlag.Help, GlobalFlag.Version, GlobalFlag.Completions] })
+
+// `effect/cli` prints its help and usage errors through the presenter: ours prints nothing, the
+// help is `Help.render`'s and a usage error is one line of the caller's
+const silent: CliOutput.Presenter = { present: () => Effect.void }
 
 /**
  * Runs the command line (arguments after the program name). `--help` prints this program's own
  * help (`Help`); every usage error (an unknown command or option, a missing or bad argument)
  * fails with one `UsageError`, printed by the caller after `programOf(argv)`, and nothing of
- * `@effect/cli`'s own error output.
+ * `effect/cli`'s own help or error output.
  *
  * @since 0.1.0
  * @category constructors
@@ -642,11 +656,13 @@ export const run = (argv: ReadonlyArray<string>) => {
   }
   const { command: cli, entries } = build(argv)
   const entry = entries.find((e) => e.path.join(" ") === (named === undefined ? "" : named.path))
-  if (entry !== undefined && (wantsHelp(argv) || (entry.children.length > 0 && withoutLogLevel(argv).every((a) => !a.startsWith("-"))))) {
-    const color = process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
-    return Effect.sync(() => {
-      process.stdout.write(Help.render("archipelago", version, entries, entry, color))
+  const printHelp = (e: Help.Entry) =>
+    Effect.sync(() => {
+      const color = process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+      process.stdout.write(Help.render("archipelago", version, entries, e, color))
     })
+  if (entry !== undefined && (wantsHelp(argv) || (entry.children.length > 0 && withoutLogLevel(argv).every((a) => !a.startsWith("-"))))) {
+    return printHelp(entry)
   }
   const unknown = unknownFlag(argv)
   if (unknown !== undefined) {
@@ -656,18 +672,17 @@ export const run = (argv: ReadonlyArray<string>) => {
       })
     )
   }
-  return Effect.gen(function*() {
-    // parsed here first, so that a parse error is one line of ours, not the library's
-    const args = withoutLogLevel(argv)
-    const parsed = yield* Effect.result(CommandDescriptor.parse(cli.descriptor, ["archipelago", ...args], CliConfig.defaultConfig))
-    if (Result.isFailure(parsed)) return yield* Effect.fail(new Config.UsageError({ reason: usageReason(parsed.failure, entry, args) }))
-    if (parsed.success._tag === "UserDefined" && parsed.success.leftover.length > 0) {
-      const head = parsed.success.leftover[0]!
-      // a flag left over is one given without its value (`--port` last)
-      return yield* Effect.fail(new Config.UsageError({ reason: head.startsWith("--") ? `${head}: expected a value` : `unexpected argument ${head}` }))
-    }
-    return yield* Command.run(cli, { name: "archipelago", version })(["node", "archipelago", ...argv])
-  })
+  return Command.runWith(cli, { version, renderErrors: false })(withoutLogLevel(argv)).pipe(
+    // a parse error is one line of ours, not the library's help and error
+    Effect.catchIf(
+      (e): e is CliError.ShowHelp => CliError.isCliError(e) && e._tag === "ShowHelp",
+      (e) => e.errors.length === 0 && entry !== undefined
+        ? printHelp(entry)
+        : Effect.fail(new Config.UsageError({ reason: usageReason(e, entry) }))
+    ),
+    Effect.provideService(CliOutput.Presenter, silent),
+    Effect.provideService(CliConfig.CliConfig, cliConfig)
+  )
 }
 
 /**
@@ -676,4 +691,4 @@ export const run = (argv: ReadonlyArray<string>) => {
  * @since 0.1.0
  * @category models
  */
-export type Environment = CliApp.CliApp.Environment
+export type Environment = Command.Environment

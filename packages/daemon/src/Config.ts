@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Duration, Result, ParseResult, Schema } from "effect"
+import { Data, Duration, Result, Schema, SchemaIssue } from "effect"
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
 import type { Node as YamlNode } from "yaml"
 import { AppId } from "@archipelago/orchestrator/domain"
@@ -389,7 +389,7 @@ export const resolve = (...layers: ReadonlyArray<Layer>): Result.Result<ServeOpt
 // ---------------------------------------------------------------------------------------------
 // the config file
 
-const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+const opt = <S extends Schema.Top>(schema: S) => Schema.optionalKey(schema)
 
 /**
  * The config file's fields: the `ServeOptions` keys, in camelCase, with YAML lists for lists.
@@ -401,7 +401,7 @@ export const FileSchema = Schema.Struct({
   apps: opt(Schema.String),
   data: opt(Schema.String),
   host: opt(Schema.String),
-  port: opt(Schema.Int.pipe(Schema.between(0, 65535))),
+  port: opt(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
   engine: opt(Schema.Literals(["auto", "podman", "sim"])),
   scanInterval: opt(Schema.String),
   reconcileInterval: opt(Schema.String),
@@ -410,17 +410,17 @@ export const FileSchema = Schema.Struct({
   install: opt(Schema.Array(Schema.String)),
   mirrors: opt(Schema.Array(Schema.String)),
   allowedBindRoots: opt(Schema.Array(Schema.String)),
-  registries: opt(Schema.Array(Schema.Union([Schema.String.pipe(Schema.pattern(/^(http:\/\/)?[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?\/?$/i)), Schema.Struct({
-      location: Schema.String.pipe(Schema.pattern(registryPattern)),
+  registries: opt(Schema.Array(Schema.Union([Schema.String.check(Schema.isPattern(/^(http:\/\/)?[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?\/?$/i)), Schema.Struct({
+      location: Schema.String.check(Schema.isPattern(registryPattern)),
       insecure: opt(Schema.Boolean),
-      authFile: opt(Schema.String.pipe(Schema.startsWith("/")))
+      authFile: opt(Schema.String.check(Schema.isPattern(/^\//)))
     })]))),
   offline: opt(Schema.Boolean),
-  logLevel: opt(Schema.Literal(...levels)),
+  logLevel: opt(Schema.Literals(levels)),
   logFormat: opt(Schema.Literals(["pretty", "json"])),
   printLoginUrl: opt(Schema.Boolean),
   backupDir: opt(Schema.String),
-  backupKeep: opt(Schema.Int.pipe(Schema.between(1, 1000))),
+  backupKeep: opt(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 }))),
   backupKeyFile: opt(Schema.String)
 })
 
@@ -545,7 +545,10 @@ export const parseFile = (text: string, file: string): Result.Result<Layer, Read
   const decoded = Schema.decodeUnknownResult(FileSchema)(doc.toJS(), { errors: "all", onExcessProperty: "ignore" })
   if (Result.isFailure(decoded) || problems.length > 0) {
     const seen = new Set<string>()
-    const issues = Result.isSuccess(decoded) ? [] : ParseResult.ArrayFormatter.formatErrorSync(decoded.failure)
+    const issues = Result.isSuccess(decoded) ? [] : SchemaIssue.makeFormatterStandardSchemaV1()(decoded.failure.issue).issues.map((i) => ({
+      path: (i.path ?? []).map((k) => typeof k === "object" ? k.key : k),
+      message: i.message
+    }))
     const key = (path: ReadonlyArray<PropertyKey>) => path.map(String).join("\u0000")
     // a union's alternative that got further says more than the alternatives that did not
     const deeper = (path: ReadonlyArray<PropertyKey>) =>

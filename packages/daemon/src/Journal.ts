@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, HashMap, Logger, LogLevel } from "effect"
+import { Cause, Logger, LogLevel, References } from "effect"
 
 /**
  * @since 0.1.0
@@ -27,12 +27,12 @@ export interface Options {
  * @category getters
  */
 export const priority = (level: LogLevel.LogLevel): number => {
-  switch (level._tag) {
+  switch (level) {
     case "Fatal":
       return 2
     case "Error":
       return 3
-    case "Warning":
+    case "Warn":
       return 4
     case "Info":
       return 6
@@ -55,6 +55,14 @@ export interface Entry {
   /** The failure logged with the entry, in words (empty when none). */
   readonly cause: string
 }
+
+/**
+ * The name of a level in a line: `INFO`, `WARN`, `ERROR`, `DEBUG`, `TRACE`, `FATAL` (`OFF` for none).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const label = (level: LogLevel.LogLevel): string => level === "None" ? "OFF" : level.toUpperCase()
 
 const shown = (v: unknown): string => {
   const s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v)
@@ -83,7 +91,7 @@ export const ordered = (annotations: ReadonlyArray<readonly [string, unknown]>):
 export const line = (options: Options, e: Entry): string => {
   const prefix = options.priorities ? `<${priority(e.level)}>` : ""
   if (options.format === "json") {
-    const fields: Record<string, unknown> = { timestamp: e.date.toISOString(), logLevel: e.level.label, message: e.message }
+    const fields: Record<string, unknown> = { timestamp: e.date.toISOString(), logLevel: label(e.level), message: e.message }
     for (const [k, v] of ordered(e.annotations)) if (!(k in fields)) fields[k] = v
     if (e.cause !== "") fields["cause"] = e.cause
     return `${prefix}${JSON.stringify(fields)}`
@@ -92,7 +100,7 @@ export const line = (options: Options, e: Entry): string => {
   const cause = e.cause === "" ? "" : ` cause=${shown(e.cause)}`
   // under journald each line is one entry, which stamps its own time
   const time = options.priorities ? "" : `${e.date.toISOString()} `
-  const text = `${prefix}${time}${e.level.label.padEnd(5)} ${e.message}${pairs}${cause}`
+  const text = `${prefix}${time}${label(e.level).padEnd(5)} ${e.message}${pairs}${cause}`
   return prefix === "" ? text : text.split("\n").join(`\n${prefix}`)
 }
 
@@ -100,7 +108,7 @@ const messageOf = (message: unknown): string =>
   (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : JSON.stringify(m) ?? String(m))).join(" ")
 
 const causeOf = (cause: Cause.Cause<unknown>): string => {
-  if (Cause.isEmpty(cause)) return ""
+  if (cause.reasons.length === 0) return ""
   const failure = Cause.findErrorOption(cause)
   if (failure._tag === "Some") {
     const f = failure.value as { readonly message?: unknown }
@@ -116,8 +124,14 @@ const causeOf = (cause: Cause.Cause<unknown>): string => {
  * @category constructors
  */
 export const make = (options: Options, write: (line: string) => void = (l) => void process.stdout.write(`${l}\n`)): Logger.Logger<unknown, void> =>
-  Logger.make(({ annotations, cause, date, logLevel, message }) =>
-    write(line(options, { level: logLevel, message: messageOf(message), annotations: [...HashMap.toEntries(annotations)], date, cause: causeOf(cause) }))
+  Logger.make(({ cause, date, fiber, logLevel, message }) =>
+    write(line(options, {
+      level: logLevel,
+      message: messageOf(message),
+      annotations: Object.entries(fiber.getRef(References.CurrentLogAnnotations)),
+      date,
+      cause: causeOf(cause)
+    }))
   )
 
 /**
@@ -136,4 +150,4 @@ export const underJournald = (env: Readonly<Record<string, string | undefined>> 
  * @category layers
  */
 export const layer = (format: Options["format"], env: Readonly<Record<string, string | undefined>> = process.env) =>
-  Logger.replace(Logger.defaultLogger, make({ format, priorities: underJournald(env) }))
+  Logger.layer([make({ format, priorities: underJournald(env) })])

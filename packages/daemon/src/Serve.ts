@@ -115,7 +115,7 @@ export const chooseEngine: (
     ? detected
     : yield* Effect.result(Effect.andThen(podmanInfo, podmanRuntime))
   if (probe._tag === "Success") {
-    const runtime = probe.right
+    const runtime = probe.success
     const info = yield* runtime.info
     const choice: EngineChoice = {
       layer: Layer.succeed(ContainerRuntime.ContainerRuntime, runtime),
@@ -124,8 +124,8 @@ export const chooseEngine: (
     }
     return choice
   }
-  if (engine === "podman" || !interactive) return yield* Effect.fail(probe.left)
-  return yield* simulated(`podman is not usable (${probe.left.message})`)
+  if (engine === "podman" || !interactive) return yield* Effect.fail(probe.failure)
+  return yield* simulated(`podman is not usable (${probe.failure.message})`)
 })
 
 
@@ -272,7 +272,7 @@ export const installFirstStart = Effect.fn("Serve.installFirstStart")(function*(
     }
     if (view.intent.updatedAt !== 0 || view.state !== "not-installed") continue
     const accepted = yield* Effect.result(lifecycle.request("install", id))
-    if (accepted._tag === "Failure") yield* Effect.logWarning(`--install ${id}: ${accepted.left.message}`)
+    if (accepted._tag === "Failure") yield* Effect.logWarning(`--install ${id}: ${accepted.failure.message}`)
     else requested.push(id)
   }
   if (requested.length > 0) yield* Effect.logInfo(`first start: installing ${requested.join(", ")}`)

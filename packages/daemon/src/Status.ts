@@ -72,7 +72,7 @@ export const locate = Effect.fn("Status.locate")(function*(dataDir: string) {
     try: () => readFile(file, "utf8"),
     catch: () => new StatusError({ reason: `no server has run on ${dir} (${file} is missing): start \`archipelago serve --data ${dir}\`` })
   })
-  const server = yield* Schema.decodeUnknown(ServerFile)(text).pipe(
+  const server = yield* Schema.decodeUnknownEffect(ServerFile)(text).pipe(
     Effect.mapError(() => new StatusError({ reason: `${file} is malformed: restart the server to rewrite it` }))
   )
   const token = yield* Effect.tryPromise({

@@ -101,7 +101,7 @@ export const run: (
   yield* Console.log(
     asked._tag === "Success"
       ? `asked this data dir's server (instance ${ours}) to install ${app}`
-      : `install ${app} from the dashboard once this data dir's server runs (${asked.left.message})`
+      : `install ${app} from the dashboard once this data dir's server runs (${asked.failure.message})`
   )
 })
 

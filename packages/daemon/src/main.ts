@@ -6,10 +6,11 @@
  *
  * @since 0.1.0
  */
-import { ValidationError } from "@effect/cli"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit } from "effect"
+import type { Runtime } from "effect"
+import { CliError } from "effect/cli"
 import * as Cli from "./Cli.js"
 import { version } from "./internal/version.js"
 
@@ -22,8 +23,8 @@ const program = Cli.run(argv).pipe(
       if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return
       const failure = Cause.findErrorOption(exit.cause)
       if (failure._tag === "Some") {
-        // Cli.run turns @effect/cli's parse errors into UsageErrors; any other was printed by it
-        if (ValidationError.isValidationError(failure.value)) {
+        // Cli.run turns effect/cli's parse errors into UsageErrors; any other was printed by it
+        if (CliError.isCliError(failure.value)) {
           process.exitCode = 2
           return
         }
@@ -41,5 +42,10 @@ const program = Cli.run(argv).pipe(
   Effect.ignore
 )
 
+// a stop by SIGTERM or SIGINT (how systemd stops the service) exits 0, not the 130 of Effect's
+// default teardown; any other exit code was set above
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? Number(process.exitCode ?? 0) : 1)
+
 if (argv.includes("--version") || argv.includes("-v")) process.stdout.write(`archipelago ${version}\n`)
-else NodeRuntime.runMain(program, { disableErrorReporting: true, disablePrettyLogger: true })
+else NodeRuntime.runMain(program, { disableErrorReporting: true, teardown })

@@ -101,8 +101,12 @@ describe("archipelago: help, version, usage errors", { timeout: 120_000 }, () =>
   })
 })
 
-// what @effect/cli writes when a description is missing, and its notes under every option
-const libraryDefaults = ["A user-defined piece of text", "A true or false value", "An integer", "This setting is optional", "One of the following"]
+// what the CLI library writes when a description is missing, and its notes under every option:
+// @effect/cli's (Effect 3), then effect/cli's (Effect 4: its built-in flags' descriptions, its choice notes)
+const libraryDefaults = [
+  "A user-defined piece of text", "A true or false value", "An integer", "This setting is optional", "One of the following",
+  "Show help information", "Sets the minimum log level", "(choices:"
+]
 
 describe("archipelago help and usage errors for an operator (issue 27)", { timeout: 180_000 }, () => {
   it("every command's --help, piped: plain text, its full path in USAGE, every option described in its own words, no --wizard", async () => {

@@ -44,6 +44,7 @@ describe("Journal.line", () => {
   })
 
   it("priorities follow syslog: error 3, warning 4, info 6, debug 7", () => {
-    assert.deepStrictEqual(["Fatal", "Error", "Warn", "Info", "Debug", "Trace"].map(Journal.priority), [2, 3, 4, 6, 7, 7])
+    const levels: ReadonlyArray<LogLevel.LogLevel> = ["Fatal", "Error", "Warn", "Info", "Debug", "Trace"]
+    assert.deepStrictEqual(levels.map(Journal.priority), [2, 3, 4, 6, 7, 7])
   })
 })

@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 if (!hasPodman) console.warn("PortConflict.test.ts skipped: podman is missing or not working")
 
-describe.runIf(hasPodman).sequential("a host port in use is a failure to start, not a crash (podman, real serve)", () => {
+describe.runIf(hasPodman)("a host port in use is a failure to start, not a crash (podman, real serve)", { concurrent: false }, () => {
   let serve: Serve | undefined
   let holder: Server | undefined
   let port = 0

@@ -194,7 +194,7 @@ describe("Serve on the simulator", () => {
 
   it("every message the server sends decodes with the protocol's schemas (Wire): answers, results and notifications", async () => {
     const problems: Array<string> = []
-    const decodes = (what: string, schema: Schema.Schema<any, any, never>, u: unknown) => {
+    const decodes = (what: string, schema: Schema.Decoder<unknown>, u: unknown) => {
       const r = Schema.decodeUnknownResult(schema)(u)
       if (Result.isFailure(r)) problems.push(`${what}: ${r.failure.message}`)
     }

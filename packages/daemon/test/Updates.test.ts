@@ -39,7 +39,7 @@ const manifest = (host: string, version: string) =>
     health: { command: releaseOkCheck, interval: 2, timeout: 2, retries: 3, startPeriod: 2 }
   })
 
-describe.runIf(hasPodman && hasRegistry).sequential("health-gated updates on podman (loopback registry, real serve)", () => {
+describe.runIf(hasPodman && hasRegistry)("health-gated updates on podman (loopback registry, real serve)", { concurrent: false }, () => {
   let registry: Registry | undefined
   let serve: Serve | undefined
   let appsDir = ""

@@ -64,8 +64,8 @@ export const lndFiles = {
   adminMacaroon: (network: string) => `data/chain/bitcoin/${network}/admin.macaroon`
 } as const
 
-const fromEither = <A>(ctx: HookContext, either: Result.Result<A, { readonly message: string }>) =>
-  Result.match(either, {
+const fromResult = <A>(ctx: HookContext, result: Result.Result<A, { readonly message: string }>) =>
+  Result.match(result, {
     onFailure: (error) => Effect.fail(ctx.fail(error.message)),
     onSuccess: Effect.succeed
   })
@@ -87,7 +87,7 @@ export const bitcoinUiNginx: PreStartHook = make({
     Effect.gen(function*() {
       const rpc = yield* Effect.flatMap(ctx.provider(bitcoinNode), (node) => node.endpoint("rpc"))
       const password = yield* ctx.secret(bitcoinRpcPassword)
-      const content = yield* fromEither(
+      const content = yield* fromResult(
         ctx,
         NginxConf.render({
           ...NginxConf.defaults,
@@ -151,7 +151,7 @@ export const lndConf: PreStartHook = make({
       const path = NodePath.join(ctx.appDataDir, "lnd.conf")
       const read = yield* ctx.read(path)
       const current = Option.getOrElse(read, () => "")
-      const content = yield* fromEither(
+      const content = yield* fromResult(
         ctx,
         LndConf.setBitcoind(current, {
           rpchost: `${rpc.host}:${rpc.port}`,
@@ -181,7 +181,7 @@ export const electrumxDaemon: PreStartHook = make({
     Effect.gen(function*() {
       const rpc = yield* Effect.flatMap(ctx.provider(bitcoinNode), (node) => node.endpoint("rpc"))
       const password = Redacted.value(yield* ctx.secret(bitcoinRpcPassword))
-      const content = yield* fromEither(
+      const content = yield* fromResult(
         ctx,
         ElectrumxEnv.render({ rpcUser, rpcPassword: password, rpcHost: rpc.host, rpcPort: rpc.port })
       )
@@ -257,7 +257,7 @@ export const makeLndUiThunderhub = (options: { readonly network?: string; readon
         const masterPassword = Option.isSome(kept)
           ? kept.value
           : `${ThunderHubConf.hashPrefix}${Bcrypt.hash(password, yield* Bcrypt.generateSalt(options.cost ?? Bcrypt.defaultCost))}`
-        const content = yield* fromEither(ctx, ThunderHubConf.render(current, { ...params, masterPassword }))
+        const content = yield* fromResult(ctx, ThunderHubConf.render(current, { ...params, masterPassword }))
         return [{ path, content, secret: true, basedOn: Option.getOrNull(read) }]
       })
   })

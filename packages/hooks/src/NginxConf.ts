@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Result, Encoding } from "effect"
+import { Result } from "effect"
 import Mustache from "mustache"
 import { RenderError } from "./RenderError.js"
 
@@ -82,7 +82,7 @@ const isPort = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 655
  * @since 0.1.0
  * @category utils
  */
-export const basicAuth = (user: string, password: string): string => Encoding.encodeBase64(`${user}:${password}`)
+export const basicAuth = (user: string, password: string): string => Buffer.from(`${user}:${password}`, "utf8").toString("base64")
 
 /**
  * Renders the server block, refusing any value that could break out of its nginx directive.

@@ -11,7 +11,7 @@ import { Archipelago, ArchiveFile, Backups, Lifecycle, PreBackupHooks, StateStor
 import type { AppId } from "@archipelago/orchestrator"
 import { SimulatedRuntime } from "@archipelago/orchestrator/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel, References } from "effect"
+import { Effect, Layer, References } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"

@@ -3,7 +3,7 @@ import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { HookRegistry } from "@archipelago/orchestrator"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Logger, LogLevel, References } from "effect"
+import { Effect, Exit, Layer, Logger, References } from "effect"
 import * as fc from "fast-check"
 import * as Builtins from "../src/Builtins.js"
 import * as Hooks from "../src/Hooks.js"
@@ -272,7 +272,7 @@ describe("Hooks.layer", () => {
   it.effect("duplicate or invalid hook names are a defect when the layer is built", () =>
     Effect.gen(function*() {
       const dup = yield* Effect.exit(Layer.build(Hooks.layer([Builtins.lndConf, Builtins.lndConf], { dataDir: freshDataDir() })).pipe(Effect.scoped))
-      expect(Exit.isFailure(dup) && Exit.causeOption(dup)).toBeTruthy()
+      expect(Exit.isFailure(dup) && Exit.getCause(dup)).toBeTruthy()
       expect(String(Exit.isFailure(dup) ? dup.cause : "")).toContain(`hook "lnd-conf" is registered twice`)
       expect(Hooks.validate([fileHook("Bad Name", () => "/x")])).toEqual([`invalid hook name "Bad Name"`])
       expect(Hooks.validate(Builtins.builtins)).toEqual([])
@@ -283,7 +283,7 @@ describe("secrets never reach the logs", () => {
   it.effect("all built-ins, drift, failures: no captured log line or error message holds the password", () =>
     Effect.gen(function*() {
       const lines: Array<string> = []
-      const capture = Logger.map(Logger.logfmtLogger, (line) => lines.push(line))
+      const capture = Logger.map(Logger.formatLogFmt, (line) => lines.push(line))
       const dataDir = freshDataDir()
       const errors: Array<string> = []
       const program = Effect.gen(function*() {
@@ -305,7 +305,7 @@ describe("secrets never reach the logs", () => {
         }
       }).pipe(
         Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })),
-        Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
+        Effect.provide(Logger.layer([capture])),
         Effect.provideService(References.MinimumLogLevel, "All")
       )
       yield* program
@@ -430,7 +430,7 @@ describe("a provider's file rewritten in place while a hook reads it", () => {
           const until = Date.now() + 5_000
           while (Date.now() < until) {
             const result = yield* Effect.result(registry.run(request))
-            if (result._tag === "Failure") failures.push(result.left.message)
+            if (result._tag === "Failure") failures.push(result.failure.message)
             else rendered.push(yield* Effect.promise(() => Fs.readFile(out, "latin1")))
           }
         }).pipe(Effect.ensuring(Effect.promise(() => writer.stop())))

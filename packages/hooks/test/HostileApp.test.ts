@@ -42,11 +42,11 @@ const withNode = <A, E>(f: (registry: HookRegistry.Service, dataDir: string) => 
     const dataDir = yield* Effect.promise(node)
     const logs: Array<string> = []
     const logger = Logger.make(({ logLevel, message }) => {
-      logs.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+      logs.push(`${logLevel.toUpperCase()} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
     })
     const result = yield* Effect.flatMap(HookRegistry.HookRegistry, (registry) => f(registry, dataDir)).pipe(
       Effect.provide(Hooks.layer(Builtins.builtins, { dataDir })),
-      Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      Effect.provide(Logger.layer([logger]))
     )
     return [result, logs, dataDir] as const
   })

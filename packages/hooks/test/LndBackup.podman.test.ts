@@ -21,7 +21,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Apps, Archipelago, ArchiveFile, Backups, Lifecycle, PodmanRuntime, PreBackupHooks } from "@archipelago/orchestrator"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, LogLevel, Option, References } from "effect"
+import { Duration, Effect, Layer, Option, References } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"

@@ -7,7 +7,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Archipelago, BaseImage, Lifecycle, PodmanRuntime, StateStore } from "@archipelago/orchestrator"
 import type { AppId } from "@archipelago/orchestrator"
-import { Duration, Effect, Layer, Logger, LogLevel, References } from "effect"
+import { Duration, Effect, Layer, References } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"

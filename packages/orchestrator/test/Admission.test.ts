@@ -1,4 +1,4 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe } from "@effect/vitest"
 import { Result } from "effect"
 import * as fc from "fast-check"
 import type { AppEntry as Entry } from "../src/domain/AppEntry.js"

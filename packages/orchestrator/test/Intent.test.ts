@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
 import * as fc from "fast-check"
 import { Intent, Op } from "../src/domain/index.js"
 import { prop } from "../../../test-support/prop.js"

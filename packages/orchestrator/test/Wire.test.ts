@@ -1,8 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Arbitrary } from "effect"
-import * as fc from "fast-check"
 import { AppState, Wire } from "../src/domain/index.js"
 import * as Protocol from "../src/protocol/index.js"
+import { sampleOf } from "./arbitraries.js"
 
 describe("Wire, the protocol under its first name", () => {
   it("is every name of the protocol's modules, the same values", () => {
@@ -15,7 +14,7 @@ describe("Wire, the protocol under its first name", () => {
 
 describe("Wire.decode", () => {
   it("names the first bad field and what it should be", () => {
-    const view = fc.sample(Arbitrary.make(Wire.AppView), { numRuns: 1, seed: 7 })[0]!
+    const view = sampleOf(Wire.AppView, 7)
     expect(Wire.decodeParams("state.changed", { app: { ...view, state: "sleeping" }, seq: 3 })).toStrictEqual({
       _tag: "Invalid",
       issue: { field: "params.app.state", expected: `one of ${AppState.all.join(", ")}` }

@@ -1,3 +1,4 @@
+import { Arbitrary, Effect, type Schema } from "effect"
 import * as fc from "fast-check"
 import type { AppEntry as Entry, Observation, Observed } from "../src/domain/AppEntry.js"
 import { AppId, AppState, Op } from "../src/domain/index.js"
@@ -46,3 +47,21 @@ export const arbEntry: fc.Arbitrary<Entry> = fc.oneof(
       transition: { op, since, deadline: since + span, previous: e.state }
     }))
 )
+
+/**
+ * The values of a Schema's type as a fast-check arbitrary (what effect 3's `Arbitrary.make` was).
+ * effect 4 derives a generator from the Schema (`Arbitrary.schema`) that is not fast-check's; here
+ * fast-check picks the seed and the size (0-30, the complexity each string, array and object gets),
+ * and effect's generator makes the value from them, so every run brings a new value, a failure
+ * replays from fast-check's seed, and shrinking moves toward smaller sizes.
+ */
+export const fromSchema = <S extends Schema.Constraint>(schema: S): fc.Arbitrary<S["Type"]> => {
+  const arbitrary = Arbitrary.schema(schema)
+  return fc
+    .tuple(fc.integer(), fc.nat({ max: 30 }))
+    .map(([seed, size]) => Effect.runSync(Arbitrary.sampleEffect(arbitrary, { count: 1, seed, size }))[0]!)
+}
+
+/** One value of a Schema's type, the same for the same seed (effect 3: `fc.sample(Arbitrary.make(s), { seed })[0]`). */
+export const sampleOf = <S extends Schema.Constraint>(schema: S, seed: number): S["Type"] =>
+  Effect.runSync(Arbitrary.sampleEffect(Arbitrary.schema(schema), { count: 1, seed }))[0]!

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Result, Option, ParseResult, Schema } from "effect"
+import { Clock, Effect, Result, Option, Schema, SchemaIssue } from "effect"
 import { AppId } from "@archipelago/orchestrator/domain"
 import { Methods } from "@archipelago/orchestrator/protocol"
 import type { Op } from "@archipelago/orchestrator/domain"
@@ -43,7 +43,7 @@ export const logTail = { default: 200, max: 10_000 } as const
  * @since 0.1.0
  * @category schemas
  */
-export const NoParams = Schema.Record(Schema.String, Schema.Never.annotations({ message: () => "is unexpected: this method takes no params" }))
+export const NoParams = Schema.Record(Schema.String, Schema.Never.annotate({ message: "is unexpected: this method takes no params" }))
 
 /**
  * An app id, validated by the domain's `AppId.parse` (so `../x` and `--privileged` are refused
@@ -52,8 +52,8 @@ export const NoParams = Schema.Record(Schema.String, Schema.Never.annotations({ 
  * @since 0.1.0
  * @category schemas
  */
-export const AppIdParam = Schema.String.pipe(
-  Schema.filter((s) => Result.match(AppId.parse(s), { onFailure: (why) => why, onSuccess: () => true }))
+export const AppIdParam = Schema.String.check(
+  Schema.makeFilter((s) => Result.match(AppId.parse(s), { onFailure: (why) => why, onSuccess: () => true }))
 )
 
 /**
@@ -84,7 +84,7 @@ export const RemoveParams = Schema.Struct({
 export const RestoreParams = Schema.Struct({
   appId: AppIdParam,
   archive: Schema.optional(
-    Schema.String.pipe(Schema.filter((s) => Archive.parseFileName(s) !== undefined || "an archive file name such as lnd-20261129T041800000Z.tar"))
+    Schema.String.check(Schema.makeFilter((s) => Archive.parseFileName(s) !== undefined || "an archive file name such as lnd-20261129T041800000Z.tar"))
   ),
   closeChannels: Schema.optional(Schema.Boolean)
 })
@@ -113,7 +113,7 @@ export const logPage = { default: 100, max: 500 } as const
  */
 export const maxLogText = 128 * 1024
 
-const Seq = Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))
+const Seq = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 /**
  * `install-log`'s params: `after` pages forward (lines numbered above it, oldest first), `before`
@@ -126,7 +126,7 @@ export const InstallLogParams = Schema.Struct({
   appId: AppIdParam,
   after: Schema.optional(Seq),
   before: Schema.optional(Seq),
-  limit: Schema.optional(Schema.Int.pipe(Schema.between(1, logPage.max)))
+  limit: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: logPage.max })))
 })
 
 /**
@@ -173,7 +173,7 @@ export const tailBytes = (text: string, max: number): { readonly text: string; r
  */
 export const LogsParams = Schema.Struct({
   appId: AppIdParam,
-  tail: Schema.optional(Schema.Int.pipe(Schema.between(1, logTail.max)))
+  tail: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: logTail.max })))
 })
 
 const reasonLimit = 200
@@ -185,17 +185,20 @@ const reasonLimit = 200
  * @since 0.1.0
  * @category decoding
  */
-export const decodeParams = <A, I>(schema: Schema.Schema<A, I, never>, params: unknown): Result.Result<A, InvalidParams> =>
+export const decodeParams = <A>(schema: Schema.Decoder<A>, params: unknown): Result.Result<A, InvalidParams> =>
   Schema.decodeUnknownResult(schema, { onExcessProperty: "error", errors: "first" })(params).pipe(
     Result.mapError((error) => {
-      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-      const field = issue === undefined || issue.path.length === 0 ? "params" : issue.path.map(String).join(".")
+      const issue = formatIssue(error.issue).issues[0]
+      const path = (issue?.path ?? []).map((p) => String(typeof p === "object" ? p.key : p))
+      const field = path.length === 0 ? "params" : path.join(".")
       // The reason may quote the client's value: clip it, it is echoed back and logged.
       return new InvalidParams({ field: clip(field), reason: clip(issue?.message ?? "invalid", reasonLimit) })
     })
   )
 
-const method = <A, I>(schema: Schema.Schema<A, I, never>, run: (params: A) => Effect.Effect<unknown, MethodError, Requirements>): Method =>
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const method = <A>(schema: Schema.Decoder<A>, run: (params: A) => Effect.Effect<unknown, MethodError, Requirements>): Method =>
 (params) => Result.match(decodeParams(schema, params), { onFailure: Effect.fail, onSuccess: run })
 
 // The backup target and the catalog come with the orchestrator layer; an embedder's server

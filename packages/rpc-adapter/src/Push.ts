@@ -85,7 +85,7 @@ export const make: Effect.Effect<Service, never, AppViews.AppViews | Scope.Scope
       for (const q of queues) {
         const accepted = yield* Queue.offer(q, { _tag: "Changed", app, seq: n })
         if (!accepted) {
-          yield* Queue.takeAll(q)
+          yield* Queue.clear(q)
           yield* Queue.offer(q, { _tag: "Resync" })
         }
       }
@@ -156,7 +156,7 @@ export const notifications = (capacity?: number): Stream.Stream<JsonRpc.Notifica
           ? Effect.succeed(Option.none())
           : Effect.as(Ref.set(last, m.seq), Option.some(JsonRpc.notification(Methods.Notification.StateChanged, { app: m.app, seq: m.seq }))))
     })
-    return Stream.fromEffectRepeat(next).pipe(Stream.filterMap((o) => o))
+    return Stream.fromEffectRepeat(next).pipe(Stream.filter(Option.isSome), Stream.map((o) => o.value))
   }))
 
 /**

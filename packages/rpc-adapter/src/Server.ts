@@ -1,6 +1,6 @@
 /**
  * The HTTP and WebSocket server: JSON-RPC on `POST /rpc` and `/ws`, state push on `/ws`, the
- * login endpoints and the dashboard page. Routes are an `@effect/platform` `HttpRouter` run by
+ * login endpoints and the dashboard page. Routes are an `effect/http` `HttpRouter` run by
  * `@effect/platform-node`'s handler on a Node `http.Server`, behind one guard (Host, Origin,
  * credentials) shared with the WebSocket handshake; the WebSocket side is `ws` on the same
  * server, so every frame is sent with back-pressure and a slow client is bounded by its push
@@ -216,7 +216,12 @@ export const listen = (
     const ready = yield* Deferred.make<Context.Context<Services>>()
     const services = Deferred.await(ready)
     let attached: Context.Context<Services> | undefined
-    const handler = yield* NodeHttpServer.makeHandler(Guard.middleware(rt)(router(rt, services)))
+    const app = yield* router(rt, services)
+    // Interruptible as a whole, as the handler of Effect 3 ran it: a client that goes away
+    // (or the server closing) stops a request still waiting, e.g. for `attach`.
+    const handler = yield* NodeHttpServer.makeHandler(Effect.interruptible(Guard.middleware(rt)(app)), {
+      scope: yield* Effect.scope
+    })
     server.on("request", handler)
 
     const wss = new WebSocketServer({

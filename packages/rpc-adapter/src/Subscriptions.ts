@@ -50,7 +50,7 @@ export const clipLine = (line: string, max: number = limits.lineLength): string 
  * @since 0.1.0
  * @category schemas
  */
-export const UnsubscribeParams = Schema.Struct({ subscription: Schema.String.pipe(Schema.maxLength(64)) })
+export const UnsubscribeParams = Schema.Struct({ subscription: Schema.String.check(Schema.isMaxLength(64)) })
 
 /**
  * Sends one notification to the client; fails when the socket is gone.
@@ -62,8 +62,13 @@ export type Send = (notification: JsonRpc.Notification) => Effect.Effect<void, u
 
 type Line = string
 
-const decoded = <A, I>(schema: Schema.Schema<A, I, never>, params: unknown) =>
+const decoded = <A>(schema: Schema.Decoder<A>, params: unknown): Effect.Effect<A, InvalidParams> =>
   Result.match(Methods.decodeParams(schema, params), { onFailure: Effect.fail, onSuccess: Effect.succeed })
+
+// What is waiting, up to `max`, without waiting for more (a sole consumer: the size cannot drop
+// between the look and the take).
+const takeUpTo = <A>(queue: Queue.Dequeue<A>, max: number): Effect.Effect<ReadonlyArray<A>> =>
+  Effect.flatMap(Queue.size(queue), (n) => (n === 0 ? Effect.succeed([]) : Queue.takeBetween(queue, 1, max)))
 
 /**
  * The connection's methods (`logs.subscribe`, `logs.unsubscribe`, `stats.subscribe`,
@@ -106,7 +111,7 @@ export const make = (send: Send): Effect.Effect<Local, never, Scope.Scope | AppV
             Effect.map(Queue.take(queue), Option.some),
             Effect.as(Deferred.await(ended), Option.none<Line>())
           )
-          const rest = yield* Queue.takeUpTo(queue, limits.batchLines - 1)
+          const rest = yield* takeUpTo(queue, limits.batchLines - 1)
           const lines = Option.isSome(first) ? [first.value, ...rest] : [...rest]
           if (lines.length > 0 || dropped > 0) {
             const n = dropped

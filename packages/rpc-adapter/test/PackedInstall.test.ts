@@ -17,7 +17,7 @@ describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, ()
   const installed = usePackedInstall("rpc-install", packageNames, "rpc-adapter")
 
   it("brings every package the transport imports or serves, and no command line", () => {
-    for (const name of ["@archipelago/orchestrator", "@archipelago/hooks", "@archipelago/web-components", "effect", "@effect/platform", "@effect/platform-node"]) {
+    for (const name of ["@archipelago/orchestrator", "@archipelago/hooks", "@archipelago/web-components", "effect", "@effect/platform-node"]) {
       expect(installed.packages).toContain(name)
     }
     expect(installed.packages).not.toContain("@archipelago/daemon")

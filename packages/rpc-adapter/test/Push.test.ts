@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Queue, Stream } from "effect"
+import { Effect, Fiber, Layer, Queue, Stream } from "effect"
 import { AppViews } from "@archipelago/orchestrator"
 import * as Push from "../src/Push.js"
 import { makeFake, view } from "./fixtures.js"
@@ -10,7 +10,7 @@ const setup = () => {
 }
 
 // Lets the hub's forked subscriber reach the PubSub before the test publishes.
-const settle = Effect.repeat(Effect.yieldNow(), { times: 20 })
+const settle = Effect.repeat(Effect.yieldNow, { times: 20 })
 
 describe("Push", () => {
   it.effect("the hub is built from the picture AppViews.changes starts with: it never reads list, and no change falls between", () => {
@@ -47,7 +47,7 @@ describe("Push", () => {
       yield* Effect.promise(() => fake.emit(view("lnd", "stopping")))
       yield* Effect.promise(() => fake.emit(view("lnd", "stopped")))
       yield* Effect.promise(() => fake.emit(view("bitcoin-knots", "starting")))
-      const out = Chunk.toReadonlyArray(yield* Effect.fromFiber(collected))
+      const out = yield* Fiber.join(collected)
       expect(out.map((n) => [n.method, (n.params as any).seq])).toStrictEqual([
         ["state.snapshot", 0],
         ["state.changed", 1],
@@ -73,7 +73,7 @@ describe("Push", () => {
       yield* settle
       const size = yield* Queue.size(q)
       expect(size).toBeLessThanOrEqual(4)
-      const queued = Chunk.toReadonlyArray(yield* Queue.takeAll(q))
+      const queued = yield* Queue.takeAll(q)
       expect(queued[0]).toStrictEqual({ _tag: "Resync" })
       expect(queued.slice(1).every((m) => m._tag === "Changed")).toBe(true)
       expect(yield* push.snapshot).toStrictEqual({ apps: fake.current(), seq: 50 })
@@ -85,7 +85,7 @@ describe("Push", () => {
     return Effect.gen(function*() {
       yield* settle
       const pull = yield* Stream.toPull(Push.notifications(2))
-      const next = Effect.map(pull, (c) => Chunk.toReadonlyArray(c).map((n) => [n.method, (n.params as any).seq]))
+      const next = Effect.map(pull, (c) => c.map((n) => [n.method, (n.params as any).seq]))
       expect(yield* next).toStrictEqual([["state.snapshot", 0]])
       // Capacity 2: two changes fill the queue, the third overflows it.
       yield* Effect.promise(() => fake.emit(view("lnd", "stopping")))

@@ -94,7 +94,7 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
     const store = yield* StateStore.StateStore
     const views = yield* AppViews.AppViews
     // A stalled client reads nothing until released: its queue fills and overflows into a resync.
-    const clients: Array<{ readonly received: Array<JsonRpc.Notification>; readonly reading: Effect.Latch }> = []
+    const clients: Array<{ readonly received: Array<JsonRpc.Notification>; readonly reading: Latch.Latch }> = []
     let now = 1_700_000_000_000
     const perform = (cmd: Cmd) => Effect.gen(function*() {
       now += 1000
@@ -130,7 +130,7 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
             Stream.runForEach((n) =>
               reading.await.pipe(
                 Effect.andThen(Effect.sync(() => received.push(n))),
-                Effect.andThen(Effect.repeat(Effect.yieldNow(), { times: cmd.pace }))
+                Effect.andThen(Effect.repeat(Effect.yieldNow, { times: cmd.pace }))
               )
             ),
             Effect.forkScoped
@@ -144,7 +144,7 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
           break
         }
         case "Yield":
-          yield* Effect.repeat(Effect.yieldNow(), { times: cmd.n })
+          yield* Effect.repeat(Effect.yieldNow, { times: cmd.n })
           break
       }
     })
@@ -154,7 +154,7 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
     // Two actors (say, the lifecycle's fibers and the scanner) change the store at once.
     yield* Effect.forEach([0, 1], (actor) =>
       Effect.forEach(cmds.filter((c) => c.actor === actor), (c) =>
-        Effect.andThen(Effect.repeat(Effect.yieldNow(), { times: c.pause }), perform(c.cmd)), { discard: true }),
+        Effect.andThen(Effect.repeat(Effect.yieldNow, { times: c.pause }), perform(c.cmd)), { discard: true }),
       { concurrency: "unbounded", discard: true })
     // Let every client catch up with the store.
     for (const c of clients) yield* c.reading.open
@@ -164,7 +164,7 @@ const scenario = (cmds: ReadonlyArray<Step>) =>
         const last = lastViews(c.received)
         return latest.every((v) => JSON.stringify(last.get(v.id)) === JSON.stringify(v))
       })
-    for (let i = 0; i < 2000 && !caughtUp(); i++) yield* Effect.yieldNow()
+    for (let i = 0; i < 2000 && !caughtUp(); i++) yield* Effect.yieldNow
     for (const [k, c] of clients.entries()) {
       for (const [id, gens] of generationsOf(c.received)) {
         for (let i = 1; i < gens.length; i++) {

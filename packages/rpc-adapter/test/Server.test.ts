@@ -170,7 +170,7 @@ describe("Server binding", () => {
   const warnings = async (host: string) => {
     const logged: Array<string> = []
     const logger = Logger.make(({ logLevel, message }) => {
-      if (logLevel._tag === "Warning") logged.push(String(Array.isArray(message) ? message.join(" ") : message))
+      if (logLevel === "Warn") logged.push(String(Array.isArray(message) ? message.join(" ") : message))
     })
     const fake = makeFake(apps())
     await Effect.runPromise(
@@ -178,7 +178,7 @@ describe("Server binding", () => {
         Effect.provide(Push.layer),
         Effect.provide(Resources.layer()),
         Effect.provide(fake.layer),
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        Effect.provide(Logger.layer([logger]))
       )
     )
     return logged

@@ -66,14 +66,14 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
           ...(v.transition === null ? {} : { transition: v.transition })
         }
         const begun = Transition.begin(entry, op, 1_000, 10)
-        if (begun._tag === "Failure") return yield* Effect.fail(begun.left)
+        if (begun._tag === "Failure") return yield* Effect.fail(begun.failure)
         const generation = v.generation + 1
         yield* put({
           ...v,
-          state: begun.right.state,
+          state: begun.success.state,
           generation,
-          visualState: VisualState.ofState(begun.right.state),
-          transition: begun.right.transition ?? null
+          visualState: VisualState.ofState(begun.success.state),
+          transition: begun.success.transition ?? null
         })
         return { appId, op, status: Op.acceptedStatus(op), generation }
       })
@@ -86,7 +86,7 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
     changes: Stream.unwrap(Effect.gen(function*() {
       const sub = yield* PubSub.subscribe(hub)
       const picture = yield* Ref.get(views)
-      return Stream.concat(Stream.make(picture), Stream.fromQueue(sub).pipe(Stream.map((v) => [v])))
+      return Stream.concat(Stream.make(picture), Stream.fromSubscription(sub).pipe(Stream.map((v) => [v])))
     })),
     installLog: (appId) =>
       Effect.as(find(appId), [{ seq: 1, at: 1, level: "info" as const, message: `installed ${appId}` }]),
@@ -103,7 +103,7 @@ export const makeFake = (initial: ReadonlyArray<AppView.AppView>): Fake => {
         const sub = yield* PubSub.subscribe(logHub)
         return Stream.concat(
           Stream.make(`${appId} log, last ${tail} lines`),
-          Stream.fromQueue(sub).pipe(
+          Stream.fromSubscription(sub).pipe(
             Stream.filter((m) => m.appId === appId),
             Stream.takeWhile((m) => m.line !== undefined),
             Stream.map((m) => m.line!)

@@ -26,11 +26,11 @@ export const start = async (
   const dataDir = config.dataDir ?? tempDir()
   const logs: Array<string> = []
   const logger = Logger.make(({ logLevel, message }) => {
-    logs.push(`${logLevel.label} ${Array.isArray(message) ? message.map(String).join(" ") : String(message)}`)
+    logs.push(`${logLevel.toUpperCase()} ${Array.isArray(message) ? message.map(String).join(" ") : String(message)}`)
   })
   const runtime = ManagedRuntime.make(
     Server.layer({ port: 0, ...config, dataDir }).pipe(
-      Layer.provide(Layer.merge(services, Logger.replace(Logger.defaultLogger, logger)))
+      Layer.provide(Layer.merge(services, Logger.layer([logger])))
     )
   )
   const server = await runtime.runPromise(Server.RpcServer)

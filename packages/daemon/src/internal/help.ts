@@ -1,17 +1,18 @@
 /**
- * The `archipelago` help, rendered from the commands' own options and arguments (their
- * descriptions and usage come from `@effect/cli`), but laid out for an operator: the full command
- * path in USAGE, a `command  description` table, each option with its description only (not the
- * library's "A user-defined piece of text."), and plain text unless the output is a terminal.
+ * The `archipelago` help, rendered from the commands' own flags and arguments (each one's name,
+ * metavar, choices, description and whether it is optional or repeated, as `effect/cli` stores
+ * them), but laid out for an operator: the full command path in USAGE, a `command  description`
+ * table, each option with its description only, plain text unless the output is a terminal, and
+ * none of `effect/cli`'s own global flags (`--wizard`) or sections.
  */
-import { Args, CliConfig, HelpDoc, Options, Usage } from "@effect/cli"
-import type { Span } from "@effect/cli/HelpDoc/Span"
+import { Option } from "effect"
+import { Param, Primitive } from "effect/cli"
 
 /** One command (or group of commands) of the tree, by its path under the program. */
 export interface Entry {
   readonly path: ReadonlyArray<string>
   readonly description: string
-  /** What `Command.make` took: its `Options` and `Args`, by field. */
+  /** What `Command.make` took: its flags and arguments, by field. */
   readonly config: Readonly<Record<string, unknown>>
   /** The names of its subcommands, in help order. */
   readonly children: ReadonlyArray<string>
@@ -25,96 +26,99 @@ export interface Definition {
 
 const width = 100
 
-/** The plain text of a span. */
-export const spanText = (span: Span): string => {
-  switch (span._tag) {
-    case "Text":
-    case "URI":
-      return span.value
-    case "Sequence":
-      return spanText(span.left) + spanText(span.right)
-    case "Highlight":
-    case "Strong":
-    case "Weak":
-      return spanText(span.value)
+/** A flag or an argument as the help shows it: the parameter under its combinators, and how it may be given. */
+interface Shape {
+  readonly single: Param.Single<Param.ParamKind, unknown>
+  /** May be left out (`Flag.optional`, `Flag.withDefault`, a boolean flag, or a repeatable one). */
+  readonly optional: boolean
+  /** May be given more than once (`Flag.atLeast`, `Flag.between`, …). */
+  readonly repeated: boolean
+}
+
+// the parameter a combinator (`optional`, `withDefault`, `map`, `atLeast`) wraps
+const inner = (p: Param.Any): Param.Any | undefined => "param" in p && Param.isParam(p.param) ? p.param : undefined
+
+const shapeOf = (p: Param.Any): Shape | undefined => {
+  if (Param.isSingle(p)) return { single: p, optional: false, repeated: false }
+  const under = inner(p)
+  const shape = under === undefined ? undefined : shapeOf(under)
+  if (shape === undefined) return undefined
+  switch (p._tag) {
+    case "Optional":
+      return { ...shape, optional: true }
+    case "Variadic": {
+      const min = "min" in p && Option.isOption(p.min) ? p.min : Option.none()
+      return { ...shape, optional: shape.optional || Option.getOrElse(min, () => 0) === 0, repeated: true }
+    }
+    default:
+      return shape
   }
 }
 
-const blocks = (doc: HelpDoc.HelpDoc): ReadonlyArray<HelpDoc.HelpDoc> =>
-  doc._tag === "Sequence" ? [...blocks(doc.left), ...blocks(doc.right)] : doc._tag === "Empty" ? [] : [doc]
+const shapes = (e: Entry, kind: Param.ParamKind): ReadonlyArray<Shape> =>
+  Object.values(e.config).flatMap((v) => {
+    if (!Param.isParam(v) || v.kind !== kind) return []
+    const shape = shapeOf(v)
+    return shape === undefined || shape.single.hidden ? [] : [shape]
+  })
 
-/** The plain text of a help document (an error's, from `@effect/cli`): one line per paragraph. */
-export const docText = (doc: HelpDoc.HelpDoc): string =>
-  blocks(doc).map((b) => {
-    switch (b._tag) {
-      case "Header":
-      case "Paragraph":
-        return spanText(b.value)
-      case "DescriptionList":
-        return b.definitions.map(([term, d]) => `${spanText(term)} ${docText(d)}`).join("\n")
-      case "Enumeration":
-        return b.elements.map(docText).join("\n")
-      default:
-        return ""
-    }
-  }).filter((s) => s !== "").join("\n")
+const isBoolean = (s: Shape) => s.single.primitiveType._tag === "Boolean"
 
-// what the library adds to every description: the type (always the first paragraph) and these
-const libraryNotes = /^This (setting|argument|option) (is optional|may be repeated|must be repeated)/
+/** The values a choice flag takes (`Flag.Literals`), in order. */
+const choicesOf = (primitive: Primitive.Primitive<unknown>): ReadonlyArray<string> | undefined =>
+  primitive._tag === "Choice" && "choiceKeys" in primitive && Array.isArray(primitive.choiceKeys)
+    ? primitive.choiceKeys.filter((k): k is string => typeof k === "string")
+    : undefined
 
-/** The definitions of an `Options.getHelp` or `Args.getHelp` document, each with its own description only. */
-export const definitions = (doc: HelpDoc.HelpDoc): ReadonlyArray<Definition> =>
-  blocks(doc).flatMap((b) =>
-    b._tag === "DescriptionList"
-      ? b.definitions.map(([term, d]): Definition => ({
-        term: spanText(term),
-        text: blocks(d).slice(1).flatMap((p) => p._tag === "Paragraph" ? [spanText(p.value)] : [])
-          .filter((t) => !libraryNotes.test(t)).join(" ")
-      }))
-      : []
-  )
+// what follows a flag's name: its metavar (`DIR`), or its choices (`pretty | json`)
+const valueOf = (s: Shape): string =>
+  choicesOf(s.single.primitiveType)?.join(" | ") ?? s.single.typeName ?? Primitive.getTypeName(s.single.primitiveType)
 
-// (`all` of an empty record throws)
-const optionsOf = (e: Entry): Options.Options<unknown> => {
-  const all = Object.values(e.config).filter((v): v is Options.Options<unknown> => Options.isOptions(v))
-  return all.length === 0 ? Options.none : Options.all(all)
-}
-const argsOf = (e: Entry): Args.Args<unknown> => {
-  const all = Object.values(e.config).filter((v): v is Args.Args<unknown> => Args.isArgs(v))
-  return all.length === 0 ? Args.none : Args.all(all)
-}
+const flagTerm = (s: Shape) => `--${s.single.name}${isBoolean(s) ? "" : ` ${valueOf(s)}`}`
+const argumentTerm = (s: Shape) => `<${s.single.name}>${s.repeated ? "..." : ""}`
+const description = (s: Shape) => Option.getOrElse(s.single.description, () => "")
 
 /** The options of a command, each with its description. */
-export const optionDefinitions = (e: Entry): ReadonlyArray<Definition> => definitions(Options.getHelp(optionsOf(e)))
+export const optionDefinitions = (e: Entry): ReadonlyArray<Definition> =>
+  shapes(e, "flag").map((s) => ({ term: `${flagTerm(s)}${s.repeated ? "..." : ""}`, text: description(s) }))
 
 /** The arguments of a command (`<APP>`), each with its description. */
-export const argumentDefinitions = (e: Entry): ReadonlyArray<Definition> => definitions(Args.getHelp(argsOf(e)))
+export const argumentDefinitions = (e: Entry): ReadonlyArray<Definition> =>
+  shapes(e, "argument").map((s) => ({ term: argumentTerm(s), text: description(s) }))
 
-const usageText = (usage: Usage.Usage) =>
-  Usage.enumerate(usage, CliConfig.defaultConfig).map(spanText).join(" ").trim()
-
-// the usage's units (`[--port PORT]`, `<APP>`), a repeatable option shown as optional too
-const units = (usage: string): ReadonlyArray<string> => {
-  const out: Array<string> = []
-  let depth = 0
-  let unit = ""
-  for (const word of usage.split(" ").filter((w) => w !== "")) {
-    unit = unit === "" ? word : `${unit} ${word}`
-    depth += (word.match(/\[/g) ?? []).length - (word.match(/\]/g) ?? []).length
-    if (depth === 0 && !(word.startsWith("--") && !unit.includes(" ") && !word.endsWith("]"))) {
-      out.push(/^--\S+ \S+\.\.\.$/.test(unit) ? `[${unit.slice(0, -3)}]...` : unit)
-      unit = ""
-    }
+/**
+ * What the value of the flag `name` of `e` must be, in an operator's words (`a whole number`,
+ * `one of pretty, json`), or `undefined` for free text.
+ */
+export const expected = (e: Entry, name: string): string | undefined => {
+  const s = shapes(e, "flag").find((x) => x.single.name === name)
+  if (s === undefined) return undefined
+  const choices = choicesOf(s.single.primitiveType)
+  if (choices !== undefined) return `one of ${choices.join(", ")}`
+  switch (s.single.primitiveType._tag) {
+    case "Int":
+      return "a whole number"
+    case "Finite":
+      return "a number"
+    case "Boolean":
+      return "true or false"
+    default:
+      return undefined
   }
-  if (unit !== "") out.push(unit)
-  return out
 }
+
+// the usage's units (`[--port PORT]`, `[--install ID]...`, `<APP>`): options first, then arguments
+const units = (e: Entry): ReadonlyArray<string> => [
+  ...shapes(e, "flag").map((s) => {
+    const term = flagTerm(s)
+    return s.repeated ? `[${term}]...` : s.optional || isBoolean(s) ? `[${term}]` : term
+  }),
+  ...shapes(e, "argument").map((s) => s.optional ? `[${argumentTerm(s)}]` : argumentTerm(s))
+]
 
 /** The usage of a command, with the program and its full path, wrapped with a hanging indent. */
 export const usage = (program: string, e: Entry): string => {
-  const words = e.children.length > 0
-    ? ["<command>", "[options]"]
-    : [...units(usageText(Options.getUsage(optionsOf(e)))), ...units(usageText(Args.getUsage(argsOf(e))))]
+  const words = e.children.length > 0 ? ["<command>", "[options]"] : units(e)
   const lines: Array<string> = []
   let line = [program, ...e.path].join(" ")
   for (const w of words) {

@@ -40,7 +40,7 @@ const record = (pass: string, result: CaseResult) => {
 }
 
 for (const pass of passes) {
-  describe.runIf(hasPodman && hasRegistry).sequential(`chaos matrix, ${pass}`, () => {
+  describe.runIf(hasPodman && hasRegistry)(`chaos matrix, ${pass}`, { concurrent: false }, () => {
     let registry: Registry | undefined
     let slow: SlowPodman | undefined
     let contention: Contention | undefined

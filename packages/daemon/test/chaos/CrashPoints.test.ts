@@ -115,7 +115,7 @@ const lanes: ReadonlyArray<{ readonly name: string; readonly workers: number }> 
   { name: "contended", workers: 4 }
 ]
 
-describe.runIf(hasPodman && hasRegistry).sequential("kill at every step on podman (real serve, loopback registry)", () => {
+describe.runIf(hasPodman && hasRegistry)("kill at every step on podman (real serve, loopback registry)", { concurrent: false }, () => {
   let registry: Registry | undefined
   const refs: Array<string> = []
   const ids: Array<string> = []

@@ -210,8 +210,8 @@ const needsDependencies: ReadonlySet<Op.Op> = new Set<Op.Op>(["install", "start"
  * and total.
  *
  * @example
- * Admission.admit({ op: "stop", entry: stopping, installed: true }) // Right(TakeUp)
- * Admission.admit({ op: "start", entry: stopping, installed: true }) // Left(Conflict)
+ * Admission.admit({ op: "stop", entry: stopping, installed: true }) // Success(TakeUp)
+ * Admission.admit({ op: "start", entry: stopping, installed: true }) // Failure(Conflict)
  *
  * @since 0.1.0
  * @category combinators

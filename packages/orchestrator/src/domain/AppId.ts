@@ -21,12 +21,11 @@ export const pattern = /^[a-z0-9][a-z0-9-]{0,62}$/
  * @since 0.1.0
  * @category models
  */
-export const AppId = Schema.String.pipe(
-  Schema.pattern(pattern, {
-    message: () => "an app id: 1-63 lowercase letters, digits or dashes, not starting with a dash"
-  }),
-  Schema.brand("AppId")
-)
+export const AppId = Schema.String.check(
+  Schema.isPattern(pattern, {
+    message: "an app id: 1-63 lowercase letters, digits or dashes, not starting with a dash"
+  })
+).pipe(Schema.brand("AppId"))
 
 /**
  * @since 0.1.0

@@ -50,8 +50,8 @@ export const isRequestChange = (
  * carried is ignored, so a function that rebuilds an entry from scratch cannot reset it.
  *
  * @example
- * const begun = Transition.begin(entry, "stop", now, 30)  // Right(entry in "stopping")
- * Generation.advance(entry, intent, begun.right, Intent.request(intent, "stop", now)).generation
+ * const begun = Transition.begin(entry, "stop", now, 30)  // Success(entry in "stopping")
+ * Generation.advance(entry, intent, begun.success, Intent.request(intent, "stop", now)).generation
  * // Generation.of(entry) + 1
  *
  * @since 0.1.0

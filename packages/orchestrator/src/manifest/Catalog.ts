@@ -8,8 +8,7 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Result } from "effect"
-import { Effect, Result, Option } from "effect"
+import { Effect, FileSystem, Option, Result } from "effect"
 import { createHash } from "node:crypto"
 import * as NodePath from "node:path"
 import type { AppId } from "../domain/AppId.js"
@@ -429,9 +428,9 @@ export const loadTolerant = Effect.fn("Catalog.loadTolerant")(function*(appsDir:
           column: 0,
           path: "",
           rule: "io",
-          detail: e._tag === "SystemError" && e.reason === "NotFound"
+          detail: e.reason._tag === "NotFound"
             ? "the app folder does not exist (set --apps, ARCHIPELAGO_APPS or `apps:` in the config file)"
-            : e._tag === "SystemError" && e.reason === "BadResource"
+            : e.reason._tag === "BadResource"
             ? "expected a folder of apps, found a file"
             : `cannot read the app folder: ${e.message}`
         })]

@@ -10,12 +10,12 @@
  *
  * Pure: no file system, no clock.
  *
- * Over 500 lines: turning each kind of Schema issue into one located sentence is one walk over
- * the issue tree; its cases read best together.
+ * Over 500 lines: turning each kind of Schema issue (`SchemaIssue.Issue`) into one located
+ * sentence is one walk over the issue tree; its cases read best together.
  *
  * @since 0.1.0
  */
-import { Result, Option, ParseResult, Schema, SchemaAST } from "effect"
+import { Option, Result, Schema, SchemaAST, SchemaIssue } from "effect"
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
 import type { Document } from "yaml"
 import { salvage, type Salvaged } from "./internal/Salvage.js"
@@ -87,20 +87,57 @@ export { reservedHostPorts } from "./Rules.js"
 // ---------------------------------------------------------------------------------------------
 // the schema's shape, read from its AST
 
-const expectedOf = (ast: SchemaAST.AST): string | undefined => {
-  const own = ast.annotations[ExpectedId]
-  if (typeof own === "string") return own
-  return ast._tag === "Refinement" ? expectedOf(ast.from) : undefined
+type AST = SchemaAST.AST
+
+/**
+ * The annotation `key` of a value's schema: a schema with checks keeps what it was annotated
+ * with on its last check, so the checks are read last to first, then the node itself.
+ */
+const annotationOf = (ast: AST, key: string): unknown => {
+  const inCheck = (check: SchemaAST.Check<unknown>): unknown => {
+    const own = check.annotations?.[key]
+    if (own !== undefined || check._tag === "Filter") return own
+    return inChecks(check.checks)
+  }
+  const inChecks = (checks: ReadonlyArray<SchemaAST.Check<unknown>>): unknown => {
+    for (let i = checks.length - 1; i >= 0; i--) {
+      const found = inCheck(checks[i]!)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return inChecks(ast.checks ?? []) ?? ast.annotations?.[key]
 }
 
-const literals = (ast: SchemaAST.AST): ReadonlyArray<string> | undefined => {
+const expectedOf = (ast: AST): string | undefined => {
+  const words = annotationOf(ast, ExpectedId)
+  return typeof words === "string" ? words : undefined
+}
+
+const isProblem = (u: unknown): u is Problem =>
+  typeof u === "object" && u !== null && "rule" in u && typeof u.rule === "string" && "format" in u &&
+  (u.format === "expected" || u.format === "got" || u.format === "plain")
+
+const problemOf = (annotations: Schema.Annotations.Annotations | undefined): Problem => {
+  const p = annotations?.[ProblemId]
+  return isProblem(p) ? p : { rule: "type", format: "expected" }
+}
+
+const messageOf = (annotations: Schema.Annotations.Annotations | undefined): string | undefined => {
+  const m = annotations?.message
+  return typeof m === "string" ? m : undefined
+}
+
+/** The members of a union, nested unions flattened, without `undefined` (an optional field's). */
+const members = (ast: SchemaAST.Union): ReadonlyArray<AST> =>
+  ast.types.flatMap((t) => t._tag === "Union" ? members(t) : t._tag === "Undefined" ? [] : [t])
+
+const literals = (ast: AST): ReadonlyArray<string> | undefined => {
   switch (ast._tag) {
-    case "Refinement":
-      return literals(ast.from)
     case "Literal":
       return typeof ast.literal === "string" ? [ast.literal] : undefined
     case "Union": {
-      const each = ast.types.filter((t) => t._tag !== "UndefinedKeyword").map(literals)
+      const each = members(ast).map(literals)
       return each.every((l) => l !== undefined) ? each.flat() : undefined
     }
     default:
@@ -108,56 +145,56 @@ const literals = (ast: SchemaAST.AST): ReadonlyArray<string> | undefined => {
   }
 }
 
-const typeLiteral = (ast: SchemaAST.AST): SchemaAST.TypeLiteral | undefined =>
-  ast._tag === "TypeLiteral"
-    ? ast
-    : ast._tag === "Transformation" || ast._tag === "Refinement"
-    ? typeLiteral(ast.from)
-    : undefined
+/** The words after "expected" for one of `asts`. */
+const wordsOfMembers = (asts: ReadonlyArray<AST>): string =>
+  asts.length === 1
+    ? words(asts[0]!)
+    : asts.every((m) => m._tag === "Objects")
+    ? "a map"
+    : asts.map(words).join(" or ")
 
 /** The words after "expected" for a value of `ast`: its annotation, else its type's. */
-const words = (ast: SchemaAST.AST): string => {
+const words = (ast: AST): string => {
   const annotated = expectedOf(ast)
   if (annotated !== undefined) return annotated
   const choices = literals(ast)
   if (choices !== undefined) return `one of ${choices.map((v) => JSON.stringify(v)).join(", ")}`
   switch (ast._tag) {
-    case "Refinement":
-    case "Transformation":
-      return words(ast.from)
-    case "StringKeyword":
+    case "String":
       return "a string"
-    case "NumberKeyword":
+    case "Number":
       return "a number"
-    case "BooleanKeyword":
+    case "Boolean":
       return "true or false"
-    case "TupleType":
+    case "Arrays":
       return ast.elements.length > 0 ? "a non-empty list" : "a list"
-    case "TypeLiteral": {
+    case "Objects": {
       const values = ast.indexSignatures.map((s) => s.type)
-      return ast.propertySignatures.length === 0 && values.length > 0 && values.every((v) => isString(v)) ? "a map of strings" : "a map"
+      return ast.propertySignatures.length === 0 && values.length > 0 && values.every((v) => v._tag === "String") ? "a map of strings" : "a map"
     }
-    case "Union": {
-      const members = ast.types.filter((t) => t._tag !== "UndefinedKeyword")
-      if (members.length === 1) return words(members[0]!)
-      return members.every((m) => typeLiteral(m) !== undefined) ? "a map" : members.map(words).join(" or ")
-    }
+    case "Union":
+      return wordsOfMembers(members(ast))
     default:
       return "a valid value"
   }
 }
 
-const isString = (ast: SchemaAST.AST): boolean =>
-  ast._tag === "StringKeyword" || (ast._tag === "Refinement" && isString(ast.from))
-
-const problemOf = (ast: SchemaAST.AST): Problem => {
-  const p = ast.annotations[ProblemId] as Problem | undefined
-  return p ?? { rule: "type", format: "expected" }
-}
-
-const messageOf = (ast: SchemaAST.AST, issue: ParseResult.ParseIssue): string | undefined => {
-  const m = SchemaAST.getMessageAnnotation(ast).pipe(Option.map((f) => f(issue)), Option.getOrUndefined)
-  return typeof m === "string" ? m : undefined
+/**
+ * A union of maps told apart by one key holding a literal (`health`'s `type`): that key and the
+ * literals it may hold.
+ */
+const discriminator = (ast: SchemaAST.Union): { readonly key: string; readonly choices: ReadonlyArray<string> } | undefined => {
+  const maps = members(ast)
+  if (maps.length < 2) return undefined
+  const objects = maps.flatMap((m) => m._tag === "Objects" ? [m] : [])
+  if (objects.length !== maps.length) return undefined
+  for (const ps of objects[0]!.propertySignatures) {
+    if (typeof ps.name !== "string") continue
+    const each = objects.map((o) => o.propertySignatures.find((p) => p.name === ps.name)?.type)
+    const choices = each.map((t) => t === undefined ? undefined : literals(t))
+    if (choices.every((c) => c !== undefined)) return { key: ps.name, choices: [...new Set(choices.flat())] }
+  }
+  return undefined
 }
 
 /**
@@ -169,9 +206,9 @@ const messageOf = (ast: SchemaAST.AST, issue: ParseResult.ParseIssue): string | 
  */
 export const fieldPaths: ReadonlyArray<string> = (() => {
   const out = new Set<string>()
-  const walk = (ast: SchemaAST.AST, prefix: string): void => {
+  const walk = (ast: AST, prefix: string): void => {
     switch (ast._tag) {
-      case "TypeLiteral":
+      case "Objects":
         for (const ps of ast.propertySignatures) {
           const p = prefix === "" ? String(ps.name) : `${prefix}.${String(ps.name)}`
           out.add(p)
@@ -181,22 +218,19 @@ export const fieldPaths: ReadonlyArray<string> = (() => {
       case "Union":
         for (const t of ast.types) walk(t, prefix)
         return
-      case "TupleType":
-        for (const e of [...ast.elements, ...ast.rest]) walk(e.type, `${prefix}[]`)
+      case "Arrays":
+        for (const e of [...ast.elements, ...ast.rest]) walk(e, `${prefix}[]`)
         return
-      case "Refinement":
-      case "Transformation":
-        return walk(ast.from, prefix)
       default:
         return
     }
   }
-  walk(SchemaAST.encodedAST(Manifest.ast), "")
+  walk(SchemaAST.toEncoded(Manifest.ast), "")
   return [...out].sort()
 })()
 
 // ---------------------------------------------------------------------------------------------
-// issues: each ParseResult issue becomes a finding at a field path
+// issues: each Schema issue becomes a finding at a field path
 
 type Path = ReadonlyArray<PropertyKey>
 
@@ -217,97 +251,125 @@ interface Finding {
 }
 
 interface WalkCtx {
-  /** The struct or list the current pointer is in (for missing and unexpected keys). */
-  readonly container?: SchemaAST.AST
+  /** The struct or list the current pointer is in (for missing keys). */
+  readonly container?: SchemaAST.Objects | SchemaAST.Arrays
   /** The union the container is a member of (a discriminated `health`). */
   readonly union?: SchemaAST.Union
   /** The outermost schema of the field: its annotation gives the words. */
-  readonly outer?: SchemaAST.AST
-  /** The refinement whose predicate failed. */
-  readonly refinement?: SchemaAST.AST
+  readonly outer?: AST
+  /** The check that failed. */
+  readonly filter?: SchemaAST.Filter<unknown>
 }
 
-const fieldType = (container: SchemaAST.AST, union: SchemaAST.Union | undefined, key: PropertyKey): SchemaAST.AST | undefined => {
-  const of = (ast: SchemaAST.AST) => typeLiteral(ast)?.propertySignatures.find((ps) => ps.name === key)?.type
-  if (union !== undefined) {
-    const each = union.types.map(of).filter((t): t is SchemaAST.AST => t !== undefined)
-    return each.length > 0 ? SchemaAST.Union.make(each) : undefined
-  }
-  return of(container)
+/** A map or a list: what a union of maps looks into for its discriminating key. */
+const isMapOrList = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null
+
+/** The value an issue is about (the loader decodes with `reportInput`). */
+const inputOf = (issue: SchemaIssue.Issue): unknown => SchemaIssue.hasInput(issue) ? issue.input : undefined
+
+const fieldTypes = (container: SchemaAST.Objects | SchemaAST.Arrays, union: SchemaAST.Union | undefined, key: PropertyKey): ReadonlyArray<AST> => {
+  const of = (ast: AST) => ast._tag === "Objects" ? ast.propertySignatures.find((ps) => ps.name === key)?.type : undefined
+  return (union !== undefined ? members(union) : [container]).map(of).filter((t): t is AST => t !== undefined)
 }
 
-const walk = (issue: ParseResult.ParseIssue, path: Path, ctx: WalkCtx, out: Array<Finding>): void => {
+const walk = (issue: SchemaIssue.Issue, path: Path, ctx: WalkCtx, out: Array<Finding>): void => {
   switch (issue._tag) {
     case "Pointer": {
-      const inner = [...path, ...(Array.isArray(issue.path) ? issue.path : [issue.path])]
+      const inner = [...path, ...issue.path]
       const child = issue.issue
-      if (child._tag === "Missing") return missing(inner, ctx, out)
-      if (child._tag === "Unexpected") return unexpected(child, inner, ctx, out)
-      return walk(child, inner, ctx.refinement !== undefined ? { refinement: ctx.refinement, ...(ctx.outer ? { outer: ctx.outer } : {}) } : {}, out)
+      if (child._tag === "MissingKey") return missing(inner, ctx, out)
+      if (child._tag === "UnexpectedKey") return unexpected(child, inner, out)
+      // a check's problem at a path below its value (the backup's recovery.from) keeps the check
+      return walk(child, inner, ctx.filter !== undefined ? { filter: ctx.filter, ...(ctx.outer ? { outer: ctx.outer } : {}) } : {}, out)
     }
     case "Composite": {
       const ast = issue.ast
-      const issues = Array.isArray(issue.issues) ? issue.issues : [issue.issues as ParseResult.ParseIssue]
-      if (ast._tag === "Union") {
-        const members = issues.filter((i) => !(i._tag === "Type" && i.ast._tag === "UndefinedKeyword"))
-        const outer = ctx.outer ?? ast
-        if (members.length === 1) return walk(members[0]!, path, { ...ctx, outer, union: ast }, out)
-        return void out.push(mismatch(path, outer, issue.actual, false))
-      }
-      const container = ast._tag === "TypeLiteral" || ast._tag === "TupleType" ? ast : ctx.container
-      for (const i of issues) {
-        walk(i, path, { ...ctx, ...(container ? { container } : {}), ...(ast._tag === "TypeLiteral" && ctx.union ? { union: ctx.union } : {}) }, out)
+      // the failed checks of one value: as in a chain of refinements, the first one is reported
+      const check = issue.issues.find((i) => i._tag === "Filter")
+      if (check !== undefined) walk(check, path, { ...ctx, outer: ctx.outer ?? ast }, out)
+      const container = ast._tag === "Objects" || ast._tag === "Arrays" ? ast : ctx.container
+      for (const i of issue.issues) {
+        if (i._tag !== "Filter") walk(i, path, { ...ctx, ...(container ? { container } : {}) }, out)
       }
       return
     }
-    case "Refinement":
-      return walk(issue.issue, path, {
-        ...ctx,
-        outer: ctx.outer ?? issue.ast,
-        ...(issue.kind === "Predicate" ? { refinement: issue.ast } : {})
-      }, out)
-    case "Transformation":
-      return walk(issue.issue, path, { ...ctx, outer: ctx.outer ?? issue.ast }, out)
-    case "Type": {
-      const outer = ctx.outer ?? issue.ast
-      if (ctx.refinement === undefined) return void out.push(mismatch(path, outer, issue.actual, isString(issue.ast) && issue.ast._tag === "StringKeyword"))
-      const problem = problemOf(ctx.refinement)
-      const text = issue.message ?? expectedOf(outer) ?? messageOf(ctx.refinement, issue) ?? words(outer)
-      return void out.push({ path, anchor: "value", rule: problem.rule, format: problem.format, text, actual: issue.actual })
+    case "AnyOf": {
+      const ast = issue.ast
+      const outer = ctx.outer ?? ast
+      // the one member the value could be (by its type, or its discriminating key)
+      if (issue.issues.length === 1) return walk(issue.issues[0]!, path, { ...ctx, outer, union: ast }, out)
+      const actual = inputOf(issue)
+      const tag = issue.issues.length === 0 && isMapOrList(actual) ? discriminator(ast) : undefined
+      if (tag !== undefined && isMapOrList(actual)) {
+        // a map (or list) whose discriminating key is missing or names no member
+        const at = [...path, tag.key]
+        const text = `one of ${tag.choices.map((v) => JSON.stringify(v)).join(", ")}`
+        if (!Object.hasOwn(actual, tag.key)) return void out.push({ path: at, anchor: "parent", rule: "required", format: "required", text })
+        return void out.push({ path: at, anchor: "value", rule: "type", format: "expected", text, actual: actual[tag.key], quote: false, choices: tag.choices })
+      }
+      // no member takes a value of this type: a single one says what was expected ("quote it")
+      const each = members(ast)
+      return void out.push(mismatch(path, outer, actual, issue.issues.length === 0 && each.length === 1 && each[0]!._tag === "String"))
     }
-    case "Missing":
+    case "Filter":
+      return walk(issue.issue, path, { ...ctx, filter: issue.filter }, out)
+    case "Encoding":
+      return walk(issue.issue, path, { ...ctx, outer: ctx.outer ?? issue.ast }, out)
+    case "InvalidType": {
+      const outer = ctx.outer ?? issue.ast
+      if (ctx.filter === undefined) return void out.push(mismatch(path, outer, inputOf(issue), issue.ast._tag === "String"))
+      return void out.push(failed(path, ctx.filter, outer, undefined, inputOf(issue)))
+    }
+    case "InvalidValue": {
+      const message = messageOf(issue.annotations)
+      if (ctx.filter !== undefined) return void out.push(failed(path, ctx.filter, ctx.outer, message, inputOf(issue)))
+      const text = message ?? (ctx.outer !== undefined ? words(ctx.outer) : "a valid value")
+      return void out.push({ path, anchor: "value", rule: "type", format: "expected", text, actual: inputOf(issue) })
+    }
+    case "MissingKey":
       return missing(path, ctx, out)
-    case "Unexpected":
-      return unexpected(issue, path, ctx, out)
+    case "UnexpectedKey":
+      return unexpected(issue, path, out)
     case "Forbidden":
-      return void out.push(mismatch(path, ctx.outer ?? issue.ast, issue.actual, false))
+    case "OneOf":
+      return void out.push(ctx.outer !== undefined
+        ? mismatch(path, ctx.outer, inputOf(issue), false)
+        : { path, anchor: "value", rule: "type", format: "expected", text: "a valid value", actual: inputOf(issue) })
   }
 }
 
-const mismatch = (path: Path, ast: SchemaAST.AST, actual: unknown, quote: boolean): Finding => {
+/** A check that failed: its message (or the field's words) under the check's rule. */
+const failed = (path: Path, filter: SchemaAST.Filter<unknown>, outer: AST | undefined, message: string | undefined, actual: unknown): Finding => {
+  const problem = problemOf(filter.annotations)
+  const text = message ?? (outer !== undefined ? expectedOf(outer) : undefined) ?? messageOf(filter.annotations) ??
+    (outer !== undefined ? words(outer) : "a valid value")
+  return { path, anchor: "value", rule: problem.rule, format: problem.format, text, actual }
+}
+
+const mismatch = (path: Path, ast: AST, actual: unknown, quote: boolean): Finding => {
   const choices = literals(ast)
   return { path, anchor: "value", rule: "type", format: "expected", text: words(ast), actual, quote, ...(choices ? { choices } : {}) }
 }
 
 const missing = (path: Path, ctx: WalkCtx, out: Array<Finding>): void => {
   const container = ctx.container
-  if (container?._tag === "TupleType") {
+  if (container?._tag === "Arrays") {
     // a required item missing: the list is too short
     out.push(mismatch(path.slice(0, -1), container, undefined, false))
     return
   }
-  const type = container === undefined ? undefined : fieldType(container, ctx.union, path[path.length - 1]!)
-  out.push({ path, anchor: "parent", rule: "required", format: "required", text: type === undefined ? "a value" : words(type) })
+  const types = container === undefined ? [] : fieldTypes(container, ctx.union, path[path.length - 1]!)
+  out.push({ path, anchor: "parent", rule: "required", format: "required", text: types.length === 0 ? "a value" : wordsOfMembers(types) })
 }
 
-const unexpected = (issue: ParseResult.Unexpected, path: Path, ctx: WalkCtx, out: Array<Finding>): void => {
-  const container = ctx.container
-  if (container?._tag === "TupleType") {
-    const problem = problemOf(container)
-    out.push({ path, anchor: "value", rule: problem.rule, format: problem.format, text: messageOf(container, issue) ?? "no more items", actual: issue.actual })
+const unexpected = (issue: SchemaIssue.UnexpectedKey, path: Path, out: Array<Finding>): void => {
+  const container = issue.ast
+  if (container._tag === "Arrays") {
+    const problem = problemOf(container.annotations)
+    out.push({ path, anchor: "value", rule: problem.rule, format: problem.format, text: messageOf(container.annotations) ?? "no more items", actual: inputOf(issue) })
     return
   }
-  const struct = container === undefined ? undefined : typeLiteral(container)
+  const struct = container._tag === "Objects" ? container : undefined
   const key = String(path[path.length - 1])
   const signature = struct?.indexSignatures[0]
   if (signature !== undefined && !struct!.propertySignatures.some((ps) => ps.name === key)) {
@@ -448,7 +510,13 @@ const issuePath = (path: Path): string =>
 
 const parentPath = (path: Path): string => issuePath(path.slice(0, -1))
 
-const keyAliases = (SchemaAST.getAnnotation<Readonly<Record<string, string>>>(KeyAliasesId)(Manifest.ast).pipe(Option.getOrUndefined)) ?? {}
+const isStringRecord = (u: unknown): u is Readonly<Record<string, string>> =>
+  typeof u === "object" && u !== null && Object.values(u).every((v) => typeof v === "string")
+
+const keyAliases: Readonly<Record<string, string>> = (() => {
+  const aliases = annotationOf(Manifest.ast, KeyAliasesId)
+  return isStringRecord(aliases) ? aliases : {}
+})()
 
 /** The detail a packager reads for a finding. */
 const detailOf = (tree: Tree, f: Finding, path: string): string => {
@@ -517,14 +585,15 @@ export const parseLocated = (
     return Result.fail([new ManifestError({ file, line: 1, column: 1, path: "", rule: "yaml", detail: `more than ${maxAliases} alias expansions` })])
   }
 
-  const decoded = decodeManifest(value, { errors: "all", onExcessProperty: "error" })
+  const decoded = decodeManifest(value, { errors: "all", onExcessProperty: "error", reportInput: true })
   const findings: Array<Finding> = []
   if (Result.isFailure(decoded)) {
     walk(decoded.failure.issue, [], {}, findings)
     if (findings.length === 0) {
       // an issue of a kind the walk does not know: say it in Effect's words rather than nothing
-      for (const i of ParseResult.ArrayFormatter.formatErrorSync(decoded.failure)) {
-        findings.push({ path: i.path, anchor: "value", rule: "schema", format: "plain", text: i.message })
+      for (const i of SchemaIssue.makeFormatterStandardSchemaV1()(decoded.failure.issue).issues) {
+        const path = (i.path ?? []).map((k) => typeof k === "object" ? k.key : k)
+        findings.push({ path, anchor: "value", rule: "schema", format: "plain", text: i.message })
       }
     }
   }

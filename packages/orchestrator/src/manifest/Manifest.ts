@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { AppId, pattern as namePattern } from "../domain/AppId.js"
 import { parseMemoryLimit } from "../domain/MemoryLimit.js"
 import * as PosixPath from "./internal/PosixPath.js"
@@ -17,24 +17,26 @@ import * as PosixPath from "./internal/PosixPath.js"
 // the packager's words, as annotations
 
 /**
- * Annotation: the words that follow "expected" when a field holds the wrong kind of value
+ * Annotation key: the words that follow "expected" when a field holds the wrong kind of value
  * (`an integer 1-65535`). Without it the words come from the schema's type (`a string`,
- * `a list`, `one of "tcp", "udp"`).
+ * `a list`, `one of "tcp", "udp"`). Annotating a schema that has checks puts it on its last
+ * check, where `Loader` reads it.
  *
  * @since 0.1.0
  * @category annotations
  */
-export const ExpectedId: unique symbol = Symbol.for("@archipelago/orchestrator/Manifest/Expected")
+export const ExpectedId = "@archipelago/orchestrator/Manifest/Expected"
 
 /**
- * Annotation on a refinement: the rule its failures are reported under and how its message
- * reads: `expected` gives "expected <message>, got <value>", `got` gives "<message>, got
- * <value>", `plain` gives the message alone. Without it: rule `type`, format `expected`.
+ * Annotation key on a check (a filter or refinement): the rule its failures are reported under
+ * and how its message reads: `expected` gives "expected <message>, got <value>", `got` gives
+ * "<message>, got <value>", `plain` gives the message alone. Without it: rule `type`, format
+ * `expected`.
  *
  * @since 0.1.0
  * @category annotations
  */
-export const ProblemId: unique symbol = Symbol.for("@archipelago/orchestrator/Manifest/Problem")
+export const ProblemId = "@archipelago/orchestrator/Manifest/Problem"
 
 /**
  * The value of a `ProblemId` annotation.
@@ -48,31 +50,44 @@ export interface Problem {
 }
 
 /**
- * Annotation on the manifest: top-level keys other tools use (compose's `depends_on`,
- * `privileged`) and the field a packager means by them, for "did you mean".
+ * Annotation key on the manifest's check: top-level keys other tools use (compose's
+ * `depends_on`, `privileged`) and the field a packager means by them, for "did you mean".
  *
  * @since 0.1.0
  * @category annotations
  */
-export const KeyAliasesId: unique symbol = Symbol.for("@archipelago/orchestrator/Manifest/KeyAliases")
+export const KeyAliasesId = "@archipelago/orchestrator/Manifest/KeyAliases"
 
 const expected = (words: string) => ({ [ExpectedId]: words })
 const problem = (rule: string, format: Problem["format"] = "expected") => ({ [ProblemId]: { rule, format } satisfies Problem })
 
+/**
+ * A check that ends the checks of its value when it fails, as a chain of refinements did: the
+ * checks after it may assume it holds (`forbiddenTarget` needs a normalisable path).
+ */
+const filter = <T>(predicate: (value: T) => Schema.FilterOutput, annotations?: Schema.Annotations.Filter) =>
+  Schema.makeFilter<T>(predicate, annotations, true)
+
 /** A string without NUL characters: every string of a manifest is one. */
-const Text = Schema.String.pipe(Schema.filter((s) => !s.includes("\u0000") || "a string without NUL characters"))
+const Text = Schema.String.check(filter((s: string) => !s.includes("\u0000") || "a string without NUL characters"))
 
 /** A string that is not blank and holds no control characters; `what` names it in errors. */
 const printable = (what: string) =>
-  Text.pipe(Schema.filter((s) => !(s.trim() === "" || /[\u0000-\u001f]/.test(s)) || what))
+  Text.check(filter((s: string) => !(s.trim() === "" || /[\u0000-\u001f]/.test(s)) || what))
 
-const singleLine = Text.pipe(Schema.filter((s) => !/[\r\n]/.test(s) || "a single-line value (no newline)"))
+const singleLine = Text.check(filter((s: string) => !/[\r\n]/.test(s) || "a single-line value (no newline)"))
 
 const matching = (re: RegExp, what: string) =>
-  Text.pipe(Schema.filter((s) => re.test(s) || what), Schema.annotate(expected(what)))
+  Text.check(filter((s: string) => re.test(s) || what)).pipe(Schema.annotate(expected(what)))
 
 const int = (min: number, max: number) =>
-  Schema.Int.pipe(Schema.between(min, max), Schema.annotate(expected(`an integer ${min}-${max}`)))
+  Schema.Int.check(Schema.isBetween({ minimum: min, maximum: max })).pipe(
+    Schema.annotate(expected(`an integer ${min}-${max}`))
+  )
+
+/** A struct field that may be left out (or `undefined`): decoding gives it `value`. */
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
+  Schema.withDecodingDefaultType<S>(Effect.succeed(value))(schema)
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
 const hostname =
@@ -88,8 +103,8 @@ const ipv6 = /^[0-9A-Fa-f:.]+$/
  */
 export const isIp = (s: string): boolean => ipv4.test(s) || (s.includes(":") && ipv6.test(s))
 
-const absolutePath = Text.pipe(Schema.filter((s) => s.startsWith("/") || "an absolute path"))
-const urlPath = Text.pipe(Schema.filter((s) => s.startsWith("/") || "a path starting with /"))
+const absolutePath = Text.check(filter((s: string) => s.startsWith("/") || "an absolute path"))
+const urlPath = Text.check(filter((s: string) => s.startsWith("/") || "a path starting with /"))
 
 /**
  * The smallest memory limit accepted: below it no runtime starts a process at all.
@@ -177,8 +192,8 @@ const PortNumber = int(1, 65535)
 export const Port = Schema.Struct({
   host: PortNumber,
   container: PortNumber,
-  protocol: Schema.optionalWith(Schema.Literals(["tcp", "udp"]), { default: () => "tcp" as const }),
-  hostIp: Schema.optional(Text.pipe(Schema.filter((s) => isIp(s) || "an IP address"))),
+  protocol: withDefault(Schema.Literals(["tcp", "udp"]), "tcp" as const),
+  hostIp: Schema.optional(Text.check(filter((s: string) => isIp(s) || "an IP address"))),
   /** Why the app needs a host port below 1024 (required for those). */
   reason: Schema.optional(printable("a sentence saying why the app needs this host port"))
 })
@@ -193,23 +208,23 @@ const volumeName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
  * @category models
  */
 export const Volume = Schema.Struct({
-  source: printable("a path or volume name").pipe(
-    Schema.filter((s) => !/[:,]/.test(s) || `a path without ":" or ","`, problem("volume-source")),
-    Schema.filter(
-      (s) =>
+  source: printable("a path or volume name").check(
+    filter((s: string) => !/[:,]/.test(s) || `a path without ":" or ","`, problem("volume-source")),
+    filter(
+      (s: string) =>
         s === "." || s.startsWith("./") || PosixPath.isAbsolute(s) || volumeName.test(s) ||
         `"./path" (in the app's data directory), an absolute path or a volume name`,
       problem("volume-source")
     )
   ),
-  target: printable("a path").pipe(
-    Schema.filter(
-      (s) => (PosixPath.isAbsolute(s) && !/[:,]/.test(s) && PosixPath.normalize(s) !== undefined) || "an absolute path in the container",
+  target: printable("a path").check(
+    filter(
+      (s: string) => (PosixPath.isAbsolute(s) && !/[:,]/.test(s) && PosixPath.normalize(s) !== undefined) || "an absolute path in the container",
       problem("volume-target")
     ),
-    Schema.filter((s) => forbiddenTarget(PosixPath.normalize(s)!) ?? true, problem("volume-target", "got"))
+    filter((s: string) => forbiddenTarget(PosixPath.normalize(s)!) ?? true, problem("volume-target", "got"))
   ),
-  readOnly: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  readOnly: withDefault(Schema.Boolean, false)
 })
 
 /**
@@ -219,29 +234,29 @@ export const Volume = Schema.Struct({
  * @category models
  */
 export const Build = Schema.Struct({
-  context: printable("a folder").pipe(
-    Schema.filter(
-      (s) => (!PosixPath.isAbsolute(s) && PosixPath.normalize(s) !== undefined) || "a folder inside the app's folder",
+  context: printable("a folder").check(
+    filter(
+      (s: string) => (!PosixPath.isAbsolute(s) && PosixPath.normalize(s) !== undefined) || "a folder inside the app's folder",
       problem("build-context")
     )
   ),
-  containerfile: Schema.optional(printable("a file name").pipe(
-    Schema.filter(
-      (s) => (!PosixPath.isAbsolute(s) && PosixPath.normalize(s) !== undefined) || "a file inside the build context",
+  containerfile: Schema.optional(printable("a file name").check(
+    filter(
+      (s: string) => (!PosixPath.isAbsolute(s) && PosixPath.normalize(s) !== undefined) || "a file inside the build context",
       problem("build-context")
     )
   )),
-  args: Schema.optionalWith(
+  args: withDefault(
     Schema.Record(matching(envName, "a build argument name (letters, digits and _)"), singleLine),
-    { default: () => ({}) }
+    {}
   )
 })
 
 const probeTiming = {
-  interval: Schema.optionalWith(int(1, 3600), { default: () => 30 }),
-  timeout: Schema.optionalWith(int(1, 3600), { default: () => 5 }),
-  retries: Schema.optionalWith(int(1, 100), { default: () => 3 }),
-  startPeriod: Schema.optionalWith(int(0, 3600), { default: () => 0 })
+  interval: withDefault(int(1, 3600), 30),
+  timeout: withDefault(int(1, 3600), 5),
+  retries: withDefault(int(1, 100), 3),
+  startPeriod: withDefault(int(0, 3600), 0)
 }
 
 /**
@@ -254,7 +269,7 @@ const probeTiming = {
 export const Health = Schema.Union([Schema.Struct({
     type: Schema.Literal("http"),
     port: PortNumber,
-    path: Schema.optionalWith(urlPath, { default: () => "/" }),
+    path: withDefault(urlPath, "/"),
     ...probeTiming
   }),
   Schema.Struct({ type: Schema.Literal("tcp"), port: PortNumber, ...probeTiming }),
@@ -263,7 +278,7 @@ export const Health = Schema.Union([Schema.Struct({
 /** The namespace setting a packager may write (`private`); `message` says why `host` is refused. */
 const privateNamespace = (rule: string, message: string) =>
   Schema.Literals(["private", "host"]).pipe(
-    Schema.filter((v): v is "private" => v === "private", { ...problem(rule, "plain"), message: () => message })
+    Schema.refine((v): v is "private" => v === "private", { ...problem(rule, "plain"), message })
   )
 
 /**
@@ -280,22 +295,22 @@ export const Container = Schema.Struct({
   user: Schema.optional(printable("a user")),
   workdir: Schema.optional(absolutePath),
   privileged: Schema.optional(
-    Schema.Boolean.pipe(Schema.filter((b): b is false => b === false, {
+    Schema.Boolean.pipe(Schema.refine((b): b is false => b === false, {
       ...problem("privileged", "plain"),
-      message: () => "privileged mode is not allowed: it gives the app full control of the host"
+      message: "privileged mode is not allowed: it gives the app full control of the host"
     }))
   ),
   network: Schema.optional(
-    Schema.Literals(["bridge", "host"]).pipe(Schema.filter((v): v is "bridge" => v === "bridge", {
+    Schema.Literals(["bridge", "host"]).pipe(Schema.refine((v): v is "bridge" => v === "bridge", {
       ...problem("host-network", "plain"),
-      message: () => "host networking is not allowed: publish ports instead"
+      message: "host networking is not allowed: publish ports instead"
     }))
   ),
   pid: Schema.optional(privateNamespace("host-pid", "the host PID namespace is not allowed")),
   ipc: Schema.optional(privateNamespace("host-ipc", "the host IPC namespace is not allowed")),
   /** Always empty: each item is reported as refused. */
   capAdd: Schema.optional(
-    Schema.Tuple().annotations({ ...problem("cap-add", "got"), message: () => "added capabilities are not allowed" })
+    Schema.Tuple([]).pipe(Schema.annotate({ ...problem("cap-add", "got"), message: "added capabilities are not allowed" }))
   )
 })
 
@@ -307,7 +322,7 @@ export const Container = Schema.Struct({
  */
 export const Ui = Schema.Struct({
   port: PortNumber,
-  path: Schema.optionalWith(urlPath, { default: () => "/" })
+  path: withDefault(urlPath, "/")
 })
 
 /**
@@ -317,10 +332,11 @@ export const Ui = Schema.Struct({
  * @since 0.1.0
  * @category models
  */
-export const CapabilityName = Text.pipe(
-  Schema.pattern(namePattern, {
-    message: () => "a capability name: 1-63 lowercase letters, digits or dashes, not starting with a dash"
-  }),
+export const CapabilityName = Text.check(
+  Schema.isPattern(namePattern, {
+    message: "a capability name: 1-63 lowercase letters, digits or dashes, not starting with a dash"
+  })
+).pipe(
   Schema.annotate(expected("a capability name (lowercase letters, digits and dashes)"))
 )
 
@@ -331,10 +347,10 @@ export const CapabilityName = Text.pipe(
  * @since 0.1.0
  * @category models
  */
-export const DependencyName = CapabilityName.annotations(expected("an app id or a capability (lowercase letters, digits and dashes)"))
+export const DependencyName = CapabilityName.annotate(expected("an app id or a capability (lowercase letters, digits and dashes)"))
 
 /** An app id in a manifest: the domain's `AppId`, in a packager's words. */
-const ManifestAppId = AppId.annotations(expected("an app id (lowercase letters, digits and dashes)"))
+const ManifestAppId = AppId.annotate(expected("an app id (lowercase letters, digits and dashes)"))
 
 /**
  * A capability the app provides to others, with the endpoints its consumers reach: endpoint
@@ -346,26 +362,28 @@ const ManifestAppId = AppId.annotations(expected("an app id (lowercase letters, 
  */
 export const Provide = Schema.Struct({
   capability: CapabilityName,
-  endpoints: Schema.optionalWith(
+  endpoints: withDefault(
     Schema.Record(matching(namePattern, "an endpoint name (lowercase letters, digits and dashes)"), PortNumber),
-    { default: () => ({}) }
+    {}
   )
 })
 
-const dataPath = Text.pipe(
-  Schema.filter((p) =>
+const dataPath = Text.check(
+  filter((p: string) =>
     (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === ".." || s.includes("*"))) ||
     "a path ./... under the app's data folder, without . or .. segments"
-  ),
+  )
+).pipe(
   Schema.annotate(expected("a path ./... under the app's data folder"))
 )
 
 // `*` stands for any run of characters within one segment (`./data/graph/*/channel.db`).
-const dataPattern = Text.pipe(
-  Schema.filter((p) =>
+const dataPattern = Text.check(
+  filter((p: string) =>
     (p.startsWith("./") && p.length > 2 && !p.split("/").slice(1).some((s) => s === "" || s === "." || s === "..")) ||
     "a path ./... under the app's data folder (a * matches within one segment), without . or .. segments"
-  ),
+  )
+).pipe(
   Schema.annotate(expected("a path pattern ./... under the app's data folder"))
 )
 
@@ -380,7 +398,7 @@ const dataPattern = Text.pipe(
  */
 export const WatchedFile = Schema.Struct({
   path: dataPath,
-  keep: Schema.optionalWith(int(1, 1000), { default: () => 10 })
+  keep: withDefault(int(1, 1000), 10)
 })
 
 /**
@@ -396,11 +414,11 @@ export const WatchedFile = Schema.Struct({
  * @category models
  */
 export const ChannelState = Schema.Struct({
-  files: Schema.Array(dataPattern).pipe(Schema.minItems(1)),
+  files: Schema.Array(dataPattern).check(Schema.isMinLength(1)),
   recovery: Schema.Struct({
     from: dataPath,
     to: dataPath,
-    command: Schema.Array(printable("a command argument")).pipe(Schema.minItems(1))
+    command: Schema.Array(printable("a command argument")).check(Schema.isMinLength(1))
   })
 })
 
@@ -429,14 +447,14 @@ export const BackupSchedule = Schema.Struct({
  */
 export const Backup = Schema.Struct({
   liveHook: Schema.optional(printable("a pre-backup hook name")),
-  watch: Schema.optionalWith(Schema.Array(WatchedFile), { default: () => [] }),
-  exclude: Schema.optionalWith(Schema.Array(dataPattern), { default: () => [] }),
+  watch: withDefault(Schema.Array(WatchedFile), []),
+  exclude: withDefault(Schema.Array(dataPattern), []),
   channelState: Schema.optional(ChannelState),
   schedule: Schema.optional(BackupSchedule)
-}).pipe(
-  Schema.filter((b) =>
+}).check(
+  filter((b) =>
     b.channelState === undefined || b.watch.some((w) => w.path === b.channelState!.recovery.from) ||
-    { path: ["channelState", "recovery", "from"], message: "one of backup.watch's paths (the copies a recovery is made from)" }
+    { path: ["channelState", "recovery", "from"], issue: "one of backup.watch's paths (the copies a recovery is made from)" }
   )
 )
 
@@ -456,8 +474,8 @@ const imageRef =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/
 
 /** A registry reference (`lightninglabs/lnd:v0.18.4-beta`). */
-const Image = Text.pipe(
-  Schema.filter((s) => imageRef.test(s) || `an image reference such as "lightninglabs/lnd:v0.18.4-beta"`, problem("image"))
+const Image = Text.check(
+  filter((s: string) => imageRef.test(s) || `an image reference such as "lightninglabs/lnd:v0.18.4-beta"`, problem("image"))
 )
 
 /**
@@ -472,7 +490,7 @@ export const isPinnedImage = (ref: string): boolean => {
   return match !== null && !((match[1] === undefined || match[1] === "latest") && match[2] === undefined)
 }
 
-const Memory = Text.pipe(Schema.filter((s) => {
+const Memory = Text.check(filter((s: string) => {
   const bytes = parseMemoryLimit(s)
   if (bytes === undefined) return `a size such as "128Mi", "2Gi" or "512M"`
   return bytes >= minMemoryBytes || "at least 4Mi (no process starts in less)"
@@ -536,32 +554,35 @@ export const Manifest = Schema.Struct({
   version: printable("a non-empty version"),
   description: Schema.optional(Text),
   /** `ui` companions get container name `archy-<id>` by default. */
-  role: Schema.optionalWith(Role, { default: () => "service" as const }),
+  role: withDefault(Role, "service" as const),
   image: Schema.optional(Image),
   build: Schema.optional(Build),
-  container: Schema.optionalWith(Container, { default: () => ({}) }),
-  ports: Schema.optionalWith(Schema.Array(Port), { default: () => [] }),
-  volumes: Schema.optionalWith(Schema.Array(Volume), { default: () => [] }),
-  env: Schema.optionalWith(
+  container: withDefault(Container, {}),
+  ports: withDefault(Schema.Array(Port), []),
+  volumes: withDefault(Schema.Array(Volume), []),
+  env: withDefault(
     Schema.Record(matching(envName, "an environment variable name (letters, digits and _)"), singleLine),
-    { default: () => ({}) }
+    {}
   ),
-  extraHosts: Schema.optionalWith(Schema.Record(matching(hostname, "a host name"), Text), { default: () => ({}) }),
+  extraHosts: withDefault(Schema.Record(matching(hostname, "a host name"), Text), {}),
   memory: Schema.optional(Memory),
-  stopTimeout: Schema.optionalWith(int(1, 3600), { default: () => 10 }),
-  restart: Schema.optionalWith(Restart, { default: () => "always" as const }),
+  stopTimeout: withDefault(int(1, 3600), 10),
+  restart: withDefault(Restart, "always" as const),
   /** Apps or capabilities this one needs installed (and running) first. */
-  dependsOn: Schema.optionalWith(Schema.Array(DependencyName), { default: () => [] }),
+  dependsOn: withDefault(Schema.Array(DependencyName), []),
   /** Capabilities this app provides, with their endpoints. */
-  provides: Schema.optionalWith(Schema.Array(Provide), { default: () => [] }),
+  provides: withDefault(Schema.Array(Provide), []),
   /** Apps never installed together with this one (alternatives such as bitcoin-core and bitcoin-knots). */
-  conflicts: Schema.optionalWith(Schema.Array(ManifestAppId), { default: () => [] }),
-  hooks: Schema.optionalWith(Schema.Array(printable("a hook name")), { default: () => [] }),
+  conflicts: withDefault(Schema.Array(ManifestAppId), []),
+  hooks: withDefault(Schema.Array(printable("a hook name")), []),
   health: Schema.optional(Health),
   ui: Schema.optional(Ui),
   backup: Schema.optional(Backup)
-}).pipe(
-  Schema.filter((m) => imageOrBuild(m) ?? true, { ...problem("image-xor-build", "plain"), [KeyAliasesId]: keyAliases })
+}).check(
+  filter((m) => {
+    const p = imageOrBuild(m)
+    return p === undefined || { path: p.path, issue: p.message }
+  }, { ...problem("image-xor-build", "plain"), [KeyAliasesId]: keyAliases })
 )
 
 /**

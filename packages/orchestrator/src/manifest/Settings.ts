@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 
 /**
  * A registry mirror of Docker Hub: a host (`mirror.example:5000`), or `{ location, insecure }`
@@ -15,7 +15,7 @@ import { Schema } from "effect"
  */
 export const Mirror = Schema.Union([Schema.String, Schema.Struct({
     location: Schema.String,
-    insecure: Schema.optionalWith(Schema.Boolean, { default: () => false })
+    insecure: Schema.Boolean.pipe(Schema.withDecodingDefaultType(Effect.succeed(false)))
   })])
 
 /**
@@ -36,7 +36,7 @@ export type Mirror = typeof Mirror.Type
  */
 export const Registry = Schema.Struct({
   location: Schema.String,
-  insecure: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  insecure: Schema.Boolean.pipe(Schema.withDecodingDefaultType(Effect.succeed(false))),
   authFile: Schema.optional(Schema.String)
 })
 
@@ -58,9 +58,9 @@ export type Registry = typeof Registry.Type
  * @category models
  */
 export const Settings = Schema.Struct({
-  dataDir: Schema.optionalWith(Schema.String, { default: () => "/var/lib/archipelago" }),
-  mirrors: Schema.optionalWith(Schema.Array(Mirror), { default: () => [] }),
-  allowedBindRoots: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  dataDir: Schema.String.pipe(Schema.withDecodingDefaultType(Effect.succeed("/var/lib/archipelago"))),
+  mirrors: Schema.Array(Mirror).pipe(Schema.withDecodingDefaultType(Effect.succeed([]))),
+  allowedBindRoots: Schema.Array(Schema.String).pipe(Schema.withDecodingDefaultType(Effect.succeed([]))),
   /** None when absent. */
   registries: Schema.optional(Schema.Array(Registry)),
   /** False when absent. */

@@ -60,7 +60,7 @@ const array = (c: Check): Check => (u, at) => {
   return undefined
 }
 // `optional` fields may be absent or undefined (`Schema.optional`); `exact` ones may be absent but
-// never undefined (`Schema.optionalWith(s, { exact: true })`).
+// never undefined (`Schema.optionalKey(s)`).
 const struct = (
   required: Readonly<Record<string, Check>>,
   optional: Readonly<Record<string, Check>> = {},

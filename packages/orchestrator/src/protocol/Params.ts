@@ -83,7 +83,7 @@ export const notifications = {
   "logs.ended": LogsEnded,
   "stats.changed": StatsChanged,
   "backups.changed": BackupsChanged
-} as const satisfies { readonly [K in Notification]: Schema.Schema.Any }
+} as const satisfies { readonly [K in Notification]: Schema.Top }
 
 /**
  * @since 0.1.0

@@ -64,7 +64,7 @@ export const AppView = /*#__PURE__*/ Schema.Struct({
   crashLoop: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({
     restarts: Num,
     nextAttemptAt: Num,
-    neverRan: /*#__PURE__*/ Schema.optionalWith(Schema.Boolean, { exact: true })
+    neverRan: /*#__PURE__*/ Schema.optionalKey(Schema.Boolean)
   })),
   dependsOn: /*#__PURE__*/ Schema.Array(Str),
   intent: /*#__PURE__*/ Schema.Struct({
@@ -77,10 +77,9 @@ export const AppView = /*#__PURE__*/ Schema.Struct({
   digest: NullableStr,
   runningVersion: NullableStr,
   updateAvailable: /*#__PURE__*/ Schema.NullOr(/*#__PURE__*/ Schema.Struct({ from: Str, to: Str, direction: /*#__PURE__*/ oneOf(Literals.directions) })),
-  catalogError: /*#__PURE__*/ Schema.optionalWith(Str, { exact: true }),
-  manifestPorts: /*#__PURE__*/ Schema.optionalWith(
-    /*#__PURE__*/ Schema.Array(/*#__PURE__*/ Schema.Struct({ host: Num, container: Num, protocol: /*#__PURE__*/ oneOf(Literals.protocols) })),
-    { exact: true }
+  catalogError: /*#__PURE__*/ Schema.optionalKey(Str),
+  manifestPorts: /*#__PURE__*/ Schema.optionalKey(
+    /*#__PURE__*/ Schema.Array(/*#__PURE__*/ Schema.Struct({ host: Num, container: Num, protocol: /*#__PURE__*/ oneOf(Literals.protocols) }))
   )
 })
 

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Result, ParseResult, Schema } from "effect"
+import { Effect, Result, Schema, SchemaGetter, SchemaIssue } from "effect"
 import type { PortBinding } from "../domain/AppEntry.js"
 import type {
   ContainerDetails,
@@ -217,28 +217,34 @@ export const parsePercent = (text: string): number | undefined => {
   return m === null ? undefined : Number(m[1])
 }
 
-const Percent = Schema.transformOrFail(Schema.String, Schema.Number, {
-  strict: true,
-  decode: (s, _, ast) => {
-    const n = parsePercent(s)
-    return n === undefined ? ParseResult.fail(new ParseResult.Type(ast, s, `not a percentage like "1.5%": ${JSON.stringify(s)}`)) : ParseResult.succeed(n)
-  },
-  encode: (n) => ParseResult.succeed(`${n}%`)
-})
+const Percent = Schema.String.pipe(
+  Schema.decodeTo(Schema.Number, {
+    decode: SchemaGetter.transformEffect((s: string, options) => {
+      const n = parsePercent(s)
+      return n === undefined
+        ? Effect.fail(new SchemaIssue.InvalidValue({ message: `not a percentage like "1.5%": ${JSON.stringify(s)}` }, s, options))
+        : Effect.succeed(n)
+    }),
+    encode: SchemaGetter.transform((n: number) => `${n}%`)
+  })
+)
 
-const UsageOfLimit = Schema.transformOrFail(
-  Schema.String,
-  Schema.Struct({ used: Schema.Number, limit: Schema.Number }),
-  {
-    strict: true,
-    decode: (s, _, ast) => {
+const UsageOfLimit = Schema.String.pipe(
+  Schema.decodeTo(Schema.Struct({ used: Schema.Number, limit: Schema.Number }), {
+    decode: SchemaGetter.transformEffect((s: string, options) => {
       const [used, limit, ...rest] = s.split("/").map(parseSize)
       return used === undefined || limit === undefined || rest.length > 0
-        ? ParseResult.fail(new ParseResult.Type(ast, s, `not a "used / limit" pair of sizes like "720.9kB / 67.11MB": ${JSON.stringify(s)}`))
-        : ParseResult.succeed({ used, limit })
-    },
-    encode: ({ limit, used }) => ParseResult.succeed(`${used}B / ${limit}B`)
-  }
+        ? Effect.fail(
+          new SchemaIssue.InvalidValue(
+            { message: `not a "used / limit" pair of sizes like "720.9kB / 67.11MB": ${JSON.stringify(s)}` },
+            s,
+            options
+          )
+        )
+        : Effect.succeed({ used, limit })
+    }),
+    encode: SchemaGetter.transform(({ limit, used }: { readonly used: number; readonly limit: number }) => `${used}B / ${limit}B`)
+  })
 )
 
 /**
@@ -261,15 +267,18 @@ export const StatsEntry = Schema.Struct({
  */
 export const StatsOutput = Schema.Array(StatsEntry)
 
-const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string, what: string): Result.Result<A, string> => {
+// Every refused field, each with its path and the value podman printed there (`reportInput`).
+const formatIssue = SchemaIssue.makeFormatterDefault()
+
+const decodeJson = <S extends Schema.Decoder<unknown>>(schema: S, text: string, what: string): Result.Result<S["Type"], string> => {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (e) {
     return Result.fail(`${what}: not JSON (${e instanceof Error ? e.message : String(e)})`)
   }
-  return Schema.decodeUnknownResult(schema)(json, { errors: "all" }).pipe(
-    Result.mapError((err) => `${what}: unexpected shape: ${ParseResult.TreeFormatter.formatErrorSync(err)}`)
+  return Schema.decodeUnknownResult(schema)(json, { errors: "all", reportInput: true }).pipe(
+    Result.mapError((err) => `${what}: unexpected shape: ${formatIssue(err.issue)}`)
   )
 }
 
@@ -451,7 +460,7 @@ const eventOf = (
  * Decodes one line of podman's events file (`EventFileLine`). Returns `undefined` for events
  * of other types (pods, volumes, networks, podman's own `log-rotation`); a line that is not
  * such an event (not JSON, a field of the wrong type, a `Time` that is not a time, a container
- * event without its ID) is a `Left` naming what is wrong, so the caller can log and skip it.
+ * event without its ID) is a `Failure` naming what is wrong, so the caller can log and skip it.
  *
  * @since 0.1.0
  * @category decoding
@@ -472,7 +481,7 @@ export const decodeEventFileLine = (line: string): Result.Result<RuntimeEvent | 
 
 /**
  * Decodes one `podman events` line. Returns `undefined` for blank lines and events of other
- * types (pods, volumes, networks); a malformed line is a `Left` so the caller can log and skip
+ * types (pods, volumes, networks); a malformed line is a `Failure` so the caller can log and skip
  * it.
  *
  * @since 0.1.0

@@ -11,7 +11,7 @@
  */
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { Clock, Effect, Result, Fiber, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
+import { Cause, Clock, Effect, Result, Fiber, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
 import { accessSync, constants as fsConstants, mkdtemp, readFile, rm, writeFile } from "../fs/internal/Files.js"
 import type { BuildRequest, ContainerDetails, EngineInfo, Progress, PullRequest, RuntimeEvent, Service } from "./ContainerRuntime.js"
 import { ContainerRuntime } from "./ContainerRuntime.js"
@@ -124,15 +124,11 @@ const withProgress = <A, E>(
     ? body(undefined)
     : Effect.scoped(
         Effect.gen(function* () {
-          // None ends the drain
-          const queue = yield* Effect.acquireRelease(Queue.unbounded<Option.Option<string>>(), Queue.shutdown)
-          const drain = yield* Stream.fromQueue(queue).pipe(
-            Stream.takeWhile(Option.isSome),
-            Stream.runForEach((line) => onProgress(line.value)),
-            Effect.forkScoped
-          )
-          const exit = yield* Effect.exit(body((line) => void Queue.offerUnsafe(queue, Option.some(line))))
-          yield* Queue.offer(queue, Option.none())
+          // `Queue.end` ends the drain once the lines before it are taken
+          const queue = yield* Effect.acquireRelease(Queue.unbounded<string, Cause.Done>(), Queue.shutdown)
+          const drain = yield* Stream.fromQueue(queue).pipe(Stream.runForEach(onProgress), Effect.forkScoped)
+          const exit = yield* Effect.exit(body((line) => void Queue.offerUnsafe(queue, line)))
+          yield* Queue.end(queue)
           yield* Fiber.join(drain)
           return yield* exit
         })
@@ -356,7 +352,7 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
   })
 
   const followLogs = (name: string, logOptions?: { readonly tail?: number }) =>
-    Stream.asyncScoped<string, ContainerNotFound | EngineUnavailable | CommandFailed>((emit) =>
+    Stream.callback<string, ContainerNotFound | EngineUnavailable | CommandFailed>((queue) =>
       Effect.gen(function* () {
         const argv = Argv.followLogsArgv(name, logOptions?.tail)
         const controller = new AbortController()
@@ -367,18 +363,17 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
         child.stderr?.on("data", (chunk: Buffer) => {
           if (stderr.length < 64 * 1024) stderr += chunk.toString()
         })
-        const splitter = splitLines((line) => void emit.single(line))
+        const splitter = splitLines((line) => void Queue.offerUnsafe(queue, line))
         child.all?.on("data", splitter.push)
         void child.then((r) => {
           splitter.flush()
           if (controller.signal.aborted) return
           if (r.exitCode === undefined) {
-            void emit.fail(Command.unavailable(binary, notRunReason(r)))
+            Queue.failCauseUnsafe(queue, Cause.fail(Command.unavailable(binary, notRunReason(r))))
           } else if (r.exitCode !== 0) {
             const error = failed(argv, { exitCode: r.exitCode, stdout: "", stderr, all: "" }, { _tag: "Container", name })
-            if (error._tag === "ImageNotFound") void emit.die(error)
-            else void emit.fail(error)
-          } else void emit.end()
+            Queue.failCauseUnsafe(queue, error._tag === "ImageNotFound" ? Cause.die(error) : Cause.fail(error))
+          } else Queue.endUnsafe(queue)
         })
       })
     )
@@ -418,18 +413,19 @@ export const make = Effect.fn("PodmanRuntime.make")(function* (options: Options 
   })
 
   const watchOnce = (since: number | undefined) =>
-    Stream.asyncScoped<string, EngineUnavailable>((emit) =>
+    Stream.callback<string, EngineUnavailable>((queue) =>
       Effect.gen(function* () {
         const argv = [...Argv.eventsArgv, ...(since === undefined ? [] : sinceArg(since))]
         const controller = new AbortController()
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
         const child = launch(binary, argv, { ...cwd, cancelSignal: controller.signal, buffer: false })
-        const splitter = splitLines((line) => void emit.single(line))
+        const splitter = splitLines((line) => void Queue.offerUnsafe(queue, line))
         child.stdout?.on("data", splitter.push)
         void child.then((r) => {
           splitter.flush()
-          if (r.exitCode === undefined && r.code === "ENOENT") void emit.fail(Command.unavailable(binary, "not found on PATH"))
-          else void emit.end()
+          if (r.exitCode === undefined && r.code === "ENOENT") {
+            Queue.failCauseUnsafe(queue, Cause.fail(Command.unavailable(binary, "not found on PATH")))
+          } else Queue.endUnsafe(queue)
         })
       })
     )

@@ -291,7 +291,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
           const id = c.id
           return Stream.concat(
             Stream.fromIterable(tailOf()),
-            Stream.fromQueue(feed).pipe(
+            Stream.fromSubscription(feed).pipe(
               Stream.filter((m) => m.id === id),
               Stream.takeWhile((m) => !("end" in m)),
               Stream.map((m) => ("line" in m ? m.line : ""))
@@ -350,7 +350,7 @@ export const make = Effect.fn("SimulatedRuntime.make")(function* (options: Optio
       Stream.unwrap(
         Effect.suspend(() => {
           state.counts.set("events", (state.counts.get("events") ?? 0) + 1)
-          return Effect.map(PubSub.subscribe(state.events), (queue) => Stream.fromQueue(queue))
+          return Effect.map(PubSub.subscribe(state.events), (subscription) => Stream.fromSubscription(subscription))
         })
       )
   }

@@ -26,8 +26,8 @@ export class AppLocks extends Context.Service<AppLocks, Service>()("@archipelago
  * @category constructors
  */
 export const make: Effect.Effect<Service> = Effect.sync(() => {
-  const locks = new Map<string, Effect.Semaphore>()
-  const lockOf = (appId: string): Effect.Semaphore => {
+  const locks = new Map<string, Semaphore.Semaphore>()
+  const lockOf = (appId: string): Semaphore.Semaphore => {
     let s = locks.get(appId)
     if (s === undefined) {
       s = Semaphore.makeUnsafe(1)

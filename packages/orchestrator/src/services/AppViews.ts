@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Option, Sink, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, Result, Sink, Stream } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import * as AppResources from "../domain/AppResources.js"
 import * as AppViewModule from "../domain/AppView.js"
@@ -122,12 +122,12 @@ export const make = Effect.gen(function*() {
           Stream.zipWithPrevious,
           Stream.filterMap(([previous, next]) =>
             Option.match(previous, {
-              onNone: () => Option.some(everyView(apps, next)),
+              onNone: () => Result.succeed(everyView(apps, next)),
               onSome: (prev) => {
                 const changed = apps.all
                   .filter((def) => prev.entries[def.id] !== next.entries[def.id] || prev.intents[def.id] !== next.intents[def.id])
                   .map((def) => viewOf(apps, def, next))
-                return changed.length === 0 ? Option.none() : Option.some(changed)
+                return changed.length === 0 ? Result.fail(undefined) : Result.succeed(changed)
               }
             })
           )

@@ -6,8 +6,7 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path, Result } from "effect"
-import { Duration, Effect, Result, Layer, Stream } from "effect"
+import { Duration, Effect, FileSystem, Layer, Path, Result, Stream } from "effect"
 import * as AppId from "../domain/AppId.js"
 import * as Catalog from "../manifest/Catalog.js"
 import * as Settings from "../manifest/Settings.js"
@@ -127,8 +126,11 @@ export const layerFromApps = <E, R>(
     dir: config.backup?.dir ?? `${config.dataDir}/backups`,
     dataDir: config.dataDir
   })
-  const installLog = InstallLog.layerFile(`${config.dataDir}/${InstallLog.dirName}`).pipe(
-    Layer.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
+  const installLog = Layer.effect(
+    InstallLog.InstallLog,
+    InstallLog.makeFile(`${config.dataDir}/${InstallLog.dirName}`).pipe(
+      Effect.mapError((e) => new StateStore.StateUnavailable({ dataDir: config.dataDir, reason: e.message }))
+    )
   )
   const base = Layer.mergeAll(installLog, AppLocks.layer, store, backups).pipe(Layer.provideMerge(apps))
   const orchestrator = Orchestrator.layerWith({

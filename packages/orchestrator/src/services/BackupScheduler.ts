@@ -63,12 +63,12 @@ export const tick = Effect.gen(function*() {
     const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
     const done = yield* Effect.result(backups.list(def.id))
     if (done._tag === "Failure") {
-      yield* Effect.logWarning(`backup schedule: cannot list the backups of ${def.id}: ${done.left.message}`)
+      yield* Effect.logWarning(`backup schedule: cannot list the backups of ${def.id}: ${done.failure.message}`)
       continue
     }
-    if (!isDue(schedule, done.right.at(-1)?.createdAt, now)) continue
+    if (!isDue(schedule, done.success.at(-1)?.createdAt, now)) continue
     const asked = yield* Effect.result(lifecycle.request("backup", def.id))
-    if (asked._tag === "Failure") yield* Effect.logWarning(`backup schedule: ${def.id}: ${asked.left.message}`)
+    if (asked._tag === "Failure") yield* Effect.logWarning(`backup schedule: ${def.id}: ${asked.failure.message}`)
     else {
       requested.push(def.id)
       yield* Effect.logInfo(`backup schedule: backing up ${def.id} (every ${schedule.everyHours} h)`)

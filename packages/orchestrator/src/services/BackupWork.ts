@@ -270,7 +270,7 @@ const recover = <E>(deps: Deps<E>, def: AppDef, containerName: string, copy: str
     })
     yield* deps.log.append(def.id, "info", `restore: channel recovery from ${copy}: ${spec.recovery.command.join(" ")}`)
     const ran = yield* Effect.result((deps.exec ?? ChannelState.podmanExec())(containerName, spec.recovery.command))
-    return ran._tag === "Failure" ? Option.some(`the channel recovery failed: ${ran.left}`) : Option.none<string>()
+    return ran._tag === "Failure" ? Option.some(`the channel recovery failed: ${ran.failure}`) : Option.none<string>()
   })
 
 /**
@@ -350,7 +350,7 @@ export const restore = <E>(
     yield* deps.log.append(def.id, "warn", `restore: not healthy (${verdict.value}); putting the previous data back`)
     const stopped = yield* Effect.result(deps.steps.stop(def))
     if (stopped._tag === "Failure") {
-      yield* deps.log.append(def.id, "warn", `restore: stopping the restored app failed: ${String((stopped.left as { message?: string }).message ?? stopped.left)}`)
+      yield* deps.log.append(def.id, "warn", `restore: stopping the restored app failed: ${String((stopped.failure as { message?: string }).message ?? stopped.failure)}`)
     }
     const previous = staged.swaps.find((s) => s.live === def.dataDir)?.previous
     if (previous !== undefined && channels.decision._tag !== "None") {

@@ -296,12 +296,12 @@ export const run = Effect.fn("HealthGate.run")(function*(options: Options) {
     const found = yield* runtime.inspect([options.name]).pipe(Effect.result)
     if (found._tag === "Failure") {
       if (at - start >= options.policy.deadlineMs) {
-        return Verdict.Failed({ reason: `the engine could not be asked: ${found.left.message}` })
+        return Verdict.Failed({ reason: `the engine could not be asked: ${found.failure.message}` })
       }
       yield* Effect.sleep(Duration.seconds(1))
       continue
     }
-    const container = found.right[0]
+    const container = found.success[0]
     let result: Sample["check"]
     if (check && container?.state === "running") {
       result = yield* runtime.healthcheck(options.name).pipe(

@@ -120,12 +120,12 @@ export const make = (options: { readonly shutdownGrace?: Duration.Input } = {}) 
         cascade: cascading
       })
       const ask = user(def, opts.cascade === true)
-      const verdict = yield* Admission.admit({
+      const verdict = yield* Effect.fromResult(Admission.admit({
         op,
         entry: state.entries[def.id] ?? AppEntry.make(def.id),
         installed: (state.intents[def.id] ?? Intent.none).installed,
         user: ask
-      })
+      }))
       const cascade = verdict._tag === "Begin" ? verdict.cascade : []
       // Records the intent and the transition with the runner's own begin (which `perform` then
       // finds in flight and takes up); answers whether the transition is new, and the entry the

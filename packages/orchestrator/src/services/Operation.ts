@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Data, Duration, Effect, Result, Option } from "effect"
+import { Clock, Data, Duration, Effect, Option, Result } from "effect"
 import * as Admission from "../domain/Admission.js"
 import type { AppEntry, Observation } from "../domain/AppEntry.js"
 import * as FailureMessage from "../domain/FailureMessage.js"
@@ -160,9 +160,9 @@ export const make: Effect.Effect<Runner, never, StateStore | InstallLog> = Effec
         return [begun.transition?.deadline ?? now + Op.deadlineMs(op, def.manifest.stopTimeout), change] as const
       }))
     const outcome = yield* spec.work.pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: Duration.millis(Math.max(0, deadline - now)),
-        onTimeout: () => new DeadlineExceeded({ op, deadline })
+        orElse: () => Effect.fail(new DeadlineExceeded({ op, deadline }))
       }),
       Effect.result
     )

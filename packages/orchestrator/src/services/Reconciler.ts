@@ -122,9 +122,7 @@ export const trustListingMs = 5_000
  * @since 0.1.0
  * @category constants
  */
-export const eventsRetry = Schedule.exponential(Duration.millis(500)).pipe(
-  Schedule.union(Schedule.spaced(Duration.seconds(10)))
-)
+export const eventsRetry = Schedule.min([Schedule.exponential(Duration.millis(500)), Schedule.spaced(Duration.seconds(10))])
 
 const desiredOf = (def: AppDef): Plan.Desired => {
   const instance = def.spec.labels[Labels.instance]
@@ -437,7 +435,7 @@ export const make = (options: Options = {}) =>
           Effect.as(Effect.sleep(Duration.millis(wake - now)), false),
           Queue.take(kicks).pipe(
             Effect.andThen(Effect.sleep(debounce)),
-            Effect.andThen(Queue.takeAll(kicks)),
+            Effect.andThen(Queue.clear(kicks)),
             Effect.as(true)
           )
         )

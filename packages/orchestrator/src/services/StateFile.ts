@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import * as NodePath from "node:path"
-import { Clock, Data, Effect, Result, Option, ParseResult, Schema } from "effect"
+import { Clock, Data, Effect, Result, Option, Schema, SchemaAST, SchemaIssue } from "effect"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as AppState from "../domain/AppState.js"
@@ -80,8 +80,8 @@ export const fileName = "state.json"
 
 // The persisted format's literals; the domain itself stays free of Schema values so browser
 // bundles of it stay small.
-const StateSchema = Schema.Literal(...AppState.all)
-const OpSchema = Schema.Literal(...Op.all)
+const StateSchema = Schema.Literals(AppState.all)
+const OpSchema = Schema.Literals(Op.all)
 
 const TransitionSchema = Schema.Struct({
   op: OpSchema,
@@ -93,26 +93,26 @@ const TransitionSchema = Schema.Struct({
 // A release an app ran (`AppEntry.Release`): an update's `from`, and the last one seen.
 const PersistedRelease = Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.String })
 
-const UpdateTarget = Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.optionalWith(Schema.String, { exact: true }) })
+const UpdateTarget = Schema.Struct({ version: Schema.String, image: Schema.String, digest: Schema.optionalKey(Schema.String) })
 const SwapRecordSchema = Schema.Struct({
   live: Schema.String,
   fresh: Schema.String,
   previous: Schema.String,
-  volume: Schema.optionalWith(Schema.String, { exact: true })
+  volume: Schema.optionalKey(Schema.String)
 })
-const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { exact: true })
+const opt = <S extends Schema.Top>(s: S) => Schema.optionalKey(s)
 
 // The journal's records (`Journal.Entry`), one struct per journaled op.
 const JournalSchema = Schema.Union([Schema.Struct({
     op: Schema.Literal("update"),
-    step: Schema.Literal(...Journal.steps.update),
+    step: Schema.Literals(Journal.steps.update),
     since: Schema.Number,
     to: UpdateTarget,
     from: opt(PersistedRelease),
     reason: opt(Schema.String)
   }), Schema.Struct({
     op: Schema.Literal("restore"),
-    step: Schema.Literal(...Journal.steps.restore),
+    step: Schema.Literals(Journal.steps.restore),
     since: Schema.Number,
     archive: opt(Schema.String),
     wasRunning: opt(Schema.Boolean),
@@ -120,14 +120,14 @@ const JournalSchema = Schema.Union([Schema.Struct({
     reason: opt(Schema.String)
   }), Schema.Struct({
     op: Schema.Literal("backup"),
-    step: Schema.Literal(...Journal.steps.backup),
+    step: Schema.Literals(Journal.steps.backup),
     since: Schema.Number,
     stopped: opt(Schema.Boolean),
     hook: opt(Schema.String),
     archive: opt(Schema.String)
   }), Schema.Struct({
     op: Schema.Literal("remove"),
-    step: Schema.Literal(...Journal.steps.remove),
+    step: Schema.Literals(Journal.steps.remove),
     since: Schema.Number,
     trash: opt(Schema.String)
   })])
@@ -141,14 +141,14 @@ const PersistedApp = Schema.Struct({
   }),
   state: StateSchema,
   /** The request generation (see `Generation`); absent in files written before it existed: 0. */
-  generation: Schema.optional(Schema.NonNegativeInt),
+  generation: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   transition: Schema.optional(TransitionSchema),
   lastError: Schema.optional(Schema.Struct({
     op: Schema.Union([OpSchema, Schema.Literal("reconcile")]),
     message: Schema.String,
     at: Schema.Number
   })),
-  crashLoop: Schema.optional(Schema.Struct({ restarts: Schema.Number, nextAttemptAt: Schema.Number, neverRan: Schema.optionalWith(Schema.Boolean, { exact: true }) })),
+  crashLoop: Schema.optional(Schema.Struct({ restarts: Schema.Number, nextAttemptAt: Schema.Number, neverRan: Schema.optionalKey(Schema.Boolean) })),
   /** The journal record of a data operation in progress (version 3 on; see `Journal`). */
   journal: Schema.optional(JournalSchema),
   /** The release the app's container was last seen on, kept while it is gone (optional, version 2). */
@@ -226,7 +226,7 @@ export interface Decoded {
   readonly version?: number
 }
 
-const decodeApp = Schema.decodeUnknownResult(PersistedApp, { errors: "all" })
+const decodeApp = Schema.decodeUnknownResult(PersistedApp, { errors: "all", reportInput: true })
 
 // The value a required field gets when its own value is unreadable; optional fields are dropped.
 const requiredFallbacks: Readonly<Record<string, unknown>> = { intent: Intent.none, state: "not-installed" }
@@ -247,6 +247,37 @@ const shortJson = (u: unknown): string => {
   return text.length > 60 ? `${text.slice(0, 60)}…` : text
 }
 
+// A literal or a union of literals (the state, an op, a journal step).
+const isLiterals = (ast: SchemaAST.AST): boolean =>
+  SchemaAST.isLiteral(ast) || (SchemaAST.isUnion(ast) && ast.types.every(isLiterals))
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+// Every leaf issue with its path and message; a value outside a set of literals is only named
+// (`unexpected value 3`), not answered with the whole set.
+const issuesOf = (
+  issue: SchemaIssue.Issue,
+  candidate: unknown,
+  path: ReadonlyArray<PropertyKey> = []
+): Array<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }> => {
+  switch (issue._tag) {
+    case "Pointer":
+      return issuesOf(issue.issue, candidate, [...path, ...issue.path])
+    case "Composite":
+      return issue.issues.flatMap((i) => issuesOf(i, candidate, path))
+    case "AnyOf":
+      if (isLiterals(issue.ast)) return [{ path, message: `unexpected value ${shortJson(valueAt(candidate, path))}` }]
+      if (issue.issues.length > 0) return issue.issues.flatMap((i) => issuesOf(i, candidate, path))
+      break
+    case "InvalidType":
+      if (isLiterals(issue.ast)) return [{ path, message: `unexpected value ${shortJson(valueAt(candidate, path))}` }]
+  }
+  return formatIssues(issue).issues.map((i) => ({
+    path: [...path, ...(i.path ?? []).map((k) => (typeof k === "object" ? k.key : k))],
+    message: i.message
+  }))
+}
+
 /** Salvages one app: fields that do not decode are dropped (or reset, when required). */
 const salvageApp = (
   id: string,
@@ -264,15 +295,17 @@ const salvageApp = (
     const decoded = decodeApp(candidate)
     if (Result.isSuccess(decoded)) return decoded.success
     const next = { ...candidate }
-    // A literal union (the state) reports one issue per allowed value: one per path is enough.
+    // One problem per path: a union may report several issues at one path, and then the value is
+    // only named.
     const byPath = new Map<string, { path: ReadonlyArray<PropertyKey>; message: string; count: number }>()
-    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.failure)) {
+    for (const issue of issuesOf(decoded.failure.issue, candidate)) {
       const k = jsonPath(issue.path)
       const seen = byPath.get(k)
       if (seen === undefined) byPath.set(k, { path: issue.path, message: issue.message, count: 1 })
       else seen.count++
     }
-    // An optional field's `| undefined` branch adds an issue at the field above a deeper one.
+    // A union (an optional field's `| undefined` branch, say) may add an issue at the field above a
+    // deeper one: the deeper one says more.
     const paths = [...byPath.keys()]
     for (const k of paths) if (paths.some((o) => o.startsWith(`${k}.`) || o.startsWith(`${k}[`))) byPath.delete(k)
     for (const issue of byPath.values()) {

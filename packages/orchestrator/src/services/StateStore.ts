@@ -269,7 +269,7 @@ export const make = (options: { readonly dataDir: string; readonly apps: Readonl
       path: file,
       loadReport,
       get: SubscriptionRef.get(ref),
-      changes: ref.changes,
+      changes: SubscriptionRef.changes(ref),
       entry: (appId) => Effect.map(SubscriptionRef.get(ref), (s) => s.entries[appId] ?? emptyFor(appId)),
       intent: (appId) => Effect.map(SubscriptionRef.get(ref), (s) => s.intents[appId] ?? Intent.none),
       modify,

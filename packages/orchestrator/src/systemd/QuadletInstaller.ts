@@ -8,8 +8,7 @@
  *
  * @since 0.1.0
  */
-import { FileSystem } from "effect"
-import { Data, Effect, Option } from "effect"
+import { Data, Effect, FileSystem, Option } from "effect"
 import { join, resolve } from "node:path"
 import * as SafeFile from "../fs/SafeFile.js"
 import type { AppUnits, Scope } from "./Quadlet.js"

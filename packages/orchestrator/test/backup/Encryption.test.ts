@@ -154,7 +154,7 @@ describe("encrypted archives", () => {
         exclude: [],
         encryption: key,
         meta: { appId: "web", version: "1.0.0", createdAt: 1, live: false }
-      }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "hung" as const })))
+      }).pipe(Effect.timeoutOrElse({ duration: "20 seconds", orElse: () => Effect.fail("hung" as const) })))
       const error = failureOf(exit)
       assert.notStrictEqual(error, "hung")
       assert.strictEqual((error as ArchiveFile.ArchiveIoError)._tag, "ArchiveIoError")

@@ -156,12 +156,12 @@ describe("a restore cannot be turned against the host", () => {
         }
       })
       const started = Date.now()
-      const viaStage = yield* Effect.exit(backups.stage(def, fifo, []).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "timed out" as const })))
+      const viaStage = yield* Effect.exit(backups.stage(def, fifo, []).pipe(Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.fail("timed out" as const) })))
       const error = failureOf(viaStage)
       assert.notStrictEqual(error, "timed out", "stage blocked on the FIFO")
       assert.include((error as { message: string }).message, fifo)
       assert.include((error as { message: string }).message, "not a regular file")
-      const viaVerify = yield* Effect.exit(ArchiveFile.verify(fifo).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "timed out" as const })))
+      const viaVerify = yield* Effect.exit(ArchiveFile.verify(fifo).pipe(Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.fail("timed out" as const) })))
       assert.include((failureOf(viaVerify) as { message: string }).message, "not a regular file")
       assert.isBelow(Date.now() - started, 5_000)
       // the listing of the target does not offer it as an archive

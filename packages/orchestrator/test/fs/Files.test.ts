@@ -15,7 +15,7 @@ const rawAllowed: Readonly<Record<string, string>> = {
 }
 
 /**
- * The files that still use `@effect/platform`'s `FileSystem` service, each with why. Not raw
+ * The files that still use Effect's `FileSystem` service, each with why. Not raw
  * access (it is a service a test can replace), but a second style: new code uses `SafeFile` or
  * `Files`, and this list only shrinks.
  */
@@ -37,7 +37,7 @@ const rel = (file: string): string => NodePath.relative(src, file).split(NodePat
 
 // `from "node:fs"`, `from "fs/promises"`, `import "node:fs"`, `import("node:fs")`, `require("fs")`
 const rawImport = /(?:from\s+|import\s*\(?\s*|require\s*\(\s*)["'](?:node:)?fs(?:\/promises)?["']/
-const platformFileSystem = /import\s*(?:type\s*)?\{[^}]*\bFileSystem\b[^}]*\}\s*from\s*["']@effect\/platform["']|from\s*["']@effect\/platform(?:-node)?\/(?:Node)?FileSystem["']/
+const platformFileSystem = /import\s*(?:type\s*)?\{[^}]*\bFileSystem\b[^}]*\}\s*from\s*["']effect["']|from\s*["'](?:effect\/FileSystem|@effect\/platform-node(?:-shared)?\/NodeFileSystem)["']/
 
 const offenders = (pattern: RegExp, allowed: Readonly<Record<string, string>>): ReadonlyArray<string> =>
   sources(src).map(rel).filter((file) => !(file in allowed) && pattern.test(Fs.readFileSync(NodePath.join(src, file), "utf8")))
@@ -51,7 +51,7 @@ describe("file access in the orchestrator's sources", () => {
     assert.isTrue(rawImport.test(`import "node:fs"`))
     assert.isFalse(rawImport.test(`import * as Fs from "../fs/internal/Files.js"`))
     assert.isTrue(platformFileSystem.test(`import { FileSystem, Path } from "effect"`))
-    assert.isTrue(platformFileSystem.test(`import * as FileSystem from "@effect/platform/FileSystem"`))
+    assert.isTrue(platformFileSystem.test(`import * as FileSystem from "effect/FileSystem"`))
     assert.isFalse(platformFileSystem.test(`import { Path } from "effect"`))
   })
 
@@ -59,7 +59,7 @@ describe("file access in the orchestrator's sources", () => {
     assert.deepStrictEqual(offenders(rawImport, rawAllowed), [])
   })
 
-  it("no module but the listed ones uses @effect/platform's FileSystem", () => {
+  it("no module but the listed ones uses Effect's FileSystem", () => {
     assert.deepStrictEqual(offenders(platformFileSystem, platformAllowed), [])
   })
 

@@ -243,9 +243,9 @@ describe("writeIfUnchanged (the compare-and-swap of a read-modify-write)", () =>
       yield* Effect.promise(() => Fs.writeFile(victim, "HOST-SECRET\n"))
       const path = NodePath.join(dir, "app.conf")
       yield* Effect.promise(() => Fs.symlink(victim, path))
-      const refused = yield* Effect.exit(SafeFile.writeIfUnchanged(path, "x\n", { expected: "HOST-SECRET\n" }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger))))
+      const refused = yield* Effect.exit(SafeFile.writeIfUnchanged(path, "x\n", { expected: "HOST-SECRET\n" }).pipe(Effect.provide(Logger.layer([]))))
       expect(refused).toEqual(Exit.fail(new SafeFile.FileChanged({ path })))
-      const result = yield* SafeFile.writeIfUnchanged(path, "x\n", { expected: null }).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
+      const result = yield* SafeFile.writeIfUnchanged(path, "x\n", { expected: null }).pipe(Effect.provide(Logger.layer([])))
       expect(result.written).toBe(true)
       expect((yield* Effect.promise(() => Fs.lstat(path))).isFile()).toBe(true)
       expect(yield* Effect.promise(() => Fs.readFile(victim, "utf8"))).toBe("HOST-SECRET\n")
@@ -257,9 +257,9 @@ const withLogs = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     const lines: Array<string> = []
     const logger = Logger.make(({ logLevel, message }) => {
-      lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+      lines.push(`${logLevel.toUpperCase()} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
     })
-    const result = yield* effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+    const result = yield* effect.pipe(Effect.provide(Logger.layer([logger])))
     return [result, lines] as const
   })
 

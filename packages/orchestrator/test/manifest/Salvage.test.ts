@@ -15,7 +15,7 @@ const plains: ReadonlyArray<Record<string, unknown>> = Fs.readdirSync(appsDir)
   .sort()
   .map((id) => parse(Fs.readFileSync(NodePath.join(appsDir, id, "manifest.yml"), "utf8")) as Record<string, unknown>)
 
-const fields = Manifest.from.fields
+const fields = Manifest.fields
 type Field = keyof typeof fields
 
 /** Whether `value` is a valid `key` on its own (its field's schema, defaults included). */

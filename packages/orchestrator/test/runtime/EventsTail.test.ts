@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync,
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Queue, Stream } from "effect"
+import { Effect, Fiber, Queue, Stream } from "effect"
 import * as EventsTail from "../../src/runtime/internal/EventsTail.js"
 
 // The file side of the events watcher, on plain files written the way podman 4.3.1 writes its
@@ -43,10 +43,10 @@ const follow = (path: string, start: EventsTail.Start, options: Partial<EventsTa
         const got: Array<string> = []
         while (got.length < count) got.push(yield* Queue.take(queue))
         return got
-      }).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `fewer than ${count} lines arrived` }))
+      }).pipe(Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.fail(`fewer than ${count} lines arrived`) }))
     const nothingMore = Effect.gen(function* () {
       yield* Effect.sleep("300 millis")
-      return Chunk.toReadonlyArray(yield* Queue.takeAll(queue))
+      return yield* Queue.clear(queue)
     })
     return { take, nothingMore, fiber, positions }
   })
@@ -169,7 +169,7 @@ describe("EventsTail.tail", () => {
       const e = yield* Effect.flip(
         EventsTail.tail(join(notADir, "events.log"), { _tag: "End" }, { pollMs: 60_000 }).pipe(
           Stream.runDrain,
-          Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "no failure" })
+          Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.fail("no failure") })
         )
       )
       assert.strictEqual(typeof e === "string" ? e : e._tag, "EventsFileError")

@@ -13,7 +13,7 @@ const fileLines = fixture("events-file-4.3.1.jsonl").split("\n").filter((l) => l
 
 const right = <A>(e: Result.Result<A, string>): A => {
   if (Result.isFailure(e)) assert.fail(e.failure)
-  return (e as Result.Right<string, A>).success
+  return (e as Result.Success<A, string>).success
 }
 
 describe("PodmanEventsFile.backendOf", () => {
@@ -153,10 +153,10 @@ describe("PodmanJson.decodeEventFileLine (podman 4.3.1's events file)", () => {
     assert.strictEqual(diedZero.name, "t-evx-zero")
   })
 
-  it("odd lines are a Left naming what is wrong, never a throw", () => {
+  it("odd lines are a Failure naming what is wrong, never a throw", () => {
     const left = (l: string) => {
       const r = Json.decodeEventFileLine(l)
-      return Result.isFailure(r) ? r.failure : assert.fail(`expected a Left for ${l}`)
+      return Result.isFailure(r) ? r.failure : assert.fail(`expected a Failure for ${l}`)
     }
     assert.include(left("{not json"), "not JSON")
     assert.include(left('{"Status":"start","Type":"container"}'), "Time")

@@ -12,7 +12,7 @@ const inspect = fixture("inspect-4.3.1.json")
 
 const right = <A>(e: Result.Result<A, string>): A => {
   if (Result.isFailure(e)) assert.fail(e.failure)
-  return (e as Result.Right<string, A>).success
+  return e.success
 }
 
 describe("PodmanJson.decodeStats (podman 4.3.1)", () => {
@@ -223,7 +223,7 @@ describe("PodmanJson.decodeEvent", () => {
     assert.strictEqual(e.at, 1795723759749)
   })
 
-  it("blank lines are skipped; garbage is a Left, never a throw", () => {
+  it("blank lines are skipped; garbage is a Failure, never a throw", () => {
     assert.isUndefined(right(Json.decodeEvent("   ")))
     assert.isTrue(Result.isFailure(Json.decodeEvent("{not json")))
     assert.isTrue(Result.isFailure(Json.decodeEvent('{"Status": 3}')))

@@ -296,7 +296,7 @@ describe.skipIf(!hasPodman)("PodmanRuntime on real podman", () => {
       yield* seeOne
       // The wrapper's events process lives 2 s: by now it has exited, so this event comes from a restart.
       yield* Effect.sleep("3 seconds")
-      yield* Queue.takeAll(queue)
+      yield* Queue.clear(queue)
       yield* seeOne
       assert.isAtLeast(calls().filter((c) => c.startsWith("events")).length, 2)
     }).pipe(Effect.provide(PodmanRuntime.layerWith({ binary: wrapper, events: "process" })), Effect.scoped)

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Scope, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { FailureMessage } from "../../src/domain/index.js"
 import { Fixtures } from "../../src/testing/index.js"
@@ -70,9 +70,8 @@ const withVirtualTime = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A
     const fiber = yield* Effect.forkChild(body)
     let elapsed = 0
     while (true) {
-      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return yield* Fiber.join(fiber)
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow
+      if (fiber.pollUnsafe() !== undefined) return yield* Fiber.join(fiber)
       if (elapsed > Duration.toMillis(virtualBudget)) {
         yield* Fiber.interrupt(fiber)
         return yield* Effect.fail("virtual time budget exhausted: the test never finished")
@@ -135,8 +134,7 @@ const watchEvents = (name: string, until: (e: RuntimeEvent) => boolean) =>
       Stream.filter((e) => e.name === name && e.at >= since),
       Stream.takeUntil(until),
       Stream.runCollect,
-      Effect.map(Chunk.toReadonlyArray),
-      Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => `the awaited event for ${name} never came` }),
+      Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.fail(`the awaited event for ${name} never came`) }),
       Effect.forkChild
     )
     for (let i = 0; i < 20 && !(yield* Deferred.isDone(ready)); i++) {
@@ -275,11 +273,11 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
         yield* eventually(Effect.map(Ref.get(seen), (ls) => (ls.includes("started") ? Option.some(ls) : Option.none())), "the tail arrives")
         yield* rt.stop(name, 10)
         yield* Fiber.join(follower).pipe(
-          Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => "the follow never ended after the stop" })
+          Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.fail("the follow never ended after the stop") })
         )
         assert.deepStrictEqual(yield* Ref.get(seen), ["started", "stopping"])
         // a stopped container: its log, then the end
-        const after = yield* rt.followLogs(name, { tail: 1 }).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+        const after = yield* Stream.runCollect(rt.followLogs(name, { tail: 1 }))
         assert.deepStrictEqual(after, ["stopping"])
         const ghost = yield* Effect.flip(Stream.runDrain(rt.followLogs(n("follow-ghost"))))
         assert.strictEqual(ghost._tag, "ContainerNotFound")
@@ -654,7 +652,7 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
       }).pipe(
         Effect.ensuring(
           Effect.flatMap(ContainerRuntime, (rt) =>
-            Effect.all([rt.untagImage(`localhost/${prefix}digest:1`), rt.untagImage(`localhost/${prefix}digest-hold:1`)].map(Effect.ignore))
+            Effect.all([rt.untagImage(`localhost/${prefix}digest:1`), rt.untagImage(`localhost/${prefix}digest-hold:1`)].map((e) => Effect.ignore(e)))
           )
         )
       ),
@@ -736,7 +734,8 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
             "the pull's first line"
           )
           yield* slow.started
-          assert.isTrue(Exit.hasInterrupts(yield* Fiber.interrupt(fiber)))
+          yield* Fiber.interrupt(fiber)
+          assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
           const seen = (yield* progress.lines).length
           yield* eventually(Effect.map(slow.stopped, (done) => (done ? Option.some(done) : Option.none())), "the engine stopped the pull")
           assert.strictEqual((yield* progress.lines).length, seen, "no line after the interruption")
@@ -764,7 +763,8 @@ export const runtimeContract = <R>(contract: Contract<R>) => {
             "the build's first step"
           )
           yield* slow.started
-          assert.isTrue(Exit.hasInterrupts(yield* Fiber.interrupt(fiber)))
+          yield* Fiber.interrupt(fiber)
+          assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
           const seen = (yield* progress.lines).length
           yield* eventually(Effect.map(slow.stopped, (done) => (done ? Option.some(done) : Option.none())), "the engine stopped the build")
           assert.strictEqual((yield* progress.lines).length, seen, "no line after the interruption")

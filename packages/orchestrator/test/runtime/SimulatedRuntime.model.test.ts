@@ -3,8 +3,8 @@
  * after every step with a small reference model of podman's observable behaviour.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Result } from "effect"
-import { TestClock, TestContext } from "effect/testing"
+import { Effect, Layer, Result } from "effect"
+import { TestClock, TestConsole } from "effect/testing"
 import * as fc from "fast-check"
 import type { RestartPolicy } from "../../src/runtime/ContainerSpec.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -109,7 +109,7 @@ const run = (commands: ReadonlyArray<Command>) =>
       assert.strictEqual(new Set(list.map((s) => s.name)).size, list.length, `${where}: names are unique`)
       for (const s of list) assert.strictEqual(s.pid !== undefined, s.state === "running", `${where}: pid iff running (${s.name})`)
     }
-  }).pipe(Effect.provide(SimulatedRuntime.layer()), Effect.provide(TestContext.TestContext))
+  }).pipe(Effect.provide(SimulatedRuntime.layer()), Effect.provide(Layer.mergeAll(TestConsole.layer, TestClock.layer())))
 
 describe("SimulatedRuntime against a reference model", () => {
   it("a kill -9 of a restart=no container leaves it exited 137", async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Chunk, Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
 import { CommandFailed, EngineUnavailable } from "../../src/runtime/RuntimeError.js"
@@ -16,9 +16,9 @@ const sim = <A, E>(body: Effect.Effect<A, E, ContainerRuntime | SimulatedRuntime
 const stateOf = (name: string) =>
   Effect.flatMap(ContainerRuntime, (rt) => Effect.map(rt.inspect([name]), ([d]) => d))
 
-const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isSome)
+const isDone = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.sync(() => fiber.pollUnsafe() !== undefined)
 
-const settle = Effect.repeat(Effect.yieldNow(), { times: 20 })
+const settle = Effect.repeat(Effect.yieldNow, { times: 20 })
 
 describe("SimulatedRuntime: stops take their time on the Clock", () => {
   it.effect("a graceful stop takes STOP_DELAY and exits 0", () =>
@@ -193,7 +193,7 @@ describe("SimulatedRuntime: faults and restart policies", () => {
         yield* rt.start("gone")
         yield* engine.removeContainer("gone")
         assert.deepStrictEqual(yield* rt.list(), [])
-        const kinds = Chunk.toReadonlyArray(yield* Fiber.join(events)).map((e) => [e.kind, e.exitCode])
+        const kinds = (yield* Fiber.join(events)).map((e) => [e.kind, e.exitCode])
         assert.deepStrictEqual(kinds, [
           ["create", undefined],
           ["start", undefined],

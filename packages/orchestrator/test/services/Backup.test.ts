@@ -1,7 +1,7 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Option, Queue } from "effect"
+import { Effect, Layer, Option, Queue } from "effect"
 import * as Archive from "../../src/backup/Archive.js"
 import { AppId } from "../../src/domain/index.js"
 import { CommandFailed } from "../../src/runtime/RuntimeError.js"
@@ -158,7 +158,7 @@ describe("backup and restore (simulator)", () => {
       }
       const archives = yield* Effect.flatMap(Backups, (b) => b.list("web"))
       assert.strictEqual(archives.length, 2)
-      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Queue.takeAll(notices)), ["web", "web", "web"])
+      assert.deepStrictEqual(yield* Queue.clear(notices), ["web", "web", "web"])
     })).pipe(Effect.provide(layer))
   }, 120_000)
 

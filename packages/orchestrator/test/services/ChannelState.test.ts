@@ -273,7 +273,7 @@ describe("ChannelState.carryBack", () => {
       Fs.mkdirSync(Path.join(fresh, "data"), { recursive: true })
       Fs.symlinkSync(outside, Path.join(fresh, "data", "graph"))
       const linked = yield* Effect.result(ChannelState.linkLive("ln", live, fresh, [Path.join(live, "data", "graph", "mainnet", "channel.db")]))
-      assert.strictEqual(linked._tag, "Left")
+      assert.strictEqual(linked._tag, "Failure")
       assert.deepStrictEqual(Fs.readdirSync(outside), [])
     }))
 })

@@ -215,7 +215,7 @@ const runCase = (scenario: Scenario, kill: Kill) =>
       yield* scenario.act
       if ("afterMs" in kill) return yield* Effect.sleep(kill.afterMs)
       yield* Deferred.await(reached).pipe(
-        Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`${scenario.name}: ${point} was never reached`) })
+        Effect.timeoutOrElse({ duration: "60 seconds", orElse: () => Effect.fail(new Error(`${scenario.name}: ${point} was never reached`)) })
       )
     }))
     if (point !== undefined) {

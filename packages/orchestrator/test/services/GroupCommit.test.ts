@@ -16,19 +16,19 @@ describe("GroupCommit: concurrent reads share engine calls, never an answer olde
           return keys.map((k) => `${k}@${calls.length}`)
         }))
       const first = yield* Effect.forkChild(read(["a"]))
-      while (gates.length < 1) yield* Effect.yieldNow()
+      while (gates.length < 1) yield* Effect.yieldNow
       const rest = yield* Effect.forEach(["b", "c", "a", "b"], (k) => Effect.forkChild(read([k])))
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       assert.deepStrictEqual(calls, [["a"]], "nobody joins the call already running")
       yield* Deferred.succeed(gates[0]!, undefined)
       assert.deepStrictEqual(yield* Fiber.join(first), ["a@1"])
-      while (gates.length < 2) yield* Effect.yieldNow()
+      while (gates.length < 2) yield* Effect.yieldNow
       assert.deepStrictEqual(calls, [["a"], ["b", "c", "a"]], "one call for everyone waiting, each key once")
       yield* Deferred.succeed(gates[1]!, undefined)
       for (const f of rest) assert.deepStrictEqual(yield* Fiber.join(f), ["b@2", "c@2", "a@2"])
       // quiet again: the next request is sent at once
       const alone = yield* Effect.forkChild(read(["d"]))
-      while (gates.length < 3) yield* Effect.yieldNow()
+      while (gates.length < 3) yield* Effect.yieldNow
       yield* Deferred.succeed(gates[2]!, undefined)
       assert.deepStrictEqual(yield* Fiber.join(alone), ["d@3"])
     }))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option } from "effect"
+import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -135,8 +135,7 @@ const withCheck = { command: ["true"], intervalSec: 2, timeoutSec: 1, retries: 3
 const until = <A, E>(fiber: Fiber.Fiber<A, E>, stepMs: number, max: number) =>
   Effect.gen(function*() {
     for (let i = 0; i < max; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) break
+      if (fiber.pollUnsafe() !== undefined) break
       yield* TestClock.adjust(`${stepMs} millis`)
     }
     return yield* Fiber.join(fiber)

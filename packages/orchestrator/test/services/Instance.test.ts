@@ -1,10 +1,9 @@
-import { FileSystem } from "effect"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { spawn } from "node:child_process"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { build } from "esbuild"
 import * as fc from "fast-check"
-import { Effect, Exit, Layer, Logger, Scope } from "effect"
+import { Context, Effect, Exit, FileSystem, Layer, Logger, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -24,7 +23,7 @@ const captureLogs = () => {
   const logger = Logger.make(({ message }) => {
     lines.push(Array.isArray(message) ? message.join(" ") : String(message))
   })
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+  return { lines, layer: Logger.layer([logger]) }
 }
 
 // The real file system, with every write of a new file split in its two steps 30 ms apart:
@@ -148,9 +147,9 @@ describe("Instance.lock", () => {
       )
       const held = results.filter((r) => r._tag === "Success")
       assert.strictEqual(held.length, 1, `${held.length} holders`)
-      for (const r of results) if (r._tag === "Failure") assert.strictEqual(r.left._tag, "InstanceLocked", r.left.message)
+      for (const r of results) if (r._tag === "Failure") assert.strictEqual(r.failure._tag, "InstanceLocked", r.failure.message)
       const onDisk = JSON.parse(fs.readFileSync(path.join(dir, Instance.lockFile), "utf8"))
-      assert.strictEqual(onDisk.pid, held[0]!.right.pid)
+      assert.strictEqual(onDisk.pid, held[0]!.success.pid)
     }).pipe(Effect.scoped, Effect.provide(slowWrites)))
 
   it.live("starters taking over one stale lock at once: exactly one holds it", () =>
@@ -167,8 +166,8 @@ describe("Instance.lock", () => {
       )
       const held = results.filter((r) => r._tag === "Success")
       assert.strictEqual(held.length, 1, `${held.length} holders`)
-      for (const r of results) if (r._tag === "Failure") assert.strictEqual(r.left._tag, "InstanceLocked", r.left.message)
-      assert.strictEqual(JSON.parse(fs.readFileSync(file, "utf8")).pid, held[0]!.right.pid)
+      for (const r of results) if (r._tag === "Failure") assert.strictEqual(r.failure._tag, "InstanceLocked", r.failure.message)
+      assert.strictEqual(JSON.parse(fs.readFileSync(file, "utf8")).pid, held[0]!.success.pid)
       assert.deepStrictEqual(fs.readdirSync(dir), [Instance.lockFile])
     }).pipe(Effect.scoped, Effect.provide(lateSecondMove)))
 
@@ -285,7 +284,7 @@ describe("two instances on one engine (simulator)", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
       const engine = yield* Layer.build(SimulatedRuntime.layer())
-      const sim = engine.unsafeMap.get(SimulatedRuntime.SimulatedEngine.key) as SimulatedRuntime.Engine
+      const sim = Context.get(engine, SimulatedRuntime.SimulatedEngine)
       const dirA = tempDir("inst-a-")
       const dirB = tempDir("inst-b-")
       const defsA = defsOf([serviceManifest("alpha")], dirA, "inst-aaaa")

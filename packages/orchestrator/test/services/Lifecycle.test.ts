@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Result, Fiber, Layer, Option } from "effect"
+import { Effect, Fiber, Layer, Result } from "effect"
 import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -14,12 +14,12 @@ import { SimulatedRuntime } from "../../src/testing/index.js"
 import * as Settings from "../../src/manifest/Settings.js"
 import * as Apps from "../../src/services/Apps.js"
 import * as HookRegistry from "../../src/services/HookRegistry.js"
-import { countingHooks, decodeManifest, defsOf, epoch, serviceManifest, settle, tempDir, waitUntil, withOrchestrator } from "./harness.js"
+import { countingHooks, decodeManifest, defsOf, epoch, serviceManifest, settle, tempDir, waitAdvancing, waitUntil, withOrchestrator } from "./harness.js"
 
 const { SimulatedEngine } = SimulatedRuntime
 const alpha = AppId.make("alpha")
 const stateOf = (id: AppId.AppId) => Effect.flatMap(StateStore, (s) => Effect.map(s.entry(id), (e) => e.state))
-const request = (op: Parameters<Lifecycle["Type"]["request"]>[0], id: string, purge?: boolean) =>
+const request = (op: Parameters<Lifecycle["Service"]["request"]>[0], id: string, purge?: boolean) =>
   Effect.flatMap(Lifecycle, (l) => l.request(op, id, purge === undefined ? {} : { purge }))
 
 const setup = (manifests: Parameters<typeof defsOf>[0], hooks?: ReturnType<typeof countingHooks>) =>
@@ -358,7 +358,8 @@ describe("Lifecycle.request", () => {
         const before = (yield* sim.containers).find((c) => c.name === "alpha")!
         // the update is proved by a settle period (30 s without a restart) on the TestClock
         const updating = yield* Effect.forkChild(o.update("alpha"))
-        for (let i = 0; i < 120 && Option.isNone(yield* Fiber.poll(updating)); i++) yield* TestClock.adjust("1 second")
+        // in 1 s steps, letting the update's real file I/O run between them (Effect 4's TestClock.adjust no longer waits a timer tick)
+        yield* waitAdvancing(Effect.sync(() => updating.pollUnsafe() !== undefined), "the update ends", { step: "1 second", maxAdvance: "120 seconds" })
         yield* Fiber.join(updating)
         const after = (yield* sim.containers).find((c) => c.name === "alpha")!
         assert.notStrictEqual(after.id, before.id)

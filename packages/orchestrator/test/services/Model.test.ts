@@ -3,8 +3,8 @@
  * orchestrator restarts, with the invariants of issue 5 checked after every step.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Result, Exit, Layer, Logger, LogLevel, Scope, References, Clock } from "effect"
-import { TestClock, TestContext } from "effect/testing"
+import { Cause, Clock, Context, Effect, Exit, Layer, References, Result, Scope } from "effect"
+import { TestClock, TestConsole } from "effect/testing"
 import * as fc from "fast-check"
 import { AppEntry, AppId, AppState, Generation, Op } from "../../src/domain/index.js"
 import type { Intent } from "../../src/domain/Intent.js"
@@ -301,7 +301,7 @@ describe("Model (simulator): random requests, faults, clock and restarts", () =>
         fc.asyncProperty(fc.array(arbCommand, { minLength: 1, maxLength: modelLength }), (cmds) =>
           Effect.runPromise(
             Effect.scoped(runModel(cmds)).pipe(
-              Effect.provide(TestContext.TestContext),
+              Effect.provide(Layer.mergeAll(TestConsole.layer, TestClock.layer())),
               Effect.provideService(References.MinimumLogLevel, "None"),
               Effect.catchDefect((d) => Effect.die(new Error(`${show(cmds)}\n${String(d)}`)))
             )

@@ -55,7 +55,7 @@ describe("Operation: one runner for both callers", () => {
         assert.strictEqual(byReconciler.crashLoop?.neverRan, true, "a start podman refused is not a crash")
         yield* sim.failNext("start", boom())
         const asked = yield* Effect.result(orchestrator.start("alpha"))
-        assert.isTrue(asked._tag === "Failure" && asked.left._tag === "OperationFailed")
+        assert.isTrue(asked._tag === "Failure" && asked.failure._tag === "OperationFailed")
         const byUser = yield* store.entry(alpha)
         assert.isUndefined(byUser.crashLoop, "a user's request starts the back-off over")
         assert.deepStrictEqual(comparable(byUser), comparable(byReconciler))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Clock } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { AppId } from "../../src/domain/index.js"
 import { ContainerRuntime } from "../../src/runtime/ContainerRuntime.js"
@@ -20,7 +20,7 @@ const beta = AppId.make("beta")
 const stateOf = (id: AppId.AppId) => Effect.flatMap(StateStore, (s) => Effect.map(s.entry(id), (e) => e.state))
 const containerOf = (name: string) =>
   Effect.flatMap(SimulatedEngine, (e) => Effect.map(e.containers, (cs) => cs.find((c) => c.name === name)))
-const request = (op: Parameters<Lifecycle["Type"]["request"]>[0], id: string) =>
+const request = (op: Parameters<Lifecycle["Service"]["request"]>[0], id: string) =>
   Effect.flatMap(Lifecycle, (l) => l.request(op, id))
 
 describe("Reconciler (simulator)", () => {
@@ -32,11 +32,11 @@ describe("Reconciler (simulator)", () => {
       const defs = defsOf([serviceManifest("alpha"), serviceManifest("beta")], dataDir)
       const runtime = Layer.succeedContext(engine).pipe(Layer.build)
       const ctx = yield* runtime
-      const rt = ctx.unsafeMap.get(ContainerRuntime.key) as ContainerRuntime["Type"]
+      const rt = Context.get(ctx, ContainerRuntime)
       const idA = yield* rt.create(defs[0]!.spec)
       yield* rt.start(defs[0]!.spec.name)
       const idB = yield* rt.create(defs[1]!.spec)
-      const sim = ctx.unsafeMap.get(SimulatedEngine.key) as SimulatedRuntime.Engine
+      const sim = Context.get(ctx, SimulatedEngine)
       yield* sim.resetCalls
       yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
         const store = yield* StateStore
@@ -348,7 +348,7 @@ describe("Reconciler (simulator)", () => {
       const dataDir = tempDir("svc-foreign-")
       const defs = defsOf([serviceManifest("alpha")], dataDir)
       const ctx = yield* Layer.build(Layer.succeedContext(engine))
-      const rt = ctx.unsafeMap.get(ContainerRuntime.key) as ContainerRuntime["Type"]
+      const rt = Context.get(ctx, ContainerRuntime)
       // created by the old orchestrator: another name, the app label, no managed-by, no hash
       const { labels: _l, ...spec } = defs[0]!.spec
       const id = yield* rt.create({ ...spec, name: "old-alpha", labels: { "io.archipelago.app": "alpha" } })

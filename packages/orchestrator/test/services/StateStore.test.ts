@@ -24,9 +24,9 @@ const lnd = AppId.make("lnd")
 const ui = AppId.make("lnd-ui")
 const make = (dataDir: string) => StateStore.make({ dataDir, apps: [lnd, ui] }).pipe(Effect.provide(NodeServices.layer))
 const captureLogs = (into: Array<string>) =>
-  Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => {
+  Logger.layer([Logger.make(({ message }) => {
     into.push(Array.isArray(message) ? message.join(" ") : String(message))
-  }))
+  })])
 const readFile = (dataDir: string) => JSON.parse(fs.readFileSync(path.join(dataDir, "state.json"), "utf8"))
 
 const stop = (store: StateStore.Service, now: number) =>
@@ -107,7 +107,7 @@ describe("StateStore", () => {
         )
         assert.isTrue(Option.isSome(refused) && Result.isFailure(refused.value))
         // the first is still waiting for its write: it answers only once that is done
-        assert.isNull(yield* Fiber.poll(first).pipe(Effect.map(Option.getOrNull)))
+        assert.isUndefined(first.pollUnsafe())
         release()
         writes.gate = undefined
         yield* Fiber.join(first)

@@ -50,7 +50,7 @@ const container = Effect.gen(function*() {
 const runUpdate = Effect.gen(function*() {
   const orchestrator = yield* Orchestrator.Orchestrator
   const fiber = yield* Effect.forkChild(Effect.result(orchestrator.update("web")))
-  yield* waitAdvancing(Effect.map(Fiber.poll(fiber), Option.isSome), "the update ends", { step: "500 millis", maxAdvance: "10 minutes" })
+  yield* waitAdvancing(Effect.sync(() => fiber.pollUnsafe() !== undefined), "the update ends", { step: "500 millis", maxAdvance: "10 minutes" })
   return yield* Fiber.join(fiber)
 })
 
@@ -120,7 +120,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
         const outcome = yield* runUpdate
         assert.isTrue(outcome._tag === "Failure")
         const reason = "update to 1.1.0 rolled back: health check failed 3 times: http :8080/"
-        assert.strictEqual(outcome._tag === "Failure" && outcome.left._tag === "OperationFailed" ? outcome.left.reason : "", reason)
+        assert.strictEqual(outcome._tag === "Failure" && outcome.failure._tag === "OperationFailed" ? outcome.failure.reason : "", reason)
         const after = yield* container
         assert.notStrictEqual(after.id, before.id, "recreated")
         assert.strictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest], "on the remembered digest")
@@ -273,7 +273,7 @@ describe("health-gated update with automatic rollback (simulator, TestClock)", (
           assert.strictEqual((yield* store.entry(web)).state, "not-installed", "the scan shows the container gone")
         }
         const outcome = yield* runUpdate
-        assert.isTrue(outcome._tag === "Failure" && outcome.left._tag === "OperationFailed", "1.1.0 never proves healthy")
+        assert.isTrue(outcome._tag === "Failure" && outcome.failure._tag === "OperationFailed", "1.1.0 never proves healthy")
         const after = yield* container
         assert.strictEqual(after.labels[Labels.version], "1.0.0", "rolled back, not left on an unproved release")
         assert.strictEqual(after.labels[Labels.imageDigest], before.labels[Labels.imageDigest])

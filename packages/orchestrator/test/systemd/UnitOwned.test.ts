@@ -233,7 +233,7 @@ describe("QuadletInstaller", () => {
       const systemctl = Layer.succeed(Systemctl.Systemctl, {
         run: (argv) => Effect.sync(() => (calls.push(argv), { exitCode: 0, stdout: "", stderr: "" }))
       })
-      const run = <A, E>(e: Effect.Effect<A, E, Systemctl.Systemctl | import("@effect/platform").FileSystem.FileSystem>) =>
+      const run = <A, E>(e: Effect.Effect<A, E, Systemctl.Systemctl | import("effect").FileSystem.FileSystem>) =>
         e.pipe(Effect.provide(Layer.merge(systemctl, NodeServices.layer)))
       const first = yield* run(QuadletInstaller.install(units, { dir }))
       assert.deepStrictEqual(first.written.map((p) => NodePath.basename(p)), ["demo.container", "demo-data.volume"])
@@ -257,7 +257,7 @@ describe("QuadletInstaller", () => {
       const systemctl = Layer.succeed(Systemctl.Systemctl, {
         run: (argv) => Effect.sync(() => (calls.push(argv), { exitCode: 0, stdout: "", stderr: "" }))
       })
-      const provide = <A, E>(e: Effect.Effect<A, E, Systemctl.Systemctl | import("@effect/platform").FileSystem.FileSystem>) =>
+      const provide = <A, E>(e: Effect.Effect<A, E, Systemctl.Systemctl | import("effect").FileSystem.FileSystem>) =>
         e.pipe(Effect.provide(Layer.merge(systemctl, NodeServices.layer)))
       const own = NodePath.join(dir, "demo.container")
       Fs.writeFileSync(own, "[Container]\nImage=localhost/mine\n")

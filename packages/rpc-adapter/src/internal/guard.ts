@@ -4,7 +4,7 @@
  * allowed Origin, and the API (`/rpc`, `/ws`) needs credentials.
  */
 import { HttpServerRequest } from "effect/http"
-import type { HttpApp, HttpServerResponse } from "effect"
+import type { HttpServerResponse } from "effect/http"
 import { Effect } from "effect"
 import * as Auth from "../Auth.js"
 import { forbiddenOrigin, header, misdirected, unauthorized } from "./http.js"
@@ -60,7 +60,9 @@ const refusal: Record<Exclude<Verdict, "ok">, HttpServerResponse.HttpServerRespo
 
 /** The HTTP middleware: answers the refusal, or runs the app. */
 export const middleware = (rt: Runtime) =>
-<E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R | HttpServerRequest.HttpServerRequest> =>
+<E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const verdict = decide(rt, {
       method: request.method,

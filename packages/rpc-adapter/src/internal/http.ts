@@ -2,7 +2,7 @@
  * HTTP helpers of the server: responses with the security headers, header access, and a body
  * reader that stops at the cap.
  */
-import type { HttpServerRequest } from "effect"
+import type { HttpServerRequest } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Data, Effect, Option } from "effect"

@@ -4,9 +4,9 @@
  */
 import { readFile } from "node:fs/promises"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import type { HttpApp } from "effect"
-import { Effect } from "effect"
-import type { Context } from "effect"
+import type { HttpServerError } from "effect/http"
+import { Effect, Layer } from "effect"
+import type { Context, Scope } from "effect"
 import * as Auth from "../Auth.js"
 import * as Dashboard from "../Dashboard.js"
 import * as Dispatch from "../Dispatch.js"
@@ -27,7 +27,15 @@ import {
 import { authenticated } from "./runtime.js"
 import type { Runtime } from "./runtime.js"
 
-type RouterApp = HttpApp.Default<never, HttpServerRequest.HttpServerRequest>
+/**
+ * The routes as one HTTP app: every failure of ours is answered; what is left is the
+ * platform's own (`HttpServerError` other than a missing route), answered by the handler.
+ */
+export type RouterApp = Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  HttpServerError.HttpServerError,
+  HttpServerRequest.HttpServerRequest | Scope.Scope
+>
 
 const replyJson = (reply: Dispatch.Reply) =>
   reply === undefined ? HttpServerResponse.empty({ status: 204 }) : jsonResponse(reply)
@@ -87,11 +95,27 @@ const parsePassword = (text: string, isJson: boolean): string | undefined => {
 
 /**
  * The routes; `services` gives `POST /rpc` what its methods need (it waits while the node is
- * still starting; every other route answers without it).
+ * still starting; every other route answers without it). Built once in the scope: the route
+ * layers are registered on a fresh router.
  */
-export const router = (rt: Runtime, services: Effect.Effect<Context.Context<Methods.Requirements>>): RouterApp =>
-  HttpRouter.empty.pipe(
-    HttpRouter.get(
+export const router = (
+  rt: Runtime,
+  services: Effect.Effect<Context.Context<Methods.Requirements>>
+): Effect.Effect<RouterApp, never, Scope.Scope> =>
+  Effect.map(HttpRouter.toHttpEffect(routes(rt, services)), (app) =>
+    app.pipe(
+      Effect.catchTags({
+        BodyTooLarge: () => Effect.succeed(tooLarge(rt.maxBody)),
+        BodyUnreadable: () => Effect.succeed(jsonResponse({ error: "bad request: the body could not be read" }, 400)),
+        HttpServerError: (e) =>
+          e.reason._tag === "RouteNotFound" ? Effect.succeed(jsonResponse({ error: "not found" }, 404)) : Effect.fail(e)
+      })
+    ))
+
+const routes = (rt: Runtime, services: Effect.Effect<Context.Context<Methods.Requirements>>) =>
+  Layer.mergeAll(
+    HttpRouter.add(
+      "GET",
       "/",
       Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
         authenticated(rt, { authorization: header(request, "authorization"), cookie: header(request, "cookie") })
@@ -102,7 +126,8 @@ export const router = (rt: Runtime, services: Effect.Effect<Context.Context<Meth
           ))
           : htmlResponse(Dashboard.loginPage({ password: rt.password !== undefined, failed: false }), 401))
     ),
-    HttpRouter.get(
+    HttpRouter.add(
+      "GET",
       "/login",
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
@@ -122,7 +147,8 @@ export const router = (rt: Runtime, services: Effect.Effect<Context.Context<Meth
         )
       })
     ),
-    HttpRouter.post(
+    HttpRouter.add(
+      "POST",
       "/login",
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
@@ -145,7 +171,8 @@ export const router = (rt: Runtime, services: Effect.Effect<Context.Context<Meth
         )
       })
     ),
-    HttpRouter.post(
+    HttpRouter.add(
+      "POST",
       "/logout",
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         const id = Auth.sessionIdOf(header(request, "cookie"))
@@ -158,7 +185,8 @@ export const router = (rt: Runtime, services: Effect.Effect<Context.Context<Meth
         )
       })
     ),
-    HttpRouter.post(
+    HttpRouter.add(
+      "POST",
       "/rpc",
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
@@ -169,9 +197,10 @@ export const router = (rt: Runtime, services: Effect.Effect<Context.Context<Meth
         )
       })
     ),
-    HttpRouter.get(Dashboard.faviconPath, Effect.succeed(faviconResponse(Dashboard.favicon))),
-    HttpRouter.get("/favicon.ico", Effect.succeed(faviconResponse(Dashboard.favicon))),
-    HttpRouter.get(
+    HttpRouter.add("GET", Dashboard.faviconPath, faviconResponse(Dashboard.favicon)),
+    HttpRouter.add("GET", "/favicon.ico", faviconResponse(Dashboard.favicon)),
+    HttpRouter.add(
+      "GET",
       Dashboard.bundlePath,
       rt.bundleFile === undefined
         ? Effect.succeed(jsonResponse({ error: "the dashboard bundle is not built" }, 404))
@@ -183,10 +212,5 @@ export const router = (rt: Runtime, services: Effect.Effect<Context.Context<Meth
               headers: { "x-content-type-options": "nosniff", "cache-control": "no-cache" }
             })
         )
-    ),
-    Effect.catchTags({
-      BodyTooLarge: () => Effect.succeed(tooLarge(rt.maxBody)),
-      RouteNotFound: () => Effect.succeed(jsonResponse({ error: "not found" }, 404)),
-      BodyUnreadable: () => Effect.succeed(jsonResponse({ error: "bad request: the body could not be read" }, 400))
-    })
+    )
   )

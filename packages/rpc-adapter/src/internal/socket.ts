@@ -95,7 +95,7 @@ export const connection = (
     const loud = <E, R>(name: string, effect: Effect.Effect<unknown, E, R>) =>
       effect.pipe(
         Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause) || Cause.isFailType(cause)
+          Cause.hasInterruptsOnly(cause) || (cause.reasons.length === 1 && cause.reasons.every(Cause.isFailReason))
             ? Effect.void
             : Effect.logError(`websocket ${name} loop failed; closing the connection`, cause)
         )

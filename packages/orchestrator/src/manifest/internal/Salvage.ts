@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Result, Option, ParseResult, Schema, SchemaAST } from "effect"
+import { Option, Result, Schema, SchemaAST, SchemaIssue, SchemaParser } from "effect"
 
 /**
  * A value of type `A` with any part missing (defaults not applied).
@@ -18,33 +18,38 @@ export type Salvaged<A> = A extends string | number | boolean ? A
   : A extends object ? { readonly [K in keyof A]?: Salvaged<A[K]> }
   : A
 
-const decoders = new WeakMap<SchemaAST.AST, (u: unknown) => Result.Result<unknown, ParseResult.ParseIssue>>()
+type Decoder = (u: unknown) => Result.Result<unknown, SchemaIssue.Issue>
 
-const decoder = (ast: SchemaAST.AST) => {
-  let d = decoders.get(ast)
-  if (d === undefined) {
-    d = ParseResult.decodeUnknownEither(Schema.make(ast))
-    decoders.set(ast, d)
-  }
+const decoders = new WeakMap<SchemaAST.AST, Decoder>()
+
+const decoder = (ast: SchemaAST.AST): Decoder => {
+  const known = decoders.get(ast)
+  if (known !== undefined) return known
+  const d: Decoder = SchemaParser.decodeUnknownResult(Schema.make<Schema.Codec<unknown>>(ast))
+  decoders.set(ast, d)
   return d
 }
 
-const structural = (ast: SchemaAST.AST): boolean =>
-  ast._tag === "TypeLiteral" || ast._tag === "TupleType" || (ast._tag === "Transformation" && structural(ast.from))
+/** The schema a value is decoded from: the far end of its encoding (a field's default, its `optional`). */
+const encodedSide = (ast: SchemaAST.AST): SchemaAST.AST =>
+  ast.encoding === undefined ? ast : encodedSide(ast.encoding[ast.encoding.length - 1]!.to)
+
+/** The members of a union, nested unions flattened, without `undefined` (an optional field's). */
+const members = (ast: SchemaAST.Union): ReadonlyArray<SchemaAST.AST> =>
+  ast.types.flatMap((t) => t._tag === "Union" ? members(t) : t._tag === "Undefined" ? [] : [t])
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+// the checks of a struct (the manifest's image-or-build) do not stop its fields from being
+// salvaged: `parts` looks at the struct's shape only
 const parts = (ast: SchemaAST.AST, u: unknown): Option.Option<unknown> => {
+  if (ast.encoding !== undefined) return parts(encodedSide(ast), u)
   switch (ast._tag) {
-    case "Refinement":
-    case "Transformation":
-      // a refinement of a struct (the manifest's image-or-build) salvages the struct's fields
-      return structural(ast.from) ? parts(ast.from, u) : Option.none()
     case "Union": {
-      const members = ast.types.filter((t) => t._tag !== "UndefinedKeyword")
-      return members.length === 1 ? salvage(members[0]!, u) : Option.none()
+      const each = members(ast)
+      return each.length === 1 ? salvage(each[0]!, u) : Option.none()
     }
-    case "TypeLiteral": {
+    case "Objects": {
       if (!isRecord(u)) return Option.none()
       const out: Record<string, unknown> = {}
       const named = new Set<PropertyKey>()
@@ -63,11 +68,11 @@ const parts = (ast: SchemaAST.AST, u: unknown): Option.Option<unknown> => {
       }
       return Option.some(out)
     }
-    case "TupleType": {
+    case "Arrays": {
       if (!Array.isArray(u)) return Option.none()
-      const rest = ast.rest[0]?.type
+      const rest = ast.rest[0]
       return Option.some(u.map((x, i) => {
-        const t = ast.elements[i]?.type ?? rest
+        const t = ast.elements[i] ?? rest
         return t === undefined ? undefined : Option.getOrUndefined(salvage(t, x))
       }))
     }

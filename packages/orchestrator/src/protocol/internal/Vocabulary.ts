@@ -6,10 +6,10 @@
  */
 import * as Schema from "effect/Schema"
 
-// `Schema.Literal(...xs)` spreads (an iterator call a bundler must keep); through a function the
-// call is pure and a bundler can drop it.
+// A call of `Schema.Literals(xs)` at module level is one a bundler must keep unless it is marked
+// pure; through a function every use site is a plain call a bundler can drop.
 /** @internal */
-export const oneOf = <const L extends ReadonlyArray<string>>(values: L) => Schema.Literal(...values)
+export const oneOf = <const L extends ReadonlyArray<string>>(values: L) => Schema.Literals(values)
 
 /** @internal */
 export const Num = Schema.Number

@@ -7,7 +7,7 @@
  * decodes the lines and falls back to `podman events` when the file cannot be read.
  */
 import { basename, dirname } from "node:path"
-import { Chunk, Data, Effect, Stream } from "effect"
+import { Cause, Data, Effect, Queue, Stream } from "effect"
 import { closeSync, fstatSync, type FSWatcher, openSync, readSync, statSync, watch } from "../../fs/internal/Files.js"
 import * as EventsFile from "../PodmanEventsFile.js"
 
@@ -76,7 +76,7 @@ const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : Strin
 
 /** The lines appended to `path`, from `start` on, until the stream is closed or fails. */
 export const tail = (path: string, start: Start, options: Options): Stream.Stream<string, EventsFileError> =>
-  Stream.asyncScoped<string, EventsFileError>((emit) =>
+  Stream.callback<string, EventsFileError>((queue) =>
     Effect.gen(function* () {
       const dir = dirname(path)
       const name = basename(path)
@@ -96,7 +96,7 @@ export const tail = (path: string, start: Start, options: Options): Stream.Strea
           seen = { lastLine, lastAt: EventsFile.timeOfLine(lastLine) ?? seen.lastAt }
         }
         options.onPosition?.({ ino, offset: offset - pending.length, ...seen })
-        if (lines.length > 0) void emit.chunk(Chunk.fromArrayUnsafe([...lines]))
+        if (lines.length > 0) Queue.offerAllUnsafe(queue, lines)
       }
 
       /** Reads what was appended since the last read, keeping an unfinished line for later. */
@@ -140,6 +140,12 @@ export const tail = (path: string, start: Start, options: Options): Stream.Strea
         }
       }
 
+      /** Ends the stream with an `EventsFileError`; nothing is read after it. */
+      const fail = (reason: string) => {
+        closed = true
+        Queue.failCauseUnsafe(queue, Cause.fail(new EventsFileError({ path, reason })))
+      }
+
       const check = () => {
         if (closed) return
         try {
@@ -174,8 +180,7 @@ export const tail = (path: string, start: Start, options: Options): Stream.Strea
           }
           deliver(readMore())
         } catch (e) {
-          closed = true
-          void emit.fail(new EventsFileError({ path, reason: `${codeOf(e) ?? "error"}: ${reasonOf(e)}` }))
+          fail(`${codeOf(e) ?? "error"}: ${reasonOf(e)}`)
         }
       }
 
@@ -186,14 +191,12 @@ export const tail = (path: string, start: Start, options: Options): Stream.Strea
             if (filename === null || filename === name) check()
           })
           watcher.on("error", (e) => {
-            closed = true
-            void emit.fail(new EventsFileError({ path, reason: `watch ${dir}: ${reasonOf(e)}` }))
+            fail(`watch ${dir}: ${reasonOf(e)}`)
           })
         } catch (e) {
           // a directory that does not exist yet is watched once it does (the poll retries)
           if (codeOf(e) !== "ENOENT") {
-            closed = true
-            void emit.fail(new EventsFileError({ path, reason: `watch ${dir}: ${codeOf(e) ?? "error"}: ${reasonOf(e)}` }))
+            fail(`watch ${dir}: ${codeOf(e) ?? "error"}: ${reasonOf(e)}`)
           }
         }
       }

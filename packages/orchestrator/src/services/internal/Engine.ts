@@ -9,8 +9,7 @@
  * @since 0.1.0
  * @internal
  */
-import { FileSystem } from "effect"
-import { Duration, Effect, Option, Schedule } from "effect"
+import { Duration, Effect, FileSystem, Option, Schedule } from "effect"
 import type { AppEntry, Observation } from "../../domain/AppEntry.js"
 import * as SafeFile from "../../fs/SafeFile.js"
 import type * as Journal from "../../domain/Journal.js"
@@ -43,7 +42,7 @@ import type { WorkError } from "./WorkError.js"
  * @since 0.1.0
  * @category constants
  */
-export const nameReleaseRetry = Schedule.spaced(Duration.millis(250)).pipe(Schedule.intersect(Schedule.recurs(8)))
+export const nameReleaseRetry = Schedule.max([Schedule.spaced(Duration.millis(250)), Schedule.recurs(8)])
 
 const nameInUse = (e: RuntimeError): e is CommandFailed =>
   e._tag === "CommandFailed" && /container name "[^"]*" is already in use/.test(e.stderr)
@@ -353,7 +352,7 @@ export const make = (options: Options = {}) => Effect.gen(function*() {
  * @since 0.1.0
  * @category models
  */
-export type Engine = Effect.Effect.Success<ReturnType<typeof make>>
+export type Engine = Effect.Success<ReturnType<typeof make>>
 
 /**
  * An image digest as the log shows it: twelve hex digits.
