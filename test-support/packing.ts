@@ -49,10 +49,10 @@ const run = (cmd: string, args: ReadonlyArray<string>, cwd: string, timeoutMs = 
 export const exec = (
   cmd: string,
   args: ReadonlyArray<string>,
-  options: { readonly cwd: string; readonly timeoutMs?: number }
+  options: { readonly cwd: string; readonly timeoutMs?: number; readonly env?: Readonly<Record<string, string>> }
 ): Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }> =>
   new Promise((resolve) =>
-    execFile(cmd, [...args], { cwd: options.cwd, timeout: options.timeoutMs ?? 600_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+    execFile(cmd, [...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 600_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr: error === null ? stderr : `${stderr}${error.message}` })
     )
   )

@@ -6,7 +6,7 @@
  * test): this install brings no binary and no command-line library.
  * Nothing here reaches into the workspace's sources or node_modules.
  */
-import { existsSync } from "node:fs"
+import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { exec, packageNames, usePackedInstall } from "../../../test-support/packing.js"
@@ -28,7 +28,11 @@ describe("a project installing the packed rpc-adapter", { timeout: 300_000 }, ()
   it("exports the transport's modules, and none of the daemon's, to import and require", async () => {
     const esm = await exec(process.execPath, ["--input-type=module", "-e", "const m = await import('@archipelago/rpc-adapter'); console.log(JSON.stringify(Object.keys(m).sort()))"], { cwd: installed.app })
     expect(JSON.parse(esm.stdout), esm.stderr).toEqual(transport)
-    const cjs = await exec(process.execPath, ["-e", "console.log(JSON.stringify(Object.keys(require('@archipelago/rpc-adapter')).sort()))"], { cwd: installed.app })
+    // A file, not `node -e`: there `__filename` is "[eval]", which @effect/platform-node's
+    // `createRequire(typeof __filename === "string" ? __filename : import.meta.url)` cannot take.
+    const script = join(installed.app, "require-rpc-adapter.cjs")
+    writeFileSync(script, "console.log(JSON.stringify(Object.keys(require('@archipelago/rpc-adapter')).sort()))\n")
+    const cjs = await exec(process.execPath, [script], { cwd: installed.app })
     expect(JSON.parse(cjs.stdout), cjs.stderr).toEqual(transport)
   })
 })

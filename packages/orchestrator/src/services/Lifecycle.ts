@@ -149,7 +149,7 @@ export const make = (options: { readonly shutdownGrace?: Duration.Input } = {}) 
       if (fresh) order.push(def.id)
       if (order.length > 0) {
         const work = Effect.forEach(order, (id) => orchestrator.perform(op, id, opts).pipe(Effect.ignore), { discard: true })
-        yield* FiberSet.run(inFlight, work)
+        yield* FiberSet.run(inFlight, work, { startImmediately: false })
       }
       const accepted: Accepted = {
         appId: def.id,

@@ -361,7 +361,7 @@ export const make = (options: Options = {}) =>
           // a data operation's journal record: never settled by observation; replayed (finished,
           // or put back as it was) by `Journal.recover`, its outcome recorded truthfully
           yield* Effect.logInfo(`boot: replaying the journal of ${def.id}: ${entry.journal.op} stopped at ${entry.journal.step}`)
-          yield* FiberSet.run(resumed, orchestrator.recover(def.id).pipe(Effect.ignore))
+          yield* FiberSet.run(resumed, orchestrator.recover(def.id).pipe(Effect.ignore), { startImmediately: false })
           continue
         }
         if (t === undefined) continue
@@ -381,7 +381,7 @@ export const make = (options: Options = {}) =>
           yield* store.update(def.id, (e) => ({ entry: Transition.resume(e, now, def.manifest.stopTimeout) }))
           const deadline = (yield* store.entry(def.id)).transition?.deadline ?? t.deadline
           yield* Effect.logInfo(`boot: resuming ${t.op} of ${def.id} (deadline ${new Date(deadline).toISOString()})`)
-          yield* FiberSet.run(resumed, orchestrator.perform(t.op, def.id).pipe(Effect.ignore))
+          yield* FiberSet.run(resumed, orchestrator.perform(t.op, def.id).pipe(Effect.ignore), { startImmediately: false })
         }
       }
     })

@@ -26,7 +26,10 @@ export interface InstallLine {
 
 /** What `parse` finds. */
 export interface Blocks {
+  /** The first install line: what a user runs first. */
   readonly install: { readonly line: InstallLine; readonly at: number } | undefined
+  /** Every `npm install` line of the README's shell blocks, in order (the first is `install`). */
+  readonly installs: ReadonlyArray<{ readonly line: InstallLine; readonly at: number }>
   readonly examples: ReadonlyArray<Example>
   /** Blocks only read (command tables, a shell session for developers), by line. */
   readonly reference: ReadonlyArray<number>
@@ -50,13 +53,15 @@ export const installLine = (text: string): InstallLine => {
 
 /**
  * Reads the fenced blocks of `readme`. The first ```sh block with an `npm install` line holds the
- * install line; its other commands are examples. Other ```sh blocks are reference unless a
- * marker comment precedes them. ```html blocks, and ```js blocks importing from `/assets/`, are
+ * install line; its other commands are examples. A later block's `npm install` lines (a library
+ * entry's peers, say) are install lines too, run in order. Other ```sh blocks are reference
+ * unless a marker comment precedes them. ```html blocks, and ```js blocks importing from `/assets/`, are
  * a page's code; other ```ts/```js blocks are examples that run.
  */
 export const parse = (readme: string): Blocks => {
   const lines = readme.split("\n")
   let install: Blocks["install"] = undefined
+  const installs: Array<{ readonly line: InstallLine; readonly at: number }> = []
   const examples: Array<Example> = []
   const reference: Array<number> = []
   for (let i = 0; i < lines.length; i++) {
@@ -74,6 +79,9 @@ export const parse = (readme: string): Blocks => {
     const at = start + 1 // 1-based line of the block's first line
     i = end
     if (lang === "sh" || lang === "bash") {
+      body.forEach((l, k) => {
+        if (/^npm install\s/.test(l.trim())) installs.push({ line: installLine(l), at: at + k })
+      })
       const npmInstall = body.findIndex((l) => /^npm install\s/.test(l.trim()))
       if (install === undefined && npmInstall >= 0) {
         install = { line: installLine(body[npmInstall]!), at: at + npmInstall }
@@ -85,7 +93,7 @@ export const parse = (readme: string): Blocks => {
         })
       } else if (mode !== undefined) {
         examples.push({ lang: "sh", line: at, code, mode })
-      } else {
+      } else if (npmInstall < 0) {
         reference.push(at)
       }
     } else if (lang === "html" || (lang === "js" && /from\s+["']\/assets\//.test(code))) {
@@ -96,7 +104,7 @@ export const parse = (readme: string): Blocks => {
       reference.push(at)
     }
   }
-  return { install, examples, reference }
+  return { install, installs, examples, reference }
 }
 
 /** The names a page's code imports from the served bundle and the `archy-` elements it uses, that the bundle lacks. */

@@ -23,18 +23,33 @@ import * as ReadmeBlocks from "./ReadmeBlocks.js"
 
 const tsc = join(root, "node_modules/typescript/bin/tsc")
 
+/**
+ * The examples' environment: any free port for a server that takes its port from the settings
+ * (flag > ARCHIPELAGO_* > config file > default), no config file of the machine's, no colours.
+ */
+const exampleEnv = { ARCHIPELAGO_PORT: "0", ARCHIPELAGO_CONFIG: "/dev/null", NO_COLOR: "1" }
+
 /** Runs `node file` in `cwd` as a `serves` block says: until `text` is printed, then SIGTERM. */
 const serveUntil = (file: string, args: ReadonlyArray<string>, cwd: string, text: string): Promise<{ readonly out: string; readonly seen: boolean }> =>
   new Promise((resolve) => {
-    const child = spawn(file, [...args], { cwd, env: { ...process.env, NO_COLOR: "1" } })
+    // its own process group: `npx` starts the program as a child, and a signal to npx alone
+    // would leave that child serving (and holding the output pipe)
+    const child = spawn(file, [...args], { cwd, env: { ...process.env, ...exampleEnv }, detached: true })
+    const signal = (s: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, s)
+      } catch {
+        // the group is gone already
+      }
+    }
     let out = ""
     let seen = false
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000)
+    const timer = setTimeout(() => signal("SIGKILL"), 120_000)
     const look = (d: Buffer) => {
       out += d.toString()
       if (!seen && out.includes(text)) {
         seen = true
-        child.kill("SIGTERM")
+        signal("SIGTERM")
       }
     }
     child.stdout.on("data", look)
@@ -62,18 +77,19 @@ describe("every README's install line and examples, as written, in an empty proj
       expect(blocks.install, "no ```sh block with an `npm install` line").toBeDefined()
     })
 
-    it("installs as written: the install line succeeds against the registry", async () => {
+    it("installs as written: each install line, in order, succeeds against the registry", async () => {
       mkdirSync(app, { recursive: true })
       cpSync(join(root, "apps"), join(app, "apps"), { recursive: true })
-      const line = blocks.install!.line
-      const named = line.packages.filter((p) => p.startsWith("@archipelago/"))
-      // our packages are not on the registry: the ones the line names become its tarballs, the
+      const named = new Set(blocks.installs.flatMap((i) => i.line.packages.filter((p) => p.startsWith("@archipelago/"))))
+      // our packages are not on the registry: the ones a line names become its tarballs, the
       // others (their dependencies) overrides; everything else comes from the registry
-      const overrides = Object.fromEntries(Object.entries(tarballs).filter(([n]) => !named.includes(n)).map(([n, f]) => [n, `file:${f}`]))
+      const overrides = Object.fromEntries(Object.entries(tarballs).filter(([n]) => !named.has(n)).map(([n, f]) => [n, `file:${f}`]))
       writeFileSync(join(app, "package.json"), JSON.stringify({ name: `readme-${name}`, private: true, type: "module", overrides }, null, 2))
-      const args = line.args.map((a) => tarballs[a] ?? a)
-      const out = await exec("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app })
-      expect(out.code, `${line.text}\n${out.stderr}`).toBe(0)
+      for (const { line, at } of blocks.installs) {
+        const args = line.args.map((a) => tarballs[a] ?? a)
+        const out = await exec("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app })
+        expect(out.code, `README line ${at}: ${line.text}\n${out.stderr}`).toBe(0)
+      }
     })
 
     for (const [i, example] of blocks.examples.entries()) {
@@ -99,7 +115,7 @@ describe("every README's install line and examples, as written, in an empty proj
           const r = await serveUntil(process.execPath, [file], app, example.mode.text)
           expect(r.seen, r.out).toBe(true)
         } else {
-          const ran = await exec(process.execPath, [file], { cwd: app, timeoutMs: 120_000 })
+          const ran = await exec(process.execPath, [file], { cwd: app, timeoutMs: 120_000, env: exampleEnv })
           expect(ran.code, `node on README line ${example.line}:\n${ran.stdout}${ran.stderr}`).toBe(0)
         }
       })

@@ -31,7 +31,8 @@ export const decide = (rt: Runtime, facts: Facts): Verdict => {
   return "ok"
 }
 
-export const pathOf = (url: string | undefined): string => (url ?? "/").split("?")[0] ?? "/"
+/** The path as the router matches it: the request target up to its query or fragment. */
+export const pathOf = (url: string | undefined): string => (url ?? "/").split(/[?#]/)[0] ?? "/"
 
 const str = (v: string | ReadonlyArray<string> | undefined): string | undefined => (typeof v === "string" ? v : undefined)
 

@@ -3,7 +3,7 @@
  * (Host, Origin, credentials) runs before them.
  */
 import { readFile } from "node:fs/promises"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { FindMyWay, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { HttpServerError } from "effect/http"
 import { Effect, Layer } from "effect"
 import type { Context, Scope } from "effect"
@@ -97,20 +97,30 @@ const parsePassword = (text: string, isJson: boolean): string | undefined => {
  * The routes; `services` gives `POST /rpc` what its methods need (it waits while the node is
  * still starting; every other route answers without it). Built once in the scope: the route
  * layers are registered on a fresh router.
+ *
+ * A path matches a route only as written (the router's strict config: case, slashes, `;` and
+ * percent-escapes are not normalized), so the guard, which reads the path as written, always
+ * sees the path of the route that answers: `//rpc`, `/RPC` or `/rpc/` are not found rather than
+ * `/rpc` without credentials.
  */
 export const router = (
   rt: Runtime,
   services: Effect.Effect<Context.Context<Methods.Requirements>>
 ): Effect.Effect<RouterApp, never, Scope.Scope> =>
-  Effect.map(HttpRouter.toHttpEffect(routes(rt, services)), (app) =>
-    app.pipe(
-      Effect.catchTags({
-        BodyTooLarge: () => Effect.succeed(tooLarge(rt.maxBody)),
-        BodyUnreadable: () => Effect.succeed(jsonResponse({ error: "bad request: the body could not be read" }, 400)),
-        HttpServerError: (e) =>
-          e.reason._tag === "RouteNotFound" ? Effect.succeed(jsonResponse({ error: "not found" }, 404)) : Effect.fail(e)
-      })
-    ))
+  Effect.map(
+    HttpRouter.toHttpEffect(routes(rt, services)).pipe(
+      Effect.provideService(HttpRouter.RouterConfig, FindMyWay.strictConfig)
+    ),
+    (app) =>
+      app.pipe(
+        Effect.catchTags({
+          BodyTooLarge: () => Effect.succeed(tooLarge(rt.maxBody)),
+          BodyUnreadable: () => Effect.succeed(jsonResponse({ error: "bad request: the body could not be read" }, 400)),
+          HttpServerError: (e) =>
+            e.reason._tag === "RouteNotFound" ? Effect.succeed(jsonResponse({ error: "not found" }, 404)) : Effect.fail(e)
+        })
+      )
+  )
 
 const routes = (rt: Runtime, services: Effect.Effect<Context.Context<Methods.Requirements>>) =>
   Layer.mergeAll(
