@@ -378,14 +378,11 @@ export class ArchyClient extends EventTarget {
     const o: RemoveOptions & RestoreOptions = options ?? {}
     if (o.signal?.aborted === true) throw o.signal.reason
     const before = this.store.views[appId]
-    const result = await this.request(op, appId, {
-      ...(o.purge === undefined ? {} : { purge: o.purge }),
-      ...(o.cascade === undefined ? {} : { cascade: o.cascade }),
-      ...(o.archive === undefined ? {} : { archive: o.archive }),
-      ...(o.closeChannels === undefined ? {} : { closeChannels: o.closeChannels })
-    })
+    // what is not the wait's is the request's params (purge, cascade, archive, closeChannels)
+    const { wait, timeoutMs: _t, signal: _s, pollIntervalMs: _p, ...params } = o
+    const result = await this.request(op, appId, params)
     if (result._tag === "Refused") throw result.error
-    if (o.wait !== true) return result.accepted as OperationResult<O>
+    if (wait !== true) return result.accepted as OperationResult<O>
     const source: Operations.ViewSource = {
       view: (id) => this.store.views[id],
       live: () => this.connection === "open",
