@@ -164,6 +164,35 @@ describe("Server over HTTP", () => {
   it("unknown paths answer 404", async () => {
     expect((await fetch(`${s.server.url}/nope`)).status).toBe(404)
   })
+
+  it("another spelling of /rpc (slashes, case, ;, %-escapes) is not found, never /rpc without credentials", async () => {
+    const requests = fake.requests.length
+    // raw request targets: fetch would normalize them before sending
+    const raw = (target: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "container-stop", params: { appId: "lnd" } })
+        const req = Http.request(s.server.url, { method: "POST", path: target, headers: { "content-type": "application/json" } }, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.on("error", reject)
+        req.end(body)
+      })
+    const answers: Array<[string, number]> = []
+    for (const target of ["//rpc", "/RPC", "/rpc/", "/rpc;x", "/%72pc", "/rpc#x", "/rpc?x", "/Login", "/login/"]) answers.push([target, await raw(target)])
+    expect(answers).toStrictEqual([
+      ["//rpc", 404],
+      ["/RPC", 404],
+      ["/rpc/", 404],
+      ["/rpc;x", 404],
+      ["/%72pc", 404],
+      ["/rpc#x", 401],
+      ["/rpc?x", 401],
+      ["/Login", 404],
+      ["/login/", 404]
+    ])
+    expect(fake.requests.length).toBe(requests)
+  })
 })
 
 describe("Server binding", () => {
