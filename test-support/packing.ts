@@ -105,14 +105,15 @@ export const installPacked = async (
   project: string,
   packed: ReadonlyArray<PackageName>,
   dependency: PackageName
-): Promise<{ readonly app: string; readonly packages: Array<string> }> => {
+): Promise<{ readonly app: string; readonly packages: Array<string>; readonly bytes: number }> => {
   const tarballs = await pack(packed, join(project, "tarballs"))
   const app = join(project, "app")
   mkdirSync(app)
   await install(app, { tarballs, dependencies: [`@archipelago/${dependency}`] })
   const packages = installedPackages(app)
-  console.log(`packed install of @archipelago/${dependency}: ${megabytes(sizeOf(join(app, "node_modules")))} in node_modules, ${packages.length} packages`)
-  return { app, packages }
+  const bytes = sizeOf(join(app, "node_modules"))
+  console.log(`packed install of @archipelago/${dependency}: ${megabytes(bytes)} in node_modules, ${packages.length} packages`)
+  return { app, packages, bytes }
 }
 
 /** A packed install as a describe block's tests see it (filled in before they run). */
@@ -123,6 +124,8 @@ export interface PackedInstall {
   readonly app: string
   /** Its installed packages (`installedPackages`). */
   readonly packages: ReadonlyArray<string>
+  /** The bytes of its `node_modules` (`sizeOf`). */
+  readonly bytes: number
 }
 
 /**
@@ -131,7 +134,7 @@ export interface PackedInstall {
  */
 export const usePackedInstall = (label: string, packed: ReadonlyArray<PackageName>, dependency: PackageName): PackedInstall => {
   const project = tempProject(label)
-  const installed = { project: project.dir, app: "", packages: [] as ReadonlyArray<string> }
+  const installed = { project: project.dir, app: "", packages: [] as ReadonlyArray<string>, bytes: 0 }
   // The bound is on npm pack and install (not what these tests are about): ~30 s idle, and it
   // reached 250 s of the former 300 s bound with other test runs and busy loops on 2 cores.
   beforeAll(async () => {

@@ -20,3 +20,5 @@ export * as Status from "./Status.js"
 export * as Unit from "./Unit.js"
 /** @since 0.1.0 */
 export * as Takeover from "./Takeover.js"
+/** @since 0.1.0 */
+export * as InProcess from "./InProcess.js"

@@ -112,8 +112,12 @@ describe("the journal of a real serve (simulator)", { timeout: 240_000 }, () => 
     expect(await s.exited).toBe(0)
     const entries = s.out().trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
     for (const e of entries) expect(Object.keys(e)).not.toContain("fiberId")
-    const ops = entries.filter((e) => e["op"] !== undefined && e["appId"] !== undefined)
+    const all = entries.filter((e) => e["op"] !== undefined && e["appId"] !== undefined)
       .map((e) => [e["logLevel"], e["message"], e["appId"], e["op"], e["generation"]])
+    // after the failed install the reconciler may try nopull again (on a loaded machine before
+    // the SIGTERM): each try ends with the same warning, and nothing else follows
+    const ops = all.slice(0, 6)
+    for (const retry of all.slice(6)) expect(retry.slice(0, 4)).toStrictEqual(all[5]!.slice(0, 4))
     expect(ops.map((o) => o.slice(0, 3))).toStrictEqual([
       ["INFO", "install requested", "node"],
       ["INFO", "install done", "node"],

@@ -122,6 +122,8 @@ describe.runIf(hasPodman && hasRegistry)("health-gated updates on podman (loopba
     expect(v.digest).toBe(digest100)
     expect(v.runningVersion).toBe("1.0.0")
     expect(v.updateAvailable).toEqual({ from: "1.0.0", to: "1.1.0", direction: "upgrade" })
+    // the record ends in the write that settles the view; on disk it follows within a group commit
+    for (let i = 0; i < 100 && pending() !== undefined; i++) await new Promise((r) => setTimeout(r, 100))
     expect(pending()).toBeUndefined()
     expect(data()).toBe("written under 1.0.0\n")
     const lines = await log()

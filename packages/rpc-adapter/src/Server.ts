@@ -232,7 +232,7 @@ export const listen = (
     })
     const runFork = yield* FiberSet.makeRuntime<never>()
     const heartbeat = config.heartbeat ?? defaults.heartbeat
-    const refusals = { misdirected: [421, "misdirected: the Host header does not name this server"], "forbidden-origin": [403, "origin not allowed"], unauthorized: [401, "unauthorized"] } as const
+    const refusals = { misdirected: [421, "misdirected: the Host header does not name this server"], "not-found": [404, "not found"], "forbidden-origin": [403, "origin not allowed"], unauthorized: [401, "unauthorized"] } as const
     server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => socket.destroy())
       const facts = Guard.factsOfHeaders(req.method ?? "GET", req.url, req.headers)

@@ -165,8 +165,9 @@ describe("Server over HTTP", () => {
     expect((await fetch(`${s.server.url}/nope`)).status).toBe(404)
   })
 
-  it("another spelling of /rpc is not found, never /rpc without credentials", async () => {
+  it("another spelling of /rpc (slashes, case, ;, %-escapes) is not found, never /rpc without credentials", async () => {
     const requests = fake.requests.length
+    // raw request targets: fetch would normalize them before sending
     const raw = (target: string) =>
       new Promise<number>((resolve, reject) => {
         const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "container-stop", params: { appId: "lnd" } })
@@ -177,8 +178,8 @@ describe("Server over HTTP", () => {
         req.on("error", reject)
         req.end(body)
       })
-    const answers = []
-    for (const target of ["//rpc", "/RPC", "/rpc/", "/rpc;x", "/%72pc", "/rpc#x", "/rpc?x"]) answers.push([target, await raw(target)])
+    const answers: Array<[string, number]> = []
+    for (const target of ["//rpc", "/RPC", "/rpc/", "/rpc;x", "/%72pc", "/rpc#x", "/rpc?x", "/Login", "/login/"]) answers.push([target, await raw(target)])
     expect(answers).toStrictEqual([
       ["//rpc", 404],
       ["/RPC", 404],
@@ -186,7 +187,9 @@ describe("Server over HTTP", () => {
       ["/rpc;x", 404],
       ["/%72pc", 404],
       ["/rpc#x", 401],
-      ["/rpc?x", 401]
+      ["/rpc?x", 401],
+      ["/Login", 404],
+      ["/login/", 404]
     ])
     expect(fake.requests.length).toBe(requests)
   })

@@ -12,6 +12,12 @@ export * from "./client/ArchyClient.js"
 /** @since 0.1.0 */
 export * from "./client/ArchyController.js"
 /** @since 0.1.0 */
+export * as Operations from "./client/Operations.js"
+/** @since 0.1.0 */
+export { OperationError, OperationTimeoutError } from "./client/Operations.js"
+/** @since 0.1.0 */
+export type { OperationOptions, OperationResult, RemoveOptions, RestoreOptions, Settled } from "./client/Operations.js"
+/** @since 0.1.0 */
 export * as Protocol from "./client/Protocol.js"
 /** @since 0.1.0 */
 export * from "./client/RpcError.js"

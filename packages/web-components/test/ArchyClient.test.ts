@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import { WebSocket } from "ws"
 import { ArchyClient, defaultBackoff, reconnectDelay } from "../src/client/ArchyClient.js"
-import type { SocketConstructor } from "../src/client/ArchyClient.js"
 import { ProtocolError, RpcError, TransportError } from "../src/client/RpcError.js"
 import { FakeServer, view } from "./support/FakeServer.js"
 import { waitFor } from "./support/waitFor.js"
 
-const Socket = WebSocket as unknown as SocketConstructor
+const Socket = WebSocket
 const fast = { initialMs: 20, maxMs: 100, factor: 2 }
 
 let server: FakeServer | undefined

@@ -1,17 +1,23 @@
 /**
  * The one gate every request passes, HTTP or WebSocket handshake: the Host must name this
- * server, a state-changing request (anything but GET/HEAD) and the socket must come from an
- * allowed Origin, and the API (`/rpc`, `/ws`) needs credentials.
+ * server, the path must be one the server routes exactly as written, a state-changing request
+ * (anything but GET/HEAD) and the socket must come from an allowed Origin, and the API (`/rpc`,
+ * `/ws`) needs credentials.
+ *
+ * The path is judged as written because the router is lenient (it ignores case, a trailing or
+ * doubled slash, `;…` and %-escapes): a gate that read `/rpc` literally while the router answered
+ * `//rpc` as `/rpc` let any client on the port call the API without credentials.
  */
 import { HttpServerRequest } from "effect/http"
 import type { HttpServerResponse } from "effect/http"
 import { Effect } from "effect"
 import * as Auth from "../Auth.js"
-import { forbiddenOrigin, header, misdirected, unauthorized } from "./http.js"
+import * as Dashboard from "../Dashboard.js"
+import { forbiddenOrigin, header, jsonResponse, misdirected, unauthorized } from "./http.js"
 import { authenticated } from "./runtime.js"
 import type { Runtime } from "./runtime.js"
 
-export type Verdict = "ok" | "misdirected" | "forbidden-origin" | "unauthorized"
+export type Verdict = "ok" | "misdirected" | "not-found" | "forbidden-origin" | "unauthorized"
 
 export interface Facts {
   readonly method: string
@@ -23,15 +29,19 @@ export interface Facts {
 
 const api = new Set(["/rpc", "/ws"])
 
+/** Every path the server answers, exactly as a request must write it (routes.ts routes these). */
+export const paths: ReadonlySet<string> = new Set(["/", "/login", "/logout", "/rpc", "/ws", "/favicon.ico", Dashboard.faviconPath, Dashboard.bundlePath])
+
 export const decide = (rt: Runtime, facts: Facts): Verdict => {
   if (!Auth.hostAllowed(facts.host, rt.hosts())) return "misdirected"
+  if (!paths.has(facts.path)) return "not-found"
   const changes = facts.method !== "GET" && facts.method !== "HEAD"
   if ((changes || facts.path === "/ws") && !Auth.originAllowed(facts.origin, rt.origins())) return "forbidden-origin"
   if (api.has(facts.path) && !authenticated(rt, facts.credentials)) return "unauthorized"
   return "ok"
 }
 
-/** The path as the router matches it: the request target up to its query or fragment. */
+/** The path of a request target: up to its query or fragment, as written (never decoded). */
 export const pathOf = (url: string | undefined): string => (url ?? "/").split(/[?#]/)[0] ?? "/"
 
 const str = (v: string | ReadonlyArray<string> | undefined): string | undefined => (typeof v === "string" ? v : undefined)
@@ -55,6 +65,7 @@ export const factsOfHeaders = (
 
 const refusal: Record<Exclude<Verdict, "ok">, HttpServerResponse.HttpServerResponse> = {
   misdirected,
+  "not-found": jsonResponse({ error: "not found" }, 404),
   "forbidden-origin": forbiddenOrigin,
   unauthorized
 }

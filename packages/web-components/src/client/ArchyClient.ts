@@ -13,29 +13,48 @@ import * as Guards from "@archipelago/orchestrator/protocol/Guards"
 import * as Methods from "@archipelago/orchestrator/protocol/Methods"
 import type * as Views from "@archipelago/orchestrator/protocol/Views"
 import * as AppStore from "./AppStore.js"
+import * as Operations from "./Operations.js"
+import type { OperationOptions, OperationResult, RemoveOptions, RestoreOptions } from "./Operations.js"
 import * as Protocol from "./Protocol.js"
 import { ProtocolError, RpcError, TransportError } from "./RpcError.js"
 import { Subscriptions } from "./Subscriptions.js"
 import type { LogListener } from "./Subscriptions.js"
 
 /**
- * The minimal WebSocket a client needs: the browser's, or `ws` in Node.
+ * An event handler property of a socket. Its parameter is checked both ways (a method's
+ * bivariance), so a socket whose handlers take its own event types (the browser's `MessageEvent`,
+ * `ws`'s `WebSocket.MessageEvent`, undici's) is a `SocketLike` as it is, without a cast.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SocketHandler<E> = { bivarianceHack(ev: E): void }["bivarianceHack"]
+
+/**
+ * The minimal WebSocket a client needs: the browser's, Node's global one (Node 22 and later),
+ * or the `ws` package's.
  *
  * @since 0.1.0
  * @category models
  */
 export interface SocketLike {
   readonly readyState: number
-  onopen: ((ev: unknown) => void) | null
-  onmessage: ((ev: { readonly data: unknown }) => void) | null
-  onclose: ((ev: unknown) => void) | null
-  onerror: ((ev: unknown) => void) | null
+  onopen: SocketHandler<unknown> | null
+  onmessage: SocketHandler<{ readonly data: unknown }> | null
+  onclose: SocketHandler<unknown> | null
+  onerror: SocketHandler<unknown> | null
   close(code?: number, reason?: string): void
   /** Needed for subscriptions (logs, resources); requests go over HTTP. */
   send?(data: string): void
 }
 
 /**
+ * A WebSocket class: `globalThis.WebSocket` (the default), or `WebSocket` of the `ws` package.
+ *
+ * @example
+ * import { WebSocket } from "ws"
+ * const client = new ArchyClient({ url: "http://127.0.0.1:7420", token, WebSocket })
+ *
  * @since 0.1.0
  * @category models
  */
@@ -88,6 +107,10 @@ export interface Options {
   /** A bearer token. Without it the client relies on the same-origin `archy_session` cookie. */
   readonly token?: string
   readonly fetch?: typeof globalThis.fetch
+  /**
+   * The WebSocket class of the live connection. Defaults to `globalThis.WebSocket` (browsers,
+   * Node 22 and later); pass `WebSocket` of the `ws` package on an older Node.
+   */
   readonly WebSocket?: SocketConstructor
   readonly backoff?: Backoff
   readonly pollIntervalMs?: number
@@ -176,10 +199,26 @@ export class ArchyClient extends EventTarget {
   }
 
   /**
-   * Starts the live connection; counted, so every `start` needs one `stop`. The socket opens in
-   * the next task, so a client started and dropped while a page wires its elements never connects.
+   * Without an argument: starts the live connection; counted, so every `start()` needs one
+   * `stop()`. The socket opens in the next task, so a client started and dropped while a page
+   * wires its elements never connects.
    */
-  start(): void {
+  start(): void
+  /**
+   * With an app id: starts the app (`perform("start", appId, options)`).
+   *
+   * @example
+   * await client.start("lnd", { wait: true })
+   *
+   * @since 0.1.0
+   */
+  start<O extends OperationOptions = {}>(appId: string, options?: O): Promise<OperationResult<O>>
+  start(appId?: string, options?: OperationOptions): void | Promise<unknown> {
+    if (appId !== undefined) return this.perform("start", appId, options)
+    this.connect()
+  }
+
+  private connect(): void {
     this.users += 1
     if (this.users > 1) return
     const doc = (globalThis as { document?: EventTarget }).document
@@ -194,8 +233,23 @@ export class ArchyClient extends EventTarget {
     }, 0)
   }
 
-  /** Releases one `start`; the last one closes the socket and stops every timer. */
-  stop(): void {
+  /** Without an argument: releases one `start()`; the last one closes the socket and stops every timer. */
+  stop(): void
+  /**
+   * With an app id: stops the app (`perform("stop", appId, options)`).
+   *
+   * @example
+   * await client.stop("lnd", { wait: true }) // resolves once lnd has stopped
+   *
+   * @since 0.1.0
+   */
+  stop<O extends OperationOptions = {}>(appId: string, options?: O): Promise<OperationResult<O>>
+  stop(appId?: string, options?: OperationOptions): void | Promise<unknown> {
+    if (appId !== undefined) return this.perform("stop", appId, options)
+    this.disconnect()
+  }
+
+  private disconnect(): void {
     if (this.users === 0) return
     this.users -= 1
     if (this.users > 0) return
@@ -275,32 +329,137 @@ export class ArchyClient extends EventTarget {
   async request(
     op: Protocol.LifecycleOp,
     appId: string,
-    extra: { readonly closeChannels?: boolean; readonly purge?: boolean } = {}
+    extra: {
+      readonly closeChannels?: boolean
+      readonly purge?: boolean
+      readonly cascade?: boolean
+      readonly archive?: string
+    } = {}
   ): Promise<RequestResult> {
-    this.update(AppStore.begin(this.store, appId, op))
+    this.setStore(AppStore.begin(this.store, appId, op))
     try {
       const accepted = await this.callChecked(Protocol.methodOf[op], { ...extra, appId }, "Accepted")
-      this.update(AppStore.accept(this.store, appId, op, accepted.generation))
+      this.setStore(AppStore.accept(this.store, appId, op, accepted.generation))
       return { _tag: "Accepted", accepted }
     } catch (e) {
       const error = e instanceof RpcError || e instanceof TransportError
         ? e
         : new TransportError(Protocol.methodOf[op], String(e))
       const code = error instanceof RpcError ? error.code : null
-      this.update(AppStore.refuse(this.store, appId, op, error instanceof RpcError ? error.reason : error.message, code))
+      this.setStore(AppStore.refuse(this.store, appId, op, error instanceof RpcError ? error.reason : error.message, code))
       return { _tag: "Refused", error }
     }
   }
 
+  /**
+   * Requests a lifecycle operation, as `request` does (the elements show it the same way), but
+   * the Promise way: resolves with the server's `Accepted` answer, or with `{ wait: true }` once
+   * the operation has settled (`Operations.progress`: judged by generation, from the live socket
+   * when the client is started, else by reading `container-list` every `pollIntervalMs`);
+   * rejects with `RpcError` or `TransportError` when the server refused or could not be reached,
+   * `OperationError` (the app's `lastError`) when the operation failed, `OperationTimeoutError`
+   * past `timeoutMs`, and the signal's reason when `signal` aborts.
+   *
+   * @example
+   * try {
+   *   const { app } = await client.perform("restart", "lnd", { wait: true, timeoutMs: 120_000 })
+   *   console.log(app.state) // "running"
+   * } catch (e) {
+   *   if (e instanceof OperationError) console.error(e.reason)
+   * }
+   *
+   * @since 0.1.0
+   */
+  async perform<O extends OperationOptions & RemoveOptions & RestoreOptions = {}>(
+    op: Protocol.LifecycleOp,
+    appId: string,
+    options?: O
+  ): Promise<OperationResult<O>> {
+    const o: RemoveOptions & RestoreOptions = options ?? {}
+    if (o.signal?.aborted === true) throw o.signal.reason
+    const before = this.store.views[appId]
+    // what is not the wait's is the request's params (purge, cascade, archive, closeChannels)
+    const { wait, timeoutMs: _t, signal: _s, pollIntervalMs: _p, ...params } = o
+    const result = await this.request(op, appId, params)
+    if (result._tag === "Refused") throw result.error
+    if (wait !== true) return result.accepted as OperationResult<O>
+    const source: Operations.ViewSource = {
+      view: (id) => this.store.views[id],
+      live: () => this.connection === "open",
+      subscribe: (listener) => this.subscribe(listener),
+      list: async () => {
+        const apps = await this.callChecked(Methods.Method.ContainerList, {}, "AppList")
+        // as the polling backstop: a list answered after the socket opened may predate its snapshot
+        if (this.connection !== "open") this.setStore(AppStore.snapshot(this.store, apps, null))
+        return apps
+      }
+    }
+    return (await Operations.wait(source, result.accepted, before, o)) as OperationResult<O>
+  }
+
+  /**
+   * Installs the app (`perform("install", appId, options)`).
+   *
+   * @since 0.1.0
+   */
+  install<O extends OperationOptions = {}>(appId: string, options?: O): Promise<OperationResult<O>> {
+    return this.perform("install", appId, options)
+  }
+
+  /**
+   * Restarts the app (`perform("restart", appId, options)`).
+   *
+   * @since 0.1.0
+   */
+  restart<O extends OperationOptions = {}>(appId: string, options?: O): Promise<OperationResult<O>> {
+    return this.perform("restart", appId, options)
+  }
+
+  /**
+   * Updates the app to the catalog's version (`perform("update", appId, options)`).
+   *
+   * @since 0.1.0
+   */
+  update<O extends OperationOptions = {}>(appId: string, options?: O): Promise<OperationResult<O>> {
+    return this.perform("update", appId, options)
+  }
+
+  /**
+   * Removes the app (`perform("remove", appId, options)`); `purge: true` deletes its data too.
+   *
+   * @since 0.1.0
+   */
+  remove<O extends RemoveOptions = {}>(appId: string, options?: O): Promise<OperationResult<O>> {
+    return this.perform("remove", appId, options)
+  }
+
+  /**
+   * Backs the app up to the backup target (`perform("backup", appId, options)`).
+   *
+   * @since 0.1.0
+   */
+  backup<O extends OperationOptions = {}>(appId: string, options?: O): Promise<OperationResult<O>> {
+    return this.perform("backup", appId, options)
+  }
+
+  /**
+   * Restores the app from an archive (`perform("restore", appId, options)`).
+   *
+   * @since 0.1.0
+   */
+  restore<O extends RestoreOptions = {}>(appId: string, options?: O): Promise<OperationResult<O>> {
+    return this.perform("restore", appId, options)
+  }
+
   /** Forgets the refusal shown on an app's card. */
   dismiss(appId: string): void {
-    this.update(AppStore.dismiss(this.store, appId))
+    this.setStore(AppStore.dismiss(this.store, appId))
   }
 
   /** Fetches `container-list` and replaces the store's views with it. */
   async refresh(): Promise<void> {
     const apps = await this.callChecked(Methods.Method.ContainerList, {}, "AppList")
-    this.update(AppStore.snapshot(this.store, apps, null))
+    this.setStore(AppStore.snapshot(this.store, apps, null))
   }
 
   /** The app's install log, oldest first. */
@@ -379,7 +538,7 @@ export class ArchyClient extends EventTarget {
     return () => this.removeEventListener("change", l)
   }
 
-  private update(store: AppStore.AppStore): void {
+  private setStore(store: AppStore.AppStore): void {
     if (store === this.store) return
     this.store = store
     this.dispatchEvent(new Event("change"))
@@ -453,13 +612,13 @@ export class ArchyClient extends EventTarget {
     if (m.method === Methods.Notification.StateSnapshot) {
       const p = Guards.decodeParams(Methods.Notification.StateSnapshot, m.params)
       if (p._tag === "Invalid") return this.refuse(new ProtocolError(Methods.Notification.StateSnapshot, p.issue))
-      this.update(AppStore.snapshot(this.store, p.value.apps, p.value.seq))
+      this.setStore(AppStore.snapshot(this.store, p.value.apps, p.value.seq))
     } else if (m.method === Methods.Notification.StateChanged) {
       const p = Guards.decodeParams(Methods.Notification.StateChanged, m.params)
       if (p._tag === "Invalid") return this.refuse(new ProtocolError(Methods.Notification.StateChanged, p.issue))
       const r = AppStore.change(this.store, p.value.app, p.value.seq)
       if (r._tag === "Gap") this.resync()
-      else this.update(r.store)
+      else this.setStore(r.store)
     } else if (m.method === Methods.Notification.BackupsChanged) {
       const p = Guards.decodeParams(Methods.Notification.BackupsChanged, m.params)
       if (p._tag === "Invalid") return this.refuse(new ProtocolError(Methods.Notification.BackupsChanged, p.issue))
@@ -510,7 +669,7 @@ export class ArchyClient extends EventTarget {
         (apps) => {
           // a list fetched while the socket came back may predate its snapshot
           if (this.pollTimer === timer && this.connection !== "open") {
-            this.update(AppStore.snapshot(this.store, apps, null))
+            this.setStore(AppStore.snapshot(this.store, apps, null))
           }
         },
         () => {}

@@ -15,28 +15,51 @@ import type * as Views from "@archipelago/orchestrator/protocol/Views"
 /**
  * The answer to an accepted lifecycle request: the transitional state the app is now in, and
  * the generation the server recorded the request at (views of the app with a lower generation
- * were taken before it).
+ * were taken before it); a cascading remove lists the dependents it removes first. Written out
+ * (the protocol's `Views.Accepted` is a Schema's type, and a test below keeps the two the same)
+ * so that a project without `effect` installed reads it typed too.
  *
  * @since 0.1.0
  * @category models
  */
-export type Accepted = Views.Accepted
+export interface Accepted {
+  readonly appId: string
+  readonly op: LifecycleOp
+  /** e.g. `"stopping"`. */
+  readonly status: string
+  readonly generation: number
+  readonly cascade?: ReadonlyArray<string> | undefined
+}
 
 /**
- * One line of an app's install log.
+ * One line of an app's install log (written out as `Accepted` is).
  *
  * @since 0.1.0
  * @category models
  */
-export type LogLine = Views.LogLine
+export interface LogLine {
+  readonly seq: number
+  readonly at: number
+  readonly level: "info" | "warn" | "error"
+  readonly message: string
+}
 
 /**
- * The answer of `server.version`.
+ * The answer of `server.version` (written out as `Accepted` is).
  *
  * @since 0.1.0
  * @category models
  */
-export type ServerVersion = Views.ServerVersion
+export interface ServerVersion {
+  readonly version: string
+  readonly engine: "podman" | "simulated"
+  readonly engineVersion: string
+}
+
+// The written-out types say what the protocol's schemas say, field by field, both ways.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const same: [Same<Accepted, Views.Accepted>, Same<LogLine, Views.LogLine>, Same<ServerVersion, Views.ServerVersion>] = [true, true, true]
+void same
 
 /**
  * The params of the `state.snapshot` notification sent when a socket connects.

@@ -1,5 +1,5 @@
 /**
- * The real `archipelago serve` on podman with copies of the demo apps, renamed with a
+ * The real `archipelago serve` on podman (or its simulated engine) with copies of the demo apps, renamed with a
  * `t-web-<tag>-` prefix and moved to free ports so parallel test files never collide; scans and
  * reconciles every second. `cleanup` removes every container, volume and image it made.
  */
@@ -52,6 +52,8 @@ export interface Options {
   readonly manifests?: Partial<Record<(typeof demoIds)[number], (text: string) => string>>
   /** Extra environment of the server process (e.g. `ARCHIPELAGO_DISK_WARN_PERCENT`). */
   readonly env?: Readonly<Record<string, string>>
+  /** The engine (`--engine`): podman (the default), or the in-memory simulator, which needs no podman. */
+  readonly engine?: "podman" | "sim"
 }
 
 export const startRealServer = async (options: Options = {}): Promise<RealServer> => {
@@ -74,7 +76,7 @@ export const startRealServer = async (options: Options = {}): Promise<RealServer
   const port = await freePort()
   const args = [
     "--import", "tsx", join(root, "packages/daemon/src/main.ts"), "serve",
-    "--apps", appsDir, "--data", dataDir, "--port", String(port), "--engine", "podman",
+    "--apps", appsDir, "--data", dataDir, "--port", String(port), "--engine", options.engine ?? "podman",
     "--scan-interval", "1s", "--reconcile-interval", "1s",
     ...(options.allowOrigins ?? []).flatMap((o) => ["--allow-origin", o])
   ]
