@@ -305,8 +305,7 @@ export const finishRun = (state: State, c: Container, exitCode: number): Effect.
           c.restartCount++
           yield* publish(state, "restart", c)
           yield* startRun(state, c)
-        }),
-        { startImmediately: false }
+        })
       )
     }
   })
@@ -337,8 +336,7 @@ export const terminate = (state: State, c: Container, timeout: Duration.Duration
         if (c.generation !== generation) return
         if (!graceful) yield* publish(state, "kill", c)
         yield* finishRun(state, c, graceful ? 0 : 137)
-      }),
-      { startImmediately: false }
+      })
     )
   })
 
