@@ -25,9 +25,10 @@ const tsc = join(root, "node_modules/typescript/bin/tsc")
 
 /**
  * The examples' environment: any free port for a server that takes its port from the settings
- * (flag > ARCHIPELAGO_* > config file > default), no config file of the machine's, no colours.
+ * (flag > ARCHIPELAGO_* > config file > default), an empty config file of the project's instead
+ * of the machine's, no colours.
  */
-const exampleEnv = { ARCHIPELAGO_PORT: "0", ARCHIPELAGO_CONFIG: "/dev/null", NO_COLOR: "1" }
+const exampleEnv: Record<string, string> = { ARCHIPELAGO_PORT: "0", NO_COLOR: "1" }
 
 /** Runs `node file` in `cwd` as a `serves` block says: until `text` is printed, then SIGTERM. */
 const serveUntil = (file: string, args: ReadonlyArray<string>, cwd: string, text: string): Promise<{ readonly out: string; readonly seen: boolean }> =>
@@ -65,6 +66,8 @@ describe("every README's install line and examples, as written, in an empty proj
   let tarballs: Record<string, string> = {}
   beforeAll(async () => {
     tarballs = await pack(packageNames, join(project.dir, "tarballs"))
+    exampleEnv["ARCHIPELAGO_CONFIG"] = join(project.dir, "config.yml")
+    writeFileSync(exampleEnv["ARCHIPELAGO_CONFIG"], "{}\n", { mode: 0o644 })
   }, 600_000)
   afterAll(() => project.remove())
 
