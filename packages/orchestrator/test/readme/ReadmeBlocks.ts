@@ -8,6 +8,8 @@ export type Mode =
   | { readonly kind: "runs" }
   | { readonly kind: "serves"; readonly text: string }
   | { readonly kind: "browser" }
+  /** a client: run with `ARCHY_URL`/`ARCHY_TOKEN` of a running server where `app` is installed, and `app` as its argument */
+  | { readonly kind: "client"; readonly app: string }
 
 /** A block to run: its language, its 1-based line in the README, its code and mode. */
 export interface Example {
@@ -35,13 +37,14 @@ export interface Blocks {
   readonly reference: ReadonlyArray<number>
 }
 
-const marker = /^<!--\s*readme-test:\s*(runs|browser|serves\s+"([^"]+)")\s*-->$/
+const marker = /^<!--\s*readme-test:\s*(runs|browser|serves\s+"([^"]+)"|client\s+"([^"]+)")\s*-->$/
 
 const modeOf = (comment: string | undefined): Mode | undefined => {
   const m = comment === undefined ? null : marker.exec(comment.trim())
   if (m === null) return undefined
   if (m[1] === "runs") return { kind: "runs" }
   if (m[1] === "browser") return { kind: "browser" }
+  if (m[3] !== undefined) return { kind: "client", app: m[3] }
   return { kind: "serves", text: m[2]! }
 }
 

@@ -10,6 +10,9 @@
  *   <!-- readme-test: serves "TEXT" -->   stays up and prints TEXT, then stops on SIGTERM
  *   <!-- readme-test: browser -->         a page's code: every name it imports from the served
  *                                         bundle is exported by it, every `archy-` element defined
+ *   <!-- readme-test: client "APP" -->    a client script: run with APP as its argument, and
+ *                                         ARCHY_URL/ARCHY_TOKEN of a simulated `archipelago serve`
+ *                                         (the workspace's build) on the catalog, APP running
  *
  * A README without an install line, or a block the parser cannot place, fails the test.
  */
@@ -61,6 +64,50 @@ const serveUntil = (file: string, args: ReadonlyArray<string>, cwd: string, text
     })
   })
 
+/**
+ * A client example's server: the workspace's built `archipelago serve` on the simulated engine
+ * over `apps`, with `app` installed and running; answers its URL and token, and how to stop it.
+ */
+const serverFor = async (apps: string, data: string, app: string): Promise<{ readonly url: string; readonly token: string; readonly close: () => Promise<void> }> => {
+  const cli = join(root, "packages/daemon/dist/cli.js")
+  const child = spawn(process.execPath, [cli, "serve", "--engine", "sim", "--apps", apps, "--data", data, "--port", "0", "--print-login-url"], {
+    env: { ...process.env, ...exampleEnv }
+  })
+  let out = ""
+  const login = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no login URL within 60 s:\n${out}`)), 60_000)
+    const look = (d: Buffer) => {
+      out += d.toString()
+      const m = /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/login\?token=([A-Za-z0-9_-]+)/.exec(out)
+      if (m !== null) {
+        clearTimeout(timer)
+        resolve(m)
+      }
+    }
+    child.stdout.on("data", look)
+    child.stderr.on("data", look)
+    child.on("exit", (code) => reject(new Error(`serve exited ${code}:\n${out}`)))
+  })
+  const url = login[1]!
+  const token = login[2]!
+  const rpc = async (method: string, params: object) =>
+    (await (await fetch(`${url}/rpc`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) })).json()) as { result?: unknown }
+  await rpc("container-install", { appId: app })
+  for (let i = 0; i < 600; i++) {
+    const list = (await rpc("container-list", {})).result as Array<{ id: string; state: string; transition: unknown }>
+    if (list.some((v) => v.id === app && v.state === "running" && v.transition === null)) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    url,
+    token,
+    close: () => new Promise((resolve) => {
+      child.once("close", () => resolve())
+      child.kill("SIGTERM")
+    })
+  }
+}
+
 describe("every README's install line and examples, as written, in an empty project", { timeout: 900_000 }, () => {
   const project = tempProject("readme")
   let tarballs: Record<string, string> = {}
@@ -96,7 +143,7 @@ describe("every README's install line and examples, as written, in an empty proj
     })
 
     for (const [i, example] of blocks.examples.entries()) {
-      it(`example ${i + 1} (${example.lang}, line ${example.line}) ${example.mode.kind === "runs" ? "runs" : example.mode.kind === "serves" ? `serves until "${example.mode.text}"` : "names only what the served bundle has"}`, async () => {
+      it(`example ${i + 1} (${example.lang}, line ${example.line}) ${example.mode.kind === "runs" ? "runs" : example.mode.kind === "serves" ? `serves until "${example.mode.text}"` : example.mode.kind === "client" ? `drives a server where ${example.mode.app} runs` : "names only what the served bundle has"}`, async () => {
         if (example.mode.kind === "browser") {
           const bundle = readFileSync(join(packageDir("web-components"), "dist/browser/archipelago.js"), "utf8")
           expect(ReadmeBlocks.missingFromBundle(example.code, bundle)).toEqual([])
@@ -117,6 +164,18 @@ describe("every README's install line and examples, as written, in an empty proj
         if (example.mode.kind === "serves") {
           const r = await serveUntil(process.execPath, [file], app, example.mode.text)
           expect(r.seen, r.out).toBe(true)
+        } else if (example.mode.kind === "client") {
+          const server = await serverFor(join(app, "apps"), join(app, `data-${i + 1}`), example.mode.app)
+          try {
+            const ran = await exec(process.execPath, [file, example.mode.app], {
+              cwd: app,
+              timeoutMs: 120_000,
+              env: { ...exampleEnv, ARCHY_URL: server.url, ARCHY_TOKEN: server.token }
+            })
+            expect(ran.code, `node on README line ${example.line}:\n${ran.stdout}${ran.stderr}`).toBe(0)
+          } finally {
+            await server.close()
+          }
         } else {
           const ran = await exec(process.execPath, [file], { cwd: app, timeoutMs: 120_000, env: exampleEnv })
           expect(ran.code, `node on README line ${example.line}:\n${ran.stdout}${ran.stderr}`).toBe(0)
