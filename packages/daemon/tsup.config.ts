@@ -4,6 +4,9 @@ export default defineConfig([
   {
     entry: { index: "src/index.ts" },
     format: ["esm", "cjs"],
+    // the workspace's packages are installed beside the library entry (the README's line), not
+    // declared: keep them out of it like its peers
+    external: [/^@archipelago\//],
     dts: false,
     clean: true,
     sourcemap: true,

@@ -140,9 +140,11 @@ describe("packaging", () => {
       expect(manifest.publishConfig).toStrictEqual({ access: "public" })
     })
 
-    it("the first release is 0.1.0: the package is at 0.0.0 and its @archipelago dependencies at the same version", () => {
-      expect(manifest.version).toBe("0.0.0")
-      const internal = Object.entries({ ...manifest.dependencies, ...manifest.devDependencies }).filter(([n]) => n.startsWith("@archipelago/"))
+    it("has a real version from the changesets (never 0.0.0), a CHANGELOG, and its @archipelago dependencies at the same version", () => {
+      expect(manifest.version).toMatch(/^\d+\.\d+\.\d+$/)
+      expect(manifest.version).not.toBe("0.0.0")
+      expect(readFileSync(`${pkg(name)}/CHANGELOG.md`, "utf8")).toContain(`## ${manifest.version}`)
+      const internal = Object.entries({ ...manifest.dependencies, ...manifest.devDependencies, ...manifest.peerDependencies }).filter(([n]) => n.startsWith("@archipelago/"))
       for (const [, range] of internal) expect(range).toBe(manifest.version)
     })
 
