@@ -10,9 +10,10 @@
  *
  * @since 0.1.0
  */
-import { Data, Duration, Result, Schema, SchemaIssue } from "effect"
+import { Data, Duration, Result, Schema } from "effect"
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
 import type { Node as YamlNode } from "yaml"
+import { SchemaIssues } from "@archipelago/orchestrator"
 import { AppId } from "@archipelago/orchestrator/domain"
 
 /**
@@ -545,10 +546,7 @@ export const parseFile = (text: string, file: string): Result.Result<Layer, Read
   const decoded = Schema.decodeUnknownResult(FileSchema)(doc.toJS(), { errors: "all", onExcessProperty: "ignore" })
   if (Result.isFailure(decoded) || problems.length > 0) {
     const seen = new Set<string>()
-    const issues = Result.isSuccess(decoded) ? [] : SchemaIssue.makeFormatterStandardSchemaV1()(decoded.failure.issue).issues.map((i) => ({
-      path: (i.path ?? []).map((k) => typeof k === "object" ? k.key : k),
-      message: i.message
-    }))
+    const issues = Result.isSuccess(decoded) ? [] : SchemaIssues.leaves(decoded.failure.issue)
     const key = (path: ReadonlyArray<PropertyKey>) => path.map(String).join("\u0000")
     // a union's alternative that got further says more than the alternatives that did not
     const deeper = (path: ReadonlyArray<PropertyKey>) =>

@@ -16,6 +16,8 @@ export * as Catalog from "./manifest/Catalog.js"
 /** @since 0.1.0 */
 export * as Loader from "./manifest/Loader.js"
 /** @since 0.1.0 */
+export * as SchemaIssues from "./schema/SchemaIssues.js"
+/** @since 0.1.0 */
 export * as ManifestError from "./manifest/ManifestError.js"
 /** @since 0.1.0 */
 export * as Resolve from "./manifest/Resolve.js"

@@ -5,11 +5,11 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Result, Option, Schema, SchemaIssue } from "effect"
+import { Clock, Effect, Result, Option, Schema } from "effect"
 import { AppId } from "@archipelago/orchestrator/domain"
 import { Methods } from "@archipelago/orchestrator/protocol"
 import type { Op } from "@archipelago/orchestrator/domain"
-import { AppViews, Apps, Archive, BackupScheduler, Backups, ChannelState, DiskUsage, Lifecycle, ServiceError } from "@archipelago/orchestrator"
+import { AppViews, Apps, Archive, BackupScheduler, Backups, ChannelState, DiskUsage, Lifecycle, SchemaIssues, ServiceError } from "@archipelago/orchestrator"
 import { clip } from "./JsonRpc.js"
 import { InvalidParams } from "./RpcError.js"
 import type { MethodError } from "./RpcError.js"
@@ -188,15 +188,13 @@ const reasonLimit = 200
 export const decodeParams = <A>(schema: Schema.Decoder<A>, params: unknown): Result.Result<A, InvalidParams> =>
   Schema.decodeUnknownResult(schema, { onExcessProperty: "error", errors: "first" })(params).pipe(
     Result.mapError((error) => {
-      const issue = formatIssue(error.issue).issues[0]
-      const path = (issue?.path ?? []).map((p) => String(typeof p === "object" ? p.key : p))
+      const issue = SchemaIssues.leaves(error.issue)[0]
+      const path = (issue?.path ?? []).map(String)
       const field = path.length === 0 ? "params" : path.join(".")
       // The reason may quote the client's value: clip it, it is echoed back and logged.
       return new InvalidParams({ field: clip(field), reason: clip(issue?.message ?? "invalid", reasonLimit) })
     })
   )
-
-const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
 
 const method = <A>(schema: Schema.Decoder<A>, run: (params: A) => Effect.Effect<unknown, MethodError, Requirements>): Method =>
 (params) => Result.match(decodeParams(schema, params), { onFailure: Effect.fail, onSuccess: run })

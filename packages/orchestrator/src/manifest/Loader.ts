@@ -16,6 +16,7 @@
  * @since 0.1.0
  */
 import { Option, Result, Schema, SchemaAST, SchemaIssue } from "effect"
+import * as SchemaIssues from "../schema/SchemaIssues.js"
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
 import type { Document } from "yaml"
 import { salvage, type Salvaged } from "./internal/Salvage.js"
@@ -591,9 +592,8 @@ export const parseLocated = (
     walk(decoded.failure.issue, [], {}, findings)
     if (findings.length === 0) {
       // an issue of a kind the walk does not know: say it in Effect's words rather than nothing
-      for (const i of SchemaIssue.makeFormatterStandardSchemaV1()(decoded.failure.issue).issues) {
-        const path = (i.path ?? []).map((k) => typeof k === "object" ? k.key : k)
-        findings.push({ path, anchor: "value", rule: "schema", format: "plain", text: i.message })
+      for (const i of SchemaIssues.leaves(decoded.failure.issue)) {
+        findings.push({ path: i.path, anchor: "value", rule: "schema", format: "plain", text: i.message })
       }
     }
   }

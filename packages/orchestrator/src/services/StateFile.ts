@@ -11,6 +11,7 @@
  */
 import * as NodePath from "node:path"
 import { Clock, Data, Effect, Result, Option, Schema, SchemaAST, SchemaIssue } from "effect"
+import * as SchemaIssues from "../schema/SchemaIssues.js"
 import * as AppEntry from "../domain/AppEntry.js"
 import type { AppId } from "../domain/AppId.js"
 import * as AppState from "../domain/AppState.js"
@@ -251,8 +252,6 @@ const shortJson = (u: unknown): string => {
 const isLiterals = (ast: SchemaAST.AST): boolean =>
   SchemaAST.isLiteral(ast) || (SchemaAST.isUnion(ast) && ast.types.every(isLiterals))
 
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
-
 // Every leaf issue with its path and message; a value outside a set of literals is only named
 // (`unexpected value 3`), not answered with the whole set.
 const issuesOf = (
@@ -272,10 +271,7 @@ const issuesOf = (
     case "InvalidType":
       if (isLiterals(issue.ast)) return [{ path, message: `unexpected value ${shortJson(valueAt(candidate, path))}` }]
   }
-  return formatIssues(issue).issues.map((i) => ({
-    path: [...path, ...(i.path ?? []).map((k) => (typeof k === "object" ? k.key : k))],
-    message: i.message
-  }))
+  return SchemaIssues.leaves(issue).map((i) => ({ path: [...path, ...i.path], message: i.message }))
 }
 
 /** Salvages one app: fields that do not decode are dropped (or reset, when required). */
