@@ -1,28 +1,16 @@
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { WebSocket } from "ws"
 import { ArchyClient, defaultBackoff, reconnectDelay } from "../src/client/ArchyClient.js"
 import { ProtocolError, RpcError, TransportError } from "../src/client/RpcError.js"
-import { FakeServer, view } from "./support/FakeServer.js"
+import { view } from "./support/FakeServer.js"
+import { useFakeClient } from "./support/FakeClient.js"
 import { waitFor } from "./support/waitFor.js"
 
 const Socket = WebSocket
-const fast = { initialMs: 20, maxMs: 100, factor: 2 }
 
-let server: FakeServer | undefined
-let client: ArchyClient | undefined
-afterEach(async () => {
-  client?.stop()
-  client = undefined
-  await server?.close()
-  server = undefined
-})
-
-const setup = async (token?: string, pollIntervalMs = 50) => {
-  server = new FakeServer([view("lnd", "LND", "running"), view("bitcoin-core", "Bitcoin Core", "stopped")], token === undefined ? {} : { token })
-  await server.listen()
-  client = new ArchyClient({ url: server.url, WebSocket: Socket, backoff: fast, pollIntervalMs, ...(token === undefined ? {} : { token }) })
-  return { server, client }
-}
+const start = useFakeClient()
+const setup = (token?: string, pollIntervalMs = 50) =>
+  start([view("lnd", "LND", "running"), view("bitcoin-core", "Bitcoin Core", "stopped")], token === undefined ? { pollIntervalMs } : { token, pollIntervalMs })
 
 const shown = (c: ArchyClient, id: string) => c.app(id)?.visualState
 

@@ -5,30 +5,20 @@
  * rejects with the app's `lastError` when it failed, times out naming the app and the op, stops
  * on an abort, and works from the socket's changes or, without a socket, by polling.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
-import { WebSocket } from "ws"
-import { ArchyClient } from "../src/client/ArchyClient.js"
+import { describe, expect, it } from "@effect/vitest"
 import { OperationError, OperationTimeoutError } from "../src/client/Operations.js"
 import { RpcError } from "../src/client/RpcError.js"
-import { FakeServer, view } from "./support/FakeServer.js"
+import { view } from "./support/FakeServer.js"
+import { useFakeClient } from "./support/FakeClient.js"
 import { waitFor } from "./support/waitFor.js"
 
-let server: FakeServer | undefined
-let client: ArchyClient | undefined
-afterEach(async () => {
-  client?.stop()
-  client = undefined
-  await server?.close()
-  server = undefined
-})
+const start = useFakeClient()
 
 const setup = async (options: { readonly live: boolean }, lnd = view("lnd", "LND", "running")) => {
-  server = new FakeServer([lnd, view("bitcoin-core", "Bitcoin Core", "stopped")], { token: "s3cret" })
-  await server.listen()
-  client = new ArchyClient({ url: server.url, token: "s3cret", WebSocket, backoff: { initialMs: 20, maxMs: 100, factor: 2 }, pollIntervalMs: 50 })
+  const { server, client } = await start([lnd, view("bitcoin-core", "Bitcoin Core", "stopped")], { token: "s3cret" })
   if (options.live) {
     client.start()
-    await waitFor("snapshot", () => client!.apps.length === 2 && client!.connection === "open")
+    await waitFor("snapshot", () => client.apps.length === 2 && client.connection === "open")
   }
   return { server, client }
 }
