@@ -54,10 +54,12 @@ export const summarize = (values: ReadonlyArray<number>, unit = "ms"): Sample =>
 
 /**
  * A target: `max` bounds our own figure (a statistic of it); `ratio-max` bounds ours / anchor
- * (medians); `speedup-min` asks anchor / ours to be at least `value`.
+ * (medians); `speedup-min` asks anchor / ours to be at least `value`; `info` is a row reported
+ * for comparison, with no target.
  */
 export type Target =
   | { readonly kind: "max"; readonly stat: "median" | "p99" | "max"; readonly value: number }
+  | { readonly kind: "info" }
   | { readonly kind: "ratio-max"; readonly value: number }
   | { readonly kind: "speedup-min"; readonly value: number }
 
@@ -101,6 +103,8 @@ export const met = (row: Row): boolean | undefined => {
   const t = row.target
   if (row.ours.n === 0) return undefined
   switch (t.kind) {
+    case "info":
+      return undefined
     case "max":
       return row.ours[t.stat] <= t.value
     case "ratio-max": {
@@ -117,6 +121,8 @@ export const met = (row: Row): boolean | undefined => {
 /** The target as a person reads it. */
 export const targetText = (t: Target, unit: string): string => {
   switch (t.kind) {
+    case "info":
+      return "none (informational)"
     case "max":
       return `${t.stat} ≤ ${t.value} ${unit}`
     case "ratio-max":
@@ -143,7 +149,7 @@ export const emit = (measured: Row): void => {
   console.log(
     `  ${row.measure}: ${row.ours.median} ${row.ours.unit} (p99 ${row.ours.p99}, n=${row.ours.n})` +
       (row.anchor ? ` vs ${row.anchor.what} ${row.anchor.sample.median} ${row.anchor.sample.unit} → ${r}×` : "") +
-      ` [${targetText(row.target, row.ours.unit)}: ${verdict === undefined ? "not measured" : verdict ? "met" : "MISSED"}]` +
+      ` [${targetText(row.target, row.ours.unit)}${row.target.kind === "info" ? "" : `: ${verdict === undefined ? "not measured" : verdict ? "met" : "MISSED"}`}]` +
       ` (load ${row.load})`
   )
   console.log(`BENCH_RESULT ${JSON.stringify(row)}`)
@@ -174,4 +180,83 @@ export const until = async <A>(
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${what}`)
     await sleep(everyMs)
   }
+}
+
+/**
+ * Measures ours and the anchor `n` times each, alternating (ours first on even rounds, the
+ * anchor first on odd ones), so a change in the machine's load falls on both alike rather than
+ * on whichever ran second. Returns both samples in measurement order.
+ */
+export const interleave = async <A>(
+  n: number,
+  runs: { readonly ours: () => Promise<A>; readonly anchor: () => Promise<A> }
+): Promise<{ readonly ours: Array<A>; readonly anchor: Array<A> }> => {
+  const ours: Array<A> = []
+  const anchor: Array<A> = []
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      ours.push(await runs.ours())
+      anchor.push(await runs.anchor())
+    } else {
+      anchor.push(await runs.anchor())
+      ours.push(await runs.ours())
+    }
+  }
+  return { ours, anchor }
+}
+
+/** An exponential gap (ms) between Poisson arrivals at `perSecond`: `random` is uniform in [0, 1). */
+export const exponentialGapMs = (perSecond: number, random: () => number = Math.random): number =>
+  (-Math.log(1 - random()) / perSecond) * 1000
+
+/**
+ * Send times (ms from the start) of Poisson arrivals at `perSecond` over `durationMs`: the
+ * plan an open-loop client follows whatever the answers do.
+ */
+export const poissonPlan = (perSecond: number, durationMs: number, random: () => number = Math.random): Array<number> => {
+  const plan: Array<number> = []
+  for (let t = exponentialGapMs(perSecond, random); t < durationMs; t += exponentialGapMs(perSecond, random)) plan.push(t)
+  return plan
+}
+
+/** What an open-loop run measured. */
+export interface OpenLoop {
+  /** Each answer's latency (ms) from its *scheduled* send time. */
+  readonly latencies: Array<number>
+  /** How late each request left against its plan (ms): the client's own lag, included above. */
+  readonly sendLag: Array<number>
+  /** Requests that failed (an error, not an answer). */
+  readonly errors: number
+}
+
+/**
+ * An open loop, as users load a server: `clients` clients each sending at `perSecond` with
+ * Poisson arrivals for `durationMs`. Each request leaves at its planned time, never waiting for
+ * an earlier answer, and its latency runs from that planned time, so a stalled server (or a
+ * stalled client) is charged for every request it held up: no coordinated omission. Resolves
+ * once every request sent is answered.
+ */
+export const openLoop = async (
+  options: { readonly clients: number; readonly perSecond: number; readonly durationMs: number },
+  call: () => Promise<unknown>
+): Promise<OpenLoop> => {
+  const latencies: Array<number> = []
+  const sendLag: Array<number> = []
+  let errors = 0
+  const start = performance.now() + 50
+  const inFlight: Array<Promise<void>> = []
+  const send = (at: number) => {
+    sendLag.push(performance.now() - at)
+    inFlight.push(call().then(() => { latencies.push(performance.now() - at) }, () => { errors++ }))
+  }
+  await Promise.all(Array.from({ length: options.clients }, async () => {
+    for (const t of poissonPlan(options.perSecond, options.durationMs)) {
+      const at = start + t
+      // a timer may fire a fraction of a millisecond early: never send before the plan says
+      for (let wait = at - performance.now(); wait > 0; wait = at - performance.now()) await sleep(Math.max(1, wait))
+      send(at)
+    }
+  }))
+  await Promise.all(inFlight)
+  return { latencies, sendLag, errors }
 }

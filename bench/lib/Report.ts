@@ -27,6 +27,16 @@ export interface Run {
   readonly ran?: ReadonlyArray<string>
 }
 
+/**
+ * Whether a figure measured at this 1-minute load average on `cpus` cores may stand as a
+ * release figure: not above a load of 1 per core, where every process starts waiting for one.
+ */
+export const quiet = (load: number | undefined, cpus: number): boolean =>
+  load === undefined || !Number.isFinite(load) || load / Math.max(1, cpus) <= 1
+
+/** The mark beside a row's load when it is not a release figure. */
+export const busyMark = "†"
+
 const loads = (l: ReadonlyArray<number>): string => l.map((x) => x.toFixed(2)).join(" / ")
 
 const fmt = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? "—" : String(n))
@@ -39,6 +49,16 @@ export const growthExponent = (points: ReadonlyArray<readonly [number, number]>)
   if (x0 <= 0 || y0 <= 0 || x1 <= x0 || y1 <= 0) return undefined
   return Math.round((Math.log(y1 / y0) / Math.log(x1 / x0)) * 100) / 100
 }
+
+/** The ends of the run (`start`, `end`) at which the machine was above a load of 1 per core. */
+export const busyEnds = (e: Environment): ReadonlyArray<string> => [
+  ...(quiet(e.loadAverage[0], e.cpus) ? [] : ["start"]),
+  ...(e.loadAverageEnd === undefined || quiet(e.loadAverageEnd[0], e.cpus) ? [] : ["end"])
+]
+
+/** The load column: the 1-minute load, marked when above 1 per core. */
+export const loadCell = (load: number | undefined, cpus: number): string =>
+  `${fmt(load)}${quiet(load, cpus) ? "" : ` ${busyMark}`}`
 
 /** docs/benchmarks.md for a run. */
 export const markdown = (run: Run, plotPath: string | undefined, resultFile: string, analysis?: string): string => {
@@ -56,7 +76,10 @@ export const markdown = (run: Run, plotPath: string | undefined, resultFile: str
     `Load average (1 / 5 / 15 min) at the start ${loads(e.loadAverage)}` +
       `${e.loadAverageEnd === undefined ? "" : `, at the end ${loads(e.loadAverageEnd)}`}` +
       `; the load column is the 1-minute figure when each row was measured. With a load above the CPU count` +
-      ` every process waits for a core, so absolute times (and the rows without an anchor most) are inflated by it.`,
+      ` every process waits for a core, so absolute times (and the rows without an anchor most) are inflated by it.` +
+      `${busyEnds(e).length === 0 ? "" : ` The machine was busy (1-minute load above 1 per core) at the ${busyEnds(e).join(" and at the ")} of this run: its figures are not release figures.`}`,
+    `Rows marked ${busyMark} in the load column were measured above a load of 1 per core (1-minute load ÷ ${e.cpus} CPUs > 1):` +
+      ` they are not release figures; measure them again on a quiet machine (the ratios to anchors measured in the same run suffer less).`,
     "",
     "| measure | ours | spread (IQR, n) | anchor | anchor figure | ratio | target | met | load |",
     "|---|---|---|---|---|---|---|---|---|"
@@ -67,7 +90,7 @@ export const markdown = (run: Run, plotPath: string | undefined, resultFile: str
     lines.push(
       `| ${row.measure}${row.pass !== undefined && row.pass > 1 ? ` (again, pass ${row.pass})` : ""} | ${fmt(row.ours[stat])} ${row.ours.unit}${stat === "median" ? "" : ` (${stat})`} | ${fmt(row.ours.iqr)}, n=${row.ours.n} | ` +
         `${row.anchor?.what ?? "—"} | ${row.anchor ? `${fmt(row.anchor.sample.median)} ${row.anchor.sample.unit}` : "—"} | ` +
-        `${row.anchor ? `${fmt(ratio(row))}×${row.target.kind === "speedup-min" ? ` (${fmt(speedup(row))}× faster)` : ""}` : "—"} | ${targetText(row.target, row.ours.unit)} | ${m === undefined ? "not measured" : m ? "yes" : "**no**"} | ${fmt(row.load)} |`
+        `${row.anchor ? `${fmt(ratio(row))}×${row.target.kind === "speedup-min" ? ` (${fmt(speedup(row))}× faster)` : ""}` : "—"} | ${targetText(row.target, row.ours.unit)} | ${row.target.kind === "info" ? "—" : m === undefined ? "not measured" : m ? "yes" : "**no**"} | ${loadCell(row.load, e.cpus)} |`
     )
   }
   const notes = run.rows.filter((r) => r.note !== undefined && (r.pass === undefined || r.pass === 1))
