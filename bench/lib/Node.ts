@@ -111,6 +111,11 @@ export interface ServeOptions {
    * given, so the bench runs the server as its unit does), e.g. `--cpu-prof`.
    */
   readonly nodeArgs?: ReadonlyArray<string>
+  /**
+   * Whether to pass the service's V8 flags (`Unit.nodeFlags`); `false` runs a plain
+   * `node cli.js serve`, to see what those flags buy. Default `true`.
+   */
+  readonly unitFlags?: boolean
 }
 
 /**
@@ -127,7 +132,7 @@ export const serve = async (options: ServeOptions): Promise<Served> => {
     scanInterval: options.scanInterval ?? "30s",
     reconcileInterval: options.reconcileInterval ?? "30s",
     args: ["--host", "127.0.0.1", ...(options.extraArgs ?? [])],
-    nodeArgs: [...nodeFlags, ...(options.nodeArgs ?? [])],
+    nodeArgs: [...(options.unitFlags === false ? [] : nodeFlags), ...(options.nodeArgs ?? [])],
     observe: false
   })
   const call = (method: string, params?: unknown) => server.rpc<any>(method, params as Record<string, unknown> | undefined)
@@ -210,4 +215,15 @@ export const rssMiB = (pid: number): number => {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN)
   return Math.round((kb / 1024) * 10) / 10
+}
+
+/**
+ * Where a process's resident memory lies (Linux /proc/<pid>/smaps_rollup), in MiB: `anonymous`
+ * (the heap, V8's and malloc's) against `file` (mapped code: node's binary, libraries).
+ */
+export const smaps = (pid: number): { readonly rss: number; readonly anonymous: number; readonly file: number } => {
+  const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8")
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? Number.NaN)
+  const mib = (k: number) => Math.round((k / 1024) * 10) / 10
+  return { rss: mib(kb("Rss")), anonymous: mib(kb("Anonymous")), file: mib(kb("Rss") - kb("Anonymous")) }
 }
