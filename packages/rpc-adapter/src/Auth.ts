@@ -127,6 +127,22 @@ export const readPassword = Effect.fn("Auth.readPassword")(function*(path: strin
 export const safeEqual = (a: string, b: string): boolean =>
   timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
 
+// The digest of the server's token, computed once per token (a server has one): a bearer check
+// then hashes only what the client sent.
+let knownToken: { readonly token: string; readonly digest: Buffer } | undefined
+
+/**
+ * True when `presented` is `token`: compared in constant time, as `safeEqual`, with one hash per
+ * check (the token's own digest is kept).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isToken = (presented: string, token: string): boolean => {
+  if (knownToken?.token !== token) knownToken = { token, digest: createHash("sha256").update(token).digest() }
+  return timingSafeEqual(createHash("sha256").update(presented).digest(), knownToken.digest)
+}
+
 /**
  * The options of a session cookie.
  *
@@ -270,12 +286,12 @@ export const isAuthenticated = (
   validSession: (sessionId: string) => boolean = () => false
 ): boolean => {
   const auth = headers.authorization
-  if (auth !== undefined && /^bearer /i.test(auth) && safeEqual(auth.slice(7).trim(), token)) return true
+  if (auth !== undefined && /^bearer /i.test(auth) && isToken(auth.slice(7).trim(), token)) return true
   const session = sessionIdOf(headers.cookie)
   if (session !== undefined && session !== "" && validSession(session)) return true
   for (const p of (headers["sec-websocket-protocol"] ?? "").split(",")) {
     const proto = p.trim()
-    if (proto.startsWith(bearerProtocolPrefix) && safeEqual(proto.slice(bearerProtocolPrefix.length), token)) {
+    if (proto.startsWith(bearerProtocolPrefix) && isToken(proto.slice(bearerProtocolPrefix.length), token)) {
       return true
     }
   }

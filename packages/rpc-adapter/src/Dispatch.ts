@@ -60,7 +60,18 @@ const tooLarge = (id: JsonRpc.Id, limit: number, ran: boolean): JsonRpc.Response
     { limit }
   )
 
-const sizeOf = (r: JsonRpc.Response): number => Buffer.byteLength(JSON.stringify(r))
+// An answer with its JSON text, serialized once: the budget counts its bytes and the transport
+// sends the same text.
+interface Answer {
+  readonly response: JsonRpc.Response
+  readonly text: string
+  readonly size: number
+}
+
+const serialize = (response: JsonRpc.Response): Answer => {
+  const text = JSON.stringify(response)
+  return { response, text, size: Buffer.byteLength(text) }
+}
 
 /**
  * Runs one well-formed request. Every failure becomes this request's error answer: typed
@@ -70,7 +81,9 @@ const sizeOf = (r: JsonRpc.Response): number => Buffer.byteLength(JSON.stringify
  * @since 0.1.0
  * @category dispatch
  */
-export const request = Effect.fn("Dispatch.request")(function*(req: JsonRpc.Request, local?: Local) {
+// Untraced: a span per request would cost more than many answers (no tracer is installed; a
+// caller that wants one wraps `body` in its own span).
+export const request = Effect.fnUntraced(function*(req: JsonRpc.Request, local?: Local) {
   const id = req.id ?? null
   const run = local?.(req.method) ?? Methods.lookup(req.method)
   if (run === undefined && Methods.socketOnly.includes(req.method)) {
@@ -115,11 +128,9 @@ const internal = (cause: Cause.Cause<unknown>) =>
   )
 
 // Keeps an answer within the budget, or replaces a large one that would overspend it.
-const budget = (limit: number, used: number, r: JsonRpc.Response): { response: JsonRpc.Response; size: number } => {
-  const size = sizeOf(r)
-  if (used + size <= limit || size <= smallAnswer) return { response: r, size }
-  const replaced = tooLarge(r.id, limit, true)
-  return { response: replaced, size: sizeOf(replaced) }
+const budget = (limit: number, used: number, r: JsonRpc.Response): Answer => {
+  const answer = serialize(r)
+  return used + answer.size <= limit || answer.size <= smallAnswer ? answer : serialize(tooLarge(r.id, limit, true))
 }
 
 const entry = (e: JsonRpc.Entry, local?: Local): Effect.Effect<JsonRpc.Response | undefined, never, Methods.Requirements> =>
@@ -136,30 +147,45 @@ const entry = (e: JsonRpc.Entry, local?: Local): Effect.Effect<JsonRpc.Response 
  * @category dispatch
  */
 export const body = (text: string, options: Options = {}): Effect.Effect<Reply, never, Methods.Requirements> =>
-  Effect.suspend((): Effect.Effect<Reply, never, Methods.Requirements> => {
+  Effect.map(answers(text, options), (a) =>
+    a === undefined ? undefined : Array.isArray(a) ? a.map((x) => x.response) : (a as Answer).response)
+
+/**
+ * `body`'s reply as the JSON text a transport sends (each answer serialized once, the same text
+ * the response budget counted), or `undefined` when there is nothing to answer.
+ *
+ * @since 0.1.0
+ * @category dispatch
+ */
+export const bodyText = (text: string, options: Options = {}): Effect.Effect<string | undefined, never, Methods.Requirements> =>
+  Effect.map(answers(text, options), (a) =>
+    a === undefined ? undefined : Array.isArray(a) ? `[${a.map((x) => x.text).join(",")}]` : (a as Answer).text)
+
+const answers = (text: string, options: Options): Effect.Effect<Answer | ReadonlyArray<Answer> | undefined, never, Methods.Requirements> =>
+  Effect.suspend((): Effect.Effect<Answer | ReadonlyArray<Answer> | undefined, never, Methods.Requirements> => {
     const limit = options.maxResponseBytes ?? defaultMaxResponseBytes
     const parsed = JsonRpc.parse(text, options.maxBatch ?? JsonRpc.defaultMaxBatch, options.maxDepth ?? JsonRpc.defaultMaxDepth)
     switch (parsed._tag) {
       case "Rejected":
-        return logged(undefined, parsed.response)
+        return Effect.map(logged(undefined, parsed.response), serialize)
       case "Single":
-        return Effect.map(entry(parsed.entry, options.local), (r) => (r === undefined ? r : budget(limit, 0, r).response))
+        return Effect.map(entry(parsed.entry, options.local), (r) => (r === undefined ? r : budget(limit, 0, r)))
       case "Batch":
         return Effect.gen(function*() {
-          const answered: Array<JsonRpc.Response> = []
+          const answered: Array<Answer> = []
           let used = 0
           for (const e of parsed.entries) {
             if (used >= limit && Result.isSuccess(e) && !JsonRpc.isNotification(e.success)) {
-              answered.push(yield* logged(e.success.method, tooLarge(e.success.id ?? null, limit, false)))
+              answered.push(serialize(yield* logged(e.success.method, tooLarge(e.success.id ?? null, limit, false))))
               continue
             }
             const r = yield* Effect.catchCause(entry(e, options.local), internal)
             if (r === undefined) continue
             const kept = budget(limit, used, r)
             used += kept.size
-            answered.push(kept.response)
+            answered.push(kept)
           }
           return answered.length === 0 ? undefined : answered
         })
     }
-  }).pipe(Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : internal(cause)))
+  }).pipe(Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : Effect.map(internal(cause), serialize)))

@@ -12,14 +12,15 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Data, Deferred, Duration, Effect, FiberSet, Layer, Schedule } from "effect"
-import type { Scope } from "effect"
+import { Context, Data, Deferred, Duration, Effect, Exit, FiberSet, Layer, Schedule, Scope } from "effect"
+import type { Fiber } from "effect"
 import { WebSocketServer } from "ws"
 import * as Auth from "./Auth.js"
 import * as Dashboard from "./Dashboard.js"
 import * as Dispatch from "./Dispatch.js"
 import { closeHandshakeGrace, closeHandshakePoll, connection, rejectUpgrade } from "./internal/socket.js"
 import * as Guard from "./internal/guard.js"
+import { answers, readRaw, writeJson } from "./internal/http.js"
 import { router } from "./internal/routes.js"
 import * as SessionFile from "./internal/sessionFile.js"
 import * as RuntimeCell from "./internal/runtime.js"
@@ -222,7 +223,36 @@ export const listen = (
     const handler = yield* NodeHttpServer.makeHandler(Effect.interruptible(Guard.middleware(rt)(app)), {
       scope: yield* Effect.scope
     })
-    server.on("request", handler)
+    // `POST /rpc` once attached, the hot path, is served here ahead of the router: the same
+    // guard, body cap and `Dispatch`, without the platform's request objects, router and
+    // middleware (most of the CPU of a small answer). Everything else goes to the router.
+    let runRpc: ((effect: Effect.Effect<string | undefined, never, Services>) => Fiber.Fiber<string | undefined>) | undefined
+    const listenScope = yield* Effect.scope
+    const dispatchOptions = { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes }
+    const serveRpc = (run: NonNullable<typeof runRpc>, req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+      const verdict = Guard.decide(rt, Guard.factsOfHeaders("POST", req.url, req.headers))
+      if (verdict !== "ok") return writeJson(res, Guard.refusals[verdict])
+      readRaw(req, maxBody, (text) => {
+        if (typeof text !== "string") return writeJson(res, text._tag === "BodyTooLarge" ? answers.tooLarge(maxBody) : answers.unreadable)
+        const fiber = run(Dispatch.bodyText(text, dispatchOptions))
+        // a client that goes away stops its request (as the router's handler does)
+        const gone = () => { if (!res.writableFinished) fiber.interruptUnsafe() }
+        res.once("close", gone)
+        fiber.addObserver((exit) => {
+          res.off("close", gone)
+          if (res.destroyed) return
+          if (Exit.isFailure(exit)) return void res.destroy()
+          if (exit.value === undefined) {
+            res.writeHead(204)
+            res.end()
+          } else writeJson(res, { status: 200, text: exit.value, headers: { "cache-control": "no-store" } })
+        })
+      })
+    }
+    server.on("request", (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      if (runRpc !== undefined && req.method === "POST" && Guard.pathOf(req.url) === "/rpc") serveRpc(runRpc, req, res)
+      else handler(req, res)
+    })
 
     const wss = new WebSocketServer({
       noServer: true,
@@ -305,8 +335,15 @@ export const listen = (
       service: { host, port, url, token, loginUrl: `${url}/login?token=${encodeURIComponent(token)}` },
       attach: (context) =>
         Effect.suspend(() => {
-          attached ??= context
-          return Effect.asVoid(Deferred.succeed(ready, context))
+          if (attached !== undefined) return Effect.void
+          attached = context
+          return FiberSet.makeRuntime<Services, string | undefined, never>().pipe(
+            Effect.provideContext(Context.add(context, Scope.Scope, listenScope)),
+            Effect.flatMap((run) => {
+              runRpc = run
+              return Effect.asVoid(Deferred.succeed(ready, context))
+            })
+          )
         })
     } satisfies Listening
   })

@@ -2,7 +2,9 @@ import { chmodSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSyn
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
+import fc from "fast-check"
 import * as Auth from "../src/Auth.js"
+import { prop } from "../../../test-support/prop.js"
 import { tempDir } from "./fixtures.js"
 
 describe("Auth.ensureToken", () => {
@@ -48,6 +50,15 @@ describe("Auth.ensureToken", () => {
       const exit = yield* Effect.exit(Auth.ensureToken(dir))
       expect(Exit.isFailure(exit)).toBe(true)
     }))
+})
+
+describe("Auth.isToken", () => {
+  prop("agrees with string equality, whatever token was checked before (one digest kept per token)", [fc.string(), fc.string(), fc.string()], ([a, b, other]) => {
+    Auth.isToken(other, other)
+    expect(Auth.isToken(a, b)).toBe(a === b)
+    expect(Auth.isToken(b, b)).toBe(true)
+    expect(Auth.isToken(a, other)).toBe(a === other)
+  })
 })
 
 describe("Auth.isAuthenticated", () => {

@@ -291,3 +291,43 @@ describe("Dispatch.body", () => {
       expect(yield* Dispatch.body(onlyNotifications).pipe(Effect.provide(fake.layer))).toBe(undefined)
     }))
 })
+
+describe("Dispatch.bodyText", () => {
+  it.effect("is body's reply serialized: the same answers, byte for byte, for single, batch, rejected and notification-only bodies", () =>
+    Effect.gen(function*() {
+      const bodies = [
+        JSON.stringify({ jsonrpc: "2.0", id: 7, method: "container-list" }),
+        JSON.stringify({ jsonrpc: "2.0", id: "x", method: "no-such-method" }),
+        JSON.stringify([
+          { jsonrpc: "2.0", id: 1, method: "container-list" },
+          { jsonrpc: "2.0", method: "container-list" },
+          { jsonrpc: "2.0", id: 2, method: "container-stop", params: { appId: "nope" } },
+          17
+        ]),
+        JSON.stringify([{ jsonrpc: "2.0", method: "container-list" }]),
+        "{not json",
+        "[]"
+      ]
+      for (const text of bodies) {
+        const fake = makeFake(apps())
+        const reply = yield* Dispatch.body(text).pipe(Effect.provide(fake.layer))
+        const again = makeFake(apps())
+        const serialized = yield* Dispatch.bodyText(text).pipe(Effect.provide(again.layer))
+        expect(serialized).toBe(reply === undefined ? undefined : JSON.stringify(reply))
+      }
+    }))
+
+  it.effect("spends the response budget on the bytes it sends: past it an answer becomes the -32005 error", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(apps())
+      const batch = JSON.stringify(Array.from({ length: 5 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "container-list" })))
+      const one = yield* Dispatch.bodyText(JSON.stringify({ jsonrpc: "2.0", id: 0, method: "container-list" })).pipe(Effect.provide(fake.layer))
+      const size = Buffer.byteLength(one!)
+      // room for two answers and a half: the third is replaced (it is larger than a small answer),
+      // the ones after it are not run
+      const text = yield* Dispatch.bodyText(batch, { maxResponseBytes: Math.floor(size * 2.5) }).pipe(Effect.provide(fake.layer))
+      const answers = JSON.parse(text!) as ReadonlyArray<{ id: number; error?: { code: number } }>
+      expect(answers.map((a) => a.id)).toStrictEqual([0, 1, 2, 3, 4])
+      expect(answers.map((a) => a.error?.code)).toStrictEqual([undefined, undefined, -32005, -32005, -32005])
+    }))
+})

@@ -43,6 +43,23 @@ describe("Server over HTTP", () => {
     expect(res.status).toBe(204)
   })
 
+  it("answers POST /rpc with its headers and the exact bytes of the answer (served ahead of the router)", async () => {
+    const res = await s.rpc({ jsonrpc: "2.0", id: 9, method: "server.version" })
+    const text = await res.text()
+    expect(res.status).toBe(200)
+    expect(res.headers.get("content-type")).toBe("application/json")
+    expect(res.headers.get("cache-control")).toBe("no-store")
+    expect(Number(res.headers.get("content-length"))).toBe(Buffer.byteLength(text))
+    expect(JSON.parse(text)).toMatchObject({ jsonrpc: "2.0", id: 9, result: { version: ServerInfo.version } })
+    const unreadable = await fetch(`${s.server.url}/rpc`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.server.token}`, "content-type": "application/json" },
+      body: "{not json"
+    })
+    expect(unreadable.status).toBe(200)
+    expect((await unreadable.json()).error.code).toBe(-32700)
+  })
+
   it("runs lifecycle methods, answering with the transitional state", async () => {
     const local = makeFake(apps())
     const t = await start(local.layer)

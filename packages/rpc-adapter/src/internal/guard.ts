@@ -13,7 +13,8 @@ import type { HttpServerResponse } from "effect/http"
 import { Effect } from "effect"
 import * as Auth from "../Auth.js"
 import * as Dashboard from "../Dashboard.js"
-import { forbiddenOrigin, header, jsonResponse, misdirected, unauthorized } from "./http.js"
+import { answers, header, toResponse } from "./http.js"
+import type { JsonAnswer } from "./http.js"
 import { authenticated } from "./runtime.js"
 import type { Runtime } from "./runtime.js"
 
@@ -63,12 +64,20 @@ export const factsOfHeaders = (
   }
 })
 
-const refusal: Record<Exclude<Verdict, "ok">, HttpServerResponse.HttpServerResponse> = {
-  misdirected,
-  "not-found": jsonResponse({ error: "not found" }, 404),
-  "forbidden-origin": forbiddenOrigin,
-  unauthorized
+/** The answer to each refusal, the same on the router's path and the `POST /rpc` fast path. */
+export const refusals: Record<Exclude<Verdict, "ok">, JsonAnswer> = {
+  misdirected: answers.misdirected,
+  "not-found": answers.notFound,
+  "forbidden-origin": answers.forbiddenOrigin,
+  unauthorized: answers.unauthorized
 }
+
+const refusal = {
+  misdirected: toResponse(refusals.misdirected),
+  "not-found": toResponse(refusals["not-found"]),
+  "forbidden-origin": toResponse(refusals["forbidden-origin"]),
+  unauthorized: toResponse(refusals.unauthorized)
+} satisfies Record<Exclude<Verdict, "ok">, HttpServerResponse.HttpServerResponse>
 
 /** The HTTP middleware: answers the refusal, or runs the app. */
 export const middleware = (rt: Runtime) =>

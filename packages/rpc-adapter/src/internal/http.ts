@@ -2,6 +2,7 @@
  * HTTP helpers of the server: responses with the security headers, header access, and a body
  * reader that stops at the cap.
  */
+import type * as Http from "node:http"
 import type { HttpServerRequest } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
@@ -21,12 +22,34 @@ export const htmlResponse = (body: string, status = 200, headers: Record<string,
     headers: { ...securityHeaders, ...headers }
   })
 
+/** A JSON answer as data: the router's response and the `POST /rpc` fast path write the same. */
+export interface JsonAnswer {
+  readonly status: number
+  readonly text: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+export const jsonAnswer = (body: unknown, status = 200, headers: Record<string, string> = {}): JsonAnswer => ({
+  status,
+  text: JSON.stringify(body),
+  headers: { "cache-control": "no-store", ...headers }
+})
+
+export const toResponse = (answer: JsonAnswer) =>
+  HttpServerResponse.text(answer.text, { status: answer.status, contentType: "application/json", headers: answer.headers })
+
 export const jsonResponse = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  HttpServerResponse.text(JSON.stringify(body), {
-    status,
-    contentType: "application/json",
-    headers: { "cache-control": "no-store", ...headers }
+  toResponse(jsonAnswer(body, status, headers))
+
+/** Writes a JSON answer on a Node response in one write (head and body together). */
+export const writeJson = (res: Http.ServerResponse, answer: JsonAnswer): void => {
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(answer.text)
   })
+  res.end(answer.text)
+}
 
 export const faviconResponse = (svg: string) =>
   HttpServerResponse.text(svg, {
@@ -34,16 +57,24 @@ export const faviconResponse = (svg: string) =>
     headers: { "x-content-type-options": "nosniff", "cache-control": "public, max-age=86400" }
   })
 
-export const unauthorized = jsonResponse({ error: "unauthorized: send Authorization: Bearer <token> or log in" }, 401, {
-  "www-authenticate": "Bearer realm=\"archipelago\""
-})
+export const answers = {
+  unauthorized: jsonAnswer({ error: "unauthorized: send Authorization: Bearer <token> or log in" }, 401, {
+    "www-authenticate": "Bearer realm=\"archipelago\""
+  }),
+  forbiddenOrigin: jsonAnswer({ error: "forbidden: origin not allowed" }, 403),
+  misdirected: jsonAnswer({ error: "misdirected: the Host header does not name this server" }, 421),
+  notFound: jsonAnswer({ error: "not found" }, 404),
+  unreadable: jsonAnswer({ error: "bad request: the body could not be read" }, 400),
+  tooLarge: (max: number) => jsonAnswer({ error: `payload too large: the limit is ${max} bytes` }, 413, { connection: "close" })
+} as const
 
-export const forbiddenOrigin = jsonResponse({ error: "forbidden: origin not allowed" }, 403)
+export const unauthorized = toResponse(answers.unauthorized)
 
-export const misdirected = jsonResponse({ error: "misdirected: the Host header does not name this server" }, 421)
+export const forbiddenOrigin = toResponse(answers.forbiddenOrigin)
 
-export const tooLarge = (max: number) =>
-  jsonResponse({ error: `payload too large: the limit is ${max} bytes` }, 413, { connection: "close" })
+export const misdirected = toResponse(answers.misdirected)
+
+export const tooLarge = (max: number) => toResponse(answers.tooLarge(max))
 
 export const tooManyAttempts = (retryAfterMs: number) =>
   jsonResponse({ error: "too many failed logins: try again later" }, 429, {
@@ -69,39 +100,53 @@ export const overTls = (request: HttpServerRequest.HttpServerRequest): boolean =
   return socket.encrypted === true || header(request, "x-forwarded-proto")?.toLowerCase() === "https"
 }
 
-// Reads the raw body counting bytes; past the cap it stops reading (without destroying the
-// socket, so the 413 still reaches the client) and fails.
-export const readBody = (request: HttpServerRequest.HttpServerRequest, max: number) => {
-  const declared = Number(header(request, "content-length") ?? "0")
-  if (Number.isFinite(declared) && declared > max) return Effect.fail(new BodyTooLarge())
-  const source = NodeHttpServerRequest.toIncomingMessage(request)
-  return Effect.callback<string, BodyTooLarge | BodyUnreadable>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const cleanup = () => {
-      source.off("data", onData)
-      source.off("end", onEnd)
-      source.off("error", onError)
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > max) {
-        cleanup()
-        source.pause()
-        resume(Effect.fail(new BodyTooLarge()))
-      } else chunks.push(chunk)
-    }
-    const onEnd = () => {
+/**
+ * Reads a Node request's body as text counting bytes, and calls `done` once: with the text, or
+ * with why not. A declared length past the cap is refused before reading; past the cap while
+ * reading it stops (without destroying the socket, so the 413 still reaches the client).
+ * Answers the function that stops listening.
+ */
+export const readRaw = (
+  source: Http.IncomingMessage,
+  max: number,
+  done: (result: string | BodyTooLarge | BodyUnreadable) => void
+): () => void => {
+  const declared = Number(source.headers["content-length"] ?? "0")
+  if (Number.isFinite(declared) && declared > max) {
+    done(new BodyTooLarge())
+    return () => {}
+  }
+  const chunks: Array<Buffer> = []
+  let size = 0
+  const cleanup = () => {
+    source.off("data", onData)
+    source.off("end", onEnd)
+    source.off("error", onError)
+  }
+  const onData = (chunk: Buffer) => {
+    size += chunk.length
+    if (size > max) {
       cleanup()
-      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
-    }
-    const onError = () => {
-      cleanup()
-      resume(Effect.fail(new BodyUnreadable()))
-    }
-    source.on("data", onData)
-    source.on("end", onEnd)
-    source.on("error", onError)
-    return Effect.sync(cleanup)
-  })
+      source.pause()
+      done(new BodyTooLarge())
+    } else chunks.push(chunk)
+  }
+  const onEnd = () => {
+    cleanup()
+    done(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"))
+  }
+  const onError = () => {
+    cleanup()
+    done(new BodyUnreadable())
+  }
+  source.on("data", onData)
+  source.on("end", onEnd)
+  source.on("error", onError)
+  return cleanup
 }
+
+// The router's body reader: `readRaw` as an effect.
+export const readBody = (request: HttpServerRequest.HttpServerRequest, max: number) =>
+  Effect.callback<string, BodyTooLarge | BodyUnreadable>((resume) =>
+    Effect.sync(readRaw(NodeHttpServerRequest.toIncomingMessage(request) as Http.IncomingMessage, max, (result) =>
+      resume(typeof result === "string" ? Effect.succeed(result) : Effect.fail(result)))))

@@ -12,6 +12,7 @@ import * as Dashboard from "../Dashboard.js"
 import * as Dispatch from "../Dispatch.js"
 import type * as Methods from "../Methods.js"
 import {
+  answers,
   clientAddress,
   faviconResponse,
   header,
@@ -20,6 +21,7 @@ import {
   overTls,
   readBody,
   securityHeaders,
+  toResponse,
   tooLarge,
   tooManyAttempts,
   unauthorized
@@ -37,8 +39,10 @@ export type RouterApp = Effect.Effect<
   HttpServerRequest.HttpServerRequest | Scope.Scope
 >
 
-const replyJson = (reply: Dispatch.Reply) =>
-  reply === undefined ? HttpServerResponse.empty({ status: 204 }) : jsonResponse(reply)
+const replyJson = (text: string | undefined) =>
+  text === undefined
+    ? HttpServerResponse.empty({ status: 204 })
+    : HttpServerResponse.text(text, { contentType: "application/json", headers: { "cache-control": "no-store" } })
 
 const loginFailedPage = (rt: Runtime) =>
   htmlResponse(Dashboard.loginPage({ password: rt.password !== undefined, failed: true }), 401)
@@ -115,9 +119,9 @@ export const router = (
       app.pipe(
         Effect.catchTags({
           BodyTooLarge: () => Effect.succeed(tooLarge(rt.maxBody)),
-          BodyUnreadable: () => Effect.succeed(jsonResponse({ error: "bad request: the body could not be read" }, 400)),
+          BodyUnreadable: () => Effect.succeed(toResponse(answers.unreadable)),
           HttpServerError: (e) =>
-            e.reason._tag === "RouteNotFound" ? Effect.succeed(jsonResponse({ error: "not found" }, 404)) : Effect.fail(e)
+            e.reason._tag === "RouteNotFound" ? Effect.succeed(toResponse(answers.notFound)) : Effect.fail(e)
         })
       )
   )
@@ -203,7 +207,7 @@ const routes = (rt: Runtime, services: Effect.Effect<Context.Context<Methods.Req
         const text = yield* readBody(request, rt.maxBody)
         const context = yield* services
         return replyJson(
-          yield* Effect.provide(Dispatch.body(text, { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes }), context)
+          yield* Effect.provide(Dispatch.bodyText(text, { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes }), context)
         )
       })
     ),

@@ -74,8 +74,8 @@ export const connection = (
       const text = yield* Queue.take(inbox)
       pending -= 1
       if (ws.isPaused && pending < maxPendingMessages / 2) ws.resume()
-      const reply = yield* Dispatch.body(text, { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes, local })
-      if (reply !== undefined) yield* send(ws, JSON.stringify(reply))
+      const reply = yield* Dispatch.bodyText(text, { maxBatch: rt.maxBatch, maxResponseBytes: rt.maxResponseBytes, local })
+      if (reply !== undefined) yield* send(ws, reply)
     }))
     const notifications = Stream.merge(Push.notifications(capacity), Push.backupNotifications).pipe(
       Stream.runForEach((n) => send(ws, JSON.stringify(n)))
