@@ -110,8 +110,16 @@ export const make = Effect.gen(function*() {
   const runtime = yield* ContainerRuntime
   const getDef = (appId: string) =>
     Option.match(apps.get(appId), { onNone: () => Effect.fail(new UnknownApp({ appId })), onSome: Effect.succeed })
+  // The last list, kept while the state and the catalog are the same objects (both immutable,
+  // replaced on every change): a dashboard asking again and again builds the views once.
+  let listed: { state: State; all: ReadonlyArray<AppDef>; broken: AppsService["broken"]; views: ReadonlyArray<AppView> } | undefined
   const service: Service = {
-    list: Effect.map(store.get, (state) => everyView(apps, state)),
+    list: Effect.map(store.get, (state) => {
+      if (listed?.state !== state || listed.all !== apps.all || listed.broken !== apps.broken) {
+        listed = { state, all: apps.all, broken: apps.broken, views: everyView(apps, state) }
+      }
+      return listed.views
+    }),
     changes: Stream.unwrap(Effect.gen(function*() {
       // Reloads are heard from before the picture is taken, so none falls between the two.
       const reloads = yield* apps.subscribeReplaced

@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppId } from "../../src/domain/index.js"
+import { Apps } from "../../src/services/Apps.js"
 import { AppViews } from "../../src/services/AppViews.js"
 import { Lifecycle } from "../../src/services/Lifecycle.js"
 import { Reconciler } from "../../src/services/Reconciler.js"
@@ -158,6 +159,28 @@ describe("Archipelago services", () => {
         ])
         assert.strictEqual((yield* Effect.result(views.installLog("nope")))._tag, "Failure")
         assert.include(yield* views.containerLogs("alpha", 10), "started")
+      }))
+    }))
+
+  it.effect("AppViews.list: built once while nothing changes, built again after a change of state or of the catalog", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-list-")
+      const defs = defsOf([serviceManifest("alpha"), serviceManifest("beta")], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir }, Effect.gen(function*() {
+        const views = yield* AppViews
+        yield* settle(10)
+        const first = yield* views.list
+        assert.strictEqual(yield* views.list, first)
+        yield* Effect.flatMap(Lifecycle, (l) => l.request("install", "alpha"))
+        const after = yield* views.list
+        assert.notStrictEqual(after, first)
+        assert.notStrictEqual(after.find((v) => v.id === "alpha")!.state, "not-installed")
+        assert.strictEqual(yield* views.list, after)
+        const apps = yield* Apps
+        apps.replace(apps.all.map((d) => d.id === "alpha" ? { ...d, manifest: { ...d.manifest, name: "Alpha renamed" } } : d))
+        assert.strictEqual((yield* views.list).find((v) => v.id === "alpha")!.name, "Alpha renamed")
       }))
     }))
 
