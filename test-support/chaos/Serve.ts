@@ -59,6 +59,8 @@ export interface ServeOptions {
    * as a benchmark needs (`recorded` and `takeLatencies` then stay empty).
    */
   readonly observe?: boolean
+  /** `--engine`: podman (the default) or sim (a bench of the request path alone). */
+  readonly engine?: "podman" | "sim"
 }
 
 export class RpcFailure extends Error {
@@ -130,7 +132,7 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
   const nodeArgs = [...(process.env.ARCHY_CHAOS_SERVE_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""), ...(options.nodeArgs ?? [])]
   const args = [
     ...nodeArgs, cli(options.root), "serve", "--apps", options.appsDir, "--data", options.dataDir, "--port", String(port),
-    "--engine", "podman", "--scan-interval", options.scanInterval ?? interval, "--reconcile-interval", options.reconcileInterval ?? interval,
+    "--engine", options.engine ?? "podman", "--scan-interval", options.scanInterval ?? interval, "--reconcile-interval", options.reconcileInterval ?? interval,
     ...(options.args ?? [])
   ]
   let child: ChildProcess | undefined
