@@ -105,7 +105,9 @@ export const make = (options: { readonly shutdownGrace?: Duration.Input } = {}) 
       })
     )
 
-    const request = Effect.fn("Lifecycle.request")(function*(op: Op, appId: string, opts: RequestOptions = {}) {
+    // Untraced: every RPC lifecycle call (a dashboard asking again while a stop runs) comes here,
+    // and a span per call cost more than deciding it; the operation it starts has its own span.
+    const request = Effect.fnUntraced(function*(op: Op, appId: string, opts: RequestOptions = {}) {
       const def = yield* Option.match(apps.get(appId), {
         onNone: () => Effect.fail(new UnknownApp({ appId })),
         onSome: Effect.succeed
