@@ -2,7 +2,8 @@
  * The HTTP and WebSocket server: JSON-RPC on `POST /rpc` and `/ws`, state push on `/ws`, the
  * login endpoints and the dashboard page. Routes are an `effect/http` `HttpRouter` run by
  * `@effect/platform-node`'s handler on a Node `http.Server`, behind one guard (Host, Origin,
- * credentials) shared with the WebSocket handshake; the WebSocket side is `ws` on the same
+ * credentials) shared with the WebSocket handshake; `POST /rpc` is served ahead of the router
+ * by a plain Node handler with the same guard, body cap and `Dispatch`; the WebSocket side is `ws` on the same
  * server, so every frame is sent with back-pressure and a slow client is bounded by its push
  * queue. The pieces live in `internal/`: routes, guard, socket, HTTP helpers.
  *
