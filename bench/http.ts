@@ -14,7 +14,8 @@
  * `BENCH_HTTP_FLAGS=none`.
  *
  * Run: `npm run bench -- http` (needs `npm run build`; no podman: the engine is simulated).
- * `BENCH_PROFILE=1` starts our server with `--cpu-prof` (the profile lands in its data dir).
+ * `BENCH_PROFILE=1` starts both servers with `--cpu-prof` (the profiles land in our server's data
+ * dir, the anchor's in its `anchor/` folder); `BENCH_ONLY=<row id>` measures one row.
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -22,7 +23,7 @@ import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { emit, quick, summarize } from "./lib/Bench.js"
-import { cpuMs, root, tag, writeCatalog } from "./lib/Node.js"
+import { cpuMs, root, tag } from "./lib/Node.js"
 import { nodeFlags } from "../packages/daemon/src/Unit.js"
 import { startServe } from "../test-support/chaos/Serve.js"
 
@@ -86,7 +87,7 @@ const round = async (t: Target, method: string, n: number): Promise<Round> => {
 }
 
 const bare = async (tokenFile: string, listFile: string): Promise<Target & { stop: () => void }> => {
-  const child = spawn(process.execPath, [...flags, path.join(import.meta.dirname, "tools/bare-http.mjs"), tokenFile, listFile], {
+  const child = spawn(process.execPath, [...flags, ...(process.env.BENCH_PROFILE === "1" ? ["--cpu-prof", `--cpu-prof-dir=${dataDir}/anchor`] : []), path.join(import.meta.dirname, "tools/bare-http.mjs"), tokenFile, listFile], {
     stdio: ["ignore", "pipe", "inherit"]
   })
   const port = await new Promise<number>((resolve, reject) => {
@@ -99,12 +100,26 @@ const bare = async (tokenFile: string, listFile: string): Promise<Target & { sto
   return { port, pid: child.pid!, token: fs.readFileSync(tokenFile, "utf8").trim(), stop: () => child.kill() }
 }
 
+// A catalog of apps the simulated engine can install: each builds its image from its folder
+// (the simulator has no registry images), so all 50 end running.
+const writeCatalog = (ids: ReadonlyArray<string>): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-http-apps-"))
+  for (const id of ids) {
+    fs.mkdirSync(path.join(dir, id))
+    fs.writeFileSync(path.join(dir, id, "Containerfile"), "FROM localhost/archipelago/base:latest\n")
+    fs.writeFileSync(path.join(dir, id, "manifest.yml"), [
+      `id: ${id}`, `name: ${id}`, `version: "1.0.0"`, `build:`, `  context: .`, `memory: 32Mi`, `stopTimeout: 10`, ``
+    ].join("\n"))
+  }
+  return dir
+}
+
 const ids = Array.from({ length: apps }, (_, i) => `${tag}-h${String(i).padStart(2, "0")}`)
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-http-"))
 // the server as its unit runs it (Unit.nodeFlags), on the simulated engine
 const server = await startServe({
   root,
-  appsDir: writeCatalog(ids.map((id) => ({ id }))),
+  appsDir: writeCatalog(ids),
   dataDir,
   engine: "sim",
   scanInterval: "30s",
@@ -119,8 +134,12 @@ try {
   for (let i = 0; i < ids.length; i += 10) {
     await Promise.all(ids.slice(i, i + 10).map((id) => node.call("container-install", { appId: id })))
   }
-  const listed = (await node.call("container-list")) as ReadonlyArray<unknown>
-  if (listed.length !== apps) throw new Error(`container-list answered ${listed.length} apps, expected ${apps}`)
+  let listed: ReadonlyArray<{ state: string }> = []
+  for (const t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 200))) {
+    listed = (await node.call("container-list")) as ReadonlyArray<{ state: string }>
+    if (listed.length === apps && listed.every((v) => v.state === "running")) break
+    if (Date.now() - t0 > 120_000) throw new Error(`not all ${apps} apps running after 2 min: ${listed.map((v) => v.state).join(", ")}`)
+  }
   const listFile = path.join(node.dataDir, "bench-list.json")
   fs.writeFileSync(listFile, JSON.stringify(listed))
   anchor = await bare(path.join(node.dataDir, "rpc-token"), listFile)
