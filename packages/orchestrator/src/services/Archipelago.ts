@@ -48,7 +48,7 @@ export interface Config {
    * first time a tick after its container started; default 1 s.
    */
   readonly healthInterval?: Duration.Input
-  /** Quiet time after an engine event before reconciling; default 100 ms. */
+  /** Quiet time after an engine event before reconciling; default `Reconciler.defaultDebounce` (5 ms). */
   readonly eventDebounce?: Duration.Input
   /**
    * The backup target: `dir` defaults to `<dataDir>/backups` (point it at another disk),

@@ -73,8 +73,7 @@ export interface Options {
   /** Time between scheduled passes; default 30 s. */
   readonly interval?: Duration.Input
   /**
-   * Quiet time after an engine event before the pass; default 25 ms: long enough to gather the
-   * lines podman writes together for one change, short against podman's own event lag.
+   * Quiet time after an engine event before the pass; default 5 ms (`defaultDebounce`).
    */
   readonly debounce?: Duration.Input
   /** How long shutdown waits for resumed operations; default 10 s. */
@@ -90,12 +89,17 @@ export interface Options {
 export const defaultInterval: Duration.Duration = Duration.seconds(30)
 
 /**
- * The default quiet time after an engine event.
+ * The default quiet time after an engine event: enough for the lines of one read of podman's
+ * events file (or one chunk of `podman events`) to be gathered into one kick. Events that come
+ * while a pass runs are gathered anyway (the kicks queue holds one), so waiting longer only
+ * delays the look: after a kill -9 the `died` line kicks a pass, and what podman writes while
+ * that pass runs (`restart` a few ms later, `cleanup`, `init`, `start` 100-800 ms later) kicks
+ * one more after it, at 5 ms as at 25 (`bench/tools/processes.ts`). Was 25 ms.
  *
  * @since 0.1.0
  * @category constants
  */
-export const defaultDebounce: Duration.Duration = Duration.millis(25)
+export const defaultDebounce: Duration.Duration = Duration.millis(5)
 
 /**
  * After a pass triggered by an engine event, another look this much later: an event can be seen

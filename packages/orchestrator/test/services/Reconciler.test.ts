@@ -84,6 +84,31 @@ describe("Reconciler (simulator)", () => {
       }))
     }))
 
+  it.effect("an engine event is looked at at once: the pass it kicks lists within 5 ms of virtual time", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(epoch)
+      const engine = yield* Layer.build(SimulatedRuntime.layer())
+      const dataDir = tempDir("svc-kick-")
+      const defs = defsOf([serviceManifest("alpha", { restart: "no" })], dataDir)
+      yield* withOrchestrator(engine, defs, { dataDir, reconcileInterval: "1 hour", scanInterval: "1 hour" }, Effect.gen(function*() {
+        const sim = yield* SimulatedEngine
+        const store = yield* StateStore
+        yield* request("install", "alpha")
+        yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.state === "running" && e.transition === undefined), "alpha running")
+        // past the passes the install's own events kick, and their follow-up look
+        for (let i = 0; i < 30; i++) {
+          yield* TestClock.adjust("100 millis")
+          yield* settle(20)
+        }
+        yield* sim.resetCalls
+        yield* sim.exit("alpha", 1)
+        yield* settle(50)
+        assert.strictEqual((yield* sim.calls).list, 0, "no look before the clock moves")
+        yield* TestClock.adjust("5 millis")
+        yield* waitUntil(Effect.map(sim.calls, (c) => c.list >= 1), "the pass the exit kicked listed", 3_000)
+      }))
+    }))
+
   it.effect("a repair of a container its pass just listed is one engine call after the listing: start, no inspect before or after", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(epoch)
