@@ -42,14 +42,21 @@ export interface UnitOptions {
 
 /**
  * Node's flags for the long-running server (the unit's command line, `npm start`): a 1 MiB
- * young generation and V8's memory-saving heuristics. The server's live heap is about 26 MB;
- * without them V8 sizes its heap for throughput and let a node with 50 apps and 1 s scans sit
- * at 115-175 MiB resident, with them 90-100 MiB, for about 0.25 % of a core more GC work.
+ * young generation and V8's memory-saving heuristics; no background threads (`--single-threaded`:
+ * their stacks and malloc arenas); no optimizing compiler (`--no-opt`: TurboFan's code, and the
+ * pages of node's binary it would touch; the server's work is small); bytecode of functions not
+ * run since the last GC flushed (`--bytecode-old-age=1`: the startup code). With 50 apps and 1 s
+ * scans (bench/soak.ts and the same servers side by side for 9 minutes) the server peaked at
+ * 137-157 MiB resident with no flags, 103 MiB with the first two and 88-96 MiB with all five, for
+ * the same CPU (1.06 against 1.09 s per minute). What remains is node's binary (46 MiB of mapped
+ * code) and a live heap of about 24 MB.
  *
  * @since 0.1.0
  * @category constants
  */
-export const nodeFlags: ReadonlyArray<string> = ["--max-semi-space-size=1", "--optimize-for-size"]
+export const nodeFlags: ReadonlyArray<string> = [
+  "--max-semi-space-size=1", "--optimize-for-size", "--single-threaded", "--no-opt", "--bytecode-old-age=1"
+]
 
 const quote = (arg: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\])/g, "\\$1")}"`)
 

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync, mkdirSync, mkdtempSync, symlinkSync, lstatSync } from "node:fs"
+import { spawnSync } from "node:child_process"
 import { writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -221,6 +222,19 @@ describe("Unit.configTemplateFor (issue 27)", () => {
       "json",
       "127.0.0.1"
     ])
+  })
+})
+
+describe("the unit's node flags (bench/soak.ts measured the server's memory with exactly these)", () => {
+  it("ExecStart runs node with Unit.nodeFlags before the CLI, and every flag is one node accepts", () => {
+    const line = Unit.render(options()).split("\n").find((l) => l.startsWith("ExecStart="))!
+    const argv = line.slice("ExecStart=".length).split(" ")
+    expect(argv.slice(0, 1 + Unit.nodeFlags.length + 1)).toStrictEqual(["/usr/bin/node", ...Unit.nodeFlags, "/opt/archipelago/cli.js"])
+    // a misspelt V8 flag only warns: node must start, run, and not say "bad option" or "unknown flag"
+    const r = spawnSync(process.execPath, [...Unit.nodeFlags, "-e", "process.stdout.write('ok')"], { encoding: "utf8" })
+    assert.strictEqual(r.status, 0)
+    assert.strictEqual(r.stdout, "ok")
+    assert.notMatch(r.stderr, /bad option|unknown|Error/i)
   })
 })
 
