@@ -33,8 +33,9 @@ const hasPodman = onPath("podman")
 if (!hasPodman) log("podman is not installed here: the server will run the simulated engine (see scripts/setup-host.sh)")
 
 const demoApps = ["demo-node", "demo-lightning", "demo-indexer", "demo-ui"]
-// Node's flags for the server, as its systemd unit runs it (Unit.nodeFlags in packages/daemon)
-const nodeFlags = ["--max-semi-space-size=1", "--optimize-for-size"]
+// Node's flags for the server, as its systemd unit runs it: a copy of Unit.nodeFlags in
+// packages/daemon (Unit.test holds the two equal), so starting needs no module of the daemon
+const nodeFlags = ["--max-semi-space-size=1", "--optimize-for-size", "--single-threaded", "--no-opt", "--bytecode-old-age=1"]
 const args = [
   ...nodeFlags,
   cli,

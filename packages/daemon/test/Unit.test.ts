@@ -236,6 +236,13 @@ describe("the unit's node flags (bench/soak.ts measured the server's memory with
     assert.strictEqual(r.stdout, "ok")
     assert.notMatch(r.stderr, /bad option|unknown|Error/i)
   })
+
+  it("npm start (scripts/start.mjs) runs the server with the same flags", () => {
+    const source = readFileSync(new URL("../../../scripts/start.mjs", import.meta.url), "utf8")
+    const copy = /^const nodeFlags = (\[.*\])$/m.exec(source)
+    assert.isNotNull(copy, "scripts/start.mjs declares `const nodeFlags = [...]` on one line")
+    expect(JSON.parse(copy![1]!)).toStrictEqual(Unit.nodeFlags)
+  })
 })
 
 describe("the unit's command line reads every setting from the config file (issue 27)", () => {
