@@ -150,7 +150,8 @@ const program = Effect.gen(function*() {
   }
 
   // The anchor, in the same run: podman's own restart policy on an identical container.
-  const image = `localhost/archipelago/${always[0]!.id}:1.0.0`
+  // the image the orchestrator built for `always` (tagged `<version>-<context hash>`), from its container
+  const image = podman("inspect", "--format", "{{.ImageName}}", always[0]!.id).stdout.trim()
   const started = podman(
     "run", "--detach", "--name", anchorName, "--restart", "always", "--memory", "64m",
     "--env", `APP_NAME=${anchorName}`, "--env", "STOP_DELAY=1", image
