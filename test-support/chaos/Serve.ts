@@ -132,7 +132,7 @@ export const startServe = async (options: ServeOptions): Promise<Serve> => {
   const nodeArgs = [...(process.env.ARCHY_CHAOS_SERVE_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""), ...(options.nodeArgs ?? [])]
   const args = [
     ...nodeArgs, cli(options.root), "serve", "--apps", options.appsDir, "--data", options.dataDir, "--port", String(port),
-    "--engine", options.engine ?? "podman", "--scan-interval", options.scanInterval ?? interval, "--reconcile-interval", options.reconcileInterval ?? interval,
+    ...(options.engine === "sim" ? ["--engine", "sim"] : ["--engine", "podman"]), "--scan-interval", options.scanInterval ?? interval, "--reconcile-interval", options.reconcileInterval ?? interval,
     ...(options.args ?? [])
   ]
   let child: ChildProcess | undefined
