@@ -23,6 +23,22 @@ const containerOf = (name: string) =>
 const request = (op: Parameters<Lifecycle["Service"]["request"]>[0], id: string) =>
   Effect.flatMap(Lifecycle, (l) => l.request(op, id))
 
+// alpha (`restart: no`) installed and running on the simulator, with scans and passes an hour
+// apart so that only what a test does moves them
+const withAlphaRunning = <A, E, R>(tag: string, body: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(epoch)
+    const engine = yield* Layer.build(SimulatedRuntime.layer())
+    const dataDir = tempDir(tag)
+    const defs = defsOf([serviceManifest("alpha", { restart: "no" })], dataDir)
+    return yield* withOrchestrator(engine, defs, { dataDir, reconcileInterval: "1 hour", scanInterval: "1 hour" }, Effect.gen(function*() {
+      const store = yield* StateStore
+      yield* request("install", "alpha")
+      yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.state === "running" && e.transition === undefined), "alpha running")
+      return yield* body
+    }))
+  })
+
 describe("Reconciler (simulator)", () => {
   it.effect("boot adopts existing containers as they are: no create, no start, ids unchanged", () =>
     Effect.gen(function*() {
@@ -85,62 +101,45 @@ describe("Reconciler (simulator)", () => {
     }))
 
   it.effect("an engine event is looked at at once: the pass it kicks lists within 5 ms of virtual time", () =>
-    Effect.gen(function*() {
-      yield* TestClock.setTime(epoch)
-      const engine = yield* Layer.build(SimulatedRuntime.layer())
-      const dataDir = tempDir("svc-kick-")
-      const defs = defsOf([serviceManifest("alpha", { restart: "no" })], dataDir)
-      yield* withOrchestrator(engine, defs, { dataDir, reconcileInterval: "1 hour", scanInterval: "1 hour" }, Effect.gen(function*() {
-        const sim = yield* SimulatedEngine
-        const store = yield* StateStore
-        yield* request("install", "alpha")
-        yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.state === "running" && e.transition === undefined), "alpha running")
-        // past the passes the install's own events kick, and their follow-up look
-        for (let i = 0; i < 30; i++) {
-          yield* TestClock.adjust("100 millis")
-          yield* settle(20)
-        }
-        yield* sim.resetCalls
-        yield* sim.exit("alpha", 1)
-        yield* settle(50)
-        assert.strictEqual((yield* sim.calls).list, 0, "no look before the clock moves")
-        yield* TestClock.adjust("5 millis")
-        yield* waitUntil(Effect.map(sim.calls, (c) => c.list >= 1), "the pass the exit kicked listed", 3_000)
-      }))
-    }))
+    withAlphaRunning("svc-kick-", Effect.gen(function*() {
+      const sim = yield* SimulatedEngine
+      // past the passes the install's own events kick, and their follow-up look
+      for (let i = 0; i < 30; i++) {
+        yield* TestClock.adjust("100 millis")
+        yield* settle(20)
+      }
+      yield* sim.resetCalls
+      yield* sim.exit("alpha", 1)
+      yield* settle(50)
+      assert.strictEqual((yield* sim.calls).list, 0, "no look before the clock moves")
+      yield* TestClock.adjust("5 millis")
+      yield* waitUntil(Effect.map(sim.calls, (c) => c.list >= 1), "the pass the exit kicked listed", 3_000)
+    })))
 
   it.effect("a repair of a container its pass just listed is one engine call after the listing: start, no inspect before or after", () =>
-    Effect.gen(function*() {
-      yield* TestClock.setTime(epoch)
-      const engine = yield* Layer.build(SimulatedRuntime.layer())
-      const dataDir = tempDir("svc-repair-calls-")
-      const defs = defsOf([serviceManifest("alpha", { restart: "no" })], dataDir)
-      yield* withOrchestrator(engine, defs, { dataDir, reconcileInterval: "1 hour", scanInterval: "1 hour" }, Effect.gen(function*() {
-        const sim = yield* SimulatedEngine
-        const store = yield* StateStore
-        yield* request("install", "alpha")
-        yield* waitUntil(Effect.map(store.entry(alpha), (e) => e.state === "running" && e.transition === undefined), "alpha running")
-        const before = (yield* containerOf("alpha"))!
-        yield* sim.exit("alpha", 1)
-        yield* sim.resetCalls
-        const decisions = yield* Effect.flatMap(Reconciler, (r) => r.pass)
-        assert.deepStrictEqual(decisions.map((d) => d.action._tag), ["Start"])
-        const calls = yield* sim.calls
-        const used = Object.entries(calls).filter(([, n]) => n > 0)
-        assert.deepStrictEqual(Object.fromEntries(used), { list: 1, start: 1 }, "the pass's list, then one start")
-        const after = (yield* containerOf("alpha"))!
-        assert.strictEqual(after.id, before.id)
-        assert.strictEqual(after.state, "running")
-        // shown running on the engine's answer to the start; the start time comes with the next scan
-        const entry = yield* store.entry(alpha)
-        assert.strictEqual(entry.state, "running")
-        assert.isUndefined(entry.transition)
-        assert.strictEqual(entry.observed.containerId, before.id)
-        assert.isUndefined(entry.observed.startedAt)
-        yield* Effect.flatMap(Scanner, (s) => s.scan)
-        assert.strictEqual((yield* store.entry(alpha)).observed.startedAt, epoch, "started at the TestClock's time")
-      }))
-    }))
+    withAlphaRunning("svc-repair-calls-", Effect.gen(function*() {
+      const sim = yield* SimulatedEngine
+      const store = yield* StateStore
+      const before = (yield* containerOf("alpha"))!
+      yield* sim.exit("alpha", 1)
+      yield* sim.resetCalls
+      const decisions = yield* Effect.flatMap(Reconciler, (r) => r.pass)
+      assert.deepStrictEqual(decisions.map((d) => d.action._tag), ["Start"])
+      const calls = yield* sim.calls
+      const used = Object.entries(calls).filter(([, n]) => n > 0)
+      assert.deepStrictEqual(Object.fromEntries(used), { list: 1, start: 1 }, "the pass's list, then one start")
+      const after = (yield* containerOf("alpha"))!
+      assert.strictEqual(after.id, before.id)
+      assert.strictEqual(after.state, "running")
+      // shown running on the engine's answer to the start; the start time comes with the next scan
+      const entry = yield* store.entry(alpha)
+      assert.strictEqual(entry.state, "running")
+      assert.isUndefined(entry.transition)
+      assert.strictEqual(entry.observed.containerId, before.id)
+      assert.isUndefined(entry.observed.startedAt)
+      yield* Effect.flatMap(Scanner, (s) => s.scan)
+      assert.strictEqual((yield* store.entry(alpha)).observed.startedAt, epoch, "started at the TestClock's time")
+    })))
 
   it.effect("a repair starts what its pass listed by id: a container replaced since the listing is looked for again", () =>
     Effect.gen(function*() {
