@@ -21,7 +21,7 @@ import * as Dashboard from "./Dashboard.js"
 import * as Dispatch from "./Dispatch.js"
 import { closeHandshakeGrace, closeHandshakePoll, connection, rejectUpgrade } from "./internal/socket.js"
 import * as Guard from "./internal/guard.js"
-import { answers, readRaw, writeJson } from "./internal/http.js"
+import { answers, readRaw, textAnswer, writeJson } from "./internal/http.js"
 import { router } from "./internal/routes.js"
 import * as SessionFile from "./internal/sessionFile.js"
 import * as RuntimeCell from "./internal/runtime.js"
@@ -246,7 +246,7 @@ export const listen = (
           if (exit.value === undefined) {
             res.writeHead(204)
             res.end()
-          } else writeJson(res, { status: 200, text: exit.value, headers: { "cache-control": "no-store" } })
+          } else writeJson(res, textAnswer(exit.value))
         })
       })
     }

@@ -29,9 +29,13 @@ export interface JsonAnswer {
   readonly headers: Readonly<Record<string, string>>
 }
 
-export const jsonAnswer = (body: unknown, status = 200, headers: Record<string, string> = {}): JsonAnswer => ({
+export const jsonAnswer = (body: unknown, status = 200, headers: Record<string, string> = {}): JsonAnswer =>
+  textAnswer(JSON.stringify(body), status, headers)
+
+/** JSON already serialized (a `Dispatch.bodyText` reply) as an answer. */
+export const textAnswer = (text: string, status = 200, headers: Record<string, string> = {}): JsonAnswer => ({
   status,
-  text: JSON.stringify(body),
+  text,
   headers: { "cache-control": "no-store", ...headers }
 })
 

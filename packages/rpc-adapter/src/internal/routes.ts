@@ -21,6 +21,7 @@ import {
   overTls,
   readBody,
   securityHeaders,
+  textAnswer,
   toResponse,
   tooLarge,
   tooManyAttempts,
@@ -42,7 +43,7 @@ export type RouterApp = Effect.Effect<
 const replyJson = (text: string | undefined) =>
   text === undefined
     ? HttpServerResponse.empty({ status: 204 })
-    : HttpServerResponse.text(text, { contentType: "application/json", headers: { "cache-control": "no-store" } })
+    : toResponse(textAnswer(text))
 
 const loginFailedPage = (rt: Runtime) =>
   htmlResponse(Dashboard.loginPage({ password: rt.password !== undefined, failed: true }), 401)
