@@ -23,7 +23,7 @@ import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { emit, quick, summarize } from "./lib/Bench.js"
-import { cpuMs, root, tag } from "./lib/Node.js"
+import { cpuMs, root, tag, writeCatalog } from "./lib/Node.js"
 import { nodeFlags } from "../packages/daemon/src/Unit.js"
 import { startServe } from "../test-support/chaos/Serve.js"
 
@@ -100,26 +100,13 @@ const bare = async (tokenFile: string, listFile: string): Promise<Target & { sto
   return { port, pid: child.pid!, token: fs.readFileSync(tokenFile, "utf8").trim(), stop: () => child.kill() }
 }
 
-// A catalog of apps the simulated engine can install: each builds its image from its folder
-// (the simulator has no registry images), so all 50 end running.
-const writeCatalog = (ids: ReadonlyArray<string>): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-http-apps-"))
-  for (const id of ids) {
-    fs.mkdirSync(path.join(dir, id))
-    fs.writeFileSync(path.join(dir, id, "Containerfile"), "FROM localhost/archipelago/base:latest\n")
-    fs.writeFileSync(path.join(dir, id, "manifest.yml"), [
-      `id: ${id}`, `name: ${id}`, `version: "1.0.0"`, `build:`, `  context: .`, `memory: 32Mi`, `stopTimeout: 10`, ``
-    ].join("\n"))
-  }
-  return dir
-}
-
 const ids = Array.from({ length: apps }, (_, i) => `${tag}-h${String(i).padStart(2, "0")}`)
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-http-"))
 // the server as its unit runs it (Unit.nodeFlags), on the simulated engine
 const server = await startServe({
   root,
-  appsDir: writeCatalog(ids),
+  // the simulator has no registry images: each app builds its own, so all 50 end running
+  appsDir: writeCatalog(ids.map((id) => ({ id, build: true }))),
   dataDir,
   engine: "sim",
   scanInterval: "30s",

@@ -32,20 +32,23 @@ export interface BenchApp {
   readonly id: string
   readonly stopDelaySec?: number
   readonly restart?: "always" | "no"
+  /** Built from its folder (a one-line Containerfile on the offline base) instead of `image:`: the simulated engine has no registry images. */
+  readonly build?: boolean
 }
 
-/** Writes a catalog folder with one manifest per app (image from local storage, no build). */
+/** Writes a catalog folder with one manifest per app (image from local storage, or built from its folder with `build`). */
 export const writeCatalog = (apps: ReadonlyArray<BenchApp>): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-apps-"))
   for (const app of apps) {
     fs.mkdirSync(path.join(dir, app.id))
+    if (app.build === true) fs.writeFileSync(path.join(dir, app.id, "Containerfile"), `FROM ${offlineBase}\n`)
     fs.writeFileSync(
       path.join(dir, app.id, "manifest.yml"),
       [
         `id: ${app.id}`,
         `name: ${app.id}`,
         `version: "1.0.0"`,
-        `image: ${baseImage}`,
+        ...(app.build === true ? ["build:", "  context: ."] : [`image: ${baseImage}`]),
         `container:`,
         `  command: ["/bin/sh", "-c", ${JSON.stringify(appScript)}]`,
         `env:`,
